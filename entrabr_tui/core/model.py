@@ -1,0 +1,322 @@
+"""Domain model of Microsoft Entra Backup and Recovery, independent of Graph SDK types and of any I/O.
+
+Everything here is built from plain JSON-like dicts (as decoded from Graph) so that the Graph layer, the
+cache and the UI share one vocabulary. Unknown enum values never raise: they map to
+``UNKNOWN_FUTURE_VALUE`` while the raw string is kept for display.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+NAMESPACE = "microsoft.graph.entraRecoveryServices"
+PREVIEW_JOB_ODATA_TYPE = f"#{NAMESPACE}.recoveryPreviewJob"
+RECOVERY_JOB_ODATA_TYPE = f"#{NAMESPACE}.recoveryJob"
+ENTITY_NAMES_FILTER_ODATA_TYPE = f"#{NAMESPACE}.recoveryJobEntityNamesFilter"
+ENTITY_NAME_AND_IDS_FILTER_ODATA_TYPE = f"#{NAMESPACE}.recoveryJobEntityNameAndIdsFilter"
+
+#: The service caps a type+ID scope at 100 object IDs (portal limit; assumed for the API too).
+MAX_IDS_PER_JOB = 100
+
+
+class _LenientEnum(StrEnum):
+    """A string enum whose ``parse`` maps unknown values to ``unknownFutureValue`` instead of raising."""
+
+    @classmethod
+    def parse(cls, value: object) -> Any:
+        if isinstance(value, str):
+            try:
+                return cls(value)
+            except ValueError:
+                pass
+        return cls("unknownFutureValue")
+
+
+class RecoveryStatus(_LenientEnum):
+    """Status of a preview (difference report) or recovery job."""
+
+    INITIALIZED = "initialized"
+    LOADING_DATA = "loadingData"
+    CALCULATING = "calculating"
+    RUNNING = "running"
+    SUCCESSFUL = "successful"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+    UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (RecoveryStatus.SUCCESSFUL, RecoveryStatus.FAILED, RecoveryStatus.ABANDONED)
+
+
+class RecoveryAction(_LenientEnum):
+    """What a recovery does (or did) to one object."""
+
+    UPDATE = "update"
+    RESTORE = "restore"
+    SOFT_DELETE = "softDelete"
+    UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
+
+    @property
+    def glyph(self) -> str:
+        """Text glyph shown next to the action (never colour alone)."""
+        return {"update": "~", "restore": "+", "softDelete": "−"}.get(self.value, "?")
+
+
+class ResourceType(_LenientEnum):
+    """Kinds of directory objects the service backs up (``resourceTypeName``)."""
+
+    USER = "user"
+    GROUP = "group"
+    CONDITIONAL_ACCESS_POLICY = "conditionalAccessPolicy"
+    NAMED_LOCATION_POLICY = "namedLocationPolicy"
+    AUTHENTICATION_METHOD_POLICY = "authenticationMethodPolicy"
+    AUTHORIZATION_POLICY = "authorizationPolicy"
+    AUTHENTICATION_STRENGTH_POLICY = "authenticationStrengthPolicy"
+    APPLICATION = "application"
+    SERVICE_PRINCIPAL = "servicePrincipal"
+    OAUTH2_PERMISSION_GRANT = "oAuth2PermissionGrant"
+    APP_ROLE_ASSIGNMENT = "appRoleAssignment"
+    ORGANIZATION = "organization"
+    UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
+
+
+class JobKind(StrEnum):
+    """The two kinds of jobs; values are the OData type names."""
+
+    PREVIEW = "recoveryPreviewJob"
+    RECOVERY = "recoveryJob"
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """Parse a Graph ``DateTimeOffset`` (``Z`` suffix, up to 7 fractional digits) to an aware UTC datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if text.endswith("Z") or text.endswith("z"):
+        text = text[:-1] + "+00:00"
+    # Python accepts at most 6 fractional digits; Graph may send 7.
+    if "." in text:
+        head, _, rest = text.partition(".")
+        digits = ""
+        i = 0
+        while i < len(rest) and rest[i].isdigit():
+            digits += rest[i]
+            i += 1
+        text = f"{head}.{digits[:6].ljust(6, '0')}{rest[i:]}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_datetime(value: datetime) -> str:
+    """Format an aware datetime the way Graph does (``2026-07-27T22:00:00Z``)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def snapshot_id_for(created: datetime) -> str:
+    """The snapshot ID the live service uses: base64 of the epoch seconds as a decimal string."""
+    return base64.b64encode(str(int(created.timestamp())).encode()).decode()
+
+
+def snapshot_time_from_id(snapshot_id: str) -> datetime | None:
+    """Best-effort decode of a snapshot ID (epoch seconds or ISO text, both seen in the wild)."""
+    try:
+        text = base64.b64decode(snapshot_id, validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text), tz=UTC)
+    return parse_datetime(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One daily backup of the tenant."""
+
+    id: str
+    created: datetime
+    total_changed_objects: int | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Snapshot:
+        created = parse_datetime(data.get("createdDateTime")) or snapshot_time_from_id(str(data.get("id", "")))
+        total = data.get("totalChangedObjects")
+        return cls(
+            id=str(data["id"]),
+            created=created or datetime.fromtimestamp(0, tz=UTC),
+            total_changed_objects=total if isinstance(total, int) else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EntityNamesFilter:
+    """Scope a job to whole object types."""
+
+    entity_types: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"@odata.type": ENTITY_NAMES_FILTER_ODATA_TYPE, "entityTypes": list(self.entity_types)}
+
+
+@dataclass(frozen=True, slots=True)
+class EntityNameAndIdsFilter:
+    """Scope a job to chosen objects: one entry per type, each with object IDs."""
+
+    values: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "@odata.type": ENTITY_NAME_AND_IDS_FILTER_ODATA_TYPE,
+            "filterValues": [{"entityType": t, "entityIds": list(ids)} for t, ids in self.values],
+        }
+
+    @property
+    def id_count(self) -> int:
+        return sum(len(ids) for _, ids in self.values)
+
+
+FilteringCriteria = EntityNamesFilter | EntityNameAndIdsFilter
+
+
+def filter_from_json(data: object) -> FilteringCriteria | None:
+    """Decode a ``filteringCriteria`` object; ``None`` for an unscoped job or an unknown shape."""
+    if not isinstance(data, Mapping):
+        return None
+    odata_type = str(data.get("@odata.type", ""))
+    if odata_type.endswith("recoveryJobEntityNamesFilter") or "entityTypes" in data:
+        types = data.get("entityTypes") or []
+        return EntityNamesFilter(tuple(str(t) for t in types))
+    if odata_type.endswith("recoveryJobEntityNameAndIdsFilter") or "filterValues" in data:
+        values = []
+        for item in data.get("filterValues") or []:
+            if isinstance(item, Mapping):
+                ids = tuple(str(i) for i in item.get("entityIds") or [])
+                values.append((str(item.get("entityType", "")), ids))
+        return EntityNameAndIdsFilter(tuple(values))
+    return None
+
+
+def filter_to_json(criteria: FilteringCriteria | None) -> dict[str, Any] | None:
+    return None if criteria is None else criteria.to_json()
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A preview (difference report) or recovery job, as the service reports it."""
+
+    kind: JobKind
+    id: str
+    status: RecoveryStatus
+    status_raw: str
+    target_state: datetime | None = None
+    started: datetime | None = None
+    completed: datetime | None = None
+    filtering: FilteringCriteria | None = None
+    total_changed_objects: int | None = None
+    total_changed_links: int | None = None
+    total_objects_modified: int | None = None
+    total_links_modified: int | None = None
+    total_failed_changes: int | None = None
+
+    @property
+    def snapshot_id(self) -> str | None:
+        """The backup this job compares against, derived from ``targetStateDateTime``."""
+        return None if self.target_state is None else snapshot_id_for(self.target_state)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status.is_terminal
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], kind: JobKind | None = None) -> Job:
+        """Build from a job JSON object; ``kind`` is taken from ``@odata.type`` when present."""
+        odata_type = str(data.get("@odata.type", ""))
+        if odata_type.endswith(".recoveryJob"):
+            kind = JobKind.RECOVERY
+        elif odata_type.endswith(".recoveryPreviewJob"):
+            kind = JobKind.PREVIEW
+        if kind is None:
+            kind = JobKind.RECOVERY if "totalObjectsModified" in data else JobKind.PREVIEW
+        raw_status = str(data.get("status") or "unknownFutureValue")
+        return cls(
+            kind=kind,
+            id=str(data["id"]),
+            status=RecoveryStatus.parse(raw_status),
+            status_raw=raw_status,
+            target_state=parse_datetime(data.get("targetStateDateTime")),
+            started=parse_datetime(data.get("jobStartDateTime")),
+            completed=parse_datetime(data.get("jobCompletionDateTime")),
+            filtering=filter_from_json(data.get("filteringCriteria")),
+            total_changed_objects=_int_or_none(data.get("totalChangedObjectsCalculated")),
+            total_changed_links=_int_or_none(data.get("totalChangedLinksCalculated")),
+            total_objects_modified=_int_or_none(data.get("totalObjectsModified")),
+            total_links_modified=_int_or_none(data.get("totalLinksModified")),
+            total_failed_changes=_int_or_none(data.get("totalFailedChanges")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One changed directory object from ``getChanges`` (or ``getFailedChanges``).
+
+    ``delta`` is ``deltaFromCurrent`` (the backup values recovery would write) and ``current`` is
+    ``currentState`` (the live values of the same properties).
+    """
+
+    id: str
+    entity_type: ResourceType
+    entity_type_raw: str
+    action: RecoveryAction
+    action_raw: str
+    display_name: str
+    delta: dict[str, Any] = field(default_factory=dict)
+    current: dict[str, Any] = field(default_factory=dict)
+    failure_message: str | None = None
+
+    @property
+    def on_premises_synced(self) -> bool:
+        return self.current.get("onPremisesSyncEnabled") is True or self.delta.get("onPremisesSyncEnabled") is True
+
+    @property
+    def principal_name(self) -> str | None:
+        """UPN or mail, where the object has one (for display and search)."""
+        for source in (self.current, self.delta):
+            for key in ("userPrincipalName", "mail"):
+                value = source.get(key)
+                if isinstance(value, str) and value:
+                    return value
+        return None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Change:
+        entity_raw = str(data.get("entityTypeName") or "unknownFutureValue")
+        action_raw = str(data.get("recoveryAction") or "unknownFutureValue")
+        delta = data.get("deltaFromCurrent")
+        current = data.get("currentState")
+        name = data.get("displayName")
+        failure = data.get("failureMessage")
+        return cls(
+            id=str(data.get("id") or data.get("objectId") or ""),
+            entity_type=ResourceType.parse(entity_raw),
+            entity_type_raw=entity_raw,
+            action=RecoveryAction.parse(action_raw),
+            action_raw=action_raw,
+            display_name=name if isinstance(name, str) else "",
+            delta=dict(delta) if isinstance(delta, Mapping) else {},
+            current=dict(current) if isinstance(current, Mapping) else {},
+            failure_message=failure if isinstance(failure, str) else None,
+        )
