@@ -149,7 +149,8 @@ class Snapshot:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Snapshot:
-        created = parse_datetime(data.get("createdDateTime")) or snapshot_time_from_id(str(data.get("id", "")))
+        created = parse_datetime(data.get("createdDateTime"))
+        created = created or snapshot_time_from_id(str(data.get("id", "")))
         total = data.get("totalChangedObjects")
         return cls(
             id=str(data["id"]),
@@ -289,7 +290,12 @@ class Change:
 
     @property
     def on_premises_synced(self) -> bool:
-        return self.current.get("onPremisesSyncEnabled") is True or self.delta.get("onPremisesSyncEnabled") is True
+        """Whether the object is synced from on-premises *now* (then recovery leaves it alone).
+
+        An object whose source of authority moved to the cloud after the backup is recovered, so only the
+        live state counts.
+        """
+        return self.current.get("onPremisesSyncEnabled") is True
 
     @property
     def principal_name(self) -> str | None:

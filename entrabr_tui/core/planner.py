@@ -1,0 +1,367 @@
+"""Restore planning: from queued changes to recovery-job scopes (pure functions).
+
+A plan says, per object type, what a restore will update, restore and soft-delete, what is excluded and why,
+and the sequence of recovery jobs (their ``filteringCriteria``) that carries it out, one job at a time:
+
+* A type whose every change in the report is queued, with nothing excluded, is scoped as a whole type
+  (one ``recoveryJobEntityNamesFilter`` job holding all such types). Recovery is computed against the live
+  tenant when it runs, so a whole-type job also acts on objects of that type that changed after the report;
+  pass ``allow_whole_type=False`` to scope by IDs only.
+* Everything else goes into ``recoveryJobEntityNameAndIdsFilter`` jobs of at most ``MAX_IDS_PER_JOB`` IDs in
+  total, one entry per type per job.
+
+Ordering is deterministic and independent of the queue order. Types follow ``TYPE_ORDER`` (users before
+groups so that membership links find their members; applications before service principals; named
+locations before the Conditional Access policies that use them). Within a type, restores come first, then
+updates, then unknown actions, then soft-deletes, each sorted by ID.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from .catalog import has_recoverable_change, type_coverage
+from .model import (
+    MAX_IDS_PER_JOB,
+    Change,
+    EntityNameAndIdsFilter,
+    EntityNamesFilter,
+    FilteringCriteria,
+    RecoveryAction,
+    ResourceType,
+)
+
+TYPE_ORDER: tuple[str, ...] = (
+    ResourceType.USER, ResourceType.GROUP, ResourceType.APPLICATION, ResourceType.SERVICE_PRINCIPAL,
+    ResourceType.OAUTH2_PERMISSION_GRANT, ResourceType.APP_ROLE_ASSIGNMENT,
+    ResourceType.NAMED_LOCATION_POLICY, ResourceType.CONDITIONAL_ACCESS_POLICY,
+    ResourceType.AUTHENTICATION_METHOD_POLICY,
+    ResourceType.AUTHENTICATION_STRENGTH_POLICY, ResourceType.AUTHORIZATION_POLICY, ResourceType.ORGANIZATION,
+)
+_TYPE_RANK = {str(t): i for i, t in enumerate(TYPE_ORDER)}
+
+
+def type_sort_key(entity_type: str) -> tuple[int, str]:
+    """Known types in ``TYPE_ORDER``, then any other raw type name alphabetically."""
+    return _TYPE_RANK.get(entity_type, len(TYPE_ORDER)), entity_type
+
+
+class QueuedChange(NamedTuple):
+    """A queued change, reduced to what planning needs (cheap to build from a cache row)."""
+
+    id: str
+    entity_type: str
+    action: str
+    on_premises_synced: bool
+    has_recoverable_change: bool
+
+
+def queued_change_for(change: Change) -> QueuedChange:
+    """The planning record of a full change (the flags come from the property catalogue)."""
+    return QueuedChange(change.id, change.entity_type_raw, change.action_raw, change.on_premises_synced,
+                        has_recoverable_change(change))
+
+
+class ExclusionReason(StrEnum):
+    """Why a queued change is left out of every recovery job."""
+
+    MISSING_ID = "missingId"
+    TYPE_NOT_RECOVERABLE = "typeNotRecoverable"
+    ON_PREMISES_SYNCED = "onPremisesSynced"
+    NOTHING_RECOVERABLE = "nothingRecoverable"
+
+    @property
+    def description(self) -> str:
+        return _REASON_TEXT[self]
+
+
+_REASON_TEXT = {
+    ExclusionReason.MISSING_ID: "the change has no object ID",
+    ExclusionReason.TYPE_NOT_RECOVERABLE: "the object type cannot be recovered on its own",
+    ExclusionReason.ON_PREMISES_SYNCED: "on-premises synced: changes are excluded from recovery",
+    ExclusionReason.NOTHING_RECOVERABLE: "none of the changed properties or links is recoverable",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """Queued changes of one type left out for one reason; ``detail`` is the specific explanation."""
+
+    entity_type: str
+    reason: ExclusionReason
+    detail: str
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TypePlan:
+    """What a restore will do to the queued objects of one type (IDs sorted)."""
+
+    entity_type: str
+    restores: tuple[str, ...]
+    updates: tuple[str, ...]
+    soft_deletes: tuple[str, ...]
+    others: tuple[str, ...]
+    whole_type: bool
+    report_total: int | None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """All included IDs, in job order."""
+        return self.restores + self.updates + self.others + self.soft_deletes
+
+    @property
+    def count(self) -> int:
+        return len(self.restores) + len(self.updates) + len(self.soft_deletes) + len(self.others)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSummary:
+    """Counts for the confirm dialog; a typed confirmation is required when anything is soft-deleted."""
+
+    queued: int
+    duplicates: int
+    included: int
+    restores: int
+    updates: int
+    soft_deletes: int
+    others: int
+    excluded: int
+    excluded_by_reason: tuple[tuple[ExclusionReason, int], ...]
+    jobs: int
+    whole_types: tuple[str, ...]
+
+    @property
+    def requires_typed_confirmation(self) -> bool:
+        return self.soft_deletes > 0
+
+
+@dataclass(frozen=True, slots=True)
+class RestorePlan:
+    """The outcome of planning: per-type actions, exclusions and the ordered job scopes."""
+
+    types: tuple[TypePlan, ...]
+    exclusions: tuple[Exclusion, ...]
+    batches: tuple[FilteringCriteria, ...]
+    queued: int
+    duplicates: int
+    max_ids: int
+
+    @property
+    def summary(self) -> PlanSummary:
+        by_reason: dict[ExclusionReason, int] = {}
+        for ex in self.exclusions:
+            by_reason[ex.reason] = by_reason.get(ex.reason, 0) + len(ex.ids)
+        return PlanSummary(
+            queued=self.queued,
+            duplicates=self.duplicates,
+            included=sum(t.count for t in self.types),
+            restores=sum(len(t.restores) for t in self.types),
+            updates=sum(len(t.updates) for t in self.types),
+            soft_deletes=sum(len(t.soft_deletes) for t in self.types),
+            others=sum(len(t.others) for t in self.types),
+            excluded=sum(by_reason.values()),
+            excluded_by_reason=tuple((r, by_reason[r]) for r in ExclusionReason if r in by_reason),
+            jobs=len(self.batches),
+            whole_types=tuple(t.entity_type for t in self.types if t.whole_type),
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.batches
+
+
+class _TypeAcc:
+    __slots__ = ("excluded", "others", "restores", "soft_deletes", "updates")
+
+    def __init__(self) -> None:
+        self.restores: list[str] = []
+        self.updates: list[str] = []
+        self.soft_deletes: list[str] = []
+        self.others: list[str] = []
+        self.excluded: dict[ExclusionReason, list[str]] = {}
+
+    def included(self) -> tuple[list[str], ...]:
+        return self.restores, self.updates, self.soft_deletes, self.others
+
+
+def _conflict_key(record: Any) -> tuple[bool, bool, str]:
+    """Conflicting duplicates resolve the cautious way, whatever their order: synced, then unrecoverable."""
+    return not record[3], bool(record[4]), str(record[2])
+
+
+def _text(value: object) -> str:
+    """IDs and type names from untyped sources: ``None`` becomes "" (reported as a missing ID)."""
+    return "" if value is None else str(value)
+
+
+def _classify(bucket: Mapping[str, Any]) -> _TypeAcc:
+    """Sort one type's (de-duplicated) records into actions and per-record exclusions."""
+    acc = _TypeAcc()
+    restore, update, soft_delete = RecoveryAction.RESTORE.value, RecoveryAction.UPDATE.value, "softDelete"
+    synced_ids, nothing_ids = [], []
+    restores, updates, soft_deletes, others = acc.restores, acc.updates, acc.soft_deletes, acc.others
+    for object_id, record in bucket.items():
+        if record[3]:
+            synced_ids.append(object_id)
+        elif not record[4]:
+            nothing_ids.append(object_id)
+        else:
+            action = record[2]
+            if action == update:
+                updates.append(object_id)
+            elif action == restore:
+                restores.append(object_id)
+            elif action == soft_delete:
+                soft_deletes.append(object_id)
+            else:
+                others.append(object_id)
+    if "" in bucket:
+        for group in (synced_ids, nothing_ids, restores, updates, soft_deletes, others):
+            if "" in group:
+                group.remove("")
+        acc.excluded[ExclusionReason.MISSING_ID] = [""]
+    if synced_ids:
+        acc.excluded[ExclusionReason.ON_PREMISES_SYNCED] = synced_ids
+    if nothing_ids:
+        acc.excluded[ExclusionReason.NOTHING_RECOVERABLE] = nothing_ids
+    return acc
+
+
+def plan_restore(
+    queued: Iterable[QueuedChange | tuple[str, str, str, bool, bool]],
+    report_totals: Mapping[str, int] | None = None,
+    *,
+    max_ids: int = MAX_IDS_PER_JOB,
+    allow_whole_type: bool = True,
+) -> RestorePlan:
+    """Plan the recovery jobs for the queued changes.
+
+    ``report_totals`` maps each type (raw ``resourceTypeName``) to its number of changes in the report the
+    queue was built from; a type is scoped as a whole only when all of them are queued and none is excluded
+    (the caller must not mix in IDs from elsewhere when it passes totals). A change queued twice (same type
+    and ID) counts once; if the copies disagree, the cautious one wins (synced, then not recoverable).
+    """
+    if max_ids < 1:
+        raise ValueError(f"max_ids must be at least 1, got {max_ids}")
+    totals = report_totals or {}
+    # Pass 1: bucket by type, dropping repeated (type, id) pairs; the record is kept whole.
+    buckets: dict[str, dict[str, Any]] = {}
+    count = duplicates = 0
+    for record in queued:
+        count += 1
+        object_id, entity_type = record[0], record[1]
+        if object_id.__class__ is not str or entity_type.__class__ is not str:
+            object_id, entity_type = _text(object_id), _text(entity_type)
+        bucket = buckets.get(entity_type)
+        if bucket is None:
+            bucket = buckets[entity_type] = {}
+        existing = bucket.get(object_id)
+        if existing is None:
+            bucket[object_id] = record
+        else:
+            duplicates += 1
+            if existing != record:
+                bucket[object_id] = min(existing, record, key=_conflict_key)
+    types: list[TypePlan] = []
+    exclusions: list[Exclusion] = []
+    for entity_type in sorted(buckets, key=type_sort_key):
+        bucket = buckets[entity_type]
+        type_reason = type_coverage(entity_type).reason
+        if type_reason is None:
+            acc = _classify(bucket)
+        else:
+            acc = _TypeAcc()
+            if "" in bucket:
+                acc.excluded[ExclusionReason.MISSING_ID] = [""]
+            blocked_ids = [i for i in bucket if i]
+            if blocked_ids:
+                acc.excluded[ExclusionReason.TYPE_NOT_RECOVERABLE] = blocked_ids
+        for reason in ExclusionReason:
+            ids = acc.excluded.get(reason)
+            if ids:
+                detail = type_reason if reason is ExclusionReason.TYPE_NOT_RECOVERABLE else None
+                exclusions.append(Exclusion(entity_type, reason, detail or reason.description,
+                                            tuple(sorted(ids))))
+        included = sum(len(group) for group in acc.included())
+        if not included:
+            continue
+        total = totals.get(entity_type)
+        whole = allow_whole_type and not acc.excluded and total == included
+        types.append(TypePlan(entity_type, tuple(sorted(acc.restores)), tuple(sorted(acc.updates)),
+                              tuple(sorted(acc.soft_deletes)), tuple(sorted(acc.others)), whole, total))
+    batches = _batches(types, max_ids)
+    return RestorePlan(tuple(types), tuple(exclusions), batches, count, duplicates, max_ids)
+
+
+def _batches(types: list[TypePlan], max_ids: int) -> tuple[FilteringCriteria, ...]:
+    batches: list[FilteringCriteria] = []
+    whole = tuple(t.entity_type for t in types if t.whole_type)
+    if whole:
+        batches.append(EntityNamesFilter(whole))
+    entries: list[tuple[str, tuple[str, ...]]] = []
+    room = max_ids
+    for plan in types:
+        if plan.whole_type:
+            continue
+        ids = plan.ids
+        pos = 0
+        while pos < len(ids):
+            take = min(room, len(ids) - pos)
+            entries.append((plan.entity_type, ids[pos:pos + take]))
+            pos += take
+            room -= take
+            if room == 0:
+                batches.append(EntityNameAndIdsFilter(tuple(entries)))
+                entries, room = [], max_ids
+    if entries:
+        batches.append(EntityNameAndIdsFilter(tuple(entries)))
+    return tuple(batches)
+
+
+def plan_to_json(plan: RestorePlan) -> dict[str, Any]:
+    """A JSON-ready description of the plan (for ``restore --plan --json`` and exports)."""
+    summary = plan.summary
+    return {
+        "summary": {
+            "queued": summary.queued, "duplicates": summary.duplicates, "included": summary.included,
+            "restore": summary.restores, "update": summary.updates, "softDelete": summary.soft_deletes,
+            "other": summary.others, "excluded": summary.excluded, "jobs": summary.jobs,
+            "excludedByReason": {str(r): n for r, n in summary.excluded_by_reason},
+            "wholeTypes": list(summary.whole_types),
+            "requiresTypedConfirmation": summary.requires_typed_confirmation,
+        },
+        "types": [
+            {"entityType": t.entity_type, "wholeType": t.whole_type, "reportTotal": t.report_total,
+             "restore": list(t.restores), "update": list(t.updates), "softDelete": list(t.soft_deletes),
+             "other": list(t.others)}
+            for t in plan.types
+        ],
+        "excluded": [
+            {"entityType": e.entity_type, "reason": str(e.reason), "detail": e.detail, "ids": list(e.ids)}
+            for e in plan.exclusions
+        ],
+        "jobs": [b.to_json() for b in plan.batches],
+    }
+
+
+def summary_lines(plan: RestorePlan) -> list[str]:
+    """Plain-text lines describing the plan (CLI dry run, confirm dialog body)."""
+    s = plan.summary
+    lines = [f"{s.included} of {s.queued} queued objects in {s.jobs} recovery job(s): "
+             f"{s.restores} restored, {s.updates} reverted, {s.soft_deletes} soft-deleted"
+             + (f", {s.others} other" if s.others else "")]
+    for t in plan.types:
+        scope = "whole type" if t.whole_type else "by ID"
+        lines.append(f"  {t.entity_type}: {len(t.restores)} restored, {len(t.updates)} reverted, "
+                     f"{len(t.soft_deletes)} soft-deleted ({scope})")
+    for e in plan.exclusions:
+        lines.append(f"  excluded {e.entity_type}: {len(e.ids)} – {e.detail}")
+    if s.duplicates:
+        lines.append(f"  {s.duplicates} duplicate queue entries ignored")
+    if s.requires_typed_confirmation:
+        lines.append(f"  {s.soft_deletes} object(s) will be SOFT-DELETED")
+    return lines
