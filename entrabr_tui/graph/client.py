@@ -1,0 +1,393 @@
+"""``RecoveryClient``: the async client for Microsoft Entra Backup and Recovery on msgraph-sdk.
+
+Typed SDK request builders are used wherever the SDK has them. Snapshots are parsed into the SDK's typed
+models. Job reads use the typed builders to build the request but read bytes and decode with orjson: the
+typed ``RecoveryStatus`` turns any status the SDK does not know into ``None`` (losing the raw value), while
+``core.model`` keeps it and maps it to ``unknownFutureValue``. Change pages are always bytes + orjson (the
+typed models parse ~200 objects/s; orjson over 100,000/s). Everything goes through one request adapter,
+so authentication, CAE challenges and the default middleware apply to every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+from azure.core.credentials_async import AsyncTokenCredential
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.request_information import RequestInformation
+from msgraph import GraphServiceClient
+from msgraph.generated.directory.recovery.jobs.jobs_request_builder import JobsRequestBuilder
+from msgraph.generated.directory.recovery.recovery_request_builder import RecoveryRequestBuilder
+
+from entrabr_tui.core.model import (
+    Change,
+    FilteringCriteria,
+    Job,
+    JobKind,
+    Snapshot,
+    snapshot_time_from_id,
+)
+from entrabr_tui.graph import errors as ops
+from entrabr_tui.graph.adapter import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, GRAPH_SCOPES
+from entrabr_tui.graph.errors import (
+    ConflictError,
+    GraphError,
+    Operation,
+    OutcomeUnknownError,
+    UnexpectedResponseError,
+    conflict_message,
+)
+from entrabr_tui.graph.paging import ChangePage, decode_json_object
+from entrabr_tui.graph.requests import (
+    GET_CHANGES_TEMPLATE,
+    GET_FAILED_CHANGES_TEMPLATE,
+    MAX_PAGE_SIZE,
+    create_job,
+    function_url,
+    job_id_from_location,
+)
+from entrabr_tui.graph.resilience import MalformedBody, RetryPolicy
+from entrabr_tui.graph.session import GraphSession
+
+_CREATE_OPS = {JobKind.PREVIEW: ops.CREATE_PREVIEW, JobKind.RECOVERY: ops.CREATE_RECOVERY}
+_CANCEL_OPS = {JobKind.PREVIEW: ops.CANCEL_PREVIEW, JobKind.RECOVERY: ops.CANCEL_RECOVERY}
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedJob:
+    """A job the service accepted (202): its id from the ``Location`` header, and that URL."""
+
+    kind: JobKind
+    id: str
+    snapshot_id: str
+    location: str
+
+
+def _snapshot_from_sdk(model: Any) -> Snapshot:
+    snapshot_id = str(model.id or "")
+    created = model.created_date_time
+    if isinstance(created, datetime):
+        created = (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(UTC)
+    else:
+        created = snapshot_time_from_id(snapshot_id) or datetime.fromtimestamp(0, tz=UTC)
+    total = model.total_changed_objects
+    return Snapshot(
+        id=snapshot_id, created=created, total_changed_objects=total if isinstance(total, int) else None
+    )
+
+
+def _job_from_json(item: dict[str, Any], kind: JobKind | None) -> Job:
+    if not isinstance(item.get("id"), str) or not item["id"]:
+        raise MalformedBody("a job without an id")
+    try:
+        return Job.from_json(item, kind)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedBody(f"unreadable job: {exc}") from exc
+
+
+class RecoveryClient:
+    """Async client for ``/directory/recovery`` (snapshots, difference reports, restores, job history).
+
+    ``credential`` is any azure-core async token credential (it is not closed by this client).
+    ``base_url`` is the Graph root including the version, e.g. ``https://graph.microsoft.com/beta`` or
+    ``http://127.0.0.1:8000/v1.0``. Every failure is raised as a
+    :class:`~entrabr_tui.graph.errors.GraphError`.
+    """
+
+    def __init__(
+        self,
+        credential: AsyncTokenCredential,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        scopes: Sequence[str] = GRAPH_SCOPES,
+    ) -> None:
+        self._session = GraphSession(
+            credential, base_url, timeout=timeout, retry=retry, transport=transport, scopes=scopes
+        )
+        self.base_url = self._session.base_url
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    @property
+    def graph(self) -> GraphServiceClient:
+        """The underlying ``GraphServiceClient`` (same adapter, middleware and credential)."""
+        return self._session.graph
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._session.retrier.policy
+
+    @property
+    def api_version(self) -> str:
+        """The last path segment of the base URL: ``v1.0`` or ``beta``."""
+        return self.base_url.rsplit("/", 1)[-1]
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (the credential belongs to the caller)."""
+        await self._session.aclose()
+
+    async def __aenter__(self) -> RecoveryClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def _recovery(self) -> RecoveryRequestBuilder:
+        return self._session.graph.directory.recovery
+
+    # -- snapshots (typed SDK models) --------------------------------------------------------------------
+
+    async def list_snapshots(self) -> list[Snapshot]:
+        """All available backups, newest first."""
+        builder = self._recovery.snapshots
+        snapshots: list[Snapshot] = []
+        next_link: str | None = None
+        while True:
+            link = next_link
+
+            async def attempt(link: str | None = link) -> Any:
+                response = await (builder if link is None else builder.with_url(link)).get()
+                if response is None or response.value is None:  # kiota yields None for a non-list
+                    raise MalformedBody("the snapshot list has no 'value' list")
+                return response
+
+            response = await self._session.call(attempt, ops.LIST_SNAPSHOTS, idempotent=True)
+            # An entry without a string id cannot be used in any request; it is left out.
+            snapshots.extend(_snapshot_from_sdk(item) for item in response.value if item.id)
+            next_link = response.odata_next_link
+            if not next_link:
+                break
+            self._session.check_link(next_link, ops.LIST_SNAPSHOTS)
+        return sorted(snapshots, key=lambda s: s.created, reverse=True)
+
+    async def get_snapshot(self, snapshot_id: str) -> Snapshot:
+        """One backup by id."""
+        builder = self._recovery.snapshots.by_snapshot_id(snapshot_id)
+
+        async def attempt() -> Any:
+            response = await builder.get()
+            if response is None or not response.id:
+                raise MalformedBody("empty snapshot")
+            return response
+
+        return _snapshot_from_sdk(await self._session.call(attempt, ops.GET_SNAPSHOT, idempotent=True))
+
+    # -- jobs (typed builders, bytes + orjson so unknown statuses survive) ------------------------------
+
+    async def list_jobs(self) -> list[Job]:
+        """Every job of both kinds on every backup (``/directory/recovery/jobs``)."""
+        query = JobsRequestBuilder.JobsRequestBuilderGetQueryParameters(top=MAX_PAGE_SIZE)
+        config = RequestConfiguration(query_parameters=query)
+        items = await self._session.read_collection(
+            lambda: self._recovery.jobs.to_get_request_information(config), ops.LIST_JOBS
+        )
+        return self._jobs(items, None, ops.LIST_JOBS)
+
+    async def list_preview_jobs(self, snapshot_id: str) -> list[Job]:
+        """The difference reports of one backup."""
+        builder = self._recovery.snapshots.by_snapshot_id(snapshot_id).recovery_preview_jobs
+        items = await self._session.read_collection(builder.to_get_request_information, ops.LIST_JOBS)
+        return self._jobs(items, JobKind.PREVIEW, ops.LIST_JOBS)
+
+    async def list_recovery_jobs(self, snapshot_id: str) -> list[Job]:
+        """The restores of one backup."""
+        builder = self._recovery.snapshots.by_snapshot_id(snapshot_id).recovery_jobs
+        items = await self._session.read_collection(builder.to_get_request_information, ops.LIST_JOBS)
+        return self._jobs(items, JobKind.RECOVERY, ops.LIST_JOBS)
+
+    @staticmethod
+    def _jobs(items: list[dict[str, Any]], kind: JobKind | None, operation: Operation) -> list[Job]:
+        try:
+            return [_job_from_json(item, kind) for item in items]
+        except MalformedBody as exc:
+            raise UnexpectedResponseError(f"{operation.doing} failed: {exc}.", operation=operation) from exc
+
+    async def get_job(self, kind: JobKind, snapshot_id: str, job_id: str) -> Job:
+        """One job by kind, backup and id (the snapshot-scoped path the API documents)."""
+        snapshot = self._recovery.snapshots.by_snapshot_id(snapshot_id)
+
+        def make() -> RequestInformation:
+            if kind is JobKind.PREVIEW:
+                preview = snapshot.recovery_preview_jobs.by_recovery_preview_job_id(job_id)
+                return preview.to_get_request_information()
+            return snapshot.recovery_jobs.by_recovery_job_id(job_id).to_get_request_information()
+
+        async def attempt() -> Job:
+            return _job_from_json(decode_json_object(await self._session.get_bytes(make())), kind)
+
+        return await self._session.call(attempt, ops.GET_JOB, idempotent=True)
+
+    async def get_preview_job(self, snapshot_id: str, job_id: str) -> Job:
+        return await self.get_job(JobKind.PREVIEW, snapshot_id, job_id)
+
+    async def get_recovery_job(self, snapshot_id: str, job_id: str) -> Job:
+        return await self.get_job(JobKind.RECOVERY, snapshot_id, job_id)
+
+    async def find_running_job(self) -> Job | None:
+        """The job that is not finished yet, if any (only one may run per tenant)."""
+        running = [job for job in await self.list_jobs() if not job.is_terminal]
+        if not running:
+            return None
+        epoch = datetime.fromtimestamp(0, tz=UTC)
+        return max(running, key=lambda job: job.started or epoch)
+
+    async def _running_job_or_none(self) -> Job | None:
+        try:
+            return await self.find_running_job()
+        except GraphError:
+            return None
+
+    async def wait_for_job(
+        self,
+        kind: JobKind,
+        snapshot_id: str,
+        job_id: str,
+        *,
+        interval: float = 10.0,
+        max_polls: int | None = None,
+        on_update: Callable[[Job], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> Job:
+        """Poll a job until it is terminal or ``max_polls`` reads were made; returns the last read."""
+        polls = 0
+        while True:
+            job = await self.get_job(kind, snapshot_id, job_id)
+            polls += 1
+            if on_update is not None:
+                on_update(job)
+            if job.is_terminal or (max_polls is not None and polls >= max_polls):
+                return job
+            await sleep(interval)
+
+    # -- job creation and cancel (202 + Location) -------------------------------------------------------
+
+    async def create_preview_job(
+        self, snapshot_id: str, criteria: FilteringCriteria | None = None
+    ) -> CreatedJob:
+        """Start a difference report (backup vs. the live tenant), optionally scoped."""
+        return await self._create(JobKind.PREVIEW, snapshot_id, criteria)
+
+    async def create_recovery_job(
+        self, snapshot_id: str, criteria: FilteringCriteria | None = None
+    ) -> CreatedJob:
+        """Start a restore toward the backup, optionally scoped."""
+        return await self._create(JobKind.RECOVERY, snapshot_id, criteria)
+
+    async def _create(
+        self, kind: JobKind, snapshot_id: str, criteria: FilteringCriteria | None
+    ) -> CreatedJob:
+        operation = _CREATE_OPS[kind]
+
+        async def attempt() -> httpx.Response:
+            return await self._session.send_native(create_job(kind, snapshot_id, criteria))
+
+        try:
+            response = await self._session.call(attempt, operation, idempotent=False)
+        except ConflictError as exc:
+            running = await self._running_job_or_none()
+            raise ConflictError(
+                conflict_message(operation.doing, running),
+                running_job=running,
+                status=exc.status,
+                code=exc.code,
+                request_id=exc.request_id,
+                operation=operation,
+            ) from exc
+        except OutcomeUnknownError as exc:
+            running = await self._running_job_or_none()
+            if running is not None:
+                exc.running_job = running
+                state = f"{running.kind.value}, {running.status_raw}"
+                exc.message += f" Job {running.id} ({state}) is running now."
+                exc.args = (exc.message,)
+            raise
+        location = response.headers.get("location") or ""
+        job_id = job_id_from_location(location) if location else None
+        if job_id is None and response.content:
+            try:
+                body = decode_json_object(response.content)
+            except MalformedBody:
+                body = {}
+            job_id = body.get("id") if isinstance(body.get("id"), str) else None
+        if not job_id:
+            raise UnexpectedResponseError(
+                f"{operation.doing}: the service accepted the request (HTTP {response.status_code}) but did "
+                "not say where the new job is (no Location header). Check the job list.",
+                status=response.status_code,
+                request_id=response.headers.get("request-id"),
+                operation=operation,
+            )
+        return CreatedJob(kind=kind, id=job_id, snapshot_id=snapshot_id, location=location)
+
+    async def cancel_job(self, job_id: str, *, kind: JobKind | None = None) -> str:
+        """Ask the service to cancel a job (best effort; it becomes ``abandoned``). Returns the Location URL.
+
+        ``kind`` only sharpens the message of a 403 (which role and permission are needed).
+        """
+        operation = _CANCEL_OPS[kind] if kind is not None else ops.CANCEL_JOB
+        item = self._recovery.jobs.by_recovery_job_base_id(job_id)
+        builder = item.microsoft_graph_entra_recovery_services_cancel
+
+        async def attempt() -> httpx.Response:
+            return await self._session.send_native(builder.to_post_request_information())
+
+        response = await self._session.call(attempt, operation, idempotent=False)
+        return response.headers.get("location") or ""
+
+    # -- change pages (bytes + orjson) ------------------------------------------------------------------
+
+    def iter_change_pages(
+        self,
+        snapshot_id: str,
+        job_id: str,
+        *,
+        top: int = MAX_PAGE_SIZE,
+        start_url: str | None = None,
+        prefetch: bool = True,
+    ) -> AsyncIterator[ChangePage]:
+        """Pages of a finished difference report's changes, as they arrive.
+
+        ``start_url`` resumes from a stored ``ChangePage.next_link`` (or repeats a stored ``ChangePage.url``).
+        With ``prefetch`` the next page downloads while the caller handles the current one.
+        """
+        first = start_url or function_url(self.base_url, GET_CHANGES_TEMPLATE, snapshot_id, job_id, top=top)
+        return self._walk(first, ops.GET_CHANGES, prefetch)
+
+    def iter_failed_change_pages(
+        self,
+        snapshot_id: str,
+        job_id: str,
+        *,
+        top: int = MAX_PAGE_SIZE,
+        start_url: str | None = None,
+        prefetch: bool = True,
+    ) -> AsyncIterator[ChangePage]:
+        """Pages of a restore's failed changes (each with ``failureMessage``), as they arrive."""
+        first = start_url or function_url(
+            self.base_url, GET_FAILED_CHANGES_TEMPLATE, snapshot_id, job_id, top=top
+        )
+        return self._walk(first, ops.GET_FAILED_CHANGES, prefetch)
+
+    def _walk(self, first_url: str, operation: Operation, prefetch: bool) -> AsyncIterator[ChangePage]:
+        return self._session.walk(first_url, operation, prefetch=prefetch)
+
+    async def get_changes(self, snapshot_id: str, job_id: str) -> list[Change]:
+        """Every change of a finished difference report, as ``Change`` objects (small reports only)."""
+        return [c async for page in self.iter_change_pages(snapshot_id, job_id) for c in page.changes()]
+
+    async def get_failed_changes(self, snapshot_id: str, job_id: str) -> list[Change]:
+        """Every failed change of a restore, as ``Change`` objects with ``failure_message``."""
+        pages = self.iter_failed_change_pages(snapshot_id, job_id)
+        return [c async for page in pages for c in page.changes()]
