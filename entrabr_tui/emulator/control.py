@@ -1,0 +1,157 @@
+"""The control plane under ``/_emulator/``: tokens, clock, configuration, faults, reset and state.
+
+JSON in and out, no authentication, never affected by latency or faults.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .clock import iso
+from .faults import FaultError
+from .service import EmulatorService
+from .tokens import ROLES, mint_token
+
+MAX_ADVANCE_DAYS = 60
+
+
+class ControlError(Exception):
+    """A bad control-plane request (400 unless told otherwise)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _json(doc: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(doc), status_code=status, media_type="application/json")
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ControlError(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ControlError("the body must be a JSON object")
+    return doc
+
+
+def _int(value: object, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ControlError(f"'{name}' must be an integer in {low}..{high}")
+    return value
+
+
+class ControlPlane:
+    """Handlers of the control plane, bound to one emulator service."""
+
+    def __init__(self, service: EmulatorService) -> None:
+        self.service = service
+
+    def routes(self) -> list[Route]:
+        """Starlette routes, mounted at ``/_emulator``."""
+        table: dict[str, dict[str, Callable[[Request], Awaitable[Any]]]] = {
+            "/token": {"GET": self.token},
+            "/advance": {"POST": self.advance},
+            "/config": {"GET": self.get_config, "POST": self.set_config},
+            "/faults": {"GET": self.list_faults, "POST": self.add_fault, "DELETE": self.clear_faults},
+            "/reset": {"POST": self.reset},
+            "/state": {"GET": self.state},
+        }
+        return [Route(path, self._endpoint(handlers), methods=["GET", "POST", "DELETE", "PUT", "PATCH"])
+                for path, handlers in table.items()]
+
+    def _endpoint(self, handlers: dict[str, Callable[[Request], Awaitable[Any]]]
+                  ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            handler = handlers.get(request.method)
+            if handler is None:
+                return _json({"error": {"code": "MethodNotAllowed",
+                                        "message": f"{request.method} is not supported here"}}, 405)
+            try:
+                return _json(await handler(request))
+            except ControlError as exc:
+                return _json({"error": {"code": "BadRequest", "message": str(exc)}}, exc.status)
+        return endpoint
+
+    async def token(self, request: Request) -> dict[str, Any]:
+        """``GET /_emulator/token?role=admin&expires_in=3600``."""
+        role = request.query_params.get("role", "admin")
+        if role not in ROLES:
+            raise ControlError(f"'role' must be one of {', '.join(ROLES)}")
+        text = request.query_params.get("expires_in", "3600")
+        try:
+            expires_in = int(text)
+        except ValueError as exc:
+            raise ControlError("'expires_in' must be an integer number of seconds") from exc
+        now = int(time.time())
+        return {"access_token": mint_token(role, expires_in=expires_in, now=now), "token_type": "Bearer",
+                "expires_on": now + expires_in}
+
+    async def advance(self, request: Request) -> dict[str, Any]:
+        """``POST /_emulator/advance {"days": 1}``: new snapshots, drift, clock forward."""
+        body = await _body(request)
+        days = _int(body.get("days", 1), "days", 1, MAX_ADVANCE_DAYS)
+        await self.service.advance(days)
+        return {"snapshots": [{"id": sid, "createdDateTime": iso(t)} for sid, t in self.service.snapshots]}
+
+    async def get_config(self, request: Request) -> dict[str, Any]:
+        """``GET /_emulator/config``."""
+        return self.service.config()
+
+    async def set_config(self, request: Request) -> dict[str, Any]:
+        """``POST /_emulator/config {"latency_ms": N, "job_speed": X}`` (either key optional)."""
+        body = await _body(request)
+        unknown = set(body) - {"latency_ms", "job_speed"}
+        if unknown:
+            raise ControlError(f"unknown config key(s): {', '.join(sorted(unknown))}")
+        latency = _int(body["latency_ms"], "latency_ms", 0, 600_000) if "latency_ms" in body else None
+        speed = body.get("job_speed")
+        if speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float))
+                                  or not math.isfinite(speed) or speed <= 0):
+            raise ControlError("'job_speed' must be a positive number")
+        await self.service.settle()          # jobs so far ran at the old speed
+        if latency is not None:
+            self.service.latency_ms = latency
+        if speed is not None:
+            self.service.job_speed = float(speed)
+        return self.service.config()
+
+    async def list_faults(self, request: Request) -> dict[str, Any]:
+        """``GET /_emulator/faults``."""
+        return {"faults": self.service.faults.describe()}
+
+    async def add_fault(self, request: Request) -> dict[str, Any]:
+        """``POST /_emulator/faults {"kind": "429", "count": 2, ...}`` → ``{"id": ...}``."""
+        try:
+            fault = self.service.faults.add(await _body(request))
+        except FaultError as exc:
+            raise ControlError(str(exc)) from exc
+        return {"id": fault.id}
+
+    async def clear_faults(self, request: Request) -> dict[str, Any]:
+        """``DELETE /_emulator/faults``."""
+        self.service.faults.clear()
+        return {"faults": []}
+
+    async def reset(self, request: Request) -> dict[str, Any]:
+        """``POST /_emulator/reset``: the initial tenant, no jobs, no faults."""
+        await self.service.reset()
+        return await self.service.describe()
+
+    async def state(self, request: Request) -> dict[str, Any]:
+        """``GET /_emulator/state``."""
+        await self.service.settle()
+        return await self.service.describe()

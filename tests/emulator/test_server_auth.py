@@ -1,0 +1,150 @@
+"""Authentication (401) and authorization (403) from bearer-token claims."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import pytest
+
+from entrabr_tui.emulator.tokens import (
+    ROLE_BACKUP_ADMIN,
+    ROLE_BACKUP_READER,
+    mint_token,
+    parse_authorization,
+    role_claims,
+)
+
+from .conftest import Api, assert_error
+
+DENIED = "Authorization has been denied for this request. Check your credentials."
+READ = "EntraBackup.Read.All"
+PREVIEW = "EntraBackup.ReadWrite.Preview"
+RECOVERY = "EntraBackup.ReadWrite.Recovery"
+
+
+def _encode(part: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+
+
+def custom(**changes: Any) -> str:
+    """A token based on the admin claims with some claims replaced (None removes a claim)."""
+    claims = role_claims("admin")
+    for key, value in changes.items():
+        if value is None:
+            claims.pop(key, None)
+        else:
+            claims[key] = value
+    return f"{_encode({'alg': 'none', 'typ': 'JWT'})}.{_encode(claims)}."
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(("header", "fragment"), [
+    (None, "empty"),
+    ("Basic dXNlcjpwYXNz", "empty"),
+    ("Bearer", "empty"),
+    ("Bearer not-a-jwt", "not well formed"),
+    ("Bearer a.b.c.d", "not well formed"),
+    ("Bearer !!!.@@@.", "encoding"),
+    (f"Bearer {mint_token('admin', expires_in=-5)}", "expired"),
+    (f"Bearer {custom(exp=None)}", "expiry"),
+    (f"Bearer {custom(wids='not-a-list')}", "claims"),
+], ids=["missing", "basic", "bearer-only", "not-jwt", "four-parts", "bad-encoding", "expired", "no-exp",
+        "bad-wids"])
+def test_bad_tokens_are_401(api: Api, header: str | None, fragment: str) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    response = api.get("/v1.0/directory/recovery/snapshots", role=None, headers=headers)
+    error = assert_error(response, 401, "InvalidAuthenticationToken")
+    assert fragment in error["message"]
+    assert response.headers["www-authenticate"].startswith("Bearer ")
+    assert "claims=" not in response.headers["www-authenticate"]
+
+
+def test_tokens_are_unsigned_jwts_with_the_documented_claims() -> None:
+    token = mint_token("reader", expires_in=60)
+    header, payload, signature = token.split(".")
+    assert signature == ""
+    assert json.loads(base64.urlsafe_b64decode(header + "==")) == {"alg": "none", "typ": "JWT"}
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    assert {"tid", "oid", "upn", "exp", "iat", "scp", "wids"} <= set(claims)
+    assert claims["scp"] == f"{READ} {PREVIEW}" and claims["wids"] == [ROLE_BACKUP_READER]
+    assert 55 <= claims["exp"] - time.time() <= 61
+    app = json.loads(base64.urlsafe_b64decode(mint_token("app").split(".")[1] + "=="))
+    assert app["roles"] == [READ] and "scp" not in app and "wids" not in app
+    parsed = parse_authorization(f"Bearer {mint_token('global')}")
+    assert parsed.scopes == {READ, PREVIEW, RECOVERY} and not parsed.app_only
+    with pytest.raises(ValueError, match="unknown role"):
+        mint_token("owner")
+
+
+@pytest.mark.parametrize("role", ["reader", "admin", "global", "app"])
+def test_every_role_can_read(api: Api, role: str) -> None:
+    url, _job = api.run("preview")
+    sid = api.newest()
+    for path in ("/v1.0/directory/recovery", "/v1.0/directory/recovery/snapshots",
+                 f"/v1.0/directory/recovery/snapshots/{sid}", "/beta/directory/recovery/jobs",
+                 f"/v1.0/directory/recovery/snapshots/{sid}/recoveryPreviewJobs", url, f"{url}/getChanges"):
+        assert api.get(path, role=role).status_code == 200, (role, path)
+
+
+@pytest.mark.parametrize(("token", "fragment"), [
+    (custom(wids=[]), "role"),
+    (custom(wids=["00000000-0000-0000-0000-000000000001"]), "role"),
+    (custom(scp=f"{PREVIEW} {RECOVERY}"), READ),
+    (custom(scp=None, wids=None, roles=["Directory.Read.All"]), READ),
+], ids=["no-role", "other-role", "no-read-scope", "app-without-permission"])
+def test_reads_need_scope_and_role(api: Api, token: str, fragment: str) -> None:
+    response = api.get("/v1.0/directory/recovery/snapshots", role=None, headers=_bearer(token))
+    error = assert_error(response, 403, "Forbidden")
+    assert error["message"].startswith(DENIED) and fragment in error["message"]
+
+
+@pytest.mark.parametrize(("role", "kind", "status"), [
+    ("reader", "preview", 403), ("reader", "recovery", 403),
+    ("app", "preview", 403), ("app", "recovery", 403),
+    ("admin", "preview", 202), ("admin", "recovery", 202),
+    ("global", "preview", 202), ("global", "recovery", 202),
+])
+def test_create_matrix(api: Api, role: str, kind: str, status: int) -> None:
+    response = api.create(kind, role=role)
+    if status == 403:
+        error = assert_error(response, 403, "Forbidden")
+        assert error["message"].startswith(DENIED)
+        assert api.get("/v1.0/directory/recovery/jobs").json()["value"] == []
+    else:
+        assert response.status_code == 202
+
+
+def test_scope_variants_for_writes(api: Api) -> None:
+    api.control("POST", "config", json={"job_speed": 1})
+    preview_only = custom(scp=f"{READ} {PREVIEW}")
+    recovery_only = custom(scp=f"{READ} {RECOVERY}")
+    no_write = custom(scp=READ)
+    segment = f"/v1.0/directory/recovery/snapshots/{api.newest()}"
+    error = assert_error(api.post(f"{segment}/recoveryJobs", role=None, headers=_bearer(preview_only)), 403)
+    assert RECOVERY in error["message"]
+    assert_error(api.post(f"{segment}/recoveryPreviewJobs", role=None, headers=_bearer(no_write)), 403,
+                 message=PREVIEW)
+    created = api.post(f"{segment}/recoveryPreviewJobs", role=None, headers=_bearer(recovery_only))
+    assert created.status_code == 202
+    job_id = created.headers["location"].rsplit("/", 1)[1]
+    cancel = f"/v1.0/directory/recovery/jobs/{job_id}/cancel"
+    assert_error(api.post(cancel, role="reader"), 403, message="Administrator")
+    assert_error(api.post(cancel, role="app"), 403)
+    assert api.post(cancel, role=None, headers=_bearer(preview_only)).status_code == 202
+    recovery = api.create("recovery")
+    rec_cancel = f"/v1.0/directory/recovery/jobs/{recovery.headers['location'].rsplit('/', 1)[1]}/cancel"
+    assert_error(api.post(rec_cancel, role=None, headers=_bearer(preview_only)), 403, message=RECOVERY)
+    assert api.post(rec_cancel, role="global").status_code == 202
+
+
+def test_reader_token_with_admin_role_claims_can_write(api: Api) -> None:
+    token = custom(wids=[ROLE_BACKUP_READER, ROLE_BACKUP_ADMIN.upper()])
+    response = api.post(f"/v1.0/directory/recovery/snapshots/{api.newest()}/recoveryPreviewJobs", role=None,
+                        headers=_bearer(token))
+    assert response.status_code == 202
