@@ -1,1 +1,72 @@
+"""Local persistence: the per-tenant SQLite cache, the session history and the user config.
 
+Standard library ``sqlite3`` only (WAL, schema migrations, integrity check on open); file locations from
+platformdirs, relocatable with ``ENTRABR_HOME``. Nothing here talks to Graph or imports a UI.
+"""
+
+from .cache import Cache, derive_retention
+from .cache_core import RecoverableFn, text_matches
+from .cache_maintenance import SEARCH_CHUNK
+from .cache_reports import IngestError
+from .codec import scope_key
+from .config import AppConfig, ConfigLoad, TenantProfile, load_config, save_config
+from .history import History, HistoryAction, HistoryEntry
+from .paths import HOME_ENV, StorePaths
+from .records import (
+    DEFAULT_RETENTION,
+    ChangeRow,
+    IntentStatus,
+    JobReconcileResult,
+    JobRecord,
+    JournalIntent,
+    MarkResult,
+    NodeCount,
+    PageKey,
+    PageResult,
+    QueueEntry,
+    Report,
+    ReportKind,
+    SnapshotRecord,
+    TenantRecord,
+)
+from .redact import REDACTED, redact, redact_text
+from .sqlite_file import StoreError
+
+__all__ = [
+    "DEFAULT_RETENTION",
+    "HOME_ENV",
+    "REDACTED",
+    "SEARCH_CHUNK",
+    "AppConfig",
+    "Cache",
+    "ChangeRow",
+    "ConfigLoad",
+    "History",
+    "HistoryAction",
+    "HistoryEntry",
+    "IngestError",
+    "IntentStatus",
+    "JobReconcileResult",
+    "JobRecord",
+    "JournalIntent",
+    "MarkResult",
+    "NodeCount",
+    "PageKey",
+    "PageResult",
+    "QueueEntry",
+    "RecoverableFn",
+    "Report",
+    "ReportKind",
+    "SnapshotRecord",
+    "StoreError",
+    "StorePaths",
+    "TenantProfile",
+    "TenantRecord",
+    "derive_retention",
+    "load_config",
+    "redact",
+    "redact_text",
+    "save_config",
+    "scope_key",
+    "text_matches",
+]

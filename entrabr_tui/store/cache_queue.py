@@ -1,0 +1,166 @@
+"""The restore queue: objects of a report marked for restore, persisted per report (and so per tenant)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from entrabr_tui.core.model import Change
+from entrabr_tui.store.cache_queries import QueriesMixin
+from entrabr_tui.store.cache_schema import change_table
+from entrabr_tui.store.codec import EPOCH, time_from_db, time_to_db, utc_now
+from entrabr_tui.store.records import MarkResult, NodeCount, QueueEntry
+
+
+class QueueMixin(QueriesMixin):
+    """Mark and unmark objects; the queue survives restarts and is the input of restore planning."""
+
+    def mark(self, report_id: int, object_ids: Iterable[str], *, now: datetime | None = None) -> MarkResult:
+        """Mark objects by id (type and action come from the report). Ids not in the report are returned in
+        ``unknown`` (e.g. from a pasted list), never stored."""
+        unique: dict[str, str] = {}
+        for raw in object_ids:
+            text = raw.strip() if isinstance(raw, str) else ""
+            if text:
+                unique.setdefault(text.lower(), text)
+        wanted = list(unique.values())
+        table = change_table(report_id)
+        stamp = time_to_db(now or utc_now())
+        found: dict[str, tuple[str, str, str]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for object_id, entity_type, action in self._conn.execute(
+                f"SELECT object_id, entity_type, action FROM {table} "
+                f"WHERE object_id COLLATE NOCASE IN ({marks})",
+                chunk,
+            ):
+                found.setdefault(object_id.lower(), (object_id, entity_type, action))
+        rows = [found[i.lower()] for i in wanted if i.lower() in found]
+        with self._tx():
+            before = self._queue_size(report_id)
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO restore_queue (report_id, object_id, entity_type, action, marked_at) "
+                "VALUES (?,?,?,?,?)",
+                [(report_id, oid, t, a, stamp) for oid, t, a in rows],
+            )
+            added = self._queue_size(report_id) - before
+        unknown = [i for i in wanted if i.lower() not in found]
+        return MarkResult(marked=added, already=len(rows) - added, unknown=unknown)
+
+    def _queue_size(self, report_id: int) -> int:
+        return int(
+            self._conn.execute(
+                "SELECT count(*) FROM restore_queue WHERE report_id = ?", (report_id,)
+            ).fetchone()[0]
+        )
+
+    def _selection(
+        self,
+        report_id: int,
+        entity_type: str | None,
+        action: str | None,
+        text: str | None,
+        recoverable: bool | None,
+        on_prem: bool | None,
+    ) -> tuple[str, list[Any]]:
+        """``SELECT c.object_id, c.entity_type, c.action FROM …`` for the rows matching the filters."""
+        table = change_table(report_id)
+        where, args = self._filters(report_id, entity_type, action, recoverable, on_prem, None)
+        needle = self._needle(text)
+        if needle is None:
+            head = f"SELECT c.object_id, c.entity_type, c.action FROM {table} c"
+            cte_args: list[Any] = []
+        else:
+            cte, cte_args, _ = self._matches_cte(report_id, needle)
+            head = (
+                f"WITH {cte} SELECT c.object_id, c.entity_type, c.action "
+                f"FROM m CROSS JOIN {table} c ON c.rowid = m.r"
+            )
+        return f"{head} WHERE {' AND '.join(where) or '1 = 1'}", [*cte_args, *args]
+
+    def mark_where(
+        self,
+        report_id: int,
+        *,
+        entity_type: str | None = None,
+        action: str | None = None,
+        text: str | None = None,
+        recoverable: bool | None = None,
+        on_prem: bool | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Mark everything matching the filters (e.g. "all visible"); returns how many were newly marked."""
+        select, args = self._selection(report_id, entity_type, action, text, recoverable, on_prem)
+        stamp = time_to_db(now or utc_now())
+        with self._tx():
+            before = self._queue_size(report_id)
+            rows = self._conn.execute(select, args).fetchall()
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO restore_queue (report_id, object_id, entity_type, action, marked_at) "
+                "VALUES (?,?,?,?,?)",
+                [(report_id, oid, t, a, stamp) for oid, t, a in rows],
+            )
+            return self._queue_size(report_id) - before
+
+    def unmark(self, report_id: int, object_ids: Iterable[str]) -> int:
+        """Unmark objects by id; returns how many were marked before."""
+        wanted = list(dict.fromkeys(object_ids))
+        removed = 0
+        with self._tx():
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                cursor = self._conn.execute(
+                    "DELETE FROM restore_queue WHERE report_id = ? "
+                    f"AND object_id COLLATE NOCASE IN ({marks})",
+                    [report_id, *chunk],
+                )
+                removed += cursor.rowcount
+        return removed
+
+    def unmark_where(
+        self,
+        report_id: int,
+        *,
+        entity_type: str | None = None,
+        action: str | None = None,
+        text: str | None = None,
+        recoverable: bool | None = None,
+        on_prem: bool | None = None,
+    ) -> int:
+        """Unmark everything matching the filters; returns how many were removed."""
+        select, args = self._selection(report_id, entity_type, action, text, recoverable, on_prem)
+        with self._tx():
+            ids = [row[0] for row in self._conn.execute(select, args).fetchall()]
+            cursor = self._conn.executemany(
+                "DELETE FROM restore_queue WHERE report_id = ? AND object_id = ?",
+                [(report_id, i) for i in ids],
+            )
+            return cursor.rowcount
+
+    def clear_queue(self, report_id: int) -> int:
+        with self._tx():
+            return self._conn.execute("DELETE FROM restore_queue WHERE report_id = ?", (report_id,)).rowcount
+
+    def queued(self, report_id: int) -> list[QueueEntry]:
+        """Marked objects, by type, action and id."""
+        rows = self._conn.execute(
+            "SELECT object_id, entity_type, action, marked_at FROM restore_queue WHERE report_id = ? "
+            "ORDER BY entity_type, action, object_id",
+            (report_id,),
+        ).fetchall()
+        return [QueueEntry(report_id, oid, t, a, time_from_db(at) or EPOCH) for oid, t, a, at in rows]
+
+    def queue_counts(self, report_id: int) -> list[NodeCount]:
+        rows = self._conn.execute(
+            "SELECT entity_type, action, count(*) FROM restore_queue WHERE report_id = ? "
+            "GROUP BY 1, 2 ORDER BY 1, 2",
+            (report_id,),
+        ).fetchall()
+        return [NodeCount(t, a, int(n)) for t, a, n in rows]
+
+    def queued_changes(self, report_id: int) -> list[Change]:
+        """The marked changes with their full content (the input of restore planning)."""
+        return self.get_changes(report_id, [entry.object_id for entry in self.queued(report_id)])
