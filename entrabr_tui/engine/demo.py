@@ -1,0 +1,62 @@
+"""The built-in demo tenant: an in-process emulator and a session signed in to it, with no setup.
+
+The emulator runs on a loopback port in a background thread; the session signs in with the emulator
+credential for the chosen role (``admin`` restores, ``reader`` sees the read-only experience) and stops
+the emulator when it is closed. Job durations are the documented ones divided by ``job_speed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from entrabr_tui.engine.session import Session
+from entrabr_tui.engine.settings import SessionSettings
+from entrabr_tui.engine.timing import PollPolicy
+from entrabr_tui.graph.auth import AuthMethod
+from entrabr_tui.store import StorePaths
+
+#: An hour of documented loading time takes six seconds in the demo.
+DEMO_JOB_SPEED = 600.0
+#: Demo jobs last seconds, not hours: poll a few times a second.
+DEMO_POLL = PollPolicy(initial=0.1, factor=1.5, caps=((60.0, 0.5),), ceiling=1.0)
+
+
+async def open_demo(
+    *,
+    role: str = "admin",
+    objects: int = 2000,
+    seed: int = 1,
+    job_speed: float = DEMO_JOB_SPEED,
+    latency_ms: int = 0,
+    paths: StorePaths | None = None,
+    **session_options: Any,
+) -> Session:
+    """Start an emulator (``objects`` objects, ``seed``) and open a session on it as ``role``.
+
+    Other keyword arguments go to :class:`SessionSettings` when they are settings fields (``poll``,
+    ``slot_mode``, ``page_size``) and to :func:`~entrabr_tui.engine.opening.open_session` otherwise
+    (``clock``, ``sleep``, ``retry``).
+    """
+    from entrabr_tui.emulator import EmulatorServer
+    from entrabr_tui.engine.opening import open_session
+
+    server = EmulatorServer(seed=seed, objects=objects, job_speed=job_speed, latency_ms=latency_ms)
+    await asyncio.to_thread(server.start)
+    setting_names = {"poll", "slot_mode", "page_size", "tenant"}
+    chosen = {k: v for k, v in session_options.items() if k in setting_names}
+    chosen.setdefault("poll", DEMO_POLL)
+    settings = SessionSettings(graph_url=server.graph_url(), auth=AuthMethod.EMULATOR, role=role,
+                               tenant_objects=objects, duration_scale=1 / job_speed, **chosen)
+    others = {k: v for k, v in session_options.items() if k not in setting_names}
+
+    async def stop() -> None:
+        await asyncio.to_thread(server.stop)
+
+    try:
+        session = await open_session(settings, paths=paths, on_close=[stop], **others)
+    except BaseException:
+        await stop()
+        raise
+    session.emulator = server
+    return session

@@ -1,0 +1,162 @@
+"""Safe text and JSON record shapes shared by the exports and the command line.
+
+Tenant data is hostile until shown otherwise: names may carry terminal escapes, bidi overrides or
+spreadsheet formulas. The helpers here make text safe for one medium each (JSON, a terminal, CSV, Markdown)
+without losing what it said, and define the JSON form of changes, jobs and scopes that every machine-readable
+output uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from entrabr_tui.core.catalog import has_recoverable_change, type_coverage
+from entrabr_tui.core.model import Change, EntityNamesFilter, FilteringCriteria, Job, format_datetime
+from entrabr_tui.core.planner import RestorePlan
+
+_UNSAFE_JSON = re.compile(r"[\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+_MD_SPECIAL = re.compile(r"([\\`*_|<>\[\]#~])")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def json_text(value: Any, *, indent: bool = False) -> str:
+    """JSON text of ``value`` with every invisible or terminal-altering character as a ``\\u`` escape."""
+    option = orjson.OPT_INDENT_2 if indent else 0
+    text = orjson.dumps(value, option=option | orjson.OPT_NON_STR_KEYS, default=_json_default).decode()
+    return _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    return str(value)
+
+
+def visible(text: str) -> str:
+    """``text`` with control, C1 and bidi characters shown as ``\\x1b`` / ``\\u202e`` escapes."""
+    if text.isprintable():
+        return text
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+    return _CONTROL.sub(escape, text)
+
+
+def csv_cell(text: str) -> str:
+    """A tenant-supplied text cell that a spreadsheet will not evaluate as a formula."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def md_cell(value: object) -> str:
+    """A Markdown table cell: one line, special characters escaped, controls visible."""
+    text = "" if value is None else str(value)
+    text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return _MD_SPECIAL.sub(r"\\\1", visible(text))
+
+
+def dt_text(value: datetime | None) -> str | None:
+    """Graph's date format, or ``None``."""
+    return None if value is None else format_datetime(value)
+
+
+def changed_properties(change: Change) -> list[str]:
+    """Names of the properties and links a change carries (annotations left out), in backup order."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for source in (change.delta, change.current):
+        for key in source:
+            name = str(key)
+            if name.startswith("@") or ("@" in name and not name.endswith("@delta")) or name in seen:
+                continue
+            seen.add(name)
+            names.append(name)
+    return names
+
+
+def is_recoverable(change: Change) -> bool:
+    """Whether a restore would act on this change (type supported, not synced, something recoverable)."""
+    return (type_coverage(change.entity_type_raw).reason is None and not change.on_premises_synced
+            and has_recoverable_change(change))
+
+
+def change_summary_json(change: Change) -> dict[str, Any]:
+    """The short JSON form of a change (no property values): what ``entrabr changes --json`` prints."""
+    data: dict[str, Any] = {
+        "id": change.id,
+        "entityType": change.entity_type_raw,
+        "action": change.action_raw,
+        "displayName": change.display_name,
+        "principalName": change.principal_name,
+        "onPremisesSynced": change.on_premises_synced,
+    }
+    if change.failure_message is not None:
+        data["failureMessage"] = change.failure_message
+    return data
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    """The full JSON form of a change in a report export (raw property sets included)."""
+    data = change_summary_json(change)
+    data["recoverable"] = is_recoverable(change)
+    data["changedProperties"] = changed_properties(change)
+    data["deltaFromCurrent"] = change.delta
+    data["currentState"] = change.current
+    return data
+
+
+def scope_json(scope: FilteringCriteria | None) -> dict[str, Any] | None:
+    return None if scope is None else scope.to_json()
+
+
+def scope_text(scope: FilteringCriteria | None) -> str:
+    """``all``, ``types: user, group`` or ``ids: user 3, group 1``."""
+    if scope is None:
+        return "all"
+    if isinstance(scope, EntityNamesFilter):
+        return "types: " + ", ".join(scope.entity_types)
+    return "ids: " + ", ".join(f"{t} {len(ids)}" for t, ids in scope.values)
+
+
+def job_duration(job: Job) -> float | None:
+    """Seconds from start to completion, when both are known."""
+    if job.started is None or job.completed is None:
+        return None
+    return max(0.0, (job.completed - job.started).total_seconds())
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    """A job as JSON: identity, status, dates, scope and every count the service reported."""
+    return {
+        "kind": job.kind.value,
+        "id": job.id,
+        "status": job.status_raw,
+        "snapshotId": job.snapshot_id,
+        "targetStateDateTime": dt_text(job.target_state),
+        "started": dt_text(job.started),
+        "completed": dt_text(job.completed),
+        "durationSeconds": job_duration(job),
+        "scope": scope_json(job.filtering),
+        "totalChangedObjects": job.total_changed_objects,
+        "totalChangedLinks": job.total_changed_links,
+        "totalObjectsModified": job.total_objects_modified,
+        "totalLinksModified": job.total_links_modified,
+        "totalFailedChanges": job.total_failed_changes,
+    }
+
+
+def plan_hash(plan: RestorePlan, snapshot_id: str | None) -> str:
+    """SHA-256 over the backup and the exact job scopes: two plans with the same hash do the same thing."""
+    doc = {"snapshotId": snapshot_id, "jobs": [b.to_json() for b in plan.batches]}
+    return hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+

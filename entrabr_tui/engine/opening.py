@@ -1,0 +1,130 @@
+"""Opening a :class:`~entrabr_tui.engine.session.Session`: sign in, open the tenant's cache and history.
+
+Online, the sign-in decides the tenant (the token's ``tid``) unless ``settings.tenant`` names it, and the
+job journal is reconciled at once when it holds unfinished entries (a previous run stopped mid-job).
+Offline, nothing touches the network: the tenant comes from ``settings.tenant`` (or the only cached
+tenant), and the identity shown is the one last signed in for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from azure.core.credentials_async import AsyncTokenCredential
+
+from entrabr_tui.core.capabilities import Capabilities, Identity, unknown_capabilities
+from entrabr_tui.core.catalog import has_recoverable_change
+from entrabr_tui.core.model import Change
+from entrabr_tui.engine.errors import EngineError
+from entrabr_tui.engine.session import CloseHook, Session
+from entrabr_tui.engine.settings import SessionSettings
+from entrabr_tui.engine.timing import Clock, Sleep, real_sleep, utc_now
+from entrabr_tui.graph.auth import (
+    SignIn,
+    build_credential,
+    capabilities_of,
+    graph_scope,
+)
+from entrabr_tui.graph.client import RecoveryClient
+from entrabr_tui.graph.credentials import PromptCallback
+from entrabr_tui.graph.errors import GraphError
+from entrabr_tui.graph.resilience import RetryPolicy
+from entrabr_tui.store import Cache, History, HistoryAction, StorePaths
+from entrabr_tui.store.paths import secure_dir
+
+log = logging.getLogger(__name__)
+
+
+def recoverable_flag(item: Mapping[str, Any]) -> bool | None:
+    """Whether recovery would write anything for a raw change (the cache stores it per row)."""
+    try:
+        return has_recoverable_change(Change.from_json(item))
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return None
+
+
+def cached_tenants(paths: StorePaths) -> list[str]:
+    """Tenant keys that have a cache file (for choosing one offline)."""
+    if not paths.cache_dir.is_dir():
+        return []
+    return sorted(p.name[len("tenant-"):-len(".sqlite3")] for p in paths.cache_dir.glob("tenant-*.sqlite3"))
+
+
+def _offline_tenant(settings: SessionSettings, paths: StorePaths) -> str:
+    if settings.tenant:
+        return settings.tenant
+    known = cached_tenants(paths)
+    if len(known) == 1:
+        return known[0]
+    if not known:
+        raise EngineError("Offline mode needs a cache, and there is none yet: run once online first.")
+    raise EngineError("Several tenants are cached; choose one with --tenant: " + ", ".join(known))
+
+
+async def open_session(
+    settings: SessionSettings,
+    *,
+    credential: AsyncTokenCredential | None = None,
+    prompt: PromptCallback | None = None,
+    paths: StorePaths | None = None,
+    clock: Clock = utc_now,
+    sleep: Sleep = real_sleep,
+    retry: RetryPolicy | None = None,
+    on_close: list[CloseHook] | None = None,
+) -> Session:
+    """Build a session.
+
+    ``credential`` skips the sign-in flow (the caller owns and closes it); otherwise the method in
+    ``settings`` signs in (``prompt`` shows a device code) and the session closes the credential.
+    ``clock`` and ``sleep`` drive the job polling (tests make it instant); ``retry`` the Graph retries.
+    """
+    paths = paths or StorePaths.default()
+    hooks: list[CloseHook] = list(on_close or [])
+    if settings.offline:
+        tenant = _offline_tenant(settings, paths)
+        cache = Cache.open(tenant, paths=paths, recoverable=recoverable_flag)
+        history = History.open(paths=paths)
+        last = history.query(actions=[HistoryAction.SIGN_IN], tenant_id=cache.tenant_id, limit=1)
+        identity = Identity(upn=last[0].identity) if last and last[0].identity else Identity()
+        return Session(settings, cache=cache, history=history, capabilities=unknown_capabilities(identity),
+                       clock=clock, sleep=sleep, on_close=hooks)
+
+    how = "given credential"
+    if credential is None:
+        sign_in: SignIn = build_credential(
+            settings.sign_in_settings(), prompt=prompt, state_dir=secure_dir(paths.data_dir / "sign-in")
+        )
+        try:
+            signed = await sign_in.sign_in(allow_interaction=settings.allow_interaction)
+        except BaseException:
+            await sign_in.close()
+            raise
+        credential = sign_in.credential
+        capabilities: Capabilities = signed.capabilities
+        hooks.append(sign_in.close)
+        how = f"{signed.method.value}, {'silent' if signed.silent else 'interactive'}"
+    else:
+        token = await credential.get_token(graph_scope(settings.graph_url))
+        capabilities = capabilities_of(token)
+    tenant = settings.tenant or capabilities.identity.tenant_id or "default"
+    client = RecoveryClient(credential, settings.graph_url, retry=retry or RetryPolicy(sleep=sleep))
+    try:
+        cache = Cache.open(tenant, paths=paths, recoverable=recoverable_flag)
+        cache.set_tenant_info(graph_url=client.base_url)
+        history = History.open(paths=paths)
+    except BaseException:
+        await client.aclose()
+        for hook in reversed(hooks):
+            await hook()
+        raise
+    session = Session(settings, cache=cache, history=history, capabilities=capabilities, client=client,
+                      clock=clock, sleep=sleep, on_close=hooks)
+    session._log(HistoryAction.SIGN_IN, detail=f"{capabilities.summary} ({how}) at {client.base_url}")
+    if cache.journal_open():
+        try:
+            await session.reconcile()
+        except GraphError as exc:
+            session.open_warnings.append(f"The job journal could not be checked against the service: {exc}")
+    return session

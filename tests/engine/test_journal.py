@@ -1,0 +1,261 @@
+"""The job journal: a crash between the POST and the journal update is reconciled, never resubmitted."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from entrabr_tui.core.model import (
+    EntityNameAndIdsFilter,
+    EntityNamesFilter,
+    Job,
+    JobKind,
+    RecoveryStatus,
+    snapshot_id_for,
+)
+from entrabr_tui.emulator import EmulatorServer
+from entrabr_tui.engine.journal import Journal, match_intent
+from entrabr_tui.engine.session import Session
+from entrabr_tui.graph.client import RecoveryClient
+from entrabr_tui.store import Cache, IntentStatus, JournalIntent, StorePaths
+
+from .conftest import FAST, Sleeper, control, jobs_of
+
+OpenSession = Callable[..., Awaitable[Session]]
+
+
+def report_ref(plan: Any) -> str:
+    assert plan.report is not None
+    return str(plan.report.id)
+
+
+class SimulatedCrash(Exception):
+    """Stands for the process dying at this point."""
+
+
+async def _queued_plan(session: Session) -> Any:
+    snapshot = await session.resolve_snapshot("latest")
+    report = await session.ensure_report(snapshot, None)
+    users = [r.object_id for r in session.page(report.id, entity_type="user", action="update", limit=5,
+                                               on_prem=False)]
+    assert len(users) == 5
+    session.mark(report.id, users)
+    return session.plan(report.id)
+
+
+async def test_crash_between_the_post_and_the_journal_update_is_reconciled_not_resubmitted(
+    open_session: OpenSession, graph: RecoveryClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = await open_session()
+    plan = await _queued_plan(session)
+    assert plan.batch_count == 1
+
+    def crash(self: Journal, intent: JournalIntent, job_id: str) -> JournalIntent:
+        raise SimulatedCrash(job_id)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Journal, "submitted", crash)
+        with pytest.raises(SimulatedCrash):
+            await session.restore(plan)
+    [created] = await jobs_of(graph, JobKind.RECOVERY)
+    [pending] = session.cache.journal_pending()
+    assert pending.kind is JobKind.RECOVERY and pending.job_id is None
+    await session.aclose()
+
+    restarted = await open_session()  # opening reconciles the journal at once
+
+    assert restarted.recovered is not None
+    [(adopted, job)] = restarted.recovered.adopted
+    assert adopted.id == pending.id and job.id == created.id
+    assert restarted.cache.journal_entry(pending.id).job_id == created.id  # type: ignore[union-attr]
+    resumed = await restarted.resume()
+    [batch] = resumed.restores
+    assert batch.job is not None and batch.job.id == created.id
+    assert batch.job.status is RecoveryStatus.SUCCESSFUL and batch.objects_modified == 5
+    assert restarted.cache.journal_entry(pending.id).status is IntentStatus.DONE  # type: ignore[union-attr]
+    assert [j.id for j in await jobs_of(graph, JobKind.RECOVERY)] == [created.id]  # exactly one, ever
+    assert restarted.queue(report_ref(plan)) == []  # the restored objects left the queue
+    assert (await restarted.reconcile()).resumable == []
+
+
+async def test_a_post_that_never_left_becomes_unconfirmed_and_is_not_resubmitted(
+    open_session: OpenSession, graph: RecoveryClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = await open_session()
+    plan = await _queued_plan(session)
+
+    async def crash_before_sending(self: RecoveryClient, *args: Any, **kwargs: Any) -> Any:
+        raise SimulatedCrash("killed before the request was sent")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RecoveryClient, "create_recovery_job", crash_before_sending)
+        with pytest.raises(SimulatedCrash):
+            await session.restore(plan)
+    await session.aclose()
+
+    restarted = await open_session()
+
+    assert restarted.recovered is not None and restarted.recovered.adopted == []
+    [unconfirmed] = restarted.recovered.unconfirmed
+    entry = restarted.cache.journal_entry(unconfirmed.id)
+    assert entry is not None and entry.status is IntentStatus.UNCONFIRMED and entry.job_id is None
+    assert "not sent again" in (entry.message or "")
+    assert (await restarted.resume()).restores == []
+    assert await jobs_of(graph, JobKind.RECOVERY) == []
+    assert restarted.history(actions=["restore-finished"])[0].outcome == "unconfirmed"
+
+
+async def test_a_report_started_before_a_crash_is_picked_up_and_downloaded(
+    open_session: OpenSession,
+    graph: RecoveryClient,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    sleeper: Sleeper,
+) -> None:
+    session = await open_session()
+    snapshot = await session.resolve_snapshot("latest")
+    control(emulator, "config", {"job_speed": 1.0})  # the report would run for an hour
+
+    async def crash_while_polling(*args: Any, **kwargs: Any) -> Job:
+        raise SimulatedCrash("killed while polling")
+
+    assert session.runner is not None
+    monkeypatch.setattr(session.runner, "watch", crash_while_polling)
+    with pytest.raises(SimulatedCrash):
+        await session.ensure_report(snapshot, EntityNamesFilter(("group",)))
+    await session.aclose()
+    control(emulator, "config", {"job_speed": FAST})
+
+    restarted = await open_session()
+
+    async def a_day_passes(polls: int) -> None:
+        if polls == 1:
+            control(emulator, "advance", {"days": 1})
+
+    sleeper.hook = a_day_passes
+    resumed = await restarted.resume()
+
+    [report] = resumed.reports
+    [job] = await jobs_of(graph, JobKind.PREVIEW)
+    assert report.id == job.id and report.complete
+    assert report.downloaded == len(await graph.get_changes(snapshot, job.id))
+    assert restarted.journal.owns(job.id)
+
+
+def _intent(created: datetime, scope: Any = None, kind: JobKind = JobKind.RECOVERY) -> JournalIntent:
+    target = datetime(2026, 3, 20, 22, tzinfo=UTC)
+    return JournalIntent(
+        id=1, tenant_id="t", kind=kind, snapshot_id=snapshot_id_for(target), target_state=target, scope=scope,
+        scope_key="", report_id=None, run_id=None, batch=None, batch_count=None, label=None, created=created,
+        status=IntentStatus.PENDING, status_raw="pending", job_id=None, job_set_at=None, updated=created,
+        message=None,
+    )
+
+
+def _job(job_id: str, started: datetime, scope: Any = None, kind: JobKind = JobKind.RECOVERY,
+         target: datetime | None = None) -> Job:
+    return Job(kind=kind, id=job_id, status=RecoveryStatus.RUNNING, status_raw="running",
+               target_state=target or datetime(2026, 3, 20, 22, tzinfo=UTC), started=started, filtering=scope)
+
+
+def test_match_intent_takes_the_earliest_job_at_or_after_the_intent() -> None:
+    at = datetime(2026, 3, 21, 9, 0, 30, tzinfo=UTC)
+    scope = EntityNameAndIdsFilter((("user", ("A", "b")),))
+    same_scope = EntityNameAndIdsFilter((("user", ("B", "a")),))  # order and case do not matter
+    jobs = [
+        _job("too-early", at - timedelta(minutes=10), scope),
+        _job("other-scope", at + timedelta(seconds=1), EntityNamesFilter(("user",))),
+        _job("other-backup", at + timedelta(seconds=1), scope, target=datetime(2026, 3, 19, 22, tzinfo=UTC)),
+        _job("a-report", at + timedelta(seconds=1), scope, kind=JobKind.PREVIEW),
+        _job("later", at + timedelta(seconds=40), same_scope),
+        _job("ours", at - timedelta(seconds=1), same_scope),  # whole-second timestamps, small skew
+    ]
+
+    assert match_intent(_intent(at, scope), jobs).id == "ours"  # type: ignore[union-attr]
+    assert match_intent(_intent(at, scope), jobs, claimed=["OURS"]).id == "later"  # type: ignore[union-attr]
+    assert match_intent(_intent(at, scope), jobs, allowance=timedelta(0)).id == "later"  # type: ignore[union-attr]
+    assert match_intent(_intent(at, None), jobs) is None
+
+
+def test_journal_owns_jobs_it_journaled_or_flagged(paths: StorePaths) -> None:
+    cache = Cache.open("tenant-x", paths=paths)
+    try:
+        journal = Journal(cache)
+        intent = journal.intend(JobKind.RECOVERY, "MTc4NTE4OTYwMA==", None)
+        journal.submitted(intent, "Job-One")
+        assert journal.owns("job-one") and not journal.owns("job-two")
+        cache.upsert_job(_job("job-two", datetime.now(UTC)), started_here=True)
+        assert journal.owns("job-two")
+    finally:
+        cache.close()
+
+
+async def test_a_restore_post_whose_answer_was_lost_adopts_the_job_it_created(
+    open_session: OpenSession, graph: RecoveryClient, emulator: EmulatorServer
+) -> None:
+    session = await open_session()
+    plan = await _queued_plan(session)
+    control(emulator, "faults", {"kind": "drop", "count": 1, "match": "/recoveryJobs"})
+
+    result = await session.restore(plan)
+
+    [job] = await jobs_of(graph, JobKind.RECOVERY)
+    assert [j.id for j in result.jobs] == [job.id] and result.outcome == "succeeded"
+    [entry] = [i for i in session.cache.journal() if i.kind is JobKind.RECOVERY]
+    assert entry.job_id == job.id and entry.status is IntentStatus.DONE
+
+
+async def test_a_restore_post_with_an_unknown_outcome_and_no_job_is_not_sent_again(
+    open_session: OpenSession, graph: RecoveryClient, emulator: EmulatorServer
+) -> None:
+    from entrabr_tui.engine.errors import UnconfirmedIntentError
+
+    session = await open_session()
+    plan = await _queued_plan(session)
+    control(emulator, "faults", {"kind": "504", "count": 1, "match": "/recoveryJobs"})
+
+    with pytest.raises(UnconfirmedIntentError) as raised:
+        await session.restore(plan)
+
+    assert "not sent again" in str(raised.value)
+    assert await jobs_of(graph, JobKind.RECOVERY) == []
+    entry = session.cache.journal_entry(raised.value.intent_id)  # type: ignore[arg-type]
+    assert entry is not None and entry.status is IntentStatus.PENDING and entry.job_id is None
+    assert session.history(actions=["restore-finished"])[0].outcome == "error"
+
+    # Asked again, the earlier request is settled first (no job: unconfirmed), then one job is started.
+    result = await session.restore(plan)
+
+    assert result.outcome == "succeeded"
+    assert [j.id for j in await jobs_of(graph, JobKind.RECOVERY)] == [result.jobs[0].id]
+    settled = session.cache.journal_entry(raised.value.intent_id)  # type: ignore[arg-type]
+    assert settled is not None and settled.status is IntentStatus.UNCONFIRMED
+
+
+async def test_asking_again_after_a_lost_answer_tracks_the_job_instead_of_starting_another(
+    open_session: OpenSession, graph: RecoveryClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from entrabr_tui.engine.errors import DuplicateRequestError
+
+    session = await open_session()
+    plan = await _queued_plan(session)
+
+    def crash(self: Journal, intent: JournalIntent, job_id: str) -> JournalIntent:
+        raise SimulatedCrash(job_id)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Journal, "submitted", crash)
+        with pytest.raises(SimulatedCrash):
+            await session.restore(plan)
+
+    with pytest.raises(DuplicateRequestError) as raised:
+        await session.restore(plan)  # same session, no restart: the user simply tries again
+
+    [job] = await jobs_of(graph, JobKind.RECOVERY)
+    assert raised.value.job.id == job.id and "Nothing was sent again" in str(raised.value)
+    resumed = await session.resume()
+    assert [b.job.id for b in resumed.restores if b.job] == [job.id]
+    assert len(await jobs_of(graph, JobKind.RECOVERY)) == 1

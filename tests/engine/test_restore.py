@@ -1,0 +1,171 @@
+"""Restores through the session: the demo tenant restored and confirmed by a fresh report, failures and
+their retry, a Reader refused with the role it needs, and an offline session served from the cache."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from entrabr_tui.core.model import EntityNameAndIdsFilter, JobKind, RecoveryStatus
+from entrabr_tui.emulator import EmulatorServer
+from entrabr_tui.engine.errors import OfflineError
+from entrabr_tui.engine.events import RestoreProgress
+from entrabr_tui.engine.session import Session
+from entrabr_tui.engine.settings import SessionSettings
+from entrabr_tui.engine.timing import PollPolicy
+from entrabr_tui.graph.client import RecoveryClient
+from entrabr_tui.graph.errors import ForbiddenError
+from entrabr_tui.store import HistoryAction, StorePaths
+
+from .conftest import FAST, MAX_POLLS, Sleeper, jobs_of
+
+OpenSession = Callable[..., Awaitable[Session]]
+
+
+async def test_full_restore_of_the_demo_tenant_is_confirmed_by_a_fresh_report(
+    paths: StorePaths, sleeper: Sleeper
+) -> None:
+    session = await Session.demo(role="admin", objects=2000, job_speed=FAST, paths=paths, sleep=sleeper,
+                                 poll=PollPolicy(max_polls=MAX_POLLS), page_size=50)
+    try:
+        snapshot = await session.resolve_snapshot("latest")
+        before = await session.ensure_report(snapshot, None)
+        assert session.mark_where(before.id) == before.downloaded
+        plan = session.plan(before.id)
+        assert plan.total > 0 and plan.batch_count >= 1
+        progress: list[RestoreProgress] = []
+
+        result = await session.restore(plan, progress.append)
+
+        failed_ids = {c.id for c in result.failed}
+        assert result.complete and result.outcome == "completed with failures"
+        assert result.objects_modified + len(failed_ids) >= plan.total
+        assert all(c.failure_message for c in result.failed)
+        assert {p.batch for p in progress} == set(range(1, plan.batch_count + 1))
+        assert all(p.batch_count == plan.batch_count for p in progress)
+        after = await session.ensure_report(snapshot, None, fresh=True)
+        assert after.id != before.id and not after.reused
+        excluded_ids = {e.id for e in plan.excluded_objects}
+        remaining = session.page(after.id, limit=10_000)
+        assert 0 < len(remaining) < before.downloaded
+        # Only what recovery cannot do is left: on-premises synced objects, or changes that failed.
+        assert all(row.object_id in failed_ids | excluded_ids for row in remaining)
+        assert all(row.on_premises_synced or row.object_id in failed_ids for row in remaining)
+        # The restored objects left the queue; the failed and excluded ones stayed for a retry.
+        assert {q.id for q in session.queue(before.id)} == failed_ids | excluded_ids
+        actions = [e.action for e in session.history()]
+        assert actions.count("restore-submitted") == plan.batch_count
+        assert {"restore-planned", "restore-finished", "objects-marked", "sign-in"} <= set(actions)
+        finished = session.history(actions=[HistoryAction.RESTORE_FINISHED])[0]
+        assert finished.counts["objectsModified"] == result.objects_modified
+        assert finished.identity == "backup.admin@contoso.example" and "eyJ" not in repr(finished)
+    finally:
+        await session.aclose()
+    assert session.emulator is not None and session.emulator._thread is None  # the demo stopped its emulator
+
+
+async def test_failures_are_kept_and_the_retry_plan_keeps_only_what_can_be_recovered(
+    open_session: OpenSession, graph: RecoveryClient
+) -> None:
+    session = await open_session()
+    snapshot = await session.resolve_snapshot("latest")
+    report = await session.ensure_report(snapshot, None)
+    session.mark_where(report.id, entity_type="group")
+    session.mark_where(report.id, entity_type="user", on_prem=True)
+    plan = session.plan(report.id, allow_whole_type=False)
+    assert all(isinstance(b, EntityNameAndIdsFilter) for b in plan.plan.batches)
+
+    result = await session.restore(plan)
+
+    assert result.failed and all(c.failure_message for c in result.failed)
+    assert sum(len(session.failed_changes(job.id)) for job in result.jobs) == len(result.failed)
+    retry = session.retry_plan(result, plan)
+    synced = {row.object_id for row in session.page(report.id, on_prem=True, limit=10_000)}
+    expected = {c.id for c in result.failed} - synced
+    assert set(retry.ids) == expected and expected
+    assert all(isinstance(b, EntityNameAndIdsFilter) for b in retry.plan.batches)
+    again = await session.restore(retry)
+    # The member is still gone: the retry fails the same way, and says so.
+    assert {c.id for c in again.failed} == expected
+    assert {c.failure_message for c in again.failed} == {c.failure_message for c in result.failed}
+    assert len(await jobs_of(graph, JobKind.RECOVERY)) == plan.batch_count + retry.batch_count
+
+
+async def test_a_reader_is_refused_a_restore_with_the_role_it_needs(
+    open_session: OpenSession, graph: RecoveryClient
+) -> None:
+    admin = await open_session("admin")
+    snapshot = await admin.resolve_snapshot("latest")
+    await admin.ensure_report(snapshot, None)
+    await admin.aclose()
+    reader = await open_session("reader")
+    assert not reader.capabilities.can_restore
+
+    report = await reader.ensure_report(snapshot, None)  # reading and reusing reports is allowed
+    reader.mark_where(report.id, entity_type="user")
+    plan = reader.plan(report.id)
+    with pytest.raises(ForbiddenError) as raised:
+        await reader.restore(plan)
+    with pytest.raises(ForbiddenError) as fresh:
+        await reader.ensure_report(snapshot, None, fresh=True)
+
+    assert "Entra Backup Administrator" in str(raised.value) and "Reader" in str(raised.value)
+    assert "Entra Backup Administrator" in str(fresh.value)
+    assert await jobs_of(graph, JobKind.RECOVERY) == []
+    assert len(await jobs_of(graph, JobKind.PREVIEW)) == 1
+    entry = reader.history(actions=[HistoryAction.SIGN_IN])[0]
+    assert entry.identity == "backup.reader@contoso.example"
+
+
+async def test_offline_session_serves_a_cached_report_with_no_server(
+    emulator: EmulatorServer, open_session: OpenSession, paths: StorePaths
+) -> None:
+    online = await open_session()
+    snapshot = await online.resolve_snapshot("latest")
+    report = await online.ensure_report(snapshot, None)
+    jobs_online = await online.jobs()
+    names = {r.object_id: r.display_name for r in online.page(report.id, limit=10_000)}
+    await online.aclose()
+    emulator.stop()
+
+    offline = await Session.open(SessionSettings(offline=True), paths=paths)
+    try:
+        assert offline.offline and offline.identity == "backup.admin@contoso.example"
+        entries = await offline.snapshots()
+        assert entries[0].snapshot.id == snapshot and entries[0].report is not None
+        assert entries[0].report.id == report.id
+        cached = await offline.ensure_report(snapshot, None)
+        assert cached.id == report.id and cached.reused and cached.downloaded == report.downloaded
+        assert {r.object_id: r.display_name for r in offline.page(report.id, limit=10_000)} == names
+        assert [j.id for j in await offline.jobs()] == [j.id for j in jobs_online]
+        assert (await offline.resolve_snapshot("latest")) == snapshot
+        with pytest.raises(OfflineError, match="offline"):
+            await offline.ensure_report(snapshot, None, fresh=True)
+        offline.mark(report.id, list(names)[:3])
+        with pytest.raises(OfflineError):
+            await offline.restore(offline.plan(report.id))
+        with pytest.raises(OfflineError):
+            await offline.cancel()
+        assert offline.history(actions=[HistoryAction.REPORT_REUSED])[0].job_id == report.id
+    finally:
+        await offline.aclose()
+
+
+async def test_restore_progress_and_summary_name_every_batch(open_session: OpenSession) -> None:
+    session = await open_session()
+    snapshot = await session.resolve_snapshot("latest")
+    report = await session.ensure_report(snapshot, None)
+    ids = [r.object_id for r in session.page(report.id, entity_type="user", action="update", on_prem=False,
+                                             limit=10_000)]
+    session.mark(report.id, ids)
+    plan = session.plan(report.id, allow_whole_type=False)
+    events: list[RestoreProgress] = []
+
+    result = await session.restore(plan, events.append)
+
+    assert [b.batch for b in result.batches] == list(range(1, plan.batch_count + 1))
+    assert all(b.job is not None and b.job.status is RecoveryStatus.SUCCESSFUL for b in result.batches)
+    assert result.objects_modified == len(ids) and result.outcome == "succeeded"
+    assert events[-1].text.startswith("Restore succeeded")
+    assert session.queue(report.id) == []
