@@ -1,0 +1,240 @@
+"""The command-line grammar: global options, the commands and their options.
+
+Global options may be given before or after the command (``entrabr --demo report`` and ``entrabr report
+--demo`` mean the same). A parse error raises :class:`~entrabr_tui.cli.exits.UsageError` (exit code 2)
+instead of exiting, so the caller reports it like any other error.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, NoReturn
+
+from entrabr_tui.cli.exits import UsageError
+
+COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export")
+AUTH_CHOICES = ("device-code", "browser", "cli", "env", "emulator")
+ROLE_CHOICES = ("reader", "admin")
+FORMAT_CHOICES = ("json", "csv", "md")
+WHAT_CHOICES = ("report", "plan", "jobs")
+ACTION_CHOICES = ("update", "restore", "softDelete")
+DEMO_OBJECTS = 2000
+DEMO_JOB_SPEED = 600.0
+
+DESCRIPTION = """\
+entrabr: Microsoft Entra Backup and Recovery from the terminal.
+
+Without a command, opens the terminal app (with --demo, or when a tenant is configured).
+Data goes to stdout, progress and messages to stderr; --json prints one JSON document.
+"""
+
+EPILOG = """\
+exit codes: 0 ok, 1 unexpected error, 2 usage, 3 sign-in, 4 forbidden (missing role), 5 conflict
+(job slot busy), 6 network, 7 partial failure (some changes failed), 8 not found, 9 offline without cache,
+130 interrupted.
+
+examples:
+  entrabr --demo report                      difference report of the latest backup (demo tenant)
+  entrabr report --type user --json          report scoped to users, summary as JSON
+  entrabr changes --action softDelete        what a restore would soft-delete
+  entrabr restore --plan --ids-from ids.txt  dry run for the IDs in a file ('#' comments allowed)
+  entrabr restore --apply --all --yes        restore everything in the latest report
+  entrabr export --format md --out report.md evidence for an incident ticket
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that raises ``UsageError`` instead of exiting on bad arguments."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, hint=f"See '{self.prog} --help'.")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text}")
+    return value
+
+
+def _add_globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """The global options; ``suppress`` keeps a subcommand from resetting values given before it."""
+
+    def d(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    g = parser.add_argument_group("global options")
+    g.add_argument("--demo", action="store_true", default=d(False),
+                   help="use the built-in demo tenant (an emulator started in this process)")
+    g.add_argument("--role", choices=ROLE_CHOICES, default=d(None),
+                   help="demo or emulator sign-in role: reader (read only) or admin (default)")
+    g.add_argument("--objects", type=_positive_int, default=d(None), metavar="N",
+                   help=f"demo tenant size in objects (default {DEMO_OBJECTS})")
+    g.add_argument("--job-speed", type=_positive_float, default=d(None), metavar="X",
+                   help=f"demo: divide the documented job durations by X (default {DEMO_JOB_SPEED:g})")
+    g.add_argument("--graph-url", default=d(None), metavar="URL",
+                   help="Microsoft Graph base URL (default https://graph.microsoft.com/v1.0)")
+    g.add_argument("--profile", default=d(None), metavar="NAME",
+                   help="a tenant profile from config.toml (default: the default profile)")
+    g.add_argument("--tenant", default=d(None), metavar="ID", help="tenant ID or domain to sign in to")
+    g.add_argument("--client-id", default=d(None), metavar="ID", help="application (client) ID to use")
+    g.add_argument("--auth", choices=AUTH_CHOICES, default=d(None),
+                   help="sign-in method (default device-code; 'cli' uses the Azure CLI, 'env' the AZURE_* "
+                        "variables)")
+    g.add_argument("--offline", action="store_true", default=d(False),
+                   help="use the local cache only; never contact Microsoft Graph")
+    g.add_argument("--json", action="store_true", default=d(False),
+                   help="print machine-readable JSON on stdout (schema in docs/cli.md)")
+    g.add_argument("-q", "--quiet", action="store_true", default=d(False),
+                   help="no progress or informational messages on stderr")
+
+
+def _add_snapshot(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--snapshot", default="latest", metavar="ID|latest",
+                        help="the backup (snapshot ID, or 'latest', the default)")
+
+
+def _add_targets(parser: argparse.ArgumentParser) -> None:
+    t = parser.add_argument_group("objects to restore (one of --id/--ids-from, --all or --queued)")
+    t.add_argument("--id", dest="ids", action="append", default=[], metavar="[TYPE:]ID",
+                   help="an object ID from the report (repeatable)")
+    t.add_argument("--ids-from", metavar="FILE|-",
+                   help="read IDs from a file or stdin ('-'), one per line, '#' starts a comment")
+    t.add_argument("--all", action="store_true", help="every change in the report (or of --type types)")
+    t.add_argument("--queued", action="store_true", help="the restore queue marked in the terminal app")
+    t.add_argument("--type", dest="types", action="append", default=[], metavar="TYPE",
+                   help="limit --all to these object types; the type of IDs given without one")
+    t.add_argument("--ignore-missing", action="store_true",
+                   help="skip IDs that are not in the report instead of stopping")
+    t.add_argument("--report", metavar="ID", help="the difference report (default: the backup's latest)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser (``entrabr --help`` and every command's ``--help``)."""
+    parser = _Parser(prog="entrabr", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    _add_globals(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _add_globals(p, suppress=True)
+        return p
+
+    command("snapshots", "list the backups, newest first, with their cached reports")
+
+    p = command("report", "create or reuse a difference report, download it, print counts by type and action")
+    _add_snapshot(p)
+    p.add_argument("--type", dest="types", action="append", default=[], metavar="TYPE",
+                   help="scope the report to an object type (repeatable)")
+    p.add_argument("--id", dest="ids", action="append", default=[], metavar="[TYPE:]ID",
+                   help="scope the report to objects (repeatable; needs a type: TYPE:ID or one --type)")
+    p.add_argument("--fresh", action="store_true",
+                   help="always run a new report (the live tenant may have changed since the cached one)")
+
+    p = command("changes", "list changed objects of a cached report")
+    _add_snapshot(p)
+    p.add_argument("--report", metavar="ID", help="the difference report (default: the backup's latest)")
+    p.add_argument("--type", dest="types", action="append", default=[], metavar="TYPE",
+                   help="only these object types (repeatable)")
+    p.add_argument("--action", dest="actions", action="append", default=[], choices=ACTION_CHOICES,
+                   help="only these recovery actions (repeatable)")
+    p.add_argument("--filter", metavar="TEXT", help="name, UPN/mail or ID contains TEXT (case-insensitive)")
+    p.add_argument("--limit", type=_positive_int, default=100, metavar="N",
+                   help="at most N objects (default 100; 0 = all)")
+
+    p = command("jobs", "list difference reports and restores the service knows (newest first)")
+    p.add_argument("--kind", choices=("report", "restore"), help="only this kind of job")
+    p.add_argument("--limit", type=_positive_int, default=0, metavar="N", help="at most N jobs (0 = all)")
+
+    p = command("restore", "plan (dry run) or apply a restore of objects from a difference report")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--plan", action="store_true", help="show what would happen; change nothing")
+    mode.add_argument("--apply", action="store_true", help="run the recovery jobs")
+    p.add_argument("--yes", action="store_true",
+                   help="do not ask for confirmation (needed when stdin is not a terminal)")
+    _add_snapshot(p)
+    _add_targets(p)
+
+    p = command("history", "the local log of every action taken with entrabr (newest first)")
+    p.add_argument("--action", metavar="ACTION", help="only this action (e.g. restore.submitted)")
+    p.add_argument("--object", metavar="ID", help="only entries about this object ID")
+    p.add_argument("--since", metavar="WHEN", help="entries since WHEN: a UTC date/time, or 7d, 12h, 30m")
+    p.add_argument("--limit", type=_positive_int, default=0, metavar="N", help="at most N entries (0 = all)")
+
+    p = command("export", "write a report, a restore plan or job results as JSON, CSV or Markdown")
+    p.add_argument("--format", choices=FORMAT_CHOICES, default="json", help="output format (default json)")
+    p.add_argument("--out", metavar="FILE", help="write to FILE (default stdout; '-' is stdout)")
+    p.add_argument("--what", choices=WHAT_CHOICES, default="report", help="what to export (default report)")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    _add_snapshot(p)
+    _add_targets(p)
+    return parser
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv``; fills in every global option so commands can rely on them."""
+    args = build_parser().parse_args(argv)
+    for name, default in (("demo", False), ("role", None), ("objects", None), ("job_speed", None),
+                          ("graph_url", None), ("profile", None), ("tenant", None), ("client_id", None),
+                          ("auth", None), ("offline", False), ("json", False), ("quiet", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    check(args)
+    return args
+
+
+def check(args: argparse.Namespace) -> None:
+    """Combinations argparse cannot express."""
+    if not args.demo:
+        for option, value in (("--objects", args.objects), ("--job-speed", args.job_speed)):
+            if value is not None:
+                raise UsageError(f"{option} only applies to the demo tenant; add --demo.")
+    if args.demo:
+        if args.graph_url or args.tenant or args.client_id or args.profile:
+            raise UsageError("--demo uses the built-in tenant: leave out --graph-url, --tenant, --profile...")
+        if args.auth not in (None, "emulator"):
+            raise UsageError("--demo signs in to the built-in tenant; leave out --auth.")
+        if args.offline:
+            raise UsageError("--demo starts a live demo tenant; --offline reads a cache without one.")
+    if args.role is not None and not args.demo and args.auth != "emulator":
+        raise UsageError("--role applies to --demo or --auth emulator only.")
+    command = getattr(args, "command", None)
+    if getattr(args, "types", None):
+        from entrabr_tui.cli.common import check_types
+
+        args.types = check_types(args.types)
+    if getattr(args, "ids", None):
+        from entrabr_tui.cli.targets import parse_target
+
+        for value in args.ids:
+            parse_target(value, "--id")
+    if command in ("restore", "export"):
+        _check_targets(args, required=command == "restore" or args.what == "plan")
+    if command == "export" and args.what != "plan" and (args.ids or args.ids_from or args.all or args.queued):
+        raise UsageError("--id, --ids-from, --all and --queued select a plan's objects: add --what plan.")
+
+
+def _check_targets(args: argparse.Namespace, *, required: bool) -> None:
+    given = [name for name, on in (("--id/--ids-from", bool(args.ids or args.ids_from)), ("--all", args.all),
+                                   ("--queued", args.queued)) if on]
+    if len(given) > 1:
+        raise UsageError(f"Choose one of {', '.join(given)}: they select the objects in different ways.")
+    if required and not given:
+        raise UsageError("Say which objects: --id ID (repeatable), --ids-from FILE|-, --all, or --queued.")
+    if args.types and not (args.all or args.ids or args.ids_from):
+        raise UsageError("--type goes with --all (which types) or with --id/--ids-from (the IDs' type).")

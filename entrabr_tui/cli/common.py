@@ -1,0 +1,143 @@
+"""Helpers the commands share: choosing the backup and the report, JSON shapes of cached records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from entrabr_tui.cli.exits import CliError, ExitCode, UsageError
+from entrabr_tui.cli.output import Output
+from entrabr_tui.core.model import ResourceType
+from entrabr_tui.engine.export_records import dt_text, scope_json, scope_text
+
+if TYPE_CHECKING:
+    from entrabr_tui.engine.reports import ReportInfo
+    from entrabr_tui.engine.session import Session, SnapshotEntry
+    from entrabr_tui.store import ChangeRow, NodeCount
+
+KNOWN_TYPES = tuple(t.value for t in ResourceType if t is not ResourceType.UNKNOWN_FUTURE_VALUE)
+
+
+def missing(session: Session, message: str, hint: str | None = None) -> CliError:
+    """"Not there" is exit code 9 for an offline session (the cache lacks it), else 8 (not found)."""
+    code = ExitCode.OFFLINE if session.offline else ExitCode.NOT_FOUND
+    return CliError(message, code, hint=hint)
+
+
+def check_types(types: Sequence[str]) -> list[str]:
+    """Object type names, checked against the known ones (case-insensitive, the service's spelling kept)."""
+    by_lower = {t.lower(): t for t in KNOWN_TYPES}
+    out: list[str] = []
+    for name in types:
+        known = by_lower.get(name.strip().lower())
+        if known is None:
+            raise UsageError(f"Unknown object type {name!r}.", hint="Known types: " + ", ".join(KNOWN_TYPES))
+        if known not in out:
+            out.append(known)
+    return out
+
+
+async def pick_snapshot(session: Session, spec: str | None) -> SnapshotEntry:
+    """The backup named by ``spec``: ``latest`` (default), an ID, or a date ``YYYY-MM-DD`` (UTC)."""
+    entries = await session.snapshots(refresh=not session.offline)
+    current = [e for e in entries if not e.expired] or ([] if not session.offline else entries)
+    if not entries:
+        raise missing(session, "No backups are known" + (" in the cache." if session.offline else "."),
+                      "Run once without --offline first." if session.offline else None)
+    text = (spec or "latest").strip()
+    if text.lower() == "latest":
+        if not current:
+            raise missing(session, "No current backup is listed; older ones are kept in the cache.")
+        return current[0]
+    for entry in entries:  # an explicit ID or date may name an archived backup (browsable from the cache)
+        if entry.snapshot.id == text or entry.snapshot.created.strftime("%Y-%m-%d") == text:
+            return entry
+    listed = ", ".join(f"{e.snapshot.created:%Y-%m-%d} ({e.snapshot.id})" for e in entries[:8])
+    raise missing(session, f"No backup {text!r}.", f"Known backups: {listed}; or use 'latest'.")
+
+
+def pick_report(session: Session, entry: SnapshotEntry | None, report_ref: str | None,
+                out: Output) -> ReportInfo:
+    """The cached report to read: ``--report``, else the backup's best (complete and unscoped first)."""
+    if report_ref:
+        info = session.report(report_ref)
+        if info is None:
+            raise missing(session, f"No difference report {report_ref!r} is in the cache.",
+                          "See 'entrabr snapshots' for the cached reports.")
+    else:
+        info = entry.report if entry is not None else None
+        if info is None:
+            when = f" of the backup of {entry.snapshot.created:%Y-%m-%d}" if entry is not None else ""
+            raise missing(session, f"No difference report{when} is in the cache.",
+                          "Run 'entrabr report' first.")
+    if not info.complete:
+        total = f" of {info.total:,}" if info.total is not None else ""
+        out.warn(f"Report {info.id} is only partly downloaded ({info.downloaded:,}{total} changes); "
+                 "'entrabr report' finishes the download.")
+    return info
+
+
+def report_json(info: ReportInfo) -> dict[str, Any]:
+    return {"id": info.id, "snapshotId": info.snapshot_id, "status": info.status.value,
+            "scope": scope_json(info.scope), "downloaded": info.downloaded, "total": info.total,
+            "complete": info.complete, "archived": info.archived, "reused": info.reused}
+
+
+def report_text(info: ReportInfo) -> str:
+    size = f"{info.downloaded:,}"
+    if not info.complete and info.total is not None:
+        size += f"/{info.total:,}"
+    flags = "" if info.complete else ", partial"
+    flags += ", archived" if info.archived else ""
+    return f"{info.id} ({scope_text(info.scope)}, {size} changes{flags})"
+
+
+def counts_json(counts: Sequence[NodeCount]) -> dict[str, Any]:
+    """``counts`` rows plus totals by type and by action (what ``report --json`` prints)."""
+    by_type: dict[str, int] = {}
+    by_action: dict[str, int] = {}
+    for c in counts:
+        by_type[c.entity_type_raw] = by_type.get(c.entity_type_raw, 0) + c.count
+        by_action[c.action_raw] = by_action.get(c.action_raw, 0) + c.count
+    return {
+        "counts": [{"entityType": c.entity_type_raw, "action": c.action_raw, "count": c.count}
+                   for c in counts],
+        "byType": by_type,
+        "byAction": by_action,
+        "totalChanges": sum(by_type.values()),
+    }
+
+
+def change_row_json(row: ChangeRow) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": row.object_id, "entityType": row.entity_type_raw, "action": row.action_raw,
+        "displayName": row.display_name, "principalName": row.principal_name,
+        "onPremisesSynced": row.on_premises_synced, "recoverable": row.recoverable, "marked": row.marked,
+    }
+    if row.failure_message is not None:
+        data["failureMessage"] = row.failure_message
+    return data
+
+
+def age_text(when: datetime, now: datetime) -> str:
+    """``3 d 4 h`` / ``5 h`` / ``12 min`` between ``when`` and ``now`` (negative ages read ``in …``)."""
+    seconds = (now - when).total_seconds()
+    prefix = "in " if seconds < 0 else ""
+    seconds = abs(seconds)
+    days, rest = divmod(int(seconds), 86_400)
+    hours, rest = divmod(rest, 3_600)
+    if days:
+        return f"{prefix}{days} d {hours} h"
+    if hours:
+        return f"{prefix}{hours} h"
+    return f"{prefix}{rest // 60} min"
+
+
+def short_time(value: datetime | None) -> str:
+    """``2026-07-27 22:00Z``."""
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%MZ")
+
+
+__all__ = ["KNOWN_TYPES", "age_text", "change_row_json", "check_types", "counts_json", "dt_text", "missing",
+           "pick_report", "pick_snapshot", "report_json", "report_text", "short_time"]

@@ -1,0 +1,130 @@
+"""Where the command line writes: data on stdout, messages and progress on stderr, JSON when asked.
+
+Text output is safe on a terminal: control characters (ESC …), C1 characters and bidi overrides in tenant
+data are shown as visible escapes (``\\x1b``, ``\\u202e``) wherever they are printed, so a hostile display
+name cannot move the cursor, recolour the screen or reorder a line. ``--json`` output keeps the exact values
+(escaped the JSON way). Tables are plain columns separated by two spaces, one object per line, which suits
+``grep``, ``cut`` and screen readers alike.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+from entrabr_tui.cli.exits import CliError
+from entrabr_tui.engine.export_records import json_text, visible
+
+
+def is_tty(stream: TextIO) -> bool:
+    """Whether ``stream`` is an interactive terminal (false for files, pipes and closed streams)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def text_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal (wide East Asian characters count two, combining marks zero)."""
+    if text.isascii():
+        return len(text)
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+class Output:
+    """The command's streams and output mode."""
+
+    def __init__(self, stdout: TextIO, stderr: TextIO, stdin: TextIO, *, json_mode: bool = False,
+                 quiet: bool = False) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.stdin = stdin
+        self.json_mode = json_mode
+        self.quiet = quiet
+
+    @property
+    def stderr_tty(self) -> bool:
+        return is_tty(self.stderr)
+
+    @property
+    def stdin_tty(self) -> bool:
+        return is_tty(self.stdin)
+
+    # -- data (stdout) ------------------------------------------------------------------------------
+    def line(self, text: str = "") -> None:
+        """One line of data, control characters made visible."""
+        self.stdout.write(visible(text) + "\n")
+
+    def json(self, document: Any) -> None:
+        """One JSON document on stdout."""
+        self.stdout.write(json_text(document, indent=True) + "\n")
+        self.stdout.flush()
+
+    def table(self, header: Sequence[str], rows: Iterable[Sequence[object]], *,
+              right: Sequence[int] = ()) -> int:
+        """Aligned columns under a header line; returns the row count. ``right``: right-aligned columns."""
+        cells = [[visible(_cell(c)) for c in row] for row in rows]
+        head = [visible(h) for h in header]
+        widths = [text_width(h) for h in head]
+        for row in cells:
+            for i, cell in enumerate(row):
+                widths[i] = max(widths[i], text_width(cell))
+        for row in [head, *cells]:
+            parts = []
+            for i, cell in enumerate(row):
+                pad = " " * (widths[i] - text_width(cell))
+                last = i == len(row) - 1
+                parts.append(pad + cell if i in right else (cell if last else cell + pad))
+            self.stdout.write("  ".join(parts).rstrip() + "\n")
+        return len(cells)
+
+    # -- messages (stderr) --------------------------------------------------------------------------
+    def info(self, text: str) -> None:
+        """A message for the person running the command (silenced by ``--quiet``)."""
+        if not self.quiet:
+            self.say(text)
+
+    def warn(self, text: str) -> None:
+        """A warning (always shown)."""
+        self.say(f"warning: {text}")
+
+    def error(self, err: CliError) -> None:
+        """Report ``err`` on stderr; with ``--json`` also an error document on stdout."""
+        self.say(f"entrabr: {err.message}")
+        if err.hint:
+            self.say(err.hint)
+        if self.json_mode:
+            doc: dict[str, Any] = {"schema": "entrabr.error/1", "error": {
+                "kind": err.code.label, "exitCode": int(err.code), "message": err.message}}
+            if err.hint:
+                doc["error"]["hint"] = err.hint
+            if err.needs:
+                doc["error"]["needs"] = err.needs
+            self.json(doc)
+
+    def prompt(self, text: str) -> None:
+        """A question on stderr, without a newline (the answer is read from stdin)."""
+        self.stderr.write(visible(text))
+        self.stderr.flush()
+
+    def say(self, text: str) -> None:
+        """A message on stderr that ``--quiet`` does not silence (sign-in prompts, errors)."""
+        for part in text.split("\n"):
+            self.stderr.write(visible(part) + "\n")
+        self.stderr.flush()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)

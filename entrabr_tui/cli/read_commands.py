@@ -1,0 +1,220 @@
+"""The reading commands: ``snapshots``, ``report``, ``changes``, ``jobs`` and ``history``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from entrabr_tui.cli.common import (
+    age_text,
+    change_row_json,
+    check_types,
+    counts_json,
+    pick_report,
+    pick_snapshot,
+    report_json,
+    report_text,
+    short_time,
+)
+from entrabr_tui.cli.exits import UsageError
+from entrabr_tui.cli.output import Output
+from entrabr_tui.cli.progress import ProgressPrinter
+from entrabr_tui.cli.targets import gather_targets
+from entrabr_tui.cli.timeparse import parse_since
+from entrabr_tui.core.model import EntityNameAndIdsFilter, EntityNamesFilter, FilteringCriteria, JobKind
+from entrabr_tui.engine.export_records import dt_text, job_duration, job_json, scope_json, scope_text
+from entrabr_tui.engine.timing import format_duration
+
+if TYPE_CHECKING:
+    from entrabr_tui.engine.session import Session
+    from entrabr_tui.store import ChangeRow
+
+
+async def snapshots(session: Session, args: argparse.Namespace, out: Output) -> int:
+    """List backups newest first with expiry and cached reports."""
+    entries = await session.snapshots(refresh=not session.offline)
+    now = datetime.now(UTC)
+    if out.json_mode:
+        out.json({"schema": "entrabr.snapshots/1", "tenant": session.tenant, "offline": session.offline,
+                  "snapshots": [{
+                      "id": e.snapshot.id, "created": dt_text(e.snapshot.created),
+                      "expires": dt_text(e.expires),
+                      "expired": e.expired, "totalChangedObjects": e.snapshot.total_changed_objects,
+                      "reports": [report_json(r) for r in e.reports]} for e in entries]})
+        return 0
+    if not entries:
+        out.info("No backups are known yet." if not session.offline else "No backups are in the cache.")
+        return 0
+    rows = []
+    for e in entries:
+        expires = "expired (kept locally)" if e.expired else age_text(e.expires, now)
+        best = e.report
+        rows.append((short_time(e.snapshot.created), age_text(e.snapshot.created, now), expires,
+                     e.snapshot.id, report_text(best) if best else "-"))
+    out.table(("TAKEN (UTC)", "AGE", "EXPIRES", "ID", "CACHED REPORT"), rows)
+    return 0
+
+
+def _report_scope(session: Session, args: argparse.Namespace, snapshot_reports: Any,
+                  out: Output) -> FilteringCriteria | None:
+    types = check_types(args.types)
+    if not args.ids:
+        return EntityNamesFilter(tuple(types)) if types else None
+    targets = gather_targets(args.ids, None, out.stdin, default_type=types[0] if len(types) == 1 else None)
+    grouped: dict[str, list[str]] = {}
+    for target in targets:
+        entity_type = target.entity_type
+        if entity_type is None:
+            change = None
+            for info in snapshot_reports:
+                change = session.change(info.id, target.id)
+                if change is not None:
+                    break
+            if change is None:
+                raise UsageError(f"--id {target.id}: which object type is it?",
+                                 hint="Write TYPE:ID (e.g. user:ID), or give a single --type.")
+            entity_type = change.entity_type_raw
+        else:
+            entity_type = check_types([entity_type])[0]
+        grouped.setdefault(entity_type, []).append(target.id)
+    return EntityNameAndIdsFilter(tuple((t, tuple(ids)) for t, ids in grouped.items()))
+
+
+async def report(session: Session, args: argparse.Namespace, out: Output) -> int:
+    """Create or reuse a difference report, download it, print counts by type and action."""
+    entry = await pick_snapshot(session, args.snapshot)
+    scope = _report_scope(session, args, [r for r in entry.reports if r.complete], out)
+    progress = ProgressPrinter(out.stderr, quiet=out.quiet)
+    began = time.perf_counter()
+    try:
+        info = await session.ensure_report(entry.snapshot.id, scope, progress.job, fresh=args.fresh)
+    finally:
+        progress.done()
+    elapsed = time.perf_counter() - began
+    counts = session.counts(info.id)
+    summary = counts_json(counts)
+    if out.json_mode:
+        out.json({"schema": "entrabr.reportSummary/1", "tenant": session.tenant,
+                  "snapshot": {"id": entry.snapshot.id, "created": dt_text(entry.snapshot.created)},
+                  "report": report_json(info), **summary, "elapsedSeconds": round(elapsed, 4)})
+        return 0
+    how = "reused from the cache" if info.reused else "created and downloaded"
+    out.info(f"Report {info.id} {how} in {elapsed:.2f} s.")
+    out.line(f"Difference report {info.id} of the backup of {short_time(entry.snapshot.created)} "
+             f"({scope_text(info.scope)}): {summary['totalChanges']:,} changed objects")
+    out.line()
+    out.table(("TYPE", "ACTION", "COUNT"), [(c.entity_type_raw, c.action_raw, c.count) for c in counts],
+              right=(2,))
+    out.line()
+    out.table(("ACTION", "TOTAL"), sorted(summary["byAction"].items()), right=(1,))
+    return 0
+
+
+def _rows(session: Session, report_id: str, args: argparse.Namespace) -> tuple[list[ChangeRow], bool]:
+    """Matching rows in type/action/name order, at most ``--limit`` (0 = all); and whether more exist."""
+    limit = args.limit or None
+    types: list[str | None] = [*check_types(args.types)] or [None]
+    actions: list[str | None] = [*dict.fromkeys(args.actions)] or [None]
+    rows: list[ChangeRow] = []
+    for entity_type in types:
+        for action in actions:
+            after: Any = None
+            while True:
+                room = None if limit is None else limit + 1 - len(rows)
+                if room is not None and room <= 0:
+                    return rows[:limit], True
+                page = session.page(report_id, entity_type, action, after, min(room or 1000, 1000),
+                                    text=args.filter)
+                rows.extend(page)
+                if len(page) < min(room or 1000, 1000):
+                    break
+                after = page[-1].key
+    if limit is not None and len(rows) > limit:
+        return rows[:limit], True
+    return rows, False
+
+
+async def changes(session: Session, args: argparse.Namespace, out: Output) -> int:
+    """List changed objects of a cached report, filtered by type, action and text."""
+    entry = None if args.report else await pick_snapshot(session, args.snapshot)
+    info = pick_report(session, entry, args.report, out)
+    rows, more = _rows(session, info.id, args)
+    types, actions = set(check_types(args.types)), set(args.actions)
+    total = sum(c.count for c in session.counts(info.id, text=args.filter)
+                if (not types or c.entity_type_raw in types) and (not actions or c.action_raw in actions))
+    if out.json_mode:
+        out.json({"schema": "entrabr.changes/1", "reportId": info.id, "snapshotId": info.snapshot_id,
+                  "total": total, "returned": len(rows), "truncated": more,
+                  "changes": [change_row_json(r) for r in rows]})
+        return 0
+    out.table(("TYPE", "ACTION", "ID", "NAME", "UPN OR MAIL", "SYNCED", "RECOVERABLE"),
+              [(r.entity_type_raw, r.action_raw, r.object_id, r.display_name, r.principal_name,
+                r.on_premises_synced, r.recoverable) for r in rows])
+    if more:
+        out.info(f"Showing {len(rows):,} of {total:,}; --limit 0 shows all.")
+    return 0
+
+
+async def jobs(session: Session, args: argparse.Namespace, out: Output) -> int:
+    """Jobs of both kinds, newest first (archived ones are those the service no longer lists)."""
+    records = await session.job_records(refresh=not session.offline)
+    if args.kind:
+        kind = JobKind.PREVIEW if args.kind == "report" else JobKind.RECOVERY
+        records = [r for r in records if r.job.kind is kind]
+    if args.limit:
+        records = records[: args.limit]
+    if out.json_mode:
+        out.json({"schema": "entrabr.jobList/1", "tenant": session.tenant, "offline": session.offline,
+                  "jobs": [{**job_json(r.job), "archived": r.archived} for r in records]})
+        return 0
+    rows = []
+    for r in records:
+        j = r.job
+        duration = job_duration(j)
+        modified = j.total_objects_modified if j.kind is JobKind.RECOVERY else None
+        rows.append(("report" if j.kind is JobKind.PREVIEW else "restore", j.id,
+                     j.status_raw + (" (archived)" if r.archived else ""), short_time(j.target_state),
+                     short_time(j.started), "-" if duration is None else format_duration(duration),
+                     j.total_changed_objects, modified, j.total_failed_changes, scope_text(j.filtering)))
+    if not rows:
+        out.info("No jobs.")
+        return 0
+    out.table(("KIND", "ID", "STATUS", "BACKUP", "STARTED", "TOOK", "CHANGED", "MODIFIED", "FAILED", "SCOPE"),
+              rows, right=(6, 7, 8))
+    return 0
+
+
+def history(args: argparse.Namespace, out: Output) -> int:
+    """The local session log (no sign-in needed): every action taken, newest first."""
+    from entrabr_tui.store import History
+
+    since = parse_since(args.since, datetime.now(UTC)) if args.since else None
+    with History.open() as log:
+        for warning in log.warnings:
+            out.warn(warning)
+        entries = log.query(since=since, actions=[args.action] if args.action else None,
+                            object_id=args.object, tenant_id=args.tenant, limit=args.limit or None)
+    if out.json_mode:
+        out.json({"schema": "entrabr.history/1", "entries": [{
+            "id": e.id, "at": dt_text(e.at), "action": e.action, "tenant": e.tenant_id,
+            "identity": e.identity,
+            "snapshotId": e.snapshot_id, "scope": e.scope, "counts": e.counts, "outcome": e.outcome,
+            "detail": e.detail, "jobId": e.job_id, "objectCount": e.object_count,
+            "objectIds": list(e.object_ids)} for e in entries]})
+        return 0
+    if not entries:
+        out.info("No matching history entries.")
+        return 0
+
+    def counts(e: Any) -> str:
+        return ", ".join(f"{k} {v}" for k, v in e.counts.items()) if e.counts else ""
+
+    out.table(("WHEN (UTC)", "ACTION", "WHO", "OUTCOME", "JOB", "COUNTS", "DETAIL"),
+              [(short_time(e.at), e.action, e.identity, e.outcome, e.job_id, counts(e), e.detail)
+               for e in entries])
+    return 0
+
+
+__all__ = ["changes", "history", "jobs", "report", "scope_json", "snapshots"]
