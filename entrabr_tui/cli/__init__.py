@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import sys
 import traceback
@@ -37,17 +38,21 @@ or sign in to your tenant:
 """
 
 
-def _commands() -> dict[str, Command]:
-    from entrabr_tui.cli import export_command, read_commands, restore_commands
+#: The session commands: the module under ``entrabr_tui.cli`` and the function that runs each. Only the
+#: module of the command given is imported.
+_COMMANDS = {
+    "snapshots": ("read_commands", "snapshots"),
+    "report": ("read_commands", "report"),
+    "changes": ("read_commands", "changes"),
+    "jobs": ("read_commands", "jobs"),
+    "restore": ("restore_commands", "restore"),
+    "export": ("export_command", "export"),
+}
 
-    return {
-        "snapshots": read_commands.snapshots,
-        "report": read_commands.report,
-        "changes": read_commands.changes,
-        "jobs": read_commands.jobs,
-        "restore": restore_commands.restore,
-        "export": export_command.export,
-    }
+
+def _command(name: str) -> Command:
+    module, function = _COMMANDS[name]
+    return cast(Command, getattr(importlib.import_module(f"entrabr_tui.cli.{module}"), function))
 
 
 def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None = None,
@@ -100,7 +105,7 @@ async def _with_session(args: argparse.Namespace, out: Output) -> int:
     from entrabr_tui.cli.connect import load_app_config, open_session
 
     config = None if args.demo else load_app_config(out)
-    command = _commands()[args.command]
+    command = _command(args.command)
     if args.command in ("restore", "export") and (args.ids or args.ids_from):
         from entrabr_tui.cli.restore_commands import read_targets
 

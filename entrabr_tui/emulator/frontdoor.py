@@ -32,11 +32,12 @@ class ConnectionDropped(Exception):
 
 
 class _QuietDrops(logging.Filter):
-    """Keep deliberate connection drops out of the server's error log."""
+    """Keep deliberate connection drops, and requests cancelled when the emulator stops (their client is
+    gone), out of the server's error log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, ConnectionDropped)
+        return not isinstance(exc, ConnectionDropped | asyncio.CancelledError)
 
 
 def install_log_filter() -> None:

@@ -265,11 +265,13 @@ class CacheViews:
             raise EngineError("Objects are queued from several reports; plan one report at a time.")
         return holding[0] if holding else None
 
-    def plan(self, ref: ReportRef | None = None, *, allow_whole_type: bool = True) -> SessionPlan:
+    def plan(self, ref: ReportRef | None = None, *, allow_whole_type: bool = True,
+             record: bool = True) -> SessionPlan:
         """Plan a restore of the queue of one report (the only report with a queue when ``ref`` is None).
 
         An empty queue gives an empty plan (``is_empty``); queues in several reports without ``ref`` raise
-        :class:`EngineError`.
+        :class:`EngineError`. ``record=False`` leaves the session history alone (a preview, e.g. the UI's
+        queue pane redrawn after every mark).
         """
         report = self._queued_report(ref)
         if report is None:
@@ -280,6 +282,8 @@ class CacheViews:
             for node in self.view.counts(report.id):
                 totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
         plan = build_plan(ReportInfo.of(report), queued, totals, allow_whole_type=allow_whole_type)
+        if not record:
+            return plan
         summary = plan.plan.summary
         self._log(
             HistoryAction.RESTORE_PLANNED, snapshot_id=report.snapshot_id, job_id=report.job_id,

@@ -28,6 +28,8 @@ from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.graph_request_adapter import options as graph_default_options
 from msgraph_core import GraphClientFactory
 
+from entrabr_tui.graph.tls import ssl_context_for
+
 DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPES: tuple[str, ...] = ("https://graph.microsoft.com/.default",)
 #: Evolvable enum members after ``unknownFutureValue`` (``loadingData``, ``organization``, ...) are only sent
@@ -61,6 +63,7 @@ def build_graph_client(
         timeout=timeout,
         transport=transport,
         headers={"Prefer": PREFER_UNKNOWN_ENUMS},
+        verify=ssl_context_for(base),
     )
     options: dict[str, Any] = dict(graph_default_options)
     options[RetryHandlerOption.get_key()] = RetryHandlerOption(delay=0, max_retries=0, should_retry=False)

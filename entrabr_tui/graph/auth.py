@@ -26,17 +26,8 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from azure.core.pipeline.transport import HttpTransport
-from azure.identity import (
-    AzureCliCredential,
-    CertificateCredential,
-    ClientSecretCredential,
-    EnvironmentCredential,
-    InteractiveBrowserCredential,
-)
 
 from entrabr_tui.graph.auth_errors import (
     InteractionRequired,
@@ -59,7 +50,6 @@ from entrabr_tui.graph.auth_settings import (
     graph_scope,
 )
 from entrabr_tui.graph.credentials import (
-    CancellableDeviceCodeCredential,
     DeviceCodePrompt,
     EmulatorCredential,
     PromptCallback,
@@ -67,6 +57,12 @@ from entrabr_tui.graph.credentials import (
 )
 from entrabr_tui.graph.sign_in import SignedIn, SignIn, capabilities_of
 from entrabr_tui.graph.token_cache import AuthRecordStore, CacheMode, CacheStatus, probe_token_cache
+
+if TYPE_CHECKING:
+    from azure.core.pipeline.transport import HttpTransport
+    from azure.identity import CertificateCredential, ClientSecretCredential, InteractiveBrowserCredential
+
+    from entrabr_tui.graph.device_code import CancellableDeviceCodeCredential
 
 __all__ = [
     "DEFAULT_GRAPH_URL",
@@ -142,7 +138,10 @@ def build_credential(
     if method.interactive:
         return _interactive(settings, method, scope, prompt, Path(state_dir), env, extra)
 
+    # azure-identity (about 0.1 s to import) is imported by the methods that use it, never for the emulator.
     if method is AuthMethod.AZURE_CLI:
+        from azure.identity import AzureCliCredential
+
         sign_in = SignIn(settings, scopes=(scope,), cache=CacheStatus(CacheMode.EXTERNAL), prompt=None)
         tenant = settings.tenant_id or ""
         tenant = "" if tenant.lower() in MULTI_TENANT else tenant
@@ -152,6 +151,8 @@ def build_credential(
 
     memory = CacheStatus(CacheMode.MEMORY)
     if method is AuthMethod.ENVIRONMENT:
+        from azure.identity import EnvironmentCredential
+
         sign_in = SignIn(settings, scopes=(scope,), cache=memory, prompt=None)
         env_cred = EnvironmentCredential(**extra)
         sign_in.attach(env_cred, ThreadedCredential(env_cred))
@@ -169,6 +170,10 @@ def _interactive(
     env: Mapping[str, str],
     extra: dict[str, Any],
 ) -> SignIn:
+    from azure.identity import InteractiveBrowserCredential
+
+    from entrabr_tui.graph.device_code import CancellableDeviceCodeCredential
+
     if method is AuthMethod.DEVICE_CODE and prompt is None:
         raise SignInConfigError("Device-code sign-in needs somewhere to show the code (a prompt callback).")
     client_id = settings.client_id or GRAPH_CLI_CLIENT_ID
@@ -212,6 +217,8 @@ def _interactive(
 def _app_only(
     settings: AuthSettings, method: AuthMethod, scope: str, env: Mapping[str, str], extra: dict[str, Any]
 ) -> SignIn:
+    from azure.identity import CertificateCredential, ClientSecretCredential
+
     tenant = settings.tenant_id or env.get("AZURE_TENANT_ID")
     client_id = settings.client_id or env.get("AZURE_CLIENT_ID")
     if not tenant or tenant.lower() in MULTI_TENANT:

@@ -13,13 +13,13 @@ azure-identity raises, in order of specificity:
 from __future__ import annotations
 
 import re
+import sys
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.identity import AuthenticationRequiredError, CredentialUnavailableError
 
 _JWT_RE = re.compile(r"eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]*)?")
 _LONG_SECRET_RE = re.compile(
@@ -49,6 +49,20 @@ _AADSTS_HINTS = {
     "50158": "An external security challenge is required: sign in again interactively.",
     "9002313": "Entra ID rejected the request as malformed: check the tenant and client ID.",
 }
+
+
+def _identity_error(exc: BaseException, name: str) -> bool:
+    """Whether ``exc`` is azure-identity's exception ``name``, without importing azure-identity (about
+    0.1 s): when it is not loaded (emulator sign-in), no exception can be one of its classes."""
+    module = sys.modules.get("azure.identity._exceptions")
+    cls = getattr(module, name, None) if module is not None else None
+    return isinstance(cls, type) and isinstance(exc, cls)
+
+
+def is_interaction_required(exc: BaseException) -> bool:
+    """Whether ``exc`` is azure-identity's ``AuthenticationRequiredError``: an interactive sign-in is
+    needed."""
+    return _identity_error(exc, "AuthenticationRequiredError")
 
 
 class SignInError(Exception):
@@ -104,11 +118,11 @@ def classify_auth_error(
     if isinstance(exc, SignInError):
         return exc
     text = redact(_message(exc), *secrets)
-    if isinstance(exc, AuthenticationRequiredError):
+    if is_interaction_required(exc):
         return InteractionRequired(
             "You need to sign in.", "Start an interactive sign-in (device code or browser)."
         )
-    if isinstance(exc, CredentialUnavailableError):
+    if _identity_error(exc, "CredentialUnavailableError"):
         return SignInUnavailable(text, _unavailable_hint(method, text))
     if _is_network(exc):
         return SignInFailed(

@@ -5,8 +5,10 @@
   event loop (``azure.identity.aio`` has no device-code or browser credential).
 - :class:`EmulatorCredential` mints tokens for a chosen role from the built-in emulator's control plane
   (``GET {origin}/_emulator/token?role=…``). It talks HTTP only; it does not import the emulator package.
-- :class:`CancellableDeviceCodeCredential` is the device-code credential whose polling can be stopped, so
-  a cancelled sign-in (or the app quitting) does not leave a thread polling Entra ID for 15 minutes.
+- :class:`~entrabr_tui.graph.device_code.CancellableDeviceCodeCredential` (in its own module, so that
+  emulator sign-in never imports azure-identity) is the device-code credential whose polling can be
+  stopped, so a cancelled sign-in (or the app quitting) does not leave a thread polling Entra ID for 15
+  minutes; it is still importable from here.
 
 All of them implement azure-core's async ``get_token(*scopes, claims=None, tenant_id=None, enable_cae=False,
 **kwargs) -> AccessToken`` and ``close()``. None of them stores a token in its ``repr`` or logs one.
@@ -21,15 +23,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 from azure.core.exceptions import ClientAuthenticationError
-from azure.identity import DeviceCodeCredential
+
+from entrabr_tui.graph.tls import ssl_context_for
+
+if TYPE_CHECKING:  # re-exported (see __getattr__ at the end)
+    from entrabr_tui.graph.device_code import (
+        CancellableDeviceCodeCredential as CancellableDeviceCodeCredential,
+    )
 
 T = TypeVar("T")
 
@@ -180,7 +188,8 @@ class EmulatorCredential:
 
     async def _fetch(self) -> AccessToken:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout, transport=self._transport)
+            self._client = httpx.AsyncClient(timeout=self._timeout, transport=self._transport,
+                                             verify=ssl_context_for(self.origin))
         url = f"{self.origin}/_emulator/token"
         try:
             response = await self._client.get(url, params={"role": self.role, "expires_in": self._expires_in})
@@ -222,57 +231,6 @@ class EmulatorCredential:
         traceback: TracebackType | None = None,
     ) -> None:
         await self.close()
-
-
-class CancellableDeviceCodeCredential(DeviceCodeCredential):
-    """``DeviceCodeCredential`` whose polling stops when ``cancel_event`` is set.
-
-    The flow is the same as azure-identity's (initiate, show the code through ``prompt_callback``, poll),
-    with an extra exit condition on the event; a cancelled flow raises ``ClientAuthenticationError`` whose
-    message starts with ``"Sign-in cancelled"``.
-    """
-
-    CANCELLED = "Sign-in cancelled"
-
-    def __init__(self, *args: Any, cancel_event: threading.Event, **kwargs: Any) -> None:
-        self.cancel_event = cancel_event
-        super().__init__(*args, **kwargs)
-
-    def _request_token(self, *scopes: str, **kwargs: Any) -> dict:
-        try:
-            return self._device_flow(list(scopes), **kwargs)
-        except ClientAuthenticationError:
-            raise
-        except Exception as exc:
-            raise ClientAuthenticationError(message=f"Authentication failed: {exc}") from exc
-
-    def _device_flow(self, scopes: list[str], **kwargs: Any) -> dict:
-        if self.cancel_event.is_set():
-            raise ClientAuthenticationError(message=self.CANCELLED)
-        app = self._get_app(**kwargs)
-        flow = app.initiate_device_flow(scopes)
-        if "error" in flow:
-            detail = flow.get("error_description") or flow.get("error")
-            raise ClientAuthenticationError(message=f"Couldn't begin authentication: {detail}")
-        callback = self._prompt_callback
-        if callback is None:  # never print over the terminal UI
-            raise ClientAuthenticationError(message="Device-code sign-in needs a prompt callback")
-        callback(flow["verification_uri"], flow["user_code"], datetime.fromtimestamp(flow["expires_at"], UTC))
-        deadline = float(flow["expires_at"])
-        if self._timeout is not None:
-            deadline = min(deadline, time.time() + self._timeout)
-
-        def finished(_flow: dict) -> bool:
-            return self.cancel_event.is_set() or time.time() > deadline
-
-        result: dict = app.acquire_token_by_device_flow(
-            flow, exit_condition=finished, claims_challenge=kwargs.get("claims")
-        )
-        if "access_token" not in result and self.cancel_event.is_set():
-            raise ClientAuthenticationError(message=self.CANCELLED)
-        if "access_token" not in result and result.get("error") == "authorization_pending":
-            raise ClientAuthenticationError(message="Timed out waiting for you to enter the code")
-        return result
 
 
 async def run_in_daemon_thread(fn: Callable[[], T], *, name: str = "entrabr-sign-in") -> T:
@@ -328,3 +286,11 @@ def on_loop(
             safe(prompt)
 
     return prompt_callback
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CancellableDeviceCodeCredential":  # imports azure-identity, so only when asked for
+        from entrabr_tui.graph.device_code import CancellableDeviceCodeCredential
+
+        return CancellableDeviceCodeCredential
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

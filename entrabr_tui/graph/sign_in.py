@@ -15,12 +15,11 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import AccessToken
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError
-from azure.identity import AuthenticationRecord, AuthenticationRequiredError
 
 from entrabr_tui.core.capabilities import Capabilities, capabilities_from_claims, unknown_capabilities
 from entrabr_tui.graph.auth_errors import (
@@ -28,10 +27,10 @@ from entrabr_tui.graph.auth_errors import (
     SignInError,
     SignInUnavailable,
     classify_auth_error,
+    is_interaction_required,
 )
 from entrabr_tui.graph.auth_settings import AuthMethod, AuthSettings, decode_jwt_claims
 from entrabr_tui.graph.credentials import (
-    CancellableDeviceCodeCredential,
     DeviceCodePrompt,
     PromptCallback,
     SyncTokenCredential,
@@ -39,6 +38,9 @@ from entrabr_tui.graph.credentials import (
     run_in_daemon_thread,
 )
 from entrabr_tui.graph.token_cache import AuthRecordStore, CacheMode, CacheStatus, plaintext_cache_files
+
+if TYPE_CHECKING:  # azure-identity is imported only by the sign-in methods that use it
+    from azure.identity import AuthenticationRecord
 
 _LOG = logging.getLogger(__name__)
 
@@ -137,11 +139,9 @@ class SignIn:
         try:
             token = await self.credential.get_token(*self.scopes, enable_cae=True)
             return self._signed_in(token, silent=True)
-        except AuthenticationRequiredError as exc:
-            if not (allow_interaction and self.method.interactive):
-                raise self._classify(exc) from None
         except Exception as exc:
-            raise self._classify(exc) from None
+            if not (is_interaction_required(exc) and allow_interaction and self.method.interactive):
+                raise self._classify(exc) from None
         return await self._interactive()
 
     async def _interactive(self) -> SignedIn:
@@ -159,6 +159,8 @@ class SignIn:
                 lambda: sync.authenticate(scopes=scopes, enable_cae=True)
             )
         except ClientAuthenticationError as exc:
+            from entrabr_tui.graph.device_code import CancellableDeviceCodeCredential
+
             cancelled = str(exc.message).startswith(CancellableDeviceCodeCredential.CANCELLED)
             if cancelled or self.cancel_event.is_set():
                 raise SignInCancelled("Sign-in cancelled.") from None

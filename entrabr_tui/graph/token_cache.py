@@ -18,8 +18,10 @@ import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from azure.identity import AuthenticationRecord, TokenCachePersistenceOptions
+if TYPE_CHECKING:  # imported where used: azure-identity takes about 0.1 s to import
+    from azure.identity import AuthenticationRecord, TokenCachePersistenceOptions
 
 _LOG = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ def probe_token_cache(*, allow_unencrypted: bool, name: str = CACHE_NAME) -> Cac
     Uses azure-identity's own persistence selection so the answer matches what the credential will do.
     Never raises: any failure yields an in-memory cache with a warning.
     """
+    from azure.identity import TokenCachePersistenceOptions
+
     try:
         from azure.identity._persistent_cache import _get_persistence
     except ImportError:  # pragma: no cover - a future azure-identity without this helper
@@ -109,6 +113,8 @@ class AuthRecordStore:
 
     def load(self) -> AuthenticationRecord | None:
         """The saved record, or ``None`` when missing, unreadable or for another application."""
+        from azure.identity import AuthenticationRecord
+
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
