@@ -1,0 +1,293 @@
+"""The narrow interface the terminal UI needs from a tenant session.
+
+The UI talks to exactly one object per tenant: something that satisfies :class:`Backend`. The engine's
+``Session`` implements it; tests use an in-memory double. Records the UI only reads are declared as read-only
+structural protocols (the engine's ``ReportInfo``, ``SnapshotEntry``, the store's ``NodeCount``,
+``ChangeRow``, ``HistoryEntry`` … match them); the plan and the restore result are the engine's own
+``SessionPlan`` and ``RestoreResult``, because the UI hands them back to the session.
+
+Parameters are positional-only, so implementations may name them as they like.
+
+Threading contract:
+
+* ``async`` methods do network work; the UI awaits them inside async workers on its event loop.
+* plain methods query the local cache (SQLite); the UI calls them from thread workers only, never from
+  the event loop, so they may block.
+* progress callbacks are called on the event loop; the UI only posts messages from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from entrabr_tui.core.capabilities import Capabilities
+from entrabr_tui.core.model import Change, FilteringCriteria, Job, RecoveryStatus, Snapshot
+from entrabr_tui.engine.events import JobProgress, RestoreProgress
+from entrabr_tui.engine.jobs import SlotState
+from entrabr_tui.engine.plans import SessionPlan
+from entrabr_tui.engine.restore import RestoreResult
+
+
+class CachedReportView(Protocol):
+    """A difference report known for a snapshot, and how much of it is in the local cache."""
+
+    @property
+    def id(self) -> str:
+        """The preview job ID; it names the report in every cache query."""
+        ...
+
+    @property
+    def snapshot_id(self) -> str | None: ...
+
+    @property
+    def scope(self) -> FilteringCriteria | None: ...
+
+    @property
+    def status(self) -> RecoveryStatus: ...
+
+    @property
+    def downloaded(self) -> int:
+        """Changes already in the cache."""
+        ...
+
+    @property
+    def total(self) -> int | None:
+        """Changes the service calculated (``None`` until known)."""
+        ...
+
+    @property
+    def complete(self) -> bool:
+        """Every change page is in the cache."""
+        ...
+
+
+class SnapshotEntry(Protocol):
+    """One row of the Backups pane."""
+
+    @property
+    def snapshot(self) -> Snapshot: ...
+
+    @property
+    def expires(self) -> datetime | None:
+        """When the service is expected to drop this backup (from the observed retention)."""
+        ...
+
+    @property
+    def expired(self) -> bool:
+        """The service no longer lists it; only its cached reports remain."""
+        ...
+
+    @property
+    def report(self) -> CachedReportView | None:
+        """The best cached report for this snapshot (complete and unscoped first), if any."""
+        ...
+
+
+class TypeActionCount(Protocol):
+    """Number of cached changes of one type and action."""
+
+    @property
+    def entity_type_raw(self) -> str: ...
+
+    @property
+    def action_raw(self) -> str: ...
+
+    @property
+    def count(self) -> int: ...
+
+
+class ChangeSummary(Protocol):
+    """What a tree row needs about one changed object."""
+
+    @property
+    def object_id(self) -> str: ...
+
+    @property
+    def entity_type_raw(self) -> str: ...
+
+    @property
+    def action_raw(self) -> str: ...
+
+    @property
+    def display_name(self) -> str: ...
+
+    @property
+    def principal_name(self) -> str | None: ...
+
+    @property
+    def on_premises_synced(self) -> bool: ...
+
+    @property
+    def recoverable(self) -> bool | None:
+        """Whether a restore can act on it (``None``: not known)."""
+        ...
+
+
+class QueueEntry(Protocol):
+    """One marked object in the restore queue."""
+
+    @property
+    def report_id(self) -> str:
+        """Preview job ID of the report it was marked in."""
+        ...
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def entity_type(self) -> str: ...
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def display_name(self) -> str: ...
+
+
+class LogEntry(Protocol):
+    """One line of the local session log (every action taken in the app)."""
+
+    @property
+    def at(self) -> datetime: ...
+
+    @property
+    def identity(self) -> str | None: ...
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def detail(self) -> str | None: ...
+
+    @property
+    def outcome(self) -> str | None: ...
+
+    @property
+    def job_id(self) -> str | None: ...
+
+
+ReportProgressCallback = Callable[[JobProgress], object]
+RestoreProgressCallback = Callable[[RestoreProgress], object]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Everything the UI asks of a tenant session."""
+
+    # -- identity --------------------------------------------------------------------------------------------
+    @property
+    def tenant(self) -> str:
+        """Tenant display name or ID for the header."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Who is signed in and what they may do (``identity.display``, ``role``, reasons)."""
+        ...
+
+    @property
+    def offline(self) -> bool:
+        """Serving from the cache only (no network)."""
+        ...
+
+    # -- snapshots, reports and jobs (network) ------------------------------------------------------------
+    async def snapshots(self) -> Sequence[SnapshotEntry]:
+        """Backups newest first, each with its best cached report."""
+        ...
+
+    async def ensure_report(
+        self, snapshot_id: str, scope: FilteringCriteria | None, progress: ReportProgressCallback | None, /,
+        *, fresh: bool = False,
+    ) -> CachedReportView:
+        """Reuse a successful report for this snapshot and scope or create one (always, when ``fresh``);
+        download it into the cache."""
+        ...
+
+    async def cancel(self) -> object:
+        """Cancel the job this session is running (report or restore)."""
+        ...
+
+    async def jobs(self) -> Sequence[Job]:
+        """Server job history, both kinds, newest first (also refreshes what ``slot_state`` knows)."""
+        ...
+
+    def slot_state(self) -> SlotState | None:
+        """Who holds the tenant's one job slot, as last seen (``None`` offline)."""
+        ...
+
+    # -- cache queries (blocking; call from thread workers) ----------------------------------------------
+    def counts(
+        self, report_id: str, /, *, text: str | None = None, recoverable: bool | None = None
+    ) -> Sequence[TypeActionCount]:
+        """Cached change counts by type and action, optionally of the matches of a filter only."""
+        ...
+
+    def page(
+        self,
+        report_id: str,
+        entity_type: str | None,
+        action: str | None,
+        after: tuple[str, str] | None,
+        limit: int,
+        /,
+        *,
+        text: str | None = None,
+        recoverable: bool | None = None,
+    ) -> Sequence[ChangeSummary]:
+        """Keyset page of one type/action ordered by name then ID, after ``(name, id)`` of the last row;
+        ``text`` keeps changes whose name or UPN contains it or whose ID starts with it."""
+        ...
+
+    def change(self, report_id: str, change_id: str, /) -> Change | None:
+        """One full change (both property sets), or ``None`` when it is not cached."""
+        ...
+
+    def display_names(self, ids: Sequence[str], /) -> Mapping[str, str]:
+        """Names of cached objects by ID (for member rows); unknown IDs are left out."""
+        ...
+
+    # -- restore queue (blocking) ----------------------------------------------------------------------------
+    def marked(self, report_id: str, /) -> set[str]:
+        """IDs queued from this report."""
+        ...
+
+    def mark(self, report_id: str, ids: Sequence[str], /) -> int:
+        """Queue these objects; returns the queue size."""
+        ...
+
+    def unmark(self, report_id: str, ids: Sequence[str], /) -> int:
+        """Remove these objects from the queue; returns the queue size."""
+        ...
+
+    def unmark_all(self) -> object:
+        """Empty the queue of every report."""
+        ...
+
+    def queue(self) -> Sequence[QueueEntry]:
+        """Every queued object, grouped by type then action then name."""
+        ...
+
+    def plan(self, *, record: bool = True) -> SessionPlan:
+        """Plan a restore of the queue (what it restores, reverts, soft-deletes, and excludes, and why);
+        ``record=False`` for a preview that is not written to the session history."""
+        ...
+
+    def retry_plan(self, result: RestoreResult, plan: SessionPlan, /) -> SessionPlan:
+        """A plan for the failures of ``result`` that can still be recovered."""
+        ...
+
+    # -- restore (network) --------------------------------------------------------------------------------
+    async def restore(self, plan: SessionPlan, progress: RestoreProgressCallback | None, /) -> RestoreResult:
+        """Run the plan's recovery jobs one after another."""
+        ...
+
+    # -- history (blocking) ---------------------------------------------------------------------------------
+    def history(self) -> Sequence[LogEntry]:
+        """The local session log, newest first."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release network clients, the cache and background servers."""
+        ...

@@ -1,0 +1,140 @@
+"""Messages that carry worker results and selections between widgets and the main screen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.message import Message
+
+from entrabr_tui.core.diff import DiffRow
+from entrabr_tui.core.model import Change
+from entrabr_tui.engine.events import JobProgress, RestoreProgress
+from entrabr_tui.engine.plans import SessionPlan
+from entrabr_tui.engine.restore import RestoreResult
+from entrabr_tui.ui.backend import CachedReportView, QueueEntry, SnapshotEntry, TypeActionCount
+
+
+class SnapshotsLoaded(Message):
+    """The snapshot list arrived."""
+
+    def __init__(self, entries: Sequence[SnapshotEntry]) -> None:
+        super().__init__()
+        self.entries = list(entries)
+
+
+class SnapshotChosen(Message):
+    """The user picked a snapshot in the Backups pane."""
+
+    def __init__(self, entry: SnapshotEntry) -> None:
+        super().__init__()
+        self.entry = entry
+
+
+class ReportProgressed(Message):
+    """A report job or its download moved on (coalesced: only the newest one matters)."""
+
+    def __init__(self, progress: JobProgress) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ReportProgressed)
+
+
+class ReportReady(Message):
+    """A report is fully in the cache and can be browsed."""
+
+    def __init__(self, report: CachedReportView) -> None:
+        super().__init__()
+        self.report = report
+
+
+class CountsLoaded(Message):
+    """Change counts by type and action for a report."""
+
+    def __init__(self, report_id: str, counts: Sequence[TypeActionCount], marked: set[str]) -> None:
+        super().__init__()
+        self.report_id = report_id
+        self.counts = list(counts)
+        self.marked = marked
+
+
+class ChangeHighlighted(Message):
+    """The tree cursor is on a changed object (or on none: ``change_id`` is ``None``)."""
+
+    def __init__(self, report_id: str | None, change_id: str | None) -> None:
+        super().__init__()
+        self.report_id = report_id
+        self.change_id = change_id
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ChangeHighlighted)
+
+
+class ChangeLoaded(Message):
+    """The full change for the Diff pane and its diff rows (member names resolved where cached)."""
+
+    def __init__(self, report_id: str, change_id: str, change: Change | None, rows: list[DiffRow]) -> None:
+        super().__init__()
+        self.report_id = report_id
+        self.change_id = change_id
+        self.change = change
+        self.rows = rows
+
+
+class DiffRequested(Message):
+    """Enter on an object in the Changes tree: focus its diff."""
+
+
+class FilterRequested(Message):
+    """``/`` in the Changes tree: show the filter input."""
+
+
+class MarksChanged(Message):
+    """Objects were queued or unqueued; ``queue_size`` is the new total."""
+
+    def __init__(self, report_id: str | None, ids: Sequence[str], marked: bool, queue_size: int) -> None:
+        super().__init__()
+        self.report_id = report_id
+        self.ids = list(ids)
+        self.marked = marked
+        self.queue_size = queue_size
+
+
+class QueueLoaded(Message):
+    """The restore queue and its plan, for the Queue pane."""
+
+    def __init__(self, entries: Sequence[QueueEntry], plan: SessionPlan | None,
+                 error: str | None = None) -> None:
+        super().__init__()
+        self.entries = list(entries)
+        self.plan = plan
+        self.error = error
+
+
+class RestoreProgressed(Message):
+    """A restore batch moved on (coalesced)."""
+
+    def __init__(self, progress: RestoreProgress) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RestoreProgressed)
+
+
+class RestoreFinished(Message):
+    """A restore ended (successfully, with failures, or cancelled)."""
+
+    def __init__(self, outcome: RestoreResult, plan: SessionPlan) -> None:
+        super().__init__()
+        self.outcome = outcome
+        self.plan = plan
+
+
+class JobSlotChanged(Message):
+    """What holds the tenant's one job slot, for the status line (``None`` when free)."""
+
+    def __init__(self, description: str | None) -> None:
+        super().__init__()
+        self.description = description

@@ -1,0 +1,1 @@
+"""Screens and dialogs: main screen, help, history, confirmations, report and restore flows."""

@@ -1,0 +1,119 @@
+"""Reusable modal dialogs: yes/no, typed confirmation, and a full-value viewer."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from entrabr_tui.ui.bindings import DIALOG
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question. ``y`` confirms; ``n``/esc cancel; focus starts on the safe choice."""
+
+    BINDINGS: ClassVar[list[BindingType]] = DIALOG.as_list()
+
+    def __init__(self, title: str, body: Text | str, confirm_label: str = "Yes", *,
+                 danger: bool = False) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body if isinstance(body, Text) else Text(body)
+        self.confirm_label = confirm_label
+        self.danger = danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.title_text, style="bold"), classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.body)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel (n)", id="cancel", compact=True)
+                yield Button(f"{self.confirm_label} (y)", id="confirm",
+                             variant="error" if self.danger else "primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    @on(Button.Pressed, "#confirm")
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class TypedConfirmDialog(ModalScreen[bool]):
+    """A confirmation that needs a word typed, for actions that soft-delete objects."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="typed-cancel")]
+
+    def __init__(self, title: str, body: Text | str, word: str, confirm_label: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body if isinstance(body, Text) else Text(body)
+        self.word = word
+        self.confirm_label = confirm_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.title_text, style="bold"), classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.body)
+            yield Label(Text(f"Type {self.word} to confirm:"))
+            yield Input(placeholder=self.word, id="typed", compact=True)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+                yield Button(self.confirm_label, id="confirm", variant="error", disabled=True,
+                             compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#typed", Input).focus()
+
+    @on(Input.Changed, "#typed")
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_one("#confirm", Button).disabled = event.value.strip() != self.word
+
+    @on(Input.Submitted, "#typed")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() == self.word:
+            self.dismiss(True)
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm(self) -> None:
+        if self.query_one("#typed", Input).value.strip() == self.word:
+            self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class TextDialog(ModalScreen[None]):
+    """Shows long text (a full property value, a failure message) literally, scrollable."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,enter", "close", "Close", id="text-close"),
+    ]
+
+    def __init__(self, title: str, body: Text) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(Text(self.title_text, style="bold"), classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.body)
+            yield Label(Text("esc closes", style="dim"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

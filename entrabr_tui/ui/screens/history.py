@@ -1,0 +1,123 @@
+"""History: the service's jobs (both kinds) and the local log of every action taken in the app."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label
+
+from entrabr_tui.core.model import Job, JobKind
+from entrabr_tui.ui.backend import Backend, LogEntry
+from entrabr_tui.ui.text import format_duration, safe
+from entrabr_tui.ui.widgets.tables import NavTable
+
+
+def job_cells(job: Job) -> tuple[str, ...]:
+    kind = "report" if job.kind is JobKind.PREVIEW else "restore"
+    started = f"{job.started:%Y-%m-%d %H:%M}" if job.started else "—"
+    took = "—"
+    if job.started and job.completed:
+        took = format_duration((job.completed - job.started).total_seconds())
+    if job.kind is JobKind.PREVIEW:
+        counts = f"{job.total_changed_objects or 0:,} objects, {job.total_changed_links or 0:,} links"
+    else:
+        counts = f"{job.total_objects_modified or 0:,} modified, {job.total_failed_changes or 0:,} failed"
+    return kind, job.status_raw, started, took, counts, job.id
+
+
+def log_cells(entry: LogEntry) -> tuple[str, ...]:
+    return (f"{entry.at:%Y-%m-%d %H:%M:%S}", entry.identity or "—", entry.action, entry.detail or "",
+            entry.outcome or "", entry.job_id or "")
+
+
+class HistoryScreen(Screen[None]):
+    """Two tables with one filter: ``/`` focuses it, esc or q goes back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Back", id="history-close"),
+        Binding("slash", "focus_filter", "Filter", key_display="/", id="history-filter"),
+    ]
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__()
+        self.backend = backend
+        self.jobs: list[Job] = []
+        self.entries: list[LogEntry] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="pane", id="history-jobs") as jobs:
+            jobs.border_title = "Jobs on the service"
+            yield NavTable(id="jobs-table")
+        with Vertical(classes="pane", id="history-log") as actions:
+            actions.border_title = "Actions taken in this app"
+            yield NavTable(id="log-table")
+        yield Input(placeholder="filter (any column)", id="history-filter-input")
+        yield Label(Text("Job details expire on the service 5–7 days after completion.", style="dim"))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        jobs = self.query_one("#jobs-table", NavTable)
+        for name in ("Kind", "Status", "Started (UTC)", "Took", "Counts", "ID"):
+            jobs.add_column(name)
+        log = self.query_one("#log-table", NavTable)
+        for name in ("When (UTC)", "Who", "Action", "Detail", "Outcome", "Job"):
+            log.add_column(name)
+        jobs.loading = True
+        jobs.focus()
+        self.load()
+
+    @work(exclusive=True, exit_on_error=False, group="history", description="Loading history")
+    async def load(self) -> None:
+        log = await asyncio.to_thread(self.backend.history)
+        self.entries = list(log)
+        self._fill_log(self.query_one("#history-filter-input", Input).value)
+        try:
+            self.jobs = list(await self.backend.jobs())
+        finally:
+            self.query_one("#jobs-table", NavTable).loading = False
+        self._fill_jobs(self.query_one("#history-filter-input", Input).value)
+
+    def _fill_jobs(self, text: str) -> None:
+        self._fill(self.query_one("#jobs-table", NavTable), [job_cells(j) for j in self.jobs], text,
+                   "No jobs on the service (history expires after 5–7 days).")
+
+    def _fill_log(self, text: str) -> None:
+        self._fill(self.query_one("#log-table", NavTable), [log_cells(e) for e in self.entries], text,
+                   "Nothing done in this app yet.")
+
+    @staticmethod
+    def _fill(table: NavTable, rows: Sequence[tuple[str, ...]], text: str, empty: str) -> None:
+        needle = text.strip().casefold()
+        table.clear()
+        shown = [r for r in rows if not needle or any(needle in cell.casefold() for cell in r)]
+        for row in shown:
+            table.add_row(*(safe(cell, 60) for cell in row))
+        if not shown:
+            table.add_row(Text(empty if not needle else "No match.", style="dim italic"),
+                          *(Text("") for _ in range(len(table.columns) - 1)))
+
+    @on(Input.Changed, "#history-filter-input")
+    def _filter(self, event: Input.Changed) -> None:
+        self._fill_jobs(event.value)
+        self._fill_log(event.value)
+
+    @on(Input.Submitted, "#history-filter-input")
+    def _submitted(self) -> None:
+        self.query_one("#jobs-table", NavTable).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#history-filter-input", Input).focus()
+
+    def action_close(self) -> None:
+        if self.focused is self.query_one("#history-filter-input", Input) and self.focused.value:
+            self.query_one("#history-filter-input", Input).value = ""
+            return
+        self.dismiss(None)

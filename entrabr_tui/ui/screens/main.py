@@ -1,0 +1,316 @@
+"""The main screen: status line, read-only banner, job strip, and the four panes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.events import Key
+from textual.widgets import Footer, Input
+from textual.worker import Worker, WorkerState
+
+from entrabr_tui.core.model import RecoveryStatus
+from entrabr_tui.ui.backend import Backend
+from entrabr_tui.ui.bindings import GLOBAL
+from entrabr_tui.ui.messages import (
+    ChangeHighlighted,
+    ChangeLoaded,
+    CountsLoaded,
+    DiffRequested,
+    FilterRequested,
+    JobSlotChanged,
+    MarksChanged,
+    QueueLoaded,
+    SnapshotChosen,
+    SnapshotsLoaded,
+)
+from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TextDialog
+from entrabr_tui.ui.screens.help import HelpScreen
+from entrabr_tui.ui.screens.history import HistoryScreen
+from entrabr_tui.ui.screens.main_base import PANES
+from entrabr_tui.ui.screens.report_flow import ReportFlow
+from entrabr_tui.ui.screens.restore_flow import RestoreFlow
+from entrabr_tui.ui.text import clean, safe
+from entrabr_tui.ui.widgets.backups import BackupsTable
+from entrabr_tui.ui.widgets.changes_tree import ChangesTree
+from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable
+from entrabr_tui.ui.widgets.queue import QueueTable, plan_title
+from entrabr_tui.ui.widgets.status import JobStrip, ReadOnlyBanner, StatusLine
+
+#: Workers whose failure only needs a toast (flows report their own outcome).
+_WORKER_TITLES = {"snapshots": "Backups", "counts": "Changes", "diff": "Diff", "queue": "Restore queue",
+                  "slot": "Job slot",
+                  "marks": "Restore queue", "job": "Job", "tree-page": "Changes", "tree-search": "Filter"}
+
+
+class MainScreen(ReportFlow, RestoreFlow):
+    """Backups (1), Changes (2), Diff (3), Restore queue (4); everything else is a flow or a dialog."""
+
+    BINDINGS: ClassVar[list[BindingType]] = GLOBAL.as_list()
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        super().__init__(clock)
+        self._diff_loading = False
+        self._diff_pending: tuple[str, str] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        yield ReadOnlyBanner(id="banner")
+        yield JobStrip(id="job")
+        with Horizontal(id="panes"):
+            with Vertical(id="left"):
+                with Vertical(id="pane-backups", classes="pane"):
+                    yield BackupsTable(self.clock, id="backups")
+                with Vertical(id="pane-changes", classes="pane"):
+                    yield Input(placeholder="filter: name, UPN or id (enter keeps, esc clears)", id="filter")
+                    yield ChangesTree(id="tree")
+            with Vertical(id="right"):
+                yield DiffPane(id="pane-diff")
+                with Vertical(id="pane-queue", classes="pane"):
+                    yield QueueTable(id="queue")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#banner", ReadOnlyBanner).display = False
+        self.query_one("#filter", Input).display = False
+        self._title(1, "Backups")
+        self._title(2, "Changes")
+        self._title(3, "Diff")
+        self._title(4, "Restore queue", "empty")
+        self.diff.placeholder("move onto an object in pane 2")
+        self.query_one("#tree", ChangesTree).show_message("Connecting…")
+        self.backups.focus()
+
+    def _title(self, pane: int, name: str, detail: str = "") -> None:
+        container = self.query_one(f"#{PANES[pane][0]}")
+        container.border_title = f"{pane} {name}" + (f" · {detail}" if detail else "")
+
+    # -- session ---------------------------------------------------------------------------------------------
+    def set_backend(self, backend: Backend) -> None:
+        """Start showing a tenant: status line, banner, snapshots and the queue."""
+        self.backend = backend
+        caps = backend.capabilities
+        self.status.set_session(backend.tenant, caps, backend.offline)
+        reason = None if caps.can_restore else (caps.restore_reason or "this sign-in cannot restore")
+        if backend.offline:
+            reason = "offline: the cache is shown as it is; reports and restores need Microsoft Graph"
+        self.query_one("#banner", ReadOnlyBanner).show_reason(reason)
+        self.changes.show_message("Loading backups…")
+        self.load_snapshots(backend)
+        self.load_queue(backend)
+        self.load_slot(backend)
+
+    @on(JobSlotChanged)
+    def _slot_changed(self, message: JobSlotChanged) -> None:
+        if not self.job_running:
+            self.status.set_slot(message.description)
+
+    @on(SnapshotsLoaded)
+    def _snapshots_loaded(self, message: SnapshotsLoaded) -> None:
+        self.backups.show_entries(message.entries)
+        self._title(1, "Backups", f"{len(message.entries)}")
+        if self.report_id is None and self.snapshot is None:
+            ready = [e for e in message.entries if e.report is not None and e.report.complete
+                     and e.report.status is RecoveryStatus.SUCCESSFUL]
+            if ready:
+                newest = max(ready, key=lambda e: e.snapshot.created)
+                self.snapshot = newest
+                self.backups.mark_selected(newest.snapshot.id)
+                assert newest.report is not None
+                self.open_report(newest.report.id, newest.report)
+            else:
+                self.changes.show_message("No cached report yet: choose a backup in pane 1 (enter) "
+                                          "or press n.")
+
+    @on(SnapshotChosen)
+    def _snapshot_chosen(self, message: SnapshotChosen) -> None:
+        entry = message.entry
+        report = entry.report
+        if report is not None and report.status is RecoveryStatus.SUCCESSFUL and report.complete:
+            self.snapshot = entry
+            self.backups.mark_selected(entry.snapshot.id)
+            self.open_report(report.id, report)
+            self.changes.focus()
+        else:
+            # No usable report in the cache: reuse a successful one on the service, or create one.
+            # A sign-in that cannot create reports may still reuse one the service already has.
+            can_create = self.backend is not None and self.backend.capabilities.can_create_report
+            ask = can_create and (report is None or report.status is not RecoveryStatus.SUCCESSFUL)
+            self.start_report(entry, ask_scope=ask)
+
+    @on(CountsLoaded)
+    def _counts_loaded(self, message: CountsLoaded) -> None:
+        if message.report_id == self.report_id and self.backend is not None:
+            self.changes.show_report(self.backend, message.report_id, message.counts, message.marked)
+
+    @on(ChangesTree.Summary)
+    def _tree_summary(self, message: ChangesTree.Summary) -> None:
+        self._title(2, "Changes", message.text)
+
+    # -- diff ------------------------------------------------------------------------------------------------
+    @on(ChangeHighlighted)
+    def _change_highlighted(self, message: ChangeHighlighted) -> None:
+        """Load the highlighted object's diff; while one loads, only the newest request waits (no backlog
+        when the cursor moves fast)."""
+        if message.change_id is None or message.report_id is None or self.backend is None:
+            return
+        wanted = (message.report_id, message.change_id)
+        if self._diff_loading:
+            self._diff_pending = wanted
+            return
+        self._diff_loading = True
+        self.load_change(self.backend, *wanted)
+
+    def _diff_done(self) -> None:
+        self._diff_loading = False
+        pending, self._diff_pending = self._diff_pending, None
+        if pending is not None and self.backend is not None:
+            self._diff_loading = True
+            self.load_change(self.backend, *pending)
+
+    @on(ChangeLoaded)
+    def _change_loaded(self, message: ChangeLoaded) -> None:
+        self._diff_done()
+        if self._diff_pending is not None or self._diff_loading:
+            return
+        current = self.changes.current_row
+        if current is not None and current.id != message.change_id:
+            return
+        if message.change is None:
+            self.diff.placeholder("not in the cache")
+        else:
+            self.diff.show(message.change, message.rows)
+
+    @on(DiffRequested)
+    def _open_diff(self) -> None:
+        self.action_focus_pane(3)
+
+    @on(DiffTable.Back)
+    @on(QueueTable.Back)
+    def _back(self) -> None:
+        self.action_focus_pane(2)
+
+    @on(DiffTable.ShowValue)
+    def _show_value(self, message: DiffTable.ShowValue) -> None:
+        row = message.row
+        body = Text.assemble(("Backup (restore writes):\n", "bold"), safe(row.backup_text or "(absent)"),
+                             ("\n\nCurrent:\n", "bold"), safe(row.current_text or "(absent)"),
+                             ("\n\nRecoverable: ", "bold"), "yes" if row.recoverable else "no")
+        if row.reason:
+            body.append_text(Text.assemble(" — ", safe(row.reason)))
+        if row.note:
+            body.append_text(Text.assemble(("\nNote: ", "bold"), safe(row.note)))
+        for text in (row.backup_text, row.current_text):
+            if len(text) > 200:
+                body.append_text(Text.assemble(("\n\nFull value:\n", "bold"), Text(clean(text)[:20_000])))
+        self.app.push_screen(TextDialog(f"{row.glyph} {clean(row.path)[:80]}", body))
+
+    # -- queue -----------------------------------------------------------------------------------------------
+    @on(MarksChanged)
+    def _marks_changed(self, message: MarksChanged) -> None:
+        if message.report_id is None:
+            self.changes.clear_marks()
+        elif not message.marked and message.report_id == self.report_id:
+            self.changes.apply_marks(message.ids, False)
+        if self.backend is not None:
+            self.load_queue(self.backend)
+
+    @on(QueueLoaded)
+    def _queue_loaded(self, message: QueueLoaded) -> None:
+        self.queue.show_queue(message.entries, message.plan)
+        if message.error is not None:
+            self._title(4, "Restore queue", f"{len(message.entries):,} queued · cannot plan")
+            self.notify(clean(message.error)[:300], title="Restore queue", severity="warning", timeout=10)
+        else:
+            self._title(4, "Restore queue", plan_title(message.plan))
+
+    @on(QueueTable.Unmark)
+    def _unmark(self, message: QueueTable.Unmark) -> None:
+        if self.backend is not None:
+            self.unmark(self.backend, message.report_id, message.ids)
+
+    @on(QueueTable.UnmarkAll)
+    def _unmark_all(self) -> None:
+        if self.backend is not None:
+            self.unmark(self.backend, None, [])
+
+    # -- filter ----------------------------------------------------------------------------------------------
+    @on(FilterRequested)
+    def _open_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = True
+        field.value = self.changes.filter_text
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.changes.set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = bool(event.value.strip())
+        self.changes.focus()
+
+    def on_key(self, event: Key) -> None:
+        field = self.query_one("#filter", Input)
+        if event.key == "escape" and self.focused is field:
+            event.stop()
+            field.value = ""
+            field.display = False
+            self.changes.set_filter("")
+            self.changes.focus()
+
+    # -- actions ---------------------------------------------------------------------------------------------
+    def action_focus_pane(self, pane: int) -> None:
+        if pane == 3 and self.diff.raw:
+            self.query_one("#diff-raw").focus()
+            return
+        self.query_one(f"#{PANES[pane][1]}").focus()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    def action_history(self) -> None:
+        if self.backend is not None:
+            self.app.push_screen(HistoryScreen(self.backend))
+
+    def action_refresh(self) -> None:
+        self.refresh_all()
+        self.notify("Refreshing backups, report and queue.")
+
+    def action_quit(self) -> None:
+        if not self.job_running:
+            self.app.exit()
+            return
+        self._confirm_quit()
+
+    @work(exclusive=True, exit_on_error=False, group="quit", description="Quit")
+    async def _confirm_quit(self) -> None:
+        if await self.app.push_screen_wait(ConfirmDialog(
+                "A job is running. Quit anyway?",
+                "The job keeps running on the service; entrabr shows it again next time.", "Quit")):
+            self.app.exit()
+
+    # -- errors ----------------------------------------------------------------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "diff" and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self._diff_done()
+        if event.state is WorkerState.ERROR and worker.error is not None:
+            title = _WORKER_TITLES.get(worker.group, worker.description or worker.name or "Error")
+            self.notify(safe(str(worker.error) or type(worker.error).__name__, 300).plain,
+                        title=title, severity="error", timeout=10)
+            if worker.group == "job":
+                self.job_strip.hide()
+                self.status.set_slot(None)
+                if self.report_id is None:
+                    self.changes.show_message("The difference report did not finish.")
+            elif worker.group == "snapshots":
+                self.changes.show_message("Could not list backups: press ctrl+r to retry.")

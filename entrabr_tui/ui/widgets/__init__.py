@@ -1,0 +1,1 @@
+"""Widgets of the main screen: the four panes and the status line."""

@@ -1,0 +1,122 @@
+"""Backups pane: snapshots newest first, with age, expiry and the state of their cached report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.binding import BindingType
+from textual.widgets import DataTable
+
+from entrabr_tui.core.model import RecoveryStatus
+from entrabr_tui.ui.backend import CachedReportView, SnapshotEntry
+from entrabr_tui.ui.bindings import BACKUPS
+from entrabr_tui.ui.messages import SnapshotChosen
+from entrabr_tui.ui.text import format_duration, format_expiry
+from entrabr_tui.ui.widgets.tables import NavTable
+
+
+def compact_count(count: int) -> str:
+    """``950``, ``9,999``, ``318k``, ``1.2M``."""
+    if count < 10_000:
+        return f"{count:,}"
+    if count < 1_000_000:
+        return f"{count // 1000}k"
+    return f"{count / 1_000_000:.1f}M"
+
+
+def report_badge(report: CachedReportView | None, *, compact: bool = False) -> Text:
+    """A worded badge (symbol plus text) for a snapshot's report."""
+    if report is None:
+        return Text("—" if compact else "— no report", style="dim")
+    if report.status is RecoveryStatus.SUCCESSFUL and report.complete:
+        count = compact_count(report.downloaded) if compact else f"cached {report.downloaded:,}"
+        return Text(f"✓ {count}")
+    if report.status is RecoveryStatus.SUCCESSFUL:
+        share = compact_count(report.downloaded)
+        if report.total:
+            share = f"{report.downloaded * 100 // report.total}%"
+        return Text(f"◐ {share}" if compact else f"◐ partial {share}")
+    if report.status.is_terminal:
+        return Text(f"✗ {report.status.value}", style="italic")
+    return Text(f"… {report.status.value}", style="italic")
+
+
+def compact_age(seconds: float) -> str:
+    """Largest unit only: ``45s``, ``12m``, ``11h``, ``3d``."""
+    seconds = max(0, int(seconds))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+class BackupsTable(NavTable):
+    """The snapshot list; enter opens (or creates) the snapshot's report."""
+
+    BINDINGS: ClassVar[list[BindingType]] = BACKUPS.as_list()
+
+    def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.entries: dict[str, SnapshotEntry] = {}
+        self.selected_id: str | None = None
+
+    def on_mount(self) -> None:
+        self.redraw()
+
+    def show_entries(self, entries: Sequence[SnapshotEntry]) -> None:
+        """Replace the rows, keeping the cursor on the same snapshot when it is still listed."""
+        ordered = sorted(entries, key=lambda e: e.snapshot.created, reverse=True)
+        self.entries = {e.snapshot.id: e for e in ordered}
+        self.redraw()
+
+    def redraw(self) -> None:
+        current = self.current_entry
+        now = self.clock().astimezone(UTC)
+        compact = self.inner_width < 56
+        self.clear(columns=True)
+        self.add_column("Backup (UTC)" if not compact else "Backup", key="when")
+        self.add_column("Age", key="age")
+        self.add_column("Expires" if not compact else "Exp", key="expires")
+        self.add_column("Report", key="report")
+        for entry in self.entries.values():
+            created = entry.snapshot.created.astimezone(UTC)
+            selected = entry.snapshot.id == self.selected_id
+            when = created.strftime("%m-%d %H:%M" if compact else "%Y-%m-%d %H:%M")
+            age = (now - created).total_seconds()
+            expiry = format_expiry(entry.expires, now)
+            if compact:
+                expiry = "gone" if entry.expires is not None and entry.expires <= now else (
+                    compact_age((entry.expires - now).total_seconds()) if entry.expires else "—")
+            self.add_row(
+                Text(when, style="bold" if selected else "") if compact else Text(("▶ " if selected else "  ")
+                                                                                  + when),
+                Text(compact_age(age) if compact else format_duration(age)),
+                Text(expiry),
+                report_badge(entry.report, compact=compact),
+                key=entry.snapshot.id,
+            )
+        if current is not None and current.snapshot.id in self.entries:
+            self.move_cursor(row=self.get_row_index(current.snapshot.id))
+
+    def mark_selected(self, snapshot_id: str | None) -> None:
+        self.selected_id = snapshot_id
+        self.redraw()
+
+    @property
+    def current_entry(self) -> SnapshotEntry | None:
+        if not self.entries or self.cursor_row < 0 or self.cursor_row >= self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return self.entries.get(key) if key is not None else None
+
+    @on(DataTable.RowSelected)
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        entry = self.entries.get(event.row_key.value) if event.row_key.value is not None else None
+        if entry is not None:
+            self.post_message(SnapshotChosen(entry))

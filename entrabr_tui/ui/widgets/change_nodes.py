@@ -1,0 +1,134 @@
+"""Data held by the nodes of the Changes tree, and the labels drawn for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.style import Style
+from rich.text import Text
+
+from entrabr_tui.ui.backend import ChangeSummary
+from entrabr_tui.ui.text import name_text, safe
+
+#: Objects shown per page inside one type/action node (bounded so the tree stays fast at any size).
+PAGE_SIZE = 500
+
+#: Widest name drawn in a tree row, in cells.
+NAME_WIDTH = 48
+
+MARK_ON = "[x] "
+MARK_OFF = "[ ] "
+
+
+@dataclass
+class TypeNode:
+    """A resource type, e.g. ``user``, with its total number of changes."""
+
+    entity_type: str
+    count: int
+
+
+@dataclass
+class ActionNode:
+    """One action inside a type; its objects are loaded lazily, a page at a time."""
+
+    entity_type: str
+    action: str
+    count: int
+    #: Keyset start of each page visited so far; the last one is the current page.
+    page_starts: list[tuple[str, str] | None] = field(default_factory=lambda: [None])
+    loaded: bool = False
+
+    @property
+    def page_index(self) -> int:
+        return len(self.page_starts) - 1
+
+
+@dataclass(frozen=True)
+class ObjectRow:
+    """One changed object as a tree leaf."""
+
+    id: str
+    entity_type: str
+    action: str
+    display_name: str
+    principal_name: str | None
+    on_premises_synced: bool
+    #: Whether a restore can act on it (``None``: not known).
+    recoverable: bool | None
+
+    @classmethod
+    def from_summary(cls, summary: ChangeSummary) -> ObjectRow:
+        return cls(
+            id=summary.object_id,
+            entity_type=summary.entity_type_raw,
+            action=summary.action_raw,
+            display_name=summary.display_name,
+            principal_name=summary.principal_name,
+            on_premises_synced=summary.on_premises_synced,
+            recoverable=summary.recoverable,
+        )
+
+
+@dataclass(frozen=True)
+class PageLink:
+    """A "next page" / "previous page" row inside an action node."""
+
+    parent: ActionNode
+    forward: bool
+
+
+@dataclass(frozen=True)
+class InfoRow:
+    """A non-interactive row: "loading…", "no changes", a limit notice."""
+
+    text: str
+
+
+NodeData = TypeNode | ActionNode | ObjectRow | PageLink | InfoRow
+
+
+def count_text(count: int) -> Text:
+    return Text(f"  {count:,}", style="dim", end="")
+
+
+def type_label(node: TypeNode) -> Text:
+    return Text.assemble(safe(node.entity_type, 40, style="bold"), count_text(node.count))
+
+
+def action_label(node: ActionNode, glyph: str, glyph_style: Style) -> Text:
+    label = Text.assemble((f"{glyph} ", glyph_style), safe(node.action, 24), count_text(node.count))
+    if node.count > PAGE_SIZE and node.loaded:
+        first = node.page_index * PAGE_SIZE + 1
+        last = min(node.count, first + PAGE_SIZE - 1)
+        label.append(f"  (showing {first:,}–{last:,})", style="dim italic")
+    return label
+
+
+def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, badge_style: Style) -> Text:
+    """``[x] ~ [on-prem] [not recoverable] Name  upn`` — every state spelled out (not only coloured), and the
+    badges before the name so a narrow pane never cuts them off."""
+    label = Text(MARK_ON if marked else MARK_OFF, style="bold" if marked else "dim", end="")
+    label.append(f"{glyph} ", style=glyph_style)
+    if row.on_premises_synced:
+        label.append("[on-prem] ", style=badge_style)
+    if row.recoverable is False:
+        label.append("[not recoverable] ", style=badge_style)
+    label.append_text(name_text(row.display_name, NAME_WIDTH))
+    if row.principal_name and row.principal_name != row.display_name:
+        label.append("  ")
+        label.append_text(safe(row.principal_name, 40, style="dim"))
+    return label
+
+
+def page_label(link: PageLink) -> Text:
+    node = link.parent
+    if link.forward:
+        shown = (node.page_index + 1) * PAGE_SIZE
+        left = max(0, node.count - shown)
+        return Text(f"▸ next {min(PAGE_SIZE, left):,} of {left:,} more", style="italic", end="")
+    return Text(f"◂ previous {PAGE_SIZE:,}", style="italic", end="")
+
+
+def info_label(row: InfoRow) -> Text:
+    return Text(row.text, style="dim italic", end="")

@@ -1,0 +1,108 @@
+"""Header line (tenant, identity, role, job slot), read-only banner and the job progress strip."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import ProgressBar, Static
+
+from entrabr_tui.core.capabilities import Capabilities
+from entrabr_tui.engine.events import JobProgress, RestoreProgress
+from entrabr_tui.ui.text import format_duration, safe
+
+
+class StatusLine(Static):
+    """``entrabr · tenant · identity · role · job slot · offline`` — one line, every part literal."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("entrabr · connecting…", id=id)
+        self.tenant = ""
+        self.capabilities: Capabilities | None = None
+        self.offline = False
+        self.slot = "job slot free"
+
+    def set_session(self, tenant: str, capabilities: Capabilities, offline: bool) -> None:
+        self.tenant, self.capabilities, self.offline = tenant, capabilities, offline
+        self._redraw()
+
+    def set_slot(self, text: str | None) -> None:
+        self.slot = text or "job slot free"
+        self._redraw()
+
+    def on_resize(self) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        """Who and where on the left, the job slot on the right; the left side is cut first."""
+        right = safe(self.slot, 70)
+        if self.offline:
+            right.append(" · OFFLINE (cache only)", style="bold")
+        left = Text("entrabr", style="bold", end="")
+        if self.tenant:
+            left.append(" · ")
+            left.append_text(safe(self.tenant, 24))
+        if self.capabilities is not None:
+            left.append(" · ")
+            left.append_text(safe(self.capabilities.identity.display, 40))
+            left.append(" · ")
+            left.append_text(safe(self.capabilities.role.value, 30))
+        width = max(20, (self.size.width or 100) - 2)
+        room = max(8, width - right.cell_len - 3)
+        if left.cell_len > room:
+            left = safe(left.plain, room, style="")
+            left.stylize("bold", 0, min(7, len(left.plain)))
+        gap = max(3, width - left.cell_len - right.cell_len)
+        self.update(Text.assemble(left, " " * gap, right))
+
+
+class ReadOnlyBanner(Static):
+    """Shown for Reader and app-only sign-ins: restore is disabled, and why."""
+
+    def show_reason(self, reason: str | None) -> None:
+        self.display = reason is not None
+        if reason is not None:
+            self.update(Text.assemble(("READ-ONLY ", "bold"), "· restore is disabled: ", safe(reason, 200)))
+
+
+def job_progress_text(progress: JobProgress) -> str:
+    """``difference report · 12m 03s of up to 1h 45m · Calculating differences``."""
+    kind = "difference report" if progress.kind.value == "recoveryPreviewJob" else "restore"
+    text = f"{kind} · {format_duration(progress.elapsed)}"
+    if progress.expected:
+        text += f" of up to {format_duration(progress.expected)}"
+    if progress.phase == "downloading":
+        total = f"{progress.total:,}" if progress.total is not None else "?"
+        text += f" · {progress.downloaded:,}/{total} changes"
+    return f"{text} · {progress.text or progress.phase}"
+
+
+def slot_text(progress: JobProgress) -> str:
+    """Short form for the status line: ``report: calculating 12m 03s``."""
+    kind = "report" if progress.kind.value == "recoveryPreviewJob" else "restore"
+    return f"{kind}: {progress.phase} {format_duration(progress.elapsed)}"
+
+
+def restore_progress_text(progress: RestoreProgress) -> str:
+    return (f"restore · batch {progress.batch}/{progress.batch_count} · {format_duration(progress.elapsed)}"
+            f" · {progress.text or progress.phase}")
+
+
+class JobStrip(Horizontal):
+    """What the running job is doing, with a progress bar; hidden while no job runs."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="job-text")
+        yield ProgressBar(total=None, show_eta=False, id="job-bar")
+
+    def on_mount(self) -> None:
+        self.display = False
+
+    def show_text(self, text: str, done: float | None, total: float | None) -> None:
+        self.display = True
+        self.query_one("#job-text", Static).update(safe(text, 200))
+        bar = self.query_one("#job-bar", ProgressBar)
+        bar.update(total=total, progress=done if done is not None else 0)
+
+    def hide(self) -> None:
+        self.display = False

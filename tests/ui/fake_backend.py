@@ -1,0 +1,300 @@
+"""An in-memory test double of the UI's ``Backend`` protocol, with a small seeded tenant."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from entrabr_tui.core.capabilities import (
+    ADMINISTRATOR_ROLE_ID,
+    READER_ROLE_ID,
+    Capabilities,
+    capabilities_from_claims,
+)
+from entrabr_tui.core.catalog import has_recoverable_change
+from entrabr_tui.core.model import (
+    Change,
+    FilteringCriteria,
+    Job,
+    JobKind,
+    RecoveryStatus,
+    Snapshot,
+    snapshot_id_for,
+)
+from entrabr_tui.engine.events import JobProgress, RestoreProgress
+from entrabr_tui.engine.jobs import SlotState
+from entrabr_tui.engine.plans import SessionPlan, build_plan
+from entrabr_tui.engine.reports import ReportInfo
+from entrabr_tui.engine.restore import BatchResult, RestoreResult, retry_plan
+from entrabr_tui.engine.session_cache import QueuedObject
+from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
+from entrabr_tui.ui.backend import ReportProgressCallback, RestoreProgressCallback
+
+NOW = datetime(2026, 7, 28, 9, 30, tzinfo=UTC)
+
+HOSTILE_NAMES = (
+    "[bold red]Injected[/bold red]",
+    "\x1b[31mANSI red\x1b[0m",
+    "مرحبا بالعالم \u202eevil",
+    "X" * 10_000,
+    "",
+)
+
+
+@dataclass(frozen=True)
+class FakeSnapshotEntry:
+    snapshot: Snapshot
+    expires: datetime
+    expired: bool
+    report: ReportInfo | None
+
+
+def _user(i: int, action: str, name: str | None = None) -> Change:
+    name = name if name is not None else f"User {i:05d}"
+    upn = f"user{i:05d}@contoso.example"
+    if action == "update":
+        delta = {"@odata.type": "#microsoft.graph.user", "jobTitle": "Engineer", "accountEnabled": True}
+        current = {"@odata.type": "#microsoft.graph.user", "jobTitle": "Manager", "accountEnabled": False,
+                   "userPrincipalName": upn}
+    elif action == "restore":
+        delta = {"@odata.type": "#microsoft.graph.user", "deletedDateTime": None}
+        current = {"@odata.type": "#microsoft.graph.user", "deletedDateTime": "2026-07-27T10:00:00Z",
+                   "userPrincipalName": upn}
+    else:
+        delta = {"@odata.type": "#microsoft.graph.user", "@removed": {"reason": "changed"},
+                 "deletedDateTime": "2026-07-27T12:00:00Z"}
+        current = {"@odata.type": "#microsoft.graph.user", "deletedDateTime": None, "userPrincipalName": upn}
+    if i % 50 == 7:
+        current["onPremisesSyncEnabled"] = True
+    return Change.from_json({"id": f"u-{i:05d}", "entityTypeName": "user", "recoveryAction": action,
+                             "displayName": name, "deltaFromCurrent": delta, "currentState": current})
+
+
+def _group(i: int) -> Change:
+    return Change.from_json({
+        "id": f"g-{i:03d}", "entityTypeName": "group", "recoveryAction": "update",
+        "displayName": f"Group {i:03d}",
+        "deltaFromCurrent": {"@odata.type": "#microsoft.graph.group", "description": "Finance team",
+                             "members@delta": [
+                                 {"@odata.type": "#microsoft.graph.user", "id": "u-00001",
+                                  "@removed": {"reason": "changed"}},
+                                 {"@odata.type": "#microsoft.graph.user", "id": "u-00002"}]},
+        "currentState": {"@odata.type": "#microsoft.graph.group", "description": "Fin"},
+    })
+
+
+def _policy() -> Change:
+    return Change.from_json({
+        "id": "ca-001", "entityTypeName": "conditionalAccessPolicy", "recoveryAction": "update",
+        "displayName": "Require MFA for admins",
+        "deltaFromCurrent": {"@odata.type": "#microsoft.graph.conditionalAccessPolicy", "state": "enabled",
+                             "conditions": {"users": {"includeUsers": ["All"], "excludeUsers": ["u-00003"]}}},
+        "currentState": {"@odata.type": "#microsoft.graph.conditionalAccessPolicy", "state": "disabled",
+                         "conditions": {"users": {"includeUsers": ["None"], "excludeUsers": []}}},
+    })
+
+
+def build_changes(users: int = 300) -> list[Change]:
+    """A seeded report: users of every action, groups with member changes, a CA policy, hostile names."""
+    changes: list[Change] = []
+    actions = ("update", "update", "update", "restore", "softDelete")
+    for i in range(users):
+        changes.append(_user(i, actions[i % len(actions)]))
+    for j, name in enumerate(HOSTILE_NAMES):
+        changes.append(_user(90_000 + j, "update", name))
+    changes.extend(_group(i) for i in range(12))
+    changes.append(_policy())
+    return changes
+
+
+def row_for(change: Change, marked: bool) -> ChangeRow:
+    return ChangeRow(change.id, change.entity_type_raw, change.action_raw, change.display_name,
+                     change.principal_name, change.on_premises_synced,
+                     has_recoverable_change(change) and not change.on_premises_synced, marked)
+
+
+def matches(change: Change, text: str | None, recoverable: bool | None) -> bool:
+    if recoverable is not None and row_for(change, False).recoverable is not recoverable:
+        return False
+    if not text:
+        return True
+    needle = text.casefold()
+    return (needle in change.display_name.casefold() or change.id.casefold().startswith(needle)
+            or needle in (change.principal_name or "").casefold())
+
+
+@dataclass
+class FakeBackend:
+    """Deterministic in-memory ``Backend``: three snapshots, one report cached for the newest."""
+
+    role: str = "admin"
+    users: int = 300
+    tenant: str = "Contoso (demo)"
+    offline: bool = False
+    fail_ids: frozenset[str] = frozenset()
+    changes: list[Change] = field(default_factory=list)
+    queued: dict[str, tuple[str, Change]] = field(default_factory=dict)
+    log: list[HistoryEntry] = field(default_factory=list)
+    server_jobs: list[Job] = field(default_factory=list)
+    report_calls: list[tuple[str, FilteringCriteria | None]] = field(default_factory=list)
+    restore_gate: asyncio.Event | None = None
+    closed: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.changes:
+            self.changes = build_changes(self.users)
+        self._by_id = {c.id: c for c in self.changes}
+        self._snapshots = [Snapshot(snapshot_id_for(NOW - timedelta(days=d, hours=11, minutes=30)),
+                                    NOW - timedelta(days=d, hours=11, minutes=30)) for d in range(3)]
+        first = self._snapshots[0]
+        self._reports: dict[str, ReportInfo] = {first.id: self._report("job-1", first.id)}
+
+    def _report(self, job_id: str, snapshot_id: str) -> ReportInfo:
+        return ReportInfo(job_id, len(getattr(self, "_reports", {})) + 1, snapshot_id, None,
+                          RecoveryStatus.SUCCESSFUL, len(self.changes), len(self.changes), True)
+
+    def _log(self, action: str, detail: str, outcome: str = "ok", job_id: str | None = None) -> None:
+        self.log.insert(0, HistoryEntry(len(self.log) + 1, NOW, action, self.tenant,
+                                        f"{self.role}@contoso.example", None, None, {}, outcome, detail,
+                                        job_id, 0, (), False))
+
+    @property
+    def capabilities(self) -> Capabilities:
+        role_id = ADMINISTRATOR_ROLE_ID if self.role == "admin" else READER_ROLE_ID
+        return capabilities_from_claims({
+            "scp": "EntraBackup.Read.All EntraBackup.ReadWrite.Preview EntraBackup.ReadWrite.Recovery",
+            "wids": [role_id], "upn": f"{self.role}@contoso.example"})
+
+    async def snapshots(self) -> list[FakeSnapshotEntry]:
+        return [FakeSnapshotEntry(s, s.created + timedelta(days=7), False, self._reports.get(s.id))
+                for s in self._snapshots]
+
+    async def ensure_report(self, snapshot_id: str, scope: FilteringCriteria | None,
+                            progress: ReportProgressCallback | None, /, *, fresh: bool = False) -> ReportInfo:
+        self.report_calls.append((snapshot_id, scope))
+        existing = self._reports.get(snapshot_id)
+        if existing is not None and existing.complete and not fresh:
+            return existing
+        assert progress is not None
+        total = len(self.changes)
+        for step, phase in enumerate(("initialized", "loadingData", "calculating")):
+            progress(JobProgress("job-new", JobKind.PREVIEW, phase, phase, float(step * 60), 3600.0))
+            await asyncio.sleep(0)
+        progress(JobProgress("job-new", JobKind.PREVIEW, "downloading", "Downloading", 200.0, 3600.0,
+                             downloaded=total // 2, total=total))
+        await asyncio.sleep(0)
+        report = self._report(f"job-{len(self._reports) + 1}", snapshot_id)
+        self._reports[snapshot_id] = report
+        progress(JobProgress(report.id, JobKind.PREVIEW, "done", "Finished", 260.0, 3600.0,
+                             downloaded=total, total=total))
+        self._log("reportCreated", f"report {report.id}", job_id=report.id)
+        return report
+
+    async def cancel(self) -> str | None:
+        return None
+
+    async def jobs(self) -> list[Job]:
+        return list(self.server_jobs)
+
+    def slot_state(self) -> SlotState | None:
+        running = [j for j in self.server_jobs if not j.is_terminal]
+        return SlotState(running[0] if running else None, False, None)
+
+    def counts(self, report_id: str, /, *, text: str | None = None,
+               recoverable: bool | None = None) -> list[NodeCount]:
+        tally: dict[tuple[str, str], int] = {}
+        for c in self.changes:
+            if matches(c, text, recoverable):
+                key = (c.entity_type_raw, c.action_raw)
+                tally[key] = tally.get(key, 0) + 1
+        return [NodeCount(t, a, n) for (t, a), n in sorted(tally.items())]
+
+    def page(self, report_id: str, entity_type: str | None, action: str | None,
+             after: tuple[str, str] | None, limit: int, /, *, text: str | None = None,
+             recoverable: bool | None = None) -> list[ChangeRow]:
+        rows = sorted((c for c in self.changes
+                       if c.entity_type_raw == entity_type and c.action_raw == action
+                       and matches(c, text, recoverable)),
+                      key=lambda c: (c.display_name, c.id))
+        if after is not None:
+            rows = [c for c in rows if (c.display_name, c.id) > after]
+        return [row_for(c, c.id in self.queued) for c in rows[:limit]]
+
+    def change(self, report_id: str, change_id: str, /) -> Change | None:
+        return self._by_id.get(change_id)
+
+    def display_names(self, ids: Sequence[str], /) -> dict[str, str]:
+        return {i: self._by_id[i].display_name for i in ids if i in self._by_id}
+
+    def marked(self, report_id: str, /) -> set[str]:
+        return {i for i, (r, _) in self.queued.items() if r == report_id}
+
+    def mark(self, report_id: str, ids: Sequence[str], /) -> int:
+        for i in ids:
+            if i in self._by_id:
+                self.queued[i] = (report_id, self._by_id[i])
+        return len(self.queued)
+
+    def unmark(self, report_id: str, ids: Sequence[str], /) -> int:
+        for i in ids:
+            self.queued.pop(i, None)
+        return len(self.queued)
+
+    def unmark_all(self) -> int:
+        removed = len(self.queued)
+        self.queued.clear()
+        return removed
+
+    def queue(self) -> list[QueuedObject]:
+        entries = [QueuedObject(r, c.id, c.entity_type_raw, c.action_raw, c.display_name,
+                                c.on_premises_synced) for r, c in self.queued.values()]
+        entries.sort(key=lambda e: (e.entity_type, e.action, e.display_name, e.id))
+        return entries
+
+    def plan(self, *, record: bool = True) -> SessionPlan:
+        if not self.queued:
+            return SessionPlan.empty()
+        report_id = next(iter(self.queued.values()))[0]
+        report = next(r for r in self._reports.values() if r.id == report_id)
+        return build_plan(report, [c for _, c in self.queued.values()], None)
+
+    def retry_plan(self, result: RestoreResult, plan: SessionPlan, /) -> SessionPlan:
+        retry = retry_plan(result.failed, self._by_id.get)
+        return SessionPlan(retry.plan, plan.report, plan.snapshot_id)
+
+    async def restore(self, plan: SessionPlan, progress: RestoreProgressCallback | None, /) -> RestoreResult:
+        assert progress is not None and plan.snapshot_id is not None
+        batches: list[BatchResult] = []
+        count = len(plan.batches)
+        ids = {i for t in plan.types for i in t.ids}
+        for number, scope in enumerate(plan.batches, start=1):
+            progress(RestoreProgress(number, count, f"rjob-{number}", "running", "Applying changes",
+                                     5.0 * number))
+            if self.restore_gate is not None:
+                await self.restore_gate.wait()
+            await asyncio.sleep(0)
+            failed = tuple(
+                Change.from_json({"id": c.id, "entityTypeName": c.entity_type_raw,
+                                  "recoveryAction": c.action_raw, "displayName": c.display_name,
+                                  "failureMessage": "Update failed: object is managed elsewhere."})
+                for c in self.changes if c.id in self.fail_ids and c.id in ids and number == 1)
+            job = Job.from_json({"id": f"rjob-{number}", "status": "successful",
+                                 "totalObjectsModified": len(ids) - len(failed),
+                                 "totalFailedChanges": len(failed)}, JobKind.RECOVERY)
+            batches.append(BatchResult(number, scope, job, failed))
+        done = ids - self.fail_ids
+        self.changes = [c for c in self.changes if c.id not in done]
+        self._by_id = {c.id: c for c in self.changes}
+        self.queued = {i: v for i, v in self.queued.items() if i not in done}
+        result = RestoreResult("run-1", plan.snapshot_id, tuple(batches))
+        self._log("restoreFinished", result.summary, result.outcome)
+        self.server_jobs = [b.job for b in batches if b.job is not None] + self.server_jobs
+        return result
+
+    def history(self) -> list[HistoryEntry]:
+        return list(self.log)
+
+    async def aclose(self) -> None:
+        self.closed = True

@@ -1,0 +1,21 @@
+"""The engine's Session and the test double both satisfy the UI's Backend protocol."""
+
+from __future__ import annotations
+
+from entrabr_tui.engine.session import Session
+from entrabr_tui.ui.backend import Backend
+
+from .fake_backend import FakeBackend
+
+
+def as_backend(session: Session) -> Backend:
+    """Type-checked by mypy: fails to check if Session stops matching the protocol."""
+    return session
+
+
+def fake_as_backend(fake: FakeBackend) -> Backend:
+    return fake
+
+
+def test_double_matches_the_protocol_at_runtime() -> None:
+    assert isinstance(FakeBackend(), Backend)

@@ -1,0 +1,248 @@
+"""Changes tree and Diff pane: drilling in, paging, marks, filters, lenses, hostile names."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets.tree import TreeNode
+
+from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, ActionNode, NodeData, ObjectRow, PageLink, TypeNode
+from entrabr_tui.ui.widgets.changes_tree import ChangesTree
+
+from .conftest import running, settle
+from .fake_backend import HOSTILE_NAMES, FakeBackend
+from .screen_text import screen_text
+
+
+def type_node(tree: ChangesTree, entity_type: str) -> TreeNode[NodeData]:
+    return next(n for n in tree.root.children
+                if isinstance(n.data, TypeNode) and n.data.entity_type == entity_type)
+
+
+def action_node(tree: ChangesTree, entity_type: str, action: str) -> TreeNode[NodeData]:
+    parent = type_node(tree, entity_type)
+    return next(n for n in parent.children if isinstance(n.data, ActionNode) and n.data.action == action)
+
+
+async def open_group(pilot, tree: ChangesTree, entity_type: str, action: str) -> TreeNode[NodeData]:  # type: ignore[no-untyped-def]
+    tree.focus()
+    tree.move_cursor(type_node(tree, entity_type))
+    await pilot.press("enter")
+    await settle(pilot)
+    node = action_node(tree, entity_type, action)
+    tree.move_cursor(node)
+    await pilot.press("enter")
+    await settle(pilot)
+    return node
+
+
+def leaves(node: TreeNode[NodeData]) -> list[ObjectRow]:
+    return [c.data for c in node.children if isinstance(c.data, ObjectRow)]
+
+
+async def test_counts_at_every_level() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, _pilot):
+        tree = app.main.changes
+        expected: dict[tuple[str, str], int] = {}
+        for c in backend.changes:
+            key = (c.entity_type_raw, c.action_raw)
+            expected[key] = expected.get(key, 0) + 1
+        for tnode in tree.root.children:
+            assert isinstance(tnode.data, TypeNode)
+            actions = [a.data for a in tnode.children if isinstance(a.data, ActionNode)]
+            assert tnode.data.count == sum(a.count for a in actions)
+            for a in actions:
+                assert a.count == expected[(a.entity_type, a.action)]
+
+
+async def test_drill_into_a_user_shows_side_by_side_rows() -> None:
+    async with running() as (app, pilot):
+        tree = app.main.changes
+        node = await open_group(pilot, tree, "user", "update")
+        assert len(leaves(node)) == node.data.count  # type: ignore[union-attr]
+        await pilot.press("j")
+        await settle(pilot)
+        rows = app.main.diff.table.diff_rows
+        by_path = {r.path: r for r in rows}
+        assert by_path["jobTitle"].backup_text == "Engineer"
+        assert by_path["jobTitle"].current_text == "Manager"
+        assert by_path["jobTitle"].glyph == "~"
+        text = screen_text(app)
+        assert "jobTitle" in text and "Engineer" in text and "Manager" in text
+        await pilot.press("enter")
+        assert app.focused is app.main.diff.table
+        await pilot.press("escape")
+        assert app.focused is tree
+
+
+async def test_group_member_changes_are_rows_with_resolved_names() -> None:
+    async with running() as (app, pilot):
+        tree = app.main.changes
+        await open_group(pilot, tree, "group", "update")
+        await pilot.press("j")
+        await settle(pilot)
+        rows = app.main.diff.table.diff_rows
+        members = [r for r in rows if r.member_id]
+        assert {(r.member_id, r.glyph) for r in members} == {("u-00001", "−"), ("u-00002", "+")}
+        assert {r.label for r in members} == {"User 00001", "User 00002"}
+        assert "User 00002" in screen_text(app)
+
+
+async def test_conditional_access_policy_nested_rows_and_raw_json() -> None:
+    async with running() as (app, pilot):
+        tree = app.main.changes
+        await open_group(pilot, tree, "conditionalAccessPolicy", "update")
+        await pilot.press("j")
+        await settle(pilot)
+        paths = [r.path for r in app.main.diff.table.diff_rows]
+        assert "conditions.users.includeUsers" in paths
+        assert "state" in paths
+        await pilot.press("3", "J")
+        await settle(pilot)
+        assert app.main.diff.raw
+        assert '"conditionalAccessPolicy"' in app.main.query_one("#diff-raw").text  # type: ignore[attr-defined]
+
+
+async def test_copy_value_uses_clipboard_and_toasts() -> None:
+    async with running() as (app, pilot):
+        tree = app.main.changes
+        await open_group(pilot, tree, "user", "update")
+        await pilot.press("j")
+        await settle(pilot)
+        await pilot.press("3", "y")
+        assert app.clipboard in {"Engineer", "true", "false", "Manager"} or app.clipboard
+        assert any(n.title == "Copied" for n in app._notifications)
+
+
+async def test_space_marks_and_moves_down_and_u_unmarks_all() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        tree = app.main.changes
+        await open_group(pilot, tree, "user", "restore")
+        await pilot.press("j", "space", "space")
+        await settle(pilot)
+        assert len(backend.queued) == 2
+        assert len(tree.marked) == 2
+        assert "[x]" in screen_text(app)
+        assert "2 queued" in screen_text(app)
+        await pilot.press("k", "space")
+        await settle(pilot)
+        assert len(backend.queued) == 1
+        await pilot.press("U")
+        await settle(pilot)
+        assert backend.queued == {}
+        assert "[x]" not in screen_text(app)
+
+
+async def test_range_and_mark_visible() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        tree = app.main.changes
+        node = await open_group(pilot, tree, "user", "softDelete")
+        await pilot.press("j", "v", "j", "j", "j", "v")
+        await settle(pilot)
+        assert len(backend.queued) == 4
+        await pilot.press("ctrl+a")
+        await settle(pilot)
+        assert len(backend.queued) == len(leaves(node))
+
+
+async def test_unmark_from_the_queue_pane() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        tree = app.main.changes
+        await open_group(pilot, tree, "user", "update")
+        await pilot.press("j", "space", "space")
+        await settle(pilot)
+        await pilot.press("4")
+        queue = app.main.queue
+        queue.move_cursor(row=1)
+        await pilot.press("x")
+        await settle(pilot)
+        assert len(backend.queued) == 1
+        assert len(tree.marked) == 1
+
+
+async def test_large_nodes_are_paged() -> None:
+    backend = FakeBackend(users=1_500)
+    async with running(backend) as (app, pilot):
+        tree = app.main.changes
+        node = await open_group(pilot, tree, "user", "update")
+        total = node.data.count  # type: ignore[union-attr]
+        assert total > PAGE_SIZE
+        first_page = leaves(node)
+        assert len(first_page) == PAGE_SIZE
+        link = node.children[-1]
+        assert isinstance(link.data, PageLink) and link.data.forward
+        tree.move_cursor(link)
+        await pilot.press("enter")
+        await settle(pilot)
+        second_page = leaves(node)
+        assert len(second_page) == min(PAGE_SIZE, total - PAGE_SIZE)
+        assert second_page[0].display_name > first_page[-1].display_name
+        assert isinstance(node.children[0].data, PageLink) and not node.children[0].data.forward
+        tree.move_cursor(node.children[0])
+        await pilot.press("enter")
+        await settle(pilot)
+        assert leaves(node) == first_page
+
+
+async def test_filter_by_name_upn_or_id_with_next_match() -> None:
+    async with running() as (app, pilot):
+        tree = app.main.changes
+        tree.focus()
+        await pilot.press("slash")
+        await pilot.press(*"user0001")
+        await settle(pilot)
+        rows = tree.visible_rows()
+        assert rows and all("user0001" in (r.principal_name or "") for r in rows)
+        await pilot.press("enter")
+        assert app.focused is tree
+        await pilot.press("n")
+        first = tree.cursor_line
+        assert tree.current_row is not None
+        await pilot.press("n")
+        assert tree.cursor_line > first and tree.current_row is not None
+        await pilot.press("N")
+        assert tree.cursor_line == first
+        await pilot.press("escape")
+        await settle(pilot)
+        assert tree.filter_text == "" and not tree.filtered
+
+
+async def test_destructive_lens_and_quick_filters() -> None:
+    async with running() as (app, pilot):
+        tree = app.main.changes
+        tree.focus()
+        await pilot.press("D")
+        await settle(pilot)
+        actions = {a.data.action for t in tree.root.children for a in t.children
+                   if isinstance(a.data, ActionNode)}
+        assert actions == {"softDelete"}
+        assert "soft-delete lens" in str(app.main.query_one("#pane-changes").border_title)
+        await pilot.press("escape", "t")
+        types = {t.data.entity_type for t in tree.root.children if isinstance(t.data, TypeNode)}
+        assert len(types) == 1
+
+
+async def test_hostile_names_render_literally_and_keep_layout() -> None:
+    async with running(size=(100, 30)) as (app, pilot):
+        tree = app.main.changes
+        tree.focus()
+        await pilot.press("slash", *"u-9000", "enter")
+        await settle(pilot)
+        names = {r.display_name for r in tree.visible_rows()}
+        assert names == set(HOSTILE_NAMES)
+        text = screen_text(app)
+        lines = text.splitlines()
+        assert len(lines) == 30 and all(len(line) <= 100 for line in lines)
+        assert "[bold red]Injected[/bold red]" in text
+        assert "\x1b" not in text
+        assert "ANSI red" in text
+        assert "(no name)" in text
+        assert "X" * 30 in text
+        for node in tree.root.children[0].children[0].children:
+            label = node.label
+            assert isinstance(label, Text)
+            assert label.cell_len < 120
+            assert "X" * 100 not in label.plain

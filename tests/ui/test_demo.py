@@ -1,0 +1,151 @@
+"""The app on the built-in demo tenant (a real emulator over loopback), as Administrator and as Reader."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from textual.pilot import Pilot
+
+from entrabr_tui.engine.session import Session
+from entrabr_tui.engine.timing import PollPolicy
+from entrabr_tui.ui.app import EntrabrApp
+from entrabr_tui.ui.backend import Backend
+from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
+from entrabr_tui.ui.screens.history import HistoryScreen
+from entrabr_tui.ui.screens.report_flow import ScopeDialog
+from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
+from entrabr_tui.ui.widgets.change_nodes import ActionNode, ObjectRow, TypeNode
+
+from .conftest import settle
+from .screen_text import screen_text
+from .test_changes import open_group
+
+FAST = 1e6
+
+
+async def no_wait(_seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
+@asynccontextmanager
+async def demo(role: str) -> AsyncIterator[tuple[EntrabrApp, Pilot[Any], Session]]:
+    sessions: list[Session] = []
+
+    async def factory() -> Backend:
+        session = await Session.demo(role=role, objects=400, job_speed=FAST, sleep=no_wait,
+                                     poll=PollPolicy(max_polls=400), page_size=100)
+        sessions.append(session)
+        return session
+
+    app = EntrabrApp(factory)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert sessions, "the demo session did not open"
+        yield app, pilot, sessions[0]
+    assert sessions[0].closed
+
+
+async def create_report(app: EntrabrApp, pilot: Pilot[Any], fresh: bool = False) -> None:
+    await pilot.press("1", "g", "n")
+    await settle(pilot)
+    assert isinstance(app.screen, ScopeDialog)
+    if fresh != app.screen.query_one("#scope-fresh").value:  # type: ignore[attr-defined]
+        await pilot.click("#scope-fresh")
+    await pilot.click("#create")
+    await settle(pilot)
+
+
+async def test_admin_report_drill_restore_verify_and_history() -> None:
+    async with demo("admin") as (app, pilot, session):
+        await create_report(app, pilot)
+        tree = app.main.changes
+        report = session.report(tree.report_id or "")
+        assert report is not None and report.complete
+        shown = sum(n.data.count for n in tree.root.children if isinstance(n.data, TypeNode))
+        assert shown == report.downloaded == sum(c.count for c in session.counts(report.id))
+        if report.total is not None:
+            assert shown == report.total
+
+        # A user, a group with member changes and a Conditional Access policy, side by side.
+        for entity_type in ("user", "group", "conditionalAccessPolicy"):
+            actions = [a.data.action for t in tree.root.children
+                       if isinstance(t.data, TypeNode) and t.data.entity_type == entity_type
+                       for a in t.children if isinstance(a.data, ActionNode)]
+            assert actions, f"the demo report has no {entity_type} changes"
+            node = await open_group(pilot, tree, entity_type, "update" if "update" in actions else actions[0])
+            rows = [c for c in node.children if isinstance(c.data, ObjectRow)]
+            tree.move_cursor(rows[0])
+            await settle(pilot)
+            diff_rows = app.main.diff.table.diff_rows
+            assert diff_rows, f"no diff rows for a {entity_type}"
+            if entity_type == "group":
+                members = [r for r in diff_rows if r.member_id]
+                for group_row in rows[1:]:
+                    if members:
+                        break
+                    tree.move_cursor(group_row)
+                    await settle(pilot)
+                    members = [r for r in app.main.diff.table.diff_rows if r.member_id]
+                assert members and all(r.glyph in "+−" for r in members)
+            await pilot.press("space")
+            await settle(pilot)
+            assert rows[0].data.id in session.marked(report.id)  # type: ignore[union-attr]
+            tree.move_cursor(rows[0])
+            await pilot.press("space")
+            await settle(pilot)
+            assert rows[0].data.id not in session.marked(report.id)  # type: ignore[union-attr]
+
+        # Mark everything, restore it, and confirm with a fresh report.
+        for tnode in list(tree.root.children):
+            for anode in list(tnode.children):
+                if isinstance(anode.data, ActionNode):
+                    await open_group(pilot, tree, anode.data.entity_type, anode.data.action)
+        await pilot.press("ctrl+a")
+        await settle(pilot)
+        assert len(session.marked(report.id)) == report.downloaded
+        await pilot.press("r")
+        await settle(pilot)
+        if isinstance(app.screen, TypedConfirmDialog):
+            await pilot.press(*"soft-delete", "enter")
+        else:
+            assert isinstance(app.screen, ConfirmDialog)
+            await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, RestoreResultScreen)
+        result_text = screen_text(app)
+        assert "Restore" in result_text
+        failed = app.screen.outcome.failed
+        for change in failed:
+            assert change.failure_message
+        if failed:
+            assert "failed change" in result_text
+        await pilot.press("escape")
+        await create_report(app, pilot, fresh=True)
+        after = session.report(tree.report_id or "")
+        assert after is not None and after.id != report.id
+        assert after.downloaded < report.downloaded
+        remaining = {r.object_id: r for r in session.page(after.id, limit=10_000)}
+        failed_ids = {c.id for c in failed}
+        assert all(r.on_premises_synced or r.recoverable is False or oid in failed_ids
+                   for oid, r in remaining.items())
+
+        planned = [e for e in session.history() if e.action == "restore-planned"]
+        assert len(planned) == 1  # the queue pane's previews are not written to the history
+        await pilot.press("H")
+        await settle(pilot)
+        assert isinstance(app.screen, HistoryScreen)
+        text = screen_text(app)
+        assert "restore" in text and "report" in text
+
+
+async def test_reader_sees_the_read_only_banner_and_cannot_restore() -> None:
+    async with demo("reader") as (app, pilot, _session):
+        text = screen_text(app)
+        assert "READ-ONLY" in text and "Reader" in text
+        await pilot.press("r")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmDialog | TypedConfirmDialog)
+        assert any(n.title == "Restore is disabled" for n in app._notifications)

@@ -1,0 +1,198 @@
+"""Flows: new report with progress, restore with confirmation, failures and retry, history, quit."""
+
+from __future__ import annotations
+
+import asyncio
+
+from entrabr_tui.core.model import EntityNameAndIdsFilter
+from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
+from entrabr_tui.ui.screens.history import HistoryScreen
+from entrabr_tui.ui.screens.report_flow import ScopeDialog
+from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
+
+from .conftest import running, settle
+from .fake_backend import FakeBackend
+from .screen_text import screen_text
+from .test_changes import open_group
+
+
+async def test_new_report_on_a_backup_without_one() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        await pilot.press("1", "j", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ScopeDialog)
+        await pilot.click("#create")
+        await settle(pilot)
+        second = (await backend.snapshots())[1].snapshot.id
+        assert backend.report_calls == [(second, None)]
+        assert app.main.report_id == "job-2"
+        assert app.main.changes.report_id == "job-2"
+        assert any(n.title == "Report" for n in app._notifications)
+        assert not app.main.job_strip.display
+        assert "job slot free" in screen_text(app)
+
+
+async def test_report_scoped_to_marked_objects() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        await open_group(pilot, app.main.changes, "user", "update")
+        await pilot.press("j", "space", "space", "1", "j", "n")
+        await settle(pilot)
+        assert isinstance(app.screen, ScopeDialog)
+        await pilot.click("#scope-marked")
+        await pilot.click("#create")
+        await settle(pilot)
+        scope = backend.report_calls[0][1]
+        assert isinstance(scope, EntityNameAndIdsFilter) and scope.id_count == 2
+
+
+async def test_report_progress_is_shown_while_it_runs() -> None:
+    backend = FakeBackend()
+    seen: list[str] = []
+    async with running(backend) as (app, pilot):
+        strip = app.main.job_strip
+        original = strip.show_text
+
+        def spy(text: str, done: float | None, total: float | None) -> None:
+            seen.append(text)
+            original(text, done, total)
+
+        strip.show_text = spy  # type: ignore[method-assign]
+        await pilot.press("1", "j", "enter")
+        await settle(pilot)
+        await pilot.click("#create")
+        await settle(pilot)
+    assert any("downloading" in t.lower() or "Downloading" in t for t in seen)
+    assert all(t.startswith("difference report") for t in seen)
+
+
+async def test_restore_with_confirmation_then_history() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        await open_group(pilot, app.main.changes, "user", "update")
+        await pilot.press("j", "j", "space", "space")
+        await settle(pilot)
+        queued = set(backend.queued)
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "2 objects" in screen_text(app)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, RestoreResultScreen)
+        assert "No failed changes" in screen_text(app)
+        assert not queued & {c.id for c in backend.changes}
+        await pilot.press("escape", "H")
+        await settle(pilot)
+        assert isinstance(app.screen, HistoryScreen)
+        text = screen_text(app)
+        assert "restoreFinished" in text and "rjob-1" in text and "2 modified" in text
+
+
+async def test_cancelling_the_confirmation_restores_nothing() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        await open_group(pilot, app.main.changes, "user", "update")
+        await pilot.press("j", "space")
+        await settle(pilot)
+        before = len(backend.changes)
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert len(backend.changes) == before
+        assert backend.server_jobs == []
+
+
+async def test_soft_delete_needs_typed_confirmation() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        await open_group(pilot, app.main.changes, "user", "softDelete")
+        await pilot.press("j", "space")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, TypedConfirmDialog)
+        assert "SOFT-DELETED" in screen_text(app)
+        await pilot.press("y", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TypedConfirmDialog)
+        await pilot.press("backspace", *"soft-delete", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RestoreResultScreen)
+
+
+async def test_failed_changes_are_listed_and_can_be_retried() -> None:
+    backend = FakeBackend(fail_ids=frozenset({"u-00000"}))
+    async with running(backend) as (app, pilot):
+        group = await open_group(pilot, app.main.changes, "user", "update")
+        target = next(n for n in group.children if getattr(n.data, "id", "") == "u-00000")
+        app.main.changes.move_cursor(target)
+        await pilot.press("space")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, RestoreResultScreen)
+        text = screen_text(app)
+        assert "1 failed change" in text
+        assert "Update failed: object is managed elsewhere." in text
+        await pilot.press("R")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+
+
+async def test_quit_asks_while_a_job_runs() -> None:
+    backend = FakeBackend(restore_gate=asyncio.Event())
+    async with running(backend) as (app, pilot):
+        await open_group(pilot, app.main.changes, "user", "update")
+        await pilot.press("j", "space", "r")
+        await settle(pilot)
+        await pilot.press("y")
+        for _ in range(5):
+            await pilot.pause()
+        assert app.main.job_running
+        assert "batch 1/1" in screen_text(app)
+        await pilot.press("1", "q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        await pilot.pause()
+        assert not app._exit
+        assert backend.restore_gate is not None
+        backend.restore_gate.set()
+        await settle(pilot)
+        assert not app.main.job_running
+
+
+async def test_dialogs_keep_their_buttons_visible_at_80_by_24() -> None:
+    async with running(size=(80, 24)) as (app, pilot):
+        await pilot.press("1", "j", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ScopeDialog)
+        assert "Create report" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await open_group(pilot, app.main.changes, "user", "softDelete")
+        await pilot.press("j", "space", "r")
+        await settle(pilot)
+        assert isinstance(app.screen, TypedConfirmDialog)
+        text = screen_text(app)
+        assert "Restore" in text and "Cancel (esc)" in text
+
+
+async def test_n_in_the_tree_starts_a_report_unless_a_filter_is_active() -> None:
+    async with running() as (app, pilot):
+        await pilot.press("2", "n")
+        await settle(pilot)
+        assert isinstance(app.screen, ScopeDialog)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("2", "slash", *"user0001", "enter")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert not isinstance(app.screen, ScopeDialog)
+        assert app.main.changes.current_row is not None

@@ -1,0 +1,57 @@
+"""Snapshot tests (pytest-textual-snapshot) at 100×30 on the seeded test tenant.
+
+Update after a deliberate change with ``pytest tests/ui/test_snapshots.py --snapshot-update`` and check the
+report first. The SVGs live in ``tests/ui/__snapshots__/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from entrabr_tui.ui.app import EntrabrApp
+
+from .conftest import SIZE, factory_for, settle
+from .fake_backend import NOW, FakeBackend
+from .test_changes import open_group
+
+Compare = Callable[..., bool]
+Steps = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+def make_app(role: str = "admin") -> EntrabrApp:
+    return EntrabrApp(factory_for(FakeBackend(role=role)), clock=lambda: NOW)
+
+
+def steps(*keys: str, group: tuple[str, str] | None = None, after: tuple[str, ...] = ()) -> Steps:
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        if group is not None:
+            app = pilot.app
+            assert isinstance(app, EntrabrApp)
+            await open_group(pilot, app.main.changes, *group)
+        await pilot.press(*keys)
+        await settle(pilot)
+        if after:
+            await pilot.press(*after)
+            await settle(pilot)
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "run"),
+    [
+        ("main", "admin", steps(group=("user", "update"), after=("j", "space", "space"))),
+        ("conditional_access_diff", "admin", steps("j", group=("conditionalAccessPolicy", "update"))),
+        ("restore_confirm", "admin", steps("j", "space", "space", "r", group=("user", "update"))),
+        ("history", "admin", steps("H")),
+        ("help", "admin", steps("question_mark")),
+        ("read_only_banner", "reader", steps()),
+    ],
+)
+def test_snapshot(snap_compare: Compare, name: str, role: str, run: Steps) -> None:
+    assert snap_compare(make_app(role), terminal_size=SIZE, run_before=run)
