@@ -14,7 +14,7 @@ from .directory import ChangeRecord, FailedChange
 from .enums import LATE_TYPES, NAMESPACE, RECOVERY_ACTION, RESOURCE_TYPES, UNKNOWN
 from .graph_errors import bad_request
 from .job_routes import find_job
-from .jobs import PREVIEW, RECOVERY
+from .jobs import PREVIEW, RECOVERY, Job
 from .odata import FieldSpec, QueryOptions, apply_order, compile_filter, parse_collection_options
 from .paging import collection_response
 from .service import EmulatorService
@@ -40,6 +40,17 @@ def _not_completed(job_id: str, what: str) -> Exception:
                        f"enumerating {what}.")
 
 
+def _job_and_options(service: EmulatorService, ctx: GraphContext, claims: Claims, snapshot_id: str,
+                     job_id: str, kind: str) -> tuple[Job, QueryOptions]:
+    """Checks shared by both result lists, in Graph's order: access, snapshot, job, query options."""
+    authorize(claims, Action.READ)
+    service.snapshot_time(snapshot_id, for_job=True)
+    job = find_job(service, job_id, kind, snapshot_id)
+    opts = parse_collection_options(ctx.params, select_fields=CHANGE_FIELDS, filter_fields=CHANGE_FILTERS,
+                                    order_fields=CHANGE_ORDER)
+    return job, opts
+
+
 async def _view(service: EmulatorService, key: tuple[Any, ...], items: Sequence[Any], opts: QueryOptions,
                 getters: dict[str, Callable[[Any], Any]]) -> Sequence[Any]:
     if not opts.clauses and not opts.orderby:
@@ -56,11 +67,7 @@ async def _view(service: EmulatorService, key: tuple[Any, ...], items: Sequence[
 async def get_changes(service: EmulatorService, ctx: GraphContext, claims: Claims,
                       snapshot_id: str, job_id: str) -> Response:
     """#7: the difference report of a successful preview job, paged."""
-    authorize(claims, Action.READ)
-    service.snapshot_time(snapshot_id, for_job=True)
-    job = find_job(service, job_id, PREVIEW, snapshot_id)
-    opts = parse_collection_options(ctx.params, select_fields=CHANGE_FIELDS, filter_fields=CHANGE_FILTERS,
-                                    order_fields=CHANGE_ORDER)
+    job, opts = _job_and_options(service, ctx, claims, snapshot_id, job_id, PREVIEW)
     if job.status != "successful" or job.records is None:
         raise _not_completed(job.id, "changes")
     records: list[ChangeRecord] = job.records
@@ -73,11 +80,7 @@ async def get_changes(service: EmulatorService, ctx: GraphContext, claims: Claim
 async def get_failed_changes(service: EmulatorService, ctx: GraphContext, claims: Claims,
                              snapshot_id: str, job_id: str) -> Response:
     """#11: the changes a finished recovery job could not apply, each with ``failureMessage``."""
-    authorize(claims, Action.READ)
-    service.snapshot_time(snapshot_id, for_job=True)
-    job = find_job(service, job_id, RECOVERY, snapshot_id)
-    opts = parse_collection_options(ctx.params, select_fields=CHANGE_FIELDS, filter_fields=CHANGE_FILTERS,
-                                    order_fields=CHANGE_ORDER)
+    job, opts = _job_and_options(service, ctx, claims, snapshot_id, job_id, RECOVERY)
     if job.status not in {"successful", "failed"} or job.outcome is None:
         raise _not_completed(job.id, "failed changes")
     failed: tuple[FailedChange, ...] = job.outcome.failed

@@ -16,6 +16,13 @@ MAX_SCOPED_IDS = 100
 _JOB_TYPES = {f"#{NAMESPACE}.recoveryPreviewJob", f"#{NAMESPACE}.recoveryJob"}
 
 
+def _reject_unknown_properties(doc: dict[str, Any], allowed: set[str], owner: str) -> None:
+    """Graph's 400 for the first (by name) property ``owner`` does not declare."""
+    extra = set(doc) - allowed
+    if extra:
+        raise bad_request(f"The property '{sorted(extra)[0]}' does not exist on {owner}.")
+
+
 def _type_name(value: object) -> str:
     if not isinstance(value, str) or not value:
         raise bad_request("filteringCriteria needs an '@odata.type' naming "
@@ -36,10 +43,7 @@ def _entity_type(value: object, where: str) -> str:
 
 
 def _names_filter(doc: dict[str, Any]) -> tuple[Scope, dict[str, Any]]:
-    extra = set(doc) - {"@odata.type", "entityTypes"}
-    if extra:
-        raise bad_request(f"The property '{sorted(extra)[0]}' does not exist on type "
-                          "recoveryJobEntityNamesFilter.")
+    _reject_unknown_properties(doc, {"@odata.type", "entityTypes"}, "type recoveryJobEntityNamesFilter")
     types = doc.get("entityTypes")
     if not isinstance(types, list) or not types:
         raise bad_request("recoveryJobEntityNamesFilter.entityTypes must be a non-empty array.")
@@ -49,10 +53,7 @@ def _names_filter(doc: dict[str, Any]) -> tuple[Scope, dict[str, Any]]:
 
 
 def _ids_filter(doc: dict[str, Any]) -> tuple[Scope, dict[str, Any]]:
-    extra = set(doc) - {"@odata.type", "filterValues"}
-    if extra:
-        raise bad_request(f"The property '{sorted(extra)[0]}' does not exist on type "
-                          "recoveryJobEntityNameAndIdsFilter.")
+    _reject_unknown_properties(doc, {"@odata.type", "filterValues"}, "type recoveryJobEntityNameAndIdsFilter")
     values = doc.get("filterValues")
     if not isinstance(values, list) or not values:
         raise bad_request("recoveryJobEntityNameAndIdsFilter.filterValues must be a non-empty array.")
@@ -90,9 +91,7 @@ def parse_job_body(raw: bytes) -> tuple[Scope | None, dict[str, Any] | None]:
         raise bad_request(MSG_BAD_JSON) from exc
     if not isinstance(doc, dict):
         raise bad_request(MSG_BAD_JSON)
-    extra = set(doc) - {"@odata.type", "filteringCriteria"}
-    if extra:
-        raise bad_request(f"The property '{sorted(extra)[0]}' does not exist on the job type.")
+    _reject_unknown_properties(doc, {"@odata.type", "filteringCriteria"}, "the job type")
     if "@odata.type" in doc and _type_name(doc["@odata.type"]) not in _JOB_TYPES:
         raise bad_request(f"Unsupported job type '{doc['@odata.type']}'.")
     criteria = doc.get("filteringCriteria")

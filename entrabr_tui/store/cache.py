@@ -33,6 +33,11 @@ from entrabr_tui.store.paths import StorePaths
 from entrabr_tui.store.records import DEFAULT_RETENTION, SnapshotRecord, TenantRecord
 from entrabr_tui.store.sqlite_file import OpenedDatabase, connect, open_database
 
+#: A snapshot row as :meth:`Cache._snapshot_record` reads it, with the number of cached change reports.
+_SNAPSHOT_SELECT = """SELECT s.id, s.created, s.first_seen, s.last_seen, s.expired, s.total_changed_objects,
+    (SELECT count(*) FROM report r WHERE r.snapshot_id = s.id AND r.kind = 'changes')
+    FROM snapshot s"""
+
 
 def derive_retention(created: Iterable[datetime]) -> timedelta | None:
     """Retention implied by one snapshot list: span from oldest to newest plus the usual gap between two.
@@ -163,21 +168,12 @@ class Cache(JobsMixin, ReportsMixin, QueueMixin, JournalMixin):
     def snapshots(self, *, include_expired: bool = True) -> list[SnapshotRecord]:
         """Snapshots newest first, with expected expiry and the number of cached reports."""
         retention = self.retention()
-        rows = self._conn.execute(
-            f"""SELECT s.id, s.created, s.first_seen, s.last_seen, s.expired, s.total_changed_objects,
-            (SELECT count(*) FROM report r WHERE r.snapshot_id = s.id AND r.kind = 'changes')
-            FROM snapshot s {"" if include_expired else "WHERE s.expired = 0"}
-            ORDER BY s.created DESC, s.id"""
-        ).fetchall()
+        where = "" if include_expired else "WHERE s.expired = 0"
+        rows = self._conn.execute(f"{_SNAPSHOT_SELECT} {where} ORDER BY s.created DESC, s.id").fetchall()
         return [self._snapshot_record(row, retention) for row in rows]
 
     def snapshot(self, snapshot_id: str) -> SnapshotRecord | None:
-        row = self._conn.execute(
-            """SELECT s.id, s.created, s.first_seen, s.last_seen, s.expired, s.total_changed_objects,
-            (SELECT count(*) FROM report r WHERE r.snapshot_id = s.id AND r.kind = 'changes')
-            FROM snapshot s WHERE s.id = ?""",
-            (snapshot_id,),
-        ).fetchone()
+        row = self._conn.execute(f"{_SNAPSHOT_SELECT} WHERE s.id = ?", (snapshot_id,)).fetchone()
         return self._snapshot_record(row, self.retention()) if row else None
 
     @staticmethod

@@ -71,6 +71,11 @@ class CacheCore:
     def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
         return transaction(self._conn)
 
+    def _snapshot_created(self, snapshot_id: str) -> str | None:
+        """The stored ``created`` text of a snapshot (``None`` when the snapshot is unknown)."""
+        row = self._conn.execute("SELECT created FROM snapshot WHERE id = ?", (snapshot_id,)).fetchone()
+        return row[0] if row else None
+
     @contextmanager
     def _durable_tx(self) -> Iterator[sqlite3.Connection]:
         """A transaction synced to disk at commit (for the restore journal)."""

@@ -103,7 +103,7 @@ class ReportsMixin(MaintenanceMixin):
                         (total_expected, report_id),
                     )
         report = self._report_or_raise(report_id)
-        if report.complete and not (report.indexed and report.search_ready):
+        if report.needs_finalize:
             report = self.finalize_report(report_id)  # interrupted between the last page and its indexes
         return report
 

@@ -167,13 +167,6 @@ class JobsMixin(CacheCore):
         assert record is not None
         return record
 
-    def upsert_jobs(self, jobs: Iterable[Job], *, now: datetime | None = None) -> None:
-        """Store several jobs (e.g. one page of a listing) in one transaction; nothing is archived."""
-        stamp = now or utc_now()
-        with self._tx():
-            for job in jobs:
-                self._upsert_job(job, None, None, False, stamp)
-
     def reconcile_jobs(
         self,
         listed: Iterable[Job | tuple[Job, Mapping[str, Any]]],
@@ -257,7 +250,6 @@ class JobsMixin(CacheCore):
         """The newest preview job of this snapshot and scope the service still lists as successful (or, with
         ``include_running``, still running), so that a new report need not be started."""
         statuses = ("successful", *_NON_TERMINAL) if include_running else ("successful",)
-        created = self._conn.execute("SELECT created FROM snapshot WHERE id = ?", (snapshot_id,)).fetchone()
         marks = ",".join("?" * len(statuses))
         rows = self._conn.execute(
             f"""SELECT {_JOB_COLUMNS} FROM job
@@ -269,7 +261,7 @@ class JobsMixin(CacheCore):
                 scope_key(scope),
                 *statuses,
                 snapshot_id,
-                created[0] if created else None,
+                self._snapshot_created(snapshot_id),
             ),
         ).fetchall()
         return _job_from_row(rows[0]) if rows else None

@@ -32,6 +32,10 @@ class MaintenanceMixin(ReportLookupMixin):
         if report.item_count - report.search_rowid >= SEARCH_CHUNK and not report.search_ready:
             self.build_search_index(report.id)
 
+    def _has_fts(self, report_id: int) -> bool:
+        """Whether the report's substring index is a trigram table (else the rows are scanned)."""
+        return bool(self._conn.execute("SELECT has_fts FROM report WHERE id = ?", (report_id,)).fetchone()[0])
+
     def _recount(self, report_id: int) -> None:
         table = change_table(report_id)
         self._conn.execute("DELETE FROM node_count WHERE report_id = ?", (report_id,))
@@ -57,7 +61,7 @@ class MaintenanceMixin(ReportLookupMixin):
                 self._conn.execute("UPDATE report SET search_done = complete WHERE id = ?", (report_id,))
                 return True
             high = min(done + max_rows, top)
-            if self._conn.execute("SELECT has_fts FROM report WHERE id = ?", (report_id,)).fetchone()[0]:
+            if self._has_fts(report_id):
                 self._conn.execute(
                     f"""INSERT INTO {fts} (rowid, display_name, principal_name)
                     SELECT rowid, display_name, principal_name FROM {table} WHERE rowid > ? AND rowid <= ?""",
@@ -104,7 +108,7 @@ class MaintenanceMixin(ReportLookupMixin):
                   GROUP BY object_id COLLATE NOCASE HAVING count(*) > 1) d
               ON c.object_id = d.object_id COLLATE NOCASE AND c.rowid <> d.keep"""
         ).fetchall()
-        has_fts = self._conn.execute("SELECT has_fts FROM report WHERE id = ?", (report_id,)).fetchone()[0]
+        has_fts = self._has_fts(report_id)
         for rowid, name, principal in extra:
             if has_fts and rowid <= search_rowid:
                 self._conn.execute(
@@ -118,7 +122,7 @@ class MaintenanceMixin(ReportLookupMixin):
     def reset_download(self, report_id: int) -> Report:
         """Forget the stored pages of a report and start again from its first URL (e.g. after the service
         refused a stale next link). The restore queue of the report is kept."""
-        report = self._report_or_raise(report_id)
+        self._report_or_raise(report_id)
         with self._tx():
             drop_report_tables(self._conn, report_id)
             self._conn.execute("DELETE FROM report_page WHERE report_id = ?", (report_id,))
@@ -130,7 +134,6 @@ class MaintenanceMixin(ReportLookupMixin):
                 (int(self.has_trigram), report_id),
             )
             create_report_tables(self._conn, report_id, self.has_trigram)
-        del report
         return self._report_or_raise(report_id)
 
     def delete_report(self, report_id: int) -> None:

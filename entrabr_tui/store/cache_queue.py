@@ -11,6 +11,7 @@ from entrabr_tui.store.cache_queries import QueriesMixin
 from entrabr_tui.store.cache_schema import change_table
 from entrabr_tui.store.codec import EPOCH, time_from_db, time_to_db, utc_now
 from entrabr_tui.store.records import MarkResult, NodeCount, QueueEntry
+from entrabr_tui.store.sqlite_file import in_list_chunks
 
 
 class QueueMixin(QueriesMixin):
@@ -28,9 +29,7 @@ class QueueMixin(QueriesMixin):
         table = change_table(report_id)
         stamp = time_to_db(now or utc_now())
         found: dict[str, tuple[str, str, str]] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_list_chunks(wanted):
             for object_id, entity_type, action in self._conn.execute(
                 f"SELECT object_id, entity_type, action FROM {table} "
                 f"WHERE object_id COLLATE NOCASE IN ({marks})",
@@ -39,15 +38,20 @@ class QueueMixin(QueriesMixin):
                 found.setdefault(object_id.lower(), (object_id, entity_type, action))
         rows = [found[i.lower()] for i in wanted if i.lower() in found]
         with self._tx():
-            before = self._queue_size(report_id)
-            self._conn.executemany(
-                "INSERT OR IGNORE INTO restore_queue (report_id, object_id, entity_type, action, marked_at) "
-                "VALUES (?,?,?,?,?)",
-                [(report_id, oid, t, a, stamp) for oid, t, a in rows],
-            )
-            added = self._queue_size(report_id) - before
+            added = self._insert_marks(report_id, rows, stamp)
         unknown = [i for i in wanted if i.lower() not in found]
         return MarkResult(marked=added, already=len(rows) - added, unknown=unknown)
+
+    def _insert_marks(self, report_id: int, rows: Iterable[tuple[str, str, str]], stamp: str | None) -> int:
+        """Queue ``(object_id, entity_type, action)`` rows (call inside a transaction); returns how many were
+        not queued before."""
+        before = self._queue_size(report_id)
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO restore_queue (report_id, object_id, entity_type, action, marked_at) "
+            "VALUES (?,?,?,?,?)",
+            [(report_id, oid, t, a, stamp) for oid, t, a in rows],
+        )
+        return self._queue_size(report_id) - before
 
     def _queue_size(self, report_id: int) -> int:
         return int(
@@ -95,23 +99,14 @@ class QueueMixin(QueriesMixin):
         select, args = self._selection(report_id, entity_type, action, text, recoverable, on_prem)
         stamp = time_to_db(now or utc_now())
         with self._tx():
-            before = self._queue_size(report_id)
-            rows = self._conn.execute(select, args).fetchall()
-            self._conn.executemany(
-                "INSERT OR IGNORE INTO restore_queue (report_id, object_id, entity_type, action, marked_at) "
-                "VALUES (?,?,?,?,?)",
-                [(report_id, oid, t, a, stamp) for oid, t, a in rows],
-            )
-            return self._queue_size(report_id) - before
+            return self._insert_marks(report_id, self._conn.execute(select, args).fetchall(), stamp)
 
     def unmark(self, report_id: int, object_ids: Iterable[str]) -> int:
         """Unmark objects by id; returns how many were marked before."""
         wanted = list(dict.fromkeys(object_ids))
         removed = 0
         with self._tx():
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in in_list_chunks(wanted):
                 cursor = self._conn.execute(
                     "DELETE FROM restore_queue WHERE report_id = ? "
                     f"AND object_id COLLATE NOCASE IN ({marks})",

@@ -108,17 +108,16 @@ class ReportLookupMixin(CacheCore):
     def find_reusable_report(self, snapshot_id: str, scope: FilteringCriteria | None) -> Report | None:
         """The best cached report of this snapshot and scope: complete ones first, then newest. An incomplete
         one is offered only while its job is still listed by the service (so the download can continue)."""
-        created = self._conn.execute("SELECT created FROM snapshot WHERE id = ?", (snapshot_id,)).fetchone()
         row = self._conn.execute(
             f"""{REPORT_SELECT} WHERE r.kind = 'changes' AND r.scope_key = ?
               AND (r.snapshot_id = ? OR (j.target_state IS NOT NULL AND j.target_state = ?))
               AND (j.status IS NULL OR j.status = 'successful')
               AND (r.complete = 1 OR coalesce(j.archived, 0) = 0)
             ORDER BY r.complete DESC, coalesce(j.completed, r.created) DESC, r.id DESC LIMIT 1""",
-            (scope_key(scope), snapshot_id, created[0] if created else None),
+            (scope_key(scope), snapshot_id, self._snapshot_created(snapshot_id)),
         ).fetchone()
         return report_from_row(row) if row else None
 
     def pending_finalize(self) -> list[Report]:
         """Complete downloads whose indexes are not built (e.g. interrupted); call :meth:`finalize_report`."""
-        return [r for r in self.reports() if r.complete and not (r.indexed and r.search_ready)]
+        return [r for r in self.reports() if r.needs_finalize]

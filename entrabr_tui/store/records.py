@@ -127,6 +127,11 @@ class Report:
     job_status: str | None
 
     @property
+    def needs_finalize(self) -> bool:
+        """Complete, but its lookup or substring indexes are not built yet (e.g. the run was interrupted)."""
+        return self.complete and not (self.indexed and self.search_ready)
+
+    @property
     def progress(self) -> float | None:
         if self.complete:
             return 1.0
@@ -145,13 +150,12 @@ class PageResult:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class NodeCount:
-    """Number of changes of one type and action (a node of the change tree)."""
+class _ParsedKinds:
+    """``entity_type`` and ``action`` parsed from a record's raw strings (unknown values never raise)."""
 
+    __slots__ = ()
     entity_type_raw: str
     action_raw: str
-    count: int
 
     @property
     def entity_type(self) -> ResourceType:
@@ -164,13 +168,22 @@ class NodeCount:
         return parsed
 
 
+@dataclass(frozen=True, slots=True)
+class NodeCount(_ParsedKinds):
+    """Number of changes of one type and action (a node of the change tree)."""
+
+    entity_type_raw: str
+    action_raw: str
+    count: int
+
+
 #: Keyset position: ``(entity_type, action, display_name, object_id)``; with type and action fixed,
 #: ``(display_name, object_id)`` is enough.
 PageKey = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
-class ChangeRow:
+class ChangeRow(_ParsedKinds):
     """One line of the change list: what a tree or table shows without decoding the raw change."""
 
     object_id: str
@@ -187,16 +200,6 @@ class ChangeRow:
     def key(self) -> PageKey:
         """Pass as ``after=`` to get the next page."""
         return (self.entity_type_raw, self.action_raw, self.display_name, self.object_id)
-
-    @property
-    def entity_type(self) -> ResourceType:
-        parsed: ResourceType = ResourceType.parse(self.entity_type_raw)
-        return parsed
-
-    @property
-    def action(self) -> RecoveryAction:
-        parsed: RecoveryAction = RecoveryAction.parse(self.action_raw)
-        return parsed
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,17 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+#: Values bound per ``IN (…)`` list, well below SQLite's limit on bound parameters.
+IN_LIST_CHUNK = 500
+
+
+def in_list_chunks(values: Sequence[str]) -> Iterator[tuple[list[str], str]]:
+    """``values`` in slices of at most :data:`IN_LIST_CHUNK`, each with its ``?,?,…`` placeholder text."""
+    for start in range(0, len(values), IN_LIST_CHUNK):
+        chunk = list(values[start : start + IN_LIST_CHUNK])
+        yield chunk, ",".join("?" * len(chunk))
+
+
 def _inspect(path: Path, spec: DatabaseSpec) -> tuple[str, str] | None:
     """``None`` when the file is usable (or empty); else ``(reason, detail)``."""
     try:
@@ -142,6 +153,20 @@ def _move_aside(path: Path, reason: str, now: datetime) -> Path:
         if companion.exists():
             companion.rename(Path(f"{target}{suffix}"))
     return target
+
+
+def set_aside(path: Path, reason: str, *, now: datetime | None = None) -> Path | None:
+    """Rename a closed database and its ``-wal``/``-shm``/``-journal`` files to ``<name>.<reason>-<time>``.
+
+    The next open creates a fresh database in its place; nothing is deleted. Returns the new name, or ``None``
+    when there is no such file. Close every connection to it first.
+    """
+    if not path.exists():
+        return None
+    try:
+        return _move_aside(path, reason, now or datetime.now(UTC))
+    except OSError as exc:
+        raise StoreError(f"Cannot move {path} aside: {exc.strerror or exc}") from exc
 
 
 _REASON_TEXT = {
