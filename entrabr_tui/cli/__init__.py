@@ -118,7 +118,7 @@ async def _with_session(args: argparse.Namespace, out: Output) -> int:
 
 
 def _open_app(args: argparse.Namespace, out: Output) -> int:
-    """No command: open the terminal app (the only path that imports Textual)."""
+    """No command: open the terminal app (the only path that imports Textual). Sign-in happens in the app."""
     from entrabr_tui.cli.connect import configured_profile, load_app_config
 
     config = load_app_config(out)
@@ -126,54 +126,26 @@ def _open_app(args: argparse.Namespace, out: Output) -> int:
     if not (args.demo or profile or args.offline or args.tenant or args.graph_url):
         out.say(SHORT_HELP.rstrip())
         return int(ExitCode.USAGE)
-    factory = _session_factory(args, out, config)
+    from entrabr_tui.cli.app_sessions import AppSessions
+
+    sessions = AppSessions(args, config)
     from entrabr_tui.ui import run_app
 
     def save_theme(name: str) -> None:
-        from entrabr_tui.store import save_config
+        from entrabr_tui.store.config import update_config
 
-        config.theme = name
-        save_config(config)
+        def set_theme(current: AppConfig) -> None:
+            current.theme = name
 
-    # The engine's Session is the app's backend; the cast bridges the UI's structural protocol.
-    return run_app(cast(Any, factory), keymap=config.keys, theme=config.theme, on_theme_change=save_theme)
+        update_config(set_theme)
 
-
-def _session_factory(args: argparse.Namespace, out: Output,
-                     config: AppConfig) -> Callable[[], Awaitable[Session]]:
-    """The app's session factory; a real tenant is signed in here first, on the terminal (device code)."""
-    from entrabr_tui.cli.connect import demo_poll, resolve_target, session_settings
-
-    target = resolve_target(args, config)
-    if target.demo:
-        async def demo() -> Session:
-            from entrabr_tui.engine.session import Session
-
-            options: dict[str, object] = {"role": target.role, "poll": demo_poll(args.job_speed)}
-            if args.objects is not None:
-                options["objects"] = args.objects
-            if args.job_speed is not None:
-                options["job_speed"] = args.job_speed
-            return await Session.demo(**options)  # type: ignore[arg-type]
-
-        return demo
-    if not target.offline:
-        asyncio.run(_sign_in_first(args, out, config))
-
-    async def tenant() -> Session:
-        from entrabr_tui.engine.session import Session
-
-        return await Session.open(session_settings(target, allow_interaction=False))
-
-    return tenant
-
-
-async def _sign_in_first(args: argparse.Namespace, out: Output, config: AppConfig) -> None:
-    """Sign in before the app takes over the terminal (the token cache then serves the app silently)."""
-    from entrabr_tui.cli.connect import open_session
-
-    session = await open_session(args, out, config)
-    await session.aclose()
+    try:
+        # The engine's Session is the app's backend; the cast bridges the UI's structural protocol.
+        return run_app(cast(Any, sessions), keymap=config.keys, theme=config.theme,
+                       on_theme_change=save_theme, target=sessions.target, profiles=sessions.profiles,
+                       sign_in_methods=sessions.sign_in_methods)
+    finally:
+        sessions.close()
 
 
 __all__ = ["ExitCode", "run"]

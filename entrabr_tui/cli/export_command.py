@@ -56,7 +56,7 @@ async def _report_data(session: Session, args: argparse.Namespace, out: Output) 
     created = entry.snapshot.created if entry is not None else None
     data = ReportExport(tenant=session.tenant, report_id=info.id, snapshot_id=info.snapshot_id or "",
                         generated=datetime.now(UTC), counts=counts,
-                        changes=session.view.iter_changes(info.report_id), status=info.status.value,
+                        changes=session.iter_changes(info.report_id), status=info.status.value,
                         snapshot_created=created, scope=info.scope, total=info.total)
     return data, info
 

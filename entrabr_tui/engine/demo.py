@@ -22,6 +22,16 @@ DEMO_JOB_SPEED = 600.0
 DEMO_POLL = PollPolicy(initial=0.1, factor=1.5, caps=((60.0, 0.5),), ceiling=1.0)
 
 
+async def start_demo_server(*, objects: int = 2000, seed: int = 1, job_speed: float = DEMO_JOB_SPEED,
+                            latency_ms: int = 0) -> Any:
+    """Start the demo tenant's emulator on a loopback port (stop it with ``server.stop()``)."""
+    from entrabr_tui.emulator import EmulatorServer
+
+    server = EmulatorServer(seed=seed, objects=objects, job_speed=job_speed, latency_ms=latency_ms)
+    await asyncio.to_thread(server.start)
+    return server
+
+
 async def open_demo(
     *,
     role: str = "admin",
@@ -30,19 +40,23 @@ async def open_demo(
     job_speed: float = DEMO_JOB_SPEED,
     latency_ms: int = 0,
     paths: StorePaths | None = None,
+    server: Any = None,
     **session_options: Any,
 ) -> Session:
     """Start an emulator (``objects`` objects, ``seed``) and open a session on it as ``role``.
 
-    Other keyword arguments go to :class:`SessionSettings` when they are settings fields (``poll``,
-    ``slot_mode``, ``page_size``) and to :func:`~entrabr_tui.engine.opening.open_session` otherwise
-    (``clock``, ``sleep``, ``retry``).
+    ``server`` is an emulator already running (from :func:`start_demo_server`, started with the same
+    ``objects`` and ``job_speed``): the session uses it and leaves it running, so a later session sees the
+    same tenant. Other keyword arguments go to :class:`SessionSettings` when they are settings fields
+    (``poll``, ``slot_mode``, ``page_size``) and to :func:`~entrabr_tui.engine.opening.open_session`
+    otherwise (``clock``, ``sleep``, ``retry``).
     """
-    from entrabr_tui.emulator import EmulatorServer
     from entrabr_tui.engine.opening import open_session
 
-    server = EmulatorServer(seed=seed, objects=objects, job_speed=job_speed, latency_ms=latency_ms)
-    await asyncio.to_thread(server.start)
+    owned = server is None
+    if server is None:
+        server = await start_demo_server(objects=objects, seed=seed, job_speed=job_speed,
+                                         latency_ms=latency_ms)
     setting_names = {"poll", "slot_mode", "page_size", "tenant"}
     chosen = {k: v for k, v in session_options.items() if k in setting_names}
     chosen.setdefault("poll", DEMO_POLL)
@@ -54,9 +68,10 @@ async def open_demo(
         await asyncio.to_thread(server.stop)
 
     try:
-        session = await open_session(settings, paths=paths, on_close=[stop], **others)
+        session = await open_session(settings, paths=paths, on_close=[stop] if owned else [], **others)
     except BaseException:
-        await stop()
+        if owned:
+            await stop()
         raise
     session.emulator = server
     return session

@@ -8,6 +8,7 @@ tenant), and the identity shown is the one last signed in for it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -23,6 +24,7 @@ from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.engine.timing import Clock, Sleep, real_sleep, utc_now
 from entrabr_tui.graph.auth import (
     SignIn,
+    SignInCancelled,
     build_credential,
     capabilities_of,
     graph_scope,
@@ -63,6 +65,21 @@ def _offline_tenant(settings: SessionSettings, paths: StorePaths) -> str:
     raise EngineError("Several tenants are cached; choose one with --tenant: " + ", ".join(known))
 
 
+def _log_failed_sign_in(settings: SessionSettings, paths: StorePaths, error: BaseException,
+                        clock: Clock) -> None:
+    """Record a sign-in that did not succeed (never hides the error itself)."""
+    cancelled = isinstance(error, asyncio.CancelledError | SignInCancelled)
+    detail = "cancelled" if cancelled else (str(error) or type(error).__name__)
+    try:
+        auth = settings.sign_in_settings()
+        with History.open(paths=paths) as history:
+            history.append(HistoryAction.SIGN_IN, tenant_id=settings.tenant or auth.tenant_id,
+                           outcome="cancelled" if cancelled else "error", at=clock(),
+                           detail=f"{auth.method.value} at {settings.graph_url}: {detail}"[:1000])
+    except Exception as exc:  # the history is secondary here: the sign-in error is what the user must see
+        log.warning("Could not record the failed sign-in: %s", exc)
+
+
 async def open_session(
     settings: SessionSettings,
     *,
@@ -73,11 +90,14 @@ async def open_session(
     sleep: Sleep = real_sleep,
     retry: RetryPolicy | None = None,
     on_close: list[CloseHook] | None = None,
+    sign_in_options: Mapping[str, Any] | None = None,
 ) -> Session:
     """Build a session.
 
     ``credential`` skips the sign-in flow (the caller owns and closes it); otherwise the method in
-    ``settings`` signs in (``prompt`` shows a device code) and the session closes the credential.
+    ``settings`` signs in (``prompt`` shows a device code) and the session closes the credential; a sign-in
+    that fails or is cancelled is recorded in the session history too. ``sign_in_options`` go to
+    :func:`~entrabr_tui.graph.auth.build_credential` (``transport``, ``http_options``: proxies, tests).
     ``clock`` and ``sleep`` drive the job polling (tests make it instant); ``retry`` the Graph retries.
     """
     paths = paths or StorePaths.default()
@@ -93,13 +113,19 @@ async def open_session(
 
     how = "given credential"
     if credential is None:
-        sign_in: SignIn = build_credential(
-            settings.sign_in_settings(), prompt=prompt, state_dir=secure_dir(paths.data_dir / "sign-in")
-        )
+        try:
+            sign_in: SignIn = build_credential(
+                settings.sign_in_settings(), prompt=prompt, state_dir=secure_dir(paths.data_dir / "sign-in"),
+                **dict(sign_in_options or {}),
+            )
+        except BaseException as exc:
+            _log_failed_sign_in(settings, paths, exc, clock)
+            raise
         try:
             signed = await sign_in.sign_in(allow_interaction=settings.allow_interaction)
-        except BaseException:
+        except BaseException as exc:
             await sign_in.close()
+            _log_failed_sign_in(settings, paths, exc, clock)
             raise
         credential = sign_in.credential
         capabilities: Capabilities = signed.capabilities

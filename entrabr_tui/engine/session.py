@@ -31,6 +31,7 @@ from entrabr_tui.engine.reports import ReportInfo, ReportManager
 from entrabr_tui.engine.restore import BatchResult, RestoreExecutor, RestoreResult, retry_plan
 from entrabr_tui.engine.resume import ResumeResult
 from entrabr_tui.engine.runner import JobRunner
+from entrabr_tui.engine.session_admin import SessionAdmin
 from entrabr_tui.engine.session_cache import CacheViews
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.engine.timing import Clock, Sleep, real_sleep, utc_now
@@ -68,7 +69,7 @@ class SnapshotEntry:
         return ranked[0] if ranked else None
 
 
-class Session(CacheViews):
+class Session(SessionAdmin, CacheViews):
     """One tenant: sign-in, Graph client, cache and history. See the module docstring."""
 
     def __init__(
@@ -162,13 +163,6 @@ class Session(CacheViews):
         ``limit``); only this tenant's unless ``tenant_id`` is given."""
         filters.setdefault("tenant_id", self.tenant)
         return self.history_log.query(**filters)
-
-    def log_export(self, what: str, target: str, *, count: int, fmt: str, report: ReportInfo | None = None,
-                   outcome: str = "ok") -> None:
-        """Record an export (what, where to, how many rows, which format)."""
-        self._log(HistoryAction.EXPORT, snapshot_id=report.snapshot_id if report else None,
-                  job_id=report.id if report else None, counts={"rows": count}, outcome=outcome,
-                  detail=f"{what} as {fmt} to {target}")
 
     def _report_event(self, kind: str, info: ReportInfo) -> None:
         action = {"created": HistoryAction.REPORT_CREATED, "reused": HistoryAction.REPORT_REUSED,
@@ -378,13 +372,17 @@ class Session(CacheViews):
         if self.closed:
             return
         self.closed = True
+        await self._release()
+        self.history_log.close()
+
+    async def _release(self) -> None:
+        """Close everything but the history: network clients, close hooks, the cache connections."""
         if self.client is not None:
             await self.client.aclose()
         for hook in reversed(self._on_close):
             await hook()
         self._close_views()
         self.cache.close()
-        self.history_log.close()
 
     async def __aenter__(self) -> Session:
         return self

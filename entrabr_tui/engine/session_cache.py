@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,14 @@ class QueuedObject:
     action: str
     display_name: str
     on_premises_synced: bool = False
+
+
+def _stream_changes(source: Cache, report_id: int) -> Iterator[Change]:
+    reader = source.reader()
+    try:
+        yield from reader.iter_changes(report_id)
+    finally:
+        reader.close()
 
 
 class UnknownReportError(EngineError):
@@ -146,6 +154,17 @@ class CacheViews:
         report = self._resolve(ref)
         with self._view_lock:
             return self.view.get_change(report.id, object_id)
+
+    def iter_changes(self, ref: ReportRef) -> Iterator[Change]:
+        """Every cached change of a report, both property sets, in the order the service sent them (exports).
+
+        The report is looked up at once (an unknown one raises :class:`UnknownReportError` here). The changes
+        then stream from a connection of their own, opened on the first ``next`` and closed when the
+        iteration ends or the iterator is closed: a long export neither holds the lock the other queries
+        take nor the whole report in memory. Blocking; iterate in a worker thread.
+        """
+        report = self._resolve(ref)
+        return _stream_changes(self._view_source, report.id)
 
     def display_names(self, ids: Sequence[str], ref: ReportRef | None = None) -> dict[str, str]:
         """Names of cached objects by id (from ``ref``, else from the newest reports that hold them)."""

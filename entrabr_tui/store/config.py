@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -210,3 +210,21 @@ def save_config(config: AppConfig, path: Path | None = None, *, now: datetime | 
         os.fsync(handle.fileno())
     os.replace(temp, path)
     return kept
+
+
+class ConfigError(ValueError):
+    """The config file cannot be updated (it cannot be read or parsed); the message says why."""
+
+
+def update_config(change: Callable[[AppConfig], None], path: Path | None = None) -> AppConfig:
+    """Apply ``change`` to the config as it is on disk now, and save it.
+
+    Reading the file again first keeps edits made while the app runs. A file that cannot be read or parsed is
+    left untouched and :class:`ConfigError` says why (a typo in a hand edit is never replaced by defaults).
+    """
+    loaded = load_config(path)
+    if loaded.error:
+        raise ConfigError(f"Not saved: {loaded.error}")
+    change(loaded.config)
+    save_config(loaded.config, loaded.path)
+    return loaded.config

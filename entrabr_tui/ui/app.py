@@ -1,15 +1,17 @@
-"""The Textual application: connects a tenant session, shows the main screen, wires palette and keymap."""
+"""The Textual application: opens the tenant session (signing in inside the app), shows the main screen, and
+runs the session-wide actions of the palette: exports, tenant profiles, clearing the cache, offline mode."""
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -17,17 +19,24 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from entrabr_tui.engine.export import Export, ExportFormat
+from entrabr_tui.engine.session_admin import AppAction
 from entrabr_tui.graph.credentials import DeviceCodePrompt
-from entrabr_tui.ui.backend import Backend
-from entrabr_tui.ui.exports import jobs_export, plan_export, write_file
+from entrabr_tui.ui.backend import Backend, CachedReportView
+from entrabr_tui.ui.commands import EntrabrCommands
+from entrabr_tui.ui.connection import SIGN_IN_METHODS, ProfileChoice, SessionTarget, factory_keywords
+from entrabr_tui.ui.exports import jobs_export, plan_export, report_export, write_file
+from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.main import MainScreen
-from entrabr_tui.ui.screens.sign_in import SignInScreen
-from entrabr_tui.ui.text import clean
+from entrabr_tui.ui.screens.sign_in import CANCEL, OFFLINE, SignInScreen
+from entrabr_tui.ui.text import clean, plural
 
-#: Builds (and signs in) the session for the tenant; awaited inside the app so the UI shows progress. A
-#: factory with a ``prompt`` parameter is given a callback that shows a device code in the app.
+#: Builds (and signs in) the session for the tenant; awaited inside the app so the UI shows progress. It is
+#: called with the keywords it declares: ``prompt`` (shows a device code in the app) and ``target``.
 SessionFactory = Callable[..., Awaitable[Backend]]
+
+_ERROR_TITLES = {"export": "Export failed", "reopen": "Reopening the tenant", "clear-cache": "Clear cache",
+                 "theme": "Theme"}
 
 
 def utc_now() -> datetime:
@@ -35,11 +44,17 @@ def utc_now() -> datetime:
 
 
 class EntrabrApp(App[int]):
-    """entrabr: backups, difference reports, side-by-side diffs and restores of a Microsoft Entra tenant."""
+    """entrabr: backups, difference reports, side-by-side diffs and restores of a Microsoft Entra tenant.
+
+    ``target`` is the session opened first; ``profiles`` are the tenant profiles the palette can switch to;
+    ``sign_in_methods`` are the methods offered for ``target`` (all interactive ones unless given: none for
+    the demo tenant); ``export_dir`` is where exports go (the working directory by default).
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "entrabr"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {EntrabrCommands}
 
     def __init__(
         self,
@@ -49,14 +64,26 @@ class EntrabrApp(App[int]):
         theme: str | None = None,
         on_theme_change: Callable[[str], None] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        target: SessionTarget | None = None,
+        profiles: Sequence[ProfileChoice] = (),
+        sign_in_methods: Sequence[str] | None = None,
+        export_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.session_factory = session_factory
+        self._keywords = factory_keywords(session_factory)
         self.initial_keymap = dict(keymap or {})
         self.initial_theme = theme
+        self._saved_theme = theme
         self.on_theme_change = on_theme_change
         self.clock = clock
+        self.target = target or SessionTarget()
+        self.profiles = tuple(profiles)
+        all_methods = tuple(method for method, _, _ in SIGN_IN_METHODS)
+        self._start_methods = all_methods if sign_in_methods is None else tuple(sign_in_methods)
+        self.export_dir = export_dir
         self.backend: Backend | None = None
+        self._attempt = 0
         self.main = MainScreen(clock)
 
     async def on_mount(self) -> None:
@@ -66,40 +93,238 @@ class EntrabrApp(App[int]):
             self.theme = self.initial_theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         await self.push_screen(self.main)
-        self.connect()
+        self.open_session(self.target)
 
-    def _theme_changed(self, theme: Theme) -> None:
-        if self.on_theme_change is not None:
-            self.on_theme_change(theme.name)
+    # -- state the palette reads -----------------------------------------------------------------------------
+    @property
+    def can_reopen(self) -> bool:
+        """The session factory can open other targets (profiles, offline, other sign-in methods)."""
+        return "target" in self._keywords
 
-    @work(exit_on_error=False, group="connect", description="Connecting")
-    async def connect(self) -> None:
-        if "prompt" in inspect.signature(self.session_factory).parameters:
-            backend = await self.session_factory(prompt=self.show_device_code)
-        else:
-            backend = await self.session_factory()
-        if isinstance(self.screen, SignInScreen):
-            self.screen.dismiss(None)
+    @property
+    def sign_in_methods(self) -> tuple[str, ...]:
+        """Sign-in methods that apply to the current target."""
+        if not self.can_reopen or self.target.offline:
+            return ()
+        if self.target.profile is not None:
+            return tuple(method for method, _, _ in SIGN_IN_METHODS)
+        return self._start_methods
+
+    @property
+    def export_directory(self) -> Path:
+        return self.export_dir or Path.cwd()
+
+    @property
+    def open_report(self) -> CachedReportView | None:
+        """The report shown in pane 2, when it is complete in the cache."""
+        report = self.main.report
+        if report is None or report.id != self.main.report_id or not report.complete:
+            return None
+        return report
+
+    # -- opening the session, signing in ---------------------------------------------------------------------
+    def open_session(self, target: SessionTarget) -> None:
+        """Open ``target`` in the background; a sign-in still in progress is abandoned."""
+        self._attempt += 1
+        self.target = target
+        self.connect(target, self._attempt)
+
+    @work(exclusive=True, exit_on_error=False, group="connect", description="Connecting")
+    async def connect(self, target: SessionTarget, attempt: int) -> None:
+        options: dict[str, object] = {}
+        if "prompt" in self._keywords:
+            options["prompt"] = partial(self.show_device_code, attempt)
+        if "target" in self._keywords:
+            options["target"] = target
+        backend = await self.session_factory(**options)
+        self._finish_sign_in()
         self.backend = backend
         self.main.set_backend(backend)
+        for warning in backend.warnings:
+            self.notify(clean(warning)[:500], title="Opening the tenant", severity="warning", timeout=15)
 
-    def show_device_code(self, prompt: DeviceCodePrompt) -> None:
-        """Show the sign-in screen (safe to call from any thread)."""
-        if threading.get_ident() == self._thread_id:
-            self.push_screen(SignInScreen(prompt))
+    def show_device_code(self, attempt: int, prompt: DeviceCodePrompt) -> None:
+        """Show the sign-in screen (safe to call from any thread, or from a loop callback outside the app's
+        context); a prompt of an abandoned sign-in is ignored."""
+        if threading.get_ident() != self._thread_id:
+            self.call_from_thread(self.show_device_code, attempt, prompt)
         else:
-            self.call_from_thread(self.push_screen, SignInScreen(prompt))
+            self.call_later(self._show_device_code, attempt, prompt)
 
+    def _show_device_code(self, attempt: int, prompt: DeviceCodePrompt) -> None:
+        if attempt != self._attempt:
+            return
+        self._finish_sign_in()
+        methods = [m for m in SIGN_IN_METHODS if m[0] in self.sign_in_methods]
+        self.push_screen(SignInScreen(prompt, methods), self._sign_in_chosen)
+
+    def _finish_sign_in(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, SignInScreen):
+                screen.finish()
+
+    def _sign_in_chosen(self, choice: str | None) -> None:
+        if choice == CANCEL:
+            self._attempt += 1
+            self.workers.cancel_group(self, "connect")
+            hint = " (ctrl+p: sign in)" if self.can_reopen else ""
+            self.main.changes.show_message(f"Sign-in cancelled{hint}")
+        else:
+            self._failure_chosen(choice)
+
+    def _failure_chosen(self, choice: str | None) -> None:
+        if choice == OFFLINE:
+            self.set_offline(True)
+        elif choice is not None and choice != CANCEL:
+            self.sign_in_with(choice)
+
+    def sign_in_with(self, method: str) -> None:
+        """Sign in again with ``method`` (the open session, if any, is closed first)."""
+        self.reopen(replace(self.target, auth=method, offline=False))
+
+    # -- reopening -------------------------------------------------------------------------------------------
+    def switch_profile(self, name: str) -> None:
+        """Close the session and sign in to the tenant profile ``name``."""
+        self.reopen(SessionTarget(profile=name), (AppAction.PROFILE_SWITCHED, f"to profile {name}"))
+
+    def set_offline(self, offline: bool) -> None:
+        """Reopen the tenant offline (the cache only) or online."""
+        tenant = self.backend.tenant if self.backend is not None else self.target.tenant
+        detail = "serving the cache only" if offline else "signing in to Microsoft Graph again"
+        self.reopen(replace(self.target, offline=offline, tenant=tenant),
+                    (AppAction.OFFLINE if offline else AppAction.ONLINE, detail))
+
+    @work(exit_on_error=False, group="reopen", description="Reopening the tenant")
+    async def reopen(self, target: SessionTarget, note: tuple[str, str] | None = None) -> None:
+        """Close the open session (after recording ``note`` in its history) and open ``target``."""
+        if not self._idle("Reopening the tenant"):
+            return
+        old, self.backend = self.backend, None
+        if old is not None and note is not None:
+            await asyncio.to_thread(partial(old.record, note[0], detail=note[1]))
+        await self._fresh_main()
+        if old is not None:
+            await old.aclose()
+        self.open_session(target)
+
+    def _idle(self, doing: str) -> bool:
+        if self.main.job_running:
+            self.notify("A job is running: wait for it to finish or cancel it (C) first.", title=doing,
+                        severity="warning")
+            return False
+        return True
+
+    async def _fresh_main(self) -> None:
+        """A new main screen (dialogs above the old one close): nothing of the old session stays on screen."""
+        while len(self.screen_stack) > 1 and self.screen is not self.main:
+            await self.pop_screen()
+        main = MainScreen(self.clock)
+        await self.switch_screen(main)
+        self.main = main
+
+    @work(exclusive=True, exit_on_error=False, group="clear-cache", description="Clearing the cache")
+    async def clear_cache(self) -> None:
+        """Ask, then set the tenant's cache aside and open the tenant again with an empty cache."""
+        backend = self.backend
+        if backend is None or not self._idle("Clear cache"):
+            return
+        blocker = await asyncio.to_thread(backend.clear_cache_blocker)
+        if blocker is not None:
+            self.notify(clean(blocker)[:500], title="Cache not cleared", severity="warning", timeout=15)
+            return
+        queued = len(await asyncio.to_thread(backend.queue))
+        body = Text.assemble(
+            "The cached backup list, difference reports and job results of this tenant are set aside "
+            "(kept as a file you may delete) and the tenant opens again with an empty cache. Reports the "
+            "service still keeps can be downloaded again; the session history is kept.",
+            (f"\n\n{plural(queued, 'object')} queued for restore will leave the queue." if queued else "",
+             "bold"))
+        title = f"Clear the cache of {clean(backend.tenant)[:60]}?"
+        confirmed = await self.push_screen_wait(ConfirmDialog(title, body, "Clear cache", danger=True))
+        if not confirmed or self.backend is not backend:
+            return
+        self.backend = None
+        await self._fresh_main()
+        try:
+            kept = await backend.close_and_clear_cache()
+        except Exception as exc:
+            await backend.aclose()
+            self.notify(clean(str(exc))[:500], title="Cache not cleared", severity="error", timeout=15)
+        else:
+            where = f" The old cache is kept as {clean(str(kept))}; delete it to free the space."
+            self.notify("The tenant opens again with an empty cache." + (where if kept else ""),
+                        title="Cache cleared", timeout=15)
+        self.open_session(replace(self.target, tenant=backend.tenant))
+
+    # -- exports ---------------------------------------------------------------------------------------------
+    @work(exit_on_error=False, group="export", description="Export")
+    async def export(self, what: str, fmt: ExportFormat) -> None:
+        """Write the open report, the restore plan or the job history to a new file; logged in the history."""
+        backend = self.backend
+        if backend is None:
+            return
+        directory = self.export_directory
+        report: CachedReportView | None = None
+        try:
+            data, report = await self._gather_export(backend, what)
+            path, rows = await asyncio.to_thread(write_file, data, fmt, directory)
+        except Exception as exc:
+            await asyncio.to_thread(partial(backend.log_export, what, str(directory), count=0, fmt=fmt.value,
+                                            report=report, outcome=f"error: {exc}"[:300]))
+            raise
+        await asyncio.to_thread(partial(backend.log_export, what, str(path), count=rows, fmt=fmt.value,
+                                        report=report))
+        self.notify(f"{rows:,} rows written to {clean(str(path))}", title="Exported")
+
+    async def _gather_export(self, backend: Backend, what: str) -> tuple[Export, CachedReportView | None]:
+        now = self.clock()
+        if what == "plan":
+            return await asyncio.to_thread(plan_export, backend, now)
+        if what == "jobs":
+            return await jobs_export(backend, now), None
+        report = self.open_report
+        if report is None:
+            raise ValueError("No complete difference report is open: open one in pane 1 first.")
+        entry = self.main.snapshot
+        same = entry is not None and entry.snapshot.id == report.snapshot_id
+        created = entry.snapshot.created if entry is not None and same else None
+        return await asyncio.to_thread(report_export, backend, report, now, created), report
+
+    # -- theme -----------------------------------------------------------------------------------------------
+    def _theme_changed(self, theme: Theme) -> None:
+        if theme.name != self._saved_theme:
+            self._saved_theme = theme.name
+            self._save_theme(theme.name)
+
+    @work(thread=True, exit_on_error=False, group="theme", description="Saving the theme")
+    def _save_theme(self, name: str) -> None:
+        if self.on_theme_change is not None:
+            try:
+                self.on_theme_change(name)
+            except Exception as exc:
+                self.notify(f"The theme is used now but was not saved: {clean(str(exc))[:300]}",
+                            title="Theme", severity="warning", timeout=10)
+        backend = self.backend
+        if backend is not None:
+            backend.record(AppAction.THEME_CHANGED, detail=f"theme {name}")
+
+    # -- errors, exit, palette -------------------------------------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         error = event.worker.error
-        if event.worker.group == "export" and event.state is WorkerState.ERROR and error is not None:
-            self.notify(clean(str(error))[:300], title="Export failed", severity="error", timeout=10)
-        if event.worker.group == "connect" and event.state is WorkerState.ERROR and error is not None:
-            if isinstance(self.screen, SignInScreen):
-                self.screen.dismiss(None)
-            text = clean(str(error) or type(error).__name__)[:500]
-            self.main.changes.show_message(f"Could not open the tenant: {text}")
-            self.notify(text, title="Sign-in or connection failed", severity="error", timeout=30)
+        if event.state is not WorkerState.ERROR or error is None:
+            return
+        text = clean(str(error) or type(error).__name__)
+        if event.worker.group == "connect":
+            self._finish_sign_in()
+            self.main.changes.show_message(f"Could not open the tenant: {text[:500]}")
+            if self.can_reopen:
+                methods = [m for m in SIGN_IN_METHODS if m[0] in self.sign_in_methods]
+                failed = SignInScreen(None, methods, error=text, offline=not self.target.offline)
+                self.push_screen(failed, self._failure_chosen)
+            else:
+                self.notify(text[:500], title="Sign-in or connection failed", severity="error", timeout=30)
+        elif event.worker.group in _ERROR_TITLES:
+            self.notify(text[:300], title=_ERROR_TITLES[event.worker.group], severity="error", timeout=10)
 
     async def on_unmount(self) -> None:
         if self.backend is not None:
@@ -121,25 +346,3 @@ class EntrabrApp(App[int]):
                             main.changes.action_destructive_lens)
         yield SystemCommand("Key reference", "Every key, with your keymap applied (? or F1)",
                             lambda: self.push_screen(HelpScreen()))
-        formats = ((ExportFormat.JSON, "JSON"), (ExportFormat.CSV, "CSV"),
-                   (ExportFormat.MARKDOWN, "Markdown"))
-        for fmt, label in formats:
-            yield SystemCommand(f"Export restore plan as {label}", "Write the queue's plan to a file here",
-                                partial(self.export, "plan", fmt))
-            yield SystemCommand(f"Export job history as {label}", "Write the service's jobs to a file here",
-                                partial(self.export, "jobs", fmt))
-
-    @work(exit_on_error=False, group="export", description="Export")
-    async def export(self, what: str, fmt: ExportFormat) -> None:
-        """Write an export file in the working directory and say where it went."""
-        backend = self.backend
-        if backend is None:
-            return
-        now = self.clock()
-        data: Export
-        if what == "plan":
-            data = await asyncio.to_thread(plan_export, backend, now)
-        else:
-            data = await jobs_export(backend, now)
-        path, rows = await asyncio.to_thread(write_file, data, fmt, Path.cwd())
-        self.notify(f"{rows:,} rows written to {clean(str(path))}", title="Exported")

@@ -18,7 +18,7 @@ Threading contract:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -286,6 +286,35 @@ class Backend(Protocol):
     # -- history (blocking) ---------------------------------------------------------------------------------
     def history(self) -> Sequence[LogEntry]:
         """The local session log, newest first."""
+        ...
+
+    def record(self, action: str, /, *, detail: str | None = None, outcome: str = "ok") -> None:
+        """Append an action taken in the app (theme, offline mode, profile switch …) to the session log."""
+        ...
+
+    def log_export(self, what: str, target: str, /, *, count: int, fmt: str,
+                   report: CachedReportView | None = None, outcome: str = "ok") -> None:
+        """Append an export (what, where to, how many rows, which format) to the session log."""
+        ...
+
+    # -- exports and the cache (blocking) -------------------------------------------------------------------
+    def iter_changes(self, report_id: str, /) -> Iterable[Change]:
+        """Every cached change of a report, streamed (iterate in the thread that writes the export)."""
+        ...
+
+    def clear_cache_blocker(self) -> str | None:
+        """Why the cache cannot be cleared now (a job runs, job outcomes are not collected), or ``None``."""
+        ...
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    @property
+    def warnings(self) -> Sequence[str]:
+        """Messages from opening the session (a damaged cache set aside, a token cache problem …)."""
+        ...
+
+    async def close_and_clear_cache(self) -> object:
+        """Close the session and set the tenant's cache aside (returns where it went); refuses, leaving the
+        session open, when :meth:`clear_cache_blocker` gives a reason."""
         ...
 
     async def aclose(self) -> None:

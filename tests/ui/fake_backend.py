@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -30,7 +30,7 @@ from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.restore import BatchResult, RestoreResult, retry_plan
 from entrabr_tui.engine.session_cache import QueuedObject
 from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
-from entrabr_tui.ui.backend import ReportProgressCallback, RestoreProgressCallback
+from entrabr_tui.ui.backend import CachedReportView, ReportProgressCallback, RestoreProgressCallback
 
 NOW = datetime(2026, 7, 28, 9, 30, tzinfo=UTC)
 
@@ -141,6 +141,9 @@ class FakeBackend:
     report_calls: list[tuple[str, FilteringCriteria | None]] = field(default_factory=list)
     restore_gate: asyncio.Event | None = None
     closed: bool = False
+    warnings: list[str] = field(default_factory=list)
+    clear_blocker: str | None = None
+    cleared: int = 0
 
     def __post_init__(self) -> None:
         if not self.changes:
@@ -295,6 +298,27 @@ class FakeBackend:
 
     def history(self) -> list[HistoryEntry]:
         return list(self.log)
+
+    def record(self, action: str, /, *, detail: str | None = None, outcome: str = "ok") -> None:
+        self._log(action, detail or "", outcome)
+
+    def log_export(self, what: str, target: str, /, *, count: int, fmt: str,
+                   report: CachedReportView | None = None, outcome: str = "ok") -> None:
+        self._log("export", f"{what} as {fmt} to {target} ({count} rows)", outcome,
+                  job_id=report.id if report is not None else None)
+
+    def iter_changes(self, report_id: str, /) -> Iterator[Change]:
+        yield from list(self.changes)
+
+    def clear_cache_blocker(self) -> str | None:
+        return self.clear_blocker
+
+    async def close_and_clear_cache(self) -> None:
+        if self.clear_blocker is not None:
+            raise RuntimeError(self.clear_blocker)
+        self.cleared += 1
+        self._log("cache-cleared", "cache set aside")
+        self.closed = True
 
     async def aclose(self) -> None:
         self.closed = True

@@ -1,0 +1,95 @@
+"""The terminal app's sessions: the tenant the command line names first, then whatever the app asks for.
+
+:class:`AppSessions` is the app's session factory. Sign-in happens inside the app: the device code goes to
+the app's ``prompt`` (its sign-in screen), never to the terminal. A :class:`~entrabr_tui.ui.connection.
+SessionTarget` from the app's palette picks another tenant profile, offline or online, or another sign-in
+method. The demo tenant's emulator is started once and shared by every session of the app, so the demo
+tenant keeps its state when the app reopens it (offline and back, after clearing the cache); :meth:`close`
+stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from entrabr_tui.cli.connect import Target, demo_poll, resolve_target, session_settings
+from entrabr_tui.ui.connection import SIGN_IN_METHODS, ProfileChoice, SessionTarget
+
+if TYPE_CHECKING:
+    from entrabr_tui.engine.session import Session
+    from entrabr_tui.graph.credentials import PromptCallback
+    from entrabr_tui.store import AppConfig
+
+
+class AppSessions:
+    """Opens the app's sessions (see the module docstring).
+
+    ``open_options`` go to ``Session.open`` for tenants and offline sessions (``paths``, ``sign_in_options``
+    …; tests inject a fake Entra ID this way). Bad options raise ``UsageError`` here, before the app opens.
+    """
+
+    def __init__(self, args: argparse.Namespace, config: AppConfig,
+                 open_options: Mapping[str, Any] | None = None) -> None:
+        self.args = args
+        self.config = config
+        self.open_options = dict(open_options or {})
+        first = resolve_target(args, config)  # refuses unknown profiles and sign-in methods now
+        self.target = SessionTarget(profile=first.profile, offline=bool(args.offline))
+        self.demo_server: Any = None
+
+    @property
+    def profiles(self) -> list[ProfileChoice]:
+        """The configured tenant profiles."""
+        return [ProfileChoice(p.name, p.tenant_id, p.auth_method) for p in self.config.profiles]
+
+    @property
+    def sign_in_methods(self) -> tuple[str, ...]:
+        """Sign-in methods the app may offer for the first target (none for the demo tenant)."""
+        return () if self.args.demo else tuple(method for method, _, _ in SIGN_IN_METHODS)
+
+    def resolve(self, target: SessionTarget) -> Target:
+        """The command-line target for a target of the app: a profile replaces the tenant options."""
+        args = argparse.Namespace(**vars(self.args))
+        if target.profile is not None and target.profile != self.target.profile:
+            args.demo = False
+            args.profile = target.profile
+            args.tenant = args.client_id = args.graph_url = args.auth = None
+        if target.auth is not None:
+            args.auth = target.auth
+        args.offline = target.offline
+        resolved = replace(resolve_target(args, self.config), offline=target.offline)
+        if target.offline and target.tenant:
+            resolved = replace(resolved, tenant=target.tenant)
+        return resolved
+
+    async def __call__(self, *, prompt: PromptCallback | None = None,
+                       target: SessionTarget | None = None) -> Session:
+        from entrabr_tui.engine.session import Session
+
+        resolved = self.resolve(target or self.target)
+        if resolved.demo and not resolved.offline:
+            return await self._demo(resolved)
+        if resolved.demo:  # the demo tenant offline: its cache, by the tenant just used
+            resolved = replace(resolved, demo=False, auth="emulator")
+        settings = session_settings(resolved, allow_interaction=True)
+        return await Session.open(settings, prompt=prompt, **self.open_options)
+
+    async def _demo(self, target: Target) -> Session:
+        from entrabr_tui.engine.demo import DEMO_JOB_SPEED, start_demo_server
+        from entrabr_tui.engine.session import Session
+
+        objects = self.args.objects if self.args.objects is not None else 2000
+        speed = self.args.job_speed if self.args.job_speed is not None else DEMO_JOB_SPEED
+        if self.demo_server is None:
+            self.demo_server = await start_demo_server(objects=objects, job_speed=speed)
+        return await Session.demo(role=target.role, objects=objects, job_speed=speed,
+                                  poll=demo_poll(self.args.job_speed), server=self.demo_server)
+
+    def close(self) -> None:
+        """Stop the demo tenant's emulator, if one was started."""
+        if self.demo_server is not None:
+            self.demo_server.stop()
+            self.demo_server = None
