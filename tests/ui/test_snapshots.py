@@ -48,7 +48,9 @@ def steps(*keys: str, group: tuple[str, str] | None = None, after: tuple[str, ..
         ("main", "admin", steps(group=("user", "update"), after=("j", "space", "space"))),
         ("conditional_access_diff", "admin", steps("j", group=("conditionalAccessPolicy", "update"))),
         ("restore_confirm", "admin", steps("j", "space", "space", "r", group=("user", "update"))),
-        ("history", "admin", steps("H")),
+        # A restore first, so the history shows a recovery job and the session log.
+        ("history", "admin",
+         steps("j", "space", "space", "r", group=("user", "update"), after=("y", "escape", "H"))),
         ("help", "admin", steps("question_mark")),
         ("read_only_banner", "reader", steps()),
     ],
