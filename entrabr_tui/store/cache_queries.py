@@ -2,7 +2,9 @@
 
 Text filter rule (everywhere): the text, case-insensitively, is contained in the display name or the UPN/mail,
 or is a prefix of the object id. Text of three characters or more uses the trigram index for the rows it
-covers (rows not indexed yet are scanned with the same rule); shorter text scans. A filtered page first walks
+covers (rows not indexed yet are scanned with the same rule); shorter text scans. Counting a text keeps its
+matches (when not too many) in a temporary table that the counts and pages asked next with the same text, or
+with a longer text starting with it, read instead (``cache_matchset``). Otherwise a filtered page first walks
 a bounded number of rows in name order, which answers dense matches at once, and only then sorts the
 trigram matches, which is cheap when they are sparse. Counting a very common text costs time in proportion
 to its matches.
@@ -17,7 +19,8 @@ from typing import Any
 import orjson
 
 from entrabr_tui.core.model import Change
-from entrabr_tui.store.cache_core import CacheCore, text_matches
+from entrabr_tui.store.cache_core import text_matches
+from entrabr_tui.store.cache_matchset import MatchSetMixin
 from entrabr_tui.store.cache_schema import change_table, fts_table
 from entrabr_tui.store.records import ChangeRow, NodeCount, ReportKind
 
@@ -37,7 +40,7 @@ def _like_prefix(text: str) -> str:
     return text + "%"
 
 
-class QueriesMixin(CacheCore):
+class QueriesMixin(MatchSetMixin):
     """Read-side queries; all take the report id and work during a download as well as after it."""
 
     def _report_state(self, report_id: int) -> tuple[int, bool, bool, str]:
@@ -131,8 +134,9 @@ class QueriesMixin(CacheCore):
             return [NodeCount(t, a, int(n)) for t, a, n in rows]
         where, args = self._filters(report_id, None, None, recoverable, on_prem, marked)
         table = change_table(report_id)
-        if needle is None:
-            sql = f"SELECT c.entity_type, c.action, count(*) FROM {table} c"
+        kept = self._match_table(report_id, needle, build=True) if needle is not None else None
+        if needle is None or kept is not None:
+            sql = f"SELECT c.entity_type, c.action, count(*) FROM {kept or table} c"
             cte_args: list[Any] = []
         else:
             cte, cte_args, _ = self._matches_cte(report_id, needle)
@@ -166,8 +170,9 @@ class QueriesMixin(CacheCore):
             )
         where, args = self._filters(report_id, entity_type, action, recoverable, on_prem, marked)
         table = change_table(report_id)
-        if needle is None:
-            sql = f"SELECT count(*) FROM {table} c"
+        kept = self._match_table(report_id, needle, build=True) if needle is not None else None
+        if needle is None or kept is not None:
+            sql = f"SELECT count(*) FROM {kept or table} c"
             cte_args: list[Any] = []
         else:
             cte, cte_args, _ = self._matches_cte(report_id, needle)
@@ -212,8 +217,13 @@ class QueriesMixin(CacheCore):
         needle = self._needle(text)
         head = f"SELECT {columns} FROM {table} c WHERE {' AND '.join(where) or '1 = 1'} ORDER BY {_ORDER}"
         rows: list[Any] | None = None
+        kept = self._match_table(report_id, needle, build=False) if needle is not None else None
         if needle is None:
             rows = self._conn.execute(f"{head} LIMIT ?", [*args, limit]).fetchall()
+        elif kept is not None:
+            condition = " AND ".join(where) or "1 = 1"
+            kept_sql = f"SELECT {columns} FROM {kept} c WHERE {condition} ORDER BY {_ORDER} LIMIT ?"
+            rows = self._conn.execute(kept_sql, [*args, limit]).fetchall()
         else:
             cte, cte_args, used_index = self._matches_cte(report_id, needle)
             if not used_index:

@@ -9,11 +9,9 @@ from textual import work
 from textual.screen import Screen
 from textual.worker import Worker
 
-from entrabr_tui.core.diff import diff_change
 from entrabr_tui.core.model import JobKind
 from entrabr_tui.ui.backend import Backend, CachedReportView, SnapshotEntry
 from entrabr_tui.ui.messages import (
-    ChangeLoaded,
     CountsLoaded,
     JobSlotChanged,
     MarksChanged,
@@ -120,18 +118,6 @@ class MainBase(Screen[None]):
                 return  # the first page may not be in the cache yet; the next progress event retries
             raise
         self.post_message(CountsLoaded(report_id, counts, marked))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="diff", description="Loading the diff")
-    def load_change(self, backend: Backend, report_id: str, change_id: str) -> None:
-        change = backend.change(report_id, change_id)
-        rows = []
-        if change is not None:
-            member_ids = [str(item.get("id")) for key, value in change.delta.items()
-                          if key.endswith("@delta") and isinstance(value, list)
-                          for item in value if isinstance(item, dict) and item.get("id")]
-            names = dict(backend.display_names(member_ids)) if member_ids else {}
-            rows = diff_change(change, names.get)
-        self.post_message(ChangeLoaded(report_id, change_id, change, rows))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue", description="Planning the restore")
     def load_queue(self, backend: Backend) -> None:

@@ -8,7 +8,7 @@ from rich.style import Style
 from rich.text import Text
 
 from entrabr_tui.ui.backend import ChangeSummary
-from entrabr_tui.ui.text import name_text, safe
+from entrabr_tui.ui.text import EMPTY_NAME, clean, safe, truncate
 
 #: Objects shown per page inside one type/action node (bounded so the tree stays fast at any size).
 PAGE_SIZE = 500
@@ -37,7 +37,10 @@ class ActionNode:
     count: int
     #: Keyset start of each page visited so far; the last one is the current page.
     page_starts: list[tuple[str, str] | None] = field(default_factory=lambda: [None])
+    #: The current page is shown.
     loaded: bool = False
+    #: A page was asked for and has not arrived.
+    pending: bool = False
 
     @property
     def page_index(self) -> int:
@@ -107,17 +110,22 @@ def action_label(node: ActionNode, glyph: str, glyph_style: Style) -> Text:
 
 def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, badge_style: Style) -> Text:
     """``[x] ~ [on-prem] [not recoverable] Name  upn`` — every state spelled out (not only coloured), and the
-    badges before the name so a narrow pane never cuts them off."""
+    badges before the name so a narrow pane never cuts them off. Built from plain strings (this runs for
+    every row of a page): the same text as ``name_text`` and ``safe`` give."""
     label = Text(MARK_ON if marked else MARK_OFF, style="bold" if marked else "dim", end="")
     label.append(f"{glyph} ", style=glyph_style)
     if row.on_premises_synced:
         label.append("[on-prem] ", style=badge_style)
     if row.recoverable is False:
         label.append("[not recoverable] ", style=badge_style)
-    label.append_text(name_text(row.display_name, NAME_WIDTH))
+    name = clean(row.display_name) if row.display_name else ""
+    if name.strip():
+        label.append(truncate(name, NAME_WIDTH))
+    else:
+        label.append(EMPTY_NAME, style="italic dim")
     if row.principal_name and row.principal_name != row.display_name:
         label.append("  ")
-        label.append_text(safe(row.principal_name, 40, style="dim"))
+        label.append(truncate(clean(row.principal_name), 40), style="dim")
     return label
 
 

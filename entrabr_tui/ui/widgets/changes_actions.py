@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 from textual import work
 from textual.actions import SkipAction
-from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from entrabr_tui.ui.backend import Backend, TypeActionCount
 from entrabr_tui.ui.messages import DiffRequested, FilterRequested, MarksChanged
 from entrabr_tui.ui.widgets.change_nodes import ActionNode, NodeData, ObjectRow, PageLink, TypeNode
+from entrabr_tui.ui.widgets.changes_build import ChangesBuild
 
 
 def cycle(values: list[str], current: str | None) -> str | None:
@@ -24,7 +24,7 @@ def cycle(values: list[str], current: str | None) -> str | None:
     return values[index] if index < len(values) else None
 
 
-class ChangesActions(Tree[NodeData]):
+class ChangesActions(ChangesBuild):
     """Actions bound in ``bindings.CHANGES``; the tree's state and loading live in ``ChangesTree``."""
 
     backend: Backend | None
@@ -51,10 +51,10 @@ class ChangesActions(Tree[NodeData]):
     def _leaves(self) -> Iterator[TreeNode[NodeData]]:
         raise NotImplementedError
 
-    def _rebuild(self, auto_open: bool = False) -> None:
+    def _rebuild(self) -> None:
         raise NotImplementedError
 
-    def _refilter(self) -> None:
+    def _refilter(self, delay: float = 0.0, *, force: bool = False) -> bool:
         raise NotImplementedError
 
     def _post_summary(self) -> None:
@@ -132,7 +132,7 @@ class ChangesActions(Tree[NodeData]):
         if node is None or not isinstance(node.data, ObjectRow):
             self.notify("Put the cursor on an object to start a range.", severity="warning")
             return
-        if self._anchor is None or self._anchor.line < 0:
+        if self._anchor is None or self._anchor.line < 0 or not self._alive(self._anchor):
             self._anchor = node
             self._post_summary()
             return
@@ -171,9 +171,7 @@ class ChangesActions(Tree[NodeData]):
         refilter = bool(self.filter_text) or self.recoverable_filter is not None
         self.filter_text, self.recoverable_filter, self.type_only, self.action_only = "", None, None, None
         self.lens, self._anchor = False, None
-        if refilter:
-            self._refilter()
-        else:
+        if not (refilter and self._refilter()):
             self._rebuild()
 
     def action_cycle_type(self) -> None:

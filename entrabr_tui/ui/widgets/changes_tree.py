@@ -3,55 +3,62 @@
 Only counts are loaded up front (at most a few dozen type/action nodes). An action node fetches one page of
 at most ``PAGE_SIZE`` objects when it is opened, with "next"/"previous" rows to move through the rest, so
 the number of expanded lines stays bounded however large the report is. A filter (text, recoverable) asks the
-cache for filtered counts and pages; the type/action quick filters and the soft-delete lens only hide nodes.
+cache for filtered counts and the first page of every open node in one round, in a worker that a newer
+filter cancels (one lookup runs at a time; filters cancelled while waiting for it are never looked up); the
+result is applied to the nodes in place, in one update.
+The type/action quick filters and the soft-delete lens only hide nodes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import NodeID, TreeNode, UnknownNodeID
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from entrabr_tui.core.model import RecoveryAction
 from entrabr_tui.ui.backend import Backend, TypeActionCount
 from entrabr_tui.ui.bindings import CHANGES
 from entrabr_tui.ui.messages import ChangeHighlighted
 from entrabr_tui.ui.text import clean, plural, truncate
 from entrabr_tui.ui.widgets.change_nodes import (
-    PAGE_SIZE,
     ActionNode,
     InfoRow,
     NodeData,
     ObjectRow,
     PageLink,
     TypeNode,
-    action_label,
     info_label,
-    object_label,
-    page_label,
-    type_label,
 )
 from entrabr_tui.ui.widgets.changes_actions import ChangesActions
-from entrabr_tui.ui.widgets.styles import action_glyph, action_style, theme_style
-
-#: With a filter, action nodes this small open by themselves (up to ``AUTO_OPEN_ROWS`` rows in all).
-AUTO_OPEN_NODE = 100
-AUTO_OPEN_ROWS = 1_000
+from entrabr_tui.ui.widgets.changes_view import (
+    FilterKey,
+    NodeKey,
+    OpenPlan,
+    QuickFilter,
+    TreeView,
+    fetch_page,
+    fetch_view,
+)
 
 #: Reports larger than this filter from ``LARGE_REPORT_MIN_CHARS`` typed characters on (a one-letter
 #: substring matches nearly everything and costs a scan of the whole report).
 LARGE_REPORT = 50_000
 LARGE_REPORT_MIN_CHARS = 3
 
+#: Seconds a typed filter waits before it is looked up, so that keys arriving together (a paste) are looked
+#: up once. A longer wait would add itself to every keystroke; instead, while one lookup runs, newer
+#: filters replace the one waiting for it (only the newest is looked up next, and only it is shown).
+FILTER_DELAY = 0.01
 
-class ChangesTree(ChangesActions, Tree[NodeData]):
+
+class ChangesTree(ChangesActions):
     """Changed objects of one report. Marks, filters and paging live here; data comes from workers."""
 
     BINDINGS: ClassVar[list[BindingType]] = CHANGES.as_list()
@@ -64,19 +71,14 @@ class ChangesTree(ChangesActions, Tree[NodeData]):
             self.text = text
 
     class PageLoaded(Message):
-        def __init__(self, node_id: int, report_id: str, rows: list[ObjectRow]) -> None:
+        def __init__(self, node_id: int, report_id: str, generation: int,
+                     rows: list[ObjectRow] | None) -> None:
             super().__init__()
             self.node_id = node_id
             self.report_id = report_id
+            self.generation = generation
+            #: ``None``: the page could not be read (the worker reports why).
             self.rows = rows
-
-    class FilteredCounts(Message):
-        def __init__(self, report_id: str, key: tuple[str, bool | None],
-                     counts: list[TypeActionCount]) -> None:
-            super().__init__()
-            self.report_id = report_id
-            self.key = key
-            self.counts = counts
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("Changes", id=id)
@@ -95,6 +97,10 @@ class ChangesTree(ChangesActions, Tree[NodeData]):
         #: The (text, recoverable) filter the tree currently shows (``None``: unfiltered).
         self.applied_filter: tuple[str, bool | None] | None = None
         self._anchor: TreeNode[NodeData] | None = None
+        #: Bumped whenever what the nodes hold is replaced (another report, a filter applied): pages asked for
+        #: before that are dropped when they arrive.
+        self._generation = 0
+        self._fetching = threading.Lock()
         self._empty_text = "Select a backup (pane 1) to see its changes."
         self._show_info(self._empty_text)
 
@@ -117,33 +123,36 @@ class ChangesTree(ChangesActions, Tree[NodeData]):
                     marked: set[str]) -> None:
         """Show a report (or refresh its counts while it downloads, keeping what is open)."""
         same = report_id == self.report_id
-        old_keys = {(c.entity_type_raw, c.action_raw) for c in self.counts}
         self.backend, self.report_id, self.marked = backend, report_id, set(marked)
         self.counts = [c for c in counts if c.count > 0]
         if not same:
             self.filter_text, self.recoverable_filter, self._anchor = "", None, None
             self.applied_filter = None
+            self._generation += 1
+            self.workers.cancel_group(self, "tree-filter")
+            self.clear()
         if self.filtered:
-            self.applied_filter = None
-            self._refilter()
-        elif same and old_keys == {(c.entity_type_raw, c.action_raw) for c in self.counts}:
-            self.shown_counts = self.counts
-            self._relabel_groups()
-        else:
-            self.shown_counts = self.counts
-            self._rebuild()
+            self._refilter(force=True)  # the filtered counts are out of date too
+            return
+        self.shown_counts = self.counts
+        self._sync()
+        self._post_summary()
 
     def show_message(self, text: str) -> None:
         """Empty the tree and show one line of text (no report, loading, error)."""
         self.report_id, self.counts, self.shown_counts = None, [], []
+        self.applied_filter = None
+        self._generation += 1
+        self.workers.cancel_group(self, "tree-filter")
         self._empty_text = text
         self._show_info(text)
         self._post_summary()
 
     def set_filter(self, text: str) -> None:
-        """Keep only changes whose name or UPN contains ``text`` or whose ID starts with it."""
+        """Keep only changes whose name or UPN contains ``text`` or whose ID starts with it (looked up once
+        typing pauses)."""
         self.filter_text = text.strip()
-        self._refilter()
+        self._refilter(FILTER_DELAY)
 
     def apply_marks(self, ids: Sequence[str], marked: bool) -> None:
         """Reflect marks changed elsewhere (queue pane, unmark all)."""
@@ -167,44 +176,64 @@ class ChangesTree(ChangesActions, Tree[NodeData]):
     def visible_rows(self) -> list[ObjectRow]:
         return [node.data for node in self._leaves() if isinstance(node.data, ObjectRow)]
 
+    @property
+    def quick(self) -> QuickFilter:
+        return QuickFilter(self.type_only, self.action_only, self.lens)
+
     # -- filtering -------------------------------------------------------------------------------------------
-    def _refilter(self) -> None:
-        if not self.filtered or self.backend is None or self.report_id is None:
-            if self.applied_filter is None and self.shown_counts is self.counts and self.report_id:
-                self._post_summary()
-                return
-            self.shown_counts = self.counts
-            self.applied_filter = None
-            self._rebuild()
-            return
-        key = (self.effective_text, self.recoverable_filter)
-        if key == self.applied_filter:
-            self._post_summary()
-            return
-        self._fetch_counts(self.backend, self.report_id, key)
+    def _wanted_key(self) -> FilterKey | None:
+        return (self.effective_text, self.recoverable_filter) if self.filtered else None
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="tree-filter", description="Filtering")
-    def _fetch_counts(self, backend: Backend, report_id: str, key: tuple[str, bool | None]) -> None:
-        counts = backend.counts(report_id, text=key[0] or None, recoverable=key[1])
-        self.post_message(self.FilteredCounts(report_id, key, list(counts)))
+    def _refilter(self, delay: float = 0.0, *, force: bool = False) -> bool:
+        """Show what the current filter matches; the cache is asked in a worker (a newer filter wins).
+        ``False`` when the tree shows it already (nothing to ask)."""
+        if self.backend is None or self.report_id is None:
+            return False
+        key = self._wanted_key()
+        started = force or key != self.applied_filter
+        if started:
+            self._load_view(self.backend, self.report_id, key, delay, self._open_now())
+        else:
+            self.workers.cancel_group(self, "tree-filter")  # typed back to what is shown
+        self._post_summary()
+        return started
 
-    @on(FilteredCounts)
-    def _filtered_counts(self, message: FilteredCounts) -> None:
-        current = (self.effective_text, self.recoverable_filter)
-        if message.report_id == self.report_id and message.key == current:
-            self.shown_counts = message.counts
-            self.applied_filter = message.key
-            self._rebuild(auto_open=True)
+    def _open_now(self) -> OpenPlan:
+        types, actions = set(), set()
+        for tnode in self.root.children:
+            if isinstance(tnode.data, TypeNode) and tnode.is_expanded:
+                types.add(tnode.data.entity_type)
+            for anode in tnode.children:
+                if isinstance(anode.data, ActionNode) and anode.is_expanded:
+                    actions.add((anode.data.entity_type, anode.data.action))
+        return OpenPlan(frozenset(types), frozenset(actions))
 
-    def _visible_counts(self) -> list[TypeActionCount]:
-        def keep(c: TypeActionCount) -> bool:
-            if self.type_only is not None and c.entity_type_raw != self.type_only:
-                return False
-            if self.lens:
-                return RecoveryAction.parse(c.action_raw) is RecoveryAction.SOFT_DELETE
-            return self.action_only is None or c.action_raw == self.action_only
+    @work(exclusive=True, exit_on_error=False, group="tree-filter", description="Filtering")
+    async def _load_view(self, backend: Backend, report_id: str, key: FilterKey | None, delay: float,
+                         keep: OpenPlan) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        worker = get_current_worker()
+        unfiltered, quick = list(self.counts), self.quick
 
-        return [c for c in self.shown_counts if c.count > 0 and keep(c)]
+        def fetch() -> TreeView | None:
+            with self._fetching:  # one at a time: filters cancelled while they waited are not looked up
+                if worker.is_cancelled:
+                    return None
+                return fetch_view(backend, report_id, key, unfiltered, quick, keep,
+                                  lambda: worker.is_cancelled)
+
+        view = await asyncio.to_thread(fetch)
+        if view is not None and report_id == self.report_id and key == self._wanted_key():
+            self._apply_view(view)
+
+    def _apply_view(self, view: TreeView) -> None:
+        self.shown_counts = view.counts
+        self.applied_filter = view.key
+        self._generation += 1
+        with self.app.batch_update():
+            self._sync(view.pages, view.plan)
+        self._post_summary()
 
     # -- building --------------------------------------------------------------------------------------------
     def _show_info(self, text: str) -> None:
@@ -212,71 +241,15 @@ class ChangesTree(ChangesActions, Tree[NodeData]):
         self.root.add_leaf(info_label(InfoRow(text)), InfoRow(text))
         self.cursor_line = 0
 
-    def _rebuild(self, auto_open: bool = False) -> None:
-        expanded = {self._key(n) for n in self._walk(self.root) if n.is_expanded and n is not self.root}
-        self.clear()
-        self._anchor = None
-        groups: dict[str, list[TypeActionCount]] = {}
-        for c in sorted(self._visible_counts(), key=lambda c: (c.entity_type_raw, c.action_raw)):
-            groups.setdefault(c.entity_type_raw, []).append(c)
-        if not groups:
-            text = "No matches." if self.filtered else ("No changes." if self.report_id else self._empty_text)
-            self.root.add_leaf(info_label(InfoRow(text)), InfoRow(text))
-        budget = AUTO_OPEN_ROWS
-        for etype, actions in groups.items():
-            tnode = TypeNode(etype, sum(c.count for c in actions))
-            type_tree = self.root.add(type_label(tnode), tnode)
-            for c in actions:
-                anode = ActionNode(etype, c.action_raw, c.count)
-                child = type_tree.add(self._action_label(anode), anode)
-                if auto_open and c.count <= min(AUTO_OPEN_NODE, budget):
-                    budget -= c.count
-                    type_tree.expand()
-                    child.expand()
-                elif ("a", etype, c.action_raw) in expanded:
-                    child.expand()
-            if ("t", etype, "") in expanded or (auto_open and len(groups) <= 3):
-                type_tree.expand()
-        self.cursor_line = 0
-        self._post_summary()
-
-    def _relabel_groups(self) -> None:
-        totals = {(c.entity_type_raw, c.action_raw): c.count for c in self.shown_counts}
-        for node in self._walk(self.root):
-            data = node.data
-            if isinstance(data, ActionNode):
-                data.count = totals.get((data.entity_type, data.action), data.count)
-                node.set_label(self._action_label(data))
-            elif isinstance(data, TypeNode):
-                data.count = sum(n for (t, _), n in totals.items() if t == data.entity_type)
-                node.set_label(type_label(data))
+    def _rebuild(self) -> None:
+        """Show or hide nodes after a quick filter changed (no query)."""
+        self._sync()
         self._post_summary()
 
     def _relabel_leaves(self, ids: set[str] | None) -> None:
         for node in self._leaves():
             if isinstance(node.data, ObjectRow) and (ids is None or node.data.id in ids):
                 node.set_label(self._object_label(node.data))
-
-    def _action_label(self, node: ActionNode) -> Text:
-        return action_label(node, action_glyph(node.action), action_style(self.app, node.action))
-
-    def _object_label(self, row: ObjectRow) -> Text:
-        return object_label(row, row.id in self.marked, action_glyph(row.action),
-                            action_style(self.app, row.action), theme_style(self.app, "warning"))
-
-    @staticmethod
-    def _key(node: TreeNode[NodeData]) -> tuple[str, str, str]:
-        data = node.data
-        if isinstance(data, TypeNode):
-            return ("t", data.entity_type, "")
-        if isinstance(data, ActionNode):
-            return ("a", data.entity_type, data.action)
-        return ("", "", "")
-
-    def _walk(self, node: TreeNode[NodeData]) -> Iterator[TreeNode[NodeData]]:
-        yield node
-        for child in node.children:
-            yield from self._walk(child)
 
     def _leaves(self) -> Iterator[TreeNode[NodeData]]:
         """Object leaves currently shown (under expanded nodes)."""
@@ -296,8 +269,10 @@ class ChangesTree(ChangesActions, Tree[NodeData]):
             typed = truncate(clean(self.filter_text), 20)
             parts.append(f"/{typed}: type {self.min_filter_chars}+ characters")
         elif self.filter_text:
-            shown = sum(c.count for c in self.shown_counts)
-            parts.append(f"/{truncate(clean(self.filter_text), 20)}: {shown:,}")
+            shown = f"{sum(c.count for c in self.shown_counts):,}"
+            if self._wanted_key() != self.applied_filter:
+                shown = "…"  # looked up once typing pauses
+            parts.append(f"/{truncate(clean(self.filter_text), 20)}: {shown}")
         if self.recoverable_filter is not None:
             parts.append("recoverable" if self.recoverable_filter else "not recoverable")
         if self.type_only:
@@ -314,27 +289,36 @@ class ChangesTree(ChangesActions, Tree[NodeData]):
     @on(Tree.NodeExpanded)
     def _expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
         data = event.node.data
-        if isinstance(data, ActionNode) and not data.loaded:
+        if isinstance(data, ActionNode) and not data.loaded and not data.pending:
             self._load_page(event.node, data)
+        elif isinstance(data, TypeNode):  # open actions inside a type that was closed load now
+            for child in event.node.children:
+                if isinstance(child.data, ActionNode) and child.is_expanded and not child.data.loaded \
+                        and not child.data.pending:
+                    self._load_page(child, child.data)
 
     def _load_page(self, node: TreeNode[NodeData], data: ActionNode) -> None:
         if self.backend is None or self.report_id is None:
             return
         node.remove_children()
         node.add_leaf(info_label(InfoRow("loading…")), InfoRow("loading…"))
-        self._fetch_page(self.backend, self.report_id, int(node.id), data, data.page_starts[-1],
-                         self.effective_text, self.recoverable_filter)
+        data.pending = True
+        self._fetch_page(self.backend, self.report_id, int(node.id), (data.entity_type, data.action),
+                         data.page_starts[-1], self.applied_filter, self._generation)
 
     @work(thread=True, exit_on_error=False, group="tree-page", description="Loading changes")
-    def _fetch_page(self, backend: Backend, report_id: str, node_id: int, data: ActionNode,
-                    after: tuple[str, str] | None, text: str, recoverable: bool | None) -> None:
-        rows = backend.page(report_id, data.entity_type, data.action, after, PAGE_SIZE,
-                            text=text or None, recoverable=recoverable)
-        self.post_message(self.PageLoaded(node_id, report_id, [ObjectRow.from_summary(r) for r in rows]))
+    def _fetch_page(self, backend: Backend, report_id: str, node_id: int, node: NodeKey,
+                    after: tuple[str, str] | None, key: FilterKey | None, generation: int) -> None:
+        try:
+            rows = fetch_page(backend, report_id, node, after, key)
+        except Exception:
+            self.post_message(self.PageLoaded(node_id, report_id, generation, None))
+            raise
+        self.post_message(self.PageLoaded(node_id, report_id, generation, rows))
 
     @on(PageLoaded)
     def _page_loaded(self, message: PageLoaded) -> None:
-        if message.report_id != self.report_id:
+        if message.report_id != self.report_id or message.generation != self._generation:
             return
         try:
             node = self.get_node_by_id(NodeID(message.node_id))
@@ -343,22 +327,15 @@ class ChangesTree(ChangesActions, Tree[NodeData]):
         data = node.data
         if not isinstance(data, ActionNode):
             return
+        if message.rows is None:
+            data.pending = False
+            node.remove_children()
+            text = "not loaded: close and open again to retry"
+            node.add_leaf(info_label(InfoRow(text)), InfoRow(text))
+            return
         on_link = self.cursor_node is not None and self.cursor_node.parent is node
-        node.remove_children()
-        data.loaded = True
-        if data.page_index > 0:
-            link = PageLink(data, forward=False)
-            node.add_leaf(page_label(link), link)
-        first = None
-        for row in message.rows:
-            leaf = node.add_leaf(self._object_label(row), row)
-            first = first or leaf
-        if not message.rows:
-            node.add_leaf(info_label(InfoRow("(none cached yet)")), InfoRow("(none cached yet)"))
-        if (data.page_index + 1) * PAGE_SIZE < data.count and len(message.rows) == PAGE_SIZE:
-            link = PageLink(data, forward=True)
-            node.add_leaf(page_label(link), link)
-        node.set_label(self._action_label(data))
+        with self.app.batch_update():
+            first = self._fill_page(node, data, message.rows)
         if on_link and first is not None:
             self.call_after_refresh(self.move_cursor, first)
 

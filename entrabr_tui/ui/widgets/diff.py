@@ -1,18 +1,29 @@
-"""Diff pane: one object's properties side by side (backup / current), or its raw JSON."""
+"""Diff pane: one object's properties side by side (backup / current), or its raw JSON.
+
+The pane loads the highlighted object by itself, lazily: a request waits a moment in an exclusive worker (a
+newer request cancels it, so holding ``j`` loads nothing until the cursor rests), then reads the change and
+computes its rows in a thread; only the newest request is ever drawn. The raw JSON view is filled only while
+it is shown.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import TextArea
+from textual.worker import Worker, WorkerState
 
-from entrabr_tui.core.diff import DiffKind, DiffRow, raw_json
+from entrabr_tui.core.diff import DiffKind, DiffRow, diff_change, raw_json
 from entrabr_tui.core.model import Change
+from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.bindings import DIFF
 from entrabr_tui.ui.text import clean, name_text, safe, truncate
 from entrabr_tui.ui.widgets.styles import action_glyph, theme_style
@@ -26,6 +37,31 @@ _KIND_VARIABLE = {
     DiffKind.REMOVED: "error",
     DiffKind.SOFT_DELETE: "error",
 }
+
+#: Seconds the cursor must rest on an object before its diff is read: after a single move from rest, and
+#: while it moves (twice the time between the last two moves, within these bounds: a held key repeats every
+#: 30–90 ms, so holding ``j`` reads nothing until it is released).
+DIFF_DELAY_RESTING = 0.02
+DIFF_DELAY_MOVING = (0.06, 0.15)
+#: Moves closer together than this mean the cursor is moving.
+MOVING_GAP = 0.3
+
+
+async def rest(delay: float) -> None:
+    """The wait before a requested diff is read (a newer request cancels it)."""
+    await asyncio.sleep(delay)
+
+
+def load_diff(backend: Backend, report_id: str, change_id: str) -> tuple[Change | None, list[DiffRow]]:
+    """The change and its diff rows, member names resolved where cached (blocking: run it in a thread)."""
+    change = backend.change(report_id, change_id)
+    if change is None:
+        return None, []
+    member_ids = [str(item.get("id")) for key, value in change.delta.items()
+                  if key.endswith("@delta") and isinstance(value, list)
+                  for item in value if isinstance(item, dict) and item.get("id")]
+    names = dict(backend.display_names(member_ids)) if member_ids else {}
+    return change, diff_change(change, names.get)
 
 
 class DiffTable(NavTable):
@@ -112,6 +148,11 @@ class DiffPane(Vertical):
         super().__init__(id=id, classes="pane")
         self.change: Change | None = None
         self.raw = False
+        #: ``(report id, change id)`` of the newest request (``None``: nothing wanted).
+        self.wanted: tuple[str, str] | None = None
+        self._shown: tuple[str, str] | None = None
+        self._raw_of: Change | None = None
+        self._last_request = 0.0
 
     def compose(self) -> ComposeResult:
         yield DiffTable(id="diff-table")
@@ -123,18 +164,85 @@ class DiffPane(Vertical):
     def table(self) -> DiffTable:
         return self.query_one(DiffTable)
 
+    # -- loading ---------------------------------------------------------------------------------------
+    def request(self, backend: Backend | None, report_id: str | None, change_id: str | None) -> None:
+        """Show this change once the cursor rests on it; ``None`` drops a pending request (the shown diff
+        stays)."""
+        if backend is None or report_id is None or change_id is None:
+            self.wanted = None  # what is shown stays, so coming back to it costs nothing
+            self.workers.cancel_group(self, "diff")
+            return
+        wanted = (report_id, change_id)
+        if wanted == self.wanted:
+            return
+        self.wanted = wanted
+        now = time.monotonic()
+        gap, self._last_request = now - self._last_request, now
+        low, high = DIFF_DELAY_MOVING
+        delay = DIFF_DELAY_RESTING if gap >= MOVING_GAP else min(high, max(low, 2 * gap))
+        if wanted == self._shown:
+            self.workers.cancel_group(self, "diff")
+            return
+        self._load(backend, report_id, change_id, delay)
+
+    @property
+    def pending(self) -> bool:
+        """A requested diff is not drawn yet."""
+        return self.wanted is not None and self.wanted != self._shown
+
+    @work(exclusive=True, exit_on_error=False, group="diff", description="Loading the diff")
+    async def _load(self, backend: Backend, report_id: str, change_id: str, delay: float) -> None:
+        await rest(delay)
+        change, rows = await asyncio.to_thread(load_diff, backend, report_id, change_id)
+        if self.wanted != (report_id, change_id):
+            return
+        self._draw(change, rows, "not in the cache")
+        self._shown = self.wanted
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        error = event.worker.error
+        if event.worker.group == "diff" and event.state is WorkerState.ERROR and error is not None:
+            self.wanted = None
+            self.notify(clean(str(error) or type(error).__name__)[:300], title="Diff", severity="error",
+                        timeout=10)
+
+    # -- drawing ---------------------------------------------------------------------------------------
     def show(self, change: Change | None, rows: list[DiffRow]) -> None:
+        """Draw ``change`` now (a pending request is dropped)."""
+        self._drop_pending()
+        self._draw(change, rows, "")
+
+    def placeholder(self, text: str) -> None:
+        """No object: an empty table and ``text`` in the border (a pending request is dropped)."""
+        self._drop_pending()
+        self._draw(None, [], text)
+
+    def _drop_pending(self) -> None:
+        self.wanted = self._shown = None
+        self.workers.cancel_group(self, "diff")
+
+    def _draw(self, change: Change | None, rows: list[DiffRow], missing: str) -> None:
         self.change = change
-        self.table.show_rows(rows)
-        raw = self.query_one("#diff-raw", TextArea)
-        raw.load_text(raw_json(change) if change is not None else "")
-        self.border_subtitle = self._subtitle(change)
+        with self.app.batch_update():
+            self.table.show_rows(rows)
+            if self.raw:
+                self._fill_raw()
+            self.border_subtitle = self._subtitle(change) if change is not None else missing
+
+    def _fill_raw(self) -> None:
+        """Put the current change's JSON in the raw view (only when it shows another one)."""
+        if self._raw_of is self.change:
+            return
+        self._raw_of = change = self.change
+        self.query_one("#diff-raw", TextArea).load_text(raw_json(change) if change is not None else "")
 
     def toggle_raw(self) -> None:
         if self.change is None:
             return
         self.raw = not self.raw
         raw = self.query_one("#diff-raw", TextArea)
+        if self.raw:
+            self._fill_raw()
         raw.display = self.raw
         self.table.display = not self.raw
         (raw if self.raw else self.table).focus()
@@ -146,8 +254,3 @@ class DiffPane(Vertical):
         name = name_text(change.display_name, 30).plain
         glyph = action_glyph(change.action_raw)
         return f"{glyph} {clean(change.action_raw)} · {clean(change.entity_type_raw)} · {name}"
-
-    def placeholder(self, text: str) -> None:
-        self.change = None
-        self.table.show_rows([])
-        self.border_subtitle = text
