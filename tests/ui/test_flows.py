@@ -33,6 +33,23 @@ async def test_new_report_on_a_backup_without_one() -> None:
         assert "job slot free" in screen_text(app)
 
 
+async def test_new_report_from_the_keyboard_only() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        await pilot.press("1", "j", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ScopeDialog)
+        await pilot.press("down", "enter")  # the radio set has focus: choose "Chosen types"
+        await settle(pilot)
+        assert not app.screen.query_one("#scope-type-list").disabled
+        await pilot.press("tab", "space", "ctrl+s")  # tick the first type, then create from anywhere
+        await settle(pilot)
+        second = (await backend.snapshots())[1].snapshot.id
+        assert len(backend.report_calls) == 1 and backend.report_calls[0][0] == second
+        scope = backend.report_calls[0][1]
+        assert scope is not None and scope.entity_types == ("user",)  # type: ignore[union-attr]
+
+
 async def test_report_scoped_to_marked_objects() -> None:
     backend = FakeBackend()
     async with running(backend) as (app, pilot):

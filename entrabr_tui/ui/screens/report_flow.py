@@ -50,7 +50,10 @@ def marked_scope(entries: Sequence[QueueEntry]) -> EntityNameAndIdsFilter:
 class ScopeDialog(ModalScreen[ScopeChoice | None]):
     """Pick what the new report covers: everything, chosen types, or the marked objects."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="scope-cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="scope-cancel"),
+        Binding("ctrl+s", "create", "Create report", priority=True, id="scope-create"),
+    ]
 
     def __init__(self, snapshot: SnapshotEntry, marked: Sequence[QueueEntry], *, fresh: bool = False) -> None:
         super().__init__()
@@ -67,7 +70,7 @@ class ScopeDialog(ModalScreen[ScopeChoice | None]):
                 yield from self._choices()
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel (esc)", id="cancel", compact=True)
-                yield Button("Create report", id="create", variant="primary", compact=True)
+                yield Button("Create report (ctrl+s)", id="create", variant="primary", compact=True)
 
     def _choices(self) -> ComposeResult:
         marked_ok = 0 < len(self.marked) <= MAX_IDS_PER_JOB
@@ -92,7 +95,7 @@ class ScopeDialog(ModalScreen[ScopeChoice | None]):
         self.query_one("#scope-type-list", SelectionList).disabled = event.pressed.id != "scope-types"
 
     @on(Button.Pressed, "#create")
-    def _create(self) -> None:
+    def action_create(self) -> None:
         pressed = self.query_one(RadioSet).pressed_button
         kind = pressed.id if pressed is not None else "scope-all"
         if kind == "scope-types":
