@@ -98,6 +98,15 @@ async def test_admin_report_drill_restore_verify_and_history() -> None:
             await settle(pilot)
             assert rows[0].data.id not in session.marked(report.id)  # type: ignore[union-attr]
 
+        # The demo tenant's hostile names (Rich markup, an ANSI escape) show literally in the tree.
+        users = await open_group(pilot, tree, "user", "update")
+        labels = {c.data.display_name: str(c.label) for c in users.children if isinstance(c.data, ObjectRow)}
+        markup = next(name for name in labels if "[bold]" in name)
+        assert "[bold]Rich[/] Markup" in labels[markup]
+        ansi = next(name for name in labels if "\x1b" in name)
+        assert "ANSI Red" in labels[ansi] and "\x1b" not in labels[ansi]
+        assert "\x1b" not in screen_text(app)
+
         # Mark everything, restore it, and confirm with a fresh report.
         for tnode in list(tree.root.children):
             for anode in list(tnode.children):
