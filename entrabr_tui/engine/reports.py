@@ -273,7 +273,7 @@ async def download_pages(
 
 async def finish_indexes(cache: Cache, report: Report) -> Report:
     """Build a complete report's lookup and search indexes if an earlier run stopped before doing so."""
-    if report.complete and not (report.indexed and report.search_ready):
+    if report.needs_finalize:
         await asyncio.to_thread(_finalize_on_own_connection, cache, report.id)
         return cache.report(report.id) or report
     return report

@@ -23,6 +23,7 @@ from entrabr_tui.store.cache_core import text_matches
 from entrabr_tui.store.cache_matchset import MatchSetMixin
 from entrabr_tui.store.cache_schema import change_table, fts_table
 from entrabr_tui.store.records import ChangeRow, NodeCount, ReportKind
+from entrabr_tui.store.sqlite_file import in_list_chunks
 
 #: A filtered page first walks this many rows in name order (cheap when matches are dense) before it asks
 #: the trigram index for the matches and sorts them (cheap when they are sparse).
@@ -319,9 +320,7 @@ class QueriesMixin(MatchSetMixin):
         wanted = list(dict.fromkeys(object_ids))
         found: dict[str, Change] = {}  # by lower-cased id
         table = change_table(report_id)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_list_chunks(wanted):
             rows = self._conn.execute(
                 f"SELECT object_id, page_id, raw_off, raw_len FROM {table} "
                 f"WHERE object_id COLLATE NOCASE IN ({marks}) "
