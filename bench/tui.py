@@ -207,7 +207,7 @@ async def measure(home: Path) -> dict[str, float]:
             wanted = (typed, None) if len(typed) >= tree.min_filter_chars else None
 
             def shown(text: str = typed, want: tuple[str, None] | None = wanted) -> bool:
-                return tree.filter_text == text and tree.applied_filter == want and not loading()
+                return tree.filters.text == text and tree.model.applied == want and not loading()
 
             await wait_until(shown)
             timings.append(await drawn(tree, began))
@@ -215,7 +215,7 @@ async def measure(home: Path) -> dict[str, float]:
         each = ", ".join(f"{c} {t:.0f}" for c, t in zip("smith", timings, strict=True))
         print(f"filter keystrokes (ms): {each}", file=sys.stderr)
         figures["filter_keystroke_ms"] = round(max(timings), 1)
-        figures["filter_matches"] = float(sum(c.count for c in tree.shown_counts))
+        figures["filter_matches"] = float(sum(c.count for c in tree.model.shown_counts))
         await pilot.press("escape")
         await pilot.pause()
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

@@ -220,7 +220,7 @@ class MainScreen(ReportFlow, RestoreFlow):
     def _open_filter(self) -> None:
         field = self.query_one("#filter", Input)
         field.display = True
-        field.value = self.changes.filter_text
+        field.value = self.changes.filters.text
         field.focus()
 
     @on(Input.Changed, "#filter")
