@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from entrabr_tui.core.model import JobKind, RecoveryStatus
 from entrabr_tui.ui.backend import Backend, CachedReportView, SnapshotEntry
-from entrabr_tui.ui.bindings import GLOBAL
+from entrabr_tui.ui.bindings import GLOBAL, SCREEN, bindings_of
 from entrabr_tui.ui.messages import (
     ChangeHighlighted,
     CountsLoaded,
@@ -71,7 +71,7 @@ class MainScreen(Screen[None]):
     flows that own their running job, progress and dialogs; their workers belong to this screen too.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = GLOBAL.as_list()
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, GLOBAL)
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         super().__init__()

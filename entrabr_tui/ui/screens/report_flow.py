@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Label, RadioButton, RadioSet, SelectionList
@@ -27,6 +27,7 @@ from entrabr_tui.core.model import (
 )
 from entrabr_tui.engine.events import JobProgress
 from entrabr_tui.ui.backend import Backend, CachedReportView, QueueEntry, SnapshotEntry
+from entrabr_tui.ui.bindings import SCOPE_DIALOG, SCREEN, bindings_of
 from entrabr_tui.ui.messages import ReportProgressed, ReportReady
 from entrabr_tui.ui.text import clean, plural
 from entrabr_tui.ui.widgets.status import job_progress_text, slot_text
@@ -54,10 +55,7 @@ def marked_scope(entries: Sequence[QueueEntry]) -> EntityNameAndIdsFilter:
 class ScopeDialog(ModalScreen[ScopeChoice | None]):
     """Pick what the new report covers: everything, chosen types, or the marked objects."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="scope-cancel"),
-        Binding("ctrl+s", "create", "Create report", priority=True, id="scope-create"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, SCOPE_DIALOG)
 
     def __init__(self, snapshot: SnapshotEntry, marked: Sequence[QueueEntry], *, fresh: bool = False) -> None:
         super().__init__()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label
@@ -19,6 +19,7 @@ from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.engine.plans import SessionPlan
 from entrabr_tui.engine.restore import RestoreResult
 from entrabr_tui.ui.backend import Backend
+from entrabr_tui.ui.bindings import RESTORE_RESULT, SCREEN, bindings_of
 from entrabr_tui.ui.messages import RestoreFinished, RestoreProgressed
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
 from entrabr_tui.ui.text import clean, name_text, plural, safe
@@ -45,10 +46,7 @@ class RestoreResultScreen(ModalScreen[bool]):
     Dismisses with ``True`` when the user asks to retry the failures.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="result-close"),
-        Binding("R", "retry", "Retry failed", id="result-retry"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, RESTORE_RESULT)
 
     def __init__(self, outcome: RestoreResult) -> None:
         super().__init__()
