@@ -305,7 +305,7 @@ class MainScreen(Screen[None]):
     @on(RestoreFinished)
     def _restore_finished(self, message: RestoreFinished) -> None:
         if self.reports is not None:
-            self.reports.restored = True
+            self.reports.restored = True  # the next report should not reuse one made before the restore
         if self.restores is not None:
             self.restores.finished(message.outcome, message.plan)
 
