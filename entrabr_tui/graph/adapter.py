@@ -84,8 +84,10 @@ def build_graph_client(
     )
     options: dict[str, Any] = dict(graph_default_options)
     options[RetryHandlerOption.get_key()] = RetryHandlerOption(delay=0, max_retries=0, should_retry=False)
+    # kiota would raise a bare Exception for a scheme change; the hook refuses it (and any origin change)
+    # as a typed error instead.
     options[RedirectHandlerOption.get_key()] = RedirectHandlerOption(
-        scrub_sensitive_headers=refuse_cross_origin_redirect
+        allow_redirect_on_scheme_change=True, scrub_sensitive_headers=refuse_cross_origin_redirect
     )
     http = GraphClientFactory.create_with_default_middleware(client=http, options=options)
     auth = AzureIdentityAuthenticationProvider(credential, scopes=list(scopes))

@@ -303,7 +303,7 @@ async def test_malformed_json_that_retries_cannot_fix(sleeps: SleepRecorder) -> 
     script = Script(lambda _: bad)
     client, _ = make(script, sleeps)
     async with client:
-        with pytest.raises(UnexpectedResponseError, match="changes .* could not be read after 4 tries"):
+        with pytest.raises(UnexpectedResponseError, match=r"changes .* could not be read after 4 tries"):
             [p async for p in client.iter_change_pages(SNAP, "j1")]
     assert len(script.requests) == 4
 
