@@ -74,11 +74,11 @@ def expected_change_objects(job: Job | None, stated_count: int | None = None) ->
 
 def link_changes(item: object) -> int:
     """The link changes carried by one change object: entries of its ``<relationship>@delta`` arrays."""
-    if not isinstance(item, Mapping):
-        return 0
-    delta = item.get("deltaFromCurrent")
+    delta = item.get("deltaFromCurrent") if isinstance(item, Mapping) else None
     if not isinstance(delta, Mapping):
         return 0
-    return sum(
-        len(value) for key, value in delta.items() if isinstance(value, list) and str(key).endswith("@delta")
-    )
+    total = 0
+    for key, value in delta.items():  # most values are not lists: that test comes first
+        if type(value) is list and isinstance(key, str) and key.endswith("@delta"):
+            total += len(value)
+    return total

@@ -308,6 +308,15 @@ def change_problem(data: object) -> str | None:
     ``deltaFromCurrent`` and ``currentState`` are objects or null. An enum value this code does not know
     is readable (it is kept as its raw string). Several problems are joined with ``"; "``.
     """
+    if type(data) is dict:  # the common, well-formed case without building anything
+        object_id, entity, action = data.get("id"), data.get("entityTypeName"), data.get("recoveryAction")
+        if type(object_id) is str and object_id and type(entity) is str and entity and type(action) is str \
+                and action:
+            delta, current = data.get("deltaFromCurrent"), data.get("currentState")
+            name, failure = data.get("displayName"), data.get("failureMessage")
+            if (delta is None or type(delta) is dict) and (current is None or type(current) is dict) \
+                    and (name is None or type(name) is str) and (failure is None or type(failure) is str):
+                return None
     if not isinstance(data, Mapping):
         return f"the change is {_json_kind(data)}, not an object"
     problems: list[str] = []
