@@ -1,4 +1,5 @@
-"""The control plane under ``/_emulator/``: tokens, clock, configuration, faults, reset and state.
+"""The control plane under ``/_emulator/``: tokens, clock, configuration, faults, a fixture of change objects
+for the next preview job, reset and state.
 
 JSON in and out, no authentication, never affected by latency or faults.
 """
@@ -17,6 +18,7 @@ from starlette.routing import Route
 
 from .clock import iso
 from .faults import FaultError
+from .overrides import OverrideError
 from .service import EmulatorService
 from .tokens import ROLES, mint_token
 
@@ -67,6 +69,8 @@ class ControlPlane:
             "/advance": {"POST": self.advance},
             "/config": {"GET": self.get_config, "POST": self.set_config},
             "/faults": {"GET": self.list_faults, "POST": self.add_fault, "DELETE": self.clear_faults},
+            "/changes-override": {"GET": self.get_override, "POST": self.set_override,
+                                  "DELETE": self.clear_override},
             "/reset": {"POST": self.reset},
             "/state": {"GET": self.state},
         }
@@ -145,6 +149,29 @@ class ControlPlane:
         """``DELETE /_emulator/faults``."""
         self.service.faults.clear()
         return {"faults": []}
+
+    async def get_override(self, request: Request) -> dict[str, Any]:
+        """``GET /_emulator/changes-override``: the pending fixture's size and the jobs given one."""
+        return self.service.faults.changes_override.describe()
+
+    async def set_override(self, request: Request) -> dict[str, Any]:
+        """``POST /_emulator/changes-override {"changes": [...]}``: the next preview job to compute its
+        difference serves exactly these change objects (and its totals count them)."""
+        body = await _body(request)
+        unknown = set(body) - {"changes"}
+        if unknown or "changes" not in body:
+            raise ControlError("the body must be {\"changes\": [change objects]}")
+        try:
+            self.service.faults.changes_override.set(body["changes"])
+        except OverrideError as exc:
+            raise ControlError(str(exc)) from exc
+        return self.service.faults.changes_override.describe()
+
+    async def clear_override(self, request: Request) -> dict[str, Any]:
+        """``DELETE /_emulator/changes-override``: forget the fixture (jobs already given it keep it until
+        a reset)."""
+        self.service.faults.changes_override.discard()
+        return self.service.faults.changes_override.describe()
 
     async def reset(self, request: Request) -> dict[str, Any]:
         """``POST /_emulator/reset``: the initial tenant, no jobs, no faults."""

@@ -104,6 +104,7 @@ class EmulatorService:
         try:
             if work.kind == "diff":
                 records, generation = await self.in_directory(self._diff, work)
+                records = self.faults.changes_override.apply(job, records)
                 self.jobs.finish_diff(job, records, generation)
             else:
                 outcome = await self.in_directory(self.directory.recover, work.snapshot_id, work.scope)

@@ -165,7 +165,32 @@ class OutcomeUnknownError(GraphError):
 
 
 class UnexpectedResponseError(GraphError):
-    """The service answered with something the client cannot use (malformed JSON, missing header, ...)."""
+    """The service answered with something the client cannot use (malformed JSON, missing header, an answer
+    redirected to another host, ...)."""
+
+
+class IncompleteChangesError(UnexpectedResponseError):
+    """A walk over change pages ended (a page came without a next link) with fewer change objects than the
+    service announced: some were lost on the way. ``received`` and ``expected`` say how many."""
+
+    def __init__(self, message: str, *, received: int, expected: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.received = received
+        self.expected = expected
+
+
+class JobWaitTimeoutError(GraphError):
+    """Waiting for a job to finish took longer than allowed; ``job`` is the last state read.
+
+    ``unknown_status`` is True when the job sat in a status this client does not know (it cannot tell
+    whether that status will ever end) for longer than the limit for unknown statuses.
+    """
+
+    def __init__(self, message: str, *, job: Job, waited: float, unknown_status: bool, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.job = job
+        self.waited = waited
+        self.unknown_status = unknown_status
 
 
 @dataclass(frozen=True, slots=True)
