@@ -66,17 +66,21 @@ def build(home: Path, changes: int, seed: int) -> None:
     items = synthesize(changes, seed)
     cache = Cache.open(TENANT, paths=StorePaths.under(home))
     snapshot = Snapshot(snapshot_id_for(SNAPSHOT_CREATED), SNAPSHOT_CREATED, len(items))
-    cache.record_snapshots([snapshot], now=SNAPSHOT_CREATED)
-    report = cache.begin_report("job-bench", snapshot.id, None, "page:0", total_expected=len(items))
-    url: str | None = cache.resume_point(report.id)
+    cache.tenant.record_snapshots([snapshot], now=SNAPSHOT_CREATED)
+    report = cache.report_writer.begin_report(
+        "job-bench", snapshot.id, None, "page:0", total_expected=len(items)
+    )
+    url: str | None = cache.report_writer.resume_point(report.id)
     offset = 0
     while url is not None:
         chunk = items[offset:offset + PAGE]
         offset += PAGE
         next_link = f"page:{offset}" if offset < len(items) else None
-        cache.ingest_page(report.id, chunk, next_link, url, recoverable=recoverable, finalize=False)
+        cache.report_writer.ingest_page(
+            report.id, chunk, next_link, url, recoverable=recoverable, finalize=False
+        )
         url = next_link
-    cache.finalize_report(report.id)
+    cache.report_writer.finalize_report(report.id)
     cache.close()
 
 

@@ -42,7 +42,7 @@ async def resume_jobs(
     result = ResumeResult(reconciliation)
     for intent, job in reconciliation.resumable:
         if job is None:
-            session.cache.journal_set_status(intent.id, IntentStatus.DONE,
+            session.cache.journal.set_status(intent.id, IntentStatus.DONE,
                                              message="no longer listed by the service")
             continue
         if job.kind is JobKind.PREVIEW:

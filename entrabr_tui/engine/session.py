@@ -131,7 +131,7 @@ class Session(SessionAdmin, CacheViews):
     @property
     def warnings(self) -> list[str]:
         """Messages from opening the cache and history (e.g. a damaged file moved aside)."""
-        return [*self.cache.warnings, *self.history_log.warnings, *self.open_warnings]
+        return [*self.cache.db.warnings, *self.history_log.warnings, *self.open_warnings]
 
     def _online(self, action: str) -> JobRunner:
         if self.runner is None:
@@ -175,7 +175,7 @@ class Session(SessionAdmin, CacheViews):
     async def snapshots(self, *, refresh: bool = True) -> list[SnapshotEntry]:
         """Backups newest first with expiry and cached reports (from the service unless offline)."""
         if refresh and self.client is not None:
-            self.cache.record_snapshots(await self.client.list_snapshots(), now=self.clock())
+            self.cache.tenant.record_snapshots(await self.client.list_snapshots(), now=self.clock())
         by_snapshot: dict[str, list[ReportInfo]] = {}
         for info in self.reports():
             by_snapshot.setdefault(info.snapshot_id or "", []).append(info)
@@ -184,7 +184,7 @@ class Session(SessionAdmin, CacheViews):
                 snapshot=Snapshot(id=r.id, created=r.created, total_changed_objects=r.total_changed_objects),
                 expires=r.expected_expiry, expired=r.expired, reports=tuple(by_snapshot.get(r.id, ())),
             )
-            for r in self.cache.snapshots()
+            for r in self.cache.tenant.snapshots()
         ]
 
     async def resolve_snapshot(self, spec: str | None) -> str:
@@ -205,7 +205,7 @@ class Session(SessionAdmin, CacheViews):
         """Jobs of both kinds, newest first, with ``archived`` for those the service no longer lists."""
         if refresh and self.runner is not None:
             await self.runner.list_jobs()
-        return self.cache.jobs()
+        return self.cache.jobs.all()
 
     async def jobs(self, *, refresh: bool = True) -> list[Job]:
         return [record.job for record in await self.job_records(refresh=refresh)]
@@ -224,7 +224,7 @@ class Session(SessionAdmin, CacheViews):
         """A downloaded report of this backup and scope: reused from the cache or the service when possible,
         else created (waiting for the job slot), polled and downloaded. Offline: complete cached ones only."""
         if self.reports_manager is None:
-            cached = self.cache.find_reusable_report(snapshot_id, scope)
+            cached = self.cache.reports.find_reusable(snapshot_id, scope)
             if cached is not None and cached.complete and not fresh:
                 info = ReportInfo.of(cached, reused=True)
                 self._report_event("reused", info)
@@ -304,7 +304,7 @@ class Session(SessionAdmin, CacheViews):
         """A plan for the given objects of a report, without touching the queue (e.g. a single object)."""
         report: Report = self._resolve(ref)
         with self._view_lock:
-            changes = self.view.get_changes(report.id, ids)
+            changes = self.view.queries.get_changes(report.id, ids)
         return build_plan(ReportInfo.of(report), changes, None, allow_whole_type=False)
 
     # -- cancel and restart ----------------------------------------------------------------------------
@@ -359,11 +359,11 @@ class Session(SessionAdmin, CacheViews):
         else:
             types = set(getattr(scope, "entity_types", ()))
             with self._view_lock:
-                ids = [e.object_id for e in self.view.queued(report_id)
+                ids = [e.object_id for e in self.view.queue.entries(report_id)
                        if scope is None or e.entity_type_raw in types]
         done = [i for i in ids if i.lower() not in failed_ids]
         with self._view_lock:
-            return self.view.unmark(report_id, done) if done else 0
+            return self.view.queue.unmark(report_id, done) if done else 0
 
     # -- lifecycle -------------------------------------------------------------------------------------
 

@@ -78,7 +78,7 @@ class SessionAdmin:
             return "The session is closed."
         if self._restoring or (self.runner is not None and self.runner.busy):
             return "A job started in this session is still running: wait for it to finish or cancel it first."
-        unfinished = [i for i in self.cache.journal_open() if i.status in _UNFINISHED]
+        unfinished = [i for i in self.cache.journal.open_intents() if i.status in _UNFINISHED]
         if unfinished:
             return (f"The cache tracks {len(unfinished)} job request(s) whose outcome is not collected yet; "
                     "they are checked against the service when the tenant is opened online. "
@@ -92,7 +92,7 @@ class SessionAdmin:
         blocker = self.clear_cache_blocker()
         if blocker is not None:
             raise EngineError(blocker)
-        path = self.cache.path
+        path = self.cache.db.path
         self.closed = True
         try:
             await self._release()

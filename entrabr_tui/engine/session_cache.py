@@ -65,7 +65,7 @@ class QueuedObject:
 def _stream_changes(source: Cache, report_id: int) -> Iterator[Change]:
     reader = source.reader()
     try:
-        yield from reader.iter_changes(report_id)
+        yield from reader.queries.iter_changes(report_id)
     finally:
         reader.close()
 
@@ -109,9 +109,9 @@ class CacheViews:
     def _resolve(self, ref: ReportRef) -> Report:
         with self._view_lock:
             if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-                report = self.view.report(int(ref))
+                report = self.view.reports.get(int(ref))
             else:
-                report = self.view.report_for_job(ref.strip())
+                report = self.view.reports.for_job(ref.strip())
         if report is None:
             raise UnknownReportError(ref)
         return report
@@ -128,21 +128,21 @@ class CacheViews:
     def reports(self, snapshot_id: str | None = None) -> list[ReportInfo]:
         """Cached difference reports, newest first (archived ones included)."""
         with self._view_lock:
-            found = self.view.reports(snapshot_id=snapshot_id, kind=ReportKind.CHANGES)
+            found = self.view.reports.all(snapshot_id=snapshot_id, kind=ReportKind.CHANGES)
         return [ReportInfo.of(r) for r in found]
 
     def counts(self, ref: ReportRef, **filters: Any) -> list[NodeCount]:
         """Changes per (type, action); filters: ``text``, ``recoverable``, ``on_prem``, ``marked``."""
         report = self._resolve(ref)
         with self._view_lock:
-            return self.view.counts(report.id, **filters)
+            return self.view.queries.counts(report.id, **filters)
 
     def page(self, ref: ReportRef, entity_type: str | None = None, action: str | None = None,
              after: PageAfter | None = None, limit: int = 100, **filters: Any) -> list[ChangeRow]:
         """A keyset page of changes ordered by type, action, name, id (``after`` = last row's key)."""
         report = self._resolve(ref)
         with self._view_lock:
-            return self.view.page(report.id, entity_type=entity_type, action=action,
+            return self.view.queries.page(report.id, entity_type=entity_type, action=action,
                                   after=after, limit=limit, **filters)
 
     def search(self, ref: ReportRef, text: str, limit: int = 100) -> list[ChangeRow]:
@@ -153,7 +153,7 @@ class CacheViews:
         """One change with both property sets, or ``None``."""
         report = self._resolve(ref)
         with self._view_lock:
-            return self.view.get_change(report.id, object_id)
+            return self.view.queries.get_change(report.id, object_id)
 
     def iter_changes(self, ref: ReportRef) -> Iterator[Change]:
         """Every cached change of a report, both property sets, in the order the service sent them (exports).
@@ -172,20 +172,20 @@ class CacheViews:
         names: dict[str, str] = {}
         with self._view_lock:
             reports = [self._resolve(ref)] if ref is not None else [
-                r for r in self.view.reports() if r.complete and r.kind.value == "changes"
+                r for r in self.view.reports.all() if r.complete and r.kind.value == "changes"
             ]
             for report in reports:
                 missing = [i for i in wanted if i not in names]
                 if not missing:
                     break
-                for change in self.view.get_changes(report.id, missing):
+                for change in self.view.queries.get_changes(report.id, missing):
                     names.setdefault(change.id, change.display_name)
         return names
 
     def failed_changes(self, job_id: str) -> list[Change]:
         """Failed changes of a restore job kept in the cache (with ``failure_message``)."""
         with self._view_lock:
-            return self.view.failed_changes(job_id)
+            return self.view.queries.failed_changes(job_id)
 
     # -- restore queue ---------------------------------------------------------------------------------
 
@@ -193,17 +193,19 @@ class CacheViews:
         """Ids queued from this report."""
         report = self._resolve(ref)
         with self._view_lock:
-            return {entry.object_id for entry in self.view.queued(report.id)}
+            return {entry.object_id for entry in self.view.queue.entries(report.id)}
 
     def queue(self, ref: ReportRef | None = None) -> list[QueuedObject]:
         """Queued objects (of one report, or of every report), by type, action and name."""
         out: list[QueuedObject] = []
         with self._view_lock:
-            reports = [self._resolve(ref)] if ref is not None else self.view.reports(kind=ReportKind.CHANGES)
+            reports = [self._resolve(ref)] if ref is not None else self.view.reports.all(
+                kind=ReportKind.CHANGES
+            )
             for report in reports:
                 after: PageAfter | None = None
                 while True:
-                    rows = self.view.page(report.id, marked=True, after=after, limit=5_000)
+                    rows = self.view.queries.page(report.id, marked=True, after=after, limit=5_000)
                     out.extend(QueuedObject(report.job_id, r.object_id, r.entity_type_raw, r.action_raw,
                                             r.display_name, r.on_premises_synced) for r in rows)
                     if len(rows) < 5_000:
@@ -213,13 +215,13 @@ class CacheViews:
 
     def _queue_size(self, report: Report) -> int:
         with self._view_lock:
-            return sum(n.count for n in self.view.queue_counts(report.id))
+            return sum(n.count for n in self.view.queue.counts(report.id))
 
     def mark(self, ref: ReportRef, ids: Sequence[str]) -> int:
         """Queue objects of a report by id; returns the queue size. Ids not in the report are ignored."""
         report = self._resolve(ref)
         with self._view_lock:
-            result = self.view.mark(report.id, ids)
+            result = self.view.queue.mark(report.id, ids)
         self._log_mark(report, result, list(ids))
         return self._queue_size(report)
 
@@ -231,7 +233,7 @@ class CacheViews:
         report = self._resolve(ref)
         ids = parse_id_list(lines)
         with self._view_lock:
-            result = self.view.mark(report.id, ids)
+            result = self.view.queue.mark(report.id, ids)
         self._log_mark(report, result, ids, detail="seeded from a list of ids")
         return result
 
@@ -240,7 +242,7 @@ class CacheViews:
         ``on_prem``); returns how many were newly queued."""
         report = self._resolve(ref)
         with self._view_lock:
-            added = self.view.mark_where(report.id, **filters)
+            added = self.view.queue.mark_where(report.id, **filters)
         self._log(HistoryAction.OBJECTS_MARKED, snapshot_id=report.snapshot_id, scope=report.scope,
                   job_id=report.job_id, counts={"marked": added},
                   detail="marked by filter: "
@@ -260,7 +262,7 @@ class CacheViews:
         """Remove objects from the queue; returns the queue size."""
         report = self._resolve(ref)
         with self._view_lock:
-            removed = self.view.unmark(report.id, ids)
+            removed = self.view.queue.unmark(report.id, ids)
         self._log(HistoryAction.OBJECTS_UNMARKED, snapshot_id=report.snapshot_id, job_id=report.job_id,
                   object_ids=list(ids), counts={"unmarked": removed})
         return self._queue_size(report)
@@ -268,8 +270,8 @@ class CacheViews:
     def unmark_all(self, ref: ReportRef | None = None) -> int:
         """Empty the queue (of one report, or of every report); returns how many were removed."""
         with self._view_lock:
-            reports = [self._resolve(ref)] if ref is not None else self.view.reports()
-            removed = sum(self.view.clear_queue(report.id) for report in reports)
+            reports = [self._resolve(ref)] if ref is not None else self.view.reports.all()
+            removed = sum(self.view.queue.clear(report.id) for report in reports)
         self._log(HistoryAction.OBJECTS_UNMARKED, counts={"unmarked": removed}, detail="queue emptied")
         return removed
 
@@ -279,7 +281,7 @@ class CacheViews:
         if ref is not None:
             return self._resolve(ref)
         with self._view_lock:
-            holding = [r for r in self.view.reports() if self.view.queue_counts(r.id)]
+            holding = [r for r in self.view.reports.all() if self.view.queue.counts(r.id)]
         if len(holding) > 1:
             raise EngineError("Objects are queued from several reports; plan one report at a time.")
         return holding[0] if holding else None
@@ -296,9 +298,9 @@ class CacheViews:
         if report is None:
             return SessionPlan.empty()
         with self._view_lock:
-            queued = self.view.queued_changes(report.id)
+            queued = self.view.queue.changes(report.id)
             totals: dict[str, int] = {}
-            for node in self.view.counts(report.id):
+            for node in self.view.queries.counts(report.id):
                 totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
         plan = build_plan(ReportInfo.of(report), queued, totals, allow_whole_type=allow_whole_type)
         if not record:

@@ -99,7 +99,7 @@ async def test_download_resumes_from_the_stored_next_link(
 
     partial = session.reports(snapshot)[0]
     assert not partial.complete and partial.downloaded == 14
-    stored = session.cache.report(partial.report_id)
+    stored = session.cache.reports.get(partial.report_id)
     assert stored is not None and stored.next_link is not None and "skiptoken" in stored.next_link.lower()
 
     resumed: list[JobProgress] = []
@@ -108,7 +108,7 @@ async def test_download_resumes_from_the_stored_next_link(
     changes = await graph.get_changes(snapshot, info.id)
     assert info.id == partial.id and info.complete and info.reused
     assert info.downloaded == len(changes)
-    report = session.cache.report(info.report_id)
+    report = session.cache.reports.get(info.report_id)
     assert report is not None
     assert report.received_items == len(changes) and report.duplicate_items == 0
     downloads = [e for e in resumed if e.phase == PHASE_DOWNLOADING]

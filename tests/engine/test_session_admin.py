@@ -70,7 +70,7 @@ async def test_clearing_the_cache_sets_the_file_aside_and_logs_it(
     session = await open_session()
     report = await session.ensure_report(await session.resolve_snapshot("latest"))
     session.mark(report.id, [session.page(report.id, limit=1)[0].object_id])
-    path = session.cache.path
+    path = session.cache.db.path
     assert session.clear_cache_blocker() is None
 
     kept = await session.close_and_clear_cache()
@@ -79,7 +79,7 @@ async def test_clearing_the_cache_sets_the_file_aside_and_logs_it(
     assert kept.name.startswith(f"{path.name}.cleared-")
     fresh = await Session.open(settings_for(emulator), paths=paths, sleep=sleeper)
     try:
-        assert fresh.cache.path == path and fresh.reports() == [] and fresh.queue() == []
+        assert fresh.cache.db.path == path and fresh.reports() == [] and fresh.queue() == []
         entry = fresh.history(actions=[AppAction.CACHE_CLEARED])[0]
         assert entry.outcome == "ok" and kept.name in (entry.detail or "")
         with pytest.raises(EngineError, match="closed"):
@@ -96,7 +96,7 @@ async def test_clearing_is_refused_while_job_outcomes_are_not_collected(open_ses
     assert reason is not None and "1 job request" in reason
     with pytest.raises(EngineError, match="not collected"):
         await session.close_and_clear_cache()
-    assert not session.closed and session.cache.path.exists()
+    assert not session.closed and session.cache.db.path.exists()
     session.journal.unconfirmed(intent)  # checked with the service, no job found: no longer blocks
     assert session.clear_cache_blocker() is None
 
