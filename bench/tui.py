@@ -115,14 +115,14 @@ def cpu_seconds() -> float:
 
 
 async def measure(home: Path) -> dict[str, float]:
-    from entrabr_tui.engine.session import Session
+    from entrabr_tui.engine import open_session
     from entrabr_tui.engine.settings import SessionSettings
     from entrabr_tui.store.paths import StorePaths
     from entrabr_tui.ui.app import EntrabrApp
     from entrabr_tui.ui.widgets.change_nodes import ActionNode, InfoRow, ObjectRow, TypeNode
 
     async def factory() -> Any:
-        return await Session.open(SessionSettings(offline=True, tenant=TENANT), paths=StorePaths.under(home))
+        return await open_session(SessionSettings(offline=True, tenant=TENANT), paths=StorePaths.under(home))
 
     figures: dict[str, float] = {}
     start = time.perf_counter()

@@ -147,7 +147,7 @@ async def open_session(
         raise
     session = Session(settings, cache=cache, history=history, capabilities=capabilities, client=client,
                       clock=clock, sleep=sleep, on_close=hooks)
-    session._log(HistoryAction.SIGN_IN, detail=f"{capabilities.summary} ({how}) at {client.base_url}")
+    session.log.write(HistoryAction.SIGN_IN, detail=f"{capabilities.summary} ({how}) at {client.base_url}")
     if cache.journal.open_intents():
         try:
             await session.reconcile()

@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from entrabr_tui import engine
 from entrabr_tui.core.model import EntityNamesFilter, Job, JobKind, RecoveryStatus
 from entrabr_tui.emulator import EmulatorServer
+from entrabr_tui.engine import Session
 from entrabr_tui.engine.errors import JobEndedError
 from entrabr_tui.engine.events import PHASE_DONE, PHASE_DOWNLOADING, PHASE_QUEUED, JobProgress
-from entrabr_tui.engine.session import Session
 from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.graph.credentials import EmulatorCredential
 from entrabr_tui.store import HistoryAction, StorePaths
@@ -177,7 +178,7 @@ async def test_a_reused_job_id_from_another_service_never_serves_stale_changes(
     emulator.stop()
 
     with EmulatorServer(seed=11, objects=2000, job_speed=FAST) as again:  # same seed: same job ids
-        second = await Session.open(settings_for(again), paths=paths, sleep=Sleeper())
+        second = await engine.open_session(settings_for(again), paths=paths, sleep=Sleeper())
         credential = EmulatorCredential(again.base_url, "admin")
         try:
             users = await second.ensure_report(snapshot, EntityNamesFilter(("user",)))

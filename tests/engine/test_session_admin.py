@@ -10,12 +10,13 @@ from collections.abc import Awaitable, Callable
 import pytest
 from graph.fake_entra import FakeEntra
 
+from entrabr_tui import engine
 from entrabr_tui.core.model import JobKind
 from entrabr_tui.emulator import EmulatorServer
+from entrabr_tui.engine import Session
+from entrabr_tui.engine.cache_reader import UnknownReportError
 from entrabr_tui.engine.errors import EngineError
-from entrabr_tui.engine.session import Session
-from entrabr_tui.engine.session_admin import AppAction
-from entrabr_tui.engine.session_cache import UnknownReportError
+from entrabr_tui.engine.session_log import AppAction
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.graph.auth import AuthMethod, AuthSettings, SignInConfigError
 from entrabr_tui.graph.credentials import DeviceCodePrompt
@@ -34,7 +35,7 @@ async def test_iter_changes_streams_a_report_without_the_query_lock(open_session
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_lock() -> None:
-        with session._view_lock:
+        with session.cache_reader.locked():
             holding.set()
             release.wait(10)
 
@@ -77,7 +78,7 @@ async def test_clearing_the_cache_sets_the_file_aside_and_logs_it(
 
     assert session.closed and kept is not None and kept.exists() and not path.exists()
     assert kept.name.startswith(f"{path.name}.cleared-")
-    fresh = await Session.open(settings_for(emulator), paths=paths, sleep=sleeper)
+    fresh = await engine.open_session(settings_for(emulator), paths=paths, sleep=sleeper)
     try:
         assert fresh.cache.db.path == path and fresh.reports() == [] and fresh.queue() == []
         entry = fresh.history(actions=[AppAction.CACHE_CLEARED])[0]
@@ -110,7 +111,7 @@ async def test_a_sign_in_that_cannot_start_is_recorded(paths: StorePaths) -> Non
     settings = SessionSettings(auth=AuthMethod.DEVICE_CODE,
                                auth_settings=AuthSettings(persistent_cache=False))
     with pytest.raises(SignInConfigError):
-        await Session.open(settings, paths=paths)  # device code, but nowhere to show it
+        await engine.open_session(settings, paths=paths)  # device code, but nowhere to show it
     assert _sign_ins(paths) == ["error"]
 
 
@@ -129,7 +130,7 @@ async def test_a_cancelled_device_code_sign_in_is_recorded(paths: StorePaths) ->
 
     settings = SessionSettings(auth=AuthMethod.DEVICE_CODE,
                                auth_settings=AuthSettings(persistent_cache=False))
-    opening = asyncio.create_task(Session.open(settings, paths=paths, prompt=prompt,
+    opening = asyncio.create_task(engine.open_session(settings, paths=paths, prompt=prompt,
                                                sign_in_options={"transport": fake.transport()}))
     await asyncio.wait_for(prompted.wait(), 10)
     opening.cancel()
