@@ -127,10 +127,6 @@ class Journal:
         self.cache.journal.set_status(intent.id, IntentStatus.UNCONFIRMED, message=NOT_FOUND_MESSAGE,
                                       now=self.clock())
 
-    def discard(self, intent_id: int, message: str = "dismissed by the user") -> None:
-        """A person decided an unconfirmed intent is not pursued."""
-        self.cache.journal.set_status(intent_id, IntentStatus.DISCARDED, message=message, now=self.clock())
-
     def open_intents(self) -> list[JournalIntent]:
         return self.cache.journal.open_intents()
 
