@@ -19,7 +19,7 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from entrabr_tui.engine.export import Export, ExportFormat
-from entrabr_tui.engine.session_admin import AppAction
+from entrabr_tui.engine.session_log import AppAction
 from entrabr_tui.graph.credentials import DeviceCodePrompt
 from entrabr_tui.ui.backend import Backend, CachedReportView
 from entrabr_tui.ui.commands import EntrabrCommands
