@@ -16,7 +16,8 @@ from .test_directory import NOW, newest, oldest, parsed
 
 
 def fresh(seed: int = 3, objects: int = 2000, drift: int | None = None) -> Directory:
-    return Directory(seed=seed, objects=objects, drift=drift, now=NOW)
+    """A tenant whose change objects flag on-premises-synced objects (so tests can tell them apart)."""
+    return Directory(seed=seed, objects=objects, drift=drift, now=NOW, sync_flag_in_changes=True)
 
 
 def expected_units(records: list[ChangeRecord]) -> int:
