@@ -10,8 +10,9 @@ Documented names with no property on the Graph type are left out, since nobody k
 would render them: the user's ``PerUserMfaState`` (Graph keeps it on ``strongAuthenticationRequirements``,
 beta, under ``/users/{id}/authentication/requirements``, not on ``user``) and the organization's
 ``StrongAuthenticationDetails`` / ``StrongAuthenticationPolicy`` (tenant-wide per-user MFA settings of the
-MSOnline era; ``organization`` has no such properties). The emulated organization therefore never changes
-in a recoverable way and never appears in a difference report.
+MSOnline era; ``organization`` has no such properties), and the service principal's ``PublisherName``
+(``publisherName`` exists on the beta servicePrincipal only). The emulated organization therefore never
+changes in a recoverable way and never appears in a difference report.
 """
 
 from __future__ import annotations
@@ -154,7 +155,6 @@ PROPERTY_NAMES: dict[str, dict[str, str]] = {
         "ServicePrincipalTag": "tags",
         "ServicePrincipalType": "servicePrincipalType",
         "PreferredSingleSignOnMode": "preferredSingleSignOnMode",
-        "PublisherName": "publisherName",
         "SamlSingleSignOnSettings": "samlSingleSignOnSettings",
         "ServicePrincipalName": "servicePrincipalNames",
     },
