@@ -101,7 +101,8 @@ class ControlPlane:
         except ValueError as exc:
             raise ControlError("'expires_in' must be an integer number of seconds") from exc
         now = int(time.time())
-        return {"access_token": mint_token(role, expires_in=expires_in, now=now), "token_type": "Bearer",
+        token = mint_token(role, expires_in=expires_in, now=now, tenant=self.service.tenant_id)
+        return {"access_token": token, "token_type": "Bearer",
                 "expires_on": now + expires_in}
 
     async def advance(self, request: Request) -> dict[str, Any]:
@@ -116,9 +117,10 @@ class ControlPlane:
         return self.service.config()
 
     async def set_config(self, request: Request) -> dict[str, Any]:
-        """``POST /_emulator/config {"latency_ms": N, "job_speed": X}`` (either key optional)."""
+        """``POST /_emulator/config {"latency_ms": N, "job_speed": X, "sync_flag_in_changes": B}`` (every key
+        optional)."""
         body = await _body(request)
-        unknown = set(body) - {"latency_ms", "job_speed"}
+        unknown = set(body) - {"latency_ms", "job_speed", "sync_flag_in_changes"}
         if unknown:
             raise ControlError(f"unknown config key(s): {', '.join(sorted(unknown))}")
         latency = _int(body["latency_ms"], "latency_ms", 0, 600_000) if "latency_ms" in body else None
@@ -126,11 +128,16 @@ class ControlPlane:
         if speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float))
                                   or not math.isfinite(speed) or speed <= 0):
             raise ControlError("'job_speed' must be a positive number")
+        sync_flag = body.get("sync_flag_in_changes")
+        if sync_flag is not None and not isinstance(sync_flag, bool):
+            raise ControlError("'sync_flag_in_changes' must be true or false")
         await self.service.settle()          # jobs so far ran at the old speed
         if latency is not None:
             self.service.latency_ms = latency
         if speed is not None:
             self.service.job_speed = float(speed)
+        if sync_flag is not None:
+            self.service.sync_flag_in_changes = sync_flag
         return self.service.config()
 
     async def list_faults(self, request: Request) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 State of an object at snapshot ``k`` = base ⊕ ``floor`` ⊕ ``layers[1]`` ⊕ … ⊕ ``layers[k]``; the live state
 adds ``pending`` (everything since the newest snapshot: drift, the incident, recoveries). A patch maps Graph
-JSON property names to new values, plus three private keys: ``_exists`` (False = never created or
-hard-deleted), ``deletedDateTime`` (soft deletion) and ``_members`` (static membership overrides,
-user index -> member?). Values in patches are never mutated in place once written, so they can be shared.
+JSON property names to new values, plus private keys: ``_exists`` (False = never created or
+hard-deleted), ``deletedDateTime`` (soft deletion), ``_members`` (static membership overrides,
+user index -> member?) and ``_owners`` (ownership overrides, user index -> owner?). Values in patches are
+never mutated in place once written, so they can be shared.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ Patch = dict[str, Any]
 EXISTS = "_exists"
 DELETED = "deletedDateTime"
 MEMBERS = "_members"
+OWNERS = "_owners"
+#: Private keys holding link overrides (user index -> linked?), merged key by key.
+LINK_KEYS = frozenset({MEMBERS, OWNERS})
 
 
 def merge_patch(dst: Patch, src: Patch) -> None:
     """Apply ``src`` on top of ``dst`` (``dst`` must be owned by the caller, including its ``_members``)."""
     for k, val in src.items():
-        if k == MEMBERS:
-            mine = dst.get(MEMBERS)
-            dst[MEMBERS] = {**mine, **val} if mine is not None else dict(val)
+        if k in LINK_KEYS:
+            mine = dst.get(k)
+            dst[k] = {**mine, **val} if mine is not None else dict(val)
         else:
             dst[k] = val
 
@@ -125,6 +129,14 @@ class History:
                 return bool(m[user_idx])
         return self.layout.is_base_member(group_idx, user_idx)
 
+    def is_owner(self, group_idx: int, user_idx: int, upto: int | None = None) -> bool:
+        """Whether a user owns a group at a snapshot (or live)."""
+        for p in reversed(self.patches(group_idx, upto)):
+            o = p.get(OWNERS)
+            if o is not None and user_idx in o:
+                return bool(o[user_idx])
+        return self.layout.is_base_owner(group_idx, user_idx)
+
     def members(self, group_idx: int, upto: int | None = None) -> list[int]:
         """All static members of a group at a snapshot (or live), ascending."""
         base = set(self.layout.members_of(group_idx))
@@ -177,6 +189,10 @@ class History:
         self.write(group_idx, {MEMBERS: {user_idx: member}})
         if member:
             self.joined.setdefault(user_idx, set()).add(group_idx)
+
+    def set_owner(self, group_idx: int, user_idx: int, owner: bool) -> None:
+        """Add or remove an owner link (recovery never writes these: owners are not recoverable)."""
+        self.write(group_idx, {OWNERS: {user_idx: owner}})
 
     def soft_delete(self, idx: int, when: str) -> None:
         """Move an object to the deleted items."""

@@ -28,15 +28,20 @@ class EmulatorService:
     """Owns the emulated tenant and everything that changes while the emulator runs."""
 
     def __init__(self, *, seed: int = 1, objects: int = 2000, drift: int | None = None, snapshots: int = 7,
-                 latency_ms: int = 0, job_speed: float = 1.0, now: datetime | None = None) -> None:
+                 latency_ms: int = 0, job_speed: float = 1.0, now: datetime | None = None,
+                 sync_flag_in_changes: bool = False, deterministic_ids: bool = False,
+                 snapshot_id_style: str = "epoch") -> None:
         if job_speed <= 0:
             raise ValueError("job_speed must be positive")
         self.clock = EmulatedClock(now)
         self.directory = Directory(seed=seed, objects=objects, drift=drift, snapshots=snapshots,
-                                   now=self.clock.start)
+                                   now=self.clock.start, snapshot_id_style=snapshot_id_style,
+                                   sync_flag_in_changes=sync_flag_in_changes)
         self.seed = seed
+        self.tenant_id = self.directory.tenant_id
         self.latency_ms = max(0, int(latency_ms))
-        self.jobs = JobStore(seed=seed, job_speed=job_speed, retention_days=snapshots)
+        self.jobs = JobStore(seed=seed, job_speed=job_speed, retention_days=snapshots,
+                             deterministic_ids=deterministic_ids)
         self.faults = FaultRegistry(seed)
         self.snapshots: list[tuple[str, datetime]] = []
         self.jobs.tenant_objects = objects         # sizes the cold-start loading phase
@@ -57,6 +62,16 @@ class EmulatorService:
         if value <= 0:
             raise ValueError("job_speed must be positive")
         self.jobs.job_speed = float(value)
+
+    @property
+    def sync_flag_in_changes(self) -> bool:
+        """Whether change objects carry ``onPremisesSyncEnabled`` in ``currentState`` (reports computed
+        from now on; Microsoft's examples never show it, so it is off by default)."""
+        return self.directory.sync_flag_in_changes
+
+    @sync_flag_in_changes.setter
+    def sync_flag_in_changes(self, value: bool) -> None:
+        self.directory.sync_flag_in_changes = bool(value)
 
     def _refresh(self) -> None:
         """Re-read the directory's snapshot list (call with the directory lock held)."""
@@ -110,7 +125,7 @@ class EmulatorService:
                 outcome = await self.in_directory(self.directory.recover, work.snapshot_id, work.scope)
                 self._views.clear()
                 self._object_count = None
-                self.jobs.finish_recovery(job, outcome)
+                self.jobs.finish_recovery(job, outcome, work.upto)
         except Exception as exc:     # a directory bug must not wedge the job
             log.exception("emulator: %s for job %s failed", work.kind, job.id)
             self.jobs.fail(job, f"{type(exc).__name__}: {exc}", self.clock.now())
@@ -138,10 +153,9 @@ class EmulatorService:
 
     async def cancel_job(self, job: Job) -> bool:
         """Cancel ``job``; False when it is already terminal."""
-        task = self._tasks.get(job.id)
-        if task is not None and job.status == "running":
-            await asyncio.gather(task, return_exceptions=True)    # the recovery is being applied now
         await self.settle()
+        while job.status == "running" and (task := self._tasks.get(job.id)) is not None:
+            await asyncio.gather(task, return_exceptions=True)    # a part of the recovery is being applied
         if job.terminal:
             return False
         work = self.jobs.cancel_plan(job, self.clock.now())
@@ -211,6 +225,9 @@ class EmulatorService:
                  "failure": j.failure}
                 for j in self.jobs.listing()]
         return {
+            "tenantId": self.tenant_id,
+            "snapshotIdStyle": self.directory.snapshot_id_style,
+            "deterministicIds": self.jobs.deterministic_ids,
             "objects": await self.object_count(),
             "snapshots": [{"id": sid, "createdDateTime": iso(t)} for sid, t in self.snapshots],
             "jobs": jobs,
@@ -221,4 +238,5 @@ class EmulatorService:
 
     def config(self) -> dict[str, Any]:
         """Runtime configuration."""
-        return {"latency_ms": self.latency_ms, "job_speed": self.job_speed}
+        return {"latency_ms": self.latency_ms, "job_speed": self.job_speed,
+                "sync_flag_in_changes": self.sync_flag_in_changes}

@@ -3,6 +3,12 @@
 Tokens are JWTs with ``{"alg": "none"}`` and an empty signature, shaped like Entra ID access tokens for
 Microsoft Graph: ``tid``, ``oid``, ``upn``, ``iat``, ``exp`` and either delegated ``scp`` (space-separated
 scopes) with ``wids`` (directory role template IDs), or app-only ``roles``.
+
+Every role's token carries ``Directory.Read.All`` (delegated, or as an app permission for ``app``): in a
+real tenant the delegated scopes come from the app's admin consent, not from the signed-in user's role,
+so a Backup Reader signed in to the same app holds the same directory scope as an administrator. The
+Entra role (``wids``) is what limits the backup operations. ``tid`` is the emulated tenant's id (it
+depends on the seed and the tenant size); the emulator does not check it.
 """
 
 from __future__ import annotations
@@ -15,13 +21,17 @@ from typing import Any
 
 import orjson
 
-TENANT_ID = "5f1c2b8e-3d4a-4e6f-9a7b-0c1d2e3f4a5b"
+from .layout import tenant_id
+
+#: The tenant id of the emulator's default tenant (seed 1, 2,000 objects).
+DEFAULT_TENANT_ID = tenant_id(1, 2000)
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 
 SCOPE_READ = "EntraBackup.Read.All"
 SCOPE_PREVIEW = "EntraBackup.ReadWrite.Preview"
 SCOPE_RECOVERY = "EntraBackup.ReadWrite.Recovery"
+SCOPE_DIRECTORY_READ = "Directory.Read.All"
 
 ROLE_BACKUP_READER = "f42252d9-5400-4d7b-b9ef-cc582dbb8577"
 ROLE_BACKUP_ADMIN = "b6a27b2b-f905-4b2e-81b5-0d90e0ef1fdb"
@@ -29,10 +39,10 @@ ROLE_GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 
 ROLES: tuple[str, ...] = ("reader", "admin", "global", "app")
 
-_DELEGATED_WRITE_SCP = f"{SCOPE_READ} {SCOPE_PREVIEW} {SCOPE_RECOVERY}"
+_DELEGATED_WRITE_SCP = f"{SCOPE_READ} {SCOPE_PREVIEW} {SCOPE_RECOVERY} {SCOPE_DIRECTORY_READ}"
 _ROLE_CLAIMS: dict[str, dict[str, Any]] = {
     "reader": {
-        "scp": f"{SCOPE_READ} {SCOPE_PREVIEW}",
+        "scp": f"{SCOPE_READ} {SCOPE_PREVIEW} {SCOPE_DIRECTORY_READ}",
         "wids": [ROLE_BACKUP_READER],
         "oid": "0d6a8f1e-6c1b-4f7e-8d55-1a2b3c4d5e01",
         "upn": "backup.reader@contoso.example",
@@ -53,7 +63,7 @@ _ROLE_CLAIMS: dict[str, dict[str, Any]] = {
         "name": "Global Administrator",
     },
     "app": {
-        "roles": [SCOPE_READ],
+        "roles": [SCOPE_READ, SCOPE_DIRECTORY_READ],
         "oid": "0d6a8f1e-6c1b-4f7e-8d55-1a2b3c4d5e04",
         "app_displayname": "entrabr reader app",
     },
@@ -87,18 +97,19 @@ def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def role_claims(role: str, *, expires_in: int = 3600, now: float | None = None) -> dict[str, Any]:
-    """Return the claim set of a token for ``role`` (reader, admin, global or app)."""
+def role_claims(role: str, *, expires_in: int = 3600, now: float | None = None,
+                tenant: str = DEFAULT_TENANT_ID) -> dict[str, Any]:
+    """Return the claim set of a token for ``role`` (reader, admin, global or app) in ``tenant``."""
     if role not in _ROLE_CLAIMS:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     issued = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
         "aud": GRAPH_AUDIENCE,
-        "iss": f"https://sts.windows.net/{TENANT_ID}/",
+        "iss": f"https://sts.windows.net/{tenant}/",
         "iat": issued,
         "nbf": issued,
         "exp": issued + int(expires_in),
-        "tid": TENANT_ID,
+        "tid": tenant,
         "appid": CLIENT_ID,
     }
     claims.update(_ROLE_CLAIMS[role])
@@ -107,10 +118,12 @@ def role_claims(role: str, *, expires_in: int = 3600, now: float | None = None) 
     return claims
 
 
-def mint_token(role: str = "admin", *, expires_in: int = 3600, now: float | None = None) -> str:
-    """Mint an unsigned JWT for ``role``; ``expires_in`` may be negative to get an expired token."""
+def mint_token(role: str = "admin", *, expires_in: int = 3600, now: float | None = None,
+               tenant: str = DEFAULT_TENANT_ID) -> str:
+    """Mint an unsigned JWT for ``role`` in ``tenant``; ``expires_in`` may be negative to get an expired
+    token."""
     header = _b64url(orjson.dumps({"alg": "none", "typ": "JWT"}))
-    payload = _b64url(orjson.dumps(role_claims(role, expires_in=expires_in, now=now)))
+    payload = _b64url(orjson.dumps(role_claims(role, expires_in=expires_in, now=now, tenant=tenant)))
     return f"{header}.{payload}."
 
 

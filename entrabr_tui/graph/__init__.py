@@ -13,6 +13,7 @@ from entrabr_tui.graph.adapter import (
     patch_entity_field_deserializers,
 )
 from entrabr_tui.graph.client import ChangeList, CreatedJob, RecoveryClient
+from entrabr_tui.graph.directory import DirectoryClient
 from entrabr_tui.graph.errors import (
     AuthError,
     BadRequestError,
@@ -42,6 +43,7 @@ __all__ = [
     "ChangeWalk",
     "ConflictError",
     "CreatedJob",
+    "DirectoryClient",
     "ForbiddenError",
     "GraphError",
     "IncompleteChangesError",

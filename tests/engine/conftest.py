@@ -45,8 +45,11 @@ class Sleeper:
 
 
 @pytest.fixture
-def emulator() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(seed=11, objects=2000, job_speed=FAST)
+def emulator(request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
+    """The emulator (seed 11, 2,000 objects); indirect parametrization passes emulator knobs, e.g.
+    ``{"deterministic_ids": True}``."""
+    knobs: dict[str, Any] = getattr(request, "param", {})
+    server = EmulatorServer(seed=11, objects=2000, job_speed=FAST, **knobs)
     server.start()
     try:
         yield server

@@ -168,6 +168,7 @@ async def test_queued_reports_run_one_after_another(
     assert first.completed is not None and second.started is not None and first.completed <= second.started
 
 
+@pytest.mark.parametrize("emulator", [{"deterministic_ids": True}], indirect=True)
 async def test_a_reused_job_id_from_another_service_never_serves_stale_changes(
     emulator: EmulatorServer, open_session: OpenSession, paths: StorePaths
 ) -> None:
@@ -177,7 +178,8 @@ async def test_a_reused_job_id_from_another_service_never_serves_stale_changes(
     await first.aclose()
     emulator.stop()
 
-    with EmulatorServer(seed=11, objects=2000, job_speed=FAST) as again:  # same seed: same job ids
+    # same seed and deterministic ids: the same job ids
+    with EmulatorServer(seed=11, objects=2000, job_speed=FAST, deterministic_ids=True) as again:
         second = await engine.open_session(settings_for(again), paths=paths, sleep=Sleeper())
         credential = EmulatorCredential(again.base_url, "admin")
         try:
