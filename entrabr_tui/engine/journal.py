@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from entrabr_tui.core.model import FilteringCriteria, Job, JobKind, snapshot_id_for
+from entrabr_tui.core.model import FilteringCriteria, Job, JobKind
 from entrabr_tui.engine.scopes import same_scope
 from entrabr_tui.engine.timing import Clock, utc_now
 from entrabr_tui.store import Cache, IntentStatus, JournalIntent
@@ -31,10 +31,14 @@ ADOPTED_MESSAGE = "job id found in the service's job list after a restart"
 
 
 def _target_matches(intent: JournalIntent, job: Job, snapshot_time: datetime | None) -> bool:
+    """Whether ``job`` may target the intent's backup: same time when both are known, else the same
+    snapshot id when the job's is known; when neither can be compared the job may be ours (``True``)."""
     target = intent.target_state or snapshot_time
     if target is not None and job.target_state is not None:
         return target == job.target_state
-    return job.target_state is not None and snapshot_id_for(job.target_state) == intent.snapshot_id
+    if job.snapshot_id is not None:
+        return job.snapshot_id == intent.snapshot_id
+    return True
 
 
 def match_intent(

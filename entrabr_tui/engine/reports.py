@@ -140,7 +140,7 @@ class ReportManager:
                         self._note("reused", info)
                         return info
             jobs = await self.runner.list_jobs()
-            listed = self.listed_report(jobs, self.runner.snapshot_time(snapshot_id), snapshot_id, scope)
+            listed = self.listed_report(jobs, await self.runner.backup_time(snapshot_id), snapshot_id, scope)
             if listed is not None:
                 if not listed.is_terminal:
                     listed = await self.runner.watch(listed, progress, snapshot_id=snapshot_id)

@@ -11,9 +11,10 @@ Downloading a report's changes and reusing finished reports live in :mod:`entrab
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from entrabr_tui.core.model import Job, JobKind, RecoveryStatus, snapshot_time_from_id
+from entrabr_tui.core.model import Job, JobKind, RecoveryStatus
 from entrabr_tui.engine.errors import (
     CancelledBeforeStartError,
     DuplicateRequestError,
@@ -113,11 +114,23 @@ class JobRunner(LocalQueue):
     # -- the service's slot ------------------------------------------------------------------------------
 
     async def list_jobs(self) -> list[Job]:
-        """``GET /jobs``, remembered and written to the cache (jobs no longer listed become archived)."""
-        jobs = await self.client.list_jobs()
+        """``GET /jobs``, remembered and written to the cache (jobs no longer listed become archived).
+
+        The list is not under a snapshot path, so each job's ``snapshot_id`` is the cached snapshot whose
+        ``createdDateTime`` is its ``targetStateDateTime`` (else the one stored before), or unknown."""
+        jobs = [self._with_snapshot(job) for job in await self.client.list_jobs()]
         self.last_listing = jobs
         self.cache.jobs.reconcile(jobs, now=self.clock())
         return jobs
+
+    def _with_snapshot(self, job: Job) -> Job:
+        if job.snapshot_id is not None:
+            return job
+        known = self.cache.tenant.snapshot_at(job.target_state)
+        if known is None:
+            record = self.cache.jobs.get(job.id)
+            known = record.snapshot_id if record is not None else None
+        return replace(job, snapshot_id=known) if known is not None else job
 
     @staticmethod
     def holder_of(jobs: list[Job]) -> Job | None:
@@ -166,9 +179,18 @@ class JobRunner(LocalQueue):
     # -- one job -----------------------------------------------------------------------------------------
 
     def snapshot_time(self, snapshot_id: str) -> datetime | None:
-        """The backup's time (from the cache, else decoded from its id)."""
+        """The backup's time from the cached snapshot list (``None`` when unknown: ids are never decoded)."""
         record = self.cache.tenant.snapshot(snapshot_id)
-        return record.created if record is not None else snapshot_time_from_id(snapshot_id)
+        return record.created if record is not None else None
+
+    async def backup_time(self, snapshot_id: str) -> datetime | None:
+        """The backup's ``createdDateTime``: from the cache, else from the service's snapshot list (which is
+        then cached). Jobs name their backup only by this time (``targetStateDateTime``)."""
+        known = self.snapshot_time(snapshot_id)
+        if known is None:
+            self.cache.tenant.record_snapshots(await self.client.list_snapshots(), now=self.clock())
+            known = self.snapshot_time(snapshot_id)
+        return known
 
     async def run(
         self,
@@ -222,7 +244,7 @@ class JobRunner(LocalQueue):
             self._settle_earlier(request, jobs)
             intent = self.journal.intend(
                 request.kind, request.snapshot_id, request.scope,
-                target_state=self.snapshot_time(request.snapshot_id), report_id=request.report_id,
+                target_state=await self.backup_time(request.snapshot_id), report_id=request.report_id,
                 run_id=request.run_id, batch=request.batch, batch_count=request.batch_count,
                 label=request.journal_label,
             )
@@ -299,7 +321,8 @@ class JobRunner(LocalQueue):
             except _TRANSIENT:
                 return Job(kind=request.kind, id=job_id, status=RecoveryStatus.INITIALIZED,
                            status_raw=RecoveryStatus.INITIALIZED.value,
-                           target_state=self.snapshot_time(request.snapshot_id), filtering=request.scope)
+                           target_state=self.snapshot_time(request.snapshot_id), filtering=request.scope,
+                           snapshot_id=request.snapshot_id)
 
     async def _adopt(self, job: Job, request: JobRequest, listing: list[Job]) -> Job:
         """Make ``job`` the active one; honour a cancel asked for while it was being created."""
