@@ -18,6 +18,7 @@ from entrabr_tui.engine.export import ExportFormat, PlanExport, write_plan
 from entrabr_tui.engine.export_records import change_summary_json, job_json, plan_hash
 
 if TYPE_CHECKING:
+    from entrabr_tui.core.model import Change
     from entrabr_tui.engine.plans import SessionPlan
     from entrabr_tui.engine.reports import ReportInfo
     from entrabr_tui.engine.restore import RestoreResult
@@ -64,10 +65,12 @@ def _plan_all(session: Session, info: ReportInfo, types: list[str | None]) -> Se
             page = session.page(info.id, entity_type, None, after, PAGE)
             for row in page:
                 recoverable = row.recoverable
+                if row.unreadable is not None:
+                    continue  # an unreadable change object is never restored
                 if recoverable is None:  # not decided at ingest: decide from the full change
                     from entrabr_tui.core.catalog import has_recoverable_change
 
-                    change = session.change(info.id, row.object_id)
+                    change = session.change(info.id, row.object_id, row.position)
                     recoverable = change is not None and has_recoverable_change(change)
                 queued.append(QueuedChange(row.object_id, row.entity_type_raw, row.action_raw,
                                            row.on_premises_synced, recoverable))
@@ -76,10 +79,7 @@ def _plan_all(session: Session, info: ReportInfo, types: list[str | None]) -> Se
             if len(page) < PAGE:
                 break
             after = page[-1].key
-    totals: dict[str, int] = {}
-    for node in session.counts(info.id):
-        totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
-    plan = plan_restore(queued, totals)
+    plan = plan_restore(queued, session.cache_reader.object_counts(info.id))
     if info.snapshot_id is None:
         raise CliError(f"Report {info.id} names no backup, so nothing can be restored from it.",
                        ExitCode.ERROR)
@@ -101,22 +101,29 @@ def _plan_ids(session: Session, info: ReportInfo, targets: list[Target], args: a
               out: Output) -> SessionPlan:
     from entrabr_tui.engine.plans import build_plan
 
-    found = {c.id.lower(): c for c in session.changes(info.report_id, [t.id for t in targets])}
-    chosen, absent = [], []
+    # Typed ids are matched to the report's ids here, at the input edge (exactly, else ignoring case);
+    # from then on ids compare exactly. An object may have several changes: all go to the planner.
+    resolved = session.resolve_ids(info.report_id, [t.id for t in targets])
+    by_id: dict[str, list[Change]] = {}
+    for change in session.changes(info.report_id, list(dict.fromkeys(resolved.values()))):
+        if change.readable:
+            by_id.setdefault(change.id, []).append(change)
+    chosen: list[Change] = []
+    absent = []
     for target in targets:
-        change = found.get(target.id.lower())
-        if change is None or (target.entity_type is not None
-                              and change.entity_type_raw.lower() != target.entity_type.lower()):
+        changes = by_id.get(resolved.get(target.id, ""), [])
+        if target.entity_type is not None:
+            changes = [c for c in changes if c.entity_type_raw.lower() == target.entity_type.lower()]
+        if not changes:
             absent.append(target.text)
         else:
-            chosen.append(change)
+            chosen.extend(changes)
     if absent:
         shown = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
         text = f"{len(absent)} of {len(targets)} IDs are not changes in report {info.id}: {shown}"
         if not args.ignore_missing:
             raise missing(session, text + ".", "Check the IDs, or pass --ignore-missing to skip them.")
         out.warn(text + " (skipped).")
-    chosen = list({c.id: c for c in chosen}.values())
     return build_plan(info, chosen, None, allow_whole_type=False)
 
 

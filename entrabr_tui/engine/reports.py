@@ -5,6 +5,12 @@ Reuse comes first, in this order: a successful report of the same backup and sco
 running one of the same backup and scope (it is watched instead of starting another). Only then is a new
 preview job queued. Downloads go page by page: each page and the link to the next one are stored in one
 transaction, so a download stopped at any point resumes where it stopped, with no gap and no duplicate.
+
+A report is complete only when it is proven so: the last page was reached and exactly the number of change
+objects the service announced arrived (see :mod:`entrabr_tui.store.report_writer`). A walk that ends short
+(a page without a next link before the end, a page missing items) is walked again once from the first
+page; if it is still not proven, the report is returned incomplete (``ReportInfo.complete`` false, with
+:attr:`ReportInfo.state_text` saying how far it got) and the next download starts over.
 """
 
 from __future__ import annotations
@@ -45,16 +51,22 @@ class ReportInfo:
     downloaded: int
     total: int | None
     complete: bool
+    """Proven complete: the last page was reached and exactly ``total`` change objects arrived."""
     archived: bool = False
     reused: bool = False
+    unreadable: int = 0
+    """Change objects that could not be read (kept raw and listed; counted in ``downloaded``)."""
+    state_text: str = ""
+    """``complete: 5,005 changes`` or ``incomplete: 1,998 of 5,005 (…)``, for people."""
 
     @classmethod
     def of(cls, report: Report, *, reused: bool = False) -> ReportInfo:
         status = RecoveryStatus.parse(report.job_status) if report.job_status else RecoveryStatus.SUCCESSFUL
         return cls(
             id=report.job_id, report_id=report.id, snapshot_id=report.snapshot_id, scope=report.scope,
-            status=status, downloaded=report.item_count, total=report.total_expected,
+            status=status, downloaded=report.item_count, total=report.expected,
             complete=report.complete, archived=report.archived, reused=reused,
+            unreadable=report.unreadable_items, state_text=report.state_text,
         )
 
 
@@ -195,9 +207,10 @@ class ReportManager:
 
     def _done_event(self, info: ReportInfo, elapsed: float = 0.0) -> JobProgress:
         how = "Reused the cached" if info.reused else "Downloaded the"
+        state = f"{info.downloaded} changes" if info.complete else info.state_text
         return JobProgress(
             job_id=info.id, kind=JobKind.PREVIEW, phase=PHASE_DONE,
-            text=f"{how} difference report of {describe_scope(info.scope)}: {info.downloaded} changes",
+            text=f"{how} difference report of {describe_scope(info.scope)}: {state}",
             elapsed=elapsed, status=info.status, snapshot_id=info.snapshot_id, changed_objects=info.total,
             downloaded=info.downloaded, total=info.total, reused=info.reused,
         )
@@ -241,36 +254,52 @@ class ReportManager:
         return info
 
 
+#: Walks of a report from its first page, in one download, before it is left incomplete.
+WALKS = 2
+
+
 async def download_pages(
     cache: Cache,
     report: Report,
     pages: Callable[[str], AsyncIterator[ChangePage]],
     on_page: Callable[[Report], object] | None = None,
+    *,
+    walks: int = WALKS,
 ) -> Report:
-    """Fetch a report's pages from its resume point into the cache; returns the finished report.
+    """Fetch a report's pages from its resume point into the cache; returns the report as it ends.
 
-    Each page is stored together with its next link (one transaction). The finished report's indexes are
-    built on a second connection in a worker thread, so a large report does not stall the event loop.
+    Each page is stored together with its next link (one transaction), with the ``@odata.count`` it states.
+    A report whose walk ended without being proven complete (see :mod:`entrabr_tui.store.report_writer`) is
+    downloaded again from its first page, up to ``walks`` walks in all; it is returned incomplete when no
+    walk proved it. The indexes are built on a second connection in a worker thread, so a large report
+    does not stall the event loop.
     """
-    start = cache.report_writer.resume_point(report.id)
-    if start is not None:
-        async for page in pages(start):
-            try:
-                result = cache.report_writer.ingest_page(
-                    report.id, page.items, page.next_link, page.url, finalize=False
-                )
-            except IngestError:
-                # The stored state moved on (another process downloaded the same report): re-read it.
-                current = cache.reports.get(report.id)
-                if current is None or current.complete:
-                    break
-                raise
-            report = result.report
-            if on_page is not None:
-                awaited = on_page(report)
-                if asyncio.iscoroutine(awaited):
-                    await awaited
-    return await finish_indexes(cache, cache.reports.get(report.id) or report)
+    for _ in range(max(1, walks)):
+        if report.ended and not report.complete:
+            report = cache.report_writer.reset_download(report.id)
+        start = cache.report_writer.resume_point(report.id)
+        if start is not None:
+            async for page in pages(start):
+                try:
+                    result = cache.report_writer.ingest_page(
+                        report.id, page.items, page.next_link, page.url, stated_count=page.count,
+                        finalize=False,
+                    )
+                except IngestError:
+                    # The stored state moved on (another process downloaded the same report): re-read it.
+                    current = cache.reports.get(report.id)
+                    if current is None or current.ended:
+                        break
+                    raise
+                report = result.report
+                if on_page is not None:
+                    awaited = on_page(report)
+                    if asyncio.iscoroutine(awaited):
+                        await awaited
+        report = cache.reports.get(report.id) or report
+        if report.complete or not report.ended:
+            break
+    return await finish_indexes(cache, report)
 
 
 async def finish_indexes(cache: Cache, report: Report) -> Report:

@@ -198,8 +198,12 @@ class Session:
     def _report_event(self, kind: str, info: ReportInfo) -> None:
         action = {"created": HistoryAction.REPORT_CREATED, "reused": HistoryAction.REPORT_REUSED,
                   "downloaded": HistoryAction.REPORT_DOWNLOADED}[kind]
-        self.log.write(action, snapshot_id=info.snapshot_id, scope=info.scope, job_id=info.id,
-                       counts={"changes": info.downloaded, "total": info.total})
+        counts = {"changes": info.downloaded, "total": info.total}
+        if info.unreadable:
+            counts["unreadable"] = info.unreadable
+        self.log.write(action, snapshot_id=info.snapshot_id, scope=info.scope, job_id=info.id, counts=counts,
+                       outcome="ok" if info.complete else "incomplete",
+                       detail=None if info.complete else info.state_text)
 
     # -- snapshots and jobs ----------------------------------------------------------------------------
 
@@ -293,13 +297,23 @@ class Session:
         return self.cache_reader.page(ref, entity_type, action, after, limit, text=text,
                                       recoverable=recoverable, on_prem=on_prem, marked=marked)
 
-    def change(self, ref: ReportRef, object_id: str) -> Change | None:
-        """One change with both property sets, or ``None``."""
-        return self.cache_reader.change(ref, object_id)
+    def change(self, ref: ReportRef, object_id: str, position: int | None = None, /) -> Change | None:
+        """One change with both property sets: the one at ``position`` (a row's place in the report, since
+        an object may have several changes), else the object's first; ``None`` when there is none."""
+        return self.cache_reader.change(ref, object_id, position)
 
     def changes(self, ref: ReportRef, object_ids: Sequence[str]) -> list[Change]:
-        """Several changes of a report by id, in the order given; ids not in the report are skipped."""
+        """Every change of these objects (objects in the order given); ids not in the report are skipped."""
         return self.cache_reader.changes(ref, object_ids)
+
+    def resolve_ids(self, ref: ReportRef, typed: Sequence[str]) -> dict[str, str]:
+        """The report's object id for each id a person typed: the same one, else the one that matches it
+        ignoring case (ids are otherwise compared exactly)."""
+        return self.cache_reader.resolve_ids(ref, typed)
+
+    def unreadable(self, ref: ReportRef, *, limit: int | None = None) -> list[ChangeRow]:
+        """The change objects of a report that could not be read, each with its reason (kept raw)."""
+        return self.cache_reader.unreadable(ref, limit=limit)
 
     def iter_changes(self, ref: ReportRef) -> Iterator[Change]:
         """Every cached change of a report, streamed on a connection of its own (see

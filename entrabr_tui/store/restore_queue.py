@@ -1,4 +1,9 @@
-"""The restore queue: objects of a report marked for restore, persisted per report (and so per tenant)."""
+"""The restore queue: objects of a report marked for restore, persisted per report (and so per tenant).
+
+The queue holds objects, not changes: marking an object marks all its changes. Object ids compare exactly
+(ids typed by a person are matched to the report's ids first, see
+:meth:`~entrabr_tui.store.change_queries.ChangeQueries.resolve_ids`).
+"""
 
 from __future__ import annotations
 
@@ -26,28 +31,23 @@ class RestoreQueue:
         self._queries = queries
 
     def mark(self, report_id: int, object_ids: Iterable[str], *, now: datetime | None = None) -> MarkResult:
-        """Mark objects by id (type and action come from the report). Ids not in the report are returned in
-        ``unknown`` (e.g. from a pasted list), never stored."""
-        unique: dict[str, str] = {}
-        for raw in object_ids:
-            text = raw.strip() if isinstance(raw, str) else ""
-            if text:
-                unique.setdefault(text.lower(), text)
-        wanted = list(unique.values())
+        """Mark objects by id (type and action come from the report's first readable change of each).
+        Ids not in the report are returned in ``unknown`` (e.g. from a pasted list), never stored."""
+        wanted = list(dict.fromkeys(raw for raw in object_ids if isinstance(raw, str) and raw))
         table = change_table(report_id)
         stamp = time_to_db(now or utc_now())
         found: dict[str, tuple[str, str, str]] = {}
         for chunk, marks in in_list_chunks(wanted):
             for object_id, entity_type, action in self._db.conn.execute(
                 f"SELECT object_id, entity_type, action FROM {table} "
-                f"WHERE object_id COLLATE NOCASE IN ({marks})",
+                f"WHERE object_id IN ({marks}) AND unreadable IS NULL ORDER BY rowid",
                 chunk,
             ):
-                found.setdefault(object_id.lower(), (object_id, entity_type, action))
-        rows = [found[i.lower()] for i in wanted if i.lower() in found]
+                found.setdefault(object_id, (object_id, entity_type, action))
+        rows = [found[i] for i in wanted if i in found]
         with self._db.tx():
             added = self._insert_marks(report_id, rows, stamp)
-        unknown = [i for i in wanted if i.lower() not in found]
+        unknown = [i for i in wanted if i not in found]
         return MarkResult(marked=added, already=len(rows) - added, unknown=unknown)
 
     def _insert_marks(self, report_id: int, rows: Iterable[tuple[str, str, str]], stamp: str | None) -> int:
@@ -80,6 +80,7 @@ class RestoreQueue:
         """``SELECT c.object_id, c.entity_type, c.action FROM …`` for the rows matching the filters."""
         table = change_table(report_id)
         where, args = filter_clauses(report_id, entity_type, action, recoverable, on_prem, None)
+        where.append("c.unreadable IS NULL")  # an unreadable change object cannot be restored
         needle = needle_of(text)
         if needle is None:
             head = f"SELECT c.object_id, c.entity_type, c.action FROM {table} c"
@@ -116,8 +117,7 @@ class RestoreQueue:
         with self._db.tx():
             for chunk, marks in in_list_chunks(wanted):
                 cursor = self._db.conn.execute(
-                    "DELETE FROM restore_queue WHERE report_id = ? "
-                    f"AND object_id COLLATE NOCASE IN ({marks})",
+                    f"DELETE FROM restore_queue WHERE report_id = ? AND object_id IN ({marks})",
                     [report_id, *chunk],
                 )
                 removed += cursor.rowcount
@@ -168,5 +168,6 @@ class RestoreQueue:
         return [NodeCount(t, a, int(n)) for t, a, n in rows]
 
     def changes(self, report_id: int) -> list[Change]:
-        """The marked changes with their full content (the input of restore planning)."""
+        """Every change of the marked objects with its full content (the input of restore planning, which
+        scopes by object id)."""
         return self._queries.get_changes(report_id, [entry.object_id for entry in self.entries(report_id)])

@@ -59,7 +59,17 @@ class CachedReportView(Protocol):
 
     @property
     def complete(self) -> bool:
-        """Every change page is in the cache."""
+        """Proven complete: the last page arrived and the count equals the total the service stated."""
+        ...
+
+    @property
+    def state_text(self) -> str:
+        """``complete: 5,005 changes`` or ``incomplete: 1,998 of 5,005 (…)``, for the Changes title."""
+        ...
+
+    @property
+    def unreadable(self) -> int:
+        """Change objects that could not be read (kept and listed under the ``(unreadable)`` action)."""
         ...
 
 
@@ -122,6 +132,16 @@ class ChangeSummary(Protocol):
     @property
     def recoverable(self) -> bool | None:
         """Whether a restore can act on it (``None``: not known)."""
+        ...
+
+    @property
+    def position(self) -> int:
+        """The change's place in the report: an object may have several changes, each its own row."""
+        ...
+
+    @property
+    def unreadable(self) -> str | None:
+        """Why the change object could not be read (``None`` when it could)."""
         ...
 
 
@@ -229,19 +249,20 @@ class Backend(Protocol):
         report_id: str,
         entity_type: str | None,
         action: str | None,
-        after: tuple[str, str] | None,
+        after: tuple[str, str, int] | None,
         limit: int,
         /,
         *,
         text: str | None = None,
         recoverable: bool | None = None,
     ) -> Sequence[ChangeSummary]:
-        """Keyset page of one type/action ordered by name then ID, after ``(name, id)`` of the last row;
-        ``text`` keeps changes whose name or UPN contains it or whose ID starts with it."""
+        """Keyset page of one type/action ordered by name, ID and position, after ``(name, id, position)``
+        of the last row; ``text`` keeps changes whose name or UPN contains it or whose ID starts with it."""
         ...
 
-    def change(self, report_id: str, change_id: str, /) -> Change | None:
-        """One full change (both property sets), or ``None`` when it is not cached."""
+    def change(self, report_id: str, change_id: str, position: int | None = None, /) -> Change | None:
+        """One full change (both property sets): the one at ``position`` (a row's place in the report),
+        else the object's first; ``None`` when it is not cached."""
         ...
 
     def display_names(self, ids: Sequence[str], /) -> Mapping[str, str]:

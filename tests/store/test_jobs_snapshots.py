@@ -152,7 +152,8 @@ def test_reconcile_archives_vanished_jobs_and_keeps_their_data() -> None:
     cache = Cache.open("archive-tenant")
     start = T0 + 8 * DAY
     cache.jobs.reconcile([_preview("p1", 3), _recovery("r1", 3)], now=start)
-    report = cache.report_writer.begin_report("p1", snapshot_id_for(T0 + 3 * DAY), None, "u1")
+    report = cache.report_writer.begin_report("p1", snapshot_id_for(T0 + 3 * DAY), None, "u1",
+                                              total_expected=120)
     items = make_items(120, 4)
     cache.report_writer.ingest_page(report.id, items, None, "u1")
     failed = cache.report_writer.begin_failed_changes("r1", None, "f1")

@@ -183,11 +183,51 @@ def test_forward_migration_keeps_data() -> None:
     assert _version(path) == 1
     cache = Cache.open("t8", paths=paths)
     try:
-        assert _version(path) == 2
+        assert _version(path) == CACHE_SPEC.latest_version
         assert cache.tenant.info().first_seen == datetime(2026, 1, 1, tzinfo=UTC)
-        report = cache.report_writer.begin_report("job", "snap", None, page_url(0))
+        report = cache.report_writer.begin_report("job", "snap", None, page_url(0), total_expected=10)
         cache.report_writer.ingest_page(report.id, make_items(10, 1), None, page_url(0))
         assert cache.queue.mark(report.id, [cache.queries.page(report.id, limit=1)[0].object_id]).marked == 1
+    finally:
+        cache.close()
+
+
+def test_reports_of_an_older_cache_are_judged_again_by_their_count() -> None:
+    """Version 2 marked a report complete at the last page whatever arrived, and removed repeated ids and
+    unreadable items: after the upgrade only a report whose rows add up to the announced total is
+    complete, and ids are looked up exactly."""
+    paths = StorePaths.default()
+    path = paths.cache_db("t9")
+    old_spec = DatabaseSpec(CACHE_SPEC.label, CACHE_SPEC.application_id, CACHE_SPEC.marker,
+                            CACHE_MIGRATIONS[:2])
+    opened = open_database(path, old_spec)
+    stamp = "2026-01-01T00:00:00.000000Z"
+    opened.conn.execute("INSERT INTO tenant (id, first_seen, last_seen) VALUES ('t9', ?, ?)", (stamp, stamp))
+    for report_id, received, expected, duplicates in ((1, 2, 2, 0), (2, 2, 5, 0), (3, 3, 3, 1)):
+        opened.conn.execute(
+            """INSERT INTO report (id, kind, job_id, scope_key, created, source_url, next_link, pages,
+            item_count, received_items, duplicate_items, total_expected, complete, indexed)
+            VALUES (?, 'changes', ?, '', ?, 'u', NULL, 1, ?, ?, ?, ?, 1, 1)""",
+            (report_id, f"job-{report_id}", stamp, received - duplicates, received, duplicates, expected))
+        opened.conn.execute(
+            f"""CREATE TABLE chg_{report_id} (rowid INTEGER PRIMARY KEY, object_id TEXT NOT NULL,
+            entity_type TEXT NOT NULL, action TEXT NOT NULL, display_name TEXT NOT NULL COLLATE NOCASE,
+            principal_name TEXT, on_prem INTEGER NOT NULL, recoverable INTEGER, failure_message TEXT,
+            page_id INTEGER NOT NULL, raw_off INTEGER NOT NULL, raw_len INTEGER NOT NULL)""")
+        opened.conn.execute(f"CREATE INDEX chg_{report_id}_id ON chg_{report_id} (object_id COLLATE NOCASE)")
+    opened.conn.close()
+
+    cache = Cache.open("t9", paths=paths)
+    try:
+        reports = {r.id: r for r in cache.reports.all()}
+        assert reports[1].complete and reports[1].completeness.value == "complete"
+        assert not reports[2].complete and reports[2].completeness.value == "short" and reports[2].ended
+        assert not reports[3].complete  # a repeated id was removed: not everything is kept
+        assert reports[2].state_text == "incomplete: 2 of 5 (the service ended the list early)"
+        columns = [row[1] for row in cache.db.conn.execute("PRAGMA table_info(chg_1)")]
+        assert "unreadable" in columns
+        index = cache.db.conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'chg_1_id'").fetchone()[0]
+        assert "NOCASE" not in index
     finally:
         cache.close()
 
@@ -203,12 +243,12 @@ def test_failed_migration_rolls_back(tmp_path: Path) -> None:
         "cache",
         CACHE_SPEC.application_id,
         CACHE_SPEC.marker,
-        (*CACHE_MIGRATIONS, Migration(3, "broken", broken)),
+        (*CACHE_MIGRATIONS, Migration(len(CACHE_MIGRATIONS) + 1, "broken", broken)),
     )
     path = tmp_path / "x.sqlite3"
     with pytest.raises(StoreError, match="boom"):
         open_database(path, spec)
-    assert _version(path) == 2
+    assert _version(path) == len(CACHE_MIGRATIONS)
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'half'").fetchone()[0] == 0
     conn.close()

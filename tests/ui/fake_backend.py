@@ -109,10 +109,11 @@ def build_changes(users: int = 300) -> list[Change]:
     return changes
 
 
-def row_for(change: Change, marked: bool) -> ChangeRow:
+def row_for(change: Change, marked: bool, position: int = 0) -> ChangeRow:
     return ChangeRow(change.id, change.entity_type_raw, change.action_raw, change.display_name,
                      change.principal_name, change.on_premises_synced,
-                     has_recoverable_change(change) and not change.on_premises_synced, marked)
+                     has_recoverable_change(change) and not change.on_premises_synced, marked,
+                     position=position)
 
 
 def matches(change: Change, text: str | None, recoverable: bool | None) -> bool:
@@ -215,17 +216,20 @@ class FakeBackend:
         return [NodeCount(t, a, n) for (t, a), n in sorted(tally.items())]
 
     def page(self, report_id: str, entity_type: str | None, action: str | None,
-             after: tuple[str, str] | None, limit: int, /, *, text: str | None = None,
+             after: tuple[str, str, int] | None, limit: int, /, *, text: str | None = None,
              recoverable: bool | None = None) -> list[ChangeRow]:
-        rows = sorted((c for c in self.changes
+        rows = sorted(((c.display_name, c.id, position, c) for position, c in enumerate(self.changes, start=1)
                        if c.entity_type_raw == entity_type and c.action_raw == action
                        and matches(c, text, recoverable)),
-                      key=lambda c: (c.display_name, c.id))
+                      key=lambda r: r[:3])
         if after is not None:
-            rows = [c for c in rows if (c.display_name, c.id) > after]
-        return [row_for(c, c.id in self.queued) for c in rows[:limit]]
+            rows = [r for r in rows if r[:3] > after]
+        return [row_for(c, c.id in self.queued, position) for _, _, position, c in rows[:limit]]
 
-    def change(self, report_id: str, change_id: str, /) -> Change | None:
+    def change(self, report_id: str, change_id: str, position: int | None = None, /) -> Change | None:
+        if position is not None and 0 < position <= len(self.changes):
+            found = self.changes[position - 1]
+            return found if found.id == change_id else None
         return self._by_id.get(change_id)
 
     def display_names(self, ids: Sequence[str], /) -> dict[str, str]:

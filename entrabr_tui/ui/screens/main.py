@@ -46,7 +46,7 @@ from entrabr_tui.ui.widgets.backups import BackupsTable
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
 from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable
 from entrabr_tui.ui.widgets.queue import QueueTable, plan_title
-from entrabr_tui.ui.widgets.status import JobStrip, ReadOnlyBanner, StatusLine
+from entrabr_tui.ui.widgets.status import JobStrip, ReadOnlyBanner, StatusLine, report_state
 from entrabr_tui.ui.workers import failure_title
 
 #: Pane number → (container id, id of the widget that takes focus).
@@ -209,7 +209,9 @@ class MainScreen(Screen[None]):
 
     @on(ChangesTree.Summary)
     def _tree_summary(self, message: ChangesTree.Summary) -> None:
-        self._title(2, "Changes", message.text)
+        report = self.report if self.report is not None and self.report.id == self.report_id else None
+        state = report_state(report)
+        self._title(2, "Changes", " · ".join(t for t in (message.text, state) if t))
 
     # -- the cache -------------------------------------------------------------------------------------------
     def open_report(self, report_id: str, report: CachedReportView | None = None, *,
@@ -313,7 +315,7 @@ class MainScreen(Screen[None]):
     @on(ChangeHighlighted)
     def _change_highlighted(self, message: ChangeHighlighted) -> None:
         """The Diff pane loads the highlighted object once the cursor rests on it (latest wins)."""
-        self.diff.request(self.backend, message.report_id, message.change_id)
+        self.diff.request(self.backend, message.report_id, message.change_id, message.position)
 
     @on(DiffRequested)
     def _open_diff(self) -> None:

@@ -211,7 +211,11 @@ class ReportFlow:
         screen.status.set_slot(None)
         screen.open_report(report.id, report)
         total = report.total if report.total is not None else report.downloaded
-        screen.notify(f"Difference report ready: {plural(total, 'change')}.", title="Report")
+        if report.complete:
+            screen.notify(f"Difference report ready: {plural(total, 'change')}.", title="Report")
+        else:  # never shown as complete: what arrived is shown, and the title says how far it got
+            screen.notify(f"Difference report {clean(report.state_text)}. Open it again to download it "
+                          "again.", title="Report incomplete", severity="warning", timeout=15)
         screen.load_snapshots(self.backend)
 
     def stop(self) -> None:

@@ -35,8 +35,8 @@ class ActionNode:
     entity_type: str
     action: str
     count: int
-    #: Keyset start of each page visited so far; the last one is the current page.
-    page_starts: list[tuple[str, str] | None] = field(default_factory=lambda: [None])
+    #: Keyset start ``(name, id, position)`` of each page visited so far; the last one is the current page.
+    page_starts: list[tuple[str, str, int] | None] = field(default_factory=lambda: [None])
     #: The current page is shown.
     loaded: bool = False
     #: A page was asked for and has not arrived.
@@ -59,6 +59,10 @@ class ObjectRow:
     on_premises_synced: bool
     #: Whether a restore can act on it (``None``: not known).
     recoverable: bool | None
+    #: The change's place in the report (an object may have several changes, each its own row).
+    position: int = 0
+    #: Why the change object could not be read (``None`` when it could).
+    unreadable: str | None = None
 
     @classmethod
     def from_summary(cls, summary: ChangeSummary) -> ObjectRow:
@@ -70,6 +74,8 @@ class ObjectRow:
             principal_name=summary.principal_name,
             on_premises_synced=summary.on_premises_synced,
             recoverable=summary.recoverable,
+            position=summary.position,
+            unreadable=summary.unreadable,
         )
 
 
@@ -114,9 +120,11 @@ def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, b
     every row of a page): the same text as ``name_text`` and ``safe`` give."""
     label = Text(MARK_ON if marked else MARK_OFF, style="bold" if marked else "dim", end="")
     label.append(f"{glyph} ", style=glyph_style)
-    if row.on_premises_synced:
+    if row.unreadable is not None:
+        label.append("[unreadable] ", style=badge_style)
+    elif row.on_premises_synced:
         label.append("[on-prem] ", style=badge_style)
-    if row.recoverable is False:
+    if row.recoverable is False and row.unreadable is None:
         label.append("[not recoverable] ", style=badge_style)
     name = clean(row.display_name) if row.display_name else ""
     if name.strip():
