@@ -163,6 +163,13 @@ class Session:
             raise OfflineError(action)
         return self.runner
 
+    def _writable(self, doing: str) -> None:
+        """Refuse what would have to store something in a cache that can only be read."""
+        if self.cache.read_only:
+            raise EngineError(f"{doing} needs to store what it does in the cache, but the cache at "
+                              f"{self.cache.db.path} is read-only (a read-only folder or file system). "
+                              "Make it writable and try again.")
+
     def _require(self, action: Action, doing: str) -> None:
         """Refuse up front what the token's roles and permissions say the service would refuse."""
         if self.capabilities.allows(action):
@@ -271,6 +278,13 @@ class Session:
             raise OfflineError("Creating or downloading a difference report")
         if fresh:
             self._require(Action.CREATE_REPORT, "Creating a difference report")
+        if self.cache.read_only:
+            cached = self.cache.reports.find_reusable(snapshot_id, scope)
+            if cached is not None and cached.complete and not fresh:
+                info = ReportInfo.of(cached, reused=True)
+                self._report_event("reused", info)
+                return info
+            self._writable("Creating or downloading a difference report")
         return await self.reports_manager.ensure_report(snapshot_id, scope, progress, fresh=fresh, mode=mode)
 
     def report(self, ref: ReportRef) -> ReportInfo | None:
@@ -376,6 +390,7 @@ class Session:
         failed ones stay queued for a retry."""
         self._online("Restoring")
         self._require(Action.RESTORE, "Restoring")
+        self._writable("Restoring")  # a restore is never run without its journal
         assert self.restores is not None
         if plan.is_empty or plan.report is None or plan.snapshot_id is None:
             raise EngineError("The plan is empty: nothing queued can be recovered.")

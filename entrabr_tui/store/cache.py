@@ -86,14 +86,21 @@ class Cache:
         paths = paths or StorePaths.default()
         opened = open_database(paths.cache_db(tenant_id), CACHE_SPEC, verify=verify, now=now)
         cache = cls(opened, tenant_id, recoverable=recoverable)
-        cache.tenant.ensure(now or utc_now())
+        if not opened.read_only:
+            cache.tenant.ensure(now or utc_now())
         return cache
+
+    @property
+    def read_only(self) -> bool:
+        """The cache file is on a read-only folder or file system: it can be read, not written."""
+        return self.db.read_only
 
     def reader(self) -> Cache:
         """A second connection to the same file, e.g. for a UI thread while another thread downloads."""
         path = self.db.path
         opened = OpenedDatabase(
-            conn=connect(path), path=path, created=False, migrated_from=CACHE_SPEC.latest_version
+            conn=connect(path, read_only=self.db.read_only), path=path, created=False,
+            migrated_from=CACHE_SPEC.latest_version, read_only=self.db.read_only,
         )
         return type(self)(opened, self.tenant_id, recoverable=self._recoverable)
 
