@@ -19,6 +19,7 @@ from entrabr_tui.engine.export_records import change_summary_json, job_json, pla
 
 if TYPE_CHECKING:
     from entrabr_tui.core.model import Change
+    from entrabr_tui.engine.interrupted import InterruptedRestore
     from entrabr_tui.engine.plans import SessionPlan
     from entrabr_tui.engine.reports import ReportInfo
     from entrabr_tui.engine.restore import RestoreResult
@@ -154,10 +155,14 @@ def plan_export(session: Session, plan: SessionPlan) -> PlanExport:
                       snapshot_id=plan.snapshot_id, report_id=plan.report.id if plan.report else None)
 
 
-def result_json(plan: SessionPlan, result: RestoreResult | None) -> dict[str, Any]:
+def result_json(plan: SessionPlan, result: RestoreResult | None,
+                interrupted: InterruptedRestore | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {"schema": "entrabr.restoreResult/1", "snapshotId": plan.snapshot_id,
                            "reportId": plan.report.id if plan.report else None,
                            "planHash": plan_hash(plan.plan, plan.snapshot_id)}
+    if interrupted is not None:  # a resumed restore: its plan is the one it started with
+        doc.update({"snapshotId": interrupted.run.snapshot_id, "reportId": interrupted.report_job_id,
+                    "planHash": interrupted.run.plan_hash, "resumed": True})
     if result is None:
         return {**doc, "outcome": "nothing to restore", "complete": True, "cancelled": False, "error": None,
                 "objectsModified": 0, "linksModified": 0, "failedCount": 0, "jobs": [], "failedChanges": []}
@@ -169,13 +174,30 @@ def result_json(plan: SessionPlan, result: RestoreResult | None) -> dict[str, An
 
 
 async def restore(session: Session, args: argparse.Namespace, out: Output) -> int:
-    """Dry run (``--plan``) or apply (``--apply``) a restore."""
-    if args.apply:
+    """Dry run (``--plan``), apply (``--apply``), resume (``--resume``) or drop (``--discard-interrupted``)
+    a restore.
+
+    An interrupted restore (a run stopped part-way: killed, crashed, a service error) is finished before
+    any other restore runs: ``--apply`` with the same targets resumes it (the batch it was running is
+    followed, never sent again; the batches it had not sent are sent) instead of planning from scratch.
+    """
+    if args.discard_interrupted:
+        dropped = session.discard_interrupted_restore()
+        out.info("The interrupted restore was dropped; its remaining batches will not be sent."
+                 if dropped else "There is no interrupted restore.")
+        return 0
+    if args.apply or args.resume:
         if session.offline:
             from entrabr_tui.engine.errors import OfflineError
 
             raise OfflineError("Restoring")
         require_restore(session)
+    interrupted = session.interrupted_restore() if (args.apply or args.resume) else None
+    if args.resume:
+        if interrupted is None:
+            out.info("There is no interrupted restore to resume.")
+            return 0
+        return await _resume(session, interrupted, args, out, None)
     plan = await build_session_plan(session, args, out)
     if args.plan:
         if out.json_mode:
@@ -185,6 +207,14 @@ async def restore(session: Session, args: argparse.Namespace, out: Output) -> in
                 out.line(line)
             out.info("Dry run: nothing was changed. Apply with --apply (same targets).")
         return 0
+    if interrupted is not None:
+        if interrupted.run.plan_hash == plan_hash(plan.plan, plan.snapshot_id):
+            return await _resume(session, interrupted, args, out, plan)
+        raise CliError(
+            f"{interrupted.text} (started {interrupted.created:%Y-%m-%d %H:%MZ}); it must be finished or "
+            "dropped before another restore runs. Nothing was sent.", ExitCode.CONFLICT,
+            hint="'entrabr restore --resume' runs its remaining batches; 'entrabr restore "
+                 "--discard-interrupted' drops them.")
     if plan.is_empty:
         out.info("Nothing to restore: none of the selected changes can be recovered.")
         for line in summary_lines(plan.plan):
@@ -198,8 +228,47 @@ async def restore(session: Session, args: argparse.Namespace, out: Output) -> in
         result = await session.restore(plan, progress.restore)
     finally:
         progress.done()
+    return _report_result(plan, result, out)
+
+
+async def _resume(session: Session, interrupted: InterruptedRestore, args: argparse.Namespace, out: Output,
+                  plan: SessionPlan | None) -> int:
+    """Finish an interrupted restore (after asking, as for a new one)."""
+    out.info(f"{interrupted.text} (started {interrupted.created:%Y-%m-%d %H:%MZ}); resuming it instead of "
+             "planning again:")
+    for line in interrupted.lines():
+        out.info(f"  {line}")
+    if plan is not None:
+        confirm_restore(plan.plan, out, yes=args.yes)
+    elif not args.yes:
+        _confirm_resume(interrupted, out)
+    progress = ProgressPrinter(out.stderr, quiet=out.quiet)
+    try:
+        result = await session.resume_restore(progress.restore)
+    finally:
+        progress.done()
+    if plan is None:
+        from entrabr_tui.engine.plans import SessionPlan
+
+        plan = SessionPlan.empty()
+    return _report_result(plan, result, out, interrupted)
+
+
+def _confirm_resume(interrupted: InterruptedRestore, out: Output) -> None:
+    if not out.stdin_tty:
+        raise CliError("Refusing to resume a restore without confirmation: stdin is not a terminal.",
+                       ExitCode.USAGE, hint="Re-run with --yes.")
+    left = interrupted.batch_count - interrupted.done
+    out.prompt(f"Finish it ({left} batch(es) left) against the live tenant? [y/N] ")
+    answer = out.stdin.readline() if out.stdin is not None else ""
+    if answer.strip().lower() not in ("y", "yes"):
+        raise CliError("Not confirmed; nothing was changed.", ExitCode.ERROR)
+
+
+def _report_result(plan: SessionPlan, result: RestoreResult, out: Output,
+                   interrupted: InterruptedRestore | None = None) -> int:
     if out.json_mode:
-        out.json(result_json(plan, result))
+        out.json(result_json(plan, result, interrupted))
     else:
         out.line(result.summary)
         for change in result.failed:
@@ -209,4 +278,3 @@ async def restore(session: Session, args: argparse.Namespace, out: Output) -> in
         return ExitCode.INTERRUPTED
     clean = result.complete and not result.failed and not result.failed_count
     return ExitCode.OK if clean else ExitCode.PARTIAL
-

@@ -234,6 +234,7 @@ class JobRunner(LocalQueue):
     async def _start(self, request: JobRequest, progress: JobProgressCallback | None, mode: SlotMode | None
                      ) -> Job:
         conflicts = 0
+        settled: datetime | None = None  # the journal was waited for until then
         while True:
             if conflicts:
                 if self.poll.max_polls is not None and conflicts > self.poll.max_polls:
@@ -241,7 +242,10 @@ class JobRunner(LocalQueue):
                                          conflicts)
                 await self.sleep(self.poll.delay(conflicts - 1, 0.0))
             jobs = await self.wait_for_slot(request.kind, progress, mode=mode)
-            self._settle_earlier(request, jobs)
+            listed_at = max(self.clock(), settled) if settled is not None else self.clock()
+            settled = await self._settle_journal(request, progress, listed_at)
+            if settled is not None:
+                continue  # waited for an earlier request to settle: look at the slot again
             intent = self.journal.intend(
                 request.kind, request.snapshot_id, request.scope,
                 target_state=await self.backup_time(request.snapshot_id), report_id=request.report_id,
@@ -276,20 +280,35 @@ class JobRunner(LocalQueue):
             created = await self.client.create_recovery_job(request.snapshot_id, request.scope)
         return created.id
 
-    def _settle_earlier(self, request: JobRequest, jobs: list[Job]) -> None:
-        """Before a second request for the same job (same kind, backup and scope), settle an earlier one
-        whose outcome is unknown. If it created a job, that job is recorded and nothing new is sent
-        (:class:`DuplicateRequestError` names it); otherwise it is marked unconfirmed and the new one goes."""
-        for earlier in self.cache.journal.pending_intents():
-            if earlier.kind is not request.kind or earlier.snapshot_id != request.snapshot_id \
-                    or not same_scope(earlier.scope, request.scope):
-                continue
-            job = self.journal.match(earlier, jobs)
-            if job is None:
-                self.journal.unconfirmed(earlier)
-                continue
-            self.journal.submitted(earlier, job.id)
-            raise DuplicateRequestError(job)
+    def _same_request(self, intent: JournalIntent, request: JobRequest) -> bool:
+        return intent.kind is request.kind and intent.snapshot_id == request.snapshot_id \
+            and same_scope(intent.scope, request.scope)
+
+    async def _settle_journal(self, request: JobRequest, progress: JobProgressCallback | None,
+                              listed_at: datetime) -> datetime | None:
+        """Reconcile every open journal entry with the fresh job list (read at ``listed_at``) before a
+        submission (see :mod:`entrabr_tui.engine.journal`). An earlier request for the same job that created
+        one stops this one (:class:`DuplicateRequestError` names the job, which is tracked: nothing is sent
+        again). One too recent to judge is waited for: the time waited until is returned (list the jobs
+        again); ``None``: nothing to wait for, send."""
+        found = self.journal.reconcile(self.last_listing, listed_at=listed_at)
+        for intent, job in found.resumable:
+            if job is not None and not job.is_terminal and self._same_request(intent, request):
+                raise DuplicateRequestError(job)
+        for intent, job in found.adopted:
+            if self._same_request(intent, request):
+                raise DuplicateRequestError(job)
+        unsettled = [i for i in found.unsettled if self._same_request(i, request)]
+        if not unsettled:
+            return None
+        until = max(i.created for i in unsettled) + self.journal.settle
+        wait = max(0.0, (until - self.clock()).total_seconds())
+        await emit(progress, JobProgress(
+            job_id=None, kind=request.kind, phase=PHASE_WAITING, elapsed=0.0,
+            text=f"Checking whether the service received an earlier request for the same job "
+                 f"(its job list is read again in {wait:.0f} s); nothing is sent until then"))
+        await self.sleep(max(wait, 0.001))
+        return until
 
     async def _settle_unknown(self, intent: JournalIntent, error: GraphError) -> Job:
         """The POST's outcome is unknown: look for the job it may have created; never send it again."""

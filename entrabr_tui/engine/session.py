@@ -23,15 +23,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from entrabr_tui.core.capabilities import Action, Capabilities
 from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, Snapshot
 from entrabr_tui.engine.cache_reader import CacheReader, PageAfter, QueuedObject, ReportRef
-from entrabr_tui.engine.errors import EngineError, OfflineError
-from entrabr_tui.engine.events import JobProgressCallback, RestoreProgressCallback
+from entrabr_tui.engine.errors import EngineError, InterruptedRestoreError, OfflineError
+from entrabr_tui.engine.events import (
+    PHASE_WAITING,
+    JobProgressCallback,
+    RestoreProgress,
+    RestoreProgressCallback,
+    emit,
+)
+from entrabr_tui.engine.export_records import plan_hash
+from entrabr_tui.engine.interrupted import InterruptedRestore, run_states
 from entrabr_tui.engine.jobs import SlotMode, SlotState
 from entrabr_tui.engine.journal import Journal, Reconciliation
 from entrabr_tui.engine.plans import SessionPlan
@@ -42,6 +50,7 @@ from entrabr_tui.engine.runner import JobRunner
 from entrabr_tui.engine.session_log import AppAction, ExportedReport, SessionLog
 from entrabr_tui.engine.session_queue import SessionQueue
 from entrabr_tui.engine.settings import SessionSettings
+from entrabr_tui.engine.tenant_writer import TenantWriter
 from entrabr_tui.engine.timing import Clock, Sleep, real_sleep, utc_now
 from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.graph.errors import ForbiddenError
@@ -56,7 +65,9 @@ from entrabr_tui.store import (
     MarkResult,
     NodeCount,
 )
+from entrabr_tui.store.restore_runs import RunBatch, RunStatus
 from entrabr_tui.store.sqlite_file import set_aside
+from entrabr_tui.store.writer_lock import TenantLock, lock_path
 
 CloseHook = Callable[[], Awaitable[None]]
 
@@ -115,7 +126,9 @@ class Session:
                               warn=self.open_warnings.append)
         self.cache_reader = CacheReader(cache)
         self.restore_queue = SessionQueue(self.cache_reader, self.log)
-        self.journal = Journal(cache, clock=clock)
+        self.journal = Journal(cache, clock=clock, settle=timedelta(seconds=settings.journal_settle))
+        self.writer = TenantWriter(None if cache.read_only else TenantLock(lock_path(cache.db.path)),
+                                   clock=clock, sleep=sleep)
         self.runner: JobRunner | None = None
         self.reports_manager: ReportManager | None = None
         self.restores: RestoreExecutor | None = None
@@ -131,7 +144,7 @@ class Session:
                 duration_scale=settings.duration_scale,
             )
             self.reports_manager = ReportManager(self.runner, page_size=settings.page_size,
-                                                 on_event=self._report_event)
+                                                 on_event=self._report_event, writer=self.writer)
             self.reports_manager.guard = lambda: self._require(Action.CREATE_REPORT,
                                                                "Creating a difference report")
             self.restores = RestoreExecutor(self.runner)
@@ -156,7 +169,14 @@ class Session:
     @property
     def warnings(self) -> list[str]:
         """Messages from opening the cache and history (e.g. a damaged file moved aside)."""
-        return [*self.cache.db.warnings, *self.log.warnings, *self.open_warnings]
+        unguarded = [self.writer.warning] if self.writer.warning else []
+        return [*self.cache.db.warnings, *self.log.warnings, *self.open_warnings, *unguarded]
+
+    def tenant_holder(self) -> str | None:
+        """``another entrabr (report, pid 1234 on host, since 10:32Z)`` while another process holds this
+        tenant for writing (downloading a report, restoring); ``None`` otherwise (blocking, cheap)."""
+        holder = self.writer.other_holder()
+        return holder.text if holder is not None else None
 
     def _online(self, action: str) -> JobRunner:
         if self.runner is None:
@@ -386,35 +406,75 @@ class Session:
 
     async def restore(self, plan: SessionPlan, progress: RestoreProgressCallback | None = None, *,
                       mode: SlotMode | None = None) -> RestoreResult:
-        """Run the plan's recovery jobs one after another (each journaled); restored objects leave the queue,
-        failed ones stay queued for a retry."""
+        """Run the plan's recovery jobs one after another (the run and each batch journaled); restored
+        objects leave the queue, failed ones stay queued for a retry. Holds the tenant for writing (waiting
+        while another entrabr process holds it)."""
         self._online("Restoring")
         self._require(Action.RESTORE, "Restoring")
         self._writable("Restoring")  # a restore is never run without its journal
         assert self.restores is not None
         if plan.is_empty or plan.report is None or plan.snapshot_id is None:
             raise EngineError("The plan is empty: nothing queued can be recovered.")
+        interrupted = self.interrupted_restore()
+        if interrupted is not None:
+            raise InterruptedRestoreError(interrupted)
         report_id = plan.report.report_id
         snapshot_id = plan.snapshot_id
+        restores = self.restores
 
+        def ids_of(scope: FilteringCriteria) -> list[str]:
+            return _batch_ids(plan, scope)
+
+        batches = [RunBatch(n, scope, tuple(ids_of(scope))) for n, scope in enumerate(plan.batches, start=1)]
+
+        async def run() -> RestoreResult:
+            return await restores.execute(
+                plan.plan, snapshot_id, progress, mode=mode,
+                on_submitted=self._batch_submitted(snapshot_id, batches),
+                on_finished=self._batch_finished(report_id), report_id=report_id,
+                plan_hash=plan_hash(plan.plan, snapshot_id), object_ids=ids_of)
+
+        return await self._restoring_as("restore", "running a restore on this tenant", plan.batch_count,
+                                        snapshot_id, progress, run)
+
+    def _batch_submitted(self, snapshot_id: str, batches: Sequence[RunBatch]) -> Callable[[int, Job], None]:
         def submitted(number: int, job: Job) -> None:
-            scope = plan.plan.batches[number - 1]
-            self.log.write(HistoryAction.RESTORE_SUBMITTED, snapshot_id=snapshot_id, scope=scope,
-                           job_id=job.id, object_ids=_batch_ids(plan, scope),
-                           counts={"batch": number, "batches": plan.batch_count})
+            batch = batches[number - 1]
+            self.log.write(HistoryAction.RESTORE_SUBMITTED, snapshot_id=snapshot_id, scope=batch.scope,
+                           job_id=job.id, object_ids=list(batch.object_ids),
+                           counts={"batch": number, "batches": len(batches)})
+        return submitted
 
+    def _batch_finished(self, report_id: int | None) -> Callable[[BatchResult], None]:
         def finished(result: BatchResult) -> None:
-            if result.job is not None and result.job.status.value == "successful":
+            job = result.job
+            if job is None:
+                return
+            if report_id is not None and job.status.value == "successful":
                 self.restore_queue.unmark_done(report_id, result.scope, result.failed)
+            self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=job.snapshot_id, scope=result.scope,
+                           job_id=job.id, outcome=job.status_raw, detail=f"batch {result.batch}",
+                           object_ids=[c.id for c in result.failed],
+                           counts={"batch": result.batch, "objectsModified": result.objects_modified,
+                                   "linksModified": result.links_modified,
+                                   "failedChanges": job.total_failed_changes or 0})
+        return finished
+
+    async def _restoring_as(self, command: str, doing: str, batch_count: int, snapshot_id: str,
+                            progress: RestoreProgressCallback | None,
+                            run: Callable[[], Awaitable[RestoreResult]]) -> RestoreResult:
+        """Run a restore (or a resume) holding the tenant for writing, and record its outcome."""
+        def waiting(text: str) -> object:
+            return emit(progress, RestoreProgress(batch=1, batch_count=batch_count, job_id=None,
+                                                  phase=PHASE_WAITING, text=text, elapsed=0.0))
 
         self._restoring = True
         try:
-            result = await self.restores.execute(plan.plan, snapshot_id, progress, mode=mode,
-                                                 on_submitted=submitted, on_finished=finished,
-                                                 report_id=report_id)
+            async with self.writer.hold(command, doing, waiting):
+                result = await run()
         except Exception as exc:
             self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=snapshot_id, outcome="error",
-                           detail=str(exc), counts={"batches": plan.batch_count})
+                           detail=str(exc), counts={"batches": batch_count})
             raise
         finally:
             self._restoring = False
@@ -426,6 +486,60 @@ class Session:
                     "jobs": len(result.jobs)},
         )
         return result
+
+    # -- interrupted restores ----------------------------------------------------------------------------
+
+    def interrupted_restore(self) -> InterruptedRestore | None:
+        """The oldest restore that stopped before all its batches ran (a crash, a kill, an error), with
+        where each batch stands; ``None`` when there is none, or while a restore runs here or another
+        entrabr process holds the tenant (it may be running it)."""
+        if self._restoring or self.writer.other_holder() is not None:
+            return None
+        with self.cache_reader.locked() as cache:
+            runs = cache.runs.unfinished()
+            if not runs:
+                return None
+            run = runs[0]
+            states = run_states(run, cache.journal.of_run(run.id))
+            report = cache.reports.get(run.report_id) if run.report_id is not None else None
+        return InterruptedRestore(run, states, report.job_id if report is not None else None)
+
+    async def resume_restore(self, progress: RestoreProgressCallback | None = None) -> RestoreResult:
+        """Finish the interrupted restore (see :meth:`interrupted_restore`): the batch it was running is
+        followed to its end (never sent again), the batches it had not sent are sent in order."""
+        self._online("Resuming a restore")
+        self._require(Action.RESTORE, "Resuming a restore")
+        self._writable("Resuming a restore")
+        assert self.restores is not None
+        restores = self.restores
+        runs = self.cache.runs.unfinished()
+        if not runs:
+            raise EngineError("No interrupted restore to resume.")
+        run_record = runs[0]
+
+        async def run() -> RestoreResult:
+            return await restores.resume_run(
+                run_record, progress,
+                on_submitted=self._batch_submitted(run_record.snapshot_id, run_record.batches),
+                on_finished=self._batch_finished(run_record.report_id))
+
+        self.log.write(HistoryAction.RESTORE_SUBMITTED, snapshot_id=run_record.snapshot_id,
+                       detail=f"resuming an interrupted restore of {run_record.batch_count} batch(es)",
+                       counts={"batches": run_record.batch_count})
+        return await self._restoring_as("restore (resume)", "running a restore on this tenant",
+                                        run_record.batch_count, run_record.snapshot_id, progress, run)
+
+    def discard_interrupted_restore(self) -> int:
+        """Forget the interrupted restores: their remaining batches are never sent (a batch already at the
+        service runs on and is still recorded when it ends). Returns how many were dropped."""
+        runs = self.cache.runs.unfinished()
+        for run in runs:
+            self.cache.runs.set_status(run.id, RunStatus.DROPPED, message="dropped by the user",
+                                       now=self.clock())
+            self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=run.snapshot_id, outcome="dropped",
+                           detail=f"interrupted restore of {run.batch_count} batch(es) dropped; its "
+                           "remaining batches were not sent", counts={"batches": run.batch_count})
+        return len(runs)
 
     def retry_plan(self, result: RestoreResult, plan: SessionPlan) -> SessionPlan:
         """A plan for the failures of ``result`` that can still be recovered (scoped by id)."""
@@ -455,21 +569,35 @@ class Session:
                        outcome="requested" if job_id else "nothing running")
         return job_id
 
-    async def reconcile(self) -> Reconciliation:
-        """Compare the journal with the service's job list (after a restart): adopt jobs whose id was lost,
-        mark the rest ``unconfirmed`` (never resubmitted)."""
+    async def reconcile(self) -> Reconciliation | None:
+        """Compare the journal with the service's job list (see :mod:`entrabr_tui.engine.journal`): adopt
+        jobs whose id was lost, close what the service provably never received, mark ``unconfirmed`` what
+        cannot be told (never resubmitted), record restore batches that ended. Skipped (``None``, with a
+        warning) while another entrabr process holds the tenant: its own requests are in the journal."""
         self._online("Checking the job journal")
         assert self.resumer is not None
-        self.recovered = await self.resumer.reconcile()
+        other = self.writer.try_hold("journal check")
+        if other is not None:
+            self.open_warnings.append(f"{other.text} is working on this tenant, so the job journal was not "
+                                      "checked now; it is checked when that process is done.")
+            return None
+        try:
+            self.recovered = await self.resumer.reconcile()
+        finally:
+            self.writer.release()
         return self.recovered
 
     async def resume(self, progress: JobProgressCallback | None = None,
                      restore_progress: RestoreProgressCallback | None = None) -> ResumeResult:
         """Pick up jobs entrabr started before a restart: watch them to the end, download reports, collect
-        restore failures (see :class:`~entrabr_tui.engine.resume.JobResumer`)."""
+        restore failures (see :class:`~entrabr_tui.engine.resume.JobResumer`); an interrupted restore run is
+        resumed by :meth:`resume_restore`. Holds the tenant for writing (waiting for another process)."""
         self._online("Resuming jobs")
         assert self.resumer is not None
-        return await self.resumer.resume(await self.reconcile(), progress, restore_progress)
+        resumer = self.resumer
+        async with self.writer.hold("resume", "following its jobs on this tenant"):
+            self.recovered = await resumer.reconcile()
+            return await resumer.resume(self.recovered, progress, restore_progress)
 
     # -- clearing the cache ----------------------------------------------------------------------------
 

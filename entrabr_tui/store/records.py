@@ -280,7 +280,10 @@ class IntentStatus(StrEnum):
     REJECTED = "rejected"
     """The service certainly created no job."""
     UNCONFIRMED = "unconfirmed"
-    """Reconciled without finding a job; never resubmitted automatically."""
+    """Reconciled without finding a job, but the job list cannot prove the request never arrived (it is
+    older than the service keeps jobs): never resubmitted automatically."""
+    NOT_RECEIVED = "not-received"
+    """The service's complete job list proves it never received the request: it may be sent again."""
     DONE = "done"
     DISCARDED = "discarded"
     UNKNOWN = "unknown"
