@@ -208,7 +208,13 @@ async def restore(session: Session, args: argparse.Namespace, out: Output) -> in
             out.info("Dry run: nothing was changed. Apply with --apply (same targets).")
         return 0
     if interrupted is not None:
-        if interrupted.run.plan_hash == plan_hash(plan.plan, plan.snapshot_id):
+        same = interrupted.run.plan_hash == plan_hash(plan.plan, plan.snapshot_id)
+        if args.queued and plan.report is not None and interrupted.run.report_id == plan.report.report_id:
+            if not same:
+                out.info("Objects queued since the restore was interrupted are not part of it: run the "
+                         "command again for them once it is finished.")
+            return await _resume(session, interrupted, args, out, None)
+        if same:
             return await _resume(session, interrupted, args, out, plan)
         raise CliError(
             f"{interrupted.text} (started {interrupted.created:%Y-%m-%d %H:%MZ}); it must be finished or "

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from entrabr_tui.core.model import Job, JobKind, RecoveryStatus
 from entrabr_tui.engine.events import JobProgressCallback, RestoreProgressCallback
-from entrabr_tui.engine.interrupted import BatchPhase, run_states
 from entrabr_tui.engine.journal import Reconciliation
 from entrabr_tui.engine.reports import ReportInfo, ReportManager
 from entrabr_tui.engine.restore import BatchResult, RestoreExecutor
@@ -69,17 +68,9 @@ class JobResumer:
         for intent, job in found.resumable:
             if job is not None and job.is_terminal and job.kind is JobKind.RECOVERY:
                 await self._finish_restore(intent, job, None)
-        self._close_finished_runs()
+        # A run stays "running" even when every batch is now recorded: the person who started it is told
+        # what it did when it is resumed (and the same restore asked for again resumes it, never reruns it).
         return found
-
-    def _close_finished_runs(self) -> None:
-        """A run whose every batch is done (the last one recorded after a restart) is finished."""
-        cache = self._runner.cache
-        for run in cache.runs.unfinished():
-            states = run_states(run, cache.journal.of_run(run.id))
-            if states and all(s.phase is BatchPhase.DONE for s in states):
-                cache.runs.set_status(run.id, RunStatus.FINISHED, message="every batch done (recorded after "
-                                      "a restart)", now=self._runner.clock())
 
     def _in_running_run(self, intent: JournalIntent) -> bool:
         if intent.run_id is None:

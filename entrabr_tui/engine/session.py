@@ -415,6 +415,8 @@ class Session:
         assert self.restores is not None
         if plan.is_empty or plan.report is None or plan.snapshot_id is None:
             raise EngineError("The plan is empty: nothing queued can be recovered.")
+        if self._restoring:
+            raise EngineError("A restore is already running in this session; wait for it to finish.")
         interrupted = self.interrupted_restore()
         if interrupted is not None:
             raise InterruptedRestoreError(interrupted)
@@ -512,6 +514,8 @@ class Session:
         self._writable("Resuming a restore")
         assert self.restores is not None
         restores = self.restores
+        if self._restoring:
+            raise EngineError("A restore is already running in this session; wait for it to finish.")
         runs = self.cache.runs.unfinished()
         if not runs:
             raise EngineError("No interrupted restore to resume.")

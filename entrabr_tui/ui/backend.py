@@ -188,6 +188,28 @@ class LogEntry(Protocol):
     def job_id(self) -> str | None: ...
 
 
+class InterruptedRestoreView(Protocol):
+    """A restore that stopped before all its batches ran (a crash, a kill, a service error)."""
+
+    @property
+    def text(self) -> str:
+        """``An interrupted restore: 1 of 3 batches done``."""
+        ...
+
+    @property
+    def created(self) -> datetime: ...
+
+    @property
+    def batch_count(self) -> int: ...
+
+    @property
+    def done(self) -> int: ...
+
+    def lines(self) -> list[str]:
+        """One line per batch: what it restores and where it stands (done, sent, unknown, to do)."""
+        ...
+
+
 ReportProgressCallback = Callable[[JobProgress], object]
 RestoreProgressCallback = Callable[[RestoreProgress], object]
 
@@ -235,6 +257,11 @@ class Backend(Protocol):
 
     def slot_state(self) -> SlotState | None:
         """Who holds the tenant's one job slot, as last seen (``None`` offline)."""
+        ...
+
+    def tenant_holder(self) -> str | None:
+        """``another entrabr (report, pid 1234 on host, since 10:32Z)`` while another process holds this
+        tenant for writing (blocking, cheap); ``None`` otherwise."""
         ...
 
     # -- cache queries (blocking; call from thread workers) ----------------------------------------------
@@ -302,6 +329,18 @@ class Backend(Protocol):
     # -- restore (network) --------------------------------------------------------------------------------
     async def restore(self, plan: SessionPlan, progress: RestoreProgressCallback | None, /) -> RestoreResult:
         """Run the plan's recovery jobs one after another."""
+        ...
+
+    def interrupted_restore(self) -> InterruptedRestoreView | None:
+        """A restore that stopped part-way, to offer on start (blocking); ``None`` when there is none."""
+        ...
+
+    async def resume_restore(self, progress: RestoreProgressCallback | None, /) -> RestoreResult:
+        """Finish the interrupted restore: follow the batch it was running, send the ones it had not."""
+        ...
+
+    def discard_interrupted_restore(self) -> object:
+        """Drop the interrupted restore: its remaining batches are never sent (blocking)."""
         ...
 
     # -- history (blocking) ---------------------------------------------------------------------------------

@@ -158,6 +158,16 @@ SCOPE_DIALOG = BindingGroup(
     ),
 )
 
+INTERRUPTED = BindingGroup(
+    "Interrupted restore",
+    (
+        Binding("r", "resume", "Resume", id="interrupted-resume"),
+        Binding("v", "review", "Review", id="interrupted-review"),
+        Binding("d", "drop", "Drop", id="interrupted-drop"),
+        Binding("escape", "later", "Later", id="interrupted-later"),
+    ),
+)
+
 RESTORE_RESULT = BindingGroup(
     "Restore result",
     (
@@ -195,7 +205,7 @@ HELP = BindingGroup(
 #: All groups, in the order the help screen lists them.
 ALL_GROUPS: tuple[BindingGroup, ...] = (
     GLOBAL, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, DIFF, QUEUE, DIALOG, TYPED_DIALOG, TEXT_DIALOG,
-    SCOPE_DIALOG, RESTORE_RESULT, HISTORY, SIGN_IN, HELP,
+    SCOPE_DIALOG, INTERRUPTED, RESTORE_RESULT, HISTORY, SIGN_IN, HELP,
 )
 
 

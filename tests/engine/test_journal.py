@@ -73,9 +73,13 @@ async def test_crash_between_the_post_and_the_journal_update_is_reconciled_not_r
     assert adopted.id == pending.id and job.id == created.id
     entry = restarted.cache.journal.entry(pending.id)
     assert entry is not None and entry.job_id == created.id
-    if entry.status is not IntentStatus.DONE:  # the job was still running when the session opened
-        result = await restarted.resume_restore()
-        assert [j.id for j in result.jobs] == [created.id]
+    # The restore is offered as interrupted (even when its one batch is recorded already): resuming it
+    # reports what the job did and never sends the batch again.
+    interrupted = restarted.interrupted_restore()
+    assert interrupted is not None and interrupted.batch_count == 1
+    result = await restarted.resume_restore()
+    assert [j.id for j in result.jobs] == [created.id] and result.outcome == "succeeded"
+    assert result.objects_modified == 5
     entry = restarted.cache.journal.entry(pending.id)
     assert entry is not None and entry.status is IntentStatus.DONE
     # The history names the job that did the work, with its counts and outcome.

@@ -127,6 +127,23 @@ def matches(change: Change, text: str | None, recoverable: bool | None) -> bool:
 
 
 @dataclass
+class FakeInterrupted:
+    """An interrupted restore as the app is shown it."""
+
+    batch_count: int = 3
+    done: int = 1
+    created: datetime = NOW - timedelta(hours=1)
+
+    @property
+    def text(self) -> str:
+        return f"An interrupted restore: {self.done} of {self.batch_count} batches done"
+
+    def lines(self) -> list[str]:
+        return [f"batch {n}: ids: user 40 — {'done' if n <= self.done else 'to do'}"
+                for n in range(1, self.batch_count + 1)]
+
+
+@dataclass
 class FakeBackend:
     """Deterministic in-memory ``Backend``: three snapshots, one report cached for the newest."""
 
@@ -145,6 +162,11 @@ class FakeBackend:
     warnings: list[str] = field(default_factory=list)
     clear_blocker: str | None = None
     cleared: int = 0
+    interrupted: FakeInterrupted | None = None
+    holder: str | None = None  # another process holding the tenant
+    resumed: int = 0
+    dropped: int = 0
+    incomplete: bool = False  # the cached report is not proven complete
 
     def __post_init__(self) -> None:
         if not self.changes:
@@ -156,8 +178,15 @@ class FakeBackend:
         self._reports: dict[str, ReportInfo] = {first.id: self._report("job-1", first.id)}
 
     def _report(self, job_id: str, snapshot_id: str) -> ReportInfo:
+        total = len(self.changes)
+        if self.incomplete:
+            return ReportInfo(job_id, len(getattr(self, "_reports", {})) + 1, snapshot_id, None,
+                              RecoveryStatus.SUCCESSFUL, total, total + 1000, False,
+                              state_text=f"incomplete: {total:,} of {total + 1000:,} (the service ended the "
+                              "list early)")
         return ReportInfo(job_id, len(getattr(self, "_reports", {})) + 1, snapshot_id, None,
-                          RecoveryStatus.SUCCESSFUL, len(self.changes), len(self.changes), True)
+                          RecoveryStatus.SUCCESSFUL, total, total, True,
+                          state_text=f"complete: {total:,} changes")
 
     def _log(self, action: str, detail: str, outcome: str = "ok", job_id: str | None = None) -> None:
         self.log.insert(0, HistoryEntry(len(self.log) + 1, NOW, action, self.tenant,
@@ -201,6 +230,32 @@ class FakeBackend:
 
     async def jobs(self) -> list[Job]:
         return list(self.server_jobs)
+
+    def tenant_holder(self) -> str | None:
+        return self.holder
+
+    def interrupted_restore(self) -> FakeInterrupted | None:
+        return self.interrupted
+
+    async def resume_restore(self, progress: RestoreProgressCallback | None, /) -> RestoreResult:
+        assert self.interrupted is not None
+        count = self.interrupted.batch_count
+        batches = []
+        for number in range(1, count + 1):
+            if progress is not None:
+                progress(RestoreProgress(number, count, f"rjob-{number}", "running", "Applying changes", 1.0))
+            job = Job.from_json({"id": f"rjob-{number}", "status": "successful", "totalObjectsModified": 40,
+                                 "totalFailedChanges": 0}, JobKind.RECOVERY)
+            batches.append(BatchResult(number, None, job))
+            await asyncio.sleep(0)
+        self.resumed += 1
+        self.interrupted = None
+        return RestoreResult("run-0", self._snapshots[0].id, tuple(batches))
+
+    def discard_interrupted_restore(self) -> int:
+        self.dropped += 1
+        self.interrupted = None
+        return 1
 
     def slot_state(self) -> SlotState | None:
         running = [j for j in self.server_jobs if not j.is_terminal]

@@ -3,6 +3,7 @@ cache workers. New reports and restores are flows the screen holds (``report_flo
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Callable
 from datetime import datetime
@@ -238,6 +239,10 @@ class MainScreen(Screen[None]):
         await backend.jobs()
         state = backend.slot_state()
         holder = state.holder if state is not None else None
+        other = await asyncio.to_thread(backend.tenant_holder)
+        if other is not None:  # another entrabr downloads or restores on this tenant; reading still works
+            self.post_message(JobSlotChanged(f"tenant held by {other}"))
+            return
         if holder is None or holder.is_terminal or (state is not None and state.holder_is_ours):
             self.post_message(JobSlotChanged(None))
             return
