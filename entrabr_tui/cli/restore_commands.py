@@ -198,6 +198,11 @@ async def restore(session: Session, args: argparse.Namespace, out: Output) -> in
             out.info("There is no interrupted restore to resume.")
             return 0
         return await _resume(session, interrupted, args, out, None)
+    if interrupted is not None and interrupted.report_job_id is not None and not args.report \
+            and args.snapshot in (None, "latest"):
+        # The same targets are planned against the report the interrupted restore came from (a newer
+        # backup may exist by now): never a new report, and an equal plan is the one to resume.
+        args.report = interrupted.report_job_id
     plan = await build_session_plan(session, args, out)
     if args.plan:
         if out.json_mode:

@@ -576,15 +576,12 @@ class Session:
     async def reconcile(self) -> Reconciliation | None:
         """Compare the journal with the service's job list (see :mod:`entrabr_tui.engine.journal`): adopt
         jobs whose id was lost, close what the service provably never received, mark ``unconfirmed`` what
-        cannot be told (never resubmitted), record restore batches that ended. Skipped (``None``, with a
-        warning) while another entrabr process holds the tenant: its own requests are in the journal."""
+        cannot be told (never resubmitted), record restore batches that ended. Skipped (``None``) while
+        another entrabr process holds the tenant: its own requests are in the journal."""
         self._online("Checking the job journal")
         assert self.resumer is not None
-        other = self.writer.try_hold("journal check")
-        if other is not None:
-            self.open_warnings.append(f"{other.text} is working on this tenant, so the job journal was not "
-                                      "checked now; it is checked when that process is done.")
-            return None
+        if self.writer.try_hold("journal check") is not None:
+            return None  # another process works on the tenant: its requests are its own to settle
         try:
             self.recovered = await self.resumer.reconcile()
         finally:

@@ -135,9 +135,10 @@ class Report:
     stated_count: int | None = None
     """``@odata.count`` the service sent with the pages, if any (it wins over ``total_expected``)."""
     completeness: Completeness = Completeness.UNFINISHED
-    """The verdict stored with the last page: ``complete`` only when the end was reached and exactly the
+    """The count's verdict stored with the last page: ``complete`` when the end was reached and exactly the
     expected number of change objects arrived (a failed-changes list without a stated count is
-    ``unverified``, and counts as complete: the service announces no number for it)."""
+    ``unverified``, and counts as complete: the service announces no number for it). :attr:`complete`
+    also needs every change object to be readable."""
 
     @property
     def expected(self) -> int | None:
@@ -175,6 +176,10 @@ class Report:
             return f"complete: {self.item_count:,} changes{unreadable}"
         if not self.reached_end:
             return f"incomplete: {self.item_count:,}{of} downloaded so far{unreadable}"
+        if self.completeness is Completeness.COMPLETE and self.unreadable_items:
+            readable = self.item_count - self.unreadable_items
+            return (f"incomplete: {readable:,}{of} readable ({self.unreadable_items:,} change object(s) "
+                    "could not be read)")
         why = {
             Completeness.SHORT: "the service ended the list early",
             Completeness.OVER: "more arrived than the service announced",

@@ -13,9 +13,10 @@ and a change object that cannot be read gets a row too, with the reason (``unrea
 **Completeness** is decided with the page that has no next link and stored with it (``completeness``):
 the report is ``complete`` only when that end was reached *and* the number of change objects received
 equals the number the service announced (``@odata.count`` when the pages stated one, else the job's
-``totalChangedObjectsCalculated`` given as ``total_expected``; see :mod:`entrabr_tui.core.completeness`).
-Otherwise it stays incomplete (``short``, ``over`` or ``unverified``), keeps what arrived, and is downloaded
-again from its first page (:meth:`ReportWriter.reset_download`). A failed-changes list has no announced
+``totalChangedObjectsCalculated`` given as ``total_expected``; see :mod:`entrabr_tui.core.completeness`)
+*and* every one of them could be read. Otherwise it stays incomplete (``short``, ``over``, ``unverified``,
+or ``complete`` by count with unreadable objects), keeps what arrived, and is downloaded again from its
+first page (:meth:`ReportWriter.reset_download`). A failed-changes list has no announced
 number unless ``@odata.count`` is stated (``totalFailedChanges`` also counts links): without one it is
 ``unverified`` and counts as complete.
 
@@ -295,13 +296,14 @@ class ReportWriter:
                     "unreadable"] if unreadable else []
         with self._db.tx():
             state = self._db.conn.execute(
-                "SELECT next_link, reached_end, pages, kind, received_items, total_expected, stated_count "
-                "FROM report WHERE id = ?",
+                "SELECT next_link, reached_end, pages, kind, received_items, total_expected, stated_count, "
+                "malformed_items FROM report WHERE id = ?",
                 (report_id,),
             ).fetchone()
             if state is None:
                 raise KeyError(f"no report {report_id} in the cache")
-            expected_url, ended, pages, kind, received, total_expected, stated_before = state
+            expected_url, ended, pages, kind, received, total_expected, stated_before, unreadable_before = (
+                state)
             if ended:
                 raise IngestError(f"the download of report {report_id} has ended; the page was not stored")
             if source_url is None:
@@ -342,8 +344,9 @@ class ReportWriter:
                 expected = stated if stated is not None else (
                     total_expected if kind == ReportKind.CHANGES.value else None)
                 verdict = completeness(received + len(items), expected, True)
-            complete = verdict is Completeness.COMPLETE or (
-                kind == ReportKind.FAILED.value and verdict is Completeness.UNVERIFIED)
+            complete = (verdict is Completeness.COMPLETE or (
+                kind == ReportKind.FAILED.value and verdict is Completeness.UNVERIFIED)) \
+                and unreadable_before + unreadable == 0  # what cannot be read is not a complete report
             self._db.conn.execute(
                 """UPDATE report SET next_link = ?, pages = ?, received_items = received_items + ?,
                 item_count = item_count + ?, malformed_items = malformed_items + ?, complete = ?,

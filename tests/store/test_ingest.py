@@ -113,7 +113,9 @@ def test_unreadable_items_are_kept_counted_and_listed(cache: Cache) -> None:
     result = cache.report_writer.ingest_page(report.id, items, None, "u1")
     assert result.inserted == 10 and result.malformed == 5 and result.warnings
     assert result.report.unreadable_items == 5 and result.report.item_count == 10
-    assert result.report.complete  # every change object the service announced arrived
+    # Every change object the service announced arrived, but five cannot be read: not a complete report.
+    assert not result.report.complete and result.report.completeness.value == "complete"
+    assert result.report.state_text == "incomplete: 5 of 10 readable (5 change object(s) could not be read)"
     raw = cache.db.conn.execute(
         "SELECT raw FROM report_page WHERE report_id = ?", (report.id,)
     ).fetchone()[0]

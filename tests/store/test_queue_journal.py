@@ -94,7 +94,7 @@ def test_journal_intent_then_job_id() -> None:
     assert [i.id for i in cache.journal.pending_intents()] == [report_intent.id]
     cache.journal.set_status(report_intent.id, IntentStatus.UNCONFIRMED, message="no matching job")
     assert [i.id for i in cache.journal.open_intents()] == [intent.id, report_intent.id]
-    assert cache.journal.claimed_job_ids() == {"job-1"}
+    assert cache.journal.claimed_job_ids() == {"JOB-1"}  # ids as the service gave them, compared exactly
     done = cache.journal.set_status(intent.id, "done", message="collected")
     assert done.status is IntentStatus.DONE and done.job_id == "JOB-1" and done.message == "collected"
     assert [i.id for i in cache.journal.open_intents()] == [report_intent.id]
