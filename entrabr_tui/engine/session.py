@@ -608,6 +608,9 @@ class Session:
             return "The session is closed."
         if self._restoring or (self.runner is not None and self.runner.busy):
             return "A job started in this session is still running: wait for it to finish or cancel it first."
+        if self.cache.runs.unfinished():
+            return ("An interrupted restore is waiting to be resumed or dropped; clearing the cache would "
+                    "forget which of its batches still have to be sent. Resume or drop it first.")
         unfinished = [i for i in self.cache.journal.open_intents() if i.status in _UNFINISHED]
         if unfinished:
             return (f"The cache tracks {len(unfinished)} job request(s) whose outcome is not collected yet; "

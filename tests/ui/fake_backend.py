@@ -30,6 +30,7 @@ from entrabr_tui.engine.plans import SessionPlan, build_plan
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.restore import BatchResult, RestoreResult, retry_plan
 from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
+from entrabr_tui.store.cache_schema import UNREADABLE_ACTION
 from entrabr_tui.ui.backend import CachedReportView, ReportProgressCallback, RestoreProgressCallback
 
 NOW = datetime(2026, 7, 28, 9, 30, tzinfo=UTC)
@@ -109,7 +110,15 @@ def build_changes(users: int = 300) -> list[Change]:
     return changes
 
 
+def action_of(change: Change) -> str:
+    """The action a change is listed under: an unreadable one has a group of its own (as in the cache)."""
+    return change.action_raw if change.readable else UNREADABLE_ACTION
+
+
 def row_for(change: Change, marked: bool, position: int = 0) -> ChangeRow:
+    if not change.readable:
+        return ChangeRow(change.id, change.entity_type_raw, UNREADABLE_ACTION, change.display_name, None,
+                         False, False, marked, position=position, unreadable=change.unreadable)
     return ChangeRow(change.id, change.entity_type_raw, change.action_raw, change.display_name,
                      change.principal_name, change.on_premises_synced,
                      has_recoverable_change(change) and not change.on_premises_synced, marked,
@@ -266,7 +275,7 @@ class FakeBackend:
         tally: dict[tuple[str, str], int] = {}
         for c in self.changes:
             if matches(c, text, recoverable):
-                key = (c.entity_type_raw, c.action_raw)
+                key = (c.entity_type_raw, action_of(c))
                 tally[key] = tally.get(key, 0) + 1
         return [NodeCount(t, a, n) for (t, a), n in sorted(tally.items())]
 
@@ -274,7 +283,7 @@ class FakeBackend:
              after: tuple[str, str, int] | None, limit: int, /, *, text: str | None = None,
              recoverable: bool | None = None) -> list[ChangeRow]:
         rows = sorted(((c.display_name, c.id, position, c) for position, c in enumerate(self.changes, start=1)
-                       if c.entity_type_raw == entity_type and c.action_raw == action
+                       if c.entity_type_raw == entity_type and action_of(c) == action
                        and matches(c, text, recoverable)),
                       key=lambda r: r[:3])
         if after is not None:

@@ -80,3 +80,19 @@ async def test_an_incomplete_report_says_so_in_the_changes_title() -> None:
         title = str(app.main.query_one("#pane-changes").border_title)
         assert "incomplete:" in title and "of" in title
         assert any(n.title == "Report incomplete" for n in app._notifications)
+
+
+async def test_unreadable_change_objects_have_a_group_and_a_badge_of_their_own() -> None:
+    from entrabr_tui.core.model import Change
+
+    from .fake_backend import build_changes
+    from .test_changes import open_group
+
+    broken = Change.from_json({"id": "u-broken", "entityTypeName": "user", "recoveryAction": "update",
+                               "displayName": "Broken [red]Row", "deltaFromCurrent": "not an object"})
+    assert not broken.readable
+    backend = FakeBackend(changes=[*build_changes(20), broken])
+    async with running(backend) as (app, pilot):
+        await open_group(pilot, app.main.changes, "user", "(unreadable)")
+        text = screen_text(app)
+        assert "(unreadable)" in text and "[unreadable] Broken [red]Row" in text
