@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 from entrabr_tui.store.paths import create_private_file, secure_dir, secure_sqlite_files
 
@@ -157,7 +156,7 @@ def connect_read_only(path: Path, *, timeout: float | None = None) -> sqlite3.Co
     """A read-only connection that never writes anything next to ``path`` (a read-only folder or file
     system included): ``mode=ro``, and ``immutable`` when SQLite cannot open its shared-memory file there."""
     wait = BUSY_TIMEOUT if timeout is None else timeout
-    uri = f"file:{quote(str(path))}?mode=ro"
+    uri = f"{path.resolve().as_uri()}?mode=ro"  # file:///C:/… on Windows, file:///home/… elsewhere
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=wait)
     try:
         conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
