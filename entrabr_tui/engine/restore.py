@@ -33,7 +33,7 @@ from entrabr_tui.engine.runner import JobRunner
 from entrabr_tui.engine.scopes import describe_scope, scope_size
 from entrabr_tui.graph.errors import BadRequestError, GraphError, NotFoundError
 from entrabr_tui.graph.requests import GET_FAILED_CHANGES_TEMPLATE, MAX_PAGE_SIZE, function_url
-from entrabr_tui.store import ReportKind
+from entrabr_tui.store import IntentStatus, ReportKind
 from entrabr_tui.store.restore_runs import RestoreRun, RunBatch, RunStatus
 
 
@@ -226,8 +226,11 @@ class RestoreExecutor:
                     results.append(self._recorded(state))
                     continue
                 if state.phase is BatchPhase.UNKNOWN:
+                    too_old = state.intent is not None and state.intent.status is IntentStatus.UNCONFIRMED
                     error = (f"Batch {number} of {count}: whether the service received its request cannot be "
-                             "told yet, so it was not sent again; resume later.")
+                             + ("told: it is older than the service keeps jobs. It was not sent again; drop "
+                                "this restore and start a new one if it is still wanted." if too_old else
+                                "told yet, so it was not sent again; resume it again shortly."))
                     results.append(BatchResult(number, scope, None, error=error))
                     continue
                 request = self._request(snapshot_id, scope, run.id, number, count, run.report_id)
