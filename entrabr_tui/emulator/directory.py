@@ -18,6 +18,8 @@ from typing import Any
 import orjson
 
 from entrabr_tui.emulator import catalog as c
+from entrabr_tui.emulator.audit_log import AuditLog
+from entrabr_tui.emulator.audit_timeline import RecoveryOrigin
 from entrabr_tui.emulator.changes import Change, compute_changes
 from entrabr_tui.emulator.drift import daily_drift
 from entrabr_tui.emulator.generate import entity_type as type_of_index
@@ -123,11 +125,13 @@ class Directory:
 
     ``objects`` base objects (mostly users) are generated from ``seed``; ``snapshots`` daily snapshots end
     at the last 22:00Z at or before ``now``; each day between them drifts a little; after the newest one
-    an incident touches ``drift`` objects (default: a few percent of the tenant; 0: no incident).
+    an incident touches ``drift`` objects (default: a few percent of the tenant; 0: no incident). Every
+    change is journalled into the tenant's directory audit log (``audit``), which may also hold
+    ``audit_events`` synthetic background records.
     """
 
     def __init__(self, *, seed: int = 1, objects: int = 2000, drift: int | None = None,
-                 snapshots: int = 7, now: datetime | None = None) -> None:
+                 snapshots: int = 7, now: datetime | None = None, audit_events: int = 0) -> None:
         if snapshots < 1:
             raise ValueError("a tenant keeps at least one snapshot")
         if drift is not None and drift < 0:
@@ -137,6 +141,7 @@ class Directory:
             now = now.replace(tzinfo=UTC)
         self.seed = seed
         self._layout = Layout(seed, objects)
+        self.audit = AuditLog(self._layout, background_events=audit_events)
         self._drift = default_budget(objects) if drift is None else drift
         self._retention = snapshots
         self._now0 = now.astimezone(UTC)
@@ -151,11 +156,14 @@ class Directory:
             newest -= timedelta(days=1)
         oldest = newest - timedelta(days=self._retention - 1)
         hist = History(self._layout, oldest, now)
+        self.audit.begin(hist, now)
         for day in range(1, self._retention):
             when = oldest + timedelta(days=day)
-            daily_drift(hist, day, when - timedelta(days=1), when)
+            with self.audit.drift(day, when - timedelta(days=1), when):
+                daily_drift(hist, day, when - timedelta(days=1), when)
             hist.take_snapshot(when)
-        run_incident(hist, self._drift, newest, now)
+        with self.audit.incident(newest, now, self._drift) as budget:
+            run_incident(hist, budget, newest, now)
         self._day = self._retention
         return hist
 
@@ -214,12 +222,17 @@ class Directory:
         return out
 
     # ---- write side ---------------------------------------------------------------------------------------
-    def recover(self, snapshot_id: str, scope: Scope | None = None) -> RecoveryOutcome:
-        """Move the scoped live objects back toward the snapshot; report what was modified and what failed."""
+    def recover(self, snapshot_id: str, scope: Scope | None = None,
+                origin: RecoveryOrigin | None = None) -> RecoveryOutcome:
+        """Move the scoped live objects back toward the snapshot; report what was modified and what failed.
+
+        With an ``origin`` (who ran it, when), the writes go to the audit log as that user's."""
         now = iso(int(self._hist.now.timestamp()))
-        with _bulk():
+        with _bulk(), self.audit.recovery(origin):
             changes = self._changes(snapshot_id, scope)
             applied = apply_changes(self._hist, changes, now)
+            if origin is not None:
+                origin.failures = list(applied.failures)
             self._count = None
             failed = tuple(_failed(f, _record(f.change, now), now) for f in applied.failures)
         return RecoveryOutcome(applied.objects, applied.links, failed)
@@ -232,7 +245,8 @@ class Directory:
         hist.now = hist.now + timedelta(days=1)
         self._day += 1
         with _bulk():
-            daily_drift(hist, self._day, when, hist.now)
+            with self.audit.drift(self._day, when, hist.now):
+                daily_drift(hist, self._day, when, hist.now)
             while len(hist.times) > self._retention:
                 hist.drop_oldest()
         self._count = None

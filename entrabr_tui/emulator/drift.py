@@ -41,7 +41,8 @@ class Actor:
         return iso(self.epoch())
 
     def pick(self, entity_type: str, tries: int = 30, **want: Any) -> int | None:
-        """A random live object of a base type, optionally with matching base kind (``kind=``)."""
+        """A random live object of a base type, optionally with matching base kind (``kind=``); never one
+        of the reserved objects (the accounts and apps that act on the tenant)."""
         layout = self.layout
         n = layout.counts[entity_type]
         for _ in range(tries):
@@ -51,7 +52,7 @@ class Actor:
                 continue
             if "skip" in want and o in want["skip"]:
                 continue
-            if self.hist.alive(idx):
+            if idx not in self.hist.reserved and self.hist.alive(idx):
                 return idx
         return None
 

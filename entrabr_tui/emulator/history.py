@@ -10,7 +10,7 @@ user index -> member?). Values in patches are never mutated in place once writte
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from entrabr_tui.emulator.generate import Created, base_display_name, materialize
 from entrabr_tui.emulator.layout import Layout
@@ -19,6 +19,16 @@ Patch = dict[str, Any]
 EXISTS = "_exists"
 DELETED = "deletedDateTime"
 MEMBERS = "_members"
+
+
+class Journal(Protocol):
+    """Told about every live change before it is applied (the audit log listens here)."""
+
+    def write(self, hist: History, idx: int, patch: Patch) -> None: ...
+    def created(self, hist: History, idx: int, info: Created) -> None: ...
+    def member(self, hist: History, group_idx: int, user_idx: int, member: bool) -> None: ...
+    def soft_deleted(self, hist: History, idx: int, when: str) -> None: ...
+    def hard_deleted(self, hist: History, idx: int) -> None: ...
 
 
 def merge_patch(dst: Patch, src: Patch) -> None:
@@ -47,6 +57,10 @@ class History:
         self.deleted_pool: list[int] = []
         #: user index -> groups it was added to after the base tenant
         self.joined: dict[int, set[int]] = {}
+        #: objects the drift and the incident never pick (the accounts and apps that act on the tenant)
+        self.reserved: set[int] = set()
+        #: told about every live change (None: nobody listens)
+        self.journal: Journal | None = None
 
     # ---- reading --------------------------------------------------------------------------------------
     def patches(self, idx: int, upto: int | None = None) -> list[Patch]:
@@ -139,6 +153,11 @@ class History:
     # ---- writing --------------------------------------------------------------------------------------
     def write(self, idx: int, patch: Patch) -> None:
         """Record a live change (goes into ``pending``)."""
+        if self.journal is not None:
+            self.journal.write(self, idx, patch)
+        self._apply(idx, patch)
+
+    def _apply(self, idx: int, patch: Patch) -> None:
         mine = self.pending.get(idx)
         if mine is None:
             mine = self.pending[idx] = {}
@@ -149,8 +168,17 @@ class History:
         idx = self.next_idx
         self.next_idx += 1
         self.created[idx] = info
-        self.write(idx, {EXISTS: True})
+        self._apply(idx, {EXISTS: True})
+        if self.journal is not None:
+            self.journal.created(self, idx, info)
         return idx
+
+    def set_base(self, idx: int, patch: Patch) -> None:
+        """Give a base object properties it has had since before the oldest snapshot (in no report)."""
+        mine = self.floor.get(idx)
+        if mine is None:
+            mine = self.floor[idx] = {}
+        merge_patch(mine, patch)
 
     def take_snapshot(self, when: datetime) -> None:
         """Freeze the live overlay as the newest snapshot's layer and start an empty live overlay."""
@@ -174,18 +202,24 @@ class History:
     # ---- directory operations (live) ------------------------------------------------------------------
     def set_member(self, group_idx: int, user_idx: int, member: bool) -> None:
         """Add or remove a static membership link."""
-        self.write(group_idx, {MEMBERS: {user_idx: member}})
+        if self.journal is not None:
+            self.journal.member(self, group_idx, user_idx, member)
+        self._apply(group_idx, {MEMBERS: {user_idx: member}})
         if member:
             self.joined.setdefault(user_idx, set()).add(group_idx)
 
     def soft_delete(self, idx: int, when: str) -> None:
         """Move an object to the deleted items."""
-        self.write(idx, {DELETED: when})
+        if self.journal is not None:
+            self.journal.soft_deleted(self, idx, when)
+        self._apply(idx, {DELETED: when})
         self.deleted_pool.append(idx)
 
     def hard_delete_user(self, user_idx: int) -> None:
         """Permanently delete a user; its membership links disappear with it."""
+        if self.journal is not None:
+            self.journal.hard_deleted(self, user_idx)
         for g in sorted(set(self.layout.groups_of(user_idx)) | self.joined.get(user_idx, set())):
             if self.is_member(g, user_idx):
-                self.write(g, {MEMBERS: {user_idx: False}})
-        self.write(user_idx, {EXISTS: False})
+                self._apply(g, {MEMBERS: {user_idx: False}})
+        self._apply(user_idx, {EXISTS: False})

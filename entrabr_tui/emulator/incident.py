@@ -108,12 +108,12 @@ def _disable_and_rename(a: Actor, touched: set[int], count: int) -> None:
     for u in order:
         if done >= count:
             break
-        if u in touched or not hist.alive(u):
+        if u in touched or u in hist.reserved or not hist.alive(u):
             continue
         touched.add(u)
         name = hist.value(u, "displayName")
         patch = {"accountEnabled": False, "displayName": DISABLED_PREFIX + str(name or "")}
-        if u in pending:
+        if u in pending or hist.journal is not None:
             hist.write(u, patch)
         else:
             pending[u] = patch
