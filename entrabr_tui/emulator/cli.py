@@ -26,6 +26,8 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency-ms", type=int, default=0, help="delay added to every Graph request")
     parser.add_argument("--job-speed", type=float, default=1.0,
                         help="divides the documented job durations (1000 turns an hour into 3.6 s)")
+    parser.add_argument("--audit-events", type=int, default=0,
+                        help="synthetic background records added to the directory audit log (default 0)")
     return parser
 
 
@@ -58,6 +60,8 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
         parser.error("--latency-ms must not be negative")
     if not args.job_speed > 0:
         parser.error("--job-speed must be positive")
+    if not 0 <= args.audit_events <= 50_000_000:
+        parser.error("--audit-events must be in 0..50000000")
 
 
 def _serve(argv: list[str]) -> int:
@@ -75,7 +79,7 @@ def _serve(argv: list[str]) -> int:
     began = time.perf_counter()
     server = EmulatorServer(seed=args.seed, objects=args.objects, drift=args.drift, snapshots=args.snapshots,
                             latency_ms=args.latency_ms, job_speed=args.job_speed, host=args.host,
-                            port=args.port)
+                            port=args.port, audit_events=args.audit_events)
     try:
         server.start()
     except (OSError, RuntimeError, ValueError) as exc:

@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import change_routes, job_routes
+from . import audit_routes, change_routes, job_routes
 from .authz import Action, authenticate, authorize
 from .context import GraphContext, error_response
 from .enums import NAMESPACE, wants_unknown_members
@@ -35,7 +35,7 @@ def _fn(name: str) -> frozenset[str]:
     return frozenset({name, f"{name}()", f"{NAMESPACE}.{name}", f"{NAMESPACE}.{name}()"})
 
 
-SID, JID = "{snapshot_id}", "{job_id}"
+SID, JID, AID = "{snapshot_id}", "{job_id}", "{audit_id}"
 GET_CHANGES, GET_FAILED, CANCEL = _fn("getChanges"), _fn("getFailedChanges"), _fn("cancel")
 Segment = str | frozenset[str]
 
@@ -101,6 +101,8 @@ ROUTES: list[tuple[tuple[Segment, ...], dict[str, Handler]]] = [
     ((*_R, "jobs", "$count"), {"GET": job_routes.count_all_jobs}),
     ((*_R, "jobs", JID), {"GET": job_routes.get_any_job}),
     ((*_R, "jobs", JID, CANCEL), {"POST": job_routes.cancel_job}),
+    (("auditLogs", "directoryAudits"), {"GET": audit_routes.list_audits}),
+    (("auditLogs", "directoryAudits", AID), {"GET": audit_routes.get_audit}),
 ]
 
 
@@ -152,6 +154,10 @@ class GraphDispatcher:
         claims = authenticate(request.headers.get("authorization"))
         if not rest:
             raise bad_request("Invalid request: the path is empty.")
+        if rest[0] == "auditLogs":            # one authorization and throttle for every report resource
+            refused = audit_routes.gate(self.service, request, claims)
+            if refused is not None:
+                return refused
         handlers, params = resolve(rest)
         handler = handlers.get(request.method)
         if handler is None:

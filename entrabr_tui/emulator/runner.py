@@ -15,6 +15,7 @@ import threading
 import time
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -90,18 +91,21 @@ class EmulatorServer:
     """A Graph recovery-API emulator listening on a loopback port.
 
     ``with EmulatorServer(seed=1, job_speed=1e6) as emu: ...`` builds the tenant, starts serving and
-    stops on exit. ``base_url`` carries the real port (``port=0`` picks a free one).
+    stops on exit. ``base_url`` carries the real port (``port=0`` picks a free one). ``audit_events`` adds
+    that many synthetic background records to the directory audit log; :meth:`audit_truth` tells who made
+    each change (the ground truth behind the log).
     """
 
     def __init__(self, *, seed: int = 1, objects: int = 2000, drift: int | None = None, snapshots: int = 7,
                  latency_ms: int = 0, job_speed: float = 1.0, host: str = "127.0.0.1", port: int = 0,
-                 now: datetime | None = None) -> None:
+                 now: datetime | None = None, audit_events: int = 0) -> None:
         self.host = host
         self.port = port
         if job_speed <= 0:
             raise ValueError("job_speed must be positive")
         self.seed, self.objects, self.drift, self.snapshots = seed, objects, drift, snapshots
         self.latency_ms, self.job_speed, self._now = latency_ms, job_speed, now
+        self.audit_events = audit_events
         self.service: EmulatorService | None = None
         self._server: _PromptServer | None = None
         self._thread: threading.Thread | None = None
@@ -122,13 +126,20 @@ class EmulatorServer:
         """A bearer token for ``role`` (reader, admin, global or app)."""
         return mint_token(role, expires_in=expires_in)
 
+    def audit_truth(self, object_id: str | None = None) -> dict[str, Any]:
+        """Per object id, every change made to it and its actor (see ``GET /_emulator/audit/truth``)."""
+        if self.service is None:
+            raise RuntimeError("the emulator is not running")
+        return self.service.audit.truth(self.service.clock.now(), object_id)
+
     def start(self) -> None:
         """Build the tenant, bind the port and serve; returns once the server is listening."""
         if self._thread is not None:
             raise RuntimeError("the emulator is already running")
         self.service = EmulatorService(seed=self.seed, objects=self.objects, drift=self.drift,
                                        snapshots=self.snapshots, latency_ms=self.latency_ms,
-                                       job_speed=self.job_speed, now=self._now)
+                                       job_speed=self.job_speed, now=self._now,
+                                       audit_events=self.audit_events)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP.
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)

@@ -23,6 +23,7 @@ DENIED = "Authorization has been denied for this request. Check your credentials
 READ = "EntraBackup.Read.All"
 PREVIEW = "EntraBackup.ReadWrite.Preview"
 RECOVERY = "EntraBackup.ReadWrite.Recovery"
+AUDIT = "AuditLog.Read.All Directory.Read.All"
 
 
 def _encode(part: dict[str, Any]) -> str:
@@ -72,12 +73,12 @@ def test_tokens_are_unsigned_jwts_with_the_documented_claims() -> None:
     assert json.loads(base64.urlsafe_b64decode(header + "==")) == {"alg": "none", "typ": "JWT"}
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     assert {"tid", "oid", "upn", "exp", "iat", "scp", "wids"} <= set(claims)
-    assert claims["scp"] == f"{READ} {PREVIEW}" and claims["wids"] == [ROLE_BACKUP_READER]
+    assert claims["scp"] == f"{READ} {PREVIEW} {AUDIT}" and claims["wids"] == [ROLE_BACKUP_READER]
     assert 55 <= claims["exp"] - time.time() <= 61
     app = json.loads(base64.urlsafe_b64decode(mint_token("app").split(".")[1] + "=="))
-    assert app["roles"] == [READ] and "scp" not in app and "wids" not in app
+    assert app["roles"] == [READ, "AuditLog.Read.All"] and "scp" not in app and "wids" not in app
     parsed = parse_authorization(f"Bearer {mint_token('global')}")
-    assert parsed.scopes == {READ, PREVIEW, RECOVERY} and not parsed.app_only
+    assert parsed.scopes == {READ, PREVIEW, RECOVERY, *AUDIT.split()} and not parsed.app_only
     with pytest.raises(ValueError, match="unknown role"):
         mint_token("owner")
 
