@@ -85,7 +85,7 @@ class AuditEvent:
     @property
     def correlation_id(self) -> str:
         """``correlationId`` (a GUID)."""
-        return str(uuid.UUID(int=self.corr))
+        return guid(self.corr)
 
     @property
     def record_id(self) -> str:
@@ -109,7 +109,8 @@ def iso_ticks(ticks: int) -> str:
 
 def guid(value: int) -> str:
     """A 128-bit integer as a GUID string."""
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def guid_int(text: str) -> int | None:

@@ -12,10 +12,11 @@ import bisect
 import heapq
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from entrabr_tui.emulator import catalog as c
@@ -31,6 +32,7 @@ from entrabr_tui.emulator.layout import Layout, mix
 from entrabr_tui.emulator.tokens import TENANT_ID
 
 DAY = 86_400
+BACKGROUND_DAYS = 30             # the longest retention (P1/P2): background records span it
 _GAP_SALT = 0x6A9
 _LATENCY_SALT = 0x1A7E
 
@@ -46,7 +48,7 @@ class AuditSettings:
     throttle_window_s: float = 10.0             # 5 requests per window per app and tenant; 0 = off
     throttle_no_retry_after: float = 0.25       # throttled responses sent without Retry-After
     recovery_activity: str | None = None        # one activity name for every recovery record
-    events: int = 0                             # synthetic background records over the retention window
+    events: int = 0                             # synthetic background records over the last 30 days
 
     def as_config(self) -> dict[str, Any]:
         """The control plane's view."""
@@ -115,10 +117,10 @@ class AuditLog:
         self._by_corr: dict[int, list[AuditEvent]] = {}
         self._by_target: dict[str, list[AuditEvent]] = {}
         self._hist: History | None = None
+        self._upn: Callable[[int], str | None] = self._lookup_upn
         self._narrator: Narrator | None = None
         self._end = 0
         self._background: Background | None = None
-        self._background_shape: tuple[int, int] = (0, 0)
         self._lock = threading.RLock()      # readers run in worker threads, the directory in another
 
     # ---- building -----------------------------------------------------------------------------------------
@@ -136,6 +138,7 @@ class AuditLog:
         self._hist = hist
         self._narrator = Narrator(hist, self.cast)
         self._background = None
+        self._upn = lru_cache(maxsize=200_000)(self._lookup_upn)   # UPNs never change once created
         self._end = int(now.timestamp()) * TICKS
         self.cast.reserve(hist)
         hist.journal = self.journal
@@ -216,13 +219,13 @@ class AuditLog:
             self._by_target[key].sort(key=lambda ev: (ev.ticks, ev.uid))
 
     def background(self) -> Background | None:
-        """The synthetic records, laid out for the current settings."""
-        n, days = self.settings.events, self.settings.retention_days
+        """The synthetic records: ``events`` of them over the 30 days before the tenant was built (how many of
+        them a reader sees depends on the retention)."""
+        n = self.settings.events
         if n <= 0:
             return None
-        if self._background is None or self._background_shape != (n, days):
-            self._background = Background(self.layout, self.cast, n, self._end, days * DAY * TICKS)
-            self._background_shape = (n, days)
+        if self._background is None or self._background.n != n:
+            self._background = Background(self.layout, self.cast, n, self._end, BACKGROUND_DAYS * DAY * TICKS)
         return self._background
 
     # ---- visibility ---------------------------------------------------------------------------------------
@@ -336,7 +339,7 @@ class AuditLog:
         """A record as Graph serves it."""
         return event_json(ev, beta=beta, resolve=self._upn, tenant_id=TENANT_ID, select=select)
 
-    def _upn(self, idx: int) -> str | None:
+    def _lookup_upn(self, idx: int) -> str | None:
         value = self.hist.value(idx, "userPrincipalName")
         return None if value is None else str(value)
 

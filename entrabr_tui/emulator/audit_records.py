@@ -298,7 +298,7 @@ class RecordWriter:
         for key in (MANAGER, SPONSORS, OWNERS):
             if key in patch:
                 out += self._link(op, key, sync)
-        if etype == c.USER and "lastPasswordChangeDateTime" in patch:
+        if etype == c.USER and "lastPasswordChangeDateTime" in patch and not sync:   # hash sync writes none
             profile = (Prop("ForceChangePassword", text("False"), text("True")), Prop("Password", None, None))
             out.append(Draft(RESET_BY_ADMIN, (self.target(c.USER, op.idx),)))
             out.append(Draft(PASSWORD_PROFILE, (self.target(c.USER, op.idx, props=profile),), offset=0.3))
@@ -342,7 +342,8 @@ class RecordWriter:
         out.append(Draft(update, (self.target(etype, op.idx, op.name, props=tuple(props)),)))
         if etype == c.USER and "accountEnabled" in keys:
             flip = USER_DISABLE if patch["accountEnabled"] is False else USER_ENABLE
-            out.append(Draft(flip, (self.target(c.USER, op.idx),), offset=0.1))
+            client = (Prop("Action Client Name", None, text("DirectorySync")),) if sync else ()
+            out.append(Draft(flip, (self.target(c.USER, op.idx, props=client),), offset=0.1))
         return out
 
     def _credentials(self, op: RawOp, keys: list[str]) -> Draft:

@@ -3,7 +3,8 @@
 * After a drift day: the HR app sets each joiner's manager; the identity admin becomes owner of the groups
   and applications they created.
 * Around the incident: the two legitimate admins make ordinary edits in the same hours (part of the
-  incident's budget, so the difference report keeps its size); afterwards the compromised admin makes itself
+  incident's budget, so the difference report keeps its size), reset a password and edit a dynamic group's
+  rule (neither shows in a report); afterwards the compromised admin makes itself
   owner of the rogue application and of a security group, adds a credential to an existing service
   principal and sponsors the rogue guests.
 
@@ -23,7 +24,7 @@ from entrabr_tui.emulator.generate import is_onprem
 from entrabr_tui.emulator.history import History
 from entrabr_tui.emulator.layout import mix
 from entrabr_tui.emulator.people import iso
-from entrabr_tui.emulator.vocabulary import HOSTILE_USER_NAMES, OFFICES
+from entrabr_tui.emulator.vocabulary import DEPARTMENT_NAMES, HOSTILE_USER_NAMES, OFFICES
 
 _PROTECTED = len(HOSTILE_USER_NAMES) + 1
 _DESCRIPTIONS = ("Quarterly planning space", "Owned by Marketing", "Project team (extended)")
@@ -86,11 +87,20 @@ def legit_incident_edits(hist: History, journal: Journal, cast: Cast, count: int
                 else:
                     hist.write(target, {"businessPhones": [f"+1 425 555 {rng.randrange(10000):04d}"]})
             touched.add(target)
-    if count:
+    if count:                                     # audited, never in a report: a password reset, a rule edit
         u = _cloud_user(hist, rng, touched)
         if u is not None:
-            with journal.acting(cast.helpdesk):       # a password reset: audited, never in a report
+            with journal.acting(cast.helpdesk):
                 hist.write(u, {"lastPasswordChangeDateTime": iso(int(end) - 60 - rng.randrange(3600))})
+        dynamic = [hist.layout.index(c.GROUP, o) for o in range(hist.layout.counts[c.GROUP])
+                   if hist.layout.group_kind(o) == "dynamic"]
+        alive = [g for g in dynamic if hist.alive(g) and g not in hist.reserved]
+        if alive:
+            g = alive[rng.randrange(len(alive))]
+            dept = rng.choice(DEPARTMENT_NAMES)
+            rule = f'(user.department -eq "{dept}") -and (user.accountEnabled -eq true)'
+            with journal.acting(cast.identity_admin):
+                hist.write(g, {"membershipRule": rule})
     return touched
 
 

@@ -66,7 +66,7 @@ SYNC_CYCLE = 1800                 # seconds between directory synchronization ru
 ROGUE_CHUNK = 40                  # rogue-app changes per correlation id
 ROGUE_READY = 60                  # seconds between the rogue service principal and its first change
 STEP = 0.8                        # seconds between the changes of one scripted operation
-_RECOVERY_STEP = 0.05
+_RECOVERY_STEP = TICKS // 1000          # 1 ms between a recovery's records
 
 
 def parse_epoch(text_value: str) -> float:
@@ -342,10 +342,10 @@ class Narrator:
             drafts += [failure(for_recovery(d, namer), fail.message or "") for d in self._failed(fail)]
         self.op += 1
         corr = self._corr(zlib.crc32(origin.job_id.encode()) ^ (self.op << 32))
-        base = int(origin.when.timestamp() * TICKS)
+        end = int(origin.when.timestamp() * TICKS)     # applied one after the other, the last at ``when``
         out = []
         for i, draft in enumerate(drafts):
-            out.append(AuditEvent(base + int(i * _RECOVERY_STEP * TICKS), self._next_uid(), self.op,
+            out.append(AuditEvent(end - (len(drafts) - 1 - i) * _RECOVERY_STEP, self._next_uid(), self.op,
                                   draft.activity, origin.initiator, corr, draft.targets, draft.result,
                                   draft.reason, gappable=False))
         return out
