@@ -49,6 +49,7 @@ class Background:
         self.mask = mix(layout.key ^ 0xB6) & M48
         self._cast_users = {m.idx: m for m in cast.members.values() if not m.is_app and m.idx is not None}
         self._identity = lru_cache(maxsize=65_536)(self._user_identity)
+        self._user_facts = lru_cache(maxsize=65_536)(self._facts)
 
     # ---- positions --------------------------------------------------------------------------------------
     def ticks(self, k: int) -> int:
@@ -111,6 +112,11 @@ class Background:
         return k if k < self.n and self.corr(k) == corr else None
 
     # ---- events ------------------------------------------------------------------------------------------
+    def _facts(self, idx: int) -> tuple[str, str, bool]:
+        """(object id, user type, synchronised from on-premises) of a base user."""
+        onprem = people.user_kind(self.layout.hash(idx)) == "onprem" and idx != self.u0
+        return self.layout.id_of(idx), user_type(self.layout, {}, idx), onprem
+
     def _user_identity(self, idx: int) -> Identity:
         member = self._cast_users.get(idx)
         if member is not None:
@@ -125,10 +131,9 @@ class Background:
         h = mix(layout.key ^ (k * 0x9E3779B97F4A7C15) ^ 0xB6E7)
         t = self.ticks(k)
         u = self.user_of(k)
-        utype = user_type(layout, {}, u)
-        uid = layout.id_of(u)
+        uid, utype, onprem = self._user_facts(u)
         roll = h % 100
-        if 75 <= roll < 90 and people.user_kind(layout.hash(u)) != "onprem":
+        if 75 <= roll < 90 and not onprem:
             roll = 0
         corr = self.corr(k)
         if roll < 35:

@@ -27,6 +27,7 @@ from entrabr_tui.emulator.audit_journal import DRIFT, INCIDENT, RECOVERY, SOFT_D
 from entrabr_tui.emulator.audit_query import AuditQuery, FilterPlan, parse_filter
 from entrabr_tui.emulator.audit_scenes import after_drift, after_incident, legit_budget, legit_incident_edits
 from entrabr_tui.emulator.audit_timeline import Narrator, RecoveryOrigin
+from entrabr_tui.emulator.bulk import bulk
 from entrabr_tui.emulator.history import History
 from entrabr_tui.emulator.layout import Layout, mix
 from entrabr_tui.emulator.tokens import TENANT_ID
@@ -195,10 +196,13 @@ class AuditLog:
         if self._narrator is None:
             return
         batches = self.journal.take_closed()
+        if not batches:
+            return
         fresh: list[AuditEvent] = []
-        for batch in batches:
-            fresh += self._narrator.narrate(batch)
-        self._insert(fresh)
+        with bulk():
+            for batch in batches:
+                fresh += self._narrator.narrate(batch)
+            self._insert(fresh)
 
     def _insert(self, fresh: list[AuditEvent]) -> None:
         if not fresh:

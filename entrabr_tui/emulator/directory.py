@@ -8,9 +8,7 @@ week of snapshots is cheap to build and a difference report costs time proportio
 from __future__ import annotations
 
 import base64
-import gc
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +18,7 @@ import orjson
 from entrabr_tui.emulator import catalog as c
 from entrabr_tui.emulator.audit_log import AuditLog
 from entrabr_tui.emulator.audit_timeline import RecoveryOrigin
+from entrabr_tui.emulator.bulk import bulk as _bulk
 from entrabr_tui.emulator.changes import Change, compute_changes
 from entrabr_tui.emulator.drift import daily_drift
 from entrabr_tui.emulator.generate import entity_type as type_of_index
@@ -74,22 +73,6 @@ class Scope:
 def snapshot_id(when: datetime) -> str:
     """Snapshot id as the live service makes it: base64 of the epoch seconds as a decimal string."""
     return base64.b64encode(str(int(when.timestamp())).encode()).decode()
-
-
-@contextmanager
-def _bulk() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building or diffing hundreds of thousands of objects.
-
-    Nothing built here forms reference cycles, and generation-2 collections over a growing change list
-    would otherwise cost ~40% of a large diff.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _dumps(obj: dict[str, Any]) -> bytes:
