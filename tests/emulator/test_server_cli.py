@@ -34,6 +34,7 @@ def test_token_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
     ["--job-speed", "0"],
     ["--port", "70000"],
     ["--objects", "0"],
+    ["--audit-events", "-1"],
     ["--bogus"],
 ])
 def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -60,7 +61,7 @@ def _read_line(proc: subprocess.Popen[str], limit: float) -> str:
 
 def test_serve_prints_its_url_and_stops_on_terminate() -> None:
     command = [sys.executable, "-m", "entrabr_tui.emulator.cli", "--port", "0", "--seed", "5",
-               "--objects", "300", "--job-speed", "1000", "--latency-ms", "0"]
+               "--objects", "300", "--job-speed", "1000", "--latency-ms", "0", "--audit-events", "250"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = _read_line(proc, 60.0).strip()
@@ -73,7 +74,8 @@ def test_serve_prints_its_url_and_stops_on_terminate() -> None:
         response = httpx.get(f"{graph}/directory/recovery/snapshots",
                              headers={"Authorization": f"Bearer {token}"}, timeout=30)
         assert response.status_code == 200 and len(response.json()["value"]) == 7
-        assert httpx.get(f"{base}/_emulator/config", timeout=30).json()["job_speed"] == 1000.0
+        config = httpx.get(f"{base}/_emulator/config", timeout=30).json()
+        assert config["job_speed"] == 1000.0 and config["audit_events"] == 250
     finally:
         proc.terminate()
         try:
