@@ -2,9 +2,9 @@
 
 Synthesizes realistic ``getChanges`` items (mostly users, some groups, applications, service principals
 and Conditional Access policies, each with ``deltaFromCurrent``/``currentState`` of a few properties),
-ingests them in 999-item pages through ``Cache.ingest_page`` (one transaction per page), then times the
-queries a UI runs: counts by type/action, the first and a deep keyset page of the largest node, substring
-filters, one change by id. Prints figures; the last line is one JSON object.
+ingests them in 999-item pages through ``cache.report_writer.ingest_page`` (one transaction per page), then
+times the queries a UI runs: counts by type/action, the first and a deep keyset page of the largest node,
+substring filters, one change by id. Prints figures; the last line is one JSON object.
 
     .venv/bin/python bench/cache.py [--changes 500000] [--repeat 15] [--seed 7]
 """
@@ -247,12 +247,13 @@ def median_ms(fn: Callable[[], object], repeat: int) -> float:
 
 def during_download(cache: Cache, report_id: int, some_id: str) -> dict[str, float]:
     """Query timings half-way through a download (rows appended, lookup indexes not built yet)."""
+    queries = cache.queries
     node: dict[str, Any] = {"entity_type": "user", "action": "update"}
     return {
-        "counts_ms": median_ms(lambda: cache.counts(report_id), 3),
-        "first_page_ms": median_ms(lambda: cache.page(report_id, **node, limit=100), 3),
-        "filter_page_smith_ms": median_ms(lambda: cache.page(report_id, **node, text="smith"), 3),
-        "get_change_ms": median_ms(lambda: cache.get_change(report_id, some_id), 3),
+        "counts_ms": median_ms(lambda: queries.counts(report_id), 3),
+        "first_page_ms": median_ms(lambda: queries.page(report_id, **node, limit=100), 3),
+        "filter_page_smith_ms": median_ms(lambda: queries.page(report_id, **node, text="smith"), 3),
+        "get_change_ms": median_ms(lambda: queries.get_change(report_id, some_id), 3),
     }
 
 
@@ -268,9 +269,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="entrabr-bench-") as home:
         paths = StorePaths.under(Path(home))
         cache = Cache.open("bench-tenant", paths=paths)
-        report = cache.begin_report("job-bench", "snap-bench", None, "page:0", total_expected=len(items))
+        queries, writer = cache.queries, cache.report_writer
+        report = writer.begin_report("job-bench", "snap-bench", None, "page:0", total_expected=len(items))
         ingest_s = 0.0
-        url = cache.resume_point(report.id)
+        url = writer.resume_point(report.id)
         offset = 0
         midway: dict[str, float] = {}
         while url is not None:
@@ -278,23 +280,23 @@ def main() -> int:
             offset += PAGE
             next_link = f"page:{offset}" if offset < len(items) else None
             start = time.perf_counter()
-            cache.ingest_page(report.id, chunk, next_link, url, recoverable=recoverable, finalize=False)
+            writer.ingest_page(report.id, chunk, next_link, url, recoverable=recoverable, finalize=False)
             ingest_s += time.perf_counter() - start
             url = next_link
             if not midway and offset >= len(items) // 2:
                 midway = during_download(cache, report.id, items[offset // 3]["id"])
         start = time.perf_counter()
-        report = cache.finalize_report(report.id)
+        report = writer.finalize_report(report.id)
         finalize_s = time.perf_counter() - start
-        cache.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        size = cache.path.stat().st_size
+        cache.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = cache.db.path.stat().st_size
         assert report.item_count == len(items), (report.item_count, len(items))
 
-        counts = cache.counts(report.id)
+        counts = queries.counts(report.id)
         largest = max(counts, key=lambda n: n.count)
         node: dict[str, Any] = {"entity_type": largest.entity_type_raw, "action": largest.action_raw}
         table = f"chg_{report.id}"
-        deep = cache.connection.execute(
+        deep = cache.db.conn.execute(
             f"SELECT display_name, object_id FROM {table} WHERE entity_type = ? AND action = ? "
             "ORDER BY display_name, object_id LIMIT 1 OFFSET ?",
             (largest.entity_type_raw, largest.action_raw, int(largest.count * 0.9)),
@@ -304,40 +306,40 @@ def main() -> int:
         sample_ids = [items[probe.randrange(len(items))]["id"] for _ in range(args.repeat + 1)]
         rotation = iter(sample_ids * 2)
         timings = {
-            "counts_by_type_action_ms": median_ms(lambda: cache.counts(report.id), args.repeat),
-            "first_page_ms": median_ms(lambda: cache.page(report.id, **node, limit=100), args.repeat),
+            "counts_by_type_action_ms": median_ms(lambda: queries.counts(report.id), args.repeat),
+            "first_page_ms": median_ms(lambda: queries.page(report.id, **node, limit=100), args.repeat),
             "deep_keyset_page_ms": median_ms(
-                lambda: cache.page(report.id, **node, after=(deep[0], deep[1]), limit=100), args.repeat
+                lambda: queries.page(report.id, **node, after=(deep[0], deep[1]), limit=100), args.repeat
             ),
             "filter_page_smith_ms": median_ms(
-                lambda: cache.page(report.id, **node, text="smith", limit=100), args.repeat
+                lambda: queries.page(report.id, **node, text="smith", limit=100), args.repeat
             ),
-            "filter_count_smith_ms": median_ms(lambda: cache.count(report.id, text="smith"), args.repeat),
+            "filter_count_smith_ms": median_ms(lambda: queries.count(report.id, text="smith"), args.repeat),
             "filter_counts_by_node_smith_ms": median_ms(
-                lambda: cache.counts(report.id, text="smith"), args.repeat
+                lambda: queries.counts(report.id, text="smith"), args.repeat
             ),
             "filter_page_rare_ms": median_ms(
-                lambda: cache.page(report.id, **node, text="kowalski12", limit=100), args.repeat
+                lambda: queries.page(report.id, **node, text="kowalski12", limit=100), args.repeat
             ),
             "filter_page_id_prefix_ms": median_ms(
-                lambda: cache.page(report.id, text=some_id[:8], limit=100), args.repeat
+                lambda: queries.page(report.id, text=some_id[:8], limit=100), args.repeat
             ),
             "filter_page_recoverable_ms": median_ms(
-                lambda: cache.page(report.id, **node, text="son", recoverable=False, limit=100), args.repeat
+                lambda: queries.page(report.id, **node, text="son", recoverable=False, limit=100), args.repeat
             ),
-            "get_change_ms": median_ms(lambda: cache.get_change(report.id, next(rotation)), args.repeat),
+            "get_change_ms": median_ms(lambda: queries.get_change(report.id, next(rotation)), args.repeat),
         }
         stress = {
-            "dense_filter_count_contoso_ms": median_ms(lambda: cache.count(report.id, text="contoso"), 3),
+            "dense_filter_count_contoso_ms": median_ms(lambda: queries.count(report.id, text="contoso"), 3),
             "dense_filter_page_contoso_ms": median_ms(
-                lambda: cache.page(report.id, **node, text="contoso", limit=100), args.repeat
+                lambda: queries.page(report.id, **node, text="contoso", limit=100), args.repeat
             ),
             "short_filter_page_li_ms": median_ms(
-                lambda: cache.page(report.id, **node, text="li"), args.repeat
+                lambda: queries.page(report.id, **node, text="li"), args.repeat
             ),
-            "short_filter_count_li_ms": median_ms(lambda: cache.count(report.id, text="li"), 3),
+            "short_filter_count_li_ms": median_ms(lambda: queries.count(report.id, text="li"), 3),
         }
-        matches = cache.count(report.id, text="smith")
+        matches = queries.count(report.id, text="smith")
         cache.close()
         start = time.perf_counter()
         Cache.open("bench-tenant", paths=paths).close()

@@ -66,17 +66,21 @@ def build(home: Path, changes: int, seed: int) -> None:
     items = synthesize(changes, seed)
     cache = Cache.open(TENANT, paths=StorePaths.under(home))
     snapshot = Snapshot(snapshot_id_for(SNAPSHOT_CREATED), SNAPSHOT_CREATED, len(items))
-    cache.record_snapshots([snapshot], now=SNAPSHOT_CREATED)
-    report = cache.begin_report("job-bench", snapshot.id, None, "page:0", total_expected=len(items))
-    url: str | None = cache.resume_point(report.id)
+    cache.tenant.record_snapshots([snapshot], now=SNAPSHOT_CREATED)
+    report = cache.report_writer.begin_report(
+        "job-bench", snapshot.id, None, "page:0", total_expected=len(items)
+    )
+    url: str | None = cache.report_writer.resume_point(report.id)
     offset = 0
     while url is not None:
         chunk = items[offset:offset + PAGE]
         offset += PAGE
         next_link = f"page:{offset}" if offset < len(items) else None
-        cache.ingest_page(report.id, chunk, next_link, url, recoverable=recoverable, finalize=False)
+        cache.report_writer.ingest_page(
+            report.id, chunk, next_link, url, recoverable=recoverable, finalize=False
+        )
         url = next_link
-    cache.finalize_report(report.id)
+    cache.report_writer.finalize_report(report.id)
     cache.close()
 
 
@@ -111,14 +115,14 @@ def cpu_seconds() -> float:
 
 
 async def measure(home: Path) -> dict[str, float]:
-    from entrabr_tui.engine.session import Session
+    from entrabr_tui.engine import open_session
     from entrabr_tui.engine.settings import SessionSettings
     from entrabr_tui.store.paths import StorePaths
     from entrabr_tui.ui.app import EntrabrApp
     from entrabr_tui.ui.widgets.change_nodes import ActionNode, InfoRow, ObjectRow, TypeNode
 
     async def factory() -> Any:
-        return await Session.open(SessionSettings(offline=True, tenant=TENANT), paths=StorePaths.under(home))
+        return await open_session(SessionSettings(offline=True, tenant=TENANT), paths=StorePaths.under(home))
 
     figures: dict[str, float] = {}
     start = time.perf_counter()
@@ -207,7 +211,7 @@ async def measure(home: Path) -> dict[str, float]:
             wanted = (typed, None) if len(typed) >= tree.min_filter_chars else None
 
             def shown(text: str = typed, want: tuple[str, None] | None = wanted) -> bool:
-                return tree.filter_text == text and tree.applied_filter == want and not loading()
+                return tree.filters.text == text and tree.model.applied == want and not loading()
 
             await wait_until(shown)
             timings.append(await drawn(tree, began))
@@ -215,7 +219,7 @@ async def measure(home: Path) -> dict[str, float]:
         each = ", ".join(f"{c} {t:.0f}" for c, t in zip("smith", timings, strict=True))
         print(f"filter keystrokes (ms): {each}", file=sys.stderr)
         figures["filter_keystroke_ms"] = round(max(timings), 1)
-        figures["filter_matches"] = float(sum(c.count for c in tree.shown_counts))
+        figures["filter_matches"] = float(sum(c.count for c in tree.model.shown_counts))
         await pilot.press("escape")
         await pilot.pause()
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

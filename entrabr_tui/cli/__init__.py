@@ -15,7 +15,7 @@ import os
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TextIO, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
 from entrabr_tui.cli.exits import CliError, ExitCode, UsageError, classify
 from entrabr_tui.cli.output import Output
@@ -140,8 +140,9 @@ def _open_app(args: argparse.Namespace, out: Output) -> int:
         update_config(set_theme)
 
     try:
-        # The engine's Session is the app's backend; the cast bridges the UI's structural protocol.
-        return run_app(cast(Any, sessions), keymap=config.keys, theme=config.theme,
+        # The engine's Session is the app's backend: run_app takes a factory of the UI's Backend protocol,
+        # so the type checker proves here that Session satisfies it.
+        return run_app(sessions, keymap=config.keys, theme=config.theme,
                        on_theme_change=save_theme, target=sessions.target, profiles=sessions.profiles,
                        sign_in_methods=sessions.sign_in_methods)
     finally:

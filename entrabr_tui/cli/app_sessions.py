@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 class AppSessions:
     """Opens the app's sessions (see the module docstring).
 
-    ``open_options`` go to ``Session.open`` for tenants and offline sessions (``paths``, ``sign_in_options``
-    …; tests inject a fake Entra ID this way). Bad options raise ``UsageError`` here, before the app opens.
+    ``open_options`` go to :func:`~entrabr_tui.engine.opening.open_session` for tenants and offline sessions
+    (``paths``, ``sign_in_options`` …; tests inject a fake Entra ID this way). Bad options raise
+    ``UsageError`` here, before the app opens.
     """
 
     def __init__(self, args: argparse.Namespace, config: AppConfig,
@@ -67,7 +68,7 @@ class AppSessions:
 
     async def __call__(self, *, prompt: PromptCallback | None = None,
                        target: SessionTarget | None = None) -> Session:
-        from entrabr_tui.engine.session import Session
+        from entrabr_tui.engine import open_session
 
         resolved = self.resolve(target or self.target)
         if resolved.demo and not resolved.offline:
@@ -75,18 +76,17 @@ class AppSessions:
         if resolved.demo:  # the demo tenant offline: its cache, by the tenant just used
             resolved = replace(resolved, demo=False, auth="emulator")
         settings = session_settings(resolved, allow_interaction=True)
-        return await Session.open(settings, prompt=prompt, **self.open_options)
+        return await open_session(settings, prompt=prompt, **self.open_options)
 
     async def _demo(self, target: Target) -> Session:
-        from entrabr_tui.engine.demo import DEMO_JOB_SPEED, start_demo_server
-        from entrabr_tui.engine.session import Session
+        from entrabr_tui.engine.demo import DEMO_JOB_SPEED, open_demo, start_demo_server
 
         objects = self.args.objects if self.args.objects is not None else 2000
         speed = self.args.job_speed if self.args.job_speed is not None else DEMO_JOB_SPEED
         if self.demo_server is None:
             self.demo_server = await start_demo_server(objects=objects, job_speed=speed)
-        return await Session.demo(role=target.role, objects=objects, job_speed=speed,
-                                  poll=demo_poll(self.args.job_speed), server=self.demo_server)
+        return await open_demo(role=target.role, objects=objects, job_speed=speed,
+                               poll=demo_poll(self.args.job_speed), server=self.demo_server)
 
     def close(self) -> None:
         """Stop the demo tenant's emulator, if one was started."""

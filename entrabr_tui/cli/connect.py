@@ -115,21 +115,23 @@ def device_code_printer(out: Output) -> Any:
 
 async def open_session(args: argparse.Namespace, out: Output, config: AppConfig | None) -> Session:
     """Open the session the options ask for (see the module documentation)."""
+    from entrabr_tui import engine
     from entrabr_tui.engine.errors import EngineError
-    from entrabr_tui.engine.session import Session
 
     target = resolve_target(args, config)
     if target.demo:
-        options: dict[str, Any] = {"role": target.role, "poll": demo_poll(args.job_speed)}
-        if args.objects is not None:
-            options["objects"] = args.objects
-        if args.job_speed is not None:
-            options["job_speed"] = args.job_speed
+        from entrabr_tui.cli.args import DEMO_OBJECTS
+        from entrabr_tui.engine.demo import DEMO_JOB_SPEED
+
         out.info("Starting the demo tenant…")
-        session = await Session.demo(**options)
+        session = await engine.open_demo(
+            role=target.role, poll=demo_poll(args.job_speed),
+            objects=args.objects if args.objects is not None else DEMO_OBJECTS,
+            job_speed=args.job_speed if args.job_speed is not None else DEMO_JOB_SPEED,
+        )
     else:
         try:
-            session = await Session.open(session_settings(target), prompt=device_code_printer(out))
+            session = await engine.open_session(session_settings(target), prompt=device_code_printer(out))
         except EngineError as exc:
             if target.offline:
                 raise CliError(exc.message, ExitCode.OFFLINE) from None

@@ -101,7 +101,7 @@ def _plan_ids(session: Session, info: ReportInfo, targets: list[Target], args: a
               out: Output) -> SessionPlan:
     from entrabr_tui.engine.plans import build_plan
 
-    found = {c.id.lower(): c for c in session.view.get_changes(info.report_id, [t.id for t in targets])}
+    found = {c.id.lower(): c for c in session.changes(info.report_id, [t.id for t in targets])}
     chosen, absent = [], []
     for target in targets:
         change = found.get(target.id.lower())

@@ -2,7 +2,9 @@
 
 Everything here is built from plain JSON-like dicts (as decoded from Graph) so that the Graph layer, the
 cache and the UI share one vocabulary. Unknown enum values never raise: they map to
-``UNKNOWN_FUTURE_VALUE`` while the raw string is kept for display.
+``UNKNOWN_FUTURE_VALUE`` while the raw string is kept for display. A change object that cannot be read
+(a missing id, a field of the wrong JSON type) never raises either: it becomes a :class:`Change` flagged
+``unreadable`` that keeps the object as the service sent it.
 """
 
 from __future__ import annotations
@@ -270,12 +272,90 @@ class Job:
         )
 
 
+def _json_kind(value: object) -> str:
+    """The JSON type of a decoded value, in words ("a number", "a list", ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
+def _text_field(data: Mapping[str, Any], key: str, *, required: bool) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return f"no '{key}'" if required else None
+    if not isinstance(value, str):
+        return f"'{key}' is {_json_kind(value)}, not a string"
+    if required and not value:
+        return f"'{key}' is empty"
+    return None
+
+
+def change_problem(data: object) -> str | None:
+    """Why a change object cannot be read as one, or ``None`` when it can.
+
+    Readable means: an ``id`` (or the ``objectId`` one beta example uses instead), ``entityTypeName`` and
+    ``recoveryAction`` are non-empty strings; ``displayName`` and ``failureMessage`` are strings or null;
+    ``deltaFromCurrent`` and ``currentState`` are objects or null. An enum value this code does not know
+    is readable (it is kept as its raw string). Several problems are joined with ``"; "``.
+    """
+    if type(data) is dict:  # the common, well-formed case without building anything
+        object_id, entity, action = data.get("id"), data.get("entityTypeName"), data.get("recoveryAction")
+        if type(object_id) is str and object_id and type(entity) is str and entity and type(action) is str \
+                and action:
+            delta, current = data.get("deltaFromCurrent"), data.get("currentState")
+            name, failure = data.get("displayName"), data.get("failureMessage")
+            if (delta is None or type(delta) is dict) and (current is None or type(current) is dict) \
+                    and (name is None or type(name) is str) and (failure is None or type(failure) is str):
+                return None
+    if not isinstance(data, Mapping):
+        return f"the change is {_json_kind(data)}, not an object"
+    problems: list[str] = []
+    object_id = data.get("id")
+    if object_id is None and isinstance(data.get("objectId"), str):
+        object_id_problem = _text_field(data, "objectId", required=True)
+    else:
+        object_id_problem = _text_field(data, "id", required=True)
+    for problem in (
+        object_id_problem,
+        _text_field(data, "entityTypeName", required=True),
+        _text_field(data, "recoveryAction", required=True),
+        _text_field(data, "displayName", required=False),
+        _text_field(data, "failureMessage", required=False),
+    ):
+        if problem is not None:
+            problems.append(problem)
+    for key in ("deltaFromCurrent", "currentState"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            problems.append(f"'{key}' is {_json_kind(value)}, not an object")
+    return "; ".join(problems) if problems else None
+
+
+def _enum_text(value: object) -> str:
+    return value if isinstance(value, str) and value else "unknownFutureValue"
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One changed directory object from ``getChanges`` (or ``getFailedChanges``).
+    """One change object from ``getChanges`` (or ``getFailedChanges``).
 
     ``delta`` is ``deltaFromCurrent`` (the backup values recovery would write) and ``current`` is
-    ``currentState`` (the live values of the same properties).
+    ``currentState`` (the live values of the same properties). A report may hold several change objects
+    of one directory object; each is its own ``Change``.
+
+    ``unreadable`` is ``None`` for a change that could be read, otherwise the reason it could not (see
+    :func:`change_problem`); then ``raw`` holds the object exactly as the service sent it, and the other
+    fields hold what could be salvaged (an empty ``id`` when there was no string id).
     """
 
     id: str
@@ -287,6 +367,13 @@ class Change:
     delta: dict[str, Any] = field(default_factory=dict)
     current: dict[str, Any] = field(default_factory=dict)
     failure_message: str | None = None
+    unreadable: str | None = None
+    raw: Any = None  # the change object as sent, kept when it is unreadable
+
+    @property
+    def readable(self) -> bool:
+        """False when the service sent something that is not a well-formed change object."""
+        return self.unreadable is None
 
     @property
     def on_premises_synced(self) -> bool:
@@ -308,15 +395,21 @@ class Change:
         return None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Change:
-        entity_raw = str(data.get("entityTypeName") or "unknownFutureValue")
-        action_raw = str(data.get("recoveryAction") or "unknownFutureValue")
-        delta = data.get("deltaFromCurrent")
-        current = data.get("currentState")
-        name = data.get("displayName")
-        failure = data.get("failureMessage")
+    def from_json(cls, data: object) -> Change:
+        """Build from a change object as decoded from JSON. Never raises: see ``unreadable``."""
+        problem = change_problem(data)
+        source: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+        object_id = source.get("id")
+        if object_id is None:
+            object_id = source.get("objectId")
+        entity_raw = _enum_text(source.get("entityTypeName"))
+        action_raw = _enum_text(source.get("recoveryAction"))
+        delta = source.get("deltaFromCurrent")
+        current = source.get("currentState")
+        name = source.get("displayName")
+        failure = source.get("failureMessage")
         return cls(
-            id=str(data.get("id") or data.get("objectId") or ""),
+            id=object_id if isinstance(object_id, str) else "",
             entity_type=ResourceType.parse(entity_raw),
             entity_type_raw=entity_raw,
             action=RecoveryAction.parse(action_raw),
@@ -325,4 +418,6 @@ class Change:
             delta=dict(delta) if isinstance(delta, Mapping) else {},
             current=dict(current) if isinstance(current, Mapping) else {},
             failure_message=failure if isinstance(failure, str) else None,
+            unreadable=problem,
+            raw=None if problem is None else data,
         )

@@ -45,6 +45,7 @@ def application(layout: Layout, idx: int, ordinal: int) -> dict[str, Any]:
         "identifierUris": [f"api://{aid}"] if (h >> 16) % 2 == 0 else [],
         "createdDateTime": iso(_EPOCH_2016 + h % _SIX_YEARS),
         "publicClient": {"redirectUris": []},
+        "isFallbackPublicClient": False,
         "publisherDomain": domain,
         "isDeviceOnlyAuthSupported": None,
         "serviceManagementReference": None,
@@ -120,7 +121,8 @@ def rogue_application(layout: Layout, idx: int, created: str) -> dict[str, Any]:
     return {
         "id": layout.id_of(idx), "appId": aid, "displayName": "Azure AD Sync Helper",
         "description": None, "notes": None, "tags": [], "identifierUris": [], "createdDateTime": created,
-        "publicClient": {"redirectUris": []}, "publisherDomain": onmicrosoft(layout),
+        "publicClient": {"redirectUris": []}, "isFallbackPublicClient": False,
+        "publisherDomain": onmicrosoft(layout),
         "isDeviceOnlyAuthSupported": None, "serviceManagementReference": None,
         "requiredResourceAccess": [{"resourceAppId": c.MICROSOFT_GRAPH_APP_ID, "resourceAccess": [
             {"id": "19dbc75e-c2e2-444c-a770-ec69d8559fc7", "type": "Role"},

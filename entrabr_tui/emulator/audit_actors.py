@@ -6,8 +6,9 @@ The cast (every member is a real object of the tenant unless noted; ids are stab
   in from 185.220.101.47. During the incident (after the newest backup) it switches the Conditional Access
   policy to report-only, widens the trusted named location, removes the members of a security group and
   deletes it, registers the rogue application (adds a secret and makes itself owner), adds a credential to
-  an existing service principal, makes itself owner of a group, invites the rogue guests (and sponsors
-  them), and deletes the users it deletes before the rogue app is ready.
+  an existing service principal, makes itself owner and member of a cloud security group, invites the rogue
+  guests (and sponsors them), makes the first guest owner (in place of every owner) and member of two groups,
+  and deletes the users it deletes before the rogue app is ready.
 * **Rogue automation app** (``rogueApp``) — the service principal "Azure AD Sync Helper" the compromised admin
   registered. Once it exists it disables and renames users ("DISABLED - …"), deletes users and purges some
   for good (``Delete user`` then ``Hard Delete user``): many records under a few correlation ids. Its

@@ -23,6 +23,7 @@ from entrabr_tui.emulator.history import DELETED, EXISTS, History, Patch, merge_
 WRITE = "write"
 CREATE = "create"
 MEMBER = "member"
+LINK = "link"
 SOFT_DELETE = "softDelete"
 HARD_DELETE = "hardDelete"
 
@@ -45,8 +46,9 @@ class RawOp:
     patch: Patch | None = None
     old: dict[str, Any] | None = None
     name: str | None = None                  # display name before the change (non-user objects)
-    user: int = -1                           # member: the user index
-    add: bool = True                         # member: link added (else removed)
+    user: int = -1                           # member, link: the user index
+    add: bool = True                         # member, link: link added (else removed)
+    link: str = ""                           # link: the history key (``_owners`` or ``_sponsors``)
     when: str | None = None                  # soft delete: deletedDateTime; hard delete: the one before
     created: Created | None = None
     policy: tuple[dict[str, Any], dict[str, Any]] | None = None   # whole policy before and after
@@ -145,7 +147,7 @@ class Journal:
 
     # ---- History's Journal protocol ----------------------------------------------------------------------
     def write(self, hist: History, idx: int, patch: Patch) -> None:
-        """A property write (also restores, and the links the cast keeps in private keys)."""
+        """A property write (also restores, and a user's manager)."""
         if self.batch is None:
             return
         etype = entity_type(hist.layout, hist.created, idx) or c.USER
@@ -170,6 +172,13 @@ class Journal:
         if self.batch is not None:
             self._add(RawOp(self._next(), MEMBER, group_idx, c.GROUP, user=user_idx, add=member,
                             name=_name(hist, group_idx)))
+
+    def linked(self, hist: History, key: str, idx: int, user_idx: int, linked: bool) -> None:
+        """An owner (of a group or application) or a sponsor (of a user) added or removed."""
+        if self.batch is not None:
+            etype = entity_type(hist.layout, hist.created, idx) or c.USER
+            self._add(RawOp(self._next(), LINK, idx, etype, user=user_idx, add=linked, link=key,
+                            name=None if etype == c.USER else _name(hist, idx)))
 
     def soft_deleted(self, hist: History, idx: int, when: str) -> None:
         """An object moved to the deleted items."""

@@ -19,18 +19,16 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from entrabr_tui.emulator import catalog as c
 from entrabr_tui.emulator.audit_actors import Cast, Identity
 from entrabr_tui.emulator.audit_background import Background
 from entrabr_tui.emulator.audit_events import TICKS, AuditEvent, event_json, iso_ticks
-from entrabr_tui.emulator.audit_journal import DRIFT, INCIDENT, RECOVERY, SOFT_DELETE, Journal
+from entrabr_tui.emulator.audit_journal import DRIFT, INCIDENT, RECOVERY, Journal
 from entrabr_tui.emulator.audit_query import AuditQuery, FilterPlan, parse_filter
 from entrabr_tui.emulator.audit_scenes import after_drift, after_incident, legit_budget, legit_incident_edits
 from entrabr_tui.emulator.audit_timeline import Narrator, RecoveryOrigin
 from entrabr_tui.emulator.bulk import bulk
 from entrabr_tui.emulator.history import History
 from entrabr_tui.emulator.layout import Layout, mix
-from entrabr_tui.emulator.tokens import TENANT_ID
 
 DAY = 86_400
 BACKGROUND_DAYS = 30             # the longest retention (P1/P2): background records span it
@@ -159,7 +157,8 @@ class AuditLog:
 
     @contextmanager
     def incident(self, start: datetime, end: datetime, budget: int) -> Iterator[int]:
-        """The incident: the legitimate admins' edits come first; yields the script's remaining budget."""
+        """The incident: the legitimate admins' edits come first; yields the script's remaining budget (with
+        no budget there is no incident, and the compromised admin makes no extra moves either)."""
         hist = self.hist
         with self.journal.open(INCIDENT, 0, start.timestamp(), end.timestamp()) as batch:
             count = legit_budget(budget)
@@ -169,9 +168,9 @@ class AuditLog:
                 yield budget - len(touched)
             finally:
                 hist.reserved.difference_update(touched)
-            deleted = next((op.idx for op in batch.ops if op.kind == SOFT_DELETE and op.etype == c.GROUP
-                            and op.actor is None), None)
-            after_incident(hist, self.journal, self.cast, batch, deleted)
+            if budget <= 0:
+                return
+            after_incident(hist, self.journal, self.cast, batch)
 
     @contextmanager
     def recovery(self, origin: RecoveryOrigin | None) -> Iterator[RecoveryOrigin | None]:
@@ -341,7 +340,7 @@ class AuditLog:
 
     def render(self, ev: AuditEvent, *, beta: bool, select: tuple[str, ...] | None = None) -> dict[str, Any]:
         """A record as Graph serves it."""
-        return event_json(ev, beta=beta, resolve=self._upn, tenant_id=TENANT_ID, select=select)
+        return event_json(ev, beta=beta, resolve=self._upn, tenant_id=self.layout.tenant_id, select=select)
 
     def _lookup_upn(self, idx: int) -> str | None:
         value = self.hist.value(idx, "userPrincipalName")

@@ -29,9 +29,9 @@ from entrabr_tui.emulator.audit_events import (
     Prop,
     Target,
 )
-from entrabr_tui.emulator.audit_journal import CREATE, HARD_DELETE, MEMBER, SOFT_DELETE, WRITE, RawOp
+from entrabr_tui.emulator.audit_journal import CREATE, HARD_DELETE, LINK, MEMBER, SOFT_DELETE, WRITE, RawOp
 from entrabr_tui.emulator.generate import Created
-from entrabr_tui.emulator.history import DELETED, History
+from entrabr_tui.emulator.history import DELETED, MANAGER, SPONSORS, History
 from entrabr_tui.emulator.layout import Layout
 
 UM, GM, AM = "UserManagement", "GroupManagement", "ApplicationManagement"
@@ -105,7 +105,6 @@ PASCAL[c.GROUP].update(membershipRule="MembershipRule", expirationDateTime="Expi
 PASCAL[c.SERVICE_PRINCIPAL].update(displayName="DisplayName")
 UNLOGGED = frozenset({"usageLocation"})          # "not logged by design"
 CREDENTIAL_KEYS = frozenset({"passwordCredentials", "keyCredentials"})
-MANAGER, SPONSORS, OWNERS = "_manager", "_sponsors", "_owners"
 WHOLE_POLICY_NAMES = {c.CA_POLICY: "ConditionalAccessPolicy", c.NAMED_LOCATION: "NamedLocationPolicy"}
 
 
@@ -207,6 +206,8 @@ class RecordWriter:
             return self._create(op, sync)
         if op.kind == MEMBER:
             return [self.member_draft(op, sync)]
+        if op.kind == LINK:
+            return [self.link_draft(op)]
         if op.kind == SOFT_DELETE:
             return [self.delete_draft(op.etype, op.idx, op.name, hard=False, sync=sync)]
         if op.kind == HARD_DELETE:
@@ -253,31 +254,26 @@ class RecordWriter:
         profile = (Prop("PasswordPolicies", None, attr(None)), Prop("Password", None, None))
         return [Draft(PASSWORD_PROFILE, (self.target(c.USER, op.idx, props=profile),)), add]
 
-    def _link(self, op: RawOp, key: str, sync: bool) -> list[Draft]:
-        assert op.patch is not None and op.old is not None
-        new = op.patch[key]
-        old = op.old.get(key)
-        if key == MANAGER:
-            if new is None:
-                return []
-            return [Draft(SET_MANAGER, (self.target(c.USER, op.idx), self.target(c.USER, int(new))))]
-        added = [i for i in (new or ()) if i not in (old or ())]
-        removed = [i for i in (old or ()) if i not in (new or ())]
-        out: list[Draft] = []
-        if key == SPONSORS:
-            for i in added:
-                out.append(Draft(ADD_SPONSOR, (self.target(c.USER, op.idx), self.target(c.USER, i))))
-            for i in removed:
-                out.append(Draft(REMOVE_SPONSOR, (self.target(c.USER, op.idx), self.target(c.USER, i))))
-            return out
+    def _manager(self, op: RawOp) -> list[Draft]:
+        assert op.patch is not None
+        new = op.patch[MANAGER]
+        if new is None:
+            return []
+        return [Draft(SET_MANAGER, (self.target(c.USER, op.idx), self.target(c.USER, int(new))))]
+
+    def link_draft(self, op: RawOp) -> Draft:
+        """``Add user sponsor`` / ``Remove user sponsor`` (the user, then the sponsor), or ``Add owner to
+        group`` / ``Remove owner from group`` (or application, service principal): the owner, then the
+        owned object."""
+        if op.link == SPONSORS:
+            activity = ADD_SPONSOR if op.add else REMOVE_SPONSOR
+            return Draft(activity, (self.target(c.USER, op.idx), self.target(c.USER, op.user)))
         add_name, remove_name, category = _OWNER[op.etype]
-        owned = self.target(op.etype, op.idx, op.name)
-        for names, ids, verb in ((add_name, added, "Assign"), (remove_name, removed, "Unassign")):
-            for i in ids:
-                owner_type = c.SERVICE_PRINCIPAL if self._etype(i) == c.SERVICE_PRINCIPAL else c.USER
-                owner = self.target(owner_type, i, None if owner_type == c.USER else self._name(i))
-                out.append(Draft(Activity(names, category, CORE, verb), (owner, owned)))
-        return out
+        owner_type = c.SERVICE_PRINCIPAL if self._etype(op.user) == c.SERVICE_PRINCIPAL else c.USER
+        owner = self.target(owner_type, op.user, None if owner_type == c.USER else self._name(op.user))
+        activity = Activity(add_name if op.add else remove_name, category, CORE,
+                            "Assign" if op.add else "Unassign")
+        return Draft(activity, (owner, self.target(op.etype, op.idx, op.name)))
 
     def _etype(self, idx: int) -> str:
         info = self.hist.created.get(idx)
@@ -295,9 +291,8 @@ class RecordWriter:
             restore = ACTIVITIES_BY_TYPE.get(etype, {}).get("restore")
             if restore is not None:
                 out.append(Draft(restore, (self.target(etype, op.idx, op.name),)))
-        for key in (MANAGER, SPONSORS, OWNERS):
-            if key in patch:
-                out += self._link(op, key, sync)
+        if MANAGER in patch:
+            out += self._manager(op)
         if etype == c.USER and "lastPasswordChangeDateTime" in patch and not sync:   # hash sync writes none
             profile = (Prop("ForceChangePassword", text("False"), text("True")), Prop("Password", None, None))
             out.append(Draft(RESET_BY_ADMIN, (self.target(c.USER, op.idx),)))

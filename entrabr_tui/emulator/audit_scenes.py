@@ -5,11 +5,14 @@
 * Around the incident: the two legitimate admins make ordinary edits in the same hours (part of the
   incident's budget, so the difference report keeps its size), reset a password and edit a dynamic group's
   rule (neither shows in a report); afterwards the compromised admin makes itself
-  owner of the rogue application and of a security group, adds a credential to an existing service
-  principal and sponsors the rogue guests.
+  owner of the rogue application and owner and member of a cloud security group (which the difference
+  report shows, with its ``owners@delta``), adds a credential to an existing service principal and
+  sponsors the rogue guests.
 
-Manager, sponsor and owner links live in private keys of the history (``_manager``, ``_sponsors``,
-``_owners``), which difference reports never show (backup does not recover them).
+Owner and sponsor links are the history's link overrides (`History.set_owner`, `History.set_sponsor`) and
+the manager its ``_manager`` key. None of them is recoverable: managers and sponsors never show in a
+difference report, owners show as ``owners@delta`` on a group that changes otherwise (the same owner links
+the drift's hand-overs and the incident's take-overs change).
 """
 
 from __future__ import annotations
@@ -19,9 +22,8 @@ import random
 from entrabr_tui.emulator import catalog as c
 from entrabr_tui.emulator.audit_actors import Cast
 from entrabr_tui.emulator.audit_journal import CREATE, Batch, Journal
-from entrabr_tui.emulator.audit_records import MANAGER, OWNERS, SPONSORS
 from entrabr_tui.emulator.generate import is_onprem
-from entrabr_tui.emulator.history import History
+from entrabr_tui.emulator.history import MANAGER, History
 from entrabr_tui.emulator.layout import mix
 from entrabr_tui.emulator.people import iso
 from entrabr_tui.emulator.vocabulary import DEPARTMENT_NAMES, HOSTILE_USER_NAMES, OFFICES
@@ -120,12 +122,12 @@ def after_drift(hist: History, journal: Journal, cast: Cast, batch: Batch, day: 
             admin = cast.identity_admin
             assert admin.idx is not None
             with journal.acting(admin, anchor=(op.seq, 3.0 + rng.randrange(20))):
-                hist.write(op.idx, {OWNERS: (admin.idx,)})
+                hist.set_owner(op.idx, admin.idx, True)
 
 
-def after_incident(hist: History, journal: Journal, cast: Cast, batch: Batch,
-                   deleted_group: int | None) -> None:
-    """The compromised admin's extra moves: ownerships, a credential on an existing app, guest sponsors."""
+def after_incident(hist: History, journal: Journal, cast: Cast, batch: Batch) -> None:
+    """The compromised admin's extra moves: ownerships, a group membership, a credential on an existing app,
+    guest sponsors."""
     rng = random.Random(mix(hist.layout.key ^ 0xBAD5))
     layout = hist.layout
     admin = cast.compromised
@@ -136,10 +138,10 @@ def after_incident(hist: History, journal: Journal, cast: Cast, batch: Batch,
             continue
         if op.etype == c.APPLICATION:
             with journal.acting(admin, anchor=(op.seq, 3.0)):
-                hist.write(op.idx, {OWNERS: (admin.idx,)})
+                hist.set_owner(op.idx, admin.idx, True)
         elif op.etype == c.USER:
             with journal.acting(admin, anchor=(op.seq, 1.5)):
-                hist.write(op.idx, {SPONSORS: (admin.idx,)})
+                hist.set_sponsor(op.idx, admin.idx, True)
     n_apps = layout.counts[c.APPLICATION]
     for o in range(n_apps):                      # a credential on an existing, trusted app
         sp = layout.index(c.SERVICE_PRINCIPAL, o)
@@ -148,10 +150,15 @@ def after_incident(hist: History, journal: Journal, cast: Cast, batch: Batch,
                 hist.write(sp, {"passwordCredentials": [{"displayName": "automation",
                                                          "endDateTime": "2099-12-31T00:00:00Z"}]})
             break
-    for _ in range(40):                           # and ownership of a security group
+    busy = {op.idx for op in batch.ops}         # a group the incident left alone (not the deleted one)
+    for _ in range(40):                           # and ownership of, and membership in, a security group
         o = rng.randrange(layout.counts[c.GROUP])
         g = layout.index(c.GROUP, o)
-        if layout.group_kind(o) == "security" and g != deleted_group and hist.alive(g):
+        if layout.group_kind(o) == "security" and g not in busy and g not in hist.reserved \
+                and not is_onprem(layout, hist.created, g) and hist.alive(g):
             with journal.acting(admin):
-                hist.write(g, {OWNERS: (admin.idx,)})
+                hist.set_owner(g, admin.idx, True)
+            if not hist.is_member(g, admin.idx):
+                with journal.acting(admin, anchor=(journal.seq, 2.0)):
+                    hist.set_member(g, admin.idx, True)
             break

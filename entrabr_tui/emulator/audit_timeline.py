@@ -2,17 +2,20 @@
 
 Rules (see :mod:`audit_actors` for the cast):
 
-* **Drift day** — changes to on-premises-synchronised objects come from directory synchronization, on its
-  30-minute cycle; joiners, leavers and department/job-title edits from the HR provisioning app (which also
-  puts a joiner in their first group); password resets, other user edits, restores and purges from the
-  helpdesk admin; groups, applications, service principals and policies from the identity admin.
+* **Drift day** — changes to on-premises-synchronised objects (and to their memberships) come from
+  directory synchronization, on its 30-minute cycle; joiners, leavers and department/job-title edits from
+  the HR provisioning app (which also puts a joiner in a cloud group); password resets, other user edits,
+  restores and purges from the helpdesk admin; groups, applications, service principals, policies and
+  owner hand-overs (owners are managed in the cloud, synchronised groups included) from the identity admin.
 * **Incident** — policy edits, the security group's member removals and deletion (one correlation id), the
   rogue registration and the rogue guests come from the compromised admin; once the rogue app's service
   principal exists (plus a minute for its secret), user deletions, purges and the mass disable-and-rename come
   from the rogue app, in program order, forty changes per correlation id. Deletions stamped before the app
-  existed stay with the compromised admin.
+  existed stay with the compromised admin. A group's member and owner changes and its deletion share one
+  correlation id; links to an object the batch created come a few seconds after its creation.
 * **Recovery** — every change comes from the user who created the job, one correlation id per job,
-  category ``Backup and Recovery``.
+  category ``Backup and Recovery``, dated when the job applied it (a recovery applies its changes
+  progressively while it runs, so its records spread over the running phase).
 
 A time the tenant state already records (``deletedDateTime``, ``createdDateTime``, ``modifiedDateTime``,
 ``lastPasswordChangeDateTime``) is the record's time; other times are drawn deterministically inside the
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,6 +38,7 @@ from entrabr_tui.emulator.audit_journal import (
     CREATE,
     HARD_DELETE,
     INCIDENT,
+    LINK,
     MEMBER,
     RECOVERY,
     SOFT_DELETE,
@@ -66,7 +70,7 @@ SYNC_CYCLE = 1800                 # seconds between directory synchronization ru
 ROGUE_CHUNK = 40                  # rogue-app changes per correlation id
 ROGUE_READY = 60                  # seconds between the rogue service principal and its first change
 STEP = 0.8                        # seconds between the changes of one scripted operation
-_RECOVERY_STEP = TICKS // 1000          # 1 ms between a recovery's records
+_RECOVERY_SALT = 0x7EC0 << 40           # a recovery's correlation id: one per job, whatever its parts
 
 
 def parse_epoch(text_value: str) -> float:
@@ -76,13 +80,15 @@ def parse_epoch(text_value: str) -> float:
 
 @dataclass(slots=True)
 class RecoveryOrigin:
-    """Who ran a recovery and when it was applied (also the failures it reported)."""
+    """Who ran one part of a recovery and when its changes were applied: ``applied_at`` maps object ids to
+    the time their change was due, ``when`` dates anything else (also the failures the part reported)."""
 
     job_id: str
     initiator: Identity
     when: datetime
     activity: str | None = None            # one activity name for every record (None: per type)
     failures: list[Any] = field(default_factory=list)
+    applied_at: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -134,7 +140,7 @@ class Narrator:
         rng = random.Random(mix(self.layout.key ^ (0xA0D1 << 32) ^ (batch.label << 8) ^ len(batch.kind)))
         plans = self._incident(batch) if batch.kind == INCIDENT else self._drift(batch)
         self._time(plans, batch, rng)
-        return self._events(plans)
+        return self._events(plans, int(batch.start * TICKS) + 1, int(max(batch.start + 1, batch.end) * TICKS))
 
     # ---- drift --------------------------------------------------------------------------------------------
     def _drift(self, batch: Batch) -> list[Plan]:
@@ -156,10 +162,15 @@ class Narrator:
 
     def _drift_actor(self, op: RawOp, created_by: dict[int, Identity]) -> Identity:
         layout, created, cast = self.layout, self.hist.created, self.cast
-        if op.kind == MEMBER:
-            if op.user in created_by:
-                return created_by[op.user]
-            return cast.sync if is_onprem(layout, created, op.idx) else cast.identity_admin
+        if op.kind == LINK:
+            return cast.identity_admin
+        if op.kind == MEMBER:          # synchronization writes only the memberships of synchronised groups
+            if is_onprem(layout, created, op.idx):
+                return cast.sync
+            creator = created_by.get(op.user)
+            if creator is not None:
+                return cast.hr if creator.kind == DIRECTORY_SYNC else creator
+            return cast.identity_admin
         if op.etype in (c.USER, c.GROUP) and is_onprem(layout, created, op.idx):
             return cast.sync
         if op.etype != c.USER:
@@ -187,6 +198,8 @@ class Narrator:
         plans: list[Plan] = []
         by_seq: dict[int, Plan] = {}
         group_ops: dict[int, list[Plan]] = {}
+        made: dict[int, Plan] = {}                  # objects created in the batch -> their creation
+        linked: dict[int, int] = {}                 # links made so far to each of them
         for op in batch.ops:
             actor = op.actor
             script = False
@@ -215,7 +228,15 @@ class Narrator:
             plan.rogue = script
             if op.anchor is not None and op.anchor[0] in by_seq:
                 plan.anchor = (by_seq[op.anchor[0]], op.anchor[1])
-            if op.actor is None and op.etype == c.GROUP and op.kind in (MEMBER, SOFT_DELETE):
+            elif op.kind in (MEMBER, LINK) and op.user in made:
+                n = linked[op.user] = linked.get(op.user, 0) + 1
+                plan.anchor = (made[op.user], 4.0 + STEP * n)
+            elif op.kind in (MEMBER, LINK) and op.actor is None and group_ops.get(op.idx) \
+                    and group_ops[op.idx][-1].anchor is not None:     # the rest of a timed group operation
+                plan.anchor = (group_ops[op.idx][-1], STEP)
+            if op.kind == CREATE:
+                made[op.idx] = plan
+            if op.actor is None and op.etype == c.GROUP and op.kind in (MEMBER, LINK, SOFT_DELETE):
                 plan.corr_key = ("group", op.idx)
                 group_ops.setdefault(op.idx, []).append(plan)
             by_seq[op.seq] = plan
@@ -307,7 +328,9 @@ class Narrator:
                 return info.created + ROGUE_READY
         return start
 
-    def _events(self, plans: list[Plan]) -> list[AuditEvent]:
+    def _events(self, plans: list[Plan], lo: int, hi: int) -> list[AuditEvent]:
+        """Events of the planned changes, each dated inside the batch's window (``lo``..``hi`` ticks): a
+        record is never dated before the snapshot its change follows, nor after the one that holds it."""
         out: list[AuditEvent] = []
         shared: dict[Any, int] = {}
         for plan in plans:
@@ -323,7 +346,8 @@ class Narrator:
             if plan.fixed:
                 base += mix(plan.op.seq ^ 0xF4AC) % (TICKS // 2)
             for draft in plan.drafts:
-                out.append(AuditEvent(base + int(draft.offset * TICKS), self._next_uid(), self.op,
+                ticks = min(hi, max(lo, base + int(draft.offset * TICKS)))
+                out.append(AuditEvent(ticks, self._next_uid(), self.op,
                                       draft.activity, plan.actor, corr, draft.targets, draft.result,
                                       draft.reason))
         return out
@@ -335,20 +359,24 @@ class Narrator:
         if origin.activity:
             fixed_name = origin.activity
             namer = lambda _draft: fixed_name  # noqa: E731
-        drafts: list[Draft] = []
+        default = int(origin.when.timestamp() * TICKS)
+
+        def at(idx: int) -> int:
+            when = origin.applied_at.get(self.layout.id_of(idx))
+            return default if when is None else int(when.timestamp() * TICKS)
+
+        timed: list[tuple[int, Draft]] = []
         for op in batch.ops:
-            drafts += [for_recovery(d, namer) for d in self.writer.drafts(op)]
+            timed += [(at(op.idx), for_recovery(d, namer)) for d in self.writer.drafts(op)]
         for fail in origin.failures:
-            drafts += [failure(for_recovery(d, namer), fail.message or "") for d in self._failed(fail)]
+            timed += [(at(fail.change.idx), failure(for_recovery(d, namer), fail.message or ""))
+                      for d in self._failed(fail)]
+        timed.sort(key=lambda item: item[0])           # stable: a change's records keep their order
         self.op += 1
-        corr = self._corr(zlib.crc32(origin.job_id.encode()) ^ (self.op << 32))
-        end = int(origin.when.timestamp() * TICKS)     # applied one after the other, the last at ``when``
-        out = []
-        for i, draft in enumerate(drafts):
-            out.append(AuditEvent(end - (len(drafts) - 1 - i) * _RECOVERY_STEP, self._next_uid(), self.op,
-                                  draft.activity, origin.initiator, corr, draft.targets, draft.result,
-                                  draft.reason, gappable=False))
-        return out
+        corr = self._corr(zlib.crc32(origin.job_id.encode()) ^ _RECOVERY_SALT)    # one per job
+        return [AuditEvent(ticks, self._next_uid(), self.op, draft.activity, origin.initiator, corr,
+                           draft.targets, draft.result, draft.reason, gappable=False)
+                for ticks, draft in timed]
 
     def _failed(self, fail: Any) -> list[Draft]:
         """Records of a change recovery could not apply (the object part and/or its links)."""

@@ -3,7 +3,16 @@
 Recoverable properties follow the supported-objects list of the Backup and Recovery documentation, mapped
 from the directory-internal names the docs print (``Mobile``, ``PhysicalDeliveryOfficeName``,
 ``TelephoneNumber``…) to Graph JSON names (``mobilePhone``, ``officeLocation``, ``businessPhones``…).
-Only these properties ever appear in a change object's ``deltaFromCurrent``/``currentState``.
+Only these properties ever appear in a change object's ``deltaFromCurrent``/``currentState``, and each is a
+property of the Graph v1.0 type the change is typed as (``@odata.type``).
+
+Documented names with no property on the Graph type are left out, since nobody knows how the service
+would render them: the user's ``PerUserMfaState`` (Graph keeps it on ``strongAuthenticationRequirements``,
+beta, under ``/users/{id}/authentication/requirements``, not on ``user``) and the organization's
+``StrongAuthenticationDetails`` / ``StrongAuthenticationPolicy`` (tenant-wide per-user MFA settings of the
+MSOnline era; ``organization`` has no such properties), and the service principal's ``PublisherName``
+(``publisherName`` exists on the beta servicePrincipal only). The emulated organization therefore never
+changes in a recoverable way and never appears in a difference report.
 """
 
 from __future__ import annotations
@@ -64,7 +73,6 @@ PROPERTY_NAMES: dict[str, dict[str, str]] = {
         "Mobile": "mobilePhone",
         "OtherMail": "otherMails",
         "PasswordPolicies": "passwordPolicies",
-        "PerUserMfaState": "perUserMfaState",
         "PhysicalDeliveryOfficeName": "officeLocation",
         "PostalCode": "postalCode",
         "PreferredDataLocation": "preferredDataLocation",
@@ -121,7 +129,7 @@ PROPERTY_NAMES: dict[str, dict[str, str]] = {
         "ApplicationTag": "tags",
         "AppIdentifierUri": "identifierUris",
         "AppCreatedDateTime": "createdDateTime",
-        "PublicClient": "publicClient",
+        "PublicClient": "isFallbackPublicClient",  # Graph publicClient holds redirect URIs instead
         "PublisherDomain": "publisherDomain",
         "IsDeviceOnlyAuthSupported": "isDeviceOnlyAuthSupported",
         "ServiceManagementReference": "serviceManagementReference",
@@ -147,15 +155,11 @@ PROPERTY_NAMES: dict[str, dict[str, str]] = {
         "ServicePrincipalTag": "tags",
         "ServicePrincipalType": "servicePrincipalType",
         "PreferredSingleSignOnMode": "preferredSingleSignOnMode",
-        "PublisherName": "publisherName",
         "SamlSingleSignOnSettings": "samlSingleSignOnSettings",
         "ServicePrincipalName": "servicePrincipalNames",
     },
-    # Tenant-level per-user MFA settings.
-    ORGANIZATION: {
-        "StrongAuthenticationDetails": "strongAuthenticationDetails",
-        "StrongAuthenticationPolicy": "strongAuthenticationPolicy",
-    },
+    # The documented StrongAuthenticationDetails / StrongAuthenticationPolicy have no Graph property.
+    ORGANIZATION: {},
 }
 
 #: Graph JSON names of the recoverable properties of each entity type, in change-object order.
@@ -163,6 +167,8 @@ RECOVERABLE: dict[str, tuple[str, ...]] = {t: tuple(m.values()) for t, m in PROP
 
 #: Relationship whose links recovery handles (static group membership only).
 MEMBERS_DELTA = "members@delta"
+#: Owner links: shown in change objects (as in Microsoft's example), documented as not recoverable.
+OWNERS_DELTA = "owners@delta"
 REMOVED = {"reason": "changed"}
 
 #: Ids of the tenant-wide singleton policies (the organization's id is the tenant id).

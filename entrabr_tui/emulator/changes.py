@@ -4,6 +4,14 @@ Only objects written after the snapshot can differ from it, so the work is propo
 the tenant. For each such object the snapshot state and the live state are rebuilt from the base object and
 the overlays, the recovery action is decided (§9.4 of the reference), and only recoverable properties that
 actually differ are kept.
+
+Links: static membership changes are ``members@delta`` (recoverable, counted in the job's link totals).
+Owner changes are shown as ``owners@delta``, as in Microsoft's getChanges example, but owner links are
+documented as not recoverable: they are never counted as links, never applied by recovery, and a
+difference in owners alone does not make a change object (like any other unsupported property).
+
+Whether an object is synchronised from on-premises is not part of Microsoft's getChanges examples, so
+``onPremisesSyncEnabled`` appears in ``currentState`` only when the emulator is told to put it there.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from entrabr_tui.emulator.generate import (
     is_onprem,
     materialize,
 )
-from entrabr_tui.emulator.history import DELETED, EXISTS, MEMBERS, History, Patch
+from entrabr_tui.emulator.history import DELETED, EXISTS, MEMBERS, OWNERS, History, Patch
 from entrabr_tui.emulator.policies import is_ip_location
 
 UPDATE = "update"
@@ -48,15 +56,17 @@ class Change:
     links: list[tuple[str, int, bool]] = field(default_factory=list)  # (member id, member idx, add?)
     onprem: bool = False
     deleted_at: str | None = None  # live deletedDateTime (restore)
+    owner_links: list[tuple[str, int, bool]] = field(default_factory=list)  # shown, never recovered
 
     def link_entry(self, member_id: str, add: bool) -> dict[str, Any]:
-        """One ``members@delta`` element."""
+        """One ``members@delta`` (or ``owners@delta``) element."""
         if add:
             return {"@odata.type": c.ODATA_TYPES[c.USER], "id": member_id}
         return {"@odata.type": c.ODATA_TYPES[c.USER], "id": member_id, "@removed": c.REMOVED}
 
-    def to_json(self, now: str) -> dict[str, Any]:
-        """The change object as ``getChanges`` returns it (``now`` dates a softDelete)."""
+    def to_json(self, now: str, sync_flag: bool = False) -> dict[str, Any]:
+        """The change object as ``getChanges`` returns it (``now`` dates a softDelete; ``sync_flag`` adds
+        ``onPremisesSyncEnabled`` to the current state of on-premises-synced objects)."""
         delta: dict[str, Any] = {"@odata.type": self.odata_type}
         current: dict[str, Any] = {"@odata.type": self.odata_type}
         if self.action == SOFT_DELETE:
@@ -71,7 +81,9 @@ class Change:
                 current["deletedDateTime"] = self.deleted_at
             if self.links:
                 delta[c.MEMBERS_DELTA] = [self.link_entry(mid, add) for mid, _, add in self.links]
-        if self.onprem:
+            if self.owner_links:
+                delta[c.OWNERS_DELTA] = [self.link_entry(oid, add) for oid, _, add in self.owner_links]
+        if self.onprem and sync_flag:
             current["onPremisesSyncEnabled"] = True
         return {"entityTypeName": self.entity_type, "id": self.id, "displayName": self.display_name,
                 "recoveryAction": self.action, "deltaFromCurrent": delta, "currentState": current}
@@ -144,6 +156,7 @@ def diff_object(hist: History, idx: int, after: int) -> Change | None:
     props: dict[str, Any] = {}
     current: dict[str, Any] = {}
     links: list[Link] = []
+    owner_links: list[Link] = []
     if action != SOFT_DELETE:
         rank = _RANK[etype]
         touched = later[0].keys() if len(later) == 1 else {k for p in later for k in p}
@@ -173,9 +186,11 @@ def diff_object(hist: History, idx: int, after: int) -> Change | None:
                 props[k] = snap_val
                 current[k] = live_val
         if any(MEMBERS in p for p in later):
-            links = _link_changes(hist, idx, earlier, later)
+            links = _link_changes(hist, idx, earlier, later, MEMBERS)
         if action == UPDATE and not props and not links:
-            return None
+            return None  # nothing recoverable differs (owner links alone are not recoverable)
+        if any(OWNERS in p for p in later):
+            owner_links = _link_changes(hist, idx, earlier, later, OWNERS)
     if "displayName" in current:
         name = current["displayName"]
     else:
@@ -186,27 +201,30 @@ def diff_object(hist: History, idx: int, after: int) -> Change | None:
                 name = base_display_name(layout, created, idx)
     change = Change(idx, layout.id_of(idx), etype, action, "" if name is None else str(name),
                     _odata_type(hist, idx, etype), props, current, links, is_onprem(layout, created, idx),
-                    live_del)
+                    live_del, owner_links)
     return change
 
 
-def _link_changes(hist: History, g: int, earlier: list[Patch], later: list[Patch]) -> list[Link]:
+def _link_changes(hist: History, g: int, earlier: list[Patch], later: list[Patch], key: str) -> list[Link]:
+    """Links of group ``g`` under ``key`` (``MEMBERS`` or ``OWNERS``) that differ between the snapshot and
+    now, as (user id, user index, linked in the snapshot?)."""
+    base = hist.layout.is_base_member if key == MEMBERS else hist.layout.is_base_owner
     users: set[int] = set()
     for p in later:
-        users.update(p.get(MEMBERS, ()))
+        users.update(p.get(key, ()))
     out = []
     for u in users:
         snap_m: bool | None = None
         for p in reversed(earlier):
-            m = p.get(MEMBERS)
+            m = p.get(key)
             if m is not None and u in m:
                 snap_m = m[u]
                 break
         if snap_m is None:
-            snap_m = hist.layout.is_base_member(g, u)
+            snap_m = base(g, u)
         live_m = snap_m
         for p in reversed(later):
-            m = p.get(MEMBERS)
+            m = p.get(key)
             if m is not None and u in m:
                 live_m = m[u]
                 break

@@ -9,6 +9,8 @@ import threading
 import time
 from types import FrameType
 
+from .layout import tenant_id
+from .snapshot_ids import SNAPSHOT_ID_STYLES
 from .tokens import ROLES, mint_token
 
 
@@ -28,6 +30,14 @@ def _serve_parser() -> argparse.ArgumentParser:
                         help="divides the documented job durations (1000 turns an hour into 3.6 s)")
     parser.add_argument("--audit-events", type=int, default=0,
                         help="synthetic background records added to the directory audit log (default 0)")
+    parser.add_argument("--sync-flag-in-changes", action="store_true",
+                        help="put onPremisesSyncEnabled into the currentState of on-premises-synced objects' "
+                             "changes (Microsoft's examples never show it; off by default)")
+    parser.add_argument("--deterministic-ids", action="store_true",
+                        help="derive job ids from the seed (for tests; by default they are random)")
+    parser.add_argument("--snapshot-id-style", choices=SNAPSHOT_ID_STYLES, default="epoch",
+                        help="snapshot ids as the live service makes them (epoch, default) or as "
+                             "Microsoft's docs show them (iso)")
     return parser
 
 
@@ -38,12 +48,18 @@ def _token_parser() -> argparse.ArgumentParser:
                         help="reader (Entra Backup Reader), admin (Entra Backup Administrator), "
                              "global (Global Administrator) or app (app-only, read)")
     parser.add_argument("--expires-in", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="tenant seed of the emulator the token is for (default 1; sets the tenant id)")
+    parser.add_argument("--objects", type=int, default=2000,
+                        help="tenant size of the emulator the token is for (default 2000; sets the "
+                             "tenant id)")
     return parser
 
 
 def _token(argv: list[str]) -> int:
     args = _token_parser().parse_args(argv)
-    print(mint_token(args.role, expires_in=args.expires_in), flush=True)
+    tenant = tenant_id(args.seed, args.objects)
+    print(mint_token(args.role, expires_in=args.expires_in, tenant=tenant), flush=True)
     return 0
 
 
@@ -79,7 +95,9 @@ def _serve(argv: list[str]) -> int:
     began = time.perf_counter()
     server = EmulatorServer(seed=args.seed, objects=args.objects, drift=args.drift, snapshots=args.snapshots,
                             latency_ms=args.latency_ms, job_speed=args.job_speed, host=args.host,
-                            port=args.port, audit_events=args.audit_events)
+                            port=args.port, sync_flag_in_changes=args.sync_flag_in_changes,
+                            deterministic_ids=args.deterministic_ids,
+                            snapshot_id_style=args.snapshot_id_style, audit_events=args.audit_events)
     try:
         server.start()
     except (OSError, RuntimeError, ValueError) as exc:

@@ -1,5 +1,5 @@
-"""The control plane under ``/_emulator/``: tokens, clock, configuration, faults, reset, state and the audit
-log's ground truth.
+"""The control plane under ``/_emulator/``: tokens, clock, configuration, faults, a fixture of change objects
+for the next preview job, reset, state and the audit log's ground truth.
 
 JSON in and out, no authentication, never affected by latency or faults.
 """
@@ -20,6 +20,7 @@ from starlette.routing import Route
 from .audit_log import AuditSettings
 from .clock import iso
 from .faults import FaultError
+from .overrides import OverrideError
 from .service import EmulatorService
 from .tokens import ROLES, mint_token
 
@@ -70,6 +71,8 @@ class ControlPlane:
             "/advance": {"POST": self.advance},
             "/config": {"GET": self.get_config, "POST": self.set_config},
             "/faults": {"GET": self.list_faults, "POST": self.add_fault, "DELETE": self.clear_faults},
+            "/changes-override": {"GET": self.get_override, "POST": self.set_override,
+                                  "DELETE": self.clear_override},
             "/reset": {"POST": self.reset},
             "/state": {"GET": self.state},
             "/audit/truth": {"GET": self.audit_truth},
@@ -101,7 +104,8 @@ class ControlPlane:
         except ValueError as exc:
             raise ControlError("'expires_in' must be an integer number of seconds") from exc
         now = int(time.time())
-        return {"access_token": mint_token(role, expires_in=expires_in, now=now), "token_type": "Bearer",
+        token = mint_token(role, expires_in=expires_in, now=now, tenant=self.service.tenant_id)
+        return {"access_token": token, "token_type": "Bearer",
                 "expires_on": now + expires_in}
 
     async def advance(self, request: Request) -> dict[str, Any]:
@@ -116,9 +120,10 @@ class ControlPlane:
         return self.service.config()
 
     async def set_config(self, request: Request) -> dict[str, Any]:
-        """``POST /_emulator/config {"latency_ms": N, "job_speed": X, "audit_…": …}`` (every key optional)."""
+        """``POST /_emulator/config {"latency_ms": N, "job_speed": X, "sync_flag_in_changes": B,
+        "audit_…": …}`` (every key optional)."""
         body = await _body(request)
-        unknown = set(body) - {"latency_ms", "job_speed"} - AuditSettings.keys()
+        unknown = set(body) - {"latency_ms", "job_speed", "sync_flag_in_changes"} - AuditSettings.keys()
         if unknown:
             raise ControlError(f"unknown config key(s): {', '.join(sorted(unknown))}")
         latency = _int(body["latency_ms"], "latency_ms", 0, 600_000) if "latency_ms" in body else None
@@ -126,6 +131,9 @@ class ControlPlane:
         if speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float))
                                   or not math.isfinite(speed) or speed <= 0):
             raise ControlError("'job_speed' must be a positive number")
+        sync_flag = body.get("sync_flag_in_changes")
+        if sync_flag is not None and not isinstance(sync_flag, bool):
+            raise ControlError("'sync_flag_in_changes' must be true or false")
         try:
             self.service.audit.settings.update({k: v for k, v in body.items() if k.startswith("audit_")})
         except ValueError as exc:
@@ -135,6 +143,8 @@ class ControlPlane:
             self.service.latency_ms = latency
         if speed is not None:
             self.service.job_speed = float(speed)
+        if sync_flag is not None:
+            self.service.sync_flag_in_changes = sync_flag
         return self.service.config()
 
     async def list_faults(self, request: Request) -> dict[str, Any]:
@@ -153,6 +163,29 @@ class ControlPlane:
         """``DELETE /_emulator/faults``."""
         self.service.faults.clear()
         return {"faults": []}
+
+    async def get_override(self, request: Request) -> dict[str, Any]:
+        """``GET /_emulator/changes-override``: the pending fixture's size and the jobs given one."""
+        return self.service.faults.changes_override.describe()
+
+    async def set_override(self, request: Request) -> dict[str, Any]:
+        """``POST /_emulator/changes-override {"changes": [...]}``: the next preview job to compute its
+        difference serves exactly these change objects (and its totals count them)."""
+        body = await _body(request)
+        unknown = set(body) - {"changes"}
+        if unknown or "changes" not in body:
+            raise ControlError("the body must be {\"changes\": [change objects]}")
+        try:
+            self.service.faults.changes_override.set(body["changes"])
+        except OverrideError as exc:
+            raise ControlError(str(exc)) from exc
+        return self.service.faults.changes_override.describe()
+
+    async def clear_override(self, request: Request) -> dict[str, Any]:
+        """``DELETE /_emulator/changes-override``: forget the fixture (jobs already given it keep it until
+        a reset)."""
+        self.service.faults.changes_override.discard()
+        return self.service.faults.changes_override.describe()
 
     async def reset(self, request: Request) -> dict[str, Any]:
         """``POST /_emulator/reset``: the initial tenant, no jobs, no faults."""

@@ -7,7 +7,7 @@ week of snapshots is cheap to build and a difference report costs time proportio
 
 from __future__ import annotations
 
-import base64
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,11 +22,13 @@ from entrabr_tui.emulator.bulk import bulk as _bulk
 from entrabr_tui.emulator.changes import Change, compute_changes
 from entrabr_tui.emulator.drift import daily_drift
 from entrabr_tui.emulator.generate import entity_type as type_of_index
+from entrabr_tui.emulator.generate import materialize
 from entrabr_tui.emulator.history import History
 from entrabr_tui.emulator.incident import default_budget, run_incident
 from entrabr_tui.emulator.layout import Layout
 from entrabr_tui.emulator.people import iso
 from entrabr_tui.emulator.recover import Failure, apply_changes
+from entrabr_tui.emulator.snapshot_ids import check_style, snapshot_id
 
 SNAPSHOT_HOUR = 22
 
@@ -61,6 +63,14 @@ class RecoveryOutcome:
     links_modified: int
     failed: tuple[FailedChange, ...]
 
+    def merged(self, other: RecoveryOutcome) -> RecoveryOutcome:
+        """The totals of this part of a recovery and a later one (failures by entity type, then id)."""
+        failed = self.failed + other.failed
+        if self.failed and other.failed:
+            failed = tuple(sorted(failed, key=lambda f: (f.record.entity_type, f.record.id)))
+        return RecoveryOutcome(self.objects_modified + other.objects_modified,
+                               self.links_modified + other.links_modified, failed)
+
 
 @dataclass(frozen=True, slots=True)
 class Scope:
@@ -70,9 +80,6 @@ class Scope:
     ids: Mapping[str, frozenset[str]] | None = None
 
 
-def snapshot_id(when: datetime) -> str:
-    """Snapshot id as the live service makes it: base64 of the epoch seconds as a decimal string."""
-    return base64.b64encode(str(int(when.timestamp())).encode()).decode()
 
 
 def _dumps(obj: dict[str, Any]) -> bytes:
@@ -81,15 +88,15 @@ def _dumps(obj: dict[str, Any]) -> bytes:
     return bytes(memoryview(orjson.dumps(obj)))
 
 
-def _record(change: Change, now: str) -> ChangeRecord:
+def _record(change: Change, now: str, sync_flag: bool) -> ChangeRecord:
     return ChangeRecord(change.id, change.entity_type, change.action, change.display_name,
-                        _dumps(change.to_json(now)), len(change.links))
+                        _dumps(change.to_json(now, sync_flag)), len(change.links))
 
 
-def _failed(failure: Failure, record: ChangeRecord, now: str) -> FailedChange:
+def _failed(failure: Failure, record: ChangeRecord, now: str, sync_flag: bool) -> FailedChange:
     ch = failure.change
     if failure.object_failed and len(failure.failed_links) == len(ch.links) and ch.onprem:
-        body: dict[str, Any] = ch.to_json(now)
+        body: dict[str, Any] = ch.to_json(now, sync_flag)
     else:
         body = {"entityTypeName": ch.entity_type, "id": ch.id, "displayName": ch.display_name,
                 "recoveryAction": ch.action,
@@ -110,15 +117,21 @@ class Directory:
     at the last 22:00Z at or before ``now``; each day between them drifts a little; after the newest one
     an incident touches ``drift`` objects (default: a few percent of the tenant; 0: no incident). Every
     change is journalled into the tenant's directory audit log (``audit``), which may also hold
-    ``audit_events`` synthetic background records.
+    ``audit_events`` synthetic background records. ``snapshot_id_style`` picks how snapshot ids look;
+    ``sync_flag_in_changes`` puts ``onPremisesSyncEnabled`` into the current state of on-premises-synced
+    objects' changes (Microsoft's examples never show it; it can be switched at any time and applies to
+    reports computed afterwards).
     """
 
     def __init__(self, *, seed: int = 1, objects: int = 2000, drift: int | None = None,
-                 snapshots: int = 7, now: datetime | None = None, audit_events: int = 0) -> None:
+                 snapshots: int = 7, now: datetime | None = None, snapshot_id_style: str = "epoch",
+                 sync_flag_in_changes: bool = False, audit_events: int = 0) -> None:
         if snapshots < 1:
             raise ValueError("a tenant keeps at least one snapshot")
         if drift is not None and drift < 0:
             raise ValueError("drift must be >= 0")
+        self.snapshot_id_style = check_style(snapshot_id_style)
+        self.sync_flag_in_changes = sync_flag_in_changes
         now = now or datetime.now(UTC)
         if now.tzinfo is None:
             now = now.replace(tzinfo=UTC)
@@ -152,6 +165,11 @@ class Directory:
 
     # ---- read side ----------------------------------------------------------------------------------------
     @property
+    def tenant_id(self) -> str:
+        """The tenant id (the organization object's id); depends on the seed and the tenant size."""
+        return self._layout.tenant_id
+
+    @property
     def object_count(self) -> int:
         """Objects in the live tenant (existing and not in the deleted items)."""
         if self._count is None:
@@ -165,7 +183,7 @@ class Directory:
 
     def snapshots(self) -> list[tuple[str, datetime]]:
         """Current snapshots, newest first, as (id, createdDateTime)."""
-        return [(snapshot_id(t), t) for t in reversed(self._hist.times)]
+        return [(snapshot_id(t, self.snapshot_id_style), t) for t in reversed(self._hist.times)]
 
     def snapshot_time(self, snapshot_id: str) -> datetime | None:
         """Time of a current snapshot, or None if the id is not one."""
@@ -174,7 +192,7 @@ class Directory:
 
     def _snapshot_index(self, sid: str) -> int | None:
         for k, t in enumerate(self._hist.times):
-            if snapshot_id(t) == sid:
+            if snapshot_id(t, self.snapshot_id_style) == sid:
                 return k
         return None
 
@@ -188,8 +206,9 @@ class Directory:
     def diff(self, snapshot_id: str, scope: Scope | None = None) -> list[ChangeRecord]:
         """Changes between a snapshot and the live tenant within ``scope``, by entity type then id."""
         now = iso(int(self._hist.now.timestamp()))
+        flag = self.sync_flag_in_changes
         with _bulk():
-            return [_record(ch, now) for ch in self._changes(snapshot_id, scope)]
+            return [_record(ch, now, flag) for ch in self._changes(snapshot_id, scope)]
 
     def names(self, entity_type: str, ids: Iterable[str]) -> dict[str, str]:
         """Current display names of existing objects of one type (unknown ids are left out)."""
@@ -204,6 +223,48 @@ class Directory:
             out[oid] = str(hist.value(idx, "displayName") or "")
         return out
 
+    def live_objects(self, ids: Iterable[str], types: frozenset[str]) -> list[dict[str, Any]]:
+        """The existing, not deleted objects among ``ids`` whose entity type is in ``types``, as Graph
+        renders them (``@odata.type`` first), in the order asked; unknown ids are left out."""
+        layout, seen = self._layout, set()
+        out: list[dict[str, Any]] = []
+        for oid in ids:
+            idx = layout.index_of(oid)
+            if idx is None or idx in seen:
+                continue
+            seen.add(idx)
+            obj = self._live_object(idx, types)
+            if obj is not None:
+                out.append(obj)
+        return out
+
+    def list_live(self, entity_type: str, start: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+        """Up to ``limit`` existing objects of one type from object index ``start`` on, in index order, and
+        the index to continue from (None at the end)."""
+        hist, layout = self._hist, self._layout
+        base = range(max(start, layout.starts[entity_type]),
+                     layout.starts[entity_type] + layout.counts[entity_type])
+        created = sorted(i for i, info in hist.created.items()
+                         if i >= start and info.entity_type == entity_type)
+        out: list[dict[str, Any]] = []
+        for idx in itertools.chain(base, created):
+            if len(out) == limit:
+                return out, idx
+            obj = self._live_object(idx, frozenset({entity_type}))
+            if obj is not None:
+                out.append(obj)
+        return out, None
+
+    def _live_object(self, idx: int, types: frozenset[str]) -> dict[str, Any] | None:
+        hist = self._hist
+        etype = type_of_index(self._layout, hist.created, idx) if idx < hist.next_idx else None
+        if etype is None or etype not in types or not hist.alive(idx):
+            return None
+        obj = {"@odata.type": c.ODATA_TYPES[etype], **materialize(self._layout, hist.created, idx)}
+        for patch in hist.patches(idx):
+            obj.update((k, v) for k, v in patch.items() if not k.startswith("_"))
+        return obj
+
     # ---- write side ---------------------------------------------------------------------------------------
     def recover(self, snapshot_id: str, scope: Scope | None = None,
                 origin: RecoveryOrigin | None = None) -> RecoveryOutcome:
@@ -217,7 +278,8 @@ class Directory:
             if origin is not None:
                 origin.failures = list(applied.failures)
             self._count = None
-            failed = tuple(_failed(f, _record(f.change, now), now) for f in applied.failures)
+            flag = self.sync_flag_in_changes
+            failed = tuple(_failed(f, _record(f.change, now, flag), now, flag) for f in applied.failures)
         return RecoveryOutcome(applied.objects, applied.links, failed)
 
     def advance_day(self) -> str:
@@ -233,7 +295,7 @@ class Directory:
             while len(hist.times) > self._retention:
                 hist.drop_oldest()
         self._count = None
-        return snapshot_id(when)
+        return snapshot_id(when, self.snapshot_id_style)
 
     def reset(self) -> None:
         """Return to exactly the constructed state."""

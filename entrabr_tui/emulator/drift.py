@@ -17,7 +17,7 @@ from entrabr_tui.emulator import vocabulary as v
 from entrabr_tui.emulator.generate import Created
 from entrabr_tui.emulator.history import DELETED, History
 from entrabr_tui.emulator.layout import mix
-from entrabr_tui.emulator.people import iso
+from entrabr_tui.emulator.people import iso, tenant_names
 from entrabr_tui.emulator.policies import is_ip_location
 
 
@@ -85,7 +85,7 @@ def _edit_user(a: Actor, u: int) -> None:
     elif roll < 74:
         hist.write(u, {"preferredLanguage": rng.choice(v.OFFICES)[7]})
     elif roll < 78:
-        hist.write(u, {"perUserMfaState": "enforced"})
+        hist.write(u, {"passwordPolicies": "DisablePasswordExpiration"})
     elif roll < 81:
         hist.write(u, {"otherMails": [f"backup{rng.randrange(1000)}@outlook.example"]})
     elif roll < 90:
@@ -103,8 +103,11 @@ def _edit_group(a: Actor, g: int) -> None:
         dept = rng.choice(v.DEPARTMENT_NAMES)
         hist.write(g, {"membershipRule": f'(user.department -eq "{dept}")'})  # rule changes are not recovered
     elif roll < 40:
-        hist.write(g, {"description": rng.choice(("Owned by IT", "Do not use - migrating", "Project team",
-                                                  "Access to finance reports", "Temporary access"))})
+        text = rng.choice(("Owned by IT", "Do not use - migrating", "Project team",
+                           "Access to finance reports", "Temporary access"))
+        hist.write(g, {"description": text})
+        if text == "Owned by IT":
+            _hand_over(a, g)
     elif roll < 60:
         hist.write(g, {"displayName": f"{hist.value(g, 'displayName')} (old)"})
     elif roll < 80 and kind == "unified":
@@ -112,6 +115,21 @@ def _edit_group(a: Actor, g: int) -> None:
         hist.write(g, {"visibility": "Private" if vis == "Public" else "Public"})
     else:
         hist.write(g, {"expirationDateTime": a.stamp()})  # not recoverable
+
+
+def _hand_over(a: Actor, g: int) -> None:
+    """Ownership of group ``g`` moves to another user, who replaces every owner (owner links are shown in
+    reports, never recovered)."""
+    hist, layout = a.hist, a.layout
+    n_users = layout.counts[c.USER]
+    new = layout.starts[c.USER] + layout.hash(g, 4) % n_users
+    owners = hist.owners(g)
+    if not hist.alive(new) or owners == [new]:
+        return
+    hist.set_owner(g, new, True)
+    for old in owners:
+        if old != new:
+            hist.set_owner(g, old, False)
 
 
 def _edit_app(a: Actor, idx: int) -> None:
@@ -198,11 +216,10 @@ def _edit_policies(a: Actor) -> None:
     if rng.random() < 0.08:
         idx = layout.index(c.AUTHORIZATION_POLICY, 0)
         hist.write(idx, {"blockMsolPowerShell": not hist.value(idx, "blockMsolPowerShell")})
-    if rng.random() < 0.08:
+    if rng.random() < 0.08:  # new tenant contact (organization properties are not recoverable)
         idx = layout.index(c.ORGANIZATION, 0)
-        details = dict(hist.value(idx, "strongAuthenticationDetails"))
-        details["rememberDevicesDurationInDays"] = rng.choice((7, 30, 60))
-        hist.write(idx, {"strongAuthenticationDetails": details})
+        contact = rng.choice(("it-alerts", "secops", "helpdesk"))
+        hist.write(idx, {"technicalNotificationMails": [f"{contact}@{tenant_names(layout)[1]}"]})
 
 
 def daily_drift(hist: History, day: int, start: datetime, end: datetime) -> None:

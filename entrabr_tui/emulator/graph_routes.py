@@ -1,7 +1,9 @@
 """Graph request dispatch under ``/v1.0`` and ``/beta``: route table, authentication, errors.
 
 Bound functions and actions are accepted short (``getChanges``) or namespace-qualified
-(``microsoft.graph.entraRecoveryServices.getChanges``), with or without ``()``.
+(``microsoft.graph.entraRecoveryServices.getChanges``), with or without ``()``. Besides the recovery API,
+the directory lookups of :mod:`directory_routes` are served (``/directoryObjects/getByIds``, ``/users``,
+``/groups``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import audit_routes, change_routes, job_routes
+from . import audit_routes, change_routes, directory_routes, job_routes
 from .authz import Action, authenticate, authorize
 from .context import GraphContext, error_response
 from .enums import NAMESPACE, wants_unknown_members
@@ -23,7 +25,7 @@ from .jobs import PREVIEW, RECOVERY
 from .odata import check_allowed, normalise_params, parse_collection_options, parse_select
 from .paging import collection_response
 from .service import EmulatorService
-from .tokens import TENANT_ID, Claims
+from .tokens import Claims
 from .views import SNAPSHOT_FIELDS, snapshot_json
 
 VERSIONS = ("v1.0", "beta")
@@ -37,6 +39,7 @@ def _fn(name: str) -> frozenset[str]:
 
 SID, JID, AID = "{snapshot_id}", "{job_id}", "{audit_id}"
 GET_CHANGES, GET_FAILED, CANCEL = _fn("getChanges"), _fn("getFailedChanges"), _fn("cancel")
+GET_BY_IDS = frozenset({"getByIds", "microsoft.graph.getByIds"})
 Segment = str | frozenset[str]
 
 
@@ -47,7 +50,7 @@ async def get_root(service: EmulatorService, ctx: GraphContext, claims: Claims) 
     if "$expand" in ctx.params:
         raise bad_request("Query option '$expand' is not supported on this resource.")
     return ctx.json({"@odata.context": ctx.context_url("directory/recovery/$entity"),
-                     "@odata.type": f"#{NAMESPACE}.recovery", "id": TENANT_ID})
+                     "@odata.type": f"#{NAMESPACE}.recovery", "id": service.tenant_id})
 
 
 async def list_snapshots(service: EmulatorService, ctx: GraphContext, claims: Claims) -> Response:
@@ -101,6 +104,9 @@ ROUTES: list[tuple[tuple[Segment, ...], dict[str, Handler]]] = [
     ((*_R, "jobs", "$count"), {"GET": job_routes.count_all_jobs}),
     ((*_R, "jobs", JID), {"GET": job_routes.get_any_job}),
     ((*_R, "jobs", JID, CANCEL), {"POST": job_routes.cancel_job}),
+    (("directoryObjects", GET_BY_IDS), {"POST": directory_routes.get_by_ids}),
+    (("users",), {"GET": directory_routes.list_users}),
+    (("groups",), {"GET": directory_routes.list_groups}),
     (("auditLogs", "directoryAudits"), {"GET": audit_routes.list_audits}),
     (("auditLogs", "directoryAudits", AID), {"GET": audit_routes.get_audit}),
 ]

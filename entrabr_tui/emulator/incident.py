@@ -2,13 +2,15 @@
 
 It disabled and renamed users ("DISABLED - …"), switched a Conditional Access policy to report-only,
 soft-deleted a security group after removing its members, registered a rogue application with a service
-principal, invited rogue guests, widened a trusted named location to the whole internet, soft-deleted a few
-users and purged a few others for good. ``budget`` is the number of objects it touches; most of a large
-budget goes to user edits.
+principal, invited rogue guests, made the first rogue guest owner (in place of every owner) and member of
+a couple of groups, widened a trusted named location to the whole internet, soft-deleted a few users and
+purged a few others for good. ``budget`` is the number of objects it touches; most of a large budget goes
+to user edits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from entrabr_tui.emulator import catalog as c
@@ -83,14 +85,39 @@ def run_incident(hist: History, budget: int, start: datetime, end: datetime) -> 
         victim = a.pick(c.USER, skip=protected)
         if victim is not None and victim not in touched and spend(victim):
             hist.soft_delete(victim, a.stamp())
+    guests: list[int] = []
     for _ in range(max(1, budget // 500)):  # rogue guests invited
         if left > 0:
-            spend(hist.create(Created(c.USER, "rogue", a.epoch())))
+            guest = hist.create(Created(c.USER, "rogue", a.epoch()))
+            spend(guest)
+            guests.append(guest)
     for _ in range(max(1, budget // 1000)):  # users purged for good: their memberships break
         purged = a.pick(c.USER, skip=protected)
         if purged is not None and purged not in touched and layout.groups_of(purged) and spend(purged):
             hist.hard_delete_user(purged)
+    if guests:
+        _take_over_groups(hist, guests[0], spend)
     _disable_and_rename(a, touched, left)
+
+
+def _take_over_groups(hist: History, guest: int, spend: Callable[[int | None], bool], count: int = 2) -> None:
+    """The rogue guest becomes owner (in place of every owner) and member of ``count`` cloud groups (never
+    one of the reserved objects, such as a group a legitimate admin edited meanwhile)."""
+    layout = hist.layout
+    taken = 0
+    for o in range(layout.counts[c.GROUP]):
+        if taken >= count:
+            return
+        g = layout.index(c.GROUP, o)
+        if layout.group_kind(o) not in ("security", "unified") or g in hist.reserved or not hist.alive(g) \
+                or not spend(g):
+            continue
+        owners = hist.owners(g)
+        hist.set_owner(g, guest, True)
+        for owner in owners:
+            hist.set_owner(g, owner, False)
+        hist.set_member(g, guest, True)
+        taken += 1
 
 
 def _disable_and_rename(a: Actor, touched: set[int], count: int) -> None:

@@ -3,15 +3,24 @@
 States: ``initialized → loadingData`` (only for the first job touching a snapshot) ``→ calculating →``
 (recovery only) ``running → successful | failed``; cancel moves any non-terminal job to ``abandoned``.
 State is derived lazily from the emulated clock: `JobStore.step` moves a job through every phase whose end
-has passed and returns the heavy work (a diff or a recovery) the job waits on; the caller runs it against
-the directory and hands the result back with `JobStore.finish_diff` / `JobStore.finish_recovery`.
+has passed and returns the heavy work (a diff, or the next part of a recovery) the job waits on; the caller
+runs it against the directory and hands the result back with `JobStore.finish_diff` /
+`JobStore.finish_recovery`.
+
+A recovery applies its changes progressively while ``running``: each step applies the changes due by the
+emulated now (in proportion to the running phase elapsed, weighted by object + link units; restores
+first, so re-added links find their members), so ``totalObjectsModified`` and ``totalLinksModified`` grow
+while it runs and ``totalFailedChanges`` stays null until the job ends (reference §5.4). A cancel keeps
+what was applied. Job ids are random (uuid4) unless the store is made with ``deterministic_ids``.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,12 +52,17 @@ def loading_seconds(objects: int) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Work:
-    """Heavy directory work a job waits on: "diff", "recover" or "partial" (a cancelled recovery)."""
+    """Heavy directory work a job waits on: "diff", "recover" (the next part of a recovery) or "partial"
+    (the part of a cancelled recovery due before the cancel). ``upto`` is how many changes, in the job's
+    application order, are applied once this work is done; ``applied_at`` maps each object id of a part to
+    when its change was due (what the audit log dates its records by)."""
 
     job_id: str
     kind: str
     snapshot_id: str
     scope: Scope | None
+    upto: int = 0
+    applied_at: Mapping[str, datetime] | None = None
 
 
 @dataclass(eq=False)
@@ -70,10 +84,12 @@ class Job:
     diff_generation: int = -1
     objects_calculated: int | None = None
     links_calculated: int | None = None
-    outcome: RecoveryOutcome | None = None
+    outcome: RecoveryOutcome | None = None   # a recovery's totals so far (None until it runs)
     busy: bool = False
     failure: str | None = None
-    run_end: datetime | None = None      # when a recovery's running phase ended (its completion time)
+    order: list[int] | None = None        # a running recovery's records, in application order
+    cumulative: list[int] | None = None   # object + link units applied once order[:i+1] is applied
+    applied: int = 0                      # how many of ``order`` are applied
 
     @property
     def terminal(self) -> bool:
@@ -90,8 +106,10 @@ class Job:
 class JobStore:
     """All jobs of the tenant and the rules that move them (not thread-safe; one caller at a time)."""
 
-    def __init__(self, *, seed: int, job_speed: float, retention_days: int) -> None:
+    def __init__(self, *, seed: int, job_speed: float, retention_days: int,
+                 deterministic_ids: bool = False) -> None:
         self.seed = seed
+        self.deterministic_ids = deterministic_ids
         self.job_speed = job_speed
         self.retention_days = retention_days
         self.tenant_objects = 0
@@ -132,7 +150,10 @@ class JobStore:
         """Create a job, or raise 409 when another one is still non-terminal."""
         if self.active() is not None:
             raise conflict()
-        job_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        if self.deterministic_ids:
+            job_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        else:
+            job_id = str(uuid.uuid4())
         job = Job(id=job_id, kind=kind, snapshot_id=snapshot_id, target=target, started=now, scope=scope,
                   criteria=criteria, phase_start=now, phase_end=now + self._seconds(INITIALIZE_SECONDS))
         self.jobs[job_id] = job
@@ -141,8 +162,10 @@ class JobStore:
     def step(self, job: Job, now: datetime) -> Work | None:
         """Advance ``job`` through every phase that has ended by ``now``; return work it waits on."""
         while not job.terminal and not job.busy:
+            if job.status == "running":
+                return self._run_step(job, now)
             if job.phase_end is None:
-                return self._claim(job, "diff" if job.status == "calculating" else "recover")
+                return self._claim(job, "diff")
             if now < job.phase_end:
                 return None
             end = job.phase_end
@@ -163,12 +186,59 @@ class JobStore:
                     self._finish(job, "successful", end)
                 else:
                     run = max(MIN_RUN_SECONDS, RUN_SECONDS_PER_CHANGE * job.changes())
+                    self._start_running(job)
                     self._enter(job, "running", end, end + self._seconds(run))
-            elif job.status == "running":
-                job.phase_end = None       # wait for the recovery itself, completed at `end`
-                job.run_end = end
-                return self._claim(job, "recover")
         return None
+
+    def _start_running(self, job: Job) -> None:
+        """Fix the application order: restores first (users first), then updates, then soft deletes."""
+        records = job.records or []
+        rank = {"restore": 0, "update": 1, "softDelete": 2}
+        job.order = sorted(range(len(records)), key=lambda i: (
+            rank.get(records[i].action, 1), records[i].entity_type != "user", i))
+        job.cumulative = list(itertools.accumulate(1 + records[i].link_count for i in job.order))
+        job.applied = 0
+        job.outcome = RecoveryOutcome(0, 0, ())
+
+    def _due(self, job: Job, now: datetime) -> int:
+        """How many changes (in application order) should be applied by ``now``."""
+        order, cumulative = job.order or [], job.cumulative or []
+        start, end = job.phase_start, job.phase_end
+        if not order or start is None or end is None or now >= end:
+            return len(order)
+        span = (end - start).total_seconds()
+        fraction = min(1.0, max(0.0, (now - start).total_seconds() / span)) if span > 0 else 1.0
+        return bisect.bisect_right(cumulative, fraction * cumulative[-1])
+
+    def _run_step(self, job: Job, now: datetime) -> Work | None:
+        """Apply what is due of a running recovery; finish it once its phase has ended and all is applied."""
+        target = self._due(job, now)
+        if target > job.applied:
+            return self._claim_part(job, "recover", target)
+        end = job.phase_end
+        if end is not None and now >= end:
+            outcome = job.outcome or RecoveryOutcome(0, 0, ())
+            modified = outcome.objects_modified + outcome.links_modified
+            self._finish(job, "failed" if outcome.failed and modified == 0 else "successful", end)
+        return None
+
+    def _claim_part(self, job: Job, kind: str, target: int) -> Work:
+        """Claim the application of ``order[applied:target]``."""
+        records, order = job.records or [], job.order or []
+        job.busy = True
+        positions = range(job.applied, target)
+        part = [records[order[i]] for i in positions]
+        applied_at = {records[order[i]].id: self._due_time(job, i) for i in positions}
+        return Work(job.id, kind, job.snapshot_id, partial_scope(part), upto=target, applied_at=applied_at)
+
+    def _due_time(self, job: Job, position: int) -> datetime:
+        """When the change at ``position`` of the application order is due: once the share of the running
+        phase its units and those before it take has elapsed (the inverse of `_due`)."""
+        cumulative, start, end = job.cumulative or [], job.phase_start, job.phase_end
+        assert start is not None
+        if end is None or not cumulative or cumulative[-1] == 0:
+            return start
+        return start + (end - start) * (cumulative[position] / cumulative[-1])
 
     def _enter(self, job: Job, status: str, start: datetime, end: datetime | None) -> None:
         job.status = status
@@ -201,13 +271,13 @@ class JobStore:
             calc = max(MIN_CALCULATE_SECONDS, CALCULATE_SECONDS_PER_CHANGE * job.changes())
             job.phase_end = job.phase_start + self._seconds(calc)
 
-    def finish_recovery(self, job: Job, outcome: RecoveryOutcome) -> None:
-        """Store the outcome of a recovery that ran to its end."""
-        self.generation += 1
-        end = job.run_end or job.started
-        job.outcome = outcome
-        modified = outcome.objects_modified + outcome.links_modified
-        self._finish(job, "failed" if outcome.failed and modified == 0 else "successful", end)
+    def finish_recovery(self, job: Job, outcome: RecoveryOutcome, upto: int) -> None:
+        """Add what one part of a running recovery did (``upto`` changes are now applied)."""
+        job.busy = False
+        if outcome.objects_modified or outcome.links_modified:
+            self.generation += 1
+        job.outcome = outcome if job.outcome is None else job.outcome.merged(outcome)
+        job.applied = max(job.applied, upto)
 
     def fail(self, job: Job, message: str, now: datetime) -> None:
         """The directory raised while working on ``job``: it ends ``failed``."""
@@ -217,22 +287,21 @@ class JobStore:
         job.busy = False
 
     def cancel_plan(self, job: Job, now: datetime) -> Work | None:
-        """Cancel ``job``; a running recovery first applies the part done so far (returned as work)."""
-        if job.status == "running" and job.phase_end is not None and job.records is not None:
-            span = (job.phase_end - (job.phase_start or now)).total_seconds()
-            done = (now - (job.phase_start or now)).total_seconds()
-            fraction = min(1.0, max(0.0, done / span)) if span > 0 else 1.0
-            applied = job.records[: int(len(job.records) * fraction)]
-            job.busy = True
-            return Work(job.id, "partial", job.snapshot_id, partial_scope(applied))
+        """Cancel ``job``; a running recovery first applies what was due by ``now`` (returned as work)."""
+        if job.status == "running" and not job.busy:
+            target = self._due(job, now)
+            if target > job.applied:
+                return self._claim_part(job, "partial", target)
         self._finish(job, "abandoned", now)
+        job.records = None if job.kind == PREVIEW else job.records
         return None
 
     def finish_cancel(self, job: Job, outcome: RecoveryOutcome | None, now: datetime) -> None:
-        """Complete a cancellation (with what a cancelled recovery applied)."""
-        if outcome is not None and (outcome.objects_modified or outcome.links_modified or outcome.failed):
-            self.generation += 1
-        job.outcome = outcome
+        """Complete a cancellation with what the last part of a cancelled recovery did (None: unknown)."""
+        if outcome is not None:
+            if outcome.objects_modified or outcome.links_modified:
+                self.generation += 1
+            job.outcome = outcome if job.outcome is None else job.outcome.merged(outcome)
         job.records = None if job.kind == PREVIEW else job.records
         self._finish(job, "abandoned", now)
 

@@ -2,14 +2,16 @@
 
 Every base object is identified by an integer index. The index decides its entity type (types occupy
 consecutive blocks), its id (a GUID whose last 48 bits are an invertible scramble of the index, so an id
-maps back to its index without any table) and, for users and groups, its static memberships (computed
-arithmetically in both directions, so nothing per object is stored).
+maps back to its index without any table) and, for users and groups, its static memberships and group
+owners (computed arithmetically, so nothing per object is stored). The tenant id (also the organization
+object's id) depends on the seed and on the tenant size.
 """
 
 from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from entrabr_tui.emulator import catalog as c
 
@@ -25,6 +27,17 @@ def mix(x: int) -> int:
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
     return x ^ (x >> 31)
+
+
+def tenant_id(seed: int, objects: int) -> str:
+    """The id of the tenant built from ``seed`` with ``objects`` objects (a version-4-shaped GUID).
+
+    Tenants of different sizes get different ids, so a client's per-tenant cache never mixes them.
+    """
+    h = mix(mix(0x7E4A_4E71 ^ (seed & M64)) ^ (objects & M64))
+    low = mix(h)
+    return (f"{h >> 32:08x}-{(h >> 16) & 0xFFFF:04x}-{0x4000 | (h & 0x0FFF):04x}-"
+            f"{0x8000 | ((low >> 48) & 0x3FFF):04x}-{low & M48:012x}")
 
 
 def _scramble(x: int) -> int:
@@ -115,8 +128,16 @@ class Layout:
         return mix(self.key ^ (idx * 0x100000001B3) ^ (salt << 56))
 
     # ---- ids ----------------------------------------------------------------------------------------
+    @cached_property
+    def tenant_id(self) -> str:
+        """The tenant id, which is also the organization object's id."""
+        return tenant_id(self.seed, self.objects)
+
     def id_of(self, idx: int) -> str:
-        """The object id of an index (GUID; the two singleton policies have fixed ids)."""
+        """The object id of an index (GUID; the organization has the tenant id, the two singleton policies
+        have fixed ids)."""
+        if idx == self.starts[c.ORGANIZATION]:
+            return self.tenant_id
         if idx == self.starts[c.AUTHORIZATION_POLICY]:
             return c.AUTHORIZATION_POLICY_ID
         if idx == self.starts[c.AUTH_METHODS_POLICY]:
@@ -136,11 +157,15 @@ class Layout:
             return self.starts[c.AUTHORIZATION_POLICY]
         if object_id == c.AUTH_METHODS_POLICY_ID:
             return self.starts[c.AUTH_METHODS_POLICY]
+        if object_id.lower() == self.tenant_id:
+            return self.starts[c.ORGANIZATION]
         if len(object_id) != 36:
             return None
         try:
             idx = _unscramble(int(object_id[24:], 16)) ^ self._mask
         except ValueError:
+            return None
+        if idx == self.starts[c.ORGANIZATION]:
             return None
         return idx if self.guid(idx) == object_id.lower() else None
 
@@ -199,3 +224,15 @@ class Layout:
     def is_base_member(self, group_idx: int, user_idx: int) -> bool:
         """Whether a user is a static member of a group in the base tenant."""
         return group_idx in self.groups_of(user_idx)
+
+    def owner_of(self, group_idx: int) -> int | None:
+        """The user owning a base group (every base group has one), or None for other indexes."""
+        o = group_idx - self.starts[c.GROUP]
+        n_users = self.counts[c.USER]
+        if not 0 <= o < self.counts[c.GROUP] or n_users == 0:
+            return None
+        return self.starts[c.USER] + self.hash(group_idx, 3) % n_users
+
+    def is_base_owner(self, group_idx: int, user_idx: int) -> bool:
+        """Whether a user owns a group in the base tenant."""
+        return self.owner_of(group_idx) == user_idx

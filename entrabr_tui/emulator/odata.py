@@ -1,8 +1,9 @@
 """OData system query options: parsing and validation, filtering, ordering, paging and next links.
 
 Supported: ``$top`` (1-999, default 100), ``$skip``, ``$skiptoken`` (opaque, issued in ``@odata.nextLink``),
-``$select``, ``$filter`` (``eq``/``ne``/``startswith`` clauses combined with ``and``), ``$orderby`` and
-``$count``. Anything else, or a malformed value, is a 400 `GraphError`.
+``$select``, ``$filter`` (``eq``/``ne``/``startswith`` clauses, and ``in`` lists where a field allows it,
+combined with ``and``), ``$orderby`` and ``$count``. Anything else, or a malformed value, is a 400
+`GraphError`.
 """
 
 from __future__ import annotations
@@ -198,7 +199,29 @@ class _FilterParser:
             self._expect("rp", "')'")
             return [self._clause(name, "startswith", literal)]
         op = self._expect("word", "an operator").lower()
+        if op == "in":
+            return [self._in_clause(text)]
         return [self._clause(text, op, self._literal())]
+
+    def _in_clause(self, name: str) -> Clause:
+        """``name in ('a', 'b', …)``: a clause whose value is the tuple of strings."""
+        spec = self.fields.get(name)
+        if spec is None:
+            raise bad_request(f"Invalid $filter: property '{name}' cannot be filtered on.")
+        if "in" not in spec.ops:
+            raise bad_request(f"Invalid $filter: operator 'in' is not supported on '{name}'.")
+        self._expect("lp", "'('")
+        values: list[str] = []
+        while True:
+            kind, raw = self._literal()
+            if kind != "str":
+                raise bad_request(f"Invalid $filter: '{raw}' must be a quoted string for '{name}'.")
+            values.append(raw)
+            if self._next("',' or ')'")[0] == "rp":
+                return Clause(name, "in", tuple(values))
+            kind, raw = self.tokens[self.pos - 1]
+            if kind != "comma":
+                raise bad_request(f"Invalid $filter: expected ',' or ')', found '{raw}'.")
 
     def _literal(self) -> tuple[str, str]:
         kind, text = self._next("a value")
@@ -255,6 +278,9 @@ def compile_filter(clauses: Sequence[Clause], fields: Mapping[str, FieldSpec],
 def _clause_predicate(clause: Clause, spec: FieldSpec,
                       get: Callable[[Any], Any]) -> Callable[[Any], bool]:
     value = clause.value
+    if clause.op == "in" and isinstance(value, tuple):
+        wanted = frozenset(v.casefold() for v in value)
+        return lambda item: (get(item) or "").casefold() in wanted
     if spec.kind == "text" and isinstance(value, str):
         folded = value.casefold()
         if clause.op == "startswith":

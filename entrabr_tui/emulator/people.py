@@ -117,7 +117,6 @@ def user(layout: Layout, idx: int, ordinal: int) -> dict[str, Any]:
         "ageGroup": None,
         "consentProvidedForMinor": None,
         "passwordPolicies": "DisablePasswordExpiration" if (h2 >> 48) % 4 == 0 else None,
-        "perUserMfaState": "enforced" if (h2 >> 52) % 5 == 0 else "disabled",
         "preferredDataLocation": None,
         "onPremisesSyncEnabled": True if kind == "onprem" else None,
         "createdDateTime": iso(_EPOCH_2016 + h % _SIX_YEARS),

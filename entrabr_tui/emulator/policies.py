@@ -223,16 +223,12 @@ def authorization_policy(layout: Layout, idx: int, ordinal: int) -> dict[str, An
 
 
 def organization(layout: Layout, idx: int, ordinal: int) -> dict[str, Any]:
-    """The organization (tenant) object with its per-user MFA settings."""
+    """The organization (tenant) object; its id is the tenant id."""
     company, domain = tenant_names(layout)
     return {
         "id": layout.id_of(idx),
         "displayName": company,
         "verifiedDomains": [{"name": domain, "isDefault": True}],
-        "strongAuthenticationDetails": {
-            "availableMFAMethods": ["PhoneAppNotification", "PhoneAppOTP", "OneWaySMS", "TwoWayVoiceMobile"],
-            "isApplicationPasswordBlocked": True, "isRememberDevicesEnabled": False,
-            "rememberDevicesDurationInDays": 14,
-        },
-        "strongAuthenticationPolicy": {"enabled": True, "ipAllowList": ["203.0.113.0/24"]},
+        "technicalNotificationMails": [f"it@{domain}"],
+        "onPremisesSyncEnabled": None,
     }

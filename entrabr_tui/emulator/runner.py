@@ -21,7 +21,9 @@ import uvicorn
 
 from .app import create_app
 from .frontdoor import install_log_filter
+from .layout import tenant_id
 from .service import EmulatorService
+from .snapshot_ids import check_style
 from .tokens import mint_token
 
 STARTUP_TIMEOUT = 30.0
@@ -94,17 +96,27 @@ class EmulatorServer:
     stops on exit. ``base_url`` carries the real port (``port=0`` picks a free one). ``audit_events`` adds
     that many synthetic background records to the directory audit log; :meth:`audit_truth` tells who made
     each change (the ground truth behind the log).
+
+    Fidelity knobs: ``sync_flag_in_changes`` puts ``onPremisesSyncEnabled`` into change objects' current
+    state (off: Microsoft's examples never show it); ``deterministic_ids`` makes job ids a function of the
+    seed (for tests; by default they are random uuid4s, so a restarted emulator never reissues an id a
+    client cached); ``snapshot_id_style`` is ``"epoch"`` (as the live service) or ``"iso"`` (as the docs).
     """
 
     def __init__(self, *, seed: int = 1, objects: int = 2000, drift: int | None = None, snapshots: int = 7,
                  latency_ms: int = 0, job_speed: float = 1.0, host: str = "127.0.0.1", port: int = 0,
-                 now: datetime | None = None, audit_events: int = 0) -> None:
+                 now: datetime | None = None, sync_flag_in_changes: bool = False,
+                 deterministic_ids: bool = False, snapshot_id_style: str = "epoch",
+                 audit_events: int = 0) -> None:
         self.host = host
         self.port = port
         if job_speed <= 0:
             raise ValueError("job_speed must be positive")
+        check_style(snapshot_id_style)
         self.seed, self.objects, self.drift, self.snapshots = seed, objects, drift, snapshots
         self.latency_ms, self.job_speed, self._now = latency_ms, job_speed, now
+        self.sync_flag_in_changes, self.deterministic_ids = sync_flag_in_changes, deterministic_ids
+        self.snapshot_id_style = snapshot_id_style
         self.audit_events = audit_events
         self.service: EmulatorService | None = None
         self._server: _PromptServer | None = None
@@ -122,9 +134,14 @@ class EmulatorServer:
         """The Graph base URL, e.g. ``http://127.0.0.1:PORT/v1.0``."""
         return f"{self.base_url}/{version}"
 
+    @property
+    def tenant_id(self) -> str:
+        """The emulated tenant's id (it depends on the seed and the tenant size)."""
+        return tenant_id(self.seed, self.objects)
+
     def token(self, role: str = "admin", *, expires_in: int = 3600) -> str:
-        """A bearer token for ``role`` (reader, admin, global or app)."""
-        return mint_token(role, expires_in=expires_in)
+        """A bearer token for ``role`` (reader, admin, global or app) in this emulator's tenant."""
+        return mint_token(role, expires_in=expires_in, tenant=self.tenant_id)
 
     def audit_truth(self, object_id: str | None = None) -> dict[str, Any]:
         """Per object id, every change made to it and its actor (see ``GET /_emulator/audit/truth``)."""
@@ -139,6 +156,9 @@ class EmulatorServer:
         self.service = EmulatorService(seed=self.seed, objects=self.objects, drift=self.drift,
                                        snapshots=self.snapshots, latency_ms=self.latency_ms,
                                        job_speed=self.job_speed, now=self._now,
+                                       sync_flag_in_changes=self.sync_flag_in_changes,
+                                       deterministic_ids=self.deterministic_ids,
+                                       snapshot_id_style=self.snapshot_id_style,
                                        audit_events=self.audit_events)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP.

@@ -33,17 +33,21 @@ class EmulatorService:
 
     def __init__(self, *, seed: int = 1, objects: int = 2000, drift: int | None = None, snapshots: int = 7,
                  latency_ms: int = 0, job_speed: float = 1.0, now: datetime | None = None,
-                 audit_events: int = 0) -> None:
+                 sync_flag_in_changes: bool = False, deterministic_ids: bool = False,
+                 snapshot_id_style: str = "epoch", audit_events: int = 0) -> None:
         if job_speed <= 0:
             raise ValueError("job_speed must be positive")
         self.clock = EmulatedClock(now)
         self.directory = Directory(seed=seed, objects=objects, drift=drift, snapshots=snapshots,
-                                   now=self.clock.start, audit_events=audit_events)
+                                   now=self.clock.start, snapshot_id_style=snapshot_id_style,
+                                   sync_flag_in_changes=sync_flag_in_changes, audit_events=audit_events)
         self.audit_throttle = ReportThrottle(seed)
         self._initiators: dict[str, Identity] = {}     # job id -> who created it (audit records)
         self.seed = seed
+        self.tenant_id = self.directory.tenant_id
         self.latency_ms = max(0, int(latency_ms))
-        self.jobs = JobStore(seed=seed, job_speed=job_speed, retention_days=snapshots)
+        self.jobs = JobStore(seed=seed, job_speed=job_speed, retention_days=snapshots,
+                             deterministic_ids=deterministic_ids)
         self.faults = FaultRegistry(seed)
         self.snapshots: list[tuple[str, datetime]] = []
         self.jobs.tenant_objects = objects         # sizes the cold-start loading phase
@@ -65,6 +69,16 @@ class EmulatorService:
             raise ValueError("job_speed must be positive")
         self.jobs.job_speed = float(value)
 
+    @property
+    def sync_flag_in_changes(self) -> bool:
+        """Whether change objects carry ``onPremisesSyncEnabled`` in ``currentState`` (reports computed
+        from now on; Microsoft's examples never show it, so it is off by default)."""
+        return self.directory.sync_flag_in_changes
+
+    @sync_flag_in_changes.setter
+    def sync_flag_in_changes(self, value: bool) -> None:
+        self.directory.sync_flag_in_changes = bool(value)
+
     def _refresh(self) -> None:
         """Re-read the directory's snapshot list (call with the directory lock held)."""
         self.snapshots = list(self.directory.snapshots())
@@ -81,11 +95,16 @@ class EmulatorService:
         """The tenant's directory audit log."""
         return self.directory.audit
 
-    def _origin(self, job: Job, when: datetime) -> RecoveryOrigin | None:
+    def _origin(self, job: Job, work: Work) -> RecoveryOrigin | None:
+        """Who applies this part of a recovery and when each of its changes was due (for the audit log)."""
         initiator = self._initiators.get(job.id)
         if initiator is None:
             return None
-        return RecoveryOrigin(job.id, initiator, when, self.audit.settings.recovery_activity)
+        now = self.clock.now()
+        applied_at = {oid: min(when, now) for oid, when in (work.applied_at or {}).items()}
+        when = max(applied_at.values(), default=now)
+        return RecoveryOrigin(job.id, initiator, when, self.audit.settings.recovery_activity,
+                              applied_at=applied_at)
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -122,14 +141,14 @@ class EmulatorService:
         try:
             if work.kind == "diff":
                 records, generation = await self.in_directory(self._diff, work)
+                records = self.faults.changes_override.apply(job, records)
                 self.jobs.finish_diff(job, records, generation)
             else:
-                origin = self._origin(job, job.run_end or self.clock.now())
                 outcome = await self.in_directory(self.directory.recover, work.snapshot_id, work.scope,
-                                                  origin)
+                                                  self._origin(job, work))
                 self._views.clear()
                 self._object_count = None
-                self.jobs.finish_recovery(job, outcome)
+                self.jobs.finish_recovery(job, outcome, work.upto)
         except Exception as exc:     # a directory bug must not wedge the job
             log.exception("emulator: %s for job %s failed", work.kind, job.id)
             self.jobs.fail(job, f"{type(exc).__name__}: {exc}", self.clock.now())
@@ -161,10 +180,9 @@ class EmulatorService:
 
     async def cancel_job(self, job: Job) -> bool:
         """Cancel ``job``; False when it is already terminal."""
-        task = self._tasks.get(job.id)
-        if task is not None and job.status == "running":
-            await asyncio.gather(task, return_exceptions=True)    # the recovery is being applied now
         await self.settle()
+        while job.status == "running" and (task := self._tasks.get(job.id)) is not None:
+            await asyncio.gather(task, return_exceptions=True)    # a part of the recovery is being applied
         if job.terminal:
             return False
         work = self.jobs.cancel_plan(job, self.clock.now())
@@ -173,7 +191,7 @@ class EmulatorService:
             if work.scope is not None and work.scope.ids:
                 try:
                     outcome = await self.in_directory(self.directory.recover, work.snapshot_id, work.scope,
-                                                      self._origin(job, self.clock.now()))
+                                                      self._origin(job, work))
                     self._object_count = None
                 except Exception:
                     log.exception("emulator: partial recovery for cancelled job %s failed", job.id)
@@ -237,6 +255,9 @@ class EmulatorService:
                  "failure": j.failure}
                 for j in self.jobs.listing()]
         return {
+            "tenantId": self.tenant_id,
+            "snapshotIdStyle": self.directory.snapshot_id_style,
+            "deterministicIds": self.jobs.deterministic_ids,
             "objects": await self.object_count(),
             "snapshots": [{"id": sid, "createdDateTime": iso(t)} for sid, t in self.snapshots],
             "jobs": jobs,
@@ -248,4 +269,5 @@ class EmulatorService:
 
     def config(self) -> dict[str, Any]:
         """Runtime configuration (the ``audit_*`` keys are the audit log's knobs)."""
-        return {"latency_ms": self.latency_ms, "job_speed": self.job_speed, **self.audit.settings.as_config()}
+        return {"latency_ms": self.latency_ms, "job_speed": self.job_speed,
+                "sync_flag_in_changes": self.sync_flag_in_changes, **self.audit.settings.as_config()}

@@ -2,9 +2,17 @@
 
 Tokens are JWTs with ``{"alg": "none"}`` and an empty signature, shaped like Entra ID access tokens for
 Microsoft Graph: ``tid``, ``oid``, ``upn``, ``appid``, ``iat``, ``exp`` and either delegated ``scp``
-(space-separated scopes) with ``wids`` (directory role template IDs), or app-only ``roles``. Every delegated
-token is consented for ``AuditLog.Read.All`` and ``Directory.Read.All``; only ``admin`` (which is also a
-Reports Reader) and ``global`` hold a role that may read the directory audit log.
+(space-separated scopes) with ``wids`` (directory role template IDs), or app-only ``roles``.
+
+Every token carries ``Directory.Read.All`` and ``AuditLog.Read.All`` (delegated, or as application
+permissions for ``app``): in a real tenant the delegated scopes come from the app's admin consent, not from
+the signed-in user's role, so a Backup Reader signed in to the same app holds the same directory and audit
+scopes as an administrator. The Entra role (``wids``) is what limits each: ``reader`` (Entra Backup Reader)
+reads backups and may create or cancel difference reports, but holds no role that may read the directory
+audit log; ``admin`` (Entra Backup Administrator, also a Reports Reader) may restore and read the audit log;
+``global`` (Global Administrator) may do everything; ``app`` reads backups, the directory and the audit log.
+``tid`` is the emulated tenant's id (it depends on the seed and the tenant size); the emulator does not
+check it.
 """
 
 from __future__ import annotations
@@ -17,7 +25,10 @@ from typing import Any
 
 import orjson
 
-TENANT_ID = "5f1c2b8e-3d4a-4e6f-9a7b-0c1d2e3f4a5b"
+from .layout import tenant_id
+
+#: The tenant id of the emulator's default tenant (seed 1, 2,000 objects).
+DEFAULT_TENANT_ID = tenant_id(1, 2000)
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 
@@ -34,32 +45,32 @@ ROLE_REPORTS_READER = "4a5d8f65-41da-4de4-8968-e035b65339cf"
 
 ROLES: tuple[str, ...] = ("reader", "admin", "global", "app")
 
-_DELEGATED_WRITE_SCP = f"{SCOPE_READ} {SCOPE_PREVIEW} {SCOPE_RECOVERY}"
-_AUDIT_SCP = f"{SCOPE_AUDIT} {SCOPE_DIRECTORY_READ}"
+_READ_SCP = f"{SCOPE_DIRECTORY_READ} {SCOPE_AUDIT}"
+_DELEGATED_WRITE_SCP = f"{SCOPE_READ} {SCOPE_PREVIEW} {SCOPE_RECOVERY} {_READ_SCP}"
 _ROLE_CLAIMS: dict[str, dict[str, Any]] = {
     "reader": {         # consented for the audit log too, but no role that may read it
-        "scp": f"{SCOPE_READ} {SCOPE_PREVIEW} {_AUDIT_SCP}",
+        "scp": f"{SCOPE_READ} {SCOPE_PREVIEW} {_READ_SCP}",
         "wids": [ROLE_BACKUP_READER],
         "oid": "0d6a8f1e-6c1b-4f7e-8d55-1a2b3c4d5e01",
         "upn": "backup.reader@contoso.example",
         "name": "Backup Reader",
     },
     "admin": {           # also a Reports Reader, so it can read the directory audit log
-        "scp": f"{_DELEGATED_WRITE_SCP} {_AUDIT_SCP}",
+        "scp": _DELEGATED_WRITE_SCP,
         "wids": [ROLE_BACKUP_ADMIN, ROLE_REPORTS_READER],
         "oid": "0d6a8f1e-6c1b-4f7e-8d55-1a2b3c4d5e02",
         "upn": "backup.admin@contoso.example",
         "name": "Backup Administrator",
     },
     "global": {
-        "scp": f"{_DELEGATED_WRITE_SCP} {_AUDIT_SCP}",
+        "scp": _DELEGATED_WRITE_SCP,
         "wids": [ROLE_GLOBAL_ADMIN],
         "oid": "0d6a8f1e-6c1b-4f7e-8d55-1a2b3c4d5e03",
         "upn": "global.admin@contoso.example",
         "name": "Global Administrator",
     },
     "app": {
-        "roles": [SCOPE_READ, SCOPE_AUDIT],
+        "roles": [SCOPE_READ, SCOPE_DIRECTORY_READ, SCOPE_AUDIT],
         "oid": "0d6a8f1e-6c1b-4f7e-8d55-1a2b3c4d5e04",
         "app_displayname": "entrabr reader app",
     },
@@ -98,18 +109,19 @@ def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def role_claims(role: str, *, expires_in: int = 3600, now: float | None = None) -> dict[str, Any]:
-    """Return the claim set of a token for ``role`` (reader, admin, global or app)."""
+def role_claims(role: str, *, expires_in: int = 3600, now: float | None = None,
+                tenant: str = DEFAULT_TENANT_ID) -> dict[str, Any]:
+    """Return the claim set of a token for ``role`` (reader, admin, global or app) in ``tenant``."""
     if role not in _ROLE_CLAIMS:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     issued = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
         "aud": GRAPH_AUDIENCE,
-        "iss": f"https://sts.windows.net/{TENANT_ID}/",
+        "iss": f"https://sts.windows.net/{tenant}/",
         "iat": issued,
         "nbf": issued,
         "exp": issued + int(expires_in),
-        "tid": TENANT_ID,
+        "tid": tenant,
         "appid": CLIENT_ID,
     }
     claims.update(_ROLE_CLAIMS[role])
@@ -118,10 +130,12 @@ def role_claims(role: str, *, expires_in: int = 3600, now: float | None = None) 
     return claims
 
 
-def mint_token(role: str = "admin", *, expires_in: int = 3600, now: float | None = None) -> str:
-    """Mint an unsigned JWT for ``role``; ``expires_in`` may be negative to get an expired token."""
+def mint_token(role: str = "admin", *, expires_in: int = 3600, now: float | None = None,
+               tenant: str = DEFAULT_TENANT_ID) -> str:
+    """Mint an unsigned JWT for ``role`` in ``tenant``; ``expires_in`` may be negative to get an expired
+    token."""
     header = _b64url(orjson.dumps({"alg": "none", "typ": "JWT"}))
-    payload = _b64url(orjson.dumps(role_claims(role, expires_in=expires_in, now=now)))
+    payload = _b64url(orjson.dumps(role_claims(role, expires_in=expires_in, now=now, tenant=tenant)))
     return f"{header}.{payload}."
 
 

@@ -45,7 +45,9 @@ def _criteria_out(criteria: dict[str, Any] | None, include_unknown: bool) -> dic
 
 
 def job_json(job: Job, include_unknown: bool, select: Sequence[str] | None = None) -> dict[str, Any]:
-    """A job resource; recovery jobs add the modification totals (null until the job has ended)."""
+    """A job resource. Recovery jobs add the modification totals: null until the job runs, then the objects
+    and links modified so far, growing while it runs; failed changes stay null until the job has ended
+    (reference §5.4)."""
     doc: dict[str, Any] = {
         "@odata.type": PREVIEW_TYPE if job.kind == PREVIEW else RECOVERY_TYPE,
         "id": job.id,
@@ -61,7 +63,8 @@ def job_json(job: Job, include_unknown: bool, select: Sequence[str] | None = Non
         outcome = job.outcome
         doc["totalObjectsModified"] = outcome.objects_modified if outcome else None
         doc["totalLinksModified"] = outcome.links_modified if outcome else None
-        doc["totalFailedChanges"] = sum(f.units for f in outcome.failed) if outcome else None
+        ended = outcome is not None and job.terminal
+        doc["totalFailedChanges"] = sum(f.units for f in outcome.failed) if ended and outcome else None
     if select is not None:
         return {k: v for k, v in doc.items() if k == "@odata.type" or k in select}
     return doc

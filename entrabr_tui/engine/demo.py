@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from entrabr_tui.engine.jobs import SlotMode
+from entrabr_tui.engine.opening import open_session
 from entrabr_tui.engine.session import Session
 from entrabr_tui.engine.settings import SessionSettings
-from entrabr_tui.engine.timing import PollPolicy
+from entrabr_tui.engine.timing import Clock, PollPolicy, Sleep, real_sleep, utc_now
 from entrabr_tui.graph.auth import AuthMethod
+from entrabr_tui.graph.requests import MAX_PAGE_SIZE
+from entrabr_tui.graph.resilience import RetryPolicy
 from entrabr_tui.store import StorePaths
 
 #: An hour of documented loading time takes six seconds in the demo.
@@ -41,34 +45,36 @@ async def open_demo(
     latency_ms: int = 0,
     paths: StorePaths | None = None,
     server: Any = None,
-    **session_options: Any,
+    poll: PollPolicy = DEMO_POLL,
+    slot_mode: SlotMode = SlotMode.WAIT,
+    page_size: int = MAX_PAGE_SIZE,
+    tenant: str | None = None,
+    clock: Clock = utc_now,
+    sleep: Sleep = real_sleep,
+    retry: RetryPolicy | None = None,
 ) -> Session:
     """Start an emulator (``objects`` objects, ``seed``) and open a session on it as ``role``.
 
     ``server`` is an emulator already running (from :func:`start_demo_server`, started with the same
     ``objects`` and ``job_speed``): the session uses it and leaves it running, so a later session sees the
-    same tenant. Other keyword arguments go to :class:`SessionSettings` when they are settings fields
-    (``poll``, ``slot_mode``, ``page_size``) and to :func:`~entrabr_tui.engine.opening.open_session`
-    otherwise (``clock``, ``sleep``, ``retry``).
+    same tenant. ``poll``, ``slot_mode``, ``page_size`` and ``tenant`` are
+    :class:`SessionSettings` fields; ``clock``, ``sleep`` and ``retry`` go to
+    :func:`~entrabr_tui.engine.opening.open_session`.
     """
-    from entrabr_tui.engine.opening import open_session
-
     owned = server is None
     if server is None:
         server = await start_demo_server(objects=objects, seed=seed, job_speed=job_speed,
                                          latency_ms=latency_ms)
-    setting_names = {"poll", "slot_mode", "page_size", "tenant"}
-    chosen = {k: v for k, v in session_options.items() if k in setting_names}
-    chosen.setdefault("poll", DEMO_POLL)
     settings = SessionSettings(graph_url=server.graph_url(), auth=AuthMethod.EMULATOR, role=role,
-                               tenant_objects=objects, duration_scale=1 / job_speed, **chosen)
-    others = {k: v for k, v in session_options.items() if k not in setting_names}
+                               tenant_objects=objects, duration_scale=1 / job_speed, poll=poll,
+                               slot_mode=slot_mode, page_size=page_size, tenant=tenant)
 
     async def stop() -> None:
         await asyncio.to_thread(server.stop)
 
     try:
-        session = await open_session(settings, paths=paths, on_close=[stop] if owned else [], **others)
+        session = await open_session(settings, paths=paths, on_close=[stop] if owned else [], clock=clock,
+                                     sleep=sleep, retry=retry)
     except BaseException:
         if owned:
             await stop()

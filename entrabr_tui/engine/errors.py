@@ -67,7 +67,8 @@ class UnconfirmedIntentError(EngineError):
     """A restore batch was about to be sent, but it is unknown whether the service received it.
 
     The batch is never sent again automatically: a second recovery job could apply changes twice on a
-    tenant that moved on. The user decides (``Session.discard_intent`` then restore again).
+    tenant that moved on. The intent is checked against the service's job list when entrabr next opens the
+    tenant online, and a new request for the same job settles it first (adopting the job it created, if any).
     """
 
     def __init__(self, intent_id: int | str, detail: str) -> None:

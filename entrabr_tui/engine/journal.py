@@ -101,51 +101,47 @@ class Journal:
         label: str | None = None,
     ) -> JournalIntent:
         """Write (and sync) the intent to start a job; call right before the POST."""
-        return self.cache.journal_intent(
+        return self.cache.journal.intent(
             snapshot_id, scope, kind=kind, target_state=target_state, report_id=report_id, run_id=run_id,
             batch=batch, batch_count=batch_count, label=label, now=self.clock(),
         )
 
     def submitted(self, intent: JournalIntent, job_id: str) -> JournalIntent:
         """Record the id of the job the POST created; call right after the POST."""
-        return self.cache.journal_attach_job(intent.id, job_id, now=self.clock())
+        return self.cache.journal.attach_job(intent.id, job_id, now=self.clock())
 
     def rejected(self, intent: JournalIntent, message: str) -> None:
         """The service certainly created no job (it refused, or the request never left)."""
-        self.cache.journal_set_status(intent.id, IntentStatus.REJECTED, message=message, now=self.clock())
+        self.cache.journal.set_status(intent.id, IntentStatus.REJECTED, message=message, now=self.clock())
 
     def done(self, job: Job, message: str | None = None) -> None:
         """The job ended and its results are collected: close its intent."""
         text = message or f"ended {job.status_raw}"
         wanted = job.id.lower()
-        for intent in self.cache.journal_open():
+        for intent in self.cache.journal.open_intents():
             if intent.job_id is not None and intent.job_id.lower() == wanted:
-                self.cache.journal_set_status(intent.id, IntentStatus.DONE, message=text, now=self.clock())
+                self.cache.journal.set_status(intent.id, IntentStatus.DONE, message=text, now=self.clock())
 
     def unconfirmed(self, intent: JournalIntent) -> None:
         """No job matches the intent: it most likely never reached the service (never resubmitted)."""
-        self.cache.journal_set_status(intent.id, IntentStatus.UNCONFIRMED, message=NOT_FOUND_MESSAGE,
+        self.cache.journal.set_status(intent.id, IntentStatus.UNCONFIRMED, message=NOT_FOUND_MESSAGE,
                                       now=self.clock())
 
-    def discard(self, intent_id: int, message: str = "dismissed by the user") -> None:
-        """A person decided an unconfirmed intent is not pursued."""
-        self.cache.journal_set_status(intent_id, IntentStatus.DISCARDED, message=message, now=self.clock())
-
     def open_intents(self) -> list[JournalIntent]:
-        return self.cache.journal_open()
+        return self.cache.journal.open_intents()
 
     def owns(self, job_id: str) -> bool:
         """True when entrabr started this job (journaled, or flagged ``started_here`` in the cache)."""
-        if job_id.lower() in self.cache.journal_claimed_job_ids():
+        if job_id.lower() in self.cache.journal.claimed_job_ids():
             return True
-        record = self.cache.job(job_id)
+        record = self.cache.jobs.get(job_id)
         return record is not None and record.started_here
 
     def match(self, intent: JournalIntent, jobs: Sequence[Job]) -> Job | None:
         """:func:`match_intent` with the claimed jobs and the backup's time filled in from the cache."""
-        snapshot = self.cache.snapshot(intent.snapshot_id)
+        snapshot = self.cache.tenant.snapshot(intent.snapshot_id)
         return match_intent(
-            intent, jobs, claimed=self.cache.journal_claimed_job_ids(), allowance=self.allowance,
+            intent, jobs, claimed=self.cache.journal.claimed_job_ids(), allowance=self.allowance,
             snapshot_time=snapshot.created if snapshot is not None else None,
         )
 
@@ -158,15 +154,15 @@ class Journal:
         """
         result = Reconciliation()
         by_id = {job.id.lower(): job for job in jobs}
-        for intent in self.cache.journal_open():
+        for intent in self.cache.journal.open_intents():
             if intent.job_id:
                 result.resumable.append((intent, by_id.get(intent.job_id.lower())))
                 continue
             job = self.match(intent, jobs)
             if job is not None:
-                self.cache.journal_set_status(intent.id, IntentStatus.SUBMITTED, job_id=job.id,
+                self.cache.journal.set_status(intent.id, IntentStatus.SUBMITTED, job_id=job.id,
                                               message=ADOPTED_MESSAGE, now=self.clock())
-                adopted = self.cache.journal_entry(intent.id) or intent
+                adopted = self.cache.journal.entry(intent.id) or intent
                 result.adopted.append((adopted, job))
                 result.resumable.append((adopted, job))
             else:

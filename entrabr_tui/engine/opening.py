@@ -138,7 +138,7 @@ async def open_session(
     client = RecoveryClient(credential, settings.graph_url, retry=retry or RetryPolicy(sleep=sleep))
     try:
         cache = Cache.open(tenant, paths=paths, recoverable=recoverable_flag)
-        cache.set_tenant_info(graph_url=client.base_url)
+        cache.tenant.set_info(graph_url=client.base_url)
         history = History.open(paths=paths)
     except BaseException:
         await client.aclose()
@@ -147,8 +147,8 @@ async def open_session(
         raise
     session = Session(settings, cache=cache, history=history, capabilities=capabilities, client=client,
                       clock=clock, sleep=sleep, on_close=hooks)
-    session._log(HistoryAction.SIGN_IN, detail=f"{capabilities.summary} ({how}) at {client.base_url}")
-    if cache.journal_open():
+    session.log.write(HistoryAction.SIGN_IN, detail=f"{capabilities.summary} ({how}) at {client.base_url}")
+    if cache.journal.open_intents():
         try:
             await session.reconcile()
         except GraphError as exc:

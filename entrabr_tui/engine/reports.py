@@ -65,7 +65,7 @@ def _finalize_on_own_connection(cache: Cache, report_id: int) -> None:
     """Build a finished report's indexes on a second connection (run in a worker thread)."""
     other = cache.reader()
     try:
-        other.finalize_report(report_id)
+        other.report_writer.finalize_report(report_id)
     finally:
         other.close()
 
@@ -121,7 +121,7 @@ class ReportManager:
         """
         cache = self.runner.cache
         if not fresh:
-            cached = cache.find_reusable_report(snapshot_id, scope)
+            cached = cache.reports.find_reusable(snapshot_id, scope)
             if cached is not None and cached.complete:
                 cached = await finish_indexes(cache, cached)
                 info = ReportInfo.of(cached, reused=True)
@@ -129,7 +129,7 @@ class ReportManager:
                 await emit(progress, self._done_event(info))
                 return info
             if cached is not None:
-                record = cache.job(cached.job_id)
+                record = cache.jobs.get(cached.job_id)
                 if record is not None and not record.archived:
                     try:
                         info = await self.download(record.job, snapshot_id, progress, scope=scope,
@@ -165,7 +165,7 @@ class ReportManager:
 
     def _changes_hint(self, snapshot_id: str) -> int | None:
         """Changes in the largest cached report of this backup (a new one will be of similar size)."""
-        sizes = [r.item_count for r in self.runner.cache.reports(snapshot_id=snapshot_id) if r.complete]
+        sizes = [r.item_count for r in self.runner.cache.reports.all(snapshot_id=snapshot_id) if r.complete]
         return max(sizes) if sizes else None
 
     def first_url(self, snapshot_id: str, job_id: str) -> str:
@@ -174,7 +174,7 @@ class ReportManager:
                             top=self.page_size)
 
     def _begin(self, job: Job, snapshot_id: str, scope: FilteringCriteria | None) -> Report:
-        return self.runner.cache.begin_report(
+        return self.runner.cache.report_writer.begin_report(
             job.id, snapshot_id, scope, self.first_url(snapshot_id, job.id),
             total_expected=job.total_changed_objects, now=self.runner.clock(),
         )
@@ -184,12 +184,12 @@ class ReportManager:
         this job's (another backup or scope, or begun before the job started) is dropped first: job ids
         are only unique within one service, and a new service (an emulator restarted) may reuse them."""
         cache = self.runner.cache
-        existing = cache.report_for_job(job.id)
+        existing = cache.reports.for_job(job.id)
         if existing is not None:
             begun_before = job.started is not None and existing.created < job.started - _CLOCK_ALLOWANCE
             if (existing.snapshot_id not in (None, snapshot_id) or existing.scope_key != scope_key(scope)
                     or begun_before):
-                cache.delete_report(existing.id)
+                cache.report_writer.delete_report(existing.id)
                 existing = None
         return existing or self._begin(job, snapshot_id, scope)
 
@@ -252,14 +252,16 @@ async def download_pages(
     Each page is stored together with its next link (one transaction). The finished report's indexes are
     built on a second connection in a worker thread, so a large report does not stall the event loop.
     """
-    start = cache.resume_point(report.id)
+    start = cache.report_writer.resume_point(report.id)
     if start is not None:
         async for page in pages(start):
             try:
-                result = cache.ingest_page(report.id, page.items, page.next_link, page.url, finalize=False)
+                result = cache.report_writer.ingest_page(
+                    report.id, page.items, page.next_link, page.url, finalize=False
+                )
             except IngestError:
                 # The stored state moved on (another process downloaded the same report): re-read it.
-                current = cache.report(report.id)
+                current = cache.reports.get(report.id)
                 if current is None or current.complete:
                     break
                 raise
@@ -268,12 +270,12 @@ async def download_pages(
                 awaited = on_page(report)
                 if asyncio.iscoroutine(awaited):
                     await awaited
-    return await finish_indexes(cache, cache.report(report.id) or report)
+    return await finish_indexes(cache, cache.reports.get(report.id) or report)
 
 
 async def finish_indexes(cache: Cache, report: Report) -> Report:
     """Build a complete report's lookup and search indexes if an earlier run stopped before doing so."""
     if report.needs_finalize:
         await asyncio.to_thread(_finalize_on_own_connection, cache, report.id)
-        return cache.report(report.id) or report
+        return cache.reports.get(report.id) or report
     return report

@@ -219,7 +219,7 @@ class RestoreExecutor:
         client = self.runner.client
         first = function_url(client.base_url, GET_FAILED_CHANGES_TEMPLATE, snapshot_id, job.id,
                              top=MAX_PAGE_SIZE)
-        report = cache.report_for_job(job.id, ReportKind.FAILED) or cache.begin_failed_changes(
+        report = cache.reports.for_job(job.id, ReportKind.FAILED) or cache.report_writer.begin_failed_changes(
             job.id, snapshot_id, first, total_expected=job.total_failed_changes, now=self.runner.clock(),
         )
         try:
@@ -229,8 +229,8 @@ class RestoreExecutor:
             )
         except (BadRequestError, NotFoundError):
             # Undocumented for a job without failures (or one that never ran): treat as none.
-            return cache.failed_changes(job.id)
-        return cache.failed_changes(job.id)
+            return cache.queries.failed_changes(job.id)
+        return cache.queries.failed_changes(job.id)
 
     async def resume(self, job: Job, snapshot_id: str, progress: RestoreProgressCallback | None = None,
                      *, batch: int = 1, batch_count: int = 1) -> BatchResult:

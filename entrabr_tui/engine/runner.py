@@ -116,7 +116,7 @@ class JobRunner(LocalQueue):
         """``GET /jobs``, remembered and written to the cache (jobs no longer listed become archived)."""
         jobs = await self.client.list_jobs()
         self.last_listing = jobs
-        self.cache.reconcile_jobs(jobs, now=self.clock())
+        self.cache.jobs.reconcile(jobs, now=self.clock())
         return jobs
 
     @staticmethod
@@ -167,7 +167,7 @@ class JobRunner(LocalQueue):
 
     def snapshot_time(self, snapshot_id: str) -> datetime | None:
         """The backup's time (from the cache, else decoded from its id)."""
-        record = self.cache.snapshot(snapshot_id)
+        record = self.cache.tenant.snapshot(snapshot_id)
         return record.created if record is not None else snapshot_time_from_id(snapshot_id)
 
     async def run(
@@ -258,7 +258,7 @@ class JobRunner(LocalQueue):
         """Before a second request for the same job (same kind, backup and scope), settle an earlier one
         whose outcome is unknown. If it created a job, that job is recorded and nothing new is sent
         (:class:`DuplicateRequestError` names it); otherwise it is marked unconfirmed and the new one goes."""
-        for earlier in self.cache.journal_pending():
+        for earlier in self.cache.journal.pending_intents():
             if earlier.kind is not request.kind or earlier.snapshot_id != request.snapshot_id \
                     or not same_scope(earlier.scope, request.scope):
                 continue
@@ -307,7 +307,7 @@ class JobRunner(LocalQueue):
         active.job = job
         active.expected = self.expected_seconds(job, request, listing)
         self._active = active
-        self.cache.upsert_job(job, snapshot_id=request.snapshot_id, started_here=True, now=self.clock())
+        self.cache.jobs.upsert(job, snapshot_id=request.snapshot_id, started_here=True, now=self.clock())
         if active.cancel_requested and not job.is_terminal:
             await self.client.cancel_job(job.id, kind=job.kind)
         return job
@@ -378,7 +378,7 @@ class JobRunner(LocalQueue):
                         await self.sleep(self.poll.delay(polls - 1, self._age(job)))
                         continue
                     failures = 0
-                    self.cache.upsert_job(job, snapshot_id=snapshot, now=self.clock())
+                    self.cache.jobs.upsert(job, snapshot_id=snapshot, now=self.clock())
                     if self._active is not None and self._active.job is not None \
                             and self._active.job.id == job.id:
                         self._active.job = job

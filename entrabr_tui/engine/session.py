@@ -6,51 +6,62 @@ job history, difference reports (created, reused, downloaded), the restore queue
 cancelling, and picking up jobs after a restart. Every action is appended to the session history (tenant,
 identity, backup, scope, counts, outcome; never a token).
 
+The work is done by the collaborators a session holds: the job runner (:mod:`.runner`), reports
+(:mod:`.reports`), restores (:mod:`.restore`), the read side over a second cache connection
+(:mod:`.cache_reader`), the restore queue (:mod:`.session_queue`), the history (:mod:`.session_log`) and
+resuming after a restart (:mod:`.resume`).
+
 Offline sessions serve what the cache holds and refuse anything that needs Microsoft Graph with
-:class:`~entrabr_tui.engine.errors.OfflineError`. Build a session with :meth:`Session.open` (or
-:func:`entrabr_tui.engine.demo.open_demo` for the built-in demo tenant).
+:class:`~entrabr_tui.engine.errors.OfflineError`. Build a session with
+:func:`~entrabr_tui.engine.opening.open_session` (or :func:`~entrabr_tui.engine.demo.open_demo` for the
+built-in demo tenant). Clearing the cache closes the session: the cache file (with its ``-wal``/``-shm``
+companions) is set aside as ``….cleared-<UTC time>`` — nothing is deleted — and the next session on the
+tenant starts with an empty cache; the session history is a separate file and keeps everything.
 """
 
 from __future__ import annotations
 
-import logging
-import sqlite3
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from entrabr_tui.core.capabilities import Action, Capabilities
 from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, Snapshot
+from entrabr_tui.engine.cache_reader import CacheReader, PageAfter, QueuedObject, ReportRef
 from entrabr_tui.engine.errors import EngineError, OfflineError
 from entrabr_tui.engine.events import JobProgressCallback, RestoreProgressCallback
 from entrabr_tui.engine.jobs import SlotMode, SlotState
 from entrabr_tui.engine.journal import Journal, Reconciliation
-from entrabr_tui.engine.plans import SessionPlan, build_plan
+from entrabr_tui.engine.plans import SessionPlan
 from entrabr_tui.engine.reports import ReportInfo, ReportManager
 from entrabr_tui.engine.restore import BatchResult, RestoreExecutor, RestoreResult, retry_plan
-from entrabr_tui.engine.resume import ResumeResult
+from entrabr_tui.engine.resume import JobResumer, ResumeResult
 from entrabr_tui.engine.runner import JobRunner
-from entrabr_tui.engine.session_admin import SessionAdmin
-from entrabr_tui.engine.session_cache import CacheViews
+from entrabr_tui.engine.session_log import AppAction, ExportedReport, SessionLog
+from entrabr_tui.engine.session_queue import SessionQueue
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.engine.timing import Clock, Sleep, real_sleep, utc_now
 from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.graph.errors import ForbiddenError
 from entrabr_tui.store import (
     Cache,
+    ChangeRow,
     History,
     HistoryAction,
     HistoryEntry,
     IntentStatus,
     JobRecord,
-    Report,
-    StoreError,
+    MarkResult,
+    NodeCount,
 )
-
-log = logging.getLogger(__name__)
+from entrabr_tui.store.sqlite_file import set_aside
 
 CloseHook = Callable[[], Awaitable[None]]
+
+#: Journal states that mean a job may still be running or its outcome is not collected yet.
+_UNFINISHED = (IntentStatus.PENDING, IntentStatus.SUBMITTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +80,15 @@ class SnapshotEntry:
         return ranked[0] if ranked else None
 
 
-class Session(SessionAdmin, CacheViews):
+def _batch_ids(plan: SessionPlan, scope: FilteringCriteria) -> list[str]:
+    """The object ids one batch of ``plan`` restores (for the history)."""
+    if isinstance(scope, EntityNameAndIdsFilter):
+        return [object_id for _, ids in scope.values for object_id in ids]
+    types = set(getattr(scope, "entity_types", ()))
+    return [object_id for t in plan.plan.types if t.entity_type in types for object_id in t.ids]
+
+
+class Session:
     """One tenant: sign-in, Graph client, cache and history. See the module docstring."""
 
     def __init__(
@@ -86,19 +105,23 @@ class Session(SessionAdmin, CacheViews):
     ) -> None:
         self.settings = settings
         self.cache = cache
-        self.history_log = history
         self.capabilities = capabilities
         self.client = client
         self.clock = clock
         self._on_close = list(on_close)
-        self._init_views(cache)
+        self.open_warnings: list[str] = []
+        """Messages from opening and from history entries that could not be written."""
+        self.log = SessionLog(history, tenant_id=cache.tenant_id, identity=capabilities.identity.display,
+                              warn=self.open_warnings.append)
+        self.cache_reader = CacheReader(cache)
+        self.restore_queue = SessionQueue(self.cache_reader, self.log)
         self.journal = Journal(cache, clock=clock)
         self.runner: JobRunner | None = None
         self.reports_manager: ReportManager | None = None
         self.restores: RestoreExecutor | None = None
+        self.resumer: JobResumer | None = None
         self._restoring = False
         self.recovered: Reconciliation | None = None
-        self.open_warnings: list[str] = []
         self.closed = False
         self.emulator: Any = None  # the demo's in-process emulator, when there is one
         if client is not None:
@@ -112,6 +135,8 @@ class Session(SessionAdmin, CacheViews):
             self.reports_manager.guard = lambda: self._require(Action.CREATE_REPORT,
                                                                "Creating a difference report")
             self.restores = RestoreExecutor(self.runner)
+            self.resumer = JobResumer(self.runner, self.reports_manager, self.restores, self.restore_queue,
+                                      self.log)
 
     # -- identity --------------------------------------------------------------------------------------
 
@@ -131,7 +156,7 @@ class Session(SessionAdmin, CacheViews):
     @property
     def warnings(self) -> list[str]:
         """Messages from opening the cache and history (e.g. a damaged file moved aside)."""
-        return [*self.cache.warnings, *self.history_log.warnings, *self.open_warnings]
+        return [*self.cache.db.warnings, *self.log.warnings, *self.open_warnings]
 
     def _online(self, action: str) -> JobRunner:
         if self.runner is None:
@@ -147,35 +172,41 @@ class Session(SessionAdmin, CacheViews):
 
     # -- history ---------------------------------------------------------------------------------------
 
-    def _log(self, action: HistoryAction | str, **fields: Any) -> None:
-        """Append to the session history. A history that cannot be written never undoes or hides an action
-        that already happened: the failure becomes a warning instead."""
-        fields.setdefault("outcome", "ok")
-        try:
-            self.history_log.append(action, tenant_id=self.tenant, identity=self.identity, **fields)
-        except (StoreError, sqlite3.Error, OSError) as exc:
-            log.warning("Could not write the session history: %s", exc)
-            self.open_warnings.append(f"The session history could not be written ({exc}): "
-                                      f"{action} was not logged.")
+    def history(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        actions: Sequence[HistoryAction | str] | None = None,
+        object_id: str | None = None,
+        tenant_id: str | None = None,
+        limit: int | None = 500,
+    ) -> list[HistoryEntry]:
+        """Session log entries, newest first; only this tenant's unless ``tenant_id`` is given."""
+        return self.log.entries(since=since, until=until, actions=actions, object_id=object_id,
+                                tenant_id=tenant_id, limit=limit)
 
-    def history(self, **filters: Any) -> list[HistoryEntry]:
-        """Session log entries, newest first (filters: ``since``, ``until``, ``actions``, ``object_id``,
-        ``limit``); only this tenant's unless ``tenant_id`` is given."""
-        filters.setdefault("tenant_id", self.tenant)
-        return self.history_log.query(**filters)
+    def record(self, action: str, *, detail: str | None = None, outcome: str = "ok") -> None:
+        """Append an action taken in the app (see :class:`~entrabr_tui.engine.session_log.AppAction`)."""
+        self.log.write(action, detail=detail, outcome=outcome)
+
+    def log_export(self, what: str, target: str, *, count: int, fmt: str,
+                   report: ExportedReport | None = None, outcome: str = "ok") -> None:
+        """Record an export (what, where to, how many rows, which format)."""
+        self.log.export(what, target, count=count, fmt=fmt, report=report, outcome=outcome)
 
     def _report_event(self, kind: str, info: ReportInfo) -> None:
         action = {"created": HistoryAction.REPORT_CREATED, "reused": HistoryAction.REPORT_REUSED,
                   "downloaded": HistoryAction.REPORT_DOWNLOADED}[kind]
-        self._log(action, snapshot_id=info.snapshot_id, scope=info.scope, job_id=info.id,
-                  counts={"changes": info.downloaded, "total": info.total})
+        self.log.write(action, snapshot_id=info.snapshot_id, scope=info.scope, job_id=info.id,
+                       counts={"changes": info.downloaded, "total": info.total})
 
     # -- snapshots and jobs ----------------------------------------------------------------------------
 
     async def snapshots(self, *, refresh: bool = True) -> list[SnapshotEntry]:
         """Backups newest first with expiry and cached reports (from the service unless offline)."""
         if refresh and self.client is not None:
-            self.cache.record_snapshots(await self.client.list_snapshots(), now=self.clock())
+            self.cache.tenant.record_snapshots(await self.client.list_snapshots(), now=self.clock())
         by_snapshot: dict[str, list[ReportInfo]] = {}
         for info in self.reports():
             by_snapshot.setdefault(info.snapshot_id or "", []).append(info)
@@ -184,7 +215,7 @@ class Session(SessionAdmin, CacheViews):
                 snapshot=Snapshot(id=r.id, created=r.created, total_changed_objects=r.total_changed_objects),
                 expires=r.expected_expiry, expired=r.expired, reports=tuple(by_snapshot.get(r.id, ())),
             )
-            for r in self.cache.snapshots()
+            for r in self.cache.tenant.snapshots()
         ]
 
     async def resolve_snapshot(self, spec: str | None) -> str:
@@ -205,10 +236,14 @@ class Session(SessionAdmin, CacheViews):
         """Jobs of both kinds, newest first, with ``archived`` for those the service no longer lists."""
         if refresh and self.runner is not None:
             await self.runner.list_jobs()
-        return self.cache.jobs()
+        return self.cache.jobs.all()
 
     async def jobs(self, *, refresh: bool = True) -> list[Job]:
         return [record.job for record in await self.job_records(refresh=refresh)]
+
+    def slot_state(self) -> SlotState | None:
+        """Who holds the job slot (as last seen) and what waits in the local queue; ``None`` offline."""
+        return self.runner.state() if self.runner is not None else None
 
     # -- reports ---------------------------------------------------------------------------------------
 
@@ -224,7 +259,7 @@ class Session(SessionAdmin, CacheViews):
         """A downloaded report of this backup and scope: reused from the cache or the service when possible,
         else created (waiting for the job slot), polled and downloaded. Offline: complete cached ones only."""
         if self.reports_manager is None:
-            cached = self.cache.find_reusable_report(snapshot_id, scope)
+            cached = self.cache.reports.find_reusable(snapshot_id, scope)
             if cached is not None and cached.complete and not fresh:
                 info = ReportInfo.of(cached, reused=True)
                 self._report_event("reused", info)
@@ -233,6 +268,91 @@ class Session(SessionAdmin, CacheViews):
         if fresh:
             self._require(Action.CREATE_REPORT, "Creating a difference report")
         return await self.reports_manager.ensure_report(snapshot_id, scope, progress, fresh=fresh, mode=mode)
+
+    def report(self, ref: ReportRef) -> ReportInfo | None:
+        """A cached report, or ``None``."""
+        return self.cache_reader.report(ref)
+
+    def reports(self, snapshot_id: str | None = None) -> list[ReportInfo]:
+        """Cached difference reports, newest first (archived ones included)."""
+        return self.cache_reader.reports(snapshot_id)
+
+    # -- cached changes (blocking: call from worker threads) -------------------------------------------
+
+    def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: bool | None = None,
+               on_prem: bool | None = None, marked: bool | None = None) -> list[NodeCount]:
+        """Changes per (type, action) of a report, of the changes matching the filters."""
+        return self.cache_reader.counts(ref, text=text, recoverable=recoverable, on_prem=on_prem,
+                                        marked=marked)
+
+    def page(self, ref: ReportRef, entity_type: str | None = None, action: str | None = None,
+             after: PageAfter | None = None, limit: int = 100, *, text: str | None = None,
+             recoverable: bool | None = None, on_prem: bool | None = None,
+             marked: bool | None = None) -> list[ChangeRow]:
+        """A keyset page of changes ordered by type, action, name, id (``after`` = last row's key)."""
+        return self.cache_reader.page(ref, entity_type, action, after, limit, text=text,
+                                      recoverable=recoverable, on_prem=on_prem, marked=marked)
+
+    def change(self, ref: ReportRef, object_id: str) -> Change | None:
+        """One change with both property sets, or ``None``."""
+        return self.cache_reader.change(ref, object_id)
+
+    def changes(self, ref: ReportRef, object_ids: Sequence[str]) -> list[Change]:
+        """Several changes of a report by id, in the order given; ids not in the report are skipped."""
+        return self.cache_reader.changes(ref, object_ids)
+
+    def iter_changes(self, ref: ReportRef) -> Iterator[Change]:
+        """Every cached change of a report, streamed on a connection of its own (see
+        :meth:`CacheReader.iter_changes <entrabr_tui.engine.cache_reader.CacheReader.iter_changes>`)."""
+        return self.cache_reader.iter_changes(ref)
+
+    def display_names(self, ids: Sequence[str], ref: ReportRef | None = None) -> dict[str, str]:
+        """Names of cached objects by id (from ``ref``, else from the newest reports that hold them)."""
+        return self.cache_reader.display_names(ids, ref)
+
+    def failed_changes(self, job_id: str) -> list[Change]:
+        """Failed changes of a restore job kept in the cache (with ``failure_message``)."""
+        return self.cache_reader.failed_changes(job_id)
+
+    # -- restore queue (blocking) ----------------------------------------------------------------------
+
+    def marked(self, ref: ReportRef) -> set[str]:
+        """Ids queued from this report."""
+        return self.cache_reader.marked(ref)
+
+    def queue(self, ref: ReportRef | None = None) -> list[QueuedObject]:
+        """Queued objects (of one report, or of every report), by type, action and name."""
+        return self.cache_reader.queue(ref)
+
+    def mark(self, ref: ReportRef, ids: Sequence[str]) -> int:
+        """Queue objects of a report by id; returns the queue size. Ids not in the report are ignored."""
+        return self.restore_queue.mark(ref, ids)
+
+    def seed_queue(self, ref: ReportRef, lines: Iterable[str]) -> MarkResult:
+        """Queue the ids listed in text (a file or stdin; see
+        :func:`~entrabr_tui.engine.session_queue.parse_id_list`)."""
+        return self.restore_queue.seed(ref, lines)
+
+    def mark_where(self, ref: ReportRef, *, entity_type: str | None = None, action: str | None = None,
+                   text: str | None = None, recoverable: bool | None = None,
+                   on_prem: bool | None = None) -> int:
+        """Queue every change matching the filters; returns how many were newly queued."""
+        return self.restore_queue.mark_where(ref, entity_type=entity_type, action=action, text=text,
+                                             recoverable=recoverable, on_prem=on_prem)
+
+    def unmark(self, ref: ReportRef, ids: Sequence[str]) -> int:
+        """Remove objects from the queue; returns the queue size."""
+        return self.restore_queue.unmark(ref, ids)
+
+    def unmark_all(self, ref: ReportRef | None = None) -> int:
+        """Empty the queue (of one report, or of every report); returns how many were removed."""
+        return self.restore_queue.unmark_all(ref)
+
+    def plan(self, ref: ReportRef | None = None, *, allow_whole_type: bool = True,
+             record: bool = True) -> SessionPlan:
+        """Plan a restore of the queue of one report (see
+        :meth:`SessionQueue.plan <entrabr_tui.engine.session_queue.SessionQueue.plan>`)."""
+        return self.restore_queue.plan(ref, allow_whole_type=allow_whole_type, record=record)
 
     # -- restore ---------------------------------------------------------------------------------------
 
@@ -250,13 +370,13 @@ class Session(SessionAdmin, CacheViews):
 
         def submitted(number: int, job: Job) -> None:
             scope = plan.plan.batches[number - 1]
-            self._log(HistoryAction.RESTORE_SUBMITTED, snapshot_id=snapshot_id, scope=scope,
-                      job_id=job.id, object_ids=self._batch_ids(plan, scope),
-                      counts={"batch": number, "batches": plan.batch_count})
+            self.log.write(HistoryAction.RESTORE_SUBMITTED, snapshot_id=snapshot_id, scope=scope,
+                           job_id=job.id, object_ids=_batch_ids(plan, scope),
+                           counts={"batch": number, "batches": plan.batch_count})
 
         def finished(result: BatchResult) -> None:
             if result.job is not None and result.job.status.value == "successful":
-                self.unmark_done(report_id, result.scope, result.failed)
+                self.restore_queue.unmark_done(report_id, result.scope, result.failed)
 
         self._restoring = True
         try:
@@ -264,12 +384,12 @@ class Session(SessionAdmin, CacheViews):
                                                  on_submitted=submitted, on_finished=finished,
                                                  report_id=report_id)
         except Exception as exc:
-            self._log(HistoryAction.RESTORE_FINISHED, snapshot_id=snapshot_id, outcome="error",
-                      detail=str(exc), counts={"batches": plan.batch_count})
+            self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=snapshot_id, outcome="error",
+                           detail=str(exc), counts={"batches": plan.batch_count})
             raise
         finally:
             self._restoring = False
-        self._log(
+        self.log.write(
             HistoryAction.RESTORE_FINISHED, snapshot_id=snapshot_id, outcome=result.outcome,
             detail=result.summary, object_ids=[c.id for c in result.failed],
             counts={"objectsModified": result.objects_modified, "linksModified": result.links_modified,
@@ -277,13 +397,6 @@ class Session(SessionAdmin, CacheViews):
                     "jobs": len(result.jobs)},
         )
         return result
-
-    @staticmethod
-    def _batch_ids(plan: SessionPlan, scope: FilteringCriteria) -> list[str]:
-        if isinstance(scope, EntityNameAndIdsFilter):
-            return [object_id for _, ids in scope.values for object_id in ids]
-        types = set(getattr(scope, "entity_types", ()))
-        return [object_id for t in plan.plan.types if t.entity_type in types for object_id in t.ids]
 
     def retry_plan(self, result: RestoreResult, plan: SessionPlan) -> SessionPlan:
         """A plan for the failures of ``result`` that can still be recovered (scoped by id)."""
@@ -300,13 +413,6 @@ class Session(SessionAdmin, CacheViews):
         return SessionPlan(retry.plan, report, plan.snapshot_id, names=names,
                            actions={i: c.action_raw for i, c in failed.items()})
 
-    def plan_ids(self, ref: str | int, ids: Sequence[str]) -> SessionPlan:
-        """A plan for the given objects of a report, without touching the queue (e.g. a single object)."""
-        report: Report = self._resolve(ref)
-        with self._view_lock:
-            changes = self.view.get_changes(report.id, ids)
-        return build_plan(ReportInfo.of(report), changes, None, allow_whole_type=False)
-
     # -- cancel and restart ----------------------------------------------------------------------------
 
     async def cancel(self) -> str | None:
@@ -316,54 +422,61 @@ class Session(SessionAdmin, CacheViews):
             job_id = await self.restores.cancel()
         else:
             job_id = await runner.cancel()
-        self._log(HistoryAction.CANCEL, job_id=job_id, outcome="requested" if job_id else "nothing running")
+        self.log.write(HistoryAction.CANCEL, job_id=job_id,
+                       outcome="requested" if job_id else "nothing running")
         return job_id
 
     async def reconcile(self) -> Reconciliation:
         """Compare the journal with the service's job list (after a restart): adopt jobs whose id was lost,
         mark the rest ``unconfirmed`` (never resubmitted)."""
-        runner = self._online("Checking the job journal")
-        self.recovered = self.journal.reconcile(await runner.list_jobs())
-        for intent in self.recovered.unconfirmed:
-            if intent.status is not IntentStatus.PENDING:
-                continue  # reported when it was first found unconfirmed
-            self._log(HistoryAction.RESTORE_FINISHED, snapshot_id=intent.snapshot_id, scope=intent.scope,
-                      outcome="unconfirmed",
-                      detail=intent.message or "no matching job found; not resubmitted")
+        self._online("Checking the job journal")
+        assert self.resumer is not None
+        self.recovered = await self.resumer.reconcile()
         return self.recovered
 
     async def resume(self, progress: JobProgressCallback | None = None,
                      restore_progress: RestoreProgressCallback | None = None) -> ResumeResult:
         """Pick up jobs entrabr started before a restart: watch them to the end, download reports, collect
-        restore failures (see :func:`entrabr_tui.engine.resume.resume_jobs`)."""
-        from entrabr_tui.engine.resume import resume_jobs
-
+        restore failures (see :class:`~entrabr_tui.engine.resume.JobResumer`)."""
         self._online("Resuming jobs")
-        return await resume_jobs(self, await self.reconcile(), progress, restore_progress)
+        assert self.resumer is not None
+        return await self.resumer.resume(await self.reconcile(), progress, restore_progress)
 
-    def discard_intent(self, intent_id: int) -> None:
-        """Dismiss an ``unconfirmed`` journal entry (a person checked that no job was started)."""
-        self.journal.discard(intent_id)
-        self._log(HistoryAction.RESTORE_FINISHED, outcome="discarded",
-                  detail=f"unconfirmed request {intent_id} dismissed")
+    # -- clearing the cache ----------------------------------------------------------------------------
 
-    def slot_state(self) -> SlotState | None:
-        """Who holds the job slot (as last seen) and what waits in the local queue; ``None`` offline."""
-        return self.runner.state() if self.runner is not None else None
+    def clear_cache_blocker(self) -> str | None:
+        """Why the cache cannot be cleared now (``None`` when it can)."""
+        if self.closed:
+            return "The session is closed."
+        if self._restoring or (self.runner is not None and self.runner.busy):
+            return "A job started in this session is still running: wait for it to finish or cancel it first."
+        unfinished = [i for i in self.cache.journal.open_intents() if i.status in _UNFINISHED]
+        if unfinished:
+            return (f"The cache tracks {len(unfinished)} job request(s) whose outcome is not collected yet; "
+                    "they are checked against the service when the tenant is opened online. "
+                    "Clear the cache after that.")
+        return None
 
-    def unmark_done(self, report_id: int, scope: FilteringCriteria | None, failed: Iterable[Change]) -> int:
-        """Take the objects a finished batch restored out of the queue (failed ones stay)."""
-        failed_ids = {c.id.lower() for c in failed}
-        if isinstance(scope, EntityNameAndIdsFilter):
-            ids = [i for _, group in scope.values for i in group]
-        else:
-            types = set(getattr(scope, "entity_types", ()))
-            with self._view_lock:
-                ids = [e.object_id for e in self.view.queued(report_id)
-                       if scope is None or e.entity_type_raw in types]
-        done = [i for i in ids if i.lower() not in failed_ids]
-        with self._view_lock:
-            return self.view.unmark(report_id, done) if done else 0
+    async def close_and_clear_cache(self) -> Path | None:
+        """Close the session and set the tenant's cache file aside; returns its new name (``None`` if there
+        was no file). Raises :class:`EngineError`, leaving the session open, when :meth:`clear_cache_blocker`
+        gives a reason; any later failure leaves the session closed and the file where it was."""
+        blocker = self.clear_cache_blocker()
+        if blocker is not None:
+            raise EngineError(blocker)
+        path = self.cache.db.path
+        self.closed = True
+        try:
+            await self._release()
+            kept = set_aside(path, "cleared", now=self.clock())
+        except BaseException as exc:
+            self.log.write(AppAction.CACHE_CLEARED, outcome="error", detail=f"{path}: {exc}")
+            self.log.close()
+            raise
+        self.log.write(AppAction.CACHE_CLEARED,
+                       detail=f"{path} set aside as {kept.name}" if kept is not None else f"{path} (no file)")
+        self.log.close()
+        return kept
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -373,7 +486,7 @@ class Session(SessionAdmin, CacheViews):
             return
         self.closed = True
         await self._release()
-        self.history_log.close()
+        self.log.close()
 
     async def _release(self) -> None:
         """Close everything but the history: network clients, close hooks, the cache connections."""
@@ -381,7 +494,7 @@ class Session(SessionAdmin, CacheViews):
             await self.client.aclose()
         for hook in reversed(self._on_close):
             await hook()
-        self._close_views()
+        self.cache_reader.close()
         self.cache.close()
 
     async def __aenter__(self) -> Session:
@@ -389,18 +502,3 @@ class Session(SessionAdmin, CacheViews):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-    @classmethod
-    async def open(cls, settings: SessionSettings, **kwargs: Any) -> Session:
-        """Sign in (or open offline) and build a session (see ``engine.opening.open_session``)."""
-        from entrabr_tui.engine.opening import open_session
-
-        return await open_session(settings, **kwargs)
-
-    @classmethod
-    async def demo(cls, role: str = "admin", objects: int = 2000, **kwargs: Any) -> Session:
-        """A session on the built-in demo tenant (an in-process emulator); see
-        :func:`entrabr_tui.engine.demo.open_demo`."""
-        from entrabr_tui.engine.demo import open_demo
-
-        return await open_demo(role=role, objects=objects, **kwargs)

@@ -12,13 +12,16 @@ from entrabr_tui.graph.adapter import (
     PREFER_UNKNOWN_ENUMS,
     patch_entity_field_deserializers,
 )
-from entrabr_tui.graph.client import CreatedJob, RecoveryClient
+from entrabr_tui.graph.client import ChangeList, CreatedJob, RecoveryClient
+from entrabr_tui.graph.directory import DirectoryClient
 from entrabr_tui.graph.errors import (
     AuthError,
     BadRequestError,
     ConflictError,
     ForbiddenError,
     GraphError,
+    IncompleteChangesError,
+    JobWaitTimeoutError,
     NetworkError,
     NotFoundError,
     OutcomeUnknownError,
@@ -26,8 +29,8 @@ from entrabr_tui.graph.errors import (
     ThrottledError,
     UnexpectedResponseError,
 )
-from entrabr_tui.graph.paging import ChangePage
-from entrabr_tui.graph.resilience import RetryEvent, RetryPolicy
+from entrabr_tui.graph.paging import ChangePage, ChangeWalk, WalkOutcome
+from entrabr_tui.graph.resilience import RetryCause, RetryEvent, RetryListener, RetryPolicy
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -35,19 +38,27 @@ __all__ = [
     "PREFER_UNKNOWN_ENUMS",
     "AuthError",
     "BadRequestError",
+    "ChangeList",
     "ChangePage",
+    "ChangeWalk",
     "ConflictError",
     "CreatedJob",
+    "DirectoryClient",
     "ForbiddenError",
     "GraphError",
+    "IncompleteChangesError",
+    "JobWaitTimeoutError",
     "NetworkError",
     "NotFoundError",
     "OutcomeUnknownError",
     "RecoveryClient",
+    "RetryCause",
     "RetryEvent",
+    "RetryListener",
     "RetryPolicy",
     "ServerError",
     "ThrottledError",
     "UnexpectedResponseError",
+    "WalkOutcome",
     "patch_entity_field_deserializers",
 ]

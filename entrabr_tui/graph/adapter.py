@@ -10,6 +10,10 @@ The pitfalls handled here (measured with msgraph-sdk 1.65 / kiota 1.16):
   against a local emulator); the Graph scope is always passed so a real credential asks for a Graph token.
 * A bare httpx client times out after 5 s; explicit timeouts are set.
 * kiota's retry handler is switched off: :mod:`entrabr_tui.graph.resilience` owns every retry.
+* kiota's redirect handler follows a redirect to any host (it only drops the token on the way), and the
+  answer then looks like the service's own: an empty page from elsewhere would end a walk over change pages
+  as if it were the last one. A redirect to another scheme, host or port is refused before it is made
+  (:func:`refuse_cross_origin_redirect`); redirects within the service's origin are still followed.
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ from azure.core.credentials_async import AsyncTokenCredential
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
-from kiota_http.middleware.options import RetryHandlerOption
+from kiota_http.middleware.options import RedirectHandlerOption, RetryHandlerOption
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.graph_request_adapter import options as graph_default_options
 from msgraph_core import GraphClientFactory
 
+from entrabr_tui.graph.resilience import RedirectRefused
 from entrabr_tui.graph.tls import ssl_context_for
 
 DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"
@@ -46,6 +51,18 @@ def normalise_base_url(base_url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"Not a usable Graph base URL: {base_url!r} (expected e.g. {DEFAULT_BASE_URL})")
     return value
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port or default
+
+
+def refuse_cross_origin_redirect(next_request: httpx.Request, previous_url: httpx.URL) -> None:
+    """kiota's redirect hook (its ``scrub_sensitive_headers``), run before each hop is sent: a hop to
+    another scheme, host or port raises :class:`~entrabr_tui.graph.resilience.RedirectRefused`."""
+    if _origin(next_request.url) != _origin(previous_url):
+        raise RedirectRefused(str(previous_url), str(next_request.url))
 
 
 def build_graph_client(
@@ -67,6 +84,11 @@ def build_graph_client(
     )
     options: dict[str, Any] = dict(graph_default_options)
     options[RetryHandlerOption.get_key()] = RetryHandlerOption(delay=0, max_retries=0, should_retry=False)
+    # kiota would raise a bare Exception for a scheme change; the hook refuses it (and any origin change)
+    # as a typed error instead.
+    options[RedirectHandlerOption.get_key()] = RedirectHandlerOption(
+        allow_redirect_on_scheme_change=True, scrub_sensitive_headers=refuse_cross_origin_redirect
+    )
     http = GraphClientFactory.create_with_default_middleware(client=http, options=options)
     auth = AzureIdentityAuthenticationProvider(credential, scopes=list(scopes))
     adapter = GraphRequestAdapter(auth, client=http)

@@ -6,12 +6,22 @@ typed ``RecoveryStatus`` turns any status the SDK does not know into ``None`` (l
 ``core.model`` keeps it and maps it to ``unknownFutureValue``. Change pages are always bytes + orjson (the
 typed models parse ~200 objects/s; orjson over 100,000/s). Everything goes through one request adapter,
 so authentication, CAE challenges and the default middleware apply to every call.
+
+Completeness: a walk over change pages (:class:`~entrabr_tui.graph.paging.ChangeWalk`) reports what it saw
+as a :class:`~entrabr_tui.graph.paging.WalkOutcome`; :meth:`RecoveryClient.read_changes` adds the number of
+change objects the service announced (:func:`~entrabr_tui.core.completeness.expected_change_objects`) and
+:meth:`RecoveryClient.get_changes` refuses a list that came out short.
+
+Retries are announced: every wait before another try is passed as a
+:class:`~entrabr_tui.graph.resilience.RetryEvent` to the client's listeners (``on_retry`` or
+:meth:`RecoveryClient.add_retry_listener`) and to the ``on_retry`` of the call that waits.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -25,25 +35,30 @@ from msgraph import GraphServiceClient
 from msgraph.generated.directory.recovery.jobs.jobs_request_builder import JobsRequestBuilder
 from msgraph.generated.directory.recovery.recovery_request_builder import RecoveryRequestBuilder
 
+from entrabr_tui.core.completeness import Completeness, expected_change_objects
 from entrabr_tui.core.model import (
     Change,
     FilteringCriteria,
     Job,
     JobKind,
+    RecoveryStatus,
     Snapshot,
     snapshot_time_from_id,
 )
 from entrabr_tui.graph import errors as ops
 from entrabr_tui.graph.adapter import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, GRAPH_SCOPES
+from entrabr_tui.graph.directory import DirectoryClient
 from entrabr_tui.graph.errors import (
     ConflictError,
     GraphError,
+    IncompleteChangesError,
+    JobWaitTimeoutError,
     Operation,
     OutcomeUnknownError,
     UnexpectedResponseError,
     conflict_message,
 )
-from entrabr_tui.graph.paging import ChangePage, decode_json_object
+from entrabr_tui.graph.paging import ChangeWalk, WalkOutcome, decode_json_object
 from entrabr_tui.graph.requests import (
     GET_CHANGES_TEMPLATE,
     GET_FAILED_CHANGES_TEMPLATE,
@@ -52,11 +67,13 @@ from entrabr_tui.graph.requests import (
     function_url,
     job_id_from_location,
 )
-from entrabr_tui.graph.resilience import MalformedBody, RetryPolicy
+from entrabr_tui.graph.resilience import MalformedBody, RetryListener, RetryPolicy
 from entrabr_tui.graph.session import GraphSession
 
 _CREATE_OPS = {JobKind.PREVIEW: ops.CREATE_PREVIEW, JobKind.RECOVERY: ops.CREATE_RECOVERY}
 _CANCEL_OPS = {JobKind.PREVIEW: ops.CANCEL_PREVIEW, JobKind.RECOVERY: ops.CANCEL_RECOVERY}
+#: How long ``wait_for_job`` waits on a job whose status this client does not know before giving up.
+UNKNOWN_STATUS_TIMEOUT = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +84,48 @@ class CreatedJob:
     id: str
     snapshot_id: str
     location: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeList:
+    """Every change object of one full walk, plus what proves the list complete (or not).
+
+    ``changes`` holds one :class:`~entrabr_tui.core.model.Change` per change object sent, in order:
+    unreadable ones flagged, several changes of one object all kept. ``expected`` is the number of change
+    objects the service announced (``None`` when it announced none), ``outcome`` the facts of the walk.
+    """
+
+    changes: list[Change]
+    outcome: WalkOutcome
+    expected: int | None
+
+    @property
+    def completeness(self) -> Completeness:
+        return self.outcome.completeness(self.expected)
+
+    @property
+    def complete(self) -> bool:
+        """True only when exactly the announced number of change objects arrived."""
+        return self.completeness is Completeness.COMPLETE
+
+    @property
+    def unreadable(self) -> list[Change]:
+        """The change objects that could not be read (each with its reason and raw object)."""
+        return [change for change in self.changes if not change.readable]
+
+
+def _require_all(result: ChangeList, operation: Operation) -> list[Change]:
+    """The changes, unless fewer arrived than the service announced."""
+    if result.completeness is Completeness.SHORT and result.expected is not None:
+        received = result.outcome.received
+        raise IncompleteChangesError(
+            f"{operation.doing} ended after {received} of {result.expected} changes: the service ended the "
+            "list early or left changes out. The list is incomplete and was not used; try again.",
+            received=received,
+            expected=result.expected,
+            operation=operation,
+        )
+    return result.changes
 
 
 def _snapshot_from_sdk(model: Any) -> Snapshot:
@@ -97,7 +156,8 @@ class RecoveryClient:
     ``credential`` is any azure-core async token credential (it is not closed by this client).
     ``base_url`` is the Graph root including the version, e.g. ``https://graph.microsoft.com/beta`` or
     ``http://127.0.0.1:8000/v1.0``. Every failure is raised as a
-    :class:`~entrabr_tui.graph.errors.GraphError`.
+    :class:`~entrabr_tui.graph.errors.GraphError`. ``on_retry`` hears about every wait before a retry
+    (see :class:`~entrabr_tui.graph.resilience.RetryEvent`).
     """
 
     def __init__(
@@ -109,11 +169,20 @@ class RecoveryClient:
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         scopes: Sequence[str] = GRAPH_SCOPES,
+        on_retry: RetryListener | None = None,
     ) -> None:
         self._session = GraphSession(
-            credential, base_url, timeout=timeout, retry=retry, transport=transport, scopes=scopes
+            credential,
+            base_url,
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
+            scopes=scopes,
+            on_retry=on_retry,
         )
         self.base_url = self._session.base_url
+        #: Directory lookups (which objects are synchronised from on-premises) on the same session.
+        self.directory = DirectoryClient(self._session)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -125,6 +194,17 @@ class RecoveryClient:
     @property
     def retry_policy(self) -> RetryPolicy:
         return self._session.retrier.policy
+
+    def add_retry_listener(self, listener: RetryListener) -> Callable[[], None]:
+        """Hear about every wait before a retry of any call; returns a function that stops it."""
+        listeners = self._session.retrier.listeners
+        listeners.append(listener)
+
+        def remove() -> None:
+            if listener in listeners:
+                listeners.remove(listener)
+
+        return remove
 
     @property
     def api_version(self) -> str:
@@ -214,7 +294,9 @@ class RecoveryClient:
         except MalformedBody as exc:
             raise UnexpectedResponseError(f"{operation.doing} failed: {exc}.", operation=operation) from exc
 
-    async def get_job(self, kind: JobKind, snapshot_id: str, job_id: str) -> Job:
+    async def get_job(
+        self, kind: JobKind, snapshot_id: str, job_id: str, *, on_retry: RetryListener | None = None
+    ) -> Job:
         """One job by kind, backup and id (the snapshot-scoped path the API documents)."""
         snapshot = self._recovery.snapshots.by_snapshot_id(snapshot_id)
 
@@ -227,7 +309,7 @@ class RecoveryClient:
         async def attempt() -> Job:
             return _job_from_json(decode_json_object(await self._session.get_bytes(make())), kind)
 
-        return await self._session.call(attempt, ops.GET_JOB, idempotent=True)
+        return await self._session.call(attempt, ops.GET_JOB, idempotent=True, on_retry=on_retry)
 
     async def get_preview_job(self, snapshot_id: str, job_id: str) -> Job:
         return await self.get_job(JobKind.PREVIEW, snapshot_id, job_id)
@@ -257,18 +339,56 @@ class RecoveryClient:
         *,
         interval: float = 10.0,
         max_polls: int | None = None,
+        timeout: float | None = None,
+        unknown_status_timeout: float | None = UNKNOWN_STATUS_TIMEOUT,
         on_update: Callable[[Job], None] | None = None,
+        on_retry: RetryListener | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> Job:
-        """Poll a job until it is terminal or ``max_polls`` reads were made; returns the last read."""
+        """Poll a job every ``interval`` seconds until it is terminal; returns the terminal job.
+
+        With ``max_polls`` the last read is returned after that many reads, finished or not. Raises
+        :class:`~entrabr_tui.graph.errors.JobWaitTimeoutError` when ``timeout`` seconds pass without the
+        job finishing, or when it shows a status this client does not know (``unknownFutureValue`` or a
+        value newer than this code) for ``unknown_status_timeout`` seconds in a row; ``None`` means no
+        limit. ``clock`` (monotonic seconds) and ``sleep`` are injectable for tests.
+        """
+        started = clock()
+        unknown_since: float | None = None
         polls = 0
         while True:
-            job = await self.get_job(kind, snapshot_id, job_id)
+            job = await self.get_job(kind, snapshot_id, job_id, on_retry=on_retry)
             polls += 1
+            now = clock()
             if on_update is not None:
                 on_update(job)
             if job.is_terminal or (max_polls is not None and polls >= max_polls):
                 return job
+            if job.status is RecoveryStatus.UNKNOWN_FUTURE_VALUE:
+                unknown_since = now if unknown_since is None else unknown_since
+                stuck = now - unknown_since
+                if unknown_status_timeout is not None and stuck >= unknown_status_timeout:
+                    raise JobWaitTimeoutError(
+                        f"Job {job.id} has been in status {job.status_raw!r}, which this version of the app "
+                        f"does not know, for {stuck:.0f} s; stopped waiting for it. It may still be "
+                        "running: check the job list.",
+                        job=job,
+                        waited=now - started,
+                        unknown_status=True,
+                        operation=ops.GET_JOB,
+                    )
+            else:
+                unknown_since = None
+            if timeout is not None and now - started >= timeout:
+                raise JobWaitTimeoutError(
+                    f"Job {job.id} is still {job.status_raw} after {now - started:.0f} s; stopped waiting "
+                    "for it. It goes on at the service: check the job list later.",
+                    job=job,
+                    waited=now - started,
+                    unknown_status=False,
+                    operation=ops.GET_JOB,
+                )
             await sleep(interval)
 
     # -- job creation and cancel (202 + Location) -------------------------------------------------------
@@ -356,14 +476,16 @@ class RecoveryClient:
         top: int = MAX_PAGE_SIZE,
         start_url: str | None = None,
         prefetch: bool = True,
-    ) -> AsyncIterator[ChangePage]:
-        """Pages of a finished difference report's changes, as they arrive.
+        on_retry: RetryListener | None = None,
+    ) -> ChangeWalk:
+        """Pages of a finished difference report's changes, as they arrive (``async for``).
 
         ``start_url`` resumes from a stored ``ChangePage.next_link`` (or repeats a stored ``ChangePage.url``).
-        With ``prefetch`` the next page downloads while the caller handles the current one.
+        With ``prefetch`` the next page downloads while the caller handles the current one. The returned
+        walk's ``outcome`` says what it saw (see :class:`~entrabr_tui.graph.paging.WalkOutcome`).
         """
         first = start_url or function_url(self.base_url, GET_CHANGES_TEMPLATE, snapshot_id, job_id, top=top)
-        return self._walk(first, ops.GET_CHANGES, prefetch)
+        return self._walk(first, ops.GET_CHANGES, prefetch, start_url is not None, on_retry)
 
     def iter_failed_change_pages(
         self,
@@ -373,21 +495,73 @@ class RecoveryClient:
         top: int = MAX_PAGE_SIZE,
         start_url: str | None = None,
         prefetch: bool = True,
-    ) -> AsyncIterator[ChangePage]:
+        on_retry: RetryListener | None = None,
+    ) -> ChangeWalk:
         """Pages of a restore's failed changes (each with ``failureMessage``), as they arrive."""
         first = start_url or function_url(
             self.base_url, GET_FAILED_CHANGES_TEMPLATE, snapshot_id, job_id, top=top
         )
-        return self._walk(first, ops.GET_FAILED_CHANGES, prefetch)
+        return self._walk(first, ops.GET_FAILED_CHANGES, prefetch, start_url is not None, on_retry)
 
-    def _walk(self, first_url: str, operation: Operation, prefetch: bool) -> AsyncIterator[ChangePage]:
-        return self._session.walk(first_url, operation, prefetch=prefetch)
+    def _walk(
+        self,
+        first_url: str,
+        operation: Operation,
+        prefetch: bool,
+        resumed: bool,
+        on_retry: RetryListener | None,
+    ) -> ChangeWalk:
+        return self._session.walk(first_url, operation, prefetch=prefetch, resumed=resumed, on_retry=on_retry)
+
+    @staticmethod
+    async def _collect(walk: ChangeWalk) -> list[Change]:
+        return [change async for page in walk for change in page.changes()]
+
+    async def read_changes(
+        self,
+        snapshot_id: str,
+        job_id: str,
+        *,
+        job: Job | None = None,
+        top: int = MAX_PAGE_SIZE,
+        on_retry: RetryListener | None = None,
+    ) -> ChangeList:
+        """Every change of a finished difference report, with the facts that prove the list complete.
+
+        ``job`` is the preview job as last read (read again when not given): its
+        ``totalChangedObjectsCalculated`` is the number of change objects expected, unless the pages state
+        an ``@odata.count``. Nothing is dropped or merged: check ``ChangeList.completeness``.
+        """
+        if job is None:
+            job = await self.get_job(JobKind.PREVIEW, snapshot_id, job_id, on_retry=on_retry)
+        walk = self.iter_change_pages(snapshot_id, job_id, top=top, on_retry=on_retry)
+        changes = await self._collect(walk)
+        outcome = walk.outcome
+        return ChangeList(changes, outcome, expected_change_objects(job, outcome.stated_count))
+
+    async def read_failed_changes(
+        self,
+        snapshot_id: str,
+        job_id: str,
+        *,
+        top: int = MAX_PAGE_SIZE,
+        on_retry: RetryListener | None = None,
+    ) -> ChangeList:
+        """Every failed change of a restore, with the facts of the walk. The number expected is known only
+        when the service states ``@odata.count`` (``totalFailedChanges`` also counts failed links)."""
+        walk = self.iter_failed_change_pages(snapshot_id, job_id, top=top, on_retry=on_retry)
+        changes = await self._collect(walk)
+        outcome = walk.outcome
+        return ChangeList(changes, outcome, expected_change_objects(None, outcome.stated_count))
 
     async def get_changes(self, snapshot_id: str, job_id: str) -> list[Change]:
-        """Every change of a finished difference report, as ``Change`` objects (small reports only)."""
-        return [c async for page in self.iter_change_pages(snapshot_id, job_id) for c in page.changes()]
+        """Every change of a finished difference report, as ``Change`` objects (small reports only).
+
+        Raises :class:`~entrabr_tui.graph.errors.IncompleteChangesError` when fewer change objects arrived
+        than the job announced (see :meth:`read_changes` for the facts rather than an error).
+        """
+        return _require_all(await self.read_changes(snapshot_id, job_id), ops.GET_CHANGES)
 
     async def get_failed_changes(self, snapshot_id: str, job_id: str) -> list[Change]:
         """Every failed change of a restore, as ``Change`` objects with ``failure_message``."""
-        pages = self.iter_failed_change_pages(snapshot_id, job_id)
-        return [c async for page in pages for c in page.changes()]
+        return _require_all(await self.read_failed_changes(snapshot_id, job_id), ops.GET_FAILED_CHANGES)

@@ -22,16 +22,21 @@ _READ_NEEDS = (
     "Administrator role (or Global Administrator) and the EntraBackup.Read.All permission."
 )
 _PREVIEW_NEEDS = (
-    "Creating a difference report needs the Entra Backup Administrator role (or Global Administrator) and "
-    "the EntraBackup.ReadWrite.Preview permission, signed in as a user; an app-only sign-in can only read."
+    "Creating a difference report needs the Entra Backup Reader or Entra Backup Administrator role (or "
+    "Global Administrator) and the EntraBackup.ReadWrite.Preview permission, signed in as a user; an "
+    "app-only sign-in can only read."
 )
 _RECOVERY_NEEDS = (
     "Creating a restore needs the Entra Backup Administrator role (or Global Administrator) and the "
     "EntraBackup.ReadWrite.Recovery permission, signed in as a user; an app-only sign-in can only read."
 )
 _CANCEL_PREVIEW_NEEDS = (
-    "Cancelling a difference report needs the Entra Backup Administrator role (or Global Administrator) "
-    "and the EntraBackup.ReadWrite.Preview permission, signed in as a user."
+    "Cancelling a difference report needs the Entra Backup Reader or Entra Backup Administrator role (or "
+    "Global Administrator) and the EntraBackup.ReadWrite.Preview permission, signed in as a user."
+)
+_DIRECTORY_NEEDS = (
+    "Looking up which objects are synchronised from on-premises needs the Directory.Read.All permission "
+    "(or both User.Read.All and GroupMember.Read.All)."
 )
 _CANCEL_RECOVERY_NEEDS = (
     "Cancelling a restore needs the Entra Backup Administrator role (or Global Administrator) and the "
@@ -58,6 +63,7 @@ CREATE_PREVIEW = Operation("Creating a difference report", _PREVIEW_NEEDS, write
 CREATE_RECOVERY = Operation("Creating a restore", _RECOVERY_NEEDS, writes=True)
 CANCEL_PREVIEW = Operation("Cancelling a difference report", _CANCEL_PREVIEW_NEEDS, writes=True)
 CANCEL_RECOVERY = Operation("Cancelling a restore", _CANCEL_RECOVERY_NEEDS, writes=True)
+LOOKUP_SYNC_STATUS = Operation("Looking up which objects are synchronised from on-premises", _DIRECTORY_NEEDS)
 CANCEL_JOB = Operation(
     "Cancelling a job", f"{_CANCEL_PREVIEW_NEEDS} {_CANCEL_RECOVERY_NEEDS}", writes=True
 )
@@ -165,7 +171,32 @@ class OutcomeUnknownError(GraphError):
 
 
 class UnexpectedResponseError(GraphError):
-    """The service answered with something the client cannot use (malformed JSON, missing header, ...)."""
+    """The service answered with something the client cannot use (malformed JSON, missing header, an answer
+    redirected to another host, ...)."""
+
+
+class IncompleteChangesError(UnexpectedResponseError):
+    """A walk over change pages ended (a page came without a next link) with fewer change objects than the
+    service announced: some were lost on the way. ``received`` and ``expected`` say how many."""
+
+    def __init__(self, message: str, *, received: int, expected: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.received = received
+        self.expected = expected
+
+
+class JobWaitTimeoutError(GraphError):
+    """Waiting for a job to finish took longer than allowed; ``job`` is the last state read.
+
+    ``unknown_status`` is True when the job sat in a status this client does not know (it cannot tell
+    whether that status will ever end) for longer than the limit for unknown statuses.
+    """
+
+    def __init__(self, message: str, *, job: Job, waited: float, unknown_status: bool, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.job = job
+        self.waited = waited
+        self.unknown_status = unknown_status
 
 
 @dataclass(frozen=True, slots=True)

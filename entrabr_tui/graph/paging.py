@@ -4,6 +4,12 @@ A page is decoded whole before it is yielded, so a page that fails mid-download 
 truncated JSON) is fetched again from the same URL by the retry layer: pages are never skipped and never
 yielded twice. The next page is prefetched while the caller handles the current one. Each page carries
 the URL it came from and its ``@odata.nextLink``, so a cache can store the next link and resume from it.
+
+A walk cannot prove by itself that it saw every change object: a page without a next link ends it, and a
+page may hold fewer items than it should. :class:`ChangeWalk` therefore reports the facts of the walk as a
+:class:`WalkOutcome` (pages, change objects received, unreadable ones, link changes, whether a page without
+a next link arrived, the ``@odata.count`` the service stated), and completeness is decided by comparing
+the count with what the service announced (:mod:`entrabr_tui.core.completeness`).
 """
 
 from __future__ import annotations
@@ -16,28 +22,110 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from entrabr_tui.core.model import Change
+from entrabr_tui.core.completeness import Completeness, completeness, link_changes
+from entrabr_tui.core.model import Change, change_problem
 from entrabr_tui.graph.errors import UnexpectedResponseError
 from entrabr_tui.graph.resilience import MalformedBody
 
 
 @dataclass(frozen=True, slots=True)
 class ChangePage:
-    """One page of change objects as raw JSON dicts (converting them is the caller's choice)."""
+    """One page of change objects as raw JSON dicts (converting them is the caller's choice).
+
+    Items are kept exactly as sent, in order, unreadable ones and repeated ids included.
+    """
 
     items: list[dict[str, Any]]
-    next_link: str | None  # absolute URL of the next page, opaque; None on the last page
+    next_link: str | None  # absolute URL of the next page, opaque; None when the service sent none
     url: str  # the URL this page was fetched from (fetch it again to repeat this page)
     number: int  # 1-based position in this walk (a resumed walk starts at 1 again)
     count: int | None = None  # "@odata.count" when the service sent one
 
     @property
     def is_last(self) -> bool:
+        """The service sent no next link: its signal that this is the last page. Only a count comparison
+        proves that nothing was lost (see :class:`WalkOutcome`)."""
         return self.next_link is None
 
     def changes(self) -> list[Change]:
-        """The items as :class:`~entrabr_tui.core.model.Change` objects."""
+        """The items as :class:`~entrabr_tui.core.model.Change` objects, one per item, unreadable ones
+        flagged (never dropped, never merged by id)."""
         return [Change.from_json(item) for item in self.items]
+
+    def problems(self) -> list[tuple[int, str]]:
+        """``(position on the page, reason)`` of each item that is not a readable change object."""
+        found = []
+        for position, item in enumerate(self.items):
+            problem = change_problem(item)
+            if problem is not None:
+                found.append((position, problem))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class WalkOutcome:
+    """The facts of one walk over change pages, to prove a download complete (or not).
+
+    * ``pages``, ``received``: pages and change objects received by this walk (a resumed walk counts only
+      its own; pass what was stored before as ``before`` to :meth:`completeness`);
+    * ``unreadable``: how many of them are not readable change objects (they are counted in ``received``);
+    * ``links``: link changes inside them (``<relationship>@delta`` entries), to compare with a preview
+      job's ``totalChangedLinksCalculated``;
+    * ``reached_end``: the last page received had no ``@odata.nextLink``;
+    * ``stated_count``: the last ``@odata.count`` the service sent, if it sent one;
+    * ``resumed``: the walk started from a stored link rather than from the first page.
+    """
+
+    pages: int = 0
+    received: int = 0
+    unreadable: int = 0
+    links: int = 0
+    reached_end: bool = False
+    stated_count: int | None = None
+    resumed: bool = False
+
+    def completeness(self, expected: int | None, *, before: int = 0) -> Completeness:
+        """The verdict for ``before + received`` change objects against ``expected`` (see
+        :func:`~entrabr_tui.core.completeness.expected_change_objects`)."""
+        return completeness(before + self.received, expected, self.reached_end)
+
+
+class ChangeWalk:
+    """The pages of one walk, as an async iterator; :attr:`outcome` holds the facts seen so far.
+
+    Use ``async for page in walk`` and read ``walk.outcome`` afterwards (or at any point in between).
+    """
+
+    def __init__(self, pages: AsyncIterator[ChangePage], *, resumed: bool = False) -> None:
+        self._pages = pages
+        self._outcome = WalkOutcome(resumed=resumed)
+
+    @property
+    def outcome(self) -> WalkOutcome:
+        return self._outcome
+
+    def __aiter__(self) -> ChangeWalk:
+        return self
+
+    async def __anext__(self) -> ChangePage:
+        page = await anext(self._pages)
+        seen = self._outcome
+        self._outcome = WalkOutcome(
+            pages=seen.pages + 1,
+            received=seen.received + len(page.items),
+            unreadable=seen.unreadable + len(page.problems()),
+            links=seen.links + sum(link_changes(item) for item in page.items),
+            reached_end=page.is_last,
+            stated_count=page.count if page.count is not None else seen.stated_count,
+            resumed=seen.resumed,
+        )
+        return page
+
+    async def aclose(self) -> None:
+        """Stop the walk (a prefetched page is dropped)."""
+        closer = getattr(self._pages, "aclose", None)
+        if closer is not None:
+            await closer()
 
 
 def decode_json_object(body: bytes | None) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """``RequestInformation`` builders for what msgraph-sdk 1.65 does not generate.
 
 The SDK has no builders for creating preview or recovery jobs, nor for the bound functions ``getChanges``
-and ``getFailedChanges``. These requests are built here and sent through the same request adapter as the
-typed calls, so authentication, the CAE challenge, redirects and the other middleware all apply.
+and ``getFailedChanges``; its ``getByIds`` builder cannot carry ``$select``. These requests are built here
+and sent through the same request adapter as the typed calls, so authentication, the CAE challenge,
+redirects and the other middleware all apply.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ GET_FAILED_CHANGES_TEMPLATE = (
     f"{_SNAPSHOT}/recoveryJobs/{{job%2Did}}/{NAMESPACE}.getFailedChanges{_QUERY}"
 )
 MAX_PAGE_SIZE = 999
+GET_BY_IDS_TEMPLATE = "{+baseurl}/directoryObjects/getByIds{?%24select}"
 
 
 def _with_json_accept(info: RequestInformation) -> RequestInformation:
@@ -73,6 +75,16 @@ def create_job(kind: JobKind, snapshot_id: str, criteria: FilteringCriteria | No
         info.content = orjson.dumps(body)
         info.headers.try_add("Content-Type", "application/json")
     return native_response(_with_json_accept(info))
+
+
+def get_by_ids(ids: list[str], types: list[str], select: list[str]) -> RequestInformation:
+    """POST ``/directoryObjects/getByIds`` for ``ids`` of ``types``, returning only the ``select``ed
+    properties (on v1.0 users carry a limited default set unless ``$select`` names what is wanted)."""
+    info = RequestInformation(Method.POST, GET_BY_IDS_TEMPLATE)
+    info.query_parameters["%24select"] = ",".join(select)
+    info.content = orjson.dumps({"ids": ids, "types": types})
+    info.headers.try_add("Content-Type", "application/json")
+    return _with_json_accept(info)
 
 
 def job_id_from_location(location: str) -> str | None:

@@ -11,15 +11,25 @@ multiply the attempts, so every retry decision is made here, in one place:
   retried with backoff for reads (GET). Writes (POST) are retried only when the request certainly did not
   reach the service (connection refused, throttled with 429, 503): otherwise a job may have been created,
   so :class:`~entrabr_tui.graph.errors.OutcomeUnknownError` is raised instead.
+* A redirect to another host is never followed (:class:`RedirectRefused`, raised by the redirect hook in
+  :mod:`entrabr_tui.graph.adapter`) and never retried: it becomes an
+  :class:`~entrabr_tui.graph.errors.UnexpectedResponseError`.
+
+Every wait is announced before it starts, as a :class:`RetryEvent` (why, which try, how long, until when),
+to ``RetryPolicy.on_retry`` and to the listeners the caller registered, so a progress line can show a
+countdown instead of freezing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import TypeVar
 
 import httpx
@@ -43,6 +53,7 @@ from entrabr_tui.graph.errors import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 503, 504})
 #: Statuses after which a POST certainly was not processed, so repeating it cannot create a second job.
@@ -51,6 +62,15 @@ POST_SAFE_STATUSES = frozenset({429, 503})
 
 class MalformedBody(Exception):
     """A response body that is empty, truncated or not the JSON shape expected (retried for reads)."""
+
+
+class RedirectRefused(Exception):
+    """The service redirected a request to another scheme, host or port; the hop was not made."""
+
+    def __init__(self, from_url: str, to_url: str) -> None:
+        super().__init__(f"redirect from {from_url} to {to_url} refused")
+        self.from_url = from_url
+        self.to_url = to_url
 
 
 class StatusError(Exception):
@@ -90,15 +110,41 @@ async def _asyncio_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RetryCause(StrEnum):
+    """Why a request is about to be tried again."""
+
+    THROTTLED = "throttled"  # HTTP 429
+    SERVER_ERROR = "server error"  # HTTP 503 / 504
+    NETWORK = "network"  # connection refused, reset, timed out, cut off
+    UNREADABLE_RESPONSE = "unreadable response"  # empty, truncated or malformed body
+
+
 @dataclass(frozen=True, slots=True)
 class RetryEvent:
-    """Passed to ``RetryPolicy.on_retry`` before each wait, e.g. for a "throttled, retrying" notice."""
+    """Announced before each wait between two tries of one request (for a countdown on a progress line).
+
+    ``attempt`` is the try that just failed (1-based) out of at most ``max_attempts``; the next try starts
+    ``delay`` seconds from now, at ``until`` (UTC). ``retry_after`` is what the service asked for, before
+    capping and jitter.
+    """
 
     operation: Operation
-    attempt: int  # the try that just failed (1-based)
-    delay: float  # seconds about to be slept
-    reason: str  # "HTTP 429", "ReadTimeout", "truncated body", ...
+    cause: RetryCause
+    attempt: int
+    max_attempts: int
+    delay: float
+    until: datetime
+    reason: str  # "HTTP 429", "ReadTimeout", "malformed body", ...
     retry_after: float | None = None
+
+
+#: Receives a :class:`RetryEvent` before each wait. It must not block; an exception it raises is logged and
+#: the retry goes on.
+RetryListener = Callable[[RetryEvent], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +159,8 @@ class RetryPolicy:
     retry_statuses: frozenset[int] = RETRY_STATUSES
     sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
     rng: Callable[[], float] = field(default=random.random)
-    on_retry: Callable[[RetryEvent], None] | None = None
+    on_retry: RetryListener | None = None
+    now: Callable[[], datetime] = _utc_now  # wall clock for ``RetryEvent.until``
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait after failed try number ``attempt`` (1-based)."""
@@ -156,22 +203,67 @@ def _describe(exc: BaseException) -> str:
     return type(exc).__name__ + (f": {text}" if text else "")
 
 
+def _status_cause(status: int) -> RetryCause:
+    return RetryCause.THROTTLED if status == 429 else RetryCause.SERVER_ERROR
+
+
 class Retrier:
-    """Runs one request (an ``attempt`` coroutine factory) under a :class:`RetryPolicy`."""
+    """Runs one request (an ``attempt`` coroutine factory) under a :class:`RetryPolicy`.
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    ``listeners`` receive every :class:`RetryEvent` (after ``policy.on_retry``); a call can add its own.
+    """
+
+    def __init__(self, policy: RetryPolicy, listeners: Iterable[RetryListener] = ()) -> None:
         self.policy = policy
+        self.listeners: list[RetryListener] = list(listeners)
 
-    async def _wait(self, operation: Operation, attempt: int, reason: str, retry_after: float | None) -> None:
-        delay = self.policy.delay(attempt, retry_after)
-        if self.policy.on_retry is not None:
-            self.policy.on_retry(RetryEvent(operation, attempt, delay, reason, retry_after))
-        await self.policy.sleep(delay)
+    def _announce(self, event: RetryEvent, extra: RetryListener | None) -> None:
+        targets = [self.policy.on_retry, *self.listeners, extra]
+        for listener in targets:
+            if listener is None:
+                continue
+            try:
+                listener(event)
+            except Exception:  # a broken progress display must not abort the request
+                log.exception("a retry listener failed")
+
+    async def _wait(
+        self,
+        operation: Operation,
+        cause: RetryCause,
+        attempt: int,
+        reason: str,
+        retry_after: float | None,
+        listener: RetryListener | None,
+    ) -> None:
+        policy = self.policy
+        delay = policy.delay(attempt, retry_after)
+        until = policy.now() + timedelta(seconds=delay)
+        event = RetryEvent(
+            operation=operation,
+            cause=cause,
+            attempt=attempt,
+            max_attempts=max(1, policy.max_attempts),
+            delay=delay,
+            until=until,
+            reason=reason,
+            retry_after=retry_after,
+        )
+        self._announce(event, listener)
+        await policy.sleep(delay)
 
     async def call(
-        self, attempt: Callable[[], Awaitable[T]], operation: Operation, *, idempotent: bool
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        operation: Operation,
+        *,
+        idempotent: bool,
+        on_retry: RetryListener | None = None,
     ) -> T:
-        """Run ``attempt`` until it succeeds, retrying what is safe to retry; raise a ``GraphError``."""
+        """Run ``attempt`` until it succeeds, retrying what is safe to retry; raise a ``GraphError``.
+
+        ``on_retry`` hears about this call's waits, besides the policy's and the retrier's listeners.
+        """
         max_attempts = max(1, self.policy.max_attempts)
         for n in range(1, max_attempts + 1):
             last = n == max_attempts
@@ -179,6 +271,13 @@ class Retrier:
                 return await attempt()
             except GraphError:
                 raise
+            except RedirectRefused as exc:
+                raise UnexpectedResponseError(
+                    f"{operation.doing} failed: Microsoft Graph redirected the request to another host "
+                    f"({clean_text(exc.to_url, 200)}). An answer from there is not the service's answer, "
+                    "so it was not requested.",
+                    operation=operation,
+                ) from exc
             except (APIError, StatusError) as exc:
                 info = exc.info if isinstance(exc, StatusError) else response_info(exc)
                 status = info.status or 0
@@ -186,7 +285,9 @@ class Retrier:
                     idempotent or status in POST_SAFE_STATUSES
                 )
                 if retryable and not last:
-                    await self._wait(operation, n, f"HTTP {status}", info.retry_after)
+                    await self._wait(
+                        operation, _status_cause(status), n, f"HTTP {status}", info.retry_after, on_retry
+                    )
                     continue
                 if not idempotent and status in self.policy.retry_statuses and not retryable:
                     raise OutcomeUnknownError(
@@ -211,7 +312,7 @@ class Retrier:
                         operation=operation,
                     ) from exc
                 if not last:
-                    await self._wait(operation, n, type(exc).__name__, None)
+                    await self._wait(operation, RetryCause.NETWORK, n, type(exc).__name__, None, on_retry)
                     continue
                 raise NetworkError(
                     f"{operation.doing} failed: could not reach Microsoft Graph after {n} tries "
@@ -220,7 +321,9 @@ class Retrier:
                 ) from exc
             except (MalformedBody, json.JSONDecodeError) as exc:
                 if idempotent and not last:
-                    await self._wait(operation, n, "malformed body", None)
+                    await self._wait(
+                        operation, RetryCause.UNREADABLE_RESPONSE, n, "malformed body", None, on_retry
+                    )
                     continue
                 raise UnexpectedResponseError(
                     f"{operation.doing} failed: Microsoft Graph sent a response that could not be read "

@@ -7,7 +7,7 @@ is safe to retry and turns every failure into a typed :class:`~entrabr_tui.graph
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
 import httpx
@@ -25,9 +25,22 @@ from entrabr_tui.graph.adapter import (
     patch_entity_field_deserializers,
 )
 from entrabr_tui.graph.errors import Operation, UnexpectedResponseError
-from entrabr_tui.graph.paging import ChangePage, decode_collection, decode_page, same_origin, walk_pages
+from entrabr_tui.graph.paging import (
+    ChangePage,
+    ChangeWalk,
+    decode_collection,
+    decode_page,
+    same_origin,
+    walk_pages,
+)
 from entrabr_tui.graph.requests import get_url, native_response
-from entrabr_tui.graph.resilience import MalformedBody, Retrier, RetryPolicy, status_error
+from entrabr_tui.graph.resilience import (
+    MalformedBody,
+    Retrier,
+    RetryListener,
+    RetryPolicy,
+    status_error,
+)
 
 T = TypeVar("T")
 ERROR_MAPPING: dict[str, Any] = {"XXX": ODataError}
@@ -45,6 +58,7 @@ class GraphSession:
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         scopes: Sequence[str] = GRAPH_SCOPES,
+        on_retry: RetryListener | None = None,
     ) -> None:
         patch_entity_field_deserializers()
         self.base_url = normalise_base_url(base_url)
@@ -55,14 +69,21 @@ class GraphSession:
         # Typed loosely: kiota declares send_primitive_async as returning a primitive, but with a response
         # handler option it returns the handler's result (the raw httpx.Response).
         self._adapter: Any = self.graph.request_adapter
-        self.retrier = Retrier(retry or RetryPolicy())
+        self.retrier = Retrier(retry or RetryPolicy(), [] if on_retry is None else [on_retry])
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def call(self, attempt: Callable[[], Awaitable[T]], operation: Operation, *, idempotent: bool) -> T:
+    async def call(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        operation: Operation,
+        *,
+        idempotent: bool,
+        on_retry: RetryListener | None = None,
+    ) -> T:
         """Run one request under the retry policy (see :class:`~entrabr_tui.graph.resilience.Retrier`)."""
-        return await self.retrier.call(attempt, operation, idempotent=idempotent)
+        return await self.retrier.call(attempt, operation, idempotent=idempotent, on_retry=on_retry)
 
     async def get_bytes(self, info: RequestInformation) -> bytes | None:
         """The 2xx body as bytes (``None`` when empty); error statuses raise the SDK's ``ODataError``."""
@@ -108,13 +129,22 @@ class GraphSession:
                 raise UnexpectedResponseError(f"{operation.doing}: the next-page links loop; stopped.")
             seen.add(link)
 
-    def walk(self, first_url: str, operation: Operation, *, prefetch: bool) -> AsyncIterator[ChangePage]:
+    def walk(
+        self,
+        first_url: str,
+        operation: Operation,
+        *,
+        prefetch: bool,
+        resumed: bool = False,
+        on_retry: RetryListener | None = None,
+    ) -> ChangeWalk:
         """Change pages from ``first_url`` on (see :func:`~entrabr_tui.graph.paging.walk_pages`)."""
 
         async def fetch(url: str, number: int) -> ChangePage:
             async def attempt() -> ChangePage:
                 return decode_page(await self.get_bytes(get_url(url)), url, number)
 
-            return await self.call(attempt, operation, idempotent=True)
+            return await self.call(attempt, operation, idempotent=True, on_retry=on_retry)
 
-        return walk_pages(fetch, first_url, base_url=self.base_url, prefetch=prefetch)
+        pages = walk_pages(fetch, first_url, base_url=self.base_url, prefetch=prefetch)
+        return ChangeWalk(pages, resumed=resumed)

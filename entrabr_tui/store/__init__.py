@@ -4,10 +4,8 @@ Standard library ``sqlite3`` only (WAL, schema migrations, integrity check on op
 platformdirs, relocatable with ``ENTRABR_HOME``. Nothing here talks to Graph or imports a UI.
 """
 
-from .cache import Cache, derive_retention
-from .cache_core import RecoverableFn, text_matches
-from .cache_maintenance import SEARCH_CHUNK
-from .cache_reports import IngestError
+from .cache import Cache
+from .change_filter import text_matches
 from .codec import scope_key
 from .config import AppConfig, ConfigLoad, TenantProfile, load_config, save_config
 from .history import History, HistoryAction, HistoryEntry
@@ -30,7 +28,9 @@ from .records import (
     TenantRecord,
 )
 from .redact import REDACTED, redact, redact_text
+from .report_writer import SEARCH_CHUNK, IngestError, RecoverableFn
 from .sqlite_file import StoreError
+from .tenant_store import derive_retention
 
 __all__ = [
     "DEFAULT_RETENTION",

@@ -1,62 +1,72 @@
 """The per-tenant disk cache: one SQLite file per tenant holding everything entrabr learned from the service.
 
+A :class:`Cache` is one connection to that file and the parts that read and write it:
+
+* ``cache.db`` (:class:`~entrabr_tui.store.cache_database.CacheDatabase`): the connection, its transactions
+  and what opening the file found (``warnings``, ``path``);
+* ``cache.tenant`` (:class:`~entrabr_tui.store.tenant_store.TenantStore`): the tenant and its snapshots;
+* ``cache.jobs`` (:class:`~entrabr_tui.store.job_store.JobStore`): jobs of both kinds;
+* ``cache.reports`` (:class:`~entrabr_tui.store.report_catalog.ReportCatalog`): report lookups;
+* ``cache.report_writer`` (:class:`~entrabr_tui.store.report_writer.ReportWriter`): page-by-page download,
+  finalizing, reset and delete;
+* ``cache.queries`` (:class:`~entrabr_tui.store.change_queries.ChangeQueries`): counts, pages, filters and
+  single changes;
+* ``cache.queue`` (:class:`~entrabr_tui.store.restore_queue.RestoreQueue`): the restore queue;
+* ``cache.journal`` (:class:`~entrabr_tui.store.restore_journal.RestoreJournal`): the job journal.
+
 Usage::
 
-    cache = Cache.open(tenant_id)            # checks integrity; see cache.warnings
-    cache.record_snapshots(snapshots)
-    report = cache.begin_report(job.id, snapshot_id, scope, first_url, total_expected=...)
-    url = cache.resume_point(report.id)
+    cache = Cache.open(tenant_id)            # checks integrity; see cache.db.warnings
+    cache.tenant.record_snapshots(snapshots)
+    report = cache.report_writer.begin_report(job.id, snapshot_id, scope, first_url, total_expected=...)
+    url = cache.report_writer.resume_point(report.id)
     while url:
         items, next_link = fetch(url)
-        cache.ingest_page(report.id, items, next_link, source_url=url)
+        cache.report_writer.ingest_page(report.id, items, next_link, source_url=url)
         url = next_link
-    cache.counts(report.id); cache.page(report.id, entity_type="user", action="update")
+    cache.queries.counts(report.id); cache.queries.page(report.id, entity_type="user", action="update")
 """
 
 from __future__ import annotations
 
-import itertools
-import statistics
-from collections.abc import Iterable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from entrabr_tui.core.model import Snapshot
-from entrabr_tui.store.cache_core import RecoverableFn
-from entrabr_tui.store.cache_ingest import ReportsMixin
-from entrabr_tui.store.cache_jobs import JobsMixin
-from entrabr_tui.store.cache_journal import JournalMixin
-from entrabr_tui.store.cache_queue import QueueMixin
+from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import CACHE_SPEC
-from entrabr_tui.store.codec import EPOCH, time_from_db, time_to_db, utc_now
+from entrabr_tui.store.change_matcher import ChangeMatcher
+from entrabr_tui.store.change_queries import ChangeQueries
+from entrabr_tui.store.codec import utc_now
+from entrabr_tui.store.job_store import JobStore
 from entrabr_tui.store.paths import StorePaths
-from entrabr_tui.store.records import DEFAULT_RETENTION, SnapshotRecord, TenantRecord
+from entrabr_tui.store.report_catalog import ReportCatalog
+from entrabr_tui.store.report_writer import RecoverableFn, ReportWriter
+from entrabr_tui.store.restore_journal import RestoreJournal
+from entrabr_tui.store.restore_queue import RestoreQueue
 from entrabr_tui.store.sqlite_file import OpenedDatabase, connect, open_database
-
-#: A snapshot row as :meth:`Cache._snapshot_record` reads it, with the number of cached change reports.
-_SNAPSHOT_SELECT = """SELECT s.id, s.created, s.first_seen, s.last_seen, s.expired, s.total_changed_objects,
-    (SELECT count(*) FROM report r WHERE r.snapshot_id = s.id AND r.kind = 'changes')
-    FROM snapshot s"""
+from entrabr_tui.store.tenant_store import TenantStore
 
 
-def derive_retention(created: Iterable[datetime]) -> timedelta | None:
-    """Retention implied by one snapshot list: span from oldest to newest plus the usual gap between two.
-
-    ``None`` with fewer than two distinct snapshots. Around onboarding the list is short and this
-    under-estimates, which errs on the safe side (expiry shown too early, never too late).
-    """
-    times = sorted(set(created))
-    if len(times) < 2:
-        return None
-    gap = statistics.median_low((b - a).total_seconds() for a, b in itertools.pairwise(times))
-    return (times[-1] - times[0]) + timedelta(seconds=gap)
-
-
-class Cache(JobsMixin, ReportsMixin, QueueMixin, JournalMixin):
+class Cache:
     """One tenant's cache: tenant, snapshots, jobs, reports and changes, restore queue and journal.
 
-    Open with :meth:`open`. Messages from opening (a damaged file moved aside, …) are in :attr:`warnings`.
+    Open with :meth:`open`; the parts are described in the module docstring. Messages from opening (a
+    damaged file moved aside, …) are in ``cache.db.warnings``.
     """
+
+    def __init__(
+        self, opened: OpenedDatabase, tenant_id: str, *, recoverable: RecoverableFn | None = None
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.db = CacheDatabase(opened)
+        self._recoverable = recoverable
+        self.tenant = TenantStore(self.db, tenant_id)
+        self.jobs = JobStore(self.db, self.tenant)
+        self.reports = ReportCatalog(self.db, self.tenant)
+        self.report_writer = ReportWriter(self.db, self.reports, recoverable=recoverable)
+        matcher = ChangeMatcher(self.db)
+        self.queries = ChangeQueries(self.db, matcher)
+        self.queue = RestoreQueue(self.db, matcher, self.queries)
+        self.journal = RestoreJournal(self.db, tenant_id)
 
     @classmethod
     def open(
@@ -76,116 +86,22 @@ class Cache(JobsMixin, ReportsMixin, QueueMixin, JournalMixin):
         paths = paths or StorePaths.default()
         opened = open_database(paths.cache_db(tenant_id), CACHE_SPEC, verify=verify, now=now)
         cache = cls(opened, tenant_id, recoverable=recoverable)
-        cache._ensure_tenant(now or utc_now())
+        cache.tenant.ensure(now or utc_now())
         return cache
 
     def reader(self) -> Cache:
         """A second connection to the same file, e.g. for a UI thread while another thread downloads."""
-        conn = connect(self.path)
+        path = self.db.path
         opened = OpenedDatabase(
-            conn=conn, path=self.path, created=False, migrated_from=CACHE_SPEC.latest_version
+            conn=connect(path), path=path, created=False, migrated_from=CACHE_SPEC.latest_version
         )
-        return type(self)(opened, self.tenant_id, recoverable=self._recoverable_fn)
+        return type(self)(opened, self.tenant_id, recoverable=self._recoverable)
 
-    # -- tenant ------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.db.close()
 
-    def _ensure_tenant(self, now: datetime) -> None:
-        stamp = time_to_db(now)
-        with self._tx():
-            self._conn.execute(
-                "INSERT INTO tenant (id, first_seen, last_seen) VALUES (?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen",
-                (self.tenant_id, stamp, stamp),
-            )
+    def __enter__(self) -> Cache:
+        return self
 
-    def tenant(self) -> TenantRecord:
-        row = self._conn.execute(
-            "SELECT id, display_name, graph_url, first_seen, last_seen, retention_s FROM tenant WHERE id = ?",
-            (self.tenant_id,),
-        ).fetchone()
-        return TenantRecord(
-            id=row[0],
-            display_name=row[1],
-            graph_url=row[2],
-            first_seen=time_from_db(row[3]) or EPOCH,
-            last_seen=time_from_db(row[4]) or EPOCH,
-            retention=None if row[5] is None else timedelta(seconds=row[5]),
-        )
-
-    def set_tenant_info(
-        self, *, display_name: str | None = None, graph_url: str | None = None
-    ) -> TenantRecord:
-        with self._tx():
-            self._conn.execute(
-                "UPDATE tenant SET display_name = coalesce(?, display_name), "
-                "graph_url = coalesce(?, graph_url) WHERE id = ?",
-                (display_name, graph_url, self.tenant_id),
-            )
-        return self.tenant()
-
-    def retention(self) -> timedelta:
-        """Backup retention to assume: derived from snapshot lists, else the documented default (7 days)."""
-        return self.tenant().retention or DEFAULT_RETENTION
-
-    # -- snapshots ---------------------------------------------------------------------------------------
-
-    def record_snapshots(
-        self, snapshots: Iterable[Snapshot], *, complete: bool = True, now: datetime | None = None
-    ) -> list[SnapshotRecord]:
-        """Store a snapshot list from the service. With ``complete`` (the whole list), snapshots missing from
-        it are marked expired (kept, with their reports) and the retention estimate is refined."""
-        now = now or utc_now()
-        stamp = time_to_db(now)
-        listed = list(snapshots)
-        with self._tx():
-            for snap in listed:
-                self._conn.execute(
-                    """INSERT INTO snapshot (id, created, first_seen, last_seen, total_changed_objects)
-                    VALUES (?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET created = excluded.created,
-                    last_seen = excluded.last_seen, expired = 0, expired_at = NULL,
-                    total_changed_objects =
-                        coalesce(excluded.total_changed_objects, total_changed_objects)""",
-                    (snap.id, time_to_db(snap.created), stamp, stamp, snap.total_changed_objects),
-                )
-            if complete:
-                ids = {s.id for s in listed}
-                gone = [
-                    r[0]
-                    for r in self._conn.execute("SELECT id FROM snapshot WHERE expired = 0")
-                    if r[0] not in ids
-                ]
-                self._conn.executemany(
-                    "UPDATE snapshot SET expired = 1, expired_at = ? WHERE id = ?", [(stamp, i) for i in gone]
-                )
-                derived = derive_retention(s.created for s in listed)
-                if derived is not None:
-                    self._conn.execute(
-                        "UPDATE tenant SET retention_s = max(coalesce(retention_s, 0), ?) WHERE id = ?",
-                        (int(derived.total_seconds()), self.tenant_id),
-                    )
-        return self.snapshots()
-
-    def snapshots(self, *, include_expired: bool = True) -> list[SnapshotRecord]:
-        """Snapshots newest first, with expected expiry and the number of cached reports."""
-        retention = self.retention()
-        where = "" if include_expired else "WHERE s.expired = 0"
-        rows = self._conn.execute(f"{_SNAPSHOT_SELECT} {where} ORDER BY s.created DESC, s.id").fetchall()
-        return [self._snapshot_record(row, retention) for row in rows]
-
-    def snapshot(self, snapshot_id: str) -> SnapshotRecord | None:
-        row = self._conn.execute(f"{_SNAPSHOT_SELECT} WHERE s.id = ?", (snapshot_id,)).fetchone()
-        return self._snapshot_record(row, self.retention()) if row else None
-
-    @staticmethod
-    def _snapshot_record(row: tuple[Any, ...], retention: timedelta) -> SnapshotRecord:
-        created = time_from_db(row[1]) or EPOCH
-        return SnapshotRecord(
-            id=row[0],
-            created=created,
-            first_seen=time_from_db(row[2]) or EPOCH,
-            last_seen=time_from_db(row[3]) or EPOCH,
-            expected_expiry=created + retention,
-            expired=bool(row[4]),
-            total_changed_objects=row[5],
-            report_count=int(row[6]),
-        )
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -24,7 +24,7 @@ def run_app(
     engine's ``Session``); it runs inside the app's event loop, so network clients it creates belong to that
     loop, and the app calls ``aclose()`` on the session when it exits. It is called with the keywords it
     declares: ``prompt`` is a device-code callback (``DeviceCodePrompt`` → None, callable from any thread)
-    that shows the code and URL in the app's sign-in screen (pass it to ``Session.open(..., prompt=prompt)``;
+    that shows the code and URL in the app's sign-in screen (pass it to ``open_session(..., prompt=prompt)``;
     nothing is printed over the app); ``target`` is a :class:`SessionTarget` (``target`` first, then what the
     palette asks for: another of ``profiles``, offline or online, another sign-in method, after clearing the
     cache). ``sign_in_methods`` are the methods offered for ``target`` (default: all of

@@ -19,7 +19,7 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from entrabr_tui.engine.export import Export, ExportFormat
-from entrabr_tui.engine.session_admin import AppAction
+from entrabr_tui.engine.session_log import AppAction
 from entrabr_tui.graph.credentials import DeviceCodePrompt
 from entrabr_tui.ui.backend import Backend, CachedReportView
 from entrabr_tui.ui.commands import EntrabrCommands
@@ -30,13 +30,11 @@ from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.main import MainScreen
 from entrabr_tui.ui.screens.sign_in import CANCEL, OFFLINE, SignInScreen
 from entrabr_tui.ui.text import clean, plural
+from entrabr_tui.ui.workers import failure_title
 
 #: Builds (and signs in) the session for the tenant; awaited inside the app so the UI shows progress. It is
 #: called with the keywords it declares: ``prompt`` (shows a device code in the app) and ``target``.
 SessionFactory = Callable[..., Awaitable[Backend]]
-
-_ERROR_TITLES = {"export": "Export failed", "reopen": "Reopening the tenant", "clear-cache": "Clear cache",
-                 "theme": "Theme"}
 
 
 def utc_now() -> datetime:
@@ -322,9 +320,9 @@ class EntrabrApp(App[int]):
                 failed = SignInScreen(None, methods, error=text, offline=not self.target.offline)
                 self.push_screen(failed, self._failure_chosen)
             else:
-                self.notify(text[:500], title="Sign-in or connection failed", severity="error", timeout=30)
-        elif event.worker.group in _ERROR_TITLES:
-            self.notify(text[:300], title=_ERROR_TITLES[event.worker.group], severity="error", timeout=10)
+                self.notify(text[:500], title=failure_title(event.worker), severity="error", timeout=30)
+        else:
+            self.notify(text[:300], title=failure_title(event.worker), severity="error", timeout=10)
 
     async def on_unmount(self) -> None:
         if self.backend is not None:

@@ -2,7 +2,8 @@
 
 Each binding has an ``id`` so users can remap it in the config file's keymap (``App.set_keymap``), and
 the help screen is generated from this registry (with the active keymap applied), so what the help says is
-what the keys do.
+what the keys do. Every screen and widget of the UI takes its ``BINDINGS`` from here, including the keys
+Textual's own classes would bind for them (a test checks that each key they answer to has an id here).
 """
 
 from __future__ import annotations
@@ -22,6 +23,21 @@ class BindingGroup:
     def as_list(self) -> list[BindingType]:
         return list(self.bindings)
 
+
+def bindings_of(*groups: BindingGroup) -> list[BindingType]:
+    """The bindings of several groups, for a class that answers to all of them."""
+    return [binding for group in groups for binding in group.bindings]
+
+
+#: Keys every screen answers to (Textual's ``Screen`` binds them; here they get ids).
+SCREEN = BindingGroup(
+    "Every screen",
+    (
+        Binding("tab", "app.focus_next", "Next pane or field", show=False, id="focus-next"),
+        Binding("shift+tab", "app.focus_previous", "Previous pane or field", show=False, id="focus-previous"),
+        Binding("ctrl+c,super+c", "screen.copy_text", "Copy selected text", show=False, id="copy-text"),
+    ),
+)
 
 GLOBAL = BindingGroup(
     "Everywhere",
@@ -45,10 +61,14 @@ LIST_NAVIGATION = BindingGroup(
     (
         Binding("k,up", "cursor_up", "Up", show=False, id="cursor-up"),
         Binding("j,down", "cursor_down", "Down", show=False, id="cursor-down"),
-        Binding("g,home", "scroll_top", "Top", show=False, id="cursor-top"),
-        Binding("G,end", "scroll_bottom", "Bottom", show=False, id="cursor-bottom"),
+        Binding("g,home,ctrl+home", "scroll_top", "Top", show=False, id="cursor-top"),
+        Binding("G,end,ctrl+end", "scroll_bottom", "Bottom", show=False, id="cursor-bottom"),
         Binding("pageup,ctrl+u", "page_up", "Page up", show=False, id="page-up"),
         Binding("pagedown,ctrl+d", "page_down", "Page down", show=False, id="page-down"),
+        Binding("left", "cursor_left", "Scroll left", show=False, id="scroll-left"),
+        Binding("right", "cursor_right", "Scroll right", show=False, id="scroll-right"),
+        Binding("ctrl+pageup", "page_left", "Page left", show=False, id="page-left"),
+        Binding("ctrl+pagedown", "page_right", "Page right", show=False, id="page-right"),
     ),
 )
 
@@ -68,6 +88,16 @@ CHANGES = BindingGroup(
         Binding("pagedown,ctrl+d", "page_down", "Page down", show=False, id="tree-page-down"),
         Binding("enter,l,right", "drill_in", "Open", key_display="⏎", id="tree-open"),
         Binding("h,left", "back", "Back", show=False, id="tree-back"),
+        Binding("shift+left", "cursor_parent", "To parent", show=False, id="tree-parent"),
+        Binding("shift+right", "cursor_parent_next_sibling", "To next ancestor", show=False,
+                id="tree-next-ancestor"),
+        Binding("shift+up", "cursor_previous_sibling", "To previous sibling", show=False,
+                id="tree-previous-sibling"),
+        Binding("shift+down", "cursor_next_sibling", "To next sibling", show=False, id="tree-next-sibling"),
+        Binding("shift+space", "toggle_expand_all", "Open or close all below", show=False,
+                id="tree-expand-all"),
+        Binding("ctrl+pageup", "page_left", "Page left", show=False, id="tree-page-left"),
+        Binding("ctrl+pagedown", "page_right", "Page right", show=False, id="tree-page-right"),
         Binding("space", "mark", "Mark", id="tree-mark"),
         Binding("v", "range", "Range", show=False, id="tree-range"),
         Binding("ctrl+a", "mark_visible", "Mark visible", show=False, id="tree-mark-visible"),
@@ -110,8 +140,63 @@ DIALOG = BindingGroup(
     ),
 )
 
+TYPED_DIALOG = BindingGroup(
+    "Typed confirmation (soft-deleting restores)",
+    (Binding("escape", "cancel", "Cancel", id="typed-cancel"),),
+)
+
+TEXT_DIALOG = BindingGroup(
+    "Full value",
+    (Binding("escape,q,enter", "close", "Close", id="text-close"),),
+)
+
+SCOPE_DIALOG = BindingGroup(
+    "New report: scope",
+    (
+        Binding("escape", "cancel", "Cancel", id="scope-cancel"),
+        Binding("ctrl+s", "create", "Create report", priority=True, id="scope-create"),
+    ),
+)
+
+RESTORE_RESULT = BindingGroup(
+    "Restore result",
+    (
+        Binding("escape,q", "close", "Close", id="result-close"),
+        Binding("R", "retry", "Retry failed", id="result-retry"),
+    ),
+)
+
+HISTORY = BindingGroup(
+    "History",
+    (
+        Binding("escape,q", "close", "Back", id="history-close"),
+        Binding("slash", "focus_filter", "Filter", key_display="/", id="history-filter"),
+    ),
+)
+
+SIGN_IN = BindingGroup(
+    "Sign-in",
+    (
+        Binding("c", "copy_code", "Copy code", id="sign-in-copy-code"),
+        Binding("u", "copy_url", "Copy URL", id="sign-in-copy-url"),
+        Binding("d", "choose('device-code')", "Device code", id="sign-in-device-code"),
+        Binding("b", "choose('browser')", "Browser", id="sign-in-browser"),
+        Binding("a", "choose('cli')", "Azure CLI", id="sign-in-azure-cli"),
+        Binding("o", "choose('offline')", "Offline", id="sign-in-offline"),
+        Binding("escape", "cancel_sign_in", "Cancel", id="sign-in-cancel"),
+    ),
+)
+
+HELP = BindingGroup(
+    "This key reference",
+    (Binding("escape,q,question_mark,f1", "close", "Close", id="help-close"),),
+)
+
 #: All groups, in the order the help screen lists them.
-ALL_GROUPS: tuple[BindingGroup, ...] = (GLOBAL, LIST_NAVIGATION, BACKUPS, CHANGES, DIFF, QUEUE, DIALOG)
+ALL_GROUPS: tuple[BindingGroup, ...] = (
+    GLOBAL, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, DIFF, QUEUE, DIALOG, TYPED_DIALOG, TEXT_DIALOG,
+    SCOPE_DIALOG, RESTORE_RESULT, HISTORY, SIGN_IN, HELP,
+)
 
 
 def binding_ids() -> list[str]:

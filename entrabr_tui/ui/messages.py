@@ -6,8 +6,6 @@ from collections.abc import Sequence
 
 from textual.message import Message
 
-from entrabr_tui.core.diff import DiffRow
-from entrabr_tui.core.model import Change
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.plans import SessionPlan
 from entrabr_tui.engine.restore import RestoreResult
@@ -69,17 +67,6 @@ class ChangeHighlighted(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ChangeHighlighted)
-
-
-class ChangeLoaded(Message):
-    """The full change for the Diff pane and its diff rows (member names resolved where cached)."""
-
-    def __init__(self, report_id: str, change_id: str, change: Change | None, rows: list[DiffRow]) -> None:
-        super().__init__()
-        self.report_id = report_id
-        self.change_id = change_id
-        self.change = change
-        self.rows = rows
 
 
 class DiffRequested(Message):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -96,6 +98,13 @@ class Api:
         return out
 
 
+def parse_claims(token: str) -> dict[str, Any]:
+    """The claims of an emulator token (unsigned JWT)."""
+    payload = token.split(".")[1]
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return claims
+
+
 def assert_error(response: httpx.Response, status: int, code: str | None = None,
                  message: str | None = None) -> dict[str, Any]:
     """Check Graph's error envelope and return ``error``."""
@@ -126,7 +135,7 @@ def api(emulator_server: EmulatorServer) -> Iterator[Api]:
     """A client on a freshly reset emulator (initial tenant, no jobs, no faults, fast jobs)."""
     client = Api(emulator_server)
     client.control("POST", "reset")
-    client.control("POST", "config", json={"latency_ms": 0, "job_speed": 1e6})
+    client.control("POST", "config", json={"latency_ms": 0, "job_speed": 1e6, "sync_flag_in_changes": False})
     try:
         yield client
     finally:

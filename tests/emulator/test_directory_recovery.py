@@ -16,7 +16,8 @@ from .test_directory import NOW, newest, oldest, parsed
 
 
 def fresh(seed: int = 3, objects: int = 2000, drift: int | None = None) -> Directory:
-    return Directory(seed=seed, objects=objects, drift=drift, now=NOW)
+    """A tenant whose change objects flag on-premises-synced objects (so tests can tell them apart)."""
+    return Directory(seed=seed, objects=objects, drift=drift, now=NOW, sync_flag_in_changes=True)
 
 
 def expected_units(records: list[ChangeRecord]) -> int:
@@ -225,3 +226,21 @@ def test_object_count_follows_creations_and_deletions() -> None:
     assert base.object_count - d.object_count == created - soft_deleted - 1  # one user purged for good
     base.recover(newest(base))
     assert base.object_count < d.object_count + created
+
+
+def test_recovery_never_changes_owners_and_totals_ignore_owner_links() -> None:
+    d = fresh()
+    sid = newest(d)
+    records = d.diff(sid)
+    owned = {r.id: orjson.loads(r.body)["deltaFromCurrent"]["owners@delta"] for r in records
+             if b"owners@delta" in r.body}
+    assert owned
+    hist, layout = d._hist, d._layout  # owner links are not rendered anywhere else
+    before = {(g, e["id"]): hist.is_owner(layout.index_of(g), layout.index_of(e["id"]))
+              for g, entries in owned.items() for e in entries}
+    assert set(before.values()) == {True, False}
+    outcome = assert_invariant(d, sid)           # totals count membership links only
+    after = {key: hist.is_owner(layout.index_of(key[0]), layout.index_of(key[1])) for key in before}
+    assert after == before
+    assert not any(b"owners@delta" in f.body for f in outcome.failed)
+    assert not owned.keys() & {r.id for r in d.diff(sid)}   # owner links alone make no change object

@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import time
+import uuid
 from typing import Any
 
 import pytest
 
+from entrabr_tui.emulator.layout import tenant_id
 from entrabr_tui.emulator.tokens import (
+    DEFAULT_TENANT_ID,
     ROLE_BACKUP_ADMIN,
     ROLE_BACKUP_READER,
     mint_token,
@@ -23,7 +26,8 @@ DENIED = "Authorization has been denied for this request. Check your credentials
 READ = "EntraBackup.Read.All"
 PREVIEW = "EntraBackup.ReadWrite.Preview"
 RECOVERY = "EntraBackup.ReadWrite.Recovery"
-AUDIT = "AuditLog.Read.All Directory.Read.All"
+DIRECTORY = "Directory.Read.All"
+AUDIT = "AuditLog.Read.All"
 
 
 def _encode(part: dict[str, Any]) -> str:
@@ -73,12 +77,15 @@ def test_tokens_are_unsigned_jwts_with_the_documented_claims() -> None:
     assert json.loads(base64.urlsafe_b64decode(header + "==")) == {"alg": "none", "typ": "JWT"}
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     assert {"tid", "oid", "upn", "exp", "iat", "scp", "wids"} <= set(claims)
-    assert claims["scp"] == f"{READ} {PREVIEW} {AUDIT}" and claims["wids"] == [ROLE_BACKUP_READER]
+    assert claims["scp"] == f"{READ} {PREVIEW} {DIRECTORY} {AUDIT}" and claims["wids"] == [ROLE_BACKUP_READER]
+    assert claims["tid"] == DEFAULT_TENANT_ID == tenant_id(1, 2000)
     assert 55 <= claims["exp"] - time.time() <= 61
     app = json.loads(base64.urlsafe_b64decode(mint_token("app").split(".")[1] + "=="))
-    assert app["roles"] == [READ, "AuditLog.Read.All"] and "scp" not in app and "wids" not in app
+    assert app["roles"] == [READ, DIRECTORY, AUDIT] and "scp" not in app and "wids" not in app
     parsed = parse_authorization(f"Bearer {mint_token('global')}")
-    assert parsed.scopes == {READ, PREVIEW, RECOVERY, *AUDIT.split()} and not parsed.app_only
+    assert parsed.scopes == {READ, PREVIEW, RECOVERY, DIRECTORY, AUDIT} and not parsed.app_only
+    other = json.loads(base64.urlsafe_b64decode(mint_token("admin", tenant="t-1").split(".")[1] + "=="))
+    assert other["tid"] == "t-1" and other["iss"] == "https://sts.windows.net/t-1/"
     with pytest.raises(ValueError, match="unknown role"):
         mint_token("owner")
 
@@ -105,8 +112,15 @@ def test_reads_need_scope_and_role(api: Api, token: str, fragment: str) -> None:
     assert error["message"].startswith(DENIED) and fragment in error["message"]
 
 
+def test_tenant_id_depends_on_seed_and_size() -> None:
+    ids = {tenant_id(seed, objects) for seed in (1, 2) for objects in (2000, 1_000_000)}
+    assert len(ids) == 4
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)
+    assert tenant_id(1, 2000) == tenant_id(1, 2000)
+
+
 @pytest.mark.parametrize(("role", "kind", "status"), [
-    ("reader", "preview", 403), ("reader", "recovery", 403),
+    ("reader", "preview", 202), ("reader", "recovery", 403),
     ("app", "preview", 403), ("app", "recovery", 403),
     ("admin", "preview", 202), ("admin", "recovery", 202),
     ("global", "preview", 202), ("global", "recovery", 202),
@@ -135,17 +149,25 @@ def test_scope_variants_for_writes(api: Api) -> None:
     assert created.status_code == 202
     job_id = created.headers["location"].rsplit("/", 1)[1]
     cancel = f"/v1.0/directory/recovery/jobs/{job_id}/cancel"
-    assert_error(api.post(cancel, role="reader"), 403, message="Administrator")
     assert_error(api.post(cancel, role="app"), 403)
+    assert_error(api.post(cancel, role=None, headers=_bearer(custom(scp=READ, wids=[ROLE_BACKUP_READER]))),
+                 403, message=PREVIEW)
     assert api.post(cancel, role=None, headers=_bearer(preview_only)).status_code == 202
+    report = api.create("preview", role="reader")          # Entra Backup Reader: preview/create
+    assert report.status_code == 202
+    report_cancel = f"/v1.0/directory/recovery/jobs/{report.headers['location'].rsplit('/', 1)[1]}/cancel"
+    assert_error(api.post(report_cancel, role=None, headers=_bearer(custom(
+        scp=f"{READ} {PREVIEW}", wids=["00000000-0000-0000-0000-000000000001"]))), 403, message="Reader")
+    assert api.post(report_cancel, role="reader").status_code == 202   # …/preview/cancel
     recovery = api.create("recovery")
     rec_cancel = f"/v1.0/directory/recovery/jobs/{recovery.headers['location'].rsplit('/', 1)[1]}/cancel"
     assert_error(api.post(rec_cancel, role=None, headers=_bearer(preview_only)), 403, message=RECOVERY)
+    assert_error(api.post(rec_cancel, role="reader"), 403, message=RECOVERY)
     assert api.post(rec_cancel, role="global").status_code == 202
 
 
 def test_reader_token_with_admin_role_claims_can_write(api: Api) -> None:
     token = custom(wids=[ROLE_BACKUP_READER, ROLE_BACKUP_ADMIN.upper()])
-    response = api.post(f"/v1.0/directory/recovery/snapshots/{api.newest()}/recoveryPreviewJobs", role=None,
+    response = api.post(f"/v1.0/directory/recovery/snapshots/{api.newest()}/recoveryJobs", role=None,
                         headers=_bearer(token))
     assert response.status_code == 202

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from .conftest import Api, assert_error
+from .conftest import Api, assert_error, parse_claims
 
 
 def test_token_endpoint(api: Api) -> None:
@@ -16,7 +16,9 @@ def test_token_endpoint(api: Api) -> None:
     assert 110 <= doc["expires_on"] - time.time() <= 121
     headers = {"Authorization": f"Bearer {doc['access_token']}"}
     assert api.get("/v1.0/directory/recovery/snapshots", role=None, headers=headers).status_code == 200
-    assert api.create("preview", role="reader").status_code == 403
+    assert api.create("recovery", role="reader").status_code == 403
+    claims = parse_claims(doc["access_token"])
+    assert claims["tid"] == api.server.tenant_id == api.control("GET", "state")["tenantId"]
     expired = api.control("GET", "token", params={"role": "admin", "expires_in": "-1"})["access_token"]
     response = api.get("/v1.0/directory/recovery/snapshots", role=None,
                        headers={"Authorization": f"Bearer {expired}"})
@@ -49,14 +51,17 @@ def _core(config: dict[str, object]) -> dict[str, object]:
 
 
 def test_config(api: Api) -> None:
-    expected = {"latency_ms": 0, "job_speed": 50.0}
-    assert _core(api.control("POST", "config", json={"job_speed": 50})) == expected
-    assert _core(api.control("POST", "config", json={})) == expected
-    assert _core(api.control("GET", "config")) == expected
+    plain = {"latency_ms": 0, "job_speed": 50.0, "sync_flag_in_changes": False}
+    assert _core(api.control("POST", "config", json={"job_speed": 50})) == plain
+    assert _core(api.control("POST", "config", json={})) == plain
+    assert _core(api.control("GET", "config")) == plain
     for bad in ({"job_speed": 0}, {"job_speed": -1}, {"job_speed": "fast"}, {"latency_ms": -5},
-                {"latency_ms": 1.5}, {"speed": 2}):
+                {"latency_ms": 1.5}, {"speed": 2}, {"sync_flag_in_changes": 1},
+                {"sync_flag_in_changes": "yes"}):
         assert api.http.post("/_emulator/config", json=bad).status_code == 400, bad
     assert api.control("GET", "config")["job_speed"] == 50.0
+    flagged = api.control("POST", "config", json={"sync_flag_in_changes": True})
+    assert _core(flagged) == {**plain, "sync_flag_in_changes": True}
 
 
 def test_reset_restores_the_initial_world(api: Api) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from entrabr_tui.emulator import EmulatorServer
+
 from .conftest import NS, PREFER, TERMINAL, Api, assert_error
 
 NAMES = (b'{"filteringCriteria": {"@odata.type": '
@@ -20,8 +22,9 @@ def _all(api: Api, url: str, **kw: Any) -> list[dict[str, Any]]:
 
 
 def _links(item: dict[str, Any]) -> int:
+    """Recoverable links of a change: membership links (owner links are shown but not recoverable)."""
     delta = item.get("deltaFromCurrent") or {}
-    return sum(len(v) for k, v in delta.items() if k.endswith("@delta"))
+    return len(delta.get("members@delta", []))
 
 
 def test_new_job_shape_and_results_gate(api: Api) -> None:
@@ -45,6 +48,8 @@ def test_preview_totals_match_the_report(api: Api) -> None:
     items = _all(api, f"{url}/getChanges", headers=PREFER)
     assert len(items) == job["totalChangedObjectsCalculated"]
     assert sum(_links(i) for i in items) == job["totalChangedLinksCalculated"]
+    owners = [i for i in items if "owners@delta" in i["deltaFromCurrent"]]
+    assert owners and {i["entityTypeName"] for i in owners} == {"group"}
     assert {i["recoveryAction"] for i in items} == {"update", "restore", "softDelete"}
     for item in items:
         assert set(item) >= {"entityTypeName", "id", "displayName", "recoveryAction", "deltaFromCurrent",
@@ -219,11 +224,25 @@ def test_only_first_job_on_a_snapshot_loads_data(api: Api) -> None:
     assert seen["status"] == "calculating"
 
 
-def test_job_ids_are_deterministic_across_resets(api: Api) -> None:
+def test_job_ids_are_random_by_default(api: Api) -> None:
     first = api.start("preview").rsplit("/", 1)[1]
     api.control("POST", "reset")
     api.control("POST", "config", json={"job_speed": 1e6})
-    assert api.start("preview").rsplit("/", 1)[1] == first
+    again = api.start("preview").rsplit("/", 1)[1]
+    assert again != first and uuid.UUID(again).version == 4
+    assert api.control("GET", "state")["deterministicIds"] is False
+
+
+def test_job_ids_are_deterministic_across_resets_when_asked() -> None:
+    with EmulatorServer(seed=11, objects=300, job_speed=1e6, deterministic_ids=True) as server:
+        api = Api(server)
+        try:
+            first = api.start("preview").rsplit("/", 1)[1]
+            api.control("POST", "reset")
+            assert api.start("preview").rsplit("/", 1)[1] == first
+            assert api.control("GET", "state")["deterministicIds"] is True
+        finally:
+            api.close()
 
 
 def test_jobs_vanish_with_their_snapshot_and_after_retention(api: Api) -> None:

@@ -9,6 +9,7 @@ import pytest
 from entrabr_tui.emulator.directory import ChangeRecord, FailedChange, RecoveryOutcome, Scope
 from entrabr_tui.emulator.graph_errors import GraphError
 from entrabr_tui.emulator.jobs import PREVIEW, RECOVERY, Job, JobStore, loading_seconds
+from entrabr_tui.emulator.views import job_json
 
 T0 = datetime(2026, 3, 21, 8, 0, tzinfo=UTC)
 
@@ -69,28 +70,87 @@ def test_loading_only_for_the_first_job_of_a_snapshot() -> None:
     assert other.status == "loadingData"
 
 
-def test_recovery_runs_then_applies() -> None:
-    store = _store(speed=1000)
+def _running(store: JobStore, records: list[ChangeRecord]) -> Job:
+    """A recovery job that has entered ``running`` with ``records`` as its calculated changes."""
     job = _job(store, RECOVERY)
     store.loaded.add("S1")
     work = store.step(job, T0 + timedelta(seconds=1))
     assert work is not None and work.kind == "diff"
-    store.finish_diff(job, _records(10_000, links=4), store.generation)     # 50,000 changes
-    calc_end = T0 + timedelta(seconds=0.015) + timedelta(seconds=45 * 60 / 2 / 1000)
-    assert store.step(job, calc_end) is None and job.status == "running"
-    run_end = calc_end + timedelta(seconds=30 * 3600 / 10 / 1000)
-    assert store.step(job, run_end - timedelta(seconds=1)) is None
-    work = store.step(job, run_end)
-    assert work is not None and work.kind == "recover"
+    store.finish_diff(job, records, store.generation)
+    assert job.phase_end is not None
+    assert store.step(job, job.phase_end) is None and job.status == "running"
+    return job
+
+
+def test_recovery_applies_progressively_while_running() -> None:
+    store = _store(speed=1000)
+    job = _running(store, _records(10_000, links=4))                # 50,000 object + link units
+    assert job.phase_start is not None and job.phase_end is not None
+    assert job.phase_end - job.phase_start == timedelta(seconds=30 * 3600 / 10 / 1000)
+    doc = job_json(job, True)
+    assert (doc["totalObjectsModified"], doc["totalLinksModified"], doc["totalFailedChanges"]) == (0, 0, None)
+    quarter = job.phase_start + (job.phase_end - job.phase_start) / 4
+    work = store.step(job, quarter)
+    assert work is not None and work.kind == "recover" and work.upto == 2500
+    assert work.scope is not None and work.scope.ids is not None
+    assert sum(len(v) for v in work.scope.ids.values()) == 2500
+    assert store.step(job, quarter) is None                          # busy: that part is being applied
     before = store.generation
+    store.finish_recovery(job, RecoveryOutcome(2500, 10_000, ()), work.upto)
+    assert store.generation == before + 1 and job.applied == 2500 and job.status == "running"
+    assert store.step(job, quarter) is None                          # nothing more is due yet
+    doc = job_json(job, True)
+    assert (doc["totalObjectsModified"], doc["totalLinksModified"], doc["totalFailedChanges"]) == (
+        2500, 10_000, None)
+    work_end = job.phase_end
+    work = store.step(job, work_end)
+    assert work is not None and work.upto == 10_000
+    assert work.scope is not None and work.scope.ids is not None
+    assert sum(len(v) for v in work.scope.ids.values()) == 7500
     failure = FailedChange(record=_records(1)[0], message="nope", units=1, body=b"{}")
-    outcome = RecoveryOutcome(objects_modified=9_999, links_modified=40_000, failed=(failure,))
-    store.finish_recovery(job, outcome)
-    assert job.status == "successful" and job.completed == run_end and store.generation == before + 1
-    only_failures = _job(_store(), RECOVERY)
-    only_failures.status, only_failures.busy = "running", True
-    _store().finish_recovery(only_failures, RecoveryOutcome(0, 0, (failure,)))
-    assert only_failures.status == "failed"
+    store.finish_recovery(job, RecoveryOutcome(7499, 29_996, (failure,)), work.upto)
+    assert job.status == "running"                                   # finished by the next step
+    assert store.step(job, job.phase_end + timedelta(hours=1)) is None
+    assert job.status == "successful" and job.completed == work_end
+    doc = job_json(job, True)
+    assert (doc["totalObjectsModified"], doc["totalLinksModified"], doc["totalFailedChanges"]) == (
+        9_999, 39_996, 1)
+
+
+def test_recovery_with_only_failures_fails() -> None:
+    store = _store(speed=1000)
+    job = _running(store, _records(1))
+    end = job.phase_end
+    assert end is not None
+    work = store.step(job, end)
+    assert work is not None and work.upto == 1
+    failure = FailedChange(record=_records(1)[0], message="nope", units=1, body=b"{}")
+    store.finish_recovery(job, RecoveryOutcome(0, 0, (failure,)), work.upto)
+    store.step(job, end)
+    assert job.status == "failed" and job.completed == end
+
+
+def test_recovery_applies_restores_first() -> None:
+    actions = [("group", "update"), ("user", "softDelete"), ("group", "restore"), ("user", "restore"),
+               ("user", "update")]
+    records = [ChangeRecord(id=f"id-{i}", entity_type=t, action=a, display_name="x", body=b"{}", link_count=0)
+               for i, (t, a) in enumerate(actions)]
+    store = _store(speed=1000)
+    job = _running(store, records)
+    assert job.order == [3, 2, 4, 0, 1]
+    assert job.phase_start is not None and job.phase_end is not None
+    work = store.step(job, job.phase_start + (job.phase_end - job.phase_start) * 0.4)
+    assert work is not None and work.scope is not None and work.scope.ids is not None
+    assert {i for ids in work.scope.ids.values() for i in ids} == {"id-3", "id-2"}
+
+
+def test_preview_and_unstarted_recovery_totals_are_null() -> None:
+    store = _store()
+    recovery = _job(store, RECOVERY)
+    doc = job_json(recovery, False)
+    totals = ("totalObjectsModified", "totalLinksModified", "totalFailedChanges")
+    assert [doc[k] for k in totals] == [None] * 3
+    assert "totalObjectsModified" not in job_json(_job(_store()), False)
 
 
 def test_stale_diff_is_recomputed_at_the_end_of_calculating() -> None:

@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
+from entrabr_tui import engine
 from entrabr_tui.core.model import Job, JobKind
 from entrabr_tui.emulator import EmulatorServer
-from entrabr_tui.engine.session import Session
+from entrabr_tui.engine import Session
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.engine.timing import PollPolicy
 from entrabr_tui.graph.auth import AuthMethod
@@ -44,8 +45,11 @@ class Sleeper:
 
 
 @pytest.fixture
-def emulator() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(seed=11, objects=2000, job_speed=FAST)
+def emulator(request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
+    """The emulator (seed 11, 2,000 objects); indirect parametrization passes emulator knobs, e.g.
+    ``{"deterministic_ids": True}``."""
+    knobs: dict[str, Any] = getattr(request, "param", {})
+    server = EmulatorServer(seed=11, objects=2000, job_speed=FAST, **knobs)
     server.start()
     try:
         yield server
@@ -77,7 +81,8 @@ async def open_session(
     opened: list[Session] = []
 
     async def make(role: str = "admin", **overrides: Any) -> Session:
-        session = await Session.open(settings_for(emulator, role, **overrides), paths=paths, sleep=sleeper)
+        session = await engine.open_session(settings_for(emulator, role, **overrides), paths=paths,
+                                            sleep=sleeper)
         opened.append(session)
         return session
 

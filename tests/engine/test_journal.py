@@ -61,7 +61,7 @@ async def test_crash_between_the_post_and_the_journal_update_is_reconciled_not_r
         with pytest.raises(SimulatedCrash):
             await session.restore(plan)
     [created] = await jobs_of(graph, JobKind.RECOVERY)
-    [pending] = session.cache.journal_pending()
+    [pending] = session.cache.journal.pending_intents()
     assert pending.kind is JobKind.RECOVERY and pending.job_id is None
     await session.aclose()
 
@@ -70,12 +70,12 @@ async def test_crash_between_the_post_and_the_journal_update_is_reconciled_not_r
     assert restarted.recovered is not None
     [(adopted, job)] = restarted.recovered.adopted
     assert adopted.id == pending.id and job.id == created.id
-    assert restarted.cache.journal_entry(pending.id).job_id == created.id  # type: ignore[union-attr]
+    assert restarted.cache.journal.entry(pending.id).job_id == created.id  # type: ignore[union-attr]
     resumed = await restarted.resume()
     [batch] = resumed.restores
     assert batch.job is not None and batch.job.id == created.id
     assert batch.job.status is RecoveryStatus.SUCCESSFUL and batch.objects_modified == 5
-    assert restarted.cache.journal_entry(pending.id).status is IntentStatus.DONE  # type: ignore[union-attr]
+    assert restarted.cache.journal.entry(pending.id).status is IntentStatus.DONE  # type: ignore[union-attr]
     assert [j.id for j in await jobs_of(graph, JobKind.RECOVERY)] == [created.id]  # exactly one, ever
     assert restarted.queue(report_ref(plan)) == []  # the restored objects left the queue
     assert (await restarted.reconcile()).resumable == []
@@ -100,7 +100,7 @@ async def test_a_post_that_never_left_becomes_unconfirmed_and_is_not_resubmitted
 
     assert restarted.recovered is not None and restarted.recovered.adopted == []
     [unconfirmed] = restarted.recovered.unconfirmed
-    entry = restarted.cache.journal_entry(unconfirmed.id)
+    entry = restarted.cache.journal.entry(unconfirmed.id)
     assert entry is not None and entry.status is IntentStatus.UNCONFIRMED and entry.job_id is None
     assert "not sent again" in (entry.message or "")
     assert (await restarted.resume()).restores == []
@@ -187,7 +187,7 @@ def test_journal_owns_jobs_it_journaled_or_flagged(paths: StorePaths) -> None:
         intent = journal.intend(JobKind.RECOVERY, "MTc4NTE4OTYwMA==", None)
         journal.submitted(intent, "Job-One")
         assert journal.owns("job-one") and not journal.owns("job-two")
-        cache.upsert_job(_job("job-two", datetime.now(UTC)), started_here=True)
+        cache.jobs.upsert(_job("job-two", datetime.now(UTC)), started_here=True)
         assert journal.owns("job-two")
     finally:
         cache.close()
@@ -204,7 +204,7 @@ async def test_a_restore_post_whose_answer_was_lost_adopts_the_job_it_created(
 
     [job] = await jobs_of(graph, JobKind.RECOVERY)
     assert [j.id for j in result.jobs] == [job.id] and result.outcome == "succeeded"
-    [entry] = [i for i in session.cache.journal() if i.kind is JobKind.RECOVERY]
+    [entry] = [i for i in session.cache.journal.entries() if i.kind is JobKind.RECOVERY]
     assert entry.job_id == job.id and entry.status is IntentStatus.DONE
 
 
@@ -222,7 +222,7 @@ async def test_a_restore_post_with_an_unknown_outcome_and_no_job_is_not_sent_aga
 
     assert "not sent again" in str(raised.value)
     assert await jobs_of(graph, JobKind.RECOVERY) == []
-    entry = session.cache.journal_entry(raised.value.intent_id)  # type: ignore[arg-type]
+    entry = session.cache.journal.entry(raised.value.intent_id)  # type: ignore[arg-type]
     assert entry is not None and entry.status is IntentStatus.PENDING and entry.job_id is None
     assert session.history(actions=["restore-finished"])[0].outcome == "error"
 
@@ -231,7 +231,7 @@ async def test_a_restore_post_with_an_unknown_outcome_and_no_job_is_not_sent_aga
 
     assert result.outcome == "succeeded"
     assert [j.id for j in await jobs_of(graph, JobKind.RECOVERY)] == [result.jobs[0].id]
-    settled = session.cache.journal_entry(raised.value.intent_id)  # type: ignore[arg-type]
+    settled = session.cache.journal.entry(raised.value.intent_id)  # type: ignore[arg-type]
     assert settled is not None and settled.status is IntentStatus.UNCONFIRMED
 
 

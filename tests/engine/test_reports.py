@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from entrabr_tui import engine
 from entrabr_tui.core.model import EntityNamesFilter, Job, JobKind, RecoveryStatus
 from entrabr_tui.emulator import EmulatorServer
+from entrabr_tui.engine import Session
 from entrabr_tui.engine.errors import JobEndedError
 from entrabr_tui.engine.events import PHASE_DONE, PHASE_DOWNLOADING, PHASE_QUEUED, JobProgress
-from entrabr_tui.engine.session import Session
 from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.graph.credentials import EmulatorCredential
 from entrabr_tui.store import HistoryAction, StorePaths
@@ -99,7 +100,7 @@ async def test_download_resumes_from_the_stored_next_link(
 
     partial = session.reports(snapshot)[0]
     assert not partial.complete and partial.downloaded == 14
-    stored = session.cache.report(partial.report_id)
+    stored = session.cache.reports.get(partial.report_id)
     assert stored is not None and stored.next_link is not None and "skiptoken" in stored.next_link.lower()
 
     resumed: list[JobProgress] = []
@@ -108,7 +109,7 @@ async def test_download_resumes_from_the_stored_next_link(
     changes = await graph.get_changes(snapshot, info.id)
     assert info.id == partial.id and info.complete and info.reused
     assert info.downloaded == len(changes)
-    report = session.cache.report(info.report_id)
+    report = session.cache.reports.get(info.report_id)
     assert report is not None
     assert report.received_items == len(changes) and report.duplicate_items == 0
     downloads = [e for e in resumed if e.phase == PHASE_DOWNLOADING]
@@ -167,6 +168,7 @@ async def test_queued_reports_run_one_after_another(
     assert first.completed is not None and second.started is not None and first.completed <= second.started
 
 
+@pytest.mark.parametrize("emulator", [{"deterministic_ids": True}], indirect=True)
 async def test_a_reused_job_id_from_another_service_never_serves_stale_changes(
     emulator: EmulatorServer, open_session: OpenSession, paths: StorePaths
 ) -> None:
@@ -176,8 +178,9 @@ async def test_a_reused_job_id_from_another_service_never_serves_stale_changes(
     await first.aclose()
     emulator.stop()
 
-    with EmulatorServer(seed=11, objects=2000, job_speed=FAST) as again:  # same seed: same job ids
-        second = await Session.open(settings_for(again), paths=paths, sleep=Sleeper())
+    # same seed and deterministic ids: the same job ids
+    with EmulatorServer(seed=11, objects=2000, job_speed=FAST, deterministic_ids=True) as again:
+        second = await engine.open_session(settings_for(again), paths=paths, sleep=Sleeper())
         credential = EmulatorCredential(again.base_url, "admin")
         try:
             users = await second.ensure_report(snapshot, EntityNamesFilter(("user",)))

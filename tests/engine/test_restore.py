@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from entrabr_tui import engine
 from entrabr_tui.core.model import EntityNameAndIdsFilter, JobKind, RecoveryStatus
 from entrabr_tui.emulator import EmulatorServer
+from entrabr_tui.engine import Session, open_demo
 from entrabr_tui.engine.errors import OfflineError
 from entrabr_tui.engine.events import RestoreProgress
-from entrabr_tui.engine.session import Session
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.engine.timing import PollPolicy
 from entrabr_tui.graph.client import RecoveryClient
@@ -26,8 +27,8 @@ OpenSession = Callable[..., Awaitable[Session]]
 async def test_full_restore_of_the_demo_tenant_is_confirmed_by_a_fresh_report(
     paths: StorePaths, sleeper: Sleeper
 ) -> None:
-    session = await Session.demo(role="admin", objects=2000, job_speed=FAST, paths=paths, sleep=sleeper,
-                                 poll=PollPolicy(max_polls=MAX_POLLS), page_size=50)
+    session = await open_demo(role="admin", objects=2000, job_speed=FAST, paths=paths, sleep=sleeper,
+                              poll=PollPolicy(max_polls=MAX_POLLS), page_size=50)
     try:
         snapshot = await session.resolve_snapshot("latest")
         before = await session.ensure_report(snapshot, None)
@@ -129,7 +130,7 @@ async def test_offline_session_serves_a_cached_report_with_no_server(
     await online.aclose()
     emulator.stop()
 
-    offline = await Session.open(SessionSettings(offline=True), paths=paths)
+    offline = await engine.open_session(SessionSettings(offline=True), paths=paths)
     try:
         assert offline.offline and offline.identity == "backup.admin@contoso.example"
         entries = await offline.snapshots()
@@ -152,6 +153,9 @@ async def test_offline_session_serves_a_cached_report_with_no_server(
         await offline.aclose()
 
 
+# The engine learns which objects are synchronised from on-premises from the change objects only, so
+# the emulator is asked to flag them there (Microsoft's examples do not).
+@pytest.mark.parametrize("emulator", [{"sync_flag_in_changes": True}], indirect=True)
 async def test_restore_progress_and_summary_name_every_batch(open_session: OpenSession) -> None:
     session = await open_session()
     snapshot = await session.resolve_snapshot("latest")

@@ -10,12 +10,13 @@ from collections.abc import Awaitable, Callable
 import pytest
 from graph.fake_entra import FakeEntra
 
+from entrabr_tui import engine
 from entrabr_tui.core.model import JobKind
 from entrabr_tui.emulator import EmulatorServer
+from entrabr_tui.engine import Session
+from entrabr_tui.engine.cache_reader import UnknownReportError
 from entrabr_tui.engine.errors import EngineError
-from entrabr_tui.engine.session import Session
-from entrabr_tui.engine.session_admin import AppAction
-from entrabr_tui.engine.session_cache import UnknownReportError
+from entrabr_tui.engine.session_log import AppAction
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.graph.auth import AuthMethod, AuthSettings, SignInConfigError
 from entrabr_tui.graph.credentials import DeviceCodePrompt
@@ -34,7 +35,7 @@ async def test_iter_changes_streams_a_report_without_the_query_lock(open_session
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_lock() -> None:
-        with session._view_lock:
+        with session.cache_reader.locked():
             holding.set()
             release.wait(10)
 
@@ -70,16 +71,16 @@ async def test_clearing_the_cache_sets_the_file_aside_and_logs_it(
     session = await open_session()
     report = await session.ensure_report(await session.resolve_snapshot("latest"))
     session.mark(report.id, [session.page(report.id, limit=1)[0].object_id])
-    path = session.cache.path
+    path = session.cache.db.path
     assert session.clear_cache_blocker() is None
 
     kept = await session.close_and_clear_cache()
 
     assert session.closed and kept is not None and kept.exists() and not path.exists()
     assert kept.name.startswith(f"{path.name}.cleared-")
-    fresh = await Session.open(settings_for(emulator), paths=paths, sleep=sleeper)
+    fresh = await engine.open_session(settings_for(emulator), paths=paths, sleep=sleeper)
     try:
-        assert fresh.cache.path == path and fresh.reports() == [] and fresh.queue() == []
+        assert fresh.cache.db.path == path and fresh.reports() == [] and fresh.queue() == []
         entry = fresh.history(actions=[AppAction.CACHE_CLEARED])[0]
         assert entry.outcome == "ok" and kept.name in (entry.detail or "")
         with pytest.raises(EngineError, match="closed"):
@@ -96,7 +97,7 @@ async def test_clearing_is_refused_while_job_outcomes_are_not_collected(open_ses
     assert reason is not None and "1 job request" in reason
     with pytest.raises(EngineError, match="not collected"):
         await session.close_and_clear_cache()
-    assert not session.closed and session.cache.path.exists()
+    assert not session.closed and session.cache.db.path.exists()
     session.journal.unconfirmed(intent)  # checked with the service, no job found: no longer blocks
     assert session.clear_cache_blocker() is None
 
@@ -110,7 +111,7 @@ async def test_a_sign_in_that_cannot_start_is_recorded(paths: StorePaths) -> Non
     settings = SessionSettings(auth=AuthMethod.DEVICE_CODE,
                                auth_settings=AuthSettings(persistent_cache=False))
     with pytest.raises(SignInConfigError):
-        await Session.open(settings, paths=paths)  # device code, but nowhere to show it
+        await engine.open_session(settings, paths=paths)  # device code, but nowhere to show it
     assert _sign_ins(paths) == ["error"]
 
 
@@ -129,7 +130,7 @@ async def test_a_cancelled_device_code_sign_in_is_recorded(paths: StorePaths) ->
 
     settings = SessionSettings(auth=AuthMethod.DEVICE_CODE,
                                auth_settings=AuthSettings(persistent_cache=False))
-    opening = asyncio.create_task(Session.open(settings, paths=paths, prompt=prompt,
+    opening = asyncio.create_task(engine.open_session(settings, paths=paths, prompt=prompt,
                                                sign_in_options={"transport": fake.transport()}))
     await asyncio.wait_for(prompted.wait(), 10)
     opening.cancel()

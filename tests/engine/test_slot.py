@@ -119,4 +119,4 @@ async def test_cancel_while_waiting_for_the_slot_starts_nothing(
 
     assert asked == [None]
     assert [j.id for j in await jobs_of(graph, JobKind.PREVIEW)] == [foreign]
-    assert session.cache.journal() == []
+    assert session.cache.journal.entries() == []

@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from entrabr_tui.core.model import EntityNameAndIdsFilter, EntityNamesFilter, JobKind
+from entrabr_tui.engine.cache_reader import UnknownReportError
 from entrabr_tui.engine.events import JobProgress, emit
 from entrabr_tui.engine.scopes import describe_scope, same_scope, scope_from_text, scope_to_text
 from entrabr_tui.engine.session import Session
-from entrabr_tui.engine.session_cache import UnknownReportError, parse_id_list
+from entrabr_tui.engine.session_queue import parse_id_list
 from entrabr_tui.engine.timing import PollPolicy, estimate, format_duration, load_seconds
 
 OpenSession = Callable[..., Awaitable[Session]]
@@ -101,3 +102,17 @@ async def test_seeding_the_queue_from_a_list_reports_unknown_ids(open_session: O
     assert set(entry.object_ids) == {known[0], known[1].upper()}
     with pytest.raises(UnknownReportError):
         session.marked("no-such-report")
+
+
+async def test_changes_by_id_keep_the_order_given_and_skip_unknown_ids(open_session: OpenSession) -> None:
+    session = await open_session()
+    report = await session.ensure_report(await session.resolve_snapshot("latest"), None)
+    known = [row.object_id for row in session.page(report.id, limit=3)]
+
+    found = session.changes(report.id, [known[2], known[0].upper(), "not-an-object-id"])
+
+    assert [c.id for c in found] == [known[2], known[0]]
+    assert all(c.delta is not None for c in found)
+    assert [c.id for c in session.changes(report.report_id, [known[1]])] == [known[1]]
+    with pytest.raises(UnknownReportError):
+        session.changes("no-such-report", known)

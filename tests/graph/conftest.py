@@ -125,6 +125,8 @@ class Control:
 def control(emulator_server: Any) -> Iterator[Control]:
     ctl = Control(emulator_server)
     ctl.reset()
+    # a test may have slowed the jobs down
+    ctl.config(latency_ms=0, job_speed=SMALL_TENANT["job_speed"], sync_flag_in_changes=False)
     try:
         yield ctl
     finally:

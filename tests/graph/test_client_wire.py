@@ -44,6 +44,13 @@ RUNNING_JOB = {
     "jobStartDateTime": "2026-07-28T08:00:00Z",
 }
 
+FINISHED_JOB = {
+    **RUNNING_JOB,
+    "status": "successful",
+    "jobCompletionDateTime": "2026-07-28T08:30:00Z",
+    "totalChangedLinksCalculated": 0,
+}
+
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
@@ -110,6 +117,8 @@ async def test_unknown_enum_values_map_to_unknown_future_value(sleeps: SleepReco
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/jobs"):
             return json_response(200, {"value": [job]})
+        if request.url.path.endswith("/recoveryPreviewJobs/j1"):
+            return json_response(200, {**FINISHED_JOB, "id": "j1", "totalChangedObjectsCalculated": 1})
         return json_response(200, {"value": [change]})
 
     client, _ = make(Script(handler), sleeps)
@@ -294,8 +303,8 @@ async def test_malformed_json_that_retries_cannot_fix(sleeps: SleepRecorder) -> 
     script = Script(lambda _: bad)
     client, _ = make(script, sleeps)
     async with client:
-        with pytest.raises(UnexpectedResponseError, match="could not be read after 4 tries"):
-            await client.get_changes(SNAP, "j1")
+        with pytest.raises(UnexpectedResponseError, match=r"changes .* could not be read after 4 tries"):
+            [p async for p in client.iter_change_pages(SNAP, "j1")]
     assert len(script.requests) == 4
 
 

@@ -20,12 +20,14 @@ def main() -> int:
     count, page_size, seed = (int(a) for a in sys.argv[1:4])
     items = make_items(count, seed)
     cache = Cache.open("sigkill-tenant", recoverable=recoverable_of)
-    report = cache.begin_report("job-sigkill", "snap-1", None, page_url(0), total_expected=count)
-    url = cache.resume_point(report.id)
+    report = cache.report_writer.begin_report(
+        "job-sigkill", "snap-1", None, page_url(0), total_expected=count
+    )
+    url = cache.report_writer.resume_point(report.id)
     print(f"start {url}", flush=True)
     while url is not None:
         page, next_link = serve(items, url, page_size)
-        result = cache.ingest_page(report.id, page, next_link, url)
+        result = cache.report_writer.ingest_page(report.id, page, next_link, url)
         print(f"page {result.report.pages}", flush=True)
         url = next_link
     print("done", flush=True)

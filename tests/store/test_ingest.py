@@ -8,8 +8,8 @@ import pytest
 
 from entrabr_tui.core.model import Change, EntityNamesFilter
 from entrabr_tui.store.cache import Cache
-from entrabr_tui.store.cache_reports import IngestError
 from entrabr_tui.store.records import ReportKind
+from entrabr_tui.store.report_writer import IngestError
 
 from .synth import make_items, page_url, serve
 
@@ -20,80 +20,83 @@ def cache() -> Cache:
 
 
 def _download(cache: Cache, report_id: int, items: list[dict[str, Any]], page: int = 400) -> None:
-    url = cache.resume_point(report_id)
+    url = cache.report_writer.resume_point(report_id)
     while url is not None:
         chunk, next_link = serve(items, url, page)
-        cache.ingest_page(report_id, chunk, next_link, url)
+        cache.report_writer.ingest_page(report_id, chunk, next_link, url)
         url = next_link
 
 
 def test_resume_point_follows_the_stored_next_link(cache: Cache) -> None:
     items = make_items(1000, 1)
-    report = cache.begin_report(
+    report = cache.report_writer.begin_report(
         "job-1", "snap", EntityNamesFilter(("user",)), page_url(0), total_expected=1000
     )
-    assert cache.resume_point(report.id) == page_url(0)
+    assert cache.report_writer.resume_point(report.id) == page_url(0)
     assert report.progress == 0.0
     chunk, next_link = serve(items, page_url(0), 400)
-    result = cache.ingest_page(report.id, chunk, next_link, page_url(0))
+    result = cache.report_writer.ingest_page(report.id, chunk, next_link, page_url(0))
     assert result.inserted == 400 and result.report.pages == 1 and not result.report.complete
-    assert cache.resume_point(report.id) == page_url(400) == result.report.next_link
+    assert cache.report_writer.resume_point(report.id) == page_url(400) == result.report.next_link
     assert result.report.progress == pytest.approx(0.4)
-    again = cache.begin_report("job-1", "other", None, "ignored")  # an existing report is returned as is
+    # an existing report is returned as is
+    again = cache.report_writer.begin_report("job-1", "other", None, "ignored")
     assert again.id == report.id and again.source_url == page_url(0) and again.snapshot_id == "snap"
     _download(cache, report.id, items)
-    done = cache.report(report.id)
+    done = cache.reports.get(report.id)
     assert done is not None and done.complete and done.indexed and done.search_ready and done.progress == 1.0
-    assert cache.resume_point(report.id) is None and done.next_link is None
+    assert cache.report_writer.resume_point(report.id) is None and done.next_link is None
     assert done.item_count == done.received_items == 1000 and done.pages == 3
 
 
 def test_out_of_order_and_repeated_pages_are_refused_without_change(cache: Cache) -> None:
     items = make_items(900, 2)
-    report = cache.begin_report("job-2", "snap", None, page_url(0))
+    report = cache.report_writer.begin_report("job-2", "snap", None, page_url(0))
     first, link = serve(items, page_url(0), 300)
-    cache.ingest_page(report.id, first, link, page_url(0))
+    cache.report_writer.ingest_page(report.id, first, link, page_url(0))
     with pytest.raises(IngestError, match="not the next page"):
-        cache.ingest_page(report.id, first, link, page_url(0))  # the same page again
+        cache.report_writer.ingest_page(report.id, first, link, page_url(0))  # the same page again
     with pytest.raises(IngestError, match="not the next page"):
-        cache.ingest_page(report.id, items[600:], None, page_url(600))  # skipping a page
+        cache.report_writer.ingest_page(report.id, items[600:], None, page_url(600))  # skipping a page
     with pytest.raises(IngestError, match="repeated page link"):
-        cache.ingest_page(report.id, items[300:600], page_url(0), page_url(300))  # a loop back
+        cache.report_writer.ingest_page(report.id, items[300:600], page_url(0), page_url(300))  # a loop back
     with pytest.raises(IngestError, match="repeated page link"):
-        cache.ingest_page(report.id, items[300:600], page_url(300), page_url(300))
-    state = cache.report(report.id)
+        cache.report_writer.ingest_page(report.id, items[300:600], page_url(300), page_url(300))
+    state = cache.reports.get(report.id)
     assert state is not None and state.pages == 1 and state.item_count == 300
-    cache.ingest_page(report.id, items[300:600], page_url(600), None)  # None: "the page at the resume point"
-    cache.ingest_page(report.id, items[600:], None, page_url(600))
+    # None: "the page at the resume point"
+    cache.report_writer.ingest_page(report.id, items[300:600], page_url(600), None)
+    cache.report_writer.ingest_page(report.id, items[600:], None, page_url(600))
     with pytest.raises(IngestError, match="already complete"):
-        cache.ingest_page(report.id, items[:1], None, page_url(600))
-    final = cache.report(report.id)
+        cache.report_writer.ingest_page(report.id, items[:1], None, page_url(600))
+    final = cache.reports.get(report.id)
     assert final is not None and final.item_count == 900 and final.received_items == 900
 
 
 def test_repeated_ids_are_kept_once_and_counted(cache: Cache) -> None:
     items = make_items(50, 3)
     repeat = dict(items[7], displayName="second copy")
-    report = cache.begin_report("job-3", "snap", None, "u1")
-    cache.ingest_page(report.id, items[:30], "u2", "u1")
-    cache.ingest_page(
+    report = cache.report_writer.begin_report("job-3", "snap", None, "u1")
+    cache.report_writer.ingest_page(report.id, items[:30], "u2", "u1")
+    cache.report_writer.ingest_page(
         report.id, [*items[30:], repeat, {**items[8], "id": items[8]["id"].upper()}], None, "u2"
     )
-    final = cache.report(report.id)
+    final = cache.reports.get(report.id)
     assert final is not None
     assert final.item_count == 50 and final.duplicate_items == 2 and final.received_items == 52
-    assert cache.get_change(report.id, items[7]["id"]) == Change.from_json(items[7])  # the first copy wins
-    assert sum(n.count for n in cache.counts(report.id)) == 50
-    assert cache.count(report.id, text="second copy") == 0
+    # the first copy wins
+    assert cache.queries.get_change(report.id, items[7]["id"]) == Change.from_json(items[7])
+    assert sum(n.count for n in cache.queries.counts(report.id)) == 50
+    assert cache.queries.count(report.id, text="second copy") == 0
 
 
 def test_malformed_items_keep_their_raw_bytes(cache: Cache) -> None:
     items: list[Any] = [*make_items(5, 4), "not an object", {"displayName": "no id"}, None, 42]
-    report = cache.begin_report("job-4", "snap", None, "u1")
-    result = cache.ingest_page(report.id, items, None, "u1")
+    report = cache.report_writer.begin_report("job-4", "snap", None, "u1")
+    result = cache.report_writer.ingest_page(report.id, items, None, "u1")
     assert result.inserted == 5 and result.malformed == 4 and result.warnings
     assert result.report.malformed_items == 4
-    raw = cache.connection.execute(
+    raw = cache.db.conn.execute(
         "SELECT raw FROM report_page WHERE report_id = ?", (report.id,)
     ).fetchone()[0]
     import zlib
@@ -111,124 +114,131 @@ def test_unknown_enum_values_and_hostile_strings_round_trip(cache: Cache) -> Non
         "deltaFromCurrent": {"weird": [1, {"x": None}], "userPrincipalName": 'e"vil@x.test'},
         "currentState": {},
     }
-    report = cache.begin_report("job-5", "snap", None, "u1")
-    cache.ingest_page(report.id, [item], None, "u1")
-    (node,) = cache.counts(report.id)
+    report = cache.report_writer.begin_report("job-5", "snap", None, "u1")
+    cache.report_writer.ingest_page(report.id, [item], None, "u1")
+    (node,) = cache.queries.counts(report.id)
     assert (node.entity_type_raw, node.action_raw) == ("agentIdentityBlueprint", "teleport")
     assert node.entity_type.value == "unknownFutureValue"
-    (row,) = cache.page(report.id)
+    (row,) = cache.queries.page(report.id)
     assert row.display_name == item["displayName"] and row.principal_name == 'e"vil@x.test'
-    assert cache.get_raw_change(report.id, item["id"]) == item
-    assert cache.count(report.id, text="DROP TABLE") == 1
-    assert cache.reports()  # the report table is still there
+    assert cache.queries.get_raw_change(report.id, item["id"]) == item
+    assert cache.queries.count(report.id, text="DROP TABLE") == 1
+    assert cache.reports.all()  # the report table is still there
 
 
 def test_recoverable_flags_from_values_callable_and_later_update(cache: Cache) -> None:
     items = make_items(6, 5)
-    report = cache.begin_report("job-6", "snap", None, "u1")
+    report = cache.report_writer.begin_report("job-6", "snap", None, "u1")
     with pytest.raises(ValueError):
-        cache.ingest_page(report.id, items, None, "u1", recoverable=[True])
-    cache.ingest_page(report.id, items[:3], "u2", "u1", recoverable=[True, False, None])
-    cache.ingest_page(report.id, items[3:], None, "u2", recoverable=lambda item: item["id"] == items[4]["id"])
-    assert cache.count(report.id, recoverable=True) == 2
-    assert cache.count(report.id, recoverable=False) == 3
-    assert cache.set_recoverable(report.id, [(items[2]["id"], True), ("missing", True)]) == 1
-    assert cache.count(report.id, recoverable=True) == 3
-    assert cache.page(report.id, recoverable=True, limit=10)[0].recoverable is True
+        cache.report_writer.ingest_page(report.id, items, None, "u1", recoverable=[True])
+    cache.report_writer.ingest_page(report.id, items[:3], "u2", "u1", recoverable=[True, False, None])
+    cache.report_writer.ingest_page(
+        report.id, items[3:], None, "u2", recoverable=lambda item: item["id"] == items[4]["id"]
+    )
+    assert cache.queries.count(report.id, recoverable=True) == 2
+    assert cache.queries.count(report.id, recoverable=False) == 3
+    assert cache.report_writer.set_recoverable(report.id, [(items[2]["id"], True), ("missing", True)]) == 1
+    assert cache.queries.count(report.id, recoverable=True) == 3
+    assert cache.queries.page(report.id, recoverable=True, limit=10)[0].recoverable is True
 
 
 def test_cache_wide_recoverable_callable() -> None:
     cache = Cache.open("ingest-tenant-2", recoverable=lambda item: item["entityTypeName"] == "user")
     items = make_items(40, 6)
-    report = cache.begin_report("job", "snap", None, "u1")
-    cache.ingest_page(report.id, items, None, "u1")
-    assert cache.count(report.id, recoverable=True) == sum(i["entityTypeName"] == "user" for i in items)
+    report = cache.report_writer.begin_report("job", "snap", None, "u1")
+    cache.report_writer.ingest_page(report.id, items, None, "u1")
+    assert cache.queries.count(
+        report.id, recoverable=True
+    ) == sum(i["entityTypeName"] == "user" for i in items)
 
 
 def test_reset_download_starts_over(cache: Cache) -> None:
     items = make_items(700, 7)
-    report = cache.begin_report("job-7", "snap", None, page_url(0))
+    report = cache.report_writer.begin_report("job-7", "snap", None, page_url(0))
     chunk, link = serve(items, page_url(0), 300)
-    cache.ingest_page(report.id, chunk, link, page_url(0))
-    cache.mark(report.id, [items[0]["id"]])
-    fresh = cache.reset_download(report.id)
-    assert fresh.pages == 0 and fresh.item_count == 0 and cache.resume_point(report.id) == page_url(0)
-    assert cache.counts(report.id) == []
+    cache.report_writer.ingest_page(report.id, chunk, link, page_url(0))
+    cache.queue.mark(report.id, [items[0]["id"]])
+    fresh = cache.report_writer.reset_download(report.id)
+    assert fresh.pages == 0 and fresh.item_count == 0 and cache.report_writer.resume_point(
+        report.id
+    ) == page_url(0)
+    assert cache.queries.counts(report.id) == []
     _download(cache, report.id, items, 300)
-    final = cache.report(report.id)
+    final = cache.reports.get(report.id)
     assert final is not None and final.item_count == 700 and final.received_items == 700
-    assert [e.object_id for e in cache.queued(report.id)] == [items[0]["id"]]  # the queue survives
+    assert [e.object_id for e in cache.queue.entries(report.id)] == [items[0]["id"]]  # the queue survives
 
 
 def test_failed_changes_keep_repeats_and_messages(cache: Cache) -> None:
     items = make_items(4, 8)
     failed = [dict(i, failureMessage=f"Update failed: reason {n}") for n, i in enumerate(items)]
     failed.append(dict(items[0], failureMessage="Link failed: member gone"))
-    report = cache.begin_failed_changes("rjob-1", "snap", "f1", total_expected=5)
-    cache.ingest_page(report.id, failed[:2], "f2", "f1")
-    cache.ingest_page(report.id, failed[2:], None, "f2")
-    changes = cache.failed_changes("rjob-1")
+    report = cache.report_writer.begin_failed_changes("rjob-1", "snap", "f1", total_expected=5)
+    cache.report_writer.ingest_page(report.id, failed[:2], "f2", "f1")
+    cache.report_writer.ingest_page(report.id, failed[2:], None, "f2")
+    changes = cache.queries.failed_changes("rjob-1")
     assert [c.failure_message for c in changes] == [f["failureMessage"] for f in failed]
     assert [c.id for c in changes] == [f["id"] for f in failed]
-    assert cache.failed_changes("rjob-1", offset=3, limit=1)[0].failure_message == "Update failed: reason 3"
-    rows = cache.page(report.id, limit=10)
+    (third,) = cache.queries.failed_changes("rjob-1", offset=3, limit=1)
+    assert third.failure_message == "Update failed: reason 3"
+    rows = cache.queries.page(report.id, limit=10)
     assert len(rows) == 5 and {r.failure_message for r in rows} >= {"Link failed: member gone"}
-    assert cache.failed_changes("unknown-job") == []
-    final = cache.report(report.id)
+    assert cache.queries.failed_changes("unknown-job") == []
+    final = cache.reports.get(report.id)
     assert final is not None and final.kind is ReportKind.FAILED and final.duplicate_items == 0
 
 
 def test_save_failed_changes_appends_and_replaces(cache: Cache) -> None:
     items = [dict(i, failureMessage="x") for i in make_items(6, 9)]
-    cache.save_failed_changes("rjob-2", items[:2], replace=True, snapshot_id="snap")
-    cache.save_failed_changes("rjob-2", items[2:4])
-    assert [c.id for c in cache.failed_changes("rjob-2")] == [i["id"] for i in items[:4]]
-    cache.save_failed_changes("rjob-2", items[4:], replace=True)
-    assert [c.id for c in cache.failed_changes("rjob-2")] == [i["id"] for i in items[4:]]
-    cache.save_failed_changes("rjob-2", [])
-    report = cache.report_for_job("rjob-2", ReportKind.FAILED)
+    cache.report_writer.save_failed_changes("rjob-2", items[:2], replace=True, snapshot_id="snap")
+    cache.report_writer.save_failed_changes("rjob-2", items[2:4])
+    assert [c.id for c in cache.queries.failed_changes("rjob-2")] == [i["id"] for i in items[:4]]
+    cache.report_writer.save_failed_changes("rjob-2", items[4:], replace=True)
+    assert [c.id for c in cache.queries.failed_changes("rjob-2")] == [i["id"] for i in items[4:]]
+    cache.report_writer.save_failed_changes("rjob-2", [])
+    report = cache.reports.for_job("rjob-2", ReportKind.FAILED)
     assert report is not None and report.complete and report.item_count == 2
 
 
 def test_queries_work_while_downloading(cache: Cache) -> None:
     items = make_items(900, 10)
-    report = cache.begin_report("job-8", "snap", None, page_url(0))
+    report = cache.report_writer.begin_report("job-8", "snap", None, page_url(0))
     chunk, link = serve(items, page_url(0), 450)
-    cache.ingest_page(report.id, chunk, link, page_url(0))
-    assert cache.count(report.id) == 450
-    assert cache.get_change(report.id, items[10]["id"]) == Change.from_json(items[10])
-    assert cache.get_change(report.id, items[600]["id"]) is None
-    assert len(cache.page(report.id, limit=1000)) == 450
-    assert cache.pending_finalize() == []
+    cache.report_writer.ingest_page(report.id, chunk, link, page_url(0))
+    assert cache.queries.count(report.id) == 450
+    assert cache.queries.get_change(report.id, items[10]["id"]) == Change.from_json(items[10])
+    assert cache.queries.get_change(report.id, items[600]["id"]) is None
+    assert len(cache.queries.page(report.id, limit=1000)) == 450
+    assert cache.reports.pending_finalize() == []
 
 
 def test_interrupted_finalize_is_completed_on_begin(cache: Cache) -> None:
     items = make_items(300, 11)
-    report = cache.begin_report("job-9", "snap", None, "u1")
-    cache.ingest_page(report.id, items, None, "u1", finalize=False)
-    pending = cache.pending_finalize()
+    report = cache.report_writer.begin_report("job-9", "snap", None, "u1")
+    cache.report_writer.ingest_page(report.id, items, None, "u1", finalize=False)
+    pending = cache.reports.pending_finalize()
     assert [r.id for r in pending] == [report.id] and not pending[0].indexed
-    again = cache.begin_report("job-9", "snap", None, "u1")
-    assert again.indexed and again.search_ready and cache.pending_finalize() == []
+    again = cache.report_writer.begin_report("job-9", "snap", None, "u1")
+    assert again.indexed and again.search_ready and cache.reports.pending_finalize() == []
     with pytest.raises(IngestError):
-        cache.finalize_report(cache.begin_report("job-10", "snap", None, "v1").id)
+        cache.report_writer.finalize_report(cache.report_writer.begin_report("job-10", "snap", None, "v1").id)
 
 
 def test_delete_report_removes_everything(cache: Cache) -> None:
-    report = cache.begin_report("job-11", "snap", None, "u1")
-    cache.ingest_page(report.id, make_items(20, 12), None, "u1")
-    cache.delete_report(report.id)
-    assert cache.report(report.id) is None
-    tables = {r[0] for r in cache.connection.execute("SELECT name FROM sqlite_schema")}
+    report = cache.report_writer.begin_report("job-11", "snap", None, "u1")
+    cache.report_writer.ingest_page(report.id, make_items(20, 12), None, "u1")
+    cache.report_writer.delete_report(report.id)
+    assert cache.reports.get(report.id) is None
+    tables = {r[0] for r in cache.db.conn.execute("SELECT name FROM sqlite_schema")}
     assert not any(t.startswith(f"chg_{report.id}") for t in tables)
-    assert cache.connection.execute("SELECT count(*) FROM report_page").fetchone()[0] == 0
+    assert cache.db.conn.execute("SELECT count(*) FROM report_page").fetchone()[0] == 0
 
 
 def test_empty_report(cache: Cache) -> None:
-    report = cache.begin_report("job-empty", "snap", None, "u1", total_expected=0)
-    result = cache.ingest_page(report.id, [], None, "u1")
+    report = cache.report_writer.begin_report("job-empty", "snap", None, "u1", total_expected=0)
+    result = cache.report_writer.ingest_page(report.id, [], None, "u1")
     assert result.report.complete and result.report.indexed and result.report.search_ready
     assert result.report.item_count == 0 and result.report.progress == 1.0
-    assert cache.counts(report.id) == [] and cache.page(report.id) == []
-    assert cache.count(report.id, text="abc") == 0
-    assert list(cache.iter_changes(report.id)) == []
+    assert cache.queries.counts(report.id) == [] and cache.queries.page(report.id) == []
+    assert cache.queries.count(report.id, text="abc") == 0
+    assert list(cache.queries.iter_changes(report.id)) == []

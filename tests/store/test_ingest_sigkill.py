@@ -63,15 +63,15 @@ def test_sigkill_during_download_then_resume(seed: int) -> None:
     expected = make_items(COUNT, seed)
     cache = Cache.open("sigkill-tenant")
     try:
-        report = cache.report_for_job("job-sigkill")
+        report = cache.reports.for_job("job-sigkill")
         assert report is not None
         assert report.complete and report.indexed and report.search_ready
         assert report.pages == PAGES
         assert report.item_count == COUNT
         assert report.received_items == COUNT  # no page was stored twice
         assert report.duplicate_items == 0 and report.malformed_items == 0
-        assert cache.resume_point(report.id) is None
-        conn = cache.connection
+        assert cache.report_writer.resume_point(report.id) is None
+        conn = cache.db.conn
         table = change_table(report.id)
         total, distinct = conn.execute(f"SELECT count(*), count(DISTINCT object_id) FROM {table}").fetchone()
         assert (total, distinct) == (COUNT, COUNT)
@@ -84,15 +84,16 @@ def test_sigkill_during_download_then_resume(seed: int) -> None:
         assert [p[0] for p in pages] == list(range(1, PAGES + 1))
         assert [p[1] for p in pages] == [page_url(i * PAGE_SIZE) for i in range(PAGES)]
         assert sum(p[2] for p in pages) == COUNT
-        assert sum(n.count for n in cache.counts(report.id)) == COUNT
-        assert list(cache.iter_raw_changes(report.id)) == expected  # service order, byte-for-byte content
+        assert sum(n.count for n in cache.queries.counts(report.id)) == COUNT
+        # service order, byte-for-byte content
+        assert list(cache.queries.iter_raw_changes(report.id)) == expected
         needle = "kowalski"
         reference = sum(
             needle in item["displayName"].lower()
             or needle in item["currentState"].get("userPrincipalName", "").lower()
             for item in expected
         )
-        assert cache.count(report.id, text=needle) == reference > 0
+        assert cache.queries.count(report.id, text=needle) == reference > 0
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         cache.close()

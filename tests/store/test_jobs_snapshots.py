@@ -14,9 +14,10 @@ from entrabr_tui.core.model import (
     Snapshot,
     snapshot_id_for,
 )
-from entrabr_tui.store.cache import Cache, derive_retention
+from entrabr_tui.store.cache import Cache
 from entrabr_tui.store.codec import scope_key
 from entrabr_tui.store.records import DEFAULT_RETENTION
+from entrabr_tui.store.tenant_store import derive_retention
 
 from .synth import make_items
 
@@ -76,37 +77,38 @@ def test_derive_retention() -> None:
 
 def test_snapshots_first_seen_expiry_and_expired() -> None:
     cache = Cache.open("snap-tenant")
-    assert cache.retention() == DEFAULT_RETENTION
+    assert cache.tenant.retention() == DEFAULT_RETENTION
     seen = T0 + 7 * DAY
-    records = cache.record_snapshots(_snapshots(0, 6), now=seen)
-    assert cache.retention() == 7 * DAY
+    records = cache.tenant.record_snapshots(_snapshots(0, 6), now=seen)
+    assert cache.tenant.retention() == 7 * DAY
     assert [r.created for r in records] == [T0 + n * DAY for n in range(6, -1, -1)]  # newest first
     oldest = records[-1]
     assert oldest.first_seen == seen and oldest.expected_expiry == T0 + 7 * DAY and not oldest.expired
     assert oldest.expires_in(seen) == timedelta(0)
     later = seen + DAY
-    records = cache.record_snapshots(_snapshots(1, 7), now=later)
+    records = cache.tenant.record_snapshots(_snapshots(1, 7), now=later)
     assert len(records) == 8  # the expired one is kept
-    gone = cache.snapshot(snapshot_id_for(T0))
+    gone = cache.tenant.snapshot(snapshot_id_for(T0))
     assert gone is not None and gone.expired and gone.first_seen == seen and gone.last_seen == seen
-    assert [r.id for r in cache.snapshots(include_expired=False)] == [s.id for s in _snapshots(1, 7)]
-    first_day = cache.snapshot(snapshot_id_for(T0 + DAY))
+    assert [r.id for r in cache.tenant.snapshots(include_expired=False)] == [s.id for s in _snapshots(1, 7)]
+    first_day = cache.tenant.snapshot(snapshot_id_for(T0 + DAY))
     assert first_day is not None and first_day.first_seen == seen and first_day.last_seen == later
-    cache.record_snapshots(_snapshots(6, 7), now=later, complete=False)  # a partial list archives nothing
-    assert len(cache.snapshots(include_expired=False)) == 7
+    # a partial list archives nothing
+    cache.tenant.record_snapshots(_snapshots(6, 7), now=later, complete=False)
+    assert len(cache.tenant.snapshots(include_expired=False)) == 7
 
 
 def test_short_list_never_extends_retention_backwards() -> None:
     cache = Cache.open("snap-tenant-2")
-    cache.record_snapshots(_snapshots(0, 6), now=T0 + 7 * DAY)
-    cache.record_snapshots(_snapshots(5, 6), now=T0 + 7 * DAY)  # e.g. after a service hiccup
-    assert cache.retention() == 7 * DAY
+    cache.tenant.record_snapshots(_snapshots(0, 6), now=T0 + 7 * DAY)
+    cache.tenant.record_snapshots(_snapshots(5, 6), now=T0 + 7 * DAY)  # e.g. after a service hiccup
+    assert cache.tenant.retention() == 7 * DAY
 
 
 def test_onboarding_retention_errs_early() -> None:
     cache = Cache.open("snap-tenant-3")
-    records = cache.record_snapshots(_snapshots(0, 1), now=T0 + DAY)
-    assert cache.retention() == 2 * DAY
+    records = cache.tenant.record_snapshots(_snapshots(0, 1), now=T0 + DAY)
+    assert cache.tenant.retention() == 2 * DAY
     assert records[-1].expected_expiry == T0 + 2 * DAY
 
 
@@ -116,78 +118,78 @@ def test_jobs_round_trip_every_field() -> None:
     preview = _preview("p1", 3, scope=ids.to_json())
     recovery = _recovery("r1", 3)
     raw = {"id": "r1", "extra": {"nested": True}}
-    record = cache.upsert_job(preview, now=T0)
+    record = cache.jobs.upsert(preview, now=T0)
     assert record.job == preview and record.snapshot_id == snapshot_id_for(T0 + 3 * DAY)
     assert record.scope_key == scope_key(ids) and record.first_seen == T0 and not record.archived
-    rec = cache.upsert_job(recovery, raw=raw, snapshot_id="SNAP-FROM-PATH", started_here=True, now=T0)
+    rec = cache.jobs.upsert(recovery, raw=raw, snapshot_id="SNAP-FROM-PATH", started_here=True, now=T0)
     assert rec.job == recovery and rec.raw == raw and rec.started_here and rec.snapshot_id == "SNAP-FROM-PATH"
     assert rec.job.started == datetime(2026, 7, 30, 9, 0, 0, 123456, tzinfo=UTC)
-    again = cache.upsert_job(_recovery("r1", 3, status="running"), now=T0 + DAY)
+    again = cache.jobs.upsert(_recovery("r1", 3, status="running"), now=T0 + DAY)
     assert again.snapshot_id == "SNAP-FROM-PATH" and again.started_here and again.raw == raw
     assert again.last_seen == T0 + DAY and again.first_seen == T0
-    assert [j.id for j in cache.jobs(kind=JobKind.RECOVERY)] == ["r1"]
-    assert [j.id for j in cache.active_jobs()] == ["r1"]
+    assert [j.id for j in cache.jobs.all(kind=JobKind.RECOVERY)] == ["r1"]
+    assert [j.id for j in cache.jobs.active()] == ["r1"]
     weird = Job.from_json({"id": "w1", "status": "somethingNew", "targetStateDateTime": "garbage"})
-    stored = cache.upsert_job(weird)
+    stored = cache.jobs.upsert(weird)
     assert stored.job.status_raw == "somethingNew" and stored.job.status.value == "unknownFutureValue"
 
 
 def test_snapshot_of_job_comes_from_the_snapshot_list() -> None:
     cache = Cache.open("job-tenant-2")
     iso_id = "MjAyNi0wNy0yNFQyMjowMDowMFo="  # docs-style id (base64 of ISO text)
-    cache.record_snapshots([Snapshot(iso_id, T0 + 3 * DAY)], now=T0)
-    record = cache.upsert_job(_preview("p1", 3), now=T0)
+    cache.tenant.record_snapshots([Snapshot(iso_id, T0 + 3 * DAY)], now=T0)
+    record = cache.jobs.upsert(_preview("p1", 3), now=T0)
     assert record.snapshot_id == iso_id
-    assert cache.find_reusable_job(iso_id, None) is not None
+    assert cache.jobs.find_reusable(iso_id, None) is not None
 
 
 def test_reconcile_archives_vanished_jobs_and_keeps_their_data() -> None:
     cache = Cache.open("archive-tenant")
     start = T0 + 8 * DAY
-    cache.reconcile_jobs([_preview("p1", 3), _recovery("r1", 3)], now=start)
-    report = cache.begin_report("p1", snapshot_id_for(T0 + 3 * DAY), None, "u1")
+    cache.jobs.reconcile([_preview("p1", 3), _recovery("r1", 3)], now=start)
+    report = cache.report_writer.begin_report("p1", snapshot_id_for(T0 + 3 * DAY), None, "u1")
     items = make_items(120, 4)
-    cache.ingest_page(report.id, items, None, "u1")
-    failed = cache.begin_failed_changes("r1", None, "f1")
-    cache.ingest_page(failed.id, [dict(items[0], failureMessage="gone")], None, "f1")
-    cache.upsert_job(_preview("p2", 4, status="running"), now=start + 6 * DAY)  # too new to archive
+    cache.report_writer.ingest_page(report.id, items, None, "u1")
+    failed = cache.report_writer.begin_failed_changes("r1", None, "f1")
+    cache.report_writer.ingest_page(failed.id, [dict(items[0], failureMessage="gone")], None, "f1")
+    cache.jobs.upsert(_preview("p2", 4, status="running"), now=start + 6 * DAY)  # too new to archive
 
-    result = cache.reconcile_jobs([_preview("p3", 5)], now=start + 6 * DAY + timedelta(minutes=5))
+    result = cache.jobs.reconcile([_preview("p3", 5)], now=start + 6 * DAY + timedelta(minutes=5))
     assert result.added == ["p3"] and sorted(result.archived) == ["p1", "r1"] and result.unarchived == []
-    assert {j.id for j in cache.jobs(include_archived=False)} == {"p2", "p3"}
-    archived = cache.job("p1")
+    assert {j.id for j in cache.jobs.all(include_archived=False)} == {"p2", "p3"}
+    archived = cache.jobs.get("p1")
     assert archived is not None and archived.archived and archived.job == _preview("p1", 3)
-    kept = cache.report(report.id)
+    kept = cache.reports.get(report.id)
     assert kept is not None and kept.archived and kept.item_count == 120
-    assert sum(n.count for n in cache.counts(report.id)) == 120
-    assert len(cache.page(report.id, limit=500)) == 120
-    assert cache.failed_changes("r1")[0].failure_message == "gone"
+    assert sum(n.count for n in cache.queries.counts(report.id)) == 120
+    assert len(cache.queries.page(report.id, limit=500)) == 120
+    assert cache.queries.failed_changes("r1")[0].failure_message == "gone"
     # a complete archived report is still offered for reuse; the service may list a job again
-    assert cache.find_reusable_report(snapshot_id_for(T0 + 3 * DAY), None) == kept
-    back = cache.reconcile_jobs(
+    assert cache.reports.find_reusable(snapshot_id_for(T0 + 3 * DAY), None) == kept
+    back = cache.jobs.reconcile(
         [_preview("p1", 3), _preview("p2", 4), _preview("p3", 5)], now=start + 7 * DAY
     )
     assert back.unarchived == ["p1"] and back.archived == [] and sorted(back.updated) == ["p2", "p3"]
-    assert not cache.job("p1").archived  # type: ignore[union-attr]
-    assert cache.job("r1").archived  # type: ignore[union-attr]  # still gone from the service
+    assert not cache.jobs.get("p1").archived  # type: ignore[union-attr]
+    assert cache.jobs.get("r1").archived  # type: ignore[union-attr]  # still gone from the service
 
 
 def test_incomplete_report_of_archived_job_is_not_reusable() -> None:
     cache = Cache.open("archive-tenant-2")
     snap = snapshot_id_for(T0 + 3 * DAY)
-    cache.reconcile_jobs([_preview("p1", 3)], now=T0)
-    report = cache.begin_report("p1", snap, None, "u1")
-    cache.ingest_page(report.id, make_items(10, 5), "u2", "u1")
-    assert cache.find_reusable_report(snap, None) == cache.report(report.id)
-    cache.reconcile_jobs([], now=T0 + DAY)
-    assert cache.find_reusable_report(snap, None) is None
+    cache.jobs.reconcile([_preview("p1", 3)], now=T0)
+    report = cache.report_writer.begin_report("p1", snap, None, "u1")
+    cache.report_writer.ingest_page(report.id, make_items(10, 5), "u2", "u1")
+    assert cache.reports.find_reusable(snap, None) == cache.reports.get(report.id)
+    cache.jobs.reconcile([], now=T0 + DAY)
+    assert cache.reports.find_reusable(snap, None) is None
 
 
 def test_find_reusable_matches_snapshot_and_scope() -> None:
     cache = Cache.open("reuse-tenant")
     snap = snapshot_id_for(T0 + 3 * DAY)
     users = EntityNamesFilter(("user",))
-    cache.reconcile_jobs(
+    cache.jobs.reconcile(
         [
             _preview("p-all", 3),
             _preview("p-users", 3, scope=users.to_json()),
@@ -196,20 +198,22 @@ def test_find_reusable_matches_snapshot_and_scope() -> None:
         ],
         now=T0,
     )
-    assert cache.find_reusable_job(snap, None).id == "p-all"  # type: ignore[union-attr]
-    assert cache.find_reusable_job(snap, EntityNamesFilter(("user", "user"))).id == "p-users"  # type: ignore
-    assert cache.find_reusable_job(snap, EntityNamesFilter(("group",))) is None
-    running = cache.find_reusable_job(snap, EntityNamesFilter(("group",)), include_running=True)
+    assert cache.jobs.find_reusable(snap, None).id == "p-all"  # type: ignore[union-attr]
+    assert cache.jobs.find_reusable(snap, EntityNamesFilter(("user", "user"))).id == "p-users"  # type: ignore
+    assert cache.jobs.find_reusable(snap, EntityNamesFilter(("group",))) is None
+    running = cache.jobs.find_reusable(snap, EntityNamesFilter(("group",)), include_running=True)
     assert running is not None and running.id == "p-run"
-    assert cache.find_reusable_job(snapshot_id_for(T0), None) is None
-    assert cache.find_reusable_report(snap, None) is None
-    cache.ingest_page(cache.begin_report("p-all", snap, None, "u").id, make_items(3, 1), None, "u")
-    reusable = cache.find_reusable_report(snap, None)
+    assert cache.jobs.find_reusable(snapshot_id_for(T0), None) is None
+    assert cache.reports.find_reusable(snap, None) is None
+    cache.report_writer.ingest_page(
+        cache.report_writer.begin_report("p-all", snap, None, "u").id, make_items(3, 1), None, "u"
+    )
+    reusable = cache.reports.find_reusable(snap, None)
     assert reusable is not None and reusable.job_id == "p-all" and reusable.job_status == "successful"
-    assert cache.find_reusable_report(snap, users) is None
-    assert [s.report_count for s in cache.snapshots()] == []  # no snapshot list recorded yet
-    cache.record_snapshots([Snapshot(snap, T0 + 3 * DAY)], now=T0)
-    assert cache.snapshot(snap).report_count == 1  # type: ignore[union-attr]
+    assert cache.reports.find_reusable(snap, users) is None
+    assert [s.report_count for s in cache.tenant.snapshots()] == []  # no snapshot list recorded yet
+    cache.tenant.record_snapshots([Snapshot(snap, T0 + 3 * DAY)], now=T0)
+    assert cache.tenant.snapshot(snap).report_count == 1  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from entrabr_tui.store import cache_matchset, cache_queries
+from entrabr_tui.store import match_set
 from entrabr_tui.store.cache import Cache
+from entrabr_tui.store.change_matcher import ChangeMatcher
 
 from .synth import make_items, page_url, recoverable_of, serve
 
@@ -32,7 +33,7 @@ def _expected(items: list[dict[str, Any]], text: str) -> dict[tuple[str, str], i
 
 
 def _counts(cache: Cache, report_id: int, text: str) -> dict[tuple[str, str], int]:
-    return {(n.entity_type_raw, n.action_raw): n.count for n in cache.counts(report_id, text=text)}
+    return {(n.entity_type_raw, n.action_raw): n.count for n in cache.queries.counts(report_id, text=text)}
 
 
 class Download:
@@ -40,14 +41,16 @@ class Download:
 
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
-        self.report = cache.begin_report("job", "snap", None, page_url(0))
+        self.report = cache.report_writer.begin_report("job", "snap", None, page_url(0))
         self.url: str | None = page_url(0)
         self.stored: list[dict[str, Any]] = []
 
     def more(self) -> None:
         assert self.url is not None
         page, next_link = serve(ITEMS, self.url, PAGE)
-        self.cache.ingest_page(self.report.id, page, next_link, self.url, finalize=next_link is None)
+        self.cache.report_writer.ingest_page(
+            self.report.id, page, next_link, self.url, finalize=next_link is None
+        )
         self.stored.extend(page)
         self.url = next_link
 
@@ -63,13 +66,13 @@ def download() -> Iterator[Download]:
 def cte_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Texts for which the matches were looked up in the change table (not in kept matches)."""
     calls: list[str] = []
-    original = cache_queries.QueriesMixin._matches_cte
+    original = ChangeMatcher.cte
 
-    def counting(self: cache_queries.QueriesMixin, report_id: int, needle: str) -> Any:
+    def counting(self: ChangeMatcher, report_id: int, needle: str) -> Any:
         calls.append(needle)
         return original(self, report_id, needle)
 
-    monkeypatch.setattr(cache_queries.QueriesMixin, "_matches_cte", counting)
+    monkeypatch.setattr(ChangeMatcher, "cte", counting)
     return calls
 
 
@@ -80,7 +83,9 @@ def test_longer_text_narrows_the_kept_matches(download: Download, cte_calls: lis
     report_id = download.report.id
     for text in ("smi", "smit", "smith", "smithson", "SMITHSON"):
         assert _counts(download.cache, report_id, text) == _expected(download.stored, text), text
-        rows = download.cache.page(report_id, entity_type="user", action="update", text=text, limit=1000)
+        rows = download.cache.queries.page(
+            report_id, entity_type="user", action="update", text=text, limit=1000
+        )
         assert len(rows) == _expected(download.stored, text).get(("user", "update"), 0)
     assert cte_calls == ["smi"]
     assert _counts(download.cache, report_id, "mith") == _expected(download.stored, "mith")
@@ -93,7 +98,9 @@ def test_new_rows_from_this_connection_are_seen(download: Download) -> None:
     assert _counts(download.cache, report_id, "smith") == _expected(download.stored, "smith")
     download.more()
     assert _counts(download.cache, report_id, "smith") == _expected(download.stored, "smith")
-    assert download.cache.count(report_id, text="smith") == sum(_expected(download.stored, "smith").values())
+    assert download.cache.queries.count(
+        report_id, text="smith"
+    ) == sum(_expected(download.stored, "smith").values())
 
 
 def test_new_rows_from_another_connection_are_seen(download: Download) -> None:
@@ -107,8 +114,8 @@ def test_new_rows_from_another_connection_are_seen(download: Download) -> None:
         download.more()
         assert _counts(reader, report_id, "smithson") == _expected(download.stored, "smithson")
         first = download.stored[0]["id"]
-        download.cache.mark(report_id, [first])
-        marked = reader.page(report_id, text=first[:8], marked=True)
+        download.cache.queue.mark(report_id, [first])
+        marked = reader.queries.page(report_id, text=first[:8], marked=True)
         assert [r.object_id for r in marked] == [first]
     finally:
         reader.close()
@@ -116,12 +123,14 @@ def test_new_rows_from_another_connection_are_seen(download: Download) -> None:
 
 def test_too_many_matches_are_not_kept(download: Download, monkeypatch: pytest.MonkeyPatch,
                                        cte_calls: list[str]) -> None:
-    monkeypatch.setattr(cache_matchset, "MATCH_SET_ROWS", 20)
+    monkeypatch.setattr(match_set, "MATCH_SET_ROWS", 20)
     download.more()
     download.more()
     report_id = download.report.id
     assert _counts(download.cache, report_id, "contoso") == _expected(download.stored, "contoso")
     assert _counts(download.cache, report_id, "contoso.") == _expected(download.stored, "contoso.")
-    rows = download.cache.page(report_id, entity_type="user", action="update", text="contoso", limit=1000)
+    rows = download.cache.queries.page(
+        report_id, entity_type="user", action="update", text="contoso", limit=1000
+    )
     assert len(rows) == _expected(download.stored, "contoso")[("user", "update")]
     assert "contoso." in cte_calls  # looked up in the change table: nothing was kept for "contoso"

@@ -21,9 +21,9 @@ NOW = datetime(2026, 7, 28, 9, 30, tzinfo=UTC)
 
 def _filled_cache(paths: StorePaths) -> Path:
     cache = Cache.open("t1", paths=paths)
-    report = cache.begin_report("job", "snap", None, page_url(0))
-    cache.ingest_page(report.id, make_items(3000, 5), None, page_url(0))
-    path = cache.path
+    report = cache.report_writer.begin_report("job", "snap", None, page_url(0))
+    cache.report_writer.ingest_page(report.id, make_items(3000, 5), None, page_url(0))
+    path = cache.db.path
     cache.close()
     return path
 
@@ -47,12 +47,12 @@ def test_damaged_file_is_moved_aside_and_rebuilt() -> None:
         moved = _moved(path, "corrupt")
         assert moved == [path.with_name(f"{path.name}.corrupt-20260728T093000Z")]
         assert moved[0].read_bytes() == damaged  # kept, byte for byte
-        assert cache.moved_to == moved[0]
-        assert len(cache.warnings) == 1
-        message = cache.warnings[0]
+        assert cache.db.moved_to == moved[0]
+        assert len(cache.db.warnings) == 1
+        message = cache.db.warnings[0]
         assert str(path) in message and str(moved[0]) in message and "damaged" in message
-        assert cache.reports() == []  # a fresh cache
-        assert cache.connection.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        assert cache.reports.all() == []  # a fresh cache
+        assert cache.db.conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
     finally:
         cache.close()
 
@@ -64,7 +64,7 @@ def test_file_that_is_not_sqlite_is_moved_aside() -> None:
     cache = Cache.open("t2", paths=paths, now=NOW)
     try:
         assert _moved(path, "corrupt")
-        assert "not an SQLite database" in cache.warnings[0]
+        assert "not an SQLite database" in cache.db.warnings[0]
     finally:
         cache.close()
 
@@ -81,7 +81,7 @@ def test_foreign_sqlite_file_is_moved_aside() -> None:
     try:
         moved = _moved(path, "foreign")
         assert len(moved) == 1
-        assert "not an entrabr cache" in cache.warnings[0] and str(moved[0]) in cache.warnings[0]
+        assert "not an entrabr cache" in cache.db.warnings[0] and str(moved[0]) in cache.db.warnings[0]
         kept = sqlite3.connect(moved[0])
         assert kept.execute("SELECT body FROM notes").fetchall() == [("keep me",)]
         kept.close()
@@ -96,7 +96,7 @@ def test_history_file_is_foreign_to_the_cache() -> None:
     path.write_bytes(paths.history_db.read_bytes())
     cache = Cache.open("t4", paths=paths, now=NOW)
     try:
-        assert _moved(path, "foreign") and "application id" in cache.warnings[0]
+        assert _moved(path, "foreign") and "application id" in cache.db.warnings[0]
     finally:
         cache.close()
 
@@ -110,7 +110,7 @@ def test_newer_schema_is_moved_aside_not_downgraded() -> None:
     cache = Cache.open("t1", paths=paths, now=NOW)
     try:
         assert _moved(path, "newer")
-        assert "newer" in cache.warnings[0]
+        assert "newer" in cache.db.warnings[0]
     finally:
         cache.close()
 
@@ -132,7 +132,7 @@ def test_empty_file_is_initialised_without_warning() -> None:
     path.touch()
     cache = Cache.open("t6", paths=paths)
     try:
-        assert cache.warnings == [] and cache.moved_to is None
+        assert cache.db.warnings == [] and cache.db.moved_to is None
     finally:
         cache.close()
 
@@ -142,8 +142,8 @@ def test_clean_reopen_keeps_data_and_warns_nothing() -> None:
     _filled_cache(paths)
     cache = Cache.open("t1", paths=paths)
     try:
-        assert cache.warnings == []
-        (report,) = cache.reports()
+        assert cache.db.warnings == []
+        (report,) = cache.reports.all()
         assert report.item_count == 3000
     finally:
         cache.close()
@@ -184,10 +184,10 @@ def test_forward_migration_keeps_data() -> None:
     cache = Cache.open("t8", paths=paths)
     try:
         assert _version(path) == 2
-        assert cache.tenant().first_seen == datetime(2026, 1, 1, tzinfo=UTC)
-        report = cache.begin_report("job", "snap", None, page_url(0))
-        cache.ingest_page(report.id, make_items(10, 1), None, page_url(0))
-        assert cache.mark(report.id, [cache.page(report.id, limit=1)[0].object_id]).marked == 1
+        assert cache.tenant.info().first_seen == datetime(2026, 1, 1, tzinfo=UTC)
+        report = cache.report_writer.begin_report("job", "snap", None, page_url(0))
+        cache.report_writer.ingest_page(report.id, make_items(10, 1), None, page_url(0))
+        assert cache.queue.mark(report.id, [cache.queries.page(report.id, limit=1)[0].object_id]).marked == 1
     finally:
         cache.close()
 

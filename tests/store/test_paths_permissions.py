@@ -60,24 +60,24 @@ def umask(request: pytest.FixtureRequest) -> Iterator[int]:
 def test_permissions_are_private(umask: int, entrabr_home: Path) -> None:
     paths = StorePaths.default()
     cache = Cache.open("perm-tenant", paths=paths)
-    report = cache.begin_report("job", "snap", None, page_url(0))
-    cache.ingest_page(report.id, make_items(500, 2), page_url(500), page_url(0))
+    report = cache.report_writer.begin_report("job", "snap", None, page_url(0))
+    cache.report_writer.ingest_page(report.id, make_items(500, 2), page_url(500), page_url(0))
     history = History.open(paths=paths)
     history.append(HistoryAction.SIGN_IN, identity="admin@contoso.com")
     save_config(AppConfig(profiles=[TenantProfile("contoso", "tenant-guid")]), paths.config_file)
     try:
         for folder in (paths.cache_dir, paths.data_dir, paths.config_dir):
             assert _mode(folder) == 0o700, folder
-        for db in (cache.path, history.path):
+        for db in (cache.db.path, history.path):
             for suffix in ("", "-wal", "-shm"):
                 file = Path(f"{db}{suffix}")
                 assert file.exists(), file
                 assert _mode(file) == 0o600, file
         assert _mode(paths.config_file) == 0o600
         reader = cache.reader()  # a second connection must not loosen anything either
-        reader.counts(report.id)
+        reader.queries.counts(report.id)
         reader.close()
-        assert _mode(Path(f"{cache.path}-wal")) == 0o600
+        assert _mode(Path(f"{cache.db.path}-wal")) == 0o600
     finally:
         cache.close()
         history.close()

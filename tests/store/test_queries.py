@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from entrabr_tui.core.model import Change
-from entrabr_tui.store import cache_core, cache_maintenance, cache_queries
+from entrabr_tui.store import cache_database, change_queries, report_writer
 from entrabr_tui.store.cache import Cache
 from entrabr_tui.store.records import ChangeRow
 
@@ -65,11 +65,11 @@ class State:
 
 @pytest.fixture(params=["downloading", "complete", "finalized", "no-trigram"])
 def state(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[State]:
-    monkeypatch.setattr(cache_maintenance, "SEARCH_CHUNK", 1500)
+    monkeypatch.setattr(report_writer, "SEARCH_CHUNK", 1500)
     if request.param == "no-trigram":
-        monkeypatch.setattr(cache_core, "trigram_available", lambda conn: False)
+        monkeypatch.setattr(cache_database, "trigram_available", lambda conn: False)
     cache = Cache.open("query-tenant", recoverable=recoverable_of)
-    report = cache.begin_report("job", "snap", None, page_url(0))
+    report = cache.report_writer.begin_report("job", "snap", None, page_url(0))
     url: str | None = page_url(0)
     stored = ITEMS
     while url is not None:
@@ -77,11 +77,11 @@ def state(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
         if request.param == "downloading" and next_link is None:
             stored = ITEMS[: len(ITEMS) - len(page)]
             break
-        cache.ingest_page(
+        cache.report_writer.ingest_page(
             report.id, page, next_link, url, finalize=request.param in ("finalized", "no-trigram")
         )
         url = next_link
-    current = cache.report(report.id)
+    current = cache.reports.get(report.id)
     assert current is not None
     if request.param == "downloading":
         assert not current.complete and 0 < current.search_rowid < len(stored)
@@ -89,7 +89,7 @@ def state(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
         assert current.complete and not current.indexed
     else:
         assert current.indexed and current.search_ready
-    assert cache.has_trigram is (request.param != "no-trigram")
+    assert cache.db.has_trigram is (request.param != "no-trigram")
     yield State(request.param, cache, report.id, stored)
     cache.close()
 
@@ -102,7 +102,7 @@ def _page_all(state: State, limit: int, **filters: Any) -> list[str]:
     seen: list[str] = []
     after = None
     while True:
-        rows = state.cache.page(state.report_id, after=after, limit=limit, **filters)
+        rows = state.cache.queries.page(state.report_id, after=after, limit=limit, **filters)
         seen.extend(_rows(rows))
         if len(rows) < limit:
             return seen
@@ -111,7 +111,7 @@ def _page_all(state: State, limit: int, **filters: Any) -> list[str]:
 
 def test_counts_match(state: State) -> None:
     reference = Counter((i["entityTypeName"], i["recoveryAction"]) for i in state.items)
-    counts = state.cache.counts(state.report_id)
+    counts = state.cache.queries.counts(state.report_id)
     assert [(n.entity_type_raw, n.action_raw, n.count) for n in counts] == sorted(
         (t, a, n) for (t, a), n in reference.items()
     )
@@ -121,20 +121,20 @@ def test_counts_match(state: State) -> None:
         )
         got = {
             (n.entity_type_raw, n.action_raw): n.count
-            for n in state.cache.counts(state.report_id, recoverable=flag)
+            for n in state.cache.queries.counts(state.report_id, recoverable=flag)
         }
         assert got == dict(ref)
     synced = sum(i["currentState"].get("onPremisesSyncEnabled") is True for i in state.items)
-    assert state.cache.count(state.report_id, on_prem=True) == synced > 0
-    assert state.cache.count(state.report_id) == len(state.items)
+    assert state.cache.queries.count(state.report_id, on_prem=True) == synced > 0
+    assert state.cache.queries.count(state.report_id) == len(state.items)
     assert (
-        state.cache.count(state.report_id, entity_type="user", action="update")
+        state.cache.queries.count(state.report_id, entity_type="user", action="update")
         == reference[("user", "update")]
     )
 
 
 def test_keyset_paging_covers_every_node_once_in_order(state: State) -> None:
-    for node in state.cache.counts(state.report_id):
+    for node in state.cache.queries.counts(state.report_id):
         expected = [
             i["id"]
             for i in sorted(state.items, key=_order)
@@ -143,7 +143,7 @@ def test_keyset_paging_covers_every_node_once_in_order(state: State) -> None:
         seen: list[str] = []
         after: tuple[str, str] | None = None
         while True:
-            rows = state.cache.page(
+            rows = state.cache.queries.page(
                 state.report_id,
                 entity_type=node.entity_type_raw,
                 action=node.action_raw,
@@ -195,14 +195,14 @@ def _id_needles() -> list[str]:
 def test_text_filter_matches_reference(state: State, budget: int, monkeypatch: pytest.MonkeyPatch) -> None:
     if state.name == "no-trigram" and budget != 0:
         pytest.skip("without the trigram index every setting takes the same path")
-    monkeypatch.setattr(cache_queries, "WALK_BUDGET", budget)
+    monkeypatch.setattr(change_queries, "WALK_BUDGET", budget)
     for needle in NEEDLES + _id_needles():
         expected = [i for i in sorted(state.items, key=_order) if _matches(i, needle)]
-        assert state.cache.count(state.report_id, text=needle) == len(expected), needle
+        assert state.cache.queries.count(state.report_id, text=needle) == len(expected), needle
         by_node = Counter((i["entityTypeName"], i["recoveryAction"]) for i in expected)
         got = {
             (n.entity_type_raw, n.action_raw): n.count
-            for n in state.cache.counts(state.report_id, text=needle)
+            for n in state.cache.queries.counts(state.report_id, text=needle)
         }
         assert got == dict(by_node), needle
         limit = 7 if len(expected) < 150 else 211  # many page boundaries either way
@@ -214,26 +214,26 @@ def test_text_filter_matches_reference(state: State, budget: int, monkeypatch: p
 def test_specific_matches_exist(state: State) -> None:
     """Guard against a vacuous reference: the interesting needles do match something."""
     for needle in ("smith", "zoë", "łukasz", "émile", "@contoso", _id_needles()[0]):
-        assert state.cache.count(state.report_id, text=needle) > 0, needle
-    assert state.cache.count(state.report_id, text=_id_needles()[1]) == 1
+        assert state.cache.queries.count(state.report_id, text=needle) > 0, needle
+    assert state.cache.queries.count(state.report_id, text=_id_needles()[1]) == 1
 
 
 def test_change_by_id(state: State) -> None:
     for item in state.items[::397]:
-        change = state.cache.get_change(state.report_id, item["id"])
+        change = state.cache.queries.get_change(state.report_id, item["id"])
         assert change == Change.from_json(item)
-        assert state.cache.get_change(state.report_id, item["id"].upper()) == change
-        assert state.cache.get_raw_change(state.report_id, item["id"]) == item
-    assert state.cache.get_change(state.report_id, "00000000-0000-0000-0000-000000000000") is None
+        assert state.cache.queries.get_change(state.report_id, item["id"].upper()) == change
+        assert state.cache.queries.get_raw_change(state.report_id, item["id"]) == item
+    assert state.cache.queries.get_change(state.report_id, "00000000-0000-0000-0000-000000000000") is None
     wanted = [state.items[9]["id"], "missing", state.items[3]["id"].upper(), state.items[9]["id"]]
-    assert state.cache.get_changes(state.report_id, wanted) == [
+    assert state.cache.queries.get_changes(state.report_id, wanted) == [
         Change.from_json(state.items[9]),
         Change.from_json(state.items[3]),
     ]
 
 
 def test_row_fields_and_marks(state: State) -> None:
-    first = state.cache.page(state.report_id, limit=5)
+    first = state.cache.queries.page(state.report_id, limit=5)
     by_id = {i["id"]: i for i in state.items}
     for row in first:
         item = by_id[row.object_id]
@@ -242,18 +242,18 @@ def test_row_fields_and_marks(state: State) -> None:
         assert row.recoverable is _recoverable(item)
         assert row.on_premises_synced is (item["currentState"].get("onPremisesSyncEnabled") is True)
         assert not row.marked
-    state.cache.mark(state.report_id, [first[1].object_id, first[3].object_id])
-    again = state.cache.page(state.report_id, limit=5)
+    state.cache.queue.mark(state.report_id, [first[1].object_id, first[3].object_id])
+    again = state.cache.queries.page(state.report_id, limit=5)
     assert [r.marked for r in again] == [False, True, False, True, False]
-    marked = state.cache.page(state.report_id, marked=True)
+    marked = state.cache.queries.page(state.report_id, marked=True)
     assert _rows(marked) == [first[1].object_id, first[3].object_id]
-    assert state.cache.count(state.report_id, marked=False) == len(state.items) - 2
+    assert state.cache.queries.count(state.report_id, marked=False) == len(state.items) - 2
 
 
 def test_bad_keyset_arguments(state: State) -> None:
     with pytest.raises(ValueError):
-        state.cache.page(state.report_id, after=("name", "id"))
+        state.cache.queries.page(state.report_id, after=("name", "id"))
     with pytest.raises(ValueError):
-        state.cache.page(state.report_id, after=("a", "b", "c"))  # type: ignore[arg-type]
+        state.cache.queries.page(state.report_id, after=("a", "b", "c"))  # type: ignore[arg-type]
     with pytest.raises(KeyError):
-        state.cache.page(999)
+        state.cache.queries.page(999)

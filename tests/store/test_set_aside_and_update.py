@@ -25,7 +25,7 @@ WHEN = datetime(2026, 7, 28, 9, 30, tzinfo=UTC)
 def test_set_aside_moves_the_database_and_its_companions(tmp_path: Path) -> None:
     paths = StorePaths.under(tmp_path)
     cache = Cache.open("contoso", paths=paths)
-    path = cache.path
+    path = cache.db.path
     cache.close()
     wal = Path(f"{path}-wal")
     wal.write_bytes(b"")  # a companion left next to it
@@ -33,7 +33,8 @@ def test_set_aside_moves_the_database_and_its_companions(tmp_path: Path) -> None
     assert kept == path.with_name(f"{path.name}.cleared-20260728T093000Z")
     assert kept.exists() and Path(f"{kept}-wal").exists()
     assert not path.exists() and not wal.exists()
-    again = set_aside(Cache.open("contoso", paths=paths).path, "cleared", now=WHEN)  # same second: no clash
+    # same second: no clash
+    again = set_aside(Cache.open("contoso", paths=paths).db.path, "cleared", now=WHEN)
     assert again is not None and again != kept and again.exists() and kept.exists()
     assert set_aside(path, "cleared", now=WHEN) is None  # nothing there any more
 
@@ -41,13 +42,13 @@ def test_set_aside_moves_the_database_and_its_companions(tmp_path: Path) -> None
 def test_a_fresh_cache_opens_after_set_aside(tmp_path: Path) -> None:
     paths = StorePaths.under(tmp_path)
     cache = Cache.open("contoso", paths=paths)
-    cache.set_tenant_info(graph_url="https://graph.example/v1.0")
+    cache.tenant.set_info(graph_url="https://graph.example/v1.0")
     cache.close()
-    set_aside(cache.path, "cleared", now=WHEN)
+    set_aside(cache.db.path, "cleared", now=WHEN)
     fresh = Cache.open("contoso", paths=paths)
     try:
-        assert fresh.warnings == [] and fresh.tenant().graph_url is None
-        assert stat.S_IMODE(fresh.path.stat().st_mode) == 0o600
+        assert fresh.db.warnings == [] and fresh.tenant.info().graph_url is None
+        assert stat.S_IMODE(fresh.db.path.stat().st_mode) == 0o600
     finally:
         fresh.close()
 

@@ -23,12 +23,12 @@ from entrabr_tui.core.model import (
     Snapshot,
     snapshot_id_for,
 )
+from entrabr_tui.engine.cache_reader import QueuedObject
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
 from entrabr_tui.engine.plans import SessionPlan, build_plan
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.restore import BatchResult, RestoreResult, retry_plan
-from entrabr_tui.engine.session_cache import QueuedObject
 from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
 from entrabr_tui.ui.backend import CachedReportView, ReportProgressCallback, RestoreProgressCallback
 

@@ -9,7 +9,8 @@ from .fake_backend import FakeBackend
 
 
 def as_backend(session: Session) -> Backend:
-    """Type-checked by mypy: fails to check if Session stops matching the protocol."""
+    """States the contract for readers; mypy proves it on the package, where ``entrabr_tui.cli`` hands the
+    app a factory of sessions as the UI's ``Backend`` factory."""
     return session
 
 

@@ -122,7 +122,7 @@ async def test_space_marks_and_moves_down_and_u_unmarks_all() -> None:
         await pilot.press("j", "space", "space")
         await settle(pilot)
         assert len(backend.queued) == 2
-        assert len(tree.marked) == 2
+        assert len(tree.marks.marked) == 2
         assert "[x]" in screen_text(app)
         assert "2 queued" in screen_text(app)
         await pilot.press("k", "space")
@@ -160,7 +160,7 @@ async def test_unmark_from_the_queue_pane() -> None:
         await pilot.press("x")
         await settle(pilot)
         assert len(backend.queued) == 1
-        assert len(tree.marked) == 1
+        assert len(tree.marks.marked) == 1
 
 
 async def test_large_nodes_are_paged() -> None:
@@ -207,7 +207,7 @@ async def test_filter_by_name_upn_or_id_with_next_match() -> None:
         assert tree.cursor_line == first
         await pilot.press("escape")
         await settle(pilot)
-        assert tree.filter_text == "" and not tree.filtered
+        assert tree.filters.text == "" and not tree.filtered
 
 
 async def test_destructive_lens_and_quick_filters() -> None:

@@ -172,7 +172,7 @@ async def test_typing_queries_only_the_latest_text() -> None:
             tree.set_filter("user0001"[:end])  # faster than any typist: each replaces the one before
         await settle(pilot)
         assert backend.of("counts")[before:] == [("user0001", None)]
-        assert tree.applied_filter == ("user0001", None)
+        assert tree.model.applied == ("user0001", None)
         assert {r.id for r in tree.visible_rows()} == {c.id for c in backend.changes
                                                          if "user0001" in (c.principal_name or "")}
 
@@ -188,7 +188,7 @@ async def test_typing_back_to_what_is_shown_asks_nothing() -> None:
         tree.set_filter("user0001")
         await settle(pilot)
         assert len(backend.calls) == asked
-        assert tree.applied_filter == ("user0001", None)
+        assert tree.model.applied == ("user0001", None)
 
 
 async def test_filter_updates_the_nodes_in_place() -> None:
@@ -216,7 +216,7 @@ async def test_filter_updates_the_nodes_in_place() -> None:
         tree.set_filter("")
         await settle(pilot)
         assert action_node(tree, "user", "update") is node and len(leaves(node)) == PAGE_SIZE
-        assert tree.applied_filter is None
+        assert tree.model.applied is None
 
 
 async def test_the_same_page_again_keeps_its_nodes() -> None:
@@ -238,7 +238,8 @@ async def test_a_page_asked_for_before_a_filter_is_dropped() -> None:
         assert tree.report_id is not None
         shown = leaves(node)
         stale = [ObjectRow("u-x", "user", "update", "Stale", None, False, True)]
-        tree.post_message(ChangesTree.PageLoaded(int(node.id), tree.report_id, tree._generation - 1, stale))
+        stale_generation = tree.model.generation - 1
+        tree.post_message(ChangesTree.PageLoaded(int(node.id), tree.report_id, stale_generation, stale))
         await settle(pilot)
         assert leaves(node) == shown
 
@@ -258,14 +259,14 @@ async def test_pages_of_many_leaves_are_built_like_tree_add_leaf(monkeypatch: py
 
         assert changes_build._BULK_OK
         old = list(node.children)
-        tree._fill_page(node, data, rows[::-1])
+        tree.nodes.fill_page(node, data, rows[::-1])
         fast = drawn()
         for child in old:
             with pytest.raises(UnknownNodeID):
                 tree.get_node_by_id(child.id)
         monkeypatch.setattr(changes_build, "_BULK_OK", False)
-        tree._fill_page(node, data, rows)
-        tree._fill_page(node, data, rows[::-1])
+        tree.nodes.fill_page(node, data, rows)
+        tree.nodes.fill_page(node, data, rows[::-1])
         assert drawn() == fast
         assert all(tree.get_node_by_id(child.id) is child for child in node.children)
 
@@ -293,13 +294,13 @@ async def test_a_range_started_on_a_row_that_went_away_starts_again() -> None:
         node = await open_group(pilot, tree, "user", "update")
         tree.move_cursor(object_nodes(node)[3])
         await pilot.press("v")
-        assert tree._anchor is not None
+        assert tree.marks.anchor is not None
         tree.set_filter("User 001")
         await settle(pilot)
-        assert tree._anchor is None  # its row is no longer shown
+        assert tree.marks.anchor is None  # its row is no longer shown
         rows = object_nodes(node)
         tree.focus()
         tree.move_cursor(rows[2])
         await pilot.press("v")
         await settle(pilot)
-        assert tree._anchor is rows[2] and not backend.queued
+        assert tree.marks.anchor is rows[2] and not backend.queued

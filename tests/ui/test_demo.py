@@ -9,7 +9,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from entrabr_tui.engine.session import Session
+from entrabr_tui.engine import Session, open_demo
 from entrabr_tui.engine.timing import PollPolicy
 from entrabr_tui.ui.app import EntrabrApp
 from entrabr_tui.ui.backend import Backend
@@ -35,8 +35,8 @@ async def demo(role: str) -> AsyncIterator[tuple[EntrabrApp, Pilot[Any], Session
     sessions: list[Session] = []
 
     async def factory() -> Backend:
-        session = await Session.demo(role=role, objects=400, job_speed=FAST, sleep=no_wait,
-                                     poll=PollPolicy(max_polls=400), page_size=100)
+        session = await open_demo(role=role, objects=400, job_speed=FAST, sleep=no_wait,
+                                  poll=PollPolicy(max_polls=400), page_size=100)
         sessions.append(session)
         return session
 

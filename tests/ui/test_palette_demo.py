@@ -87,13 +87,13 @@ async def test_export_then_offline_and_online_on_the_demo_tenant(tmp_path: Path)
 async def test_clear_cache_on_the_demo_tenant_sets_the_file_aside(tmp_path: Path) -> None:
     async with demo_app(tmp_path) as (app, pilot, _sessions):
         first = session_of(app)
-        cache_file = first.cache.path
-        assert first.cache.snapshots()
+        cache_file = first.cache.db.path
+        assert first.cache.tenant.snapshots()
         await run_command(pilot, "clear cache", "Clear cache")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirm dialog")
         await pilot.press("y")
         fresh = await reopened(pilot, app, first)
-        assert first.closed and fresh.cache.path == cache_file
+        assert first.closed and fresh.cache.db.path == cache_file
         kept = [p for p in cache_file.parent.iterdir() if ".cleared-" in p.name]
         assert len(kept) == 1 and kept[0].name.startswith(cache_file.name)
         assert fresh.reports() == []

@@ -38,7 +38,7 @@ async def test_queue_groups_by_type_and_action_and_shows_exclusions() -> None:
         await pilot.press("x")
         await settle(pilot)
         assert set(backend.queued) == {"u-00007"}
-        assert app.main.changes.marked == {"u-00007"}
+        assert app.main.changes.marks.marked == {"u-00007"}
 
 
 async def test_queue_still_shows_when_planning_fails(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,18 +7,18 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from entrabr_tui.ui.bindings import DIALOG
+from entrabr_tui.ui.bindings import DIALOG, SCREEN, TEXT_DIALOG, TYPED_DIALOG, bindings_of
 
 
 class ConfirmDialog(ModalScreen[bool]):
     """A yes/no question. ``y`` confirms; ``n``/esc cancel; focus starts on the safe choice."""
 
-    BINDINGS: ClassVar[list[BindingType]] = DIALOG.as_list()
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, DIALOG)
 
     def __init__(self, title: str, body: Text | str, confirm_label: str = "Yes", *,
                  danger: bool = False) -> None:
@@ -53,7 +53,7 @@ class ConfirmDialog(ModalScreen[bool]):
 class TypedConfirmDialog(ModalScreen[bool]):
     """A confirmation that needs a word typed, for actions that soft-delete objects."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="typed-cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, TYPED_DIALOG)
 
     def __init__(self, title: str, body: Text | str, word: str, confirm_label: str) -> None:
         super().__init__()
@@ -99,9 +99,7 @@ class TypedConfirmDialog(ModalScreen[bool]):
 class TextDialog(ModalScreen[None]):
     """Shows long text (a full property value, a failure message) literally, scrollable."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,enter", "close", "Close", id="text-close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, TEXT_DIALOG)
 
     def __init__(self, title: str, body: Text) -> None:
         super().__init__()

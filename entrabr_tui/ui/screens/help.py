@@ -13,11 +13,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from entrabr_tui.ui.bindings import ALL_GROUPS, BindingGroup
+from entrabr_tui.ui.bindings import ALL_GROUPS, HELP, SCREEN, BindingGroup, bindings_of
 from entrabr_tui.ui.text import safe
 
 _EXTRA = (
-    ("tab / shift+tab", "Next / previous pane", ""),
     ("ctrl+p", "Command palette: exports, theme, history, key reference", ""),
     ("mouse", "Click to focus and select, wheel to scroll", ""),
 )
@@ -43,9 +42,7 @@ def help_rows(group: BindingGroup, keymap: Mapping[str, str]) -> list[tuple[str,
 class HelpScreen(ModalScreen[None]):
     """Every key of the app, grouped by where it works. esc, q or ? closes it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark,f1", "close", "Close", id="help-close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, HELP)
 
     def compose(self) -> ComposeResult:
         keymap: Mapping[str, str] = getattr(self.app, "_keymap", {}) or {}

@@ -9,13 +9,14 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label
 
 from entrabr_tui.core.model import Job, JobKind
 from entrabr_tui.ui.backend import Backend, LogEntry
+from entrabr_tui.ui.bindings import HISTORY, SCREEN, bindings_of
 from entrabr_tui.ui.text import format_duration, safe
 from entrabr_tui.ui.widgets.tables import NavTable
 
@@ -41,10 +42,7 @@ def log_cells(entry: LogEntry) -> tuple[str, ...]:
 class HistoryScreen(Screen[None]):
     """Two tables with one filter: ``/`` focuses it, esc or q goes back."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Back", id="history-close"),
-        Binding("slash", "focus_filter", "Filter", key_display="/", id="history-filter"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, HISTORY)
 
     def __init__(self, backend: Backend) -> None:
         super().__init__()

@@ -1,8 +1,11 @@
-"""The main screen: status line, read-only banner, job strip, and the four panes."""
+"""The main screen: status line, read-only banner, job strip and the four panes; the session's state and its
+cache workers. New reports and restores are flows the screen holds (``report_flow``, ``restore_flow``)."""
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -11,12 +14,13 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Key
+from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
-from entrabr_tui.core.model import RecoveryStatus
-from entrabr_tui.ui.backend import Backend
-from entrabr_tui.ui.bindings import GLOBAL
+from entrabr_tui.core.model import JobKind, RecoveryStatus
+from entrabr_tui.ui.backend import Backend, CachedReportView, SnapshotEntry
+from entrabr_tui.ui.bindings import GLOBAL, SCREEN, bindings_of
 from entrabr_tui.ui.messages import (
     ChangeHighlighted,
     CountsLoaded,
@@ -25,26 +29,29 @@ from entrabr_tui.ui.messages import (
     JobSlotChanged,
     MarksChanged,
     QueueLoaded,
+    ReportProgressed,
+    ReportReady,
+    RestoreFinished,
+    RestoreProgressed,
     SnapshotChosen,
     SnapshotsLoaded,
 )
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TextDialog
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
-from entrabr_tui.ui.screens.main_base import PANES
 from entrabr_tui.ui.screens.report_flow import ReportFlow
 from entrabr_tui.ui.screens.restore_flow import RestoreFlow
-from entrabr_tui.ui.text import clean, safe
+from entrabr_tui.ui.text import clean, format_duration, safe
 from entrabr_tui.ui.widgets.backups import BackupsTable
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
 from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable
 from entrabr_tui.ui.widgets.queue import QueueTable, plan_title
 from entrabr_tui.ui.widgets.status import JobStrip, ReadOnlyBanner, StatusLine
+from entrabr_tui.ui.workers import failure_title
 
-#: Workers whose failure only needs a toast (flows report their own outcome).
-_WORKER_TITLES = {"snapshots": "Backups", "counts": "Changes", "diff": "Diff", "queue": "Restore queue",
-                  "slot": "Job slot",
-                  "marks": "Restore queue", "job": "Job", "tree-page": "Changes", "tree-search": "Filter"}
+#: Pane number → (container id, id of the widget that takes focus).
+PANES = {1: ("pane-backups", "backups"), 2: ("pane-changes", "tree"), 3: ("pane-diff", "diff-table"),
+         4: ("pane-queue", "queue")}
 
 
 def settle_memory() -> None:
@@ -56,10 +63,55 @@ def settle_memory() -> None:
         gc.freeze()
 
 
-class MainScreen(ReportFlow, RestoreFlow):
-    """Backups (1), Changes (2), Diff (3), Restore queue (4); everything else is a flow or a dialog."""
+class MainScreen(Screen[None]):
+    """Backups (1), Changes (2), Diff (3), Restore queue (4); everything else is a flow or a dialog.
 
-    BINDINGS: ClassVar[list[BindingType]] = GLOBAL.as_list()
+    The screen holds the session's state (the backend, the open report, the chosen backup) and reads the cache
+    in its workers. Once a tenant is open it hands new reports to ``reports`` and restores to ``restores``,
+    flows that own their running job, progress and dialogs; their workers belong to this screen too.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, GLOBAL)
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        super().__init__()
+        self.clock = clock
+        self.backend: Backend | None = None
+        self.report: CachedReportView | None = None
+        self.report_id: str | None = None
+        self.snapshot: SnapshotEntry | None = None
+        self.reports: ReportFlow | None = None
+        self.restores: RestoreFlow | None = None
+
+    # -- widgets ---------------------------------------------------------------------------------------------
+    @property
+    def changes(self) -> ChangesTree:
+        return self.query_one(ChangesTree)
+
+    @property
+    def backups(self) -> BackupsTable:
+        return self.query_one(BackupsTable)
+
+    @property
+    def diff(self) -> DiffPane:
+        return self.query_one(DiffPane)
+
+    @property
+    def queue(self) -> QueueTable:
+        return self.query_one(QueueTable)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    @property
+    def job_strip(self) -> JobStrip:
+        return self.query_one(JobStrip)
+
+    @property
+    def job_running(self) -> bool:
+        """A report or restore job started here runs (only one may run per tenant)."""
+        return any(flow is not None and flow.running for flow in (self.reports, self.restores))
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -98,6 +150,8 @@ class MainScreen(ReportFlow, RestoreFlow):
         """Start showing a tenant: status line, banner, snapshots and the queue."""
         settle_memory()
         self.backend = backend
+        self.reports = ReportFlow(self, backend)
+        self.restores = RestoreFlow(self, backend)
         caps = backend.capabilities
         self.status.set_session(backend.tenant, caps, backend.offline)
         reason = None if caps.can_restore else (caps.restore_reason or "this sign-in cannot restore")
@@ -145,7 +199,8 @@ class MainScreen(ReportFlow, RestoreFlow):
             # A sign-in that cannot create reports may still reuse one the service already has.
             can_create = self.backend is not None and self.backend.capabilities.can_create_report
             ask = can_create and (report is None or report.status is not RecoveryStatus.SUCCESSFUL)
-            self.start_report(entry, ask_scope=ask)
+            if self.reports is not None:
+                self.reports.start(entry, ask_scope=ask)
 
     @on(CountsLoaded)
     def _counts_loaded(self, message: CountsLoaded) -> None:
@@ -155,6 +210,104 @@ class MainScreen(ReportFlow, RestoreFlow):
     @on(ChangesTree.Summary)
     def _tree_summary(self, message: ChangesTree.Summary) -> None:
         self._title(2, "Changes", message.text)
+
+    # -- the cache -------------------------------------------------------------------------------------------
+    def open_report(self, report_id: str, report: CachedReportView | None = None, *,
+                    downloading: bool = False) -> None:
+        """Show a report's changes (counts first; objects load when their nodes open)."""
+        if self.backend is None:
+            return
+        if report_id != self.report_id:
+            self.diff.placeholder("")
+        self.report_id = report_id
+        self.report = report or self.report
+        self.load_counts(self.backend, report_id, downloading)
+
+    @work(exclusive=True, exit_on_error=False, group="snapshots", description="Listing backups")
+    async def load_snapshots(self, backend: Backend) -> None:
+        entries = await backend.snapshots()
+        self.post_message(SnapshotsLoaded(entries))
+
+    @work(exclusive=True, exit_on_error=False, group="slot", description="Checking the job slot")
+    async def load_slot(self, backend: Backend) -> None:
+        """Ask the service which job holds the slot (it may be one this app did not start)."""
+        if backend.offline:
+            return
+        await backend.jobs()
+        state = backend.slot_state()
+        holder = state.holder if state is not None else None
+        if holder is None or holder.is_terminal or (state is not None and state.holder_is_ours):
+            self.post_message(JobSlotChanged(None))
+            return
+        kind = "report" if holder.kind is JobKind.PREVIEW else "restore"
+        since = ""
+        if holder.started is not None:
+            since = f" for {format_duration((self.clock() - holder.started).total_seconds())}"
+        text = f"slot held by a {kind} started elsewhere: {holder.status_raw}{since}"
+        self.post_message(JobSlotChanged(text))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="counts", description="Counting changes")
+    def load_counts(self, backend: Backend, report_id: str, downloading: bool = False) -> None:
+        try:
+            counts = backend.counts(report_id)
+            marked = backend.marked(report_id)
+        except Exception:
+            if downloading:
+                return  # the first page may not be in the cache yet; the next progress event retries
+            raise
+        self.post_message(CountsLoaded(report_id, counts, marked))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue", description="Planning the restore")
+    def load_queue(self, backend: Backend) -> None:
+        entries = backend.queue()
+        try:
+            plan = backend.plan(record=False)
+        except Exception as exc:  # e.g. objects queued from two reports: the queue still shows, unplanned
+            self.post_message(QueueLoaded(entries, None, str(exc) or type(exc).__name__))
+            return
+        self.post_message(QueueLoaded(entries, plan))
+
+    @work(thread=True, exit_on_error=False, group="marks", description="Saving the restore queue")
+    def unmark(self, backend: Backend, report_id: str | None, ids: list[str]) -> None:
+        if report_id is None:
+            backend.unmark_all()
+            self.post_message(MarksChanged(None, [], False, 0))
+            return
+        size = backend.unmark(report_id, ids)
+        self.post_message(MarksChanged(report_id, ids, False, size))
+
+    def refresh_all(self) -> None:
+        if self.backend is None:
+            return
+        self.load_snapshots(self.backend)
+        self.load_queue(self.backend)
+        if not self.job_running:
+            self.load_slot(self.backend)
+        if self.report_id is not None:
+            self.load_counts(self.backend, self.report_id)
+
+    # -- flows -----------------------------------------------------------------------------------------------
+    @on(ReportProgressed)
+    def _report_progressed(self, message: ReportProgressed) -> None:
+        if self.reports is not None:
+            self.reports.progressed(message.progress)
+
+    @on(ReportReady)
+    def _report_ready(self, message: ReportReady) -> None:
+        if self.reports is not None:
+            self.reports.ready(message.report)
+
+    @on(RestoreProgressed)
+    def _restore_progressed(self, message: RestoreProgressed) -> None:
+        if self.restores is not None:
+            self.restores.progressed(message.progress)
+
+    @on(RestoreFinished)
+    def _restore_finished(self, message: RestoreFinished) -> None:
+        if self.reports is not None:
+            self.reports.restored = True  # the next report should not reuse one made before the restore
+        if self.restores is not None:
+            self.restores.finished(message.outcome, message.plan)
 
     # -- diff ------------------------------------------------------------------------------------------------
     @on(ChangeHighlighted)
@@ -220,7 +373,7 @@ class MainScreen(ReportFlow, RestoreFlow):
     def _open_filter(self) -> None:
         field = self.query_one("#filter", Input)
         field.display = True
-        field.value = self.changes.filter_text
+        field.value = self.changes.filters.text
         field.focus()
 
     @on(Input.Changed, "#filter")
@@ -248,6 +401,36 @@ class MainScreen(ReportFlow, RestoreFlow):
             self.query_one("#diff-raw").focus()
             return
         self.query_one(f"#{PANES[pane][1]}").focus()
+
+    def action_new_report(self) -> None:
+        if self.reports is not None:
+            self.reports.new_report()
+
+    def action_restore(self) -> None:
+        if self.restores is not None:
+            self.restores.start()
+
+    def action_cancel_job(self) -> None:
+        if not self.job_running:
+            self.notify("No job is running.")
+            return
+        self._cancel_flow()
+
+    @work(exclusive=True, exit_on_error=False, group="cancel-flow", description="Cancel job")
+    async def _cancel_flow(self) -> None:
+        ok = await self.app.push_screen_wait(ConfirmDialog(
+            "Cancel the running job?",
+            "The service stops it as soon as it can. Changes a restore already applied stay applied.",
+            "Cancel job", danger=True))
+        if not ok or self.backend is None:
+            return
+        await self.backend.cancel()
+        for flow in (self.reports, self.restores):
+            if flow is not None:
+                flow.stop()
+        self.job_strip.hide()
+        self.status.set_slot(None)
+        self.notify("Job cancelled.", title="Job")
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
@@ -277,9 +460,8 @@ class MainScreen(ReportFlow, RestoreFlow):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state is WorkerState.ERROR and worker.error is not None:
-            title = _WORKER_TITLES.get(worker.group, worker.description or worker.name or "Error")
             self.notify(safe(str(worker.error) or type(worker.error).__name__, 300).plain,
-                        title=title, severity="error", timeout=10)
+                        title=failure_title(worker), severity="error", timeout=10)
             if worker.group == "job":
                 self.job_strip.hide()
                 self.status.set_slot(None)

@@ -1,19 +1,22 @@
-"""New difference report: choose the scope, run the job with live progress, download into the cache."""
+"""New difference report: the scope dialog, and the flow that runs the job with live progress and downloads
+the report into the cache."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from functools import partial
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Label, RadioButton, RadioSet, SelectionList
+from textual.worker import Worker
 
 from entrabr_tui.core.model import (
     MAX_IDS_PER_JOB,
@@ -23,12 +26,14 @@ from entrabr_tui.core.model import (
     ResourceType,
 )
 from entrabr_tui.engine.events import JobProgress
-from entrabr_tui.ui.backend import Backend, QueueEntry, SnapshotEntry
+from entrabr_tui.ui.backend import Backend, CachedReportView, QueueEntry, SnapshotEntry
+from entrabr_tui.ui.bindings import SCOPE_DIALOG, SCREEN, bindings_of
 from entrabr_tui.ui.messages import ReportProgressed, ReportReady
-from entrabr_tui.ui.screens.dialogs import ConfirmDialog
-from entrabr_tui.ui.screens.main_base import MainBase
 from entrabr_tui.ui.text import clean, plural
 from entrabr_tui.ui.widgets.status import job_progress_text, slot_text
+
+if TYPE_CHECKING:
+    from entrabr_tui.ui.screens.main import MainScreen
 
 
 @dataclass(frozen=True)
@@ -50,10 +55,7 @@ def marked_scope(entries: Sequence[QueueEntry]) -> EntityNameAndIdsFilter:
 class ScopeDialog(ModalScreen[ScopeChoice | None]):
     """Pick what the new report covers: everything, chosen types, or the marked objects."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="scope-cancel"),
-        Binding("ctrl+s", "create", "Create report", priority=True, id="scope-create"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, SCOPE_DIALOG)
 
     def __init__(self, snapshot: SnapshotEntry, marked: Sequence[QueueEntry], *, fresh: bool = False) -> None:
         super().__init__()
@@ -118,105 +120,101 @@ class ScopeDialog(ModalScreen[ScopeChoice | None]):
         self.dismiss(None)
 
 
-class ReportFlow(MainBase):
-    """New report (``n``), opening a snapshot's report, progress, and cancelling the job (``C``)."""
+class ReportFlow:
+    """New report (``n``) and opening a backup's report: the scope dialog, the report job with live progress,
+    the download into the cache. Owns the running report job; its workers belong to ``screen``."""
 
-    def action_new_report(self) -> None:
-        if self.backend is None:
-            return
-        entry = self.backups.current_entry or self.snapshot
+    def __init__(self, screen: MainScreen, backend: Backend) -> None:
+        self.screen = screen
+        self.backend = backend
+        self.job: Worker[None] | None = None
+        #: A restore ran since the last fresh report: the next report should not reuse a cached one.
+        self.restored = False
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and self.job.is_running
+
+    def new_report(self) -> None:
+        """``n``: a report against the highlighted backup (or the one shown), asking for its scope."""
+        screen = self.screen
+        entry = screen.backups.current_entry or screen.snapshot
         if entry is None:
-            self.notify("No backup to compare against yet.", severity="warning")
+            screen.notify("No backup to compare against yet.", severity="warning")
             return
-        self.start_report(entry, ask_scope=True)
+        self.start(entry, ask_scope=True)
 
-    def start_report(self, entry: SnapshotEntry, *, ask_scope: bool) -> None:
-        """Create (or reuse, or finish downloading) the report for ``entry``."""
-        backend = self.backend
-        if backend is None:
-            return
+    def start(self, entry: SnapshotEntry, *, ask_scope: bool) -> Worker[None] | None:
+        """Create (or reuse, or finish downloading) the report for ``entry``; returns the worker of the flow
+        (``None``: refused, with a toast saying why)."""
+        screen, backend = self.screen, self.backend
         caps = backend.capabilities
         if backend.offline and (entry.report is None or not entry.report.complete):
-            self.notify("Offline: only reports already in the cache can be opened.", title="Offline",
-                        severity="warning")
-            return
+            screen.notify("Offline: only reports already in the cache can be opened.", title="Offline",
+                          severity="warning")
+            return None
         if ask_scope and not caps.can_create_report:
             reason = caps.report_reason or "this sign-in cannot create difference reports"
-            self.notify(clean(reason), title="New report is disabled", severity="error", timeout=8)
-            return
-        if self.job_running:
-            self.notify("A job is already running; only one can run per tenant. Press C to cancel it.",
-                        severity="warning")
-            return
-        self.snapshot = entry
-        self.backups.mark_selected(entry.snapshot.id)
-        self._report_flow(backend, entry, ask_scope)
+            screen.notify(clean(reason), title="New report is disabled", severity="error", timeout=8)
+            return None
+        if screen.job_running:
+            screen.notify("A job is already running; only one can run per tenant. Press C to cancel it.",
+                          severity="warning")
+            return None
+        screen.snapshot = entry
+        screen.backups.mark_selected(entry.snapshot.id)
+        return screen.run_worker(partial(self._choose_and_run, entry, ask_scope), group="report-flow",
+                                 description="New report", exclusive=True, exit_on_error=False)
 
-    @work(exclusive=True, exit_on_error=False, group="report-flow", description="New report")
-    async def _report_flow(self, backend: Backend, entry: SnapshotEntry, ask_scope: bool) -> None:
+    async def _choose_and_run(self, entry: SnapshotEntry, ask_scope: bool) -> None:
+        screen, backend = self.screen, self.backend
         scope: FilteringCriteria | None = None
         fresh = False
         if ask_scope:
             marked = await asyncio.to_thread(backend.queue)
-            choice = await self.app.push_screen_wait(ScopeDialog(entry, marked, fresh=self.restored))
+            choice = await screen.app.push_screen_wait(ScopeDialog(entry, marked, fresh=self.restored))
             if choice is None:
                 return
             scope, fresh = choice.scope, choice.fresh
-        self.report_id = None
-        self.changes.show_message("Waiting for the difference report…")
-        self.job = self._report_job(backend, entry.snapshot.id, scope, fresh)
+        screen.report_id = None
+        screen.changes.show_message("Waiting for the difference report…")
+        self.job = screen.run_worker(partial(self._run, entry.snapshot.id, scope, fresh), group="job",
+                                     description="Difference report", exit_on_error=False)
 
-    @work(exit_on_error=False, group="job", description="Difference report")
-    async def _report_job(self, backend: Backend, snapshot_id: str, scope: FilteringCriteria | None,
-                          fresh: bool) -> None:
+    async def _run(self, snapshot_id: str, scope: FilteringCriteria | None, fresh: bool) -> None:
+        screen = self.screen
+
         def progress(event: JobProgress) -> None:
-            self.post_message(ReportProgressed(event))
+            screen.post_message(ReportProgressed(event))
 
-        report = await backend.ensure_report(snapshot_id, scope, progress, fresh=fresh)
+        report = await self.backend.ensure_report(snapshot_id, scope, progress, fresh=fresh)
         if fresh:
             self.restored = False
-        self.post_message(ReportReady(report))
+        screen.post_message(ReportReady(report))
 
-    @on(ReportProgressed)
-    def _report_progressed(self, message: ReportProgressed) -> None:
-        event = message.progress
+    def progressed(self, event: JobProgress) -> None:
+        """Show the job's progress; once it downloads, the changes show as they arrive."""
+        screen = self.screen
         text = job_progress_text(event)
-        self.status.set_slot(slot_text(event))
+        screen.status.set_slot(slot_text(event))
         if event.phase == "downloading":
-            self.job_strip.show_text(text, event.downloaded, event.total)
-            if event.job_id and self.backend is not None:
-                self.open_report(event.job_id, downloading=True)
+            screen.job_strip.show_text(text, event.downloaded, event.total)
+            if event.job_id:
+                screen.open_report(event.job_id, downloading=True)
         else:
-            self.job_strip.show_text(text, None, None)
+            screen.job_strip.show_text(text, None, None)
 
-    @on(ReportReady)
-    def _report_ready(self, message: ReportReady) -> None:
-        self.job_strip.hide()
-        self.status.set_slot(None)
-        report = message.report
-        self.open_report(report.id, report)
+    def ready(self, report: CachedReportView) -> None:
+        """The report is in the cache: show it."""
+        screen = self.screen
+        screen.job_strip.hide()
+        screen.status.set_slot(None)
+        screen.open_report(report.id, report)
         total = report.total if report.total is not None else report.downloaded
-        self.notify(f"Difference report ready: {plural(total, 'change')}.", title="Report")
-        if self.backend is not None:
-            self.load_snapshots(self.backend)
+        screen.notify(f"Difference report ready: {plural(total, 'change')}.", title="Report")
+        screen.load_snapshots(self.backend)
 
-    def action_cancel_job(self) -> None:
-        if not self.job_running:
-            self.notify("No job is running.")
-            return
-        self._cancel_flow()
-
-    @work(exclusive=True, exit_on_error=False, group="cancel-flow", description="Cancel job")
-    async def _cancel_flow(self) -> None:
-        ok = await self.app.push_screen_wait(ConfirmDialog(
-            "Cancel the running job?",
-            "The service stops it as soon as it can. Changes a restore already applied stay applied.",
-            "Cancel job", danger=True))
-        if not ok or self.backend is None:
-            return
-        await self.backend.cancel()
+    def stop(self) -> None:
+        """Stop following the running report job (it was cancelled on the service)."""
         if self.job is not None:
             self.job.cancel()
-        self.job_strip.hide()
-        self.status.set_slot(None)
-        self.notify("Job cancelled.", title="Job")

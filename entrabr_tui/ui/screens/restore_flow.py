@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
+from functools import partial
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label
+from textual.worker import Worker
 
 from entrabr_tui.core.planner import summary_lines
 from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.engine.plans import SessionPlan
 from entrabr_tui.engine.restore import RestoreResult
 from entrabr_tui.ui.backend import Backend
+from entrabr_tui.ui.bindings import RESTORE_RESULT, SCREEN, bindings_of
 from entrabr_tui.ui.messages import RestoreFinished, RestoreProgressed
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
-from entrabr_tui.ui.screens.main_base import MainBase
 from entrabr_tui.ui.text import clean, name_text, plural, safe
 from entrabr_tui.ui.widgets.status import restore_progress_text
 from entrabr_tui.ui.widgets.tables import NavTable
+
+if TYPE_CHECKING:
+    from entrabr_tui.ui.screens.main import MainScreen
 
 #: What must be typed before a restore that soft-deletes anything.
 TYPED_WORD = "soft-delete"
@@ -42,10 +46,7 @@ class RestoreResultScreen(ModalScreen[bool]):
     Dismisses with ``True`` when the user asks to retry the failures.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="result-close"),
-        Binding("R", "retry", "Retry failed", id="result-retry"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, RESTORE_RESULT)
 
     def __init__(self, outcome: RestoreResult) -> None:
         super().__init__()
@@ -85,33 +86,48 @@ class RestoreResultScreen(ModalScreen[bool]):
             self.dismiss(True)
 
 
-class RestoreFlow(MainBase):
-    """``r``: review the plan, confirm, run the recovery jobs one after another, show the outcome."""
+class RestoreFlow:
+    """Restore (``r``): review the plan, confirm, run the recovery jobs one after another, show the outcome
+    and offer to retry the failures. Owns the running restore job; its workers belong to ``screen``."""
 
-    def action_restore(self) -> None:
-        backend = self.backend
-        if backend is None:
-            return
+    def __init__(self, screen: MainScreen, backend: Backend) -> None:
+        self.screen = screen
+        self.backend = backend
+        self.job: Worker[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and self.job.is_running
+
+    def start(self) -> Worker[None] | None:
+        """``r``: restore the queued objects, if this session may; returns the worker of the flow (``None``:
+        refused, with a toast saying why)."""
+        screen, backend = self.screen, self.backend
         caps = backend.capabilities
         if backend.offline:
-            self.notify("Offline: restoring needs Microsoft Graph.", title="Restore is disabled",
-                        severity="error")
-            return
+            screen.notify("Offline: restoring needs Microsoft Graph.", title="Restore is disabled",
+                          severity="error")
+            return None
         if not caps.can_restore:
             reason = caps.restore_reason or "this sign-in cannot restore"
-            self.notify(clean(reason), title="Restore is disabled", severity="error", timeout=8)
-            return
-        if self.job_running:
-            self.notify("A job is already running; only one can run per tenant.", severity="warning")
-            return
-        self._restore_flow(backend)
+            screen.notify(clean(reason), title="Restore is disabled", severity="error", timeout=8)
+            return None
+        if screen.job_running:
+            screen.notify("A job is already running; only one can run per tenant.", severity="warning")
+            return None
+        return self._review()
 
-    @work(exclusive=True, exit_on_error=False, group="restore-flow", description="Restore")
-    async def _restore_flow(self, backend: Backend, retry: SessionPlan | None = None) -> None:
+    def _review(self, retry: SessionPlan | None = None) -> Worker[None]:
+        """Review ``retry`` (or the queue's plan) and, once confirmed, run it."""
+        return self.screen.run_worker(partial(self._confirm_and_run, retry), group="restore-flow",
+                                      description="Restore", exclusive=True, exit_on_error=False)
+
+    async def _confirm_and_run(self, retry: SessionPlan | None) -> None:
+        screen, backend = self.screen, self.backend
         plan = retry if retry is not None else await asyncio.to_thread(backend.plan)
         if plan.is_empty:
             why = " (every queued object is excluded — see pane 4)" if plan.queued else ""
-            self.notify(f"Nothing to restore{why}. Mark objects with space in pane 2.", severity="warning")
+            screen.notify(f"Nothing to restore{why}. Mark objects with space in pane 2.", severity="warning")
             return
         summary = plan.summary
         title = f"Restore {plural(summary.included, 'object')} in {plural(summary.jobs, 'recovery job')}?"
@@ -120,49 +136,56 @@ class RestoreFlow(MainBase):
             dialog: ModalScreen[bool] = TypedConfirmDialog(title, plan_body(plan), TYPED_WORD, "Restore")
         else:
             dialog = ConfirmDialog(title, plan_body(plan), "Restore", danger=True)
-        if not await self.app.push_screen_wait(dialog):
+        if not await screen.app.push_screen_wait(dialog):
             return
-        self.job = self._restore_job(backend, plan)
+        self.job = screen.run_worker(partial(self._run, plan), group="job", description="Restore",
+                                     exit_on_error=False)
 
-    @work(exit_on_error=False, group="job", description="Restore")
-    async def _restore_job(self, backend: Backend, plan: SessionPlan) -> None:
+    async def _run(self, plan: SessionPlan) -> None:
+        screen = self.screen
+
         def progress(event: RestoreProgress) -> None:
-            self.post_message(RestoreProgressed(event))
+            screen.post_message(RestoreProgressed(event))
 
-        outcome = await backend.restore(plan, progress)
-        self.post_message(RestoreFinished(outcome, plan))
+        outcome = await self.backend.restore(plan, progress)
+        screen.post_message(RestoreFinished(outcome, plan))
 
-    @on(RestoreProgressed)
-    def _restore_progressed(self, message: RestoreProgressed) -> None:
-        event = message.progress
+    def progressed(self, event: RestoreProgress) -> None:
+        screen = self.screen
         text = restore_progress_text(event)
-        self.status.set_slot(f"restore: batch {event.batch}/{event.batch_count} {event.phase}")
-        self.job_strip.show_text(text, event.batch - 1, event.batch_count)
+        screen.status.set_slot(f"restore: batch {event.batch}/{event.batch_count} {event.phase}")
+        screen.job_strip.show_text(text, event.batch - 1, event.batch_count)
 
-    @on(RestoreFinished)
-    def _restore_finished(self, message: RestoreFinished) -> None:
-        self.job_strip.hide()
-        self.status.set_slot(None)
-        outcome = message.outcome
-        self.restored = True
+    def finished(self, outcome: RestoreResult, plan: SessionPlan) -> Worker[None]:
+        """Say how the restore went, read everything it changed again, then show its outcome (in the worker
+        returned)."""
+        screen = self.screen
+        screen.job_strip.hide()
+        screen.status.set_slot(None)
         failed = len(outcome.failed)
-        self.notify(f"Restore finished: {plural(len(outcome.jobs), 'job')}, "
-                    f"{plural(failed, 'failed change')}.", title="Restore",
-                    severity="warning" if failed else "information")
-        self.refresh_all()
-        self.changes.clear_marks()
-        if self.backend is not None and self.report_id is not None:
-            self.load_counts(self.backend, self.report_id)
-        self._show_outcome(outcome, message.plan)
+        screen.notify(f"Restore finished: {plural(len(outcome.jobs), 'job')}, "
+                      f"{plural(failed, 'failed change')}.", title="Restore",
+                      severity="warning" if failed else "information")
+        screen.refresh_all()
+        screen.changes.clear_marks()
+        if screen.report_id is not None:
+            screen.load_counts(self.backend, screen.report_id)
+        return screen.run_worker(partial(self._show_outcome, outcome, plan), group="restore-result",
+                                 description="Restore result", exclusive=True, exit_on_error=False)
 
-    @work(exclusive=True, exit_on_error=False, group="restore-result", description="Restore result")
     async def _show_outcome(self, outcome: RestoreResult, plan: SessionPlan) -> None:
-        retry = await self.app.push_screen_wait(RestoreResultScreen(outcome))
-        backend = self.backend
-        if not retry or backend is None:
+        screen, backend = self.screen, self.backend
+        retry = await screen.app.push_screen_wait(RestoreResultScreen(outcome))
+        if not retry:
             return
         retry_plan = await asyncio.to_thread(backend.retry_plan, outcome, plan)
         if retry_plan.is_empty:
-            self.notify("None of the failed changes can be retried (see their messages).", severity="warning")
+            screen.notify("None of the failed changes can be retried (see their messages).",
+                          severity="warning")
             return
-        self._restore_flow(backend, retry_plan)
+        self._review(retry_plan)
+
+    def stop(self) -> None:
+        """Stop following the running restore (it was cancelled on the service)."""
+        if self.job is not None:
+            self.job.cancel()

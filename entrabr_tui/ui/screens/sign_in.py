@@ -9,12 +9,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from entrabr_tui.graph.credentials import DeviceCodePrompt
+from entrabr_tui.ui.bindings import SCREEN, SIGN_IN, bindings_of
 from entrabr_tui.ui.text import clean, safe
 
 #: Results of the screen besides a method's spelling (``None``: the app closed it, the sign-in ended).
@@ -39,15 +40,7 @@ class SignInScreen(ModalScreen[str | None]):
     SignInScreen .dialog-buttons Button { min-width: 0; margin: 0 2 0 0; }
     """
     AUTO_FOCUS = ""  # keys go to the screen's bindings; buttons take focus only when clicked or tabbed to
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "copy_code", "Copy code", id="sign-in-copy-code"),
-        Binding("u", "copy_url", "Copy URL", id="sign-in-copy-url"),
-        Binding("d", "choose('device-code')", "Device code", id="sign-in-device-code"),
-        Binding("b", "choose('browser')", "Browser", id="sign-in-browser"),
-        Binding("a", "choose('cli')", "Azure CLI", id="sign-in-azure-cli"),
-        Binding("o", "choose('offline')", "Offline", id="sign-in-offline"),
-        Binding("escape", "cancel_sign_in", "Cancel", id="sign-in-cancel"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, SIGN_IN)
 
     def __init__(self, prompt: DeviceCodePrompt | None, methods: Sequence[tuple[str, str, str]] = (), *,
                  error: str | None = None, offline: bool = False) -> None:

@@ -8,13 +8,15 @@ cursor stays where it was (or on the nearest node that is still there).
 
 from __future__ import annotations
 
-from rich.cells import cell_len
+from collections.abc import Callable, Iterator
+
 from rich.style import Style
 from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode, UnknownNodeID
 
 from entrabr_tui.ui.backend import TypeActionCount
+from entrabr_tui.ui.widgets.change_marks import MarkSelection
 from entrabr_tui.ui.widgets.change_nodes import (
     PAGE_SIZE,
     ActionNode,
@@ -29,12 +31,12 @@ from entrabr_tui.ui.widgets.change_nodes import (
     page_label,
     type_label,
 )
-from entrabr_tui.ui.widgets.changes_view import NodeKey, OpenPlan, QuickFilter, group_counts
+from entrabr_tui.ui.widgets.changes_view import NodeKey, OpenPlan
 from entrabr_tui.ui.widgets.styles import action_glyph, action_style, theme_style
 
 Node = TreeNode[NodeData]
 
-#: ``Tree`` keeps its nodes the way :meth:`ChangesBuild._replace_leaves` expects (textual 8).
+#: ``Tree`` keeps its nodes the way :meth:`ChangesBuilder.replace_leaves` expects (textual 8).
 _BULK_OK = (
     all(hasattr(Tree, name) for name in ("_add_node", "_invalidate"))
     and "_tree_nodes" in Tree.__init__.__code__.co_names
@@ -42,63 +44,96 @@ _BULK_OK = (
 )
 
 
-class ChangesBuild(Tree[NodeData]):
-    """Node building for ``ChangesTree`` (its state lives there)."""
+class ChangesBuilder:
+    """Builds and updates the nodes of one Changes tree (type → action → a page of objects) in place.
 
-    report_id: str | None
-    marked: set[str]
-    shown_counts: list[TypeActionCount]
-    _empty_text: str
-    _anchor: Node | None
+    Object labels show whether each object is in ``marks``; ``load_page`` is asked for the page of an open
+    action node whose children were dropped (a filter changed while it was open).
+    """
 
-    def __init__(self, label: str, *, id: str | None = None) -> None:
-        super().__init__(label, id=id)
+    def __init__(self, tree: Tree[NodeData], marks: MarkSelection,
+                 load_page: Callable[[Node, ActionNode], None]) -> None:
+        self.tree = tree
+        self.marks = marks
+        self._load_page = load_page
         self._label_styles: dict[tuple[str, str], tuple[str, Style, Style]] = {}
 
-    # Implemented by ChangesTree.
-    @property
-    def quick(self) -> QuickFilter:
-        raise NotImplementedError
-
-    @property
-    def filtered(self) -> bool:
-        raise NotImplementedError
-
-    def _load_page(self, node: Node, data: ActionNode) -> None:
-        raise NotImplementedError
-
     # -- labels ----------------------------------------------------------------------------------------------
-    def process_label(self, label: str | Text) -> Text:
-        """Labels built here are one line already; use them as they are (``Tree`` copies each one)."""
-        if isinstance(label, Text) and "\n" not in label.plain:
-            return label
-        return super().process_label(label)
-
-    def get_label_width(self, node: Node) -> int:
-        """The width ``Tree`` would measure by rendering the label, without rendering it."""
-        label = node.label
-        width = label.cell_len if isinstance(label, Text) else cell_len(label)
-        return width + (cell_len(self.ICON_NODE) if node.allow_expand else 0)
-
     def _styles(self, action: str) -> tuple[str, Style, Style]:
         """Glyph, glyph style and badge style of an action under the current theme (cached)."""
-        key = (self.app.theme, action)
+        app = self.tree.app
+        key = (app.theme, action)
         styles = self._label_styles.get(key)
         if styles is None:
-            styles = (action_glyph(action), action_style(self.app, action), theme_style(self.app, "warning"))
+            styles = (action_glyph(action), action_style(app, action), theme_style(app, "warning"))
             self._label_styles[key] = styles
         return styles
 
-    def _action_label(self, node: ActionNode) -> Text:
+    def action_label(self, node: ActionNode) -> Text:
         glyph, style, _badge = self._styles(node.action)
         return action_label(node, glyph, style)
 
-    def _object_label(self, row: ObjectRow) -> Text:
+    def object_label(self, row: ObjectRow) -> Text:
         glyph, style, badge = self._styles(row.action)
-        return object_label(row, row.id in self.marked, glyph, style, badge)
+        return object_label(row, row.id in self.marks, glyph, style, badge)
+
+    def _leaf_label(self, item: NodeData) -> Text:
+        if isinstance(item, ObjectRow):
+            return self.object_label(item)
+        if isinstance(item, PageLink):
+            return page_label(item)
+        return info_label(item if isinstance(item, InfoRow) else InfoRow(""))
+
+    def relabel_leaves(self, ids: set[str] | None) -> None:
+        """Draw the mark of the objects shown again (those in ``ids``; all for ``None``)."""
+        for node in self.leaves():
+            if isinstance(node.data, ObjectRow) and (ids is None or node.data.id in ids):
+                node.set_label(self.object_label(node.data))
+
+    # -- reading the nodes -----------------------------------------------------------------------------------
+    def leaves(self) -> Iterator[Node]:
+        """Object leaves currently shown (under expanded nodes)."""
+        for tnode in self.tree.root.children:
+            if not tnode.is_expanded:
+                continue
+            for anode in tnode.children:
+                if anode.is_expanded:
+                    yield from (leaf for leaf in anode.children if isinstance(leaf.data, ObjectRow))
+
+    def open_plan(self) -> OpenPlan:
+        """The type and action nodes open now."""
+        types, actions = set(), set()
+        for tnode in self.tree.root.children:
+            if isinstance(tnode.data, TypeNode) and tnode.is_expanded:
+                types.add(tnode.data.entity_type)
+            for anode in tnode.children:
+                if isinstance(anode.data, ActionNode) and anode.is_expanded:
+                    actions.add((anode.data.entity_type, anode.data.action))
+        return OpenPlan(frozenset(types), frozenset(actions))
+
+    def alive(self, node: Node) -> bool:
+        """``node`` is still in the tree."""
+        try:
+            return self.tree.get_node_by_id(node.id) is node
+        except UnknownNodeID:
+            return False
+
+    # -- one line --------------------------------------------------------------------------------------------
+    def show_info(self, text: str) -> None:
+        """Empty the tree and show one line of text."""
+        tree = self.tree
+        tree.clear()
+        tree.root.add_leaf(info_label(InfoRow(text)), InfoRow(text))
+        tree.cursor_line = 0
+
+    @staticmethod
+    def show_node_info(node: Node, text: str) -> None:
+        """Replace the children of ``node`` by one line of text ("loading…", "not loaded")."""
+        node.remove_children()
+        node.add_leaf(info_label(InfoRow(text)), InfoRow(text))
 
     # -- pages ---------------------------------------------------------------------------------------------
-    def _fill_page(self, node: Node, data: ActionNode, rows: list[ObjectRow]) -> Node | None:
+    def fill_page(self, node: Node, data: ActionNode, rows: list[ObjectRow]) -> Node | None:
         """Show ``rows`` as the current page of an action node; returns the first object's node."""
         data.loaded, data.pending = True, False
         items: list[NodeData] = []
@@ -114,19 +149,12 @@ class ChangesBuild(Tree[NodeData]):
                 if isinstance(child.data, PageLink):
                     child.set_label(page_label(child.data))
         else:
-            self._replace_leaves(node, [(self._leaf_label(item), item) for item in items])
-            self._drop_lost_anchor()
-        node.set_label(self._action_label(data))
+            self.replace_leaves(node, [(self._leaf_label(item), item) for item in items])
+            self.marks.forget_lost_anchor(self.alive)
+        node.set_label(self.action_label(data))
         return next((child for child in node.children if isinstance(child.data, ObjectRow)), None)
 
-    def _leaf_label(self, item: NodeData) -> Text:
-        if isinstance(item, ObjectRow):
-            return self._object_label(item)
-        if isinstance(item, PageLink):
-            return page_label(item)
-        return info_label(item if isinstance(item, InfoRow) else InfoRow(""))
-
-    def _replace_leaves(self, node: Node, items: list[tuple[Text, NodeData]]) -> None:
+    def replace_leaves(self, node: Node, items: list[tuple[Text, NodeData]]) -> None:
         """Replace the children of ``node`` by leaves.
 
         ``TreeNode.add_leaf`` invalidates the whole tree once per leaf, and ``remove_children`` is quadratic;
@@ -138,39 +166,40 @@ class ChangesBuild(Tree[NodeData]):
             for label, data in items:
                 node.add_leaf(label, data)
             return
+        tree = self.tree
         for child in node._children:
             self._forget(child)
         node._children.clear()
         for label, data in items:
-            leaf = self._add_node(node, label, data)
+            leaf = tree._add_node(node, label, data)
             leaf._allow_expand = False
             node._children.append(leaf)
         node._updates += 1
-        self._invalidate()
+        tree._invalidate()
 
     def _forget(self, node: Node) -> None:
         for child in node._children:
             self._forget(child)
-        self._tree_nodes.pop(node._id, None)
+        self.tree._tree_nodes.pop(node._id, None)
 
     # -- groups ----------------------------------------------------------------------------------------------
-    def _sync(self, pages: dict[NodeKey, list[ObjectRow]] | None = None,
-              plan: OpenPlan | None = None) -> None:
-        """Make the type and action nodes match the shown counts under the quick filters, in place.
+    def sync(self, groups: dict[str, list[TypeActionCount]], empty: str,
+             pages: dict[NodeKey, list[ObjectRow]] | None = None, plan: OpenPlan | None = None) -> None:
+        """Make the type and action nodes match ``groups`` (counts by type), in place; ``empty`` is the line
+        shown when there are none.
 
         Without ``pages`` (counts refreshed, a quick filter toggled) nodes still shown keep their children.
         With them (a filter applied) every action node starts again at its first page: those in ``pages`` show
         it, other open ones load it, closed ones drop what they held; nodes in ``plan`` open.
         """
-        previous = self.cursor_node
-        groups = group_counts(c for c in self.shown_counts if self.quick.keeps(c))
-        root = self.root
+        tree = self.tree
+        previous = tree.cursor_node
+        root = tree.root
         for node in list(root.children):
             if not isinstance(node.data, TypeNode) or node.data.entity_type not in groups:
                 node.remove()
         if not groups:
-            text = "No matches." if self.filtered else ("No changes." if self.report_id else self._empty_text)
-            root.add_leaf(info_label(InfoRow(text)), InfoRow(text))
+            root.add_leaf(info_label(InfoRow(empty)), InfoRow(empty))
         for index, (etype, actions) in enumerate(groups.items()):
             children = root.children
             total = sum(c.count for c in actions)
@@ -188,7 +217,7 @@ class ChangesBuild(Tree[NodeData]):
             if plan is not None and etype in plan.types and not tnode.is_expanded:
                 tnode.expand()
         self._keep_cursor(previous)
-        self._drop_lost_anchor()
+        self.marks.forget_lost_anchor(self.alive)
 
     def _sync_actions(self, tnode: Node, actions: list[TypeActionCount],
                       pages: dict[NodeKey, list[ObjectRow]] | None, plan: OpenPlan | None) -> None:
@@ -206,17 +235,17 @@ class ChangesBuild(Tree[NodeData]):
                 data.count = c.count
             else:
                 data = ActionNode(key[0], key[1], c.count)
-                anode = tnode.add(self._action_label(data), data, before=index)
+                anode = tnode.add(self.action_label(data), data, before=index)
             if pages is not None:
                 opens = plan is not None and key in plan.actions
                 self._show_first_page(tnode, anode, data, pages.get(key), opens)
-            anode.set_label(self._action_label(data))
+            anode.set_label(self.action_label(data))
 
     def _show_first_page(self, tnode: Node, anode: Node, data: ActionNode, rows: list[ObjectRow] | None,
                          should_open: bool) -> None:
         data.page_starts, data.loaded, data.pending = [None], False, False
         if rows is not None:
-            self._fill_page(anode, data, rows)
+            self.fill_page(anode, data, rows)
             if not anode.is_expanded:
                 anode.expand()
         elif should_open and not anode.is_expanded:
@@ -227,27 +256,16 @@ class ChangesBuild(Tree[NodeData]):
             anode.remove_children()  # loads again when it (or its type) opens
 
     # -- cursor ----------------------------------------------------------------------------------------------
-    def _alive(self, node: Node) -> bool:
-        """``node`` is still in the tree."""
-        try:
-            return self.get_node_by_id(node.id) is node
-        except UnknownNodeID:
-            return False
-
-    def _drop_lost_anchor(self) -> None:
-        """A range started on a row that is no longer shown is forgotten."""
-        if self._anchor is not None and not self._alive(self._anchor):
-            self._anchor = None
-
     def _keep_cursor(self, previous: Node | None) -> None:
         """If the cursor's node went away, move it to the nearest ancestor still shown (or the top)."""
-        if previous is None or self._alive(previous):
+        if previous is None or self.alive(previous):
             return
+        tree = self.tree
         anchor = previous.parent
-        while anchor is not None and anchor is not self.root and not self._alive(anchor):
+        while anchor is not None and anchor is not tree.root and not self.alive(anchor):
             anchor = anchor.parent
-        self.cursor_line = -1
-        if anchor is None or anchor is self.root:
-            self.cursor_line = 0
+        tree.cursor_line = -1
+        if anchor is None or anchor is tree.root:
+            tree.cursor_line = 0
         else:
-            self.move_cursor(anchor)
+            tree.move_cursor(anchor)

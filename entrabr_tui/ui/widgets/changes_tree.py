@@ -12,11 +12,13 @@ The type/action quick filters and the soft-delete lens only hide nodes.
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Tree
@@ -25,41 +27,38 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from entrabr_tui.ui.backend import Backend, TypeActionCount
 from entrabr_tui.ui.bindings import CHANGES
-from entrabr_tui.ui.messages import ChangeHighlighted
-from entrabr_tui.ui.text import clean, plural, truncate
-from entrabr_tui.ui.widgets.change_nodes import (
-    ActionNode,
-    InfoRow,
-    NodeData,
-    ObjectRow,
-    PageLink,
-    TypeNode,
-    info_label,
-)
-from entrabr_tui.ui.widgets.changes_actions import ChangesActions
+from entrabr_tui.ui.messages import ChangeHighlighted, DiffRequested, FilterRequested, MarksChanged
+from entrabr_tui.ui.text import clean, plural
+from entrabr_tui.ui.widgets.change_filters import ChangeFilters
+from entrabr_tui.ui.widgets.change_marks import MarkSelection
+from entrabr_tui.ui.widgets.change_nodes import ActionNode, NodeData, ObjectRow, PageLink, TypeNode
+from entrabr_tui.ui.widgets.changes_build import ChangesBuilder
+from entrabr_tui.ui.widgets.changes_model import ChangesModel
 from entrabr_tui.ui.widgets.changes_view import (
     FilterKey,
     NodeKey,
     OpenPlan,
-    QuickFilter,
     TreeView,
     fetch_page,
-    fetch_view,
+    group_counts,
 )
-
-#: Reports larger than this filter from ``LARGE_REPORT_MIN_CHARS`` typed characters on (a one-letter
-#: substring matches nearly everything and costs a scan of the whole report).
-LARGE_REPORT = 50_000
-LARGE_REPORT_MIN_CHARS = 3
+from entrabr_tui.ui.workers import failure_title
 
 #: Seconds a typed filter waits before it is looked up, so that keys arriving together (a paste) are looked
 #: up once. A longer wait would add itself to every keystroke; instead, while one lookup runs, newer
 #: filters replace the one waiting for it (only the newest is looked up next, and only it is shown).
 FILTER_DELAY = 0.01
 
+Node = TreeNode[NodeData]
 
-class ChangesTree(ChangesActions):
-    """Changed objects of one report. Marks, filters and paging live here; data comes from workers."""
+
+class ChangesTree(Tree[NodeData]):
+    """Changed objects of one report, by type and action, a page at a time.
+
+    The tree hands its state to collaborators it holds: ``model`` (the report shown, its counts, the filter
+    applied), ``filters`` (what the user filters by), ``marks`` (what is marked, a range being marked) and
+    ``nodes`` (builds and updates the nodes in place). Cache reads run in the tree's workers.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = CHANGES.as_list()
 
@@ -71,6 +70,8 @@ class ChangesTree(ChangesActions):
             self.text = text
 
     class PageLoaded(Message):
+        """A page of an action node was read (in a worker)."""
+
         def __init__(self, node_id: int, report_id: str, generation: int,
                      rows: list[ObjectRow] | None) -> None:
             super().__init__()
@@ -84,88 +85,68 @@ class ChangesTree(ChangesActions):
         super().__init__("Changes", id=id)
         self.show_root = False
         self.guide_depth = 2
-        self.backend: Backend | None = None
-        self.report_id: str | None = None
-        self.counts: list[TypeActionCount] = []
-        self.shown_counts: list[TypeActionCount] = []
-        self.marked: set[str] = set()
-        self.filter_text = ""
-        self.recoverable_filter: bool | None = None
-        self.type_only: str | None = None
-        self.action_only: str | None = None
-        self.lens = False
-        #: The (text, recoverable) filter the tree currently shows (``None``: unfiltered).
-        self.applied_filter: tuple[str, bool | None] | None = None
-        self._anchor: TreeNode[NodeData] | None = None
-        #: Bumped whenever what the nodes hold is replaced (another report, a filter applied): pages asked for
-        #: before that are dropped when they arrive.
-        self._generation = 0
-        self._fetching = threading.Lock()
+        self.model = ChangesModel()
+        self.filters = ChangeFilters()
+        self.marks = MarkSelection()
+        self.nodes = ChangesBuilder(self, self.marks, self._load_page)
         self._empty_text = "Select a backup (pane 1) to see its changes."
-        self._show_info(self._empty_text)
+        self.nodes.show_info(self._empty_text)
 
     # -- public API used by the screen ----------------------------------------------------------------
     @property
+    def report_id(self) -> str | None:
+        """The report shown (``None``: none)."""
+        return self.model.report_id
+
+    @property
     def filtered(self) -> bool:
         """A cache-side filter (text or recoverable) is active."""
-        return bool(self.effective_text) or self.recoverable_filter is not None
+        return self.filters.cache_side(self.model.total)
 
     @property
     def min_filter_chars(self) -> int:
-        return LARGE_REPORT_MIN_CHARS if sum(c.count for c in self.counts) > LARGE_REPORT else 1
-
-    @property
-    def effective_text(self) -> str:
-        """The filter text sent to the cache (empty while too short for a large report)."""
-        return self.filter_text if len(self.filter_text) >= self.min_filter_chars else ""
+        return self.filters.min_chars(self.model.total)
 
     def show_report(self, backend: Backend, report_id: str, counts: Sequence[TypeActionCount],
                     marked: set[str]) -> None:
         """Show a report (or refresh its counts while it downloads, keeping what is open)."""
-        same = report_id == self.report_id
-        self.backend, self.report_id, self.marked = backend, report_id, set(marked)
-        self.counts = [c for c in counts if c.count > 0]
-        if not same:
-            self.filter_text, self.recoverable_filter, self._anchor = "", None, None
-            self.applied_filter = None
-            self._generation += 1
+        other = self.model.open(backend, report_id, counts)
+        self.marks.replace(marked)
+        if other:
+            self.filters.reset_cache_side()
+            self.marks.anchor = None
             self.workers.cancel_group(self, "tree-filter")
             self.clear()
         if self.filtered:
             self._refilter(force=True)  # the filtered counts are out of date too
             return
-        self.shown_counts = self.counts
+        self.model.show_unfiltered()
         self._sync()
         self._post_summary()
 
     def show_message(self, text: str) -> None:
         """Empty the tree and show one line of text (no report, loading, error)."""
-        self.report_id, self.counts, self.shown_counts = None, [], []
-        self.applied_filter = None
-        self._generation += 1
+        self.model.close()
         self.workers.cancel_group(self, "tree-filter")
         self._empty_text = text
-        self._show_info(text)
+        self.nodes.show_info(text)
         self._post_summary()
 
     def set_filter(self, text: str) -> None:
         """Keep only changes whose name or UPN contains ``text`` or whose ID starts with it (looked up once
         typing pauses)."""
-        self.filter_text = text.strip()
+        self.filters.text = text.strip()
         self._refilter(FILTER_DELAY)
 
     def apply_marks(self, ids: Sequence[str], marked: bool) -> None:
         """Reflect marks changed elsewhere (queue pane, unmark all)."""
-        if marked:
-            self.marked.update(ids)
-        else:
-            self.marked.difference_update(ids)
-        self._relabel_leaves(set(ids))
+        self.marks.set(ids, marked)
+        self.nodes.relabel_leaves(set(ids))
         self._post_summary()
 
     def clear_marks(self) -> None:
-        self.marked.clear()
-        self._relabel_leaves(None)
+        self.marks.clear()
+        self.nodes.relabel_leaves(None)
         self._post_summary()
 
     @property
@@ -174,39 +155,39 @@ class ChangesTree(ChangesActions):
         return node.data if node is not None and isinstance(node.data, ObjectRow) else None
 
     def visible_rows(self) -> list[ObjectRow]:
-        return [node.data for node in self._leaves() if isinstance(node.data, ObjectRow)]
+        return [node.data for node in self.nodes.leaves() if isinstance(node.data, ObjectRow)]
 
-    @property
-    def quick(self) -> QuickFilter:
-        return QuickFilter(self.type_only, self.action_only, self.lens)
+    # -- labels (``Tree`` hooks) -----------------------------------------------------------------------------
+    def process_label(self, label: str | Text) -> Text:
+        """Labels built here are one line already; use them as they are (``Tree`` copies each one)."""
+        if isinstance(label, Text) and "\n" not in label.plain:
+            return label
+        return super().process_label(label)
+
+    def get_label_width(self, node: Node) -> int:
+        """The width ``Tree`` would measure by rendering the label, without rendering it."""
+        label = node.label
+        width = label.cell_len if isinstance(label, Text) else cell_len(label)
+        return width + (cell_len(self.ICON_NODE) if node.allow_expand else 0)
 
     # -- filtering -------------------------------------------------------------------------------------------
     def _wanted_key(self) -> FilterKey | None:
-        return (self.effective_text, self.recoverable_filter) if self.filtered else None
+        return self.filters.key(self.model.total)
 
     def _refilter(self, delay: float = 0.0, *, force: bool = False) -> bool:
         """Show what the current filter matches; the cache is asked in a worker (a newer filter wins).
         ``False`` when the tree shows it already (nothing to ask)."""
-        if self.backend is None or self.report_id is None:
+        model = self.model
+        if model.backend is None or model.report_id is None:
             return False
         key = self._wanted_key()
-        started = force or key != self.applied_filter
+        started = force or key != model.applied
         if started:
-            self._load_view(self.backend, self.report_id, key, delay, self._open_now())
+            self._load_view(model.backend, model.report_id, key, delay, self.nodes.open_plan())
         else:
             self.workers.cancel_group(self, "tree-filter")  # typed back to what is shown
         self._post_summary()
         return started
-
-    def _open_now(self) -> OpenPlan:
-        types, actions = set(), set()
-        for tnode in self.root.children:
-            if isinstance(tnode.data, TypeNode) and tnode.is_expanded:
-                types.add(tnode.data.entity_type)
-            for anode in tnode.children:
-                if isinstance(anode.data, ActionNode) and anode.is_expanded:
-                    actions.add((anode.data.entity_type, anode.data.action))
-        return OpenPlan(frozenset(types), frozenset(actions))
 
     @work(exclusive=True, exit_on_error=False, group="tree-filter", description="Filtering")
     async def _load_view(self, backend: Backend, report_id: str, key: FilterKey | None, delay: float,
@@ -214,74 +195,44 @@ class ChangesTree(ChangesActions):
         if delay > 0:
             await asyncio.sleep(delay)
         worker = get_current_worker()
-        unfiltered, quick = list(self.counts), self.quick
-
-        def fetch() -> TreeView | None:
-            with self._fetching:  # one at a time: filters cancelled while they waited are not looked up
-                if worker.is_cancelled:
-                    return None
-                return fetch_view(backend, report_id, key, unfiltered, quick, keep,
-                                  lambda: worker.is_cancelled)
-
-        view = await asyncio.to_thread(fetch)
-        if view is not None and report_id == self.report_id and key == self._wanted_key():
+        unfiltered, quick = list(self.model.counts), self.filters.quick
+        view = await asyncio.to_thread(self.model.read_view, backend, report_id, key, unfiltered, quick, keep,
+                                       lambda: worker.is_cancelled)
+        if view is not None and report_id == self.model.report_id and key == self._wanted_key():
             self._apply_view(view)
 
     def _apply_view(self, view: TreeView) -> None:
-        self.shown_counts = view.counts
-        self.applied_filter = view.key
-        self._generation += 1
+        self.model.show(view)
         with self.app.batch_update():
             self._sync(view.pages, view.plan)
         self._post_summary()
 
     # -- building --------------------------------------------------------------------------------------------
-    def _show_info(self, text: str) -> None:
-        self.clear()
-        self.root.add_leaf(info_label(InfoRow(text)), InfoRow(text))
-        self.cursor_line = 0
+    def _sync(self, pages: dict[NodeKey, list[ObjectRow]] | None = None,
+              plan: OpenPlan | None = None) -> None:
+        """Make the type and action nodes match the shown counts under the quick filters (see
+        :meth:`ChangesBuilder.sync`)."""
+        quick = self.filters.quick
+        groups = group_counts(c for c in self.model.shown_counts if quick.keeps(c))
+        if self.filtered:
+            empty = "No matches."
+        else:
+            empty = "No changes." if self.model.report_id else self._empty_text
+        self.nodes.sync(groups, empty, pages, plan)
 
     def _rebuild(self) -> None:
         """Show or hide nodes after a quick filter changed (no query)."""
         self._sync()
         self._post_summary()
 
-    def _relabel_leaves(self, ids: set[str] | None) -> None:
-        for node in self._leaves():
-            if isinstance(node.data, ObjectRow) and (ids is None or node.data.id in ids):
-                node.set_label(self._object_label(node.data))
-
-    def _leaves(self) -> Iterator[TreeNode[NodeData]]:
-        """Object leaves currently shown (under expanded nodes)."""
-        for tnode in self.root.children:
-            if not tnode.is_expanded:
-                continue
-            for anode in tnode.children:
-                if anode.is_expanded:
-                    yield from (leaf for leaf in anode.children if isinstance(leaf.data, ObjectRow))
-
     def _post_summary(self) -> None:
-        total = sum(c.count for c in self.counts)
-        parts = [plural(total, "change") if self.report_id else "no report"]
-        if self.marked:
-            parts.append(f"marked {len(self.marked):,}")
-        if self.filter_text and not self.effective_text:
-            typed = truncate(clean(self.filter_text), 20)
-            parts.append(f"/{typed}: type {self.min_filter_chars}+ characters")
-        elif self.filter_text:
-            shown = f"{sum(c.count for c in self.shown_counts):,}"
-            if self._wanted_key() != self.applied_filter:
-                shown = "…"  # looked up once typing pauses
-            parts.append(f"/{truncate(clean(self.filter_text), 20)}: {shown}")
-        if self.recoverable_filter is not None:
-            parts.append("recoverable" if self.recoverable_filter else "not recoverable")
-        if self.type_only:
-            parts.append(f"type={truncate(clean(self.type_only), 24)}")
-        if self.lens:
-            parts.append("soft-delete lens")
-        elif self.action_only:
-            parts.append(f"action={clean(self.action_only)}")
-        if self._anchor is not None:
+        model = self.model
+        parts = [plural(model.total, "change") if model.report_id else "no report"]
+        if self.marks.marked:
+            parts.append(f"marked {len(self.marks):,}")
+        pending = self._wanted_key() != model.applied
+        parts.extend(self.filters.describe(model.total, model.shown_total, pending))
+        if self.marks.anchor is not None:
             parts.append("range…")
         self.post_message(self.Summary(" · ".join(parts)))
 
@@ -297,14 +248,14 @@ class ChangesTree(ChangesActions):
                         and not child.data.pending:
                     self._load_page(child, child.data)
 
-    def _load_page(self, node: TreeNode[NodeData], data: ActionNode) -> None:
-        if self.backend is None or self.report_id is None:
+    def _load_page(self, node: Node, data: ActionNode) -> None:
+        model = self.model
+        if model.backend is None or model.report_id is None:
             return
-        node.remove_children()
-        node.add_leaf(info_label(InfoRow("loading…")), InfoRow("loading…"))
+        self.nodes.show_node_info(node, "loading…")
         data.pending = True
-        self._fetch_page(self.backend, self.report_id, int(node.id), (data.entity_type, data.action),
-                         data.page_starts[-1], self.applied_filter, self._generation)
+        self._fetch_page(model.backend, model.report_id, int(node.id), (data.entity_type, data.action),
+                         data.page_starts[-1], model.applied, model.generation)
 
     @work(thread=True, exit_on_error=False, group="tree-page", description="Loading changes")
     def _fetch_page(self, backend: Backend, report_id: str, node_id: int, node: NodeKey,
@@ -318,7 +269,7 @@ class ChangesTree(ChangesActions):
 
     @on(PageLoaded)
     def _page_loaded(self, message: PageLoaded) -> None:
-        if message.report_id != self.report_id or message.generation != self._generation:
+        if not self.model.is_current(message.report_id, message.generation):
             return
         try:
             node = self.get_node_by_id(NodeID(message.node_id))
@@ -329,13 +280,11 @@ class ChangesTree(ChangesActions):
             return
         if message.rows is None:
             data.pending = False
-            node.remove_children()
-            text = "not loaded: close and open again to retry"
-            node.add_leaf(info_label(InfoRow(text)), InfoRow(text))
+            self.nodes.show_node_info(node, "not loaded: close and open again to retry")
             return
         on_link = self.cursor_node is not None and self.cursor_node.parent is node
         with self.app.batch_update():
-            first = self._fill_page(node, data, message.rows)
+            first = self.nodes.fill_page(node, data, message.rows)
         if on_link and first is not None:
             self.call_after_refresh(self.move_cursor, first)
 
@@ -357,13 +306,137 @@ class ChangesTree(ChangesActions):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         error = event.worker.error
         if event.state is WorkerState.ERROR and error is not None:
-            self.notify(clean(str(error) or type(error).__name__)[:300], title=event.worker.description,
+            self.notify(clean(str(error) or type(error).__name__)[:300], title=failure_title(event.worker),
                         severity="error", timeout=10)
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self, event: Tree.NodeHighlighted[NodeData]) -> None:
         data = event.node.data
         if isinstance(data, ObjectRow):
-            self.post_message(ChangeHighlighted(self.report_id, data.id))
+            self.post_message(ChangeHighlighted(self.model.report_id, data.id))
         else:
             self.post_message(ChangeHighlighted(None, None))
+
+    # -- navigation (bindings.CHANGES) -----------------------------------------------------------------------
+    def action_drill_in(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        data = node.data
+        if isinstance(data, ObjectRow):
+            self.post_message(DiffRequested())
+        elif isinstance(data, PageLink):
+            self._turn_page(data)
+        elif isinstance(data, TypeNode | ActionNode):
+            if not node.is_expanded:
+                node.expand()
+            elif node.children:
+                self.move_cursor(node.children[0])
+
+    def action_back(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.is_expanded and node.allow_expand:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent)
+
+    def _jump_to_match(self, forward: bool) -> None:
+        lines = [n.line for n in self.nodes.leaves() if n.line >= 0]
+        if not lines:
+            return
+        start = self.cursor_line
+        after = [ln for ln in lines if (ln > start if forward else ln < start)]
+        target = (after[0] if forward else after[-1]) if after else (lines[0] if forward else lines[-1])
+        self.cursor_line = target
+        self.scroll_to_line(target)
+
+    def action_next_match(self) -> None:
+        if not self.filters.text:
+            raise SkipAction()
+        self._jump_to_match(forward=True)
+
+    def action_previous_match(self) -> None:
+        if not self.filters.text:
+            raise SkipAction()
+        self._jump_to_match(forward=False)
+
+    # -- marks -----------------------------------------------------------------------------------------------
+    def _set_marks(self, ids: list[str], marked: bool) -> None:
+        model = self.model
+        if not ids or model.backend is None or model.report_id is None:
+            return
+        self.apply_marks(ids, marked)
+        self._persist_marks(model.backend, model.report_id, ids, marked)
+
+    @work(thread=True, exit_on_error=False, group="marks", description="Saving the restore queue")
+    def _persist_marks(self, backend: Backend, report_id: str, ids: list[str], marked: bool) -> None:
+        size = backend.mark(report_id, ids) if marked else backend.unmark(report_id, ids)
+        self.post_message(MarksChanged(report_id, ids, marked, size))
+
+    def action_mark(self) -> None:
+        node = self.cursor_node
+        if node is not None and isinstance(node.data, ObjectRow):
+            row = node.data
+            self._set_marks([row.id], row.id not in self.marks)
+        self.action_cursor_down()
+
+    def action_range(self) -> None:
+        node = self.cursor_node
+        if node is None or not isinstance(node.data, ObjectRow):
+            self.notify("Put the cursor on an object to start a range.", severity="warning")
+            return
+        span = self.marks.range_to(node, self.nodes.alive)
+        if span is None:
+            self._post_summary()
+            return
+        ids = []
+        for line in range(span[0], span[1] + 1):
+            picked = self.get_node_at_line(line)
+            if picked is not None and isinstance(picked.data, ObjectRow):
+                ids.append(picked.data.id)
+        self._set_marks(ids, True)
+        self._post_summary()
+
+    def action_mark_visible(self) -> None:
+        self._set_marks([r.id for r in self.visible_rows() if r.id not in self.marks], True)
+
+    def action_unmark_all(self) -> None:
+        if self.model.backend is None:
+            return
+        self.clear_marks()
+        self._persist_unmark_all(self.model.backend)
+
+    @work(thread=True, exit_on_error=False, group="marks", description="Clearing the restore queue")
+    def _persist_unmark_all(self, backend: Backend) -> None:
+        backend.unmark_all()
+        self.post_message(MarksChanged(None, [], False, 0))
+
+    # -- filters ---------------------------------------------------------------------------------------------
+    def action_open_filter(self) -> None:
+        self.post_message(FilterRequested())
+
+    def action_clear_filter(self) -> None:
+        if not (self.filters.any or self.marks.anchor):
+            raise SkipAction()
+        refilter = self.filters.clear()
+        self.marks.anchor = None
+        if not (refilter and self._refilter()):
+            self._rebuild()
+
+    def action_cycle_type(self) -> None:
+        self.filters.cycle_type(self.model.counts)
+        self._rebuild()
+
+    def action_cycle_action(self) -> None:
+        self.filters.cycle_action(self.model.counts)
+        self._rebuild()
+
+    def action_cycle_recoverable(self) -> None:
+        self.filters.cycle_recoverable()
+        self._refilter()
+
+    def action_destructive_lens(self) -> None:
+        self.filters.toggle_lens()
+        self._rebuild()

@@ -28,6 +28,7 @@ from entrabr_tui.ui.bindings import DIFF
 from entrabr_tui.ui.text import clean, name_text, safe, truncate
 from entrabr_tui.ui.widgets.styles import action_glyph, theme_style
 from entrabr_tui.ui.widgets.tables import NavTable
+from entrabr_tui.ui.workers import failure_title
 
 #: Kind → the theme variable that repeats the glyph's meaning in colour.
 _KIND_VARIABLE = {
@@ -203,8 +204,8 @@ class DiffPane(Vertical):
         error = event.worker.error
         if event.worker.group == "diff" and event.state is WorkerState.ERROR and error is not None:
             self.wanted = None
-            self.notify(clean(str(error) or type(error).__name__)[:300], title="Diff", severity="error",
-                        timeout=10)
+            self.notify(clean(str(error) or type(error).__name__)[:300], title=failure_title(event.worker),
+                        severity="error", timeout=10)
 
     # -- drawing ---------------------------------------------------------------------------------------
     def show(self, change: Change | None, rows: list[DiffRow]) -> None:

@@ -11,8 +11,9 @@ from textual.widgets import DataTable
 from entrabr_tui.ui.bindings import LIST_NAVIGATION
 
 
-class NavTable(DataTable[object]):
-    """Row-cursor table with j/k, g/G and ctrl+u/d on top of the arrow keys.
+class NavTable(DataTable[object], inherit_bindings=False):
+    """Row-cursor table with j/k, g/G and ctrl+u/d on top of the arrow keys (its keys are all in
+    ``bindings.LIST_NAVIGATION``: ``DataTable``'s own are not inherited, so none goes unlisted).
 
     Subclasses that size their columns from the pane width override :meth:`redraw`; it runs again whenever
     the width changes, so long values are cut to the space there is instead of widening the table.

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from entrabr_tui.core.model import FilteringCriteria, Job, JobKind, RecoveryStatus
-from entrabr_tui.store.cache_core import CacheCore
+from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.codec import (
     EPOCH,
     dumps,
@@ -21,6 +21,7 @@ from entrabr_tui.store.codec import (
     utc_now,
 )
 from entrabr_tui.store.records import JobReconcileResult, JobRecord
+from entrabr_tui.store.tenant_store import TenantStore
 
 _JOB_COLUMNS = (
     "id, kind, status, snapshot_id, target_state, started, completed, filtering, scope_key, "
@@ -87,18 +88,14 @@ def _job_from_row(row: sqlite3.Row | tuple[Any, ...]) -> JobRecord:
     )
 
 
-class JobsMixin(CacheCore):
+class JobStore:
     """Jobs as last reported by the service, kept after the service forgets them (``archived``)."""
 
-    def _snapshot_for_target(self, target: datetime | None) -> str | None:
-        if target is None:
-            return None
-        row = self._conn.execute(
-            "SELECT id FROM snapshot WHERE created = ? ORDER BY first_seen LIMIT 1", (time_to_db(target),)
-        ).fetchone()
-        return row[0] if row else None
+    def __init__(self, db: CacheDatabase, tenant: TenantStore) -> None:
+        self._db = db
+        self._tenant = tenant
 
-    def _upsert_job(
+    def _upsert(
         self,
         job: Job,
         raw: Mapping[str, Any] | None,
@@ -106,11 +103,11 @@ class JobsMixin(CacheCore):
         started_here: bool,
         now: datetime,
     ) -> None:
-        existing = self._conn.execute("SELECT snapshot_id FROM job WHERE id = ?", (job.id,)).fetchone()
+        existing = self._db.conn.execute("SELECT snapshot_id FROM job WHERE id = ?", (job.id,)).fetchone()
         snap = snapshot_id or (existing[0] if existing else None)
-        snap = snap or self._snapshot_for_target(job.target_state) or job.snapshot_id
+        snap = snap or self._tenant.snapshot_at(job.target_state) or job.snapshot_id
         stamp = time_to_db(now)
-        self._conn.execute(
+        self._db.conn.execute(
             f"""INSERT INTO job ({_JOB_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,NULL,?)
             ON CONFLICT (id) DO UPDATE SET
                 kind = excluded.kind, status = excluded.status, snapshot_id = excluded.snapshot_id,
@@ -147,7 +144,7 @@ class JobsMixin(CacheCore):
             ),
         )
 
-    def upsert_job(
+    def upsert(
         self,
         job: Job,
         *,
@@ -161,13 +158,13 @@ class JobsMixin(CacheCore):
         ``snapshot_id`` is the snapshot path the job was reached by, when known; otherwise it is taken from
         the snapshot whose ``createdDateTime`` equals the job's ``targetStateDateTime``.
         """
-        with self._tx():
-            self._upsert_job(job, raw, snapshot_id, started_here, now or utc_now())
-        record = self.job(job.id)
+        with self._db.tx():
+            self._upsert(job, raw, snapshot_id, started_here, now or utc_now())
+        record = self.get(job.id)
         assert record is not None
         return record
 
-    def reconcile_jobs(
+    def reconcile(
         self,
         listed: Iterable[Job | tuple[Job, Mapping[str, Any]]],
         *,
@@ -181,9 +178,9 @@ class JobsMixin(CacheCore):
         """
         now = now or utc_now()
         result = JobReconcileResult()
-        known = {row[0]: bool(row[1]) for row in self._conn.execute("SELECT id, archived FROM job")}
+        known = {row[0]: bool(row[1]) for row in self._db.conn.execute("SELECT id, archived FROM job")}
         seen: set[str] = set()
-        with self._tx():
+        with self._db.tx():
             for entry in listed:
                 job, raw = entry if isinstance(entry, tuple) else (entry, None)
                 seen.add(job.id)
@@ -193,24 +190,24 @@ class JobsMixin(CacheCore):
                     result.unarchived.append(job.id)
                 else:
                     result.updated.append(job.id)
-                self._upsert_job(job, raw, None, False, now)
+                self._upsert(job, raw, None, False, now)
             cutoff = time_to_db(now - grace)
-            for job_id, first_seen in self._conn.execute(
+            for job_id, first_seen in self._db.conn.execute(
                 "SELECT id, first_seen FROM job WHERE archived = 0"
             ).fetchall():
                 if job_id not in seen and first_seen < cutoff:
                     result.archived.append(job_id)
-            self._conn.executemany(
+            self._db.conn.executemany(
                 "UPDATE job SET archived = 1, archived_at = ? WHERE id = ?",
                 [(time_to_db(now), job_id) for job_id in result.archived],
             )
         return result
 
-    def job(self, job_id: str) -> JobRecord | None:
-        row = self._conn.execute(f"SELECT {_JOB_COLUMNS} FROM job WHERE id = ?", (job_id,)).fetchone()
+    def get(self, job_id: str) -> JobRecord | None:
+        row = self._db.conn.execute(f"SELECT {_JOB_COLUMNS} FROM job WHERE id = ?", (job_id,)).fetchone()
         return _job_from_row(row) if row else None
 
-    def jobs(
+    def all(
         self,
         *,
         kind: JobKind | None = None,
@@ -227,31 +224,31 @@ class JobsMixin(CacheCore):
             args.append(snapshot_id)
         if not include_archived:
             where.append("archived = 0")
-        rows = self._conn.execute(
+        rows = self._db.conn.execute(
             f"SELECT {_JOB_COLUMNS} FROM job WHERE {' AND '.join(where)} "
             "ORDER BY coalesce(started, first_seen) DESC, id",
             args,
         ).fetchall()
         return [_job_from_row(row) for row in rows]
 
-    def active_jobs(self) -> list[JobRecord]:
+    def active(self) -> list[JobRecord]:
         """Jobs the service last reported as not finished (what may hold the tenant's single job slot)."""
         marks = ",".join("?" * len(_NON_TERMINAL))
-        rows = self._conn.execute(
+        rows = self._db.conn.execute(
             f"SELECT {_JOB_COLUMNS} FROM job WHERE archived = 0 AND status IN ({marks}) "
             "ORDER BY started DESC",
             _NON_TERMINAL,
         ).fetchall()
         return [_job_from_row(row) for row in rows]
 
-    def find_reusable_job(
+    def find_reusable(
         self, snapshot_id: str, scope: FilteringCriteria | None, *, include_running: bool = False
     ) -> JobRecord | None:
         """The newest preview job of this snapshot and scope the service still lists as successful (or, with
         ``include_running``, still running), so that a new report need not be started."""
         statuses = ("successful", *_NON_TERMINAL) if include_running else ("successful",)
         marks = ",".join("?" * len(statuses))
-        rows = self._conn.execute(
+        rows = self._db.conn.execute(
             f"""SELECT {_JOB_COLUMNS} FROM job
             WHERE kind = ? AND scope_key = ? AND archived = 0 AND status IN ({marks})
               AND (snapshot_id = ? OR target_state = ?)
@@ -261,7 +258,7 @@ class JobsMixin(CacheCore):
                 scope_key(scope),
                 *statuses,
                 snapshot_id,
-                self._snapshot_created(snapshot_id),
+                self._tenant.snapshot_created(snapshot_id),
             ),
         ).fetchall()
         return _job_from_row(rows[0]) if rows else None

@@ -15,10 +15,10 @@ moves when another connection commits and ``total_changes`` when this one writes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from entrabr_tui.store.cache_core import CacheCore
+from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import change_table, fts_table
+from entrabr_tui.store.change_matcher import ChangeMatcher
 
 #: Most matching rows kept (a denser filter is answered from the change table every time).
 MATCH_SET_ROWS = 25_000
@@ -31,7 +31,7 @@ _SET_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class _MatchSet:
+class _Kept:
     report_id: int
     needle: str
     version: tuple[int, int]
@@ -39,56 +39,53 @@ class _MatchSet:
     table: str | None
 
 
-class MatchSetMixin(CacheCore):
-    """Keeps the matches of the latest text filter (see the module docstring)."""
+class MatchSet:
+    """Keeps the matches of the latest text filter of one connection (see the module docstring)."""
 
-    _match_set: _MatchSet | None = None
-    _match_slot = 0
+    def __init__(self, db: CacheDatabase, matcher: ChangeMatcher) -> None:
+        self._db = db
+        self._matcher = matcher
+        self._kept: _Kept | None = None
+        self._slot = 0
 
-    # Implemented by QueriesMixin.
-    def _matches_cte(self, report_id: int, needle: str) -> tuple[str, list[Any], bool]:
-        raise NotImplementedError
-
-    def _data_version(self) -> tuple[int, int]:
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0]), self._conn.total_changes
-
-    def _match_table(self, report_id: int, needle: str, *, build: bool) -> str | None:
+    def table(self, report_id: int, needle: str, *, build: bool) -> str | None:
         """A temporary table with the columns of the change table (``r`` is the rowid) holding every change of
         the report that matches ``needle``; ``None`` when there is none to use. It is built from the change
         table only when ``build`` (else only from the kept matches of a shorter text)."""
-        if self._conn.in_transaction:
+        if self._db.conn.in_transaction:
             return None  # a temporary table made now would vanish with a rollback
-        kept = self._match_set
-        if kept is not None and (kept.report_id, kept.version) == (report_id, self._data_version()):
+        kept = self._kept
+        if kept is not None and (kept.report_id, kept.version) == (report_id, self._db.data_version()):
             if kept.needle == needle:
                 return kept.table
             if kept.table is not None and needle.startswith(kept.needle):
-                return self._fill_match_set(report_id, needle, kept.table)
+                return self._fill(report_id, needle, kept.table)
         if not build:
             return None
         if self._too_many_candidates(report_id, needle):
-            self._match_set = _MatchSet(report_id, needle, self._data_version(), None)
+            self._kept = _Kept(report_id, needle, self._db.data_version(), None)
             return None
-        return self._fill_match_set(report_id, needle, None)
+        return self._fill(report_id, needle, None)
 
     def _too_many_candidates(self, report_id: int, needle: str) -> bool:
         """More name/UPN matches in the trigram index than a match set keeps (cheap: no table lookups)."""
-        if len(needle) < 3 or not self.has_trigram:
+        if len(needle) < 3 or not self._db.has_trigram:
             return False
-        row = self._conn.execute("SELECT has_fts FROM report WHERE id = ?", (report_id,)).fetchone()
+        conn = self._db.conn
+        row = conn.execute("SELECT has_fts FROM report WHERE id = ?", (report_id,)).fetchone()
         if row is None or not row[0]:
             return False
         fts = fts_table(report_id)
-        found = self._conn.execute(
+        found = conn.execute(
             f"SELECT count(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ? LIMIT ?)",
             ('"' + needle.replace('"', '""') + '"', MATCH_SET_ROWS + 1),
         ).fetchone()[0]
         return int(found) > MATCH_SET_ROWS
 
-    def _fill_match_set(self, report_id: int, needle: str, source: str | None) -> str | None:
-        table = f"entrabr_matches_{self._match_slot}"
-        self._match_slot ^= 1
-        conn = self._conn
+    def _fill(self, report_id: int, needle: str, source: str | None) -> str | None:
+        table = f"entrabr_matches_{self._slot}"
+        self._slot ^= 1
+        conn = self._db.conn
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
         conn.execute(
             f"""CREATE TEMP TABLE {table} (
@@ -104,7 +101,7 @@ class MatchSetMixin(CacheCore):
                 (needle,),
             )
         else:
-            cte, args, _ = self._matches_cte(report_id, needle)
+            cte, args, _ = self._matcher.cte(report_id, needle)
             conn.execute(
                 f"WITH {cte} INSERT INTO temp.{table} SELECT c.rowid, "
                 + ", ".join(f"c.{column}" for column in _SET_COLUMNS)
@@ -115,6 +112,6 @@ class MatchSetMixin(CacheCore):
         if conn.total_changes - before > MATCH_SET_ROWS:  # (``rowcount`` is not set after ``WITH … INSERT``)
             conn.execute(f"DROP TABLE temp.{table}")
             kept = None
-        conn.execute(f"DROP TABLE IF EXISTS temp.entrabr_matches_{self._match_slot}")  # the previous set
-        self._match_set = _MatchSet(report_id, needle, self._data_version(), kept)
+        conn.execute(f"DROP TABLE IF EXISTS temp.entrabr_matches_{self._slot}")  # the previous set
+        self._kept = _Kept(report_id, needle, self._db.data_version(), kept)
         return kept

@@ -7,15 +7,23 @@ from datetime import datetime
 from typing import Any
 
 from entrabr_tui.core.model import Change
-from entrabr_tui.store.cache_queries import QueriesMixin
+from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import change_table
+from entrabr_tui.store.change_filter import filter_clauses, needle_of
+from entrabr_tui.store.change_matcher import ChangeMatcher
+from entrabr_tui.store.change_queries import ChangeQueries
 from entrabr_tui.store.codec import EPOCH, time_from_db, time_to_db, utc_now
 from entrabr_tui.store.records import MarkResult, NodeCount, QueueEntry
 from entrabr_tui.store.sqlite_file import in_list_chunks
 
 
-class QueueMixin(QueriesMixin):
+class RestoreQueue:
     """Mark and unmark objects; the queue survives restarts and is the input of restore planning."""
+
+    def __init__(self, db: CacheDatabase, matcher: ChangeMatcher, queries: ChangeQueries) -> None:
+        self._db = db
+        self._matcher = matcher
+        self._queries = queries
 
     def mark(self, report_id: int, object_ids: Iterable[str], *, now: datetime | None = None) -> MarkResult:
         """Mark objects by id (type and action come from the report). Ids not in the report are returned in
@@ -30,14 +38,14 @@ class QueueMixin(QueriesMixin):
         stamp = time_to_db(now or utc_now())
         found: dict[str, tuple[str, str, str]] = {}
         for chunk, marks in in_list_chunks(wanted):
-            for object_id, entity_type, action in self._conn.execute(
+            for object_id, entity_type, action in self._db.conn.execute(
                 f"SELECT object_id, entity_type, action FROM {table} "
                 f"WHERE object_id COLLATE NOCASE IN ({marks})",
                 chunk,
             ):
                 found.setdefault(object_id.lower(), (object_id, entity_type, action))
         rows = [found[i.lower()] for i in wanted if i.lower() in found]
-        with self._tx():
+        with self._db.tx():
             added = self._insert_marks(report_id, rows, stamp)
         unknown = [i for i in wanted if i.lower() not in found]
         return MarkResult(marked=added, already=len(rows) - added, unknown=unknown)
@@ -46,7 +54,7 @@ class QueueMixin(QueriesMixin):
         """Queue ``(object_id, entity_type, action)`` rows (call inside a transaction); returns how many were
         not queued before."""
         before = self._queue_size(report_id)
-        self._conn.executemany(
+        self._db.conn.executemany(
             "INSERT OR IGNORE INTO restore_queue (report_id, object_id, entity_type, action, marked_at) "
             "VALUES (?,?,?,?,?)",
             [(report_id, oid, t, a, stamp) for oid, t, a in rows],
@@ -55,7 +63,7 @@ class QueueMixin(QueriesMixin):
 
     def _queue_size(self, report_id: int) -> int:
         return int(
-            self._conn.execute(
+            self._db.conn.execute(
                 "SELECT count(*) FROM restore_queue WHERE report_id = ?", (report_id,)
             ).fetchone()[0]
         )
@@ -71,13 +79,13 @@ class QueueMixin(QueriesMixin):
     ) -> tuple[str, list[Any]]:
         """``SELECT c.object_id, c.entity_type, c.action FROM …`` for the rows matching the filters."""
         table = change_table(report_id)
-        where, args = self._filters(report_id, entity_type, action, recoverable, on_prem, None)
-        needle = self._needle(text)
+        where, args = filter_clauses(report_id, entity_type, action, recoverable, on_prem, None)
+        needle = needle_of(text)
         if needle is None:
             head = f"SELECT c.object_id, c.entity_type, c.action FROM {table} c"
             cte_args: list[Any] = []
         else:
-            cte, cte_args, _ = self._matches_cte(report_id, needle)
+            cte, cte_args, _ = self._matcher.cte(report_id, needle)
             head = (
                 f"WITH {cte} SELECT c.object_id, c.entity_type, c.action "
                 f"FROM m CROSS JOIN {table} c ON c.rowid = m.r"
@@ -98,16 +106,16 @@ class QueueMixin(QueriesMixin):
         """Mark everything matching the filters (e.g. "all visible"); returns how many were newly marked."""
         select, args = self._selection(report_id, entity_type, action, text, recoverable, on_prem)
         stamp = time_to_db(now or utc_now())
-        with self._tx():
-            return self._insert_marks(report_id, self._conn.execute(select, args).fetchall(), stamp)
+        with self._db.tx():
+            return self._insert_marks(report_id, self._db.conn.execute(select, args).fetchall(), stamp)
 
     def unmark(self, report_id: int, object_ids: Iterable[str]) -> int:
         """Unmark objects by id; returns how many were marked before."""
         wanted = list(dict.fromkeys(object_ids))
         removed = 0
-        with self._tx():
+        with self._db.tx():
             for chunk, marks in in_list_chunks(wanted):
-                cursor = self._conn.execute(
+                cursor = self._db.conn.execute(
                     "DELETE FROM restore_queue WHERE report_id = ? "
                     f"AND object_id COLLATE NOCASE IN ({marks})",
                     [report_id, *chunk],
@@ -127,35 +135,38 @@ class QueueMixin(QueriesMixin):
     ) -> int:
         """Unmark everything matching the filters; returns how many were removed."""
         select, args = self._selection(report_id, entity_type, action, text, recoverable, on_prem)
-        with self._tx():
-            ids = [row[0] for row in self._conn.execute(select, args).fetchall()]
-            cursor = self._conn.executemany(
+        with self._db.tx():
+            ids = [row[0] for row in self._db.conn.execute(select, args).fetchall()]
+            cursor = self._db.conn.executemany(
                 "DELETE FROM restore_queue WHERE report_id = ? AND object_id = ?",
                 [(report_id, i) for i in ids],
             )
             return cursor.rowcount
 
-    def clear_queue(self, report_id: int) -> int:
-        with self._tx():
-            return self._conn.execute("DELETE FROM restore_queue WHERE report_id = ?", (report_id,)).rowcount
+    def clear(self, report_id: int) -> int:
+        """Unmark every object of a report; returns how many were marked."""
+        with self._db.tx():
+            cursor = self._db.conn.execute("DELETE FROM restore_queue WHERE report_id = ?", (report_id,))
+            return cursor.rowcount
 
-    def queued(self, report_id: int) -> list[QueueEntry]:
+    def entries(self, report_id: int) -> list[QueueEntry]:
         """Marked objects, by type, action and id."""
-        rows = self._conn.execute(
+        rows = self._db.conn.execute(
             "SELECT object_id, entity_type, action, marked_at FROM restore_queue WHERE report_id = ? "
             "ORDER BY entity_type, action, object_id",
             (report_id,),
         ).fetchall()
         return [QueueEntry(report_id, oid, t, a, time_from_db(at) or EPOCH) for oid, t, a, at in rows]
 
-    def queue_counts(self, report_id: int) -> list[NodeCount]:
-        rows = self._conn.execute(
+    def counts(self, report_id: int) -> list[NodeCount]:
+        """Marked objects per (type, action)."""
+        rows = self._db.conn.execute(
             "SELECT entity_type, action, count(*) FROM restore_queue WHERE report_id = ? "
             "GROUP BY 1, 2 ORDER BY 1, 2",
             (report_id,),
         ).fetchall()
         return [NodeCount(t, a, int(n)) for t, a, n in rows]
 
-    def queued_changes(self, report_id: int) -> list[Change]:
+    def changes(self, report_id: int) -> list[Change]:
         """The marked changes with their full content (the input of restore planning)."""
-        return self.get_changes(report_id, [entry.object_id for entry in self.queued(report_id)])
+        return self._queries.get_changes(report_id, [entry.object_id for entry in self.entries(report_id)])

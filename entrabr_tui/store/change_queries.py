@@ -1,27 +1,30 @@
 """Queries over a report's changes: counts per node, keyset pages, substring filter, one change by id.
 
-Text filter rule (everywhere): the text, case-insensitively, is contained in the display name or the UPN/mail,
-or is a prefix of the object id. Text of three characters or more uses the trigram index for the rows it
-covers (rows not indexed yet are scanned with the same rule); shorter text scans. Counting a text keeps its
-matches (when not too many) in a temporary table that the counts and pages asked next with the same text, or
-with a longer text starting with it, read instead (``cache_matchset``). Otherwise a filtered page first walks
-a bounded number of rows in name order, which answers dense matches at once, and only then sorts the
-trigram matches, which is cheap when they are sparse. Counting a very common text costs time in proportion
-to its matches.
+Text filter rule (everywhere; see :mod:`entrabr_tui.store.change_filter`): the text, case-insensitively, is
+contained in the display name or the UPN/mail, or is a prefix of the object id. Text of three characters or
+more uses the trigram index for the rows it covers (rows not indexed yet are scanned with the same rule);
+shorter text scans. Counting a text keeps its matches (when not too many) in a temporary table that the
+counts and pages asked next with the same text, or with a longer text starting with it, read instead
+(:mod:`entrabr_tui.store.match_set`). Otherwise a filtered page first walks a bounded number of rows in name
+order, which answers dense matches at once, and only then sorts the trigram matches, which is cheap when they
+are sparse. Counting a very common text costs time in proportion to its matches.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
 
 from entrabr_tui.core.model import Change
-from entrabr_tui.store.cache_core import text_matches
-from entrabr_tui.store.cache_matchset import MatchSetMixin
-from entrabr_tui.store.cache_schema import change_table, fts_table
+from entrabr_tui.store.cache_database import CacheDatabase
+from entrabr_tui.store.cache_schema import change_table
+from entrabr_tui.store.change_filter import filter_clauses, needle_of, text_matches
+from entrabr_tui.store.change_matcher import ChangeMatcher
+from entrabr_tui.store.match_set import MatchSet
 from entrabr_tui.store.records import ChangeRow, NodeCount, ReportKind
 from entrabr_tui.store.sqlite_file import in_list_chunks
 
@@ -37,76 +40,15 @@ _ORDER = "c.entity_type, c.action, c.display_name, c.object_id"
 After = tuple[str, str] | tuple[str, str, str, str]
 
 
-def _like_prefix(text: str) -> str:
-    return text + "%"
+class ChangeQueries:
+    """Read-side queries over the changes of reports; all take the report id and work during a download as
+    well as after it. Keeps the decoded raw pages read last and the matches of the latest text filter."""
 
-
-class QueriesMixin(MatchSetMixin):
-    """Read-side queries; all take the report id and work during a download as well as after it."""
-
-    def _report_state(self, report_id: int) -> tuple[int, bool, bool, str]:
-        row = self._conn.execute(
-            "SELECT search_rowid, has_fts, indexed, kind FROM report WHERE id = ?", (report_id,)
-        ).fetchone()
-        if row is None:
-            raise KeyError(f"no report {report_id} in the cache")
-        return int(row[0]), bool(row[1]), bool(row[2]), str(row[3])
-
-    @staticmethod
-    def _needle(text: str | None) -> str | None:
-        needle = (text or "").strip().lower()
-        return needle or None
-
-    def _filters(
-        self,
-        report_id: int,
-        entity_type: str | None,
-        action: str | None,
-        recoverable: bool | None,
-        on_prem: bool | None,
-        marked: bool | None,
-    ) -> tuple[list[str], list[Any]]:
-        where: list[str] = []
-        args: list[Any] = []
-        if entity_type is not None:
-            where.append("c.entity_type = ?")
-            args.append(str(entity_type))
-        if action is not None:
-            where.append("c.action = ?")
-            args.append(str(action))
-        if recoverable is not None:
-            where.append("c.recoverable = ?")
-            args.append(int(recoverable))
-        if on_prem is not None:
-            where.append("c.on_prem = ?")
-            args.append(int(on_prem))
-        if marked is not None:
-            where.append(
-                f"c.object_id {'IN' if marked else 'NOT IN'} "
-                "(SELECT object_id FROM restore_queue WHERE report_id = ?)"
-            )
-            args.append(report_id)
-        return where, args
-
-    def _matches_cte(self, report_id: int, needle: str) -> tuple[str, list[Any], bool]:
-        """A ``m(r)`` CTE of matching rowids; the flag says whether the trigram index was used."""
-        table = change_table(report_id)
-        search_rowid, has_fts, _indexed, _kind = self._report_state(report_id)
-        if has_fts and len(needle) >= 3 and search_rowid > 0:
-            fts = fts_table(report_id)
-            phrase = '"' + needle.replace('"', '""') + '"'
-            sql = f"""m(r) AS (
-                SELECT rowid FROM {fts} WHERE {fts} MATCH ? AND rowid <= ?
-                UNION SELECT rowid FROM {table} WHERE object_id LIKE ? AND rowid <= ?
-                      AND ebr_match(?, NULL, NULL, object_id)
-                UNION SELECT rowid FROM {table} WHERE rowid > ?
-                      AND ebr_match(?, display_name, principal_name, object_id))"""
-            args = [phrase, search_rowid, _like_prefix(needle), search_rowid, needle, search_rowid, needle]
-            return sql, args, True
-        sql = (
-            f"m(r) AS (SELECT rowid FROM {table} WHERE ebr_match(?, display_name, principal_name, object_id))"
-        )
-        return sql, [needle], False
+    def __init__(self, db: CacheDatabase, matcher: ChangeMatcher) -> None:
+        self._db = db
+        self._matcher = matcher
+        self._match_set = MatchSet(db, matcher)
+        self._page_cache: OrderedDict[int, bytes] = OrderedDict()
 
     def counts(
         self,
@@ -118,7 +60,7 @@ class QueriesMixin(MatchSetMixin):
         marked: bool | None = None,
     ) -> list[NodeCount]:
         """Changes per (type, action), ordered by type then action; nodes with no match are left out."""
-        needle = self._needle(text)
+        needle = needle_of(text)
         if needle is None and marked is None:
             where, args = ["report_id = ?"], [report_id]
             if recoverable is not None:
@@ -127,26 +69,26 @@ class QueriesMixin(MatchSetMixin):
             if on_prem is not None:
                 where.append("on_prem = ?")
                 args.append(int(on_prem))
-            rows = self._conn.execute(
+            rows = self._db.conn.execute(
                 f"""SELECT entity_type, action, sum(n) FROM node_count WHERE {" AND ".join(where)}
                 GROUP BY 1, 2 HAVING sum(n) > 0 ORDER BY 1, 2""",
                 args,
             ).fetchall()
             return [NodeCount(t, a, int(n)) for t, a, n in rows]
-        where, args = self._filters(report_id, None, None, recoverable, on_prem, marked)
+        where, args = filter_clauses(report_id, None, None, recoverable, on_prem, marked)
         table = change_table(report_id)
-        kept = self._match_table(report_id, needle, build=True) if needle is not None else None
+        kept = self._match_set.table(report_id, needle, build=True) if needle is not None else None
         if needle is None or kept is not None:
             sql = f"SELECT c.entity_type, c.action, count(*) FROM {kept or table} c"
             cte_args: list[Any] = []
         else:
-            cte, cte_args, _ = self._matches_cte(report_id, needle)
+            cte, cte_args, _ = self._matcher.cte(report_id, needle)
             sql = (
                 f"WITH {cte} SELECT c.entity_type, c.action, count(*) "
                 f"FROM m CROSS JOIN {table} c ON c.rowid = m.r"
             )
         sql += f" WHERE {' AND '.join(where) or '1 = 1'} GROUP BY 1, 2 ORDER BY 1, 2"
-        rows = self._conn.execute(sql, [*cte_args, *args]).fetchall()
+        rows = self._db.conn.execute(sql, [*cte_args, *args]).fetchall()
         return [NodeCount(t, a, int(n)) for t, a, n in rows]
 
     def count(
@@ -161,7 +103,7 @@ class QueriesMixin(MatchSetMixin):
         marked: bool | None = None,
     ) -> int:
         """Number of changes matching all the given filters."""
-        needle = self._needle(text)
+        needle = needle_of(text)
         if needle is None and marked is None:
             return sum(
                 n.count
@@ -169,17 +111,17 @@ class QueriesMixin(MatchSetMixin):
                 if (entity_type is None or n.entity_type_raw == entity_type)
                 and (action is None or n.action_raw == action)
             )
-        where, args = self._filters(report_id, entity_type, action, recoverable, on_prem, marked)
+        where, args = filter_clauses(report_id, entity_type, action, recoverable, on_prem, marked)
         table = change_table(report_id)
-        kept = self._match_table(report_id, needle, build=True) if needle is not None else None
+        kept = self._match_set.table(report_id, needle, build=True) if needle is not None else None
         if needle is None or kept is not None:
             sql = f"SELECT count(*) FROM {kept or table} c"
             cte_args: list[Any] = []
         else:
-            cte, cte_args, _ = self._matches_cte(report_id, needle)
+            cte, cte_args, _ = self._matcher.cte(report_id, needle)
             sql = f"WITH {cte} SELECT count(*) FROM m CROSS JOIN {table} c ON c.rowid = m.r"
         sql += f" WHERE {' AND '.join(where) or '1 = 1'}"
-        return int(self._conn.execute(sql, [*cte_args, *args]).fetchone()[0])
+        return int(self._db.conn.execute(sql, [*cte_args, *args]).fetchone()[0])
 
     def page(
         self,
@@ -201,8 +143,8 @@ class QueriesMixin(MatchSetMixin):
         """
         limit = max(1, min(int(limit), 10_000))
         table = change_table(report_id)
-        _search_rowid, _has_fts, _indexed, kind = self._report_state(report_id)
-        where, args = self._filters(report_id, entity_type, action, recoverable, on_prem, marked)
+        _search_rowid, _has_fts, _indexed, kind = self._matcher.report_state(report_id)
+        where, args = filter_clauses(report_id, entity_type, action, recoverable, on_prem, marked)
         if after is not None:
             if len(after) == 2:
                 if entity_type is None or action is None:
@@ -215,28 +157,28 @@ class QueriesMixin(MatchSetMixin):
             args.extend(after)
         failure = "c.failure_message" if kind == ReportKind.FAILED.value else "NULL"
         columns = f"{_ROW_COLUMNS}, {failure}"
-        needle = self._needle(text)
+        needle = needle_of(text)
         head = f"SELECT {columns} FROM {table} c WHERE {' AND '.join(where) or '1 = 1'} ORDER BY {_ORDER}"
         rows: list[Any] | None = None
-        kept = self._match_table(report_id, needle, build=False) if needle is not None else None
+        kept = self._match_set.table(report_id, needle, build=False) if needle is not None else None
         if needle is None:
-            rows = self._conn.execute(f"{head} LIMIT ?", [*args, limit]).fetchall()
+            rows = self._db.conn.execute(f"{head} LIMIT ?", [*args, limit]).fetchall()
         elif kept is not None:
             condition = " AND ".join(where) or "1 = 1"
             kept_sql = f"SELECT {columns} FROM {kept} c WHERE {condition} ORDER BY {_ORDER} LIMIT ?"
-            rows = self._conn.execute(kept_sql, [*args, limit]).fetchall()
+            rows = self._db.conn.execute(kept_sql, [*args, limit]).fetchall()
         else:
-            cte, cte_args, used_index = self._matches_cte(report_id, needle)
+            cte, cte_args, used_index = self._matcher.cte(report_id, needle)
             if not used_index:
                 scan = [*where, "ebr_match(?, c.display_name, c.principal_name, c.object_id)"]
-                rows = self._conn.execute(
+                rows = self._db.conn.execute(
                     f"SELECT {columns} FROM {table} c WHERE {' AND '.join(scan)} ORDER BY {_ORDER} LIMIT ?",
                     [*args, needle, limit],
                 ).fetchall()
             else:
                 rows = self._walk(head, args, needle, limit)
                 if rows is None:
-                    rows = self._conn.execute(
+                    rows = self._db.conn.execute(
                         f"WITH {cte} SELECT {columns} FROM m CROSS JOIN {table} c ON c.rowid = m.r "
                         f"WHERE {' AND '.join(where) or '1 = 1'} ORDER BY {_ORDER} LIMIT ?",
                         [*cte_args, *args, limit],
@@ -262,7 +204,7 @@ class QueriesMixin(MatchSetMixin):
         page quickly this way; ``None`` when the budget ran out first (sparse: use the trigram index)."""
         if WALK_BUDGET <= 0:
             return None
-        scanned = self._conn.execute(f"{head} LIMIT ?", [*args, WALK_BUDGET]).fetchall()
+        scanned = self._db.conn.execute(f"{head} LIMIT ?", [*args, WALK_BUDGET]).fetchall()
         found = [r for r in scanned if text_matches(needle, r[3], r[4], r[0])]
         if len(found) >= limit or len(scanned) < WALK_BUDGET:
             return found[:limit]
@@ -272,7 +214,7 @@ class QueriesMixin(MatchSetMixin):
         if not object_ids:
             return set()
         marks = ",".join("?" * len(object_ids))
-        rows = self._conn.execute(
+        rows = self._db.conn.execute(
             f"SELECT object_id FROM restore_queue WHERE report_id = ? AND object_id IN ({marks})",
             [report_id, *object_ids],
         ).fetchall()
@@ -285,7 +227,7 @@ class QueriesMixin(MatchSetMixin):
         if cached is not None:
             self._page_cache.move_to_end(page_id)
             return cached
-        row = self._conn.execute("SELECT raw FROM report_page WHERE id = ?", (page_id,)).fetchone()
+        row = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?", (page_id,)).fetchone()
         if row is None:
             raise KeyError(f"stored page {page_id} is missing")
         data = zlib.decompress(row[0])
@@ -300,7 +242,7 @@ class QueriesMixin(MatchSetMixin):
 
     def get_raw_change(self, report_id: int, object_id: str) -> dict[str, Any] | None:
         """The change exactly as the service sent it (ids compare case-insensitively, exact case first)."""
-        rows = self._conn.execute(
+        rows = self._db.conn.execute(
             f"SELECT object_id, page_id, raw_off, raw_len FROM {change_table(report_id)} "
             "WHERE object_id = ? COLLATE NOCASE ORDER BY object_id <> ?, rowid LIMIT 1",
             (object_id, object_id),
@@ -321,7 +263,7 @@ class QueriesMixin(MatchSetMixin):
         found: dict[str, Change] = {}  # by lower-cased id
         table = change_table(report_id)
         for chunk, marks in in_list_chunks(wanted):
-            rows = self._conn.execute(
+            rows = self._db.conn.execute(
                 f"SELECT object_id, page_id, raw_off, raw_len FROM {table} "
                 f"WHERE object_id COLLATE NOCASE IN ({marks}) "
                 "ORDER BY page_id, raw_off",
@@ -334,13 +276,13 @@ class QueriesMixin(MatchSetMixin):
 
     def iter_raw_changes(self, report_id: int) -> Iterator[dict[str, Any]]:
         """Every stored change in the order the service sent them (for export)."""
-        cursor = self._conn.execute(
+        cursor = self._db.conn.execute(
             f"SELECT page_id, raw_off, raw_len FROM {change_table(report_id)} ORDER BY rowid"
         )
         current, data = -1, b""
         for page_id, offset, length in cursor:
             if page_id != current:
-                row = self._conn.execute("SELECT raw FROM report_page WHERE id = ?", (page_id,)).fetchone()
+                row = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?", (page_id,)).fetchone()
                 current, data = page_id, zlib.decompress(row[0])
             yield orjson.loads(data[offset : offset + length])
 
@@ -350,13 +292,13 @@ class QueriesMixin(MatchSetMixin):
 
     def failed_changes(self, job_id: str, *, offset: int = 0, limit: int | None = None) -> list[Change]:
         """Failed changes of a recovery job (with ``failure_message``), in the service's order."""
-        row = self._conn.execute(
+        row = self._db.conn.execute(
             "SELECT id FROM report WHERE kind = ? AND job_id = ?", (ReportKind.FAILED.value, job_id)
         ).fetchone()
         if row is None:
             return []
         report_id = int(row[0])
-        rows = self._conn.execute(
+        rows = self._db.conn.execute(
             f"SELECT page_id, raw_off, raw_len FROM {change_table(report_id)} "
             "ORDER BY rowid LIMIT ? OFFSET ?",
             (-1 if limit is None else int(limit), max(0, int(offset))),

@@ -1,8 +1,8 @@
 """The job journal: an intent is written (and synced to disk) before a job is POSTed, its job id after.
 
-After a crash, :meth:`JournalMixin.journal_pending` lists intents whose POST may or may not have reached the
+After a crash, :meth:`RestoreJournal.pending_intents` lists intents whose POST may or may not have reached the
 service. Reconcile each one against ``/jobs`` (same kind, snapshot and scope, started near the intent's time;
-:meth:`JournalMixin.journal_claimed_job_ids` lists jobs already claimed) instead of submitting it again.
+:meth:`RestoreJournal.claimed_job_ids` lists jobs already claimed) instead of submitting it again.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from entrabr_tui.core.model import FilteringCriteria, JobKind
-from entrabr_tui.store.cache_core import CacheCore
+from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.codec import (
     EPOCH,
     scope_from_db,
@@ -75,10 +75,14 @@ def _intent_from_row(row: tuple[Any, ...]) -> JournalIntent:
     )
 
 
-class JournalMixin(CacheCore):
+class RestoreJournal:
     """Write-ahead record of the jobs entrabr starts (every write is synced before it returns)."""
 
-    def journal_intent(
+    def __init__(self, db: CacheDatabase, tenant_id: str) -> None:
+        self._db = db
+        self._tenant_id = tenant_id
+
+    def intent(
         self,
         snapshot_id: str,
         scope: FilteringCriteria | None,
@@ -94,12 +98,12 @@ class JournalMixin(CacheCore):
     ) -> JournalIntent:
         """Record that a job is about to be POSTed; call this before the POST."""
         stamp = time_to_db(now or utc_now())
-        with self._durable_tx():
-            cursor = self._conn.execute(
+        with self._db.durable_tx():
+            cursor = self._db.conn.execute(
                 f"""INSERT INTO restore_intent ({_INTENT_COLUMNS})
                 VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,NULL,?,NULL)""",
                 (
-                    self.tenant_id,
+                    self._tenant_id,
                     kind.value,
                     snapshot_id,
                     time_to_db(target_state),
@@ -118,13 +122,13 @@ class JournalMixin(CacheCore):
             intent_id = int(cursor.lastrowid or 0)
         return self._intent_or_raise(intent_id)
 
-    def journal_attach_job(
+    def attach_job(
         self, intent_id: int, job_id: str, *, now: datetime | None = None
     ) -> JournalIntent:
         """Record the job id (from the ``Location`` header, or found by reconciliation): ``submitted``."""
-        return self.journal_set_status(intent_id, IntentStatus.SUBMITTED, job_id=job_id, now=now)
+        return self.set_status(intent_id, IntentStatus.SUBMITTED, job_id=job_id, now=now)
 
-    def journal_set_status(
+    def set_status(
         self,
         intent_id: int,
         status: IntentStatus | str,
@@ -135,8 +139,8 @@ class JournalMixin(CacheCore):
     ) -> JournalIntent:
         """Move an intent to ``status``; ``job_id`` and ``message`` are stored when given."""
         stamp = time_to_db(now or utc_now())
-        with self._durable_tx():
-            cursor = self._conn.execute(
+        with self._db.durable_tx():
+            cursor = self._db.conn.execute(
                 """UPDATE restore_intent SET status = ?, message = coalesce(?, message), updated = ?,
                 job_set_at = CASE WHEN ? IS NOT NULL AND job_id IS NOT ? THEN ? ELSE job_set_at END,
                 job_id = coalesce(?, job_id) WHERE id = ?""",
@@ -146,47 +150,47 @@ class JournalMixin(CacheCore):
                 raise KeyError(f"no journal entry {intent_id}")
         return self._intent_or_raise(intent_id)
 
-    def journal_entry(self, intent_id: int) -> JournalIntent | None:
-        row = self._conn.execute(
+    def entry(self, intent_id: int) -> JournalIntent | None:
+        row = self._db.conn.execute(
             f"SELECT {_INTENT_COLUMNS} FROM restore_intent WHERE id = ?", (intent_id,)
         ).fetchone()
         return _intent_from_row(row) if row else None
 
     def _intent_or_raise(self, intent_id: int) -> JournalIntent:
-        intent = self.journal_entry(intent_id)
+        intent = self.entry(intent_id)
         if intent is None:
             raise KeyError(f"no journal entry {intent_id}")
         return intent
 
-    def journal_pending(self) -> list[JournalIntent]:
+    def pending_intents(self) -> list[JournalIntent]:
         """Intents without a job id still ``pending``: the POST may have been sent before a crash.
 
         Reconcile them against the service's job list; never resubmit blindly.
         """
-        rows = self._conn.execute(
+        rows = self._db.conn.execute(
             f"SELECT {_INTENT_COLUMNS} FROM restore_intent WHERE status = ? AND job_id IS NULL ORDER BY id",
             (IntentStatus.PENDING.value,),
         ).fetchall()
         return [_intent_from_row(r) for r in rows]
 
-    def journal_open(self) -> list[JournalIntent]:
+    def open_intents(self) -> list[JournalIntent]:
         """Intents not closed yet (pending, submitted or unconfirmed), oldest first."""
         marks = ",".join("?" * len(_OPEN))
-        rows = self._conn.execute(
+        rows = self._db.conn.execute(
             f"SELECT {_INTENT_COLUMNS} FROM restore_intent WHERE status IN ({marks}) ORDER BY created, id",
             _OPEN,
         ).fetchall()
         return [_intent_from_row(r) for r in rows]
 
-    def journal(self, *, limit: int | None = None) -> list[JournalIntent]:
+    def entries(self, *, limit: int | None = None) -> list[JournalIntent]:
         """Every intent, oldest first (the last ``limit`` ones when given)."""
         sql = f"SELECT {_INTENT_COLUMNS} FROM restore_intent ORDER BY id DESC"
-        rows = self._conn.execute(sql + (f" LIMIT {int(limit)}" if limit is not None else "")).fetchall()
+        rows = self._db.conn.execute(sql + (f" LIMIT {int(limit)}" if limit is not None else "")).fetchall()
         return [_intent_from_row(r) for r in reversed(rows)]
 
-    def journal_claimed_job_ids(self) -> set[str]:
+    def claimed_job_ids(self) -> set[str]:
         """Ids (lower case) of every job an intent points at: the jobs entrabr started."""
-        rows = self._conn.execute(
+        rows = self._db.conn.execute(
             "SELECT DISTINCT lower(job_id) FROM restore_intent WHERE job_id IS NOT NULL"
         )
         return {r[0] for r in rows}

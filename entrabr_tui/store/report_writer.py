@@ -1,31 +1,50 @@
-"""Reports and their page-by-page download: begin, ingest (one transaction per page), resume, finalize.
+"""Writing reports: begin, page-by-page download (one transaction per page), resume, finalize, reset, delete.
 
 Every page is stored in one transaction together with the link to the next page, so a download killed at
-any moment (even SIGKILL) resumes from :meth:`ReportsMixin.resume_point` with no duplicate and no gap. A page
+any moment (even SIGKILL) resumes from :meth:`ReportWriter.resume_point` with no duplicate and no gap. A page
 is only accepted when its ``source_url`` is the stored next link, so a page cannot be stored twice.
 
 The raw items of a page are kept verbatim (compressed) in ``report_page``; each change row points at its bytes
-(page ids are never reused, so decoded pages can be cached safely). Indexes are built when the last page is
-in (see :mod:`entrabr_tui.store.cache_maintenance`).
+(page ids are never reused, so decoded pages can be cached safely).
+
+Lookup indexes and the substring index are built once the last page is in, so that ingest stays append-only
+and fast; until then every query still works, by scanning. Each finalizing step is its own transaction, so
+all of it is safe to interrupt and to run again.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from entrabr_tui.core.model import FilteringCriteria
-from entrabr_tui.store.cache_core import RecoverableFn
-from entrabr_tui.store.cache_maintenance import MaintenanceMixin
-from entrabr_tui.store.cache_reports import IngestError
-from entrabr_tui.store.cache_schema import RECOVERABLE_UNKNOWN, change_table, create_report_tables, fts_table
+from entrabr_tui.store.cache_database import CacheDatabase
+from entrabr_tui.store.cache_schema import (
+    RECOVERABLE_UNKNOWN,
+    change_table,
+    create_report_indexes,
+    create_report_tables,
+    drop_report_tables,
+    fts_table,
+)
 from entrabr_tui.store.codec import dumps, scope_key, scope_to_db, time_to_db, utc_now
 from entrabr_tui.store.records import PageResult, Report, ReportKind
+from entrabr_tui.store.report_catalog import ReportCatalog
+
+#: Decides whether a change (a raw ``getChanges`` item) can be recovered; ``None`` means unknown.
+RecoverableFn = Callable[[Mapping[str, Any]], bool | None]
+
+#: Rows added to the substring index per transaction (during a download and when finalizing).
+SEARCH_CHUNK = 50_000
 
 _FTS_HASHSIZE = 16 * 1024 * 1024
+
+
+class IngestError(Exception):
+    """A page cannot be stored (out of order, already stored, or the report is complete); nothing changed."""
 
 
 def _text(value: object) -> str | None:
@@ -53,8 +72,18 @@ def _recoverable_values(
     return recoverable
 
 
-class ReportsMixin(MaintenanceMixin):
-    """Downloaded change lists (``getChanges`` of a preview job, ``getFailedChanges`` of a recovery job)."""
+class ReportWriter:
+    """Stores downloaded change lists (``getChanges`` of a preview job, ``getFailedChanges`` of a recovery
+    job) and builds their indexes.
+
+    ``recoverable`` decides each stored change's recoverable flag when a page brings none of its own.
+    """
+
+    def __init__(self, db: CacheDatabase, reports: ReportCatalog, *,
+                 recoverable: RecoverableFn | None = None) -> None:
+        self._db = db
+        self._reports = reports
+        self._recoverable_fn = recoverable
 
     def _begin(
         self,
@@ -66,12 +95,12 @@ class ReportsMixin(MaintenanceMixin):
         total_expected: int | None,
         now: datetime | None,
     ) -> Report:
-        with self._tx():
-            row = self._conn.execute(
+        with self._db.tx():
+            row = self._db.conn.execute(
                 "SELECT id FROM report WHERE kind = ? AND job_id = ?", (kind.value, job_id)
             ).fetchone()
             if row is None:
-                cursor = self._conn.execute(
+                cursor = self._db.conn.execute(
                     """INSERT INTO report (kind, job_id, snapshot_id, scope_key, filtering, created,
                     source_url, next_link, total_expected, has_fts) VALUES (?,?,?,?,?,?,?,?,?,?)""",
                     (
@@ -84,13 +113,13 @@ class ReportsMixin(MaintenanceMixin):
                         source_url,
                         source_url,
                         total_expected,
-                        int(self.has_trigram),
+                        int(self._db.has_trigram),
                     ),
                 )
                 report_id = int(cursor.lastrowid or 0)
-                create_report_tables(self._conn, report_id, self.has_trigram)
-                if self.has_trigram:
-                    self._conn.execute(
+                create_report_tables(self._db.conn, report_id, self._db.has_trigram)
+                if self._db.has_trigram:
+                    self._db.conn.execute(
                         f"INSERT INTO {fts_table(report_id)} ({fts_table(report_id)}, rank) "
                         "VALUES ('hashsize', ?)",
                         (_FTS_HASHSIZE,),
@@ -98,11 +127,11 @@ class ReportsMixin(MaintenanceMixin):
             else:
                 report_id = int(row[0])
                 if total_expected is not None:
-                    self._conn.execute(
+                    self._db.conn.execute(
                         "UPDATE report SET total_expected = coalesce(total_expected, ?) WHERE id = ?",
                         (total_expected, report_id),
                     )
-        report = self._report_or_raise(report_id)
+        report = self._reports.require(report_id)
         if report.needs_finalize:
             report = self.finalize_report(report_id)  # interrupted between the last page and its indexes
         return report
@@ -149,14 +178,14 @@ class ReportsMixin(MaintenanceMixin):
         ``replace`` starts the list again (the first page of a fresh download); otherwise ``items`` are added.
         Repeated ids are kept. The list is browsable like a report (``kind`` ``failed``).
         """
-        report = self.report_for_job(job_id, ReportKind.FAILED) or self.begin_failed_changes(
+        report = self._reports.for_job(job_id, ReportKind.FAILED) or self.begin_failed_changes(
             job_id, snapshot_id, f"local:failedChanges/{job_id}", now=now
         )
         if replace:
             report = self.reset_download(report.id)
         elif report.complete:
-            with self._tx():
-                self._conn.execute(
+            with self._db.tx():
+                self._db.conn.execute(
                     "UPDATE report SET complete = 0, completed_at = NULL, search_done = 0, next_link = ? "
                     "WHERE id = ?",
                     (f"local:failedChanges/{job_id}#{report.pages + 1}", report.id),
@@ -165,7 +194,7 @@ class ReportsMixin(MaintenanceMixin):
 
     def resume_point(self, report_id: int) -> str | None:
         """The URL to fetch next (the first URL before any page); ``None`` once the download is complete."""
-        row = self._conn.execute(
+        row = self._db.conn.execute(
             "SELECT next_link, complete FROM report WHERE id = ?", (report_id,)
         ).fetchone()
         if row is None:
@@ -239,8 +268,8 @@ class ReportsMixin(MaintenanceMixin):
         packed = zlib.compress(bytes(blob), 1)
         stamp = time_to_db(now or utc_now())
         warnings = [f"{malformed} item(s) without an id were kept in the raw page only"] if malformed else []
-        with self._tx():
-            state = self._conn.execute(
+        with self._db.tx():
+            state = self._db.conn.execute(
                 "SELECT next_link, complete, pages FROM report WHERE id = ?", (report_id,)
             ).fetchone()
             if state is None:
@@ -257,30 +286,30 @@ class ReportsMixin(MaintenanceMixin):
                 )
             if next_link is not None and (
                 next_link == source_url
-                or self._conn.execute(
+                or self._db.conn.execute(
                     "SELECT 1 FROM report_page WHERE report_id = ? AND source_url = ?", (report_id, next_link)
                 ).fetchone()
             ):
                 raise IngestError(f"the service repeated page link {next_link!r}; the page was not stored")
             seq = pages + 1
-            cursor = self._conn.execute(
+            cursor = self._db.conn.execute(
                 "INSERT INTO report_page (report_id, seq, source_url, next_link, item_count, fetched, raw) "
                 "VALUES (?,?,?,?,?,?,?)",
                 (report_id, seq, source_url, next_link, len(items), stamp, packed),
             )
             page_id = int(cursor.lastrowid or 0)
-            self._conn.executemany(
+            self._db.conn.executemany(
                 f"""INSERT INTO {table} (object_id, entity_type, action, display_name, principal_name,
                 on_prem, recoverable, failure_message, page_id, raw_off, raw_len)
                 VALUES (?,?,?,?,?,?,?,?,{page_id},?,?)""",
                 rows,
             )
-            self._conn.executemany(
+            self._db.conn.executemany(
                 """INSERT INTO node_count (report_id, entity_type, action, on_prem, recoverable, n)
                 VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET n = n + excluded.n""",
                 [(report_id, *key, n) for key, n in nodes.items()],
             )
-            self._conn.execute(
+            self._db.conn.execute(
                 """UPDATE report SET next_link = ?, pages = ?, received_items = received_items + ?,
                 item_count = item_count + ?, malformed_items = malformed_items + ?, complete = ?,
                 completed_at = ? WHERE id = ?""",
@@ -298,6 +327,136 @@ class ReportsMixin(MaintenanceMixin):
         if next_link is None and finalize:
             report = self.finalize_report(report_id)
         else:
-            report = self._report_or_raise(report_id)
+            report = self._reports.require(report_id)
             self._extend_search_while_downloading(report)
         return PageResult(report=report, inserted=len(rows), malformed=malformed, warnings=warnings)
+
+    # -- indexes, reset and delete ------------------------------------------------------------------------
+
+    def _extend_search_while_downloading(self, report: Report) -> None:
+        """Index a chunk of rows when enough have arrived since the last one (spreads the finalize cost)."""
+        if report.item_count - report.search_rowid >= SEARCH_CHUNK and not report.search_ready:
+            self.build_search_index(report.id)
+
+    def _has_fts(self, report_id: int) -> bool:
+        """Whether the report's substring index is a trigram table (else the rows are scanned)."""
+        row = self._db.conn.execute("SELECT has_fts FROM report WHERE id = ?", (report_id,)).fetchone()
+        return bool(row[0])
+
+    def _recount(self, report_id: int) -> None:
+        table = change_table(report_id)
+        self._db.conn.execute("DELETE FROM node_count WHERE report_id = ?", (report_id,))
+        self._db.conn.execute(
+            f"""INSERT INTO node_count (report_id, entity_type, action, on_prem, recoverable, n)
+            SELECT ?, entity_type, action, on_prem, coalesce(recoverable, {RECOVERABLE_UNKNOWN}), count(*)
+            FROM {table} GROUP BY 2, 3, 4, 5""",
+            (report_id,),
+        )
+
+    def build_search_index(self, report_id: int, *, max_rows: int | None = None) -> bool:
+        """Add up to ``max_rows`` (default :data:`SEARCH_CHUNK`) stored rows to the substring index in one
+        transaction; ``True`` once every stored row is covered."""
+        max_rows = max_rows or SEARCH_CHUNK
+        self._reports.require(report_id)
+        table, fts = change_table(report_id), fts_table(report_id)
+        with self._db.tx():
+            top = self._db.conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0]
+            done = self._db.conn.execute(
+                "SELECT search_rowid FROM report WHERE id = ?", (report_id,)
+            ).fetchone()[0]
+            if done >= top:
+                self._db.conn.execute("UPDATE report SET search_done = complete WHERE id = ?", (report_id,))
+                return True
+            high = min(done + max_rows, top)
+            if self._has_fts(report_id):
+                self._db.conn.execute(
+                    f"""INSERT INTO {fts} (rowid, display_name, principal_name)
+                    SELECT rowid, display_name, principal_name FROM {table} WHERE rowid > ? AND rowid <= ?""",
+                    (done, high),
+                )
+            self._db.conn.execute(
+                "UPDATE report SET search_rowid = ?, search_done = (complete AND ? >= ?) WHERE id = ?",
+                (high, high, top, report_id),
+            )
+        return high >= top
+
+    def finalize_report(self, report_id: int) -> Report:
+        """Remove repeated ids (``getChanges``), build the lookup indexes, recount, fill the substring index.
+
+        Idempotent and safe to interrupt (each step is its own transaction).
+        """
+        report = self._reports.require(report_id)
+        if not report.complete:
+            raise IngestError(f"report {report_id} is still downloading; it cannot be finalized")
+        table = change_table(report_id)
+        if not report.indexed:
+            with self._db.tx():
+                create_report_indexes(self._db.conn, report_id, unique_ids=False)
+                duplicates = 0
+                if report.kind is ReportKind.CHANGES:
+                    duplicates = self._delete_repeated_ids(report_id, report.search_rowid)
+                if duplicates:  # otherwise the counts kept page by page are exact
+                    self._recount(report_id)
+                self._db.conn.execute(
+                    f"""UPDATE report SET indexed = 1, duplicate_items = duplicate_items + ?,
+                    item_count = (SELECT count(*) FROM {table}) WHERE id = ?""",
+                    (duplicates, report_id),
+                )
+        while not self.build_search_index(report_id):
+            pass
+        self._db.conn.execute("PRAGMA optimize")
+        return self._reports.require(report_id)
+
+    def _delete_repeated_ids(self, report_id: int, search_rowid: int) -> int:
+        table, fts = change_table(report_id), fts_table(report_id)
+        extra = self._db.conn.execute(
+            f"""SELECT c.rowid, c.display_name, c.principal_name FROM {table} c
+            JOIN (SELECT object_id, min(rowid) AS keep FROM {table}
+                  GROUP BY object_id COLLATE NOCASE HAVING count(*) > 1) d
+              ON c.object_id = d.object_id COLLATE NOCASE AND c.rowid <> d.keep"""
+        ).fetchall()
+        has_fts = self._has_fts(report_id)
+        for rowid, name, principal in extra:
+            if has_fts and rowid <= search_rowid:
+                self._db.conn.execute(
+                    f"INSERT INTO {fts} ({fts}, rowid, display_name, principal_name) "
+                    "VALUES ('delete', ?, ?, ?)",
+                    (rowid, name, principal),
+                )
+            self._db.conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
+        return len(extra)
+
+    def reset_download(self, report_id: int) -> Report:
+        """Forget the stored pages of a report and start again from its first URL (e.g. after the service
+        refused a stale next link). The restore queue of the report is kept."""
+        self._reports.require(report_id)
+        with self._db.tx():
+            drop_report_tables(self._db.conn, report_id)
+            self._db.conn.execute("DELETE FROM report_page WHERE report_id = ?", (report_id,))
+            self._db.conn.execute("DELETE FROM node_count WHERE report_id = ?", (report_id,))
+            self._db.conn.execute(
+                """UPDATE report SET next_link = source_url, pages = 0, item_count = 0, received_items = 0,
+                duplicate_items = 0, malformed_items = 0, complete = 0, completed_at = NULL, indexed = 0,
+                search_rowid = 0, search_done = 0, has_fts = ? WHERE id = ?""",
+                (int(self._db.has_trigram), report_id),
+            )
+            create_report_tables(self._db.conn, report_id, self._db.has_trigram)
+        return self._reports.require(report_id)
+
+    def delete_report(self, report_id: int) -> None:
+        """Remove a report and its rows for good (only on the user's explicit request; expiry archives)."""
+        with self._db.tx():
+            drop_report_tables(self._db.conn, report_id)
+            self._db.conn.execute("DELETE FROM report WHERE id = ?", (report_id,))
+
+    def set_recoverable(self, report_id: int, values: Iterable[tuple[str, bool | None]]) -> int:
+        """Set the recoverable flag of objects (e.g. after the catalogue changed); returns rows changed."""
+        table = change_table(report_id)
+        with self._db.tx():
+            cursor = self._db.conn.executemany(
+                f"UPDATE {table} SET recoverable = ? WHERE object_id = ?",
+                [(None if flag is None else int(flag), object_id) for object_id, flag in values],
+            )
+            changed = cursor.rowcount
+            self._recount(report_id)
+        return changed

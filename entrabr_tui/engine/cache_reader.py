@@ -1,0 +1,198 @@
+"""The read side of a :class:`~entrabr_tui.engine.session.Session`: queries over the tenant's cache.
+
+These calls never touch the network and work the same online and offline. They may be called from worker
+threads (the UI does, so SQLite never blocks its event loop): they run on a second connection to the
+cache, one call at a time, while the engine writes on its own connection (WAL lets both proceed).
+
+A report is named by its preview job id (``str``, what the UI and CLI show) or by the cache's numeric key.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from entrabr_tui.core.model import Change
+from entrabr_tui.engine.errors import EngineError
+from entrabr_tui.engine.reports import ReportInfo
+from entrabr_tui.store import Cache, ChangeRow, NodeCount, Report, ReportKind
+
+ReportRef = str | int
+#: A keyset position: ``ChangeRow.key`` (type, action, name, id), or (name, id) with type and action given.
+PageAfter = tuple[str, str] | tuple[str, str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedObject:
+    """One object in the restore queue, with the report (preview job id) it was marked in."""
+
+    report_id: str
+    id: str
+    entity_type: str
+    action: str
+    display_name: str
+    on_premises_synced: bool = False
+
+
+class UnknownReportError(EngineError):
+    """No cached report matches the reference given."""
+
+    def __init__(self, ref: ReportRef) -> None:
+        super().__init__(f"No difference report {ref} is in the cache. Run or download a report first.")
+        self.ref = ref
+
+
+def _stream_changes(source: Cache, report_id: int) -> Iterator[Change]:
+    reader = source.reader()
+    try:
+        yield from reader.queries.iter_changes(report_id)
+    finally:
+        reader.close()
+
+
+class CacheReader:
+    """Reads a session's cache on a connection of its own, one call at a time (thread-safe).
+
+    The connection is opened on first use and closed by :meth:`close`; :meth:`locked` holds it for a block of
+    calls that belong together (the restore queue's edits and plans use it).
+    """
+
+    def __init__(self, source: Cache) -> None:
+        self._source = source
+        self._lock = threading.RLock()
+        self._cache: Cache | None = None
+
+    @contextmanager
+    def locked(self) -> Iterator[Cache]:
+        """The reader's connection, for this thread alone until the block ends."""
+        with self._lock:
+            if self._cache is None:
+                self._cache = self._source.reader()
+            yield self._cache
+
+    def close(self) -> None:
+        with self._lock:
+            if self._cache is not None:
+                self._cache.close()
+                self._cache = None
+
+    def resolve(self, ref: ReportRef) -> Report:
+        """The cached report ``ref`` names; :class:`UnknownReportError` when there is none."""
+        with self.locked() as cache:
+            if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+                report = cache.reports.get(int(ref))
+            else:
+                report = cache.reports.for_job(ref.strip())
+        if report is None:
+            raise UnknownReportError(ref)
+        return report
+
+    # -- reports ---------------------------------------------------------------------------------------
+
+    def report(self, ref: ReportRef) -> ReportInfo | None:
+        """A cached report, or ``None``."""
+        try:
+            return ReportInfo.of(self.resolve(ref))
+        except UnknownReportError:
+            return None
+
+    def reports(self, snapshot_id: str | None = None) -> list[ReportInfo]:
+        """Cached difference reports, newest first (archived ones included)."""
+        with self.locked() as cache:
+            found = cache.reports.all(snapshot_id=snapshot_id, kind=ReportKind.CHANGES)
+        return [ReportInfo.of(r) for r in found]
+
+    def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: bool | None = None,
+               on_prem: bool | None = None, marked: bool | None = None) -> list[NodeCount]:
+        """Changes per (type, action), of the changes matching the filters."""
+        report = self.resolve(ref)
+        with self.locked() as cache:
+            return cache.queries.counts(report.id, text=text, recoverable=recoverable, on_prem=on_prem,
+                                        marked=marked)
+
+    def page(self, ref: ReportRef, entity_type: str | None = None, action: str | None = None,
+             after: PageAfter | None = None, limit: int = 100, *, text: str | None = None,
+             recoverable: bool | None = None, on_prem: bool | None = None,
+             marked: bool | None = None) -> list[ChangeRow]:
+        """A keyset page of changes ordered by type, action, name, id (``after`` = last row's key)."""
+        report = self.resolve(ref)
+        with self.locked() as cache:
+            return cache.queries.page(report.id, entity_type=entity_type, action=action, after=after,
+                                      limit=limit, text=text, recoverable=recoverable, on_prem=on_prem,
+                                      marked=marked)
+
+    def change(self, ref: ReportRef, object_id: str) -> Change | None:
+        """One change with both property sets, or ``None``."""
+        report = self.resolve(ref)
+        with self.locked() as cache:
+            return cache.queries.get_change(report.id, object_id)
+
+    def changes(self, ref: ReportRef, object_ids: Sequence[str]) -> list[Change]:
+        """Several changes by id, both property sets, in the order given; ids not in the report are
+        skipped."""
+        report = self.resolve(ref)
+        with self.locked() as cache:
+            return cache.queries.get_changes(report.id, object_ids)
+
+    def iter_changes(self, ref: ReportRef) -> Iterator[Change]:
+        """Every cached change of a report, both property sets, in the order the service sent them (exports).
+
+        The report is looked up at once (an unknown one raises :class:`UnknownReportError` here). The changes
+        then stream from a connection of their own, opened on the first ``next`` and closed when the
+        iteration ends or the iterator is closed: a long export neither holds the lock the other queries
+        take nor the whole report in memory. Blocking; iterate in a worker thread.
+        """
+        report = self.resolve(ref)
+        return _stream_changes(self._source, report.id)
+
+    def display_names(self, ids: Sequence[str], ref: ReportRef | None = None) -> dict[str, str]:
+        """Names of cached objects by id (from ``ref``, else from the newest reports that hold them)."""
+        wanted = list(dict.fromkeys(ids))
+        names: dict[str, str] = {}
+        with self.locked() as cache:
+            reports = [self.resolve(ref)] if ref is not None else [
+                r for r in cache.reports.all() if r.complete and r.kind.value == "changes"
+            ]
+            for report in reports:
+                missing = [i for i in wanted if i not in names]
+                if not missing:
+                    break
+                for change in cache.queries.get_changes(report.id, missing):
+                    names.setdefault(change.id, change.display_name)
+        return names
+
+    def failed_changes(self, job_id: str) -> list[Change]:
+        """Failed changes of a restore job kept in the cache (with ``failure_message``)."""
+        with self.locked() as cache:
+            return cache.queries.failed_changes(job_id)
+
+    # -- restore queue ---------------------------------------------------------------------------------
+
+    def marked(self, ref: ReportRef) -> set[str]:
+        """Ids queued from this report."""
+        report = self.resolve(ref)
+        with self.locked() as cache:
+            return {entry.object_id for entry in cache.queue.entries(report.id)}
+
+    def queue(self, ref: ReportRef | None = None) -> list[QueuedObject]:
+        """Queued objects (of one report, or of every report), by type, action and name."""
+        out: list[QueuedObject] = []
+        with self.locked() as cache:
+            reports = [self.resolve(ref)] if ref is not None else cache.reports.all(kind=ReportKind.CHANGES)
+            for report in reports:
+                after: PageAfter | None = None
+                while True:
+                    rows = cache.queries.page(report.id, marked=True, after=after, limit=5_000)
+                    out.extend(QueuedObject(report.job_id, r.object_id, r.entity_type_raw, r.action_raw,
+                                            r.display_name, r.on_premises_synced) for r in rows)
+                    if len(rows) < 5_000:
+                        break
+                    after = rows[-1].key
+        return out
+
+    def queue_size(self, report: Report) -> int:
+        """Objects queued from ``report``."""
+        with self.locked() as cache:
+            return sum(n.count for n in cache.queue.counts(report.id))

@@ -1,0 +1,159 @@
+"""The restore queue as a session changes it: marks and unmarks, each written to the session history, and
+the plan of what is queued.
+
+The queue lives in the cache (per report, so per tenant) and survives restarts. Edits go through the
+session's :class:`~entrabr_tui.engine.cache_reader.CacheReader` connection, one at a time, so the UI may
+mark from worker threads while the engine downloads on its own connection.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria
+from entrabr_tui.engine.cache_reader import CacheReader, ReportRef
+from entrabr_tui.engine.errors import EngineError
+from entrabr_tui.engine.plans import SessionPlan, build_plan
+from entrabr_tui.engine.reports import ReportInfo
+from entrabr_tui.engine.session_log import SessionLog
+from entrabr_tui.store import HistoryAction, MarkResult, Report
+
+_ID_SPLIT = re.compile(r"[\s,;]+")
+
+
+def parse_id_list(lines: Iterable[str]) -> list[str]:
+    """Object ids from text lines (a file or stdin): separated by spaces, commas or semicolons; ``#``
+    starts a comment; quotes are stripped; order kept, repeats dropped."""
+    ids: dict[str, None] = {}
+    for line in lines:
+        text = line.split("#", 1)[0]
+        for token in _ID_SPLIT.split(text):
+            token = token.strip().strip("\"'")
+            if token:
+                ids.setdefault(token, None)
+    return list(ids)
+
+
+class SessionQueue:
+    """Marks and unmarks objects for restore (logging each change) and plans a restore of the queue."""
+
+    def __init__(self, reader: CacheReader, log: SessionLog) -> None:
+        self._reader = reader
+        self._log = log
+
+    def mark(self, ref: ReportRef, ids: Sequence[str]) -> int:
+        """Queue objects of a report by id; returns the queue size. Ids not in the report are ignored."""
+        report = self._reader.resolve(ref)
+        with self._reader.locked() as cache:
+            result = cache.queue.mark(report.id, ids)
+        self._log_mark(report, result, list(ids))
+        return self._reader.queue_size(report)
+
+    def seed(self, ref: ReportRef, lines: Iterable[str]) -> MarkResult:
+        """Queue the ids listed in text (a file or stdin; see :func:`parse_id_list`).
+
+        The result says how many were queued, were already queued, and which ids the report does not hold.
+        """
+        report = self._reader.resolve(ref)
+        ids = parse_id_list(lines)
+        with self._reader.locked() as cache:
+            result = cache.queue.mark(report.id, ids)
+        self._log_mark(report, result, ids, detail="seeded from a list of ids")
+        return result
+
+    def mark_where(self, ref: ReportRef, *, entity_type: str | None = None, action: str | None = None,
+                   text: str | None = None, recoverable: bool | None = None,
+                   on_prem: bool | None = None) -> int:
+        """Queue every change matching the filters; returns how many were newly queued."""
+        report = self._reader.resolve(ref)
+        with self._reader.locked() as cache:
+            added = cache.queue.mark_where(report.id, entity_type=entity_type, action=action, text=text,
+                                           recoverable=recoverable, on_prem=on_prem)
+        filters = {"entity_type": entity_type, "action": action, "text": text, "recoverable": recoverable,
+                   "on_prem": on_prem}
+        self._log.write(HistoryAction.OBJECTS_MARKED, snapshot_id=report.snapshot_id, scope=report.scope,
+                        job_id=report.job_id, counts={"marked": added},
+                        detail="marked by filter: "
+                        + ", ".join(f"{k}={v}" for k, v in filters.items() if v is not None))
+        return added
+
+    def _log_mark(self, report: Report, result: MarkResult, ids: list[str],
+                  detail: str | None = None) -> None:
+        unknown = {u.lower() for u in result.unknown}
+        self._log.write(
+            HistoryAction.OBJECTS_MARKED, snapshot_id=report.snapshot_id, scope=report.scope,
+            job_id=report.job_id, object_ids=[i for i in ids if i.lower() not in unknown], detail=detail,
+            counts={"marked": result.marked, "already": result.already, "unknown": len(result.unknown)},
+        )
+
+    def unmark(self, ref: ReportRef, ids: Sequence[str]) -> int:
+        """Remove objects from the queue; returns the queue size."""
+        report = self._reader.resolve(ref)
+        with self._reader.locked() as cache:
+            removed = cache.queue.unmark(report.id, ids)
+        self._log.write(HistoryAction.OBJECTS_UNMARKED, snapshot_id=report.snapshot_id, job_id=report.job_id,
+                        object_ids=list(ids), counts={"unmarked": removed})
+        return self._reader.queue_size(report)
+
+    def unmark_all(self, ref: ReportRef | None = None) -> int:
+        """Empty the queue (of one report, or of every report); returns how many were removed."""
+        with self._reader.locked() as cache:
+            reports = [self._reader.resolve(ref)] if ref is not None else cache.reports.all()
+            removed = sum(cache.queue.clear(report.id) for report in reports)
+        self._log.write(HistoryAction.OBJECTS_UNMARKED, counts={"unmarked": removed}, detail="queue emptied")
+        return removed
+
+    def unmark_done(self, report_id: int, scope: FilteringCriteria | None, failed: Iterable[Change]) -> int:
+        """Take the objects a finished restore batch restored out of the queue (failed ones stay)."""
+        failed_ids = {c.id.lower() for c in failed}
+        if isinstance(scope, EntityNameAndIdsFilter):
+            ids = [i for _, group in scope.values for i in group]
+        else:
+            types = set(getattr(scope, "entity_types", ()))
+            with self._reader.locked() as cache:
+                ids = [e.object_id for e in cache.queue.entries(report_id)
+                       if scope is None or e.entity_type_raw in types]
+        done = [i for i in ids if i.lower() not in failed_ids]
+        with self._reader.locked() as cache:
+            return cache.queue.unmark(report_id, done) if done else 0
+
+    # -- planning --------------------------------------------------------------------------------------
+
+    def _queued_report(self, ref: ReportRef | None) -> Report | None:
+        if ref is not None:
+            return self._reader.resolve(ref)
+        with self._reader.locked() as cache:
+            holding = [r for r in cache.reports.all() if cache.queue.counts(r.id)]
+        if len(holding) > 1:
+            raise EngineError("Objects are queued from several reports; plan one report at a time.")
+        return holding[0] if holding else None
+
+    def plan(self, ref: ReportRef | None = None, *, allow_whole_type: bool = True,
+             record: bool = True) -> SessionPlan:
+        """Plan a restore of the queue of one report (the only report with a queue when ``ref`` is None).
+
+        An empty queue gives an empty plan (``is_empty``); queues in several reports without ``ref`` raise
+        :class:`EngineError`. ``record=False`` leaves the session history alone (a preview, e.g. the UI's
+        queue pane redrawn after every mark).
+        """
+        report = self._queued_report(ref)
+        if report is None:
+            return SessionPlan.empty()
+        with self._reader.locked() as cache:
+            queued = cache.queue.changes(report.id)
+            totals: dict[str, int] = {}
+            for node in cache.queries.counts(report.id):
+                totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
+        plan = build_plan(ReportInfo.of(report), queued, totals, allow_whole_type=allow_whole_type)
+        if not record:
+            return plan
+        summary = plan.plan.summary
+        self._log.write(
+            HistoryAction.RESTORE_PLANNED, snapshot_id=report.snapshot_id, job_id=report.job_id,
+            object_ids=plan.ids,
+            counts={"queued": summary.queued, "included": summary.included, "restore": summary.restores,
+                    "update": summary.updates, "softDelete": summary.soft_deletes,
+                    "excluded": summary.excluded, "jobs": summary.jobs},
+        )
+        return plan

@@ -1,0 +1,62 @@
+"""The filters of the change queries: the text rule and the column filters.
+
+Text filter rule (everywhere): the text, case-insensitively, is contained in the display name or the UPN/mail,
+or is a prefix of the object id. :mod:`entrabr_tui.store.change_matcher` applies it to a report's rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def text_matches(needle: str | None, name: str | None, principal: str | None, object_id: str | None) -> int:
+    """The filter rule: ``needle`` (lower-cased) is in the name or UPN/mail, or is a prefix of the id.
+
+    Registered in SQLite as ``ebr_match`` for the scanning query paths; the trigram index implements the
+    same rule for its candidates.
+    """
+    if not needle:
+        return 1
+    if name and needle in name.lower():
+        return 1
+    if principal and needle in principal.lower():
+        return 1
+    return 1 if object_id and object_id.lower().startswith(needle) else 0
+
+
+def needle_of(text: str | None) -> str | None:
+    """The text a filter looks for (trimmed, lower case); ``None`` when there is none."""
+    needle = (text or "").strip().lower()
+    return needle or None
+
+
+def filter_clauses(
+    report_id: int,
+    entity_type: str | None,
+    action: str | None,
+    recoverable: bool | None,
+    on_prem: bool | None,
+    marked: bool | None,
+) -> tuple[list[str], list[Any]]:
+    """``WHERE`` conditions (on the change table as ``c``) and their arguments for the column filters."""
+    where: list[str] = []
+    args: list[Any] = []
+    if entity_type is not None:
+        where.append("c.entity_type = ?")
+        args.append(str(entity_type))
+    if action is not None:
+        where.append("c.action = ?")
+        args.append(str(action))
+    if recoverable is not None:
+        where.append("c.recoverable = ?")
+        args.append(int(recoverable))
+    if on_prem is not None:
+        where.append("c.on_prem = ?")
+        args.append(int(on_prem))
+    if marked is not None:
+        where.append(
+            f"c.object_id {'IN' if marked else 'NOT IN'} "
+            "(SELECT object_id FROM restore_queue WHERE report_id = ?)"
+        )
+        args.append(report_id)
+    return where, args

@@ -1,0 +1,43 @@
+"""Every background worker of the UI, by group, with the title its failure is reported under.
+
+Workers are started with ``@work(group=...)`` or ``run_worker(..., group=...)`` on the app, a screen or a
+widget; each of those reports the failures of its own workers (``Worker.StateChanged`` does not bubble) with
+the title given here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.worker import Worker
+
+WORKER_TITLES: dict[str, str] = {
+    # The app: opening the tenant and the palette's session-wide actions.
+    "connect": "Sign-in or connection failed",
+    "reopen": "Reopening the tenant",
+    "clear-cache": "Clear cache",
+    "export": "Export failed",
+    "theme": "Theme",
+    # The main screen: cache reads, the running job and the flows that wait for dialogs.
+    "snapshots": "Backups",
+    "slot": "Job slot",
+    "counts": "Changes",
+    "queue": "Restore queue",
+    "marks": "Restore queue",
+    "job": "Job",
+    "report-flow": "New report",
+    "restore-flow": "Restore",
+    "restore-result": "Restore result",
+    "cancel-flow": "Cancel job",
+    "quit": "Quit",
+    # Panes and other screens.
+    "tree-filter": "Filtering",
+    "tree-page": "Loading changes",
+    "diff": "Diff",
+    "history": "Loading history",
+}
+
+
+def failure_title(worker: Worker[Any]) -> str:
+    """The title a failure of ``worker`` is reported under."""
+    return WORKER_TITLES.get(worker.group) or worker.description or worker.name or "Error"
