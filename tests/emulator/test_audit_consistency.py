@@ -4,10 +4,14 @@ its record (same object, same new value), the cast did what the ground truth say
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
+import pytest
 
 from entrabr_tui.emulator import catalog as c
 from entrabr_tui.emulator.audit_query import parse_list
@@ -353,3 +357,147 @@ def test_ground_truth_names_every_actor(audit: Api) -> None:
         assert entry["logged"] and entry["id"] in records
         assert records[entry["id"]]["activityDisplayName"] == entry["activity"]
 
+
+# ---- one owner model: the report's owners@delta and the log's owner records ---------------------------
+OWNER_ACTIVITIES = {"Add owner to group": True, "Remove owner from group": False}
+
+
+def owner_changes(records: list[Record], since: datetime) -> tuple[dict[tuple[str, str], bool], set[str]]:
+    """From the records after ``since``: each (group id, owner id) whose ownership differs now from then
+    (True: added since, False: removed since), and the users purged since (a purge drops owner links with
+    only a ``Hard Delete user`` record)."""
+    history: dict[tuple[str, str], list[bool]] = {}
+    purged: set[str] = set()
+    for r in sorted(records, key=when):
+        if when(r) <= since:
+            continue
+        name = r["activityDisplayName"]
+        if name == "Hard Delete user":
+            purged.add(r["targetResources"][0]["id"])
+        elif name in OWNER_ACTIVITIES:
+            owner, group = (t["id"] for t in r["targetResources"])
+            history.setdefault((group, owner), []).append(OWNER_ACTIVITIES[name])
+    # a pair's first record says what it was at ``since`` (an add: not an owner), its last what it is now
+    return {pair: steps[-1] for pair, steps in history.items() if steps[0] == steps[-1]}, purged
+
+
+def owner_mismatches(changes: list[Record], records: list[Record], since: datetime) -> list[str]:
+    """Where the report's ``owners@delta`` and the owner records since the snapshot disagree, both ways, for
+    every group the report shows as changed (owner links alone never make a change object)."""
+    changed, purged = owner_changes(records, since)
+    problems: list[str] = []
+    for ch in changes:
+        if ch["entityTypeName"] != c.GROUP or ch["recoveryAction"] == "softDelete":
+            continue
+        shown = {(ch["id"], e["id"]): "@removed" in e for e in ch["deltaFromCurrent"].get("owners@delta", [])}
+        for (group, owner), added in shown.items():
+            if changed.get((group, owner)) != added and (added or owner not in purged):
+                problems.append(f"group {group}: owner {owner} {'added' if added else 'removed'} without "
+                                "its record")
+        for (group, owner), added in changed.items():
+            if group == ch["id"] and shown.get((group, owner)) != added:
+                problems.append(f"group {group}: owner {owner} {'added' if added else 'removed'} in the log, "
+                                "not in the report")
+    return problems
+
+
+def owner_records(records: list[Record]) -> list[Record]:
+    return [r for r in records if r["activityDisplayName"] in OWNER_ACTIVITIES]
+
+
+def test_report_owner_links_and_the_logs_owner_records_are_the_same_changes(audit: Api) -> None:
+    records = everything(audit)
+    for snap in audit.snapshots():
+        since = datetime.fromisoformat(snap["createdDateTime"].replace("Z", "+00:00"))
+        assert owner_mismatches(report(audit, str(snap["id"])), records, since) == [], snap
+    changes = report(audit, audit.newest())
+    owned = [ch for ch in changes if ch["deltaFromCurrent"].get("owners@delta")]
+    assert len(owned) >= 3 and {ch["entityTypeName"] for ch in owned} == {c.GROUP}
+    # the rogue guest replaced every owner of the groups it took over, as the compromised admin
+    guest = next(r["targetResources"][0]["id"] for r in everything(audit)
+                 if r["activityDisplayName"] == "Add user sponsor")
+    truth = {m["kind"]: m for m in audit.control("GET", "audit/truth")["cast"]}
+    taken = [ch for ch in owned if any(e["id"] == guest and "@removed" in e
+                                       for e in ch["deltaFromCurrent"]["owners@delta"])]
+    assert len(taken) == 2
+    for ch in taken:
+        entries = ch["deltaFromCurrent"]["owners@delta"]
+        assert [e for e in entries if "@removed" not in e], "the previous owners are shown removed"
+        mine = [r for r in owner_records(records) if r["targetResources"][1]["id"] == ch["id"]]
+        assert {r["initiatedBy"]["user"]["id"] for r in mine} == {truth["compromisedAdmin"]["id"]}
+        invited = min(when(r) for r in records if r["activityDisplayName"] == "Add user"
+                      and r["targetResources"][0]["id"] == guest)
+        assert all(when(r) > invited for r in mine)
+        assert {m["id"] for m in ch["deltaFromCurrent"]["members@delta"]} >= {guest}
+    # the compromised admin's own group: owner and member, both in the report and in the log
+    admin = truth["compromisedAdmin"]["id"]
+    (own,) = [ch for ch in owned if any(e["id"] == admin for e in ch["deltaFromCurrent"]["owners@delta"])]
+    assert [m["id"] for m in own["deltaFromCurrent"]["members@delta"]] == [admin]
+
+
+def test_the_owner_checker_notices_a_missing_record_and_a_missing_link(audit: Api) -> None:
+    snap = audit.snapshots()[0]
+    since = datetime.fromisoformat(snap["createdDateTime"].replace("Z", "+00:00"))
+    changes, records = report(audit, str(snap["id"])), everything(audit)
+    assert owner_mismatches(changes, records, since) == []
+    removal = next(r for r in owner_records(records) if not OWNER_ACTIVITIES[r["activityDisplayName"]])
+    group = removal["targetResources"][1]["id"]
+    kept = [r for r in records if r is not removal]
+    assert any(group in p and "without its record" in p for p in owner_mismatches(changes, kept, since))
+    def without_owners(ch: Record) -> Record:
+        return {**ch, "deltaFromCurrent": {k: v for k, v in ch["deltaFromCurrent"].items()
+                                           if k != "owners@delta"}}
+
+    trimmed = [without_owners(ch) if ch["id"] == group else ch for ch in changes]
+    assert any(group in p and "not in the report" in p for p in owner_mismatches(trimmed, records, since))
+
+
+def test_owner_changes_missing_from_the_log_are_the_log_gap(audit: Api) -> None:
+    audit.control("POST", "config", json={"audit_gap_fraction": 0.5})
+    snap = audit.snapshots()[-1]
+    since = datetime.fromisoformat(snap["createdDateTime"].replace("Z", "+00:00"))
+    changes, records = report(audit, str(snap["id"])), everything(audit)
+    truth = audit.control("GET", "audit/truth")["objects"]
+    problems = owner_mismatches(changes, records, since)
+    unlogged = {e["id"] for entries in truth.values() for e in entries
+                if e["activity"] in OWNER_ACTIVITIES and not e["logged"]}
+    logged = {e["id"] for entries in truth.values() for e in entries
+              if e["activity"] in OWNER_ACTIVITIES and e["logged"]}
+    assert unlogged and logged                                   # the gap takes some, not all
+    assert {r["id"] for r in owner_records(records)} == logged
+    for problem in problems:                 # each disagreement is a change whose record fell in the gap
+        group, owner = problem.split()[1].rstrip(":"), problem.split()[3]
+        pair = {e["id"] for e in truth.get(group, []) if e["activity"] in OWNER_ACTIVITIES} & \
+            {e["id"] for e in truth.get(owner, []) if e["activity"] in OWNER_ACTIVITIES}
+        assert pair & unlogged, problem
+    audit.control("POST", "config", json={"audit_gap_fraction": 0.0})
+    assert owner_mismatches(changes, everything(audit), since) == []
+
+
+def all_records(d: Directory) -> list[Record]:
+    """Every record of a directory's audit log, read page by page."""
+    query = parse_list({"$top": ["1000"]}, "v1.0", 100)
+    out: list[Record] = []
+    while True:
+        events, more = d.audit.page(query, d._hist.now)
+        out += [d.audit.render(ev, beta=False) for ev in events]
+        if not more:
+            return out
+        query = dataclasses.replace(query, cursor=events[-1].key)
+
+
+@pytest.mark.parametrize(("seed", "objects"), [(2, 300), (5, 20_000), (7, 3000)])
+def test_owner_links_agree_with_the_log_for_other_tenants_and_later_days(seed: int, objects: int) -> None:
+    d = Directory(seed=seed, objects=objects, now=AUDIT_NOW)
+    d.audit.settings.latency_s = (0, 0)
+    d.audit.settings.gap_fraction = 0.0
+    for _ in range(3):
+        d.advance_day()
+    records = all_records(d)
+    assert owner_records(records)
+    shown = 0
+    for sid, since in d.snapshots():
+        changes = [orjson.loads(r.body) for r in d.diff(sid)]
+        shown += sum(len(ch["deltaFromCurrent"].get("owners@delta", [])) for ch in changes)
+        assert owner_mismatches(changes, records, since) == [], since
+    assert shown
