@@ -370,7 +370,6 @@ def is_dynamic_group(change: Change) -> bool:
     return False
 
 
-ON_PREMISES_REASON = "on-premises synced object: its changes are excluded from recovery"
 DYNAMIC_MEMBERS_REASON = "dynamic group: membership follows its rule and is not recovered"
 
 
@@ -396,7 +395,8 @@ def _nested_changed(allowed: frozenset[str], backup: Any, current: Any) -> bool:
 
 
 def has_recoverable_change(change: Change) -> bool:
-    """Whether recovery would write anything for this change (ignoring the on-premises-synced rule).
+    """Whether recovery would write anything for this change (rule 4 of
+    :mod:`~entrabr_tui.core.recoverability`: the type's gate, not its action or sync status).
 
     Restore and soft-delete act on the whole object; updates need at least one recoverable property whose
     backup value differs from the current one, or a non-empty recoverable link delta. Fast enough to run on

@@ -36,6 +36,7 @@ from entrabr_tui.core.model import (
 )
 from entrabr_tui.core.planner import RestorePlan, plan_to_json, summary_lines
 from entrabr_tui.engine.export_records import (
+    answer_text,
     change_json,
     change_summary_json,
     changed_properties,
@@ -183,8 +184,9 @@ def write_report(out: TextIO, data: ReportExport, fmt: ExportFormat) -> int:
         count = 0
         for c in data.changes:
             writer.writerow([c.entity_type_raw, c.action_raw, c.id, csv_cell(c.display_name),
-                             csv_cell(c.principal_name or ""), str(c.on_premises_synced).lower(),
-                             str(is_recoverable(c)).lower(), csv_cell(";".join(changed_properties(c)))])
+                             csv_cell(c.principal_name or ""), answer_text(c.sync.flag, csv=True),
+                             answer_text(is_recoverable(c), csv=True),
+                             csv_cell(";".join(changed_properties(c)))])
             count += 1
         return count
     out.write(f"# Difference report {md_cell(data.report_id)}\n\n")
@@ -199,7 +201,7 @@ def write_report(out: TextIO, data: ReportExport, fmt: ExportFormat) -> int:
               ((c.entity_type, c.action, c.count) for c in data.counts), numeric=(2,))
     out.write("\n## Changed objects\n\n")
     rows = ((c.entity_type_raw, c.action_raw, c.id, c.display_name, c.principal_name or "",
-             "yes" if c.on_premises_synced else "no", "yes" if is_recoverable(c) else "no",
+             answer_text(c.sync.flag), answer_text(is_recoverable(c)),
              ", ".join(changed_properties(c))) for c in data.changes)
     return _md_table(out, ("Type", "Action", "ID", "Name", "UPN or mail", "Synced", "Recoverable",
                            "Changed properties"), rows)
