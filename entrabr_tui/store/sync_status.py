@@ -79,15 +79,6 @@ class SyncStatusStore:
             return None
         return None if row[0] is None else bool(row[0]), time_from_db(row[1]) or EPOCH
 
-    def unknown_counts(self, report_id: int) -> dict[str, int]:
-        """Changes of objects whose sync status is unknown, per type (users and groups only)."""
-        rows = self._db.conn.execute(
-            f"SELECT entity_type, sum(n) FROM node_count WHERE report_id = ? AND on_prem = {SYNC_UNKNOWN} "
-            "GROUP BY 1 ORDER BY 1",
-            (report_id,),
-        ).fetchall()
-        return {t: int(n) for t, n in rows if n}
-
 
 def _flag(value: bool | None) -> int | None:
     return None if value is None else int(value)

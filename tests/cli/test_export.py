@@ -143,9 +143,16 @@ def test_plan_exports_agree() -> None:
     jobs = {int(r["job"]) for r in rows if r["job"]}
     assert jobs == set(range(1, len(data.plan.batches) + 1))  # max_ids=2 -> several jobs, all referenced
     assert len(rows) == len(plan_rows(data.plan)) == 5
+    # The payloads do not say whether the users are synced: included, and marked as such.
+    reasons = {r["id"]: r["reason"] for r in rows}
+    assert reasons == {"u1": "syncUnknown", "u2": "syncUnknown", "u3": "syncUnknown",
+                       "u4": "onPremisesSynced", "g1": "nothingRecoverable"}
+    assert doc["warnings"] == [
+        "sync status unknown for 3 users: on-premises-synced objects will fail to recover; grant "
+        "Directory.Read.All to check"]
     md = render(data, "md")
     assert "| Type | ID | Outcome | Job | Whole type | Reason | Detail |" in md
-    assert "SOFT-DELETED" in md
+    assert "SOFT-DELETED" in md and "warning: sync status unknown for 3 users" in md
 
 
 def test_plan_hash_depends_on_scopes_only() -> None:

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -32,7 +33,8 @@ from entrabr_tui.emulator import EmulatorServer
 from entrabr_tui.engine import Session
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.sync_status import LookupOutcome
-from entrabr_tui.store import HistoryAction, StorePaths
+from entrabr_tui.graph.errors import ForbiddenError
+from entrabr_tui.store import Cache, HistoryAction, StorePaths
 from entrabr_tui.ui.widgets.change_filters import ChangeFilters
 from entrabr_tui.ui.widgets.changes_view import fetch_page
 from entrabr_tui.ui.widgets.diff import load_diff
@@ -318,3 +320,45 @@ def test_every_surface_gives_the_same_answer(surfaces: dict[str, dict[str, str]]
     got = surfaces[name]
     assert set(got) == {"c filter", "cli", "diff", "plan", "export", "csv export"}, got
     assert set(got.values()) == {EXPECTED[name]}, json.dumps(got)
+
+
+# -- a lookup stopped half-way keeps what it learnt --------------------------------------------------------
+
+class HalfRefusingDirectory:
+    """Answers the first request (synced for even positions), refuses the next one (403)."""
+
+    def __init__(self) -> None:
+        self.asked: list[list[str]] = []
+
+    async def lookup_sync_status(self, ids: list[str]) -> dict[str, bool | None]:
+        self.asked.append(list(ids))
+        if len(self.asked) > 1:
+            raise ForbiddenError("Looking up which objects are synchronised from on-premises was refused.",
+                                 needs="Directory.Read.All", status=403)
+        return {object_id: n % 2 == 0 for n, object_id in enumerate(ids)}
+
+
+async def test_a_lookup_stopped_half_way_keeps_what_it_learnt() -> None:
+    from entrabr_tui.engine.opening import recoverable_flag
+    from entrabr_tui.engine.sync_status import SyncStatusLookup
+
+    items = [{"id": str(uuid.UUID(int=n + 1, version=4)), "entityTypeName": "user",
+              "displayName": f"u{n}", "recoveryAction": "update", "deltaFromCurrent": {"jobTitle": "A"},
+              "currentState": {"jobTitle": "B"}} for n in range(5)]
+    cache = Cache.open("half-way", recoverable=recoverable_flag)
+    try:
+        report = cache.report_writer.begin_report("job", "snap", None, "first")
+        cache.report_writer.ingest_page(report.id, items, None, "first")
+        client = SimpleNamespace(directory=HalfRefusingDirectory())
+        lookup = SyncStatusLookup(client, cache, chunk=2)  # type: ignore[arg-type]
+        progress: list[tuple[int, int]] = []
+        check = await lookup.run(report.id, progress=lambda done, total: progress.append((done, total)))
+        assert (check.outcome, check.asked, check.synced, check.cloud, check.left) == (
+            LookupOutcome.FORBIDDEN, 2, 1, 1, 3)
+        assert progress == [(0, 5), (2, 5)] and "stopped with 3 still unknown" in check.summary
+        rows = {r.display_name: (r.sync.value, r.recoverable) for r in cache.queries.page(report.id)}
+        assert rows == {"u0": ("synced", False), "u1": ("cloud", True), "u2": ("unknown", None),
+                        "u3": ("unknown", None), "u4": ("unknown", None)}
+        assert cache.sync.pending(report.id) == [i["id"] for i in items[2:]]
+    finally:
+        cache.close()

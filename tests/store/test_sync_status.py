@@ -89,7 +89,6 @@ def test_a_lookup_is_recorded_and_the_answers_follow(stored: tuple[Cache, int]) 
         assert cache.queries.count(report_id, recoverable=answer, text="e") == len(with_e)
     assert cache.queries.count(report_id, on_prem=True) == 2
     assert cache.queries.count(report_id, on_prem=False) == 2
-    assert cache.sync.unknown_counts(report_id) == {"group": 1, "user": 1}
     # The full change carries what the cache knows.
     synced = cache.queries.get_change(report_id, IDS["synced"])
     assert synced is not None and synced.sync is SyncStatus.SYNCED

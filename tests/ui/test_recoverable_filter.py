@@ -7,6 +7,7 @@ import pytest
 
 from entrabr_tui.core.model import SyncStatus
 from entrabr_tui.core.recoverability import Recoverable, recoverability
+from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 from entrabr_tui.ui.widgets.change_nodes import ActionNode, ObjectRow
 from entrabr_tui.ui.widgets.diff import DiffTable
 
@@ -69,3 +70,21 @@ async def test_unknown_sync_status_is_shown_as_such(size: tuple[int, int]) -> No
         await pilot.press("enter")
         await settle(pilot)
         assert "Recoverable: unknown" in screen_text(app) and "sync status unknown" in screen_text(app)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_restore_asks_about_the_queue_and_the_confirmation_warns(size: tuple[int, int]) -> None:
+    backend = FakeBackend()
+    async with running(backend, size=size) as (app, pilot):
+        await open_group(pilot, app.main.changes, "user", "restore")
+        await pilot.press("j", "space")
+        await settle(pilot)
+        assert len(backend.queued) == 1
+        await pilot.press("r")
+        await settle(pilot)
+        assert backend.sync_checks == 1  # the queue's unknown statuses are looked up before the plan
+        assert isinstance(app.screen, ConfirmDialog)
+        text = " ".join(screen_text(app).split())
+        assert "sync status unknown for 1 user" in text and "Directory.Read.All" in text
+        await pilot.press("n")
+        await settle(pilot)
