@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--action", dest="actions", action="append", default=[], choices=ACTION_CHOICES,
                    help="only these recovery actions (repeatable)")
     p.add_argument("--filter", metavar="TEXT", help="name, UPN/mail or ID contains TEXT (case-insensitive)")
+    p.add_argument("--recoverable", choices=("yes", "no", "unknown"),
+                   help="only changes a restore would (yes) or would not (no) write anything for, or those "
+                        "whose answer waits for the sync status of the user or group (unknown)")
     p.add_argument("--limit", type=_positive_int, default=100, metavar="N",
                    help="at most N objects (default 100; 0 = all)")
 

@@ -113,7 +113,8 @@ def change_row_json(row: ChangeRow) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": row.object_id, "entityType": row.entity_type_raw, "action": row.action_raw,
         "displayName": row.display_name, "principalName": row.principal_name,
-        "onPremisesSynced": row.on_premises_synced, "recoverable": row.recoverable, "marked": row.marked,
+        "onPremisesSynced": row.sync.flag, "syncStatus": row.sync.value, "recoverable": row.recoverable,
+        "marked": row.marked,
     }
     if row.failure_message is not None:
         data["failureMessage"] = row.failure_message

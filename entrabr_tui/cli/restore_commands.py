@@ -53,6 +53,7 @@ async def source_report(session: Session, args: argparse.Namespace, out: Output)
 
 def _plan_all(session: Session, info: ReportInfo, types: list[str | None]) -> SessionPlan:
     """Every change of the report (of ``types`` when given); whole types where everything is included."""
+    from entrabr_tui.core.recoverability import stored_verdict
     from entrabr_tui.engine.plans import SessionPlan
 
     queued: list[QueuedChange] = []
@@ -63,14 +64,8 @@ def _plan_all(session: Session, info: ReportInfo, types: list[str | None]) -> Se
         while True:
             page = session.page(info.id, entity_type, None, after, PAGE)
             for row in page:
-                recoverable = row.recoverable
-                if recoverable is None:  # not decided at ingest: decide from the full change
-                    from entrabr_tui.core.catalog import has_recoverable_change
-
-                    change = session.change(info.id, row.object_id)
-                    recoverable = change is not None and has_recoverable_change(change)
-                queued.append(QueuedChange(row.object_id, row.entity_type_raw, row.action_raw,
-                                           row.on_premises_synced, recoverable))
+                verdict = stored_verdict(row.entity_type_raw, row.action_raw, row.sync, row.recoverable)
+                queued.append(QueuedChange(row.object_id, row.entity_type_raw, row.action_raw, verdict))
                 names[row.object_id] = row.display_name
                 actions[row.object_id] = row.action_raw
             if len(page) < PAGE:
@@ -84,6 +79,23 @@ def _plan_all(session: Session, info: ReportInfo, types: list[str | None]) -> Se
         raise CliError(f"Report {info.id} names no backup, so nothing can be restored from it.",
                        ExitCode.ERROR)
     return SessionPlan(plan, info, info.snapshot_id, names=names, actions=actions)
+
+
+async def check_sync(session: Session, out: Output, ref: str | None, ids: list[str] | None = None, *,
+                     queued: bool = False) -> None:
+    """Ask the directory about the sync status still unknown among the objects about to be planned, and
+    say how it went (a refusal is a warning: the plan then warns about what stays unknown)."""
+    from entrabr_tui.engine.sync_status import LookupOutcome
+
+    progress = ProgressPrinter(out.stderr, quiet=out.quiet)
+    try:
+        check = await session.check_sync_status(ref, ids, queued=queued, progress=progress.job)
+    finally:
+        progress.done()
+    if check.outcome in (LookupOutcome.FORBIDDEN, LookupOutcome.FAILED):
+        out.warn(check.summary)
+    elif check.outcome is LookupOutcome.DONE:
+        out.info(check.summary)
 
 
 def read_targets(args: argparse.Namespace, out: Output) -> list[Target]:
@@ -130,13 +142,16 @@ async def build_session_plan(session: Session, args: argparse.Namespace, out: Ou
         targets = read_targets(args, out)
     if args.queued:
         try:
+            await check_sync(session, out, args.report or None, queued=True)
             return session.plan(args.report or None)
         except EngineError as exc:
             raise CliError(exc.message, ExitCode.NOT_FOUND) from None
     info = await source_report(session, args, out)
     if args.all:
+        await check_sync(session, out, info.id)
         return _plan_all(session, info, [*check_types(args.types)])
     assert targets is not None
+    await check_sync(session, out, info.id, [t.id for t in targets])
     return _plan_ids(session, info, targets, args, out)
 
 

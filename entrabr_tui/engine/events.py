@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 PHASE_QUEUED = "queued"  # waiting in the local queue for the job slot
 PHASE_WAITING = "waiting"  # the slot is held by another job; polling it until it ends
 PHASE_DOWNLOADING = "downloading"  # fetching a successful report's changes into the cache
+PHASE_SYNC_STATUS = "syncStatus"  # asking the directory which users and groups are synced from on-premises
 PHASE_DONE = "done"  # finished (report downloaded, or job ended)
 
 _STATUS_TEXT = {
@@ -62,8 +63,9 @@ class JobProgress:
 
     ``phase`` is the service status value (``initialized``, ``loadingData``, ``calculating``, ``running``,
     ``successful``, ``failed``, ``abandoned`` or a raw unknown value), or one of ``queued``, ``waiting``,
-    ``downloading``, ``done``. ``elapsed`` counts seconds since the job started (since the download started
-    when a finished report is reused); ``expected`` is the documented planning estimate of the whole job.
+    ``downloading``, ``syncStatus``, ``done``. ``elapsed`` counts seconds since the job started (since the
+    download started when a finished report is reused; since the lookup started for ``syncStatus``);
+    ``expected`` is the documented planning estimate of the whole job.
     """
 
     job_id: str | None

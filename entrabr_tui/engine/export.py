@@ -35,7 +35,9 @@ from entrabr_tui.core.model import (
     JobKind,
 )
 from entrabr_tui.core.planner import RestorePlan, plan_to_json, summary_lines
+from entrabr_tui.core.recoverability import SYNC_UNKNOWN_REASON
 from entrabr_tui.engine.export_records import (
+    answer_text,
     change_json,
     change_summary_json,
     changed_properties,
@@ -183,8 +185,9 @@ def write_report(out: TextIO, data: ReportExport, fmt: ExportFormat) -> int:
         count = 0
         for c in data.changes:
             writer.writerow([c.entity_type_raw, c.action_raw, c.id, csv_cell(c.display_name),
-                             csv_cell(c.principal_name or ""), str(c.on_premises_synced).lower(),
-                             str(is_recoverable(c)).lower(), csv_cell(";".join(changed_properties(c)))])
+                             csv_cell(c.principal_name or ""), answer_text(c.sync.flag, csv=True),
+                             answer_text(is_recoverable(c), csv=True),
+                             csv_cell(";".join(changed_properties(c)))])
             count += 1
         return count
     out.write(f"# Difference report {md_cell(data.report_id)}\n\n")
@@ -199,7 +202,7 @@ def write_report(out: TextIO, data: ReportExport, fmt: ExportFormat) -> int:
               ((c.entity_type, c.action, c.count) for c in data.counts), numeric=(2,))
     out.write("\n## Changed objects\n\n")
     rows = ((c.entity_type_raw, c.action_raw, c.id, c.display_name, c.principal_name or "",
-             "yes" if c.on_premises_synced else "no", "yes" if is_recoverable(c) else "no",
+             answer_text(c.sync.flag), answer_text(is_recoverable(c)),
              ", ".join(changed_properties(c))) for c in data.changes)
     return _md_table(out, ("Type", "Action", "ID", "Name", "UPN or mail", "Synced", "Recoverable",
                            "Changed properties"), rows)
@@ -210,7 +213,8 @@ PLAN_CSV_HEADER = ("entityType", "id", "outcome", "job", "wholeType", "reason", 
 
 
 def plan_rows(plan: RestorePlan) -> list[tuple[str, str, str, str, str, str, str]]:
-    """One row per queued object: type, id, outcome, 1-based job number, whole type, exclusion reason."""
+    """One row per queued object: type, id, outcome, 1-based job number, whole type, exclusion reason (or
+    ``syncUnknown`` for an included object whose sync status is unknown)."""
     job_of_type: dict[str, int] = {}
     job_of_id: dict[tuple[str, str], int] = {}
     for number, batch in enumerate(plan.batches, start=1):
@@ -222,14 +226,17 @@ def plan_rows(plan: RestorePlan) -> list[tuple[str, str, str, str, str, str, str
                 for object_id in ids:
                     job_of_id[(entity_type, object_id)] = number
     rows: list[tuple[str, str, str, str, str, str, str]] = []
+    unknown = {(entity_type, i) for entity_type, ids in plan.sync_unknown for i in ids}
     for t in plan.types:
         whole = "true" if t.whole_type else "false"
         for outcome, ids in (("restore", t.restores), ("update", t.updates), ("other", t.others),
                              ("softDelete", t.soft_deletes)):
             for object_id in ids:
                 job = job_of_id.get((t.entity_type, object_id), job_of_type.get(t.entity_type))
+                known = (t.entity_type, object_id) not in unknown
+                reason, detail = ("", "") if known else ("syncUnknown", SYNC_UNKNOWN_REASON)
                 rows.append((t.entity_type, object_id, outcome, "" if job is None else str(job), whole,
-                             "", ""))
+                             reason, detail))
     for e in plan.exclusions:
         for object_id in e.ids:
             rows.append((e.entity_type, object_id, "excluded", "", "false", str(e.reason), e.detail))

@@ -15,9 +15,9 @@ from typing import Any
 
 import orjson
 
-from entrabr_tui.core.catalog import has_recoverable_change, type_coverage
 from entrabr_tui.core.model import Change, EntityNamesFilter, FilteringCriteria, Job, format_datetime
 from entrabr_tui.core.planner import RestorePlan
+from entrabr_tui.core.recoverability import recoverability
 
 _UNSAFE_JSON = re.compile(r"[\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -83,10 +83,17 @@ def changed_properties(change: Change) -> list[str]:
     return names
 
 
-def is_recoverable(change: Change) -> bool:
-    """Whether a restore would act on this change (type supported, not synced, something recoverable)."""
-    return (type_coverage(change.entity_type_raw).reason is None and not change.on_premises_synced
-            and has_recoverable_change(change))
+def is_recoverable(change: Change) -> bool | None:
+    """Whether a restore would write anything for this change (:mod:`entrabr_tui.core.recoverability`;
+    ``None``: unknown, its sync status is)."""
+    return recoverability(change).flag
+
+
+def answer_text(flag: bool | None, *, csv: bool = False) -> str:
+    """A three-valued answer for a table: ``yes``/``no`` (``true``/``false`` in CSV) or ``unknown``."""
+    if flag is None:
+        return "unknown"
+    return ("true" if flag else "false") if csv else ("yes" if flag else "no")
 
 
 def change_summary_json(change: Change) -> dict[str, Any]:
@@ -97,7 +104,8 @@ def change_summary_json(change: Change) -> dict[str, Any]:
         "action": change.action_raw,
         "displayName": change.display_name,
         "principalName": change.principal_name,
-        "onPremisesSynced": change.on_premises_synced,
+        "onPremisesSynced": change.sync.flag,
+        "syncStatus": change.sync.value,
     }
     if change.failure_message is not None:
         data["failureMessage"] = change.failure_message

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, Job, JobKind, RecoveryStatus
+from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, Job, JobKind, RecoveryStatus, SyncStatus
 from entrabr_tui.core.planner import plan_restore, queued_change_for
 from entrabr_tui.engine.export import (
     JOBS_CSV_HEADER,
@@ -84,7 +84,12 @@ def test_report_json_round_trips_with_raw_values() -> None:
     assert doc["changes"][0]["deltaFromCurrent"]["department"] == "Sales"
     assert doc["changes"][0]["changedProperties"] == ["department", "accountEnabled", "userPrincipalName"]
     assert doc["changes"][3]["onPremisesSynced"] is True and doc["changes"][3]["recoverable"] is False
-    assert doc["changes"][0]["recoverable"] is True
+    assert doc["changes"][3]["syncStatus"] == "synced"
+    # The payload does not say whether u1 is synced: unknown, as the diff and the plan say.
+    assert doc["changes"][0]["recoverable"] is None and doc["changes"][0]["onPremisesSynced"] is None
+    assert doc["changes"][0]["syncStatus"] == "unknown"
+    cloud = json.loads(render(report([CHANGES[0].with_sync(SyncStatus.CLOUD)]), "json"))["changes"][0]
+    assert (cloud["recoverable"], cloud["onPremisesSynced"], cloud["syncStatus"]) == (True, False, "cloud")
 
 
 def test_json_text_never_carries_raw_terminal_controls() -> None:
@@ -107,7 +112,8 @@ def test_report_csv_parses_and_defuses_formulas() -> None:
     assert by_id["g1"]["displayName"].startswith("'=")
     assert by_id["u2"]["displayName"] == HOSTILE  # CSV quoting keeps the text (no leading formula char)
     assert by_id["u1"]["changedProperties"] == "department;accountEnabled;userPrincipalName"
-    assert by_id["u4"]["onPremisesSynced"] == "true"
+    assert by_id["u4"]["onPremisesSynced"] == "true" and by_id["u4"]["recoverable"] == "false"
+    assert by_id["u1"]["onPremisesSynced"] == by_id["u1"]["recoverable"] == "unknown"
 
 
 def test_report_markdown_tables_stay_tables() -> None:
@@ -137,9 +143,16 @@ def test_plan_exports_agree() -> None:
     jobs = {int(r["job"]) for r in rows if r["job"]}
     assert jobs == set(range(1, len(data.plan.batches) + 1))  # max_ids=2 -> several jobs, all referenced
     assert len(rows) == len(plan_rows(data.plan)) == 5
+    # The payloads do not say whether the users are synced: included, and marked as such.
+    reasons = {r["id"]: r["reason"] for r in rows}
+    assert reasons == {"u1": "syncUnknown", "u2": "syncUnknown", "u3": "syncUnknown",
+                       "u4": "onPremisesSynced", "g1": "nothingRecoverable"}
+    assert doc["warnings"] == [
+        "sync status unknown for 3 users: on-premises-synced objects will fail to recover; grant "
+        "Directory.Read.All to check"]
     md = render(data, "md")
     assert "| Type | ID | Outcome | Job | Whole type | Reason | Detail |" in md
-    assert "SOFT-DELETED" in md
+    assert "SOFT-DELETED" in md and "warning: sync status unknown for 3 users" in md
 
 
 def test_plan_hash_depends_on_scopes_only() -> None:

@@ -124,6 +124,8 @@ class RestoreFlow:
 
     async def _confirm_and_run(self, retry: SessionPlan | None) -> None:
         screen, backend = self.screen, self.backend
+        if retry is None:
+            await backend.check_sync_status(queued=True)  # what is still unknown among the queued objects
         plan = retry if retry is not None else await asyncio.to_thread(backend.plan)
         if plan.is_empty:
             why = " (every queued object is excluded — see pane 4)" if plan.queued else ""
