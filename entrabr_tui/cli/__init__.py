@@ -22,21 +22,8 @@ from entrabr_tui.cli.output import Output
 
 if TYPE_CHECKING:
     from entrabr_tui.engine.session import Session
-    from entrabr_tui.store import AppConfig
 
 Command = Callable[["Session", argparse.Namespace, Output], Awaitable[int]]
-
-SHORT_HELP = """\
-usage: entrabr [--demo | --profile NAME | --tenant ID] [options] [COMMAND]
-
-No tenant is configured. Try the built-in demo tenant:
-  entrabr --demo                 the terminal app
-  entrabr --demo report          a difference report, headless
-or sign in to your tenant:
-  entrabr --tenant contoso.onmicrosoft.com
-'entrabr --help' lists the commands and options.
-"""
-
 
 #: The session commands: the module under ``entrabr_tui.cli`` and the function that runs each. Only the
 #: module of the command given is imported.
@@ -79,7 +66,9 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
         out.line(f"entrabr {__version__}")
         return 0
     if args.command is None:
-        return _guarded(out, lambda: _open_app(args, out))
+        from entrabr_tui.cli.app_sessions import open_app
+
+        return _guarded(out, lambda: open_app(args, out))
     if args.command == "history":
         from entrabr_tui.cli.read_commands import history
 
@@ -115,38 +104,6 @@ async def _with_session(args: argparse.Namespace, out: Output) -> int:
         return await command(session, args, out)
     finally:
         await session.aclose()
-
-
-def _open_app(args: argparse.Namespace, out: Output) -> int:
-    """No command: open the terminal app (the only path that imports Textual). Sign-in happens in the app."""
-    from entrabr_tui.cli.connect import configured_profile, load_app_config
-
-    config = load_app_config(out)
-    profile = None if args.demo else configured_profile(config, args.profile)
-    if not (args.demo or profile or args.offline or args.tenant or args.graph_url):
-        out.say(SHORT_HELP.rstrip())
-        return int(ExitCode.USAGE)
-    from entrabr_tui.cli.app_sessions import AppSessions
-
-    sessions = AppSessions(args, config)
-    from entrabr_tui.ui import run_app
-
-    def save_theme(name: str) -> None:
-        from entrabr_tui.store.config import update_config
-
-        def set_theme(current: AppConfig) -> None:
-            current.theme = name
-
-        update_config(set_theme)
-
-    try:
-        # The engine's Session is the app's backend: run_app takes a factory of the UI's Backend protocol,
-        # so the type checker proves here that Session satisfies it.
-        return run_app(sessions, keymap=config.keys, theme=config.theme,
-                       on_theme_change=save_theme, target=sessions.target, profiles=sessions.profiles,
-                       sign_in_methods=sessions.sign_in_methods)
-    finally:
-        sessions.close()
 
 
 __all__ = ["ExitCode", "run"]

@@ -14,10 +14,10 @@ from entrabr_tui.cli.exits import CliError, ExitCode, UsageError
 from entrabr_tui.cli.output import Output
 
 if TYPE_CHECKING:
+    from entrabr_tui.core.sign_in import DeviceCodePrompt
     from entrabr_tui.engine.session import Session
     from entrabr_tui.engine.settings import SessionSettings
     from entrabr_tui.engine.timing import PollPolicy
-    from entrabr_tui.graph.credentials import DeviceCodePrompt
     from entrabr_tui.store import AppConfig, TenantProfile
 
 #: Command-line spellings of the sign-in methods and the ``AuthMethod`` values they stand for.

@@ -18,9 +18,9 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
+from entrabr_tui.core.sign_in import DeviceCodePrompt
 from entrabr_tui.engine.export import Export, ExportFormat
 from entrabr_tui.engine.session_log import AppAction
-from entrabr_tui.graph.credentials import DeviceCodePrompt
 from entrabr_tui.ui.backend import Backend, CachedReportView
 from entrabr_tui.ui.commands import EntrabrCommands
 from entrabr_tui.ui.connection import SIGN_IN_METHODS, ProfileChoice, SessionTarget, factory_keywords
