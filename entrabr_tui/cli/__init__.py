@@ -13,8 +13,8 @@ import asyncio
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO, cast
 
 from entrabr_tui.cli.exits import CliError, ExitCode, UsageError, classify
@@ -68,15 +68,13 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
     if args.command is None:
         from entrabr_tui.cli.app_sessions import open_app
 
-        return _guarded(out, lambda: open_app(args, out))
+        return _guarded(out, lambda: open_app(args, out), argv)
     if args.command == "history":
-        from entrabr_tui.cli.read_commands import history
-
-        return _guarded(out, lambda: history(args, out))
-    return _guarded(out, lambda: asyncio.run(_with_session(args, out)))
+        return _guarded(out, lambda: _history(args, out), argv)
+    return _guarded(out, lambda: asyncio.run(_with_session(args, out)), argv)
 
 
-def _guarded(out: Output, body: Callable[[], int]) -> int:
+def _guarded(out: Output, body: Callable[[], int], argv: list[str]) -> int:
     try:
         return int(body())
     except (Exception, KeyboardInterrupt) as exc:
@@ -84,22 +82,42 @@ def _guarded(out: Output, body: Callable[[], int]) -> int:
         if err.code is ExitCode.INTERRUPTED:
             err = CliError("Interrupted. Jobs already started keep running on the service "
                            "('entrabr jobs' shows them; the next run picks them up).", ExitCode.INTERRUPTED)
-        if err.code is ExitCode.ERROR and not isinstance(exc, CliError) and os.environ.get("ENTRABR_DEBUG"):
-            traceback.print_exception(exc, file=out.stderr)
+        if err.unexpected:
+            return _crashed(out, exc, err, argv)
         out.error(err)
         return int(err.code)
+
+
+def _crashed(out: Output, exc: BaseException, err: CliError, argv: list[str]) -> int:
+    """An error no rule knows: write a crash report (no tokens), say where it is, exit 1."""
+    from entrabr_tui.engine.crash_report import crash_notice, crash_text, write_crash_report
+
+    path = write_crash_report(exc, where="command line", argv=argv)
+    if os.environ.get("ENTRABR_DEBUG"):
+        out.say(crash_text(exc, where="command line", argv=argv, now=datetime.now(UTC)))
+    message, _, hint = crash_notice(exc, path).partition("\n")
+    out.error(CliError(message, err.code, hint=hint or None, unexpected=True))
+    return int(err.code)
+
+
+def _history(args: argparse.Namespace, out: Output) -> int:
+    from entrabr_tui.cli.connect import load_app_config
+    from entrabr_tui.cli.read_commands import history
+
+    load_app_config(out)  # not needed here, but every command says when the file is broken
+    return history(args, out)
 
 
 async def _with_session(args: argparse.Namespace, out: Output) -> int:
     from entrabr_tui.cli.connect import load_app_config, open_session
 
-    config = None if args.demo else load_app_config(out)
+    config = load_app_config(out)  # read even for the demo tenant: a broken file is said at once
     command = _command(args.command)
     if args.command in ("restore", "export") and (args.ids or args.ids_from):
         from entrabr_tui.cli.restore_commands import read_targets
 
         args.targets = read_targets(args, out)  # bad input is refused before signing in
-    session = await open_session(args, out, config)
+    session = await open_session(args, out, None if args.demo else config)
     try:
         return await command(session, args, out)
     finally:

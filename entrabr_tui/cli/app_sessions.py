@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from entrabr_tui.cli.connect import (
     Target,
+    config_problems,
     configured_profile,
     demo_poll,
-    load_app_config,
     resolve_target,
     session_settings,
 )
@@ -50,8 +51,17 @@ or sign in to your tenant:
 
 
 def open_app(args: argparse.Namespace, out: Output) -> int:
-    """No command: open the terminal app (the only path that imports Textual). Sign-in happens in the app."""
-    config = load_app_config(out)
+    """No command: open the terminal app (the only path that imports Textual). Sign-in happens in the app.
+
+    Problems with the config file are printed before the app starts (they stay on the terminal after it
+    ends) and shown in the app as it opens."""
+    from entrabr_tui.store import load_config
+
+    loaded = load_config()
+    config = loaded.config
+    problems = config_problems(loaded) + keymap_problems(loaded.path, config.keys)
+    for problem in problems:
+        out.warn(problem)
     profile = None if args.demo else configured_profile(config, args.profile)
     if not (args.demo or profile or args.offline or args.tenant or args.graph_url):
         out.say(SHORT_HELP.rstrip())
@@ -72,9 +82,21 @@ def open_app(args: argparse.Namespace, out: Output) -> int:
         # so the type checker proves here that Session satisfies it.
         return run_app(sessions, keymap=config.keys, theme=config.theme,
                        on_theme_change=save_theme, target=sessions.target, profiles=sessions.profiles,
-                       sign_in_methods=sessions.sign_in_methods)
+                       sign_in_methods=sessions.sign_in_methods, notices=problems)
     finally:
         sessions.close()
+
+
+def keymap_problems(path: Path, keys: Mapping[str, str]) -> list[str]:
+    """A message naming the ``[keys]`` entries that are no binding ID (the app ignores them)."""
+    from entrabr_tui.ui.bindings import binding_ids
+
+    known = set(binding_ids())
+    unknown = [name for name in keys if name not in known]
+    if not unknown:
+        return []
+    return [f"{path}: [keys] names no key binding {', '.join(repr(n) for n in unknown)}; ignored. "
+            "The help screen (? in the app) lists every binding ID."]
 
 
 class AppSessions:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from entrabr_tui.engine.session import Session
     from entrabr_tui.engine.settings import SessionSettings
     from entrabr_tui.engine.timing import PollPolicy
-    from entrabr_tui.store import AppConfig, TenantProfile
+    from entrabr_tui.store import AppConfig, ConfigLoad, TenantProfile
 
 #: Command-line spellings of the sign-in methods and the ``AuthMethod`` values they stand for.
 AUTH_METHODS = {"device-code": "device-code", "browser": "browser", "cli": "azure-cli",
@@ -44,11 +44,15 @@ def load_app_config(out: Output) -> AppConfig:
     from entrabr_tui.store import load_config
 
     loaded = load_config()
-    if loaded.error:
-        out.warn(loaded.error)
-    for warning in loaded.warnings:
-        out.warn(f"{loaded.path}: {warning}")
+    for problem in config_problems(loaded):
+        out.warn(problem)
     return loaded.config
+
+
+def config_problems(loaded: ConfigLoad) -> list[str]:
+    """What is wrong with the config file, one message each (the file itself is never changed for it)."""
+    problems = [loaded.error] if loaded.error else []
+    return problems + [f"{loaded.path}: {warning}" for warning in loaded.warnings]
 
 
 def configured_profile(config: AppConfig, name: str | None) -> TenantProfile | None:

@@ -48,12 +48,15 @@ class ExitCode(IntEnum):
 class CliError(Exception):
     """An error the command line reports with a message and a fixed exit code."""
 
-    def __init__(self, message: str, code: ExitCode, *, hint: str | None = None, needs: str | None = None):
+    def __init__(self, message: str, code: ExitCode, *, hint: str | None = None, needs: str | None = None,
+                 unexpected: bool = False):
         super().__init__(message)
         self.message = message
         self.code = code
         self.hint = hint
         self.needs = needs
+        self.unexpected = unexpected
+        """No rule knows this error: a bug (a crash report is written)."""
 
 
 class UsageError(CliError):
@@ -86,7 +89,7 @@ def classify(exc: BaseException) -> CliError:
     if sign_in is not None:
         return sign_in
     name = type(exc).__name__
-    return CliError(f"Unexpected error ({name}): {exc}", ExitCode.ERROR)
+    return CliError(f"Unexpected error ({name}): {exc}", ExitCode.ERROR, unexpected=True)
 
 
 def _graph_error(exc: BaseException) -> CliError:

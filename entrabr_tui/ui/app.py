@@ -16,9 +16,10 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerFailed, WorkerState
 
 from entrabr_tui.core.sign_in import DeviceCodePrompt
+from entrabr_tui.engine.crash_report import crash_notice, write_crash_report
 from entrabr_tui.engine.export import Export, ExportFormat
 from entrabr_tui.engine.session_log import AppAction
 from entrabr_tui.ui.backend import Backend, CachedReportView
@@ -39,6 +40,14 @@ SessionFactory = Callable[..., Awaitable[Backend]]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class _CrashNotice(Exception):
+    """Stands in for the exception Textual would print with its locals; prints nothing (the notice is printed
+    unwrapped by ``run_app``, so the report's path can be copied)."""
+
+    def __rich__(self) -> Text:
+        return Text("")
 
 
 class EntrabrApp(App[int]):
@@ -66,6 +75,7 @@ class EntrabrApp(App[int]):
         profiles: Sequence[ProfileChoice] = (),
         sign_in_methods: Sequence[str] | None = None,
         export_dir: Path | None = None,
+        notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.session_factory = session_factory
@@ -80,6 +90,9 @@ class EntrabrApp(App[int]):
         all_methods = tuple(method for method, _, _ in SIGN_IN_METHODS)
         self._start_methods = all_methods if sign_in_methods is None else tuple(sign_in_methods)
         self.export_dir = export_dir
+        self.notices = tuple(notices)
+        self.crash_report: Path | None = None
+        self.crash_notice: str | None = None
         self.backend: Backend | None = None
         self._attempt = 0
         self.main = MainScreen(clock)
@@ -91,6 +104,9 @@ class EntrabrApp(App[int]):
             self.theme = self.initial_theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         await self.push_screen(self.main)
+        for notice in self.notices:
+            self.notify(clean(notice)[:500], title="Configuration", severity="warning", timeout=20,
+                        markup=False)
         self.open_session(self.target)
 
     # -- state the palette reads -----------------------------------------------------------------------------
@@ -307,6 +323,21 @@ class EntrabrApp(App[int]):
             backend.record(AppAction.THEME_CHANGED, detail=f"theme {name}")
 
     # -- errors, exit, palette -------------------------------------------------------------------------------
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception nothing handled (in a message handler, or a worker that exits on error): write a crash
+        report without tokens, then let Textual restore the terminal and end the app with return code 1.
+
+        Textual's own report is a traceback with local variables (a credential's among them, possibly); it
+        is replaced by :attr:`crash_notice`, naming the report file, which :func:`~entrabr_tui.ui.run_app`
+        prints on stderr once the terminal is back."""
+        cause: BaseException = error.error if isinstance(error, WorkerFailed) else error
+        self.crash_report = write_crash_report(cause, where="terminal app")
+        self.crash_notice = crash_notice(cause, self.crash_report)
+        if self._exception is None:  # kept for run_test, which raises it in the test
+            self._exception = error
+            self._exception_event.set()
+        super()._handle_exception(_CrashNotice())
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         error = event.worker.error
         if event.state is not WorkerState.ERROR or error is None:
