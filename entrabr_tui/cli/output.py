@@ -9,6 +9,7 @@ name cannot move the cursor, recolour the screen or reorder a line. ``--json`` o
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
@@ -29,12 +30,42 @@ def text_width(text: str) -> int:
     """Columns ``text`` takes on a terminal (wide East Asian characters count two, combining marks zero)."""
     if text.isascii():
         return len(text)
-    width = 0
+    return sum(char_width(ch) for ch in text)
+
+
+def char_width(ch: str) -> int:
+    """Columns one character takes (wide East Asian two, combining marks zero)."""
+    if ch.isascii():
+        return 1
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def fit(text: str, width: int, ellipsis: str = "…") -> str:
+    """``text`` cut to at most ``width`` columns, ending with ``ellipsis`` when cut."""
+    if text_width(text) <= width:
+        return text
+    room = max(0, width - text_width(ellipsis))
+    out: list[str] = []
+    used = 0
     for ch in text:
-        if unicodedata.combining(ch):
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return width
+        size = char_width(ch)
+        if used + size > room:
+            break
+        out.append(ch)
+        used += size
+    return "".join(out) + ellipsis if width >= text_width(ellipsis) else ""
+
+
+def terminal_width(stream: TextIO) -> int | None:
+    """Columns of the terminal ``stream`` writes to (``None`` when it is no terminal)."""
+    if not is_tty(stream):
+        return None
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or None
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 class Output:
