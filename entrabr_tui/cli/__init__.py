@@ -76,7 +76,11 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
 
 def _guarded(out: Output, body: Callable[[], int], argv: list[str]) -> int:
     try:
-        return int(body())
+        code = int(body())
+        out.stdout.flush()  # a closed pipe shows here, not later in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _pipe_closed(out)
     except (Exception, KeyboardInterrupt) as exc:
         err = classify(exc)
         if err.code is ExitCode.INTERRUPTED:
@@ -86,6 +90,22 @@ def _guarded(out: Output, body: Callable[[], int], argv: list[str]) -> int:
             return _crashed(out, exc, err, argv)
         out.error(err)
         return int(err.code)
+
+
+def _pipe_closed(out: Output) -> int:
+    """The reader of our output went away (``entrabr changes | head -1``): stop quietly with 141, the status a
+    shell gives a program a closed pipe stops. Nothing more is written (stderr may be the same pipe); the
+    process's stdout is pointed at the null device so the interpreter's last flush cannot complain."""
+    for stream in (out.stdout, out.stderr):
+        try:
+            fd = stream.fileno()
+        except (AttributeError, ValueError, OSError):
+            continue
+        if fd in (1, 2):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+    return int(ExitCode.PIPE_CLOSED)
 
 
 def _crashed(out: Output, exc: BaseException, err: CliError, argv: list[str]) -> int:

@@ -37,6 +37,7 @@ class Target:
     role: str
     offline: bool
     profile: str | None = None
+    allow_unencrypted_cache: bool = False
 
 
 def load_app_config(out: Output) -> AppConfig:
@@ -77,7 +78,8 @@ def resolve_target(args: argparse.Namespace, config: AppConfig | None) -> Target
         raise UsageError(f"Unknown sign-in method {auth!r} in the configuration; "
                          f"use one of {', '.join(AUTH_METHODS)}.")
     return Target(False, graph_url, tenant, client_id, auth, args.role or "admin", args.offline,
-                  profile.name if profile else None)
+                  profile.name if profile else None,
+                  allow_unencrypted_cache=bool(getattr(args, "allow_unencrypted_token_cache", False)))
 
 
 def demo_poll(job_speed: float | None) -> PollPolicy:
@@ -98,7 +100,8 @@ def session_settings(target: Target, *, allow_interaction: bool = True) -> Sessi
     method = AuthMethod(AUTH_METHODS[target.auth or "device-code"])
     graph_url = target.graph_url or DEFAULT_BASE_URL
     auth = AuthSettings(method=method, tenant_id=target.tenant, client_id=target.client_id,
-                        graph_url=graph_url, emulator_role=target.role)
+                        graph_url=graph_url, emulator_role=target.role,
+                        allow_unencrypted_cache=target.allow_unencrypted_cache)
     # Online the cache is keyed by the token's tenant id; offline the given tenant names the cache.
     extra: dict[str, Any] = {}
     if method is AuthMethod.EMULATOR:

@@ -158,8 +158,9 @@ def config_from_mapping(data: Mapping[str, Any]) -> tuple[AppConfig, list[str]]:
 
 
 def load_config(path: Path | None = None) -> ConfigLoad:
-    """Read the config; never raises for bad content (see :class:`ConfigLoad`)."""
-    path = path or StorePaths.default().config_file
+    """Read the config; never raises (see :class:`ConfigLoad`) and creates nothing (reading works in a
+    read-only home)."""
+    path = path or StorePaths.default().config_dir / "config.toml"
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:

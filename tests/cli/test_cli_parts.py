@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +157,23 @@ def test_since_values() -> None:
     assert parse_since("2026-07-01 08:30Z", now) == datetime(2026, 7, 1, 8, 30, tzinfo=UTC)
     with pytest.raises(UsageError):
         parse_since("soon", now)
+
+
+def test_the_token_cache_warnings_name_flags_that_exist() -> None:
+    import re
+
+    from entrabr_tui.cli.args import build_parser, parse
+    from entrabr_tui.cli.connect import resolve_target, session_settings
+    from entrabr_tui.graph import auth_errors, token_cache
+
+    sources = Path(token_cache.__file__).read_text(encoding="utf-8") + Path(auth_errors.__file__).read_text(
+        encoding="utf-8")
+    named = set(re.findall(r"(--[a-z][a-z-]+)", sources))
+    assert "--allow-unencrypted-token-cache" in named
+    known = {option for action in build_parser()._actions for option in action.option_strings}
+    assert named <= known
+    args = parse(["--tenant", "contoso.onmicrosoft.com", "jobs", "--allow-unencrypted-token-cache"])
+    settings = session_settings(resolve_target(args, None))
+    assert settings.sign_in_settings().allow_unencrypted_cache is True
+    plain = session_settings(resolve_target(parse(["--tenant", "contoso.onmicrosoft.com", "jobs"]), None))
+    assert plain.sign_in_settings().allow_unencrypted_cache is False

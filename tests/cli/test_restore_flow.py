@@ -98,7 +98,7 @@ def test_plan_confirm_apply_verify_and_export(graph: list[str], tmp_path: Path) 
     assert (tmp_path / "report.csv").stat().st_mode & 0o777 == 0o600
     again = cli("export", *graph, "--what", "jobs", "--out", str(tmp_path / "jobs.json"))
     assert again.code == 2 and "--force" in again.stderr
-    streamed = ok(cli("export", *graph, "--what", "jobs", "--format", "json"))
+    streamed = ok(cli("export", *graph, "--what", "jobs", "--format", "json", "--out", "-"))
     assert json.loads(streamed.stdout)["schema"] == "entrabr.jobs/1"
     history = ok(cli("history", "--action", "export", "--json")).json()["entries"]
     assert len(history) == 10
