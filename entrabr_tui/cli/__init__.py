@@ -50,7 +50,7 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
 
         return emulator_main(argv[1:])
     out = Output(stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin, json_mode="--json" in argv)
-    from entrabr_tui.cli.args import parse
+    from entrabr_tui.cli.args import parse, target_flags
 
     try:
         args = parse(argv)
@@ -59,7 +59,12 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
         return int(err.code)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
+    if args.command == "emulator":  # after global options: 'entrabr -q emulator --port 0'
+        from entrabr_tui.emulator.cli import main as emulator_main
+
+        return emulator_main(args.emulator_args)
     out.json_mode, out.quiet = args.json, args.quiet
+    out.target_flags = target_flags(args)
     if args.version:
         from entrabr_tui import __version__
 
@@ -85,7 +90,8 @@ def _guarded(out: Output, body: Callable[[], int], argv: list[str]) -> int:
         err = classify(exc)
         if err.code is ExitCode.INTERRUPTED:
             err = CliError("Interrupted. Jobs already started keep running on the service "
-                           "('entrabr jobs' shows them; the next run picks them up).", ExitCode.INTERRUPTED)
+                           f"('{out.command('jobs', online=True)}' shows them; the next run picks them up).",
+                           ExitCode.INTERRUPTED)
         if err.unexpected:
             return _crashed(out, exc, err, argv)
         out.error(err)

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 from entrabr_tui.cli.exits import UsageError
 
-COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export")
+COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "emulator")
 AUTH_CHOICES = ("device-code", "browser", "cli", "env", "emulator")
 ROLE_CHOICES = ("reader", "admin")
 FORMAT_CHOICES = ("json", "csv", "md")
@@ -185,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_targets(p)
 
     p = command("history", "the local log of every action taken with entrabr (newest first)")
-    p.add_argument("--action", metavar="ACTION", help="only this action (e.g. restore.submitted)")
+    p.add_argument("--action", metavar="ACTION",
+                   help="only this action (e.g. restore-submitted; a wrong name lists them all)")
     p.add_argument("--object", metavar="ID", help="only entries about this object ID")
     p.add_argument("--since", metavar="WHEN", help="entries since WHEN: a UTC date/time, or 7d, 12h, 30m")
     p.add_argument("--limit", type=_positive_int, default=0, metavar="N", help="at most N entries (0 = all)")
@@ -198,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     _add_snapshot(p)
     _add_targets(p)
+
+    # Run before this parser sees it (see entrabr_tui.cli.run); listed so that --help and a mistyped
+    # command name it. Its own options: 'entrabr emulator --help'.
+    p = sub.add_parser("emulator", add_help=False, help="serve the built-in Graph emulator on loopback "
+                                                        "('entrabr emulator --help' for its options)")
+    p.add_argument("emulator_args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -212,6 +219,24 @@ def parse(argv: list[str]) -> argparse.Namespace:
             setattr(args, name, default)
     check(args)
     return args
+
+
+def target_flags(args: argparse.Namespace) -> list[str]:
+    """The options that name the tenant of this run, as typed again in a suggested command."""
+    import shlex
+
+    flags: list[str] = []
+    if args.demo:
+        flags.append("--demo")
+        if args.objects is not None:
+            flags += ["--objects", str(args.objects)]
+    for option, value in (("--profile", args.profile), ("--tenant", args.tenant),
+                          ("--graph-url", args.graph_url), ("--auth", args.auth)):
+        if value:
+            flags += [option, shlex.quote(str(value))]
+    if args.offline:
+        flags.append("--offline")
+    return flags
 
 
 def check(args: argparse.Namespace) -> None:

@@ -26,6 +26,7 @@ code  name               meaning
 from __future__ import annotations
 
 import errno
+import re
 from enum import IntEnum
 
 
@@ -113,7 +114,7 @@ def _graph_error(exc: BaseException) -> CliError:
     if isinstance(exc, graph.AuthError):
         return CliError(text, ExitCode.AUTH)
     if isinstance(exc, graph.ForbiddenError):
-        return CliError(text, ExitCode.FORBIDDEN, needs=exc.needs)
+        return forbidden(text, exc.needs)
     if isinstance(exc, graph.ConflictError):
         return CliError(text, ExitCode.CONFLICT)
     if isinstance(exc, graph.NotFoundError):
@@ -124,6 +125,31 @@ def _graph_error(exc: BaseException) -> CliError:
     if isinstance(exc, unreachable):
         return CliError(text, ExitCode.NETWORK)
     return CliError(text, ExitCode.ERROR)
+
+
+_LACKS = re.compile(r"lacks the delegated permission ([A-Za-z][\w.]*\w)")
+_ROLE = re.compile(r"needs? (?:the )?(Entra Backup (?:Reader|Administrator)|Global Administrator)")
+_PERMISSION = re.compile(r"\b(EntraBackup\.[\w.]*\w|Directory\.Read\.All|User\.Read\.All)")
+
+
+def needed_name(sentence: str) -> str | None:
+    """The role or permission a refusal names: the missing permission when the sign-in lacks one, else the
+    least role that would do, else the permission (``None`` when the sentence names neither)."""
+    for pattern in (_LACKS, _ROLE, _PERMISSION):
+        found = pattern.search(sentence)
+        if found:
+            return found.group(1)
+    return None
+
+
+def forbidden(message: str, sentence: str, hint: str | None = None) -> CliError:
+    """Exit 4: ``needs`` names the role or permission, ``hint`` says it in a sentence (moved out of the
+    message, so it is said once)."""
+    if sentence and sentence in message:
+        message = message.replace(f": {sentence}", ".").replace(sentence, "").replace("..", ".").strip()
+    text = sentence.rstrip(".") + "." if sentence else None
+    return CliError(message, ExitCode.FORBIDDEN, needs=needed_name(sentence),
+                    hint=" ".join(part for part in (text, hint) if part) or None)
 
 
 def _sign_in_error(exc: BaseException) -> CliError | None:

@@ -134,9 +134,21 @@ def test_every_error_has_its_exit_code(exc: BaseException, code: ExitCode) -> No
     assert classify(exc).code is code
 
 
-def test_forbidden_carries_the_role_needed() -> None:
-    err = classify(graph_errors.ForbiddenError("Creating a restore was refused", needs="Entra Backup Admin"))
-    assert err.needs == "Entra Backup Admin"
+def test_forbidden_names_the_role_or_permission_and_says_why_in_the_hint() -> None:
+    from entrabr_tui.graph.errors import CREATE_RECOVERY
+
+    sentence = CREATE_RECOVERY.needs
+    err = classify(graph_errors.ForbiddenError(f"Creating a restore was refused: {sentence}", needs=sentence))
+    assert err.needs == "Entra Backup Administrator"
+    assert err.hint == sentence and err.message == "Creating a restore was refused."
+    lacks = ("The sign-in lacks the delegated permission EntraBackup.ReadWrite.Recovery: an administrator "
+             "must grant it to the application")
+    assert classify(graph_errors.ForbiddenError(f"Restoring was refused: {lacks}.", needs=lacks)).needs == (
+        "EntraBackup.ReadWrite.Recovery")
+    reader = "Signed in as Entra Backup Reader: restores need the Entra Backup Administrator role"
+    assert classify(graph_errors.ForbiddenError("x", needs=reader)).needs == "Entra Backup Administrator"
+    app_only = classify(graph_errors.ForbiddenError("x", needs="App-only sign-in: Microsoft allows only reads"))
+    assert app_only.needs is None and app_only.hint == "App-only sign-in: Microsoft allows only reads."
 
 
 def test_device_code_prompt_goes_to_stderr_even_when_quiet() -> None:
