@@ -5,16 +5,14 @@ current directory), and the command says where; ``--out -`` writes to stdout. A 
 temporary file in the same folder, synced to disk and renamed into place only when complete (an interrupted
 or failed export never leaves half a file under the real name, and is never reported as written), with mode
 0600: exports hold tenant data. An existing file is only replaced with ``--force``, and only when it is a
-regular file: a symbolic link, a folder, a device or a FIFO is never replaced. On a terminal, CSV output has
-control characters made visible like every other text output (JSON and Markdown are escaped by their
-writers).
+regular file: a symbolic link, a folder, a device or a FIFO is never replaced. Every format is safe to print
+on a terminal: its writer escapes control characters (see :mod:`entrabr_tui.engine.export`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from entrabr_tui.cli.common import pick_report, pick_snapshot
 from entrabr_tui.cli.exits import CliError, ExitCode, UsageError
-from entrabr_tui.cli.output import Output, is_tty
+from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.restore_commands import build_session_plan, plan_export
 from entrabr_tui.engine.export import (
     Export,
@@ -35,25 +33,10 @@ from entrabr_tui.engine.export import (
     suggested_filename,
     write_export,
 )
-from entrabr_tui.engine.export_records import visible
 
 if TYPE_CHECKING:
     from entrabr_tui.engine.reports import ReportInfo
     from entrabr_tui.engine.session import Session
-
-_CONTROL_EXCEPT_NEWLINES = re.compile(r"[^\r\n]+")
-
-
-class _TerminalSafe:
-    """A write-only text stream that makes control characters visible (line breaks kept)."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    def write(self, text: str) -> int:
-        self.stream.write(_CONTROL_EXCEPT_NEWLINES.sub(lambda m: visible(m.group()), text))
-        return len(text)
-
 
 async def _report_data(session: Session, args: argparse.Namespace, out: Output) -> tuple[Export, ReportInfo]:
     entry = None if args.report else await pick_snapshot(session, args.snapshot)
@@ -155,10 +138,7 @@ async def export(session: Session, args: argparse.Namespace, out: Output) -> int
     else:
         data = await _jobs_data(session)
     if args.out == "-":
-        stream: TextIO = out.stdout
-        if is_tty(out.stdout) and fmt is ExportFormat.CSV:
-            stream = _TerminalSafe(out.stdout)  # type: ignore[assignment]
-        count = write_export(stream, data, fmt)
+        count = write_export(out.stdout, data, fmt)  # every format is safe on a terminal
         out.stdout.flush()
         session.log_export(what.value, "stdout", count=count, fmt=fmt.value, report=info)
         return 0

@@ -147,8 +147,9 @@ def test_forbidden_names_the_role_or_permission_and_says_why_in_the_hint() -> No
         "EntraBackup.ReadWrite.Recovery")
     reader = "Signed in as Entra Backup Reader: restores need the Entra Backup Administrator role"
     assert classify(graph_errors.ForbiddenError("x", needs=reader)).needs == "Entra Backup Administrator"
-    app_only = classify(graph_errors.ForbiddenError("x", needs="App-only sign-in: Microsoft allows only reads"))
-    assert app_only.needs is None and app_only.hint == "App-only sign-in: Microsoft allows only reads."
+    app_sentence = "App-only sign-in: Microsoft allows only reads"
+    app_only = classify(graph_errors.ForbiddenError("x", needs=app_sentence))
+    assert app_only.needs is None and app_only.hint == app_sentence + "."
 
 
 def test_device_code_prompt_goes_to_stderr_even_when_quiet() -> None:
