@@ -21,12 +21,13 @@ from textual.worker import Worker, WorkerFailed, WorkerState
 from entrabr_tui.core.sign_in import DeviceCodePrompt
 from entrabr_tui.engine.crash_report import crash_notice, write_crash_report
 from entrabr_tui.engine.export import Export, ExportFormat
+from entrabr_tui.engine.export_files import default_export_path, export_folder, write_export_file
 from entrabr_tui.engine.session_log import AppAction
 from entrabr_tui.ui.backend import Backend, CachedReportView
-from entrabr_tui.ui.commands import EntrabrCommands
+from entrabr_tui.ui.commands import FORMATS, EntrabrCommands
 from entrabr_tui.ui.connection import SIGN_IN_METHODS, ProfileChoice, SessionTarget, factory_keywords
-from entrabr_tui.ui.exports import jobs_export, plan_export, report_export, write_file
-from entrabr_tui.ui.screens.dialogs import ConfirmDialog
+from entrabr_tui.ui.exports import jobs_export, plan_export, report_export
+from entrabr_tui.ui.screens.dialogs import ConfirmDialog, ExportPathDialog
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.main import MainScreen
 from entrabr_tui.ui.screens.sign_in import CANCEL, OFFLINE, SignInScreen
@@ -55,7 +56,8 @@ class EntrabrApp(App[int]):
 
     ``target`` is the session opened first; ``profiles`` are the tenant profiles the palette can switch to;
     ``sign_in_methods`` are the methods offered for ``target`` (all interactive ones unless given: none for
-    the demo tenant); ``export_dir`` is where exports go (the working directory by default).
+    the demo tenant); ``export_dir`` is the folder an export is first offered in (by default ``exports/`` in
+    the data folder; the user may type any path).
     """
 
     CSS_PATH = "app.tcss"
@@ -126,7 +128,8 @@ class EntrabrApp(App[int]):
 
     @property
     def export_directory(self) -> Path:
-        return self.export_dir or Path.cwd()
+        """Where exports are offered first: ``export_dir``, else ``exports/`` in the data folder."""
+        return self.export_dir or export_folder()
 
     @property
     def open_report(self) -> CachedReportView | None:
@@ -273,22 +276,30 @@ class EntrabrApp(App[int]):
     # -- exports ---------------------------------------------------------------------------------------------
     @work(exit_on_error=False, group="export", description="Export")
     async def export(self, what: str, fmt: ExportFormat) -> None:
-        """Write the open report, the restore plan or the job history to a new file; logged in the history."""
+        """Ask where, then write the open report, the restore plan or the job history to a new file; logged
+        in the history."""
         backend = self.backend
         if backend is None:
             return
-        directory = self.export_directory
         report: CachedReportView | None = None
+        target = "(not chosen)"
         try:
             data, report = await self._gather_export(backend, what)
-            path, rows = await asyncio.to_thread(write_file, data, fmt, directory)
+            default = await asyncio.to_thread(default_export_path, data, fmt, self.export_dir)
+            label = {"report": "the difference report", "plan": "the restore plan", "jobs": "the job history"}
+            chosen = await self.push_screen_wait(
+                ExportPathDialog(f"Export {label.get(what, what)} as {dict(FORMATS)[fmt]}", default))
+            if chosen is None:
+                return
+            target = str(chosen)
+            rows = await asyncio.to_thread(write_export_file, chosen, data, fmt)
         except Exception as exc:
-            await asyncio.to_thread(partial(backend.log_export, what, str(directory), count=0, fmt=fmt.value,
+            await asyncio.to_thread(partial(backend.log_export, what, target, count=0, fmt=fmt.value,
                                             report=report, outcome=f"error: {exc}"[:300]))
             raise
-        await asyncio.to_thread(partial(backend.log_export, what, str(path), count=rows, fmt=fmt.value,
+        await asyncio.to_thread(partial(backend.log_export, what, str(chosen), count=rows, fmt=fmt.value,
                                         report=report))
-        self.notify(f"{rows:,} rows written to {clean(str(path))}", title="Exported")
+        self.notify(f"{rows:,} rows written to {clean(str(chosen))}", title="Exported", markup=False)
 
     async def _gather_export(self, backend: Backend, what: str) -> tuple[Export, CachedReportView | None]:
         now = self.clock()
@@ -353,7 +364,9 @@ class EntrabrApp(App[int]):
             else:
                 self.notify(text[:500], title=failure_title(event.worker), severity="error", timeout=30)
         else:
-            self.notify(text[:300], title=failure_title(event.worker), severity="error", timeout=10)
+            # The text may hold a path the user typed, or tenant text: literal, never markup.
+            self.notify(text[:300], title=failure_title(event.worker), severity="error", timeout=10,
+                        markup=False)
 
     async def on_unmount(self) -> None:
         if self.backend is not None:
