@@ -61,7 +61,7 @@ async def snapshots(session: Session, args: argparse.Namespace, out: Output) -> 
         best = e.report
         rows.append((short_time(e.snapshot.created), age_text(e.snapshot.created, now), expires,
                      e.snapshot.id, report_text(best) if best else "-"))
-    out.table(("TAKEN (UTC)", "AGE", "EXPIRES", "ID", "CACHED REPORT"), rows)
+    out.table(("TAKEN (UTC)", "AGE", "EXPIRES", "ID", "CACHED REPORT"), rows, whole=(3,), flex=(4,))
     return 0
 
 
@@ -163,7 +163,7 @@ async def changes(session: Session, args: argparse.Namespace, out: Output) -> in
         return 0
     out.table(("TYPE", "ACTION", "ID", "NAME", "UPN OR MAIL", "SYNC", "RECOVERABLE"),
               [(r.entity_type_raw, r.action_raw, r.object_id, r.display_name, r.principal_name,
-                r.sync.value, answer_text(r.recoverable)) for r in rows])
+                r.sync.value, answer_text(r.recoverable)) for r in rows], whole=(2,), flex=(3, 4))
     if more:
         out.info(f"Showing {len(rows):,} of {total:,}; --limit 0 shows all.")
     return 0
@@ -194,14 +194,25 @@ async def jobs(session: Session, args: argparse.Namespace, out: Output) -> int:
         out.info("No jobs.")
         return 0
     out.table(("KIND", "ID", "STATUS", "BACKUP", "STARTED", "TOOK", "CHANGED", "MODIFIED", "FAILED", "SCOPE"),
-              rows, right=(6, 7, 8))
+              rows, right=(6, 7, 8), whole=(1,), flex=(9,))
     return 0
+
+
+def history_actions() -> list[str]:
+    """Every action the session history records."""
+    from entrabr_tui.engine.session_log import AppAction
+    from entrabr_tui.store import HistoryAction
+
+    return [a.value for a in HistoryAction] + [a.value for a in AppAction]
 
 
 def history(args: argparse.Namespace, out: Output) -> int:
     """The local session log (no sign-in needed): every action taken, newest first."""
     from entrabr_tui.store import History
 
+    if args.action is not None and args.action not in history_actions():
+        raise UsageError(f"Unknown history action {args.action!r}.",
+                         hint="Actions: " + ", ".join(history_actions()) + ".")
     since = parse_since(args.since, datetime.now(UTC)) if args.since else None
     with History.open() as log:
         for warning in log.warnings:
@@ -225,7 +236,7 @@ def history(args: argparse.Namespace, out: Output) -> int:
 
     out.table(("WHEN (UTC)", "ACTION", "WHO", "OUTCOME", "JOB", "COUNTS", "DETAIL"),
               [(short_time(e.at), e.action, e.identity, e.outcome, e.job_id, counts(e), e.detail)
-               for e in entries])
+               for e in entries], whole=(4,), flex=(2, 5, 6))
     return 0
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from entrabr_tui.cli.common import check_types, missing, pick_report, pick_snapshot
 from entrabr_tui.cli.confirm import confirm_restore
-from entrabr_tui.cli.exits import CliError, ExitCode
+from entrabr_tui.cli.exits import CliError, ExitCode, forbidden
 from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.progress import ProgressPrinter
 from entrabr_tui.cli.targets import Target, gather_targets
@@ -32,9 +32,8 @@ def require_restore(session: Session) -> None:
     if caps.allows(Action.RESTORE):
         return
     reason = caps.reason(Action.RESTORE) or "the signed-in identity may not restore"
-    raise CliError(f"Restoring is not allowed for {caps.identity.display} ({caps.role.value}): {reason}",
-                   ExitCode.FORBIDDEN, needs=reason,
-                   hint="Sign in as an Entra Backup Administrator (or Global Administrator) to restore.")
+    raise forbidden(f"Restoring is not allowed for {caps.identity.display} ({caps.role.value}).", reason,
+                    "Sign in as an Entra Backup Administrator (or Global Administrator) to restore.")
 
 
 async def source_report(session: Session, args: argparse.Namespace, out: Output) -> ReportInfo:
@@ -71,10 +70,7 @@ def _plan_all(session: Session, info: ReportInfo, types: list[str | None]) -> Se
             if len(page) < PAGE:
                 break
             after = page[-1].key
-    totals: dict[str, int] = {}
-    for node in session.counts(info.id):
-        totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
-    plan = plan_restore(queued, totals)
+    plan = plan_restore(queued, _type_totals(session, info))
     if info.snapshot_id is None:
         raise CliError(f"Report {info.id} names no backup, so nothing can be restored from it.",
                        ExitCode.ERROR)
@@ -96,6 +92,14 @@ async def check_sync(session: Session, out: Output, ref: str | None, ids: list[s
         out.warn(check.summary)
     elif check.outcome is LookupOutcome.DONE:
         out.info(check.summary)
+
+
+def _type_totals(session: Session, info: ReportInfo) -> dict[str, int]:
+    """Changes per object type in the report."""
+    totals: dict[str, int] = {}
+    for node in session.counts(info.id):
+        totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
+    return totals
 
 
 def read_targets(args: argparse.Namespace, out: Output) -> list[Target]:
@@ -129,7 +133,9 @@ def _plan_ids(session: Session, info: ReportInfo, targets: list[Target], args: a
             raise missing(session, text + ".", "Check the IDs, or pass --ignore-missing to skip them.")
         out.warn(text + " (skipped).")
     chosen = list({c.id: c for c in chosen}.values())
-    return build_plan(info, chosen, None, allow_whole_type=False)
+    # The report's totals per type say how much of each type the plan covers (reportTotal); whole-type jobs
+    # stay off: the IDs were chosen one by one.
+    return build_plan(info, chosen, _type_totals(session, info), allow_whole_type=False)
 
 
 async def build_session_plan(session: Session, args: argparse.Namespace, out: Output,

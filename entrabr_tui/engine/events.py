@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from entrabr_tui.core.model import Job, JobKind, RecoveryStatus
@@ -58,6 +60,35 @@ def describe_job(job: Job) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryWait:
+    """A request failed and is tried again at ``until`` (UTC): throttling, a service or network hiccup.
+
+    Carried by the progress events while the wait lasts, so a progress line can count down instead of
+    freezing; the next ordinary event (``retry=None``) means the wait is over.
+    """
+
+    cause: str  # "throttled", "server error", "network", "unreadable response"
+    reason: str  # "HTTP 429", "ReadTimeout" ...
+    attempt: int  # the try that failed (1-based)
+    max_attempts: int
+    delay: float  # seconds, from the moment the wait began
+    until: datetime
+
+    def remaining(self, now: datetime) -> float:
+        """Seconds left to wait (never negative)."""
+        return max(0.0, (self.until - now).total_seconds())
+
+    def text(self, now: datetime) -> str:
+        """``throttled (HTTP 429): trying again in 178 s (try 2 of 6)`` — seconds while they matter."""
+        from entrabr_tui.engine.timing import format_duration
+
+        left = math.ceil(self.remaining(now))
+        when = "now" if left <= 0 else f"in {left} s" if left < 600 else f"in {format_duration(left)}"
+        what = self.cause if self.reason in self.cause else f"{self.cause} ({self.reason})"
+        return f"{what}: trying again {when} (try {self.attempt + 1} of {self.max_attempts})"
+
+
+@dataclass(frozen=True, slots=True)
 class JobProgress:
     """One update on a job: its status, timing, counts, and (for reports) the download.
 
@@ -86,6 +117,7 @@ class JobProgress:
     pages: int = 0
     holder: Job | None = None  # the job holding the slot while ``phase == "waiting"``
     reused: bool = False
+    retry: RetryWait | None = None  # a request is waiting to be tried again (throttled, a hiccup)
 
     @property
     def fraction(self) -> float | None:
@@ -107,6 +139,7 @@ class RestoreProgress:
     elapsed: float
     ids_in_batch: int = 0
     job: JobProgress | None = None
+    retry: RetryWait | None = None  # a request is waiting to be tried again (throttled, a hiccup)
 
 
 E = TypeVar("E")

@@ -18,6 +18,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 from entrabr_tui.core.capabilities import Capabilities, Identity, unknown_capabilities
 from entrabr_tui.core.model import Change
 from entrabr_tui.core.recoverability import recoverability
+from entrabr_tui.core.sign_in import PromptCallback
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.session import CloseHook, Session
 from entrabr_tui.engine.settings import SessionSettings
@@ -30,7 +31,6 @@ from entrabr_tui.graph.auth import (
     graph_scope,
 )
 from entrabr_tui.graph.client import RecoveryClient
-from entrabr_tui.graph.credentials import PromptCallback
 from entrabr_tui.graph.errors import GraphError
 from entrabr_tui.graph.resilience import RetryPolicy
 from entrabr_tui.store import Cache, History, HistoryAction, StorePaths

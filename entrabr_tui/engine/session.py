@@ -44,6 +44,7 @@ from entrabr_tui.engine.events import (
 from entrabr_tui.engine.jobs import SlotMode, SlotState
 from entrabr_tui.engine.journal import Journal, Reconciliation
 from entrabr_tui.engine.plans import SessionPlan
+from entrabr_tui.engine.progress_watch import ProgressWatch
 from entrabr_tui.engine.reports import ReportInfo, ReportManager
 from entrabr_tui.engine.restore import BatchResult, RestoreExecutor, RestoreResult, retry_plan
 from entrabr_tui.engine.resume import JobResumer, ResumeResult
@@ -176,6 +177,11 @@ class Session:
             raise OfflineError(action)
         return self.runner
 
+    def _watch(self, kind: JobKind) -> ProgressWatch:
+        """Retries shown in the progress of one run; a job stuck in an unknown status stops it."""
+        return ProgressWatch(self.client, self.clock, kind=kind,
+                             unknown_status_timeout=self.settings.unknown_status_timeout)
+
     def _require(self, action: Action, doing: str) -> None:
         """Refuse up front what the token's roles and permissions say the service would refuse."""
         if self.capabilities.allows(action):
@@ -280,7 +286,9 @@ class Session:
             raise OfflineError("Creating or downloading a difference report")
         if fresh:
             self._require(Action.CREATE_REPORT, "Creating a difference report")
-        info = await self.reports_manager.ensure_report(snapshot_id, scope, progress, fresh=fresh, mode=mode)
+        watch = self._watch(JobKind.PREVIEW)
+        info = await watch.run(self.reports_manager.ensure_report(snapshot_id, scope, watch.job(progress),
+                                                                  fresh=fresh, mode=mode))
         await self._look_up_sync(info, None, progress)
         return info
 
@@ -434,10 +442,11 @@ class Session:
                 self.restore_queue.unmark_done(report_id, result.scope, result.failed)
 
         self._restoring = True
+        watch = self._watch(JobKind.RECOVERY)
         try:
-            result = await self.restores.execute(plan.plan, snapshot_id, progress, mode=mode,
-                                                 on_submitted=submitted, on_finished=finished,
-                                                 report_id=report_id)
+            result = await watch.run(self.restores.execute(plan.plan, snapshot_id, watch.restore(progress),
+                                                           mode=mode, on_submitted=submitted,
+                                                           on_finished=finished, report_id=report_id))
         except Exception as exc:
             self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=snapshot_id, outcome="error",
                            detail=str(exc), counts={"batches": plan.batch_count})

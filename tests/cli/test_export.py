@@ -107,11 +107,16 @@ def test_empty_report_json_is_valid() -> None:
 def test_report_csv_parses_and_defuses_formulas() -> None:
     rows = list(csv.reader(io.StringIO(render(report(), "csv"), newline="")))
     assert tuple(rows[0]) == REPORT_CSV_HEADER
-    assert len(rows) == 1 + len(CHANGES)
-    by_id = {r[2]: dict(zip(REPORT_CSV_HEADER, r, strict=True)) for r in rows[1:]}
+    records = [dict(zip(REPORT_CSV_HEADER, r, strict=True)) for r in rows[1:]]
+    assert [r["id"] for r in records if r["property"] in ("department", "")] == ["u1", "u2", "u3", "u4", "g1"]
+    by_id = {r["id"]: r for r in records}
     assert by_id["g1"]["displayName"].startswith("'=")
-    assert by_id["u2"]["displayName"] == HOSTILE  # CSV quoting keeps the text (no leading formula char)
-    assert by_id["u1"]["changedProperties"] == "department;accountEnabled;userPrincipalName"
+    # terminal controls and bidi overrides shown, never raw; the line break too
+    assert by_id["u2"]["displayName"] == ("Eve \\x1b[31mRED\\x1b[0m | *bold* =HYPERLINK(\"x\") "
+                                          "\\u202eevil\\x0a2nd line")
+    u1 = {r["property"]: (r["backupValue"], r["currentValue"]) for r in records if r["id"] == "u1"}
+    assert u1 == {"department": ("Sales", "Ops"), "accountEnabled": ("true", "false"),
+                  "userPrincipalName": ("(absent)", "u1@contoso.test")}
     assert by_id["u4"]["onPremisesSynced"] == "true" and by_id["u4"]["recoverable"] == "false"
     assert by_id["u1"]["onPremisesSynced"] == by_id["u1"]["recoverable"] == "unknown"
 
@@ -119,13 +124,15 @@ def test_report_csv_parses_and_defuses_formulas() -> None:
 def test_report_markdown_tables_stay_tables() -> None:
     text = render(report(), "md")
     lines = text.splitlines()
-    header = "| Type | Action | ID | Name | UPN or mail | Synced | Recoverable | Changed properties |"
+    header = ("| Type | Action | ID | Name | UPN or mail | Synced | Recoverable | Property | Backup "
+              "| Current |")
     start = lines.index(header)
     assert lines[start + 1].startswith("|---")
     body = lines[start + 2:]
-    assert len(body) == len(CHANGES)
-    for line in body:  # every row has exactly 8 unescaped cell separators + borders
-        assert line.replace("\\|", "").count("|") == 9
+    assert len(body) == sum(len(c.delta.keys() - {"@odata.type"} | c.current.keys()) for c in CHANGES)
+    for line in body:  # every row has exactly 9 unescaped cell separators + borders
+        assert line.replace("\\|", "").count("|") == 11
+    assert "| department | Sales | Ops |" in text and "| accountEnabled | true | false |" in text
     assert "\x1b" not in text and "\u202e" not in text and "\\x1b" in text
     assert "| Type | Action | Count |" in lines
 
@@ -187,7 +194,10 @@ def test_write_export_counts_records(fmt: ExportFormat) -> None:
 
 def test_cell_helpers() -> None:
     assert csv_cell("-1") == "'-1" and csv_cell("@x") == "'@x" and csv_cell("ok") == "ok"
+    assert csv_cell("\tx") == "'\\x09x" and csv_cell("\x1b]8;;http://x\x07y") == "\\x1b]8;;http://x\\x07y"
     assert md_cell("a|b\nc") == "a\\|b c"
     assert md_cell("<script>") == "\\<script\\>"
+    assert md_cell("[x](javascript:alert(1))") == "\\[x\\]\\(javascript:alert\\(1\\)\\)"
+    assert md_cell("x" * 500, 300) == "x" * 299 + "…"
     assert visible("a\x1bb\u202ec\x9b") == "a\\x1bb\\u202ec\\x9b"
     assert visible("plain ünïcode") == "plain ünïcode"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import csv
 import io
 import json
 import time
@@ -283,16 +284,15 @@ async def _surfaces(server: EmulatorServer, paths: StorePaths, graph: list[str])
                 answers[by_id[object_id]]["plan"] = "no"
 
         # entrabr export (JSON and CSV).
-        code, exported, err = await asyncio.to_thread(cli, "export", *graph, "--report", report.id)
+        code, exported, err = await asyncio.to_thread(cli, "export", *graph, "--report", report.id,
+                                                      "--out", "-")
         assert code == 0, err
         for change in json.loads(exported)["changes"]:
             answers[by_id[change["id"]]]["export"] = _answer(change["recoverable"])
         code, as_csv, err = await asyncio.to_thread(cli, "export", *graph, "--report", report.id,
-                                                    "--format", "csv")
+                                                    "--format", "csv", "--out", "-")
         assert code == 0, err
-        header, *lines = [line.split(",") for line in as_csv.strip().splitlines()]
-        for line in lines:
-            cells = dict(zip(header, line, strict=False))
+        for cells in csv.DictReader(io.StringIO(as_csv, newline="")):  # one row per changed property
             text = {"true": "yes", "false": "no"}.get(cells["recoverable"], cells["recoverable"])
             answers[by_id[cells["id"]]]["csv export"] = text
         return answers
