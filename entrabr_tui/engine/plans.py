@@ -15,9 +15,9 @@ from entrabr_tui.core.model import Change, FilteringCriteria
 from entrabr_tui.core.planner import (
     Exclusion,
     PlanSummary,
-    QueuedChange,
     RestorePlan,
     TypePlan,
+    object_records,
     plan_restore,
     plan_to_json,
     queued_change_for,
@@ -89,6 +89,11 @@ class SessionPlan:
     def is_empty(self) -> bool:
         return self.plan.is_empty
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the plan cannot promise (objects of unknown sync status it includes)."""
+        return self.plan.warnings
+
     # -- views ------------------------------------------------------------------------------------------
 
     @property
@@ -142,22 +147,6 @@ class SessionPlan:
         return doc
 
 
-def object_records(changes: Sequence[Change]) -> list[QueuedChange]:
-    """One planning record per object (type and id) of ``changes``: a report may hold several changes of
-    one object, and a restore is scoped by object id. The object is recoverable when any of its changes
-    has something recoverable, synchronised from on-premises when any says so; its action is its first
-    change's."""
-    merged: dict[tuple[str, str], QueuedChange] = {}
-    for change in changes:
-        record = queued_change_for(change)
-        key = (record.entity_type, record.id)
-        seen = merged.get(key)
-        merged[key] = record if seen is None else seen._replace(
-            on_premises_synced=seen.on_premises_synced or record.on_premises_synced,
-            has_recoverable_change=seen.has_recoverable_change or record.has_recoverable_change)
-    return list(merged.values())
-
-
 def build_plan(
     report: ReportInfo,
     queued: Sequence[Change],
@@ -165,10 +154,12 @@ def build_plan(
     *,
     allow_whole_type: bool = True,
 ) -> SessionPlan:
-    """Plan a restore of the objects of the ``queued`` changes of ``report`` (see :func:`object_records`)."""
+    """Plan a restore of the objects of the ``queued`` changes of ``report`` (one record per object, see
+    :func:`~entrabr_tui.core.planner.object_records`)."""
     if report.snapshot_id is None:
         raise ValueError(f"report {report.id} has no backup id, so it cannot be restored from")
-    plan = plan_restore(object_records(queued), report_totals, allow_whole_type=allow_whole_type)
+    plan = plan_restore(object_records(queued_change_for(c) for c in queued), report_totals,
+                        allow_whole_type=allow_whole_type)
     return SessionPlan(
         plan=plan, report=report, snapshot_id=report.snapshot_id,
         names={c.id: c.display_name for c in queued}, actions={c.id: c.action_raw for c in queued},

@@ -7,7 +7,9 @@ cancelling, and picking up jobs after a restart. Every action is appended to the
 identity, backup, scope, counts, outcome; never a token).
 
 The work is done by the collaborators a session holds: the job runner (:mod:`.runner`), reports
-(:mod:`.reports`), restores (:mod:`.restore`), the read side over a second cache connection
+(:mod:`.reports`), the directory lookup of which users and groups are synced from on-premises
+(:mod:`.sync_status`, run after every report this session ensures and for queued objects before a restore
+is planned), restores (:mod:`.restore`), the read side over a second cache connection
 (:mod:`.cache_reader`), the restore queue (:mod:`.session_queue`), the history (:mod:`.session_log`) and
 resuming after a restart (:mod:`.resume`).
 
@@ -28,11 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from entrabr_tui.core.capabilities import Action, Capabilities
-from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, Snapshot
+from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, JobKind, Snapshot
 from entrabr_tui.engine.cache_reader import CacheReader, PageAfter, QueuedObject, ReportRef
 from entrabr_tui.engine.errors import EngineError, InterruptedRestoreError, OfflineError
 from entrabr_tui.engine.events import (
+    PHASE_DONE,
+    PHASE_SYNC_STATUS,
     PHASE_WAITING,
+    JobProgress,
     JobProgressCallback,
     RestoreProgress,
     RestoreProgressCallback,
@@ -43,6 +48,7 @@ from entrabr_tui.engine.interrupted import InterruptedRestore, run_states
 from entrabr_tui.engine.jobs import SlotMode, SlotState
 from entrabr_tui.engine.journal import Journal, Reconciliation
 from entrabr_tui.engine.plans import SessionPlan
+from entrabr_tui.engine.progress_watch import ProgressWatch
 from entrabr_tui.engine.reports import ReportInfo, ReportManager
 from entrabr_tui.engine.restore import BatchResult, RestoreExecutor, RestoreResult, retry_plan
 from entrabr_tui.engine.resume import JobResumer, ResumeResult
@@ -50,6 +56,7 @@ from entrabr_tui.engine.runner import JobRunner
 from entrabr_tui.engine.session_log import AppAction, ExportedReport, SessionLog
 from entrabr_tui.engine.session_queue import SessionQueue
 from entrabr_tui.engine.settings import SessionSettings
+from entrabr_tui.engine.sync_status import LookupOutcome, SyncCheck, SyncStatusLookup
 from entrabr_tui.engine.tenant_writer import TenantWriter
 from entrabr_tui.engine.timing import Clock, Sleep, real_sleep, utc_now
 from entrabr_tui.graph.client import RecoveryClient
@@ -64,6 +71,8 @@ from entrabr_tui.store import (
     JobRecord,
     MarkResult,
     NodeCount,
+    RecoverableFilter,
+    SyncFilter,
 )
 from entrabr_tui.store.restore_runs import RunBatch, RunStatus
 from entrabr_tui.store.sqlite_file import set_aside
@@ -129,6 +138,7 @@ class Session:
         self.journal = Journal(cache, clock=clock, settle=timedelta(seconds=settings.journal_settle))
         self.writer = TenantWriter(None if cache.read_only else TenantLock(lock_path(cache.db.path)),
                                    clock=clock, sleep=sleep)
+        self.sync_lookup = SyncStatusLookup(client, cache, clock=clock)
         self.runner: JobRunner | None = None
         self.reports_manager: ReportManager | None = None
         self.restores: RestoreExecutor | None = None
@@ -189,6 +199,11 @@ class Session:
             raise EngineError(f"{doing} needs to store what it does in the cache, but the cache at "
                               f"{self.cache.db.path} is read-only (a read-only folder or file system). "
                               "Make it writable and try again.")
+
+    def _relay(self, kind: JobKind) -> ProgressWatch:
+        """Retries shown in the progress of one run; a job stuck in an unknown status stops it."""
+        return ProgressWatch(self.client, self.clock, kind=kind,
+                             unknown_status_timeout=self.settings.unknown_status_timeout)
 
     def _require(self, action: Action, doing: str) -> None:
         """Refuse up front what the token's roles and permissions say the service would refuse."""
@@ -305,7 +320,56 @@ class Session:
                 self._report_event("reused", info)
                 return info
             self._writable("Creating or downloading a difference report")
-        return await self.reports_manager.ensure_report(snapshot_id, scope, progress, fresh=fresh, mode=mode)
+        reports = self.reports_manager
+        relay = self._relay(JobKind.PREVIEW)
+        relayed = relay.job(progress)
+
+        async def report_then_sync() -> ReportInfo:
+            info = await reports.ensure_report(snapshot_id, scope, relayed, fresh=fresh, mode=mode)
+            await self._look_up_sync(info, None, relayed)
+            return info
+
+        return await relay.run(report_then_sync())
+
+    async def check_sync_status(self, ref: ReportRef | None = None, ids: Sequence[str] | None = None, *,
+                                queued: bool = False,
+                                progress: JobProgressCallback | None = None) -> SyncCheck:
+        """Ask the directory which users and groups of a report are synced from on-premises, where that is
+        still unknown (see :mod:`~entrabr_tui.engine.sync_status`): the queued ones (``queued``: of ``ref``,
+        or of the only report with a queue), ``ids``, or every one of the report. Never raises for a refusal
+        or a network error: the check says how it ended, and what is not known stays unknown."""
+        if queued:
+            report = self.restore_queue.queued_report(ref)
+            if report is None:
+                return SyncCheck(LookupOutcome.NOTHING)
+            with self.cache_reader.locked() as cache:
+                ids = [entry.object_id for entry in cache.queue.entries(report.id)]
+        elif ref is None:
+            raise EngineError("Name the report whose sync status to check.")
+        else:
+            report = self.cache_reader.resolve(ref)
+        return await self._look_up_sync(ReportInfo.of(report), ids, progress)
+
+    async def _look_up_sync(self, info: ReportInfo, ids: Sequence[str] | None,
+                            progress: JobProgressCallback | None) -> SyncCheck:
+        started = self.clock()
+
+        async def step(done: int, total: int) -> None:
+            await emit(progress, JobProgress(
+                job_id=info.id, kind=JobKind.PREVIEW, phase=PHASE_SYNC_STATUS,
+                text=f"Checking which users and groups are synced from on-premises: {done:,} of {total:,}",
+                elapsed=(self.clock() - started).total_seconds(), snapshot_id=info.snapshot_id))
+
+        check = await self.sync_lookup.run(info.report_id, ids, step)
+        if check.outcome not in (LookupOutcome.NOTHING, LookupOutcome.OFFLINE):
+            await emit(progress, JobProgress(
+                job_id=info.id, kind=JobKind.PREVIEW, phase=PHASE_DONE, text=check.summary,
+                elapsed=(self.clock() - started).total_seconds(), snapshot_id=info.snapshot_id))
+            self.log.write(HistoryAction.SYNC_STATUS_CHECKED, snapshot_id=info.snapshot_id, job_id=info.id,
+                           outcome=check.outcome.value, detail=check.summary,
+                           counts={"asked": check.asked, "synced": check.synced, "cloud": check.cloud,
+                                   "notFound": check.not_found, "left": check.left})
+        return check
 
     def report(self, ref: ReportRef) -> ReportInfo | None:
         """A cached report, or ``None``."""
@@ -317,15 +381,15 @@ class Session:
 
     # -- cached changes (blocking: call from worker threads) -------------------------------------------
 
-    def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: bool | None = None,
-               on_prem: bool | None = None, marked: bool | None = None) -> list[NodeCount]:
+    def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: RecoverableFilter = None,
+               on_prem: SyncFilter = None, marked: bool | None = None) -> list[NodeCount]:
         """Changes per (type, action) of a report, of the changes matching the filters."""
         return self.cache_reader.counts(ref, text=text, recoverable=recoverable, on_prem=on_prem,
                                         marked=marked)
 
     def page(self, ref: ReportRef, entity_type: str | None = None, action: str | None = None,
              after: PageAfter | None = None, limit: int = 100, *, text: str | None = None,
-             recoverable: bool | None = None, on_prem: bool | None = None,
+             recoverable: RecoverableFilter = None, on_prem: SyncFilter = None,
              marked: bool | None = None) -> list[ChangeRow]:
         """A keyset page of changes ordered by type, action, name, id (``after`` = last row's key)."""
         return self.cache_reader.page(ref, entity_type, action, after, limit, text=text,
@@ -382,8 +446,8 @@ class Session:
         return self.restore_queue.seed(ref, lines)
 
     def mark_where(self, ref: ReportRef, *, entity_type: str | None = None, action: str | None = None,
-                   text: str | None = None, recoverable: bool | None = None,
-                   on_prem: bool | None = None) -> int:
+                   text: str | None = None, recoverable: RecoverableFilter = None,
+                   on_prem: SyncFilter = None) -> int:
         """Queue every change matching the filters; returns how many were newly queued."""
         return self.restore_queue.mark_where(ref, entity_type=entity_type, action=action, text=text,
                                              recoverable=recoverable, on_prem=on_prem)
@@ -429,9 +493,9 @@ class Session:
 
         batches = [RunBatch(n, scope, tuple(ids_of(scope))) for n, scope in enumerate(plan.batches, start=1)]
 
-        async def run() -> RestoreResult:
+        async def run(relayed: RestoreProgressCallback | None) -> RestoreResult:
             return await restores.execute(
-                plan.plan, snapshot_id, progress, mode=mode,
+                plan.plan, snapshot_id, relayed, mode=mode,
                 on_submitted=self._batch_submitted(snapshot_id, batches),
                 on_finished=self._batch_finished(report_id), report_id=report_id,
                 plan_hash=plan_hash(plan.plan, snapshot_id), object_ids=ids_of)
@@ -464,16 +528,21 @@ class Session:
 
     async def _restoring_as(self, command: str, doing: str, batch_count: int, snapshot_id: str,
                             progress: RestoreProgressCallback | None,
-                            run: Callable[[], Awaitable[RestoreResult]]) -> RestoreResult:
-        """Run a restore (or a resume) holding the tenant for writing, and record its outcome."""
+                            run: Callable[[RestoreProgressCallback | None], Awaitable[RestoreResult]]
+                            ) -> RestoreResult:
+        """Run a restore (or a resume) holding the tenant for writing, and record its outcome. ``run`` gets
+        the progress callback to use (it also hears the Graph client's retries)."""
+        relay = self._relay(JobKind.RECOVERY)
+        relayed = relay.restore(progress)
+
         def waiting(text: str) -> object:
-            return emit(progress, RestoreProgress(batch=1, batch_count=batch_count, job_id=None,
-                                                  phase=PHASE_WAITING, text=text, elapsed=0.0))
+            return emit(relayed, RestoreProgress(batch=1, batch_count=batch_count, job_id=None,
+                                                 phase=PHASE_WAITING, text=text, elapsed=0.0))
 
         self._restoring = True
         try:
             async with self.writer.hold(command, doing, waiting):
-                result = await run()
+                result = await relay.run(run(relayed))
         except Exception as exc:
             self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=snapshot_id, outcome="error",
                            detail=str(exc), counts={"batches": batch_count})
@@ -521,9 +590,9 @@ class Session:
             raise EngineError("No interrupted restore to resume.")
         run_record = runs[0]
 
-        async def run() -> RestoreResult:
+        async def run(relayed: RestoreProgressCallback | None) -> RestoreResult:
             return await restores.resume_run(
-                run_record, progress,
+                run_record, relayed,
                 on_submitted=self._batch_submitted(run_record.snapshot_id, run_record.batches),
                 on_finished=self._batch_finished(run_record.report_id))
 

@@ -27,6 +27,8 @@ class SessionSettings:
     - ``duration_scale``: multiplies the documented duration estimates (the demo's jobs run faster).
     - ``journal_settle``: seconds after a request before the service's job list is taken to show the job
       it created (so that its absence proves the request never arrived; see ``engine.journal``).
+    - ``unknown_status_timeout``: seconds a job may stay in a status this version does not know before the
+      wait stops (``None``: wait on).
     """
 
     graph_url: str = DEFAULT_BASE_URL
@@ -42,6 +44,7 @@ class SessionSettings:
     allow_interaction: bool = True
     duration_scale: float = 1.0
     journal_settle: float = 30.0
+    unknown_status_timeout: float | None = 3600.0
 
     def sign_in_settings(self) -> AuthSettings:
         """The azure-identity settings for :func:`entrabr_tui.graph.auth.build_credential`."""

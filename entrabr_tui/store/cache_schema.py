@@ -1,12 +1,18 @@
 """Schema of the per-tenant cache database and its forward migrations.
 
 Fixed tables hold tenants, snapshots, jobs, reports (download state), raw pages, per-node counts, the restore
-queue, the restore journal and the restore runs (the batches of each restore, so an interrupted one can be
-resumed). Each report gets its own change table ``chg_<report id>`` (and a trigram full-text index
-``chg_<report id>_fts`` when SQLite has one): one row per change object the service sent, in the order it
-sent them (the rowid is the change's position in the report; several rows may share an object id), rows
-appended while downloading, and the lookup indexes built once the last page is in, which keeps ingest fast.
-A migration that changes change tables must therefore visit every ``report`` row.
+queue, the restore journal, the restore runs (the batches of each restore, so an interrupted one can be
+resumed) and the sync status lookups. Each report gets its own change table ``chg_<report id>`` (and a
+trigram full-text index ``chg_<report id>_fts`` when SQLite has one): one row per change object the service
+sent, in the order it sent them (the rowid is the change's position in the report; several rows may share an
+object id), rows appended while downloading, and the lookup indexes built once the last page is in, which
+keeps ingest fast. A migration that changes change tables must therefore visit every ``report`` row.
+
+Three-valued columns: ``on_prem`` (change tables and ``node_count``) is the object's sync status, 1 synced
+from on-premises, 0 cloud, -1 unknown; ``recoverable`` is 1, 0, or NULL for unknown in change tables and -1
+in ``node_count`` (primary-key columns cannot hold NULL). ``sync_status`` records each directory lookup of a
+report's users and groups (``synced`` NULL: the directory did not return the object); several rows of one
+object share it.
 """
 
 from __future__ import annotations
@@ -141,6 +147,16 @@ CREATE INDEX restore_intent_open ON restore_intent (status, job_id);
 
 
 _V3 = """
+CREATE TABLE sync_status (
+    report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
+    object_id TEXT NOT NULL,
+    synced INTEGER,
+    looked_up TEXT NOT NULL,
+    PRIMARY KEY (report_id, object_id)
+) WITHOUT ROWID;
+"""
+
+_V4 = """
 ALTER TABLE report ADD COLUMN reached_end INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE report ADD COLUMN stated_count INTEGER;
 ALTER TABLE report ADD COLUMN completeness TEXT NOT NULL DEFAULT 'unfinished';
@@ -168,11 +184,22 @@ CREATE TABLE restore_run_batch (
 CREATE INDEX restore_intent_run ON restore_intent (run_id, batch);
 """
 
+
 #: ``action`` of the row of a change object that could not be read (kept raw, never restorable). It cannot
 #: be a ``recoveryAction`` the service sends (those are identifiers), so such rows form a group of their own.
 UNREADABLE_ACTION = "(unreadable)"
 #: ``entity_type`` of an unreadable change object whose ``entityTypeName`` is missing or not text.
 UNREADABLE_TYPE = "(unreadable)"
+
+#: ``on_prem`` of a user or group whose sync status is unknown (see the module docstring).
+SYNC_UNKNOWN = -1
+#: Types whose ``on_prem`` can be unknown (only users and groups are synchronised from on-premises).
+SYNCABLE_TYPES = ("user", "group")
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() \
+        is not None
 
 
 def _v1(conn: sqlite3.Connection) -> None:
@@ -185,6 +212,28 @@ def _v2(conn: sqlite3.Connection) -> None:
 
 
 def _v3(conn: sqlite3.Connection) -> None:
+    """The sync-status lookup table, and stored rows re-read under the three-valued definition.
+
+    Before this version ``on_prem`` was 1 only when a change object said ``onPremisesSyncEnabled: true`` and
+    0 otherwise, and ``recoverable`` ignored the sync status and accepted actions the service does not
+    document. Users and groups stored as 0 are unknown now (no payload entrabr stored said ``false``), a
+    synced object is not recoverable, a recoverable user or group of unknown status is unknown, and an
+    undocumented action is not recoverable; the counts are rebuilt.
+    """
+    execute_script(conn, _V3)
+    syncable = ", ".join(f"'{t}'" for t in SYNCABLE_TYPES)
+    for (report_id,) in conn.execute("SELECT id FROM report").fetchall():
+        table = change_table(report_id)
+        if _has_table(conn, table):
+            conn.execute(f"UPDATE {table} SET recoverable = 0 WHERE on_prem = 1 "
+                         "OR action NOT IN ('update', 'restore', 'softDelete')")
+            conn.execute(f"""UPDATE {table} SET on_prem = {SYNC_UNKNOWN},
+                recoverable = CASE WHEN recoverable = 1 THEN NULL ELSE recoverable END
+                WHERE on_prem = 0 AND entity_type IN ({syncable})""")
+        recount_nodes(conn, report_id)
+
+
+def _v4(conn: sqlite3.Connection) -> None:
     """Completeness is proven by count; every change object has a row (unreadable ones too); ids are
     looked up exactly; restore runs.
 
@@ -192,7 +241,7 @@ def _v3(conn: sqlite3.Connection) -> None:
     had repeated ids and unreadable items removed: they are judged again by the count (a difference report
     whose rows do not add up to the announced total becomes incomplete, so the next download starts over).
     """
-    execute_script(conn, _V3)
+    execute_script(conn, _V4)
     conn.execute("UPDATE report SET reached_end = complete")
     conn.execute(
         """UPDATE report SET completeness = CASE
@@ -209,7 +258,10 @@ def _v3(conn: sqlite3.Connection) -> None:
     )
     for (report_id, indexed) in conn.execute("SELECT id, indexed FROM report").fetchall():
         table = change_table(int(report_id))
-        conn.execute(f"ALTER TABLE {table} ADD COLUMN unreadable TEXT")
+        if not _has_table(conn, table):
+            continue
+        if "unreadable" not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN unreadable TEXT")
         if indexed:
             conn.execute(f"DROP INDEX IF EXISTS {table}_id")
             conn.execute(f"CREATE INDEX {table}_id ON {table} (object_id)")
@@ -218,7 +270,8 @@ def _v3(conn: sqlite3.Connection) -> None:
 CACHE_MIGRATIONS = (
     Migration(1, "tenants, snapshots, jobs, reports, pages, node counts", _v1),
     Migration(2, "restore queue and job journal", _v2),
-    Migration(3, "proven completeness, unreadable changes kept, exact ids, restore runs", _v3),
+    Migration(3, "sync status of users and groups; three-valued recoverable", _v3),
+    Migration(4, "proven completeness, unreadable changes kept, exact ids, restore runs", _v4),
 )
 
 CACHE_SPEC = DatabaseSpec(
@@ -231,6 +284,20 @@ RECOVERABLE_UNKNOWN = -1
 
 def change_table(report_id: int) -> str:
     return f"chg_{int(report_id)}"
+
+
+def recount_nodes(conn: sqlite3.Connection, report_id: int) -> None:
+    """Rebuild the per-node counts of a report from its change table (none when it has no table)."""
+    conn.execute("DELETE FROM node_count WHERE report_id = ?", (report_id,))
+    table = change_table(report_id)
+    if not _has_table(conn, table):
+        return
+    conn.execute(
+        f"""INSERT INTO node_count (report_id, entity_type, action, on_prem, recoverable, n)
+        SELECT ?, entity_type, action, on_prem, coalesce(recoverable, {RECOVERABLE_UNKNOWN}), count(*)
+        FROM {table} GROUP BY 2, 3, 4, 5""",
+        (report_id,),
+    )
 
 
 def fts_table(report_id: int) -> str:

@@ -28,8 +28,17 @@ import orjson
 from entrabr_tui.core.model import Change
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import change_table
-from entrabr_tui.store.change_filter import filter_clauses, needle_of, text_matches
+from entrabr_tui.store.change_filter import (
+    RecoverableFilter,
+    SyncFilter,
+    filter_clauses,
+    needle_of,
+    recoverable_clause,
+    sync_clause,
+    text_matches,
+)
 from entrabr_tui.store.change_matcher import ChangeMatcher
+from entrabr_tui.store.codec import sync_from_db
 from entrabr_tui.store.match_set import MatchSet
 from entrabr_tui.store.records import ChangeRow, NodeCount, ReportKind
 from entrabr_tui.store.sqlite_file import in_list_chunks
@@ -65,20 +74,22 @@ class ChangeQueries:
         report_id: int,
         *,
         text: str | None = None,
-        recoverable: bool | None = None,
-        on_prem: bool | None = None,
+        recoverable: RecoverableFilter = None,
+        on_prem: SyncFilter = None,
         marked: bool | None = None,
     ) -> list[NodeCount]:
         """Changes per (type, action), ordered by type then action; nodes with no match are left out."""
         needle = needle_of(text)
         if needle is None and marked is None:
             where, args = ["report_id = ?"], [report_id]
-            if recoverable is not None:
-                where.append("recoverable = ?")
-                args.append(int(recoverable))
-            if on_prem is not None:
-                where.append("on_prem = ?")
-                args.append(int(on_prem))
+            for condition, values in (
+                recoverable_clause("recoverable", recoverable, counts=True) if recoverable is not None
+                else ("", []),
+                sync_clause("on_prem", on_prem) if on_prem is not None else ("", []),
+            ):
+                if condition:
+                    where.append(condition)
+                    args.extend(values)
             rows = self._db.conn.execute(
                 f"""SELECT entity_type, action, sum(n) FROM node_count WHERE {" AND ".join(where)}
                 GROUP BY 1, 2 HAVING sum(n) > 0 ORDER BY 1, 2""",
@@ -108,8 +119,8 @@ class ChangeQueries:
         entity_type: str | None = None,
         action: str | None = None,
         text: str | None = None,
-        recoverable: bool | None = None,
-        on_prem: bool | None = None,
+        recoverable: RecoverableFilter = None,
+        on_prem: SyncFilter = None,
         marked: bool | None = None,
     ) -> int:
         """Number of changes matching all the given filters."""
@@ -142,8 +153,8 @@ class ChangeQueries:
         after: After | None = None,
         limit: int = 100,
         text: str | None = None,
-        recoverable: bool | None = None,
-        on_prem: bool | None = None,
+        recoverable: RecoverableFilter = None,
+        on_prem: SyncFilter = None,
         marked: bool | None = None,
     ) -> list[ChangeRow]:
         """Up to ``limit`` changes ordered by type, action, name (case-insensitive), id and position, after
@@ -206,7 +217,7 @@ class ChangeQueries:
                 action_raw=r[2],
                 display_name=r[3],
                 principal_name=r[4],
-                on_premises_synced=bool(r[5]),
+                sync=sync_from_db(r[5]),
                 recoverable=None if r[6] is None else bool(r[6]),
                 marked=bool(marked) if marked is not None else r[0] in marked_ids,
                 failure_message=r[7],
@@ -257,50 +268,71 @@ class ChangeQueries:
         """The stored change object (usually a JSON object; an unreadable one may be anything)."""
         return orjson.loads(self._page_bytes(page_id)[offset : offset + length])
 
-    def _locate(self, report_id: int, object_ids: list[str]) -> list[tuple[str, int, int, int, int]]:
-        """``(object_id, position, page_id, offset, length)`` of every change of these objects (exact ids),
-        in report order."""
-        found: list[tuple[str, int, int, int, int]] = []
+    def _locate(self, report_id: int, object_ids: list[str]) -> list[tuple[str, int, int, int, int, int]]:
+        """``(object_id, position, page_id, offset, length, on_prem)`` of every change of these objects
+        (exact ids), in report order."""
+        found: list[tuple[str, int, int, int, int, int]] = []
         table = change_table(report_id)
         for chunk, marks in in_list_chunks(object_ids):
             found.extend(self._db.conn.execute(
-                f"SELECT object_id, rowid, page_id, raw_off, raw_len FROM {table} "
+                f"SELECT object_id, rowid, page_id, raw_off, raw_len, on_prem FROM {table} "
                 f"WHERE object_id IN ({marks})",
                 chunk,
             ).fetchall())
         found.sort(key=lambda row: row[1])
         return found
 
-    def get_raw_change(self, report_id: int, object_id: str, position: int | None = None
-                       ) -> dict[str, Any] | None:
-        """A change exactly as the service sent it: the one at ``position`` (when it is of ``object_id``),
-        else the first change of the object. Ids compare exactly."""
+    def _stored_at(self, report_id: int, object_id: str, position: int | None
+                   ) -> tuple[int, int, int, int] | None:
+        """``(page_id, offset, length, on_prem)`` of the change at ``position`` (when it is of ``object_id``),
+        else of the object's first change."""
         table = change_table(report_id)
         if position is not None:
             row = self._db.conn.execute(
-                f"SELECT page_id, raw_off, raw_len FROM {table} WHERE rowid = ? AND object_id = ?",
+                f"SELECT page_id, raw_off, raw_len, on_prem FROM {table} WHERE rowid = ? AND object_id = ?",
                 (position, object_id),
             ).fetchone()
         else:
             row = self._db.conn.execute(
-                f"SELECT page_id, raw_off, raw_len FROM {table} WHERE object_id = ? ORDER BY rowid LIMIT 1",
+                f"SELECT page_id, raw_off, raw_len, on_prem FROM {table} WHERE object_id = ? "
+                "ORDER BY rowid LIMIT 1",
                 (object_id,),
             ).fetchone()
-        return None if row is None else self._raw_item(*row)
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def _change(self, page_id: int, offset: int, length: int, on_prem: int) -> Change:
+        """A stored change as the domain model, with the sync status the cache knows (``on_prem``)."""
+        return Change.from_json(self._raw_item(page_id, offset, length)).with_sync(sync_from_db(on_prem))
+
+    def get_raw_change(self, report_id: int, object_id: str, position: int | None = None
+                       ) -> dict[str, Any] | None:
+        """A change exactly as the service sent it: the one at ``position`` (when it is of ``object_id``),
+        else the first change of the object. Ids compare exactly."""
+        found = self._stored_at(report_id, object_id, position)
+        return None if found is None else self._raw_item(*found[:3])
 
     def get_change(self, report_id: int, object_id: str, position: int | None = None) -> Change | None:
-        """One change by object id (and position, see :meth:`get_raw_change`), as the domain model."""
-        raw = self.get_raw_change(report_id, object_id, position)
-        return None if raw is None else Change.from_json(raw)
+        """One change by object id (and position, see :meth:`get_raw_change`), as the domain model with the
+        sync status the cache knows."""
+        found = self._stored_at(report_id, object_id, position)
+        return None if found is None else self._change(*found)
 
     def get_changes(self, report_id: int, object_ids: Iterable[str]) -> list[Change]:
-        """Every change of these objects: objects in the order given, each object's changes in report order
-        (an object may have several); unknown ids are skipped. Ids compare exactly."""
+        """Every change of these objects (with the sync status the cache knows): objects in the order given,
+        each object's changes in report order (an object may have several); unknown ids are skipped. Ids
+        compare exactly."""
         wanted = list(dict.fromkeys(object_ids))
         by_id: dict[str, list[Change]] = {}
-        for object_id, _position, page_id, offset, length in self._locate(report_id, wanted):
-            by_id.setdefault(object_id, []).append(Change.from_json(self._raw_item(page_id, offset, length)))
+        for object_id, _position, page_id, offset, length, on_prem in self._locate(report_id, wanted):
+            by_id.setdefault(object_id, []).append(self._change(page_id, offset, length, on_prem))
         return [change for object_id in wanted for change in by_id.get(object_id, ())]
+
+    def positioned_changes(self, report_id: int, object_ids: Iterable[str]) -> list[tuple[int, Change]]:
+        """Every change of these objects with its position (the row it is stored in), in report order (for
+        updating rows one by one); ids compare exactly."""
+        wanted = list(dict.fromkeys(object_ids))
+        return [(position, self._change(page_id, offset, length, on_prem))
+                for _id, position, page_id, offset, length, on_prem in self._locate(report_id, wanted)]
 
     def resolve_ids(self, report_id: int, typed: Iterable[str]) -> dict[str, str]:
         """The report's object id for each id a person typed or pasted (the input edge): the same id when the
@@ -342,7 +374,7 @@ class ChangeQueries:
             (-1 if limit is None else int(limit), max(0, int(offset))),
         ).fetchall()
         return [ChangeRow(object_id=r[0], entity_type_raw=r[1], action_raw=r[2], display_name=r[3],
-                          principal_name=r[4], on_premises_synced=bool(r[5]), recoverable=False,
+                          principal_name=r[4], sync=sync_from_db(r[5]), recoverable=False,
                           marked=False, failure_message=r[7], position=int(r[8]), unreadable=r[9])
                 for r in rows]
 
@@ -351,27 +383,31 @@ class ChangeQueries:
         row = self._db.conn.execute(
             f"SELECT page_id, raw_off, raw_len FROM {change_table(report_id)} WHERE rowid = ?", (position,)
         ).fetchone()
-        if row is None:
-            return None
-        page_id, offset, length = row
-        return orjson.loads(self._page_bytes(page_id)[offset : offset + length])
+        return None if row is None else self._raw_item(*row)
+
+    def _iter_stored(self, report_id: int) -> Iterator[tuple[Any, int]]:
+        """Every stored change object as sent (unreadable ones included), with its ``on_prem``, in the order
+        the service sent them."""
+        cursor = self._db.conn.execute(
+            f"SELECT page_id, raw_off, raw_len, on_prem FROM {change_table(report_id)} ORDER BY rowid"
+        )
+        current, data = -1, b""
+        for page_id, offset, length, on_prem in cursor:
+            if page_id != current:
+                row = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?", (page_id,)).fetchone()
+                current, data = page_id, zlib.decompress(row[0])
+            yield orjson.loads(data[offset : offset + length]), on_prem
 
     def iter_raw_changes(self, report_id: int) -> Iterator[Any]:
         """Every stored change object in the order the service sent them, unreadable ones included (for
         export)."""
-        cursor = self._db.conn.execute(
-            f"SELECT page_id, raw_off, raw_len FROM {change_table(report_id)} ORDER BY rowid"
-        )
-        current, data = -1, b""
-        for page_id, offset, length in cursor:
-            if page_id != current:
-                row = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?", (page_id,)).fetchone()
-                current, data = page_id, zlib.decompress(row[0])
-            yield orjson.loads(data[offset : offset + length])
+        for item, _ in self._iter_stored(report_id):
+            yield item
 
     def iter_changes(self, report_id: int) -> Iterator[Change]:
-        for item in self.iter_raw_changes(report_id):
-            yield Change.from_json(item)
+        """Every stored change as the domain model (with the sync status the cache knows), in order."""
+        for item, on_prem in self._iter_stored(report_id):
+            yield Change.from_json(item).with_sync(sync_from_db(on_prem))
 
     def failed_changes(self, job_id: str, *, offset: int = 0, limit: int | None = None) -> list[Change]:
         """Failed changes of a recovery job (with ``failure_message``), in the service's order."""
@@ -382,8 +418,8 @@ class ChangeQueries:
             return []
         report_id = int(row[0])
         rows = self._db.conn.execute(
-            f"SELECT page_id, raw_off, raw_len FROM {change_table(report_id)} "
+            f"SELECT page_id, raw_off, raw_len, on_prem FROM {change_table(report_id)} "
             "ORDER BY rowid LIMIT ? OFFSET ?",
             (-1 if limit is None else int(limit), max(0, int(offset))),
         ).fetchall()
-        return [Change.from_json(self._raw_item(p, o, n)) for p, o, n in rows]
+        return [self._change(p, o, n, on_prem) for p, o, n, on_prem in rows]

@@ -15,6 +15,7 @@ from entrabr_tui.core.model import (
     RecoveryAction,
     RecoveryStatus,
     ResourceType,
+    SyncStatus,
 )
 
 #: Retention assumed until the snapshot list says otherwise (the service documents 5 and 7 days).
@@ -239,8 +240,10 @@ class ChangeRow(_ParsedKinds):
     action_raw: str
     display_name: str
     principal_name: str | None
-    on_premises_synced: bool
+    sync: SyncStatus
     recoverable: bool | None
+    """Whether a restore would write anything for it (:mod:`entrabr_tui.core.recoverability`;
+    ``None``: unknown)."""
     marked: bool
     failure_message: str | None = None
     position: int = 0
@@ -248,6 +251,11 @@ class ChangeRow(_ParsedKinds):
     it, since one object may have several changes."""
     unreadable: str | None = None
     """Why the change object could not be read (``None`` when it could); its raw object is kept."""
+
+    @property
+    def on_premises_synced(self) -> bool:
+        """The object is known to be synced from on-premises."""
+        return self.sync is SyncStatus.SYNCED
 
     @property
     def key(self) -> PageKey:

@@ -8,7 +8,8 @@ The raw items of a page are kept verbatim (compressed) in ``report_page``; each 
 (page ids are never reused, so decoded pages can be cached safely). Every change object gets a row, in the
 order the service sent it (its position is the row's rowid): several changes of one object are all kept,
 and a change object that cannot be read gets a row too, with the reason (``unreadable``), the action
-:data:`~entrabr_tui.store.cache_schema.UNREADABLE_ACTION` and no recoverable flag, never dropped.
+:data:`~entrabr_tui.store.cache_schema.UNREADABLE_ACTION`, not recoverable (``recoverable`` 0), never
+dropped. Its sync status is what the object states (it is never looked up: it cannot be restored).
 
 **Completeness** is decided with the page that has no next link and stored with it (``completeness``):
 the report is ``complete`` only when that end was reached *and* the number of change objects received
@@ -34,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from entrabr_tui.core.completeness import Completeness, completeness
-from entrabr_tui.core.model import FilteringCriteria, change_problem
+from entrabr_tui.core.model import FilteringCriteria, ResourceType, change_problem, payload_sync_status
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import (
     RECOVERABLE_UNKNOWN,
@@ -45,8 +46,9 @@ from entrabr_tui.store.cache_schema import (
     create_report_tables,
     drop_report_tables,
     fts_table,
+    recount_nodes,
 )
-from entrabr_tui.store.codec import dumps, scope_key, scope_to_db, time_to_db, utc_now
+from entrabr_tui.store.codec import dumps, scope_key, scope_to_db, sync_to_db, time_to_db, utc_now
 from entrabr_tui.store.records import PageResult, Report, ReportKind
 from entrabr_tui.store.report_catalog import ReportCatalog
 
@@ -266,14 +268,12 @@ class ReportWriter:
             if problem is None:
                 entity = _text(source.get("entityTypeName")) or "unknownFutureValue"
                 action = _text(source.get("recoveryAction")) or "unknownFutureValue"
-                on_prem = int(
-                    current.get("onPremisesSyncEnabled") is True or delta.get("onPremisesSyncEnabled") is True
-                )
                 rec = None if flag is None else int(bool(flag))
             else:
                 unreadable += 1
                 entity = _text(source.get("entityTypeName")) or UNREADABLE_TYPE
-                action, on_prem, rec = UNREADABLE_ACTION, 0, 0  # never restorable
+                action, rec = UNREADABLE_ACTION, 0  # never restorable
+            on_prem = sync_to_db(payload_sync_status(ResourceType.parse(entity), current, delta))
             rows.append(
                 (
                     object_id,
@@ -385,14 +385,7 @@ class ReportWriter:
         return bool(row[0])
 
     def _recount(self, report_id: int) -> None:
-        table = change_table(report_id)
-        self._db.conn.execute("DELETE FROM node_count WHERE report_id = ?", (report_id,))
-        self._db.conn.execute(
-            f"""INSERT INTO node_count (report_id, entity_type, action, on_prem, recoverable, n)
-            SELECT ?, entity_type, action, on_prem, coalesce(recoverable, {RECOVERABLE_UNKNOWN}), count(*)
-            FROM {table} GROUP BY 2, 3, 4, 5""",
-            (report_id,),
-        )
+        recount_nodes(self._db.conn, report_id)
 
     def build_search_index(self, report_id: int, *, max_rows: int | None = None) -> bool:
         """Add up to ``max_rows`` (default :data:`SEARCH_CHUNK`) stored rows to the substring index in one
@@ -441,12 +434,14 @@ class ReportWriter:
 
     def reset_download(self, report_id: int) -> Report:
         """Forget the stored pages of a report and start again from its first URL (e.g. after the service
-        refused a stale next link). The restore queue of the report is kept."""
+        refused a stale next link). The restore queue of the report is kept; the sync status lookups are
+        forgotten with the rows they were recorded in, so the objects are looked up again."""
         self._reports.require(report_id)
         with self._db.tx():
             drop_report_tables(self._db.conn, report_id)
             self._db.conn.execute("DELETE FROM report_page WHERE report_id = ?", (report_id,))
             self._db.conn.execute("DELETE FROM node_count WHERE report_id = ?", (report_id,))
+            self._db.conn.execute("DELETE FROM sync_status WHERE report_id = ?", (report_id,))
             self._db.conn.execute(
                 """UPDATE report SET next_link = source_url, pages = 0, item_count = 0, received_items = 0,
                 duplicate_items = 0, malformed_items = 0, complete = 0, completed_at = NULL, indexed = 0,

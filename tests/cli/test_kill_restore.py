@@ -45,10 +45,11 @@ def server() -> Iterator[EmulatorServer]:
 
 
 def _ids_file(server: EmulatorServer, home: Path) -> tuple[Path, list[str]]:
-    """A report in the cache, and the ids of 150 changed users written to a file."""
+    """A report in the cache, and the ids of 150 recoverable changed users written to a file."""
     base = ("--graph-url", server.graph_url(), "--auth", "emulator")
     assert cli(*base, "report", "--json").code == 0
-    listed = cli(*base, "changes", "--type", "user", "--action", "update", "--limit", str(OBJECTS), "--json")
+    listed = cli(*base, "changes", "--type", "user", "--action", "update", "--recoverable", "yes", "--limit",
+                 str(OBJECTS), "--json")
     assert listed.code == 0, listed.stderr
     ids = [row["id"] for row in listed.json()["changes"]]
     assert len(ids) == OBJECTS

@@ -109,7 +109,7 @@ def test_unreadable_change_objects_are_kept_counted_listed_and_exported(server: 
     assert all(row["action"] == "(unreadable)" and row["recoverable"] is False for row in unreadable)
     text = _run(server, "changes", "--offline", "--limit", "0")
     assert f"{unreadable_count} change object(s) could not be read" in text.stderr
-    exported = _run(server, "export", "--offline", "--format", "json")
+    exported = _run(server, "export", "--offline", "--format", "json", "--out", "-")
     assert exported.code == 0, exported.stderr
     kept = [c for c in exported.json()["changes"] if "unreadable" in c]
     assert len(kept) == unreadable_count and all("raw" in c for c in kept)
@@ -175,7 +175,7 @@ def test_several_changes_per_object_are_all_kept_and_listed(server: EmulatorServ
     assert listed["total"] == listed["returned"] == 8
     assert sorted(r["id"] for r in rows) == sorted(c["id"] for c in changes)  # each object twice
     assert sorted(r["position"] for r in rows) == list(range(1, 9))
-    exported = _run(server, "export", "--offline", "--format", "json").json()["changes"]
+    exported = _run(server, "export", "--offline", "--format", "json", "--out", "-").json()["changes"]
     assert [c["deltaFromCurrent"] for c in exported] == [c["deltaFromCurrent"] for c in changes]
     plan = _run(server, "restore", "--plan", "--offline", "--id", f"user:{changes[0]['id']}", "--json")
     assert plan.code == 0, plan.stderr
@@ -194,7 +194,7 @@ def test_snapshot_ids_round_trip_unchanged(server: EmulatorServer) -> None:
 
     jobs = _run(server, "jobs", "--json").json()["jobs"]
     assert [j["snapshotId"] for j in jobs] == [latest]  # the id the service gave, never one made up
-    exported = _run(server, "export", "--offline", "--format", "json").json()
+    exported = _run(server, "export", "--offline", "--format", "json", "--out", "-").json()
     assert exported["report"]["snapshotId"] == latest
-    jobs_export = _run(server, "export", "--what", "jobs", "--format", "json").json()
+    jobs_export = _run(server, "export", "--what", "jobs", "--format", "json", "--out", "-").json()
     assert {j["snapshotId"] for j in jobs_export["jobs"]} == {latest}
