@@ -32,7 +32,7 @@ from entrabr_tui.engine.jobs import JobRequest, SlotMode
 from entrabr_tui.engine.reports import download_pages
 from entrabr_tui.engine.runner import JobRunner
 from entrabr_tui.engine.scopes import describe_scope, scope_size
-from entrabr_tui.graph.errors import BadRequestError, GraphError, NotFoundError
+from entrabr_tui.graph.errors import BadRequestError, GraphError, JobWaitTimeoutError, NotFoundError
 from entrabr_tui.graph.requests import GET_FAILED_CHANGES_TEMPLATE, MAX_PAGE_SIZE, function_url
 from entrabr_tui.store import IntentStatus, ReportKind
 from entrabr_tui.store.restore_runs import RestoreRun, RunBatch, RunStatus
@@ -257,6 +257,12 @@ class RestoreExecutor:
                         if on_submitted is not None:
                             on_submitted(number, job)
                     job = await self.runner.watch(job, relay, snapshot_id=snapshot_id)
+                except JobWaitTimeoutError as exc:
+                    # The job goes on at the service in a status this version does not know: the run stays
+                    # resumable (a resume follows that job, never sends it again) and the wait ends here.
+                    self.runner.cache.runs.set_status(run.id, RunStatus.RUNNING, message=str(exc),
+                                                      now=self.runner.clock())
+                    raise
                 except (GraphError, EngineError) as exc:
                     if not reconcile and not any(r.job is not None for r in results):
                         if not isinstance(exc, UnconfirmedIntentError):  # else it may have arrived: resumable

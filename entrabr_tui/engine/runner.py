@@ -6,13 +6,18 @@ before each start to see whether another job holds the service's slot, and then 
 job to end (polling it) or stops with :class:`~entrabr_tui.engine.errors.SlotBusyError`, as asked. Every job
 it starts is journaled (intent before the POST, job id after), so a crash never leads to a second submit.
 
+Watching a job (:meth:`JobRunner.watch`) polls it until it ends. A job that stays in a status this version
+does not know (a value newer than the code) for ``unknown_status_timeout`` seconds is not waited for any
+longer: the watch stops with :class:`~entrabr_tui.graph.errors.JobWaitTimeoutError` (``unknown_status``).
+The job goes on at the service; the job list shows it.
+
 Downloading a report's changes and reusing finished reports live in :mod:`entrabr_tui.engine.reports`.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from entrabr_tui.core.model import Job, JobKind, RecoveryStatus
 from entrabr_tui.engine.errors import (
@@ -34,14 +39,15 @@ from entrabr_tui.engine.jobs import ActiveJob, JobRequest, SlotMode, SlotState, 
 from entrabr_tui.engine.journal import Journal
 from entrabr_tui.engine.local_queue import LocalQueue
 from entrabr_tui.engine.scopes import same_scope, scope_size
-from entrabr_tui.engine.timing import Clock, PollPolicy, Sleep, estimate, real_sleep, utc_now
-from entrabr_tui.graph.client import RecoveryClient
+from entrabr_tui.engine.timing import Clock, PollPolicy, Sleep, estimate, format_duration, real_sleep, utc_now
+from entrabr_tui.graph.client import UNKNOWN_STATUS_TIMEOUT, RecoveryClient
 from entrabr_tui.graph.errors import (
     AuthError,
     BadRequestError,
     ConflictError,
     ForbiddenError,
     GraphError,
+    JobWaitTimeoutError,
     NetworkError,
     NotFoundError,
     ServerError,
@@ -65,7 +71,8 @@ class JobRunner(LocalQueue):
     ``clock`` and ``sleep`` are injectable (tests run without waiting); ``poll`` sets the backoff and an
     optional bound on polls per wait; ``slot_mode`` is the default answer to a foreign job holding the slot.
     ``tenant_objects`` (when known) sharpens the expected-duration estimate; ``duration_scale`` multiplies
-    it (an emulator running jobs faster than the real service).
+    it (an emulator running jobs faster than the real service). ``unknown_status_timeout`` bounds the time
+    a watched job may stay in a status this version does not know (``None``: wait on).
     """
 
     def __init__(
@@ -80,6 +87,7 @@ class JobRunner(LocalQueue):
         sleep: Sleep = real_sleep,
         slot_mode: SlotMode = SlotMode.WAIT,
         duration_scale: float = 1.0,
+        unknown_status_timeout: float | None = UNKNOWN_STATUS_TIMEOUT,
     ) -> None:
         self.client = client
         self.cache = cache
@@ -90,6 +98,7 @@ class JobRunner(LocalQueue):
         self.sleep = sleep
         self.slot_mode = slot_mode
         self.duration_scale = duration_scale
+        self.unknown_status_timeout = unknown_status_timeout
         self._init_queue()
         self._active: ActiveJob | None = None
         self.last_listing: list[Job] = []
@@ -395,7 +404,11 @@ class JobRunner(LocalQueue):
         snapshot_id: str | None = None,
         expected: float | None = None,
     ) -> Job:
-        """Poll ``job`` with backoff until it is terminal; every read is cached and reported."""
+        """Poll ``job`` with backoff until it is terminal; every read is cached and reported.
+
+        Raises :class:`JobWaitTimeoutError` once the job has shown a status this version does not know for
+        ``unknown_status_timeout`` seconds in a row (a known status in between starts the count again).
+        """
         snapshot = snapshot_id or job.snapshot_id
         if snapshot is None:
             raise ValueError(f"job {job.id} has no backup time, so it cannot be read")
@@ -404,6 +417,8 @@ class JobRunner(LocalQueue):
         if expected is None:
             expected = self.expected_seconds(job, None, self.last_listing)
         polls = failures = 0
+        began = self.clock()
+        unknown_since: datetime | None = None
         try:
             while True:
                 if polls:
@@ -429,6 +444,12 @@ class JobRunner(LocalQueue):
                 await emit(progress, self.progress_of(job, expected=expected, snapshot_id=snapshot))
                 if job.is_terminal:
                     return job
+                if job.status is RecoveryStatus.UNKNOWN_FUTURE_VALUE:
+                    now = self.clock()
+                    unknown_since = unknown_since or now
+                    self._stop_if_stuck(job, now - unknown_since, now - began)
+                else:
+                    unknown_since = None
                 polls += 1
                 if self.poll.max_polls is not None and polls > self.poll.max_polls:
                     raise WaitLimitError(job, polls - 1)
@@ -436,6 +457,18 @@ class JobRunner(LocalQueue):
         finally:
             if self._active is not None and self._active.job is not None and self._active.job.id == job.id:
                 self._active = None
+
+    def _stop_if_stuck(self, job: Job, stuck: timedelta, waited: timedelta) -> None:
+        """Stop watching a job that has been in a status this version does not know for too long."""
+        seconds = stuck.total_seconds()
+        if self.unknown_status_timeout is None or seconds < self.unknown_status_timeout:
+            return
+        kind = "difference report" if job.kind is JobKind.PREVIEW else "restore"
+        raise JobWaitTimeoutError(
+            f"The {kind} job {job.id} has been in status {job.status_raw!r}, which this version of "
+            f"entrabr does not know, for {format_duration(seconds)}; stopped waiting for it. It may still be "
+            "running at the service: 'entrabr jobs' shows it (a newer entrabr may know the status).",
+            job=job, waited=waited.total_seconds(), unknown_status=True)
 
     async def cancel(self, job_id: str | None = None, *, kind: JobKind | None = None) -> str | None:
         """Cancel a job: the given one, else the one this runner is running (or about to start).

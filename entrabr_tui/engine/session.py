@@ -152,6 +152,7 @@ class Session:
                 client, cache, self.journal, tenant_objects=settings.tenant_objects, poll=settings.poll,
                 clock=clock, sleep=sleep, slot_mode=settings.slot_mode,
                 duration_scale=settings.duration_scale,
+                unknown_status_timeout=settings.unknown_status_timeout,
             )
             self.reports_manager = ReportManager(self.runner, page_size=settings.page_size,
                                                  on_event=self._report_event, writer=self.writer)
@@ -201,9 +202,8 @@ class Session:
                               "Make it writable and try again.")
 
     def _relay(self, kind: JobKind) -> ProgressWatch:
-        """Retries shown in the progress of one run; a job stuck in an unknown status stops it."""
-        return ProgressWatch(self.client, self.clock, kind=kind,
-                             unknown_status_timeout=self.settings.unknown_status_timeout)
+        """Retries of the Graph client shown in the progress of one run, as they happen."""
+        return ProgressWatch(self.client, kind=kind)
 
     def _require(self, action: Action, doing: str) -> None:
         """Refuse up front what the token's roles and permissions say the service would refuse."""
