@@ -152,7 +152,8 @@ class CacheReader:
             return cache.queries.unreadable(report.id, limit=limit)
 
     def object_counts(self, ref: ReportRef) -> dict[str, int]:
-        """Distinct readable objects per type of a report."""
+        """Objects per type of a report (unreadable changes included: see
+        :meth:`~entrabr_tui.store.change_queries.ChangeQueries.object_counts`)."""
         report = self.resolve(ref)
         with self.locked() as cache:
             return cache.queries.object_counts(report.id)

@@ -357,10 +357,14 @@ class ChangeQueries:
         return found
 
     def object_counts(self, report_id: int) -> dict[str, int]:
-        """Distinct readable objects per type (an object with several changes counts once)."""
+        """Objects per type that the report has changes of (an object with several changes counts once).
+
+        Change objects that could not be read count too, under the type they name (one without an id as an
+        object of its own): a restore of a whole type would act on their objects as well, so a type is only
+        ever scoped whole when every change of it could be read and is queued."""
         rows = self._db.conn.execute(
-            f"SELECT entity_type, count(DISTINCT object_id) FROM {change_table(report_id)} "
-            "WHERE unreadable IS NULL GROUP BY 1"
+            "SELECT entity_type, count(DISTINCT nullif(object_id, '')) + sum(object_id = '') "
+            f"FROM {change_table(report_id)} GROUP BY 1"
         ).fetchall()
         return {t: int(n) for t, n in rows}
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from entrabr_tui.core.model import Change, EntityNamesFilter
+from entrabr_tui.core.planner import object_records, plan_restore, queued_change_for
 from entrabr_tui.store.cache import Cache
 from entrabr_tui.store.records import ReportKind
 from entrabr_tui.store.report_writer import IngestError
@@ -107,7 +108,7 @@ def test_every_change_object_is_kept_several_per_object_included(cache: Cache) -
 
 
 def test_unreadable_items_are_kept_counted_and_listed(cache: Cache) -> None:
-    items: list[Any] = [*make_items(5, 4), "not an object", {"displayName": "no id"}, None, 42,
+    items: list[Any] = [*make_items(5, 6), "not an object", {"displayName": "no id"}, None, 42,
                         {"id": 7, "entityTypeName": "user", "recoveryAction": "update"}]
     report = cache.report_writer.begin_report("job-4", "snap", None, "u1", total_expected=len(items))
     result = cache.report_writer.ingest_page(report.id, items, None, "u1")
@@ -133,6 +134,15 @@ def test_unreadable_items_are_kept_counted_and_listed(cache: Cache) -> None:
     assert counts[("(unreadable)", "(unreadable)")] == 4 and counts[("user", "(unreadable)")] == 1
     assert cache.queue.mark_where(report.id) == 5  # unreadable changes are never queued
     assert cache.queries.page(report.id, text="no id")[0].unreadable is not None
+    # The type totals of planning count the unreadable user: its type is never restored as a whole (every
+    # readable change of these five is recoverable, so without it the users would be).
+    readable = Counter(i["entityTypeName"] for i in items[:5])
+    totals = cache.queries.object_counts(report.id)
+    assert totals == {**readable, "user": readable["user"] + 1, "(unreadable)": 4}
+    records = object_records(queued_change_for(c) for c in cache.queue.changes(report.id) if c.readable)
+    whole = {t.entity_type: t.whole_type for t in plan_restore(records, totals).types}
+    assert whole["user"] is False
+    assert {t.entity_type: t.whole_type for t in plan_restore(records, readable).types}["user"] is True
 
 
 def test_unknown_enum_values_and_hostile_strings_round_trip(cache: Cache) -> None:
