@@ -429,7 +429,11 @@ class ReportWriter:
                 self._db.conn.execute("UPDATE report SET indexed = 1 WHERE id = ?", (report_id,))
         while not self.build_search_index(report_id):
             pass
-        self._db.conn.execute("PRAGMA optimize")
+        # Inside a write transaction: on its own, ANALYZE reads first and then upgrades to a write, which
+        # fails at once ("database is locked", SQLITE_BUSY_SNAPSHOT: the busy timeout does not apply) when
+        # another connection wrote in between; BEGIN IMMEDIATE waits its turn for the write lock instead.
+        with self._db.tx():
+            self._db.conn.execute("PRAGMA optimize")
         return self._reports.require(report_id)
 
     def reset_download(self, report_id: int) -> Report:
