@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from entrabr_tui.core.model import Job, JobKind, RecoveryStatus
+from entrabr_tui.core.text import failed_summary
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ PHASE_DONE = "done"  # finished (report downloaded, or job ended)
 
 _STATUS_TEXT = {
     RecoveryStatus.INITIALIZED: "Accepted by the service, not started yet",
-    RecoveryStatus.LOADING_DATA: "Loading the backup data (first use of this backup)",
+    RecoveryStatus.LOADING_DATA: "Loading the backup data",
     RecoveryStatus.CALCULATING: "Calculating differences",
     RecoveryStatus.RUNNING: "Applying changes",
     RecoveryStatus.SUCCESSFUL: "Finished",
@@ -46,7 +47,7 @@ def status_text(job: Job) -> str:
         return f"In progress ({job.status_raw})"
     text = _STATUS_TEXT.get(job.status, job.status_raw)
     if job.status is RecoveryStatus.SUCCESSFUL and job.total_failed_changes:
-        text = f"Finished with {job.total_failed_changes} failed changes"
+        text = f"Finished; {failed_summary(job.total_failed_changes)}"
     return text
 
 

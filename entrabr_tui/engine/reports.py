@@ -160,7 +160,7 @@ class ReportManager:
         report = self._begin(job, snapshot_id, scope)
         self._note("created", ReportInfo.of(report))
         info = await self.download(job, snapshot_id, progress, scope=scope)
-        self.runner.journal.done(job, f"report downloaded: {info.downloaded} changes")
+        self.runner.journal.done(job, f"report downloaded: {info.downloaded:,} changes")
         return info
 
     def _changes_hint(self, snapshot_id: str) -> int | None:
@@ -197,7 +197,7 @@ class ReportManager:
         how = "Reused the cached" if info.reused else "Downloaded the"
         return JobProgress(
             job_id=info.id, kind=JobKind.PREVIEW, phase=PHASE_DONE,
-            text=f"{how} difference report of {describe_scope(info.scope)}: {info.downloaded} changes",
+            text=f"{how} difference report of {describe_scope(info.scope)}: {info.downloaded:,} changes",
             elapsed=elapsed, status=info.status, snapshot_id=info.snapshot_id, changed_objects=info.total,
             downloaded=info.downloaded, total=info.total, reused=info.reused,
         )
@@ -219,7 +219,7 @@ class ReportManager:
         def event(downloaded: int, pages: int) -> JobProgress:
             return JobProgress(
                 job_id=job.id, kind=JobKind.PREVIEW, phase=PHASE_DOWNLOADING,
-                text=f"Downloading changes: {downloaded}" + (f" of {total}" if total is not None else ""),
+                text=f"Downloading changes: {downloaded:,}" + (f" of {total:,}" if total is not None else ""),
                 elapsed=(self.runner.clock() - begun).total_seconds(), status=job.status,
                 snapshot_id=snapshot_id, changed_objects=job.total_changed_objects,
                 changed_links=job.total_changed_links, downloaded=downloaded, total=total, pages=pages,

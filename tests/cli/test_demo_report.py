@@ -66,7 +66,7 @@ def test_text_summary_and_progress_streams() -> None:
     assert "downloading" not in result.stdout and "Starting the demo tenant" not in result.stdout
     listed = cli("changes", *DEMO, "--filter", "ANSI", tty_stdout=True)
     assert listed.code == 0, listed.stderr
-    assert "\\x1b[31mANSI" in listed.stdout and "\x1b" not in listed.stdout  # the demo's hostile name
+    assert "␛ANSI" in listed.stdout and "\x1b" not in listed.stdout  # the demo's hostile name
     exact = cli("changes", *DEMO, "--filter", "ANSI", "--json").json()
     assert any("\x1b[31m" in c["displayName"] for c in exact["changes"])
 

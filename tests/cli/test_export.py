@@ -120,7 +120,7 @@ def test_report_markdown_tables_stay_tables() -> None:
     assert len(body) == len(CHANGES)
     for line in body:  # every row has exactly 8 unescaped cell separators + borders
         assert line.replace("\\|", "").count("|") == 9
-    assert "\x1b" not in text and "\u202e" not in text and "\\x1b" in text
+    assert "\x1b" not in text and "\u202e" not in text and "␛" in text
     assert "| Type | Action | Count |" in lines
 
 
@@ -176,5 +176,6 @@ def test_cell_helpers() -> None:
     assert csv_cell("-1") == "'-1" and csv_cell("@x") == "'@x" and csv_cell("ok") == "ok"
     assert md_cell("a|b\nc") == "a\\|b c"
     assert md_cell("<script>") == "\\<script\\>"
-    assert visible("a\x1bb\u202ec\x9b") == "a\\x1bb\\u202ec\\x9b"
+    assert visible("a\x1bb\u202ec\x9b") == "a␛b<U+202E>c␛"
+    assert visible("x\x1b[31mred\x1b]52;c;ZXZpbA==\x07y") == "x␛red␛y"
     assert visible("plain ünïcode") == "plain ünïcode"
