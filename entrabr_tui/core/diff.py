@@ -386,14 +386,16 @@ class _Differ:
                       member=(member_id, member_type))
 
     def member_name(self, member_id: str, item: Mapping[str, Any]) -> str:
-        """``Name (id)`` when the name is known (from the cache, else from the link item), else the id."""
+        """``Name (03727d0f…)`` when the name is known (from the cache, else from the link item), else the
+        whole id (the row's ``member_id`` always holds the whole id)."""
         shown_id = _escape_controls(member_id) if member_id else "(no id)"
         names: list[object] = [self.resolve_name(member_id)] if self.resolve_name is not None and member_id \
             else []
         names += [item.get(key) for key in ("displayName", "userPrincipalName", "mail")]
         for name in names:
             if isinstance(name, str) and name:
-                return f"{_escape_controls(name)} ({shown_id})"
+                short = shown_id if len(shown_id) <= 9 else shown_id[:8] + "…"
+                return f"{_escape_controls(name)} ({short})"
         return shown_id
 
     def summary(self) -> None:
