@@ -72,8 +72,8 @@ def truncate(text: str, width: int) -> str:
     """Cut ``text`` to at most ``width`` terminal cells, ending with an ellipsis when cut."""
     if width <= 0:
         return ""
-    if len(text) <= width and text.isascii():
-        return text
+    if text.isascii():  # one cell per character (controls are marks by now)
+        return text if len(text) <= width else text[: width - 1] + ELLIPSIS
     if cell_len(text) <= width:
         return text
     out: list[str] = []

@@ -276,6 +276,20 @@ async def test_a_notification_never_parses_markup() -> None:
         assert all(char not in m for m in messages for char in FORBIDDEN)
 
 
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_failed_sign_in_message_is_literal(size: tuple[int, int]) -> None:
+    async def refused() -> FakeBackend:
+        raise RuntimeError("[/] sign-in refused: \x1b]52;c;ZXZpbA==\x07 [@click=app.quit]")
+
+    app = EntrabrApp(refused)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        alive(app)
+        assert any("[/] sign-in refused: ␛ [@click=app.quit]" in n.message for n in app._notifications)
+        shows(app, "Could not open the tenant: [/]", cut=30)
+
+
 async def test_the_crash_guard_can_fail() -> None:
     """``alive`` means something: an exception in the app leaves an exception and a non-zero exit code."""
     app = EntrabrApp(factory_for(FakeBackend()))

@@ -76,7 +76,7 @@ async def test_the_diff_wraps_long_values_and_never_cuts_rec(size: tuple[int, in
 async def test_look_alike_rows_show_upn_or_short_id_and_the_backup_name(size: tuple[int, int]) -> None:
     async with running(FakeBackend(tenant_changes=look_alikes()), size=size) as (app, pilot):
         node = await open_group(pilot, app.main.changes, "user", "update")
-        await asyncio.sleep(0.2)  # the rows in view get their details once the view rests
+        await asyncio.sleep(0.4)  # the rows in view get their details once the view rests
         await settle(pilot)
         alike = [n.label.plain for n in node.children
                  if isinstance(n.data, ObjectRow) and n.data.display_name == "DISABLED - Amir Alvarez"

@@ -89,12 +89,14 @@ class ChangesBuilder:
         self.relabel_leaves(set(details))
 
     def missing_details(self, first_line: int, last_line: int) -> list[str]:
-        """Ids of the object rows on lines ``first_line``–``last_line`` whose details were not read yet."""
+        """Ids of the object rows on lines ``first_line``–``last_line`` whose details were not read yet
+        (updates only: a restored or soft-deleted object keeps its name)."""
         ids = []
         for line in range(max(0, first_line), last_line + 1):
             node = self.tree.get_node_at_line(line)
-            if node is not None and isinstance(node.data, ObjectRow) and node.data.id not in self.details:
-                ids.append(node.data.id)
+            data = node.data if node is not None else None
+            if isinstance(data, ObjectRow) and data.action == "update" and data.id not in self.details:
+                ids.append(data.id)
         return ids
 
     def _leaf_label(self, item: NodeData) -> Text:

@@ -12,6 +12,7 @@ The type/action quick filters and the soft-delete lens only hide nodes.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -21,6 +22,7 @@ from textual import on, work
 from textual.actions import SkipAction
 from textual.binding import BindingType
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Tree
 from textual.widgets.tree import NodeID, TreeNode, UnknownNodeID
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -49,7 +51,7 @@ from entrabr_tui.ui.workers import failure_title
 #: filters replace the one waiting for it (only the newest is looked up next, and only it is shown).
 FILTER_DELAY = 0.01
 #: Seconds the view must rest before the rows shown get their details (backup name, UPN) read.
-DETAILS_DELAY = 0.15
+DETAILS_DELAY = 0.25
 
 Node = TreeNode[NodeData]
 
@@ -93,6 +95,8 @@ class ChangesTree(Tree[NodeData]):
         self.nodes = ChangesBuilder(self, self.marks, self._load_page)
         self._empty_text = "Select a backup (pane 1) to see its changes."
         self.nodes.show_info(self._empty_text)
+        self._details_due = 0.0
+        self._details_timer: Timer | None = None
 
     # -- public API used by the screen ----------------------------------------------------------------
     @property
@@ -218,7 +222,18 @@ class ChangesTree(Tree[NodeData]):
             self.nodes.show_info(self._empty_text)  # wrapped to the new width
 
     def _want_details(self) -> None:
-        """Read the details of the object rows in view once the view rests (latest wins)."""
+        """Read the details of the object rows in view once the view has rested for ``DETAILS_DELAY`` (a
+        moving cursor only moves the deadline: one timer, no work per keystroke)."""
+        self._details_due = time.monotonic() + DETAILS_DELAY
+        if self._details_timer is None:
+            self._details_timer = self.set_timer(DETAILS_DELAY, self._details_rested)
+
+    def _details_rested(self) -> None:
+        self._details_timer = None
+        left = self._details_due - time.monotonic()
+        if left > 0.005:
+            self._details_timer = self.set_timer(left, self._details_rested)
+            return
         model = self.model
         if model.backend is None or model.report_id is None:
             return
@@ -229,7 +244,6 @@ class ChangesTree(Tree[NodeData]):
 
     @work(exclusive=True, exit_on_error=False, group="row-details", description="Reading object details")
     async def _read_details(self, backend: Backend, report_id: str, ids: list[str]) -> None:
-        await asyncio.sleep(DETAILS_DELAY)
         changes = await asyncio.to_thread(backend.changes, report_id, ids)
         if report_id != self.model.report_id:
             return
@@ -349,7 +363,7 @@ class ChangesTree(Tree[NodeData]):
             self.post_message(ChangeHighlighted(self.model.report_id, data.id))
         else:
             self.post_message(ChangeHighlighted(None, None))
-        self.call_after_refresh(self._want_details)
+        self._want_details()
 
     # -- navigation (bindings.CHANGES) -----------------------------------------------------------------------
     def action_drill_in(self) -> None:
