@@ -70,6 +70,9 @@ async def test_the_diff_wraps_long_values_and_never_cuts_rec(size: tuple[int, in
         await pilot.press("z")
         await settle(pilot)
         assert app.main.maximized is None
+        await pilot.press("z", "2")  # going to another pane shows every pane again
+        await settle(pilot)
+        assert app.main.maximized is None and app.focused is app.main.changes
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -404,6 +404,8 @@ class MainScreen(Screen[None]):
 
     # -- actions ---------------------------------------------------------------------------------------------
     def action_focus_pane(self, pane: int) -> None:
+        if self.maximized is not None and self.maximized.id != PANES[pane][0]:
+            self.minimize()  # another pane was zoomed: show them all again
         if pane == 3 and self.diff.raw:
             self.query_one("#diff-raw").focus()
             return
