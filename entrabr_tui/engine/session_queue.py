@@ -17,7 +17,7 @@ from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.plans import SessionPlan, build_plan
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.session_log import SessionLog
-from entrabr_tui.store import HistoryAction, MarkResult, Report
+from entrabr_tui.store import HistoryAction, MarkResult, RecoverableFilter, Report, SyncFilter
 
 _ID_SPLIT = re.compile(r"[\s,;]+")
 
@@ -63,8 +63,8 @@ class SessionQueue:
         return result
 
     def mark_where(self, ref: ReportRef, *, entity_type: str | None = None, action: str | None = None,
-                   text: str | None = None, recoverable: bool | None = None,
-                   on_prem: bool | None = None) -> int:
+                   text: str | None = None, recoverable: RecoverableFilter = None,
+                   on_prem: SyncFilter = None) -> int:
         """Queue every change matching the filters; returns how many were newly queued."""
         report = self._reader.resolve(ref)
         with self._reader.locked() as cache:
@@ -120,7 +120,9 @@ class SessionQueue:
 
     # -- planning --------------------------------------------------------------------------------------
 
-    def _queued_report(self, ref: ReportRef | None) -> Report | None:
+    def queued_report(self, ref: ReportRef | None) -> Report | None:
+        """The report ``ref`` names, or (``None``) the only report with a queue; ``None`` when no report holds
+        one; :class:`EngineError` when several do."""
         if ref is not None:
             return self._reader.resolve(ref)
         with self._reader.locked() as cache:
@@ -137,7 +139,7 @@ class SessionQueue:
         :class:`EngineError`. ``record=False`` leaves the session history alone (a preview, e.g. the UI's
         queue pane redrawn after every mark).
         """
-        report = self._queued_report(ref)
+        report = self.queued_report(ref)
         if report is None:
             return SessionPlan.empty()
         with self._reader.locked() as cache:

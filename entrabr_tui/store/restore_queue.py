@@ -9,7 +9,7 @@ from typing import Any
 from entrabr_tui.core.model import Change
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import change_table
-from entrabr_tui.store.change_filter import filter_clauses, needle_of
+from entrabr_tui.store.change_filter import RecoverableFilter, SyncFilter, filter_clauses, needle_of
 from entrabr_tui.store.change_matcher import ChangeMatcher
 from entrabr_tui.store.change_queries import ChangeQueries
 from entrabr_tui.store.codec import EPOCH, time_from_db, time_to_db, utc_now
@@ -74,8 +74,8 @@ class RestoreQueue:
         entity_type: str | None,
         action: str | None,
         text: str | None,
-        recoverable: bool | None,
-        on_prem: bool | None,
+        recoverable: RecoverableFilter,
+        on_prem: SyncFilter,
     ) -> tuple[str, list[Any]]:
         """``SELECT c.object_id, c.entity_type, c.action FROM …`` for the rows matching the filters."""
         table = change_table(report_id)
@@ -99,8 +99,8 @@ class RestoreQueue:
         entity_type: str | None = None,
         action: str | None = None,
         text: str | None = None,
-        recoverable: bool | None = None,
-        on_prem: bool | None = None,
+        recoverable: RecoverableFilter = None,
+        on_prem: SyncFilter = None,
         now: datetime | None = None,
     ) -> int:
         """Mark everything matching the filters (e.g. "all visible"); returns how many were newly marked."""
@@ -130,8 +130,8 @@ class RestoreQueue:
         entity_type: str | None = None,
         action: str | None = None,
         text: str | None = None,
-        recoverable: bool | None = None,
-        on_prem: bool | None = None,
+        recoverable: RecoverableFilter = None,
+        on_prem: SyncFilter = None,
     ) -> int:
         """Unmark everything matching the filters; returns how many were removed."""
         select, args = self._selection(report_id, entity_type, action, text, recoverable, on_prem)

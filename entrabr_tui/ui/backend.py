@@ -23,7 +23,8 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from entrabr_tui.core.capabilities import Capabilities
-from entrabr_tui.core.model import Change, FilteringCriteria, Job, RecoveryStatus, Snapshot
+from entrabr_tui.core.model import Change, FilteringCriteria, Job, RecoveryStatus, Snapshot, SyncStatus
+from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
 from entrabr_tui.engine.plans import SessionPlan
@@ -117,11 +118,13 @@ class ChangeSummary(Protocol):
     def principal_name(self) -> str | None: ...
 
     @property
-    def on_premises_synced(self) -> bool: ...
+    def sync(self) -> SyncStatus:
+        """Whether it is synced from on-premises: synced, cloud, or unknown (not looked up, or not found)."""
+        ...
 
     @property
     def recoverable(self) -> bool | None:
-        """Whether a restore can act on it (``None``: not known)."""
+        """Whether a restore would write anything for it (``None``: unknown, its sync status is)."""
         ...
 
 
@@ -219,7 +222,7 @@ class Backend(Protocol):
 
     # -- cache queries (blocking; call from thread workers) ----------------------------------------------
     def counts(
-        self, report_id: str, /, *, text: str | None = None, recoverable: bool | None = None
+        self, report_id: str, /, *, text: str | None = None, recoverable: Recoverable | None = None
     ) -> Sequence[TypeActionCount]:
         """Cached change counts by type and action, optionally of the matches of a filter only."""
         ...
@@ -234,7 +237,7 @@ class Backend(Protocol):
         /,
         *,
         text: str | None = None,
-        recoverable: bool | None = None,
+        recoverable: Recoverable | None = None,
     ) -> Sequence[ChangeSummary]:
         """Keyset page of one type/action ordered by name then ID, after ``(name, id)`` of the last row;
         ``text`` keeps changes whose name or UPN contains it or whose ID starts with it."""
@@ -275,6 +278,11 @@ class Backend(Protocol):
 
     def queue(self) -> Sequence[QueueEntry]:
         """Every queued object, grouped by type then action then name."""
+        ...
+
+    async def check_sync_status(self, *, queued: bool = False) -> object:
+        """Ask the directory which queued users and groups are synced from on-premises where that is still
+        unknown (before a plan); a refusal leaves them unknown and the plan warns."""
         ...
 
     def plan(self, *, record: bool = True) -> SessionPlan:

@@ -170,6 +170,11 @@ TYPED_DIALOG = BindingGroup(
     (Binding("escape", "cancel", "Cancel", id="typed-cancel"),),
 )
 
+EXPORT_DIALOG = BindingGroup(
+    "Export: where to write",
+    (Binding("escape", "cancel", "Cancel", id="export-cancel"),),
+)
+
 TEXT_DIALOG = BindingGroup(
     "Full value",
     (Binding("escape,q,enter", "close", "Close", id="text-close"),),
@@ -251,7 +256,7 @@ HELP = BindingGroup(
 #: All groups, in the order the help screen lists them.
 ALL_GROUPS: tuple[BindingGroup, ...] = (
     GLOBAL, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, DIFF, RAW_JSON, QUEUE, DIALOG, TYPED_DIALOG,
-    TEXT_DIALOG, CHOICES, SCOPE_DIALOG, RESTORE_RESULT, FAILED_CHANGES,
+    EXPORT_DIALOG, TEXT_DIALOG, CHOICES, SCOPE_DIALOG, RESTORE_RESULT, FAILED_CHANGES,
     FAILED_CHANGES_SCREEN, HISTORY, SIGN_IN, HELP,
 )
 

@@ -13,7 +13,6 @@ from entrabr_tui.core.capabilities import (
     Capabilities,
     capabilities_from_claims,
 )
-from entrabr_tui.core.catalog import has_recoverable_change
 from entrabr_tui.core.model import (
     Change,
     FilteringCriteria,
@@ -21,8 +20,10 @@ from entrabr_tui.core.model import (
     JobKind,
     RecoveryStatus,
     Snapshot,
+    SyncStatus,
     snapshot_id_for,
 )
+from entrabr_tui.core.recoverability import Recoverable, recoverability
 from entrabr_tui.engine.cache_reader import QueuedObject
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
@@ -89,12 +90,16 @@ def _user(i: int, action: str, name: str | None = None) -> Change:
         current = {"@odata.type": "#microsoft.graph.user", "deletedDateTime": None, "userPrincipalName": upn}
     if i % 50 == 7:
         current["onPremisesSyncEnabled"] = True
-    return Change.from_json({"id": f"u-{i:05d}", "entityTypeName": "user", "recoveryAction": action,
-                             "displayName": name, "deltaFromCurrent": delta, "currentState": current})
+    change = Change.from_json({"id": f"u-{i:05d}", "entityTypeName": "user", "recoveryAction": action,
+                               "displayName": name, "deltaFromCurrent": delta, "currentState": current})
+    # As after a directory lookup: live users are known; deleted ones (restore) are not listed, so unknown.
+    if change.sync is SyncStatus.UNKNOWN and action != "restore":
+        return change.with_sync(SyncStatus.CLOUD)
+    return change
 
 
 def _group(i: int) -> Change:
-    return Change.from_json({
+    return _cloud({
         "id": f"g-{i:03d}", "entityTypeName": "group", "recoveryAction": "update",
         "displayName": f"Group {i:03d}",
         "deltaFromCurrent": {"@odata.type": "#microsoft.graph.group", "description": "Finance team",
@@ -104,6 +109,10 @@ def _group(i: int) -> Change:
                                  {"@odata.type": "#microsoft.graph.user", "id": "u-00002"}]},
         "currentState": {"@odata.type": "#microsoft.graph.group", "description": "Fin"},
     })
+
+
+def _cloud(data: dict[str, object]) -> Change:
+    return Change.from_json(data).with_sync(SyncStatus.CLOUD)
 
 
 def _policy() -> Change:
@@ -122,19 +131,19 @@ def hostile_changes(failure: str) -> list[Change]:
     changes: list[Change] = []
     for j, name in enumerate(HOSTILE_CORPUS):
         upn = f"h{j:02d}{name[:40]}@contoso.example"
-        changes.append(Change.from_json({
+        changes.append(_cloud({
             "id": f"h-{j:02d}", "entityTypeName": "user", "recoveryAction": "update",
             "displayName": f"DISABLED - {name}",
             "deltaFromCurrent": {"@odata.type": "#microsoft.graph.user", "displayName": name,
                                  "jobTitle": name, "accountEnabled": True},
             "currentState": {"@odata.type": "#microsoft.graph.user", "displayName": f"DISABLED - {name}",
                              "jobTitle": "x", "accountEnabled": False, "userPrincipalName": upn}}))
-    changes.append(Change.from_json({
+    changes.append(_cloud({
         "id": "h-soft", "entityTypeName": "user", "recoveryAction": "softDelete",
         "displayName": HOSTILE_CORPUS[4],
         "deltaFromCurrent": {"@odata.type": "#microsoft.graph.user", "@removed": {"reason": "changed"}},
         "currentState": {"@odata.type": "#microsoft.graph.user", "deletedDateTime": None}}))
-    changes.append(Change.from_json({
+    changes.append(_cloud({
         "id": "h-group", "entityTypeName": "group", "recoveryAction": "update",
         "displayName": HOSTILE_CORPUS[6],
         "deltaFromCurrent": {"@odata.type": "#microsoft.graph.group", "description": failure,
@@ -160,12 +169,11 @@ def build_changes(users: int = 300) -> list[Change]:
 
 def row_for(change: Change, marked: bool) -> ChangeRow:
     return ChangeRow(change.id, change.entity_type_raw, change.action_raw, change.display_name,
-                     change.principal_name, change.on_premises_synced,
-                     has_recoverable_change(change) and not change.on_premises_synced, marked)
+                     change.principal_name, change.sync, recoverability(change).flag, marked)
 
 
-def matches(change: Change, text: str | None, recoverable: bool | None) -> bool:
-    if recoverable is not None and row_for(change, False).recoverable is not recoverable:
+def matches(change: Change, text: str | None, recoverable: Recoverable | None) -> bool:
+    if recoverable is not None and recoverability(change).answer is not recoverable:
         return False
     # The cache's own rule (name or UPN contains the text, raw or as shown; or the id starts with it).
     return bool(text_matches(needle_of(text), change.display_name, change.principal_name, change.id))
@@ -199,6 +207,7 @@ class FakeBackend:
     cached: bool = True
     #: Objects whose change cannot be read, with the error it raises.
     broken: dict[str, str] = field(default_factory=dict)
+    sync_checks: int = 0
 
     def __post_init__(self) -> None:
         if not self.tenant_changes:
@@ -264,7 +273,7 @@ class FakeBackend:
         return SlotState(running[0] if running else None, False, None)
 
     def counts(self, report_id: str, /, *, text: str | None = None,
-               recoverable: bool | None = None) -> list[NodeCount]:
+               recoverable: Recoverable | None = None) -> list[NodeCount]:
         tally: dict[tuple[str, str], int] = {}
         for c in self.tenant_changes:
             if matches(c, text, recoverable):
@@ -274,7 +283,7 @@ class FakeBackend:
 
     def page(self, report_id: str, entity_type: str | None, action: str | None,
              after: tuple[str, str] | None, limit: int, /, *, text: str | None = None,
-             recoverable: bool | None = None) -> list[ChangeRow]:
+             recoverable: Recoverable | None = None) -> list[ChangeRow]:
         rows = sorted((c for c in self.tenant_changes
                        if c.entity_type_raw == entity_type and c.action_raw == action
                        and matches(c, text, recoverable)),
@@ -321,6 +330,9 @@ class FakeBackend:
                                 c.on_premises_synced) for r, c in self.queued.values()]
         entries.sort(key=lambda e: (e.entity_type, e.action, e.display_name, e.id))
         return entries
+
+    async def check_sync_status(self, *, queued: bool = False) -> None:
+        self.sync_checks += 1
 
     def plan(self, *, record: bool = True) -> SessionPlan:
         if not self.queued:

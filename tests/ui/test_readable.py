@@ -9,7 +9,7 @@ import pytest
 from rich.text import Text
 from textual.widgets import Input
 
-from entrabr_tui.core.model import Change, JobKind
+from entrabr_tui.core.model import Change, JobKind, SyncStatus
 from entrabr_tui.engine.events import JobProgress
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
@@ -26,7 +26,7 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40"
 
 
 def look_alikes() -> list[Change]:
-    """Three users the attacker renamed alike, and a long value."""
+    """Three users the attacker renamed alike, and a long value (cloud users, as after a directory lookup)."""
     changes = build_changes(20)
     for i, upn in enumerate((None, "amir.alvarez@contoso.example", None)):
         current = {"@odata.type": "#microsoft.graph.user", "displayName": "DISABLED - Amir Alvarez",
@@ -38,7 +38,7 @@ def look_alikes() -> list[Change]:
             "recoveryAction": "update", "displayName": "DISABLED - Amir Alvarez",
             "deltaFromCurrent": {"@odata.type": "#microsoft.graph.user", "displayName": "Amir Alvarez",
                                  "accountEnabled": True, "department": "Finance and Controlling " * 6},
-            "currentState": current}))
+            "currentState": current}).with_sync(SyncStatus.CLOUD))
     return changes
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from rich.style import Style
 from rich.text import Text
 
-from entrabr_tui.core.model import Change
+from entrabr_tui.core.model import Change, SyncStatus
 from entrabr_tui.ui.backend import ChangeSummary
 from entrabr_tui.ui.text import EMPTY_NAME, clean, safe, short_id, truncate
 
@@ -59,8 +59,8 @@ class ObjectRow:
     action: str
     display_name: str
     principal_name: str | None
-    on_premises_synced: bool
-    #: Whether a restore can act on it (``None``: not known).
+    sync: SyncStatus
+    #: Whether a restore would write anything for it (``None``: unknown, its sync status is).
     recoverable: bool | None
 
     @classmethod
@@ -71,7 +71,7 @@ class ObjectRow:
             action=summary.action_raw,
             display_name=summary.display_name,
             principal_name=summary.principal_name,
-            on_premises_synced=summary.on_premises_synced,
+            sync=summary.sync,
             recoverable=summary.recoverable,
         )
 
@@ -129,16 +129,19 @@ def action_label(node: ActionNode, glyph: str, glyph_style: Style) -> Text:
 def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, badge_style: Style,
                  detail: RowDetail | None = None, *, range_start: bool = False) -> Text:
     """``[x] ~ [on-prem] [not recoverable] Name  (upn or short id, was "Backup name")`` — every state spelled
-    out (not only coloured), the badges before the name so a narrow pane never cuts them off, and enough after
-    it to tell look-alikes apart: the UPN (or the start of the id) and, once read, the name the object had in
+    out (not only coloured), the badges before the name so a narrow pane never cuts them off (``[on-prem]``
+    synced from on-premises, ``[sync?]`` a user or group whose sync status is unknown), and enough after it
+    to tell look-alikes apart: the UPN (or the start of the id) and, once read, the name the object had in
     the backup when it differs. Built from plain strings (this runs for every row of a page): the same text
     as ``name_text`` and ``safe`` give."""
     label = Text(MARK_ON if marked else MARK_OFF, style="bold" if marked else "dim", end="")
     label.append(f"{glyph} ", style=glyph_style)
     if range_start:
         label.append("[range start] ", style=badge_style)
-    if row.on_premises_synced:
+    if row.sync is SyncStatus.SYNCED:
         label.append("[on-prem] ", style=badge_style)
+    elif row.sync is SyncStatus.UNKNOWN:
+        label.append("[sync?] ", style=badge_style)
     if row.recoverable is False:
         label.append("[not recoverable] ", style=badge_style)
     name = clean(row.display_name) if row.display_name else ""

@@ -52,6 +52,9 @@ _KIND_VARIABLE = {
     DiffKind.SOFT_DELETE: "error",
 }
 
+#: The Rec column: recoverable, not, or unknown (the object's sync status is; enter shows why).
+_REC_TEXT = {True: "yes", False: "no", None: "?"}
+
 #: Seconds the cursor must rest on an object before its diff is read: after a single move from rest, and
 #: while it moves (twice the time between the last two moves, within these bounds: a held key repeats every
 #: 30–90 ms, so holding ``j`` reads nothing until it is released).
@@ -126,7 +129,8 @@ def value_body(row: DiffRow) -> Text:
     """The full values of one diff row, for the value dialog (enter)."""
     body = Text.assemble(("Backup (what a restore writes):\n", "bold"), _full_value(row.backup),
                          ("\n\nCurrent:\n", "bold"), _full_value(row.current),
-                         ("\n\nRecoverable: ", "bold"), "yes" if row.recoverable else "no")
+                         ("\n\nRecoverable: ", "bold"),
+                         {True: "yes", False: "no", None: "unknown"}[row.recoverable])
     if row.reason:
         body.append_text(Text.assemble(" — ", multiline(row.reason)))
     if row.note:
@@ -224,7 +228,7 @@ class DiffTable(NavTable):
             label, label_lines = _property(row, glyph_style, label_text, prop_w)
             backup, backup_lines = wrapped(backup_text, value_w, ROW_LINES)
             current, current_lines = wrapped(clean(row.current_text, limit=CELL_CHARS), value_w, ROW_LINES)
-            rec = Text("yes" if row.recoverable else "no", style="" if row.recoverable else "italic")
+            rec = Text(_REC_TEXT[row.recoverable], style="" if row.recoverable else "italic")
             cells.append((label, backup, current, rec,
                           max(label_lines, backup_lines, current_lines)))
         return cells
