@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from entrabr_tui.core.model import Job, JobKind, RecoveryStatus
-from entrabr_tui.core.text import failed_summary
+from entrabr_tui.core.text import failed_summary, format_duration
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +80,9 @@ class RetryWait:
         return max(0.0, (self.until - now).total_seconds())
 
     def text(self, now: datetime) -> str:
-        """``throttled (HTTP 429): trying again in 178 s (try 2 of 6)`` — seconds while they matter."""
-        from entrabr_tui.engine.timing import format_duration
-
+        """``throttled (HTTP 429): trying again in 2m 58s (try 2 of 6)``."""
         left = math.ceil(self.remaining(now))
-        when = "now" if left <= 0 else f"in {left} s" if left < 600 else f"in {format_duration(left)}"
+        when = "now" if left <= 0 else f"in {format_duration(left)}"
         what = self.cause if self.reason in self.cause else f"{self.cause} ({self.reason})"
         return f"{what}: trying again {when} (try {self.attempt + 1} of {self.max_attempts})"
 

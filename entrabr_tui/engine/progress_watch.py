@@ -5,7 +5,7 @@ A :class:`ProgressWatch` wraps the progress callback of one report or restore ru
 * **Retries.** While the run lasts it listens to the Graph client's retry announcements
   (:class:`~entrabr_tui.graph.resilience.RetryEvent`) and passes each on as the last progress event with a
   :class:`~entrabr_tui.engine.events.RetryWait` attached, so the progress line says "throttled (HTTP 429):
-  trying again in 178 s" and can count down instead of freezing. The next ordinary event clears it.
+  trying again in 2m 58s" and can count down instead of freezing. The next ordinary event clears it.
 * **Unknown statuses.** A job that stays in a status this version does not know (a value newer than the
   code) for ``unknown_status_timeout`` seconds is not waited for any longer: the run stops with
   :class:`~entrabr_tui.graph.errors.JobWaitTimeoutError` (``unknown_status=True``). The job goes on at

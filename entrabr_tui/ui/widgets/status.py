@@ -114,7 +114,7 @@ def elapsed_text(elapsed: float, expected: float | None) -> str:
 
 def job_progress_text(progress: JobProgress) -> str:
     """``difference report · 12m 03s of up to 1h 45m · Calculating differences`` (or, while a request waits
-    to be tried again, ``… · throttled (HTTP 429): trying again in 42 s (try 2 of 6)``)."""
+    to be tried again, ``… · throttled (HTTP 429): trying again in 42s (try 2 of 6)``)."""
     kind = "difference report" if progress.kind.value == "recoveryPreviewJob" else "restore"
     text = f"{kind} · {elapsed_text(progress.elapsed, progress.expected)}"
     if progress.phase == "downloading":
