@@ -1,15 +1,17 @@
 """Hostile text through every surface of the app, at 80×24 and 120×40.
 
-Names, UPNs, values, failure messages, the tenant name, the signed-in identity, the history, the filter field
-and the help search all carry the corpus in ``fake_backend.HOSTILE_CORPUS``: Textual markup (unbalanced,
-actions, links), terminal escapes (colour, OSC 8, OSC 52), a bidi override, NUL, a zero-width space, wide
-characters and a 10,000-character name. On every surface the app keeps running (no exception, no exit code
-from a crash) and shows the text literally, in its display form (``core.text.display_text``).
+Names, UPNs, values, failure messages, the tenant name, the signed-in identity, the history, the filter field,
+the help search, config notices, the export path and the crash notice all carry the corpus in
+``fake_backend.HOSTILE_CORPUS``: Textual markup (unbalanced, actions, links), terminal escapes (colour, OSC 8,
+OSC 52), a bidi override, NUL, a zero-width space, wide characters and a 10,000-character name. On every
+surface the app keeps running (no exception, no exit code from a crash) and shows the text literally, in its
+display form (``core.text.display_text``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +20,9 @@ from textual.widgets import Input
 from textual.worker import WorkerFailed
 
 from entrabr_tui.core.text import display_text
+from entrabr_tui.engine.crash_report import crash_notice
 from entrabr_tui.ui.app import EntrabrApp
-from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TextDialog, TypedConfirmDialog
+from entrabr_tui.ui.screens.dialogs import ConfirmDialog, ExportPathDialog, TextDialog, TypedConfirmDialog
 from entrabr_tui.ui.screens.failed_changes import FailedChangesScreen
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
@@ -274,6 +277,31 @@ async def test_a_notification_never_parses_markup() -> None:
         messages = [n.message for n in app._notifications]
         assert "[/" in messages and "[@click=app.quit]" in messages
         assert all(char not in m for m in messages for char in FORBIDDEN)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_config_notices_and_the_export_path_are_literal(size: tuple[int, int], tmp_path: Path) -> None:
+    notice = "config.toml: [keys] [/] \x1b]52;c;ZXZpbA==\x07 is not a key [@click=app.quit]"
+    app = EntrabrApp(factory_for(FakeBackend()), notices=[notice])
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        alive(app)
+        assert any("[keys] [/] ␛ is not a key [@click=app.quit]" in n.message for n in app._notifications)
+        dialog = ExportPathDialog("Export [/] \x1b[31mred", tmp_path / "[red]x.csv")
+        app.push_screen(dialog)
+        await settle(pilot)
+        field = dialog.query_one("#export-path", Input)
+        field.value = str(tmp_path / "a\x1b[2Jb\u202e.csv")  # pasted: kept in its display form
+        await settle(pilot)
+        assert field.value == str(tmp_path / "a␛b<U+202E>.csv")
+        shows(app, "Export [/] ␛red", cut=14)
+        alive(app)
+
+
+def test_a_crash_notice_cannot_drive_the_terminal() -> None:
+    text = crash_notice(RuntimeError("boom \x1b]52;c;ZXZpbA==\x07 \u202e[/]\nsecond line"), None)
+    assert "boom ␛ <U+202E>[/])." in text and "second line" not in text
+    assert not any(char in text for char in FORBIDDEN)
 
 
 @pytest.mark.parametrize("size", SIZES)
