@@ -32,6 +32,7 @@ from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.restore import BatchResult, RestoreResult, retry_plan
 from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
 from entrabr_tui.store.cache_schema import UNREADABLE_ACTION
+from entrabr_tui.store.change_filter import needle_of, text_matches
 from entrabr_tui.ui.backend import CachedReportView, ReportProgressCallback, RestoreProgressCallback
 
 NOW = datetime(2026, 7, 28, 9, 30, tzinfo=UTC)
@@ -42,6 +43,26 @@ HOSTILE_NAMES = (
     "مرحبا بالعالم \u202eevil",
     "X" * 10_000,
     "",
+)
+
+#: Text from a hostile tenant or keyboard: markup (unbalanced, actions, links), terminal escapes (colour, an
+#: OSC 8 link, an OSC 52 clipboard write), bidi override, NUL, zero-width, wide characters, a huge name.
+HOSTILE_CORPUS = (
+    "[/",
+    "[/]",
+    "[red]",
+    "[link=https://x]",
+    "[@click=app.quit]",
+    "[bold]Rich[/] Markup",
+    "Finance [/] Team",
+    "\x1b[31mANSI red\x1b[0m",
+    "\x1b]8;;https://evil.example\x07OSC link\x1b]8;;\x07",
+    "\x1b]52;c;ZXZpbA==\x07clipboard",
+    "evil\u202eRTL",
+    "nul\x00byte",
+    "zero\u200bwidth",
+    "漢字の名前😀 wide",
+    "W" * 10_000,
 )
 
 
@@ -106,6 +127,34 @@ def _policy() -> Change:
     })
 
 
+def hostile_changes(failure: str) -> list[Change]:
+    """A report where every changed object, member and value is named by the hostile corpus."""
+    changes: list[Change] = []
+    for j, name in enumerate(HOSTILE_CORPUS):
+        upn = f"h{j:02d}{name[:40]}@contoso.example"
+        changes.append(_cloud({
+            "id": f"h-{j:02d}", "entityTypeName": "user", "recoveryAction": "update",
+            "displayName": f"DISABLED - {name}",
+            "deltaFromCurrent": {"@odata.type": "#microsoft.graph.user", "displayName": name,
+                                 "jobTitle": name, "accountEnabled": True},
+            "currentState": {"@odata.type": "#microsoft.graph.user", "displayName": f"DISABLED - {name}",
+                             "jobTitle": "x", "accountEnabled": False, "userPrincipalName": upn}}))
+    changes.append(_cloud({
+        "id": "h-soft", "entityTypeName": "user", "recoveryAction": "softDelete",
+        "displayName": HOSTILE_CORPUS[4],
+        "deltaFromCurrent": {"@odata.type": "#microsoft.graph.user", "@removed": {"reason": "changed"}},
+        "currentState": {"@odata.type": "#microsoft.graph.user", "deletedDateTime": None}}))
+    changes.append(_cloud({
+        "id": "h-group", "entityTypeName": "group", "recoveryAction": "update",
+        "displayName": HOSTILE_CORPUS[6],
+        "deltaFromCurrent": {"@odata.type": "#microsoft.graph.group", "description": failure,
+                             "members@delta": [{"@odata.type": "#microsoft.graph.user", "id": f"h-{j:02d}"}
+                                               for j in range(len(HOSTILE_CORPUS))]},
+        "currentState": {"@odata.type": "#microsoft.graph.group", "description": "ok"}}))
+    changes.append(_policy())
+    return changes
+
+
 def build_changes(users: int = 300) -> list[Change]:
     """A seeded report: users of every action, groups with member changes, a CA policy, hostile names."""
     changes: list[Change] = []
@@ -136,11 +185,8 @@ def row_for(change: Change, marked: bool, position: int = 0) -> ChangeRow:
 def matches(change: Change, text: str | None, recoverable: Recoverable | None) -> bool:
     if recoverable is not None and recoverability(change).answer is not recoverable:
         return False
-    if not text:
-        return True
-    needle = text.casefold()
-    return (needle in change.display_name.casefold() or change.id.casefold().startswith(needle)
-            or needle in (change.principal_name or "").casefold())
+    # The cache's own rule (name or UPN contains the text, raw or as shown; or the id starts with it).
+    return bool(text_matches(needle_of(text), change.display_name, change.principal_name, change.id))
 
 
 @dataclass
@@ -169,7 +215,7 @@ class FakeBackend:
     tenant: str = "Contoso (demo)"
     offline: bool = False
     fail_ids: frozenset[str] = frozenset()
-    changes: list[Change] = field(default_factory=list)
+    tenant_changes: list[Change] = field(default_factory=list)
     queued: dict[str, tuple[str, Change]] = field(default_factory=dict)
     log: list[HistoryEntry] = field(default_factory=list)
     server_jobs: list[Job] = field(default_factory=list)
@@ -184,19 +230,31 @@ class FakeBackend:
     resumed: int = 0
     dropped: int = 0
     incomplete: bool = False  # the cached report is not proven complete
+    failed_by_job: dict[str, tuple[Change, ...]] = field(default_factory=dict)
+    #: The signed-in identity's UPN (default: ``<role>@contoso.example``).
+    identity: str | None = None
+    failure_message: str = "Update failed: object is managed elsewhere."
+    #: Backups the service lists (daily, newest first); the newest has a cached report when ``cached``.
+    backups: int = 3
+    cached: bool = True
+    #: Objects whose change cannot be read, with the error it raises.
+    broken: dict[str, str] = field(default_factory=dict)
     sync_checks: int = 0
 
     def __post_init__(self) -> None:
-        if not self.changes:
-            self.changes = build_changes(self.users)
-        self._by_id = {c.id: c for c in self.changes}
+        if not self.tenant_changes:
+            self.tenant_changes = build_changes(self.users)
+        self._by_id = {c.id: c for c in self.tenant_changes}
         self._snapshots = [Snapshot(snapshot_id_for(NOW - timedelta(days=d, hours=11, minutes=30)),
-                                    NOW - timedelta(days=d, hours=11, minutes=30)) for d in range(3)]
+                                    NOW - timedelta(days=d, hours=11, minutes=30))
+                           for d in range(self.backups)]
         first = self._snapshots[0]
-        self._reports: dict[str, ReportInfo] = {first.id: self._report("job-1", first.id)}
+        self._reports: dict[str, ReportInfo] = {}
+        if self.cached:
+            self._reports[first.id] = self._report("job-1", first.id)
 
     def _report(self, job_id: str, snapshot_id: str) -> ReportInfo:
-        total = len(self.changes)
+        total = len(self.tenant_changes)
         if self.incomplete:
             return ReportInfo(job_id, len(getattr(self, "_reports", {})) + 1, snapshot_id, None,
                               RecoveryStatus.SUCCESSFUL, total, total + 1000, False,
@@ -216,7 +274,7 @@ class FakeBackend:
         role_id = ADMINISTRATOR_ROLE_ID if self.role == "admin" else READER_ROLE_ID
         return capabilities_from_claims({
             "scp": "EntraBackup.Read.All EntraBackup.ReadWrite.Preview EntraBackup.ReadWrite.Recovery",
-            "wids": [role_id], "upn": f"{self.role}@contoso.example"})
+            "wids": [role_id], "upn": self.identity or f"{self.role}@contoso.example"})
 
     async def snapshots(self) -> list[FakeSnapshotEntry]:
         return [FakeSnapshotEntry(s, s.created + timedelta(days=7), False, self._reports.get(s.id))
@@ -229,7 +287,7 @@ class FakeBackend:
         if existing is not None and existing.complete and not fresh:
             return existing
         assert progress is not None
-        total = len(self.changes)
+        total = len(self.tenant_changes)
         for step, phase in enumerate(("initialized", "loadingData", "calculating")):
             progress(JobProgress("job-new", JobKind.PREVIEW, phase, phase, float(step * 60), 3600.0))
             await asyncio.sleep(0)
@@ -282,7 +340,7 @@ class FakeBackend:
     def counts(self, report_id: str, /, *, text: str | None = None,
                recoverable: Recoverable | None = None) -> list[NodeCount]:
         tally: dict[tuple[str, str], int] = {}
-        for c in self.changes:
+        for c in self.tenant_changes:
             if matches(c, text, recoverable):
                 key = (c.entity_type_raw, action_of(c))
                 tally[key] = tally.get(key, 0) + 1
@@ -291,7 +349,8 @@ class FakeBackend:
     def page(self, report_id: str, entity_type: str | None, action: str | None,
              after: tuple[str, str, int] | None, limit: int, /, *, text: str | None = None,
              recoverable: Recoverable | None = None) -> list[ChangeRow]:
-        rows = sorted(((c.display_name, c.id, position, c) for position, c in enumerate(self.changes, start=1)
+        rows = sorted(((c.display_name, c.id, position, c)
+                       for position, c in enumerate(self.tenant_changes, start=1)
                        if c.entity_type_raw == entity_type and action_of(c) == action
                        and matches(c, text, recoverable)),
                       key=lambda r: r[:3])
@@ -300,13 +359,21 @@ class FakeBackend:
         return [row_for(c, c.id in self.queued, position) for _, _, position, c in rows[:limit]]
 
     def change(self, report_id: str, change_id: str, position: int | None = None, /) -> Change | None:
-        if position is not None and 0 < position <= len(self.changes):
-            found = self.changes[position - 1]
+        if change_id in self.broken:
+            raise RuntimeError(self.broken[change_id])
+        if position is not None and 0 < position <= len(self.tenant_changes):
+            found = self.tenant_changes[position - 1]
             return found if found.id == change_id else None
         return self._by_id.get(change_id)
 
+    def changes(self, report_id: str, change_ids: Sequence[str], /) -> list[Change]:
+        return [self._by_id[i] for i in change_ids if i in self._by_id]
+
     def display_names(self, ids: Sequence[str], /) -> dict[str, str]:
         return {i: self._by_id[i].display_name for i in ids if i in self._by_id}
+
+    def failed_changes(self, job_id: str, /) -> list[Change]:
+        return list(self.failed_by_job.get(job_id, ()))
 
     def marked(self, report_id: str, /) -> set[str]:
         return {i for i, (r, _) in self.queued.items() if r == report_id}
@@ -361,15 +428,16 @@ class FakeBackend:
             failed = tuple(
                 Change.from_json({"id": c.id, "entityTypeName": c.entity_type_raw,
                                   "recoveryAction": c.action_raw, "displayName": c.display_name,
-                                  "failureMessage": "Update failed: object is managed elsewhere."})
-                for c in self.changes if c.id in self.fail_ids and c.id in ids and number == 1)
+                                  "failureMessage": self.failure_message})
+                for c in self.tenant_changes if c.id in self.fail_ids and c.id in ids and number == 1)
             job = Job.from_json({"id": f"rjob-{number}", "status": "successful",
                                  "totalObjectsModified": len(ids) - len(failed),
                                  "totalFailedChanges": len(failed)}, JobKind.RECOVERY)
             batches.append(BatchResult(number, scope, job, failed))
+            self.failed_by_job[job.id] = failed
         done = ids - self.fail_ids
-        self.changes = [c for c in self.changes if c.id not in done]
-        self._by_id = {c.id: c for c in self.changes}
+        self.tenant_changes = [c for c in self.tenant_changes if c.id not in done]
+        self._by_id = {c.id: c for c in self.tenant_changes}
         self.queued = {i: v for i, v in self.queued.items() if i not in done}
         result = RestoreResult("run-1", plan.snapshot_id, tuple(batches))
         self._log("restoreFinished", result.summary, result.outcome)
@@ -388,7 +456,7 @@ class FakeBackend:
                   job_id=report.id if report is not None else None)
 
     def iter_changes(self, report_id: str, /) -> Iterator[Change]:
-        yield from list(self.changes)
+        yield from list(self.tenant_changes)
 
     def clear_cache_blocker(self) -> str | None:
         return self.clear_blocker
