@@ -1,0 +1,147 @@
+"""What was reviewed, and what moved since: per-object fingerprints of a difference report's changes.
+
+A difference report is a picture taken at one moment; a restore is computed against the live tenant when it
+runs. Before a restore is applied, a fresh preview scoped to the same objects (on the same backup) is
+compared with what the reviewer saw, object by object:
+
+* the **fingerprint** of an object (:func:`object_fingerprints`) is a SHA-256 of its changes as the report
+  shows them: for each change, its action and both property sets (``deltaFromCurrent``, what recovery
+  writes, and ``currentState``, what it overwrites). Link lists (``members@delta`` …) count as sets, key order
+  does not count, and the time a ``softDelete`` would stamp (``deltaFromCurrent.deletedDateTime``, the time
+  of the preview) is left out. Two previews that agree on an object give it the same fingerprint;
+* :func:`compare_reviewed` sorts every reviewed object into *unchanged*, *moved* (it still differs from the
+  backup, but not the way that was reviewed: someone changed it again, or fixed part of it), *gone* (it now
+  matches the backup: a restore would do nothing to it) and lists the *unreviewed* changes the fresh preview
+  found (a whole-type job would act on them too).
+
+Pure functions over plain data; hashing uses :mod:`hashlib` and :mod:`json` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import Change
+
+ObjectKey = tuple[str, str]
+"""``(entity type, object id)``: how an object is named across reports."""
+
+_DUMPS = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
+def _normal(value: Any) -> Any:
+    """Link lists as sets: the elements of a ``…@delta`` list sorted by their canonical text."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if isinstance(key, str) and key.endswith("@delta") and isinstance(item, list):
+                out[key] = sorted((_normal(v) for v in item), key=_DUMPS)
+            else:
+                out[key] = _normal(item) if isinstance(item, dict | list) else item
+        return out
+    if isinstance(value, list):
+        return [_normal(v) if isinstance(v, dict | list) else v for v in value]
+    return value
+
+
+def change_text(change: Change) -> str:
+    """The canonical text of one change (what its fingerprint is made of)."""
+    delta = change.delta
+    if change.action_raw == "softDelete" and "deletedDateTime" in delta:
+        delta = {k: v for k, v in delta.items() if k != "deletedDateTime"}
+    return _DUMPS([change.action_raw, _normal(delta), _normal(change.current)])
+
+
+def fingerprint(texts: Iterable[str]) -> str:
+    """SHA-256 (hex) of an object's change texts, in any order."""
+    digest = hashlib.sha256()
+    for text in sorted(texts):
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def object_fingerprints(changes: Iterable[Change]) -> dict[ObjectKey, str]:
+    """The fingerprint of every object among ``changes`` (several changes of one object make one)."""
+    texts: dict[ObjectKey, list[str]] = {}
+    for change in changes:
+        if not change.readable:
+            continue
+        key = (change.entity_type_raw, change.id)
+        found = texts.get(key)
+        if found is None:
+            texts[key] = [change_text(change)]
+        else:
+            found.append(change_text(change))
+    return {key: fingerprint(found) for key, found in texts.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Staleness:
+    """How the live tenant compares with what was reviewed (see the module docstring).
+
+    ``unchanged``, ``moved`` and ``gone`` are reviewed objects; ``unreviewed`` are objects the fresh preview
+    found that were not reviewed, of the types a whole-type job would restore (``whole_types``)."""
+
+    unchanged: tuple[ObjectKey, ...] = ()
+    moved: tuple[ObjectKey, ...] = ()
+    gone: tuple[ObjectKey, ...] = ()
+    unreviewed: tuple[ObjectKey, ...] = ()
+    whole_types: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def clean(self) -> bool:
+        """Nothing moved, nothing is gone and a whole-type job would touch nothing unreviewed."""
+        return not (self.moved or self.gone or self.unreviewed)
+
+    @property
+    def reviewed(self) -> int:
+        return len(self.unchanged) + len(self.moved) + len(self.gone)
+
+    @property
+    def summary(self) -> str:
+        """``3 of 120 objects moved since the review, 1 now matches the backup; 2 unreviewed changes …``."""
+        if self.clean:
+            return (f"Nothing moved since the review: all {self.reviewed:,} objects still differ from the "
+                    "backup exactly as reviewed.")
+        parts = []
+        if self.moved:
+            parts.append(f"{len(self.moved):,} of {self.reviewed:,} objects moved since the review "
+                         "(the restore would write over what changed)")
+        if self.gone:
+            parts.append(f"{len(self.gone):,} now match the backup (nothing left to restore)")
+        if self.unreviewed:
+            parts.append(f"{len(self.unreviewed):,} unreviewed changes of "
+                         f"{', '.join(self.whole_types)} would also be restored by the whole-type jobs")
+        return "; ".join(parts) + "."
+
+
+def compare_reviewed(reviewed: Mapping[ObjectKey, str], fresh: Mapping[ObjectKey, str],
+                     whole_types: Iterable[str] = ()) -> Staleness:
+    """Compare the reviewed fingerprints with a fresh preview's (see :class:`Staleness`).
+
+    ``fresh`` holds what the recheck preview found: every object of its scope that still differs from the
+    backup. Objects of ``whole_types`` in ``fresh`` but not in ``reviewed`` are unreviewed; other objects
+    of ``fresh`` the plan does not name are ignored (a preview scoped by type finds them too)."""
+    unchanged: list[ObjectKey] = []
+    moved: list[ObjectKey] = []
+    gone: list[ObjectKey] = []
+    for key, digest in reviewed.items():
+        now = fresh.get(key)
+        if now is None:
+            gone.append(key)
+        elif now == digest:
+            unchanged.append(key)
+        else:
+            moved.append(key)
+    whole = tuple(dict.fromkeys(whole_types))
+    unreviewed: list[ObjectKey] = []
+    if whole:
+        wanted = set(whole)
+        unreviewed = [key for key in fresh if key[0] in wanted and key not in reviewed]
+    return Staleness(tuple(sorted(unchanged)), tuple(sorted(moved)), tuple(sorted(gone)),
+                     tuple(sorted(unreviewed)), whole)
