@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import Change
+from .model import MAX_IDS_PER_JOB, Change, EntityNameAndIdsFilter, EntityNamesFilter, FilteringCriteria
 
 ObjectKey = tuple[str, str]
 """``(entity type, object id)``: how an object is named across reports."""
@@ -145,3 +145,42 @@ def compare_reviewed(reviewed: Mapping[ObjectKey, str], fresh: Mapping[ObjectKey
         unreviewed = [key for key in fresh if key[0] in wanted and key not in reviewed]
     return Staleness(tuple(sorted(unchanged)), tuple(sorted(moved)), tuple(sorted(gone)),
                      tuple(sorted(unreviewed)), whole)
+
+
+#: A recheck or verification needing more ID-scoped previews than this uses one preview by type instead.
+MAX_ID_PREVIEWS = 3
+
+
+def recheck_scopes(keys: Iterable[ObjectKey], whole_types: Iterable[str] = (), *,
+                   max_ids: int = MAX_IDS_PER_JOB, max_id_previews: int = MAX_ID_PREVIEWS
+                   ) -> list[FilteringCriteria]:
+    """The previews that cover ``keys`` and the ``whole_types``: previews of at most ``max_ids`` IDs (one
+    entry per type) plus one by type for the whole types; when that would take more than
+    ``max_id_previews`` ID previews, one preview of every type involved instead (cheaper: one job)."""
+    whole = list(dict.fromkeys(whole_types))
+    by_type: dict[str, list[str]] = {}
+    for entity_type, object_id in keys:
+        if entity_type not in whole:
+            by_type.setdefault(entity_type, []).append(object_id)
+    total = sum(len(ids) for ids in by_type.values())
+    if -(-total // max_ids) > max_id_previews:
+        return [EntityNamesFilter(tuple(sorted({*whole, *by_type})))]
+    scopes: list[FilteringCriteria] = []
+    entries: list[tuple[str, tuple[str, ...]]] = []
+    room = max_ids
+    for entity_type in sorted(by_type):
+        ids = sorted(set(by_type[entity_type]))
+        pos = 0
+        while pos < len(ids):
+            take = min(room, len(ids) - pos)
+            entries.append((entity_type, tuple(ids[pos:pos + take])))
+            pos += take
+            room -= take
+            if room == 0:
+                scopes.append(EntityNameAndIdsFilter(tuple(entries)))
+                entries, room = [], max_ids
+    if entries:
+        scopes.append(EntityNameAndIdsFilter(tuple(entries)))
+    if whole:
+        scopes.append(EntityNamesFilter(tuple(whole)))
+    return scopes
