@@ -228,7 +228,8 @@ def plan_choices(queued: Iterable[QueuedChange], facts: Mapping[str, TypeFacts],
             left_out.append((record[1], record[0]))
         else:
             records.append(record)
-    by_id = plan_restore(records, allow_whole_type=False, max_ids=max_ids)
+    totals = {t: f.objects for t, f in facts.items()}
+    by_id = plan_restore(records, totals, allow_whole_type=False, max_ids=max_ids)
     types = [t.entity_type for t in by_id.types]
     whole_plan = rebatch(by_id, types)
     also: list[ObjectKey] = []

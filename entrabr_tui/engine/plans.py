@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from entrabr_tui.core.dependencies import Deleted, DependencyWarning, missing_dependencies
@@ -252,6 +253,49 @@ class SessionPlan:
     def lines(self) -> list[str]:
         """Plain-text description (CLI dry run, confirm dialog)."""
         return summary_lines(self.plan)
+
+    def option_lines(self, now_local: datetime, *, limit: int = 10) -> list[str]:
+        """The options compared (the chosen one marked ``→``), what whole types would also revert, the
+        objects tagged keep left out, and the missing dependencies: plain text, tenant names included."""
+        lines: list[str] = []
+        choices = self.choices
+        if choices is not None:
+            lines.append(f"Options (estimates from {choices.model.basis}):")
+            for option in choices.options:
+                mark = "→" if option.choice is self.choice else " "
+                lines.append(f"{mark} {option.line(now_local)}")
+                shown = option.also_reverts[:limit]
+                for entity_type, object_id in shown:
+                    lines.append(f"      would also revert {entity_type} "
+                                 f"{self._name(object_id)} (not marked)")
+                more = len(option.also_reverts) - len(shown)
+                if more:
+                    lines.append(f"      … and {more:,} more unmarked changes")
+                lines += [f"      would revert {t} {self._name(i)} (tagged keep)"
+                          for t, i in option.reverts_kept[:limit]]
+            if choices.kept_left_out:
+                lines.append(f"{len(choices.kept_left_out):,} queued object(s) tagged keep are left out.")
+        for warning in self.dependencies:
+            lines.append(f"missing dependency: {warning.text}")
+        return lines
+
+    def _name(self, object_id: str) -> str:
+        name = self.names.get(object_id)
+        return f"{name} ({object_id})" if name else object_id
+
+    def options_json(self, now_local: datetime) -> dict[str, Any]:
+        """The options compared, for ``--json`` and plan exports."""
+        if self.choices is None:
+            return {}
+        return {"strategy": self.choice.value if self.choice else None,
+                "estimateBasis": self.choices.model.basis,
+                "keptLeftOut": [{"entityType": t, "id": i} for t, i in self.choices.kept_left_out],
+                "options": [{"strategy": o.choice.value, "jobs": o.estimate.jobs,
+                             "seconds": round(o.estimate.seconds), "text": o.line(now_local), "safe": o.safe,
+                             "wholeTypes": list(o.whole_types),
+                             "alsoReverts": [{"entityType": t, "id": i} for t, i in o.also_reverts],
+                             "revertsKept": [{"entityType": t, "id": i} for t, i in o.reverts_kept]}
+                            for o in self.choices.options]}
 
     def to_json(self) -> dict[str, Any]:
         doc = plan_to_json(self.plan)

@@ -52,6 +52,16 @@ class RestoreSafety:
         self.guards = guards
         self._checks = checks
         self._reviewed_plans = reviewed_plans
+        self.profile: str | None = session.settings.profile
+        self.config_path: Path | None = session.settings.config_path
+
+    def configure(self, guards: RestoreGuards, *, profile: str | None = None,
+                  config_path: Path | None = None) -> None:
+        """Use ``guards`` (read from the config, with command-line additions) and save changes to the named
+        profile of the config file at ``config_path`` (``None``: the tenant's profile, the default file)."""
+        self.guards = guards
+        self.profile = profile
+        self.config_path = config_path
 
     def dependency_fixes(self, plan: SessionPlan) -> list[Deleted]:
         """The objects to queue so that the plan's missing dependencies are restored too."""
@@ -193,9 +203,8 @@ class RestoreSafety:
 
         guards = replace(self.guards, break_glass_users=clean(users), break_glass_groups=clean(groups),
                          asked=True)
-        tenant, profile = self._session.tenant, self._session.settings.profile
-        update_config(lambda config: set_restore_guards(config, tenant, guards, profile),
-                      self._session.settings.config_path)
+        tenant, profile = self._session.tenant, self.profile
+        update_config(lambda config: set_restore_guards(config, tenant, guards, profile), self.config_path)
         self.guards = guards
         self._log.write(AppAction.BREAK_GLASS_SET, detail=f"{len(guards.break_glass_users)} account(s), "
                         f"{len(guards.break_glass_groups)} group(s)")
