@@ -26,6 +26,9 @@ from entrabr_tui.engine.cache_reader import CacheReader
 from entrabr_tui.engine.plans import PlanInputs, SessionPlan
 from entrabr_tui.engine.reports import ReportInfo
 
+#: Objects a whole-type option would also revert whose names are looked up (the rest are counted).
+SHOWN_NAMES = 200
+
 KeptObjects = Callable[[ReportInfo], Collection[str]]
 """The ids of a report's objects tagged ``keep`` (never reverted by the default option)."""
 
@@ -101,9 +104,11 @@ class PlanBuilder:
                                kept_object_ids=kept)
         choice = Choice(strategy) if strategy is not None else (
             choices.default if allow_whole_type else Choice.BY_ID)
+        shown = [i for o in choices.options for _, i in (*o.also_reverts[:SHOWN_NAMES], *o.reverts_kept)]
+        names = {**self.reader.display_names(shown, report.id), **inputs.names} if shown else inputs.names
         plan = SessionPlan(
             plan=choices.option(choice).plan, report=report, snapshot_id=report.snapshot_id,
-            names=inputs.names, actions=inputs.actions, reviewed=inputs.reviewed, choices=choices,
+            names=names, actions=inputs.actions, reviewed=inputs.reviewed, choices=choices,
             checked=tuple(inputs.checked), deleted=self.deleted(report),
         )
         return plan.with_choice(choice)

@@ -549,6 +549,14 @@ class Session:
     def set_break_glass(self, users: Sequence[str], groups: Sequence[str]) -> None:
         self.safety.set_break_glass(users, groups)
 
+    def break_glass_wanted(self, plan: SessionPlan) -> bool:
+        return self.safety.break_glass_wanted(plan)
+
+    def restore_marks(self, ref: ReportRef | None = None, *, within: timedelta = timedelta(days=1)
+                      ) -> dict[str, str]:
+        """Objects restored (``restored``) or not (``failed``) by restores of the last day, by id."""
+        return self.safety.restore_marks(self.clock() - within)
+
     def export_plan(self, plan: SessionPlan, path: Path, *, replace_file: bool = False) -> str:
         return self.safety.export_plan(plan, path, replace_file=replace_file)
 

@@ -8,6 +8,7 @@ from typing import Any
 from entrabr_tui.core.model import EntityNameAndIdsFilter
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
 from entrabr_tui.ui.screens.history import HistoryScreen
+from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
 from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
 
@@ -94,6 +95,9 @@ async def test_restore_with_confirmation_then_history() -> None:
         queued = set(backend.queued)
         await pilot.press("r")
         await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)
+        await pilot.press("enter")
+        await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)
         assert "2 objects" in screen_text(app)
         await pilot.press("y")
@@ -117,6 +121,8 @@ async def test_cancelling_the_confirmation_restores_nothing() -> None:
         before = len(backend.changes)
         await pilot.press("r")
         await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
         await pilot.press("n")
         await settle(pilot)
         assert len(backend.changes) == before
@@ -130,6 +136,8 @@ async def test_soft_delete_needs_typed_confirmation() -> None:
         await pilot.press("j", "space")
         await settle(pilot)
         await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, TypedConfirmDialog)
         assert "SOFT-DELETED" in screen_text(app)
@@ -151,6 +159,8 @@ async def test_failed_changes_are_listed_and_can_be_retried() -> None:
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
         await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, RestoreResultScreen)
@@ -158,6 +168,9 @@ async def test_failed_changes_are_listed_and_can_be_retried() -> None:
         assert "1 failed change" in text
         assert "Update failed: object is managed elsewhere." in text
         await pilot.press("R")
+        await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)  # the retry's plan, as planned
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)
 
@@ -167,6 +180,8 @@ async def test_quit_asks_while_a_job_runs() -> None:
     async with running(backend) as (app, pilot):
         await open_group(pilot, app.main.changes, "user", "update")
         await pilot.press("j", "space", "r")
+        await settle(pilot)
+        await pilot.press("enter")
         await settle(pilot)
         await pilot.press("y")
         for _ in range(5):
@@ -195,6 +210,10 @@ async def test_dialogs_keep_their_buttons_visible_at_80_by_24() -> None:
         await settle(pilot)
         await open_group(pilot, app.main.changes, "user", "softDelete")
         await pilot.press("j", "space", "r")
+        await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)
+        assert "esc back" in screen_text(app)
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, TypedConfirmDialog)
         text = screen_text(app)

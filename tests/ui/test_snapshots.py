@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from entrabr_tui.ui.app import EntrabrApp
 
 from .conftest import SIZE, factory_for, settle
-from .fake_backend import NOW, FakeBackend
+from .fake_backend import NOW, FakeBackend, build_changes, lockout_policy
 from .test_changes import open_group
 
 Compare = Callable[..., bool]
@@ -24,6 +24,13 @@ Steps = Callable[[Pilot[Any]], Awaitable[None]]
 
 def make_app(role: str = "admin") -> EntrabrApp:
     return EntrabrApp(factory_for(FakeBackend(role=role)), clock=lambda: NOW)
+
+
+def lockout_app(role: str = "admin") -> EntrabrApp:
+    """A tenant whose queue restores a Conditional Access policy that would cover a break-glass group."""
+    backend = FakeBackend(role=role, changes=[*build_changes(), lockout_policy()],
+                          break_glass_groups=("g-bg",))
+    return EntrabrApp(factory_for(backend), clock=lambda: NOW)
 
 
 def steps(*keys: str, group: tuple[str, str] | None = None, after: tuple[str, ...] = ()) -> Steps:
@@ -47,13 +54,21 @@ def steps(*keys: str, group: tuple[str, str] | None = None, after: tuple[str, ..
     [
         ("main", "admin", steps(group=("user", "update"), after=("j", "space", "space"))),
         ("conditional_access_diff", "admin", steps("j", group=("conditionalAccessPolicy", "update"))),
-        ("restore_confirm", "admin", steps("j", "space", "space", "r", group=("user", "update"))),
+        # Six users of one type queued, the rest of it not: the options side by side.
+        ("plan_comparison", "admin",
+         steps("j", "space", "space", "space", "space", "space", "space", "r", group=("user", "update"))),
+        ("restore_confirm", "admin",
+         steps("j", "space", "space", "r", group=("user", "update"), after=("enter",))),
         # A restore first, so the history shows a recovery job and the session log.
         ("history", "admin",
-         steps("j", "space", "space", "r", group=("user", "update"), after=("y", "escape", "H"))),
+         steps("j", "space", "space", "r", group=("user", "update"), after=("enter", "y", "escape", "H"))),
         ("help", "admin", steps("question_mark")),
+        # The queued policy would newly apply to the break-glass group: its name must be typed.
+        ("lockout_warning", "admin",
+         steps("j", "space", "r", group=("conditionalAccessPolicy", "update"), after=("enter", "y"))),
         ("read_only_banner", "reader", steps()),
     ],
 )
 def test_snapshot(snap_compare: Compare, name: str, role: str, run: Steps) -> None:
-    assert snap_compare(make_app(role), terminal_size=SIZE, run_before=run)
+    app = lockout_app(role) if name == "lockout_warning" else make_app(role)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)

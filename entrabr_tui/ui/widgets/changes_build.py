@@ -8,7 +8,7 @@ cursor stays where it was (or on the nearest node that is still there).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from rich.style import Style
 from rich.text import Text
@@ -56,6 +56,8 @@ class ChangesBuilder:
         self.tree = tree
         self.marks = marks
         self._load_page = load_page
+        #: What restores of the last day did to objects (``restored`` / ``failed``), by id.
+        self.restore_marks: Mapping[str, str] = {}
         self._label_styles: dict[tuple[str, str], tuple[str, Style, Style]] = {}
 
     # -- labels ----------------------------------------------------------------------------------------------
@@ -75,7 +77,7 @@ class ChangesBuilder:
 
     def object_label(self, row: ObjectRow) -> Text:
         glyph, style, badge = self._styles(row.action)
-        return object_label(row, row.id in self.marks, glyph, style, badge)
+        return object_label(row, row.id in self.marks, glyph, style, badge, self.restore_marks.get(row.id))
 
     def _leaf_label(self, item: NodeData) -> Text:
         if isinstance(item, ObjectRow):
