@@ -33,19 +33,17 @@ ObjectKey = tuple[str, str]
 _DUMPS = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
 
 
-def _normal(value: Any) -> Any:
-    """Link lists as sets: the elements of a ``…@delta`` list sorted by their canonical text."""
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if isinstance(key, str) and key.endswith("@delta") and isinstance(item, list):
-                out[key] = sorted((_normal(v) for v in item), key=_DUMPS)
-            else:
-                out[key] = _normal(item) if isinstance(item, dict | list) else item
-        return out
-    if isinstance(value, list):
-        return [_normal(v) if isinstance(v, dict | list) else v for v in value]
-    return value
+def _normal(values: dict[str, Any]) -> dict[str, Any]:
+    """Link lists as sets: the elements of each ``…@delta`` list sorted by their canonical text (link lists
+    are members of the change's property set itself, never nested)."""
+    links = [key for key in values if key.endswith("@delta") and isinstance(values[key], list)
+             and len(values[key]) > 1]
+    if not links:
+        return values
+    out = dict(values)
+    for key in links:
+        out[key] = sorted(values[key], key=_DUMPS)
+    return out
 
 
 def change_text(change: Change) -> str:
@@ -58,26 +56,27 @@ def change_text(change: Change) -> str:
 
 def fingerprint(texts: Iterable[str]) -> str:
     """SHA-256 (hex) of an object's change texts, in any order."""
-    digest = hashlib.sha256()
-    for text in sorted(texts):
-        digest.update(text.encode("utf-8"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+    return hashlib.sha256(b"".join(text.encode("utf-8") + b"\x00" for text in sorted(texts))).hexdigest()
 
 
 def object_fingerprints(changes: Iterable[Change]) -> dict[ObjectKey, str]:
     """The fingerprint of every object among ``changes`` (several changes of one object make one)."""
-    texts: dict[ObjectKey, list[str]] = {}
+    single: dict[ObjectKey, str] = {}
+    several: dict[ObjectKey, list[str]] = {}
     for change in changes:
-        if not change.readable:
+        if change.unreadable is not None:
             continue
         key = (change.entity_type_raw, change.id)
-        found = texts.get(key)
-        if found is None:
-            texts[key] = [change_text(change)]
+        text = change_text(change)
+        if key in several:
+            several[key].append(text)
+        elif key in single:
+            several[key] = [single[key], text]
         else:
-            found.append(change_text(change))
-    return {key: fingerprint(found) for key, found in texts.items()}
+            single[key] = text
+    found = {key: hashlib.sha256(text.encode("utf-8") + b"\x00").hexdigest() for key, text in single.items()}
+    found.update((key, fingerprint(texts)) for key, texts in several.items())
+    return found
 
 
 @dataclass(frozen=True, slots=True)
