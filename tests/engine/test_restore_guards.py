@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,13 @@ import httpx
 import pytest
 
 from entrabr_tui import engine
-from entrabr_tui.core.model import EntityNameAndIdsFilter, EntityNamesFilter
+from entrabr_tui.core.model import (
+    EntityNameAndIdsFilter,
+    EntityNamesFilter,
+    Job,
+    JobKind,
+    format_datetime,
+)
 from entrabr_tui.core.plan_options import Choice
 from entrabr_tui.core.verification import Residue, VerifyOutcome
 from entrabr_tui.emulator import EmulatorServer
@@ -119,6 +126,26 @@ async def test_the_queue_is_restored_in_stages_and_a_refused_batch_is_halved(
     # The groups' stage ran after every user batch.
     kinds = [b.scope.values[0][0] for b in result.batches if isinstance(b.scope, EntityNameAndIdsFilter)]
     assert kinds == sorted(kinds, key=lambda t: t != "user")
+
+
+async def test_estimates_learn_from_the_tenants_own_jobs(open_session: OpenSession) -> None:
+    session = await open_session()
+    report, _ = await queued_users(session, 10)
+    documented = session.plans.model(report)
+    assert documented.backup_loaded and documented.load == 0 and documented.learnt_from == 0
+    start = session.clock()
+    for n, (changes, minutes) in enumerate(((100, 30), (100, 40), (200, 50))):
+        job = Job.from_json({"id": f"past-{n}", "status": "successful", "totalObjectsModified": changes,
+                             "totalChangedObjectsCalculated": changes, "totalChangedLinksCalculated": 0,
+                             "jobStartDateTime": format_datetime(start),
+                             "jobCompletionDateTime": format_datetime(start + timedelta(minutes=minutes))},
+                            JobKind.RECOVERY)
+        session.cache.jobs.upsert(job, snapshot_id=report.snapshot_id, now=start)
+    learnt = session.plans.model(report)
+    assert learnt.learnt_from == 3 and learnt.factor > 1 and "learnt from 3 past jobs" in learnt.basis
+    plan = session.plan()
+    assert plan.choices is not None and plan.choices.model.learnt_from == 3
+    assert plan.choices.chosen.estimate.seconds > documented.job_seconds(10)
 
 
 async def test_a_thousand_queued_users_are_ten_batches_with_an_estimate(
