@@ -236,11 +236,17 @@ def test_recovery_never_changes_owners_and_totals_ignore_owner_links() -> None:
              if b"owners@delta" in r.body}
     assert owned
     hist, layout = d._hist, d._layout  # owner links are not rendered anywhere else
-    before = {(g, e["id"]): hist.is_owner(layout.index_of(g), layout.index_of(e["id"]))
+
+    def index(object_id: str) -> int:
+        found = layout.index_of(object_id)
+        assert found is not None, object_id
+        return found
+
+    before = {(g, e["id"]): hist.is_owner(index(g), index(e["id"]))
               for g, entries in owned.items() for e in entries}
     assert set(before.values()) == {True, False}
     outcome = assert_invariant(d, sid)           # totals count membership links only
-    after = {key: hist.is_owner(layout.index_of(key[0]), layout.index_of(key[1])) for key in before}
+    after = {key: hist.is_owner(index(key[0]), index(key[1])) for key in before}
     assert after == before
     assert not any(b"owners@delta" in f.body for f in outcome.failed)
     assert not owned.keys() & {r.id for r in d.diff(sid)}   # owner links alone make no change object

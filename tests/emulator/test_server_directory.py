@@ -148,7 +148,7 @@ def test_users_and_groups_filtered_by_id(api: Api) -> None:
 
 
 def test_users_list_pages_without_a_filter(api: Api) -> None:
-    pages = []
+    pages: list[list[dict[str, Any]]] = []
     url: str | None = "/v1.0/users"
     params: dict[str, str] | None = {"$top": "40", **SELECT}
     while url and len(pages) < 3:

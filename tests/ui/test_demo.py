@@ -22,9 +22,12 @@ from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
 from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
 from entrabr_tui.ui.widgets.change_nodes import ActionNode, ObjectRow, TypeNode
+from entrabr_tui.ui.widgets.tables import NavTable
+from entrabr_tui.ui.widgets.toggles import TextCheckbox
 
 from .conftest import settle
 from .palette import wait_until
+from .pilot_helpers import row_of
 from .screen_text import screen_text
 from .test_changes import open_group
 
@@ -57,7 +60,7 @@ async def create_report(app: EntrabrApp, pilot: Pilot[Any], fresh: bool = False)
     await pilot.press("1", "g", "n")
     await settle(pilot)
     assert isinstance(app.screen, ScopeDialog)
-    if fresh != app.screen.query_one("#scope-fresh").value:  # type: ignore[attr-defined]
+    if fresh != app.screen.query_one("#scope-fresh", TextCheckbox).value:
         await pilot.click("#scope-fresh")
     await pilot.click("#create")
     await settle(pilot)
@@ -99,11 +102,11 @@ async def test_admin_report_drill_restore_verify_and_history() -> None:
                 assert members and all(r.glyph in "+−" for r in members)
             await pilot.press("space")          # marks the row under the cursor
             await settle(pilot)
-            assert current.data.id in session.marked(report.id)  # type: ignore[union-attr]
+            assert row_of(current).id in session.marked(report.id)
             tree.move_cursor(current)
             await pilot.press("space")
             await settle(pilot)
-            assert current.data.id not in session.marked(report.id)  # type: ignore[union-attr]
+            assert row_of(current).id not in session.marked(report.id)
 
         # The demo tenant's hostile names (Rich markup, an ANSI escape) show literally in the tree.
         users = await open_group(pilot, tree, "user", "update")
@@ -173,9 +176,9 @@ async def test_admin_report_drill_restore_verify_and_history() -> None:
         assert "restore" in text and "report" in text
         # The failures stay readable: enter on a restore job with failures lists them from the cache.
         history = app.screen
-        jobs = history.query_one("#jobs-table")
+        jobs = history.query_one("#jobs-table", NavTable)
         row = next(i for i, job in enumerate(history._shown_jobs) if history.failed.get(job.id))
-        jobs.move_cursor(row=row)  # type: ignore[attr-defined]
+        jobs.move_cursor(row=row)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, FailedChangesScreen)

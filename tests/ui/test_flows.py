@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from entrabr_tui.core.model import EntityNameAndIdsFilter
+from entrabr_tui.core.model import EntityNameAndIdsFilter, EntityNamesFilter
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
 from entrabr_tui.ui.screens.history import HistoryScreen
 from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
@@ -66,7 +66,7 @@ async def test_new_report_from_the_keyboard_only() -> None:
         second = (await backend.snapshots())[1].snapshot.id
         assert len(backend.report_calls) == 1 and backend.report_calls[0][0] == second
         scope = backend.report_calls[0][1]
-        assert scope is not None and scope.entity_types == ("user",)  # type: ignore[union-attr]
+        assert isinstance(scope, EntityNamesFilter) and scope.entity_types == ("user",)
 
 
 async def test_report_scoped_to_marked_objects() -> None:
@@ -94,7 +94,7 @@ async def test_report_progress_is_shown_while_it_runs() -> None:
             seen.append(text)
             original(text, done, total, **options)
 
-        strip.show_text = spy  # type: ignore[method-assign]
+        strip.show_text = spy  # type: ignore[method-assign]  # a spy that records, then draws
         await pilot.press("1", "j", "enter")
         await settle(pilot)
     assert any("downloading" in t.lower() or "Downloading" in t for t in seen)
@@ -267,14 +267,16 @@ async def test_a_retry_shows_in_the_job_strip_and_counts_down() -> None:
                          until=datetime.now(UTC) + timedelta(seconds=120))
         event = JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating",
                             text="Calculating differences", elapsed=30.0, retry=wait)
-        app.main.reports.progressed(event)
+        reports = app.main.reports
+        assert reports is not None
+        reports.progressed(event)
         await pilot.pause()
         text = str(strip.query_one("#job-text", Static).render())
         assert "throttled (HTTP 429): trying again in" in text and "(try 2 of 6)" in text
         assert strip._countdown is not None  # redrawn every second while the wait lasts
         assert "trying again in" in strip._countdown()
-        app.main.reports.progressed(JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating",
-                                                text="Calculating differences", elapsed=31.0))
+        reports.progressed(JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating",
+                                       text="Calculating differences", elapsed=31.0))
         await pilot.pause()
         assert "Calculating differences" in str(strip.query_one("#job-text", Static).render())
         assert strip._countdown is None

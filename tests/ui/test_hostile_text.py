@@ -33,6 +33,7 @@ from entrabr_tui.ui.widgets.change_nodes import ObjectRow
 
 from .conftest import factory_for, running, settle
 from .fake_backend import HOSTILE_CORPUS, FakeBackend, hostile_changes
+from .pilot_helpers import pane_title
 from .screen_text import screen_text
 from .test_changes import open_group
 
@@ -105,7 +106,7 @@ async def test_filter_field_takes_markup_literally(size: tuple[int, int]) -> Non
         await pilot.press("slash", "left_square_bracket", "slash")  # typed: the crash of the past
         await settle(pilot)
         alive(app)
-        assert "· /[/: " in app.main.query_one("#pane-changes")._border_title.plain  # literal, with a count
+        assert "· /[/: " in pane_title(app, "pane-changes")  # literal, with a count
         assert tree.filters.text == "[/"
         assert {r.id for r in tree.visible_rows()} >= {"h-00", "h-01"}  # "[/" is in those names
         field = app.main.query_one("#filter", Input)
@@ -113,7 +114,7 @@ async def test_filter_field_takes_markup_literally(size: tuple[int, int]) -> Non
             field.value = text
             await settle(pilot)
             alive(app)
-            title = app.main.query_one("#pane-changes")._border_title.plain
+            title = pane_title(app, "pane-changes")
             assert f"/{display_text(text)[:4]}" in title
             shows(app)
         field.value = "DISABLED - ␛ANSI"  # what the screen shows is what the filter finds

@@ -133,7 +133,7 @@ async def test_device_code_sign_in_is_shown_in_the_app_and_closes_when_signed_in
     import threading
     from datetime import UTC, datetime
 
-    from entrabr_tui.graph.credentials import DeviceCodePrompt
+    from entrabr_tui.core.sign_in import DeviceCodePrompt
     from entrabr_tui.ui.app import EntrabrApp
     from entrabr_tui.ui.screens.sign_in import SignInScreen
 
