@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from entrabr_tui.emulator import catalog as c
 from entrabr_tui.emulator.directory import ChangeRecord, Directory, RecoveryOutcome, Scope
 
-from .test_directory import NOW, newest, oldest, parsed
+from .tenant_helpers import NOW, newest, oldest, parsed
 
 
 def fresh(seed: int = 3, objects: int = 2000, drift: int | None = None) -> Directory:

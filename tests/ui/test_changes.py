@@ -2,47 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
-from textual.pilot import Pilot
 from textual.widgets import TextArea
-from textual.widgets.tree import TreeNode
 
-from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, ActionNode, NodeData, ObjectRow, PageLink, TypeNode
-from entrabr_tui.ui.widgets.changes_tree import ChangesTree
+from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, ActionNode, PageLink, TypeNode
 
 from .conftest import running, settle
 from .fake_backend import HOSTILE_NAMES, FakeBackend
-from .pilot_helpers import focused
+from .pilot_helpers import focused, leaves, open_group
 from .screen_text import screen_text
-
-
-def type_node(tree: ChangesTree, entity_type: str) -> TreeNode[NodeData]:
-    return next(n for n in tree.root.children
-                if isinstance(n.data, TypeNode) and n.data.entity_type == entity_type)
-
-
-def action_node(tree: ChangesTree, entity_type: str, action: str) -> TreeNode[NodeData]:
-    parent = type_node(tree, entity_type)
-    return next(n for n in parent.children if isinstance(n.data, ActionNode) and n.data.action == action)
-
-
-async def open_group(pilot: Pilot[Any], tree: ChangesTree, entity_type: str,
-                     action: str) -> TreeNode[NodeData]:
-    tree.focus()
-    tree.move_cursor(type_node(tree, entity_type))
-    await pilot.press("enter")
-    await settle(pilot)
-    node = action_node(tree, entity_type, action)
-    tree.move_cursor(node)
-    await pilot.press("enter")
-    await settle(pilot)
-    return node
-
-
-def leaves(node: TreeNode[NodeData]) -> list[ObjectRow]:
-    return [c.data for c in node.children if isinstance(c.data, ObjectRow)]
 
 
 async def test_counts_at_every_level() -> None:

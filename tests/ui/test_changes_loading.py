@@ -22,8 +22,7 @@ from entrabr_tui.ui.widgets.changes_view import AUTO_OPEN_NODE, OpenPlan, QuickF
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend
-from .pilot_helpers import row_of
-from .test_changes import action_node, leaves, open_group, type_node
+from .pilot_helpers import action_node, leaves, open_group, row_of, type_node
 
 
 class RecordingBackend(FakeBackend):

@@ -8,10 +8,9 @@ from entrabr_tui.store import HistoryAction
 from entrabr_tui.ui.widgets.change_nodes import ObjectRow
 
 from .conftest import settle
-from .pilot_helpers import row_of
+from .demo_app import create_report, demo
+from .pilot_helpers import open_group, row_of
 from .screen_text import screen_text
-from .test_changes import open_group
-from .test_demo import create_report, demo
 
 
 async def test_demo_shows_on_premises_badges_after_the_lookup() -> None:

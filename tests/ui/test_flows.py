@@ -14,8 +14,8 @@ from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend
+from .pilot_helpers import open_group
 from .screen_text import screen_text
-from .test_changes import open_group
 
 
 async def test_enter_on_a_backup_without_a_report_creates_one_at_once() -> None:

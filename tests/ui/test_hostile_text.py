@@ -33,9 +33,8 @@ from entrabr_tui.ui.widgets.change_nodes import ObjectRow
 
 from .conftest import factory_for, running, settle
 from .fake_backend import HOSTILE_CORPUS, FakeBackend, hostile_changes
-from .pilot_helpers import pane_title
+from .pilot_helpers import open_group, pane_title
 from .screen_text import screen_text
-from .test_changes import open_group
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 

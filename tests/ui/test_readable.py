@@ -19,9 +19,8 @@ from entrabr_tui.ui.widgets.status import job_progress_text
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend, build_changes
-from .pilot_helpers import focused, pane_title
+from .pilot_helpers import focused, open_group, pane_title
 from .screen_text import screen_text
-from .test_changes import open_group
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 

@@ -15,9 +15,8 @@ from entrabr_tui.ui.widgets.diff import DiffTable
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend
-from .pilot_helpers import row_of
+from .pilot_helpers import open_group, row_of
 from .screen_text import screen_text
-from .test_changes import open_group
 
 SIZES = [(80, 24), (120, 40)]
 

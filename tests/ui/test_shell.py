@@ -13,8 +13,8 @@ from entrabr_tui.ui.widgets.change_nodes import TypeNode
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend
+from .pilot_helpers import open_group
 from .screen_text import screen_text
-from .test_changes import open_group
 
 
 async def test_four_panes_with_digits_in_titles() -> None:
