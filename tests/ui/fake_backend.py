@@ -242,6 +242,8 @@ class FakeBackend:
     server_jobs: list[Job] = field(default_factory=list)
     report_calls: list[tuple[str, FilteringCriteria | None]] = field(default_factory=list)
     restore_gate: asyncio.Event | None = None
+    #: When set, a new report holds in its download phase until the event is set.
+    download_gate: asyncio.Event | None = None
     closed: bool = False
     warnings: list[str] = field(default_factory=list)
     clear_blocker: str | None = None
@@ -321,6 +323,8 @@ class FakeBackend:
         progress(JobProgress("job-new", JobKind.PREVIEW, "downloading", "Downloading", 200.0, 3600.0,
                              downloaded=total // 2, total=total))
         await asyncio.sleep(0)
+        if self.download_gate is not None:
+            await self.download_gate.wait()
         report = self._report(f"job-{len(self._reports) + 1}", snapshot_id)
         self._reports[snapshot_id] = report
         progress(JobProgress(report.id, JobKind.PREVIEW, "done", "Finished", 260.0, 3600.0,

@@ -62,3 +62,15 @@ async def open_group(pilot: Pilot[Any], tree: ChangesTree, entity_type: str,
 
 def leaves(node: TreeNode[NodeData]) -> list[ObjectRow]:
     return [c.data for c in node.children if isinstance(c.data, ObjectRow)]
+
+
+async def finish_flows(pilot: Pilot[Any], *groups: str) -> None:
+    """Wait for the workers of each group in turn (a flow's worker starts the next group's), then settle.
+
+    ``settle`` leaves the flows that may wait for the user alone; when a test knows a flow will not ask,
+    it waits for the flow itself instead of hoping its next worker has started by the last pause.
+    """
+    for group in groups:
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete([w for w in pilot.app.workers if w.group == group])
+    await settle(pilot)

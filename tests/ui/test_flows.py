@@ -14,7 +14,8 @@ from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend
-from .pilot_helpers import open_group
+from .palette import wait_until
+from .pilot_helpers import finish_flows, open_group
 from .screen_text import screen_text
 
 
@@ -84,7 +85,9 @@ async def test_report_scoped_to_marked_objects() -> None:
 
 
 async def test_report_progress_is_shown_while_it_runs() -> None:
-    backend = FakeBackend()
+    """Progress messages coalesce (only the newest is drawn), so the report holds in its download until the
+    strip has shown it."""
+    backend = FakeBackend(download_gate=asyncio.Event())
     seen: list[str] = []
     async with running(backend) as (app, pilot):
         strip = app.main.job_strip
@@ -96,7 +99,11 @@ async def test_report_progress_is_shown_while_it_runs() -> None:
 
         strip.show_text = spy  # type: ignore[method-assign]  # a spy that records, then draws
         await pilot.press("1", "j", "enter")
-        await settle(pilot)
+        await wait_until(pilot, lambda: any("downloading" in t.lower() for t in seen), "the download shown")
+        assert backend.download_gate is not None
+        backend.download_gate.set()
+        await finish_flows(pilot, "report-flow", "job")
+        assert backend.report_calls, "enter on a backup without a report creates one"
     assert any("downloading" in t.lower() or "Downloading" in t for t in seen)
     assert all(t.startswith("difference report") for t in seen)
 
