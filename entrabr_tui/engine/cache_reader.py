@@ -174,7 +174,7 @@ class CacheReader:
         """Ids queued from this report."""
         report = self.resolve(ref)
         with self.locked() as cache:
-            return {entry.object_id for entry in cache.queue.entries(report.id)}
+            return cache.queue.ids(report.id)
 
     def queue(self, ref: ReportRef | None = None) -> list[QueuedObject]:
         """Queued objects (of one report, or of every report), by type, action and name."""

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from entrabr_tui.core.capabilities import Action, Capabilities
+from entrabr_tui.core.capabilities import Capabilities
 from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, Snapshot
 from entrabr_tui.engine.cache_reader import CacheReader, PageAfter, QueuedObject, ReportRef
 from entrabr_tui.engine.errors import EngineError, OfflineError
@@ -37,6 +37,7 @@ from entrabr_tui.engine.journal import Journal, Reconciliation
 from entrabr_tui.engine.plans import SessionPlan
 from entrabr_tui.engine.reports import ReportInfo, ReportManager
 from entrabr_tui.engine.restore import BatchResult, RestoreExecutor, RestoreResult, retry_plan
+from entrabr_tui.engine.restored import RestoreMark, restore_marks
 from entrabr_tui.engine.resume import JobResumer, ResumeResult
 from entrabr_tui.engine.runner import JobRunner
 from entrabr_tui.engine.session_log import AppAction, ExportedReport, SessionLog
@@ -44,7 +45,7 @@ from entrabr_tui.engine.session_queue import SessionQueue
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.engine.timing import Clock, Sleep, real_sleep, utc_now
 from entrabr_tui.graph.client import RecoveryClient
-from entrabr_tui.graph.errors import ForbiddenError
+from entrabr_tui.graph.errors import CREATE_PREVIEW, ForbiddenError
 from entrabr_tui.store import (
     Cache,
     ChangeRow,
@@ -59,6 +60,9 @@ from entrabr_tui.store import (
 from entrabr_tui.store.sqlite_file import set_aside
 
 CloseHook = Callable[[], Awaitable[None]]
+
+#: How far back :meth:`Session.restore_marks` looks by default.
+RESTORE_MARKS_SPAN = timedelta(days=7)
 
 #: Journal states that mean a job may still be running or its outcome is not collected yet.
 _UNFINISHED = (IntentStatus.PENDING, IntentStatus.SUBMITTED)
@@ -132,8 +136,6 @@ class Session:
             )
             self.reports_manager = ReportManager(self.runner, page_size=settings.page_size,
                                                  on_event=self._report_event)
-            self.reports_manager.guard = lambda: self._require(Action.CREATE_REPORT,
-                                                               "Creating a difference report")
             self.restores = RestoreExecutor(self.runner)
             self.resumer = JobResumer(self.runner, self.reports_manager, self.restores, self.restore_queue,
                                       self.log)
@@ -163,12 +165,15 @@ class Session:
             raise OfflineError(action)
         return self.runner
 
-    def _require(self, action: Action, doing: str) -> None:
-        """Refuse up front what the token's roles and permissions say the service would refuse."""
-        if self.capabilities.allows(action):
-            return
-        reason = self.capabilities.reason(action) or "the signed-in identity lacks the role"
-        raise ForbiddenError(f"{doing} was refused: {reason}.", needs=reason)
+    def _refused(self, exc: ForbiddenError) -> ForbiddenError:
+        """The service's 403 as it was said (what the operation needs), with who was signed in.
+
+        Nothing is refused here up front: the token's claims are only a hint (``capabilities``), the service
+        decides. This is what a refusal looks like once it has.
+        """
+        message = f"{exc.message} Signed in as {self.capabilities.summary}."
+        return ForbiddenError(message, needs=exc.needs, status=exc.status, code=exc.code,
+                              request_id=exc.request_id, operation=exc.operation)
 
     # -- history ---------------------------------------------------------------------------------------
 
@@ -265,9 +270,15 @@ class Session:
                 self._report_event("reused", info)
                 return info
             raise OfflineError("Creating or downloading a difference report")
-        if fresh:
-            self._require(Action.CREATE_REPORT, "Creating a difference report")
-        return await self.reports_manager.ensure_report(snapshot_id, scope, progress, fresh=fresh, mode=mode)
+        try:
+            return await self.reports_manager.ensure_report(snapshot_id, scope, progress, fresh=fresh,
+                                                            mode=mode)
+        except ForbiddenError as exc:
+            refused = self._refused(exc)
+            creating = exc.operation is CREATE_PREVIEW
+            self.log.write(HistoryAction.REPORT_CREATED if creating else HistoryAction.REPORT_DOWNLOADED,
+                           snapshot_id=snapshot_id, scope=scope, outcome="refused", detail=refused.message)
+            raise refused from exc
 
     def report(self, ref: ReportRef) -> ReportInfo | None:
         """A cached report, or ``None``."""
@@ -333,12 +344,45 @@ class Session:
         :func:`~entrabr_tui.engine.session_queue.parse_id_list`)."""
         return self.restore_queue.seed(ref, lines)
 
-    def mark_where(self, ref: ReportRef, *, entity_type: str | None = None, action: str | None = None,
-                   text: str | None = None, recoverable: bool | None = None,
-                   on_prem: bool | None = None) -> int:
-        """Queue every change matching the filters; returns how many were newly queued."""
-        return self.restore_queue.mark_where(ref, entity_type=entity_type, action=action, text=text,
-                                             recoverable=recoverable, on_prem=on_prem)
+    def mark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
+                   entity_type: str | None = None, action: str | None = None, text: str | None = None,
+                   recoverable: bool | None = None, on_prem: bool | None = None) -> int:
+        """Queue every change matching the filters (``nodes``: of these (type, action) pairs only), across
+        the whole report; returns how many were newly queued. Undone by :meth:`undo_marks`."""
+        return self.restore_queue.mark_where(ref, nodes=nodes, entity_type=entity_type, action=action,
+                                             text=text, recoverable=recoverable, on_prem=on_prem)
+
+    def unmark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
+                     entity_type: str | None = None, action: str | None = None, text: str | None = None,
+                     recoverable: bool | None = None, on_prem: bool | None = None) -> int:
+        """Take every change matching the filters out of the queue; returns how many left it. Undone by
+        :meth:`undo_marks`."""
+        return self.restore_queue.unmark_where(ref, nodes=nodes, entity_type=entity_type, action=action,
+                                               text=text, recoverable=recoverable, on_prem=on_prem)
+
+    def undoable_marks(self) -> tuple[int, int]:
+        """What :meth:`undo_marks` would do: ``(unmark, mark again)``; ``(0, 0)``: nothing to undo."""
+        return self.restore_queue.undoable()
+
+    def undo_marks(self) -> tuple[int, int]:
+        """Revert the last bulk change of the queue made in this session (marking or unmarking by filter,
+        emptying the queue, carrying it to a newer report); returns ``(unmarked, marked again)``."""
+        return self.restore_queue.undo()
+
+    def move_queue(self, source: ReportRef, target: ReportRef) -> tuple[int, int]:
+        """Carry the queue of a report over to a newer report of the same backup: objects still in the newer
+        report stay queued, the others leave the queue. Returns ``(kept, dropped)``."""
+        return self.restore_queue.move(source, target)
+
+    def queue_signature(self) -> tuple[int, str | None]:
+        """A cheap value that changes whenever the queue changes, in this process or another (the CLI)."""
+        return self.restore_queue.signature()
+
+    def restore_marks(self, since: datetime | None = None) -> dict[str, RestoreMark]:
+        """What the restores submitted since ``since`` (default: the last 7 days) did to each object they
+        covered, keyed by lower-case object id (see :mod:`entrabr_tui.engine.restored`)."""
+        start = since if since is not None else self.clock() - RESTORE_MARKS_SPAN
+        return restore_marks(self.log, self.cache_reader, start)
 
     def unmark(self, ref: ReportRef, ids: Sequence[str]) -> int:
         """Remove objects from the queue; returns the queue size."""
@@ -348,8 +392,8 @@ class Session:
         """Empty the queue (of one report, or of every report); returns how many were removed."""
         return self.restore_queue.unmark_all(ref)
 
-    def plan(self, ref: ReportRef | None = None, *, allow_whole_type: bool = True,
-             record: bool = True) -> SessionPlan:
+    def plan(self, ref: ReportRef | None = None, *, record: bool = True,
+             allow_whole_type: bool = True) -> SessionPlan:
         """Plan a restore of the queue of one report (see
         :meth:`SessionQueue.plan <entrabr_tui.engine.session_queue.SessionQueue.plan>`)."""
         return self.restore_queue.plan(ref, allow_whole_type=allow_whole_type, record=record)
@@ -361,7 +405,6 @@ class Session:
         """Run the plan's recovery jobs one after another (each journaled); restored objects leave the queue,
         failed ones stay queued for a retry."""
         self._online("Restoring")
-        self._require(Action.RESTORE, "Restoring")
         assert self.restores is not None
         if plan.is_empty or plan.report is None or plan.snapshot_id is None:
             raise EngineError("The plan is empty: nothing queued can be recovered.")
@@ -383,6 +426,11 @@ class Session:
             result = await self.restores.execute(plan.plan, snapshot_id, progress, mode=mode,
                                                  on_submitted=submitted, on_finished=finished,
                                                  report_id=report_id)
+        except ForbiddenError as exc:
+            refused = self._refused(exc)
+            self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=snapshot_id, outcome="refused",
+                           detail=refused.message, counts={"batches": plan.batch_count})
+            raise refused from exc
         except Exception as exc:
             self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=snapshot_id, outcome="error",
                            detail=str(exc), counts={"batches": plan.batch_count})
@@ -418,10 +466,15 @@ class Session:
     async def cancel(self) -> str | None:
         """Cancel what this session is running (a restore's current batch, or a report job)."""
         runner = self._online("Cancelling a job")
-        if self._restoring and self.restores is not None:
-            job_id = await self.restores.cancel()
-        else:
-            job_id = await runner.cancel()
+        try:
+            if self._restoring and self.restores is not None:
+                job_id = await self.restores.cancel()
+            else:
+                job_id = await runner.cancel()
+        except ForbiddenError as exc:
+            refused = self._refused(exc)
+            self.log.write(HistoryAction.CANCEL, outcome="refused", detail=refused.message)
+            raise refused from exc
         self.log.write(HistoryAction.CANCEL, job_id=job_id,
                        outcome="requested" if job_id else "nothing running")
         return job_id

@@ -35,6 +35,15 @@ def parse_id_list(lines: Iterable[str]) -> list[str]:
     return list(ids)
 
 
+def _describe_filters(nodes: Sequence[tuple[str, str]] | None, entity_type: str | None, action: str | None,
+                      text: str | None, recoverable: bool | None, on_prem: bool | None) -> str:
+    parts = [f"{k}={v}" for k, v in (("entity_type", entity_type), ("action", action), ("text", text),
+                                      ("recoverable", recoverable), ("on_prem", on_prem)) if v is not None]
+    if nodes is not None:
+        parts.append("nodes=" + ", ".join(f"{t}/{a}" for t, a in nodes))
+    return ", ".join(parts) or "everything"
+
+
 class SessionQueue:
     """Marks and unmarks objects for restore (logging each change) and plans a restore of the queue."""
 
@@ -62,21 +71,76 @@ class SessionQueue:
         self._log_mark(report, result, ids, detail="seeded from a list of ids")
         return result
 
-    def mark_where(self, ref: ReportRef, *, entity_type: str | None = None, action: str | None = None,
-                   text: str | None = None, recoverable: bool | None = None,
-                   on_prem: bool | None = None) -> int:
-        """Queue every change matching the filters; returns how many were newly queued."""
+    def mark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
+                   entity_type: str | None = None, action: str | None = None, text: str | None = None,
+                   recoverable: bool | None = None, on_prem: bool | None = None) -> int:
+        """Queue every change matching the filters (``nodes``: of these (type, action) pairs only); returns
+        how many were newly queued. One bulk change: :meth:`undo` takes them out again."""
         report = self._reader.resolve(ref)
         with self._reader.locked() as cache:
-            added = cache.queue.mark_where(report.id, entity_type=entity_type, action=action, text=text,
-                                           recoverable=recoverable, on_prem=on_prem)
-        filters = {"entity_type": entity_type, "action": action, "text": text, "recoverable": recoverable,
-                   "on_prem": on_prem}
+            cache.queue.start_undo()
+            added = cache.queue.mark_where(report.id, where_nodes=nodes, entity_type=entity_type,
+                                           action=action, text=text, recoverable=recoverable, on_prem=on_prem,
+                                           undoable=True)
         self._log.write(HistoryAction.OBJECTS_MARKED, snapshot_id=report.snapshot_id, scope=report.scope,
                         job_id=report.job_id, counts={"marked": added},
-                        detail="marked by filter: "
-                        + ", ".join(f"{k}={v}" for k, v in filters.items() if v is not None))
+                        detail="marked by filter: " + _describe_filters(nodes, entity_type, action, text,
+                                                                        recoverable, on_prem))
         return added
+
+    def unmark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
+                     entity_type: str | None = None, action: str | None = None, text: str | None = None,
+                     recoverable: bool | None = None, on_prem: bool | None = None) -> int:
+        """Take every change matching the filters out of the queue; returns how many left it. One bulk
+        change: :meth:`undo` queues them again."""
+        report = self._reader.resolve(ref)
+        with self._reader.locked() as cache:
+            cache.queue.start_undo()
+            removed = cache.queue.unmark_where(report.id, where_nodes=nodes, entity_type=entity_type,
+                                               action=action, text=text, recoverable=recoverable,
+                                               on_prem=on_prem, undoable=True)
+        self._log.write(HistoryAction.OBJECTS_UNMARKED, snapshot_id=report.snapshot_id, job_id=report.job_id,
+                        counts={"unmarked": removed},
+                        detail="unmarked by filter: " + _describe_filters(nodes, entity_type, action, text,
+                                                                          recoverable, on_prem))
+        return removed
+
+    def undoable(self) -> tuple[int, int]:
+        """What :meth:`undo` would do: ``(unmark, mark again)``; ``(0, 0)`` when there is nothing to undo."""
+        with self._reader.locked() as cache:
+            return cache.queue.undo_counts()
+
+    def undo(self) -> tuple[int, int]:
+        """Revert the last bulk change made through this session (mark or unmark by filter, empty the queue,
+        a queue carried to a newer report): returns ``(unmarked, marked again)``."""
+        with self._reader.locked() as cache:
+            unmarked, marked = cache.queue.undo()
+        if unmarked or marked:
+            self._log.write(HistoryAction.OBJECTS_UNMARKED if unmarked else HistoryAction.OBJECTS_MARKED,
+                            counts={"unmarked": unmarked, "marked": marked},
+                            detail="undid the last bulk change of the queue")
+        return unmarked, marked
+
+    def move(self, source: ReportRef, target: ReportRef) -> tuple[int, int]:
+        """Carry the queue of report ``source`` over to report ``target`` (a newer report of the same backup):
+        objects ``target`` still holds stay queued, the others leave the queue. Returns ``(kept, dropped)``.
+        One bulk change: :meth:`undo` puts the queue back."""
+        old, new = self._reader.resolve(source), self._reader.resolve(target)
+        if old.snapshot_id != new.snapshot_id:
+            raise EngineError("The queue can only follow a newer report of the same backup.")
+        with self._reader.locked() as cache:
+            kept, dropped = cache.queue.move(old.id, new.id)
+        self._log.write(HistoryAction.OBJECTS_MARKED, snapshot_id=new.snapshot_id, job_id=new.job_id,
+                        counts={"marked": kept, "unmarked": dropped},
+                        detail=f"queue carried over from report {old.job_id}: {kept} still differ, "
+                               f"{dropped} no longer differ")
+        return kept, dropped
+
+    def signature(self) -> tuple[int, str | None]:
+        """Changes whenever the queue changes, in this process or another (see
+        :meth:`RestoreQueue.signature <entrabr_tui.store.restore_queue.RestoreQueue.signature>`)."""
+        with self._reader.locked() as cache:
+            return cache.queue.signature()
 
     def _log_mark(self, report: Report, result: MarkResult, ids: list[str],
                   detail: str | None = None) -> None:
@@ -97,10 +161,12 @@ class SessionQueue:
         return self._reader.queue_size(report)
 
     def unmark_all(self, ref: ReportRef | None = None) -> int:
-        """Empty the queue (of one report, or of every report); returns how many were removed."""
+        """Empty the queue (of one report, or of every report); returns how many were removed. One bulk
+        change: :meth:`undo` queues them again."""
         with self._reader.locked() as cache:
             reports = [self._reader.resolve(ref)] if ref is not None else cache.reports.all()
-            removed = sum(cache.queue.clear(report.id) for report in reports)
+            cache.queue.start_undo()
+            removed = sum(cache.queue.clear(report.id, undoable=True) for report in reports)
         self._log.write(HistoryAction.OBJECTS_UNMARKED, counts={"unmarked": removed}, detail="queue emptied")
         return removed
 

@@ -146,6 +146,23 @@ class QueueEntry(Protocol):
     def display_name(self) -> str: ...
 
 
+class RestoreMarkView(Protocol):
+    """What the last restore that covered an object did to it (from the session history)."""
+
+    @property
+    def state(self) -> str:
+        """``restored``, ``failed``, ``cancelled`` or ``running``."""
+        ...
+
+    @property
+    def at(self) -> datetime:
+        """When that restore was submitted."""
+        ...
+
+    @property
+    def job_id(self) -> str | None: ...
+
+
 class LogEntry(Protocol):
     """One line of the local session log (every action taken in the app)."""
 
@@ -219,9 +236,11 @@ class Backend(Protocol):
 
     # -- cache queries (blocking; call from thread workers) ----------------------------------------------
     def counts(
-        self, report_id: str, /, *, text: str | None = None, recoverable: bool | None = None
+        self, report_id: str, /, *, text: str | None = None, recoverable: bool | None = None,
+        marked: bool | None = None,
     ) -> Sequence[TypeActionCount]:
-        """Cached change counts by type and action, optionally of the matches of a filter only."""
+        """Cached change counts by type and action, optionally of the matches of a filter only (``marked``:
+        only the queued ones, or only the others)."""
         ...
 
     def page(
@@ -262,16 +281,54 @@ class Backend(Protocol):
         ...
 
     def unmark_all(self) -> object:
-        """Empty the queue of every report."""
+        """Empty the queue of every report (one bulk change: ``undo_marks`` queues everything again)."""
+        ...
+
+    def mark_where(
+        self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None, text: str | None = None,
+        recoverable: bool | None = None,
+    ) -> int:
+        """Queue every change of the report matching the filter (``nodes``: of these (type, action) pairs
+        only), loaded or not; returns how many were newly queued. One bulk change (see ``undo_marks``)."""
+        ...
+
+    def unmark_where(
+        self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None, text: str | None = None,
+        recoverable: bool | None = None,
+    ) -> int:
+        """Take every change of the report matching the filter out of the queue; returns how many left it.
+        One bulk change (see ``undo_marks``)."""
+        ...
+
+    def undoable_marks(self) -> tuple[int, int]:
+        """What ``undo_marks`` would do: ``(unmark, mark again)``; ``(0, 0)`` when there is nothing to undo."""
+        ...
+
+    def undo_marks(self) -> tuple[int, int]:
+        """Revert the last bulk change of the queue; returns ``(unmarked, marked again)``."""
+        ...
+
+    def move_queue(self, source: str, target: str, /) -> tuple[int, int]:
+        """Carry the queue of report ``source`` over to ``target``, a newer report of the same backup: objects
+        still in it stay queued, the others leave the queue. Returns ``(kept, dropped)``; one bulk change."""
+        ...
+
+    def queue_signature(self) -> object:
+        """A cheap value that changes whenever the queue changes, here or in another process (the CLI)."""
+        ...
+
+    def restore_marks(self) -> Mapping[str, RestoreMarkView]:
+        """What recent restores did to each object they covered, keyed by lower-case object ID."""
         ...
 
     def queue(self) -> Sequence[QueueEntry]:
         """Every queued object, grouped by type then action then name."""
         ...
 
-    def plan(self, *, record: bool = True) -> SessionPlan:
+    def plan(self, *, record: bool = True, allow_whole_type: bool = True) -> SessionPlan:
         """Plan a restore of the queue (what it restores, reverts, soft-deletes, and excludes, and why);
-        ``record=False`` for a preview that is not written to the session history."""
+        ``record=False`` for a preview that is not written to the session history; ``allow_whole_type=False``
+        scopes every job by object IDs (no job for a whole type)."""
         ...
 
     def retry_plan(self, result: RestoreResult, plan: SessionPlan, /) -> SessionPlan:

@@ -29,6 +29,7 @@ from entrabr_tui.engine.jobs import SlotState
 from entrabr_tui.engine.plans import SessionPlan, build_plan
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.restore import BatchResult, RestoreResult, retry_plan
+from entrabr_tui.graph.errors import ForbiddenError
 from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
 from entrabr_tui.ui.backend import CachedReportView, ReportProgressCallback, RestoreProgressCallback
 
@@ -125,6 +126,13 @@ def matches(change: Change, text: str | None, recoverable: bool | None) -> bool:
             or needle in (change.principal_name or "").casefold())
 
 
+@dataclass(frozen=True)
+class FakeRestoreMark:
+    state: str
+    at: datetime
+    job_id: str | None
+
+
 @dataclass
 class FakeBackend:
     """Deterministic in-memory ``Backend``: three snapshots, one report cached for the newest."""
@@ -144,8 +152,15 @@ class FakeBackend:
     warnings: list[str] = field(default_factory=list)
     clear_blocker: str | None = None
     cleared: int = 0
+    #: The service refuses restores (403), as it does an Entra Backup Reader's.
+    refuse_restore: bool = False
+    restored: dict[str, FakeRestoreMark] = field(default_factory=dict)
+    #: The last bulk change of the queue: ids it queued, entries it took out.
+    undo_record: tuple[set[str], dict[str, tuple[str, Change]]] = field(default_factory=lambda: (set(), {}))
+    queue_changes: int = 0
 
     def __post_init__(self) -> None:
+        self.refuse_restore = self.refuse_restore or self.role == "reader"  # as the service does
         if not self.changes:
             self.changes = build_changes(self.users)
         self._by_id = {c.id: c for c in self.changes}
@@ -206,9 +221,11 @@ class FakeBackend:
         return SlotState(running[0] if running else None, False, None)
 
     def counts(self, report_id: str, /, *, text: str | None = None,
-               recoverable: bool | None = None) -> list[NodeCount]:
+               recoverable: bool | None = None, marked: bool | None = None) -> list[NodeCount]:
         tally: dict[tuple[str, str], int] = {}
         for c in self.changes:
+            if marked is not None and (c.id in self.queued) is not marked:
+                continue
             if matches(c, text, recoverable):
                 key = (c.entity_type_raw, c.action_raw)
                 tally[key] = tally.get(key, 0) + 1
@@ -238,17 +255,73 @@ class FakeBackend:
         for i in ids:
             if i in self._by_id:
                 self.queued[i] = (report_id, self._by_id[i])
+        self.queue_changes += 1
         return len(self.queued)
 
     def unmark(self, report_id: str, ids: Sequence[str], /) -> int:
         for i in ids:
             self.queued.pop(i, None)
+        self.queue_changes += 1
         return len(self.queued)
 
     def unmark_all(self) -> int:
         removed = len(self.queued)
+        self.undo_record = (set(), dict(self.queued))
         self.queued.clear()
+        self.queue_changes += 1
         return removed
+
+    def _selected(self, nodes: Sequence[tuple[str, str]] | None, text: str | None,
+                  recoverable: bool | None) -> list[Change]:
+        wanted = set(nodes) if nodes is not None else None
+        return [c for c in self.changes if matches(c, text, recoverable)
+                and (wanted is None or (c.entity_type_raw, c.action_raw) in wanted)]
+
+    def mark_where(self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None,
+                   text: str | None = None, recoverable: bool | None = None) -> int:
+        added = {c.id for c in self._selected(nodes, text, recoverable) if c.id not in self.queued}
+        for i in added:
+            self.queued[i] = (report_id, self._by_id[i])
+        self.undo_record = (added, {})
+        self.queue_changes += 1
+        return len(added)
+
+    def unmark_where(self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None,
+                     text: str | None = None, recoverable: bool | None = None) -> int:
+        removed = {c.id: self.queued.pop(c.id) for c in self._selected(nodes, text, recoverable)
+                   if c.id in self.queued}
+        self.undo_record = (set(), removed)
+        self.queue_changes += 1
+        return len(removed)
+
+    def undoable_marks(self) -> tuple[int, int]:
+        return len(self.undo_record[0]), len(self.undo_record[1])
+
+    def undo_marks(self) -> tuple[int, int]:
+        added, removed = self.undo_record
+        for i in added:
+            self.queued.pop(i, None)
+        self.queued.update(removed)
+        self.undo_record = (set(), {})
+        self.queue_changes += 1
+        return len(added), len(removed)
+
+    def move_queue(self, source: str, target: str, /) -> tuple[int, int]:
+        moving = {i: v for i, v in self.queued.items() if v[0] == source}
+        kept = {i for i in moving if i in self._by_id}
+        for i in moving:
+            del self.queued[i]
+        for i in kept:
+            self.queued[i] = (target, self._by_id[i])
+        self.undo_record = (kept, moving)
+        self.queue_changes += 1
+        return len(kept), len(moving) - len(kept)
+
+    def queue_signature(self) -> tuple[int, int]:
+        return len(self.queued), self.queue_changes
+
+    def restore_marks(self) -> dict[str, FakeRestoreMark]:
+        return dict(self.restored)
 
     def queue(self) -> list[QueuedObject]:
         entries = [QueuedObject(r, c.id, c.entity_type_raw, c.action_raw, c.display_name,
@@ -256,12 +329,16 @@ class FakeBackend:
         entries.sort(key=lambda e: (e.entity_type, e.action, e.display_name, e.id))
         return entries
 
-    def plan(self, *, record: bool = True) -> SessionPlan:
+    def plan(self, *, record: bool = True, allow_whole_type: bool = True) -> SessionPlan:
         if not self.queued:
             return SessionPlan.empty()
         report_id = next(iter(self.queued.values()))[0]
         report = next(r for r in self._reports.values() if r.id == report_id)
-        return build_plan(report, [c for _, c in self.queued.values()], None)
+        totals: dict[str, int] = {}
+        for c in self.changes:
+            totals[c.entity_type_raw] = totals.get(c.entity_type_raw, 0) + 1
+        return build_plan(report, [c for _, c in self.queued.values()], totals,
+                          allow_whole_type=allow_whole_type)
 
     def retry_plan(self, result: RestoreResult, plan: SessionPlan, /) -> SessionPlan:
         retry = retry_plan(result.failed, self._by_id.get)
@@ -269,6 +346,13 @@ class FakeBackend:
 
     async def restore(self, plan: SessionPlan, progress: RestoreProgressCallback | None, /) -> RestoreResult:
         assert progress is not None and plan.snapshot_id is not None
+        if self.refuse_restore:
+            self._log("restore-finished", "Creating a restore was refused: needs Entra Backup Administrator",
+                      "refused")
+            raise ForbiddenError(
+                "Creating a restore was refused: Creating a restore needs the Entra Backup Administrator role "
+                "(or Global Administrator). Signed in as reader@contoso.example · Entra Backup Reader.",
+                needs="the Entra Backup Administrator role", status=403)
         batches: list[BatchResult] = []
         count = len(plan.batches)
         ids = {i for t in plan.types for i in t.ids}
@@ -288,6 +372,9 @@ class FakeBackend:
                                  "totalFailedChanges": len(failed)}, JobKind.RECOVERY)
             batches.append(BatchResult(number, scope, job, failed))
         done = ids - self.fail_ids
+        for i in ids:
+            self.restored[i.lower()] = FakeRestoreMark("failed" if i in self.fail_ids else "restored", NOW,
+                                                       "rjob-1")
         self.changes = [c for c in self.changes if c.id not in done]
         self._by_id = {c.id: c for c in self.changes}
         self.queued = {i: v for i, v in self.queued.items() if i not in done}
