@@ -199,8 +199,8 @@ def _delegated(
     read_reason = read_reason or missing_scope(SCOPE_READ)
     report_reason = None
     if role is BackupRole.NONE:
-        report_reason = ("Signed in without an Entra Backup role: difference reports need Entra Backup Reader "
-                         "or Entra Backup Administrator")
+        report_reason = ("Signed in without an Entra Backup role: difference reports need Entra Backup "
+                         "Reader or Entra Backup Administrator")
     report_reason = report_reason or missing_scope(SCOPE_PREVIEW, SCOPE_RECOVERY)
     restore_reason = _role_reason(role, "restores") or missing_scope(SCOPE_RECOVERY)
 

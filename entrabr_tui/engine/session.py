@@ -156,6 +156,11 @@ class Session:
         return self.client is None
 
     @property
+    def service_in_process(self) -> bool:
+        """The service is the demo's emulator, running in this process: it stops when the session closes."""
+        return self.emulator is not None
+
+    @property
     def warnings(self) -> list[str]:
         """Messages from opening the cache and history (e.g. a damaged file moved aside)."""
         return [*self.cache.db.warnings, *self.log.warnings, *self.open_warnings]

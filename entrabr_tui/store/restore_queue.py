@@ -90,14 +90,15 @@ class RestoreQueue:
         recoverable: bool | None,
         on_prem: bool | None,
     ) -> _Selection:
-        """The rows matching the filters, as a ``SELECT c.object_id, c.entity_type, c.action`` (``where_nodes``:
-        only these (type, action) pairs)."""
+        """The rows matching the filters, as a ``SELECT c.object_id, c.entity_type, c.action``
+        (``where_nodes``: only these (type, action) pairs)."""
         table = change_table(report_id)
         where, args = filter_clauses(report_id, entity_type, action, recoverable, on_prem, None)
         if where_nodes is not None:
             pairs = list(dict.fromkeys(where_nodes))
             if pairs:
-                where.append("(c.entity_type, c.action) IN (VALUES " + ",".join("(?, ?)" for _ in pairs) + ")")
+                values = ",".join("(?, ?)" for _ in pairs)
+                where.append(f"(c.entity_type, c.action) IN (VALUES {values})")
                 args.extend(value for pair in pairs for value in pair)
             else:
                 where.append("0")
@@ -116,9 +117,10 @@ class RestoreQueue:
         """This connection's record of the last bulk change (a temporary table, seen by no other
         connection). ``added`` 1: the change queued the object; 0: it took it out of the queue."""
         self._db.conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS queue_undo (report_id INTEGER NOT NULL, object_id TEXT NOT NULL, "
-            "entity_type TEXT NOT NULL, action TEXT NOT NULL, marked_at TEXT NOT NULL, added INTEGER NOT NULL, "
-            "PRIMARY KEY (report_id, object_id)) WITHOUT ROWID"
+            "CREATE TEMP TABLE IF NOT EXISTS queue_undo (report_id INTEGER NOT NULL, "
+            "object_id TEXT NOT NULL, entity_type TEXT NOT NULL, action TEXT NOT NULL, "
+            "marked_at TEXT NOT NULL, added INTEGER NOT NULL, PRIMARY KEY (report_id, object_id)) "
+            "WITHOUT ROWID"
         )
 
     def start_undo(self) -> None:
@@ -151,8 +153,8 @@ class RestoreQueue:
             before = conn.total_changes
             conn.execute(
                 "INSERT OR IGNORE INTO restore_queue (report_id, object_id, entity_type, action, marked_at) "
-                "SELECT u.report_id, u.object_id, u.entity_type, u.action, u.marked_at FROM temp.queue_undo u "
-                "WHERE u.added = 0 AND u.report_id IN (SELECT id FROM report)"
+                "SELECT u.report_id, u.object_id, u.entity_type, u.action, u.marked_at "
+                "FROM temp.queue_undo u WHERE u.added = 0 AND u.report_id IN (SELECT id FROM report)"
             )
             marked = conn.total_changes - before
             conn.execute("DELETE FROM temp.queue_undo")
@@ -250,7 +252,8 @@ class RestoreQueue:
             conn.execute(
                 f"{chosen.with_clause} INSERT OR REPLACE INTO temp.queue_undo "
                 "(report_id, object_id, entity_type, action, marked_at, added) "
-                "SELECT q.report_id, q.object_id, q.entity_type, q.action, q.marked_at, 0 FROM restore_queue q "
+                "SELECT q.report_id, q.object_id, q.entity_type, q.action, q.marked_at, 0 "
+                "FROM restore_queue q "
                 f"WHERE q.report_id = {rid} AND q.object_id IN (SELECT s.object_id FROM ({chosen.select}) s)",
                 [*chosen.with_args, *chosen.args],
             )

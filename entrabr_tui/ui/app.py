@@ -324,6 +324,11 @@ class EntrabrApp(App[int]):
         else:
             self.notify(text[:300], title=failure_title(event.worker), severity="error", timeout=10)
 
+    async def action_quit(self) -> None:
+        """Quit from anywhere (the palette's Quit, ctrl+q over a dialog) as ``q`` does: asks while a job
+        runs."""
+        self.main.action_quit()
+
     async def on_unmount(self) -> None:
         if self.backend is not None:
             await self.backend.aclose()

@@ -209,6 +209,11 @@ class Backend(Protocol):
         """Serving from the cache only (no network)."""
         ...
 
+    @property
+    def service_in_process(self) -> bool:
+        """The service runs inside this process (the demo's emulator): it stops with the app, jobs too."""
+        ...
+
     # -- snapshots, reports and jobs (network) ------------------------------------------------------------
     async def snapshots(self) -> Sequence[SnapshotEntry]:
         """Backups newest first, each with its best cached report."""
@@ -301,7 +306,7 @@ class Backend(Protocol):
         ...
 
     def undoable_marks(self) -> tuple[int, int]:
-        """What ``undo_marks`` would do: ``(unmark, mark again)``; ``(0, 0)`` when there is nothing to undo."""
+        """What ``undo_marks`` would do: ``(unmark, mark again)``; ``(0, 0)``: nothing to undo."""
         ...
 
     def undo_marks(self) -> tuple[int, int]:

@@ -15,8 +15,8 @@ from entrabr_tui.engine.errors import OfflineError
 from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.engine.timing import PollPolicy
-from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.graph import errors as graph_errors
+from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.graph.errors import ForbiddenError
 from entrabr_tui.store import HistoryAction, StorePaths
 

@@ -63,7 +63,9 @@ def test_unmark_where_and_clear_are_undone(loaded: tuple[Cache, int, list[dict[s
     assert {e.object_id: e.marked_at for e in cache.queue.entries(rid)} == before
 
 
-def test_a_new_bulk_change_replaces_the_undo_record(loaded: tuple[Cache, int, list[dict[str, object]]]) -> None:
+def test_a_new_bulk_change_replaces_the_undo_record(
+    loaded: tuple[Cache, int, list[dict[str, object]]]
+) -> None:
     cache, rid, _items = loaded
     cache.queue.start_undo()
     users = cache.queue.mark_where(rid, entity_type="user", undoable=True)

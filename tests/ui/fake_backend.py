@@ -141,6 +141,7 @@ class FakeBackend:
     users: int = 300
     tenant: str = "Contoso (demo)"
     offline: bool = False
+    service_in_process: bool = False
     fail_ids: frozenset[str] = frozenset()
     changes: list[Change] = field(default_factory=list)
     queued: dict[str, tuple[str, Change]] = field(default_factory=dict)
@@ -197,13 +198,14 @@ class FakeBackend:
             return existing
         assert progress is not None
         total = len(self.changes)
+        job_id = f"job-{len(self._reports) + 1}"
         for step, phase in enumerate(("initialized", "loadingData", "calculating")):
-            progress(JobProgress("job-new", JobKind.PREVIEW, phase, phase, float(step * 60), 3600.0))
+            progress(JobProgress(job_id, JobKind.PREVIEW, phase, phase, float(step * 60), 3600.0))
             await asyncio.sleep(0)
-        progress(JobProgress("job-new", JobKind.PREVIEW, "downloading", "Downloading", 200.0, 3600.0,
+        progress(JobProgress(job_id, JobKind.PREVIEW, "downloading", "Downloading", 200.0, 3600.0,
                              downloaded=total // 2, total=total))
         await asyncio.sleep(0)
-        report = self._report(f"job-{len(self._reports) + 1}", snapshot_id)
+        report = self._report(job_id, snapshot_id)
         self._reports[snapshot_id] = report
         progress(JobProgress(report.id, JobKind.PREVIEW, "done", "Finished", 260.0, 3600.0,
                              downloaded=total, total=total))
@@ -350,8 +352,8 @@ class FakeBackend:
             self._log("restore-finished", "Creating a restore was refused: needs Entra Backup Administrator",
                       "refused")
             raise ForbiddenError(
-                "Creating a restore was refused: Creating a restore needs the Entra Backup Administrator role "
-                "(or Global Administrator). Signed in as reader@contoso.example · Entra Backup Reader.",
+                "Creating a restore was refused: Creating a restore needs the Entra Backup Administrator "
+                "role (or Global Administrator). Signed in as reader@contoso.example · Entra Backup Reader.",
                 needs="the Entra Backup Administrator role", status=403)
         batches: list[BatchResult] = []
         count = len(plan.batches)

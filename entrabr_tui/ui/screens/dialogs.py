@@ -1,4 +1,5 @@
-"""Reusable modal dialogs: yes/no, typed confirmation, and a full-value viewer."""
+"""Reusable modal dialogs: yes/no, typed confirmation, and a full-value viewer. Each shows its own keys in a
+footer (the main screen's keys do nothing while a dialog is open)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from entrabr_tui.ui.bindings import DIALOG, SCREEN, TEXT_DIALOG, TYPED_DIALOG, bindings_of
 
@@ -21,11 +22,12 @@ class ConfirmDialog(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, DIALOG)
 
     def __init__(self, title: str, body: Text | str, confirm_label: str = "Yes", *,
-                 danger: bool = False) -> None:
+                 danger: bool = False, cancel_label: str = "Cancel") -> None:
         super().__init__()
         self.title_text = title
         self.body = body if isinstance(body, Text) else Text(body)
         self.confirm_label = confirm_label
+        self.cancel_label = cancel_label
         self.danger = danger
 
     def compose(self) -> ComposeResult:
@@ -34,9 +36,10 @@ class ConfirmDialog(ModalScreen[bool]):
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self.body)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel (n)", id="cancel", compact=True)
+                yield Button(f"{self.cancel_label} (n)", id="cancel", compact=True)
                 yield Button(f"{self.confirm_label} (y)", id="confirm",
                              variant="error" if self.danger else "primary", compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
@@ -73,6 +76,7 @@ class TypedConfirmDialog(ModalScreen[bool]):
                 yield Button("Cancel (esc)", id="cancel", compact=True)
                 yield Button(self.confirm_label, id="confirm", variant="error", disabled=True,
                              compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#typed", Input).focus()
@@ -112,6 +116,7 @@ class TextDialog(ModalScreen[None]):
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self.body)
             yield Label(Text("esc closes", style="dim"))
+        yield Footer()
 
     def action_close(self) -> None:
         self.dismiss(None)

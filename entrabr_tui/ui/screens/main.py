@@ -27,18 +27,24 @@ from entrabr_tui.ui.messages import (
     DiffRequested,
     FilterRequested,
     JobSlotChanged,
+    MarkNodesRequested,
     MarksChanged,
+    MarksReloaded,
+    QueueChanged,
     QueueLoaded,
     ReportProgressed,
     ReportReady,
     RestoreFinished,
+    RestoreMarksLoaded,
     RestoreProgressed,
     SnapshotChosen,
     SnapshotsLoaded,
+    UnmarkAllRequested,
 )
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TextDialog
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
+from entrabr_tui.ui.screens.marks_flow import QUEUE_POLL, MarksFlow
 from entrabr_tui.ui.screens.report_flow import ReportFlow
 from entrabr_tui.ui.screens.restore_flow import RestoreFlow
 from entrabr_tui.ui.text import clean, format_duration, safe
@@ -48,6 +54,9 @@ from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable
 from entrabr_tui.ui.widgets.queue import QueueTable, plan_title
 from entrabr_tui.ui.widgets.status import JobStrip, ReadOnlyBanner, StatusLine
 from entrabr_tui.ui.workers import failure_title
+
+#: What the Changes pane says while no report is open: one key starts one.
+NO_REPORT = "No report yet.\nPress n to create one\n(or enter on a backup in pane 1)."
 
 #: Pane number → (container id, id of the widget that takes focus).
 PANES = {1: ("pane-backups", "backups"), 2: ("pane-changes", "tree"), 3: ("pane-diff", "diff-table"),
@@ -82,6 +91,8 @@ class MainScreen(Screen[None]):
         self.snapshot: SnapshotEntry | None = None
         self.reports: ReportFlow | None = None
         self.restores: RestoreFlow | None = None
+        self.marks: MarksFlow | None = None
+        self._first_listing = True
 
     # -- widgets ---------------------------------------------------------------------------------------------
     @property
@@ -152,16 +163,16 @@ class MainScreen(Screen[None]):
         self.backend = backend
         self.reports = ReportFlow(self, backend)
         self.restores = RestoreFlow(self, backend)
+        self.marks = MarksFlow(self, backend)
         caps = backend.capabilities
         self.status.set_session(backend.tenant, caps, backend.offline)
-        reason = None if caps.can_restore else (caps.restore_reason or "this sign-in cannot restore")
-        if backend.offline:
-            reason = "offline: the cache is shown as it is; reports and restores need Microsoft Graph"
-        self.query_one("#banner", ReadOnlyBanner).show_reason(reason)
+        self.query_one("#banner", ReadOnlyBanner).show_limits(caps, backend.offline)
         self.changes.show_message("Loading backups…")
         self.load_snapshots(backend)
         self.load_queue(backend)
         self.load_slot(backend)
+        self.marks.load_restore_marks()
+        self.set_interval(QUEUE_POLL, self.marks.poll, name="queue-poll")
 
     @on(JobSlotChanged)
     def _slot_changed(self, message: JobSlotChanged) -> None:
@@ -181,9 +192,9 @@ class MainScreen(Screen[None]):
                 self.backups.mark_selected(newest.snapshot.id)
                 assert newest.report is not None
                 self.open_report(newest.report.id, newest.report)
-            else:
-                self.changes.show_message("No cached report yet: choose a backup in pane 1 (enter) "
-                                          "or press n.")
+            elif self._first_listing:
+                self.changes.show_message(NO_REPORT)
+        self._first_listing = False
 
     @on(SnapshotChosen)
     def _snapshot_chosen(self, message: SnapshotChosen) -> None:
@@ -195,10 +206,9 @@ class MainScreen(Screen[None]):
             self.open_report(report.id, report)
             self.changes.focus()
         else:
-            # No usable report in the cache: reuse a successful one on the service, or create one.
-            # A sign-in that cannot create reports may still reuse one the service already has.
-            can_create = self.backend is not None and self.backend.capabilities.can_create_report
-            ask = can_create and (report is None or report.status is not RecoveryStatus.SUCCESSFUL)
+            # No usable report in the cache: reuse a successful one on the service, or create one (the
+            # service decides whether this sign-in may).
+            ask = report is None or report.status is not RecoveryStatus.SUCCESSFUL
             if self.reports is not None:
                 self.reports.start(entry, ask_scope=ask)
 
@@ -209,7 +219,24 @@ class MainScreen(Screen[None]):
 
     @on(ChangesTree.Summary)
     def _tree_summary(self, message: ChangesTree.Summary) -> None:
-        self._title(2, "Changes", message.text)
+        """The pane says which backup the report on it compares with: in the title (short, last) and in full
+        on the bottom border, which nothing else crowds."""
+        shown = self.report if self.report_id is not None else None
+        when = self.backup_time(shown.snapshot_id) if shown is not None else None
+        backup = f"backup {when:%m-%d %H:%M}" if when is not None else ""
+        self._title(2, "Changes", " · ".join(p for p in (message.text, backup) if p))
+        pane = self.query_one("#pane-changes")
+        pane.border_subtitle = f"backup of {when:%Y-%m-%d %H:%M} UTC" if when is not None else ""
+
+    # -- backups ---------------------------------------------------------------------------------------------
+    def backup_entry(self, snapshot_id: str | None) -> SnapshotEntry | None:
+        """The listed backup ``snapshot_id`` names (``None``: not listed, or no id)."""
+        return self.backups.entries.get(snapshot_id) if snapshot_id else None
+
+    def backup_time(self, snapshot_id: str | None) -> datetime | None:
+        """When backup ``snapshot_id`` was taken, if it is listed."""
+        entry = self.backup_entry(snapshot_id)
+        return entry.snapshot.created if entry is not None else None
 
     # -- the cache -------------------------------------------------------------------------------------------
     def open_report(self, report_id: str, report: CachedReportView | None = None, *,
@@ -217,10 +244,20 @@ class MainScreen(Screen[None]):
         """Show a report's changes (counts first; objects load when their nodes open)."""
         if self.backend is None:
             return
-        if report_id != self.report_id:
+        other = report_id != self.report_id
+        if other:
             self.diff.placeholder("")
+            if self.reports is not None and self.reports.ready_report is not None \
+                    and self.reports.ready_report.id == report_id:
+                self.reports.ready_report = None
+                self.refresh_bindings()
         self.report_id = report_id
-        self.report = report or self.report
+        if report is not None or other:
+            self.report = report
+        entry = self.backup_entry(report.snapshot_id) if report is not None else None
+        if entry is not None:
+            self.snapshot = entry
+            self.backups.mark_selected(entry.snapshot.id)
         self.load_counts(self.backend, report_id, downloading)
 
     @work(exclusive=True, exit_on_error=False, group="snapshots", description="Listing backups")
@@ -259,20 +296,17 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue", description="Planning the restore")
     def load_queue(self, backend: Backend) -> None:
+        signature = backend.queue_signature()  # read first: a change made meanwhile shows at the next look
         entries = backend.queue()
         try:
             plan = backend.plan(record=False)
         except Exception as exc:  # e.g. objects queued from two reports: the queue still shows, unplanned
-            self.post_message(QueueLoaded(entries, None, str(exc) or type(exc).__name__))
+            self.post_message(QueueLoaded(entries, None, str(exc) or type(exc).__name__, signature))
             return
-        self.post_message(QueueLoaded(entries, plan))
+        self.post_message(QueueLoaded(entries, plan, signature=signature))
 
     @work(thread=True, exit_on_error=False, group="marks", description="Saving the restore queue")
-    def unmark(self, backend: Backend, report_id: str | None, ids: list[str]) -> None:
-        if report_id is None:
-            backend.unmark_all()
-            self.post_message(MarksChanged(None, [], False, 0))
-            return
+    def unmark(self, backend: Backend, report_id: str, ids: list[str]) -> None:
         size = backend.unmark(report_id, ids)
         self.post_message(MarksChanged(report_id, ids, False, size))
 
@@ -346,15 +380,46 @@ class MainScreen(Screen[None]):
             self.changes.clear_marks()
         elif not message.marked and message.report_id == self.report_id:
             self.changes.apply_marks(message.ids, False)
+        elif message.marked and self.marks is not None:
+            self.marks.warn_recent(message.ids)
         if self.backend is not None:
             self.load_queue(self.backend)
 
+    @on(MarkNodesRequested)
+    def _mark_nodes(self, message: MarkNodesRequested) -> None:
+        if self.marks is not None:
+            self.marks.mark_nodes(message)
+
+    @on(MarksReloaded)
+    def _marks_reloaded(self, message: MarksReloaded) -> None:
+        self.changes.replace_marks(message.report_id, message.marked)
+        if self.backend is not None:
+            self.load_queue(self.backend)
+
+    @on(QueueChanged)
+    def _queue_changed(self) -> None:
+        """The queue changed (elsewhere, e.g. the command line): read it and the marks again."""
+        if self.backend is None:
+            return
+        self.load_queue(self.backend)
+        if self.report_id is not None:
+            self.load_counts(self.backend, self.report_id)
+
+    @on(RestoreMarksLoaded)
+    def _restore_marks_loaded(self, message: RestoreMarksLoaded) -> None:
+        if self.marks is not None:
+            self.marks.restored = message.marks
+        self.changes.set_restore_marks(message.marks)
+
     @on(QueueLoaded)
     def _queue_loaded(self, message: QueueLoaded) -> None:
+        if self.marks is not None and message.signature is not None:
+            self.marks.signature = message.signature
         self.queue.show_queue(message.entries, message.plan)
         if message.error is not None:
             self._title(4, "Restore queue", f"{len(message.entries):,} queued · cannot plan")
-            self.notify(clean(message.error)[:300], title="Restore queue", severity="warning", timeout=10)
+            self.notify(clean(message.error)[:300], title="Restore queue", severity="warning", timeout=10,
+                        markup=False)
         else:
             self._title(4, "Restore queue", plan_title(message.plan))
 
@@ -364,9 +429,10 @@ class MainScreen(Screen[None]):
             self.unmark(self.backend, message.report_id, message.ids)
 
     @on(QueueTable.UnmarkAll)
+    @on(UnmarkAllRequested)
     def _unmark_all(self) -> None:
-        if self.backend is not None:
-            self.unmark(self.backend, None, [])
+        if self.marks is not None:
+            self.marks.unmark_all()
 
     # -- filter ----------------------------------------------------------------------------------------------
     @on(FilterRequested)
@@ -410,6 +476,19 @@ class MainScreen(Screen[None]):
         if self.restores is not None:
             self.restores.start()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_ready_report":
+            return self.reports is not None and self.reports.ready_report is not None
+        return True
+
+    def action_open_ready_report(self) -> None:
+        if self.reports is None or not self.reports.open_ready():
+            self.notify("No report is waiting to be opened.")
+
+    def action_undo_marks(self) -> None:
+        if self.marks is not None:
+            self.marks.undo()
+
     def action_cancel_job(self) -> None:
         if not self.job_running:
             self.notify("No job is running.")
@@ -420,13 +499,14 @@ class MainScreen(Screen[None]):
     async def _cancel_flow(self) -> None:
         ok = await self.app.push_screen_wait(ConfirmDialog(
             "Cancel the running job?",
-            "The service stops it as soon as it can. Changes a restore already applied stay applied.",
-            "Cancel job", danger=True))
+            "The service stops it as soon as it can. Changes a restore already applied stay applied; "
+            "batches of a restore not submitted yet are not submitted.",
+            "Cancel the job", danger=True, cancel_label="Keep running"))
         if not ok or self.backend is None:
             return
         await self.backend.cancel()
         for flow in (self.reports, self.restores):
-            if flow is not None:
+            if flow is not None and flow.running:
                 flow.stop()
         self.job_strip.hide()
         self.status.set_slot(None)
@@ -444,16 +524,32 @@ class MainScreen(Screen[None]):
         self.notify("Refreshing backups, report and queue.")
 
     def action_quit(self) -> None:
+        """Quit; while a job runs, ask first (what happens to the job is said in the question)."""
         if not self.job_running:
             self.app.exit()
             return
         self._confirm_quit()
 
+    def quit_consequences(self) -> str:
+        """What quitting now does to the running job, truthfully for this session."""
+        backend = self.backend
+        left = self.restores.batches_left if self.restores is not None else 0
+        if backend is not None and backend.service_in_process:
+            text = ("This demo tenant runs inside entrabr: quitting stops it, and the job with it. The next "
+                    "start begins a new demo tenant.")
+        else:
+            text = "The job keeps running on the service; entrabr picks it up again next time."
+        if left:
+            batches = "1 later batch of this restore is" if left == 1 else \
+                f"{left:,} later batches of this restore are"
+            text += f" {batches} not submitted yet and will not be."
+        return text
+
     @work(exclusive=True, exit_on_error=False, group="quit", description="Quit")
     async def _confirm_quit(self) -> None:
         if await self.app.push_screen_wait(ConfirmDialog(
-                "A job is running. Quit anyway?",
-                "The job keeps running on the service; entrabr shows it again next time.", "Quit")):
+                "A job is running. Quit anyway?", self.quit_consequences(), "Quit",
+                cancel_label="Keep running")):
             self.app.exit()
 
     # -- errors ----------------------------------------------------------------------------------------------
@@ -463,9 +559,10 @@ class MainScreen(Screen[None]):
             self.notify(safe(str(worker.error) or type(worker.error).__name__, 300).plain,
                         title=failure_title(worker), severity="error", timeout=10)
             if worker.group == "job":
-                self.job_strip.hide()
-                self.status.set_slot(None)
-                if self.report_id is None:
-                    self.changes.show_message("The difference report did not finish.")
+                if self.reports is not None and worker is self.reports.job:
+                    self.reports.ended("The difference report did not finish (see the message).\n"
+                                       "Press n to try again.")
+                elif self.restores is not None:
+                    self.restores.ended()
             elif worker.group == "snapshots":
                 self.changes.show_message("Could not list backups: press ctrl+r to retry.")

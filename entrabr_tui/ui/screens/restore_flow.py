@@ -1,116 +1,71 @@
-"""Restore: plan review and confirmation, batch-by-batch progress, failed changes and retry."""
+"""Restore: plan review and confirmation, batch-by-batch progress, failed changes, retry and verification."""
 
 from __future__ import annotations
 
 import asyncio
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
-from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import BindingType
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Label
 from textual.worker import Worker
 
-from entrabr_tui.core.planner import summary_lines
 from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.engine.plans import SessionPlan
 from entrabr_tui.engine.restore import RestoreResult
+from entrabr_tui.graph.errors import ForbiddenError
 from entrabr_tui.ui.backend import Backend
-from entrabr_tui.ui.bindings import RESTORE_RESULT, SCREEN, bindings_of
 from entrabr_tui.ui.messages import RestoreFinished, RestoreProgressed
-from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
-from entrabr_tui.ui.text import clean, name_text, plural, safe
+from entrabr_tui.ui.screens.restore_dialogs import (
+    BY_ID,
+    RESTORE,
+    RETRY,
+    TYPED_WORD,
+    VERIFY,
+    RestoreConfirmDialog,
+    RestoreResultScreen,
+    backup_label,
+    plan_body,
+)
+from entrabr_tui.ui.text import clean, plural
 from entrabr_tui.ui.widgets.status import restore_progress_text
-from entrabr_tui.ui.widgets.tables import NavTable
 
 if TYPE_CHECKING:
     from entrabr_tui.ui.screens.main import MainScreen
 
-#: What must be typed before a restore that soft-deletes anything.
-TYPED_WORD = "soft-delete"
-
-
-def plan_body(plan: SessionPlan) -> Text:
-    body = Text("\n".join(clean(line) for line in summary_lines(plan.plan)))
-    body.append("\n\nRecovery runs against the live tenant now, so it can differ from the report "
-                "you reviewed.", style="dim")
-    return body
-
-
-class RestoreResultScreen(ModalScreen[bool]):
-    """What a restore did: its jobs, and every failed change with the service's message.
-
-    Dismisses with ``True`` when the user asks to retry the failures.
-    """
-
-    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, RESTORE_RESULT)
-
-    def __init__(self, outcome: RestoreResult) -> None:
-        super().__init__()
-        self.outcome = outcome
-
-    def compose(self) -> ComposeResult:
-        failed = len(self.outcome.failed)
-        state = "finished with failures" if failed else "finished"
-        if self.outcome.cancelled:
-            state = "cancelled"
-        with Vertical(classes="dialog wide", id="restore-result"):
-            yield Label(Text(f"Restore {state}: {plural(len(self.outcome.jobs), 'recovery job')}, "
-                             f"{plural(failed, 'failed change')}", style="bold"), classes="dialog-title")
-            table = NavTable(id="failed-table")
-            yield table
-            hint = "R retries the failed changes · " if failed else ""
-            yield Label(Text(f"{hint}Run a fresh report (n) to verify the tenant now matches the backup · "
-                             "esc closes", style="dim"))
-
-    def on_mount(self) -> None:
-        table = self.query_one("#failed-table", NavTable)
-        table.add_column("Type", key="type")
-        table.add_column("Object", key="object")
-        table.add_column("Failure", key="failure")
-        for change in self.outcome.failed:
-            table.add_row(safe(change.entity_type_raw, 24), name_text(change.display_name, 30),
-                          safe(change.failure_message or "(no message)", 200))
-        if not self.outcome.failed:
-            table.add_row(Text(""), Text("No failed changes.", style="italic"), Text(""))
-        table.focus()
-
-    def action_close(self) -> None:
-        self.dismiss(False)
-
-    def action_retry(self) -> None:
-        if self.outcome.failed:
-            self.dismiss(True)
-
 
 class RestoreFlow:
     """Restore (``r``): review the plan, confirm, run the recovery jobs one after another, show the outcome
-    and offer to retry the failures. Owns the running restore job; its workers belong to ``screen``."""
+    and offer to retry the failures or verify with a fresh report. Owns the running restore job; its workers
+    belong to ``screen``.
+
+    Nothing is refused from the sign-in's token alone: a sign-in the token says cannot restore sees why in
+    the confirmation, and the service's answer (a 403) is shown when it comes.
+    """
 
     def __init__(self, screen: MainScreen, backend: Backend) -> None:
         self.screen = screen
         self.backend = backend
         self.job: Worker[None] | None = None
+        #: The latest progress of the running restore (which batch of how many).
+        self.progress: RestoreProgress | None = None
 
     @property
     def running(self) -> bool:
         return self.job is not None and self.job.is_running
 
+    @property
+    def batches_left(self) -> int:
+        """Batches of the running restore not submitted yet (they never will be if the app stops now)."""
+        if not self.running or self.progress is None:
+            return 0
+        return max(0, self.progress.batch_count - self.progress.batch)
+
     def start(self) -> Worker[None] | None:
-        """``r``: restore the queued objects, if this session may; returns the worker of the flow (``None``:
-        refused, with a toast saying why)."""
+        """``r``: restore the queued objects; returns the worker of the flow (``None``: refused, with a toast
+        saying why)."""
         screen, backend = self.screen, self.backend
-        caps = backend.capabilities
         if backend.offline:
-            screen.notify("Offline: restoring needs Microsoft Graph.", title="Restore is disabled",
+            screen.notify("Offline: restoring needs Microsoft Graph.", title="Restore is not possible",
                           severity="error")
-            return None
-        if not caps.can_restore:
-            reason = caps.restore_reason or "this sign-in cannot restore"
-            screen.notify(clean(reason), title="Restore is disabled", severity="error", timeout=8)
             return None
         if screen.job_running:
             screen.notify("A job is already running; only one can run per tenant.", severity="warning")
@@ -129,17 +84,28 @@ class RestoreFlow:
             why = " (every queued object is excluded — see pane 4)" if plan.queued else ""
             screen.notify(f"Nothing to restore{why}. Mark objects with space in pane 2.", severity="warning")
             return
-        summary = plan.summary
-        title = f"Restore {plural(summary.included, 'object')} in {plural(summary.jobs, 'recovery job')}?"
-        if summary.requires_typed_confirmation:
-            title += f" {summary.soft_deletes:,} will be SOFT-DELETED"
-            dialog: ModalScreen[bool] = TypedConfirmDialog(title, plan_body(plan), TYPED_WORD, "Restore")
-        else:
-            dialog = ConfirmDialog(title, plan_body(plan), "Restore", danger=True)
-        if not await screen.app.push_screen_wait(dialog):
+        answer = await screen.app.push_screen_wait(self._dialog(plan))
+        if answer == BY_ID:
+            plan = await asyncio.to_thread(partial(backend.plan, allow_whole_type=False))
+            answer = await screen.app.push_screen_wait(self._dialog(plan))
+        if answer != RESTORE:
             return
+        self.progress = None
         self.job = screen.run_worker(partial(self._run, plan), group="job", description="Restore",
                                      exit_on_error=False)
+
+    def _dialog(self, plan: SessionPlan) -> RestoreConfirmDialog:
+        summary = plan.summary
+        backup = self.screen.backup_time(plan.snapshot_id)
+        title = (f"Restore {plural(summary.included, 'object')} to {backup_label(backup)} in "
+                 f"{plural(summary.jobs, 'recovery job')}?")
+        if summary.requires_typed_confirmation:
+            title += f" {summary.soft_deletes:,} will be SOFT-DELETED"
+        caps = self.backend.capabilities
+        refusal = None if caps.can_restore else (caps.restore_reason or "this sign-in may not restore")
+        return RestoreConfirmDialog(title, plan_body(plan, backup, refusal),
+                                    typed_word=TYPED_WORD if summary.requires_typed_confirmation else None,
+                                    by_id=bool(summary.whole_types))
 
     async def _run(self, plan: SessionPlan) -> None:
         screen = self.screen
@@ -147,36 +113,55 @@ class RestoreFlow:
         def progress(event: RestoreProgress) -> None:
             screen.post_message(RestoreProgressed(event))
 
-        outcome = await self.backend.restore(plan, progress)
+        try:
+            outcome = await self.backend.restore(plan, progress)
+        except ForbiddenError as exc:
+            self.ended()
+            screen.notify(clean(str(exc))[:600], title="The service refused the restore", severity="error",
+                          timeout=20, markup=False)
+            return
         screen.post_message(RestoreFinished(outcome, plan))
 
     def progressed(self, event: RestoreProgress) -> None:
         screen = self.screen
+        self.progress = event
         text = restore_progress_text(event)
         screen.status.set_slot(f"restore: batch {event.batch}/{event.batch_count} {event.phase}")
         screen.job_strip.show_text(text, event.batch - 1, event.batch_count)
 
+    def ended(self) -> None:
+        """The restore stopped without a result (refused, failed, cancelled): clear its progress."""
+        self.progress = None
+        self.screen.job_strip.hide()
+        self.screen.status.set_slot(None)
+
     def finished(self, outcome: RestoreResult, plan: SessionPlan) -> Worker[None]:
-        """Say how the restore went, read everything it changed again, then show its outcome (in the worker
-        returned)."""
+        """Say how the restore went, read everything it changed again (the queue, the marks, what each
+        object's last restore did), then show its outcome (in the worker returned)."""
         screen = self.screen
-        screen.job_strip.hide()
-        screen.status.set_slot(None)
+        self.ended()
         failed = len(outcome.failed)
         screen.notify(f"Restore finished: {plural(len(outcome.jobs), 'job')}, "
                       f"{plural(failed, 'failed change')}.", title="Restore",
                       severity="warning" if failed else "information")
         screen.refresh_all()
-        screen.changes.clear_marks()
-        if screen.report_id is not None:
-            screen.load_counts(self.backend, screen.report_id)
+        if screen.marks is not None:
+            screen.marks.load_restore_marks()
         return screen.run_worker(partial(self._show_outcome, outcome, plan), group="restore-result",
                                  description="Restore result", exclusive=True, exit_on_error=False)
 
     async def _show_outcome(self, outcome: RestoreResult, plan: SessionPlan) -> None:
         screen, backend = self.screen, self.backend
-        retry = await screen.app.push_screen_wait(RestoreResultScreen(outcome))
-        if not retry:
+        answer = await screen.app.push_screen_wait(
+            RestoreResultScreen(outcome, screen.backup_time(plan.snapshot_id)))
+        if answer == VERIFY:
+            entry = screen.backup_entry(plan.snapshot_id)
+            if entry is None or screen.reports is None:
+                screen.notify("That backup is no longer listed.", severity="warning")
+                return
+            screen.reports.start(entry, ask_scope=True, fresh=True)
+            return
+        if answer != RETRY:
             return
         retry_plan = await asyncio.to_thread(backend.retry_plan, outcome, plan)
         if retry_plan.is_empty:
@@ -189,3 +174,4 @@ class RestoreFlow:
         """Stop following the running restore (it was cancelled on the service)."""
         if self.job is not None:
             self.job.cancel()
+        self.ended()

@@ -19,6 +19,10 @@ NAME_WIDTH = 48
 MARK_ON = "[x] "
 MARK_OFF = "[ ] "
 
+#: Badge text per outcome of the last restore that covered an object.
+RESTORE_BADGES = {"restored": "restored", "failed": "restore failed", "cancelled": "restore cancelled",
+                  "running": "restoring"}
+
 
 @dataclass
 class TypeNode:
@@ -108,12 +112,16 @@ def action_label(node: ActionNode, glyph: str, glyph_style: Style) -> Text:
     return label
 
 
-def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, badge_style: Style) -> Text:
-    """``[x] ~ [on-prem] [not recoverable] Name  upn`` — every state spelled out (not only coloured), and the
-    badges before the name so a narrow pane never cuts them off. Built from plain strings (this runs for
+def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, badge_style: Style,
+                 restored: str | None = None) -> Text:
+    """``[x] ~ [restored] [on-prem] [not recoverable] Name  upn`` — every state spelled out (not only
+    coloured), and the badges before the name so a narrow pane never cuts them off. ``restored`` is what the
+    last restore of the object did (``restored``, ``failed`` …). Built from plain strings (this runs for
     every row of a page): the same text as ``name_text`` and ``safe`` give."""
     label = Text(MARK_ON if marked else MARK_OFF, style="bold" if marked else "dim", end="")
     label.append(f"{glyph} ", style=glyph_style)
+    if restored is not None:
+        label.append(f"[{RESTORE_BADGES.get(restored, restored)}] ", style=badge_style)
     if row.on_premises_synced:
         label.append("[on-prem] ", style=badge_style)
     if row.recoverable is False:

@@ -8,14 +8,14 @@ cursor stays where it was (or on the nearest node that is still there).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from rich.style import Style
 from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode, UnknownNodeID
 
-from entrabr_tui.ui.backend import TypeActionCount
+from entrabr_tui.ui.backend import RestoreMarkView, TypeActionCount
 from entrabr_tui.ui.widgets.change_marks import MarkSelection
 from entrabr_tui.ui.widgets.change_nodes import (
     PAGE_SIZE,
@@ -55,6 +55,8 @@ class ChangesBuilder:
                  load_page: Callable[[Node, ActionNode], None]) -> None:
         self.tree = tree
         self.marks = marks
+        #: What recent restores did, by lower-case object ID (the badge of each object row).
+        self.restored: Mapping[str, RestoreMarkView] = {}
         self._load_page = load_page
         self._label_styles: dict[tuple[str, str], tuple[str, Style, Style]] = {}
 
@@ -75,7 +77,9 @@ class ChangesBuilder:
 
     def object_label(self, row: ObjectRow) -> Text:
         glyph, style, badge = self._styles(row.action)
-        return object_label(row, row.id in self.marks, glyph, style, badge)
+        restored = self.restored.get(row.id.lower()) if self.restored else None
+        return object_label(row, row.id in self.marks, glyph, style, badge,
+                            restored.state if restored is not None else None)
 
     def _leaf_label(self, item: NodeData) -> Text:
         if isinstance(item, ObjectRow):
@@ -120,10 +124,11 @@ class ChangesBuilder:
 
     # -- one line --------------------------------------------------------------------------------------------
     def show_info(self, text: str) -> None:
-        """Empty the tree and show one line of text."""
+        """Empty the tree and show a line of text (a line each, when it has several)."""
         tree = self.tree
         tree.clear()
-        tree.root.add_leaf(info_label(InfoRow(text)), InfoRow(text))
+        for line in text.split("\n"):
+            tree.root.add_leaf(info_label(InfoRow(line)), InfoRow(line))
         tree.cursor_line = 0
 
     @staticmethod
