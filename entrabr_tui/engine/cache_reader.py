@@ -182,14 +182,8 @@ class CacheReader:
         with self.locked() as cache:
             reports = [self.resolve(ref)] if ref is not None else cache.reports.all(kind=ReportKind.CHANGES)
             for report in reports:
-                after: PageAfter | None = None
-                while True:
-                    rows = cache.queries.page(report.id, marked=True, after=after, limit=5_000)
-                    out.extend(QueuedObject(report.job_id, r.object_id, r.entity_type_raw, r.action_raw,
-                                            r.display_name, r.on_premises_synced) for r in rows)
-                    if len(rows) < 5_000:
-                        break
-                    after = rows[-1].key
+                out.extend(QueuedObject(report.job_id, r.object_id, r.entity_type, r.action, r.display_name,
+                                        r.on_premises_synced) for r in cache.queue.rows(report.id))
         return out
 
     def queue_size(self, report: Report) -> int:

@@ -15,6 +15,7 @@ from entrabr_tui.core.model import Change, FilteringCriteria
 from entrabr_tui.core.planner import (
     Exclusion,
     PlanSummary,
+    QueuedChange,
     RestorePlan,
     TypePlan,
     plan_restore,
@@ -149,11 +150,23 @@ def build_plan(
     allow_whole_type: bool = True,
 ) -> SessionPlan:
     """Plan a restore of ``queued`` changes of ``report``."""
+    names = {c.id: c.display_name for c in queued}
+    return plan_records(report, [queued_change_for(c) for c in queued], names, report_totals,
+                        allow_whole_type=allow_whole_type)
+
+
+def plan_records(
+    report: ReportInfo,
+    records: Sequence[QueuedChange],
+    names: Mapping[str, str],
+    report_totals: Mapping[str, int] | None,
+    *,
+    allow_whole_type: bool = True,
+) -> SessionPlan:
+    """Plan a restore of queued changes of ``report`` given as planning records (e.g. read from the cache's
+    columns, without decoding any change: a queue of hundreds of thousands plans in moments)."""
     if report.snapshot_id is None:
         raise ValueError(f"report {report.id} has no backup id, so it cannot be restored from")
-    plan = plan_restore((queued_change_for(c) for c in queued), report_totals,
-                        allow_whole_type=allow_whole_type)
-    return SessionPlan(
-        plan=plan, report=report, snapshot_id=report.snapshot_id,
-        names={c.id: c.display_name for c in queued}, actions={c.id: c.action_raw for c in queued},
-    )
+    plan = plan_restore(records, report_totals, allow_whole_type=allow_whole_type)
+    return SessionPlan(plan=plan, report=report, snapshot_id=report.snapshot_id, names=names,
+                       actions={r.id: r.action for r in records})

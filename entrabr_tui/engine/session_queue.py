@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 
 from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria
+from entrabr_tui.core.planner import QueuedChange, queued_change_for
 from entrabr_tui.engine.cache_reader import CacheReader, ReportRef
 from entrabr_tui.engine.errors import EngineError
-from entrabr_tui.engine.plans import SessionPlan, build_plan
+from entrabr_tui.engine.plans import SessionPlan, plan_records
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.session_log import SessionLog
 from entrabr_tui.store import HistoryAction, MarkResult, Report
@@ -207,11 +208,20 @@ class SessionQueue:
         if report is None:
             return SessionPlan.empty()
         with self._reader.locked() as cache:
-            queued = cache.queue.changes(report.id)
+            rows = cache.queue.rows(report.id, ordered=False)
+            # The cache's columns say what planning needs; a change whose flag is not known is decoded.
+            unknown = {c.id: c for c in cache.queries.get_changes(
+                report.id, [r.object_id for r in rows if r.recoverable is None])}
             totals: dict[str, int] = {}
             for node in cache.queries.counts(report.id):
                 totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
-        plan = build_plan(ReportInfo.of(report), queued, totals, allow_whole_type=allow_whole_type)
+        records = [
+            queued_change_for(unknown[r.object_id]) if r.object_id in unknown
+            else QueuedChange(r.object_id, r.entity_type, r.action, r.on_premises_synced, bool(r.recoverable))
+            for r in rows
+        ]
+        names = {r.object_id: r.display_name for r in rows}
+        plan = plan_records(ReportInfo.of(report), records, names, totals, allow_whole_type=allow_whole_type)
         if not record:
             return plan
         summary = plan.plan.summary

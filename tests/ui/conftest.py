@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.worker import WorkerCancelled
 
 from entrabr_tui.ui.app import EntrabrApp
 from entrabr_tui.ui.backend import Backend
@@ -36,7 +38,8 @@ async def settle(pilot: Pilot[Any]) -> None:
         busy = [w for w in pilot.app.workers if w.group not in INTERACTIVE_GROUPS and not w.is_finished]
         if not busy:
             break
-        await pilot.app.workers.wait_for_complete(busy)
+        with contextlib.suppress(WorkerCancelled):  # a newer worker of its group replaced it: look again
+            await pilot.app.workers.wait_for_complete(busy)
     await pilot.pause()
 
 

@@ -149,6 +149,8 @@ class FakeBackend:
     server_jobs: list[Job] = field(default_factory=list)
     report_calls: list[tuple[str, FilteringCriteria | None]] = field(default_factory=list)
     restore_gate: asyncio.Event | None = None
+    #: Held until set: a new report stays "running" (after its first progress event).
+    report_gate: asyncio.Event | None = None
     closed: bool = False
     warnings: list[str] = field(default_factory=list)
     clear_blocker: str | None = None
@@ -202,6 +204,8 @@ class FakeBackend:
         for step, phase in enumerate(("initialized", "loadingData", "calculating")):
             progress(JobProgress(job_id, JobKind.PREVIEW, phase, phase, float(step * 60), 3600.0))
             await asyncio.sleep(0)
+            if self.report_gate is not None:
+                await self.report_gate.wait()
         progress(JobProgress(job_id, JobKind.PREVIEW, "downloading", "Downloading", 200.0, 3600.0,
                              downloaded=total // 2, total=total))
         await asyncio.sleep(0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
@@ -15,6 +16,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Key
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
@@ -58,6 +60,10 @@ from entrabr_tui.ui.workers import failure_title
 #: What the Changes pane says while no report is open: one key starts one.
 NO_REPORT = "No report yet.\nPress n to create one\n(or enter on a backup in pane 1)."
 
+#: A queue of this many objects or more is read again once changes pause for ``QUEUE_SETTLE`` seconds.
+LARGE_QUEUE = 5_000
+QUEUE_SETTLE = 0.3
+
 #: Pane number → (container id, id of the widget that takes focus).
 PANES = {1: ("pane-backups", "backups"), 2: ("pane-changes", "tree"), 3: ("pane-diff", "diff-table"),
          4: ("pane-queue", "queue")}
@@ -93,6 +99,7 @@ class MainScreen(Screen[None]):
         self.restores: RestoreFlow | None = None
         self.marks: MarksFlow | None = None
         self._first_listing = True
+        self._queue_timer: Timer | None = None
 
     # -- widgets ---------------------------------------------------------------------------------------------
     @property
@@ -294,8 +301,28 @@ class MainScreen(Screen[None]):
             raise
         self.post_message(CountsLoaded(report_id, counts, marked))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="queue", description="Planning the restore")
     def load_queue(self, backend: Backend) -> None:
+        """Show the queue and its plan again. A large queue is read once changes pause (a burst of marks
+        reads it once), a small one at once."""
+        if len(self.queue.entries) < LARGE_QUEUE:
+            self._read_queue(backend)
+            return
+        if self._queue_timer is not None:
+            self._queue_timer.stop()
+        self._queue_timer = self.set_timer(QUEUE_SETTLE, partial(self._queue_settled, backend))
+
+    def _queue_settled(self, backend: Backend) -> None:
+        self._queue_timer = None
+        self._read_queue(backend)
+
+    @property
+    def queue_busy(self) -> bool:
+        """The queue is being changed or read (or will be read shortly)."""
+        return self._queue_timer is not None or any(
+            w.group in ("queue", "marks") and not w.is_finished for w in self.workers)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue", description="Planning the restore")
+    def _read_queue(self, backend: Backend) -> None:
         signature = backend.queue_signature()  # read first: a change made meanwhile shows at the next look
         entries = backend.queue()
         try:

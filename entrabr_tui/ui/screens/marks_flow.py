@@ -154,8 +154,9 @@ class MarksFlow:
 
     # -- following the queue ---------------------------------------------------------------------------------
     def poll(self) -> None:
-        """Look (in a worker) whether the queue changed since this app last read it."""
-        if self.signature is None:
+        """Look (in a worker) whether the queue changed since this app last read it (not while this app is
+        changing or reading it: that read brings the change)."""
+        if self.signature is None or self.screen.queue_busy:
             return
         self.screen.run_worker(self._poll, thread=True, group="queue-poll",
                                description="Checking the restore queue", exclusive=True, exit_on_error=False)
