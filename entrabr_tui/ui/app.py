@@ -4,12 +4,14 @@ runs the session-wide actions of the palette: exports, tenant profiles, clearing
 from __future__ import annotations
 
 import asyncio
+import importlib
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -19,8 +21,6 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from entrabr_tui.engine.export import Export, ExportFormat
-from entrabr_tui.engine.session_log import AppAction
-from entrabr_tui.graph.credentials import DeviceCodePrompt
 from entrabr_tui.ui.backend import Backend, CachedReportView
 from entrabr_tui.ui.commands import EntrabrCommands
 from entrabr_tui.ui.connection import SIGN_IN_METHODS, ProfileChoice, SessionTarget, factory_keywords
@@ -32,6 +32,9 @@ from entrabr_tui.ui.screens.sign_in import CANCEL, OFFLINE, SignInScreen
 from entrabr_tui.ui.text import clean, plural
 from entrabr_tui.ui.workers import failure_title
 
+if TYPE_CHECKING:
+    from entrabr_tui.graph.credentials import DeviceCodePrompt
+
 #: Builds (and signs in) the session for the tenant; awaited inside the app so the UI shows progress. It is
 #: called with the keywords it declares: ``prompt`` (shows a device code in the app) and ``target``.
 SessionFactory = Callable[..., Awaitable[Backend]]
@@ -39,6 +42,12 @@ SessionFactory = Callable[..., Awaitable[Backend]]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def load_session_modules() -> None:
+    """Import what opening a session needs (the engine, the store and the Graph SDK: the slowest part of
+    starting). The app imports none of it to paint; the connect worker loads it in a thread."""
+    importlib.import_module("entrabr_tui.engine.opening")
 
 
 class EntrabrApp(App[int]):
@@ -91,7 +100,8 @@ class EntrabrApp(App[int]):
             self.theme = self.initial_theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         await self.push_screen(self.main)
-        self.open_session(self.target)
+        # Paint first: the session (and the Graph SDK it loads) comes after the screen is on the terminal.
+        self.call_after_refresh(self.open_session, self.target)
 
     # -- state the palette reads -----------------------------------------------------------------------------
     @property
@@ -134,6 +144,7 @@ class EntrabrApp(App[int]):
             options["prompt"] = partial(self.show_device_code, attempt)
         if "target" in self._keywords:
             options["target"] = target
+        await asyncio.to_thread(load_session_modules)  # in a thread: the screen stays live meanwhile
         backend = await self.session_factory(**options)
         self._finish_sign_in()
         self.backend = backend
@@ -183,10 +194,14 @@ class EntrabrApp(App[int]):
     # -- reopening -------------------------------------------------------------------------------------------
     def switch_profile(self, name: str) -> None:
         """Close the session and sign in to the tenant profile ``name``."""
+        from entrabr_tui.engine.session_log import AppAction
+
         self.reopen(SessionTarget(profile=name), (AppAction.PROFILE_SWITCHED, f"to profile {name}"))
 
     def set_offline(self, offline: bool) -> None:
         """Reopen the tenant offline (the cache only) or online."""
+        from entrabr_tui.engine.session_log import AppAction
+
         tenant = self.backend.tenant if self.backend is not None else self.target.tenant
         detail = "serving the cache only" if offline else "signing in to Microsoft Graph again"
         self.reopen(replace(self.target, offline=offline, tenant=tenant),
@@ -304,6 +319,8 @@ class EntrabrApp(App[int]):
                             title="Theme", severity="warning", timeout=10)
         backend = self.backend
         if backend is not None:
+            from entrabr_tui.engine.session_log import AppAction
+
             backend.record(AppAction.THEME_CHANGED, detail=f"theme {name}")
 
     # -- errors, exit, palette -------------------------------------------------------------------------------

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from entrabr_tui.core.capabilities import Capabilities
 from entrabr_tui.core.model import Change, FilteringCriteria, Job, RecoveryStatus, Snapshot
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
-from entrabr_tui.engine.plans import SessionPlan
-from entrabr_tui.engine.restore import RestoreResult
+
+if TYPE_CHECKING:  # (these load the Graph SDK: the app paints before it is loaded)
+    from entrabr_tui.engine.plans import SessionPlan
+    from entrabr_tui.engine.restore import RestoreResult
 
 
 class CachedReportView(Protocol):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
-from entrabr_tui.engine.plans import SessionPlan
-from entrabr_tui.engine.restore import RestoreResult
 from entrabr_tui.ui.backend import (
     CachedReportView,
     QueueEntry,
@@ -16,6 +15,10 @@ from entrabr_tui.ui.backend import (
     SnapshotEntry,
     TypeActionCount,
 )
+
+if TYPE_CHECKING:  # (these load the Graph SDK: the app paints before it is loaded)
+    from entrabr_tui.engine.plans import SessionPlan
+    from entrabr_tui.engine.restore import RestoreResult
 
 
 class SnapshotsLoaded(Message):
@@ -176,3 +179,4 @@ class QueueChanged(Message):
     def __init__(self, signature: object) -> None:
         super().__init__()
         self.signature = signature
+

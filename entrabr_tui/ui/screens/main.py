@@ -165,8 +165,7 @@ class MainScreen(Screen[None]):
 
     # -- session ---------------------------------------------------------------------------------------------
     def set_backend(self, backend: Backend) -> None:
-        """Start showing a tenant: status line, banner, snapshots and the queue."""
-        settle_memory()
+        """Start showing a tenant: status line, banner and the backups first; the rest once they show."""
         self.backend = backend
         self.reports = ReportFlow(self, backend)
         self.restores = RestoreFlow(self, backend)
@@ -175,11 +174,20 @@ class MainScreen(Screen[None]):
         self.status.set_session(backend.tenant, caps, backend.offline)
         self.query_one("#banner", ReadOnlyBanner).show_limits(caps, backend.offline)
         self.changes.show_message("Loading backups…")
+        self._first_listing = True
         self.load_snapshots(backend)
-        self.load_queue(backend)
-        self.load_slot(backend)
+
+    def _after_first_listing(self) -> None:
+        """The backups are on screen (or could not be listed): read the queue, the job slot and recent
+        restores, start following the queue, and settle start-up memory."""
+        if not self._first_listing or self.backend is None or self.marks is None:
+            return
+        self._first_listing = False
+        self.load_queue(self.backend)
+        self.load_slot(self.backend)
         self.marks.load_restore_marks()
         self.set_interval(QUEUE_POLL, self.marks.poll, name="queue-poll")
+        self.call_after_refresh(settle_memory)
 
     @on(JobSlotChanged)
     def _slot_changed(self, message: JobSlotChanged) -> None:
@@ -201,7 +209,7 @@ class MainScreen(Screen[None]):
                 self.open_report(newest.report.id, newest.report)
             elif self._first_listing:
                 self.changes.show_message(NO_REPORT)
-        self._first_listing = False
+        self._after_first_listing()
 
     @on(SnapshotChosen)
     def _snapshot_chosen(self, message: SnapshotChosen) -> None:
@@ -593,3 +601,4 @@ class MainScreen(Screen[None]):
                     self.restores.ended()
             elif worker.group == "snapshots":
                 self.changes.show_message("Could not list backups: press ctrl+r to retry.")
+                self._after_first_listing()

@@ -5,7 +5,7 @@ fresh report to verify)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -16,11 +16,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from entrabr_tui.core.planner import summary_lines
-from entrabr_tui.engine.plans import SessionPlan
-from entrabr_tui.engine.restore import RestoreResult
 from entrabr_tui.ui.bindings import RESTORE_CONFIRM, RESTORE_RESULT, SCREEN, bindings_of
 from entrabr_tui.ui.text import clean, name_text, plural, safe
 from entrabr_tui.ui.widgets.tables import NavTable
+
+if TYPE_CHECKING:
+    from entrabr_tui.engine.plans import SessionPlan
+    from entrabr_tui.engine.restore import RestoreResult
 
 #: What must be typed before a restore that soft-deletes anything.
 TYPED_WORD = "soft-delete"

@@ -9,9 +9,6 @@ from typing import TYPE_CHECKING
 from textual.worker import Worker
 
 from entrabr_tui.engine.events import RestoreProgress
-from entrabr_tui.engine.plans import SessionPlan
-from entrabr_tui.engine.restore import RestoreResult
-from entrabr_tui.graph.errors import ForbiddenError
 from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.messages import RestoreFinished, RestoreProgressed
 from entrabr_tui.ui.screens.restore_dialogs import (
@@ -27,8 +24,11 @@ from entrabr_tui.ui.screens.restore_dialogs import (
 )
 from entrabr_tui.ui.text import clean, plural
 from entrabr_tui.ui.widgets.status import restore_progress_text
+from entrabr_tui.ui.workers import is_forbidden
 
 if TYPE_CHECKING:
+    from entrabr_tui.engine.plans import SessionPlan
+    from entrabr_tui.engine.restore import RestoreResult
     from entrabr_tui.ui.screens.main import MainScreen
 
 
@@ -115,7 +115,9 @@ class RestoreFlow:
 
         try:
             outcome = await self.backend.restore(plan, progress)
-        except ForbiddenError as exc:
+        except Exception as exc:
+            if not is_forbidden(exc):
+                raise
             self.ended()
             screen.notify(clean(str(exc))[:600], title="The service refused the restore", severity="error",
                           timeout=20, markup=False)
