@@ -64,17 +64,18 @@ def pick_report(session: Session, entry: SnapshotEntry | None, report_ref: str |
         info = session.report(report_ref)
         if info is None:
             raise missing(session, f"No difference report {report_ref!r} is in the cache.",
-                          "See 'entrabr snapshots' for the cached reports.")
+                          f"See '{out.command('snapshots')}' for the cached reports.")
     else:
         info = entry.report if entry is not None else None
         if info is None:
             when = f" of the backup of {entry.snapshot.created:%Y-%m-%d}" if entry is not None else ""
+            online = " (online)" if session.offline else ""
             raise missing(session, f"No difference report{when} is in the cache.",
-                          "Run 'entrabr report' first.")
+                          f"Run '{out.command('report', online=True)}'{online} first.")
     if not info.complete:
         total = f" of {info.total:,}" if info.total is not None else ""
         out.warn(f"Report {info.id} is only partly downloaded ({info.downloaded:,}{total} changes); "
-                 "'entrabr report' finishes the download.")
+                 f"'{out.command('report', online=True)}' finishes the download.")
     return info
 
 
@@ -113,7 +114,8 @@ def change_row_json(row: ChangeRow) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": row.object_id, "entityType": row.entity_type_raw, "action": row.action_raw,
         "displayName": row.display_name, "principalName": row.principal_name,
-        "onPremisesSynced": row.on_premises_synced, "recoverable": row.recoverable, "marked": row.marked,
+        "onPremisesSynced": row.sync.flag, "syncStatus": row.sync.value, "recoverable": row.recoverable,
+        "marked": row.marked,
     }
     if row.failure_message is not None:
         data["failureMessage"] = row.failure_message

@@ -24,7 +24,15 @@ from entrabr_tui.cli.progress import ProgressPrinter
 from entrabr_tui.cli.targets import gather_targets
 from entrabr_tui.cli.timeparse import parse_since
 from entrabr_tui.core.model import EntityNameAndIdsFilter, EntityNamesFilter, FilteringCriteria, JobKind
-from entrabr_tui.engine.export_records import dt_text, job_duration, job_json, scope_json, scope_text
+from entrabr_tui.core.recoverability import Recoverable
+from entrabr_tui.engine.export_records import (
+    answer_text,
+    dt_text,
+    job_duration,
+    job_json,
+    scope_json,
+    scope_text,
+)
 from entrabr_tui.engine.timing import format_duration
 
 if TYPE_CHECKING:
@@ -53,7 +61,7 @@ async def snapshots(session: Session, args: argparse.Namespace, out: Output) -> 
         best = e.report
         rows.append((short_time(e.snapshot.created), age_text(e.snapshot.created, now), expires,
                      e.snapshot.id, report_text(best) if best else "-"))
-    out.table(("TAKEN (UTC)", "AGE", "EXPIRES", "ID", "CACHED REPORT"), rows)
+    out.table(("TAKEN (UTC)", "AGE", "EXPIRES", "ID", "CACHED REPORT"), rows, whole=(3,), flex=(4,))
     return 0
 
 
@@ -112,6 +120,10 @@ async def report(session: Session, args: argparse.Namespace, out: Output) -> int
     return 0
 
 
+def _recoverable(args: argparse.Namespace) -> Recoverable | None:
+    return None if args.recoverable is None else Recoverable(args.recoverable)
+
+
 def _rows(session: Session, report_id: str, args: argparse.Namespace) -> tuple[list[ChangeRow], bool]:
     """Matching rows in type/action/name order, at most ``--limit`` (0 = all); and whether more exist."""
     limit = args.limit or None
@@ -126,7 +138,7 @@ def _rows(session: Session, report_id: str, args: argparse.Namespace) -> tuple[l
                 if room is not None and room <= 0:
                     return rows[:limit], True
                 page = session.page(report_id, entity_type, action, after, min(room or 1000, 1000),
-                                    text=args.filter)
+                                    text=args.filter, recoverable=_recoverable(args))
                 rows.extend(page)
                 if len(page) < min(room or 1000, 1000):
                     break
@@ -142,16 +154,16 @@ async def changes(session: Session, args: argparse.Namespace, out: Output) -> in
     info = pick_report(session, entry, args.report, out)
     rows, more = _rows(session, info.id, args)
     types, actions = set(check_types(args.types)), set(args.actions)
-    total = sum(c.count for c in session.counts(info.id, text=args.filter)
+    total = sum(c.count for c in session.counts(info.id, text=args.filter, recoverable=_recoverable(args))
                 if (not types or c.entity_type_raw in types) and (not actions or c.action_raw in actions))
     if out.json_mode:
         out.json({"schema": "entrabr.changes/1", "reportId": info.id, "snapshotId": info.snapshot_id,
                   "total": total, "returned": len(rows), "truncated": more,
                   "changes": [change_row_json(r) for r in rows]})
         return 0
-    out.table(("TYPE", "ACTION", "ID", "NAME", "UPN OR MAIL", "SYNCED", "RECOVERABLE"),
+    out.table(("TYPE", "ACTION", "ID", "NAME", "UPN OR MAIL", "SYNC", "RECOVERABLE"),
               [(r.entity_type_raw, r.action_raw, r.object_id, r.display_name, r.principal_name,
-                r.on_premises_synced, r.recoverable) for r in rows])
+                r.sync.value, answer_text(r.recoverable)) for r in rows], whole=(2,), flex=(3, 4))
     if more:
         out.info(f"Showing {len(rows):,} of {total:,}; --limit 0 shows all.")
     return 0
@@ -182,14 +194,25 @@ async def jobs(session: Session, args: argparse.Namespace, out: Output) -> int:
         out.info("No jobs.")
         return 0
     out.table(("KIND", "ID", "STATUS", "BACKUP", "STARTED", "TOOK", "CHANGED", "MODIFIED", "FAILED", "SCOPE"),
-              rows, right=(6, 7, 8))
+              rows, right=(6, 7, 8), whole=(1,), flex=(9,))
     return 0
+
+
+def history_actions() -> list[str]:
+    """Every action the session history records."""
+    from entrabr_tui.engine.session_log import AppAction
+    from entrabr_tui.store import HistoryAction
+
+    return [a.value for a in HistoryAction] + [a.value for a in AppAction]
 
 
 def history(args: argparse.Namespace, out: Output) -> int:
     """The local session log (no sign-in needed): every action taken, newest first."""
     from entrabr_tui.store import History
 
+    if args.action is not None and args.action not in history_actions():
+        raise UsageError(f"Unknown history action {args.action!r}.",
+                         hint="Actions: " + ", ".join(history_actions()) + ".")
     since = parse_since(args.since, datetime.now(UTC)) if args.since else None
     with History.open() as log:
         for warning in log.warnings:
@@ -213,7 +236,7 @@ def history(args: argparse.Namespace, out: Output) -> int:
 
     out.table(("WHEN (UTC)", "ACTION", "WHO", "OUTCOME", "JOB", "COUNTS", "DETAIL"),
               [(short_time(e.at), e.action, e.identity, e.outcome, e.job_id, counts(e), e.detail)
-               for e in entries])
+               for e in entries], whole=(4,), flex=(2, 5, 6))
     return 0
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from entrabr_tui.cli.common import check_types, missing, pick_report, pick_snapshot
 from entrabr_tui.cli.confirm import confirm_restore
-from entrabr_tui.cli.exits import CliError, ExitCode
+from entrabr_tui.cli.exits import CliError, ExitCode, forbidden
 from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.progress import ProgressPrinter
 from entrabr_tui.cli.targets import Target, gather_targets
@@ -32,9 +32,8 @@ def require_restore(session: Session) -> None:
     if caps.allows(Action.RESTORE):
         return
     reason = caps.reason(Action.RESTORE) or "the signed-in identity may not restore"
-    raise CliError(f"Restoring is not allowed for {caps.identity.display} ({caps.role.value}): {reason}",
-                   ExitCode.FORBIDDEN, needs=reason,
-                   hint="Sign in as an Entra Backup Administrator (or Global Administrator) to restore.")
+    raise forbidden(f"Restoring is not allowed for {caps.identity.display} ({caps.role.value}).", reason,
+                    "Sign in as an Entra Backup Administrator (or Global Administrator) to restore.")
 
 
 async def source_report(session: Session, args: argparse.Namespace, out: Output) -> ReportInfo:
@@ -53,6 +52,7 @@ async def source_report(session: Session, args: argparse.Namespace, out: Output)
 
 def _plan_all(session: Session, info: ReportInfo, types: list[str | None]) -> SessionPlan:
     """Every change of the report (of ``types`` when given); whole types where everything is included."""
+    from entrabr_tui.core.recoverability import stored_verdict
     from entrabr_tui.engine.plans import SessionPlan
 
     queued: list[QueuedChange] = []
@@ -63,27 +63,43 @@ def _plan_all(session: Session, info: ReportInfo, types: list[str | None]) -> Se
         while True:
             page = session.page(info.id, entity_type, None, after, PAGE)
             for row in page:
-                recoverable = row.recoverable
-                if recoverable is None:  # not decided at ingest: decide from the full change
-                    from entrabr_tui.core.catalog import has_recoverable_change
-
-                    change = session.change(info.id, row.object_id)
-                    recoverable = change is not None and has_recoverable_change(change)
-                queued.append(QueuedChange(row.object_id, row.entity_type_raw, row.action_raw,
-                                           row.on_premises_synced, recoverable))
+                verdict = stored_verdict(row.entity_type_raw, row.action_raw, row.sync, row.recoverable)
+                queued.append(QueuedChange(row.object_id, row.entity_type_raw, row.action_raw, verdict))
                 names[row.object_id] = row.display_name
                 actions[row.object_id] = row.action_raw
             if len(page) < PAGE:
                 break
             after = page[-1].key
-    totals: dict[str, int] = {}
-    for node in session.counts(info.id):
-        totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
-    plan = plan_restore(queued, totals)
+    plan = plan_restore(queued, _type_totals(session, info))
     if info.snapshot_id is None:
         raise CliError(f"Report {info.id} names no backup, so nothing can be restored from it.",
                        ExitCode.ERROR)
     return SessionPlan(plan, info, info.snapshot_id, names=names, actions=actions)
+
+
+async def check_sync(session: Session, out: Output, ref: str | None, ids: list[str] | None = None, *,
+                     queued: bool = False) -> None:
+    """Ask the directory about the sync status still unknown among the objects about to be planned, and
+    say how it went (a refusal is a warning: the plan then warns about what stays unknown)."""
+    from entrabr_tui.engine.sync_status import LookupOutcome
+
+    progress = ProgressPrinter(out.stderr, quiet=out.quiet)
+    try:
+        check = await session.check_sync_status(ref, ids, queued=queued, progress=progress.job)
+    finally:
+        progress.done()
+    if check.outcome in (LookupOutcome.FORBIDDEN, LookupOutcome.FAILED):
+        out.warn(check.summary)
+    elif check.outcome is LookupOutcome.DONE:
+        out.info(check.summary)
+
+
+def _type_totals(session: Session, info: ReportInfo) -> dict[str, int]:
+    """Changes per object type in the report."""
+    totals: dict[str, int] = {}
+    for node in session.counts(info.id):
+        totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
+    return totals
 
 
 def read_targets(args: argparse.Namespace, out: Output) -> list[Target]:
@@ -117,7 +133,9 @@ def _plan_ids(session: Session, info: ReportInfo, targets: list[Target], args: a
             raise missing(session, text + ".", "Check the IDs, or pass --ignore-missing to skip them.")
         out.warn(text + " (skipped).")
     chosen = list({c.id: c for c in chosen}.values())
-    return build_plan(info, chosen, None, allow_whole_type=False)
+    # The report's totals per type say how much of each type the plan covers (reportTotal); whole-type jobs
+    # stay off: the IDs were chosen one by one.
+    return build_plan(info, chosen, _type_totals(session, info), allow_whole_type=False)
 
 
 async def build_session_plan(session: Session, args: argparse.Namespace, out: Output,
@@ -130,13 +148,16 @@ async def build_session_plan(session: Session, args: argparse.Namespace, out: Ou
         targets = read_targets(args, out)
     if args.queued:
         try:
+            await check_sync(session, out, args.report or None, queued=True)
             return session.plan(args.report or None)
         except EngineError as exc:
             raise CliError(exc.message, ExitCode.NOT_FOUND) from None
     info = await source_report(session, args, out)
     if args.all:
+        await check_sync(session, out, info.id)
         return _plan_all(session, info, [*check_types(args.types)])
     assert targets is not None
+    await check_sync(session, out, info.id, [t.id for t in targets])
     return _plan_ids(session, info, targets, args, out)
 
 

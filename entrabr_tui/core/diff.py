@@ -19,15 +19,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .catalog import (
-    DYNAMIC_MEMBERS_REASON,
-    ON_PREMISES_REASON,
-    is_dynamic_group,
-    link_coverage,
-    path_coverage,
-    type_coverage,
-)
-from .model import Change, RecoveryAction
+from .catalog import DYNAMIC_MEMBERS_REASON, is_dynamic_group, link_coverage, path_coverage
+from .model import Change, RecoveryAction, SyncStatus
+from .recoverability import SYNC_UNKNOWN_REASON, blocking_verdict
+
+#: A row's coverage: recoverable (``None``: unknown, the object's sync status is not known) and why not.
+Cover = tuple[bool | None, str | None]
 
 
 class _Absent:
@@ -81,7 +78,9 @@ class DiffRow:
     last segment (or the member name), meant to be shown indented by ``depth``. ``backup`` / ``current`` are
     the raw JSON values (``ABSENT`` when the key is missing); ``backup_text`` / ``current_text`` are their
     display strings. Header rows (objects, lists, link groups) are followed by their child rows.
-    Paths are not guaranteed unique; use the row's position as a key.
+    Paths are not guaranteed unique; use the row's position as a key. ``recoverable`` follows
+    :mod:`~entrabr_tui.core.recoverability` per property: ``None`` (unknown) where the catalogue recovers the
+    property but the object's sync status is unknown.
     """
 
     path: str
@@ -92,7 +91,7 @@ class DiffRow:
     current: Any
     backup_text: str
     current_text: str
-    recoverable: bool
+    recoverable: bool | None
     reason: str | None = None
     is_header: bool = False
     note: str | None = None
@@ -223,19 +222,22 @@ class _Differ:
         self.rows: list[DiffRow] = []
         odata = change.delta.get("@odata.type") or change.current.get("@odata.type")
         self.odata_type = odata if isinstance(odata, str) else None
-        type_cov = type_coverage(change.entity_type_raw)
-        self.blocked: str | None = type_cov.reason
-        if self.blocked is None and change.on_premises_synced:
-            self.blocked = ON_PREMISES_REASON
+        gate = blocking_verdict(change.entity_type_raw, change.action_raw, change.sync)
+        self.blocked: str | None = None if gate is None else gate.detail
+        self.sync_unknown = change.sync is SyncStatus.UNKNOWN
 
-    def coverage(self, parts: tuple[str, ...]) -> tuple[bool, str | None]:
+    def hedge(self, recoverable: bool, reason: str | None) -> Cover:
+        """What the catalogue recovers is only "unknown" while the object's sync status is."""
+        return (None, SYNC_UNKNOWN_REASON) if recoverable and self.sync_unknown else (recoverable, reason)
+
+    def coverage(self, parts: tuple[str, ...]) -> Cover:
         if self.blocked is not None:
             return False, self.blocked
         cov = path_coverage(self.change.entity_type_raw, parts, self.odata_type)
-        return cov.recoverable, cov.reason
+        return self.hedge(cov.recoverable, cov.reason)
 
     def emit(self, path: str, label: str, depth: int, kind: DiffKind, backup: Any, current: Any,
-             cover: tuple[bool, str | None], *, header: bool = False, note: str | None = None,
+             cover: Cover, *, header: bool = False, note: str | None = None,
              texts: tuple[str, str] | None = None, member: tuple[str, str | None] | None = None) -> None:
         if kind is DiffKind.UNCHANGED and not self.include_unchanged:
             return
@@ -326,10 +328,10 @@ class _Differ:
     def links(self, rel: str, value: Any) -> None:
         items = value if isinstance(value, list) else [value] if isinstance(value, Mapping) else []
         if self.blocked is not None:
-            cover: tuple[bool, str | None] = (False, self.blocked)
+            cover: Cover = (False, self.blocked)
         else:
             cov = link_coverage(self.change.entity_type_raw, rel)
-            cover = (cov.recoverable, cov.reason)
+            cover = self.hedge(cov.recoverable, cov.reason)
             if cov.recoverable and rel.casefold() == "members" and is_dynamic_group(self.change):
                 cover = (False, DYNAMIC_MEMBERS_REASON)
         added = sum(1 for i in items if isinstance(i, Mapping) and "@removed" not in i)
@@ -363,7 +365,7 @@ class _Differ:
 
     def summary(self) -> None:
         action = self.change.action
-        cover = (self.blocked is None, self.blocked)
+        cover = (False, self.blocked) if self.blocked is not None else self.hedge(True, None)
         deleted_now = self.change.current.get("deletedDateTime")
         when = f" {format_value(deleted_now)}" if isinstance(deleted_now, str) else ""
         if action is RecoveryAction.RESTORE:

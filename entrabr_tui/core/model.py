@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -86,6 +86,47 @@ class ResourceType(_LenientEnum):
     APP_ROLE_ASSIGNMENT = "appRoleAssignment"
     ORGANIZATION = "organization"
     UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
+
+
+class SyncStatus(StrEnum):
+    """Whether an object is synchronised from on-premises now: ``synced``, ``cloud`` or ``unknown``.
+
+    Only users and groups can be synchronised; every other type is ``cloud``. Difference reports rarely say
+    (Microsoft's ``getChanges`` examples never carry ``onPremisesSyncEnabled``), so for users and groups the
+    status is ``unknown`` until the payload says so or the directory is asked.
+    """
+
+    SYNCED = "synced"
+    CLOUD = "cloud"
+    UNKNOWN = "unknown"
+
+    @property
+    def flag(self) -> bool | None:
+        """``True`` synced, ``False`` cloud, ``None`` unknown (the JSON form of exports and the CLI)."""
+        return {"synced": True, "cloud": False}.get(self.value)
+
+    @classmethod
+    def from_flag(cls, flag: bool | None) -> SyncStatus:
+        return cls.UNKNOWN if flag is None else cls.SYNCED if flag else cls.CLOUD
+
+
+#: Types whose objects can be synchronised from on-premises (the directory is asked about these only).
+SYNCABLE_TYPES = frozenset({ResourceType.USER, ResourceType.GROUP})
+
+
+def payload_sync_status(entity_type: ResourceType, current: Mapping[str, Any],
+                        delta: Mapping[str, Any]) -> SyncStatus:
+    """The sync status a change object states: ``onPremisesSyncEnabled`` of ``currentState`` (the live
+    object, which is what recovery acts on), else of ``deltaFromCurrent`` (when a payload puts it in one
+    state only); ``true`` is synced, ``false`` or ``null`` cloud. Users and groups that state neither are
+    ``unknown``; other types are ``cloud`` (their ``onPremisesSyncEnabled``, as on ``organization``, means
+    something else)."""
+    if entity_type not in SYNCABLE_TYPES:
+        return SyncStatus.CLOUD
+    for source in (current, delta):
+        if "onPremisesSyncEnabled" in source:
+            return SyncStatus.SYNCED if source["onPremisesSyncEnabled"] is True else SyncStatus.CLOUD
+    return SyncStatus.UNKNOWN
 
 
 class JobKind(StrEnum):
@@ -356,6 +397,9 @@ class Change:
     ``unreadable`` is ``None`` for a change that could be read, otherwise the reason it could not (see
     :func:`change_problem`); then ``raw`` holds the object exactly as the service sent it, and the other
     fields hold what could be salvaged (an empty ``id`` when there was no string id).
+
+    ``sync_status`` is what is known beyond the payload (the cache sets it from a directory lookup);
+    ``None`` leaves it to the payload (see :attr:`sync`).
     """
 
     id: str
@@ -369,6 +413,7 @@ class Change:
     failure_message: str | None = None
     unreadable: str | None = None
     raw: Any = None  # the change object as sent, kept when it is unreadable
+    sync_status: SyncStatus | None = None
 
     @property
     def readable(self) -> bool:
@@ -376,13 +421,23 @@ class Change:
         return self.unreadable is None
 
     @property
-    def on_premises_synced(self) -> bool:
-        """Whether the object is synced from on-premises *now* (then recovery leaves it alone).
+    def sync(self) -> SyncStatus:
+        """Whether the object is synced from on-premises *now*: looked up, else as the payload states it
+        (see :func:`payload_sync_status`). An object whose source of authority moved to the cloud after the
+        backup is recovered, so only the live state counts."""
+        if self.sync_status is not None:
+            return self.sync_status
+        return payload_sync_status(self.entity_type, self.current, self.delta)
 
-        An object whose source of authority moved to the cloud after the backup is recovered, so only the
-        live state counts.
-        """
-        return self.current.get("onPremisesSyncEnabled") is True
+    @property
+    def on_premises_synced(self) -> bool:
+        """The object is known to be synced from on-premises (then recovery leaves it alone)."""
+        return self.sync is SyncStatus.SYNCED
+
+    def with_sync(self, status: SyncStatus | None) -> Change:
+        """This change with the sync status known beyond its payload (``None``, or the status it has
+        already: itself)."""
+        return self if status is None or status is self.sync else replace(self, sync_status=status)
 
     @property
     def principal_name(self) -> str | None:

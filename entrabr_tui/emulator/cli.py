@@ -28,6 +28,8 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency-ms", type=int, default=0, help="delay added to every Graph request")
     parser.add_argument("--job-speed", type=float, default=1.0,
                         help="divides the documented job durations (1000 turns an hour into 3.6 s)")
+    parser.add_argument("--audit-events", type=int, default=0,
+                        help="synthetic background records added to the directory audit log (default 0)")
     parser.add_argument("--sync-flag-in-changes", action="store_true",
                         help="put onPremisesSyncEnabled into the currentState of on-premises-synced objects' "
                              "changes (Microsoft's examples never show it; off by default)")
@@ -74,6 +76,8 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
         parser.error("--latency-ms must not be negative")
     if not args.job_speed > 0:
         parser.error("--job-speed must be positive")
+    if not 0 <= args.audit_events <= 50_000_000:
+        parser.error("--audit-events must be in 0..50000000")
 
 
 def _serve(argv: list[str]) -> int:
@@ -93,7 +97,7 @@ def _serve(argv: list[str]) -> int:
                             latency_ms=args.latency_ms, job_speed=args.job_speed, host=args.host,
                             port=args.port, sync_flag_in_changes=args.sync_flag_in_changes,
                             deterministic_ids=args.deterministic_ids,
-                            snapshot_id_style=args.snapshot_id_style)
+                            snapshot_id_style=args.snapshot_id_style, audit_events=args.audit_events)
     try:
         server.start()
     except (OSError, RuntimeError, ValueError) as exc:

@@ -1,11 +1,12 @@
 """The control plane under ``/_emulator/``: tokens, clock, configuration, faults, a fixture of change objects
-for the next preview job, reset and state.
+for the next preview job, reset, state and the audit log's ground truth.
 
 JSON in and out, no authentication, never affected by latency or faults.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .audit_log import AuditSettings
 from .clock import iso
 from .faults import FaultError
 from .overrides import OverrideError
@@ -73,6 +75,7 @@ class ControlPlane:
                                   "DELETE": self.clear_override},
             "/reset": {"POST": self.reset},
             "/state": {"GET": self.state},
+            "/audit/truth": {"GET": self.audit_truth},
         }
         return [Route(path, self._endpoint(handlers), methods=["GET", "POST", "DELETE", "PUT", "PATCH"])
                 for path, handlers in table.items()]
@@ -117,10 +120,10 @@ class ControlPlane:
         return self.service.config()
 
     async def set_config(self, request: Request) -> dict[str, Any]:
-        """``POST /_emulator/config {"latency_ms": N, "job_speed": X, "sync_flag_in_changes": B}`` (every key
-        optional)."""
+        """``POST /_emulator/config {"latency_ms": N, "job_speed": X, "sync_flag_in_changes": B,
+        "audit_…": …}`` (every key optional)."""
         body = await _body(request)
-        unknown = set(body) - {"latency_ms", "job_speed", "sync_flag_in_changes"}
+        unknown = set(body) - {"latency_ms", "job_speed", "sync_flag_in_changes"} - AuditSettings.keys()
         if unknown:
             raise ControlError(f"unknown config key(s): {', '.join(sorted(unknown))}")
         latency = _int(body["latency_ms"], "latency_ms", 0, 600_000) if "latency_ms" in body else None
@@ -131,6 +134,10 @@ class ControlPlane:
         sync_flag = body.get("sync_flag_in_changes")
         if sync_flag is not None and not isinstance(sync_flag, bool):
             raise ControlError("'sync_flag_in_changes' must be true or false")
+        try:
+            self.service.audit.settings.update({k: v for k, v in body.items() if k.startswith("audit_")})
+        except ValueError as exc:
+            raise ControlError(str(exc)) from exc
         await self.service.settle()          # jobs so far ran at the old speed
         if latency is not None:
             self.service.latency_ms = latency
@@ -184,6 +191,11 @@ class ControlPlane:
         """``POST /_emulator/reset``: the initial tenant, no jobs, no faults."""
         await self.service.reset()
         return await self.service.describe()
+
+    async def audit_truth(self, request: Request) -> dict[str, Any]:
+        """``GET /_emulator/audit/truth[?objectId=…]``: the cast, and each object's changes and actors."""
+        object_id = request.query_params.get("objectId")
+        return await asyncio.to_thread(self.service.audit.truth, self.service.clock.now(), object_id)
 
     async def state(self, request: Request) -> dict[str, Any]:
         """``GET /_emulator/state``."""

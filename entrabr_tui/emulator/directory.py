@@ -7,10 +7,8 @@ week of snapshots is cheap to build and a difference report costs time proportio
 
 from __future__ import annotations
 
-import gc
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +16,9 @@ from typing import Any
 import orjson
 
 from entrabr_tui.emulator import catalog as c
+from entrabr_tui.emulator.audit_log import AuditLog
+from entrabr_tui.emulator.audit_timeline import RecoveryOrigin
+from entrabr_tui.emulator.bulk import bulk as _bulk
 from entrabr_tui.emulator.changes import Change, compute_changes
 from entrabr_tui.emulator.drift import daily_drift
 from entrabr_tui.emulator.generate import entity_type as type_of_index
@@ -79,20 +80,6 @@ class Scope:
     ids: Mapping[str, frozenset[str]] | None = None
 
 
-@contextmanager
-def _bulk() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building or diffing hundreds of thousands of objects.
-
-    Nothing built here forms reference cycles, and generation-2 collections over a growing change list
-    would otherwise cost ~40% of a large diff.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _dumps(obj: dict[str, Any]) -> bytes:
@@ -128,15 +115,17 @@ class Directory:
 
     ``objects`` base objects (mostly users) are generated from ``seed``; ``snapshots`` daily snapshots end
     at the last 22:00Z at or before ``now``; each day between them drifts a little; after the newest one
-    an incident touches ``drift`` objects (default: a few percent of the tenant; 0: no incident).
-    ``snapshot_id_style`` picks how snapshot ids look; ``sync_flag_in_changes`` puts
-    ``onPremisesSyncEnabled`` into the current state of on-premises-synced objects' changes (Microsoft's
-    examples never show it; it can be switched at any time and applies to reports computed afterwards).
+    an incident touches ``drift`` objects (default: a few percent of the tenant; 0: no incident). Every
+    change is journalled into the tenant's directory audit log (``audit``), which may also hold
+    ``audit_events`` synthetic background records. ``snapshot_id_style`` picks how snapshot ids look;
+    ``sync_flag_in_changes`` puts ``onPremisesSyncEnabled`` into the current state of on-premises-synced
+    objects' changes (Microsoft's examples never show it; it can be switched at any time and applies to
+    reports computed afterwards).
     """
 
     def __init__(self, *, seed: int = 1, objects: int = 2000, drift: int | None = None,
                  snapshots: int = 7, now: datetime | None = None, snapshot_id_style: str = "epoch",
-                 sync_flag_in_changes: bool = False) -> None:
+                 sync_flag_in_changes: bool = False, audit_events: int = 0) -> None:
         if snapshots < 1:
             raise ValueError("a tenant keeps at least one snapshot")
         if drift is not None and drift < 0:
@@ -148,6 +137,7 @@ class Directory:
             now = now.replace(tzinfo=UTC)
         self.seed = seed
         self._layout = Layout(seed, objects)
+        self.audit = AuditLog(self._layout, background_events=audit_events)
         self._drift = default_budget(objects) if drift is None else drift
         self._retention = snapshots
         self._now0 = now.astimezone(UTC)
@@ -162,11 +152,14 @@ class Directory:
             newest -= timedelta(days=1)
         oldest = newest - timedelta(days=self._retention - 1)
         hist = History(self._layout, oldest, now)
+        self.audit.begin(hist, now)
         for day in range(1, self._retention):
             when = oldest + timedelta(days=day)
-            daily_drift(hist, day, when - timedelta(days=1), when)
+            with self.audit.drift(day, when - timedelta(days=1), when):
+                daily_drift(hist, day, when - timedelta(days=1), when)
             hist.take_snapshot(when)
-        run_incident(hist, self._drift, newest, now)
+        with self.audit.incident(newest, now, self._drift) as budget:
+            run_incident(hist, budget, newest, now)
         self._day = self._retention
         return hist
 
@@ -273,12 +266,17 @@ class Directory:
         return obj
 
     # ---- write side ---------------------------------------------------------------------------------------
-    def recover(self, snapshot_id: str, scope: Scope | None = None) -> RecoveryOutcome:
-        """Move the scoped live objects back toward the snapshot; report what was modified and what failed."""
+    def recover(self, snapshot_id: str, scope: Scope | None = None,
+                origin: RecoveryOrigin | None = None) -> RecoveryOutcome:
+        """Move the scoped live objects back toward the snapshot; report what was modified and what failed.
+
+        With an ``origin`` (who ran it, when), the writes go to the audit log as that user's."""
         now = iso(int(self._hist.now.timestamp()))
-        with _bulk():
+        with _bulk(), self.audit.recovery(origin):
             changes = self._changes(snapshot_id, scope)
             applied = apply_changes(self._hist, changes, now)
+            if origin is not None:
+                origin.failures = list(applied.failures)
             self._count = None
             flag = self.sync_flag_in_changes
             failed = tuple(_failed(f, _record(f.change, now, flag), now, flag) for f in applied.failures)
@@ -292,7 +290,8 @@ class Directory:
         hist.now = hist.now + timedelta(days=1)
         self._day += 1
         with _bulk():
-            daily_drift(hist, self._day, when, hist.now)
+            with self.audit.drift(self._day, when, hist.now):
+                daily_drift(hist, self._day, when, hist.now)
             while len(hist.times) > self._retention:
                 hist.drop_oldest()
         self._count = None

@@ -41,7 +41,8 @@ class Actor:
         return iso(self.epoch())
 
     def pick(self, entity_type: str, tries: int = 30, **want: Any) -> int | None:
-        """A random live object of a base type, optionally with matching base kind (``kind=``)."""
+        """A random live object of a base type, optionally with matching base kind (``kind=``); never one
+        of the reserved objects (the accounts and apps that act on the tenant)."""
         layout = self.layout
         n = layout.counts[entity_type]
         for _ in range(tries):
@@ -51,7 +52,7 @@ class Actor:
                 continue
             if "skip" in want and o in want["skip"]:
                 continue
-            if self.hist.alive(idx):
+            if idx not in self.hist.reserved and self.hist.alive(idx):
                 return idx
         return None
 
@@ -117,16 +118,18 @@ def _edit_group(a: Actor, g: int) -> None:
 
 
 def _hand_over(a: Actor, g: int) -> None:
-    """Ownership of group ``g`` moves to another user (owner links are shown in reports, never recovered)."""
+    """Ownership of group ``g`` moves to another user, who replaces every owner (owner links are shown in
+    reports, never recovered)."""
     hist, layout = a.hist, a.layout
     n_users = layout.counts[c.USER]
     new = layout.starts[c.USER] + layout.hash(g, 4) % n_users
-    old = layout.owner_of(g)
-    if not hist.alive(new) or new == old:
+    owners = hist.owners(g)
+    if not hist.alive(new) or owners == [new]:
         return
     hist.set_owner(g, new, True)
-    if old is not None and hist.is_owner(g, old):
-        hist.set_owner(g, old, False)
+    for old in owners:
+        if old != new:
+            hist.set_owner(g, old, False)
 
 
 def _edit_app(a: Actor, idx: int) -> None:

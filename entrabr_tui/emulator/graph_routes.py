@@ -16,7 +16,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import change_routes, directory_routes, job_routes
+from . import audit_routes, change_routes, directory_routes, job_routes
 from .authz import Action, authenticate, authorize
 from .context import GraphContext, error_response
 from .enums import NAMESPACE, wants_unknown_members
@@ -37,7 +37,7 @@ def _fn(name: str) -> frozenset[str]:
     return frozenset({name, f"{name}()", f"{NAMESPACE}.{name}", f"{NAMESPACE}.{name}()"})
 
 
-SID, JID = "{snapshot_id}", "{job_id}"
+SID, JID, AID = "{snapshot_id}", "{job_id}", "{audit_id}"
 GET_CHANGES, GET_FAILED, CANCEL = _fn("getChanges"), _fn("getFailedChanges"), _fn("cancel")
 GET_BY_IDS = frozenset({"getByIds", "microsoft.graph.getByIds"})
 Segment = str | frozenset[str]
@@ -107,6 +107,8 @@ ROUTES: list[tuple[tuple[Segment, ...], dict[str, Handler]]] = [
     (("directoryObjects", GET_BY_IDS), {"POST": directory_routes.get_by_ids}),
     (("users",), {"GET": directory_routes.list_users}),
     (("groups",), {"GET": directory_routes.list_groups}),
+    (("auditLogs", "directoryAudits"), {"GET": audit_routes.list_audits}),
+    (("auditLogs", "directoryAudits", AID), {"GET": audit_routes.get_audit}),
 ]
 
 
@@ -158,6 +160,10 @@ class GraphDispatcher:
         claims = authenticate(request.headers.get("authorization"))
         if not rest:
             raise bad_request("Invalid request: the path is empty.")
+        if rest[0] == "auditLogs":            # one authorization and throttle for every report resource
+            refused = audit_routes.gate(self.service, request, claims)
+            if refused is not None:
+                return refused
         handlers, params = resolve(rest)
         handler = handlers.get(request.method)
         if handler is None:

@@ -2,8 +2,8 @@
 
 It disabled and renamed users ("DISABLED - …"), switched a Conditional Access policy to report-only,
 soft-deleted a security group after removing its members, registered a rogue application with a service
-principal, invited rogue guests, made the first rogue guest owner (in place of the owner) and member of a
-couple of groups, widened a trusted named location to the whole internet, soft-deleted a few users and
+principal, invited rogue guests, made the first rogue guest owner (in place of every owner) and member of
+a couple of groups, widened a trusted named location to the whole internet, soft-deleted a few users and
 purged a few others for good. ``budget`` is the number of objects it touches; most of a large budget goes
 to user edits.
 """
@@ -101,18 +101,20 @@ def run_incident(hist: History, budget: int, start: datetime, end: datetime) -> 
 
 
 def _take_over_groups(hist: History, guest: int, spend: Callable[[int | None], bool], count: int = 2) -> None:
-    """The rogue guest becomes owner (in place of the owner) and member of ``count`` cloud groups."""
+    """The rogue guest becomes owner (in place of every owner) and member of ``count`` cloud groups (never
+    one of the reserved objects, such as a group a legitimate admin edited meanwhile)."""
     layout = hist.layout
     taken = 0
     for o in range(layout.counts[c.GROUP]):
         if taken >= count:
             return
         g = layout.index(c.GROUP, o)
-        if layout.group_kind(o) not in ("security", "unified") or not hist.alive(g) or not spend(g):
+        if layout.group_kind(o) not in ("security", "unified") or g in hist.reserved or not hist.alive(g) \
+                or not spend(g):
             continue
-        owner = layout.owner_of(g)
+        owners = hist.owners(g)
         hist.set_owner(g, guest, True)
-        if owner is not None and hist.is_owner(g, owner):
+        for owner in owners:
             hist.set_owner(g, owner, False)
         hist.set_member(g, guest, True)
         taken += 1
@@ -133,12 +135,12 @@ def _disable_and_rename(a: Actor, touched: set[int], count: int) -> None:
     for u in order:
         if done >= count:
             break
-        if u in touched or not hist.alive(u):
+        if u in touched or u in hist.reserved or not hist.alive(u):
             continue
         touched.add(u)
         name = hist.value(u, "displayName")
         patch = {"accountEnabled": False, "displayName": DISABLED_PREFIX + str(name or "")}
-        if u in pending:
+        if u in pending or hist.journal is not None:
             hist.write(u, patch)
         else:
             pending[u] = patch

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 from starlette.responses import Response
 
+from .audit_routes import job_initiator
 from .authz import Action, authorize
 from .context import GraphContext
 from .criteria import parse_job_body
@@ -108,7 +109,7 @@ async def create_job(service: EmulatorService, ctx: GraphContext, claims: Claims
     authorize(claims, Action.PREVIEW if kind == PREVIEW else Action.RECOVERY)
     service.snapshot_time(snapshot_id, for_job=True)
     scope, criteria = parse_job_body(await ctx.request.body())
-    job = await service.create_job(kind, snapshot_id, scope, criteria)
+    job = await service.create_job(kind, snapshot_id, scope, criteria, job_initiator(claims, ctx.request))
     location = f"{ctx.graph_root}/directory/recovery/snapshots/{snapshot_id}/{_KIND_SEGMENT[kind]}/{job.id}"
     return ctx.empty(202, {"Location": location})
 

@@ -20,7 +20,7 @@ import bisect
 import itertools
 import random
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,13 +54,15 @@ def loading_seconds(objects: int) -> float:
 class Work:
     """Heavy directory work a job waits on: "diff", "recover" (the next part of a recovery) or "partial"
     (the part of a cancelled recovery due before the cancel). ``upto`` is how many changes, in the job's
-    application order, are applied once this work is done."""
+    application order, are applied once this work is done; ``applied_at`` maps each object id of a part to
+    when its change was due (what the audit log dates its records by)."""
 
     job_id: str
     kind: str
     snapshot_id: str
     scope: Scope | None
     upto: int = 0
+    applied_at: Mapping[str, datetime] | None = None
 
 
 @dataclass(eq=False)
@@ -224,8 +226,19 @@ class JobStore:
         """Claim the application of ``order[applied:target]``."""
         records, order = job.records or [], job.order or []
         job.busy = True
-        part = [records[i] for i in order[job.applied:target]]
-        return Work(job.id, kind, job.snapshot_id, partial_scope(part), upto=target)
+        positions = range(job.applied, target)
+        part = [records[order[i]] for i in positions]
+        applied_at = {records[order[i]].id: self._due_time(job, i) for i in positions}
+        return Work(job.id, kind, job.snapshot_id, partial_scope(part), upto=target, applied_at=applied_at)
+
+    def _due_time(self, job: Job, position: int) -> datetime:
+        """When the change at ``position`` of the application order is due: once the share of the running
+        phase its units and those before it take has elapsed (the inverse of `_due`)."""
+        cumulative, start, end = job.cumulative or [], job.phase_start, job.phase_end
+        assert start is not None
+        if end is None or not cumulative or cumulative[-1] == 0:
+            return start
+        return start + (end - start) * (cumulative[position] / cumulative[-1])
 
     def _enter(self, job: Job, status: str, start: datetime, end: datetime | None) -> None:
         job.status = status

@@ -15,6 +15,7 @@ import threading
 import time
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -92,7 +93,9 @@ class EmulatorServer:
     """A Graph recovery-API emulator listening on a loopback port.
 
     ``with EmulatorServer(seed=1, job_speed=1e6) as emu: ...`` builds the tenant, starts serving and
-    stops on exit. ``base_url`` carries the real port (``port=0`` picks a free one).
+    stops on exit. ``base_url`` carries the real port (``port=0`` picks a free one). ``audit_events`` adds
+    that many synthetic background records to the directory audit log; :meth:`audit_truth` tells who made
+    each change (the ground truth behind the log).
 
     Fidelity knobs: ``sync_flag_in_changes`` puts ``onPremisesSyncEnabled`` into change objects' current
     state (off: Microsoft's examples never show it); ``deterministic_ids`` makes job ids a function of the
@@ -103,7 +106,8 @@ class EmulatorServer:
     def __init__(self, *, seed: int = 1, objects: int = 2000, drift: int | None = None, snapshots: int = 7,
                  latency_ms: int = 0, job_speed: float = 1.0, host: str = "127.0.0.1", port: int = 0,
                  now: datetime | None = None, sync_flag_in_changes: bool = False,
-                 deterministic_ids: bool = False, snapshot_id_style: str = "epoch") -> None:
+                 deterministic_ids: bool = False, snapshot_id_style: str = "epoch",
+                 audit_events: int = 0) -> None:
         self.host = host
         self.port = port
         if job_speed <= 0:
@@ -113,6 +117,7 @@ class EmulatorServer:
         self.latency_ms, self.job_speed, self._now = latency_ms, job_speed, now
         self.sync_flag_in_changes, self.deterministic_ids = sync_flag_in_changes, deterministic_ids
         self.snapshot_id_style = snapshot_id_style
+        self.audit_events = audit_events
         self.service: EmulatorService | None = None
         self._server: _PromptServer | None = None
         self._thread: threading.Thread | None = None
@@ -138,6 +143,12 @@ class EmulatorServer:
         """A bearer token for ``role`` (reader, admin, global or app) in this emulator's tenant."""
         return mint_token(role, expires_in=expires_in, tenant=self.tenant_id)
 
+    def audit_truth(self, object_id: str | None = None) -> dict[str, Any]:
+        """Per object id, every change made to it and its actor (see ``GET /_emulator/audit/truth``)."""
+        if self.service is None:
+            raise RuntimeError("the emulator is not running")
+        return self.service.audit.truth(self.service.clock.now(), object_id)
+
     def start(self) -> None:
         """Build the tenant, bind the port and serve; returns once the server is listening."""
         if self._thread is not None:
@@ -147,7 +158,8 @@ class EmulatorServer:
                                        job_speed=self.job_speed, now=self._now,
                                        sync_flag_in_changes=self.sync_flag_in_changes,
                                        deterministic_ids=self.deterministic_ids,
-                                       snapshot_id_style=self.snapshot_id_style)
+                                       snapshot_id_style=self.snapshot_id_style,
+                                       audit_events=self.audit_events)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP.
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)

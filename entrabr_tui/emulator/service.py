@@ -13,6 +13,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from .audit_actors import Identity
+from .audit_log import AuditLog
+from .audit_throttle import ReportThrottle
+from .audit_timeline import RecoveryOrigin
 from .clock import EmulatedClock, iso
 from .directory import ChangeRecord, Directory, RecoveryOutcome
 from .faults import FaultRegistry
@@ -30,13 +34,15 @@ class EmulatorService:
     def __init__(self, *, seed: int = 1, objects: int = 2000, drift: int | None = None, snapshots: int = 7,
                  latency_ms: int = 0, job_speed: float = 1.0, now: datetime | None = None,
                  sync_flag_in_changes: bool = False, deterministic_ids: bool = False,
-                 snapshot_id_style: str = "epoch") -> None:
+                 snapshot_id_style: str = "epoch", audit_events: int = 0) -> None:
         if job_speed <= 0:
             raise ValueError("job_speed must be positive")
         self.clock = EmulatedClock(now)
         self.directory = Directory(seed=seed, objects=objects, drift=drift, snapshots=snapshots,
                                    now=self.clock.start, snapshot_id_style=snapshot_id_style,
-                                   sync_flag_in_changes=sync_flag_in_changes)
+                                   sync_flag_in_changes=sync_flag_in_changes, audit_events=audit_events)
+        self.audit_throttle = ReportThrottle(seed)
+        self._initiators: dict[str, Identity] = {}     # job id -> who created it (audit records)
         self.seed = seed
         self.tenant_id = self.directory.tenant_id
         self.latency_ms = max(0, int(latency_ms))
@@ -85,6 +91,22 @@ class EmulatorService:
         return self._object_count
 
     @property
+    def audit(self) -> AuditLog:
+        """The tenant's directory audit log."""
+        return self.directory.audit
+
+    def _origin(self, job: Job, work: Work) -> RecoveryOrigin | None:
+        """Who applies this part of a recovery and when each of its changes was due (for the audit log)."""
+        initiator = self._initiators.get(job.id)
+        if initiator is None:
+            return None
+        now = self.clock.now()
+        applied_at = {oid: min(when, now) for oid, when in (work.applied_at or {}).items()}
+        when = max(applied_at.values(), default=now)
+        return RecoveryOrigin(job.id, initiator, when, self.audit.settings.recovery_activity,
+                              applied_at=applied_at)
+
+    @property
     def lock(self) -> asyncio.Lock:
         """The directory lock (created on the server's event loop)."""
         if self._lock is None:
@@ -122,7 +144,8 @@ class EmulatorService:
                 records = self.faults.changes_override.apply(job, records)
                 self.jobs.finish_diff(job, records, generation)
             else:
-                outcome = await self.in_directory(self.directory.recover, work.snapshot_id, work.scope)
+                outcome = await self.in_directory(self.directory.recover, work.snapshot_id, work.scope,
+                                                  self._origin(job, work))
                 self._views.clear()
                 self._object_count = None
                 self.jobs.finish_recovery(job, outcome, work.upto)
@@ -142,12 +165,16 @@ class EmulatorService:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def create_job(self, kind: str, snapshot_id: str, scope: Any,
-                         criteria: dict[str, Any] | None) -> Job:
-        """Create a job (404 for an unknown snapshot, 409 while another job runs)."""
+                         criteria: dict[str, Any] | None, initiator: Identity | None = None) -> Job:
+        """Create a job (404 for an unknown snapshot, 409 while another job runs); ``initiator`` (who asked)
+        is named by the audit records of the job and of what a recovery changes."""
         await self.settle()
         target = self.snapshot_time(snapshot_id, for_job=True)
         job = self.jobs.create(kind=kind, snapshot_id=snapshot_id, target=target, scope=scope,
                                criteria=criteria, now=self.clock.now())
+        if initiator is not None:
+            self._initiators[job.id] = initiator
+            self.audit.job_created(job.id, kind, target, initiator, job.started)
         await self.settle()
         return job
 
@@ -163,7 +190,8 @@ class EmulatorService:
             outcome: RecoveryOutcome | None = RecoveryOutcome(0, 0, ())
             if work.scope is not None and work.scope.ids:
                 try:
-                    outcome = await self.in_directory(self.directory.recover, work.snapshot_id, work.scope)
+                    outcome = await self.in_directory(self.directory.recover, work.snapshot_id, work.scope,
+                                                      self._origin(job, work))
                     self._object_count = None
                 except Exception:
                     log.exception("emulator: partial recovery for cancelled job %s failed", job.id)
@@ -213,6 +241,8 @@ class EmulatorService:
         self.faults.reset()
         self.clock.reset()
         self._views.clear()
+        self.audit_throttle.reset()
+        self._initiators.clear()
 
     def _reset_directory(self) -> None:
         self.directory.reset()
@@ -234,9 +264,10 @@ class EmulatorService:
             "faults": self.faults.describe(),
             "clock": iso(self.clock.now()),
             "config": self.config(),
+            "audit": await asyncio.to_thread(self.audit.counts, self.clock.now()),
         }
 
     def config(self) -> dict[str, Any]:
-        """Runtime configuration."""
+        """Runtime configuration (the ``audit_*`` keys are the audit log's knobs)."""
         return {"latency_ms": self.latency_ms, "job_speed": self.job_speed,
-                "sync_flag_in_changes": self.sync_flag_in_changes}
+                "sync_flag_in_changes": self.sync_flag_in_changes, **self.audit.settings.as_config()}

@@ -1,14 +1,18 @@
 """Unsigned bearer tokens for the emulator: minting per role and parsing claims.
 
 Tokens are JWTs with ``{"alg": "none"}`` and an empty signature, shaped like Entra ID access tokens for
-Microsoft Graph: ``tid``, ``oid``, ``upn``, ``iat``, ``exp`` and either delegated ``scp`` (space-separated
-scopes) with ``wids`` (directory role template IDs), or app-only ``roles``.
+Microsoft Graph: ``tid``, ``oid``, ``upn``, ``appid``, ``iat``, ``exp`` and either delegated ``scp``
+(space-separated scopes) with ``wids`` (directory role template IDs), or app-only ``roles``.
 
-Every role's token carries ``Directory.Read.All`` (delegated, or as an app permission for ``app``): in a
-real tenant the delegated scopes come from the app's admin consent, not from the signed-in user's role,
-so a Backup Reader signed in to the same app holds the same directory scope as an administrator. The
-Entra role (``wids``) is what limits the backup operations. ``tid`` is the emulated tenant's id (it
-depends on the seed and the tenant size); the emulator does not check it.
+Every token carries ``Directory.Read.All`` and ``AuditLog.Read.All`` (delegated, or as application
+permissions for ``app``): in a real tenant the delegated scopes come from the app's admin consent, not from
+the signed-in user's role, so a Backup Reader signed in to the same app holds the same directory and audit
+scopes as an administrator. The Entra role (``wids``) is what limits each: ``reader`` (Entra Backup Reader)
+reads backups and may create or cancel difference reports, but holds no role that may read the directory
+audit log; ``admin`` (Entra Backup Administrator, also a Reports Reader) may restore and read the audit log;
+``global`` (Global Administrator) may do everything; ``app`` reads backups, the directory and the audit log.
+``tid`` is the emulated tenant's id (it depends on the seed and the tenant size); the emulator does not
+check it.
 """
 
 from __future__ import annotations
@@ -31,26 +35,29 @@ CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 SCOPE_READ = "EntraBackup.Read.All"
 SCOPE_PREVIEW = "EntraBackup.ReadWrite.Preview"
 SCOPE_RECOVERY = "EntraBackup.ReadWrite.Recovery"
+SCOPE_AUDIT = "AuditLog.Read.All"
 SCOPE_DIRECTORY_READ = "Directory.Read.All"
 
 ROLE_BACKUP_READER = "f42252d9-5400-4d7b-b9ef-cc582dbb8577"
 ROLE_BACKUP_ADMIN = "b6a27b2b-f905-4b2e-81b5-0d90e0ef1fdb"
 ROLE_GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
+ROLE_REPORTS_READER = "4a5d8f65-41da-4de4-8968-e035b65339cf"
 
 ROLES: tuple[str, ...] = ("reader", "admin", "global", "app")
 
-_DELEGATED_WRITE_SCP = f"{SCOPE_READ} {SCOPE_PREVIEW} {SCOPE_RECOVERY} {SCOPE_DIRECTORY_READ}"
+_READ_SCP = f"{SCOPE_DIRECTORY_READ} {SCOPE_AUDIT}"
+_DELEGATED_WRITE_SCP = f"{SCOPE_READ} {SCOPE_PREVIEW} {SCOPE_RECOVERY} {_READ_SCP}"
 _ROLE_CLAIMS: dict[str, dict[str, Any]] = {
-    "reader": {
-        "scp": f"{SCOPE_READ} {SCOPE_PREVIEW} {SCOPE_DIRECTORY_READ}",
+    "reader": {         # consented for the audit log too, but no role that may read it
+        "scp": f"{SCOPE_READ} {SCOPE_PREVIEW} {_READ_SCP}",
         "wids": [ROLE_BACKUP_READER],
         "oid": "0d6a8f1e-6c1b-4f7e-8d55-1a2b3c4d5e01",
         "upn": "backup.reader@contoso.example",
         "name": "Backup Reader",
     },
-    "admin": {
+    "admin": {           # also a Reports Reader, so it can read the directory audit log
         "scp": _DELEGATED_WRITE_SCP,
-        "wids": [ROLE_BACKUP_ADMIN],
+        "wids": [ROLE_BACKUP_ADMIN, ROLE_REPORTS_READER],
         "oid": "0d6a8f1e-6c1b-4f7e-8d55-1a2b3c4d5e02",
         "upn": "backup.admin@contoso.example",
         "name": "Backup Administrator",
@@ -63,7 +70,7 @@ _ROLE_CLAIMS: dict[str, dict[str, Any]] = {
         "name": "Global Administrator",
     },
     "app": {
-        "roles": [SCOPE_READ, SCOPE_DIRECTORY_READ],
+        "roles": [SCOPE_READ, SCOPE_DIRECTORY_READ, SCOPE_AUDIT],
         "oid": "0d6a8f1e-6c1b-4f7e-8d55-1a2b3c4d5e04",
         "app_displayname": "entrabr reader app",
     },
@@ -82,6 +89,11 @@ class Claims:
     wids: frozenset[str]         # directory role template IDs (lower-case)
     app_roles: frozenset[str]    # app-only `roles`
     expires: int
+    oid: str = ""                # the signed-in user (delegated) or the app's service principal
+    upn: str | None = None
+    name: str | None = None
+    app_id: str = ""             # `appid` (v1 tokens) or `azp` (v2 tokens): the calling client
+    tenant: str = ""
 
     @property
     def app_only(self) -> bool:
@@ -167,4 +179,13 @@ def parse_authorization(header: str | None, *, now: float | None = None) -> Clai
         wids=frozenset(w.lower() for w in wids),
         app_roles=_string_set(claims.get("roles"), split=False),
         expires=exp,
+        oid=_text(claims.get("oid")) or "",
+        upn=_text(claims.get("upn")) or _text(claims.get("preferred_username")),
+        name=_text(claims.get("name")) or _text(claims.get("app_displayname")),
+        app_id=_text(claims.get("appid")) or _text(claims.get("azp")) or "",
+        tenant=_text(claims.get("tid")) or "",
     )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from entrabr_tui.core.model import Change
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.reports import ReportInfo
-from entrabr_tui.store import Cache, ChangeRow, NodeCount, Report, ReportKind
+from entrabr_tui.store import Cache, ChangeRow, NodeCount, RecoverableFilter, Report, ReportKind, SyncFilter
 
 ReportRef = str | int
 #: A keyset position: ``ChangeRow.key`` (type, action, name, id), or (name, id) with type and action given.
@@ -104,8 +104,8 @@ class CacheReader:
             found = cache.reports.all(snapshot_id=snapshot_id, kind=ReportKind.CHANGES)
         return [ReportInfo.of(r) for r in found]
 
-    def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: bool | None = None,
-               on_prem: bool | None = None, marked: bool | None = None) -> list[NodeCount]:
+    def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: RecoverableFilter = None,
+               on_prem: SyncFilter = None, marked: bool | None = None) -> list[NodeCount]:
         """Changes per (type, action), of the changes matching the filters."""
         report = self.resolve(ref)
         with self.locked() as cache:
@@ -114,7 +114,7 @@ class CacheReader:
 
     def page(self, ref: ReportRef, entity_type: str | None = None, action: str | None = None,
              after: PageAfter | None = None, limit: int = 100, *, text: str | None = None,
-             recoverable: bool | None = None, on_prem: bool | None = None,
+             recoverable: RecoverableFilter = None, on_prem: SyncFilter = None,
              marked: bool | None = None) -> list[ChangeRow]:
         """A keyset page of changes ordered by type, action, name, id (``after`` = last row's key)."""
         report = self.resolve(ref)

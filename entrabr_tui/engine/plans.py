@@ -89,6 +89,11 @@ class SessionPlan:
     def is_empty(self) -> bool:
         return self.plan.is_empty
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the plan cannot promise (objects of unknown sync status it includes)."""
+        return self.plan.warnings
+
     # -- views ------------------------------------------------------------------------------------------
 
     @property

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from entrabr_tui.core.model import Change, FilteringCriteria, Job, JobKind, RecoveryStatus
 from entrabr_tui.core.planner import RestorePlan, plan_restore, queued_change_for
+from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.events import (
     PHASE_DONE,
@@ -257,8 +258,8 @@ def retry_plan(failed: Iterable[Change],
                originals: Callable[[str], Change | None] | None = None) -> RetryPlan:
     """A new plan from failed changes that can still be recovered (scoped by ID only).
 
-    ``originals(id)`` may return the change from the report the restore came from; its flags (synced from
-    on-premises, recoverable properties) win over the failed change's partial copy.
+    ``originals(id)`` may return the change from the report the restore came from; its verdict (with the
+    sync status the cache knows) wins over the failed change's partial copy.
     """
     queued = []
     left_out = []
@@ -270,7 +271,7 @@ def retry_plan(failed: Iterable[Change],
         seen.add(key)
         source = (originals(change.id) if originals else None) or change
         record = queued_change_for(source)
-        if record.on_premises_synced or not record.has_recoverable_change or not change.id:
+        if record.verdict.answer is Recoverable.NO or not change.id:
             left_out.append(change)
         queued.append(record)
     plan = plan_restore(queued, allow_whole_type=False)

@@ -7,7 +7,9 @@ cancelling, and picking up jobs after a restart. Every action is appended to the
 identity, backup, scope, counts, outcome; never a token).
 
 The work is done by the collaborators a session holds: the job runner (:mod:`.runner`), reports
-(:mod:`.reports`), restores (:mod:`.restore`), the read side over a second cache connection
+(:mod:`.reports`), the directory lookup of which users and groups are synced from on-premises
+(:mod:`.sync_status`, run after every report this session ensures and for queued objects before a restore
+is planned), restores (:mod:`.restore`), the read side over a second cache connection
 (:mod:`.cache_reader`), the restore queue (:mod:`.session_queue`), the history (:mod:`.session_log`) and
 resuming after a restart (:mod:`.resume`).
 
@@ -28,13 +30,21 @@ from pathlib import Path
 from typing import Any
 
 from entrabr_tui.core.capabilities import Capabilities
-from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, Snapshot
+from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, JobKind, Snapshot
 from entrabr_tui.engine.cache_reader import CacheReader, PageAfter, QueuedObject, ReportRef
 from entrabr_tui.engine.errors import EngineError, OfflineError
-from entrabr_tui.engine.events import JobProgressCallback, RestoreProgressCallback
+from entrabr_tui.engine.events import (
+    PHASE_DONE,
+    PHASE_SYNC_STATUS,
+    JobProgress,
+    JobProgressCallback,
+    RestoreProgressCallback,
+    emit,
+)
 from entrabr_tui.engine.jobs import SlotMode, SlotState
 from entrabr_tui.engine.journal import Journal, Reconciliation
 from entrabr_tui.engine.plans import SessionPlan
+from entrabr_tui.engine.progress_watch import ProgressWatch
 from entrabr_tui.engine.reports import ReportInfo, ReportManager
 from entrabr_tui.engine.restore import BatchResult, RestoreExecutor, RestoreResult, retry_plan
 from entrabr_tui.engine.restored import RestoreMark, restore_marks
@@ -43,6 +53,7 @@ from entrabr_tui.engine.runner import JobRunner
 from entrabr_tui.engine.session_log import AppAction, ExportedReport, SessionLog
 from entrabr_tui.engine.session_queue import SessionQueue
 from entrabr_tui.engine.settings import SessionSettings
+from entrabr_tui.engine.sync_status import LookupOutcome, SyncCheck, SyncStatusLookup
 from entrabr_tui.engine.timing import Clock, Sleep, real_sleep, utc_now
 from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.graph.errors import CREATE_PREVIEW, ForbiddenError
@@ -56,6 +67,8 @@ from entrabr_tui.store import (
     JobRecord,
     MarkResult,
     NodeCount,
+    RecoverableFilter,
+    SyncFilter,
 )
 from entrabr_tui.store.sqlite_file import set_aside
 
@@ -120,6 +133,7 @@ class Session:
         self.cache_reader = CacheReader(cache)
         self.restore_queue = SessionQueue(self.cache_reader, self.log)
         self.journal = Journal(cache, clock=clock)
+        self.sync_lookup = SyncStatusLookup(client, cache, clock=clock)
         self.runner: JobRunner | None = None
         self.reports_manager: ReportManager | None = None
         self.restores: RestoreExecutor | None = None
@@ -179,6 +193,11 @@ class Session:
         message = f"{exc.message} Signed in as {self.capabilities.summary}."
         return ForbiddenError(message, needs=exc.needs, status=exc.status, code=exc.code,
                               request_id=exc.request_id, operation=exc.operation)
+
+    def _watch(self, kind: JobKind) -> ProgressWatch:
+        """Retries shown in the progress of one run; a job stuck in an unknown status stops it."""
+        return ProgressWatch(self.client, self.clock, kind=kind,
+                             unknown_status_timeout=self.settings.unknown_status_timeout)
 
     # -- history ---------------------------------------------------------------------------------------
 
@@ -275,15 +294,58 @@ class Session:
                 self._report_event("reused", info)
                 return info
             raise OfflineError("Creating or downloading a difference report")
+        watch = self._watch(JobKind.PREVIEW)
         try:
-            return await self.reports_manager.ensure_report(snapshot_id, scope, progress, fresh=fresh,
-                                                            mode=mode)
+            info = await watch.run(self.reports_manager.ensure_report(snapshot_id, scope, watch.job(progress),
+                                                                      fresh=fresh, mode=mode))
         except ForbiddenError as exc:
             refused = self._refused(exc)
             creating = exc.operation is CREATE_PREVIEW
             self.log.write(HistoryAction.REPORT_CREATED if creating else HistoryAction.REPORT_DOWNLOADED,
                            snapshot_id=snapshot_id, scope=scope, outcome="refused", detail=refused.message)
             raise refused from exc
+        await self._look_up_sync(info, None, progress)
+        return info
+
+    async def check_sync_status(self, ref: ReportRef | None = None, ids: Sequence[str] | None = None, *,
+                                queued: bool = False,
+                                progress: JobProgressCallback | None = None) -> SyncCheck:
+        """Ask the directory which users and groups of a report are synced from on-premises, where that is
+        still unknown (see :mod:`~entrabr_tui.engine.sync_status`): the queued ones (``queued``: of ``ref``,
+        or of the only report with a queue), ``ids``, or every one of the report. Never raises for a refusal
+        or a network error: the check says how it ended, and what is not known stays unknown."""
+        if queued:
+            report = self.restore_queue.queued_report(ref)
+            if report is None:
+                return SyncCheck(LookupOutcome.NOTHING)
+            with self.cache_reader.locked() as cache:
+                ids = [entry.object_id for entry in cache.queue.entries(report.id)]
+        elif ref is None:
+            raise EngineError("Name the report whose sync status to check.")
+        else:
+            report = self.cache_reader.resolve(ref)
+        return await self._look_up_sync(ReportInfo.of(report), ids, progress)
+
+    async def _look_up_sync(self, info: ReportInfo, ids: Sequence[str] | None,
+                            progress: JobProgressCallback | None) -> SyncCheck:
+        started = self.clock()
+
+        async def step(done: int, total: int) -> None:
+            await emit(progress, JobProgress(
+                job_id=info.id, kind=JobKind.PREVIEW, phase=PHASE_SYNC_STATUS,
+                text=f"Checking which users and groups are synced from on-premises: {done:,} of {total:,}",
+                elapsed=(self.clock() - started).total_seconds(), snapshot_id=info.snapshot_id))
+
+        check = await self.sync_lookup.run(info.report_id, ids, step)
+        if check.outcome not in (LookupOutcome.NOTHING, LookupOutcome.OFFLINE):
+            await emit(progress, JobProgress(
+                job_id=info.id, kind=JobKind.PREVIEW, phase=PHASE_DONE, text=check.summary,
+                elapsed=(self.clock() - started).total_seconds(), snapshot_id=info.snapshot_id))
+            self.log.write(HistoryAction.SYNC_STATUS_CHECKED, snapshot_id=info.snapshot_id, job_id=info.id,
+                           outcome=check.outcome.value, detail=check.summary,
+                           counts={"asked": check.asked, "synced": check.synced, "cloud": check.cloud,
+                                   "notFound": check.not_found, "left": check.left})
+        return check
 
     def report(self, ref: ReportRef) -> ReportInfo | None:
         """A cached report, or ``None``."""
@@ -295,15 +357,15 @@ class Session:
 
     # -- cached changes (blocking: call from worker threads) -------------------------------------------
 
-    def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: bool | None = None,
-               on_prem: bool | None = None, marked: bool | None = None) -> list[NodeCount]:
+    def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: RecoverableFilter = None,
+               on_prem: SyncFilter = None, marked: bool | None = None) -> list[NodeCount]:
         """Changes per (type, action) of a report, of the changes matching the filters."""
         return self.cache_reader.counts(ref, text=text, recoverable=recoverable, on_prem=on_prem,
                                         marked=marked)
 
     def page(self, ref: ReportRef, entity_type: str | None = None, action: str | None = None,
              after: PageAfter | None = None, limit: int = 100, *, text: str | None = None,
-             recoverable: bool | None = None, on_prem: bool | None = None,
+             recoverable: RecoverableFilter = None, on_prem: SyncFilter = None,
              marked: bool | None = None) -> list[ChangeRow]:
         """A keyset page of changes ordered by type, action, name, id (``after`` = last row's key)."""
         return self.cache_reader.page(ref, entity_type, action, after, limit, text=text,
@@ -351,7 +413,7 @@ class Session:
 
     def mark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
                    entity_type: str | None = None, action: str | None = None, text: str | None = None,
-                   recoverable: bool | None = None, on_prem: bool | None = None) -> int:
+                   recoverable: RecoverableFilter = None, on_prem: SyncFilter = None) -> int:
         """Queue every change matching the filters (``nodes``: of these (type, action) pairs only), across
         the whole report; returns how many were newly queued. Undone by :meth:`undo_marks`."""
         return self.restore_queue.mark_where(ref, nodes=nodes, entity_type=entity_type, action=action,
@@ -359,7 +421,7 @@ class Session:
 
     def unmark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
                      entity_type: str | None = None, action: str | None = None, text: str | None = None,
-                     recoverable: bool | None = None, on_prem: bool | None = None) -> int:
+                     recoverable: RecoverableFilter = None, on_prem: SyncFilter = None) -> int:
         """Take every change matching the filters out of the queue; returns how many left it. Undone by
         :meth:`undo_marks`."""
         return self.restore_queue.unmark_where(ref, nodes=nodes, entity_type=entity_type, action=action,
@@ -427,10 +489,11 @@ class Session:
                 self.restore_queue.unmark_done(report_id, result.scope, result.failed)
 
         self._restoring = True
+        watch = self._watch(JobKind.RECOVERY)
         try:
-            result = await self.restores.execute(plan.plan, snapshot_id, progress, mode=mode,
-                                                 on_submitted=submitted, on_finished=finished,
-                                                 report_id=report_id)
+            result = await watch.run(self.restores.execute(plan.plan, snapshot_id, watch.restore(progress),
+                                                           mode=mode, on_submitted=submitted,
+                                                           on_finished=finished, report_id=report_id))
         except ForbiddenError as exc:
             refused = self._refused(exc)
             self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=snapshot_id, outcome="refused",

@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria
+from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, SyncStatus
 from entrabr_tui.core.planner import QueuedChange, queued_change_for
+from entrabr_tui.core.recoverability import stored_verdict
 from entrabr_tui.engine.cache_reader import CacheReader, ReportRef
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.plans import SessionPlan, plan_records
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.session_log import SessionLog
-from entrabr_tui.store import HistoryAction, MarkResult, Report
+from entrabr_tui.store import HistoryAction, MarkResult, RecoverableFilter, Report, SyncFilter
 
 _ID_SPLIT = re.compile(r"[\s,;]+")
 
@@ -37,7 +38,7 @@ def parse_id_list(lines: Iterable[str]) -> list[str]:
 
 
 def _describe_filters(nodes: Sequence[tuple[str, str]] | None, entity_type: str | None, action: str | None,
-                      text: str | None, recoverable: bool | None, on_prem: bool | None) -> str:
+                      text: str | None, recoverable: RecoverableFilter, on_prem: SyncFilter) -> str:
     parts = [f"{k}={v}" for k, v in (("entity_type", entity_type), ("action", action), ("text", text),
                                       ("recoverable", recoverable), ("on_prem", on_prem)) if v is not None]
     if nodes is not None:
@@ -74,7 +75,7 @@ class SessionQueue:
 
     def mark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
                    entity_type: str | None = None, action: str | None = None, text: str | None = None,
-                   recoverable: bool | None = None, on_prem: bool | None = None) -> int:
+                   recoverable: RecoverableFilter = None, on_prem: SyncFilter = None) -> int:
         """Queue every change matching the filters (``nodes``: of these (type, action) pairs only); returns
         how many were newly queued. One bulk change: :meth:`undo` takes them out again."""
         report = self._reader.resolve(ref)
@@ -91,7 +92,7 @@ class SessionQueue:
 
     def unmark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
                      entity_type: str | None = None, action: str | None = None, text: str | None = None,
-                     recoverable: bool | None = None, on_prem: bool | None = None) -> int:
+                     recoverable: RecoverableFilter = None, on_prem: SyncFilter = None) -> int:
         """Take every change matching the filters out of the queue; returns how many left it. One bulk
         change: :meth:`undo` queues them again."""
         report = self._reader.resolve(ref)
@@ -187,7 +188,9 @@ class SessionQueue:
 
     # -- planning --------------------------------------------------------------------------------------
 
-    def _queued_report(self, ref: ReportRef | None) -> Report | None:
+    def queued_report(self, ref: ReportRef | None) -> Report | None:
+        """The report ``ref`` names, or (``None``) the only report with a queue; ``None`` when no report holds
+        one; :class:`EngineError` when several do."""
         if ref is not None:
             return self._reader.resolve(ref)
         with self._reader.locked() as cache:
@@ -204,20 +207,24 @@ class SessionQueue:
         :class:`EngineError`. ``record=False`` leaves the session history alone (a preview, e.g. the UI's
         queue pane redrawn after every mark).
         """
-        report = self._queued_report(ref)
+        report = self.queued_report(ref)
         if report is None:
             return SessionPlan.empty()
         with self._reader.locked() as cache:
+            # The cache's columns hold each change's answer (and sync status): planning reads them, so a
+            # queue of hundreds of thousands plans in moments. An answer missing for another reason than an
+            # unknown sync status (an item that could not be read when stored) is worked out again.
             rows = cache.queue.rows(report.id, ordered=False)
-            # The cache's columns say what planning needs; a change whose flag is not known is decoded.
             unknown = {c.id: c for c in cache.queries.get_changes(
-                report.id, [r.object_id for r in rows if r.recoverable is None])}
+                report.id, [r.object_id for r in rows if r.recoverable is None
+                            and r.sync is not SyncStatus.UNKNOWN])}
             totals: dict[str, int] = {}
             for node in cache.queries.counts(report.id):
                 totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
         records = [
             queued_change_for(unknown[r.object_id]) if r.object_id in unknown
-            else QueuedChange(r.object_id, r.entity_type, r.action, r.on_premises_synced, bool(r.recoverable))
+            else QueuedChange(r.object_id, r.entity_type, r.action,
+                              stored_verdict(r.entity_type, r.action, r.sync, r.recoverable))
             for r in rows
         ]
         names = {r.object_id: r.display_name for r in rows}

@@ -12,6 +12,8 @@ A :class:`Cache` is one connection to that file and the parts that read and writ
 * ``cache.queries`` (:class:`~entrabr_tui.store.change_queries.ChangeQueries`): counts, pages, filters and
   single changes;
 * ``cache.queue`` (:class:`~entrabr_tui.store.restore_queue.RestoreQueue`): the restore queue;
+* ``cache.sync`` (:class:`~entrabr_tui.store.sync_status.SyncStatusStore`): directory lookups of the sync
+  status of users and groups;
 * ``cache.journal`` (:class:`~entrabr_tui.store.restore_journal.RestoreJournal`): the job journal.
 
 Usage::
@@ -43,6 +45,7 @@ from entrabr_tui.store.report_writer import RecoverableFn, ReportWriter
 from entrabr_tui.store.restore_journal import RestoreJournal
 from entrabr_tui.store.restore_queue import RestoreQueue
 from entrabr_tui.store.sqlite_file import OpenedDatabase, connect, open_database
+from entrabr_tui.store.sync_status import SyncStatusStore
 from entrabr_tui.store.tenant_store import TenantStore
 
 
@@ -67,6 +70,7 @@ class Cache:
         self.queries = ChangeQueries(self.db, matcher)
         self.queue = RestoreQueue(self.db, matcher, self.queries)
         self.journal = RestoreJournal(self.db, tenant_id)
+        self.sync = SyncStatusStore(self.db)
 
     @classmethod
     def open(

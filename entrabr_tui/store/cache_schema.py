@@ -5,6 +5,11 @@ queue and the restore journal. Each report gets its own change table ``chg_<repo
 full-text index ``chg_<report id>_fts`` when SQLite has one): rows are appended while downloading, and the
 lookup indexes are built once the download is complete, which keeps ingest fast. A migration that changes
 change tables must therefore visit every ``report`` row.
+
+Three-valued columns: ``on_prem`` (change tables and ``node_count``) is the object's sync status, 1 synced
+from on-premises, 0 cloud, -1 unknown; ``recoverable`` is 1, 0, or NULL for unknown in change tables and -1
+in ``node_count`` (primary-key columns cannot hold NULL). ``sync_status`` records each directory lookup of a
+report's users and groups (``synced`` NULL: the directory did not return the object).
 """
 
 from __future__ import annotations
@@ -138,6 +143,22 @@ CREATE INDEX restore_intent_open ON restore_intent (status, job_id);
 """
 
 
+_V3 = """
+CREATE TABLE sync_status (
+    report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
+    object_id TEXT NOT NULL,
+    synced INTEGER,
+    looked_up TEXT NOT NULL,
+    PRIMARY KEY (report_id, object_id)
+) WITHOUT ROWID;
+"""
+
+#: ``on_prem`` of a user or group whose sync status is unknown (see the module docstring).
+SYNC_UNKNOWN = -1
+#: Types whose ``on_prem`` can be unknown (only users and groups are synchronised from on-premises).
+SYNCABLE_TYPES = ("user", "group")
+
+
 def _v1(conn: sqlite3.Connection) -> None:
     set_meta_marker(conn, CACHE_MARKER, CACHE_APPLICATION_ID)
     execute_script(conn, _V1)
@@ -147,9 +168,32 @@ def _v2(conn: sqlite3.Connection) -> None:
     execute_script(conn, _V2)
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    """The sync-status lookup table, and stored rows re-read under the three-valued definition.
+
+    Before this version ``on_prem`` was 1 only when a change object said ``onPremisesSyncEnabled: true`` and
+    0 otherwise, and ``recoverable`` ignored the sync status and accepted actions the service does not
+    document. Users and groups stored as 0 are unknown now (no payload entrabr stored said ``false``), a
+    synced object is not recoverable, a recoverable user or group of unknown status is unknown, and an
+    undocumented action is not recoverable; the counts are rebuilt.
+    """
+    execute_script(conn, _V3)
+    syncable = ", ".join(f"'{t}'" for t in SYNCABLE_TYPES)
+    for (report_id,) in conn.execute("SELECT id FROM report").fetchall():
+        table = change_table(report_id)
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone():
+            conn.execute(f"UPDATE {table} SET recoverable = 0 WHERE on_prem = 1 "
+                         "OR action NOT IN ('update', 'restore', 'softDelete')")
+            conn.execute(f"""UPDATE {table} SET on_prem = {SYNC_UNKNOWN},
+                recoverable = CASE WHEN recoverable = 1 THEN NULL ELSE recoverable END
+                WHERE on_prem = 0 AND entity_type IN ({syncable})""")
+        recount_nodes(conn, report_id)
+
+
 CACHE_MIGRATIONS = (
     Migration(1, "tenants, snapshots, jobs, reports, pages, node counts", _v1),
     Migration(2, "restore queue and job journal", _v2),
+    Migration(3, "sync status of users and groups; three-valued recoverable", _v3),
 )
 
 CACHE_SPEC = DatabaseSpec(
@@ -162,6 +206,20 @@ RECOVERABLE_UNKNOWN = -1
 
 def change_table(report_id: int) -> str:
     return f"chg_{int(report_id)}"
+
+
+def recount_nodes(conn: sqlite3.Connection, report_id: int) -> None:
+    """Rebuild the per-node counts of a report from its change table (none when it has no table)."""
+    conn.execute("DELETE FROM node_count WHERE report_id = ?", (report_id,))
+    table = change_table(report_id)
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone():
+        return
+    conn.execute(
+        f"""INSERT INTO node_count (report_id, entity_type, action, on_prem, recoverable, n)
+        SELECT ?, entity_type, action, on_prem, coalesce(recoverable, {RECOVERABLE_UNKNOWN}), count(*)
+        FROM {table} GROUP BY 2, 3, 4, 5""",
+        (report_id,),
+    )
 
 
 def fts_table(report_id: int) -> str:

@@ -8,6 +8,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from entrabr_tui.core.model import SyncStatus
+from entrabr_tui.core.recoverability import Recoverable
+from entrabr_tui.store.cache_schema import RECOVERABLE_UNKNOWN
+from entrabr_tui.store.codec import sync_to_db
+
+#: A recoverable filter: ``True``/``False`` (yes/no), a :class:`Recoverable` (``UNKNOWN`` too), or ``None``.
+RecoverableFilter = bool | Recoverable | None
+#: A sync-status filter: ``True`` synced, ``False`` cloud, a :class:`SyncStatus`, or ``None``.
+SyncFilter = bool | SyncStatus | None
+
+
+def recoverable_clause(column: str, value: bool | Recoverable, *,
+                       counts: bool = False) -> tuple[str, list[Any]]:
+    """The condition on a ``recoverable`` column (``counts``: a ``node_count`` one, where unknown is -1)."""
+    answer = value if isinstance(value, Recoverable) else Recoverable.YES if value else Recoverable.NO
+    if answer is Recoverable.UNKNOWN:
+        return (f"{column} = ?", [RECOVERABLE_UNKNOWN]) if counts else (f"{column} IS NULL", [])
+    return f"{column} = ?", [int(answer is Recoverable.YES)]
+
+
+def sync_clause(column: str, value: bool | SyncStatus) -> tuple[str, list[Any]]:
+    """The condition on an ``on_prem`` column."""
+    status = value if isinstance(value, SyncStatus) else SyncStatus.SYNCED if value else SyncStatus.CLOUD
+    return f"{column} = ?", [sync_to_db(status)]
+
 
 def text_matches(needle: str | None, name: str | None, principal: str | None, object_id: str | None) -> int:
     """The filter rule: ``needle`` (lower-cased) is in the name or UPN/mail, or is a prefix of the id.
@@ -34,8 +59,8 @@ def filter_clauses(
     report_id: int,
     entity_type: str | None,
     action: str | None,
-    recoverable: bool | None,
-    on_prem: bool | None,
+    recoverable: RecoverableFilter,
+    on_prem: SyncFilter,
     marked: bool | None,
 ) -> tuple[list[str], list[Any]]:
     """``WHERE`` conditions (on the change table as ``c``) and their arguments for the column filters."""
@@ -47,12 +72,13 @@ def filter_clauses(
     if action is not None:
         where.append("c.action = ?")
         args.append(str(action))
-    if recoverable is not None:
-        where.append("c.recoverable = ?")
-        args.append(int(recoverable))
-    if on_prem is not None:
-        where.append("c.on_prem = ?")
-        args.append(int(on_prem))
+    for condition, values in (
+        recoverable_clause("c.recoverable", recoverable) if recoverable is not None else ("", []),
+        sync_clause("c.on_prem", on_prem) if on_prem is not None else ("", []),
+    ):
+        if condition:
+            where.append(condition)
+            args.extend(values)
     if marked is not None:
         where.append(
             f"c.object_id {'IN' if marked else 'NOT IN'} "

@@ -22,8 +22,17 @@ import orjson
 from entrabr_tui.core.model import Change
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import change_table
-from entrabr_tui.store.change_filter import filter_clauses, needle_of, text_matches
+from entrabr_tui.store.change_filter import (
+    RecoverableFilter,
+    SyncFilter,
+    filter_clauses,
+    needle_of,
+    recoverable_clause,
+    sync_clause,
+    text_matches,
+)
 from entrabr_tui.store.change_matcher import ChangeMatcher
+from entrabr_tui.store.codec import sync_from_db
 from entrabr_tui.store.match_set import MatchSet
 from entrabr_tui.store.records import ChangeRow, NodeCount, ReportKind
 from entrabr_tui.store.sqlite_file import in_list_chunks
@@ -55,20 +64,22 @@ class ChangeQueries:
         report_id: int,
         *,
         text: str | None = None,
-        recoverable: bool | None = None,
-        on_prem: bool | None = None,
+        recoverable: RecoverableFilter = None,
+        on_prem: SyncFilter = None,
         marked: bool | None = None,
     ) -> list[NodeCount]:
         """Changes per (type, action), ordered by type then action; nodes with no match are left out."""
         needle = needle_of(text)
         if needle is None and marked is None:
             where, args = ["report_id = ?"], [report_id]
-            if recoverable is not None:
-                where.append("recoverable = ?")
-                args.append(int(recoverable))
-            if on_prem is not None:
-                where.append("on_prem = ?")
-                args.append(int(on_prem))
+            for condition, values in (
+                recoverable_clause("recoverable", recoverable, counts=True) if recoverable is not None
+                else ("", []),
+                sync_clause("on_prem", on_prem) if on_prem is not None else ("", []),
+            ):
+                if condition:
+                    where.append(condition)
+                    args.extend(values)
             rows = self._db.conn.execute(
                 f"""SELECT entity_type, action, sum(n) FROM node_count WHERE {" AND ".join(where)}
                 GROUP BY 1, 2 HAVING sum(n) > 0 ORDER BY 1, 2""",
@@ -98,8 +109,8 @@ class ChangeQueries:
         entity_type: str | None = None,
         action: str | None = None,
         text: str | None = None,
-        recoverable: bool | None = None,
-        on_prem: bool | None = None,
+        recoverable: RecoverableFilter = None,
+        on_prem: SyncFilter = None,
         marked: bool | None = None,
     ) -> int:
         """Number of changes matching all the given filters."""
@@ -132,8 +143,8 @@ class ChangeQueries:
         after: After | None = None,
         limit: int = 100,
         text: str | None = None,
-        recoverable: bool | None = None,
-        on_prem: bool | None = None,
+        recoverable: RecoverableFilter = None,
+        on_prem: SyncFilter = None,
         marked: bool | None = None,
     ) -> list[ChangeRow]:
         """Up to ``limit`` changes ordered by type, action, name (case-insensitive), id, after ``after``.
@@ -191,7 +202,7 @@ class ChangeQueries:
                 action_raw=r[2],
                 display_name=r[3],
                 principal_name=r[4],
-                on_premises_synced=bool(r[5]),
+                sync=sync_from_db(r[5]),
                 recoverable=None if r[6] is None else bool(r[6]),
                 marked=bool(marked) if marked is not None else r[0] in marked_ids,
                 failure_message=r[7],
@@ -240,22 +251,29 @@ class ChangeQueries:
         item: dict[str, Any] = orjson.loads(self._page_bytes(page_id)[offset : offset + length])
         return item
 
-    def get_raw_change(self, report_id: int, object_id: str) -> dict[str, Any] | None:
-        """The change exactly as the service sent it (ids compare case-insensitively, exact case first)."""
-        rows = self._db.conn.execute(
-            f"SELECT object_id, page_id, raw_off, raw_len FROM {change_table(report_id)} "
+    def _located(self, report_id: int, object_id: str) -> tuple[int, int, int, int] | None:
+        """Where the stored change of ``object_id`` is (page, offset, length) and its ``on_prem``; ids compare
+        case-insensitively, exact case first."""
+        row = self._db.conn.execute(
+            f"SELECT page_id, raw_off, raw_len, on_prem FROM {change_table(report_id)} "
             "WHERE object_id = ? COLLATE NOCASE ORDER BY object_id <> ?, rowid LIMIT 1",
             (object_id, object_id),
-        ).fetchall()
-        if not rows:
-            return None
-        _, page_id, offset, length = rows[0]
-        return self._raw_item(page_id, offset, length)
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def _change(self, page_id: int, offset: int, length: int, on_prem: int) -> Change:
+        """A stored change as the domain model, with the sync status the cache knows (``on_prem``)."""
+        return Change.from_json(self._raw_item(page_id, offset, length)).with_sync(sync_from_db(on_prem))
+
+    def get_raw_change(self, report_id: int, object_id: str) -> dict[str, Any] | None:
+        """The change exactly as the service sent it (ids compare case-insensitively, exact case first)."""
+        found = self._located(report_id, object_id)
+        return None if found is None else self._raw_item(*found[:3])
 
     def get_change(self, report_id: int, object_id: str) -> Change | None:
-        """One change by object id, as the domain model."""
-        raw = self.get_raw_change(report_id, object_id)
-        return None if raw is None else Change.from_json(raw)
+        """One change by object id, as the domain model (with the sync status the cache knows)."""
+        found = self._located(report_id, object_id)
+        return None if found is None else self._change(*found)
 
     def get_changes(self, report_id: int, object_ids: Iterable[str]) -> list[Change]:
         """Several changes by id, in the order given; unknown ids are skipped."""
@@ -264,31 +282,37 @@ class ChangeQueries:
         table = change_table(report_id)
         for chunk, marks in in_list_chunks(wanted):
             rows = self._db.conn.execute(
-                f"SELECT object_id, page_id, raw_off, raw_len FROM {table} "
+                f"SELECT object_id, page_id, raw_off, raw_len, on_prem FROM {table} "
                 f"WHERE object_id COLLATE NOCASE IN ({marks}) "
                 "ORDER BY page_id, raw_off",
                 chunk,
             ).fetchall()
-            for object_id, page_id, offset, length in rows:
+            for object_id, page_id, offset, length, on_prem in rows:
                 if object_id.lower() not in found:
-                    found[object_id.lower()] = Change.from_json(self._raw_item(page_id, offset, length))
+                    found[object_id.lower()] = self._change(page_id, offset, length, on_prem)
         return [found[i.lower()] for i in wanted if i.lower() in found]
 
-    def iter_raw_changes(self, report_id: int) -> Iterator[dict[str, Any]]:
-        """Every stored change in the order the service sent them (for export)."""
+    def _iter_stored(self, report_id: int) -> Iterator[tuple[dict[str, Any], int]]:
+        """Every stored change as sent, with its ``on_prem``, in the order the service sent them."""
         cursor = self._db.conn.execute(
-            f"SELECT page_id, raw_off, raw_len FROM {change_table(report_id)} ORDER BY rowid"
+            f"SELECT page_id, raw_off, raw_len, on_prem FROM {change_table(report_id)} ORDER BY rowid"
         )
         current, data = -1, b""
-        for page_id, offset, length in cursor:
+        for page_id, offset, length, on_prem in cursor:
             if page_id != current:
                 row = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?", (page_id,)).fetchone()
                 current, data = page_id, zlib.decompress(row[0])
-            yield orjson.loads(data[offset : offset + length])
+            yield orjson.loads(data[offset : offset + length]), on_prem
+
+    def iter_raw_changes(self, report_id: int) -> Iterator[dict[str, Any]]:
+        """Every stored change in the order the service sent them (for export)."""
+        for item, _ in self._iter_stored(report_id):
+            yield item
 
     def iter_changes(self, report_id: int) -> Iterator[Change]:
-        for item in self.iter_raw_changes(report_id):
-            yield Change.from_json(item)
+        """Every stored change as the domain model (with the sync status the cache knows), in order."""
+        for item, on_prem in self._iter_stored(report_id):
+            yield Change.from_json(item).with_sync(sync_from_db(on_prem))
 
     def failed_changes(self, job_id: str, *, offset: int = 0, limit: int | None = None) -> list[Change]:
         """Failed changes of a recovery job (with ``failure_message``), in the service's order."""
@@ -299,8 +323,8 @@ class ChangeQueries:
             return []
         report_id = int(row[0])
         rows = self._db.conn.execute(
-            f"SELECT page_id, raw_off, raw_len FROM {change_table(report_id)} "
+            f"SELECT page_id, raw_off, raw_len, on_prem FROM {change_table(report_id)} "
             "ORDER BY rowid LIMIT ? OFFSET ?",
             (-1 if limit is None else int(limit), max(0, int(offset))),
         ).fetchall()
-        return [Change.from_json(self._raw_item(p, o, n)) for p, o, n in rows]
+        return [self._change(p, o, n, on_prem) for p, o, n, on_prem in rows]

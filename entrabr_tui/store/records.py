@@ -14,6 +14,7 @@ from entrabr_tui.core.model import (
     RecoveryAction,
     RecoveryStatus,
     ResourceType,
+    SyncStatus,
 )
 
 #: Retention assumed until the snapshot list says otherwise (the service documents 5 and 7 days).
@@ -191,10 +192,17 @@ class ChangeRow(_ParsedKinds):
     action_raw: str
     display_name: str
     principal_name: str | None
-    on_premises_synced: bool
+    sync: SyncStatus
     recoverable: bool | None
+    """Whether a restore would write anything for it (:mod:`entrabr_tui.core.recoverability`;
+    ``None``: unknown)."""
     marked: bool
     failure_message: str | None = None
+
+    @property
+    def on_premises_synced(self) -> bool:
+        """The object is known to be synced from on-premises."""
+        return self.sync is SyncStatus.SYNCED
 
     @property
     def key(self) -> PageKey:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from entrabr_tui.core.model import FilteringCriteria
+from entrabr_tui.core.model import FilteringCriteria, ResourceType, payload_sync_status
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import (
     RECOVERABLE_UNKNOWN,
@@ -29,8 +29,9 @@ from entrabr_tui.store.cache_schema import (
     create_report_tables,
     drop_report_tables,
     fts_table,
+    recount_nodes,
 )
-from entrabr_tui.store.codec import dumps, scope_key, scope_to_db, time_to_db, utc_now
+from entrabr_tui.store.codec import dumps, scope_key, scope_to_db, sync_to_db, time_to_db, utc_now
 from entrabr_tui.store.records import PageResult, Report, ReportKind
 from entrabr_tui.store.report_catalog import ReportCatalog
 
@@ -246,9 +247,7 @@ class ReportWriter:
             delta = item.get("deltaFromCurrent")
             current = current if isinstance(current, Mapping) else {}
             delta = delta if isinstance(delta, Mapping) else {}
-            on_prem = int(
-                current.get("onPremisesSyncEnabled") is True or delta.get("onPremisesSyncEnabled") is True
-            )
+            on_prem = sync_to_db(payload_sync_status(ResourceType.parse(entity), current, delta))
             rec = None if flag is None else int(bool(flag))
             rows.append(
                 (
@@ -344,14 +343,7 @@ class ReportWriter:
         return bool(row[0])
 
     def _recount(self, report_id: int) -> None:
-        table = change_table(report_id)
-        self._db.conn.execute("DELETE FROM node_count WHERE report_id = ?", (report_id,))
-        self._db.conn.execute(
-            f"""INSERT INTO node_count (report_id, entity_type, action, on_prem, recoverable, n)
-            SELECT ?, entity_type, action, on_prem, coalesce(recoverable, {RECOVERABLE_UNKNOWN}), count(*)
-            FROM {table} GROUP BY 2, 3, 4, 5""",
-            (report_id,),
-        )
+        recount_nodes(self._db.conn, report_id)
 
     def build_search_index(self, report_id: int, *, max_rows: int | None = None) -> bool:
         """Add up to ``max_rows`` (default :data:`SEARCH_CHUNK`) stored rows to the substring index in one

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from entrabr_tui.core.model import Change
+from entrabr_tui.core.model import Change, SyncStatus
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import change_table
-from entrabr_tui.store.change_filter import filter_clauses, needle_of
+from entrabr_tui.store.change_filter import RecoverableFilter, SyncFilter, filter_clauses, needle_of
 from entrabr_tui.store.change_matcher import ChangeMatcher
 from entrabr_tui.store.change_queries import ChangeQueries
-from entrabr_tui.store.codec import EPOCH, time_from_db, time_to_db, utc_now
+from entrabr_tui.store.codec import EPOCH, sync_from_db, time_from_db, time_to_db, utc_now
 from entrabr_tui.store.records import MarkResult, NodeCount, QueueEntry
 from entrabr_tui.store.sqlite_file import in_list_chunks
 
@@ -25,9 +25,13 @@ class QueuedRow(NamedTuple):
     entity_type: str
     action: str
     display_name: str
-    on_premises_synced: bool
-    #: Whether recovery would write anything for it, ignoring the on-premises rule (``None``: not known).
+    sync: SyncStatus
+    #: The stored answer of :func:`~entrabr_tui.core.recoverability.recoverability` (``None``: unknown).
     recoverable: bool | None
+
+    @property
+    def on_premises_synced(self) -> bool:
+        return self.sync is SyncStatus.SYNCED
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +103,8 @@ class RestoreQueue:
         entity_type: str | None,
         action: str | None,
         text: str | None,
-        recoverable: bool | None,
-        on_prem: bool | None,
+        recoverable: RecoverableFilter,
+        on_prem: SyncFilter,
     ) -> _Selection:
         """The rows matching the filters, as a ``SELECT c.object_id, c.entity_type, c.action``
         (``where_nodes``: only these (type, action) pairs)."""
@@ -180,8 +184,8 @@ class RestoreQueue:
         entity_type: str | None = None,
         action: str | None = None,
         text: str | None = None,
-        recoverable: bool | None = None,
-        on_prem: bool | None = None,
+        recoverable: RecoverableFilter = None,
+        on_prem: SyncFilter = None,
         now: datetime | None = None,
         undoable: bool = False,
     ) -> int:
@@ -241,8 +245,8 @@ class RestoreQueue:
         entity_type: str | None = None,
         action: str | None = None,
         text: str | None = None,
-        recoverable: bool | None = None,
-        on_prem: bool | None = None,
+        recoverable: RecoverableFilter = None,
+        on_prem: SyncFilter = None,
         undoable: bool = False,
     ) -> int:
         """Unmark everything matching the filters; returns how many were removed. ``undoable`` records what
@@ -378,7 +382,7 @@ class RestoreQueue:
         for object_id, entity_type, action, name, on_prem, recoverable in found:
             if object_id not in seen:  # a report still downloading may hold an id twice
                 seen.add(object_id)
-                rows.append(QueuedRow(object_id, entity_type, action, name or "", bool(on_prem),
+                rows.append(QueuedRow(object_id, entity_type, action, name or "", sync_from_db(on_prem),
                                       None if recoverable is None else bool(recoverable)))
         return rows
 

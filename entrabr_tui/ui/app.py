@@ -11,29 +11,28 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerFailed, WorkerState
 
+from entrabr_tui.core.sign_in import DeviceCodePrompt
+from entrabr_tui.engine.crash_report import crash_notice, write_crash_report
 from entrabr_tui.engine.export import Export, ExportFormat
+from entrabr_tui.engine.export_files import default_export_path, export_folder, write_export_file
 from entrabr_tui.ui.backend import Backend, CachedReportView
-from entrabr_tui.ui.commands import EntrabrCommands
+from entrabr_tui.ui.commands import FORMATS, EntrabrCommands
 from entrabr_tui.ui.connection import SIGN_IN_METHODS, ProfileChoice, SessionTarget, factory_keywords
-from entrabr_tui.ui.exports import jobs_export, plan_export, report_export, write_file
-from entrabr_tui.ui.screens.dialogs import ConfirmDialog
+from entrabr_tui.ui.exports import jobs_export, plan_export, report_export
+from entrabr_tui.ui.screens.dialogs import ConfirmDialog, ExportPathDialog
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.main import MainScreen
 from entrabr_tui.ui.screens.sign_in import CANCEL, OFFLINE, SignInScreen
 from entrabr_tui.ui.text import clean, plural
 from entrabr_tui.ui.workers import failure_title
-
-if TYPE_CHECKING:
-    from entrabr_tui.graph.credentials import DeviceCodePrompt
 
 #: Builds (and signs in) the session for the tenant; awaited inside the app so the UI shows progress. It is
 #: called with the keywords it declares: ``prompt`` (shows a device code in the app) and ``target``.
@@ -50,12 +49,21 @@ def load_session_modules() -> None:
     importlib.import_module("entrabr_tui.engine.opening")
 
 
+class _CrashNotice(Exception):
+    """Stands in for the exception Textual would print with its locals; prints nothing (the notice is printed
+    unwrapped by ``run_app``, so the report's path can be copied)."""
+
+    def __rich__(self) -> Text:
+        return Text("")
+
+
 class EntrabrApp(App[int]):
     """entrabr: backups, difference reports, side-by-side diffs and restores of a Microsoft Entra tenant.
 
     ``target`` is the session opened first; ``profiles`` are the tenant profiles the palette can switch to;
     ``sign_in_methods`` are the methods offered for ``target`` (all interactive ones unless given: none for
-    the demo tenant); ``export_dir`` is where exports go (the working directory by default).
+    the demo tenant); ``export_dir`` is the folder an export is first offered in (by default ``exports/`` in
+    the data folder; the user may type any path).
     """
 
     CSS_PATH = "app.tcss"
@@ -75,6 +83,7 @@ class EntrabrApp(App[int]):
         profiles: Sequence[ProfileChoice] = (),
         sign_in_methods: Sequence[str] | None = None,
         export_dir: Path | None = None,
+        notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.session_factory = session_factory
@@ -89,6 +98,9 @@ class EntrabrApp(App[int]):
         all_methods = tuple(method for method, _, _ in SIGN_IN_METHODS)
         self._start_methods = all_methods if sign_in_methods is None else tuple(sign_in_methods)
         self.export_dir = export_dir
+        self.notices = tuple(notices)
+        self.crash_report: Path | None = None
+        self.crash_notice: str | None = None
         self.backend: Backend | None = None
         self._attempt = 0
         self.main = MainScreen(clock)
@@ -100,6 +112,9 @@ class EntrabrApp(App[int]):
             self.theme = self.initial_theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         await self.push_screen(self.main)
+        for notice in self.notices:
+            self.notify(clean(notice)[:500], title="Configuration", severity="warning", timeout=20,
+                        markup=False)
         # Paint first: the session (and the Graph SDK it loads) comes after the screen is on the terminal.
         self.call_after_refresh(self.open_session, self.target)
 
@@ -120,7 +135,8 @@ class EntrabrApp(App[int]):
 
     @property
     def export_directory(self) -> Path:
-        return self.export_dir or Path.cwd()
+        """Where exports are offered first: ``export_dir``, else ``exports/`` in the data folder."""
+        return self.export_dir or export_folder()
 
     @property
     def open_report(self) -> CachedReportView | None:
@@ -272,22 +288,30 @@ class EntrabrApp(App[int]):
     # -- exports ---------------------------------------------------------------------------------------------
     @work(exit_on_error=False, group="export", description="Export")
     async def export(self, what: str, fmt: ExportFormat) -> None:
-        """Write the open report, the restore plan or the job history to a new file; logged in the history."""
+        """Ask where, then write the open report, the restore plan or the job history to a new file; logged
+        in the history."""
         backend = self.backend
         if backend is None:
             return
-        directory = self.export_directory
         report: CachedReportView | None = None
+        target = "(not chosen)"
         try:
             data, report = await self._gather_export(backend, what)
-            path, rows = await asyncio.to_thread(write_file, data, fmt, directory)
+            default = await asyncio.to_thread(default_export_path, data, fmt, self.export_dir)
+            label = {"report": "the difference report", "plan": "the restore plan", "jobs": "the job history"}
+            chosen = await self.push_screen_wait(
+                ExportPathDialog(f"Export {label.get(what, what)} as {dict(FORMATS)[fmt]}", default))
+            if chosen is None:
+                return
+            target = str(chosen)
+            rows = await asyncio.to_thread(write_export_file, chosen, data, fmt)
         except Exception as exc:
-            await asyncio.to_thread(partial(backend.log_export, what, str(directory), count=0, fmt=fmt.value,
+            await asyncio.to_thread(partial(backend.log_export, what, target, count=0, fmt=fmt.value,
                                             report=report, outcome=f"error: {exc}"[:300]))
             raise
-        await asyncio.to_thread(partial(backend.log_export, what, str(path), count=rows, fmt=fmt.value,
+        await asyncio.to_thread(partial(backend.log_export, what, str(chosen), count=rows, fmt=fmt.value,
                                         report=report))
-        self.notify(f"{rows:,} rows written to {clean(str(path))}", title="Exported")
+        self.notify(f"{rows:,} rows written to {clean(str(chosen))}", title="Exported", markup=False)
 
     async def _gather_export(self, backend: Backend, what: str) -> tuple[Export, CachedReportView | None]:
         now = self.clock()
@@ -324,6 +348,21 @@ class EntrabrApp(App[int]):
             backend.record(AppAction.THEME_CHANGED, detail=f"theme {name}")
 
     # -- errors, exit, palette -------------------------------------------------------------------------------
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception nothing handled (in a message handler, or a worker that exits on error): write a crash
+        report without tokens, then let Textual restore the terminal and end the app with return code 1.
+
+        Textual's own report is a traceback with local variables (a credential's among them, possibly); it
+        is replaced by :attr:`crash_notice`, naming the report file, which :func:`~entrabr_tui.ui.run_app`
+        prints on stderr once the terminal is back."""
+        cause: BaseException = error.error if isinstance(error, WorkerFailed) else error
+        self.crash_report = write_crash_report(cause, where="terminal app")
+        self.crash_notice = crash_notice(cause, self.crash_report)
+        if self._exception is None:  # kept for run_test, which raises it in the test
+            self._exception = error
+            self._exception_event.set()
+        super()._handle_exception(_CrashNotice())
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         error = event.worker.error
         if event.state is not WorkerState.ERROR or error is None:
@@ -339,7 +378,9 @@ class EntrabrApp(App[int]):
             else:
                 self.notify(text[:500], title=failure_title(event.worker), severity="error", timeout=30)
         else:
-            self.notify(text[:300], title=failure_title(event.worker), severity="error", timeout=10)
+            # The text may hold a path the user typed, or tenant text: literal, never markup.
+            self.notify(text[:300], title=failure_title(event.worker), severity="error", timeout=10,
+                        markup=False)
 
     async def action_quit(self) -> None:
         """Quit from anywhere (the palette's Quit, ctrl+q over a dialog) as ``q`` does: asks while a job

@@ -23,7 +23,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from entrabr_tui.core.capabilities import Capabilities
-from entrabr_tui.core.model import Change, FilteringCriteria, Job, RecoveryStatus, Snapshot
+from entrabr_tui.core.model import Change, FilteringCriteria, Job, RecoveryStatus, Snapshot, SyncStatus
+from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
 
@@ -119,11 +120,13 @@ class ChangeSummary(Protocol):
     def principal_name(self) -> str | None: ...
 
     @property
-    def on_premises_synced(self) -> bool: ...
+    def sync(self) -> SyncStatus:
+        """Whether it is synced from on-premises: synced, cloud, or unknown (not looked up, or not found)."""
+        ...
 
     @property
     def recoverable(self) -> bool | None:
-        """Whether a restore can act on it (``None``: not known)."""
+        """Whether a restore would write anything for it (``None``: unknown, its sync status is)."""
         ...
 
 
@@ -243,7 +246,7 @@ class Backend(Protocol):
 
     # -- cache queries (blocking; call from thread workers) ----------------------------------------------
     def counts(
-        self, report_id: str, /, *, text: str | None = None, recoverable: bool | None = None,
+        self, report_id: str, /, *, text: str | None = None, recoverable: Recoverable | None = None,
         marked: bool | None = None,
     ) -> Sequence[TypeActionCount]:
         """Cached change counts by type and action, optionally of the matches of a filter only (``marked``:
@@ -260,7 +263,7 @@ class Backend(Protocol):
         /,
         *,
         text: str | None = None,
-        recoverable: bool | None = None,
+        recoverable: Recoverable | None = None,
     ) -> Sequence[ChangeSummary]:
         """Keyset page of one type/action ordered by name then ID, after ``(name, id)`` of the last row;
         ``text`` keeps changes whose name or UPN contains it or whose ID starts with it."""
@@ -293,7 +296,7 @@ class Backend(Protocol):
 
     def mark_where(
         self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None, text: str | None = None,
-        recoverable: bool | None = None,
+        recoverable: Recoverable | None = None,
     ) -> int:
         """Queue every change of the report matching the filter (``nodes``: of these (type, action) pairs
         only), loaded or not; returns how many were newly queued. One bulk change (see ``undo_marks``)."""
@@ -301,7 +304,7 @@ class Backend(Protocol):
 
     def unmark_where(
         self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None, text: str | None = None,
-        recoverable: bool | None = None,
+        recoverable: Recoverable | None = None,
     ) -> int:
         """Take every change of the report matching the filter out of the queue; returns how many left it.
         One bulk change (see ``undo_marks``)."""
@@ -330,6 +333,11 @@ class Backend(Protocol):
 
     def queue(self) -> Sequence[QueueEntry]:
         """Every queued object, grouped by type then action then name."""
+        ...
+
+    async def check_sync_status(self, *, queued: bool = False) -> object:
+        """Ask the directory which queued users and groups are synced from on-premises where that is still
+        unknown (before a plan); a refusal leaves them unknown and the plan warns."""
         ...
 
     def plan(self, *, record: bool = True, allow_whole_type: bool = True) -> SessionPlan:

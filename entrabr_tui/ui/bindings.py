@@ -156,6 +156,11 @@ TYPED_DIALOG = BindingGroup(
     (Binding("escape", "cancel", "Cancel", id="typed-cancel"),),
 )
 
+EXPORT_DIALOG = BindingGroup(
+    "Export: where to write",
+    (Binding("escape", "cancel", "Cancel", id="export-cancel"),),
+)
+
 TEXT_DIALOG = BindingGroup(
     "Full value",
     (Binding("escape,q,enter", "close", "Close", id="text-close"),),
@@ -207,6 +212,7 @@ HELP = BindingGroup(
 #: All groups, in the order the help screen lists them.
 ALL_GROUPS: tuple[BindingGroup, ...] = (
     GLOBAL, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, DIFF, QUEUE, DIALOG, RESTORE_CONFIRM, TYPED_DIALOG,
+    EXPORT_DIALOG,
     TEXT_DIALOG, SCOPE_DIALOG, RESTORE_RESULT, HISTORY, SIGN_IN, HELP,
 )
 

@@ -16,9 +16,11 @@ from entrabr_tui.ui.backend import (
     TypeActionCount,
 )
 
-if TYPE_CHECKING:  # (these load the Graph SDK: the app paints before it is loaded)
+if TYPE_CHECKING:
+    # (plans and restore load the Graph SDK: the app paints before it is loaded)
     from entrabr_tui.engine.plans import SessionPlan
     from entrabr_tui.engine.restore import RestoreResult
+    from entrabr_tui.ui.widgets.changes_view import FilterKey
 
 
 class SnapshotsLoaded(Message):
@@ -141,12 +143,12 @@ class MarkNodesRequested(Message):
     """Mark every object of these (type, action) nodes that the filter shown matches, loaded or not (the
     whole report, not the rows on screen). ``toggle``: unmark them instead when all are marked already."""
 
-    def __init__(self, report_id: str, nodes: Sequence[tuple[str, str]], key: tuple[str, bool | None] | None,
+    def __init__(self, report_id: str, nodes: Sequence[tuple[str, str]], key: FilterKey | None,
                  *, toggle: bool, what: str) -> None:
         super().__init__()
         self.report_id = report_id
         self.nodes = list(nodes)
-        #: The cache-side filter shown: (text, recoverable), ``None`` when there is none.
+        #: The cache-side filter shown: (text, recoverable answer), ``None`` when there is none.
         self.key = key
         self.toggle = toggle
         self.what = what

@@ -11,16 +11,18 @@ from typing import Any
 import pytest
 
 from entrabr_tui.core.diff import ABSENT, DiffKind, DiffRow, changed_rows, diff_change, format_value, raw_json
-from entrabr_tui.core.model import Change
+from entrabr_tui.core.model import Change, SyncStatus
 
 USER = "#microsoft.graph.user"
 
 
 def make(entity: str, action: str, delta: dict[str, Any], current: dict[str, Any],
-         **extra: Any) -> Change:
-    return Change.from_json({"id": "obj-1", "entityTypeName": entity, "recoveryAction": action,
-                             "displayName": "Name", "deltaFromCurrent": delta, "currentState": current,
-                             **extra})
+         sync: SyncStatus = SyncStatus.CLOUD, **extra: Any) -> Change:
+    """A change; a user or group whose payload does not state its sync status gets ``sync``."""
+    change = Change.from_json({"id": "obj-1", "entityTypeName": entity, "recoveryAction": action,
+                               "displayName": "Name", "deltaFromCurrent": delta, "currentState": current,
+                               **extra})
+    return change.with_sync(sync) if change.sync is SyncStatus.UNKNOWN else change
 
 
 def by_path(rows: list[DiffRow]) -> dict[str, DiffRow]:
@@ -142,6 +144,31 @@ def test_on_premises_synced_objects_are_not_recoverable() -> None:
     assert rows and all(not r.recoverable for r in rows)
     assert by_path(rows)["displayName"].reason is not None
     assert "on-premises" in str(by_path(rows)["displayName"].reason)
+
+
+def test_unknown_sync_status_makes_recoverable_rows_unknown() -> None:
+    change = make("group", "update", {"description": "A", "members@delta": [{"id": "u1"}],
+                                      "owners@delta": [{"id": "u2"}], "membershipRule": "x"},
+                  {"description": "B", "membershipRule": "y"}, sync=SyncStatus.UNKNOWN)
+    rows = by_path(diff_change(change))
+    for path in ("description", "members", "members[u1]"):
+        assert rows[path].recoverable is None, path
+        assert rows[path].reason is not None and "sync status unknown" in rows[path].reason
+    for path in ("owners[u2]", "membershipRule"):
+        assert rows[path].recoverable is False, path
+    restore = by_path(diff_change(make("user", "restore", {"deletedDateTime": None},
+                                       {"deletedDateTime": "2026-03-21T07:00:00Z"}, sync=SyncStatus.UNKNOWN)))
+    assert restore["(object)"].recoverable is None
+    synced = diff_change(change.with_sync(SyncStatus.SYNCED))
+    assert all(r.recoverable is False for r in synced)
+    cloud = by_path(diff_change(change.with_sync(SyncStatus.CLOUD)))
+    assert cloud["description"].recoverable is True and cloud["members[u1]"].recoverable is True
+
+
+def test_unknown_action_marks_every_row() -> None:
+    rows = diff_change(make("user", "somethingNew", {"displayName": "A"}, {"displayName": "B"}))
+    assert rows and all(r.recoverable is False for r in rows)
+    assert "'somethingNew'" in str(rows[0].reason)
 
 
 def test_unrecoverable_type_marks_every_row() -> None:

@@ -6,6 +6,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -139,3 +140,44 @@ def api(emulator_server: EmulatorServer) -> Iterator[Api]:
         yield client
     finally:
         client.close()
+
+
+# ---- directory audit log -------------------------------------------------------------------------------
+AUDIT_NOW = datetime(2026, 3, 21, 9, 30, tzinfo=UTC)
+#: Audit knobs that make reads exact: no ingestion latency, no log gap, no throttle.
+AUDIT_EXACT: dict[str, Any] = {
+    "audit_latency_s": 0, "audit_gap_fraction": 0.0, "audit_throttle_window_s": 0, "audit_retention_days": 30,
+    "audit_page_size": 100, "audit_events": 0, "audit_recovery_activity": None,
+    "audit_throttle_no_retry_after": 0.25,
+}
+
+
+@pytest.fixture(scope="session")
+def audit_server() -> Iterator[EmulatorServer]:
+    """An emulator whose clock starts at a fixed time, so the incident's hours are the same every run."""
+    with EmulatorServer(seed=11, objects=3000, job_speed=1e6, now=AUDIT_NOW) as server:
+        yield server
+
+
+@pytest.fixture
+def audit(audit_server: EmulatorServer) -> Iterator[Api]:
+    """A client on a freshly reset audit emulator with exact audit reads (see ``AUDIT_EXACT``)."""
+    client = Api(audit_server)
+    client.control("POST", "reset")
+    client.control("POST", "config", json={"latency_ms": 0, "job_speed": 1e6, **AUDIT_EXACT})
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def audit_pages(api: Api, params: dict[str, str] | None = None, version: str = "v1.0",
+                role: str = "admin") -> list[dict[str, Any]]:
+    """Every page of a directoryAudits listing, following nextLink."""
+    return api.pages(f"/{version}/auditLogs/directoryAudits", params=params or {}, role=role)
+
+
+def audit_records(api: Api, params: dict[str, str] | None = None,
+                  version: str = "v1.0") -> list[dict[str, Any]]:
+    """Every record of a directoryAudits listing."""
+    return [r for page in audit_pages(api, params, version) for r in page["value"]]

@@ -27,6 +27,7 @@ READ = "EntraBackup.Read.All"
 PREVIEW = "EntraBackup.ReadWrite.Preview"
 RECOVERY = "EntraBackup.ReadWrite.Recovery"
 DIRECTORY = "Directory.Read.All"
+AUDIT = "AuditLog.Read.All"
 
 
 def _encode(part: dict[str, Any]) -> str:
@@ -76,13 +77,13 @@ def test_tokens_are_unsigned_jwts_with_the_documented_claims() -> None:
     assert json.loads(base64.urlsafe_b64decode(header + "==")) == {"alg": "none", "typ": "JWT"}
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     assert {"tid", "oid", "upn", "exp", "iat", "scp", "wids"} <= set(claims)
-    assert claims["scp"] == f"{READ} {PREVIEW} {DIRECTORY}" and claims["wids"] == [ROLE_BACKUP_READER]
+    assert claims["scp"] == f"{READ} {PREVIEW} {DIRECTORY} {AUDIT}" and claims["wids"] == [ROLE_BACKUP_READER]
     assert claims["tid"] == DEFAULT_TENANT_ID == tenant_id(1, 2000)
     assert 55 <= claims["exp"] - time.time() <= 61
     app = json.loads(base64.urlsafe_b64decode(mint_token("app").split(".")[1] + "=="))
-    assert app["roles"] == [READ, DIRECTORY] and "scp" not in app and "wids" not in app
+    assert app["roles"] == [READ, DIRECTORY, AUDIT] and "scp" not in app and "wids" not in app
     parsed = parse_authorization(f"Bearer {mint_token('global')}")
-    assert parsed.scopes == {READ, PREVIEW, RECOVERY, DIRECTORY} and not parsed.app_only
+    assert parsed.scopes == {READ, PREVIEW, RECOVERY, DIRECTORY, AUDIT} and not parsed.app_only
     other = json.loads(base64.urlsafe_b64decode(mint_token("admin", tenant="t-1").split(".")[1] + "=="))
     assert other["tid"] == "t-1" and other["iss"] == "https://sts.windows.net/t-1/"
     with pytest.raises(ValueError, match="unknown role"):

@@ -40,6 +40,7 @@ def test_token_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
     ["--job-speed", "0"],
     ["--port", "70000"],
     ["--objects", "0"],
+    ["--audit-events", "-1"],
     ["--bogus"],
     ["--snapshot-id-style", "unix"],
 ])
@@ -70,7 +71,7 @@ def _read_line(proc: subprocess.Popen[str], limit: float) -> str:
 def test_serve_prints_its_url_and_stops_on_terminate() -> None:
     command = [sys.executable, "-m", "entrabr_tui.emulator.cli", "--port", "0", "--seed", "5",
                "--objects", "300", "--job-speed", "1000", "--latency-ms", "0", "--sync-flag-in-changes",
-               "--deterministic-ids", "--snapshot-id-style", "iso"]
+               "--deterministic-ids", "--snapshot-id-style", "iso", "--audit-events", "250"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = _read_line(proc, 60.0).strip()
@@ -88,6 +89,7 @@ def test_serve_prints_its_url_and_stops_on_terminate() -> None:
         assert base64.b64decode(newest["id"]).decode() == newest["createdDateTime"]
         config = httpx.get(f"{base}/_emulator/config", timeout=30).json()
         assert config["job_speed"] == 1000.0 and config["sync_flag_in_changes"] is True
+        assert config["audit_events"] == 250
         state = httpx.get(f"{base}/_emulator/state", timeout=30).json()
         assert state["deterministicIds"] is True and state["snapshotIdStyle"] == "iso"
         assert state["tenantId"] == parse_claims(token)["tid"] == tenant_id(5, 300)

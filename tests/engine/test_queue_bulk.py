@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from entrabr_tui.engine import Session
+from entrabr_tui.engine.plans import build_plan
+from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.restored import RestoreState
 from entrabr_tui.store import HistoryAction
 
@@ -90,3 +92,23 @@ async def test_restore_marks_say_what_each_restore_did(open_session: OpenSession
     assert all(m.state is RestoreState.RESTORED for k, m in marks.items() if k not in failed)
     assert {m.job_id for m in marks.values()} <= {j.id for j in result.jobs}
     assert session.restore_marks(since=session.clock()) == {}
+
+
+async def test_planning_from_the_cache_columns_matches_planning_from_the_changes(
+    open_session: OpenSession
+) -> None:
+    session = await open_session()
+    report = await session.ensure_report(await session.resolve_snapshot("latest"), None)
+    assert session.mark_where(report.id) == report.downloaded
+    quick = session.plan(report.id, record=False)  # from the cache's columns
+    changes = session.changes(report.id, [q.id for q in session.queue(report.id)])
+    totals: dict[str, int] = {}
+    for node in session.counts(report.id):
+        totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
+    cached = session.cache.reports.for_job(report.id)
+    assert cached is not None
+    decoded = build_plan(ReportInfo.of(cached), changes, totals)
+    assert quick.plan == decoded.plan
+    assert quick.plan.exclusions and quick.plan.types  # the demo report has both
+    by_id = session.plan(report.id, record=False, allow_whole_type=False)
+    assert not any(t.whole_type for t in by_id.plan.types)

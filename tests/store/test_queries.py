@@ -124,7 +124,8 @@ def test_counts_match(state: State) -> None:
             for n in state.cache.queries.counts(state.report_id, recoverable=flag)
         }
         assert got == dict(ref)
-    synced = sum(i["currentState"].get("onPremisesSyncEnabled") is True for i in state.items)
+    synced = sum(i["currentState"].get("onPremisesSyncEnabled") is True for i in state.items
+                 if i["entityTypeName"] in ("user", "group"))  # the flag means nothing on other types
     assert state.cache.queries.count(state.report_id, on_prem=True) == synced > 0
     assert state.cache.queries.count(state.report_id) == len(state.items)
     assert (
@@ -240,7 +241,8 @@ def test_row_fields_and_marks(state: State) -> None:
         assert row.display_name == item["displayName"]
         assert row.principal_name == _principal(item)
         assert row.recoverable is _recoverable(item)
-        assert row.on_premises_synced is (item["currentState"].get("onPremisesSyncEnabled") is True)
+        stated = item["currentState"].get("onPremisesSyncEnabled") is True
+        assert row.on_premises_synced is (stated and item["entityTypeName"] in ("user", "group"))
         assert not row.marked
     state.cache.queue.mark(state.report_id, [first[1].object_id, first[3].object_id])
     again = state.cache.queries.page(state.report_id, limit=5)

@@ -13,7 +13,6 @@ from entrabr_tui.core.capabilities import (
     Capabilities,
     capabilities_from_claims,
 )
-from entrabr_tui.core.catalog import has_recoverable_change
 from entrabr_tui.core.model import (
     Change,
     FilteringCriteria,
@@ -21,8 +20,10 @@ from entrabr_tui.core.model import (
     JobKind,
     RecoveryStatus,
     Snapshot,
+    SyncStatus,
     snapshot_id_for,
 )
+from entrabr_tui.core.recoverability import Recoverable, recoverability
 from entrabr_tui.engine.cache_reader import QueuedObject
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
@@ -69,12 +70,16 @@ def _user(i: int, action: str, name: str | None = None) -> Change:
         current = {"@odata.type": "#microsoft.graph.user", "deletedDateTime": None, "userPrincipalName": upn}
     if i % 50 == 7:
         current["onPremisesSyncEnabled"] = True
-    return Change.from_json({"id": f"u-{i:05d}", "entityTypeName": "user", "recoveryAction": action,
-                             "displayName": name, "deltaFromCurrent": delta, "currentState": current})
+    change = Change.from_json({"id": f"u-{i:05d}", "entityTypeName": "user", "recoveryAction": action,
+                               "displayName": name, "deltaFromCurrent": delta, "currentState": current})
+    # As after a directory lookup: live users are known; deleted ones (restore) are not listed, so unknown.
+    if change.sync is SyncStatus.UNKNOWN and action != "restore":
+        return change.with_sync(SyncStatus.CLOUD)
+    return change
 
 
 def _group(i: int) -> Change:
-    return Change.from_json({
+    return _cloud({
         "id": f"g-{i:03d}", "entityTypeName": "group", "recoveryAction": "update",
         "displayName": f"Group {i:03d}",
         "deltaFromCurrent": {"@odata.type": "#microsoft.graph.group", "description": "Finance team",
@@ -84,6 +89,10 @@ def _group(i: int) -> Change:
                                  {"@odata.type": "#microsoft.graph.user", "id": "u-00002"}]},
         "currentState": {"@odata.type": "#microsoft.graph.group", "description": "Fin"},
     })
+
+
+def _cloud(data: dict[str, object]) -> Change:
+    return Change.from_json(data).with_sync(SyncStatus.CLOUD)
 
 
 def _policy() -> Change:
@@ -112,12 +121,11 @@ def build_changes(users: int = 300) -> list[Change]:
 
 def row_for(change: Change, marked: bool) -> ChangeRow:
     return ChangeRow(change.id, change.entity_type_raw, change.action_raw, change.display_name,
-                     change.principal_name, change.on_premises_synced,
-                     has_recoverable_change(change) and not change.on_premises_synced, marked)
+                     change.principal_name, change.sync, recoverability(change).flag, marked)
 
 
-def matches(change: Change, text: str | None, recoverable: bool | None) -> bool:
-    if recoverable is not None and row_for(change, False).recoverable is not recoverable:
+def matches(change: Change, text: str | None, recoverable: Recoverable | None) -> bool:
+    if recoverable is not None and recoverability(change).answer is not recoverable:
         return False
     if not text:
         return True
@@ -155,6 +163,7 @@ class FakeBackend:
     warnings: list[str] = field(default_factory=list)
     clear_blocker: str | None = None
     cleared: int = 0
+    sync_checks: int = 0
     #: The service refuses restores (403), as it does an Entra Backup Reader's.
     refuse_restore: bool = False
     restored: dict[str, FakeRestoreMark] = field(default_factory=dict)
@@ -227,7 +236,7 @@ class FakeBackend:
         return SlotState(running[0] if running else None, False, None)
 
     def counts(self, report_id: str, /, *, text: str | None = None,
-               recoverable: bool | None = None, marked: bool | None = None) -> list[NodeCount]:
+               recoverable: Recoverable | None = None, marked: bool | None = None) -> list[NodeCount]:
         tally: dict[tuple[str, str], int] = {}
         for c in self.changes:
             if marked is not None and (c.id in self.queued) is not marked:
@@ -239,7 +248,7 @@ class FakeBackend:
 
     def page(self, report_id: str, entity_type: str | None, action: str | None,
              after: tuple[str, str] | None, limit: int, /, *, text: str | None = None,
-             recoverable: bool | None = None) -> list[ChangeRow]:
+             recoverable: Recoverable | None = None) -> list[ChangeRow]:
         rows = sorted((c for c in self.changes
                        if c.entity_type_raw == entity_type and c.action_raw == action
                        and matches(c, text, recoverable)),
@@ -278,13 +287,13 @@ class FakeBackend:
         return removed
 
     def _selected(self, nodes: Sequence[tuple[str, str]] | None, text: str | None,
-                  recoverable: bool | None) -> list[Change]:
+                  recoverable: Recoverable | None) -> list[Change]:
         wanted = set(nodes) if nodes is not None else None
         return [c for c in self.changes if matches(c, text, recoverable)
                 and (wanted is None or (c.entity_type_raw, c.action_raw) in wanted)]
 
     def mark_where(self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None,
-                   text: str | None = None, recoverable: bool | None = None) -> int:
+                   text: str | None = None, recoverable: Recoverable | None = None) -> int:
         added = {c.id for c in self._selected(nodes, text, recoverable) if c.id not in self.queued}
         for i in added:
             self.queued[i] = (report_id, self._by_id[i])
@@ -293,7 +302,7 @@ class FakeBackend:
         return len(added)
 
     def unmark_where(self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None,
-                     text: str | None = None, recoverable: bool | None = None) -> int:
+                     text: str | None = None, recoverable: Recoverable | None = None) -> int:
         removed = {c.id: self.queued.pop(c.id) for c in self._selected(nodes, text, recoverable)
                    if c.id in self.queued}
         self.undo_record = (set(), removed)
@@ -334,6 +343,9 @@ class FakeBackend:
                                 c.on_premises_synced) for r, c in self.queued.values()]
         entries.sort(key=lambda e: (e.entity_type, e.action, e.display_name, e.id))
         return entries
+
+    async def check_sync_status(self, *, queued: bool = False) -> None:
+        self.sync_checks += 1
 
     def plan(self, *, record: bool = True, allow_whole_type: bool = True) -> SessionPlan:
         if not self.queued:

@@ -13,6 +13,7 @@ from textual.widgets import TextArea
 from textual.widgets.tree import TreeNode, UnknownNodeID
 
 from entrabr_tui.core.model import Change
+from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.store import ChangeRow, NodeCount
 from entrabr_tui.ui.widgets import changes_build, diff
 from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, ActionNode, NodeData, ObjectRow
@@ -42,13 +43,13 @@ class RecordingBackend(FakeBackend):
             return [detail for kind, detail in self.calls if kind == name]
 
     def counts(self, report_id: str, /, *, text: str | None = None,
-               recoverable: bool | None = None) -> list[NodeCount]:
+               recoverable: Recoverable | None = None) -> list[NodeCount]:
         self._record("counts", (text, recoverable))
         return super().counts(report_id, text=text, recoverable=recoverable)
 
     def page(self, report_id: str, entity_type: str | None, action: str | None,
              after: tuple[str, str] | None, limit: int, /, *, text: str | None = None,
-             recoverable: bool | None = None) -> list[ChangeRow]:
+             recoverable: Recoverable | None = None) -> list[ChangeRow]:
         self._record("page", (entity_type, action, text))
         return super().page(report_id, entity_type, action, after, limit, text=text, recoverable=recoverable)
 

@@ -76,7 +76,8 @@ async def test_admin_report_drill_restore_verify_and_history() -> None:
             assert actions, f"the demo report has no {entity_type} changes"
             node = await open_group(pilot, tree, entity_type, "update" if "update" in actions else actions[0])
             rows = [c for c in node.children if isinstance(c.data, ObjectRow)]
-            tree.move_cursor(rows[0])
+            current = rows[0]
+            tree.move_cursor(current)
             await settle(pilot)
             diff_rows = app.main.diff.table.diff_rows
             assert diff_rows, f"no diff rows for a {entity_type}"
@@ -85,17 +86,18 @@ async def test_admin_report_drill_restore_verify_and_history() -> None:
                 for group_row in rows[1:]:
                     if members:
                         break
-                    tree.move_cursor(group_row)
+                    current = group_row
+                    tree.move_cursor(current)
                     await settle(pilot)
                     members = [r for r in app.main.diff.table.diff_rows if r.member_id]
                 assert members and all(r.glyph in "+−" for r in members)
+            await pilot.press("space")          # marks the row under the cursor
+            await settle(pilot)
+            assert current.data.id in session.marked(report.id)  # type: ignore[union-attr]
+            tree.move_cursor(current)
             await pilot.press("space")
             await settle(pilot)
-            assert rows[0].data.id in session.marked(report.id)  # type: ignore[union-attr]
-            tree.move_cursor(rows[0])
-            await pilot.press("space")
-            await settle(pilot)
-            assert rows[0].data.id not in session.marked(report.id)  # type: ignore[union-attr]
+            assert current.data.id not in session.marked(report.id)  # type: ignore[union-attr]
 
         # The demo tenant's hostile names (Rich markup, an ANSI escape) show literally in the tree.
         users = await open_group(pilot, tree, "user", "update")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -99,9 +100,9 @@ async def test_report_progress_is_shown_while_it_runs() -> None:
         strip = app.main.job_strip
         original = strip.show_text
 
-        def spy(text: str, done: float | None, total: float | None) -> None:
+        def spy(text: str, done: float | None, total: float | None, **options: Any) -> None:
             seen.append(text)
-            original(text, done, total)
+            original(text, done, total, **options)
 
         strip.show_text = spy  # type: ignore[method-assign]
         await pilot.press("1", "j", "enter")
@@ -242,3 +243,30 @@ async def test_n_in_the_tree_starts_a_report_unless_a_filter_is_active() -> None
         await settle(pilot)
         assert not isinstance(app.screen, ScopeDialog)
         assert app.main.changes.current_row is not None
+
+
+async def test_a_retry_shows_in_the_job_strip_and_counts_down() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from textual.widgets import Static
+
+    from entrabr_tui.core.model import JobKind
+    from entrabr_tui.engine.events import JobProgress, RetryWait
+
+    async with running(FakeBackend()) as (app, pilot):
+        strip = app.main.job_strip
+        wait = RetryWait(cause="throttled", reason="HTTP 429", attempt=1, max_attempts=6, delay=120.0,
+                         until=datetime.now(UTC) + timedelta(seconds=120))
+        event = JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating",
+                            text="Calculating differences", elapsed=30.0, retry=wait)
+        app.main.reports.progressed(event)
+        await pilot.pause()
+        text = str(strip.query_one("#job-text", Static).render())
+        assert "throttled (HTTP 429): trying again in" in text and "(try 2 of 6)" in text
+        assert strip._countdown is not None  # redrawn every second while the wait lasts
+        assert "trying again in" in strip._countdown()
+        app.main.reports.progressed(JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating",
+                                                text="Calculating differences", elapsed=31.0))
+        await pilot.pause()
+        assert "Calculating differences" in str(strip.query_one("#job-text", Static).render())
+        assert strip._countdown is None

@@ -1,8 +1,9 @@
-"""Reusable modal dialogs: yes/no, typed confirmation, and a full-value viewer. Each shows its own keys in a
-footer (the main screen's keys do nothing while a dialog is open)."""
+"""Reusable modal dialogs: yes/no, typed confirmation, where to write an export, and a full-value viewer.
+Each shows its own keys in a footer (the main screen's keys do nothing while a dialog is open)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -13,7 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from entrabr_tui.ui.bindings import DIALOG, SCREEN, TEXT_DIALOG, TYPED_DIALOG, bindings_of
+from entrabr_tui.ui.bindings import DIALOG, EXPORT_DIALOG, SCREEN, TEXT_DIALOG, TYPED_DIALOG, bindings_of
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -98,6 +99,44 @@ class TypedConfirmDialog(ModalScreen[bool]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+class ExportPathDialog(ModalScreen[Path | None]):
+    """Where to write an export: a file name, prefilled with a new file in the data folder's ``exports/``.
+    Enter writes (an existing file is never replaced), esc cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, EXPORT_DIALOG)
+
+    def __init__(self, title: str, default: Path) -> None:
+        super().__init__()
+        self.title_text = title
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(Text(self.title_text, style="bold"), classes="dialog-title")
+            yield Static(Text("Write to this file (a new one: an existing file is never replaced; ~ is your "
+                              "home folder):"))
+            yield Input(value=str(self.default), id="export-path", compact=True)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+                yield Button("Export (enter)", id="export", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        field = self.query_one("#export-path", Input)
+        field.focus()
+        field.cursor_position = len(field.value)
+
+    @on(Input.Submitted, "#export-path")
+    @on(Button.Pressed, "#export")
+    def _export(self) -> None:
+        value = self.query_one("#export-path", Input).value.strip()
+        if value:
+            self.dismiss(Path(value).expanduser())
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class TextDialog(ModalScreen[None]):

@@ -398,7 +398,8 @@ class MainScreen(Screen[None]):
         row = message.row
         body = Text.assemble(("Backup (restore writes):\n", "bold"), safe(row.backup_text or "(absent)"),
                              ("\n\nCurrent:\n", "bold"), safe(row.current_text or "(absent)"),
-                             ("\n\nRecoverable: ", "bold"), "yes" if row.recoverable else "no")
+                             ("\n\nRecoverable: ", "bold"),
+                             {True: "yes", False: "no", None: "unknown"}[row.recoverable])
         if row.reason:
             body.append_text(Text.assemble(" — ", safe(row.reason)))
         if row.note:

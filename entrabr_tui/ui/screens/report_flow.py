@@ -226,13 +226,14 @@ class ReportFlow:
         screen = self.screen
         text = job_progress_text(event)
         screen.status.set_slot(slot_text(event))
+        countdown = partial(job_progress_text, event) if event.retry is not None else None
         if event.phase == "downloading":
-            screen.job_strip.show_text(text, event.downloaded, event.total)
+            screen.job_strip.show_text(text, event.downloaded, event.total, countdown=countdown)
             if event.job_id and self._shows_this_job(event.job_id):
                 self.downloading_id = event.job_id
                 screen.open_report(event.job_id, downloading=True)
         else:
-            screen.job_strip.show_text(text, None, None)
+            screen.job_strip.show_text(text, None, None, countdown=countdown)
 
     def ready(self, report: CachedReportView) -> None:
         """The report is in the cache: show it, or offer it when another report is being read."""

@@ -79,6 +79,8 @@ class RestoreFlow:
 
     async def _confirm_and_run(self, retry: SessionPlan | None) -> None:
         screen, backend = self.screen, self.backend
+        if retry is None:
+            await backend.check_sync_status(queued=True)  # what is still unknown among the queued objects
         plan = retry if retry is not None else await asyncio.to_thread(backend.plan)
         if plan.is_empty:
             why = " (every queued object is excluded — see pane 4)" if plan.queued else ""
@@ -129,7 +131,8 @@ class RestoreFlow:
         self.progress = event
         text = restore_progress_text(event)
         screen.status.set_slot(f"restore: batch {event.batch}/{event.batch_count} {event.phase}")
-        screen.job_strip.show_text(text, event.batch - 1, event.batch_count)
+        countdown = partial(restore_progress_text, event) if event.retry is not None else None
+        screen.job_strip.show_text(text, event.batch - 1, event.batch_count, countdown=countdown)
 
     def ended(self) -> None:
         """The restore stopped without a result (refused, failed, cancelled): clear its progress."""

@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from entrabr_tui.core.sign_in import DeviceCodePrompt
 from entrabr_tui.ui.bindings import SCREEN, SIGN_IN, bindings_of
 from entrabr_tui.ui.text import clean, safe
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from rich.style import Style
 from rich.text import Text
 
+from entrabr_tui.core.model import SyncStatus
 from entrabr_tui.ui.backend import ChangeSummary
 from entrabr_tui.ui.text import EMPTY_NAME, clean, safe, truncate
 
@@ -60,8 +61,8 @@ class ObjectRow:
     action: str
     display_name: str
     principal_name: str | None
-    on_premises_synced: bool
-    #: Whether a restore can act on it (``None``: not known).
+    sync: SyncStatus
+    #: Whether a restore would write anything for it (``None``: unknown, its sync status is).
     recoverable: bool | None
 
     @classmethod
@@ -72,7 +73,7 @@ class ObjectRow:
             action=summary.action_raw,
             display_name=summary.display_name,
             principal_name=summary.principal_name,
-            on_premises_synced=summary.on_premises_synced,
+            sync=summary.sync,
             recoverable=summary.recoverable,
         )
 
@@ -115,15 +116,18 @@ def action_label(node: ActionNode, glyph: str, glyph_style: Style) -> Text:
 def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, badge_style: Style,
                  restored: str | None = None) -> Text:
     """``[x] ~ [restored] [on-prem] [not recoverable] Name  upn`` — every state spelled out (not only
-    coloured), and the badges before the name so a narrow pane never cuts them off. ``restored`` is what the
-    last restore of the object did (``restored``, ``failed`` …). Built from plain strings (this runs for
-    every row of a page): the same text as ``name_text`` and ``safe`` give."""
+    coloured), and the badges before the name so a narrow pane never cuts them off: ``[restored]`` (or
+    ``[restore failed]`` …) what the last restore of the object did, ``[on-prem]`` synced from on-premises,
+    ``[sync?]`` a user or group whose sync status is unknown. Built from plain strings (this runs for every
+    row of a page): the same text as ``name_text`` and ``safe`` give."""
     label = Text(MARK_ON if marked else MARK_OFF, style="bold" if marked else "dim", end="")
     label.append(f"{glyph} ", style=glyph_style)
     if restored is not None:
         label.append(f"[{RESTORE_BADGES.get(restored, restored)}] ", style=badge_style)
-    if row.on_premises_synced:
+    if row.sync is SyncStatus.SYNCED:
         label.append("[on-prem] ", style=badge_style)
+    elif row.sync is SyncStatus.UNKNOWN:
+        label.append("[sync?] ", style=badge_style)
     if row.recoverable is False:
         label.append("[not recoverable] ", style=badge_style)
     name = clean(row.display_name) if row.display_name else ""

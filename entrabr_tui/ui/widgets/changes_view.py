@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from entrabr_tui.core.model import RecoveryAction
+from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.ui.backend import Backend, TypeActionCount
 from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, ObjectRow
 
@@ -20,8 +21,8 @@ AUTO_OPEN_ROWS = 1_000
 #: With a filter that leaves this few types, every type opens.
 AUTO_OPEN_TYPES = 3
 
-#: A cache-side filter: (text, recoverable); ``None`` is no filter.
-FilterKey = tuple[str, bool | None]
+#: A cache-side filter: (text, recoverable answer); ``None`` is no filter.
+FilterKey = tuple[str, Recoverable | None]
 NodeKey = tuple[str, str]
 
 

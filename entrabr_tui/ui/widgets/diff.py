@@ -39,6 +39,9 @@ _KIND_VARIABLE = {
     DiffKind.SOFT_DELETE: "error",
 }
 
+#: The Rec column: recoverable, not, or unknown (the object's sync status is; enter shows why).
+_REC_TEXT = {True: "yes", False: "no", None: "?"}
+
 #: Seconds the cursor must rest on an object before its diff is read: after a single move from rest, and
 #: while it moves (twice the time between the last two moves, within these bounds: a held key repeats every
 #: 30–90 ms, so holding ``j`` reads nothing until it is released).
@@ -112,7 +115,7 @@ class DiffTable(NavTable):
                 label,
                 safe(row.backup_text, back_w),
                 safe(row.current_text, cur_w),
-                Text("yes" if row.recoverable else "no", style="" if row.recoverable else "italic"),
+                Text(_REC_TEXT[row.recoverable], style="" if row.recoverable else "italic"),
                 key=str(index),
             )
         if self.diff_rows:

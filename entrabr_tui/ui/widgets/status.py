@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
 from entrabr_tui.core.capabilities import Capabilities
-from entrabr_tui.engine.events import JobProgress, RestoreProgress
+from entrabr_tui.engine.events import JobProgress, RestoreProgress, RetryWait
 from entrabr_tui.ui.text import clean, format_duration, safe
 
 
@@ -79,7 +82,8 @@ class ReadOnlyBanner(Static):
 
 
 def job_progress_text(progress: JobProgress) -> str:
-    """``difference report · 12m 03s of up to 1h 45m · Calculating differences``."""
+    """``difference report · 12m 03s of up to 1h 45m · Calculating differences`` (or, while a request waits
+    to be tried again, ``… · throttled (HTTP 429): trying again in 42 s (try 2 of 6)``)."""
     kind = "difference report" if progress.kind.value == "recoveryPreviewJob" else "restore"
     text = f"{kind} · {format_duration(progress.elapsed)}"
     if progress.expected:
@@ -87,7 +91,7 @@ def job_progress_text(progress: JobProgress) -> str:
     if progress.phase == "downloading":
         total = f"{progress.total:,}" if progress.total is not None else "?"
         text += f" · {progress.downloaded:,}/{total} changes"
-    return f"{text} · {progress.text or progress.phase}"
+    return f"{text} · {_retry_text(progress.retry) or progress.text or progress.phase}"
 
 
 def slot_text(progress: JobProgress) -> str:
@@ -98,11 +102,16 @@ def slot_text(progress: JobProgress) -> str:
 
 def restore_progress_text(progress: RestoreProgress) -> str:
     return (f"restore · batch {progress.batch}/{progress.batch_count} · {format_duration(progress.elapsed)}"
-            f" · {progress.text or progress.phase}")
+            f" · {_retry_text(progress.retry) or progress.text or progress.phase}")
+
+
+def _retry_text(wait: RetryWait | None) -> str:
+    return "" if wait is None else wait.text(datetime.now(UTC))
 
 
 class JobStrip(Horizontal):
-    """What the running job is doing, with a progress bar; hidden while no job runs."""
+    """What the running job is doing, with a progress bar; hidden while no job runs. While a request waits
+    to be tried again, ``countdown`` renders the text anew every second."""
 
     def compose(self) -> ComposeResult:
         yield Static("", id="job-text")
@@ -110,12 +119,26 @@ class JobStrip(Horizontal):
 
     def on_mount(self) -> None:
         self.display = False
+        self._countdown: Callable[[], str] | None = None
+        self._ticker = self.set_interval(1.0, self._tick, pause=True)
 
-    def show_text(self, text: str, done: float | None, total: float | None) -> None:
+    def show_text(self, text: str, done: float | None, total: float | None, *,
+                  countdown: Callable[[], str] | None = None) -> None:
         self.display = True
         self.query_one("#job-text", Static).update(safe(text, 200))
         bar = self.query_one("#job-bar", ProgressBar)
         bar.update(total=total, progress=done if done is not None else 0)
+        self._countdown = countdown
+        if countdown is None:
+            self._ticker.pause()
+        else:
+            self._ticker.resume()
+
+    def _tick(self) -> None:
+        if self._countdown is not None:
+            self.query_one("#job-text", Static).update(safe(self._countdown(), 200))
 
     def hide(self) -> None:
         self.display = False
+        self._countdown = None
+        self._ticker.pause()
