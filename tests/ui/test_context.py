@@ -146,6 +146,8 @@ async def test_cancelling_a_report_asks_plainly_and_leaves_the_waiting_state(siz
         text = flat(app)
         assert "Keep running (n)" in text and "Cancel the job (y)" in text
         assert "Cancel (n)" not in text
+        footer = screen_text(app).splitlines()[-1]
+        assert "y Yes" in footer and "n No" in footer and "Restore" not in footer  # the dialog's keys
         await pilot.press("y")
         await settle(pilot)
         text = flat(app)

@@ -121,6 +121,7 @@ class ExportPathDialog(ModalScreen[Path | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel (esc)", id="cancel", compact=True)
                 yield Button("Export (enter)", id="export", variant="primary", compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         field = self.query_one("#export-path", Input)

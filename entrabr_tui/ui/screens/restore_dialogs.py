@@ -40,11 +40,10 @@ def backup_label(created: datetime | None) -> str:
     return f"the backup of {created:%Y-%m-%d %H:%M} UTC" if created is not None else "the backup"
 
 
-def plan_body(plan: SessionPlan, backup: datetime | None, refusal: str | None = None) -> Text:
-    """What the confirmation says: the backup, the plan, what whole-type jobs touch besides what was marked,
-    and (when the sign-in is expected to be refused) why."""
-    body = Text.assemble(("Restores to ", "bold"), (backup_label(backup), "bold"), "\n\n")
-    body.append("\n".join(clean(line) for line in summary_lines(plan.plan)))
+def plan_body(plan: SessionPlan, refusal: str | None = None) -> Text:
+    """What the confirmation says under its title (which names the backup): the plan, what whole-type jobs
+    touch besides what was marked, and (when the sign-in is expected to be refused) why."""
+    body = Text("\n".join(clean(line) for line in summary_lines(plan.plan)))
     for t in plan.types:
         if t.whole_type:
             name = clean(t.entity_type)

@@ -105,7 +105,7 @@ class RestoreFlow:
             title += f" {summary.soft_deletes:,} will be SOFT-DELETED"
         caps = self.backend.capabilities
         refusal = None if caps.can_restore else (caps.restore_reason or "this sign-in may not restore")
-        return RestoreConfirmDialog(title, plan_body(plan, backup, refusal),
+        return RestoreConfirmDialog(title, plan_body(plan, refusal),
                                     typed_word=TYPED_WORD if summary.requires_typed_confirmation else None,
                                     by_id=bool(summary.whole_types))
 
