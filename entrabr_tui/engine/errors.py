@@ -99,3 +99,12 @@ class DuplicateRequestError(EngineError):
             "so it was found in the job list and is tracked now. Nothing was sent again."
         )
         self.job = job
+
+
+def is_refusal(error: BaseException) -> bool:
+    """Whether ``error`` is the service refusing the signed-in identity (HTTP 403: a role or permission it
+    lacks). The Graph client's errors are looked up only here, when asked (by then a session has loaded
+    them), so that importing this module stays light."""
+    from entrabr_tui.graph.errors import ForbiddenError
+
+    return isinstance(error, ForbiddenError)

@@ -45,10 +45,3 @@ def failure_title(worker: Worker[Any]) -> str:
     """The title a failure of ``worker`` is reported under."""
     return WORKER_TITLES.get(worker.group) or worker.description or worker.name or "Error"
 
-
-def is_forbidden(error: BaseException) -> bool:
-    """The service refused an action (HTTP 403). The Graph errors are loaded with the session, by the time a
-    job can fail, and not before: the app paints first."""
-    from entrabr_tui.graph.errors import ForbiddenError
-
-    return isinstance(error, ForbiddenError)

@@ -25,13 +25,13 @@ from entrabr_tui.core.model import (
     FilteringCriteria,
     ResourceType,
 )
+from entrabr_tui.engine.errors import is_refusal
 from entrabr_tui.engine.events import JobProgress
 from entrabr_tui.ui.backend import Backend, CachedReportView, QueueEntry, SnapshotEntry
 from entrabr_tui.ui.bindings import SCOPE_DIALOG, SCREEN, bindings_of
 from entrabr_tui.ui.messages import ReportProgressed, ReportReady
 from entrabr_tui.ui.text import clean, plural
 from entrabr_tui.ui.widgets.status import job_progress_text, slot_text
-from entrabr_tui.ui.workers import is_forbidden
 
 if TYPE_CHECKING:
     from entrabr_tui.ui.screens.main import MainScreen
@@ -204,7 +204,7 @@ class ReportFlow:
         try:
             report = await self.backend.ensure_report(snapshot_id, scope, progress, fresh=fresh)
         except Exception as exc:
-            if not is_forbidden(exc):
+            if not is_refusal(exc):
                 raise
             self.ended("Not created: the service refused the difference report. n tries again.")
             screen.notify(clean(str(exc))[:600], title="The service refused the report", severity="error",

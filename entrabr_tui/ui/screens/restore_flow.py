@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from textual.worker import Worker
 
+from entrabr_tui.engine.errors import is_refusal
 from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.messages import RestoreFinished, RestoreProgressed
@@ -24,7 +25,6 @@ from entrabr_tui.ui.screens.restore_dialogs import (
 )
 from entrabr_tui.ui.text import clean, plural
 from entrabr_tui.ui.widgets.status import restore_progress_text
-from entrabr_tui.ui.workers import is_forbidden
 
 if TYPE_CHECKING:
     from entrabr_tui.engine.plans import SessionPlan
@@ -118,7 +118,7 @@ class RestoreFlow:
         try:
             outcome = await self.backend.restore(plan, progress)
         except Exception as exc:
-            if not is_forbidden(exc):
+            if not is_refusal(exc):
                 raise
             self.ended()
             screen.notify(clean(str(exc))[:600], title="The service refused the restore", severity="error",

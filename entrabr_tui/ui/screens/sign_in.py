@@ -4,7 +4,7 @@ tenant failed; both offer the other ways in (sign-in methods, offline)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -17,9 +17,6 @@ from textual.widgets import Button, Label, Static
 from entrabr_tui.core.sign_in import DeviceCodePrompt
 from entrabr_tui.ui.bindings import SCREEN, SIGN_IN, bindings_of
 from entrabr_tui.ui.text import clean, safe
-
-if TYPE_CHECKING:
-    from entrabr_tui.graph.credentials import DeviceCodePrompt
 
 #: Results of the screen besides a method's spelling (``None``: the app closed it, the sign-in ended).
 CANCEL = "cancel"
