@@ -182,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--plan", action="store_true", help="show what would happen; change nothing")
     mode.add_argument("--apply", action="store_true", help="run the recovery jobs")
+    mode.add_argument("--resume", action="store_true",
+                      help="finish an interrupted restore: follow the batch it was running, send the rest")
+    mode.add_argument("--discard-interrupted", action="store_true",
+                      help="forget an interrupted restore: its remaining batches are not sent")
     p.add_argument("--yes", action="store_true",
                    help="do not ask for confirmation (needed when stdin is not a terminal)")
     _add_snapshot(p)
@@ -268,7 +272,12 @@ def check(args: argparse.Namespace) -> None:
         for value in args.ids:
             parse_target(value, "--id")
     if command in ("restore", "export"):
-        _check_targets(args, required=command == "restore" or args.what == "plan")
+        interrupted = command == "restore" and (args.resume or args.discard_interrupted)
+        if interrupted and (args.ids or args.ids_from or args.all or args.queued):
+            raise UsageError("--resume and --discard-interrupted act on the interrupted restore: leave out "
+                             "the objects.")
+        _check_targets(args, required=(command == "restore" and not interrupted) or
+                       (command == "export" and args.what == "plan"))
     if command == "export" and args.what != "plan" and (args.ids or args.ids_from or args.all or args.queued):
         raise UsageError("--id, --ids-from, --all and --queued select a plan's objects: add --what plan.")
 

@@ -73,23 +73,23 @@ def pick_report(session: Session, entry: SnapshotEntry | None, report_ref: str |
             raise missing(session, f"No difference report{when} is in the cache.",
                           f"Run '{out.command('report', online=True)}'{online} first.")
     if not info.complete:
-        total = f" of {info.total:,}" if info.total is not None else ""
-        out.warn(f"Report {info.id} is only partly downloaded ({info.downloaded:,}{total} changes); "
-                 f"'{out.command('report', online=True)}' finishes the download.")
+        out.warn(f"Report {info.id} is {info.state_text or 'incomplete'}; "
+                 f"'{out.command('report', online=True)}' downloads it again.")
     return info
 
 
 def report_json(info: ReportInfo) -> dict[str, Any]:
     return {"id": info.id, "snapshotId": info.snapshot_id, "status": info.status.value,
             "scope": scope_json(info.scope), "downloaded": info.downloaded, "total": info.total,
-            "complete": info.complete, "archived": info.archived, "reused": info.reused}
+            "complete": info.complete, "state": info.state_text, "unreadable": info.unreadable,
+            "archived": info.archived, "reused": info.reused}
 
 
 def report_text(info: ReportInfo) -> str:
     size = f"{info.downloaded:,}"
     if not info.complete and info.total is not None:
         size += f"/{info.total:,}"
-    flags = "" if info.complete else ", partial"
+    flags = "" if info.complete else ", incomplete"
     flags += ", archived" if info.archived else ""
     return f"{info.id} ({scope_text(info.scope)}, {size} changes{flags})"
 
@@ -115,10 +115,12 @@ def change_row_json(row: ChangeRow) -> dict[str, Any]:
         "id": row.object_id, "entityType": row.entity_type_raw, "action": row.action_raw,
         "displayName": row.display_name, "principalName": row.principal_name,
         "onPremisesSynced": row.sync.flag, "syncStatus": row.sync.value, "recoverable": row.recoverable,
-        "marked": row.marked,
+        "marked": row.marked, "position": row.position,
     }
     if row.failure_message is not None:
         data["failureMessage"] = row.failure_message
+    if row.unreadable is not None:
+        data["unreadable"] = row.unreadable
     return data
 
 

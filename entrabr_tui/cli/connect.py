@@ -106,6 +106,7 @@ def session_settings(target: Target, *, allow_interaction: bool = True) -> Sessi
     extra: dict[str, Any] = {}
     if method is AuthMethod.EMULATOR:
         extra["poll"] = demo_poll(None)
+        extra["journal_settle"] = 0.5  # the emulator lists a job the moment it creates it
     return SessionSettings(graph_url=graph_url, auth=method, role=target.role, auth_settings=auth,
                            offline=target.offline, tenant=target.tenant if target.offline else None,
                            allow_interaction=allow_interaction, **extra)

@@ -93,7 +93,8 @@ def classify(exc: BaseException) -> CliError:
         return _graph_error(exc)
     if isinstance(exc, engine.EngineError):
         code = ExitCode.ERROR
-        if isinstance(exc, engine.SlotBusyError | engine.UnconfirmedIntentError):
+        conflict = engine.SlotBusyError | engine.UnconfirmedIntentError | engine.InterruptedRestoreError
+        if isinstance(exc, conflict):
             code = ExitCode.CONFLICT
         elif isinstance(exc, engine.OfflineError):
             code = ExitCode.OFFLINE

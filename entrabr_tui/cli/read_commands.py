@@ -18,7 +18,7 @@ from entrabr_tui.cli.common import (
     report_text,
     short_time,
 )
-from entrabr_tui.cli.exits import UsageError
+from entrabr_tui.cli.exits import ExitCode, UsageError
 from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.progress import ProgressPrinter
 from entrabr_tui.cli.targets import gather_targets
@@ -77,7 +77,8 @@ def _report_scope(session: Session, args: argparse.Namespace, snapshot_reports: 
         if entity_type is None:
             change = None
             for info in snapshot_reports:
-                change = session.change(info.id, target.id)
+                found = session.resolve_ids(info.id, [target.id]).get(target.id)  # typed: case may differ
+                change = session.change(info.id, found) if found is not None else None
                 if change is not None:
                     break
             if change is None:
@@ -103,11 +104,18 @@ async def report(session: Session, args: argparse.Namespace, out: Output) -> int
     elapsed = time.perf_counter() - began
     counts = session.counts(info.id)
     summary = counts_json(counts)
+    code = ExitCode.OK if info.complete else ExitCode.PARTIAL
+    if not info.complete:
+        out.warn(f"Difference report {info.id} is {info.state_text}. What arrived is kept and shown; "
+                 "run 'entrabr report' again to download it again.")
+    if info.unreadable:
+        out.warn(f"{info.unreadable:,} change object(s) could not be read; they are kept as sent and "
+                 "listed as '(unreadable)' by 'entrabr changes'.")
     if out.json_mode:
         out.json({"schema": "entrabr.reportSummary/1", "tenant": session.tenant,
                   "snapshot": {"id": entry.snapshot.id, "created": dt_text(entry.snapshot.created)},
                   "report": report_json(info), **summary, "elapsedSeconds": round(elapsed, 4)})
-        return 0
+        return code
     how = "reused from the cache" if info.reused else "created and downloaded"
     out.info(f"Report {info.id} {how} in {elapsed:.2f} s.")
     out.line(f"Difference report {info.id} of the backup of {short_time(entry.snapshot.created)} "
@@ -117,7 +125,7 @@ async def report(session: Session, args: argparse.Namespace, out: Output) -> int
               right=(2,))
     out.line()
     out.table(("ACTION", "TOTAL"), sorted(summary["byAction"].items()), right=(1,))
-    return 0
+    return code
 
 
 def _recoverable(args: argparse.Namespace) -> Recoverable | None:
@@ -158,6 +166,7 @@ async def changes(session: Session, args: argparse.Namespace, out: Output) -> in
                 if (not types or c.entity_type_raw in types) and (not actions or c.action_raw in actions))
     if out.json_mode:
         out.json({"schema": "entrabr.changes/1", "reportId": info.id, "snapshotId": info.snapshot_id,
+                  "complete": info.complete, "state": info.state_text, "unreadableCount": info.unreadable,
                   "total": total, "returned": len(rows), "truncated": more,
                   "changes": [change_row_json(r) for r in rows]})
         return 0
@@ -166,6 +175,11 @@ async def changes(session: Session, args: argparse.Namespace, out: Output) -> in
                 r.sync.value, answer_text(r.recoverable)) for r in rows], whole=(2,), flex=(3, 4))
     if more:
         out.info(f"Showing {len(rows):,} of {total:,}; --limit 0 shows all.")
+    shown = [r for r in rows if r.unreadable is not None]
+    if shown:
+        out.info(f"{info.unreadable:,} change object(s) could not be read (action '(unreadable)'):")
+        for r in shown:
+            out.info(f"  #{r.position} {r.entity_type_raw} {r.object_id or '(no id)'}: {r.unreadable}")
     return 0
 
 

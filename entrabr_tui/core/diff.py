@@ -222,7 +222,7 @@ class _Differ:
         self.rows: list[DiffRow] = []
         odata = change.delta.get("@odata.type") or change.current.get("@odata.type")
         self.odata_type = odata if isinstance(odata, str) else None
-        gate = blocking_verdict(change.entity_type_raw, change.action_raw, change.sync)
+        gate = blocking_verdict(change.entity_type_raw, change.action_raw, change.sync, change.unreadable)
         self.blocked: str | None = None if gate is None else gate.detail
         self.sync_unknown = change.sync is SyncStatus.UNKNOWN
 

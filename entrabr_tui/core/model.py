@@ -167,12 +167,18 @@ def format_datetime(value: datetime) -> str:
 
 
 def snapshot_id_for(created: datetime) -> str:
-    """The snapshot ID the live service uses: base64 of the epoch seconds as a decimal string."""
+    """An id in the style one live tenant used (base64 of the epoch seconds), for building test data.
+
+    Snapshot ids are opaque: entrabr itself never builds or decodes one; it uses the ids the service gave.
+    """
     return base64.b64encode(str(int(created.timestamp())).encode()).decode()
 
 
 def snapshot_time_from_id(snapshot_id: str) -> datetime | None:
-    """Best-effort decode of a snapshot ID (epoch seconds or ISO text, both seen in the wild)."""
+    """Best-effort decode of a snapshot ID (epoch seconds or ISO text, both seen in the wild).
+
+    For diagnostics and tests only: entrabr never derives a backup's time from its id (ids are opaque).
+    """
     try:
         text = base64.b64decode(snapshot_id, validate=True).decode()
     except (ValueError, UnicodeDecodeError):
@@ -193,7 +199,6 @@ class Snapshot:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Snapshot:
         created = parse_datetime(data.get("createdDateTime"))
-        created = created or snapshot_time_from_id(str(data.get("id", "")))
         total = data.get("totalChangedObjects")
         return cls(
             id=str(data["id"]),
@@ -275,19 +280,21 @@ class Job:
     total_objects_modified: int | None = None
     total_links_modified: int | None = None
     total_failed_changes: int | None = None
-
-    @property
-    def snapshot_id(self) -> str | None:
-        """The backup this job compares against, derived from ``targetStateDateTime``."""
-        return None if self.target_state is None else snapshot_id_for(self.target_state)
+    snapshot_id: str | None = None
+    """The backup this job belongs to, as the service named it: the snapshot path the job was read,
+    listed or created under, or the cached snapshot whose ``createdDateTime`` is the job's
+    ``targetStateDateTime``. ``None`` when unknown; never built from the job's time."""
 
     @property
     def is_terminal(self) -> bool:
         return self.status.is_terminal
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], kind: JobKind | None = None) -> Job:
-        """Build from a job JSON object; ``kind`` is taken from ``@odata.type`` when present."""
+    def from_json(cls, data: Mapping[str, Any], kind: JobKind | None = None, *,
+                  snapshot_id: str | None = None) -> Job:
+        """Build from a job JSON object; ``kind`` is taken from ``@odata.type`` when present.
+
+        ``snapshot_id`` is the snapshot path the object was read from, when it was read under one."""
         odata_type = str(data.get("@odata.type", ""))
         if odata_type.endswith(".recoveryJob"):
             kind = JobKind.RECOVERY
@@ -310,6 +317,7 @@ class Job:
             total_objects_modified=_int_or_none(data.get("totalObjectsModified")),
             total_links_modified=_int_or_none(data.get("totalLinksModified")),
             total_failed_changes=_int_or_none(data.get("totalFailedChanges")),
+            snapshot_id=snapshot_id,
         )
 
 

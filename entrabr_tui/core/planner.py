@@ -63,6 +63,29 @@ def queued_change_for(change: Change) -> QueuedChange:
     return QueuedChange(change.id, change.entity_type_raw, change.action_raw, recoverability(change))
 
 
+def object_records(records: Iterable[QueuedChange]) -> list[QueuedChange]:
+    """One planning record per object (type and id), for a report that holds several changes of one object
+    (a restore is scoped by object id), in the order of each object's first change.
+
+    The object is synchronised from on-premises when any of its changes says so (then it is not
+    recoverable); otherwise it takes the verdict and action of its first recoverable change, else of its
+    first change of unknown sync status, else of its first change (not recoverable, with that reason).
+    """
+    merged: dict[tuple[str, str], QueuedChange] = {}
+    for record in records:
+        key = (record.entity_type, record.id)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = record
+            continue
+        if seen.verdict.reason is ExclusionReason.ON_PREMISES_SYNCED:
+            continue
+        if record.verdict.reason is ExclusionReason.ON_PREMISES_SYNCED \
+                or _ANSWER_RANK[record.verdict.answer] > _ANSWER_RANK[seen.verdict.answer]:
+            merged[key] = record
+    return list(merged.values())
+
+
 @dataclass(frozen=True, slots=True)
 class Exclusion:
     """Queued changes of one type left out for one reason; ``detail`` is the specific explanation."""

@@ -7,6 +7,7 @@ the exports. The answer is three-valued.
 A change is **recoverable** (``yes``) when all of these hold, and **not recoverable** (``no``) with the first
 rule that fails as its reason, checked in this order:
 
+0. the change object could be read (one that could not is kept as sent and listed, never restored);
 1. its object type can be recovered on its own (OAuth2 grants and app role assignments come back only with
    their service principal; authentication strengths and types this version does not know are not
    recovered);
@@ -57,6 +58,7 @@ class ExclusionReason(StrEnum):
     """Why a change is not recoverable (and so left out of every recovery job)."""
 
     MISSING_ID = "missingId"
+    UNREADABLE = "unreadable"
     TYPE_NOT_RECOVERABLE = "typeNotRecoverable"
     UNSUPPORTED_ACTION = "unsupportedAction"
     ON_PREMISES_SYNCED = "onPremisesSynced"
@@ -74,6 +76,7 @@ SYNC_UNKNOWN_REASON = ("sync status unknown: if the object is synced from on-pre
 
 _REASON_TEXT = {
     ExclusionReason.MISSING_ID: "the change has no object ID",
+    ExclusionReason.UNREADABLE: "the change object could not be read",
     ExclusionReason.TYPE_NOT_RECOVERABLE: "the object type cannot be recovered on its own",
     ExclusionReason.UNSUPPORTED_ACTION: "the recovery action is not one the service documents",
     ExclusionReason.ON_PREMISES_SYNCED: ON_PREMISES_REASON,
@@ -101,9 +104,13 @@ _NOTHING = Verdict(Recoverable.NO, ExclusionReason.NOTHING_RECOVERABLE,
                    ExclusionReason.NOTHING_RECOVERABLE.description)
 
 
-def blocking_verdict(entity_type: str, action_raw: str, sync: SyncStatus) -> Verdict | None:
-    """Rules 1–3 (type, action, synced): the verdict when one of them fails, else ``None`` (the diff applies
-    them to every row of a change)."""
+def blocking_verdict(entity_type: str, action_raw: str, sync: SyncStatus,
+                     unreadable: str | None = None) -> Verdict | None:
+    """Rules 0–3 (readable, type, action, synced): the verdict when one of them fails, else ``None`` (the diff
+    applies them to every row of a change). ``unreadable`` is why the change object could not be read."""
+    if unreadable is not None:
+        return Verdict(Recoverable.NO, ExclusionReason.UNREADABLE,
+                       f"{ExclusionReason.UNREADABLE.description}: {unreadable}")
     type_reason = type_coverage(entity_type).reason
     if type_reason is not None:
         return Verdict(Recoverable.NO, ExclusionReason.TYPE_NOT_RECOVERABLE, type_reason)
@@ -121,7 +128,7 @@ def recoverability(change: Change) -> Verdict:
     The sync status is the change's own (:attr:`Change.sync`): what the cache looked up, else the payload.
     """
     sync = change.sync
-    gate = blocking_verdict(change.entity_type_raw, change.action_raw, sync)
+    gate = blocking_verdict(change.entity_type_raw, change.action_raw, sync, change.unreadable)
     if gate is not None:
         return gate
     if not has_recoverable_change(change):
@@ -129,10 +136,12 @@ def recoverability(change: Change) -> Verdict:
     return SYNC_UNKNOWN if sync is SyncStatus.UNKNOWN else RECOVERABLE
 
 
-def stored_verdict(entity_type: str, action_raw: str, sync: SyncStatus, stored: bool | None) -> Verdict:
+def stored_verdict(entity_type: str, action_raw: str, sync: SyncStatus, stored: bool | None,
+                   unreadable: str | None = None) -> Verdict:
     """The verdict of a change whose answer :func:`recoverability` gave earlier (the cache's column),
-    with its reason, from the stored answer and the row's type, action and sync status."""
-    gate = blocking_verdict(entity_type, action_raw, sync)
+    with its reason, from the stored answer and the row's type, action, sync status and why it could not be
+    read (``unreadable``)."""
+    gate = blocking_verdict(entity_type, action_raw, sync, unreadable)
     if gate is not None:
         return gate
     answer = Recoverable.from_flag(stored)

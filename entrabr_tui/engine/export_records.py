@@ -155,6 +155,8 @@ def change_summary_json(change: Change) -> dict[str, Any]:
     }
     if change.failure_message is not None:
         data["failureMessage"] = change.failure_message
+    if change.unreadable is not None:
+        data["unreadable"] = change.unreadable
     return data
 
 
@@ -166,6 +168,8 @@ def change_json(change: Change) -> dict[str, Any]:
     data["properties"] = [property_json(item) for item in property_values(change)]
     data["deltaFromCurrent"] = change.delta
     data["currentState"] = change.current
+    if change.unreadable is not None:
+        data["raw"] = change.raw  # kept exactly as the service sent it
     return data
 
 

@@ -139,7 +139,8 @@ async def open_session(
     client = RecoveryClient(credential, settings.graph_url, retry=retry or RetryPolicy(sleep=sleep))
     try:
         cache = Cache.open(tenant, paths=paths, recoverable=recoverable_flag)
-        cache.tenant.set_info(graph_url=client.base_url)
+        if not cache.read_only:
+            cache.tenant.set_info(graph_url=client.base_url)
         history = History.open(paths=paths)
     except BaseException:
         await client.aclose()
@@ -149,7 +150,7 @@ async def open_session(
     session = Session(settings, cache=cache, history=history, capabilities=capabilities, client=client,
                       clock=clock, sleep=sleep, on_close=hooks)
     session.log.write(HistoryAction.SIGN_IN, detail=f"{capabilities.summary} ({how}) at {client.base_url}")
-    if cache.journal.open_intents():
+    if cache.journal.open_intents() and not cache.read_only:
         try:
             await session.reconcile()
         except GraphError as exc:

@@ -18,6 +18,7 @@ from entrabr_tui.core.planner import (
     QueuedChange,
     RestorePlan,
     TypePlan,
+    object_records,
     plan_restore,
     plan_to_json,
     queued_change_for,
@@ -154,7 +155,8 @@ def build_plan(
     *,
     allow_whole_type: bool = True,
 ) -> SessionPlan:
-    """Plan a restore of ``queued`` changes of ``report``."""
+    """Plan a restore of the objects of the ``queued`` changes of ``report`` (one record per object, see
+    :func:`~entrabr_tui.core.planner.object_records`)."""
     names = {c.id: c.display_name for c in queued}
     return plan_records(report, [queued_change_for(c) for c in queued], names, report_totals,
                         allow_whole_type=allow_whole_type)
@@ -168,10 +170,12 @@ def plan_records(
     *,
     allow_whole_type: bool = True,
 ) -> SessionPlan:
-    """Plan a restore of queued changes of ``report`` given as planning records (e.g. read from the cache's
-    columns, without decoding any change: a queue of hundreds of thousands plans in moments)."""
+    """Plan a restore of queued changes of ``report`` given as planning records, one per change (several
+    changes of one object are merged, see :func:`~entrabr_tui.core.planner.object_records`), e.g. read from
+    the cache's columns without decoding any change: a queue of hundreds of thousands plans in moments."""
     if report.snapshot_id is None:
         raise ValueError(f"report {report.id} has no backup id, so it cannot be restored from")
-    plan = plan_restore(records, report_totals, allow_whole_type=allow_whole_type)
+    objects = object_records(records)
+    plan = plan_restore(objects, report_totals, allow_whole_type=allow_whole_type)
     return SessionPlan(plan=plan, report=report, snapshot_id=report.snapshot_id, names=names,
-                       actions={r.id: r.action for r in records})
+                       actions={r.id: r.action for r in objects})

@@ -1,15 +1,14 @@
-"""Watching a running job on behalf of whoever shows its progress: retries made visible, stuck jobs stopped.
+"""Retries made visible in the progress of one run (a report or a restore).
 
-A :class:`ProgressWatch` wraps the progress callback of one report or restore run:
+A :class:`ProgressWatch` wraps the progress callback of one report or restore run. While the run lasts it
+listens to the Graph client's retry announcements (:class:`~entrabr_tui.graph.resilience.RetryEvent`) and
+passes each on as the last progress event with a :class:`~entrabr_tui.engine.events.RetryWait` attached, so
+the progress line says "throttled (HTTP 429): trying again in 178 s" and can count down instead of freezing.
+The next ordinary event clears it. Any request of the run may be retried (job list, job reads, pages,
+directory lookups), so the retries are heard at the client rather than in one collaborator.
 
-* **Retries.** While the run lasts it listens to the Graph client's retry announcements
-  (:class:`~entrabr_tui.graph.resilience.RetryEvent`) and passes each on as the last progress event with a
-  :class:`~entrabr_tui.engine.events.RetryWait` attached, so the progress line says "throttled (HTTP 429):
-  trying again in 178 s" and can count down instead of freezing. The next ordinary event clears it.
-* **Unknown statuses.** A job that stays in a status this version does not know (a value newer than the
-  code) for ``unknown_status_timeout`` seconds is not waited for any longer: the run stops with
-  :class:`~entrabr_tui.graph.errors.JobWaitTimeoutError` (``unknown_status=True``). The job goes on at
-  the service; the job list shows it.
+A job stuck in a status this version does not know is the job runner's to stop (see
+:meth:`~entrabr_tui.engine.runner.JobRunner.watch`).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from entrabr_tui.core.model import Job, JobKind, RecoveryStatus
+from entrabr_tui.core.model import JobKind
 from entrabr_tui.engine.events import (
     JobProgress,
     JobProgressCallback,
@@ -28,12 +27,11 @@ from entrabr_tui.engine.events import (
     RestoreProgressCallback,
     RetryWait,
 )
-from entrabr_tui.engine.timing import Clock, format_duration
 from entrabr_tui.graph.client import RecoveryClient
-from entrabr_tui.graph.errors import JobWaitTimeoutError
 from entrabr_tui.graph.resilience import RetryEvent
 
 T = TypeVar("T")
+
 
 def retry_wait(event: RetryEvent) -> RetryWait:
     """The engine's form of a Graph retry announcement."""
@@ -42,19 +40,14 @@ def retry_wait(event: RetryEvent) -> RetryWait:
 
 
 class ProgressWatch:
-    """Wraps one run's progress callback (see the module documentation). Use :meth:`job` or :meth:`restore`
-    for the callback, then ``await watch.run(coroutine)``."""
+    """Wraps one run's progress callback so that it hears the Graph client's retries (see the module
+    documentation). Use :meth:`job` or :meth:`restore` for the callback, then ``await watch.run(coroutine)``;
+    ``client`` is ``None`` offline (nothing to hear)."""
 
-    def __init__(self, client: RecoveryClient | None, clock: Clock, *, kind: JobKind,
-                 unknown_status_timeout: float | None = 3600.0) -> None:
+    def __init__(self, client: RecoveryClient | None, *, kind: JobKind) -> None:
         self.client = client
-        self.clock = clock
         self.kind = kind
-        self.unknown_status_timeout = unknown_status_timeout
         self._deliver: Callable[[RetryWait], object] | None = None
-        self._unknown_since: dict[str, Any] = {}
-        self._stuck: JobWaitTimeoutError | None = None
-        self._task: asyncio.Task[Any] | None = None
         self._pending: set[asyncio.Future[Any]] = set()
 
     # -- wrapping the callbacks ----------------------------------------------------------------------------
@@ -64,7 +57,6 @@ class ProgressWatch:
 
         def on_progress(event: JobProgress) -> object:
             last[:] = [event]
-            self._check(event)
             return callback(event) if callback is not None else None
 
         def on_retry(wait: RetryWait) -> object:
@@ -81,8 +73,6 @@ class ProgressWatch:
 
         def on_progress(event: RestoreProgress) -> object:
             last[:] = [event]
-            if event.job is not None:
-                self._check(event.job)
             return callback(event) if callback is not None else None
 
         def on_retry(wait: RetryWait) -> object:
@@ -97,21 +87,13 @@ class ProgressWatch:
 
     # -- running --------------------------------------------------------------------------------------------
     async def run(self, work: Awaitable[T]) -> T:
-        """Await ``work`` with retries forwarded; a job stuck in an unknown status ends it with
-        :class:`JobWaitTimeoutError`."""
-        self._task = asyncio.current_task()
+        """Await ``work`` with the client's retries forwarded to the wrapped callback."""
         remove = self.client.add_retry_listener(self._on_retry) if self.client is not None else None
         try:
             return await work
-        except asyncio.CancelledError:
-            if self._stuck is None or self._task is None:
-                raise
-            self._task.uncancel()
-            raise self._stuck from None
         finally:
             if remove is not None:
                 remove()
-            self._task = None
 
     def _on_retry(self, event: RetryEvent) -> None:
         if self._deliver is None:
@@ -121,25 +103,3 @@ class ProgressWatch:
             future = asyncio.ensure_future(result)
             self._pending.add(future)
             future.add_done_callback(self._pending.discard)
-
-    def _check(self, event: JobProgress) -> None:
-        """Stop the run when its job has been in an unknown status for too long."""
-        if event.job_id is None or self.unknown_status_timeout is None or self._stuck is not None:
-            return
-        if event.status is not RecoveryStatus.UNKNOWN_FUTURE_VALUE:
-            self._unknown_since.pop(event.job_id, None)
-            return
-        now = self.clock()
-        since = self._unknown_since.setdefault(event.job_id, now)
-        stuck = (now - since).total_seconds()
-        if stuck < self.unknown_status_timeout or self._task is None:
-            return
-        job = Job(kind=event.kind, id=event.job_id, status=RecoveryStatus.UNKNOWN_FUTURE_VALUE,
-                  status_raw=event.phase)
-        kind = "difference report" if event.kind is JobKind.PREVIEW else "restore"
-        self._stuck = JobWaitTimeoutError(
-            f"The {kind} job {event.job_id} has been in status {event.phase!r}, which this version of "
-            f"entrabr does not know, for {format_duration(stuck)}; stopped waiting for it. It may still be "
-            "running at the service: 'entrabr jobs' shows it (a newer entrabr may know the status).",
-            job=job, waited=event.elapsed, unknown_status=True)
-        self._task.cancel()

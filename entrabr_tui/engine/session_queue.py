@@ -64,11 +64,15 @@ class SessionQueue:
     def seed(self, ref: ReportRef, lines: Iterable[str]) -> MarkResult:
         """Queue the ids listed in text (a file or stdin; see :func:`parse_id_list`).
 
-        The result says how many were queued, were already queued, and which ids the report does not hold.
+        Typed ids are matched to the report's ids (exactly, else ignoring case: the one place where case
+        does not matter). The result says how many were queued, were already queued, and which ids the
+        report does not hold.
         """
         report = self._reader.resolve(ref)
-        ids = parse_id_list(lines)
+        typed = parse_id_list(lines)
         with self._reader.locked() as cache:
+            resolved = cache.queries.resolve_ids(report.id, typed)
+            ids = [resolved.get(t, t) for t in typed]
             result = cache.queue.mark(report.id, ids)
         self._log_mark(report, result, ids, detail="seeded from a list of ids")
         return result
@@ -146,10 +150,10 @@ class SessionQueue:
 
     def _log_mark(self, report: Report, result: MarkResult, ids: list[str],
                   detail: str | None = None) -> None:
-        unknown = {u.lower() for u in result.unknown}
+        unknown = set(result.unknown)
         self._log.write(
             HistoryAction.OBJECTS_MARKED, snapshot_id=report.snapshot_id, scope=report.scope,
-            job_id=report.job_id, object_ids=[i for i in ids if i.lower() not in unknown], detail=detail,
+            job_id=report.job_id, object_ids=[i for i in ids if i not in unknown], detail=detail,
             counts={"marked": result.marked, "already": result.already, "unknown": len(result.unknown)},
         )
 
@@ -174,7 +178,7 @@ class SessionQueue:
 
     def unmark_done(self, report_id: int, scope: FilteringCriteria | None, failed: Iterable[Change]) -> int:
         """Take the objects a finished restore batch restored out of the queue (failed ones stay)."""
-        failed_ids = {c.id.lower() for c in failed}
+        failed_ids = {c.id for c in failed}
         if isinstance(scope, EntityNameAndIdsFilter):
             ids = [i for _, group in scope.values for i in group]
         else:
@@ -182,7 +186,7 @@ class SessionQueue:
             with self._reader.locked() as cache:
                 ids = [e.object_id for e in cache.queue.entries(report_id)
                        if scope is None or e.entity_type_raw in types]
-        done = [i for i in ids if i.lower() not in failed_ids]
+        done = [i for i in ids if i not in failed_ids]
         with self._reader.locked() as cache:
             return cache.queue.unmark(report_id, done) if done else 0
 
@@ -213,14 +217,12 @@ class SessionQueue:
         with self._reader.locked() as cache:
             # The cache's columns hold each change's answer (and sync status): planning reads them, so a
             # queue of hundreds of thousands plans in moments. An answer missing for another reason than an
-            # unknown sync status (an item that could not be read when stored) is worked out again.
-            rows = cache.queue.rows(report.id, ordered=False)
+            # unknown sync status is worked out again from the change.
+            rows = cache.queue.rows(report.id, every_change=True)
             unknown = {c.id: c for c in cache.queries.get_changes(
                 report.id, [r.object_id for r in rows if r.recoverable is None
-                            and r.sync is not SyncStatus.UNKNOWN])}
-            totals: dict[str, int] = {}
-            for node in cache.queries.counts(report.id):
-                totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
+                            and r.sync is not SyncStatus.UNKNOWN]) if c.readable}
+            totals = cache.queries.object_counts(report.id)  # objects, not changes: the planner scopes by id
         records = [
             queued_change_for(unknown[r.object_id]) if r.object_id in unknown
             else QueuedChange(r.object_id, r.entity_type, r.action,

@@ -42,6 +42,7 @@ class LookupOutcome(StrEnum):
     FORBIDDEN = "forbidden"  # the directory refused (403): the identity may not read users and groups
     FAILED = "failed"  # another error (network, service); what was recorded stays
     OFFLINE = "offline"  # an offline session cannot ask
+    READ_ONLY = "readOnly"  # the cache can only be read: the answers could not be recorded, so none is asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,8 @@ class SyncCheck:
             return "No user or group of unknown sync status to look up."
         if self.outcome is LookupOutcome.OFFLINE:
             return "Offline: the sync status of users and groups was not looked up."
+        if self.outcome is LookupOutcome.READ_ONLY:
+            return "The cache is read-only: the sync status of users and groups was not looked up."
         if self.outcome is LookupOutcome.DONE:
             return counts + "."
         stopped = f"; stopped with {self.left:,} still unknown: {self.message}"
@@ -88,6 +91,8 @@ class SyncStatusLookup:
         and was never looked up."""
         if self._client is None:
             return SyncCheck(LookupOutcome.OFFLINE)
+        if self._cache.read_only:
+            return SyncCheck(LookupOutcome.READ_ONLY)
         pending = self._cache.sync.pending(report_id, ids)
         if not pending:
             return SyncCheck(LookupOutcome.NOTHING)
@@ -116,11 +121,11 @@ class SyncStatusLookup:
                 await result
 
     def _record(self, report_id: int, found: dict[str, bool | None]) -> None:
-        """Store one chunk's answers with the recoverable answer each known status gives."""
+        """Store one chunk's answers with the recoverable answer each known status gives each change."""
         known = [object_id for object_id, flag in found.items() if flag is not None]
-        answers: dict[str, bool | None] = {}
-        for change in self._cache.queries.get_changes(report_id, known):
+        answers: dict[int, bool | None] = {}  # by position: each change of an object has its own answer
+        for position, change in self._cache.queries.positioned_changes(report_id, known):
             flag = found.get(change.id)
-            if flag is not None:
-                answers[change.id] = recoverability(change.with_sync(SyncStatus.from_flag(flag))).flag
+            if flag is not None and change.readable:
+                answers[position] = recoverability(change.with_sync(SyncStatus.from_flag(flag))).flag
         self._cache.sync.record(report_id, found, answers, now=self._clock())

@@ -14,7 +14,8 @@ A :class:`Cache` is one connection to that file and the parts that read and writ
 * ``cache.queue`` (:class:`~entrabr_tui.store.restore_queue.RestoreQueue`): the restore queue;
 * ``cache.sync`` (:class:`~entrabr_tui.store.sync_status.SyncStatusStore`): directory lookups of the sync
   status of users and groups;
-* ``cache.journal`` (:class:`~entrabr_tui.store.restore_journal.RestoreJournal`): the job journal.
+* ``cache.journal`` (:class:`~entrabr_tui.store.restore_journal.RestoreJournal`): the job journal;
+* ``cache.runs`` (:class:`~entrabr_tui.store.restore_runs.RestoreRuns`): the batches of each restore.
 
 Usage::
 
@@ -44,6 +45,7 @@ from entrabr_tui.store.report_catalog import ReportCatalog
 from entrabr_tui.store.report_writer import RecoverableFn, ReportWriter
 from entrabr_tui.store.restore_journal import RestoreJournal
 from entrabr_tui.store.restore_queue import RestoreQueue
+from entrabr_tui.store.restore_runs import RestoreRuns
 from entrabr_tui.store.sqlite_file import OpenedDatabase, connect, open_database
 from entrabr_tui.store.sync_status import SyncStatusStore
 from entrabr_tui.store.tenant_store import TenantStore
@@ -70,6 +72,7 @@ class Cache:
         self.queries = ChangeQueries(self.db, matcher)
         self.queue = RestoreQueue(self.db, matcher, self.queries)
         self.journal = RestoreJournal(self.db, tenant_id)
+        self.runs = RestoreRuns(self.db, tenant_id)
         self.sync = SyncStatusStore(self.db)
 
     @classmethod
@@ -90,14 +93,21 @@ class Cache:
         paths = paths or StorePaths.default()
         opened = open_database(paths.cache_db(tenant_id), CACHE_SPEC, verify=verify, now=now)
         cache = cls(opened, tenant_id, recoverable=recoverable)
-        cache.tenant.ensure(now or utc_now())
+        if not opened.read_only:
+            cache.tenant.ensure(now or utc_now())
         return cache
+
+    @property
+    def read_only(self) -> bool:
+        """The cache file is on a read-only folder or file system: it can be read, not written."""
+        return self.db.read_only
 
     def reader(self) -> Cache:
         """A second connection to the same file, e.g. for a UI thread while another thread downloads."""
         path = self.db.path
         opened = OpenedDatabase(
-            conn=connect(path), path=path, created=False, migrated_from=CACHE_SPEC.latest_version
+            conn=connect(path, read_only=self.db.read_only), path=path, created=False,
+            migrated_from=CACHE_SPEC.latest_version, read_only=self.db.read_only,
         )
         return type(self)(opened, self.tenant_id, recoverable=self._recoverable)
 

@@ -1,15 +1,18 @@
 """Schema of the per-tenant cache database and its forward migrations.
 
 Fixed tables hold tenants, snapshots, jobs, reports (download state), raw pages, per-node counts, the restore
-queue and the restore journal. Each report gets its own change table ``chg_<report id>`` (and a trigram
-full-text index ``chg_<report id>_fts`` when SQLite has one): rows are appended while downloading, and the
-lookup indexes are built once the download is complete, which keeps ingest fast. A migration that changes
-change tables must therefore visit every ``report`` row.
+queue, the restore journal, the restore runs (the batches of each restore, so an interrupted one can be
+resumed) and the sync status lookups. Each report gets its own change table ``chg_<report id>`` (and a
+trigram full-text index ``chg_<report id>_fts`` when SQLite has one): one row per change object the service
+sent, in the order it sent them (the rowid is the change's position in the report; several rows may share an
+object id), rows appended while downloading, and the lookup indexes built once the last page is in, which
+keeps ingest fast. A migration that changes change tables must therefore visit every ``report`` row.
 
 Three-valued columns: ``on_prem`` (change tables and ``node_count``) is the object's sync status, 1 synced
 from on-premises, 0 cloud, -1 unknown; ``recoverable`` is 1, 0, or NULL for unknown in change tables and -1
 in ``node_count`` (primary-key columns cannot hold NULL). ``sync_status`` records each directory lookup of a
-report's users and groups (``synced`` NULL: the directory did not return the object).
+report's users and groups (``synced`` NULL: the directory did not return the object); several rows of one
+object share it.
 """
 
 from __future__ import annotations
@@ -153,10 +156,50 @@ CREATE TABLE sync_status (
 ) WITHOUT ROWID;
 """
 
+_V4 = """
+ALTER TABLE report ADD COLUMN reached_end INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE report ADD COLUMN stated_count INTEGER;
+ALTER TABLE report ADD COLUMN completeness TEXT NOT NULL DEFAULT 'unfinished';
+CREATE TABLE restore_run (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    report_id INTEGER,
+    snapshot_id TEXT NOT NULL,
+    batch_count INTEGER NOT NULL,
+    plan_hash TEXT,
+    label TEXT,
+    created TEXT NOT NULL,
+    status TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    message TEXT
+);
+CREATE TABLE restore_run_batch (
+    run_id TEXT NOT NULL REFERENCES restore_run (id) ON DELETE CASCADE,
+    batch INTEGER NOT NULL,
+    filtering BLOB,
+    scope_key TEXT NOT NULL,
+    object_ids BLOB,
+    PRIMARY KEY (run_id, batch)
+) WITHOUT ROWID;
+CREATE INDEX restore_intent_run ON restore_intent (run_id, batch);
+"""
+
+
+#: ``action`` of the row of a change object that could not be read (kept raw, never restorable). It cannot
+#: be a ``recoveryAction`` the service sends (those are identifiers), so such rows form a group of their own.
+UNREADABLE_ACTION = "(unreadable)"
+#: ``entity_type`` of an unreadable change object whose ``entityTypeName`` is missing or not text.
+UNREADABLE_TYPE = "(unreadable)"
+
 #: ``on_prem`` of a user or group whose sync status is unknown (see the module docstring).
 SYNC_UNKNOWN = -1
 #: Types whose ``on_prem`` can be unknown (only users and groups are synchronised from on-premises).
 SYNCABLE_TYPES = ("user", "group")
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() \
+        is not None
 
 
 def _v1(conn: sqlite3.Connection) -> None:
@@ -181,7 +224,7 @@ def _v3(conn: sqlite3.Connection) -> None:
     syncable = ", ".join(f"'{t}'" for t in SYNCABLE_TYPES)
     for (report_id,) in conn.execute("SELECT id FROM report").fetchall():
         table = change_table(report_id)
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone():
+        if _has_table(conn, table):
             conn.execute(f"UPDATE {table} SET recoverable = 0 WHERE on_prem = 1 "
                          "OR action NOT IN ('update', 'restore', 'softDelete')")
             conn.execute(f"""UPDATE {table} SET on_prem = {SYNC_UNKNOWN},
@@ -190,10 +233,45 @@ def _v3(conn: sqlite3.Connection) -> None:
         recount_nodes(conn, report_id)
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """Completeness is proven by count; every change object has a row (unreadable ones too); ids are
+    looked up exactly; restore runs.
+
+    Reports stored before were marked complete when a page came without a next link, whatever arrived, and
+    had repeated ids and unreadable items removed: they are judged again by the count (a difference report
+    whose rows do not add up to the announced total becomes incomplete, so the next download starts over).
+    """
+    execute_script(conn, _V4)
+    conn.execute("UPDATE report SET reached_end = complete")
+    conn.execute(
+        """UPDATE report SET completeness = CASE
+            WHEN NOT complete THEN 'unfinished'
+            WHEN kind = 'failed' THEN 'unverified'
+            WHEN total_expected IS NULL THEN 'unverified'
+            WHEN duplicate_items = 0 AND malformed_items = 0 AND received_items = total_expected
+                THEN 'complete'
+            WHEN received_items < total_expected THEN 'short'
+            ELSE 'over' END"""
+    )
+    conn.execute(
+        "UPDATE report SET complete = (completeness = 'complete' OR (kind = 'failed' AND complete))"
+    )
+    for (report_id, indexed) in conn.execute("SELECT id, indexed FROM report").fetchall():
+        table = change_table(int(report_id))
+        if not _has_table(conn, table):
+            continue
+        if "unreadable" not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN unreadable TEXT")
+        if indexed:
+            conn.execute(f"DROP INDEX IF EXISTS {table}_id")
+            conn.execute(f"CREATE INDEX {table}_id ON {table} (object_id)")
+
+
 CACHE_MIGRATIONS = (
     Migration(1, "tenants, snapshots, jobs, reports, pages, node counts", _v1),
     Migration(2, "restore queue and job journal", _v2),
     Migration(3, "sync status of users and groups; three-valued recoverable", _v3),
+    Migration(4, "proven completeness, unreadable changes kept, exact ids, restore runs", _v4),
 )
 
 CACHE_SPEC = DatabaseSpec(
@@ -212,7 +290,7 @@ def recount_nodes(conn: sqlite3.Connection, report_id: int) -> None:
     """Rebuild the per-node counts of a report from its change table (none when it has no table)."""
     conn.execute("DELETE FROM node_count WHERE report_id = ?", (report_id,))
     table = change_table(report_id)
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone():
+    if not _has_table(conn, table):
         return
     conn.execute(
         f"""INSERT INTO node_count (report_id, entity_type, action, on_prem, recoverable, n)
@@ -253,7 +331,8 @@ def create_report_tables(conn: sqlite3.Connection, report_id: int, with_fts: boo
             failure_message TEXT,
             page_id INTEGER NOT NULL,
             raw_off INTEGER NOT NULL,
-            raw_len INTEGER NOT NULL
+            raw_len INTEGER NOT NULL,
+            unreadable TEXT
         )"""
     )
     if with_fts:
@@ -269,10 +348,11 @@ def drop_report_tables(conn: sqlite3.Connection, report_id: int) -> None:
     conn.execute(f"DROP TABLE IF EXISTS {change_table(report_id)}")
 
 
-def create_report_indexes(conn: sqlite3.Connection, report_id: int, unique_ids: bool) -> None:
+def create_report_indexes(conn: sqlite3.Connection, report_id: int) -> None:
+    """Lookup indexes of a report's change table: by object id (exact; several rows may share one) and by
+    tree node order."""
     table = change_table(report_id)
-    unique = "UNIQUE " if unique_ids else ""
-    conn.execute(f"CREATE {unique}INDEX IF NOT EXISTS {table}_id ON {table} (object_id COLLATE NOCASE)")
+    conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_id ON {table} (object_id)")
     conn.execute(
         f"""CREATE INDEX IF NOT EXISTS {table}_node ON {table}
             (entity_type, action, display_name, object_id, principal_name, on_prem, recoverable)"""

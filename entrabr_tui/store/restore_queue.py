@@ -1,4 +1,9 @@
-"""The restore queue: objects of a report marked for restore, persisted per report (and so per tenant)."""
+"""The restore queue: objects of a report marked for restore, persisted per report (and so per tenant).
+
+The queue holds objects, not changes: marking an object marks all its changes. Object ids compare exactly
+(ids typed by a person are matched to the report's ids first, see
+:meth:`~entrabr_tui.store.change_queries.ChangeQueries.resolve_ids`).
+"""
 
 from __future__ import annotations
 
@@ -54,28 +59,23 @@ class RestoreQueue:
         self._queries = queries
 
     def mark(self, report_id: int, object_ids: Iterable[str], *, now: datetime | None = None) -> MarkResult:
-        """Mark objects by id (type and action come from the report). Ids not in the report are returned in
-        ``unknown`` (e.g. from a pasted list), never stored."""
-        unique: dict[str, str] = {}
-        for raw in object_ids:
-            text = raw.strip() if isinstance(raw, str) else ""
-            if text:
-                unique.setdefault(text.lower(), text)
-        wanted = list(unique.values())
+        """Mark objects by id (type and action come from the report's first readable change of each).
+        Ids not in the report are returned in ``unknown`` (e.g. from a pasted list), never stored."""
+        wanted = list(dict.fromkeys(raw for raw in object_ids if isinstance(raw, str) and raw))
         table = change_table(report_id)
         stamp = time_to_db(now or utc_now())
         found: dict[str, tuple[str, str, str]] = {}
         for chunk, marks in in_list_chunks(wanted):
             for object_id, entity_type, action in self._db.conn.execute(
                 f"SELECT object_id, entity_type, action FROM {table} "
-                f"WHERE object_id COLLATE NOCASE IN ({marks})",
+                f"WHERE object_id IN ({marks}) AND unreadable IS NULL ORDER BY rowid",
                 chunk,
             ):
-                found.setdefault(object_id.lower(), (object_id, entity_type, action))
-        rows = [found[i.lower()] for i in wanted if i.lower() in found]
+                found.setdefault(object_id, (object_id, entity_type, action))
+        rows = [found[i] for i in wanted if i in found]
         with self._db.tx():
             added = self._insert_marks(report_id, rows, stamp)
-        unknown = [i for i in wanted if i.lower() not in found]
+        unknown = [i for i in wanted if i not in found]
         return MarkResult(marked=added, already=len(rows) - added, unknown=unknown)
 
     def _insert_marks(self, report_id: int, rows: Iterable[tuple[str, str, str]], stamp: str | None) -> int:
@@ -110,6 +110,7 @@ class RestoreQueue:
         (``where_nodes``: only these (type, action) pairs)."""
         table = change_table(report_id)
         where, args = filter_clauses(report_id, entity_type, action, recoverable, on_prem, None)
+        where.append("c.unreadable IS NULL")  # an unreadable change object cannot be restored
         if where_nodes is not None:
             pairs = list(dict.fromkeys(where_nodes))
             if pairs:
@@ -230,8 +231,7 @@ class RestoreQueue:
         with self._db.tx():
             for chunk, marks in in_list_chunks(wanted):
                 cursor = self._db.conn.execute(
-                    "DELETE FROM restore_queue WHERE report_id = ? "
-                    f"AND object_id COLLATE NOCASE IN ({marks})",
+                    f"DELETE FROM restore_queue WHERE report_id = ? AND object_id IN ({marks})",
                     [report_id, *chunk],
                 )
                 removed += cursor.rowcount
@@ -316,13 +316,14 @@ class RestoreQueue:
         with self._db.tx():
             kept = int(conn.execute(
                 f"SELECT count(DISTINCT q.object_id) FROM restore_queue q JOIN {table} c "
-                "ON c.object_id = q.object_id COLLATE NOCASE WHERE q.report_id = ?", (src,)).fetchone()[0])
+                "ON c.object_id = q.object_id WHERE q.report_id = ? AND c.unreadable IS NULL",
+                (src,)).fetchone()[0])
             conn.execute(
                 "INSERT OR IGNORE INTO temp.queue_undo "
                 "(report_id, object_id, entity_type, action, marked_at, added) "
                 f"SELECT {dst}, c.object_id, c.entity_type, c.action, q.marked_at, 1 "
-                f"FROM restore_queue q JOIN {table} c ON c.object_id = q.object_id COLLATE NOCASE "
-                f"WHERE q.report_id = {src} "
+                f"FROM restore_queue q JOIN {table} c ON c.object_id = q.object_id "
+                f"WHERE q.report_id = {src} AND c.unreadable IS NULL "
                 f"AND c.object_id NOT IN (SELECT object_id FROM restore_queue WHERE report_id = {dst})"
             )
             conn.execute(
@@ -364,23 +365,24 @@ class RestoreQueue:
         return {row[0] for row in self._db.conn.execute(
             "SELECT object_id FROM restore_queue WHERE report_id = ?", (report_id,))}
 
-    def rows(self, report_id: int, *, ordered: bool = True) -> list[QueuedRow]:
-        """The marked changes of a report as the cache's columns describe them (no change is decoded: cheap
-        for hundreds of thousands); ``ordered``: by type, action, name and id."""
+    def rows(self, report_id: int, *, every_change: bool = False) -> list[QueuedRow]:
+        """The marked objects of a report as the cache's columns describe them (no change is decoded: cheap
+        for hundreds of thousands). By default one row per object (its first readable change), by type,
+        action, name and id; ``every_change``: every readable change of each, in report order (planning
+        merges them per object)."""
         table = change_table(report_id)
-        order = ""
-        if ordered:
-            order = " ORDER BY c.entity_type, c.action, c.display_name COLLATE NOCASE, c.object_id"
+        order = "c.rowid" if every_change else \
+            "c.entity_type, c.action, c.display_name COLLATE NOCASE, c.object_id, c.rowid"
         found = self._db.conn.execute(
             "SELECT c.object_id, c.entity_type, c.action, c.display_name, c.on_prem, c.recoverable "
-            f"FROM restore_queue q JOIN {table} c ON c.object_id = q.object_id COLLATE NOCASE "
-            f"WHERE q.report_id = ?{order}",
+            f"FROM restore_queue q JOIN {table} c ON c.object_id = q.object_id "
+            f"WHERE q.report_id = ? AND c.unreadable IS NULL ORDER BY {order}",
             (report_id,),
         ).fetchall()
         seen: set[str] = set()
         rows = []
         for object_id, entity_type, action, name, on_prem, recoverable in found:
-            if object_id not in seen:  # a report still downloading may hold an id twice
+            if every_change or object_id not in seen:
                 seen.add(object_id)
                 rows.append(QueuedRow(object_id, entity_type, action, name or "", sync_from_db(on_prem),
                                       None if recoverable is None else bool(recoverable)))
@@ -394,5 +396,6 @@ class RestoreQueue:
         return int(count), newest
 
     def changes(self, report_id: int) -> list[Change]:
-        """The marked changes with their full content (the input of restore planning)."""
+        """Every change of the marked objects with its full content (the input of restore planning, which
+        scopes by object id)."""
         return self._queries.get_changes(report_id, [entry.object_id for entry in self.entries(report_id)])

@@ -4,9 +4,11 @@ Difference reports rarely say whether an object is synchronised from on-premises
 carry ``onPremisesSyncEnabled``), so users and groups are stored with an unknown status (``on_prem`` -1) and
 the engine asks the directory about them. :meth:`SyncStatusStore.record` keeps each answer in
 ``sync_status`` (per report and object id, with the time of the lookup; ``synced`` NULL when the directory
-did not return the object) and, in the same transaction, sets the object's ``on_prem`` and its
-``recoverable`` answer (computed by the caller under the new status) in the report's change table and
-rebuilds the report's node counts.
+did not return the object) and, in the same transaction, sets the object's ``on_prem`` on every row of it
+(an object may have several changes, all sharing its status) and each of those changes' ``recoverable``
+answer (computed by the caller under the new status, change by change) in the report's change table, and
+rebuilds the report's node counts. Change objects that could not be read are never asked about and keep
+their answer (not recoverable).
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ class SyncStatusStore:
         never looked up, in the order stored."""
         table = change_table(report_id)
         head = (f"SELECT DISTINCT c.object_id FROM {table} c WHERE c.on_prem = {SYNC_UNKNOWN} "
-                f"AND c.entity_type IN ({_SYNCABLE}) AND NOT EXISTS (SELECT 1 FROM sync_status s "
-                "WHERE s.report_id = ? AND s.object_id = c.object_id)")
+                f"AND c.entity_type IN ({_SYNCABLE}) AND c.unreadable IS NULL AND NOT EXISTS "
+                "(SELECT 1 FROM sync_status s WHERE s.report_id = ? AND s.object_id = c.object_id)")
         if ids is None:
             return [r[0] for r in self._db.conn.execute(f"{head} ORDER BY c.rowid", (report_id,))]
         out: list[str] = []
@@ -45,10 +47,11 @@ class SyncStatusStore:
         return out
 
     def record(self, report_id: int, found: Mapping[str, bool | None],
-               recoverable: Mapping[str, bool | None], *, now: datetime | None = None) -> int:
+               recoverable: Mapping[int, bool | None], *, now: datetime | None = None) -> int:
         """Record one lookup: ``found`` maps each id asked about to ``True`` (synced), ``False`` (cloud) or
-        ``None`` (not returned: the status stays unknown); ``recoverable`` gives the new answer of each id
-        whose status became known. Returns the change rows updated."""
+        ``None`` (not returned: the status stays unknown); ``recoverable`` gives the new answer of each change
+        (by its position in the report) of the objects whose status became known. Returns the change rows
+        updated."""
         stamp = time_to_db(now or utc_now())
         table = change_table(report_id)
         updated = 0
@@ -59,12 +62,15 @@ class SyncStatusStore:
                 [(report_id, object_id, None if flag is None else int(flag), stamp)
                  for object_id, flag in found.items()],
             )
-            known = [(sync_to_db(SyncStatus.from_flag(flag)), _flag(recoverable.get(object_id)), object_id)
+            known = [(sync_to_db(SyncStatus.from_flag(flag)), object_id)
                      for object_id, flag in found.items() if flag is not None]
             if known:
                 cursor = self._db.conn.executemany(
-                    f"UPDATE {table} SET on_prem = ?, recoverable = ? WHERE object_id = ?", known)
+                    f"UPDATE {table} SET on_prem = ? WHERE object_id = ? AND unreadable IS NULL", known)
                 updated = cursor.rowcount
+                self._db.conn.executemany(
+                    f"UPDATE {table} SET recoverable = ? WHERE rowid = ? AND unreadable IS NULL",
+                    [(_flag(flag), position) for position, flag in recoverable.items()])
                 recount_nodes(self._db.conn, report_id)
         return updated
 

@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerFailed, WorkerState
 
 from entrabr_tui.core.sign_in import DeviceCodePrompt
 from entrabr_tui.engine.crash_report import crash_notice, write_crash_report
+from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.engine.export import Export, ExportFormat
 from entrabr_tui.engine.export_files import default_export_path, export_folder, write_export_file
 from entrabr_tui.ui.backend import Backend, CachedReportView
@@ -29,9 +30,11 @@ from entrabr_tui.ui.connection import SIGN_IN_METHODS, ProfileChoice, SessionTar
 from entrabr_tui.ui.exports import jobs_export, plan_export, report_export
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, ExportPathDialog
 from entrabr_tui.ui.screens.help import HelpScreen
+from entrabr_tui.ui.screens.interrupted import DROP, RESUME, REVIEW, InterruptedRestoreDialog
 from entrabr_tui.ui.screens.main import MainScreen
 from entrabr_tui.ui.screens.sign_in import CANCEL, OFFLINE, SignInScreen
 from entrabr_tui.ui.text import clean, plural
+from entrabr_tui.ui.widgets.status import restore_progress_text
 from entrabr_tui.ui.workers import failure_title
 
 #: Builds (and signs in) the session for the tenant; awaited inside the app so the UI shows progress. It is
@@ -167,6 +170,47 @@ class EntrabrApp(App[int]):
         self.main.set_backend(backend)
         for warning in backend.warnings:
             self.notify(clean(warning)[:500], title="Opening the tenant", severity="warning", timeout=15)
+        if not backend.offline:
+            self.offer_interrupted_restore(backend)
+
+    @work(exclusive=True, exit_on_error=False, group="interrupted-restore", description="Interrupted restore")
+    async def offer_interrupted_restore(self, backend: Backend) -> None:
+        """Offer a restore that stopped part-way: resume, review (then ask again) or drop."""
+        interrupted = await asyncio.to_thread(backend.interrupted_restore)
+        review = False
+        while interrupted is not None and self.backend is backend:
+            choice = await self.push_screen_wait(InterruptedRestoreDialog(
+                interrupted, review=review, can_resume=backend.capabilities.can_restore))
+            if choice == REVIEW:
+                review = True
+                continue
+            if choice == DROP:
+                confirmed = await self.push_screen_wait(ConfirmDialog(
+                    "Drop the interrupted restore?",
+                    "Its remaining batches will not be sent. A batch already at the service runs on and is "
+                    "recorded when it ends.", "Drop", danger=True))
+                if not confirmed:
+                    continue
+                await asyncio.to_thread(backend.discard_interrupted_restore)
+                self.notify("The interrupted restore was dropped.", title="Interrupted restore")
+            elif choice == RESUME:
+                await self._resume_restore(backend)
+            return
+
+    async def _resume_restore(self, backend: Backend) -> None:
+        strip = self.main.job_strip
+
+        def progress(event: RestoreProgress) -> None:
+            strip.show_text(restore_progress_text(event), None, None)
+
+        self.notify("Resuming the interrupted restore.", title="Interrupted restore")
+        try:
+            result = await backend.resume_restore(progress)
+        finally:
+            strip.hide()
+        self.notify(clean(result.summary)[:500], title="Interrupted restore",
+                    severity="information" if result.complete else "warning", timeout=15, markup=False)
+        self.main.refresh_all()
 
     def show_device_code(self, attempt: int, prompt: DeviceCodePrompt) -> None:
         """Show the sign-in screen (safe to call from any thread, or from a loop callback outside the app's

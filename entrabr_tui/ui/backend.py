@@ -62,7 +62,17 @@ class CachedReportView(Protocol):
 
     @property
     def complete(self) -> bool:
-        """Every change page is in the cache."""
+        """Proven complete: the last page arrived and the count equals the total the service stated."""
+        ...
+
+    @property
+    def state_text(self) -> str:
+        """``complete: 5,005 changes`` or ``incomplete: 1,998 of 5,005 (…)``, for the Changes title."""
+        ...
+
+    @property
+    def unreadable(self) -> int:
+        """Change objects that could not be read (kept and listed under the ``(unreadable)`` action)."""
         ...
 
 
@@ -129,6 +139,16 @@ class ChangeSummary(Protocol):
         """Whether a restore would write anything for it (``None``: unknown, its sync status is)."""
         ...
 
+    @property
+    def position(self) -> int:
+        """The change's place in the report: an object may have several changes, each its own row."""
+        ...
+
+    @property
+    def unreadable(self) -> str | None:
+        """Why the change object could not be read (``None`` when it could)."""
+        ...
+
 
 class QueueEntry(Protocol):
     """One marked object in the restore queue."""
@@ -190,6 +210,28 @@ class LogEntry(Protocol):
     def job_id(self) -> str | None: ...
 
 
+class InterruptedRestoreView(Protocol):
+    """A restore that stopped before all its batches ran (a crash, a kill, a service error)."""
+
+    @property
+    def text(self) -> str:
+        """``An interrupted restore: 1 of 3 batches done``."""
+        ...
+
+    @property
+    def created(self) -> datetime: ...
+
+    @property
+    def batch_count(self) -> int: ...
+
+    @property
+    def done(self) -> int: ...
+
+    def lines(self) -> list[str]:
+        """One line per batch: what it restores and where it stands (done, sent, unknown, to do)."""
+        ...
+
+
 ReportProgressCallback = Callable[[JobProgress], object]
 RestoreProgressCallback = Callable[[RestoreProgress], object]
 
@@ -244,6 +286,11 @@ class Backend(Protocol):
         """Who holds the tenant's one job slot, as last seen (``None`` offline)."""
         ...
 
+    def tenant_holder(self) -> str | None:
+        """``another entrabr (report, pid 1234 on host, since 10:32Z)`` while another process holds this
+        tenant for writing (blocking, cheap); ``None`` otherwise."""
+        ...
+
     # -- cache queries (blocking; call from thread workers) ----------------------------------------------
     def counts(
         self, report_id: str, /, *, text: str | None = None, recoverable: Recoverable | None = None,
@@ -258,19 +305,20 @@ class Backend(Protocol):
         report_id: str,
         entity_type: str | None,
         action: str | None,
-        after: tuple[str, str] | None,
+        after: tuple[str, str, int] | None,
         limit: int,
         /,
         *,
         text: str | None = None,
         recoverable: Recoverable | None = None,
     ) -> Sequence[ChangeSummary]:
-        """Keyset page of one type/action ordered by name then ID, after ``(name, id)`` of the last row;
-        ``text`` keeps changes whose name or UPN contains it or whose ID starts with it."""
+        """Keyset page of one type/action ordered by name, ID and position, after ``(name, id, position)``
+        of the last row; ``text`` keeps changes whose name or UPN contains it or whose ID starts with it."""
         ...
 
-    def change(self, report_id: str, change_id: str, /) -> Change | None:
-        """One full change (both property sets), or ``None`` when it is not cached."""
+    def change(self, report_id: str, change_id: str, position: int | None = None, /) -> Change | None:
+        """One full change (both property sets): the one at ``position`` (a row's place in the report),
+        else the object's first; ``None`` when it is not cached."""
         ...
 
     def display_names(self, ids: Sequence[str], /) -> Mapping[str, str]:
@@ -353,6 +401,18 @@ class Backend(Protocol):
     # -- restore (network) --------------------------------------------------------------------------------
     async def restore(self, plan: SessionPlan, progress: RestoreProgressCallback | None, /) -> RestoreResult:
         """Run the plan's recovery jobs one after another."""
+        ...
+
+    def interrupted_restore(self) -> InterruptedRestoreView | None:
+        """A restore that stopped part-way, to offer on start (blocking); ``None`` when there is none."""
+        ...
+
+    async def resume_restore(self, progress: RestoreProgressCallback | None, /) -> RestoreResult:
+        """Finish the interrupted restore: follow the batch it was running, send the ones it had not."""
+        ...
+
+    def discard_interrupted_restore(self) -> object:
+        """Drop the interrupted restore: its remaining batches are never sent (blocking)."""
         ...
 
     # -- history (blocking) ---------------------------------------------------------------------------------

@@ -174,6 +174,16 @@ SCOPE_DIALOG = BindingGroup(
     ),
 )
 
+INTERRUPTED = BindingGroup(
+    "Interrupted restore",
+    (
+        Binding("r", "resume", "Resume", id="interrupted-resume"),
+        Binding("v", "review", "Review", id="interrupted-review"),
+        Binding("d", "drop", "Drop", id="interrupted-drop"),
+        Binding("escape", "later", "Later", id="interrupted-later"),
+    ),
+)
+
 RESTORE_RESULT = BindingGroup(
     "Restore result",
     (
@@ -212,8 +222,7 @@ HELP = BindingGroup(
 #: All groups, in the order the help screen lists them.
 ALL_GROUPS: tuple[BindingGroup, ...] = (
     GLOBAL, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, DIFF, QUEUE, DIALOG, RESTORE_CONFIRM, TYPED_DIALOG,
-    EXPORT_DIALOG,
-    TEXT_DIALOG, SCOPE_DIALOG, RESTORE_RESULT, HISTORY, SIGN_IN, HELP,
+    EXPORT_DIALOG, TEXT_DIALOG, SCOPE_DIALOG, INTERRUPTED, RESTORE_RESULT, HISTORY, SIGN_IN, HELP,
 )
 
 

@@ -21,7 +21,7 @@ from .helpers import cli
         (["--demo", "--offline", "snapshots"], "--offline"),
         (["--role", "reader", "snapshots"], "--role applies to --demo"),
         (["restore", "--plan"], "Say which objects"),
-        (["restore", "--all"], "one of the arguments --plan --apply is required"),
+        (["restore", "--all"], "one of the arguments --plan --apply --resume"),
         (["restore", "--plan", "--apply", "--all"], "not allowed with argument"),
         (["restore", "--plan", "--all", "--id", "x"], "Choose one of"),
         (["restore", "--plan", "--all", "--queued"], "Choose one of"),

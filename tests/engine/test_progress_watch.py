@@ -1,9 +1,9 @@
-"""ProgressWatch: retries reach the progress callbacks with a countdown; a job stuck in a status this
-version does not know stops the wait with JobWaitTimeoutError."""
+"""ProgressWatch: the Graph client's retries reach the progress callbacks with a countdown, and only while
+the run lasts. (A job stuck in a status this version does not know is the runner's to stop: see
+test_runner_unknown_status.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -12,18 +12,10 @@ import pytest
 from entrabr_tui.core.model import JobKind, RecoveryStatus
 from entrabr_tui.engine.events import JobProgress, RestoreProgress, RetryWait
 from entrabr_tui.engine.progress_watch import ProgressWatch
-from entrabr_tui.graph.errors import JobWaitTimeoutError, Operation
+from entrabr_tui.graph.errors import Operation
 from entrabr_tui.graph.resilience import RetryCause, RetryEvent
 
 T0 = datetime(2026, 7, 30, 8, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Listeners:
@@ -51,49 +43,9 @@ def throttled(attempt: int = 1) -> RetryEvent:
                       reason="HTTP 429", retry_after=180.0)
 
 
-async def test_a_job_stuck_in_an_unknown_status_stops_the_wait() -> None:
-    clock = Clock()
-    watch = ProgressWatch(None, clock, kind=JobKind.PREVIEW, unknown_status_timeout=600)
-    seen: list[JobProgress] = []
-    callback = watch.job(seen.append)
-    polls = 0
-
-    async def poll_forever() -> None:
-        nonlocal polls
-        while True:
-            callback(progress(RecoveryStatus.UNKNOWN_FUTURE_VALUE, "rehydrating"))
-            polls += 1
-            clock.now += timedelta(seconds=60)
-            await asyncio.sleep(0)
-
-    with pytest.raises(JobWaitTimeoutError) as caught:
-        await watch.run(poll_forever())
-    assert caught.value.unknown_status and caught.value.job.id == "job-1"
-    assert "'rehydrating'" in caught.value.message and "entrabr jobs" in caught.value.message
-    assert polls == 11  # 0 s … 600 s in the unknown status
-    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
-
-
-async def test_a_known_status_in_between_restarts_the_count() -> None:
-    clock = Clock()
-    watch = ProgressWatch(None, clock, kind=JobKind.PREVIEW, unknown_status_timeout=600)
-    callback = watch.job(None)
-
-    async def flapping() -> str:
-        for n in range(40):
-            known = n % 5 == 4
-            callback(progress(RecoveryStatus.CALCULATING if known else RecoveryStatus.UNKNOWN_FUTURE_VALUE,
-                              "calculating" if known else "rehydrating"))
-            clock.now += timedelta(seconds=60)
-            await asyncio.sleep(0)
-        return "finished"
-
-    assert await watch.run(flapping()) == "finished"
-
-
 async def test_retries_show_on_the_last_progress_event_then_clear() -> None:
     client = Listeners()
-    watch = ProgressWatch(client, Clock(), kind=JobKind.PREVIEW)  # type: ignore[arg-type]
+    watch = ProgressWatch(client, kind=JobKind.PREVIEW)  # type: ignore[arg-type]
     seen: list[JobProgress] = []
     callback = watch.job(seen.append)
 
@@ -105,6 +57,7 @@ async def test_retries_show_on_the_last_progress_event_then_clear() -> None:
 
     await watch.run(work())
     assert client.listeners == []  # removed when the run ends
+    client.announce(throttled(3))  # after the run: nobody hears it
     assert [(e.phase, e.retry is not None) for e in seen] == [
         ("queued", True), ("calculating", False), ("calculating", True), ("successful", False)]
     wait = seen[2].retry
@@ -116,7 +69,7 @@ async def test_retries_show_on_the_last_progress_event_then_clear() -> None:
 
 async def test_restore_progress_carries_retries_too() -> None:
     client = Listeners()
-    watch = ProgressWatch(client, Clock(), kind=JobKind.RECOVERY)  # type: ignore[arg-type]
+    watch = ProgressWatch(client, kind=JobKind.RECOVERY)  # type: ignore[arg-type]
     seen: list[RestoreProgress] = []
     callback = watch.restore(seen.append)
 
@@ -129,3 +82,17 @@ async def test_restore_progress_carries_retries_too() -> None:
 
     await watch.run(work())
     assert seen[-1].retry is not None and seen[-1].job is not None and seen[-1].job.retry == seen[-1].retry
+
+
+async def test_the_listener_is_removed_when_the_run_fails() -> None:
+    client = Listeners()
+    watch = ProgressWatch(client, kind=JobKind.PREVIEW)  # type: ignore[arg-type]
+    watch.job(None)
+
+    async def failing() -> None:
+        assert client.listeners  # listening while the run lasts
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await watch.run(failing())
+    assert client.listeners == []

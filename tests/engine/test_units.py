@@ -99,7 +99,7 @@ async def test_seeding_the_queue_from_a_list_reports_unknown_ids(open_session: O
     assert session.unmark(report.id, [known[0]]) == 1
     entry = session.history(actions=["objects-marked"])[0]
     assert entry.counts == {"marked": 2, "already": 0, "unknown": 1}
-    assert set(entry.object_ids) == {known[0], known[1].upper()}
+    assert set(entry.object_ids) == {known[0], known[1]}  # the report's ids, as the service gave them
     with pytest.raises(UnknownReportError):
         session.marked("no-such-report")
 
@@ -109,9 +109,10 @@ async def test_changes_by_id_keep_the_order_given_and_skip_unknown_ids(open_sess
     report = await session.ensure_report(await session.resolve_snapshot("latest"), None)
     known = [row.object_id for row in session.page(report.id, limit=3)]
 
-    found = session.changes(report.id, [known[2], known[0].upper(), "not-an-object-id"])
+    found = session.changes(report.id, [known[2], known[0], known[1].upper(), "not-an-object-id"])
 
-    assert [c.id for c in found] == [known[2], known[0]]
+    assert [c.id for c in found] == [known[2], known[0]]  # ids compare exactly: another case is another id
+    assert session.resolve_ids(report.id, [known[1].upper()]) == {known[1].upper(): known[1]}
     assert all(c.delta is not None for c in found)
     assert [c.id for c in session.changes(report.report_id, [known[1]])] == [known[1]]
     with pytest.raises(UnknownReportError):

@@ -65,10 +65,10 @@ def test_ingest_keeps_what_the_payload_does_not_say_unknown(stored: tuple[Cache,
 def test_a_lookup_is_recorded_and_the_answers_follow(stored: tuple[Cache, int]) -> None:
     cache, report_id = stored
     found = {IDS["synced"]: True, IDS["cloud"]: False, IDS["unknown"]: None}
-    changes = {c.id: c.with_sync(SyncStatus.from_flag(found[c.id]))
-               for c in cache.queries.get_changes(report_id, list(found))}
+    changes = {position: c.with_sync(SyncStatus.from_flag(found[c.id]))
+               for position, c in cache.queries.positioned_changes(report_id, list(found))}
     when = datetime(2026, 8, 1, 12, tzinfo=UTC)
-    updated = cache.sync.record(report_id, found, {i: recoverability(c).flag for i, c in changes.items()},
+    updated = cache.sync.record(report_id, found, {p: recoverability(c).flag for p, c in changes.items()},
                                 now=when)
     assert updated == 2
     assert statuses(cache, report_id) == {
@@ -97,6 +97,43 @@ def test_a_lookup_is_recorded_and_the_answers_follow(stored: tuple[Cache, int]) 
     cache.queue.mark(report_id, [IDS["synced"], IDS["unknown"]])
     assert {c.id: c.sync for c in cache.queue.changes(report_id)} == {
         IDS["synced"]: SyncStatus.SYNCED, IDS["unknown"]: SyncStatus.UNKNOWN}
+
+
+def test_a_lookup_covers_every_change_of_an_object_and_leaves_unreadable_ones_alone() -> None:
+    """Rows are keyed by position: one object's changes share its sync status, each keeps its own answer,
+    and a change object that could not be read stays not recoverable and is never asked about."""
+    cache = Cache.open("sync-several", recoverable=flag)
+    user = IDS["cloud"]
+    undocumented = {**item("cloud"), "recoveryAction": "somethingNew"}  # never recoverable
+    unreadable = {**item("cloud"), "currentState": "not an object"}
+    report = cache.report_writer.begin_report("job", "snap", None, "first")
+    cache.report_writer.ingest_page(report.id, [item("cloud"), undocumented, unreadable, item("unknown")],
+                                    None, "first")
+    rows = {r.position: r for r in cache.queries.page(report.id, limit=100)}
+    unknown = SyncStatus.UNKNOWN
+    assert [(rows[p].object_id, rows[p].sync, rows[p].recoverable) for p in (1, 2, 3)] == [
+        (user, unknown, None), (user, unknown, False), (user, unknown, False)]
+    assert rows[3].unreadable is not None and rows[3].action_raw == "(unreadable)"
+    assert cache.sync.pending(report.id) == [user, IDS["unknown"]]  # asked about once, not per change
+    found = {user: False, IDS["unknown"]: None}
+    positioned = cache.queries.positioned_changes(report.id, list(found))
+    assert [p for p, _ in positioned] == [1, 2, 3, 4]
+    answers = {p: recoverability(c.with_sync(SyncStatus.from_flag(found[c.id]))).flag
+               for p, c in positioned if c.readable and found[c.id] is not None}
+    assert answers == {1: True, 2: False}
+    assert cache.sync.record(report.id, found, answers) == 2  # the readable rows of the object found
+    rows = {r.position: r for r in cache.queries.page(report.id, limit=100)}
+    assert [(rows[p].sync, rows[p].recoverable) for p in (1, 2, 3, 4)] == [
+        (SyncStatus.CLOUD, True), (SyncStatus.CLOUD, False), (SyncStatus.UNKNOWN, False),
+        (SyncStatus.UNKNOWN, None)]
+    assert cache.queries.count(report.id, recoverable=Recoverable.NO) == 2  # the unreadable one among them
+    assert cache.queries.count(report.id, recoverable=Recoverable.YES, on_prem=SyncStatus.CLOUD) == 1
+    assert cache.sync.pending(report.id) == []
+    # Downloading the report again forgets the lookups with the rows: they are asked about again.
+    cache.report_writer.reset_download(report.id)
+    cache.report_writer.ingest_page(report.id, [item("cloud")], None, "first")
+    assert cache.sync.looked_up(report.id, user) is None and cache.sync.pending(report.id) == [user]
+    cache.close()
 
 
 def test_version_2_caches_are_read_again_under_the_three_valued_rule() -> None:

@@ -32,6 +32,7 @@ from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.restore import BatchResult, RestoreResult, retry_plan
 from entrabr_tui.graph.errors import ForbiddenError
 from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
+from entrabr_tui.store.cache_schema import UNREADABLE_ACTION
 from entrabr_tui.ui.backend import CachedReportView, ReportProgressCallback, RestoreProgressCallback
 
 NOW = datetime(2026, 7, 28, 9, 30, tzinfo=UTC)
@@ -119,9 +120,18 @@ def build_changes(users: int = 300) -> list[Change]:
     return changes
 
 
-def row_for(change: Change, marked: bool) -> ChangeRow:
+def action_of(change: Change) -> str:
+    """The action a change is listed under: an unreadable one has a group of its own (as in the cache)."""
+    return change.action_raw if change.readable else UNREADABLE_ACTION
+
+
+def row_for(change: Change, marked: bool, position: int = 0) -> ChangeRow:
+    if not change.readable:
+        return ChangeRow(change.id, change.entity_type_raw, UNREADABLE_ACTION, change.display_name, None,
+                         change.sync, False, marked, position=position, unreadable=change.unreadable)
     return ChangeRow(change.id, change.entity_type_raw, change.action_raw, change.display_name,
-                     change.principal_name, change.sync, recoverability(change).flag, marked)
+                     change.principal_name, change.sync, recoverability(change).flag, marked,
+                     position=position)
 
 
 def matches(change: Change, text: str | None, recoverable: Recoverable | None) -> bool:
@@ -139,6 +149,23 @@ class FakeRestoreMark:
     state: str
     at: datetime
     job_id: str | None
+
+
+@dataclass
+class FakeInterrupted:
+    """An interrupted restore as the app is shown it."""
+
+    batch_count: int = 3
+    done: int = 1
+    created: datetime = NOW - timedelta(hours=1)
+
+    @property
+    def text(self) -> str:
+        return f"An interrupted restore: {self.done} of {self.batch_count} batches done"
+
+    def lines(self) -> list[str]:
+        return [f"batch {n}: ids: user 40 — {'done' if n <= self.done else 'to do'}"
+                for n in range(1, self.batch_count + 1)]
 
 
 @dataclass
@@ -163,6 +190,11 @@ class FakeBackend:
     warnings: list[str] = field(default_factory=list)
     clear_blocker: str | None = None
     cleared: int = 0
+    interrupted: FakeInterrupted | None = None
+    holder: str | None = None  # another process holding the tenant
+    resumed: int = 0
+    dropped: int = 0
+    incomplete: bool = False  # the cached report is not proven complete
     sync_checks: int = 0
     #: The service refuses restores (403), as it does an Entra Backup Reader's.
     refuse_restore: bool = False
@@ -182,8 +214,15 @@ class FakeBackend:
         self._reports: dict[str, ReportInfo] = {first.id: self._report("job-1", first.id)}
 
     def _report(self, job_id: str, snapshot_id: str) -> ReportInfo:
+        total = len(self.changes)
+        if self.incomplete:
+            return ReportInfo(job_id, len(getattr(self, "_reports", {})) + 1, snapshot_id, None,
+                              RecoveryStatus.SUCCESSFUL, total, total + 1000, False,
+                              state_text=f"incomplete: {total:,} of {total + 1000:,} (the service ended the "
+                              "list early)")
         return ReportInfo(job_id, len(getattr(self, "_reports", {})) + 1, snapshot_id, None,
-                          RecoveryStatus.SUCCESSFUL, len(self.changes), len(self.changes), True)
+                          RecoveryStatus.SUCCESSFUL, total, total, True,
+                          state_text=f"complete: {total:,} changes")
 
     def _log(self, action: str, detail: str, outcome: str = "ok", job_id: str | None = None) -> None:
         self.log.insert(0, HistoryEntry(len(self.log) + 1, NOW, action, self.tenant,
@@ -231,6 +270,32 @@ class FakeBackend:
     async def jobs(self) -> list[Job]:
         return list(self.server_jobs)
 
+    def tenant_holder(self) -> str | None:
+        return self.holder
+
+    def interrupted_restore(self) -> FakeInterrupted | None:
+        return self.interrupted
+
+    async def resume_restore(self, progress: RestoreProgressCallback | None, /) -> RestoreResult:
+        assert self.interrupted is not None
+        count = self.interrupted.batch_count
+        batches = []
+        for number in range(1, count + 1):
+            if progress is not None:
+                progress(RestoreProgress(number, count, f"rjob-{number}", "running", "Applying changes", 1.0))
+            job = Job.from_json({"id": f"rjob-{number}", "status": "successful", "totalObjectsModified": 40,
+                                 "totalFailedChanges": 0}, JobKind.RECOVERY)
+            batches.append(BatchResult(number, None, job))
+            await asyncio.sleep(0)
+        self.resumed += 1
+        self.interrupted = None
+        return RestoreResult("run-0", self._snapshots[0].id, tuple(batches))
+
+    def discard_interrupted_restore(self) -> int:
+        self.dropped += 1
+        self.interrupted = None
+        return 1
+
     def slot_state(self) -> SlotState | None:
         running = [j for j in self.server_jobs if not j.is_terminal]
         return SlotState(running[0] if running else None, False, None)
@@ -242,22 +307,25 @@ class FakeBackend:
             if marked is not None and (c.id in self.queued) is not marked:
                 continue
             if matches(c, text, recoverable):
-                key = (c.entity_type_raw, c.action_raw)
+                key = (c.entity_type_raw, action_of(c))
                 tally[key] = tally.get(key, 0) + 1
         return [NodeCount(t, a, n) for (t, a), n in sorted(tally.items())]
 
     def page(self, report_id: str, entity_type: str | None, action: str | None,
-             after: tuple[str, str] | None, limit: int, /, *, text: str | None = None,
+             after: tuple[str, str, int] | None, limit: int, /, *, text: str | None = None,
              recoverable: Recoverable | None = None) -> list[ChangeRow]:
-        rows = sorted((c for c in self.changes
-                       if c.entity_type_raw == entity_type and c.action_raw == action
+        rows = sorted(((c.display_name, c.id, position, c) for position, c in enumerate(self.changes, start=1)
+                       if c.entity_type_raw == entity_type and action_of(c) == action
                        and matches(c, text, recoverable)),
-                      key=lambda c: (c.display_name, c.id))
+                      key=lambda r: r[:3])
         if after is not None:
-            rows = [c for c in rows if (c.display_name, c.id) > after]
-        return [row_for(c, c.id in self.queued) for c in rows[:limit]]
+            rows = [r for r in rows if r[:3] > after]
+        return [row_for(c, c.id in self.queued, position) for _, _, position, c in rows[:limit]]
 
-    def change(self, report_id: str, change_id: str, /) -> Change | None:
+    def change(self, report_id: str, change_id: str, position: int | None = None, /) -> Change | None:
+        if position is not None and 0 < position <= len(self.changes):
+            found = self.changes[position - 1]
+            return found if found.id == change_id else None
         return self._by_id.get(change_id)
 
     def display_names(self, ids: Sequence[str], /) -> dict[str, str]:

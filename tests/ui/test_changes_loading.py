@@ -48,17 +48,17 @@ class RecordingBackend(FakeBackend):
         return super().counts(report_id, text=text, recoverable=recoverable)
 
     def page(self, report_id: str, entity_type: str | None, action: str | None,
-             after: tuple[str, str] | None, limit: int, /, *, text: str | None = None,
+             after: tuple[str, str, int] | None, limit: int, /, *, text: str | None = None,
              recoverable: Recoverable | None = None) -> list[ChangeRow]:
         self._record("page", (entity_type, action, text))
         return super().page(report_id, entity_type, action, after, limit, text=text, recoverable=recoverable)
 
-    def change(self, report_id: str, change_id: str, /) -> Change | None:
+    def change(self, report_id: str, change_id: str, position: int | None = None, /) -> Change | None:
         self._record("change", change_id)
         if self.fail_change:
             self.fail_change -= 1
             raise RuntimeError("the cache is busy")
-        return super().change(report_id, change_id)
+        return super().change(report_id, change_id, position)
 
     def display_names(self, ids: Sequence[str], /) -> dict[str, str]:
         return super().display_names(ids)

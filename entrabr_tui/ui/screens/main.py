@@ -3,6 +3,7 @@ cache workers. New reports and restores are flows the screen holds (``report_flo
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Callable
 from datetime import datetime
@@ -54,7 +55,7 @@ from entrabr_tui.ui.widgets.backups import BackupsTable
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
 from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable
 from entrabr_tui.ui.widgets.queue import QueueTable, plan_title
-from entrabr_tui.ui.widgets.status import JobStrip, ReadOnlyBanner, StatusLine
+from entrabr_tui.ui.widgets.status import JobStrip, ReadOnlyBanner, StatusLine, report_state
 from entrabr_tui.ui.workers import failure_title
 
 #: What the Changes pane says while no report is open: one key starts one.
@@ -236,10 +237,11 @@ class MainScreen(Screen[None]):
     def _tree_summary(self, message: ChangesTree.Summary) -> None:
         """The pane says which backup the report on it compares with: in the title (short, last) and in full
         on the bottom border, which nothing else crowds."""
-        shown = self.report if self.report_id is not None else None
-        when = self.backup_time(shown.snapshot_id) if shown is not None else None
+        report = self.report if self.report is not None and self.report.id == self.report_id else None
+        state = report_state(report)
+        when = self.backup_time(report.snapshot_id) if report is not None else None
         backup = f"backup {when:%m-%d %H:%M}" if when is not None else ""
-        self._title(2, "Changes", " · ".join(p for p in (message.text, backup) if p))
+        self._title(2, "Changes", " · ".join(t for t in (message.text, state, backup) if t))
         pane = self.query_one("#pane-changes")
         pane.border_subtitle = f"backup of {when:%Y-%m-%d %H:%M} UTC" if when is not None else ""
 
@@ -288,6 +290,10 @@ class MainScreen(Screen[None]):
         await backend.jobs()
         state = backend.slot_state()
         holder = state.holder if state is not None else None
+        other = await asyncio.to_thread(backend.tenant_holder)
+        if other is not None:  # another entrabr downloads or restores on this tenant; reading still works
+            self.post_message(JobSlotChanged(f"tenant held by {other}"))
+            return
         if holder is None or holder.is_terminal or (state is not None and state.holder_is_ours):
             self.post_message(JobSlotChanged(None))
             return
@@ -382,7 +388,7 @@ class MainScreen(Screen[None]):
     @on(ChangeHighlighted)
     def _change_highlighted(self, message: ChangeHighlighted) -> None:
         """The Diff pane loads the highlighted object once the cursor rests on it (latest wins)."""
-        self.diff.request(self.backend, message.report_id, message.change_id)
+        self.diff.request(self.backend, message.report_id, message.change_id, message.position)
 
     @on(DiffRequested)
     def _open_diff(self) -> None:

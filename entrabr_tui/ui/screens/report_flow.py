@@ -243,7 +243,12 @@ class ReportFlow:
         total = report.total if report.total is not None else report.downloaded
         when = screen.backup_time(report.snapshot_id)
         label = f"{when:%m-%d %H:%M}" if when is not None else "The"
-        if self._shows_this_job(report.id):
+        if not report.complete:  # never shown as complete: what arrived is shown, the title says how far
+            self._open(report)
+            screen.notify(f"{label} difference report {clean(report.state_text)}. Open it again to download "
+                          "it again.", title="Report incomplete", severity="warning", timeout=15,
+                          markup=False)
+        elif self._shows_this_job(report.id):
             self._open(report)
             screen.notify(f"{label} difference report ready: {plural(total, 'change')}.", title="Report")
         else:

@@ -40,8 +40,8 @@ class ActionNode:
     entity_type: str
     action: str
     count: int
-    #: Keyset start of each page visited so far; the last one is the current page.
-    page_starts: list[tuple[str, str] | None] = field(default_factory=lambda: [None])
+    #: Keyset start ``(name, id, position)`` of each page visited so far; the last one is the current page.
+    page_starts: list[tuple[str, str, int] | None] = field(default_factory=lambda: [None])
     #: The current page is shown.
     loaded: bool = False
     #: A page was asked for and has not arrived.
@@ -64,6 +64,10 @@ class ObjectRow:
     sync: SyncStatus
     #: Whether a restore would write anything for it (``None``: unknown, its sync status is).
     recoverable: bool | None
+    #: The change's place in the report (an object may have several changes, each its own row).
+    position: int = 0
+    #: Why the change object could not be read (``None`` when it could).
+    unreadable: str | None = None
 
     @classmethod
     def from_summary(cls, summary: ChangeSummary) -> ObjectRow:
@@ -75,6 +79,8 @@ class ObjectRow:
             principal_name=summary.principal_name,
             sync=summary.sync,
             recoverable=summary.recoverable,
+            position=summary.position,
+            unreadable=summary.unreadable,
         )
 
 
@@ -124,11 +130,13 @@ def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, b
     label.append(f"{glyph} ", style=glyph_style)
     if restored is not None:
         label.append(f"[{RESTORE_BADGES.get(restored, restored)}] ", style=badge_style)
-    if row.sync is SyncStatus.SYNCED:
+    if row.unreadable is not None:
+        label.append("[unreadable] ", style=badge_style)
+    elif row.sync is SyncStatus.SYNCED:
         label.append("[on-prem] ", style=badge_style)
     elif row.sync is SyncStatus.UNKNOWN:
         label.append("[sync?] ", style=badge_style)
-    if row.recoverable is False:
+    if row.recoverable is False and row.unreadable is None:
         label.append("[not recoverable] ", style=badge_style)
     name = clean(row.display_name) if row.display_name else ""
     if name.strip():

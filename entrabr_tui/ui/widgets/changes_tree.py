@@ -281,7 +281,7 @@ class ChangesTree(Tree[NodeData]):
 
     @work(thread=True, exit_on_error=False, group="tree-page", description="Loading changes")
     def _fetch_page(self, backend: Backend, report_id: str, node_id: int, node: NodeKey,
-                    after: tuple[str, str] | None, key: FilterKey | None, generation: int) -> None:
+                    after: tuple[str, str, int] | None, key: FilterKey | None, generation: int) -> None:
         try:
             rows = fetch_page(backend, report_id, node, after, key)
         except Exception:
@@ -319,7 +319,7 @@ class ChangesTree(Tree[NodeData]):
             rows = [c.data for c in node.children if isinstance(c.data, ObjectRow)]
             if not rows:
                 return
-            data.page_starts.append((rows[-1].display_name, rows[-1].id))
+            data.page_starts.append((rows[-1].display_name, rows[-1].id, rows[-1].position))
         elif len(data.page_starts) > 1:
             data.page_starts.pop()
         self._load_page(node, data)
@@ -335,7 +335,7 @@ class ChangesTree(Tree[NodeData]):
     def _highlighted(self, event: Tree.NodeHighlighted[NodeData]) -> None:
         data = event.node.data
         if isinstance(data, ObjectRow):
-            self.post_message(ChangeHighlighted(self.model.report_id, data.id))
+            self.post_message(ChangeHighlighted(self.model.report_id, data.id, data.position))
         else:
             self.post_message(ChangeHighlighted(None, None))
 

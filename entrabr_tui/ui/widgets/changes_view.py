@@ -89,7 +89,7 @@ class TreeView:
     pages: dict[NodeKey, list[ObjectRow]] = field(default_factory=dict)
 
 
-def fetch_page(backend: Backend, report_id: str, node: NodeKey, after: tuple[str, str] | None,
+def fetch_page(backend: Backend, report_id: str, node: NodeKey, after: tuple[str, str, int] | None,
                key: FilterKey | None) -> list[ObjectRow]:
     """One page of a type/action node under a filter (blocking)."""
     text, recoverable = key if key is not None else ("", None)

@@ -56,9 +56,11 @@ async def rest(delay: float) -> None:
     await asyncio.sleep(delay)
 
 
-def load_diff(backend: Backend, report_id: str, change_id: str) -> tuple[Change | None, list[DiffRow]]:
-    """The change and its diff rows, member names resolved where cached (blocking: run it in a thread)."""
-    change = backend.change(report_id, change_id)
+def load_diff(backend: Backend, report_id: str, change_id: str, position: int | None = None
+              ) -> tuple[Change | None, list[DiffRow]]:
+    """The change (the one at ``position`` when given: an object may have several) and its diff rows,
+    member names resolved where cached (blocking: run it in a thread)."""
+    change = backend.change(report_id, change_id, position)
     if change is None:
         return None, []
     member_ids = [str(item.get("id")) for key, value in change.delta.items()
@@ -153,8 +155,8 @@ class DiffPane(Vertical):
         self.change: Change | None = None
         self.raw = False
         #: ``(report id, change id)`` of the newest request (``None``: nothing wanted).
-        self.wanted: tuple[str, str] | None = None
-        self._shown: tuple[str, str] | None = None
+        self.wanted: tuple[str, str, int | None] | None = None
+        self._shown: tuple[str, str, int | None] | None = None
         self._raw_of: Change | None = None
         self._last_request = 0.0
 
@@ -169,14 +171,15 @@ class DiffPane(Vertical):
         return self.query_one(DiffTable)
 
     # -- loading ---------------------------------------------------------------------------------------
-    def request(self, backend: Backend | None, report_id: str | None, change_id: str | None) -> None:
-        """Show this change once the cursor rests on it; ``None`` drops a pending request (the shown diff
-        stays)."""
+    def request(self, backend: Backend | None, report_id: str | None, change_id: str | None,
+                position: int | None = None) -> None:
+        """Show this change (of an object with several, the one at ``position``) once the cursor rests on
+        it; ``None`` drops a pending request (the shown diff stays)."""
         if backend is None or report_id is None or change_id is None:
             self.wanted = None  # what is shown stays, so coming back to it costs nothing
             self.workers.cancel_group(self, "diff")
             return
-        wanted = (report_id, change_id)
+        wanted = (report_id, change_id, position)
         if wanted == self.wanted:
             return
         self.wanted = wanted
@@ -187,7 +190,7 @@ class DiffPane(Vertical):
         if wanted == self._shown:
             self.workers.cancel_group(self, "diff")
             return
-        self._load(backend, report_id, change_id, delay)
+        self._load(backend, report_id, change_id, position, delay)
 
     @property
     def pending(self) -> bool:
@@ -195,10 +198,11 @@ class DiffPane(Vertical):
         return self.wanted is not None and self.wanted != self._shown
 
     @work(exclusive=True, exit_on_error=False, group="diff", description="Loading the diff")
-    async def _load(self, backend: Backend, report_id: str, change_id: str, delay: float) -> None:
+    async def _load(self, backend: Backend, report_id: str, change_id: str, position: int | None,
+                    delay: float) -> None:
         await rest(delay)
-        change, rows = await asyncio.to_thread(load_diff, backend, report_id, change_id)
-        if self.wanted != (report_id, change_id):
+        change, rows = await asyncio.to_thread(load_diff, backend, report_id, change_id, position)
+        if self.wanted != (report_id, change_id, position):
             return
         self._draw(change, rows, "not in the cache")
         self._shown = self.wanted

@@ -12,6 +12,7 @@ from textual.widgets import ProgressBar, Static
 
 from entrabr_tui.core.capabilities import Capabilities
 from entrabr_tui.engine.events import JobProgress, RestoreProgress, RetryWait
+from entrabr_tui.ui.backend import CachedReportView
 from entrabr_tui.ui.text import clean, format_duration, safe
 
 
@@ -79,6 +80,16 @@ class ReadOnlyBanner(Static):
             return
         self.display = True
         self.update(text)
+
+
+def report_state(report: CachedReportView | None) -> str | None:
+    """What the Changes title adds about the open report: ``incomplete: 1,998 of 5,005 (…)`` until it is
+    proven complete, and how many change objects could not be read (``None``: nothing to add)."""
+    if report is None:
+        return None
+    if not report.complete:
+        return report.state_text or "incomplete"
+    return f"{report.unreadable:,} unreadable" if report.unreadable else None
 
 
 def job_progress_text(progress: JobProgress) -> str:
