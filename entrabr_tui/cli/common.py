@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from entrabr_tui.cli.exits import CliError, ExitCode, UsageError
 from entrabr_tui.cli.output import Output
 from entrabr_tui.core.model import ResourceType
+from entrabr_tui.core.text import format_duration
 from entrabr_tui.engine.export_records import dt_text, scope_json, scope_text
 
 if TYPE_CHECKING:
@@ -125,17 +126,9 @@ def change_row_json(row: ChangeRow) -> dict[str, Any]:
 
 
 def age_text(when: datetime, now: datetime) -> str:
-    """``3 d 4 h`` / ``5 h`` / ``12 min`` between ``when`` and ``now`` (negative ages read ``in …``)."""
+    """``3d 04h`` / ``5h 12m`` / ``12m 05s`` between ``when`` and ``now`` (negative ages read ``in …``)."""
     seconds = (now - when).total_seconds()
-    prefix = "in " if seconds < 0 else ""
-    seconds = abs(seconds)
-    days, rest = divmod(int(seconds), 86_400)
-    hours, rest = divmod(rest, 3_600)
-    if days:
-        return f"{prefix}{days} d {hours} h"
-    if hours:
-        return f"{prefix}{hours} h"
-    return f"{prefix}{rest // 60} min"
+    return ("in " if seconds < 0 else "") + format_duration(abs(seconds))
 
 
 def short_time(value: datetime | None) -> str:

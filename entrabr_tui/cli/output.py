@@ -1,8 +1,9 @@
 """Where the command line writes: data on stdout, messages and progress on stderr, JSON when asked.
 
-Text output is safe on a terminal: control characters (ESC …), C1 characters and bidi overrides in tenant
-data are shown as visible escapes (``\\x1b``, ``\\u202e``) wherever they are printed, so a hostile display
-name cannot move the cursor, recolour the screen or reorder a line. ``--json`` output keeps the exact values
+Text output is safe on a terminal: tenant data follows the display rule wherever it is printed
+(:func:`~entrabr_tui.core.text.display_text`: an escape sequence is one ``␛``, controls their symbol, bidi
+and invisible characters ``<U+202E>``), so a hostile display name cannot move the cursor, recolour the
+screen or reorder a line. ``--json`` output keeps the exact values
 (escaped the JSON way). Tables are plain columns separated by two spaces, one object per line, which suits
 ``grep``, ``cut`` and screen readers alike.
 """

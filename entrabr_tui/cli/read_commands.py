@@ -117,7 +117,7 @@ async def report(session: Session, args: argparse.Namespace, out: Output) -> int
                   "report": report_json(info), **summary, "elapsedSeconds": round(elapsed, 4)})
         return code
     how = "reused from the cache" if info.reused else "created and downloaded"
-    out.info(f"Report {info.id} {how} in {elapsed:.2f} s.")
+    out.info(f"Report {info.id} {how} in {format_duration(elapsed)}.")
     out.line(f"Difference report {info.id} of the backup of {short_time(entry.snapshot.created)} "
              f"({scope_text(info.scope)}): {summary['totalChanges']:,} changed objects")
     out.line()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from entrabr_tui.cli.exits import UsageError
-from entrabr_tui.engine.export_records import visible
+from entrabr_tui.core.text import display_text
 
 #: Object IDs are GUIDs in Entra, but other shapes are accepted (the service is the judge); no spaces,
 #: quotes, commas or control characters, and a sensible length.
@@ -51,11 +51,10 @@ def parse_target(text: str, where: str) -> Target:
         entity_type, _, value = value.partition(":")
         entity_type, value = entity_type.strip(), value.strip()
         if not _TYPE.match(entity_type):
-            raise UsageError(f"{where}: {visible(entity_type)!s} is not an object type name.",
+            raise UsageError(f"{where}: {display_text(entity_type, limit=80)} is not an object type name.",
                              hint="Write TYPE:ID, e.g. user:8f0c2b6e-…, or just the ID.")
     if not _ID.match(value):
-        shown = visible(value[:80]) + ("…" if len(value) > 80 else "")
-        raise UsageError(f"{where}: {shown!r} is not an object ID.",
+        raise UsageError(f"{where}: {display_text(value, limit=80)!r} is not an object ID.",
                          hint="One ID per line; '#' starts a comment.")
     return Target(value, entity_type)
 

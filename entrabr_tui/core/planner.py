@@ -375,18 +375,18 @@ def plan_to_json(plan: RestorePlan) -> dict[str, Any]:
 def summary_lines(plan: RestorePlan) -> list[str]:
     """Plain-text lines describing the plan (CLI dry run, confirm dialog body)."""
     s = plan.summary
-    lines = [f"{s.included} of {s.queued} queued objects in {s.jobs} recovery job(s): "
-             f"{s.restores} restored, {s.updates} reverted, {s.soft_deletes} soft-deleted"
-             + (f", {s.others} other" if s.others else "")]
+    lines = [f"{s.included:,} of {s.queued:,} queued objects in {s.jobs:,} recovery job(s): "
+             f"{s.restores:,} restored, {s.updates:,} reverted, {s.soft_deletes:,} soft-deleted"
+             + (f", {s.others:,} other" if s.others else "")]
     for t in plan.types:
         scope = "whole type" if t.whole_type else "by ID"
-        lines.append(f"  {t.entity_type}: {len(t.restores)} restored, {len(t.updates)} reverted, "
-                     f"{len(t.soft_deletes)} soft-deleted ({scope})")
+        lines.append(f"  {t.entity_type}: {len(t.restores):,} restored, {len(t.updates):,} reverted, "
+                     f"{len(t.soft_deletes):,} soft-deleted ({scope})")
     for e in plan.exclusions:
-        lines.append(f"  excluded {e.entity_type}: {len(e.ids)} – {e.detail}")
+        lines.append(f"  excluded {e.entity_type}: {len(e.ids):,} – {e.detail}")
     if s.duplicates:
-        lines.append(f"  {s.duplicates} duplicate queue entries ignored")
+        lines.append(f"  {s.duplicates:,} duplicate queue entries ignored")
     if s.requires_typed_confirmation:
-        lines.append(f"  {s.soft_deletes} object(s) will be SOFT-DELETED")
+        lines.append(f"  {s.soft_deletes:,} object(s) will be SOFT-DELETED")
     lines.extend(f"  warning: {text}" for text in plan.warnings)
     return lines

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from entrabr_tui.engine.export_records import visible
+from entrabr_tui.core.text import display_text
 from entrabr_tui.store.paths import FILE_MODE, StorePaths, secure_dir
 from entrabr_tui.store.redact import REDACTED, redact_text
 
@@ -93,8 +93,9 @@ def write_crash_report(exc: BaseException, *, where: str, argv: Sequence[str] | 
 
 def crash_notice(exc: BaseException, path: Path | None) -> str:
     """What to print on stderr: the error in one line and where the report went (scrubbed; control
-    characters shown as escapes, so the message cannot drive the terminal)."""
-    detail = visible(str(exc).strip().splitlines()[0][:300]) if str(exc).strip() else ""
+    characters shown by the display rule, so the message cannot drive the terminal)."""
+    message = str(exc).strip()
+    detail = display_text(message.splitlines()[0], limit=300) if message else ""
     head = f"entrabr stopped on an unexpected error ({type(exc).__name__}{': ' + detail if detail else ''})."
     where = (f"A crash report (no tokens in it) was written to {path}; attach it to a bug report."
              if path is not None else "No crash report could be written (the data folder is not writable).")

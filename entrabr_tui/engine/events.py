@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from entrabr_tui.core.model import Job, JobKind, RecoveryStatus
+from entrabr_tui.core.text import failed_summary, format_duration
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ PHASE_DONE = "done"  # finished (report downloaded, or job ended)
 
 _STATUS_TEXT = {
     RecoveryStatus.INITIALIZED: "Accepted by the service, not started yet",
-    RecoveryStatus.LOADING_DATA: "Loading the backup data (first use of this backup)",
+    RecoveryStatus.LOADING_DATA: "Loading the backup data",
     RecoveryStatus.CALCULATING: "Calculating differences",
     RecoveryStatus.RUNNING: "Applying changes",
     RecoveryStatus.SUCCESSFUL: "Finished",
@@ -49,7 +50,7 @@ def status_text(job: Job) -> str:
         return f"In progress ({job.status_raw})"
     text = _STATUS_TEXT.get(job.status, job.status_raw)
     if job.status is RecoveryStatus.SUCCESSFUL and job.total_failed_changes:
-        text = f"Finished with {job.total_failed_changes} failed changes"
+        text = f"Finished; {failed_summary(job.total_failed_changes)}"
     return text
 
 
@@ -79,11 +80,9 @@ class RetryWait:
         return max(0.0, (self.until - now).total_seconds())
 
     def text(self, now: datetime) -> str:
-        """``throttled (HTTP 429): trying again in 178 s (try 2 of 6)`` — seconds while they matter."""
-        from entrabr_tui.engine.timing import format_duration
-
+        """``throttled (HTTP 429): trying again in 2m 58s (try 2 of 6)``."""
         left = math.ceil(self.remaining(now))
-        when = "now" if left <= 0 else f"in {left} s" if left < 600 else f"in {format_duration(left)}"
+        when = "now" if left <= 0 else f"in {format_duration(left)}"
         what = self.cause if self.reason in self.cause else f"{self.cause} ({self.reason})"
         return f"{what}: trying again {when} (try {self.attempt + 1} of {self.max_attempts})"
 

@@ -15,10 +15,10 @@ A report export holds, for every change, each changed property's value in the ba
 * **CSV** (RFC 4180, header row) is for spreadsheets, one row per changed property (a change without any
   has one row): a cell of tenant text that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
   prefixed with ``'`` so it cannot run as a formula, and controls (ESC, OSC, C0/C1, NUL, bidi overrides)
-  become visible ``\\x1b`` escapes so the file cannot drive a terminal.
+  follow the display rule (``␛``, ``␀``, ``<U+202E>``) so the file cannot drive a terminal.
 * **Markdown** tables for incident tickets: every Markdown character (``[ ] ( ) < > | ` * _ # ~ ! &``) is
-  escaped, so tenant text is never a link or markup; line breaks become spaces and controls visible
-  escapes; values longer than 300 characters are cut with ``…``.
+  escaped, so tenant text is never a link or markup; line breaks become spaces and controls follow the
+  display rule; values longer than 300 characters are cut with ``…``.
 
 Every document names its schema (``entrabr.report/1``, ``entrabr.plan/1``, ``entrabr.jobs/1``).
 """

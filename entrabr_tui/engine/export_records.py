@@ -20,9 +20,8 @@ from entrabr_tui.core.diff import ABSENT, format_value
 from entrabr_tui.core.model import Change, EntityNamesFilter, FilteringCriteria, Job, format_datetime
 from entrabr_tui.core.planner import RestorePlan
 from entrabr_tui.core.recoverability import recoverability
+from entrabr_tui.core.text import UNSAFE_BEYOND_C0, display_text
 
-_UNSAFE_JSON = re.compile(r"[\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
 #: Every character with a meaning in Markdown (links, images, emphasis, code, tables, headings, HTML,
 #: entities): escaped with a backslash, so tenant text is never a link, an image or markup.
 _MD_SPECIAL = re.compile(r"([\\`*_|<>\[\]()#~!&])")
@@ -35,7 +34,15 @@ def json_text(value: Any, *, indent: bool = False) -> str:
     """JSON text of ``value`` with every invisible or terminal-altering character as a ``\\u`` escape."""
     option = orjson.OPT_INDENT_2 if indent else 0
     text = orjson.dumps(value, option=option | orjson.OPT_NON_STR_KEYS, default=_json_default).decode()
-    return _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return UNSAFE_BEYOND_C0.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:  # a surrogate pair, as JSON writes characters beyond the BMP
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def _json_default(value: Any) -> Any:
@@ -47,15 +54,9 @@ def _json_default(value: Any) -> Any:
 
 
 def visible(text: str) -> str:
-    """``text`` with control, C1 and bidi characters shown as ``\\x1b`` / ``\\u202e`` escapes."""
-    if text.isprintable():
-        return text
-
-    def escape(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-    return _CONTROL.sub(escape, text)
+    """``text`` for a terminal: the display rule for tenant text (:func:`~entrabr_tui.core.text.display_text`,
+    escape sequences as ``␛``, bidi and invisible characters as ``<U+202E>``), never cut."""
+    return display_text(text, limit=None)
 
 
 def csv_cell(text: str) -> str:

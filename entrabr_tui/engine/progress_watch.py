@@ -3,7 +3,7 @@
 A :class:`ProgressWatch` wraps the progress callback of one report or restore run. While the run lasts it
 listens to the Graph client's retry announcements (:class:`~entrabr_tui.graph.resilience.RetryEvent`) and
 passes each on as the last progress event with a :class:`~entrabr_tui.engine.events.RetryWait` attached, so
-the progress line says "throttled (HTTP 429): trying again in 178 s" and can count down instead of freezing.
+the progress line says "throttled (HTTP 429): trying again in 2m 58s" and can count down instead of freezing.
 The next ordinary event clears it. Any request of the run may be retried (job list, job reads, pages,
 directory lookups), so the retries are heard at the client rather than in one collaborator.
 

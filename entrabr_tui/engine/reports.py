@@ -283,7 +283,7 @@ class ReportManager:
 
     def _done_event(self, info: ReportInfo, elapsed: float = 0.0) -> JobProgress:
         how = "Reused the cached" if info.reused else "Downloaded the"
-        state = f"{info.downloaded} changes" if info.complete else info.state_text
+        state = f"{info.downloaded:,} changes" if info.complete else info.state_text
         return JobProgress(
             job_id=info.id, kind=JobKind.PREVIEW, phase=PHASE_DONE,
             text=f"{how} difference report of {describe_scope(info.scope)}: {state}",
@@ -308,7 +308,7 @@ class ReportManager:
         def event(downloaded: int, pages: int) -> JobProgress:
             return JobProgress(
                 job_id=job.id, kind=JobKind.PREVIEW, phase=PHASE_DOWNLOADING,
-                text=f"Downloading changes: {downloaded}" + (f" of {total}" if total is not None else ""),
+                text=f"Downloading changes: {downloaded:,}" + (f" of {total:,}" if total is not None else ""),
                 elapsed=(self.runner.clock() - begun).total_seconds(), status=job.status,
                 snapshot_id=snapshot_id, changed_objects=job.total_changed_objects,
                 changed_links=job.total_changed_links, downloaded=downloaded, total=total, pages=pages,

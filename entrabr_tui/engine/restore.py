@@ -17,6 +17,7 @@ from datetime import datetime
 from entrabr_tui.core.model import Change, FilteringCriteria, Job, JobKind, RecoveryStatus
 from entrabr_tui.core.planner import RestorePlan, plan_restore, queued_change_for
 from entrabr_tui.core.recoverability import Recoverable
+from entrabr_tui.core.text import failed_summary
 from entrabr_tui.engine.errors import EngineError, UnconfirmedIntentError
 from entrabr_tui.engine.events import (
     PHASE_DONE,
@@ -112,8 +113,8 @@ class RestoreResult:
     def summary(self) -> str:
         done = sum(1 for b in self.batches if b.job is not None)
         text = (f"Restore {self.outcome}: {done} of {len(self.batches)} recovery job(s) ran; "
-                f"{self.objects_modified} objects and {self.links_modified} links modified, "
-                f"{self.failed_count} changes failed")
+                f"{self.objects_modified:,} objects and {self.links_modified:,} links modified; "
+                f"{failed_summary(self.failed_count, len(self.failed))}")
         return text + (f". {self.error}" if self.error else "")
 
 

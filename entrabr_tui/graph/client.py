@@ -44,6 +44,7 @@ from entrabr_tui.core.model import (
     RecoveryStatus,
     Snapshot,
 )
+from entrabr_tui.core.text import format_duration
 from entrabr_tui.graph import errors as ops
 from entrabr_tui.graph.adapter import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, GRAPH_SCOPES
 from entrabr_tui.graph.directory import DirectoryClient
@@ -374,8 +375,8 @@ class RecoveryClient:
                 if unknown_status_timeout is not None and stuck >= unknown_status_timeout:
                     raise JobWaitTimeoutError(
                         f"Job {job.id} has been in status {job.status_raw!r}, which this version of the app "
-                        f"does not know, for {stuck:.0f} s; stopped waiting for it. It may still be "
-                        "running: check the job list.",
+                        f"does not know, for {format_duration(stuck)}; stopped waiting for it. It may still "
+                        "be running: check the job list.",
                         job=job,
                         waited=now - started,
                         unknown_status=True,
@@ -385,8 +386,8 @@ class RecoveryClient:
                 unknown_since = None
             if timeout is not None and now - started >= timeout:
                 raise JobWaitTimeoutError(
-                    f"Job {job.id} is still {job.status_raw} after {now - started:.0f} s; stopped waiting "
-                    "for it. It goes on at the service: check the job list later.",
+                    f"Job {job.id} is still {job.status_raw} after {format_duration(now - started)}; stopped "
+                    "waiting for it. It goes on at the service: check the job list later.",
                     job=job,
                     waited=now - started,
                     unknown_status=False,

@@ -15,11 +15,13 @@ from pathlib import Path
 from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerFailed, WorkerState
 
 from entrabr_tui.core.sign_in import DeviceCodePrompt
+from entrabr_tui.core.text import display_text
 from entrabr_tui.engine.crash_report import crash_notice, write_crash_report
 from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.engine.export import Export, ExportFormat
@@ -33,13 +35,18 @@ from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.interrupted import DROP, RESUME, REVIEW, InterruptedRestoreDialog
 from entrabr_tui.ui.screens.main import MainScreen
 from entrabr_tui.ui.screens.sign_in import CANCEL, OFFLINE, SignInScreen
-from entrabr_tui.ui.text import clean, plural
+from entrabr_tui.ui.text import clean, literal, plural, safe
 from entrabr_tui.ui.widgets.status import restore_progress_text
 from entrabr_tui.ui.workers import failure_title
 
 #: Builds (and signs in) the session for the tenant; awaited inside the app so the UI shows progress. It is
 #: called with the keywords it declares: ``prompt`` (shows a device code in the app) and ``target``.
 SessionFactory = Callable[..., Awaitable[Backend]]
+
+
+#: Longest notification message shown (service messages can be long; the full text is in the history).
+NOTIFY_CHARS = 600
+_SCREENSHOT_SAVED = "Saved screenshot to [$text-success]"
 
 
 def utc_now() -> datetime:
@@ -116,8 +123,7 @@ class EntrabrApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         await self.push_screen(self.main)
         for notice in self.notices:
-            self.notify(clean(notice)[:500], title="Configuration", severity="warning", timeout=20,
-                        markup=False)
+            self.notify(notice, title="Configuration", severity="warning", timeout=20)
         # Paint first: the session (and the Graph SDK it loads) comes after the screen is on the terminal.
         self.call_after_refresh(self.open_session, self.target)
 
@@ -169,7 +175,7 @@ class EntrabrApp(App[int]):
         self.backend = backend
         self.main.set_backend(backend)
         for warning in backend.warnings:
-            self.notify(clean(warning)[:500], title="Opening the tenant", severity="warning", timeout=15)
+            self.notify(warning, title="Opening the tenant", severity="warning", timeout=15)
         if not backend.offline:
             self.offer_interrupted_restore(backend)
 
@@ -208,7 +214,7 @@ class EntrabrApp(App[int]):
             result = await backend.resume_restore(progress)
         finally:
             strip.hide()
-        self.notify(clean(result.summary)[:500], title="Interrupted restore",
+        self.notify(result.summary, title="Interrupted restore",
                     severity="information" if result.complete else "warning", timeout=15, markup=False)
         self.main.refresh_all()
 
@@ -303,7 +309,7 @@ class EntrabrApp(App[int]):
             return
         blocker = await asyncio.to_thread(backend.clear_cache_blocker)
         if blocker is not None:
-            self.notify(clean(blocker)[:500], title="Cache not cleared", severity="warning", timeout=15)
+            self.notify(blocker, title="Cache not cleared", severity="warning", timeout=15)
             return
         queued = len(await asyncio.to_thread(backend.queue))
         body = Text.assemble(
@@ -312,7 +318,7 @@ class EntrabrApp(App[int]):
             "service still keeps can be downloaded again; the session history is kept.",
             (f"\n\n{plural(queued, 'object')} queued for restore will leave the queue." if queued else "",
              "bold"))
-        title = f"Clear the cache of {clean(backend.tenant)[:60]}?"
+        title = literal("Clear the cache of ", safe(backend.tenant, 60), "?")
         confirmed = await self.push_screen_wait(ConfirmDialog(title, body, "Clear cache", danger=True))
         if not confirmed or self.backend is not backend:
             return
@@ -322,9 +328,9 @@ class EntrabrApp(App[int]):
             kept = await backend.close_and_clear_cache()
         except Exception as exc:
             await backend.aclose()
-            self.notify(clean(str(exc))[:500], title="Cache not cleared", severity="error", timeout=15)
+            self.notify(str(exc), title="Cache not cleared", severity="error", timeout=15)
         else:
-            where = f" The old cache is kept as {clean(str(kept))}; delete it to free the space."
+            where = f" The old cache is kept as {kept}; delete it to free the space."
             self.notify("The tenant opens again with an empty cache." + (where if kept else ""),
                         title="Cache cleared", timeout=15)
         self.open_session(replace(self.target, tenant=backend.tenant))
@@ -355,7 +361,7 @@ class EntrabrApp(App[int]):
             raise
         await asyncio.to_thread(partial(backend.log_export, what, str(chosen), count=rows, fmt=fmt.value,
                                         report=report))
-        self.notify(f"{rows:,} rows written to {clean(str(chosen))}", title="Exported", markup=False)
+        self.notify(f"{rows:,} rows written to {chosen}", title="Exported")
 
     async def _gather_export(self, backend: Backend, what: str) -> tuple[Export, CachedReportView | None]:
         now = self.clock()
@@ -383,7 +389,7 @@ class EntrabrApp(App[int]):
             try:
                 self.on_theme_change(name)
             except Exception as exc:
-                self.notify(f"The theme is used now but was not saved: {clean(str(exc))[:300]}",
+                self.notify(f"The theme is used now but was not saved: {exc}",
                             title="Theme", severity="warning", timeout=10)
         backend = self.backend
         if backend is not None:
@@ -391,7 +397,21 @@ class EntrabrApp(App[int]):
 
             backend.record(AppAction.THEME_CHANGED, detail=f"theme {name}")
 
-    # -- errors, exit, palette -------------------------------------------------------------------------------
+    # -- notifications, errors, exit, palette ----------------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """A toast, always literal: messages and titles hold names, filters, paths and service messages, so
+        they follow the display rule and are never parsed as markup (whatever a caller passes as
+        ``markup``)."""
+        if message.startswith(_SCREENSHOT_SAVED):  # Textual's own toast, written in its markup
+            message = "Saved screenshot to " + message[len(_SCREENSHOT_SAVED):]
+        text = display_text(message, multiline=True, limit=NOTIFY_CHARS)
+        heading = display_text(title, limit=120)
+        if timeout is None:
+            super().notify(text, title=heading, severity=severity, markup=False)
+        else:
+            super().notify(text, title=heading, severity=severity, timeout=timeout, markup=False)
+
     def _handle_exception(self, error: Exception) -> None:
         """An exception nothing handled (in a message handler, or a worker that exits on error): write a crash
         report without tokens, then let Textual restore the terminal and end the app with return code 1.
@@ -411,20 +431,18 @@ class EntrabrApp(App[int]):
         error = event.worker.error
         if event.state is not WorkerState.ERROR or error is None:
             return
-        text = clean(str(error) or type(error).__name__)
+        text = clean(str(error) or type(error).__name__, limit=500)
         if event.worker.group == "connect":
             self._finish_sign_in()
-            self.main.changes.show_message(f"Could not open the tenant: {text[:500]}")
+            self.main.changes.show_message(f"Could not open the tenant: {text}")
             if self.can_reopen:
                 methods = [m for m in SIGN_IN_METHODS if m[0] in self.sign_in_methods]
                 failed = SignInScreen(None, methods, error=text, offline=not self.target.offline)
                 self.push_screen(failed, self._failure_chosen)
             else:
-                self.notify(text[:500], title=failure_title(event.worker), severity="error", timeout=30)
+                self.notify(text, title=failure_title(event.worker), severity="error", timeout=30)
         else:
-            # The text may hold a path the user typed, or tenant text: literal, never markup.
-            self.notify(text[:300], title=failure_title(event.worker), severity="error", timeout=10,
-                        markup=False)
+            self.notify(text, title=failure_title(event.worker), severity="error", timeout=10)
 
     async def action_quit(self) -> None:
         """Quit from anywhere (the palette's Quit, ctrl+q over a dialog) as ``q`` does: asks while a job
@@ -435,8 +453,13 @@ class EntrabrApp(App[int]):
         if self.backend is not None:
             await self.backend.aclose()
 
+    def action_help_quit(self) -> None:
+        """ctrl+c where no binding of the screen took it (a dialog): say how to leave (literally)."""
+        self.notify("Close the dialog first (esc), then press q or ctrl+c to quit.", title="Quit")
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's "Keys" panel is left out: the key reference below is the one list of keys.
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
         main = self.main
         yield SystemCommand("New difference report", "Compare the highlighted backup with the tenant (n)",
                             main.action_new_report)

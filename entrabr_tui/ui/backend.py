@@ -321,8 +321,16 @@ class Backend(Protocol):
         else the object's first; ``None`` when it is not cached."""
         ...
 
+    def changes(self, report_id: str, change_ids: Sequence[str], /) -> Sequence[Change]:
+        """Several full changes by object id, in the order given; ids not cached are left out."""
+        ...
+
     def display_names(self, ids: Sequence[str], /) -> Mapping[str, str]:
         """Names of cached objects by ID (for member rows); unknown IDs are left out."""
+        ...
+
+    def failed_changes(self, job_id: str, /) -> Sequence[Change]:
+        """The failed changes of a restore job kept in the cache (each with ``failure_message``)."""
         ...
 
     # -- restore queue (blocking) ----------------------------------------------------------------------------

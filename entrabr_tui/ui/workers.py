@@ -37,6 +37,7 @@ WORKER_TITLES: dict[str, str] = {
     # Panes and other screens.
     "tree-filter": "Filtering",
     "tree-page": "Loading changes",
+    "row-details": "Reading object details",
     "diff": "Diff",
     "history": "Loading history",
 }

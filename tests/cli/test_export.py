@@ -112,8 +112,7 @@ def test_report_csv_parses_and_defuses_formulas() -> None:
     by_id = {r["id"]: r for r in records}
     assert by_id["g1"]["displayName"].startswith("'=")
     # terminal controls and bidi overrides shown, never raw; the line break too
-    assert by_id["u2"]["displayName"] == ("Eve \\x1b[31mRED\\x1b[0m | *bold* =HYPERLINK(\"x\") "
-                                          "\\u202eevil\\x0a2nd line")
+    assert by_id["u2"]["displayName"] == "Eve ␛RED␛ | *bold* =HYPERLINK(\"x\") <U+202E>evil␤2nd line"
     u1 = {r["property"]: (r["backupValue"], r["currentValue"]) for r in records if r["id"] == "u1"}
     assert u1 == {"department": ("Sales", "Ops"), "accountEnabled": ("true", "false"),
                   "userPrincipalName": ("(absent)", "u1@contoso.test")}
@@ -133,7 +132,7 @@ def test_report_markdown_tables_stay_tables() -> None:
     for line in body:  # every row has exactly 9 unescaped cell separators + borders
         assert line.replace("\\|", "").count("|") == 11
     assert "| department | Sales | Ops |" in text and "| accountEnabled | true | false |" in text
-    assert "\x1b" not in text and "\u202e" not in text and "\\x1b" in text
+    assert "\x1b" not in text and "\u202e" not in text and "␛" in text
     assert "| Type | Action | Count |" in lines
 
 
@@ -194,10 +193,11 @@ def test_write_export_counts_records(fmt: ExportFormat) -> None:
 
 def test_cell_helpers() -> None:
     assert csv_cell("-1") == "'-1" and csv_cell("@x") == "'@x" and csv_cell("ok") == "ok"
-    assert csv_cell("\tx") == "'\\x09x" and csv_cell("\x1b]8;;http://x\x07y") == "\\x1b]8;;http://x\\x07y"
+    assert csv_cell("\tx") == "'␉x" and csv_cell("\x1b]8;;http://x\x07y") == "␛y"
     assert md_cell("a|b\nc") == "a\\|b c"
     assert md_cell("<script>") == "\\<script\\>"
     assert md_cell("[x](javascript:alert(1))") == "\\[x\\]\\(javascript:alert\\(1\\)\\)"
     assert md_cell("x" * 500, 300) == "x" * 299 + "…"
-    assert visible("a\x1bb\u202ec\x9b") == "a\\x1bb\\u202ec\\x9b"
+    assert visible("a\x1bb\u202ec\x9b") == "a␛b<U+202E>c␛"
+    assert visible("x\x1b[31mred\x1b]52;c;ZXZpbA==\x07y") == "x␛red␛y"
     assert visible("plain ünïcode") == "plain ünïcode"

@@ -68,7 +68,7 @@ def test_markdown_renders_no_link_image_html_or_markup() -> None:
     assert all(line.replace("\\|", "").count("|") == 11 for line in rows)  # every row stays in its table
     # the text is kept (escaped), the values are there, long ones are cut
     assert "Finance \\[/\\] Team" in text and "\\[x\\]\\(javascript:alert\\(1\\)\\)" in text
-    assert "\\\\x1b\\[31mred" in text and "\\\\u202eevil.exe" in text
+    assert "␛red␛" in text and "\\<U+202E\\>evil.exe" in text  # the display rule, then Markdown escaping
     assert max(len(cell) for line in rows for cell in line.split(" | ")) >= 10_000  # names are whole
     value_cells = [line.split(" | ")[-2:] for line in rows if "| jobTitle |" in line]
     assert value_cells and all(len(cell) <= 400 for pair in value_cells for cell in pair)
@@ -83,8 +83,9 @@ def test_csv_neutralises_formulas_and_terminal_controls() -> None:
     assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
     names = {row["displayName"] for row in rows}
     assert "'=cmd|' /C calc'!A0" in names and "'+1" in names and "'@SUM(A1)" in names
-    assert "'\\x09tab" in names and "\\x1b]8;;http://x\\x07link\\x1b]8;;\\x07" in names
-    assert "nul\\x00byte" in names and "\\u202eevil.exe" in names and "\\x9bc1" in names
+    # terminal controls follow the display rule: a sequence is one ␛, a control its symbol, bidi <U+…>
+    assert "'␉tab" in names and "'␤return" in names and "␛link␛" in names and "␛red␛" in names
+    assert "nul␀byte" in names and "<U+202E>evil.exe" in names and "␛1" in names
     by_value = {(r["displayName"], r["property"]): (r["backupValue"], r["currentValue"]) for r in rows}
     assert by_value[("[red]alert[/red]", "displayName")] == ("[red]alert[/red]", "now [red]alert[/red]")
     assert by_value[("'+1", "jobTitle")] == ('["+1", {"note": "+1"}]', "null")

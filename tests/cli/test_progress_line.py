@@ -73,8 +73,8 @@ async def test_a_retry_counts_down_once_a_second() -> None:
     assert printer._ticker is not None
     await printer._ticker
     states = drawn(err.getvalue())
-    countdown = [re.search(r"trying again (in \d+ s|now)", s).group(1) for s in states]  # type: ignore[union-attr]
-    assert countdown == ["in 3 s", "in 2 s", "in 1 s", "now"]
+    countdown = [re.search(r"trying again (in \d+s|now)", s).group(1) for s in states]  # type: ignore[union-attr]
+    assert countdown == ["in 3s", "in 2s", "in 1s", "now"]
     assert sleeps == [1.0, 1.0, 1.0]
     assert "throttled (HTTP 429)" in states[0] and "(try 2 of 6)" in states[0]
 
@@ -109,7 +109,7 @@ def test_off_a_terminal_each_retry_is_one_line() -> None:
         printer.job(item)
     lines = err.getvalue().splitlines()
     assert len(lines) == 4
-    assert "trying again in 180 s (try 2 of 6)" in lines[1] and "in 60 s (try 3 of 6)" in lines[2]
+    assert "trying again in 3m 00s (try 2 of 6)" in lines[1] and "in 1m 00s (try 3 of 6)" in lines[2]
     assert "trying again" not in lines[3]
 
 
@@ -118,7 +118,7 @@ def test_restore_lines_show_the_retry() -> None:
     printer = ProgressPrinter(err, now=lambda: T0)
     printer.restore(RestoreProgress(batch=1, batch_count=2, job_id=None, phase="queued", text="Submitting",
                                     elapsed=0.0, retry=wait(30)))
-    assert err.getvalue().startswith("batch 1/2  queued  throttled (HTTP 429): trying again in 30 s")
+    assert err.getvalue().startswith("batch 1/2  queued  throttled (HTTP 429): trying again in 30s")
 
 
 def test_fit_cuts_by_columns() -> None:

@@ -62,8 +62,8 @@ async def test_retries_show_on_the_last_progress_event_then_clear() -> None:
         ("queued", True), ("calculating", False), ("calculating", True), ("successful", False)]
     wait = seen[2].retry
     assert isinstance(wait, RetryWait) and wait.attempt == 2 and wait.cause == "throttled"
-    assert wait.text(T0) == "throttled (HTTP 429): trying again in 180 s (try 3 of 6)"
-    assert wait.text(T0 + timedelta(seconds=179.5)) .endswith("in 1 s (try 3 of 6)")
+    assert wait.text(T0) == "throttled (HTTP 429): trying again in 3m 00s (try 3 of 6)"
+    assert wait.text(T0 + timedelta(seconds=179.5)) .endswith("in 1s (try 3 of 6)")
     assert "trying again now" in wait.text(T0 + timedelta(seconds=200))
 
 

@@ -90,7 +90,7 @@ async def test_a_job_stuck_in_an_unknown_status_stops_the_wait() -> None:
     error = caught.value
     assert error.unknown_status and error.job.id == "job-1" and error.job.status_raw == "rehydrating"
     assert "'rehydrating'" in error.message and "entrabr jobs" in error.message
-    assert "difference report job job-1" in error.message and "10 min" in error.message
+    assert "difference report job job-1" in error.message and "10m 00s" in error.message
     assert len(seen) == 11  # 0 s … 600 s in the unknown status, each read reported
     assert error.waited == 600
     assert runner.current is None  # the runner no longer counts the job as its active one

@@ -33,9 +33,11 @@ def test_estimates_follow_the_documented_rates() -> None:
     restore = estimate(JobKind.RECOVERY, changes=500_000, backup_loaded=True)
     assert restore.apply == pytest.approx(30 * 3600)
     assert estimate(JobKind.PREVIEW, changes=3, backup_loaded=True).total == 60  # never below a minute
-    assert report.text == "up to 2 h 15 min"
-    assert [format_duration(s) for s in (4.4, 59, 60, 3599, 3600, 5400)] == [
-        "4 s", "59 s", "1 min", "59 min", "1 h", "1 h 30 min"]
+    assert report.text == "up to 2h 15m"
+    assert [format_duration(s) for s in (4.4, 59, 60, 3599, 3600, 5400, 200_000)] == [
+        "4s", "59s", "1m 00s", "59m 59s", "1h 00m", "1h 30m", "2d 07h"]
+    largest = [format_duration(s, largest_unit=True) for s in (59, 3599, 5400, 200_000)]
+    assert largest == ["59s", "59m", "1h", "2d"]
 
 
 def test_polling_starts_quick_and_slows_down_with_the_job_age() -> None:

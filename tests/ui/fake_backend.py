@@ -33,6 +33,7 @@ from entrabr_tui.engine.restore import BatchResult, RestoreResult, retry_plan
 from entrabr_tui.graph.errors import ForbiddenError
 from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
 from entrabr_tui.store.cache_schema import UNREADABLE_ACTION
+from entrabr_tui.store.change_filter import needle_of, text_matches
 from entrabr_tui.ui.backend import CachedReportView, ReportProgressCallback, RestoreProgressCallback
 
 NOW = datetime(2026, 7, 28, 9, 30, tzinfo=UTC)
@@ -43,6 +44,26 @@ HOSTILE_NAMES = (
     "مرحبا بالعالم \u202eevil",
     "X" * 10_000,
     "",
+)
+
+#: Text from a hostile tenant or keyboard: markup (unbalanced, actions, links), terminal escapes (colour, an
+#: OSC 8 link, an OSC 52 clipboard write), bidi override, NUL, zero-width, wide characters, a huge name.
+HOSTILE_CORPUS = (
+    "[/",
+    "[/]",
+    "[red]",
+    "[link=https://x]",
+    "[@click=app.quit]",
+    "[bold]Rich[/] Markup",
+    "Finance [/] Team",
+    "\x1b[31mANSI red\x1b[0m",
+    "\x1b]8;;https://evil.example\x07OSC link\x1b]8;;\x07",
+    "\x1b]52;c;ZXZpbA==\x07clipboard",
+    "evil\u202eRTL",
+    "nul\x00byte",
+    "zero\u200bwidth",
+    "漢字の名前😀 wide",
+    "W" * 10_000,
 )
 
 
@@ -107,6 +128,34 @@ def _policy() -> Change:
     })
 
 
+def hostile_changes(failure: str) -> list[Change]:
+    """A report where every changed object, member and value is named by the hostile corpus."""
+    changes: list[Change] = []
+    for j, name in enumerate(HOSTILE_CORPUS):
+        upn = f"h{j:02d}{name[:40]}@contoso.example"
+        changes.append(_cloud({
+            "id": f"h-{j:02d}", "entityTypeName": "user", "recoveryAction": "update",
+            "displayName": f"DISABLED - {name}",
+            "deltaFromCurrent": {"@odata.type": "#microsoft.graph.user", "displayName": name,
+                                 "jobTitle": name, "accountEnabled": True},
+            "currentState": {"@odata.type": "#microsoft.graph.user", "displayName": f"DISABLED - {name}",
+                             "jobTitle": "x", "accountEnabled": False, "userPrincipalName": upn}}))
+    changes.append(_cloud({
+        "id": "h-soft", "entityTypeName": "user", "recoveryAction": "softDelete",
+        "displayName": HOSTILE_CORPUS[4],
+        "deltaFromCurrent": {"@odata.type": "#microsoft.graph.user", "@removed": {"reason": "changed"}},
+        "currentState": {"@odata.type": "#microsoft.graph.user", "deletedDateTime": None}}))
+    changes.append(_cloud({
+        "id": "h-group", "entityTypeName": "group", "recoveryAction": "update",
+        "displayName": HOSTILE_CORPUS[6],
+        "deltaFromCurrent": {"@odata.type": "#microsoft.graph.group", "description": failure,
+                             "members@delta": [{"@odata.type": "#microsoft.graph.user", "id": f"h-{j:02d}"}
+                                               for j in range(len(HOSTILE_CORPUS))]},
+        "currentState": {"@odata.type": "#microsoft.graph.group", "description": "ok"}}))
+    changes.append(_policy())
+    return changes
+
+
 def build_changes(users: int = 300) -> list[Change]:
     """A seeded report: users of every action, groups with member changes, a CA policy, hostile names."""
     changes: list[Change] = []
@@ -137,11 +186,8 @@ def row_for(change: Change, marked: bool, position: int = 0) -> ChangeRow:
 def matches(change: Change, text: str | None, recoverable: Recoverable | None) -> bool:
     if recoverable is not None and recoverability(change).answer is not recoverable:
         return False
-    if not text:
-        return True
-    needle = text.casefold()
-    return (needle in change.display_name.casefold() or change.id.casefold().startswith(needle)
-            or needle in (change.principal_name or "").casefold())
+    # The cache's own rule (name or UPN contains the text, raw or as shown; or the id starts with it).
+    return bool(text_matches(needle_of(text), change.display_name, change.principal_name, change.id))
 
 
 @dataclass(frozen=True)
@@ -178,7 +224,7 @@ class FakeBackend:
     offline: bool = False
     service_in_process: bool = False
     fail_ids: frozenset[str] = frozenset()
-    changes: list[Change] = field(default_factory=list)
+    tenant_changes: list[Change] = field(default_factory=list)
     queued: dict[str, tuple[str, Change]] = field(default_factory=dict)
     log: list[HistoryEntry] = field(default_factory=list)
     server_jobs: list[Job] = field(default_factory=list)
@@ -195,6 +241,15 @@ class FakeBackend:
     resumed: int = 0
     dropped: int = 0
     incomplete: bool = False  # the cached report is not proven complete
+    failed_by_job: dict[str, tuple[Change, ...]] = field(default_factory=dict)
+    #: The signed-in identity's UPN (default: ``<role>@contoso.example``).
+    identity: str | None = None
+    failure_message: str = "Update failed: object is managed elsewhere."
+    #: Backups the service lists (daily, newest first); the newest has a cached report when ``cached``.
+    backups: int = 3
+    cached: bool = True
+    #: Objects whose change cannot be read, with the error it raises.
+    broken: dict[str, str] = field(default_factory=dict)
     sync_checks: int = 0
     #: The service refuses restores (403), as it does an Entra Backup Reader's.
     refuse_restore: bool = False
@@ -205,16 +260,19 @@ class FakeBackend:
 
     def __post_init__(self) -> None:
         self.refuse_restore = self.refuse_restore or self.role == "reader"  # as the service does
-        if not self.changes:
-            self.changes = build_changes(self.users)
-        self._by_id = {c.id: c for c in self.changes}
+        if not self.tenant_changes:
+            self.tenant_changes = build_changes(self.users)
+        self._by_id = {c.id: c for c in self.tenant_changes}
         self._snapshots = [Snapshot(snapshot_id_for(NOW - timedelta(days=d, hours=11, minutes=30)),
-                                    NOW - timedelta(days=d, hours=11, minutes=30)) for d in range(3)]
+                                    NOW - timedelta(days=d, hours=11, minutes=30))
+                           for d in range(self.backups)]
         first = self._snapshots[0]
-        self._reports: dict[str, ReportInfo] = {first.id: self._report("job-1", first.id)}
+        self._reports: dict[str, ReportInfo] = {}
+        if self.cached:
+            self._reports[first.id] = self._report("job-1", first.id)
 
     def _report(self, job_id: str, snapshot_id: str) -> ReportInfo:
-        total = len(self.changes)
+        total = len(self.tenant_changes)
         if self.incomplete:
             return ReportInfo(job_id, len(getattr(self, "_reports", {})) + 1, snapshot_id, None,
                               RecoveryStatus.SUCCESSFUL, total, total + 1000, False,
@@ -234,7 +292,7 @@ class FakeBackend:
         role_id = ADMINISTRATOR_ROLE_ID if self.role == "admin" else READER_ROLE_ID
         return capabilities_from_claims({
             "scp": "EntraBackup.Read.All EntraBackup.ReadWrite.Preview EntraBackup.ReadWrite.Recovery",
-            "wids": [role_id], "upn": f"{self.role}@contoso.example"})
+            "wids": [role_id], "upn": self.identity or f"{self.role}@contoso.example"})
 
     async def snapshots(self) -> list[FakeSnapshotEntry]:
         return [FakeSnapshotEntry(s, s.created + timedelta(days=7), False, self._reports.get(s.id))
@@ -247,7 +305,7 @@ class FakeBackend:
         if existing is not None and existing.complete and not fresh:
             return existing
         assert progress is not None
-        total = len(self.changes)
+        total = len(self.tenant_changes)
         job_id = f"job-{len(self._reports) + 1}"
         for step, phase in enumerate(("initialized", "loadingData", "calculating")):
             progress(JobProgress(job_id, JobKind.PREVIEW, phase, phase, float(step * 60), 3600.0))
@@ -303,7 +361,7 @@ class FakeBackend:
     def counts(self, report_id: str, /, *, text: str | None = None,
                recoverable: Recoverable | None = None, marked: bool | None = None) -> list[NodeCount]:
         tally: dict[tuple[str, str], int] = {}
-        for c in self.changes:
+        for c in self.tenant_changes:
             if marked is not None and (c.id in self.queued) is not marked:
                 continue
             if matches(c, text, recoverable):
@@ -314,7 +372,8 @@ class FakeBackend:
     def page(self, report_id: str, entity_type: str | None, action: str | None,
              after: tuple[str, str, int] | None, limit: int, /, *, text: str | None = None,
              recoverable: Recoverable | None = None) -> list[ChangeRow]:
-        rows = sorted(((c.display_name, c.id, position, c) for position, c in enumerate(self.changes, start=1)
+        rows = sorted(((c.display_name, c.id, position, c)
+                       for position, c in enumerate(self.tenant_changes, start=1)
                        if c.entity_type_raw == entity_type and action_of(c) == action
                        and matches(c, text, recoverable)),
                       key=lambda r: r[:3])
@@ -323,13 +382,21 @@ class FakeBackend:
         return [row_for(c, c.id in self.queued, position) for _, _, position, c in rows[:limit]]
 
     def change(self, report_id: str, change_id: str, position: int | None = None, /) -> Change | None:
-        if position is not None and 0 < position <= len(self.changes):
-            found = self.changes[position - 1]
+        if change_id in self.broken:
+            raise RuntimeError(self.broken[change_id])
+        if position is not None and 0 < position <= len(self.tenant_changes):
+            found = self.tenant_changes[position - 1]
             return found if found.id == change_id else None
         return self._by_id.get(change_id)
 
+    def changes(self, report_id: str, change_ids: Sequence[str], /) -> list[Change]:
+        return [self._by_id[i] for i in change_ids if i in self._by_id]
+
     def display_names(self, ids: Sequence[str], /) -> dict[str, str]:
         return {i: self._by_id[i].display_name for i in ids if i in self._by_id}
+
+    def failed_changes(self, job_id: str, /) -> list[Change]:
+        return list(self.failed_by_job.get(job_id, ()))
 
     def marked(self, report_id: str, /) -> set[str]:
         return {i for i, (r, _) in self.queued.items() if r == report_id}
@@ -357,7 +424,7 @@ class FakeBackend:
     def _selected(self, nodes: Sequence[tuple[str, str]] | None, text: str | None,
                   recoverable: Recoverable | None) -> list[Change]:
         wanted = set(nodes) if nodes is not None else None
-        return [c for c in self.changes if matches(c, text, recoverable)
+        return [c for c in self.tenant_changes if matches(c, text, recoverable)
                 and (wanted is None or (c.entity_type_raw, c.action_raw) in wanted)]
 
     def mark_where(self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None,
@@ -421,7 +488,7 @@ class FakeBackend:
         report_id = next(iter(self.queued.values()))[0]
         report = next(r for r in self._reports.values() if r.id == report_id)
         totals: dict[str, int] = {}
-        for c in self.changes:
+        for c in self.tenant_changes:
             totals[c.entity_type_raw] = totals.get(c.entity_type_raw, 0) + 1
         return build_plan(report, [c for _, c in self.queued.values()], totals,
                           allow_whole_type=allow_whole_type)
@@ -451,18 +518,19 @@ class FakeBackend:
             failed = tuple(
                 Change.from_json({"id": c.id, "entityTypeName": c.entity_type_raw,
                                   "recoveryAction": c.action_raw, "displayName": c.display_name,
-                                  "failureMessage": "Update failed: object is managed elsewhere."})
-                for c in self.changes if c.id in self.fail_ids and c.id in ids and number == 1)
+                                  "failureMessage": self.failure_message})
+                for c in self.tenant_changes if c.id in self.fail_ids and c.id in ids and number == 1)
             job = Job.from_json({"id": f"rjob-{number}", "status": "successful",
                                  "totalObjectsModified": len(ids) - len(failed),
                                  "totalFailedChanges": len(failed)}, JobKind.RECOVERY)
             batches.append(BatchResult(number, scope, job, failed))
+            self.failed_by_job[job.id] = failed
         done = ids - self.fail_ids
         for i in ids:
             self.restored[i.lower()] = FakeRestoreMark("failed" if i in self.fail_ids else "restored", NOW,
                                                        "rjob-1")
-        self.changes = [c for c in self.changes if c.id not in done]
-        self._by_id = {c.id: c for c in self.changes}
+        self.tenant_changes = [c for c in self.tenant_changes if c.id not in done]
+        self._by_id = {c.id: c for c in self.tenant_changes}
         self.queued = {i: v for i, v in self.queued.items() if i not in done}
         result = RestoreResult("run-1", plan.snapshot_id, tuple(batches))
         self._log("restoreFinished", result.summary, result.outcome)
@@ -481,7 +549,7 @@ class FakeBackend:
                   job_id=report.id if report is not None else None)
 
     def iter_changes(self, report_id: str, /) -> Iterator[Change]:
-        yield from list(self.changes)
+        yield from list(self.tenant_changes)
 
     def clear_cache_blocker(self) -> str | None:
         return self.clear_blocker

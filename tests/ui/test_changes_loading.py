@@ -174,7 +174,7 @@ async def test_typing_queries_only_the_latest_text() -> None:
         await settle(pilot)
         assert backend.of("counts")[before:] == [("user0001", None)]
         assert tree.model.applied == ("user0001", None)
-        assert {r.id for r in tree.visible_rows()} == {c.id for c in backend.changes
+        assert {r.id for r in tree.visible_rows()} == {c.id for c in backend.tenant_changes
                                                          if "user0001" in (c.principal_name or "")}
 
 
@@ -206,7 +206,7 @@ async def test_filter_updates_the_nodes_in_place() -> None:
         await settle(pilot)
         assert type_node(tree, "user") is user and action_node(tree, "user", "update") is node
         assert node.is_expanded and tree.cursor_node is node
-        expected = sorted(c.display_name for c in backend.changes if c.action_raw == "update"
+        expected = sorted(c.display_name for c in backend.tenant_changes if c.action_raw == "update"
                           and c.entity_type_raw == "user" and "user 001" in c.display_name.lower())
         assert [r.display_name for r in leaves(node)] == expected
         assert isinstance(node.data, ActionNode) and node.data.count == len(expected)
@@ -276,7 +276,7 @@ def test_open_plan_keeps_open_nodes_and_opens_small_ones() -> None:
     counts = [NodeCount("user", "update", 5_000), NodeCount("user", "restore", AUTO_OPEN_NODE),
               NodeCount("group", "update", 3), NodeCount("application", "softDelete", AUTO_OPEN_NODE + 1)]
     groups = group_counts(counts)
-    assert list(groups) == ["application", "group", "user"]
+    assert list(groups) == ["user", "application", "group"]  # most changes first
     keep = OpenPlan(frozenset({"user"}), frozenset({("user", "update")}))
     assert plan_open(groups, keep, auto_open=False) == keep
     plan = plan_open(groups, keep, auto_open=True)

@@ -27,6 +27,12 @@ def flat(app: object) -> str:
     return " ".join(screen_text(app).split())  # type: ignore[arg-type]
 
 
+def tree_says(app: object) -> str:
+    """The lines the Changes pane shows while no report is open (wrapped to its width), as one text."""
+    tree = app.main.changes  # type: ignore[attr-defined]
+    return " ".join(str(node.label) for node in tree.root.children)
+
+
 async def start_blocked_restore(app: object, pilot: object, backend: FakeBackend) -> None:
     """Queue 185 user updates (two batches) and start restoring them; batch 1 waits on the gate."""
     tree = app.main.changes  # type: ignore[attr-defined]
@@ -139,7 +145,7 @@ async def test_cancelling_a_report_asks_plainly_and_leaves_the_waiting_state(siz
         await pilot.press("ctrl+s")
         for _ in range(5):
             await pilot.pause()
-        assert app.main.job_running and "Waiting for the difference report" in flat(app)
+        assert app.main.job_running and "Waiting for the difference report" in tree_says(app)
         await pilot.press("C")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
@@ -150,7 +156,7 @@ async def test_cancelling_a_report_asks_plainly_and_leaves_the_waiting_state(siz
         assert "y Yes" in footer and "n No" in footer and "Restore" not in footer  # the dialog's keys
         await pilot.press("y")
         await settle(pilot)
-        text = flat(app)
+        text = tree_says(app)
         assert "Waiting for the difference report" not in text and "Report cancelled" in text
         assert not app.main.job_running and not app.main.job_strip.display
         assert backend.report_gate is not None

@@ -19,6 +19,25 @@ from .screen_text import screen_text
 from .test_changes import leaves, open_group
 
 
+async def test_enter_on_a_backup_without_a_report_creates_one_at_once() -> None:
+    backend = FakeBackend()
+    backend._reports.clear()  # nothing is open: the new report shows as it arrives
+    async with running(backend) as (app, pilot):
+        await pilot.press("1", "j")
+        await settle(pilot)
+        assert "Create report" in screen_text(app)  # the footer says what enter does on this backup
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, ScopeDialog)  # one key: every object, no questions
+        second = (await backend.snapshots())[1].snapshot.id
+        assert backend.report_calls == [(second, None)]
+        assert app.main.changes.report_id == "job-1"
+        assert any(n.title == "Report" and "ready" in n.message for n in app._notifications)
+        await pilot.press("1")
+        await settle(pilot)
+        assert "Open report" in screen_text(app)
+
+
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 async def test_a_report_ready_in_the_background_is_offered_not_switched_to(size: tuple[int, int]) -> None:
     backend = FakeBackend()
@@ -27,7 +46,7 @@ async def test_a_report_ready_in_the_background_is_offered_not_switched_to(size:
         node = await open_group(pilot, tree, "user", "update")
         reading = leaves(node)[3]
         tree.move_cursor(next(n for n in node.children if n.data == reading))
-        await pilot.press("1", "j", "enter")
+        await pilot.press("1", "j", "n")
         await settle(pilot)
         assert isinstance(app.screen, ScopeDialog)
         await pilot.click("#create")
@@ -41,31 +60,18 @@ async def test_a_report_ready_in_the_background_is_offered_not_switched_to(size:
         assert ready and "press o" in ready[-1].message and "07-26 22:00" in ready[-1].message
         assert "o Open ready report" in screen_text(app).splitlines()[-1]
         assert not app.main.job_strip.display
-        assert "job slot free" in screen_text(app)
+        assert "slot free" in screen_text(app)
         await pilot.press("o")
         await settle(pilot)
         assert app.main.report_id == tree.report_id == "job-2"
-        assert "backup of 2026-07-26 22:00 UTC" in screen_text(app)
+        assert "backup of 2026-07-26 22:00" in screen_text(app)  # the pane names the backup
         assert "o Open ready report" not in screen_text(app).splitlines()[-1]
-
-
-async def test_a_new_report_opens_when_no_report_is_shown() -> None:
-    backend = FakeBackend()
-    backend._reports.clear()
-    async with running(backend) as (app, pilot):
-        assert app.main.report_id is None
-        await pilot.press("1", "j", "enter")
-        await settle(pilot)
-        await pilot.click("#create")
-        await settle(pilot)
-        assert app.main.report_id == app.main.changes.report_id == "job-1"
-        assert any(n.title == "Report" and "ready" in n.message for n in app._notifications)
 
 
 async def test_new_report_from_the_keyboard_only() -> None:
     backend = FakeBackend()
     async with running(backend) as (app, pilot):
-        await pilot.press("1", "j", "enter")
+        await pilot.press("1", "j", "n")
         await settle(pilot)
         assert isinstance(app.screen, ScopeDialog)
         await pilot.press("down", "enter")  # the radio set has focus: choose "Chosen types"
@@ -107,8 +113,6 @@ async def test_report_progress_is_shown_while_it_runs() -> None:
         strip.show_text = spy  # type: ignore[method-assign]
         await pilot.press("1", "j", "enter")
         await settle(pilot)
-        await pilot.click("#create")
-        await settle(pilot)
     assert any("downloading" in t.lower() or "Downloading" in t for t in seen)
     assert all(t.startswith("difference report") for t in seen)
 
@@ -128,8 +132,8 @@ async def test_restore_with_confirmation_then_history() -> None:
         await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, RestoreResultScreen)
-        assert "No failed changes" in screen_text(app)
-        assert not queued & {c.id for c in backend.changes}
+        assert "No change failed" in screen_text(app)
+        assert not queued & {c.id for c in backend.tenant_changes}
         await pilot.press("escape", "H")
         await settle(pilot)
         assert isinstance(app.screen, HistoryScreen)
@@ -143,12 +147,12 @@ async def test_cancelling_the_confirmation_restores_nothing() -> None:
         await open_group(pilot, app.main.changes, "user", "update")
         await pilot.press("j", "space")
         await settle(pilot)
-        before = len(backend.changes)
+        before = len(backend.tenant_changes)
         await pilot.press("r")
         await settle(pilot)
         await pilot.press("n")
         await settle(pilot)
-        assert len(backend.changes) == before
+        assert len(backend.tenant_changes) == before
         assert backend.server_jobs == []
 
 
@@ -184,7 +188,7 @@ async def test_failed_changes_are_listed_and_can_be_retried() -> None:
         await settle(pilot)
         assert isinstance(app.screen, RestoreResultScreen)
         text = screen_text(app)
-        assert "1 failed change" in text
+        assert "1 object, 1 change failed" in text
         assert "Update failed: object is managed elsewhere." in text
         await pilot.press("R")
         await settle(pilot)
@@ -216,7 +220,7 @@ async def test_quit_asks_while_a_job_runs() -> None:
 
 async def test_dialogs_keep_their_buttons_visible_at_80_by_24() -> None:
     async with running(size=(80, 24)) as (app, pilot):
-        await pilot.press("1", "j", "enter")
+        await pilot.press("1", "j", "n")
         await settle(pilot)
         assert isinstance(app.screen, ScopeDialog)
         assert "Create report" in screen_text(app)
@@ -230,7 +234,7 @@ async def test_dialogs_keep_their_buttons_visible_at_80_by_24() -> None:
         assert "Restore" in text and "Cancel (esc)" in text
 
 
-async def test_n_in_the_tree_starts_a_report_unless_a_filter_is_active() -> None:
+async def test_n_starts_a_report_in_every_pane_and_brackets_move_between_matches() -> None:
     async with running() as (app, pilot):
         await pilot.press("2", "n")
         await settle(pilot)
@@ -239,10 +243,13 @@ async def test_n_in_the_tree_starts_a_report_unless_a_filter_is_active() -> None
         await settle(pilot)
         await pilot.press("2", "slash", *"user0001", "enter")
         await settle(pilot)
-        await pilot.press("n")
+        await pilot.press("right_square_bracket")
         await settle(pilot)
         assert not isinstance(app.screen, ScopeDialog)
         assert app.main.changes.current_row is not None
+        await pilot.press("n")  # the same key means the same thing while a filter is active
+        await settle(pilot)
+        assert isinstance(app.screen, ScopeDialog)
 
 
 async def test_a_retry_shows_in_the_job_strip_and_counts_down() -> None:

@@ -91,7 +91,7 @@ async def test_unreadable_change_objects_have_a_group_and_a_badge_of_their_own()
     broken = Change.from_json({"id": "u-broken", "entityTypeName": "user", "recoveryAction": "update",
                                "displayName": "Broken [red]Row", "deltaFromCurrent": "not an object"})
     assert not broken.readable
-    backend = FakeBackend(changes=[*build_changes(20), broken])
+    backend = FakeBackend(tenant_changes=[*build_changes(20), broken])
     async with running(backend) as (app, pilot):
         await open_group(pilot, app.main.changes, "user", "(unreadable)")
         text = screen_text(app)

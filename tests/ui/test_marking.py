@@ -21,7 +21,7 @@ SIZES = [(80, 24), (120, 40)]
 
 
 def ids_of(backend: FakeBackend, entity_type: str, action: str | None = None) -> set[str]:
-    return {c.id for c in backend.changes
+    return {c.id for c in backend.tenant_changes
             if c.entity_type_raw == entity_type and (action is None or c.action_raw == action)}
 
 
@@ -83,7 +83,7 @@ async def test_ctrl_a_marks_all_matches_of_the_filter(size: tuple[int, int]) -> 
         tree = app.main.changes
         await pilot.press("2", "slash", *"user0001", "enter")
         await settle(pilot)
-        matches = {c.id for c in backend.changes if "user0001" in (c.principal_name or "")}
+        matches = {c.id for c in backend.tenant_changes if "user0001" in (c.principal_name or "")}
         assert len(matches) == 10
         await pilot.press("ctrl+a")
         await settle(pilot)
@@ -102,7 +102,7 @@ async def test_unmark_all_asks_above_a_hundred_and_u_undoes_it() -> None:
         await pilot.press("2", "ctrl+a")
         await settle(pilot)
         everything = set(backend.queued)
-        assert len(everything) == len(backend.changes) > 100
+        assert len(everything) == len(backend.tenant_changes) > 100
         await pilot.press("U")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)

@@ -70,9 +70,9 @@ async def test_export_report_as_csv_json_and_markdown_through_the_palette(tmp_pa
             assert len(written) == 1, written
         with next(tmp_path.glob("*.csv")).open(encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
-        assert len({row["id"] for row in rows}) == len(backend.changes)  # a row per changed property
+        assert len({row["id"] for row in rows}) == len(backend.tenant_changes)  # a row per changed property
         document = json.loads(next(tmp_path.glob("*.json")).read_text(encoding="utf-8"))
-        assert document["report"]["id"] == "job-1" and len(document["changes"]) == len(backend.changes)
+        assert document["report"]["id"] == "job-1" and len(document["changes"]) == len(backend.tenant_changes)
         assert document["report"]["snapshotCreated"].startswith("2026-07-27T22:00:00")
         markdown = next(tmp_path.glob("*.md")).read_text(encoding="utf-8")
         assert "\\[bold red\\]Injected" in markdown  # a hostile name, escaped for Markdown

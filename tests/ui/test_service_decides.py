@@ -93,11 +93,12 @@ async def test_a_refused_report_with_nothing_open_says_so() -> None:
 
     backend.ensure_report = refuse  # type: ignore[method-assign,assignment]
     async with running(backend, size=(80, 24)) as (app, pilot):
-        assert "Press n to create one" in screen_text(app)
+        assert "No difference report is open" in " ".join(str(n.label)
+                                                          for n in app.main.changes.root.children)
         await pilot.press("n")
         await settle(pilot)
         await pilot.press("ctrl+s")
         await settle(pilot)
-        text = screen_text(app)
+        text = " ".join(str(n.label) for n in app.main.changes.root.children)
         assert "refused" in text and "Waiting" not in text and "did not finish" not in text
         assert app.main.report_id is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 from typing import ClassVar
@@ -50,16 +50,13 @@ from entrabr_tui.ui.screens.history import HistoryScreen
 from entrabr_tui.ui.screens.marks_flow import QUEUE_POLL, MarksFlow
 from entrabr_tui.ui.screens.report_flow import ReportFlow
 from entrabr_tui.ui.screens.restore_flow import RestoreFlow
-from entrabr_tui.ui.text import clean, format_duration, safe
+from entrabr_tui.ui.text import format_duration, keep_input_literal, literal
 from entrabr_tui.ui.widgets.backups import BackupsTable
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
-from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable
+from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable, value_body
 from entrabr_tui.ui.widgets.queue import QueueTable, plan_title
 from entrabr_tui.ui.widgets.status import JobStrip, ReadOnlyBanner, StatusLine, report_state
 from entrabr_tui.ui.workers import failure_title
-
-#: What the Changes pane says while no report is open: one key starts one.
-NO_REPORT = "No report yet.\nPress n to create one\n(or enter on a backup in pane 1)."
 
 #: A queue of this many objects or more is read again once changes pause for ``QUEUE_SETTLE`` seconds.
 LARGE_QUEUE = 5_000
@@ -68,6 +65,17 @@ QUEUE_SETTLE = 0.3
 #: Pane number → (container id, id of the widget that takes focus).
 PANES = {1: ("pane-backups", "backups"), 2: ("pane-changes", "tree"), 3: ("pane-diff", "diff-table"),
          4: ("pane-queue", "queue")}
+
+
+def first_run_hint(entries: Sequence[SnapshotEntry], highlighted: SnapshotEntry | None) -> str:
+    """What the Changes pane says while no report is open: the one key that starts one."""
+    if not entries:
+        return "No backups are listed for this tenant yet (ctrl+r lists them again)."
+    entry = highlighted or max(entries, key=lambda e: e.snapshot.created)
+    when = entry.snapshot.created.strftime("%Y-%m-%d %H:%M UTC")
+    return (f"No difference report is open. Press enter to create the difference report for the backup of "
+            f"{when} (highlighted in pane 1), or n to choose what it covers. The first report on a backup "
+            "takes the service up to 1–2.5 h.")
 
 
 def settle_memory() -> None:
@@ -88,6 +96,9 @@ class MainScreen(Screen[None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, GLOBAL)
+    #: Narrow and short terminals give the diff more room (app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (Textual types it so)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         super().__init__()
@@ -154,15 +165,16 @@ class MainScreen(Screen[None]):
         self.query_one("#filter", Input).display = False
         self._title(1, "Backups")
         self._title(2, "Changes")
-        self._title(3, "Diff")
+        self._title(3, "Diff", "z zooms")
         self._title(4, "Restore queue", "empty")
         self.diff.placeholder("move onto an object in pane 2")
         self.query_one("#tree", ChangesTree).show_message("Connecting…")
         self.backups.focus()
 
-    def _title(self, pane: int, name: str, detail: str = "") -> None:
+    def _title(self, pane: int, name: str, detail: str | Text = "") -> None:
+        """A pane's border title, literal (``detail`` may hold a typed filter or a name)."""
         container = self.query_one(f"#{PANES[pane][0]}")
-        container.border_title = f"{pane} {name}" + (f" · {detail}" if detail else "")
+        container.border_title = literal(f"{pane} {name}", *((" · ", detail) if detail else ()))
 
     # -- session ---------------------------------------------------------------------------------------------
     def set_backend(self, backend: Backend) -> None:
@@ -209,7 +221,7 @@ class MainScreen(Screen[None]):
                 assert newest.report is not None
                 self.open_report(newest.report.id, newest.report)
             elif self._first_listing:
-                self.changes.show_message(NO_REPORT)
+                self.changes.show_message(first_run_hint(message.entries, self.backups.current_entry))
         self._after_first_listing()
 
     @on(SnapshotChosen)
@@ -222,11 +234,10 @@ class MainScreen(Screen[None]):
             self.open_report(report.id, report)
             self.changes.focus()
         else:
-            # No usable report in the cache: reuse a successful one on the service, or create one (the
-            # service decides whether this sign-in may).
-            ask = report is None or report.status is not RecoveryStatus.SUCCESSFUL
+            # No usable report in the cache: reuse a successful one on the service, or create one of
+            # every object at once (one key to start; n asks what a new report covers).
             if self.reports is not None:
-                self.reports.start(entry, ask_scope=ask)
+                self.reports.start(entry, ask_scope=False)
 
     @on(CountsLoaded)
     def _counts_loaded(self, message: CountsLoaded) -> None:
@@ -243,7 +254,12 @@ class MainScreen(Screen[None]):
         backup = f"backup {when:%m-%d %H:%M}" if when is not None else ""
         self._title(2, "Changes", " · ".join(t for t in (message.text, state, backup) if t))
         pane = self.query_one("#pane-changes")
-        pane.border_subtitle = f"backup of {when:%Y-%m-%d %H:%M} UTC" if when is not None else ""
+        pane.border_subtitle = f"backup of {when:%Y-%m-%d %H:%M}" if when is not None else ""
+
+        field = self.query_one("#filter", Input)
+        if not self.changes.filters.text and field.value and self.focused is not field:
+            field.value = ""  # the filter was cleared in the tree (esc): the field shows it
+            field.display = False
 
     # -- backups ---------------------------------------------------------------------------------------------
     def backup_entry(self, snapshot_id: str | None) -> SnapshotEntry | None:
@@ -402,18 +418,7 @@ class MainScreen(Screen[None]):
     @on(DiffTable.ShowValue)
     def _show_value(self, message: DiffTable.ShowValue) -> None:
         row = message.row
-        body = Text.assemble(("Backup (restore writes):\n", "bold"), safe(row.backup_text or "(absent)"),
-                             ("\n\nCurrent:\n", "bold"), safe(row.current_text or "(absent)"),
-                             ("\n\nRecoverable: ", "bold"),
-                             {True: "yes", False: "no", None: "unknown"}[row.recoverable])
-        if row.reason:
-            body.append_text(Text.assemble(" — ", safe(row.reason)))
-        if row.note:
-            body.append_text(Text.assemble(("\nNote: ", "bold"), safe(row.note)))
-        for text in (row.backup_text, row.current_text):
-            if len(text) > 200:
-                body.append_text(Text.assemble(("\n\nFull value:\n", "bold"), Text(clean(text)[:20_000])))
-        self.app.push_screen(TextDialog(f"{row.glyph} {clean(row.path)[:80]}", body))
+        self.app.push_screen(TextDialog(literal(f"{row.glyph} ", row.path), value_body(row)))
 
     # -- queue -----------------------------------------------------------------------------------------------
     @on(MarksChanged)
@@ -460,8 +465,7 @@ class MainScreen(Screen[None]):
         self.queue.show_queue(message.entries, message.plan)
         if message.error is not None:
             self._title(4, "Restore queue", f"{len(message.entries):,} queued · cannot plan")
-            self.notify(clean(message.error)[:300], title="Restore queue", severity="warning", timeout=10,
-                        markup=False)
+            self.notify(message.error, title="Restore queue", severity="warning", timeout=10)
         else:
             self._title(4, "Restore queue", plan_title(message.plan))
 
@@ -486,7 +490,8 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.changes.set_filter(event.value)
+        if not keep_input_literal(event.input, event.value):
+            self.changes.set_filter(event.value)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -505,6 +510,8 @@ class MainScreen(Screen[None]):
 
     # -- actions ---------------------------------------------------------------------------------------------
     def action_focus_pane(self, pane: int) -> None:
+        if self.maximized is not None and self.maximized.id != PANES[pane][0]:
+            self.minimize()  # another pane was zoomed: show them all again
         if pane == 3 and self.diff.raw:
             self.query_one("#diff-raw").focus()
             return
@@ -554,6 +561,18 @@ class MainScreen(Screen[None]):
         self.status.set_slot(None)
         self.notify("Job cancelled.", title="Job")
 
+    def action_zoom(self) -> None:
+        """z: the focused pane fills the screen; z again (or esc) brings the four panes back."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        focused = self.focused
+        for container_id, _ in PANES.values():
+            pane = self.query_one(f"#{container_id}")
+            if focused is not None and (focused is pane or pane in focused.ancestors):
+                self.maximized = pane
+                return
+
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
 
@@ -598,8 +617,8 @@ class MainScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state is WorkerState.ERROR and worker.error is not None:
-            self.notify(safe(str(worker.error) or type(worker.error).__name__, 300).plain,
-                        title=failure_title(worker), severity="error", timeout=10)
+            self.notify(str(worker.error) or type(worker.error).__name__, title=failure_title(worker),
+                        severity="error", timeout=10)
             if worker.group == "job":
                 if self.reports is not None and worker is self.reports.job:
                     self.reports.ended("The difference report did not finish (see the message).\n"

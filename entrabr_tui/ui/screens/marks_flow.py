@@ -15,7 +15,7 @@ from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.ui.backend import Backend, RestoreMarkView
 from entrabr_tui.ui.messages import MarkNodesRequested, MarksReloaded, QueueChanged, RestoreMarksLoaded
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog
-from entrabr_tui.ui.text import clean, format_duration, plural
+from entrabr_tui.ui.text import format_duration, plural
 
 if TYPE_CHECKING:
     from entrabr_tui.ui.screens.main import MainScreen
@@ -72,7 +72,7 @@ class MarksFlow:
                                          recoverable=recoverable)
         marked = backend.marked(report_id)
         self.screen.post_message(MarksReloaded(report_id, marked))
-        what = clean(request.what)[:60]
+        what = request.what[:60]
         if unmark:
             note = f"Unmarked {plural(changed, 'object')} ({what})."
         elif changed:
@@ -80,7 +80,7 @@ class MarksFlow:
         else:
             note = f"Every object of {what} was marked already."
         undo = " Press u to undo." if changed else ""
-        self.screen.notify(note + undo, title="Restore queue", markup=False)
+        self.screen.notify(note + undo, title="Restore queue")
         if not unmark:
             self.warn_recent(marked - before)
 

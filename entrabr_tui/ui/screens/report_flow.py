@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Label, RadioButton, RadioSet, SelectionList
+from textual.widgets import Button, Footer, Label, RadioSet
 from textual.worker import Worker
 
 from entrabr_tui.core.model import (
@@ -30,8 +30,9 @@ from entrabr_tui.engine.events import JobProgress
 from entrabr_tui.ui.backend import Backend, CachedReportView, QueueEntry, SnapshotEntry
 from entrabr_tui.ui.bindings import SCOPE_DIALOG, SCREEN, bindings_of
 from entrabr_tui.ui.messages import ReportProgressed, ReportReady
-from entrabr_tui.ui.text import clean, plural
+from entrabr_tui.ui.text import plural
 from entrabr_tui.ui.widgets.status import job_progress_text, slot_text
+from entrabr_tui.ui.widgets.toggles import TextCheckbox, TextChecklist, TextRadioButton
 
 if TYPE_CHECKING:
     from entrabr_tui.ui.screens.main import MainScreen
@@ -72,8 +73,8 @@ class ScopeDialog(ModalScreen[ScopeChoice | None]):
             with VerticalScroll(classes="dialog-body"):
                 yield from self._choices()
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel (esc)", id="cancel", compact=True)
-                yield Button("Create report (ctrl+s)", id="create", variant="primary", compact=True)
+                yield Button(Text("Cancel (esc)"), id="cancel", compact=True)
+                yield Button(Text("Create report (ctrl+s)"), id="create", variant="primary", compact=True)
         yield Footer()
 
     def _choices(self) -> ComposeResult:
@@ -81,29 +82,30 @@ class ScopeDialog(ModalScreen[ScopeChoice | None]):
         yield Label(Text("The first report on a backup loads it: up to 1–2.5 h, then about 45 min per "
                          "100,000 changes. An existing successful report is reused.", style="dim"))
         with RadioSet(id="scope-kind"):
-            yield RadioButton("All objects", value=True, id="scope-all")
-            yield RadioButton("Chosen types", id="scope-types")
+            yield TextRadioButton(Text("All objects"), value=True, id="scope-all")
+            yield TextRadioButton(Text("Chosen types"), id="scope-types")
             label = f"Marked objects ({plural(len(self.marked), 'object')}"
-            label += ")" if marked_ok else f"; 1–{MAX_IDS_PER_JOB} allowed)"
-            yield RadioButton(label, id="scope-marked", disabled=not marked_ok)
+            label += ")" if marked_ok else f"; 1–{MAX_IDS_PER_JOB:,} allowed)"
+            yield TextRadioButton(Text(label), id="scope-marked", disabled=not marked_ok)
         types = [t.value for t in ResourceType if t is not ResourceType.UNKNOWN_FUTURE_VALUE]
-        yield SelectionList[str](*[(t, t) for t in types], id="scope-type-list")
-        yield Checkbox("New report even if one is cached (to verify a restore)", self.fresh, id="scope-fresh")
+        yield TextChecklist(*[(Text(t), t) for t in types], id="scope-type-list")
+        yield TextCheckbox(Text("New report even if one is cached (to verify a restore)"), self.fresh,
+                           id="scope-fresh")
 
     def on_mount(self) -> None:
-        self.query_one("#scope-type-list", SelectionList).disabled = True
+        self.query_one("#scope-type-list", TextChecklist).disabled = True
         self.query_one(RadioSet).focus()
 
     @on(RadioSet.Changed)
     def _kind(self, event: RadioSet.Changed) -> None:
-        self.query_one("#scope-type-list", SelectionList).disabled = event.pressed.id != "scope-types"
+        self.query_one("#scope-type-list", TextChecklist).disabled = event.pressed.id != "scope-types"
 
     @on(Button.Pressed, "#create")
     def action_create(self) -> None:
         pressed = self.query_one(RadioSet).pressed_button
         kind = pressed.id if pressed is not None else "scope-all"
         if kind == "scope-types":
-            chosen = tuple(self.query_one("#scope-type-list", SelectionList).selected)
+            chosen = tuple(self.query_one("#scope-type-list", TextChecklist).selected)
             if not chosen:
                 self.notify("Choose at least one type (space toggles).", severity="warning")
                 return
@@ -115,7 +117,7 @@ class ScopeDialog(ModalScreen[ScopeChoice | None]):
 
     @property
     def _fresh(self) -> bool:
-        return self.query_one("#scope-fresh", Checkbox).value
+        return self.query_one("#scope-fresh", TextCheckbox).value
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -207,8 +209,7 @@ class ReportFlow:
             if not is_refusal(exc):
                 raise
             self.ended("Not created: the service refused the difference report. n tries again.")
-            screen.notify(clean(str(exc))[:600], title="The service refused the report", severity="error",
-                          timeout=20, markup=False)
+            screen.notify(str(exc), title="The service refused the report", severity="error", timeout=20)
             return
         if fresh:
             self.restored = False
@@ -245,9 +246,8 @@ class ReportFlow:
         label = f"{when:%m-%d %H:%M}" if when is not None else "The"
         if not report.complete:  # never shown as complete: what arrived is shown, the title says how far
             self._open(report)
-            screen.notify(f"{label} difference report {clean(report.state_text)}. Open it again to download "
-                          "it again.", title="Report incomplete", severity="warning", timeout=15,
-                          markup=False)
+            screen.notify(f"{label} difference report {report.state_text}. Open it again to download it "
+                          "again.", title="Report incomplete", severity="warning", timeout=15)
         elif self._shows_this_job(report.id):
             self._open(report)
             screen.notify(f"{label} difference report ready: {plural(total, 'change')}.", title="Report")

@@ -16,9 +16,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from entrabr_tui.core.planner import summary_lines
+from entrabr_tui.core.text import failed_summary
 from entrabr_tui.ui.bindings import RESTORE_CONFIRM, RESTORE_RESULT, SCREEN, bindings_of
-from entrabr_tui.ui.text import clean, name_text, plural, safe
-from entrabr_tui.ui.widgets.tables import NavTable
+from entrabr_tui.ui.text import clean, plural, safe
+from entrabr_tui.ui.widgets.failed_changes import FailedChangesTable
 
 if TYPE_CHECKING:
     from entrabr_tui.engine.plans import SessionPlan
@@ -142,30 +143,22 @@ class RestoreResultScreen(ModalScreen[str | None]):
         self.backup = backup
 
     def compose(self) -> ComposeResult:
-        failed = len(self.outcome.failed)
-        state = "finished with failures" if failed else "finished"
-        if self.outcome.cancelled:
-            state = "cancelled"
+        outcome = self.outcome
+        failed = failed_summary(outcome.failed_count, len(outcome.failed))
+        jobs = plural(len(outcome.jobs), "recovery job")
         with Vertical(classes="dialog wide", id="restore-result"):
-            yield Label(Text(f"Restore {state}: {plural(len(self.outcome.jobs), 'recovery job')}, "
-                             f"{plural(failed, 'failed change')}", style="bold"), classes="dialog-title")
-            table = NavTable(id="failed-table")
-            yield table
-            hint = "R retries the failed changes · " if failed else ""
+            yield Label(Text(f"Restore {outcome.outcome}: {jobs}; {failed}", style="bold"),
+                        classes="dialog-title")
+            yield FailedChangesTable(id="failed-table")
+            hint = ("enter shows a whole message · y copies it · R retries the failures · History (H) shows "
+                    "them again · " if outcome.failed else "")
             yield Label(Text(f"{hint}n runs a fresh report of {backup_label(self.backup)} to verify the "
                              "tenant now matches it · esc closes", style="dim"))
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#failed-table", NavTable)
-        table.add_column("Type", key="type")
-        table.add_column("Object", key="object")
-        table.add_column("Failure", key="failure")
-        for change in self.outcome.failed:
-            table.add_row(safe(change.entity_type_raw, 24), name_text(change.display_name, 30),
-                          safe(change.failure_message or "(no message)", 200))
-        if not self.outcome.failed:
-            table.add_row(Text(""), Text("No failed changes.", style="italic"), Text(""))
+        table = self.query_one(FailedChangesTable)
+        table.show(self.outcome.failed)
         table.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from textual.worker import Worker
 
+from entrabr_tui.core.text import failed_summary
 from entrabr_tui.engine.errors import is_refusal
 from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.ui.backend import Backend
@@ -23,7 +24,7 @@ from entrabr_tui.ui.screens.restore_dialogs import (
     backup_label,
     plan_body,
 )
-from entrabr_tui.ui.text import clean, plural
+from entrabr_tui.ui.text import plural
 from entrabr_tui.ui.widgets.status import restore_progress_text
 
 if TYPE_CHECKING:
@@ -121,8 +122,7 @@ class RestoreFlow:
             if not is_refusal(exc):
                 raise
             self.ended()
-            screen.notify(clean(str(exc))[:600], title="The service refused the restore", severity="error",
-                          timeout=20, markup=False)
+            screen.notify(str(exc), title="The service refused the restore", severity="error", timeout=20)
             return
         screen.post_message(RestoreFinished(outcome, plan))
 
@@ -145,10 +145,10 @@ class RestoreFlow:
         object's last restore did), then show its outcome (in the worker returned)."""
         screen = self.screen
         self.ended()
-        failed = len(outcome.failed)
-        screen.notify(f"Restore finished: {plural(len(outcome.jobs), 'job')}, "
-                      f"{plural(failed, 'failed change')}.", title="Restore",
-                      severity="warning" if failed else "information")
+        failed = failed_summary(outcome.failed_count, len(outcome.failed))
+        screen.notify(f"Restore {outcome.outcome}: {plural(len(outcome.jobs), 'recovery job')}; {failed}.",
+                      title="Restore", severity="warning" if outcome.failed or outcome.failed_count else
+                      "information")
         screen.refresh_all()
         if screen.marks is not None:
             screen.marks.load_restore_marks()

@@ -100,8 +100,9 @@ class ChangeFilters:
     def toggle_lens(self) -> None:
         self.lens = not self.lens
 
-    def describe(self, total: int, shown: int, pending: bool) -> list[str]:
-        """Pane-title parts for the filters set; ``shown`` changes match, unless the lookup is ``pending``."""
+    def describe(self, total: int, shown: int, pending: bool, kept: int | None = None) -> list[str]:
+        """Pane-title parts for the filters set; ``shown`` changes match, unless the lookup is ``pending``;
+        ``kept`` of them are left by the type and action filters and the lens."""
         parts = []
         if self.text and not self.effective_text(total):
             typed = truncate(clean(self.text), 20)
@@ -117,4 +118,6 @@ class ChangeFilters:
             parts.append("soft-delete lens")
         elif self.action_only:
             parts.append(f"action={clean(self.action_only)}")
+        if kept is not None and (self.type_only or self.action_only or self.lens):
+            parts[-1] += f": {kept:,}"
         return parts

@@ -7,15 +7,17 @@ from dataclasses import dataclass, field
 from rich.style import Style
 from rich.text import Text
 
-from entrabr_tui.core.model import SyncStatus
+from entrabr_tui.core.model import Change, SyncStatus
 from entrabr_tui.ui.backend import ChangeSummary
-from entrabr_tui.ui.text import EMPTY_NAME, clean, safe, truncate
+from entrabr_tui.ui.text import EMPTY_NAME, clean, safe, short_id, truncate
 
 #: Objects shown per page inside one type/action node (bounded so the tree stays fast at any size).
 PAGE_SIZE = 500
 
-#: Widest name drawn in a tree row, in cells.
+#: Widest name drawn in a tree row, in cells (the UPN and the backup's name get less).
 NAME_WIDTH = 48
+UPN_WIDTH = 24
+BACKUP_NAME_WIDTH = 32
 
 MARK_ON = "[x] "
 MARK_OFF = "[ ] "
@@ -85,6 +87,21 @@ class ObjectRow:
 
 
 @dataclass(frozen=True)
+class RowDetail:
+    """What a tree row adds once the object's change has been read: the name it had in the backup (when it
+    differs from the current one) and its UPN or mail."""
+
+    backup_name: str | None = None
+    principal_name: str | None = None
+
+    @classmethod
+    def of(cls, change: Change) -> RowDetail:
+        backup = change.delta.get("displayName")
+        differs = isinstance(backup, str) and backup != change.display_name
+        return cls(backup if differs else None, change.principal_name)
+
+
+@dataclass(frozen=True)
 class PageLink:
     """A "next page" / "previous page" row inside an action node."""
 
@@ -120,14 +137,19 @@ def action_label(node: ActionNode, glyph: str, glyph_style: Style) -> Text:
 
 
 def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, badge_style: Style,
+                 detail: RowDetail | None = None, *, range_start: bool = False,
                  restored: str | None = None) -> Text:
-    """``[x] ~ [restored] [on-prem] [not recoverable] Name  upn`` — every state spelled out (not only
-    coloured), and the badges before the name so a narrow pane never cuts them off: ``[restored]`` (or
-    ``[restore failed]`` …) what the last restore of the object did, ``[on-prem]`` synced from on-premises,
-    ``[sync?]`` a user or group whose sync status is unknown. Built from plain strings (this runs for every
-    row of a page): the same text as ``name_text`` and ``safe`` give."""
+    """``[x] ~ [restored] [on-prem] [not recoverable] Name  (upn or short id, was "Backup name")`` — every
+    state spelled out (not only coloured), the badges before the name so a narrow pane never cuts them off
+    (``[restored]``, ``[restore failed]`` … what the last restore of the object did, ``[on-prem]`` synced
+    from on-premises, ``[sync?]`` a user or group whose sync status is unknown), and enough after it to tell
+    look-alikes apart: the UPN (or the start of the id) and, once read, the name the object had in the
+    backup when it differs. Built from plain strings (this runs for every row of a page): the same text as
+    ``name_text`` and ``safe`` give."""
     label = Text(MARK_ON if marked else MARK_OFF, style="bold" if marked else "dim", end="")
     label.append(f"{glyph} ", style=glyph_style)
+    if range_start:
+        label.append("[range start] ", style=badge_style)
     if restored is not None:
         label.append(f"[{RESTORE_BADGES.get(restored, restored)}] ", style=badge_style)
     if row.unreadable is not None:
@@ -143,9 +165,14 @@ def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, b
         label.append(truncate(name, NAME_WIDTH))
     else:
         label.append(EMPTY_NAME, style="italic dim")
-    if row.principal_name and row.principal_name != row.display_name:
-        label.append("  ")
-        label.append(truncate(clean(row.principal_name), 40), style="dim")
+    principal = row.principal_name or (detail.principal_name if detail is not None else None)
+    who = truncate(clean(principal), UPN_WIDTH) if principal and principal != row.display_name else \
+        short_id(row.id)
+    extra = f"  ({who}"
+    if detail is not None and detail.backup_name is not None:
+        backup = clean(detail.backup_name)
+        extra += f", was \"{truncate(backup, BACKUP_NAME_WIDTH)}\"" if backup.strip() else ", was unnamed"
+    label.append(extra + ")", style="dim")
     return label
 
 
@@ -159,4 +186,4 @@ def page_label(link: PageLink) -> Text:
 
 
 def info_label(row: InfoRow) -> Text:
-    return Text(row.text, style="dim italic", end="")
+    return Text(clean(row.text), style="dim italic", end="")

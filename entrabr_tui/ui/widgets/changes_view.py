@@ -45,11 +45,13 @@ class QuickFilter:
 
 
 def group_counts(counts: Iterable[TypeActionCount]) -> dict[str, list[TypeActionCount]]:
-    """Counts by type, types and actions in name order."""
+    """Counts by type: the type with the most changes first (the incident is usually there), then by name;
+    actions in name order."""
     groups: dict[str, list[TypeActionCount]] = {}
     for c in sorted(counts, key=lambda c: (c.entity_type_raw, c.action_raw)):
         groups.setdefault(c.entity_type_raw, []).append(c)
-    return groups
+    order = sorted(groups, key=lambda etype: (-sum(c.count for c in groups[etype]), etype))
+    return {etype: groups[etype] for etype in order}
 
 
 @dataclass(frozen=True)
