@@ -124,8 +124,8 @@ class EntrabrApp(App[int]):
         await self.push_screen(self.main)
         for notice in self.notices:
             self.notify(notice, title="Configuration", severity="warning", timeout=20)
-        # The session's modules (the Graph SDK among them) load in a worker thread while the screen paints.
-        self.open_session(self.target)
+        # Paint first: the session (and the Graph SDK it loads) comes after the screen is on the terminal.
+        self.call_after_refresh(self.open_session, self.target)
 
     # -- state the palette reads -----------------------------------------------------------------------------
     @property
