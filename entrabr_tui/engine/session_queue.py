@@ -12,14 +12,16 @@ import re
 from collections.abc import Iterable, Sequence
 
 from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, SyncStatus
+from entrabr_tui.core.plan_options import Choice
 from entrabr_tui.core.planner import QueuedChange, queued_change_for
 from entrabr_tui.core.recoverability import stored_verdict
 from entrabr_tui.engine.cache_reader import CacheReader, ReportRef
 from entrabr_tui.engine.errors import EngineError
-from entrabr_tui.engine.plans import SessionPlan, plan_records
+from entrabr_tui.engine.plan_builder import PlanBuilder
+from entrabr_tui.engine.plans import PlanInputs, SessionPlan, plan_records
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.session_log import SessionLog
-from entrabr_tui.store import HistoryAction, MarkResult, RecoverableFilter, Report, SyncFilter
+from entrabr_tui.store import Cache, HistoryAction, MarkResult, RecoverableFilter, Report, SyncFilter
 
 _ID_SPLIT = re.compile(r"[\s,;]+")
 
@@ -49,9 +51,10 @@ def _describe_filters(nodes: Sequence[tuple[str, str]] | None, entity_type: str 
 class SessionQueue:
     """Marks and unmarks objects for restore (logging each change) and plans a restore of the queue."""
 
-    def __init__(self, reader: CacheReader, log: SessionLog) -> None:
+    def __init__(self, reader: CacheReader, log: SessionLog, builder: PlanBuilder | None = None) -> None:
         self._reader = reader
         self._log = log
+        self.builder = builder or PlanBuilder(reader)
 
     def mark(self, ref: ReportRef, ids: Sequence[str]) -> int:
         """Queue objects of a report by id; returns the queue size. Ids not in the report are ignored."""
@@ -204,25 +207,39 @@ class SessionQueue:
         return holding[0] if holding else None
 
     def plan(self, ref: ReportRef | None = None, *, allow_whole_type: bool = True,
-             record: bool = True) -> SessionPlan:
-        """Plan a restore of the queue of one report (the only report with a queue when ``ref`` is None).
+             record: bool = True, strategy: Choice | str | None = None) -> SessionPlan:
+        """Plan a restore of the queue of one report (the only report with a queue when ``ref`` is None):
+        every option compared, the default (or ``strategy``) chosen (see
+        :class:`~entrabr_tui.engine.plan_builder.PlanBuilder`).
 
         An empty queue gives an empty plan (``is_empty``); queues in several reports without ``ref`` raise
-        :class:`EngineError`. ``record=False`` leaves the session history alone (a preview, e.g. the UI's
-        queue pane redrawn after every mark).
+        :class:`EngineError`. ``record=False`` leaves the session history alone: a preview (e.g. the UI's
+        queue pane redrawn after every mark), read from the cache's columns unless ``strategy`` is given
+        (see :meth:`_preview`); a plan to restore from is made with ``record=True``.
         """
         report = self.queued_report(ref)
         if report is None:
             return SessionPlan.empty()
         with self._reader.locked() as cache:
-            # The cache's columns hold each change's answer (and sync status): planning reads them, so a
-            # queue of hundreds of thousands plans in moments. An answer missing for another reason than an
-            # unknown sync status is worked out again from the change.
-            rows = cache.queue.rows(report.id, every_change=True)
-            unknown = {c.id: c for c in cache.queries.get_changes(
-                report.id, [r.object_id for r in rows if r.recoverable is None
-                            and r.sync is not SyncStatus.UNKNOWN]) if c.readable}
-            totals = cache.queries.object_counts(report.id)  # objects, not changes: the planner scopes by id
+            if not record and strategy is None:
+                return self._preview(cache, report, allow_whole_type)
+            queued = [change for change in cache.queue.changes(report.id) if change.readable]
+        plan = self.builder.plan(ReportInfo.of(report), PlanInputs.of(queued), strategy=strategy,
+                                 allow_whole_type=allow_whole_type)
+        if record:
+            self.log_plan(plan)
+        return plan
+
+    def _preview(self, cache: Cache, report: Report, allow_whole_type: bool) -> SessionPlan:
+        """The queue's plan without comparing options: what it restores, reverts, soft-deletes and excludes.
+        The cache's columns hold each change's answer (and sync status): the preview reads them, so a queue
+        of hundreds of thousands plans in moments. An answer missing for another reason than an unknown sync
+        status is worked out again from the change."""
+        rows = cache.queue.rows(report.id, every_change=True)
+        unknown = {c.id: c for c in cache.queries.get_changes(
+            report.id, [r.object_id for r in rows if r.recoverable is None
+                        and r.sync is not SyncStatus.UNKNOWN]) if c.readable}
+        totals = cache.queries.object_counts(report.id)  # objects, not changes: the planner scopes by id
         records = [
             queued_change_for(unknown[r.object_id]) if r.object_id in unknown
             else QueuedChange(r.object_id, r.entity_type, r.action,
@@ -230,15 +247,21 @@ class SessionQueue:
             for r in rows
         ]
         names = {r.object_id: r.display_name for r in rows}
-        plan = plan_records(ReportInfo.of(report), records, names, totals, allow_whole_type=allow_whole_type)
-        if not record:
-            return plan
+        return plan_records(ReportInfo.of(report), records, names, totals, allow_whole_type=allow_whole_type)
+
+    def log_plan(self, plan: SessionPlan) -> None:
+        """Write a plan to the session history (what it restores, how, and how long it should take)."""
         summary = plan.plan.summary
-        self._log.write(
-            HistoryAction.RESTORE_PLANNED, snapshot_id=report.snapshot_id, job_id=report.job_id,
-            object_ids=plan.ids,
-            counts={"queued": summary.queued, "included": summary.included, "restore": summary.restores,
-                    "update": summary.updates, "softDelete": summary.soft_deletes,
-                    "excluded": summary.excluded, "jobs": summary.jobs},
-        )
-        return plan
+        counts: dict[str, object] = {
+            "queued": summary.queued, "included": summary.included, "restore": summary.restores,
+            "update": summary.updates, "softDelete": summary.soft_deletes, "excluded": summary.excluded,
+            "jobs": summary.jobs}
+        detail = None
+        if plan.choices is not None and plan.choice is not None:
+            option = plan.choices.option(plan.choice)
+            counts["estimateSeconds"] = round(option.estimate.seconds)
+            detail = f"{option.choice.label}, {plan.choices.model.basis}"
+            if plan.dependencies:
+                detail += f"; {len(plan.dependencies)} missing dependencies"
+        self._log.write(HistoryAction.RESTORE_PLANNED, snapshot_id=plan.snapshot_id,
+                        job_id=plan.tenant_report_id, object_ids=plan.ids, counts=counts, detail=detail)

@@ -43,6 +43,15 @@ async def settle(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+async def take_the_plan(pilot: Pilot[Any]) -> None:
+    """On the plan review ``r`` opens, take the plan as proposed (enter): the confirmation comes next."""
+    from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
+
+    assert isinstance(pilot.app.screen, PlanReviewScreen)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
 def factory_for(backend: Backend) -> Callable[[], Awaitable[Backend]]:
     async def factory() -> Backend:
         return backend
@@ -58,3 +67,13 @@ async def running(backend: FakeBackend | None = None, size: tuple[int, int] = SI
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         yield app, pilot
+
+
+@pytest.fixture(autouse=True)
+def utc_local_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local time is UTC, so times shown "local" (a restore's expected end) render the same everywhere."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    if hasattr(time, "tzset"):
+        time.tzset()

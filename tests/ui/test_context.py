@@ -7,14 +7,18 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from textual.widgets import DataTable
 
 from entrabr_tui.core.model import EntityNameAndIdsFilter, EntityNamesFilter
+from entrabr_tui.core.plan_options import Choice
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog
+from entrabr_tui.ui.screens.lockout_dialog import BreakGlassDialog
+from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
 from entrabr_tui.ui.screens.restore_dialogs import RestoreConfirmDialog, RestoreResultScreen
 from entrabr_tui.ui.widgets.change_nodes import ObjectRow
 
-from .conftest import running, settle
+from .conftest import running, settle, take_the_plan
 from .fake_backend import FakeBackend
 from .palette import run_command
 from .screen_text import screen_text
@@ -42,6 +46,7 @@ async def start_blocked_restore(app: object, pilot: object, backend: FakeBackend
     await settle(pilot)  # type: ignore[arg-type]
     await pilot.press("r")  # type: ignore[attr-defined]
     await settle(pilot)  # type: ignore[arg-type]
+    await take_the_plan(pilot)  # type: ignore[arg-type]
     await pilot.press("y")  # type: ignore[attr-defined]
     for _ in range(5):
         await pilot.pause()  # type: ignore[attr-defined]
@@ -61,8 +66,12 @@ async def test_a_whole_type_restore_is_explained_and_can_go_by_id(size: tuple[in
     backend.restore = spy  # type: ignore[method-assign]
     async with running(backend, size=size) as (app, pilot):
         await open_group(pilot, app.main.changes, "conditionalAccessPolicy", "update")
-        await pilot.press("j", "space", "r")  # the report's only policy: the plan takes the whole type
+        await pilot.press("j", "space", "r")  # the report's only policy: it can be restored as a whole type
         await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)
+        whole = next(n for n, o in enumerate(app.screen.options) if o.choice is Choice.WHOLE_TYPES)
+        app.screen.query_one("#plan-options", DataTable).move_cursor(row=whole)
+        await take_the_plan(pilot)  # the whole type, as chosen
         assert isinstance(app.screen, RestoreConfirmDialog) and app.screen.offer_by_id
         text = " ".join(app.screen.body.plain.split())
         assert "restores EVERY conditionalAccessPolicy that differs from the backup when the job runs" in text
@@ -73,6 +82,9 @@ async def test_a_whole_type_restore_is_explained_and_can_go_by_id(size: tuple[in
         assert isinstance(app.screen, RestoreConfirmDialog) and not app.screen.offer_by_id
         assert "EVERY" not in app.screen.body.plain
         await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, BreakGlassDialog)  # a policy is restored: asked once
+        await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, RestoreResultScreen)
         assert len(seen) == 1 and isinstance(seen[0], EntityNameAndIdsFilter)
@@ -171,10 +183,12 @@ async def test_the_tree_and_the_queue_agree_after_a_retry() -> None:
         tree.move_cursor(next(n for n in node.children if getattr(n.data, "id", "") == "u-00000"))
         await pilot.press("space", "r")
         await settle(pilot)
+        await take_the_plan(pilot)
         await pilot.press("y")
         await settle(pilot)
         await pilot.press("R")
         await settle(pilot)
+        await take_the_plan(pilot)  # the retry's plan
         await pilot.press("y")  # the retry fails again (the object is managed elsewhere)
         await settle(pilot)
         assert isinstance(app.screen, RestoreResultScreen)
@@ -199,6 +213,7 @@ async def test_n_in_the_result_verifies_and_the_queue_follows_the_fresh_report(s
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
+        await take_the_plan(pilot)
         await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, RestoreResultScreen)

@@ -10,6 +10,7 @@ import pytest
 from entrabr_tui.core.model import EntityNameAndIdsFilter
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 from entrabr_tui.ui.screens.history import HistoryScreen
+from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
 from entrabr_tui.ui.screens.restore_dialogs import RestoreConfirmDialog, RestoreResultScreen
 
@@ -126,6 +127,9 @@ async def test_restore_with_confirmation_then_history() -> None:
         queued = set(backend.queued)
         await pilot.press("r")
         await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)
+        await pilot.press("enter")
+        await settle(pilot)
         assert isinstance(app.screen, RestoreConfirmDialog)
         assert "2 objects" in screen_text(app)
         assert "the backup of 2026-07-27 22:00 UTC" in screen_text(app)  # the confirmation names the backup
@@ -150,6 +154,8 @@ async def test_cancelling_the_confirmation_restores_nothing() -> None:
         before = len(backend.tenant_changes)
         await pilot.press("r")
         await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
         await pilot.press("n")
         await settle(pilot)
         assert len(backend.tenant_changes) == before
@@ -163,6 +169,9 @@ async def test_soft_delete_needs_typed_confirmation() -> None:
         await pilot.press("j", "space")
         await settle(pilot)
         await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, RestoreConfirmDialog) and app.screen.typed_word == "soft-delete"
         assert "SOFT-DELETED" in screen_text(app)
@@ -184,6 +193,8 @@ async def test_failed_changes_are_listed_and_can_be_retried() -> None:
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
         await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, RestoreResultScreen)
@@ -191,6 +202,9 @@ async def test_failed_changes_are_listed_and_can_be_retried() -> None:
         assert "1 object, 1 change failed" in text
         assert "Update failed: object is managed elsewhere." in text
         await pilot.press("R")
+        await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)  # the retry's plan, as planned
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, RestoreConfirmDialog)
 
@@ -200,6 +214,8 @@ async def test_quit_asks_while_a_job_runs() -> None:
     async with running(backend) as (app, pilot):
         await open_group(pilot, app.main.changes, "user", "update")
         await pilot.press("j", "space", "r")
+        await settle(pilot)
+        await pilot.press("enter")
         await settle(pilot)
         await pilot.press("y")
         for _ in range(5):
@@ -229,7 +245,11 @@ async def test_dialogs_keep_their_buttons_visible_at_80_by_24() -> None:
         await open_group(pilot, app.main.changes, "user", "softDelete")
         await pilot.press("j", "space", "r")
         await settle(pilot)
-        assert isinstance(app.screen, RestoreConfirmDialog)
+        assert isinstance(app.screen, PlanReviewScreen)
+        assert "esc back" in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RestoreConfirmDialog) and app.screen.typed_word is not None
         text = screen_text(app)
         assert "Restore" in text and "Cancel (esc)" in text
 

@@ -12,7 +12,7 @@ from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 from entrabr_tui.ui.widgets.change_nodes import ObjectRow
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
 
-from .conftest import running, settle
+from .conftest import running, settle, take_the_plan
 from .fake_backend import NOW, FakeBackend, FakeRestoreMark
 from .screen_text import screen_text
 from .test_changes import action_node, leaves, open_group, type_node
@@ -203,6 +203,7 @@ async def test_after_a_restore_the_tree_shows_what_it_did() -> None:
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
+        await take_the_plan(pilot)
         await pilot.press("y")
         await settle(pilot)
         await pilot.press("escape")

@@ -9,7 +9,7 @@ from entrabr_tui.graph import errors as graph_errors
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
 from entrabr_tui.ui.screens.restore_dialogs import RestoreConfirmDialog
 
-from .conftest import running, settle
+from .conftest import running, settle, take_the_plan
 from .fake_backend import FakeBackend
 from .screen_text import screen_text
 from .test_changes import open_group
@@ -48,6 +48,7 @@ async def test_a_refused_restore_is_shown_with_the_role_and_changes_nothing(size
         queued = dict(backend.queued)
         await pilot.press("r")
         await settle(pilot)
+        await take_the_plan(pilot)
         assert isinstance(app.screen, RestoreConfirmDialog)  # tried, not refused on the token
         assert "expected to refuse" in app.screen.body.plain
         await pilot.press("y")

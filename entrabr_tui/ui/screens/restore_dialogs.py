@@ -1,6 +1,6 @@
 """The dialogs of a restore: the confirmation (which backup, what a whole-type job touches, the choice to
-restore by ID only, the typed word when anything is soft-deleted) and the result (failed changes, retry, a
-fresh report to verify)."""
+restore by ID only, the typed word when anything is soft-deleted) and the result (the verdict of the checks
+after it, failed changes, retry, a fresh report to verify)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from textual.widgets import Button, Footer, Input, Label, Static
 from entrabr_tui.core.planner import summary_lines
 from entrabr_tui.core.text import failed_summary
 from entrabr_tui.ui.bindings import RESTORE_CONFIRM, RESTORE_RESULT, SCREEN, bindings_of
+from entrabr_tui.ui.screens.restore_guard import AfterChecks, after_text
 from entrabr_tui.ui.text import clean, plural, safe
 from entrabr_tui.ui.widgets.failed_changes import FailedChangesTable
 
@@ -129,7 +130,8 @@ class RestoreConfirmDialog(ModalScreen[str | None]):
 
 
 class RestoreResultScreen(ModalScreen[str | None]):
-    """What a restore did: its jobs, and every failed change with the service's message.
+    """What a restore did: its jobs, the verdict of the checks after it (verification, lockout), and every
+    failed change with the service's message.
 
     Dismisses with :data:`RETRY` (``R``: retry the failures), :data:`VERIFY` (``n``: a fresh report of the
     backup) or ``None``.
@@ -137,10 +139,12 @@ class RestoreResultScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, RESTORE_RESULT)
 
-    def __init__(self, outcome: RestoreResult, backup: datetime | None = None) -> None:
+    def __init__(self, outcome: RestoreResult, backup: datetime | None = None,
+                 after: AfterChecks | None = None) -> None:
         super().__init__()
         self.outcome = outcome
         self.backup = backup
+        self.after = after
 
     def compose(self) -> ComposeResult:
         outcome = self.outcome
@@ -149,6 +153,9 @@ class RestoreResultScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog wide", id="restore-result"):
             yield Label(Text(f"Restore {outcome.outcome}: {jobs}; {failed}", style="bold"),
                         classes="dialog-title")
+            verdict = after_text(self.after)
+            if verdict:
+                yield Static(verdict, id="restore-verdict")
             yield FailedChangesTable(id="failed-table")
             hint = ("enter shows a whole message · y copies it · R retries the failures · History (H) shows "
                     "them again · " if outcome.failed else "")

@@ -1,4 +1,5 @@
-"""Restore: plan review and confirmation, batch-by-batch progress, failed changes, retry and verification."""
+"""Restore: plan review and confirmation, the checks around it (:mod:`.restore_guard`), batch-by-batch
+progress, failed changes, retry and verification, and reviewed plan files."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from textual.worker import Worker
 
+from entrabr_tui.core.plan_options import Choice
 from entrabr_tui.core.text import failed_summary
 from entrabr_tui.engine.errors import is_refusal
 from entrabr_tui.engine.events import RestoreProgress
@@ -24,12 +26,14 @@ from entrabr_tui.ui.screens.restore_dialogs import (
     backup_label,
     plan_body,
 )
+from entrabr_tui.ui.screens.restore_guard import AfterChecks, RestoreGuardFlow
 from entrabr_tui.ui.text import plural
 from entrabr_tui.ui.widgets.status import restore_progress_text
 
 if TYPE_CHECKING:
     from entrabr_tui.engine.plans import SessionPlan
     from entrabr_tui.engine.restore import RestoreResult
+    from entrabr_tui.engine.restore_checks import LockoutCheck
     from entrabr_tui.ui.screens.main import MainScreen
 
 
@@ -48,6 +52,8 @@ class RestoreFlow:
         self.job: Worker[None] | None = None
         #: The latest progress of the running restore (which batch of how many).
         self.progress: RestoreProgress | None = None
+        self.guard = RestoreGuardFlow(screen, backend)
+        self.after: AfterChecks | None = None
 
     @property
     def running(self) -> bool:
@@ -60,9 +66,10 @@ class RestoreFlow:
             return 0
         return max(0, self.progress.batch_count - self.progress.batch)
 
-    def start(self) -> Worker[None] | None:
-        """``r``: restore the queued objects; returns the worker of the flow (``None``: refused, with a toast
-        saying why)."""
+    def start(self, *, from_file: bool = False) -> Worker[None] | None:
+        """``r``: restore the queued objects (``from_file``: the objects of a reviewed plan file); returns the
+        worker of the flow (``None``: refused, with a toast saying why). Nothing is refused from the token's
+        claims: the service decides, and its refusal is shown."""
         screen, backend = self.screen, self.backend
         if backend.offline:
             screen.notify("Offline: restoring needs Microsoft Graph.", title="Restore is not possible",
@@ -71,7 +78,25 @@ class RestoreFlow:
         if screen.job_running:
             screen.notify("A job is already running; only one can run per tenant.", severity="warning")
             return None
+        if from_file:
+            return self.screen.run_worker(self._open_and_run, group="restore-flow", description="Restore",
+                                          exclusive=True, exit_on_error=False)
         return self._review()
+
+    async def _open_and_run(self) -> None:
+        plan = await self.guard.open_plan()
+        if plan is not None:
+            await self._confirm_and_run(plan)
+
+    def export_reviewed_plan(self) -> Worker[None]:
+        """Write the queue's plan as a reviewed plan file (palette)."""
+
+        async def export() -> None:
+            plan = await asyncio.to_thread(self.backend.plan)
+            await self.guard.export(plan)
+
+        return self.screen.run_worker(export, group="restore-flow", description="Restore",
+                                      exclusive=True, exit_on_error=False)
 
     def _review(self, retry: SessionPlan | None = None) -> Worker[None]:
         """Review ``retry`` (or the queue's plan) and, once confirmed, run it."""
@@ -87,14 +112,23 @@ class RestoreFlow:
             why = " (every queued object is excluded — see pane 4)" if plan.queued else ""
             screen.notify(f"Nothing to restore{why}. Mark objects with space in pane 2.", severity="warning")
             return
+        review = await self.guard.review(plan)
+        if review is None:
+            return
+        plan = review.plan
         answer = await screen.app.push_screen_wait(self._dialog(plan))
-        if answer == BY_ID:
-            plan = await asyncio.to_thread(partial(backend.plan, allow_whole_type=False))
+        if answer == BY_ID and plan.choices is not None:
+            plan = plan.with_choice(Choice.BY_ID)
             answer = await screen.app.push_screen_wait(self._dialog(plan))
         if answer != RESTORE:
             return
+        checked = await self.guard.before(plan, review.recheck)
+        if checked is None:
+            return
+        plan, lockout = checked
         self.progress = None
-        self.job = screen.run_worker(partial(self._run, plan), group="job", description="Restore",
+        self.after = None
+        self.job = screen.run_worker(partial(self._run, plan, lockout), group="job", description="Restore",
                                      exit_on_error=False)
 
     def _dialog(self, plan: SessionPlan) -> RestoreConfirmDialog:
@@ -108,9 +142,9 @@ class RestoreFlow:
         refusal = None if caps.can_restore else (caps.restore_reason or "this sign-in may not restore")
         return RestoreConfirmDialog(title, plan_body(plan, refusal),
                                     typed_word=TYPED_WORD if summary.requires_typed_confirmation else None,
-                                    by_id=bool(summary.whole_types))
+                                    by_id=bool(summary.whole_types) and plan.choices is not None)
 
-    async def _run(self, plan: SessionPlan) -> None:
+    async def _run(self, plan: SessionPlan, lockout: LockoutCheck | None = None) -> None:
         screen = self.screen
 
         def progress(event: RestoreProgress) -> None:
@@ -124,6 +158,7 @@ class RestoreFlow:
             self.ended()
             screen.notify(str(exc), title="The service refused the restore", severity="error", timeout=20)
             return
+        self.after = await self.guard.after(plan, outcome, lockout)
         screen.post_message(RestoreFinished(outcome, plan))
 
     def progressed(self, event: RestoreProgress) -> None:
@@ -158,7 +193,7 @@ class RestoreFlow:
     async def _show_outcome(self, outcome: RestoreResult, plan: SessionPlan) -> None:
         screen, backend = self.screen, self.backend
         answer = await screen.app.push_screen_wait(
-            RestoreResultScreen(outcome, screen.backup_time(plan.snapshot_id)))
+            RestoreResultScreen(outcome, screen.backup_time(plan.snapshot_id), self.after))
         if answer == VERIFY:
             entry = screen.backup_entry(plan.snapshot_id)
             if entry is None or screen.reports is None:
