@@ -43,9 +43,9 @@ class RecordingBackend(FakeBackend):
             return [detail for kind, detail in self.calls if kind == name]
 
     def counts(self, report_id: str, /, *, text: str | None = None,
-               recoverable: Recoverable | None = None) -> list[NodeCount]:
+               recoverable: Recoverable | None = None, marked: bool | None = None) -> list[NodeCount]:
         self._record("counts", (text, recoverable))
-        return super().counts(report_id, text=text, recoverable=recoverable)
+        return super().counts(report_id, text=text, recoverable=recoverable, marked=marked)
 
     def page(self, report_id: str, entity_type: str | None, action: str | None,
              after: tuple[str, str, int] | None, limit: int, /, *, text: str | None = None,
