@@ -255,6 +255,8 @@ class FakeBackend:
     #: The signed-in identity's UPN (default: ``<role>@contoso.example``).
     identity: str | None = None
     failure_message: str = "Update failed: object is managed elsewhere."
+    #: Why a restore stops while its first batch's job is watched (the run stays resumable), if it does.
+    restore_error: str | None = None
     #: Backups the service lists (daily, newest first); the newest has a cached report when ``cached``.
     backups: int = 3
     cached: bool = True
@@ -562,6 +564,13 @@ class FakeBackend:
         self.tenant_changes = [c for c in self.tenant_changes if c.id not in done]
         self._by_id = {c.id: c for c in self.tenant_changes}
         self.queued = {i: v for i, v in self.queued.items() if i not in done}
+        if self.restore_error is not None:
+            batches = [BatchResult(1, batches[0].scope, None, error=self.restore_error)] + [
+                BatchResult(b.batch, b.scope, None, skipped=True) for b in batches[1:]]
+            result = RestoreResult("run-1", plan.snapshot_id, tuple(batches),
+                                   error=f"Batch 1 of {count} stopped: {self.restore_error}")
+            self._log("restoreFinished", result.summary, result.outcome)
+            return result
         result = RestoreResult("run-1", plan.snapshot_id, tuple(batches))
         self._log("restoreFinished", result.summary, result.outcome)
         self.server_jobs = [b.job for b in batches if b.job is not None] + self.server_jobs

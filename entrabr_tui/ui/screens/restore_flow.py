@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 from textual.worker import Worker
@@ -26,7 +27,7 @@ from entrabr_tui.ui.bindings import RESTORE_RESULT, SCREEN, bindings_of
 from entrabr_tui.ui.messages import RestoreFinished, RestoreProgressed
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
 from entrabr_tui.ui.screens.restore_guard import AfterChecks, RestoreGuardFlow, after_text
-from entrabr_tui.ui.text import clean, plural
+from entrabr_tui.ui.text import clean, literal, plural
 from entrabr_tui.ui.widgets.failed_changes import FailedChangesTable
 from entrabr_tui.ui.widgets.status import restore_progress_text
 
@@ -64,6 +65,8 @@ class RestoreResultScreen(ModalScreen[bool]):
         with Vertical(classes="dialog wide", id="restore-result"):
             yield Label(Text(f"Restore {outcome.outcome}: {jobs}; {failed}", style="bold"),
                         classes="dialog-title")
+            if outcome.error:  # why it stopped; the run stays resumable (offered at the next start)
+                yield Static(literal((outcome.error, "bold")), id="restore-error")
             verdict = after_text(self.after)
             if verdict:
                 yield Static(verdict, id="restore-verdict")
@@ -195,9 +198,10 @@ class RestoreFlow:
         screen.job_strip.hide()
         screen.status.set_slot(None)
         failed = failed_summary(outcome.failed_count, len(outcome.failed))
-        screen.notify(f"Restore {outcome.outcome}: {plural(len(outcome.jobs), 'recovery job')}; {failed}.",
-                      title="Restore", severity="warning" if outcome.failed or outcome.failed_count else
-                      "information")
+        stopped = f" {clean(outcome.error)}" if outcome.error else ""
+        severity: SeverityLevel = "warning" if outcome.failed or outcome.failed_count else "information"
+        screen.notify(f"Restore {outcome.outcome}: {plural(len(outcome.jobs), 'recovery job')}; {failed}."
+                      + stopped, title="Restore", severity="error" if outcome.error else severity)
         screen.refresh_all()
         screen.changes.clear_marks()
         if screen.report_id is not None:
