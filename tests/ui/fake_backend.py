@@ -349,6 +349,8 @@ class FakeBackend:
         for number in range(1, count + 1):
             if progress is not None:
                 progress(RestoreProgress(number, count, f"rjob-{number}", "running", "Applying changes", 1.0))
+            if self.restore_gate is not None:
+                await self.restore_gate.wait()
             job = Job.from_json({"id": f"rjob-{number}", "status": "successful", "totalObjectsModified": 40,
                                  "totalFailedChanges": 0}, JobKind.RECOVERY)
             batches.append(BatchResult(number, None, job))

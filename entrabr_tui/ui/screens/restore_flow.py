@@ -184,6 +184,29 @@ class RestoreFlow:
         self.after = await self.guard.after(plan, outcome, lockout)
         screen.post_message(RestoreFinished(outcome, plan))
 
+    def resume(self) -> Worker[None]:
+        """Resume the interrupted restore as this flow's running job (progress in the job strip; quit and
+        cancel ask first, as for any restore)."""
+        self.job = self.screen.run_worker(self._resume, group="job", description="Restore",
+                                          exit_on_error=False)
+        return self.job
+
+    async def _resume(self) -> None:
+        screen = self.screen
+
+        def progress(event: RestoreProgress) -> None:
+            screen.post_message(RestoreProgressed(event))
+
+        screen.notify("Resuming the interrupted restore.", title="Interrupted restore")
+        result = await self.backend.resume_restore(progress)
+        screen.job_strip.hide()
+        screen.status.set_slot(None)
+        if screen.reports is not None:
+            screen.reports.restored = True  # the next report should not reuse one made before the restore
+        screen.notify(result.summary, title="Interrupted restore",
+                      severity="information" if result.complete else "warning", timeout=15, markup=False)
+        screen.refresh_all()
+
     def progressed(self, event: RestoreProgress) -> None:
         screen = self.screen
         text = restore_progress_text(event)
