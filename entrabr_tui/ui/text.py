@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rich.cells import cell_len
 from rich.console import Console
 from rich.containers import Lines
 from rich.style import Style
@@ -26,6 +25,7 @@ from entrabr_tui.core.text import (
     format_count,
     format_duration,
     plural,
+    truncate,
 )
 
 __all__ = [
@@ -66,25 +66,6 @@ Part = str | Text | tuple[str, str | Style]
 def clean(value: object, *, limit: int | None = MAX_DISPLAY_CHARS) -> str:
     """One line of ``value`` as it may be shown (see :func:`~entrabr_tui.core.text.display_text`)."""
     return display_text(value, limit=limit)
-
-
-def truncate(text: str, width: int) -> str:
-    """Cut ``text`` to at most ``width`` terminal cells, ending with an ellipsis when cut."""
-    if width <= 0:
-        return ""
-    if text.isascii():  # one cell per character (controls are marks by now)
-        return text if len(text) <= width else text[: width - 1] + ELLIPSIS
-    if cell_len(text) <= width:
-        return text
-    out: list[str] = []
-    used = 0
-    for char in text:
-        size = cell_len(char)
-        if used + size > width - 1:
-            break
-        out.append(char)
-        used += size
-    return "".join(out) + ELLIPSIS
 
 
 def safe(value: object, width: int | None = None, style: str | Style = "") -> Text:
