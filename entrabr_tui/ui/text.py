@@ -39,6 +39,7 @@ __all__ = [
     "format_expiry",
     "keep_input_literal",
     "literal",
+    "markup_literal",
     "multiline",
     "name_text",
     "plural",
@@ -110,6 +111,13 @@ def keep_input_literal(field: Input, value: str) -> bool:
         return False
     field.value = shown
     return True
+
+
+def markup_literal(value: object) -> str:
+    """``value`` in display form (see :func:`clean`) as a markup string Textual reads back as exactly that
+    text: every ``[`` escaped. Only for the few Textual APIs that take nothing but markup (the help line of
+    a palette entry); everywhere else build a literal ``Text`` (:func:`literal`, :func:`safe`)."""
+    return clean(value).replace("[", "\\[")
 
 
 def literal(*parts: Part) -> Text:
