@@ -25,6 +25,7 @@ WORKER_TITLES: dict[str, str] = {
     "counts": "Changes",
     "queue": "Restore queue",
     "marks": "Restore queue",
+    "sync-status": "Sync status",
     "job": "Job",
     "report-flow": "New report",
     "restore-flow": "Restore",

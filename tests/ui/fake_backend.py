@@ -38,6 +38,7 @@ from entrabr_tui.engine.plans import PlanInputs, SessionPlan
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.restore import BatchResult, RestoreResult, retry_plan
 from entrabr_tui.engine.restore_checks import LockoutCheck, Recheck, touches_policies
+from entrabr_tui.engine.sync_status import LookupOutcome, SyncCheck
 from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
 from entrabr_tui.store.cache_schema import UNREADABLE_ACTION
 from entrabr_tui.store.change_filter import needle_of, text_matches
@@ -263,6 +264,7 @@ class FakeBackend:
     #: Objects whose change cannot be read, with the error it raises.
     broken: dict[str, str] = field(default_factory=dict)
     sync_checks: int = 0
+    sync_checked_reports: list[str] = field(default_factory=list)  # cached reports looked up on opening
     moved_ids: frozenset[str] = frozenset()  # objects the recheck finds moved since the review
     drift_ids: frozenset[str] = frozenset()  # objects the verification finds drifted
     break_glass_groups: tuple[str, ...] = ()
@@ -431,8 +433,12 @@ class FakeBackend:
         entries.sort(key=lambda e: (e.entity_type, e.action, e.display_name, e.id))
         return entries
 
-    async def check_sync_status(self, *, queued: bool = False) -> None:
-        self.sync_checks += 1
+    async def check_sync_status(self, report_id: str | None = None, /, *, queued: bool = False) -> SyncCheck:
+        if report_id is not None and not queued:
+            self.sync_checked_reports.append(report_id)
+        else:
+            self.sync_checks += 1
+        return SyncCheck(LookupOutcome.NOTHING)
 
     def plan(self, *, record: bool = True) -> SessionPlan:
         if not self.queued:

@@ -212,7 +212,7 @@ class ReportFlow:
         screen = self.screen
         screen.job_strip.hide()
         screen.status.set_slot(None)
-        screen.open_report(report.id, report)
+        screen.open_report(report.id, report, sync_checked=True)  # ensure_report looked it up
         total = report.total if report.total is not None else report.downloaded
         if report.complete:
             screen.notify(f"Difference report ready: {plural(total, 'change')}.", title="Report")
