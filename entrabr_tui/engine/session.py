@@ -806,15 +806,19 @@ class Session:
 
     async def resume(self, progress: JobProgressCallback | None = None,
                      restore_progress: RestoreProgressCallback | None = None) -> ResumeResult:
-        """Pick up jobs entrabr started before a restart: watch them to the end, download reports, collect
-        restore failures (see :class:`~entrabr_tui.engine.resume.JobResumer`); an interrupted restore run is
-        resumed by :meth:`resume_restore`. Holds the tenant for writing (waiting for another process)."""
+        """Pick up jobs entrabr started before a restart: watch them to the end, download reports (and look up
+        the sync status of their users and groups), collect restore failures (see
+        :class:`~entrabr_tui.engine.resume.JobResumer`); an interrupted restore run is resumed by
+        :meth:`resume_restore`. Holds the tenant for writing (waiting for another process)."""
         self._online("Resuming jobs")
         assert self.resumer is not None
         resumer = self.resumer
         async with self.writer.hold("resume", "following its jobs on this tenant"):
             self.recovered = await resumer.reconcile()
-            return await resumer.resume(self.recovered, progress, restore_progress)
+            result = await resumer.resume(self.recovered, progress, restore_progress)
+            for info in result.reports:  # downloaded here: looked up like a report ensure_report brings
+                await self._look_up_sync(info, None, progress)
+            return result
 
     # -- clearing the cache ----------------------------------------------------------------------------
 
