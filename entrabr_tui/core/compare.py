@@ -23,8 +23,8 @@ the two reports were taken close together (the comparison carries the time betwe
 reports cover are compared (a report scoped to some types says nothing about the others): objects of other
 types are counted in :attr:`Comparison.uncovered`. Properties the service does not report (unsupported
 ones, owner links) are never compared, nor is a purge (an object in the deleted items in one backup and
-gone for good in the other: hard-deleted objects are in no report; the audit log shows them). Change objects that could not be read make their object's verdict
-unknown (:attr:`Comparison.unreadable`).
+gone for good in the other: hard-deleted objects are in no report; the audit log shows them). Change
+objects that could not be read make their object's verdict unknown (:attr:`Comparison.unreadable`).
 
 Pure: the caller feeds the changes of report A (:meth:`CompareBuilder.add_a`), then those of report B
 (:meth:`CompareBuilder.add_b`), and asks for :meth:`CompareBuilder.finish`.

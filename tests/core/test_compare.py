@@ -17,8 +17,10 @@ def change(object_id: str, action: str = "update", delta: dict[str, Any] | None 
            current: dict[str, Any] | None = None, entity: str = "user", name: str = "") -> Change:
     return Change.from_json({"id": object_id, "entityTypeName": entity, "recoveryAction": action,
                              "displayName": name or object_id,
-                             "deltaFromCurrent": {"@odata.type": f"#microsoft.graph.{entity}", **(delta or {})},
-                             "currentState": {"@odata.type": f"#microsoft.graph.{entity}", **(current or {})}})
+                             "deltaFromCurrent": {"@odata.type": f"#microsoft.graph.{entity}",
+                                                  **(delta or {})},
+                             "currentState": {"@odata.type": f"#microsoft.graph.{entity}",
+                                              **(current or {})}})
 
 
 def compare(a: list[Change], b: list[Change], *, scope_a: Any = None, scope_b: Any = None) -> Comparison:
@@ -48,7 +50,8 @@ def test_property_values_of_each_backup_come_from_its_delta_else_the_live_value(
 def test_a_live_value_that_differs_between_the_reports_names_the_object_and_leaves_it_out() -> None:
     result = compare(
         [change("u1", delta={"jobTitle": "Engineer"}, current={"jobTitle": "Manager"}, name="Ada"),
-         change("g1", "restore", {"displayName": "G"}, {"displayName": "G", "deletedDateTime": "x"}, "group")],
+         change("g1", "restore", {"displayName": "G"}, {"displayName": "G", "deletedDateTime": "x"},
+                "group")],
         [change("u1", delta={"jobTitle": "Engineer"}, current={"jobTitle": "Director"}, name="Ada"),
          change("g1", "softDelete", {"@removed": {"reason": "changed"}}, {"deletedDateTime": None}, "group")])
     assert not result.objects

@@ -106,8 +106,8 @@ def test_findings_of_a_report_and_the_audit_log() -> None:
     findings = {f.kind: f for f in evaluate(RULES, scan, "job-1", baseline, audit)}
     critical = findings[FindingKind.CRITICAL_OBJECT]
     assert critical.id == finding_id("object", "conditionalAccessPolicy", "ca1")
-    assert critical.detail["objects"][0]["positions"] == [6] and critical.detail["properties"] == ["displayName",
-                                                                                                    "state"]
+    assert critical.detail["objects"][0]["positions"] == [6]
+    assert critical.detail["properties"] == ["displayName", "state"]
     by_rule = {f.rule: f for f in evaluate(RULES, scan, "job-1", baseline, audit)}
     assert by_rule["Mass disable"].detail["count"] == 5
     assert [o["positions"][0] for o in by_rule["Mass disable"].detail["objects"]] == [1, 2, 3, 4, 5]
@@ -120,7 +120,8 @@ def test_findings_of_a_report_and_the_audit_log() -> None:
 
 
 def test_ratio_rules_wait_for_a_baseline_and_audit_rules_for_the_log() -> None:
-    scan = scan_items(RULES, enumerate([user(i, {"displayName": "a"}, {"displayName": "b"}) for i in range(9)]))
+    scan = scan_items(RULES, enumerate([user(i, {"displayName": "a"}, {"displayName": "b"})
+                                        for i in range(9)]))
     assert [f.rule for f in evaluate(RULES, scan, "j", Baseline(), None)] == []
     unavailable = AuditWindow(False, message="AuditLog.Read.All is missing",
                               hard_deletes=(AuditEvent("r", T, "Hard Delete user", "u", "user", "U", "x"),))
@@ -129,12 +130,13 @@ def test_ratio_rules_wait_for_a_baseline_and_audit_rules_for_the_log() -> None:
 
 def test_audit_conditional_access_changes_join_the_report_finding_of_the_same_object() -> None:
     policy_id = "0c0a0000-0000-4000-8000-00000000ca01"
-    rules = parse_rules(f"[[critical]]\nname='MFA'\ntype='conditionalAccessPolicy'\nobjects=['{policy_id}']\n")
+    rules = parse_rules(f"[[critical]]\nname='MFA'\ntype='conditionalAccessPolicy'\n"
+                        f"objects=['{policy_id}']\n")
     scan = scan_items(rules, enumerate([policy("MFA policy", object_id=policy_id)], start=1))
     change = AuditEvent("r9", T, "Update Conditional Access policy", policy_id, "conditionalAccessPolicy",
                         "MFA policy", "attacker@contoso.com")
-    other = AuditEvent("r10", T, "Update Conditional Access policy", "ca2", "conditionalAccessPolicy", "Other",
-                       "admin@contoso.com")
+    other = AuditEvent("r10", T, "Update Conditional Access policy", "ca2", "conditionalAccessPolicy",
+                       "Other", "admin@contoso.com")
     (found,) = evaluate(rules, scan, "j", Baseline(), AuditWindow(True, T, T, policy_changes=(change, other)))
     assert found.id == finding_id("object", "conditionalAccessPolicy", policy_id)
     assert found.detail["events"][0]["recordId"] == "r9" and found.detail["reportId"] == "j"

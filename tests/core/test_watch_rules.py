@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_documented_example_file_reads() -> None:
     rules = parse_rules((ROOT / "docs" / "rules.example.toml").read_text(encoding="utf-8"))
     assert rules.settings.confirm == 2 and rules.settings.resolve == 2
-    assert {r.entity_type for r in rules.critical} >= {"conditionalAccessPolicy", "namedLocationPolicy",
-                                                      "authenticationMethodPolicy", "group", "servicePrincipal"}
+    assert {r.entity_type for r in rules.critical} >= {
+        "conditionalAccessPolicy", "namedLocationPolicy", "authenticationMethodPolicy", "group",
+        "servicePrincipal"}
     assert any(t.selector.prop == "accountEnabled" and t.more_than == 50 for t in rules.thresholds)
     assert rules.audit.hard_deletes and rules.audit.conditional_access is CaScope.CRITICAL
     assert rules.outputs.webhook_env == "ENTRABR_WEBHOOK_URL"
@@ -64,7 +65,8 @@ teams = true
     assert mass.severity is Severity.CRITICAL and mass.more_than == 50
     assert rules.thresholds[1].ratio == 3.0 and rules.thresholds[1].min_count == 100
     assert rules.unusual[0].min_count == 50 and rules.settings.confirm == 3
-    assert rules.audit.conditional_access is CaScope.ALL and rules.audit.ignores(None, "housekeeping@contoso.com")
+    assert rules.audit.conditional_access is CaScope.ALL
+    assert rules.audit.ignores(None, "housekeeping@contoso.com")
     assert rules.outputs.teams and rules.outputs.webhook == "https://example.invalid/hook"
 
 

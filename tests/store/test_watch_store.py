@@ -58,7 +58,8 @@ def test_a_run_stores_states_and_alerts_in_one_go(tmp_path: Path) -> None:
         assert alert.detail == {"reportId": "job-1", "count": 60} and alert.opened == later
         assert store.open_alert_of("f-1") == alert and store.findings()["f-1"].alert_id == "AL-1"
         # Not seen for two runs: resolved; the alert stays, with when it ended.
-        store.save_run(now=later, report_job_id=None, seen=[], states={"f-1": Tracked(FindingState.OPEN, 2, 1)},
+        store.save_run(now=later, report_job_id=None, seen=[],
+                       states={"f-1": Tracked(FindingState.OPEN, 2, 1)},
                        alert_ids={}, opened=[], resolved=[], audit=None)
         end = later + timedelta(hours=1)
         run = store.save_run(now=end, report_job_id=None, seen=[],
