@@ -28,6 +28,15 @@ class AppAction(StrEnum):
     THEME_CHANGED = "theme-changed"
 
 
+class OpsAction(StrEnum):
+    """History actions of the operations commands (prewarm, watch, compare)."""
+
+    PREWARM = "prewarm"
+    WATCH = "watch"
+    ALERT_RAISED = "alert-raised"
+    ALERT_RESOLVED = "alert-resolved"
+
+
 class ExportedReport(Protocol):
     """What an export entry records about the report it came from."""
 

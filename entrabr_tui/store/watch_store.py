@@ -6,7 +6,7 @@
   (pending, open, resolved, dropped), how many runs in a row it was seen in or missed, and its newest
   evidence.
 * ``watch_alert``: one row per alert (one finding's open episode; a finding that opens again gets a new alert
-  id), kept after it resolves, so ``entrabr --open ALERT_ID`` and the history find it.
+  id), kept after it resolves, so the history and ``entrabr status`` find it.
 * ``watch_run``: one row per run (when, which report, counts).
 """
 
