@@ -18,6 +18,7 @@ code  name               meaning
 10    read-only          a folder or file entrabr writes is read-only (folder, file system or permissions)
 11    disk-full          the disk (or quota) is full; the step that failed saved nothing
 12    timeout            a job stayed in a status this version does not know, or a wait reached its limit
+13    alerting           ``watch``: at least one alert is open (raised by this run or still open)
 130   interrupted        Ctrl+C (jobs already started keep running on the service)
 141   pipe-closed        whoever read the output stopped reading (``| head``): output ended early, quietly
 ====  =================  ===================================================================================
@@ -46,6 +47,7 @@ class ExitCode(IntEnum):
     READ_ONLY = 10
     DISK_FULL = 11
     TIMEOUT = 12
+    ALERTING = 13
     INTERRUPTED = 130
     PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a program a closed pipe stopped
 
