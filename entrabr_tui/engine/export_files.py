@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -61,11 +62,17 @@ def check_target(path: Path, *, replace: bool) -> None:
 
 def write_export_file(path: Path, data: Export, fmt: ExportFormat | str, *, replace: bool = False) -> int:
     """Write ``data`` as ``fmt`` to ``path`` (see the module documentation); returns the record count."""
+    return write_text_file(path, lambda handle: write_export(handle, data, fmt), replace=replace)
+
+
+def write_text_file(path: Path, write: Callable[[TextIO], int], *, replace: bool = False) -> int:
+    """Write a file the safe way (see the module documentation): ``write(handle)`` fills it and returns a
+    count, which is returned once the file is in place."""
     check_target(path, replace=replace)
     temporary, handle = _open_temporary(path)
     try:
         with handle:
-            count = write_export(handle, data, fmt)
+            count = write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         if replace:

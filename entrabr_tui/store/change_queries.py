@@ -368,23 +368,34 @@ class ChangeQueries:
         ).fetchall()
         return {t: int(n) for t, n in rows}
 
-    def rows_at(self, report_id: int, positions: Iterable[int]) -> list[ChangeRow]:
-        """The rows at these positions (a report's change objects are numbered from 1), in report order;
-        positions the report does not have are left out."""
-        wanted = sorted({int(p) for p in positions})
-        table = change_table(report_id)
-        rows: list[Any] = []
-        for chunk, marks in in_list_chunks(wanted):
-            rows.extend(self._db.conn.execute(
-                f"SELECT {_ROW_COLUMNS}, c.failure_message, c.rowid, c.unreadable FROM {table} c "
-                f"WHERE c.rowid IN ({marks})", chunk).fetchall())
-        rows.sort(key=lambda r: r[8])
-        marked = self._marked_among(report_id, [r[0] for r in rows])
-        return [ChangeRow(object_id=r[0], entity_type_raw=r[1], action_raw=r[2], display_name=r[3],
-                          principal_name=r[4], sync=sync_from_db(r[5]),
-                          recoverable=None if r[6] is None else bool(r[6]), marked=r[0] in marked,
-                          failure_message=r[7], position=int(r[8]), unreadable=r[9])
-                for r in rows]
+    def revertible_objects(self, report_id: int, entity_types: Iterable[str]) -> dict[str, list[str]]:
+        """Per type, every object a restore of the whole type would act on: those with a change that is
+        recoverable, of unknown status, or could not be read (by id; an unreadable change without an id as
+        ``""``), sorted."""
+        types = list(dict.fromkeys(entity_types))
+        if not types:
+            return {}
+        marks = ",".join("?" * len(types))
+        rows = self._db.conn.execute(
+            f"SELECT DISTINCT entity_type, object_id FROM {change_table(report_id)} "
+            f"WHERE entity_type IN ({marks}) AND (recoverable IS NOT 0 OR unreadable IS NOT NULL) "
+            "ORDER BY 1, 2",
+            types,
+        ).fetchall()
+        found: dict[str, list[str]] = {}
+        for entity_type, object_id in rows:
+            found.setdefault(entity_type, []).append(object_id)
+        return found
+
+    def objects_with_action(self, report_id: int, action: str) -> list[tuple[str, str, str]]:
+        """``(entity type, object id, display name)`` of every readable object with a change of ``action``
+        (``restore``: the objects that are in the deleted items now)."""
+        rows = self._db.conn.execute(
+            f"SELECT entity_type, object_id, min(display_name) FROM {change_table(report_id)} "
+            "WHERE action = ? AND unreadable IS NULL AND object_id != '' GROUP BY 1, 2 ORDER BY 1, 2",
+            (action,),
+        ).fetchall()
+        return [(str(t), str(i), str(n or "")) for t, i, n in rows]
 
     def unreadable(self, report_id: int, *, offset: int = 0, limit: int | None = None) -> list[ChangeRow]:
         """The change objects of a report that could not be read, in report order, each with its reason

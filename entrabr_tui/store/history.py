@@ -46,6 +46,11 @@ class HistoryAction(StrEnum):
     RESTORE_PLANNED = "restore-planned"
     RESTORE_SUBMITTED = "restore-submitted"
     RESTORE_FINISHED = "restore-finished"
+    RESTORE_RECHECKED = "restore-rechecked"
+    LOCKOUT_CHECKED = "lockout-checked"
+    RESTORE_VERIFIED = "restore-verified"
+    PLAN_EXPORTED = "plan-exported"
+    PLAN_APPLIED = "plan-applied"
     CANCEL = "cancel"
     EXPORT = "export"
 

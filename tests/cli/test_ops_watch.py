@@ -152,7 +152,7 @@ def test_quiet_days_then_the_incident_raises_exactly_its_alerts(
     first = watch(server, rules, "--webhook", receiver.url, "--prometheus", str(metrics))
     assert first["counts"] == {"new": 0, "open": 0, "resolved": 0, "pending": 2}  # seen once: no alert yet
     assert receiver.bodies == []
-    second = watch(server, rules, "--webhook", receiver.url, "--prometheus", str(metrics), expect=13)
+    second = watch(server, rules, "--webhook", receiver.url, "--prometheus", str(metrics), expect=20)
     assert second["counts"]["new"] == 2 and second["counts"]["open"] == 2
     alerts = {a["rule"]: a for a in second["alerts"]}
     assert set(alerts) == {"MFA policy", "Mass disable"}
@@ -172,11 +172,11 @@ def test_quiet_days_then_the_incident_raises_exactly_its_alerts(
     assert all(f'alert_id="{a["id"]}"' in text for a in second["alerts"])
     assert MFA_POLICY not in text  # no object names in the metrics
     # A third run: still open, nothing new, nothing posted.
-    third = watch(server, rules, "--webhook", receiver.url, expect=13)
+    third = watch(server, rules, "--webhook", receiver.url, expect=20)
     assert third["counts"]["new"] == 0 and third["counts"]["open"] == 2 and len(receiver.bodies) == 1
     # The next day the incident is in the backup: two runs without it resolve both alerts (a Teams card).
     new_day(server)
-    watch(server, rules, "--webhook", receiver.url, "--teams", expect=13)
+    watch(server, rules, "--webhook", receiver.url, "--teams", expect=20)
     resolved = watch(server, rules, "--webhook", receiver.url, "--teams")
     assert resolved["counts"] == {"new": 0, "open": 0, "resolved": 2, "pending": 0}
     card_message = receiver.bodies[-1]["body"]
