@@ -2,7 +2,7 @@
 
 ``entrabr emulator ...`` serves the Graph emulator; the commands (``snapshots``, ``report``, ``changes``,
 ``jobs``, ``restore``, ``history``, ``export``, and the operations commands ``prewarm``, ``watch``,
-``compare``, ``status``) run headless on the engine and never import the terminal UI;
+``compare``, ``drill``, ``status``) run headless on the engine and never import the terminal UI;
 with no command the terminal app opens (``--demo``, a configured tenant, or ``--offline``). Exit codes are
 listed in :mod:`entrabr_tui.cli.exits`; the ``--json`` schemas in ``docs/cli.md``.
 """
@@ -38,6 +38,7 @@ _COMMANDS = {
     "prewarm": ("ops_commands", "prewarm"),
     "watch": ("ops_commands", "watch"),
     "compare": ("ops_commands", "compare"),
+    "drill": ("ops_commands", "drill"),
 }
 
 

@@ -14,7 +14,7 @@ from entrabr_tui.cli.exits import UsageError
 from entrabr_tui.cli.ops_args import add_ops_commands
 
 COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "prewarm", "watch",
-            "compare", "status", "emulator")
+            "compare", "drill", "status", "emulator")
 AUTH_CHOICES = ("device-code", "browser", "cli", "env", "emulator")
 ROLE_CHOICES = ("reader", "admin", "global")
 FORMAT_CHOICES = ("json", "csv", "md")
@@ -49,6 +49,8 @@ examples:
                                              from a running restore
   entrabr watch --rules rules.toml           alerts on critical objects and mass changes
   entrabr compare 2026-07-25 2026-07-27      what differs between two backups
+  entrabr drill                              a scripted incident recovered on the built-in emulator, timed
+  entrabr drill --read-only                  how long a full report of the tenant takes now
   entrabr status --all-profiles              every tenant profile: backups, reports, alerts, job slot
 """
 
@@ -282,6 +284,12 @@ def target_flags(args: argparse.Namespace) -> list[str]:
 
 def check(args: argparse.Namespace) -> None:
     """Combinations argparse cannot express."""
+    if getattr(args, "command", None) == "drill" and not args.read_only:
+        if args.graph_url or args.tenant or args.client_id or args.profile or args.offline or \
+                args.auth not in (None, "emulator"):
+            raise UsageError("A full drill plays an incident on the built-in emulator: leave out the tenant "
+                             "options, or add --read-only to time a report of that tenant.")
+        args.demo = True
     if not args.demo:
         for option, value in (("--objects", args.objects), ("--job-speed", args.job_speed)):
             if value is not None:

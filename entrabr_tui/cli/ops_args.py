@@ -1,4 +1,4 @@
-"""The grammar of the operations commands: ``prewarm``, ``watch``, ``compare`` and ``status``.
+"""The grammar of the operations commands: ``prewarm``, ``watch``, ``compare``, ``drill`` and ``status``.
 
 They run unattended (cron, systemd timers) or across tenants; their options are added to the main parser by
 :func:`add_ops_commands`.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-OPS_COMMANDS = ("prewarm", "watch", "compare", "status")
+OPS_COMMANDS = ("prewarm", "watch", "compare", "drill", "status")
 
 
 def add_ops_commands(command: Callable[[str, str], argparse.ArgumentParser],
@@ -53,6 +53,15 @@ def add_ops_commands(command: Callable[[str, str], argparse.ArgumentParser],
                    help="show only objects of this type (repeatable)")
     p.add_argument("--limit", type=whole, default=100, metavar="N",
                    help="objects listed in the table (default 100; 0 = all; --json lists all)")
+
+    p = command("drill", "practise a recovery: play a scripted incident on the built-in emulator and time "
+                         "the report, triage, restore and verification; with --read-only, time one full "
+                         "report of a real tenant")
+    p.add_argument("--read-only", action="store_true",
+                   help="time one full difference report of the newest backup of the tenant the options "
+                        "name (changes nothing; never takes the job slot from a running job)")
+    p.add_argument("--incident", type=whole, default=None, metavar="N",
+                   help="objects the scripted incident touches (default 300; not with --read-only)")
 
     p = command("status", "per tenant profile: the newest backup and its age, the last report, drill, watch "
                           "and open alerts, and the job slot (from the caches; no sign-in)")

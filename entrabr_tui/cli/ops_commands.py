@@ -1,4 +1,4 @@
-"""The operations commands: ``prewarm``, ``watch``, ``compare`` and ``status``.
+"""The operations commands: ``prewarm``, ``watch``, ``compare``, ``drill`` and ``status``.
 
 They are made for unattended runs (cron, systemd timers) and for many tenants: every outcome is an exit code
 (:mod:`entrabr_tui.cli.exits`), a line on stderr and, with ``--json``, one document on stdout (schemas in
@@ -18,12 +18,14 @@ from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.progress import ProgressPrinter
 from entrabr_tui.cli.timeparse import parse_duration
 from entrabr_tui.core.model import EntityNamesFilter, FilteringCriteria
+from entrabr_tui.core.text import format_duration
 from entrabr_tui.engine.backup_compare import IncompleteReportError, gap_warning
 from entrabr_tui.engine.export_records import dt_text, scope_json, scope_text
 
 if TYPE_CHECKING:
     from entrabr_tui.core.compare import Comparison, ObjectDelta, PropertyDelta, ReportSide
     from entrabr_tui.core.watch_rules import RuleSet
+    from entrabr_tui.engine.drill import DrillResult
     from entrabr_tui.engine.fleet import TenantStatus
     from entrabr_tui.engine.prewarm import PrewarmResult
     from entrabr_tui.engine.session import Session
@@ -303,6 +305,62 @@ def _print_watch(out: Output, result: WatchResult) -> None:
         out.info("Nothing to report.")
 
 
+# -- drill ---------------------------------------------------------------------------------------------------
+
+def drill_json(result: DrillResult) -> dict[str, Any]:
+    """The ``entrabr.drill/1`` document."""
+    return {
+        "schema": "entrabr.drill/1", "kind": result.kind, "tenant": result.tenant,
+        "started": dt_text(result.started), "outcome": result.outcome, "detail": result.detail,
+        "snapshotId": result.snapshot_id, "reportId": result.report_id, "changes": result.changes,
+        "queued": result.queued, "restored": result.restored, "failed": result.failed,
+        "recoverySeconds": round(result.recovery_seconds, 3),
+        "steps": [{"step": s.step.value, "seconds": round(s.seconds, 3), "detail": s.detail}
+                  for s in result.steps],
+    }
+
+
+#: Drill outcomes that are a pass (anything else exits with 7, partial).
+_PASSED = ("verified", "verified with expected differences", "measured")
+
+
+async def drill(session: Session, args: argparse.Namespace, out: Output) -> int:
+    """A timed recovery of a scripted incident on the built-in emulator, or (``--read-only``) the time one
+    full report of the tenant takes now."""
+    from entrabr_tui.engine.drill import INCIDENT_OBJECTS, DrillRefusedError, EmulatorDrill, ReadOnlyDrill
+
+    if args.read_only and args.incident is not None:
+        raise UsageError("--incident is for a drill on the built-in emulator, not with --read-only.")
+    if args.incident is not None and args.incident < 1:
+        raise UsageError("--incident: the incident touches at least 1 object.")
+    progress = ProgressPrinter(out.stderr, quiet=out.quiet)
+    try:
+        if args.read_only:
+            result = await ReadOnlyDrill(session).run(progress.job)
+        else:
+            result = await EmulatorDrill(session, incident_objects=args.incident or INCIDENT_OBJECTS).run(
+                progress.job, progress.restore)
+    except DrillRefusedError as exc:
+        raise CliError(exc.message, ExitCode.CONFLICT,
+                       hint=f"Run '{out.command('drill --read-only', online=True)}' when the slot is free."
+                       ) from None
+    finally:
+        progress.done()
+    code = ExitCode.OK if result.outcome in _PASSED else ExitCode.PARTIAL
+    if out.json_mode:
+        out.json(drill_json(result))
+        return code
+    out.table(("STEP", "TIME", "WHAT"),
+              [(s.step.value, format_duration(s.seconds), s.detail) for s in result.steps],
+              right=(1,), flex=(2,))
+    out.line()
+    out.line(f"Recovery time (report to verification): {format_duration(result.recovery_seconds)}; "
+             f"outcome: {result.outcome}.")
+    if result.kind == "emulator":
+        out.line(result.detail)
+    return code
+
+
 # -- status --------------------------------------------------------------------------------------------------
 
 def status_json(rows: list[TenantStatus], now: datetime) -> dict[str, Any]:
@@ -411,4 +469,5 @@ async def _session_status(args: argparse.Namespace, out: Output, config: AppConf
         await session.aclose()
 
 
-__all__ = ["compare", "comparison_json", "prewarm", "prewarm_json", "status", "status_json", "watch"]
+__all__ = ["compare", "comparison_json", "drill", "drill_json", "prewarm", "prewarm_json", "status",
+           "status_json", "watch"]

@@ -20,12 +20,10 @@ from datetime import datetime
 from entrabr_tui.core.model import JobKind
 from entrabr_tui.engine.events import describe_job
 from entrabr_tui.engine.opening import cached_tenants
+from entrabr_tui.engine.session_log import OpsAction
 from entrabr_tui.store import Cache, History, ReportKind, StoreError, StorePaths, TenantProfile
 from entrabr_tui.store.watch_store import StoredAlert
 from entrabr_tui.store.writer_lock import TenantLock, lock_path
-
-#: History actions that record a drill (drills write one of these when they end).
-DRILL_ACTIONS = ("drill", "drill-finished")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +125,7 @@ def tenant_status(cache: Cache, history: History | None, *, profile: str | None)
                                  report.created, report.complete, report.item_count, report.archived)
     drill: DrillLine | None = None
     if history is not None:
-        entries = history.query(actions=list(DRILL_ACTIONS), tenant_id=cache.tenant_id, limit=1)
+        entries = history.query(actions=[OpsAction.DRILL.value], tenant_id=cache.tenant_id, limit=1)
         if entries:
             drill = DrillLine(entries[0].at, entries[0].outcome, entries[0].detail)
     run = cache.watch.last_run()

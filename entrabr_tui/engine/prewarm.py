@@ -72,6 +72,28 @@ class PrewarmResult:
 WaitCallback = Callable[[str], object]
 
 
+async def slot_blocker(session: Session) -> str | None:
+    """What holds the tenant now, in words (``None``: the slot is free): another entrabr process, an
+    interrupted restore waiting to be resumed, or a job in the service's single job slot."""
+    other = session.tenant_holder()
+    if other is not None:
+        return f"{other} holds this tenant"
+    interrupted = session.interrupted_restore()
+    if interrupted is not None:
+        return (f"{interrupted.text}: it waits to be resumed or dropped ('entrabr restore --resume'), "
+                "and a report would take the job slot it needs")
+    assert session.runner is not None
+    jobs = await session.runner.list_jobs()
+    holder = session.runner.holder_of(jobs)
+    if holder is None:
+        return None
+    what = "a restore" if holder.kind is JobKind.RECOVERY else "a difference report"
+    since = ""
+    if holder.started is not None:
+        since = f", running for {format_duration((session.clock() - holder.started).total_seconds())}"
+    return f"{what} ({describe_job(holder)}{since}) holds the job slot"
+
+
 class Prewarmer:
     """Runs the missing reports of one tenant's backups (see the module docstring)."""
 
@@ -141,29 +163,8 @@ class Prewarmer:
         detail = None if info.complete else info.state_text
         return PrewarmItem(snapshot.id, snapshot.created, outcome, info.id, info.downloaded, detail)
 
-    async def blocker(self) -> str | None:
-        """What holds the tenant now, in words (``None``: the slot is free)."""
-        session = self.session
-        other = session.tenant_holder()
-        if other is not None:
-            return f"{other} holds this tenant"
-        interrupted = session.interrupted_restore()
-        if interrupted is not None:
-            return (f"{interrupted.text}: it waits to be resumed or dropped ('entrabr restore --resume'), "
-                    "and a report would take the job slot it needs")
-        assert session.runner is not None
-        jobs = await session.runner.list_jobs()
-        holder = session.runner.holder_of(jobs)
-        if holder is None:
-            return None
-        what = "a restore" if holder.kind is JobKind.RECOVERY else "a difference report"
-        since = ""
-        if holder.started is not None:
-            since = f", running for {format_duration((session.clock() - holder.started).total_seconds())}"
-        return f"{what} ({describe_job(holder)}{since}) holds the job slot"
-
     async def _wait_for_slot(self, on_wait: WaitCallback | None) -> str | None:
-        blocker = await self.blocker()
+        blocker = await slot_blocker(self.session)
         limit = self.wait.total_seconds()
         while blocker is not None and self.waited < limit:
             if on_wait is not None:
@@ -171,7 +172,7 @@ class Prewarmer:
             pause = min(self.poll, limit - self.waited)
             await self.sleep(pause)
             self.waited += pause
-            blocker = await self.blocker()
+            blocker = await slot_blocker(self.session)
         return blocker
 
     def _log(self, result: PrewarmResult) -> None:

@@ -30,12 +30,13 @@ class AppAction(StrEnum):
 
 
 class OpsAction(StrEnum):
-    """History actions of the operations commands (prewarm, watch, compare)."""
+    """History actions of the operations commands (prewarm, watch, drill)."""
 
     PREWARM = "prewarm"
     WATCH = "watch"
     ALERT_RAISED = "alert-raised"
     ALERT_RESOLVED = "alert-resolved"
+    DRILL = "drill"
 
 
 class ExportedReport(Protocol):
