@@ -60,6 +60,11 @@ def finding_id(*parts: str) -> str:
     return "f-" + hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+def _is_mapping(value: Any) -> bool:
+    # Parsed JSON is made of plain dicts: test for them first (the ABC check is slow at a million calls).
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 # -- one pass over a report -------------------------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -129,26 +134,30 @@ class ReportScan:
         self.changes = 0
         self.unreadable = 0
         self._critical_types = {r.entity_type for r in rules.critical}
+        self._names: dict[str, str | None] = {}  # deltaFromCurrent key → property (None: an annotation)
 
     def add(self, position: int, item: Any) -> None:
         """Count one change object (as the service sent it) found at ``position`` in the report."""
-        if not isinstance(item, Mapping):
+        if not _is_mapping(item):
             self.unreadable += 1
             return
         etype, action = item.get("entityTypeName"), item.get("recoveryAction")
         delta, current = item.get("deltaFromCurrent"), item.get("currentState")
-        if not isinstance(etype, str) or not isinstance(action, str) or not isinstance(delta, Mapping):
+        if not isinstance(etype, str) or not isinstance(action, str) or not _is_mapping(delta):
             self.unreadable += 1
             return
-        current = current if isinstance(current, Mapping) else {}
+        current = current if _is_mapping(current) else {}
         self.changes += 1
         counts = self.counts
         counts[(etype, action, "", ANY, ANY)] += 1
         touched: list[str] = []
+        names = self._names
         for key, backup in delta.items():
-            if not is_property_key(key):
+            prop = names.get(key, "")
+            if prop == "":
+                prop = names[key] = property_name(key) if is_property_key(key) else None
+            if prop is None:
                 continue
-            prop = property_name(key)
             touched.append(prop)
             counts[(etype, action, prop, ANY, ANY)] += 1
             node = (etype, action, prop)

@@ -25,6 +25,7 @@ must not silently switch a rule off).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import tomllib
@@ -69,13 +70,25 @@ class CaScope(StrEnum):
 def value_key(value: Any) -> str | None:
     """A value as counted in a report profile: canonical JSON of a scalar (``true``, ``"enabled"``, ``3``,
     ``null``); ``None`` for lists, objects and long strings (never counted value by value)."""
-    if value is None or isinstance(value, bool | int):
-        return json.dumps(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return _string_key(value) if len(value) <= SCALAR_CHARS else None
+    if isinstance(value, int):
+        return str(int(value))
     if isinstance(value, float):
         return json.dumps(value) if math.isfinite(value) else None
-    if isinstance(value, str) and len(value) <= SCALAR_CHARS:
-        return json.dumps(value, ensure_ascii=False)
     return None
+
+
+@functools.lru_cache(maxsize=16384)
+def _string_key(value: str) -> str:
+    # Reports repeat the same short values (states, departments, titles) many times over.
+    return json.dumps(value, ensure_ascii=False)
 
 
 def property_name(key: str) -> str:
