@@ -2,7 +2,7 @@
 
 ``entrabr emulator ...`` serves the Graph emulator; the commands (``snapshots``, ``report``, ``changes``,
 ``jobs``, ``restore``, ``history``, ``export``, and the operations commands ``prewarm``, ``watch``,
-``compare``, ``drill``, ``status``) run headless on the engine and never import the terminal UI;
+``compare``, ``evidence``, ``drill``, ``status``) run headless on the engine and never import the terminal UI;
 with no command the terminal app opens (``--demo``, a configured tenant, or ``--offline``). Exit codes are
 listed in :mod:`entrabr_tui.cli.exits`; the ``--json`` schemas in ``docs/cli.md``.
 """
@@ -39,6 +39,7 @@ _COMMANDS = {
     "watch": ("ops_commands", "watch"),
     "compare": ("ops_commands", "compare"),
     "drill": ("ops_commands", "drill"),
+    "evidence": ("ops_commands", "evidence"),
 }
 
 

@@ -14,7 +14,7 @@ from entrabr_tui.cli.exits import UsageError
 from entrabr_tui.cli.ops_args import add_ops_commands
 
 COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "prewarm", "watch",
-            "compare", "drill", "status", "emulator")
+            "compare", "evidence", "drill", "status", "emulator")
 AUTH_CHOICES = ("device-code", "browser", "cli", "env", "emulator")
 ROLE_CHOICES = ("reader", "admin", "global")
 FORMAT_CHOICES = ("json", "csv", "md")
@@ -49,6 +49,7 @@ examples:
                                              from a running restore
   entrabr watch --rules rules.toml           alerts on critical objects and mass changes
   entrabr compare 2026-07-25 2026-07-27      what differs between two backups
+  entrabr evidence --since 2d --out pack/     timeline, RPO/RTO, plans, jobs and a SHA-256 manifest
   entrabr drill                              a scripted incident recovered on the built-in emulator, timed
   entrabr drill --read-only                  how long a full report of the tenant takes now
   entrabr status --all-profiles              every tenant profile: backups, reports, alerts, job slot

@@ -1,4 +1,5 @@
-"""The grammar of the operations commands: ``prewarm``, ``watch``, ``compare``, ``drill`` and ``status``.
+"""The grammar of the operations commands: ``prewarm``, ``watch``, ``compare``, ``evidence``, ``drill`` and
+``status``.
 
 They run unattended (cron, systemd timers) or across tenants; their options are added to the main parser by
 :func:`add_ops_commands`.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-OPS_COMMANDS = ("prewarm", "watch", "compare", "drill", "status")
+OPS_COMMANDS = ("prewarm", "watch", "compare", "evidence", "drill", "status")
 
 
 def add_ops_commands(command: Callable[[str, str], argparse.ArgumentParser],
@@ -53,6 +54,13 @@ def add_ops_commands(command: Callable[[str, str], argparse.ArgumentParser],
                    help="show only objects of this type (repeatable)")
     p.add_argument("--limit", type=whole, default=100, metavar="N",
                    help="objects listed in the table (default 100; 0 = all; --json lists all)")
+
+    p = command("evidence", "write an evidence pack of a recovery to a new folder: timeline, RPO and RTO, "
+                            "the difference, plan hashes and approvers, job results, residual work "
+                            "(Markdown, HTML, JSON and a SHA-256 manifest)")
+    p.add_argument("--out", required=True, metavar="DIR", help="a new (or empty) folder for the pack")
+    p.add_argument("--since", default="7d", metavar="WHEN",
+                   help="start of the window: a UTC date/time or an age (12h, 7d; default 7d)")
 
     p = command("drill", "practise a recovery: play a scripted incident on the built-in emulator and time "
                          "the report, triage, restore and verification; with --read-only, time one full "

@@ -1,4 +1,4 @@
-"""The operations commands: ``prewarm``, ``watch``, ``compare``, ``drill`` and ``status``.
+"""The operations commands: ``prewarm``, ``watch``, ``compare``, ``evidence``, ``drill`` and ``status``.
 
 They are made for unattended runs (cron, systemd timers) and for many tenants: every outcome is an exit code
 (:mod:`entrabr_tui.cli.exits`), a line on stderr and, with ``--json``, one document on stdout (schemas in
@@ -305,6 +305,38 @@ def _print_watch(out: Output, result: WatchResult) -> None:
         out.info("Nothing to report.")
 
 
+# -- evidence ------------------------------------------------------------------------------------------------
+
+async def evidence(session: Session, args: argparse.Namespace, out: Output) -> int:
+    """An evidence pack of the recoveries since ``--since`` in a new folder."""
+    from pathlib import Path
+
+    from entrabr_tui.cli.timeparse import parse_since
+    from entrabr_tui.engine.evidence import EvidenceBuilder, EvidenceTargetError, write_pack
+
+    since = parse_since(args.since, datetime.now(UTC))
+    folder = Path(args.out)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise UsageError(f"{folder} exists and is not an empty folder.", hint="Give a new folder with --out.")
+    pack = await EvidenceBuilder(session).build(since)
+    try:
+        paths = write_pack(pack, folder)
+    except EvidenceTargetError as exc:
+        raise UsageError(str(exc)) from None
+    if out.json_mode:
+        out.json({"schema": "entrabr.evidenceWritten/1", "folder": str(folder.resolve()),
+                  "files": [p.name for p in paths], "timeline": len(pack.timeline),
+                  "rpoSeconds": pack.to_json()["rpoSeconds"], "rtoSeconds": pack.to_json()["rtoSeconds"]})
+        return 0
+    for note in pack.notes:
+        out.info(note)
+    rpo = "not measured" if pack.rpo_seconds is None else format_duration(pack.rpo_seconds)
+    rto = "not measured" if pack.rto_seconds is None else format_duration(pack.rto_seconds)
+    out.line(f"Evidence pack written to {folder}: {', '.join(p.name for p in paths)}.")
+    out.line(f"{len(pack.timeline)} timeline event(s); RPO {rpo}; RTO {rto}.")
+    return 0
+
+
 # -- drill ---------------------------------------------------------------------------------------------------
 
 def drill_json(result: DrillResult) -> dict[str, Any]:
@@ -469,5 +501,5 @@ async def _session_status(args: argparse.Namespace, out: Output, config: AppConf
         await session.aclose()
 
 
-__all__ = ["compare", "comparison_json", "drill", "drill_json", "prewarm", "prewarm_json", "status",
-           "status_json", "watch"]
+__all__ = ["compare", "comparison_json", "drill", "drill_json", "evidence", "prewarm", "prewarm_json",
+           "status", "status_json", "watch"]
