@@ -1,7 +1,8 @@
 """The command line: ``entrabr [options] [command]``.
 
 ``entrabr emulator ...`` serves the Graph emulator; the commands (``snapshots``, ``report``, ``changes``,
-``jobs``, ``restore``, ``history``, ``export``) run headless on the engine and never import the terminal UI;
+``jobs``, ``restore``, ``history``, ``export``, and the operations commands ``prewarm``, ``watch``,
+``compare``, ``evidence``, ``drill``, ``status``) run headless on the engine and never import the terminal UI;
 with no command the terminal app opens (``--demo``, a configured tenant, or ``--offline``). Exit codes are
 listed in :mod:`entrabr_tui.cli.exits`; the ``--json`` schemas in ``docs/cli.md``.
 """
@@ -34,6 +35,11 @@ _COMMANDS = {
     "jobs": ("read_commands", "jobs"),
     "restore": ("restore_commands", "restore"),
     "export": ("export_command", "export"),
+    "prewarm": ("ops_commands", "prewarm"),
+    "watch": ("ops_commands", "watch"),
+    "compare": ("ops_commands", "compare"),
+    "drill": ("ops_commands", "drill"),
+    "evidence": ("ops_commands", "evidence"),
 }
 
 
@@ -76,6 +82,8 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
         return _guarded(out, lambda: open_app(args, out), argv)
     if args.command == "history":
         return _guarded(out, lambda: _history(args, out), argv)
+    if args.command == "status":
+        return _guarded(out, lambda: _status(args, out), argv)
     return _guarded(out, lambda: asyncio.run(_with_session(args, out)), argv)
 
 
@@ -132,6 +140,13 @@ def _history(args: argparse.Namespace, out: Output) -> int:
 
     load_app_config(out)  # not needed here, but every command says when the file is broken
     return history(args, out)
+
+
+def _status(args: argparse.Namespace, out: Output) -> int:
+    from entrabr_tui.cli.connect import load_app_config
+    from entrabr_tui.cli.ops_commands import status
+
+    return status(args, out, load_app_config(out))
 
 
 async def _with_session(args: argparse.Namespace, out: Output) -> int:

@@ -11,8 +11,10 @@ import argparse
 from typing import Any, NoReturn
 
 from entrabr_tui.cli.exits import UsageError
+from entrabr_tui.cli.ops_args import add_ops_commands
 
-COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "emulator")
+COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "prewarm", "watch",
+            "compare", "evidence", "drill", "status", "emulator")
 AUTH_CHOICES = ("device-code", "browser", "cli", "env", "emulator")
 ROLE_CHOICES = ("reader", "admin", "global")
 FORMAT_CHOICES = ("json", "csv", "md")
@@ -33,7 +35,8 @@ EPILOG = """\
 exit codes: 0 ok, 1 unexpected error (a crash report is written), 2 usage, 3 sign-in, 4 forbidden
 (missing role), 5 conflict (job slot busy), 6 network, 7 partial failure (some changes failed), 8 not
 found, 9 offline without cache, 10 read-only folder or file system, 11 disk full, 12 timeout (job stuck
-in an unknown status), 130 interrupted, 141 output pipe closed (| head).
+in an unknown status), 13-19 a restore guard refused (see docs/cli.md), 20 alerting (watch: an alert
+is open), 130 interrupted, 141 output pipe closed (| head).
 
 examples:
   entrabr --demo report                      difference report of the latest backup (demo tenant)
@@ -42,6 +45,14 @@ examples:
   entrabr restore --plan --ids-from ids.txt  dry run for the IDs in a file ('#' comments allowed)
   entrabr restore --apply --all --yes        restore everything in the latest report
   entrabr export --format md --out report.md evidence for an incident ticket (default: data folder)
+  entrabr prewarm --wait 30m                 a report on every new backup (cron); never takes the slot
+                                             from a running restore
+  entrabr watch --rules rules.toml           alerts on critical objects and mass changes
+  entrabr compare 2026-07-25 2026-07-27      what differs between two backups
+  entrabr evidence --since 2d --out pack/     timeline, RPO/RTO, plans, jobs and a SHA-256 manifest
+  entrabr drill                              a scripted incident recovered on the built-in emulator, timed
+  entrabr drill --read-only                  how long a full report of the tenant takes now
+  entrabr status --all-profiles              every tenant profile: backups, reports, alerts, job slot
 """
 
 
@@ -231,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_snapshot(p)
     _add_targets(p)
 
+    add_ops_commands(command, _positive_int)
+
     # Run before this parser sees it (see entrabr_tui.cli.run); listed so that --help and a mistyped
     # command name it. Its own options: 'entrabr emulator --help'.
     p = sub.add_parser("emulator", add_help=False, help="serve the built-in Graph emulator on loopback "
@@ -272,6 +285,12 @@ def target_flags(args: argparse.Namespace) -> list[str]:
 
 def check(args: argparse.Namespace) -> None:
     """Combinations argparse cannot express."""
+    if getattr(args, "command", None) == "drill" and not args.read_only:
+        if args.graph_url or args.tenant or args.client_id or args.profile or args.offline or \
+                args.auth not in (None, "emulator"):
+            raise UsageError("A full drill plays an incident on the built-in emulator: leave out the tenant "
+                             "options, or add --read-only to time a report of that tenant.")
+        args.demo = True
     if not args.demo:
         for option, value in (("--objects", args.objects), ("--job-speed", args.job_speed)):
             if value is not None:
