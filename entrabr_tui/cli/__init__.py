@@ -1,7 +1,8 @@
 """The command line: ``entrabr [options] [command]``.
 
 ``entrabr emulator ...`` serves the Graph emulator; the commands (``snapshots``, ``report``, ``changes``,
-``jobs``, ``restore``, ``history``, ``export``) run headless on the engine and never import the terminal UI;
+``jobs``, ``restore``, ``history``, ``export``, and the operations commands ``prewarm``, ``watch``,
+``compare``, ``evidence``, ``drill``, ``status``) run headless on the engine and never import the terminal UI;
 with no command the terminal app opens (``--demo``, a configured tenant, or ``--offline``). Exit codes are
 listed in :mod:`entrabr_tui.cli.exits`; the ``--json`` schemas in ``docs/cli.md``.
 """
@@ -20,13 +21,24 @@ from entrabr_tui.cli.exits import CliError, ExitCode, UsageError, classify
 from entrabr_tui.cli.output import Output
 
 if TYPE_CHECKING:
-    from entrabr_tui.cli.args import CommonArgs, HistoryArgs
+    from entrabr_tui.cli.args import CommonArgs, HistoryArgs, StatusArgs
     from entrabr_tui.engine.session import Session
 
 
 async def _run_command(session: Session, args: CommonArgs, out: Output) -> int:
     """Run the session command ``args`` are the options of; only the module of that command is imported."""
-    from entrabr_tui.cli.args import ChangesArgs, ExportArgs, JobsArgs, ReportArgs, RestoreArgs
+    from entrabr_tui.cli.args import (
+        ChangesArgs,
+        CompareArgs,
+        DrillArgs,
+        EvidenceArgs,
+        ExportArgs,
+        JobsArgs,
+        PrewarmArgs,
+        ReportArgs,
+        RestoreArgs,
+        WatchArgs,
+    )
 
     if isinstance(args, RestoreArgs):
         from entrabr_tui.cli.restore_commands import restore
@@ -36,6 +48,18 @@ async def _run_command(session: Session, args: CommonArgs, out: Output) -> int:
         from entrabr_tui.cli.export_command import export
 
         return await export(session, args, out)
+    if isinstance(args, PrewarmArgs | WatchArgs | CompareArgs | DrillArgs | EvidenceArgs):
+        from entrabr_tui.cli import ops_commands
+
+        if isinstance(args, PrewarmArgs):
+            return await ops_commands.prewarm(session, args, out)
+        if isinstance(args, WatchArgs):
+            return await ops_commands.watch(session, args, out)
+        if isinstance(args, CompareArgs):
+            return await ops_commands.compare(session, args, out)
+        if isinstance(args, DrillArgs):
+            return await ops_commands.drill(session, args, out)
+        return await ops_commands.evidence(session, args, out)
     from entrabr_tui.cli import read_commands
 
     if isinstance(args, ReportArgs):
@@ -55,7 +79,7 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
 
         return emulator_main(argv[1:])
     out = Output(stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin, json_mode="--json" in argv)
-    from entrabr_tui.cli.args import EmulatorArgs, HistoryArgs, parse, target_flags
+    from entrabr_tui.cli.args import EmulatorArgs, HistoryArgs, StatusArgs, parse, target_flags
 
     try:
         args = parse(argv)
@@ -82,6 +106,9 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
     if isinstance(args, HistoryArgs):
         history_args = args
         return _guarded(out, lambda: _history(history_args, out), argv)
+    if isinstance(args, StatusArgs):
+        status_args = args
+        return _guarded(out, lambda: _status(status_args, out), argv)
     return _guarded(out, lambda: asyncio.run(_with_session(args, out)), argv)
 
 
@@ -138,6 +165,13 @@ def _history(args: HistoryArgs, out: Output) -> int:
 
     load_app_config(out)  # not needed here, but every command says when the file is broken
     return history(args, out)
+
+
+def _status(args: StatusArgs, out: Output) -> int:
+    from entrabr_tui.cli.connect import load_app_config
+    from entrabr_tui.cli.ops_commands import status
+
+    return status(args, out, load_app_config(out))
 
 
 async def _with_session(args: CommonArgs, out: Output) -> int:

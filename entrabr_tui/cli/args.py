@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from entrabr_tui.cli.exits import UsageError
+from entrabr_tui.cli.ops_args import add_ops_commands
 
 if TYPE_CHECKING:
     from entrabr_tui.cli.targets import Target
 
-COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "emulator")
+COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "prewarm", "watch",
+            "compare", "evidence", "drill", "status", "emulator")
 AUTH_CHOICES = ("device-code", "browser", "cli", "env", "emulator")
 ROLE_CHOICES = ("reader", "admin", "global")
 FORMAT_CHOICES = ("json", "csv", "md")
@@ -41,7 +43,8 @@ EPILOG = """\
 exit codes: 0 ok, 1 unexpected error (a crash report is written), 2 usage, 3 sign-in, 4 forbidden
 (missing role), 5 conflict (job slot busy), 6 network, 7 partial failure (some changes failed), 8 not
 found, 9 offline without cache, 10 read-only folder or file system, 11 disk full, 12 timeout (job stuck
-in an unknown status), 130 interrupted, 141 output pipe closed (| head).
+in an unknown status), 13-19 a restore guard refused (see docs/cli.md), 20 alerting (watch: an alert
+is open), 130 interrupted, 141 output pipe closed (| head).
 
 examples:
   entrabr --demo report                      difference report of the latest backup (demo tenant)
@@ -50,6 +53,14 @@ examples:
   entrabr restore --plan --ids-from ids.txt  dry run for the IDs in a file ('#' comments allowed)
   entrabr restore --apply --all --yes        restore everything in the latest report
   entrabr export --format md --out report.md evidence for an incident ticket (default: data folder)
+  entrabr prewarm --wait 30m                 a report on every new backup (cron); never takes the slot
+                                             from a running restore
+  entrabr watch --rules rules.toml           alerts on critical objects and mass changes
+  entrabr compare 2026-07-25 2026-07-27      what differs between two backups
+  entrabr evidence --since 2d --out pack/     timeline, RPO/RTO, plans, jobs and a SHA-256 manifest
+  entrabr drill                              a scripted incident recovered on the built-in emulator, timed
+  entrabr drill --read-only                  how long a full report of the tenant takes now
+  entrabr status --all-profiles              every tenant profile: backups, reports, alerts, job slot
 """
 
 
@@ -239,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_snapshot(p)
     _add_targets(p)
 
+    add_ops_commands(command, _positive_int)
+
     # Run before this parser sees it (see entrabr_tui.cli.run); listed so that --help and a mistyped
     # command name it. Its own options: 'entrabr emulator --help'.
     p = sub.add_parser("emulator", add_help=False, help="serve the built-in Graph emulator on loopback "
@@ -365,9 +378,65 @@ class ExportArgs(TargetArgs):
     force: bool = False
 
 
+@dataclass(frozen=True, kw_only=True)
+class PrewarmArgs(CommonArgs):
+    """``entrabr prewarm``."""
+
+    types: list[str] = field(default_factory=list)
+    wait: str = "0"
+    limit: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class WatchArgs(CommonArgs):
+    """``entrabr watch``."""
+
+    rules: str = ""
+    webhook: str | None = None
+    teams: bool = False
+    prometheus: str | None = None
+    no_audit: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompareArgs(CommonArgs):
+    """``entrabr compare A B``."""
+
+    backup_a: str = "latest"
+    backup_b: str = "latest"
+    fresh: bool = False
+    types: list[str] = field(default_factory=list)
+    limit: int = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvidenceArgs(CommonArgs):
+    """``entrabr evidence``."""
+
+    out: str = ""
+    since: str = "7d"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrillArgs(CommonArgs):
+    """``entrabr drill`` (a full drill runs on the demo tenant: :func:`check` turns ``demo`` on)."""
+
+    read_only: bool = False
+    incident: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusArgs(CommonArgs):
+    """``entrabr status``."""
+
+    all_profiles: bool = False
+
+
 _ARGS_OF: dict[str | None, type[CommonArgs]] = {
     None: CommonArgs, "snapshots": CommonArgs, "report": ReportArgs, "changes": ChangesArgs, "jobs": JobsArgs,
     "restore": RestoreArgs, "history": HistoryArgs, "export": ExportArgs, "emulator": EmulatorArgs,
+    "prewarm": PrewarmArgs, "watch": WatchArgs, "compare": CompareArgs, "evidence": EvidenceArgs,
+    "drill": DrillArgs, "status": StatusArgs,
 }
 
 
@@ -404,6 +473,12 @@ def target_flags(args: CommonArgs) -> list[str]:
 
 def check(args: argparse.Namespace) -> None:
     """Combinations argparse cannot express."""
+    if getattr(args, "command", None) == "drill" and not args.read_only:
+        if args.graph_url or args.tenant or args.client_id or args.profile or args.offline or \
+                args.auth not in (None, "emulator"):
+            raise UsageError("A full drill plays an incident on the built-in emulator: leave out the tenant "
+                             "options, or add --read-only to time a report of that tenant.")
+        args.demo = True
     if not args.demo:
         for option, value in (("--objects", args.objects), ("--job-speed", args.job_speed)):
             if value is not None:

@@ -25,6 +25,7 @@ code  name               meaning
 17    stale              objects moved since the review and the restore was not told to accept or drop them
 18    lockout            a Conditional Access lockout finding was not confirmed by typing the policy's name
 19    drifted            the restore ran, but its verification found objects that drifted during recovery
+20    alerting           ``watch``: at least one alert is open (raised by this run or still open)
 130   interrupted        Ctrl+C (jobs already started keep running on the service)
 141   pipe-closed        whoever read the output stopped reading (``| head``): output ended early, quietly
 ====  =================  ===================================================================================
@@ -60,6 +61,7 @@ class ExitCode(IntEnum):
     STALE = 17
     LOCKOUT = 18
     DRIFTED = 19
+    ALERTING = 20
     INTERRUPTED = 130
     PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a program a closed pipe stopped
 

@@ -11,11 +11,11 @@ screen or reorder a line. ``--json`` output keeps the exact values
 from __future__ import annotations
 
 import os
-import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 from entrabr_tui.cli.exits import CliError
+from entrabr_tui.core.text import cell_width, truncate
 from entrabr_tui.engine.export_records import json_text, visible
 
 
@@ -25,38 +25,6 @@ def is_tty(stream: TextIO) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError, OSError):
         return False
-
-
-def text_width(text: str) -> int:
-    """Columns ``text`` takes on a terminal (wide East Asian characters count two, combining marks zero)."""
-    if text.isascii():
-        return len(text)
-    return sum(char_width(ch) for ch in text)
-
-
-def char_width(ch: str) -> int:
-    """Columns one character takes (wide East Asian two, combining marks zero)."""
-    if ch.isascii():
-        return 1
-    if unicodedata.combining(ch):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def fit(text: str, width: int, ellipsis: str = "…") -> str:
-    """``text`` cut to at most ``width`` columns, ending with ``ellipsis`` when cut."""
-    if text_width(text) <= width:
-        return text
-    room = max(0, width - text_width(ellipsis))
-    out: list[str] = []
-    used = 0
-    for ch in text:
-        size = char_width(ch)
-        if used + size > room:
-            break
-        out.append(ch)
-        used += size
-    return "".join(out) + ellipsis if width >= text_width(ellipsis) else ""
 
 
 #: Width of a table when stdout is no terminal (a pipe, a file).
@@ -148,10 +116,10 @@ class Output:
         which are copied) are never cut."""
         cells = [[visible(_cell(c)) for c in row] for row in rows]
         head = [visible(h) for h in header]
-        widths = [text_width(h) for h in head]
+        widths = [cell_width(h) for h in head]
         for row in cells:
             for i, cell in enumerate(row):
-                widths[i] = max(widths[i], text_width(cell))
+                widths[i] = max(widths[i], cell_width(cell))
         room = self.width - 2 * (len(widths) - 1) - sum(widths[i] for i in whole)
         fixed = [i for i in range(len(widths)) if i not in whole and i not in flex]
         for group, floor in ((flex, FLEX_FLOOR), (fixed, FIXED_FLOOR), ([*flex, *fixed], MIN_COLUMN)):
@@ -165,8 +133,8 @@ class Output:
         for row in [head, *cells]:
             parts = []
             for i, cell in enumerate(row):
-                cell = fit(cell, widths[i])
-                pad = " " * (widths[i] - text_width(cell))
+                cell = truncate(cell, widths[i])
+                pad = " " * (widths[i] - cell_width(cell))
                 last = i == len(row) - 1
                 parts.append(pad + cell if i in right else (cell if last else cell + pad))
             self.stdout.write("  ".join(parts).rstrip() + "\n")

@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from entrabr_tui.cli.output import fit, is_tty, terminal_width
+from entrabr_tui.cli.output import is_tty, terminal_width
+from entrabr_tui.core.text import truncate
 from entrabr_tui.engine.events import PHASE_DOWNLOADING, JobProgress, RestoreProgress, RetryWait
 from entrabr_tui.engine.export_records import visible
 from entrabr_tui.engine.timing import format_duration
@@ -156,7 +157,7 @@ class ProgressPrinter:
     def _draw(self) -> None:
         if self._render is None:
             return
-        self.stream.write("\r\x1b[K" + fit(visible(self._render()), self.width, "..."))
+        self.stream.write("\r\x1b[K" + truncate(visible(self._render()), self.width, "..."))
         self.stream.flush()
         self._drawn = True
 

@@ -214,10 +214,10 @@ async def jobs(session: Session, args: JobsArgs, out: Output) -> int:
 
 def history_actions() -> list[str]:
     """Every action the session history records."""
-    from entrabr_tui.engine.session_log import AppAction
+    from entrabr_tui.engine.session_log import AppAction, OpsAction
     from entrabr_tui.store import HistoryAction
 
-    return [a.value for a in HistoryAction] + [a.value for a in AppAction]
+    return [a.value for a in HistoryAction] + [a.value for a in AppAction] + [a.value for a in OpsAction]
 
 
 def history(args: HistoryArgs, out: Output) -> int:

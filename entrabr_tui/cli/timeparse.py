@@ -1,4 +1,5 @@
-"""``--since`` values: a UTC date/time, or an age (``90s``, ``30m``, ``12h``, ``7d``, ``2w``)."""
+"""Times on the command line: ``--since`` values (a UTC date/time, or an age: ``90s``, ``30m``, ``12h``,
+``7d``, ``2w``) and lengths of time (``--wait 30m``)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,16 @@ def parse_since(text: str, now: datetime) -> datetime:
         raise UsageError(f"--since: cannot read {text!r} as a time.",
                          hint="Use a UTC date/time (2026-07-28, 2026-07-28T08:00Z) or an age (30m, 12h, 7d).")
     return parsed.astimezone(UTC)
+
+
+def parse_duration(text: str, option: str) -> timedelta:
+    """A length of time (``90s``, ``30m``, ``12h``, ``7d``, ``2w``; a bare number is seconds)."""
+    value = text.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    match = _RELATIVE.match(value)
+    if not match:
+        raise UsageError(f"{option}: cannot read {text!r} as a length of time.",
+                         hint="Use seconds (90) or a number with a unit: 90s, 30m, 12h, 7d, 2w.")
+    amount, unit = int(match.group(1)), match.group(2).lower()
+    return timedelta(**{_UNITS[unit]: amount})

@@ -26,6 +26,7 @@ value itself is kept wherever it is copied or written as JSON.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 #: Longest text shown by default; longer text is cut here and ends with ``…`` (a 10,000-character name).
 MAX_DISPLAY_CHARS = 2_000
@@ -83,6 +84,45 @@ def display_text(value: object, *, multiline: bool = False, limit: int | None = 
     if "\x1b" in text or any("\x90" <= ch <= "\x9f" for ch in text):
         text = _ESCAPE_SEQUENCE.sub(ESCAPE_MARK, text)
     return UNSAFE_CHARS.sub(lambda m: _replacement(m.group(), multiline), text)
+
+
+def char_cells(char: str) -> int:
+    """Terminal cells one character takes: wide and full-width East Asian characters and emoji two,
+    combining marks, variation selectors and emoji skin-tone modifiers none (they join the one before),
+    everything else one."""
+    if char.isascii():
+        return 1  # controls are marks by the time text is measured (see display_text)
+    if unicodedata.category(char) in ("Mn", "Me", "Cf") or "\U0001f3fb" <= char <= "\U0001f3ff":
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def cell_width(text: str) -> int:
+    """Terminal cells ``text`` takes (see :func:`char_cells`)."""
+    if text.isascii():
+        return len(text)
+    return sum(char_cells(char) for char in text)
+
+
+def truncate(text: str, width: int, ellipsis: str = ELLIPSIS) -> str:
+    """``text`` cut to at most ``width`` terminal cells, ending with ``ellipsis`` when cut (``""`` when not
+    even the ellipsis fits). Every surface cuts text to a width with this one function."""
+    if cell_width(text) <= width:
+        return text
+    room = width - cell_width(ellipsis)
+    if room < 0:
+        return ""
+    if text.isascii():
+        return text[:room] + ellipsis
+    out: list[str] = []
+    used = 0
+    for char in text:
+        size = char_cells(char)
+        if used + size > room:
+            break
+        out.append(char)
+        used += size
+    return "".join(out) + ellipsis
 
 
 def format_count(count: int) -> str:

@@ -69,6 +69,8 @@ class ControlPlane:
         table: dict[str, dict[str, Callable[[Request], Awaitable[Any]]]] = {
             "/token": {"GET": self.token},
             "/advance": {"POST": self.advance},
+            "/incident": {"POST": self.incident},
+            "/history": {"GET": self.history},
             "/config": {"GET": self.get_config, "POST": self.set_config},
             "/faults": {"GET": self.list_faults, "POST": self.add_fault, "DELETE": self.clear_faults},
             "/changes-override": {"GET": self.get_override, "POST": self.set_override,
@@ -115,6 +117,30 @@ class ControlPlane:
         days = _int(body.get("days", 1), "days", 1, MAX_ADVANCE_DAYS)
         await self.service.advance(days)
         return {"snapshots": [{"id": sid, "createdDateTime": iso(t)} for sid, t in self.service.snapshots]}
+
+    async def incident(self, request: Request) -> dict[str, Any]:
+        """``POST /_emulator/incident {"objects": N}``: the scripted incident happens now, after the newest
+        snapshot (users disabled and renamed, a Conditional Access policy switched to report-only, a group
+        deleted, users purged for good …), with its audit records."""
+        body = await _body(request)
+        unknown = set(body) - {"objects"}
+        if unknown:
+            raise ControlError(f"unknown key(s): {', '.join(sorted(unknown))}")
+        objects = _int(body.get("objects", 60), "objects", 1, 10_000_000)
+        await self.service.stage_incident(objects)
+        return {"objects": objects, "clock": iso(self.service.clock.now())}
+
+    async def history(self, request: Request) -> dict[str, Any]:
+        """``GET /_emulator/history?from=SNAPSHOT_ID&to=SNAPSHOT_ID``: what differs between two current
+        snapshots, from the tenant's own history (recoverable properties, static members, existence)."""
+        first, second = request.query_params.get("from"), request.query_params.get("to")
+        if not first or not second:
+            raise ControlError("give two snapshot ids: ?from=ID&to=ID")
+        try:
+            objects = await self.service.history_truth(first, second)
+        except KeyError as exc:
+            raise ControlError(f"no current snapshot has id {exc.args[0]!r}", 404) from exc
+        return {"from": first, "to": second, "objects": objects}
 
     async def get_config(self, request: Request) -> dict[str, Any]:
         """``GET /_emulator/config``."""

@@ -25,6 +25,7 @@ from entrabr_tui.emulator.drift import daily_drift
 from entrabr_tui.emulator.generate import entity_type as type_of_index
 from entrabr_tui.emulator.generate import materialize
 from entrabr_tui.emulator.history import History
+from entrabr_tui.emulator.history_truth import truth_between
 from entrabr_tui.emulator.incident import default_budget, run_incident
 from entrabr_tui.emulator.layout import Layout
 from entrabr_tui.emulator.people import iso
@@ -322,6 +323,25 @@ class Directory:
                 hist.drop_oldest()
         self._count = None
         return snapshot_id(when, self.snapshot_id_style)
+
+    def stage_incident(self, budget: int) -> None:
+        """Play the scripted incident now, after the newest snapshot (into the live tenant, with its audit
+        records), as if it had happened since that snapshot; ``budget`` objects are touched."""
+        if budget < 1:
+            raise ValueError("an incident touches at least one object")
+        hist = self._hist
+        newest = hist.times[-1]
+        with _bulk(), self.audit.incident(newest, hist.now, budget) as left:
+            run_incident(hist, left, newest, hist.now)
+        self._count = None
+
+    def truth_between(self, snapshot_a: str, snapshot_b: str) -> list[dict[str, Any]]:
+        """What differs between two current snapshots, from the tenant's own history (see
+        :mod:`~entrabr_tui.emulator.history_truth`); ``KeyError`` for an id that is not a current snapshot."""
+        a, b = self._snapshot_index(snapshot_a), self._snapshot_index(snapshot_b)
+        if a is None or b is None:
+            raise KeyError(snapshot_a if a is None else snapshot_b)
+        return truth_between(self._hist, a, b)
 
     def reset(self) -> None:
         """Return to exactly the constructed state."""

@@ -246,6 +246,18 @@ class EmulatorService:
         self.directory.advance_day()
         self._refresh()
 
+    async def stage_incident(self, budget: int) -> None:
+        """Play the scripted incident on the live tenant now (see ``Directory.stage_incident``)."""
+        await self.settle()
+        await self.drain()
+        await self.in_directory(self.directory.stage_incident, budget)
+        self._views.clear()
+        self._object_count = None
+
+    async def history_truth(self, snapshot_a: str, snapshot_b: str) -> list[dict[str, Any]]:
+        """What differs between two current snapshots, from the tenant's own history."""
+        return await self.in_directory(self.directory.truth_between, snapshot_a, snapshot_b)
+
     async def reset(self) -> None:
         """Back to the constructed tenant: no jobs, no faults, clock un-advanced."""
         await self.drain()

@@ -88,18 +88,37 @@ def write_text_file(path: Path, write: Callable[[TextIO], int], *, replace: bool
     return count
 
 
-def _open_temporary(path: Path) -> tuple[Path, TextIO]:
-    """A new private file beside ``path`` (never an existing one, never through a link)."""
+def replace_text_file(path: Path, text: str, *, mode: int = FILE_MODE) -> None:
+    """Put ``text`` at ``path`` at once: written to a new file beside it, synced, then renamed over it, so a
+    reader sees the old file or the new one, never half of one. Only a regular file is replaced (see
+    :func:`check_target`); ``mode`` is the new file's (0600 unless the file is meant for another user, such
+    as a metrics collector)."""
+    check_target(path, replace=True)
+    temporary, handle = _open_temporary(path, mode)
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        check_target(path, replace=True)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _open_temporary(path: Path, mode: int = FILE_MODE) -> tuple[Path, TextIO]:
+    """A new file beside ``path`` (private unless ``mode`` says otherwise; never an existing one, never
+    through a link)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     for attempt in range(_MAX_NAME_TRIES):
         temporary = path.with_name(f".{path.name}.{os.getpid()}.{attempt}.partial")
         try:
-            fd = os.open(temporary, flags, FILE_MODE)
+            fd = os.open(temporary, flags, mode)
         except FileExistsError:
             continue
         except (FileNotFoundError, NotADirectoryError):
             raise ExportTargetError(f"Cannot write {path}: there is no folder {path.parent}.") from None
         if hasattr(os, "fchmod"):
-            os.fchmod(fd, FILE_MODE)
+            os.fchmod(fd, mode)
         return temporary, open(fd, "w", encoding="utf-8", newline="")
     raise ExportTargetError(f"Cannot create a temporary file beside {path}.")

@@ -184,8 +184,9 @@ class RestoreExecutor:
     ) -> RestoreResult:
         """Run every batch of ``plan`` against backup ``snapshot_id``, in order.
 
-        A service error before the first job exists is raised (nothing happened); after that, the result
-        records it and the remaining batches are skipped (the run stays resumable). ``on_submitted(batch,
+        A service error before the first batch's request reaches the service is raised (nothing happened);
+        after that (even while the first batch's job is watched), the result records it and the remaining
+        batches are skipped (the run stays resumable). ``on_submitted(batch,
         batch_count, job)`` is called as each batch's job is accepted, ``on_finished(result)`` as each batch
         ends (history, queue upkeep). ``plan_hash`` and ``object_ids(scope)`` are written down with the run.
         A batch the service refuses as too large (400) is halved, and the restore goes on (see
@@ -322,10 +323,13 @@ class RestoreExecutor:
                     raise
                 except (GraphError, EngineError) as exc:
                     if not reconcile and not any(r.job is not None for r in results):
-                        if not isinstance(exc, UnconfirmedIntentError):  # else it may have arrived: resumable
+                        if isinstance(exc, UnconfirmedIntentError):
+                            raise  # the first request may have arrived: the run stays resumable
+                        if not self._reached_service(run, number):
+                            # Nothing of this run reached the service: the restore did not happen at all.
                             self.runner.cache.runs.set_status(run.id, RunStatus.FINISHED, message=str(exc),
                                                               now=self.runner.clock())
-                        raise
+                            raise
                     error = f"Batch {number} of {count} stopped: {exc}"
                     results.append(BatchResult(number, scope, None, error=str(exc)))
                     continue
@@ -378,6 +382,12 @@ class RestoreExecutor:
         text = (f"the service refused {size} IDs in one job as too many ({exc.message}); from here on at "
                 f"most {limit} IDs per job: {len(run.batches)} batches in all")
         return run, todo[:index] + renumbered, text
+    def _reached_service(self, run: RestoreRun, number: int) -> bool:
+        """Whether batch ``number``'s request may have created a job at the service (its journal entry has a
+        job id, or its arrival cannot be judged): its run must then stay resumable, never be closed."""
+        states = run_states(run, self.runner.cache.journal.of_run(run.id))
+        return any(s.batch == number and s.phase is not BatchPhase.TO_DO for s in states)
+
     async def _sent_job(self, state: BatchState, snapshot_id: str) -> Job | None:
         """The job of a batch sent before a restart, read from the service; ``None`` (and its entry closed)
         when the service no longer knows it (its outcome cannot be collected, and it is never sent again)."""

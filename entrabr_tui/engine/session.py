@@ -23,6 +23,7 @@ tenant starts with an empty cache; the session history is a separate file and ke
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,10 +32,13 @@ from typing import Any
 
 from entrabr_tui.core.backup_choice import BackupNotChosen, choose_backup
 from entrabr_tui.core.capabilities import Capabilities
+from entrabr_tui.core.compare import Comparison
 from entrabr_tui.core.dependencies import Deleted
 from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, JobKind, Snapshot
 from entrabr_tui.core.plan_options import Choice
 from entrabr_tui.core.verification import Verification
+from entrabr_tui.core.watch_rules import RuleSet
+from entrabr_tui.engine.backup_compare import BackupComparer
 from entrabr_tui.engine.cache_reader import CacheReader, PageAfter, QueuedObject, ReportRef
 from entrabr_tui.engine.errors import EngineError, InterruptedRestoreError, OfflineError
 from entrabr_tui.engine.events import (
@@ -62,12 +66,13 @@ from entrabr_tui.engine.restore_safety import RestoreSafety, reviewed_by
 from entrabr_tui.engine.restored import RestoreMark, restore_marks
 from entrabr_tui.engine.resume import JobResumer, ResumeResult
 from entrabr_tui.engine.runner import JobRunner
-from entrabr_tui.engine.session_log import AppAction, ExportedReport, SessionLog
+from entrabr_tui.engine.session_log import AppAction, ExportedReport, OpsAction, SessionLog
 from entrabr_tui.engine.session_queue import SessionQueue
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.engine.sync_status import LookupOutcome, SyncCheck, SyncStatusLookup
 from entrabr_tui.engine.tenant_writer import TenantWriter
 from entrabr_tui.engine.timing import Clock, Sleep, real_sleep, utc_now
+from entrabr_tui.engine.watch import AuditSource, Watcher, WatchResult
 from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.graph.errors import CREATE_PREVIEW, ForbiddenError
 from entrabr_tui.store import (
@@ -147,6 +152,9 @@ class Session:
         self.log = SessionLog(history, tenant_id=cache.tenant_id, identity=capabilities.identity.display,
                               warn=self.open_warnings.append)
         self.cache_reader = CacheReader(cache)
+        self.comparer = BackupComparer(self.cache_reader)
+        self.audit_source: AuditSource | None = None
+        """Where the watch reads the directory audit log (``None``: not available to this session)."""
         self.plans = PlanBuilder(self.cache_reader, tenant_objects=settings.tenant_objects,
                                  duration_scale=settings.duration_scale)
         """Plans restores; its ``kept`` hook gives the objects tagged ``keep`` in triage."""
@@ -406,6 +414,50 @@ class Session:
     def reports(self, snapshot_id: str | None = None) -> list[ReportInfo]:
         """Cached difference reports, newest first (archived ones included)."""
         return self.cache_reader.reports(snapshot_id)
+
+    # -- comparing two backups ---------------------------------------------------------------------------
+
+    async def compare_backups(self, snapshot_a: str, snapshot_b: str,
+                              progress: JobProgressCallback | None = None, *,
+                              fresh: bool = False) -> Comparison:
+        """What differs between two backups, from a report of each against the live tenant (see
+        :mod:`entrabr_tui.core.compare`): each backup's best complete report (unscoped first), else a new one;
+        with ``fresh``, two new reports run one right after the other."""
+        refs: list[str] = []
+        for snapshot_id in (snapshot_a, snapshot_b):
+            cached = None if fresh else self._comparable_report(snapshot_id)
+            if cached is None:
+                cached = await self.ensure_report(snapshot_id, None, progress, fresh=fresh)
+            refs.append(cached.id)
+        return await asyncio.to_thread(self.comparer.compare, refs[0], refs[1])
+
+    def _comparable_report(self, snapshot_id: str) -> ReportInfo | None:
+        ranked = sorted((r for r in self.reports(snapshot_id) if r.complete),
+                        key=lambda r: r.scope is None, reverse=True)
+        return ranked[0] if ranked else None
+
+    # -- watch ------------------------------------------------------------------------------------------
+
+    async def watch(self, rules: RuleSet, *, use_audit: bool = True) -> WatchResult:
+        """One watch run (see :mod:`entrabr_tui.engine.watch`); alerts raised and resolved go to the
+        history."""
+        self._writable("Watching")
+        watcher = Watcher(self.cache, tenant=self.tenant, clock=self.clock,
+                          audit=self.audit_source if use_audit else None)
+        result = await watcher.run(rules, use_audit=use_audit)
+        report = result.report
+        for alert in result.raised:
+            self.log.write(OpsAction.ALERT_RAISED, job_id=alert.detail.get("reportId"),
+                           outcome=alert.severity, detail=f"{alert.id}: {alert.title}"[:1000])
+        for alert in result.resolved:
+            self.log.write(OpsAction.ALERT_RESOLVED, outcome="resolved",
+                           detail=f"{alert.id}: {alert.title}"[:1000])
+        self.log.write(OpsAction.WATCH, snapshot_id=report.snapshot_id if report else None,
+                       job_id=report.job_id if report else None,
+                       counts={"findings": len(result.findings), "raised": len(result.raised),
+                               "resolved": len(result.resolved), "open": len(result.open)},
+                       outcome="alerting" if result.open else "ok")
+        return result
 
     # -- cached changes (blocking: call from worker threads) -------------------------------------------
 
@@ -802,15 +854,19 @@ class Session:
 
     async def resume(self, progress: JobProgressCallback | None = None,
                      restore_progress: RestoreProgressCallback | None = None) -> ResumeResult:
-        """Pick up jobs entrabr started before a restart: watch them to the end, download reports, collect
-        restore failures (see :class:`~entrabr_tui.engine.resume.JobResumer`); an interrupted restore run is
-        resumed by :meth:`resume_restore`. Holds the tenant for writing (waiting for another process)."""
+        """Pick up jobs entrabr started before a restart: watch them to the end, download reports (and look up
+        the sync status of their users and groups), collect restore failures (see
+        :class:`~entrabr_tui.engine.resume.JobResumer`); an interrupted restore run is resumed by
+        :meth:`resume_restore`. Holds the tenant for writing (waiting for another process)."""
         self._online("Resuming jobs")
         assert self.resumer is not None
         resumer = self.resumer
         async with self.writer.hold("resume", "following its jobs on this tenant"):
             self.recovered = await resumer.reconcile()
-            return await resumer.resume(self.recovered, progress, restore_progress)
+            result = await resumer.resume(self.recovered, progress, restore_progress)
+            for info in result.reports:  # downloaded here: looked up like a report ensure_report brings
+                await self._look_up_sync(info, None, progress)
+            return result
 
     # -- clearing the cache ----------------------------------------------------------------------------
 

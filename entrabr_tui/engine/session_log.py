@@ -29,6 +29,16 @@ class AppAction(StrEnum):
     BREAK_GLASS_SET = "break-glass-set"
 
 
+class OpsAction(StrEnum):
+    """History actions of the operations commands (prewarm, watch, drill)."""
+
+    PREWARM = "prewarm"
+    WATCH = "watch"
+    ALERT_RAISED = "alert-raised"
+    ALERT_RESOLVED = "alert-resolved"
+    DRILL = "drill"
+
+
 class ExportedReport(Protocol):
     """What an export entry records about the report it came from."""
 

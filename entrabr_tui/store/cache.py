@@ -15,7 +15,9 @@ A :class:`Cache` is one connection to that file and the parts that read and writ
 * ``cache.sync`` (:class:`~entrabr_tui.store.sync_status.SyncStatusStore`): directory lookups of the sync
   status of users and groups;
 * ``cache.journal`` (:class:`~entrabr_tui.store.restore_journal.RestoreJournal`): the job journal;
-* ``cache.runs`` (:class:`~entrabr_tui.store.restore_runs.RestoreRuns`): the batches of each restore.
+* ``cache.runs`` (:class:`~entrabr_tui.store.restore_runs.RestoreRuns`): the batches of each restore;
+* ``cache.watch`` (:class:`~entrabr_tui.store.watch_store.WatchStore`): report profiles and the findings,
+  alerts and runs of ``entrabr watch``.
 
 Usage::
 
@@ -49,6 +51,7 @@ from entrabr_tui.store.restore_runs import RestoreRuns
 from entrabr_tui.store.sqlite_file import OpenedDatabase, connect, open_database
 from entrabr_tui.store.sync_status import SyncStatusStore
 from entrabr_tui.store.tenant_store import TenantStore
+from entrabr_tui.store.watch_store import WatchStore
 
 
 class Cache:
@@ -74,6 +77,7 @@ class Cache:
         self.journal = RestoreJournal(self.db, tenant_id)
         self.runs = RestoreRuns(self.db, tenant_id)
         self.sync = SyncStatusStore(self.db)
+        self.watch = WatchStore(self.db)
 
     @classmethod
     def open(

@@ -185,6 +185,63 @@ CREATE INDEX restore_intent_run ON restore_intent (run_id, batch);
 """
 
 
+_V5 = """
+CREATE TABLE report_profile (
+    report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
+    entity_type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    property TEXT NOT NULL,
+    backup TEXT NOT NULL,
+    current TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (report_id, entity_type, action, property, backup, current)
+) WITHOUT ROWID;
+CREATE TABLE report_profile_info (
+    report_id INTEGER PRIMARY KEY REFERENCES report (id) ON DELETE CASCADE,
+    built TEXT NOT NULL,
+    changes INTEGER NOT NULL,
+    capped BLOB
+);
+CREATE TABLE watch_finding (
+    id TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    detail BLOB,
+    state TEXT NOT NULL,
+    seen INTEGER NOT NULL,
+    missed INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    alert_id TEXT
+);
+CREATE TABLE watch_alert (
+    id TEXT PRIMARY KEY,
+    finding_id TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    detail BLOB,
+    opened TEXT NOT NULL,
+    resolved TEXT,
+    updated TEXT NOT NULL
+);
+CREATE INDEX watch_alert_open ON watch_alert (resolved, opened);
+CREATE TABLE watch_run (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    report_job_id TEXT,
+    findings INTEGER NOT NULL,
+    raised INTEGER NOT NULL,
+    resolved INTEGER NOT NULL,
+    open INTEGER NOT NULL,
+    audit TEXT
+);
+"""
+
+
 #: ``action`` of the row of a change object that could not be read (kept raw, never restorable). It cannot
 #: be a ``recoveryAction`` the service sends (those are identifiers), so such rows form a group of their own.
 UNREADABLE_ACTION = "(unreadable)"
@@ -233,6 +290,12 @@ def _v3(conn: sqlite3.Connection) -> None:
         recount_nodes(conn, report_id)
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    """Counts per type, action and property of each report (the watch baseline), and the watch's findings,
+    alerts and runs."""
+    execute_script(conn, _V5)
+
+
 def _v4(conn: sqlite3.Connection) -> None:
     """Completeness is proven by count; every change object has a row (unreadable ones too); ids are
     looked up exactly; restore runs.
@@ -272,6 +335,7 @@ CACHE_MIGRATIONS = (
     Migration(2, "restore queue and job journal", _v2),
     Migration(3, "sync status of users and groups; three-valued recoverable", _v3),
     Migration(4, "proven completeness, unreadable changes kept, exact ids, restore runs", _v4),
+    Migration(5, "report profiles; watch findings, alerts and runs", _v5),
 )
 
 CACHE_SPEC = DatabaseSpec(

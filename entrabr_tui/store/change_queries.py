@@ -418,28 +418,42 @@ class ChangeQueries:
         ).fetchone()
         return None if row is None else self._raw_item(*row)
 
-    def _iter_stored(self, report_id: int) -> Iterator[tuple[Any, int]]:
-        """Every stored change object as sent (unreadable ones included), with its ``on_prem``, in the order
-        the service sent them."""
+    def _iter_stored(self, report_id: int, entity_type: str | None = None, action: str | None = None
+                     ) -> Iterator[tuple[Any, int, int]]:
+        """Every stored change object as sent (unreadable ones included), with its ``on_prem`` and position,
+        in the order the service sent them (optionally of one type and action)."""
+        where, args = ["1 = 1"], []
+        for column, value in (("entity_type", entity_type), ("action", action)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
         cursor = self._db.conn.execute(
-            f"SELECT page_id, raw_off, raw_len, on_prem FROM {change_table(report_id)} ORDER BY rowid"
+            f"SELECT page_id, raw_off, raw_len, on_prem, rowid FROM {change_table(report_id)} "
+            f"WHERE {' AND '.join(where)} ORDER BY rowid", args
         )
         current, data = -1, b""
-        for page_id, offset, length, on_prem in cursor:
+        for page_id, offset, length, on_prem, position in cursor:
             if page_id != current:
                 row = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?", (page_id,)).fetchone()
                 current, data = page_id, zlib.decompress(row[0])
-            yield orjson.loads(data[offset : offset + length]), on_prem
+            yield orjson.loads(data[offset : offset + length]), on_prem, position
 
     def iter_raw_changes(self, report_id: int) -> Iterator[Any]:
         """Every stored change object in the order the service sent them, unreadable ones included (for
         export)."""
-        for item, _ in self._iter_stored(report_id):
+        for item, _, _ in self._iter_stored(report_id):
             yield item
+
+    def iter_positioned_raw(self, report_id: int, *, entity_type: str | None = None,
+                            action: str | None = None) -> Iterator[tuple[int, Any]]:
+        """``(position, change object as sent)`` of every stored change (of one type and action when given),
+        in report order (one pass over a report: its profile, the watch rules)."""
+        for item, _, position in self._iter_stored(report_id, entity_type, action):
+            yield position, item
 
     def iter_changes(self, report_id: int) -> Iterator[Change]:
         """Every stored change as the domain model (with the sync status the cache knows), in order."""
-        for item, on_prem in self._iter_stored(report_id):
+        for item, on_prem, _ in self._iter_stored(report_id):
             yield Change.from_json(item).with_sync(sync_from_db(on_prem))
 
     def failed_changes(self, job_id: str, *, offset: int = 0, limit: int | None = None) -> list[Change]:

@@ -446,6 +446,8 @@ class ReportWriter:
             self._db.conn.execute("DELETE FROM report_page WHERE report_id = ?", (report_id,))
             self._db.conn.execute("DELETE FROM node_count WHERE report_id = ?", (report_id,))
             self._db.conn.execute("DELETE FROM sync_status WHERE report_id = ?", (report_id,))
+            self._db.conn.execute("DELETE FROM report_profile WHERE report_id = ?", (report_id,))
+            self._db.conn.execute("DELETE FROM report_profile_info WHERE report_id = ?", (report_id,))
             self._db.conn.execute(
                 """UPDATE report SET next_link = source_url, pages = 0, item_count = 0, received_items = 0,
                 duplicate_items = 0, malformed_items = 0, complete = 0, completed_at = NULL, indexed = 0,

@@ -144,6 +144,15 @@ class RestoreRuns:
         ).fetchall()
         return [self._run(row) for row in rows]
 
+    def since(self, moment: datetime) -> list[RestoreRun]:
+        """Runs started at or after ``moment``, oldest first (for an evidence pack)."""
+        rows = self._db.conn.execute(
+            "SELECT id, report_id, snapshot_id, plan_hash, label, created, status, updated, message "
+            "FROM restore_run WHERE created >= ? ORDER BY created, id",
+            (time_to_db(moment),),
+        ).fetchall()
+        return [self._run(row) for row in rows]
+
     def _run(self, row: tuple[Any, ...]) -> RestoreRun:
         run_id, report_id, snapshot_id, plan_hash, label, created, status, updated, message = row
         batches = tuple(

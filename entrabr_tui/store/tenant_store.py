@@ -74,6 +74,21 @@ class TenantStore:
             )
         return self.info()
 
+    def note_aliases(self, *names: str) -> None:
+        """Remember names this tenant is known by (a config profile, the domain a profile names), so that a
+        status read offline finds its cache by them."""
+        keys = [f"alias:{name.strip().casefold()}" for name in names if name and name.strip()]
+        if not keys:
+            return
+        with self._db.tx():
+            self._db.conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                      [(key, self._tenant_id) for key in keys])
+
+    def aliases(self) -> set[str]:
+        """The names noted by :meth:`note_aliases` (casefolded)."""
+        rows = self._db.conn.execute("SELECT key FROM meta WHERE key LIKE 'alias:%'").fetchall()
+        return {str(key)[len("alias:"):] for (key,) in rows}
+
     def retention(self) -> timedelta:
         """Backup retention to assume: derived from snapshot lists, else the documented default (7 days)."""
         return self.info().retention or DEFAULT_RETENTION

@@ -23,7 +23,6 @@ from textual.worker import Worker, WorkerFailed, WorkerState
 from entrabr_tui.core.sign_in import DeviceCodePrompt
 from entrabr_tui.core.text import display_text
 from entrabr_tui.engine.crash_report import crash_notice, write_crash_report
-from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.engine.export import Export, ExportFormat
 from entrabr_tui.engine.export_files import default_export_path, export_folder, write_export_file
 from entrabr_tui.ui.backend import Backend, CachedReportView
@@ -36,7 +35,6 @@ from entrabr_tui.ui.screens.interrupted import DROP, RESUME, REVIEW, Interrupted
 from entrabr_tui.ui.screens.main import MainScreen
 from entrabr_tui.ui.screens.sign_in import CANCEL, OFFLINE, SignInScreen
 from entrabr_tui.ui.text import clean, literal, plural, safe
-from entrabr_tui.ui.widgets.status import restore_progress_text
 from entrabr_tui.ui.workers import failure_title
 
 #: Builds (and signs in) the session for the tenant; awaited inside the app so the UI shows progress. It is
@@ -199,24 +197,9 @@ class EntrabrApp(App[int]):
                     continue
                 await asyncio.to_thread(backend.discard_interrupted_restore)
                 self.notify("The interrupted restore was dropped.", title="Interrupted restore")
-            elif choice == RESUME:
-                await self._resume_restore(backend)
+            elif choice == RESUME and self.main.restores is not None:
+                self.main.restores.resume()
             return
-
-    async def _resume_restore(self, backend: Backend) -> None:
-        strip = self.main.job_strip
-
-        def progress(event: RestoreProgress) -> None:
-            strip.show_text(restore_progress_text(event), None, None)
-
-        self.notify("Resuming the interrupted restore.", title="Interrupted restore")
-        try:
-            result = await backend.resume_restore(progress)
-        finally:
-            strip.hide()
-        self.notify(result.summary, title="Interrupted restore",
-                    severity="information" if result.complete else "warning", timeout=15, markup=False)
-        self.main.refresh_all()
 
     def show_device_code(self, attempt: int, prompt: DeviceCodePrompt) -> None:
         """Show the sign-in screen (safe to call from any thread, or from a loop callback outside the app's

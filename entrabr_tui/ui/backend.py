@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # (these load the Graph SDK: the app paints before it is load
     from entrabr_tui.engine.plans import SessionPlan
     from entrabr_tui.engine.restore import RestoreResult
     from entrabr_tui.engine.restore_checks import LockoutCheck, Recheck
+    from entrabr_tui.engine.sync_status import SyncCheck
 
 
 class CachedReportView(Protocol):
@@ -394,9 +395,10 @@ class Backend(Protocol):
         """Every queued object, grouped by type then action then name."""
         ...
 
-    async def check_sync_status(self, *, queued: bool = False) -> object:
-        """Ask the directory which queued users and groups are synced from on-premises where that is still
-        unknown (before a plan); a refusal leaves them unknown and the plan warns."""
+    async def check_sync_status(self, report_id: str | None = None, /, *, queued: bool = False) -> SyncCheck:
+        """Ask the directory which users and groups are synced from on-premises where that is still unknown
+        and was never looked up: the queued ones (``queued``, before a plan), else every one of the report
+        ``report_id`` (a cached report opened); a refusal leaves them unknown and the plan warns."""
         ...
 
     def plan(self, *, record: bool = True) -> SessionPlan:

@@ -3,7 +3,8 @@ and sign-in methods. Themes use Textual's own "Theme" entry (the app saves the c
 
 Entries depend on the state: the report export needs an open, complete report; profile, offline and
 sign-in entries need a session factory that can reopen sessions. Titles and help may hold text from the
-config file (profile names), so they are shown literally, never as markup.
+config file (profile names), so they are shown literally, never as markup: titles as literal ``Content``,
+help lines (which Textual reads as markup) through :func:`~entrabr_tui.ui.text.markup_literal`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
-from textual.markup import escape
 
 from entrabr_tui.engine.export import ExportFormat
 from entrabr_tui.ui.connection import SIGN_IN_METHODS
-from entrabr_tui.ui.text import clean, truncate
+from entrabr_tui.ui.text import clean, markup_literal, truncate
 
 if TYPE_CHECKING:
     from entrabr_tui.ui.app import EntrabrApp
@@ -100,7 +100,7 @@ class EntrabrCommands(Provider):
     async def discover(self) -> Hits:
         for command in self._commands():
             yield DiscoveryHit(Content(command.title), command.run, text=command.title,
-                               help=escape(command.help))
+                               help=markup_literal(command.help))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -111,4 +111,4 @@ class EntrabrCommands(Provider):
             display = Content(command.title)
             for offset in offsets:
                 display = display.stylize(matcher.match_style, offset, offset + 1)
-            yield Hit(score, display, command.run, text=command.title, help=escape(command.help))
+            yield Hit(score, display, command.run, text=command.title, help=markup_literal(command.help))

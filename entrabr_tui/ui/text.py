@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rich.cells import cell_len
 from rich.console import Console
 from rich.containers import Lines
 from rich.style import Style
@@ -26,6 +25,7 @@ from entrabr_tui.core.text import (
     format_count,
     format_duration,
     plural,
+    truncate,
 )
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "format_expiry",
     "keep_input_literal",
     "literal",
+    "markup_literal",
     "multiline",
     "name_text",
     "plural",
@@ -66,25 +67,6 @@ Part = str | Text | tuple[str, str | Style]
 def clean(value: object, *, limit: int | None = MAX_DISPLAY_CHARS) -> str:
     """One line of ``value`` as it may be shown (see :func:`~entrabr_tui.core.text.display_text`)."""
     return display_text(value, limit=limit)
-
-
-def truncate(text: str, width: int) -> str:
-    """Cut ``text`` to at most ``width`` terminal cells, ending with an ellipsis when cut."""
-    if width <= 0:
-        return ""
-    if text.isascii():  # one cell per character (controls are marks by now)
-        return text if len(text) <= width else text[: width - 1] + ELLIPSIS
-    if cell_len(text) <= width:
-        return text
-    out: list[str] = []
-    used = 0
-    for char in text:
-        size = cell_len(char)
-        if used + size > width - 1:
-            break
-        out.append(char)
-        used += size
-    return "".join(out) + ELLIPSIS
 
 
 def safe(value: object, width: int | None = None, style: str | Style = "") -> Text:
@@ -129,6 +111,13 @@ def keep_input_literal(field: Input, value: str) -> bool:
         return False
     field.value = shown
     return True
+
+
+def markup_literal(value: object) -> str:
+    """``value`` in display form (see :func:`clean`) as a markup string Textual reads back as exactly that
+    text: every ``[`` escaped. Only for the few Textual APIs that take nothing but markup (the help line of
+    a palette entry); everywhere else build a literal ``Text`` (:func:`literal`, :func:`safe`)."""
+    return clean(value).replace("[", "\\[")
 
 
 def literal(*parts: Part) -> Text:

@@ -28,6 +28,7 @@ WORKER_TITLES: dict[str, str] = {
     "unmark-all": "Unmark all",
     "queue-poll": "Restore queue",
     "restore-marks": "Recent restores",
+    "sync-status": "Sync status",
     "job": "Job",
     "report-flow": "New report",
     "restore-flow": "Restore",

@@ -10,7 +10,8 @@ import shlex
 import pytest
 
 from entrabr_tui.cli import output
-from entrabr_tui.cli.output import Output, fit_columns, text_width
+from entrabr_tui.cli.output import Output, fit_columns
+from entrabr_tui.core.text import cell_width
 
 from .helpers import DEMO, ROOT, FakeTty, cli
 
@@ -36,7 +37,7 @@ def test_tables_fit_the_width_and_cells_are_cut_with_an_ellipsis(monkeypatch: py
     rows: list[tuple[object, ...]] = [("user", guid, name, 12_345) for name in HOSTILE]
     lines = table_lines(monkeypatch, width, rows, whole=(1,), flex=(2,))
     limit = width or 100
-    assert all(text_width(line) <= limit for line in lines), [text_width(line) for line in lines]
+    assert all(cell_width(line) <= limit for line in lines), [cell_width(line) for line in lines]
     assert all(guid in line for line in lines[1:])  # IDs are never cut
     assert "…" in lines[1] and "12,345" in lines[1]
     text = "\n".join(lines)
@@ -59,9 +60,9 @@ def test_changes_table_is_100_columns_off_a_terminal() -> None:
     assert cli("report", *DEMO, "-q").code == 0
     result = cli("changes", *DEMO, "--limit", "0")
     assert result.code == 0
-    assert max(text_width(line) for line in result.stdout.splitlines()) <= 100
+    assert max(cell_width(line) for line in result.stdout.splitlines()) <= 100
     history = cli("history")
-    assert max(text_width(line) for line in history.stdout.splitlines()) <= 100
+    assert max(cell_width(line) for line in history.stdout.splitlines()) <= 100
 
 
 def test_hints_repeat_the_options_in_use() -> None:

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from entrabr_tui.cli import progress
-from entrabr_tui.cli.output import fit, text_width
 from entrabr_tui.cli.progress import ProgressPrinter, job_line
 from entrabr_tui.core.model import JobKind, RecoveryStatus
+from entrabr_tui.core.text import cell_width, truncate
 from entrabr_tui.engine.events import JobProgress, RestoreProgress, RetryWait
 
 from .helpers import FakeTty
@@ -40,13 +40,13 @@ def test_a_long_line_is_cut_to_the_terminal_width(monkeypatch: pytest.MonkeyPatc
     err = FakeTty()
     ticks = iter(range(100))
     printer = ProgressPrinter(err, clock=lambda: float(next(ticks)))
-    assert text_width(job_line(LONG)) > 120
+    assert cell_width(job_line(LONG)) > 120
     for _ in range(3):
         printer.job(LONG)
     printer.done()
     states = drawn(err.getvalue())
     assert "\n" not in err.getvalue() and len(states) == 3
-    assert all(text_width(s) == columns - 1 and s.endswith("...") for s in states)
+    assert all(cell_width(s) == columns - 1 and s.endswith("...") for s in states)
     assert states[0].startswith("loadingData  Loading the backup data")
 
 
@@ -54,7 +54,7 @@ def test_the_width_falls_back_to_80_columns() -> None:
     err = FakeTty()  # no file descriptor: its size cannot be read
     printer = ProgressPrinter(err)
     printer.job(LONG)
-    assert text_width(drawn(err.getvalue())[0]) == 79
+    assert cell_width(drawn(err.getvalue())[0]) == 79
 
 
 async def test_a_retry_counts_down_once_a_second() -> None:
@@ -123,9 +123,9 @@ def test_restore_lines_show_the_retry() -> None:
 
 
 def test_fit_cuts_by_columns() -> None:
-    assert fit("abcdef", 4) == "abc…" and fit("abc", 4) == "abc"
-    assert fit("日本語テキスト", 7) == "日本語…" and text_width(fit("日本語テキスト", 7)) == 7
-    assert fit("abcdef", 5, "...") == "ab..."
+    assert truncate("abcdef", 4) == "abc…" and truncate("abc", 4) == "abc"
+    assert truncate("日本語テキスト", 7) == "日本語…" and cell_width(truncate("日本語テキスト", 7)) == 7
+    assert truncate("abcdef", 5, "...") == "ab..."
 
 
 

@@ -21,7 +21,7 @@ from entrabr_tui.engine.errors import InterruptedRestoreError
 from entrabr_tui.engine.journal import Journal, match_intent
 from entrabr_tui.engine.session import Session
 from entrabr_tui.graph.client import RecoveryClient
-from entrabr_tui.store import Cache, IntentStatus, JournalIntent, StorePaths
+from entrabr_tui.store import Cache, HistoryAction, IntentStatus, JournalIntent, StorePaths
 
 from .conftest import FAST, Sleeper, control, jobs_of
 
@@ -195,6 +195,39 @@ async def test_a_report_started_before_a_crash_is_picked_up_and_downloaded(
     assert report.id == job.id and report.complete
     assert report.downloaded == len(await graph.get_changes(snapshot, job.id))
     assert restarted.journal.owns(job.id)
+
+
+async def test_a_report_picked_up_after_a_crash_has_its_sync_status_looked_up(
+    open_session: OpenSession,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    sleeper: Sleeper,
+) -> None:
+    session = await open_session()
+    snapshot = await session.resolve_snapshot("latest")
+    control(emulator, "config", {"job_speed": 1.0})  # the report would run for an hour
+
+    async def crash_while_polling(*args: Any, **kwargs: Any) -> Job:
+        raise SimulatedCrash("killed while polling")
+
+    assert session.runner is not None
+    monkeypatch.setattr(session.runner, "watch", crash_while_polling)
+    with pytest.raises(SimulatedCrash):
+        await session.ensure_report(snapshot, EntityNamesFilter(("user", "group")))
+    await session.aclose()
+    control(emulator, "config", {"job_speed": FAST})
+    restarted = await open_session()
+
+    async def a_day_passes(polls: int) -> None:
+        if polls == 1:
+            control(emulator, "advance", {"days": 1})
+
+    sleeper.hook = a_day_passes
+    [report] = (await restarted.resume()).reports
+
+    assert report.complete and restarted.cache.sync.pending(report.report_id) == []
+    [checked] = restarted.history(actions=[HistoryAction.SYNC_STATUS_CHECKED])
+    assert checked.job_id == report.id and checked.outcome == "done" and checked.counts["asked"] > 0
 
 
 def _matched_id(job: Job | None) -> str | None:

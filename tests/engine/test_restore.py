@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import httpx
 import pytest
 
 from entrabr_tui import engine
@@ -13,6 +14,7 @@ from entrabr_tui.emulator import EmulatorServer
 from entrabr_tui.engine import Session, open_demo
 from entrabr_tui.engine.errors import OfflineError
 from entrabr_tui.engine.events import RestoreProgress
+from entrabr_tui.engine.interrupted import BatchPhase
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.engine.timing import PollPolicy
 from entrabr_tui.graph import errors as graph_errors
@@ -20,7 +22,7 @@ from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.graph.errors import ForbiddenError
 from entrabr_tui.store import HistoryAction, StorePaths
 
-from .conftest import FAST, MAX_POLLS, Sleeper, jobs_of
+from .conftest import FAST, MAX_POLLS, Sleeper, control, jobs_of
 
 OpenSession = Callable[..., Awaitable[Session]]
 
@@ -205,3 +207,48 @@ async def test_restore_progress_and_summary_name_every_batch(open_session: OpenS
     assert result.objects_modified == len(ids) and result.outcome == "succeeded"
     assert events[-1].text.startswith("Restore succeeded")
     assert session.queue(report.id) == []
+
+
+async def test_an_error_while_watching_the_first_batch_leaves_the_run_resumable_and_recorded(
+    open_session: OpenSession, graph: RecoveryClient, emulator: EmulatorServer
+) -> None:
+    session = await open_session()
+    snapshot = await session.resolve_snapshot("latest")
+    report = await session.ensure_report(snapshot, None)
+    ids = [r.object_id for r in session.page(report.id, limit=10_000, recoverable=True)]
+    session.mark(report.id, ids)
+    plan = session.plan(report.id, allow_whole_type=False)
+    assert plan.batch_count >= 2
+    faulted: list[str] = []
+    control(emulator, "config", {"job_speed": 1})  # the first batch's job is still running when first read
+
+    def on_progress(event: RestoreProgress) -> None:
+        # Once the first batch's job exists, every read of it fails: the wait gives up with a service error.
+        if event.job_id is not None and not faulted:
+            faulted.append(event.job_id)
+            control(emulator, "faults", {"kind": "503", "count": 1000, "match": "recoveryJobs/"})
+
+    result = await session.restore(plan, on_progress)
+
+    httpx.delete(f"{emulator.base_url}/_emulator/faults", timeout=10).raise_for_status()
+    assert result.outcome == "stopped" and result.error is not None and "Batch 1 of" in result.error
+    assert [b.skipped for b in result.batches[1:]] == [True] * (plan.batch_count - 1)
+    [created] = await jobs_of(graph, JobKind.RECOVERY)
+    assert faulted == [created.id]
+    interrupted = session.interrupted_restore()  # the later batches are still offered
+    assert interrupted is not None and interrupted.batch_count == plan.batch_count
+    assert [s.phase for s in interrupted.states] == [BatchPhase.SENT] + [BatchPhase.TO_DO] * (
+        plan.batch_count - 1)
+    finished = session.history(actions=[HistoryAction.RESTORE_FINISHED])[0]
+    assert finished.outcome == "stopped" and "Batch 1 of" in (finished.detail or "")
+
+    control(emulator, "config", {"job_speed": FAST})
+    control(emulator, "advance", {"days": 1})  # the service catches up: the first batch's job ends
+
+    resumed = await session.resume_restore()
+
+    assert resumed.complete, resumed.summary
+    assert len(resumed.jobs) == plan.batch_count
+    jobs = await jobs_of(graph, JobKind.RECOVERY)
+    assert len(jobs) == plan.batch_count and [j.id for j in jobs].count(created.id) == 1  # never sent twice
+    assert session.interrupted_restore() is None

@@ -38,6 +38,7 @@ from entrabr_tui.engine.plans import PlanInputs, SessionPlan
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.restore import BatchResult, RestoreResult, retry_plan
 from entrabr_tui.engine.restore_checks import LockoutCheck, Recheck, touches_policies
+from entrabr_tui.engine.sync_status import LookupOutcome, SyncCheck
 from entrabr_tui.graph.errors import ForbiddenError
 from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
 from entrabr_tui.store.cache_schema import UNREADABLE_ACTION
@@ -268,6 +269,8 @@ class FakeBackend:
     #: The signed-in identity's UPN (default: ``<role>@contoso.example``).
     identity: str | None = None
     failure_message: str = "Update failed: object is managed elsewhere."
+    #: Why a restore stops while its first batch's job is watched (the run stays resumable), if it does.
+    restore_error: str | None = None
     #: Backups the service lists (daily, newest first); the newest has a cached report when ``cached``.
     backups: int = 3
     cached: bool = True
@@ -280,6 +283,7 @@ class FakeBackend:
     #: The last bulk change of the queue: ids it queued, entries it took out.
     undo_record: tuple[set[str], dict[str, tuple[str, Change]]] = field(default_factory=lambda: (set(), {}))
     queue_changes: int = 0
+    sync_checked_reports: list[str] = field(default_factory=list)  # cached reports looked up on opening
     moved_ids: frozenset[str] = frozenset()  # objects the recheck finds moved since the review
     drift_ids: frozenset[str] = frozenset()  # objects the verification finds drifted
     break_glass_groups: tuple[str, ...] = ()
@@ -371,6 +375,8 @@ class FakeBackend:
         for number in range(1, count + 1):
             if progress is not None:
                 progress(RestoreProgress(number, count, f"rjob-{number}", "running", "Applying changes", 1.0))
+            if self.restore_gate is not None:
+                await self.restore_gate.wait()
             job = Job.from_json({"id": f"rjob-{number}", "status": "successful", "totalObjectsModified": 40,
                                  "totalFailedChanges": 0}, JobKind.RECOVERY)
             batches.append(BatchResult(number, None, job))
@@ -509,8 +515,12 @@ class FakeBackend:
         entries.sort(key=lambda e: (e.entity_type, e.action, e.display_name, e.id))
         return entries
 
-    async def check_sync_status(self, *, queued: bool = False) -> None:
-        self.sync_checks += 1
+    async def check_sync_status(self, report_id: str | None = None, /, *, queued: bool = False) -> SyncCheck:
+        if report_id is not None and not queued:
+            self.sync_checked_reports.append(report_id)
+        else:
+            self.sync_checks += 1
+        return SyncCheck(LookupOutcome.NOTHING)
 
     def plan(self, *, record: bool = True) -> SessionPlan:
         if not self.queued:
@@ -649,6 +659,13 @@ class FakeBackend:
         self.tenant_changes = [c for c in self.tenant_changes if c.id not in done]
         self._by_id = {c.id: c for c in self.tenant_changes}
         self.queued = {i: v for i, v in self.queued.items() if i not in done}
+        if self.restore_error is not None:
+            batches = [BatchResult(1, batches[0].scope, None, error=self.restore_error)] + [
+                BatchResult(b.batch, b.scope, None, skipped=True) for b in batches[1:]]
+            result = RestoreResult("run-1", plan.snapshot_id, tuple(batches),
+                                   error=f"Batch 1 of {count} stopped: {self.restore_error}")
+            self._log("restoreFinished", result.summary, result.outcome)
+            return result
         result = RestoreResult("run-1", plan.snapshot_id, tuple(batches))
         self._log("restoreFinished", result.summary, result.outcome)
         self.server_jobs = [b.job for b in batches if b.job is not None] + self.server_jobs

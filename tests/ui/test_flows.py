@@ -216,6 +216,23 @@ async def test_failed_changes_are_listed_and_can_be_retried() -> None:
         assert isinstance(app.screen, RestoreConfirmDialog)
 
 
+async def test_a_restore_stopped_by_an_error_says_why() -> None:
+    backend = FakeBackend(restore_error="Reading a job failed: [b]HTTP 503[/b]")
+    async with running(backend) as (app, pilot):
+        await open_group(pilot, app.main.changes, "user", "update")
+        await pilot.press("j", "space", "r")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, RestoreResultScreen)
+        text = screen_text(app)
+        assert "Restore stopped" in text
+        assert "Batch 1 of 1 stopped: Reading a job failed: [b]HTTP 503[/b]" in text
+        assert any("Reading a job failed" in n.message for n in app._notifications)
+
+
 async def test_quit_asks_while_a_job_runs() -> None:
     backend = FakeBackend(restore_gate=asyncio.Event())
     async with running(backend) as (app, pilot):

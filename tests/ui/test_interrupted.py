@@ -3,6 +3,8 @@ interrupted restore (resume / review / drop), an incomplete report, another proc
 
 from __future__ import annotations
 
+import asyncio
+
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 from entrabr_tui.ui.screens.interrupted import InterruptedRestoreDialog
 
@@ -27,6 +29,30 @@ async def test_an_interrupted_restore_is_offered_on_start_and_resumed() -> None:
         await settle(pilot)
         assert backend.resumed == 1 and backend.dropped == 0
         assert not isinstance(app.screen, InterruptedRestoreDialog)
+        assert any(n.title == "Interrupted restore" and "succeeded" in n.message for n in app._notifications)
+
+
+async def test_quit_and_ctrl_c_ask_while_a_resumed_restore_runs() -> None:
+    backend = FakeBackend(interrupted=FakeInterrupted(batch_count=2), restore_gate=asyncio.Event())
+    async with running(backend) as (app, pilot):
+        await settle(pilot)
+        assert isinstance(app.screen, InterruptedRestoreDialog)
+        await pilot.press("r")
+        for _ in range(5):
+            await pilot.pause()
+        assert app.main.job_running  # the resumed restore is the running job
+        assert "batch 1/2" in screen_text(app)
+        for key in ("q", "ctrl+c"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmDialog) and "A job is running" in screen_text(app)
+            await pilot.press("n")
+            await pilot.pause()
+            assert not app._exit
+        assert backend.restore_gate is not None
+        backend.restore_gate.set()
+        await settle(pilot)
+        assert not app.main.job_running and backend.resumed == 1
         assert any(n.title == "Interrupted restore" and "succeeded" in n.message for n in app._notifications)
 
 

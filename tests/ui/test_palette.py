@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from textual.command import CommandList
 from textual.pilot import Pilot
 
 from entrabr_tui.core.sign_in import PromptCallback
@@ -268,3 +269,14 @@ async def test_a_path_that_looks_like_markup_is_shown_literally(tmp_path: Path) 
         assert "no [/] such [red]folder" in failed.message
         assert failed.markup is False  # shown literally: "[/]" would be a MarkupError, "[red]" a style
         assert app.return_code is None
+
+
+async def test_palette_help_built_from_a_profile_is_shown_literally(tmp_path: Path) -> None:
+    hostile = (ProfileChoice("ops", "[$accent]lab\\[b]x[/b]\\", "cli"),)
+    async with app_on(Tenants(), tmp_path, profiles=hostile) as (app, pilot):
+        await palette_hits(pilot, "switch ops")
+        commands = app.screen.query_one(CommandList)
+        prompts = [str(commands.get_option_at_index(i).prompt) for i in range(commands.option_count)]
+        entry = next(p for p in prompts if p.startswith("Switch to tenant profile ops"))
+        assert entry.split("\n")[1] == "Tenant [$accent]lab\\[b]x[/b]\\, sign-in by cli"
+        await pilot.press("escape")

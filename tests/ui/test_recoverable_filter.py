@@ -95,3 +95,19 @@ async def test_restore_asks_about_the_queue_and_the_confirmation_warns(size: tup
         assert "sync status unknown for 1 user" in text and "Directory.Read.All" in text
         await pilot.press("n")
         await settle(pilot)
+
+
+async def test_a_cached_report_opened_online_has_its_sync_status_looked_up_once() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        assert app.main.report_id is not None
+        assert backend.sync_checked_reports == [app.main.report_id]  # the report opened at start
+        await pilot.press("1", "enter")  # opened again: the answers are in the cache already
+        await settle(pilot)
+        assert backend.sync_checked_reports == [app.main.report_id]
+
+
+async def test_a_cached_report_opened_offline_is_not_looked_up() -> None:
+    backend = FakeBackend(offline=True)
+    async with running(backend) as (app, _pilot):
+        assert app.main.report_id is not None and backend.sync_checked_reports == []

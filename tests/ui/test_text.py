@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.cells import cell_len
@@ -75,3 +76,13 @@ def test_durations_and_expiry() -> None:
     assert format_expiry(now + timedelta(days=3, hours=1), now) == "expires in 3 days"
     assert format_expiry(now - timedelta(seconds=1), now) == "expired"
     assert format_expiry(None, now) == "—"
+
+
+@pytest.mark.parametrize("value", ["[b]x[/b]", "[$accent]v", "a\\[red]b", "tail\\", "[@click=app.quit]q[/]",
+                                   "x[/]y", "[[b]]", "\\\\[b]"])
+def test_markup_literal_reads_back_as_the_text_itself(value: str) -> None:
+    from textual.content import Content
+
+    from entrabr_tui.ui.text import markup_literal
+
+    assert Content.from_markup(markup_literal(value)).plain == value

@@ -112,6 +112,7 @@ class MainScreen(Screen[None]):
         self.marks: MarksFlow | None = None
         self._first_listing = True
         self._queue_timer: Timer | None = None
+        self._sync_asked: set[str] = set()  # reports whose sync status was looked up on opening
 
     # -- widgets ---------------------------------------------------------------------------------------------
     @property
@@ -180,6 +181,7 @@ class MainScreen(Screen[None]):
     def set_backend(self, backend: Backend) -> None:
         """Start showing a tenant: status line, banner and the backups first; the rest once they show."""
         self.backend = backend
+        self._sync_asked = set()
         self.reports = ReportFlow(self, backend)
         self.restores = RestoreFlow(self, backend)
         self.marks = MarksFlow(self, backend)
@@ -273,8 +275,10 @@ class MainScreen(Screen[None]):
 
     # -- the cache -------------------------------------------------------------------------------------------
     def open_report(self, report_id: str, report: CachedReportView | None = None, *,
-                    downloading: bool = False) -> None:
-        """Show a report's changes (counts first; objects load when their nodes open)."""
+                    downloading: bool = False, sync_checked: bool = False) -> None:
+        """Show a report's changes (counts first; objects load when their nodes open). A cached report opened
+        online has the sync status of its users and groups looked up once (``sync_checked``: it was, as it
+        was downloaded)."""
         if self.backend is None:
             return
         other = report_id != self.report_id
@@ -292,6 +296,19 @@ class MainScreen(Screen[None]):
             self.snapshot = entry
             self.backups.mark_selected(entry.snapshot.id)
         self.load_counts(self.backend, report_id, downloading)
+        if sync_checked:
+            self._sync_asked.add(report_id)
+        if not downloading and not self.backend.offline and report_id not in self._sync_asked:
+            self._sync_asked.add(report_id)  # once per report: the answers are kept in the cache
+            self.look_up_sync(self.backend, report_id)
+
+    @work(exit_on_error=False, group="sync-status", description="Checking sync status")
+    async def look_up_sync(self, backend: Backend, report_id: str) -> None:
+        """Ask the directory about the users and groups of an opened cached report whose sync status is still
+        unknown (a report downloaded here was asked about already); what it learns shows in the counts."""
+        check = await backend.check_sync_status(report_id)
+        if check.asked and self.backend is backend and self.report_id == report_id:
+            self.load_counts(backend, report_id)
 
     @work(exclusive=True, exit_on_error=False, group="snapshots", description="Listing backups")
     async def load_snapshots(self, backend: Backend) -> None:

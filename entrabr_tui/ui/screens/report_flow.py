@@ -272,7 +272,7 @@ class ReportFlow:
         """Show a report this flow made; a fresh one (a verification) takes over the queue of the report it
         verifies."""
         screen = self.screen
-        screen.open_report(report.id, report)
+        screen.open_report(report.id, report, sync_checked=True)  # ensure_report looked it up
         if report.id in self.fresh_ids and screen.marks is not None:
             screen.marks.follow_report(report.id)
 

@@ -19,7 +19,7 @@ from entrabr_tui.core.planner import summary_lines
 from entrabr_tui.core.text import failed_summary
 from entrabr_tui.ui.bindings import RESTORE_CONFIRM, RESTORE_RESULT, SCREEN, bindings_of
 from entrabr_tui.ui.screens.restore_guard import AfterChecks, after_text
-from entrabr_tui.ui.text import clean, plural, safe
+from entrabr_tui.ui.text import clean, literal, plural, safe
 from entrabr_tui.ui.widgets.failed_changes import FailedChangesTable
 
 if TYPE_CHECKING:
@@ -153,6 +153,8 @@ class RestoreResultScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog wide", id="restore-result"):
             yield Label(Text(f"Restore {outcome.outcome}: {jobs}; {failed}", style="bold"),
                         classes="dialog-title")
+            if outcome.error:  # why it stopped; the run stays resumable (offered at the next start)
+                yield Static(literal((outcome.error, "bold")), id="restore-error")
             verdict = after_text(self.after)
             if verdict:
                 yield Static(verdict, id="restore-verdict")

@@ -7,6 +7,7 @@ import asyncio
 from functools import partial
 from typing import TYPE_CHECKING
 
+from textual.notifications import SeverityLevel
 from textual.worker import Worker
 
 from entrabr_tui.core.plan_options import Choice
@@ -27,7 +28,7 @@ from entrabr_tui.ui.screens.restore_dialogs import (
     plan_body,
 )
 from entrabr_tui.ui.screens.restore_guard import AfterChecks, RestoreGuardFlow
-from entrabr_tui.ui.text import plural
+from entrabr_tui.ui.text import clean, plural
 from entrabr_tui.ui.widgets.status import restore_progress_text
 
 if TYPE_CHECKING:
@@ -161,6 +162,29 @@ class RestoreFlow:
         self.after = await self.guard.after(plan, outcome, lockout)
         screen.post_message(RestoreFinished(outcome, plan))
 
+    def resume(self) -> Worker[None]:
+        """Resume the interrupted restore as this flow's running job (progress in the job strip; quit and
+        cancel ask first, as for any restore)."""
+        self.job = self.screen.run_worker(self._resume, group="job", description="Restore",
+                                          exit_on_error=False)
+        return self.job
+
+    async def _resume(self) -> None:
+        screen = self.screen
+
+        def progress(event: RestoreProgress) -> None:
+            screen.post_message(RestoreProgressed(event))
+
+        screen.notify("Resuming the interrupted restore.", title="Interrupted restore")
+        result = await self.backend.resume_restore(progress)
+        screen.job_strip.hide()
+        screen.status.set_slot(None)
+        if screen.reports is not None:
+            screen.reports.restored = True  # the next report should not reuse one made before the restore
+        screen.notify(result.summary, title="Interrupted restore",
+                      severity="information" if result.complete else "warning", timeout=15, markup=False)
+        screen.refresh_all()
+
     def progressed(self, event: RestoreProgress) -> None:
         screen = self.screen
         self.progress = event
@@ -181,9 +205,10 @@ class RestoreFlow:
         screen = self.screen
         self.ended()
         failed = failed_summary(outcome.failed_count, len(outcome.failed))
-        screen.notify(f"Restore {outcome.outcome}: {plural(len(outcome.jobs), 'recovery job')}; {failed}.",
-                      title="Restore", severity="warning" if outcome.failed or outcome.failed_count else
-                      "information")
+        stopped = f" {clean(outcome.error)}" if outcome.error else ""
+        severity: SeverityLevel = "warning" if outcome.failed or outcome.failed_count else "information"
+        screen.notify(f"Restore {outcome.outcome}: {plural(len(outcome.jobs), 'recovery job')}; {failed}."
+                      + stopped, title="Restore", severity="error" if outcome.error else severity)
         screen.refresh_all()
         if screen.marks is not None:
             screen.marks.load_restore_marks()
