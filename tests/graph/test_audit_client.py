@@ -255,7 +255,7 @@ async def test_429_storms_never_exceed_the_throttle(
     assert len(ours) == -(-len(got) // 200) + len(throttled)     # every 429 cost a request…
     assert busiest_window(ours) <= 5                             # …and none of them broke the limit
     honoured = [e for e in throttled if e.retry_after]
-    assert honoured and all(e.delay >= e.retry_after for e in honoured)      # Retry-After honoured
+    assert honoured and all(e.delay >= (e.retry_after or 0) for e in honoured)      # Retry-After honoured
     bare = [e.delay for e in throttled if not e.retry_after]
     assert bare and max(bare) > 2 * min(bare)                    # exponential backoff without the header
 
