@@ -18,7 +18,7 @@ updates, then unknown actions, then soft-deletes, each sorted by ID.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -72,6 +72,7 @@ class ExclusionReason(StrEnum):
     TYPE_NOT_RECOVERABLE = "typeNotRecoverable"
     ON_PREMISES_SYNCED = "onPremisesSynced"
     NOTHING_RECOVERABLE = "nothingRecoverable"
+    KEPT_BY_TRIAGE = "keptByTriage"
 
     @property
     def description(self) -> str:
@@ -83,6 +84,7 @@ _REASON_TEXT = {
     ExclusionReason.TYPE_NOT_RECOVERABLE: "the object type cannot be recovered on its own",
     ExclusionReason.ON_PREMISES_SYNCED: "on-premises synced: changes are excluded from recovery",
     ExclusionReason.NOTHING_RECOVERABLE: "none of the changed properties or links is recoverable",
+    ExclusionReason.KEPT_BY_TRIAGE: "kept: its cluster or operation is tagged keep",
 }
 
 
@@ -237,6 +239,7 @@ def plan_restore(
     *,
     max_ids: int = MAX_IDS_PER_JOB,
     allow_whole_type: bool = True,
+    kept: Collection[str] = (),
 ) -> RestorePlan:
     """Plan the recovery jobs for the queued changes.
 
@@ -244,6 +247,7 @@ def plan_restore(
     queue was built from; a type is scoped as a whole only when all of them are queued and none is excluded
     (the caller must not mix in IDs from elsewhere when it passes totals). A change queued twice (same type
     and ID) counts once; if the copies disagree, the cautious one wins (synced, then not recoverable).
+    ``kept`` holds the IDs a triage tag keeps (``keep`` on their cluster or operation): they are excluded.
     """
     if max_ids < 1:
         raise ValueError(f"max_ids must be at least 1, got {max_ids}")
@@ -270,6 +274,9 @@ def plan_restore(
     exclusions: list[Exclusion] = []
     for entity_type in sorted(buckets, key=type_sort_key):
         bucket = buckets[entity_type]
+        kept_ids = [i for i in bucket if i and i in kept] if kept else []
+        for object_id in kept_ids:
+            del bucket[object_id]
         type_reason = type_coverage(entity_type).reason
         if type_reason is None:
             acc = _classify(bucket)
@@ -280,6 +287,8 @@ def plan_restore(
             blocked_ids = [i for i in bucket if i]
             if blocked_ids:
                 acc.excluded[ExclusionReason.TYPE_NOT_RECOVERABLE] = blocked_ids
+        if kept_ids:
+            acc.excluded[ExclusionReason.KEPT_BY_TRIAGE] = kept_ids
         for reason in ExclusionReason:
             ids = acc.excluded.get(reason)
             if ids:

@@ -1,0 +1,103 @@
+"""Clusters of changes: the same type, action, set of changed properties and old → new values (pure).
+
+A cluster groups changes that look alike, so a whole campaign ("disabled and renamed 'DISABLED - …'",
+"added the same guest to these groups") can be triaged at once. The key of a change is built from
+
+* its object type and recovery action;
+* for every changed property (``deltaFromCurrent`` differs from ``currentState``), the name with the backup
+  value and the current value. A current text value that contains the backup text is written with the
+  backup text replaced by ``⟨old⟩`` (so ``Zoe Evans`` → ``DISABLED - Zoe Evans`` and ``Kai Chen`` →
+  ``DISABLED - Kai Chen`` are the same edit);
+* ``deletedDateTime`` by name only (its value is a time that differs for every object);
+* each link change (``members@delta`` …) by relationship, linked id and direction (added/removed since);
+
+and the cluster id is a hash of that key (stable across runs and reports: a tag on a cluster applies to
+the same edit in a later report).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from .model import Change
+
+OLD = "⟨old⟩"
+_VALUE_TEXT = 40
+_VOLATILE = frozenset({"deletedDateTime"})
+
+
+class Cluster(NamedTuple):
+    """A change's cluster: its id (hash of the key), type, action and a readable label."""
+
+    id: str
+    entity_type: str
+    action: str
+    label: str
+
+
+def _canon(value: Any) -> str:
+    if value is None or isinstance(value, bool | int | float | str):
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _VALUE_TEXT else text[: _VALUE_TEXT - 1] + "…"
+
+
+def _differs(delta: Any, current: Any) -> bool:
+    return delta != current and not (delta in (None, "", []) and current in (None, "", []))
+
+
+def _value_pair(old: Any, new: Any) -> tuple[str, str]:
+    if isinstance(old, str) and isinstance(new, str) and len(old) >= 3 and old in new and old != new:
+        return _canon(old and OLD), _canon(new.replace(old, OLD))
+    return _canon(old), _canon(new)
+
+
+def cluster_key(change: Change) -> tuple[Any, ...]:
+    """The value-equality key of a change (see the module docstring)."""
+    items: list[tuple[Any, ...]] = []
+    delta, current = change.delta, change.current
+    for key in sorted(delta):
+        if key.startswith("@"):
+            continue
+        value = delta[key]
+        if key.endswith("@delta"):
+            links = sorted((str(e.get("id", "")).lower(), "+" if "@removed" in e else "-")
+                           for e in (value if isinstance(value, list) else ()) if isinstance(e, Mapping))
+            items.append((key, tuple(links)))
+            continue
+        now = current.get(key)
+        if key in _VOLATILE:
+            items.append((key,))
+        elif _differs(value, now):
+            items.append((key, *_value_pair(value, now)))
+    return (change.entity_type_raw, change.action_raw, tuple(items))
+
+
+def _label(items: tuple[tuple[Any, ...], ...]) -> str:
+    parts: list[str] = []
+    for item in items:
+        if len(item) == 1:
+            parts.append(str(item[0]))
+        elif len(item) == 2:
+            links = item[1]
+            added = sum(1 for _, d in links if d == "+")
+            removed = len(links) - added
+            who = f" {links[0][0]}" if len(links) == 1 else ""
+            parts.append(f"{item[0][: -len('@delta')]}{who} " + ", ".join(
+                t for t in (f"+{added}" if added else "", f"-{removed}" if removed else "") if t))
+        else:
+            parts.append(f"{item[0]}: {_short(item[1])} → {_short(item[2])}")
+    return "; ".join(parts) or "(no property changes)"
+
+
+def cluster_of(change: Change) -> Cluster:
+    """The cluster of one change."""
+    key = cluster_key(change)
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=8).hexdigest()
+    return Cluster(digest, change.entity_type_raw, change.action_raw, _label(key[2]))
