@@ -12,7 +12,11 @@ A :class:`Cache` is one connection to that file and the parts that read and writ
 * ``cache.queries`` (:class:`~entrabr_tui.store.change_queries.ChangeQueries`): counts, pages, filters and
   single changes;
 * ``cache.queue`` (:class:`~entrabr_tui.store.restore_queue.RestoreQueue`): the restore queue;
-* ``cache.journal`` (:class:`~entrabr_tui.store.restore_journal.RestoreJournal`): the job journal.
+* ``cache.journal`` (:class:`~entrabr_tui.store.restore_journal.RestoreJournal`): the job journal;
+* ``cache.audit`` (:class:`~entrabr_tui.store.audit_store.AuditStore`): the directory audit log and its pulls;
+* ``cache.audit_join`` (:class:`~entrabr_tui.store.audit_join_store.AuditJoinStore`): who made each change of
+  a report, its groups (actor, operation, cluster) and set-based marking;
+* ``cache.triage`` (:class:`~entrabr_tui.store.triage_store.TriageStore`): triage tags.
 
 Usage::
 
@@ -31,6 +35,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from entrabr_tui.store.audit_join_store import AuditJoinStore
+from entrabr_tui.store.audit_store import AuditStore
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import CACHE_SPEC
 from entrabr_tui.store.change_matcher import ChangeMatcher
@@ -44,6 +50,7 @@ from entrabr_tui.store.restore_journal import RestoreJournal
 from entrabr_tui.store.restore_queue import RestoreQueue
 from entrabr_tui.store.sqlite_file import OpenedDatabase, connect, open_database
 from entrabr_tui.store.tenant_store import TenantStore
+from entrabr_tui.store.triage_store import TriageStore
 
 
 class Cache:
@@ -67,6 +74,9 @@ class Cache:
         self.queries = ChangeQueries(self.db, matcher)
         self.queue = RestoreQueue(self.db, matcher, self.queries)
         self.journal = RestoreJournal(self.db, tenant_id)
+        self.audit = AuditStore(self.db)
+        self.audit_join = AuditJoinStore(self.db)
+        self.triage = TriageStore(self.db)
 
     @classmethod
     def open(

@@ -1,10 +1,12 @@
 """Schema of the per-tenant cache database and its forward migrations.
 
 Fixed tables hold tenants, snapshots, jobs, reports (download state), raw pages, per-node counts, the restore
-queue and the restore journal. Each report gets its own change table ``chg_<report id>`` (and a trigram
-full-text index ``chg_<report id>_fts`` when SQLite has one): rows are appended while downloading, and the
-lookup indexes are built once the download is complete, which keeps ingest fast. A migration that changes
-change tables must therefore visit every ``report`` row.
+queue and the restore journal, the directory audit log (records indexed by target, actor, correlation id
+and time; resumable pulls) with its join to each report (``change_actor``, ``change_cluster``,
+``report_actor``, ``report_operation``) and triage tags. Each report gets its own change table
+``chg_<report id>`` (and a trigram full-text index ``chg_<report id>_fts`` when SQLite has one): rows are
+appended while downloading, and the lookup indexes are built once the download is complete, which keeps
+ingest fast. A migration that changes change tables must therefore visit every ``report`` row.
 """
 
 from __future__ import annotations
@@ -138,6 +140,157 @@ CREATE INDEX restore_intent_open ON restore_intent (status, job_id);
 """
 
 
+_V3_AUDIT = """
+CREATE TABLE IF NOT EXISTS audit_record (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    at INTEGER NOT NULL,
+    activity TEXT NOT NULL,
+    category TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    actor_key TEXT NOT NULL,
+    result TEXT NOT NULL,
+    sync INTEGER NOT NULL,
+    raw BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_record_at ON audit_record (at);
+CREATE INDEX IF NOT EXISTS audit_record_corr ON audit_record (correlation_id, at);
+CREATE INDEX IF NOT EXISTS audit_record_actor ON audit_record (actor_key, at);
+CREATE TABLE IF NOT EXISTS audit_target (
+    record INTEGER NOT NULL REFERENCES audit_record (rowid) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    target_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    props BLOB,
+    peers TEXT NOT NULL,
+    blind TEXT,
+    PRIMARY KEY (record, position)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS audit_target_by_id ON audit_target (target_id, at);
+CREATE INDEX IF NOT EXISTS audit_target_blind ON audit_target (blind, at) WHERE blind IS NOT NULL;
+CREATE TABLE IF NOT EXISTS audit_actor (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    via TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    service_principal_id TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_pull (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    until INTEGER NOT NULL,
+    watermark INTEGER NOT NULL,
+    cursor INTEGER NOT NULL,
+    span INTEGER NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    requests INTEGER NOT NULL DEFAULT 0,
+    received INTEGER NOT NULL DEFAULT 0,
+    stored INTEGER NOT NULL DEFAULT 0,
+    unreadable INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS audit_slice (
+    pull_id INTEGER NOT NULL REFERENCES audit_pull (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    since INTEGER NOT NULL,
+    until INTEGER NOT NULL,
+    first_url TEXT NOT NULL,
+    next_url TEXT,
+    pages INTEGER NOT NULL DEFAULT 0,
+    received INTEGER NOT NULL DEFAULT 0,
+    stored INTEGER NOT NULL DEFAULT 0,
+    done INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (pull_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    covered_from INTEGER,
+    covered_until INTEGER,
+    watermark INTEGER,
+    generation INTEGER NOT NULL DEFAULT 0,
+    last_pull TEXT,
+    unavailable TEXT
+);
+CREATE TABLE IF NOT EXISTS audit_join (
+    report_id INTEGER PRIMARY KEY REFERENCES report (id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL,
+    item_count INTEGER NOT NULL,
+    since INTEGER NOT NULL,
+    joined TEXT NOT NULL,
+    changes INTEGER NOT NULL,
+    explained INTEGER NOT NULL,
+    partly INTEGER NOT NULL,
+    sync INTEGER NOT NULL,
+    unexplained INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS change_actor (
+    report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
+    row INTEGER NOT NULL,
+    object_id TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    name TEXT NOT NULL COLLATE NOCASE,
+    actor_key TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    at INTEGER,
+    verdict TEXT NOT NULL,
+    reason TEXT,
+    cluster_id TEXT NOT NULL,
+    PRIMARY KEY (report_id, row)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS change_cluster (
+    report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
+    cluster_id TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    label TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (report_id, cluster_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS change_cluster_by_size ON change_cluster (report_id, n DESC, cluster_id);
+CREATE TABLE IF NOT EXISTS report_actor (
+    report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
+    actor_key TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    operations INTEGER NOT NULL,
+    first INTEGER,
+    last INTEGER,
+    PRIMARY KEY (report_id, actor_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS report_operation (
+    report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
+    actor_key TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    first INTEGER,
+    last INTEGER,
+    PRIMARY KEY (report_id, actor_key, operation)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS triage_tag (
+    target TEXT NOT NULL,
+    key TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    note TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    PRIMARY KEY (target, key)
+) WITHOUT ROWID;
+"""
+
+#: Indexes of ``change_actor``, built after a join's rows are written (faster than while inserting).
+CHANGE_ACTOR_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS change_actor_by_actor ON change_actor "
+    "(report_id, actor_key, operation, name, object_id)",
+    "CREATE INDEX IF NOT EXISTS change_actor_by_cluster ON change_actor "
+    "(report_id, cluster_id, name, object_id)",
+    "CREATE INDEX IF NOT EXISTS change_actor_by_time ON change_actor (report_id, at)",
+)
+
+
 def _v1(conn: sqlite3.Connection) -> None:
     set_meta_marker(conn, CACHE_MARKER, CACHE_APPLICATION_ID)
     execute_script(conn, _V1)
@@ -147,9 +300,19 @@ def _v2(conn: sqlite3.Connection) -> None:
     execute_script(conn, _V2)
 
 
+def _v3_audit(conn: sqlite3.Connection) -> None:
+    """The directory audit log (records, targets, actors, resumable pulls), its join with each report (who
+    made each change, clusters), and triage tags. Idempotent (``IF NOT EXISTS``), so it can run at any
+    version number."""
+    execute_script(conn, _V3_AUDIT)
+    for statement in CHANGE_ACTOR_INDEXES:
+        conn.execute(statement)
+
+
 CACHE_MIGRATIONS = (
     Migration(1, "tenants, snapshots, jobs, reports, pages, node counts", _v1),
     Migration(2, "restore queue and job journal", _v2),
+    Migration(3, "directory audit log, its join with reports, triage tags", _v3_audit),
 )
 
 CACHE_SPEC = DatabaseSpec(

@@ -183,7 +183,7 @@ def test_forward_migration_keeps_data() -> None:
     assert _version(path) == 1
     cache = Cache.open("t8", paths=paths)
     try:
-        assert _version(path) == 2
+        assert _version(path) == CACHE_SPEC.latest_version
         assert cache.tenant.info().first_seen == datetime(2026, 1, 1, tzinfo=UTC)
         report = cache.report_writer.begin_report("job", "snap", None, page_url(0))
         cache.report_writer.ingest_page(report.id, make_items(10, 1), None, page_url(0))
@@ -203,12 +203,12 @@ def test_failed_migration_rolls_back(tmp_path: Path) -> None:
         "cache",
         CACHE_SPEC.application_id,
         CACHE_SPEC.marker,
-        (*CACHE_MIGRATIONS, Migration(3, "broken", broken)),
+        (*CACHE_MIGRATIONS, Migration(CACHE_SPEC.latest_version + 1, "broken", broken)),
     )
     path = tmp_path / "x.sqlite3"
     with pytest.raises(StoreError, match="boom"):
         open_database(path, spec)
-    assert _version(path) == 2
+    assert _version(path) == CACHE_SPEC.latest_version
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'half'").fetchone()[0] == 0
     conn.close()
