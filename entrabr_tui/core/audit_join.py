@@ -21,7 +21,8 @@ a mismatch (the last record's value is not the current one: a later change was n
 yet). Credentials count as explained by a record naming them: the log never holds secrets.
 
 A change is explained when all its parts are, partly explained when some are, ``sync`` when directory
-synchronization wrote them (or the object is synchronised and nothing explains it), unexplained otherwise. Its
+synchronization wrote the parts that are explained (or the object is synchronised and nothing explains it),
+unexplained otherwise. Its
 *primary* event (actor and operation for grouping) is the explaining event of the actor who explains the most
 parts (ties: the latest); without one, the last event that named any part.
 """
@@ -307,7 +308,8 @@ def explain_change(change: Change, events: Iterable[TargetEvent], ctx: JoinConte
         return ChangeExplanation(Verdict.SYNC if sync_only else Verdict.EXPLAINED, None, parts, primary)
     first_reason = next((p.reason for p in parts if p.reason is not None), Reason.NO_RECORD)
     if done:
-        return ChangeExplanation(Verdict.PARTLY, first_reason, parts, primary)
+        verdict = Verdict.SYNC if sync_only else Verdict.PARTLY   # a synchronised object's change is sync
+        return ChangeExplanation(verdict, first_reason, parts, primary)
     if synced or any(ev.sync for ev in window):
         return ChangeExplanation(Verdict.SYNC, Reason.SYNC, parts, primary)
     return ChangeExplanation(Verdict.UNEXPLAINED, first_reason, parts, primary)

@@ -7,7 +7,7 @@ objects, counts by type and action).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,7 @@ class SessionPlan:
     snapshot_id: str | None
     names: Mapping[str, str] = field(default_factory=dict)  # object id → display name
     actions: Mapping[str, str] = field(default_factory=dict)  # object id → recoveryAction
+    kept_by_tags: int = 0  # changes of the report a triage tag keeps (left alone, queued or not)
 
     @classmethod
     def empty(cls) -> SessionPlan:
@@ -132,10 +133,14 @@ class SessionPlan:
 
     def lines(self) -> list[str]:
         """Plain-text description (CLI dry run, confirm dialog)."""
-        return summary_lines(self.plan)
+        lines = summary_lines(self.plan)
+        if self.kept_by_tags:
+            lines.append(f"  {self.kept_by_tags} change(s) of the report left alone: kept by triage tags")
+        return lines
 
     def to_json(self) -> dict[str, Any]:
         doc = plan_to_json(self.plan)
+        doc["keptByTags"] = self.kept_by_tags
         doc["snapshotId"] = self.snapshot_id
         doc["reportJobId"] = self.report.id if self.report else None
         return doc
@@ -147,13 +152,17 @@ def build_plan(
     report_totals: Mapping[str, int] | None,
     *,
     allow_whole_type: bool = True,
+    kept: Collection[str] = (),
+    kept_by_tags: int = 0,
 ) -> SessionPlan:
-    """Plan a restore of ``queued`` changes of ``report``."""
+    """Plan a restore of ``queued`` changes of ``report``; ``kept`` ids (kept by triage tags) are left out,
+    ``kept_by_tags`` is how many changes of the report the tags keep."""
     if report.snapshot_id is None:
         raise ValueError(f"report {report.id} has no backup id, so it cannot be restored from")
     plan = plan_restore((queued_change_for(c) for c in queued), report_totals,
-                        allow_whole_type=allow_whole_type)
+                        allow_whole_type=allow_whole_type, kept=kept)
     return SessionPlan(
         plan=plan, report=report, snapshot_id=report.snapshot_id,
         names={c.id: c.display_name for c in queued}, actions={c.id: c.action_raw for c in queued},
+        kept_by_tags=kept_by_tags,
     )

@@ -27,8 +27,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from entrabr_tui.core.audit_blindspots import PurgeEntry
+from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.capabilities import Action, Capabilities
 from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, Snapshot
+from entrabr_tui.engine.attribution import ChangeAttribution
+from entrabr_tui.engine.audit import (
+    ActorSummary,
+    AuditService,
+    AuditStatus,
+    BlindSpot,
+    ClusterSummary,
+    OperationSummary,
+)
+from entrabr_tui.engine.audit_pull import AuditProgressCallback, AuditPullResult
 from entrabr_tui.engine.cache_reader import CacheReader, PageAfter, QueuedObject, ReportRef
 from entrabr_tui.engine.errors import EngineError, OfflineError
 from entrabr_tui.engine.events import JobProgressCallback, RestoreProgressCallback
@@ -56,6 +68,7 @@ from entrabr_tui.store import (
     MarkResult,
     NodeCount,
 )
+from entrabr_tui.store.audit_join_store import ChangeGroup, GroupMarkResult
 from entrabr_tui.store.sqlite_file import set_aside
 
 CloseHook = Callable[[], Awaitable[None]]
@@ -124,6 +137,7 @@ class Session:
         self.recovered: Reconciliation | None = None
         self.closed = False
         self.emulator: Any = None  # the demo's in-process emulator, when there is one
+        self.audit = AuditService(cache, self.cache_reader, client, log=self.log, clock=clock)
         if client is not None:
             self.runner = JobRunner(
                 client, cache, self.journal, tenant_objects=settings.tenant_objects, poll=settings.poll,
@@ -353,6 +367,84 @@ class Session:
         """Plan a restore of the queue of one report (see
         :meth:`SessionQueue.plan <entrabr_tui.engine.session_queue.SessionQueue.plan>`)."""
         return self.restore_queue.plan(ref, allow_whole_type=allow_whole_type, record=record)
+
+    # -- the directory audit log: who changed what (see engine/audit.py) ------------------------------
+
+    async def pull_audit(self, report_id: ReportRef | None = None,
+                         progress: AuditProgressCallback | None = None) -> AuditPullResult:
+        """Read the audit log of a report's backup window into the cache (resuming a stopped pull, then only
+        what is missing) and join the report with it; :class:`~entrabr_tui.engine.audit.AuditUnavailableError`
+        names what the sign-in lacks."""
+        return await self.audit.pull(report_id, progress)
+
+    def audit_status(self) -> AuditStatus:
+        """Whether the audit features can be used, and what the cache holds of the log."""
+        return self.audit.status()
+
+    def attribution(self, report_id: ReportRef, object_id: str) -> ChangeAttribution | None:
+        """Who changed an object and each of its properties ("by alice@… via HR-Sync at 14:32Z")."""
+        return self.audit.attribution(report_id, object_id)
+
+    def audit_actors(self, report_id: ReportRef) -> list[ActorSummary]:
+        """The report's actors ranked by changes, with their time span and operation counts."""
+        return self.audit.actors(report_id)
+
+    def audit_operations(self, report_id: ReportRef, actor_key: str, after: tuple[int, str] | None = None,
+                         limit: int = 500) -> list[OperationSummary]:
+        """An actor's operations (correlation ids with activity names and counts), most changes first."""
+        return self.audit.operations(report_id, actor_key, after=after, limit=limit)
+
+    def audit_clusters(self, report_id: ReportRef, after: tuple[int, str] | None = None,
+                       limit: int = 500) -> list[ClusterSummary]:
+        """Clusters of alike changes, largest first, with their triage tags."""
+        return self.audit.clusters(report_id, after=after, limit=limit)
+
+    def group_count(self, report_id: ReportRef, group: ChangeGroup, *, marked: bool | None = None) -> int:
+        """Changes in a group (actor, operation, cluster, time window, filter …) across the whole report."""
+        return self.audit.group_count(report_id, group, marked=marked)
+
+    def group_counts(self, report_id: ReportRef, by: str,
+                     group: ChangeGroup | None = None) -> list[tuple[str, int]]:
+        """Sizes of a group's sub-groups by ``actor``, ``operation`` or ``cluster``, largest first."""
+        return self.audit.group_counts(report_id, by, group)
+
+    def group_page(self, report_id: ReportRef, group: ChangeGroup, after: tuple[str, str] | None = None,
+                   limit: int = 100) -> list[ChangeRow]:
+        """A keyset page of a group's changes by name then id."""
+        return self.audit.group_page(report_id, group, after, limit)
+
+    def mark_group(self, report_id: ReportRef, group: ChangeGroup) -> GroupMarkResult:
+        """Queue a whole group for restore, set-based; kept changes are skipped and counted; undoable."""
+        return self.audit.mark_group(report_id, group)
+
+    def unmark_group(self, report_id: ReportRef, group: ChangeGroup) -> int:
+        """Take a whole group out of the restore queue."""
+        return self.audit.unmark_group(report_id, group)
+
+    def undo_mark(self, report_id: ReportRef, token: str) -> int:
+        """Undo a group mark (exactly what it queued)."""
+        return self.audit.undo_mark(report_id, token)
+
+    def blind_spots(self, report_id: ReportRef) -> list[BlindSpot]:
+        """What the report cannot show or a restore will not fix since its backup, with what to do."""
+        return self.audit.blind_spots(report_id)
+
+    def blind_spot_count(self, report_id: ReportRef) -> int:
+        """How many blind spots there are (for the status line)."""
+        return self.audit.blind_spot_count(report_id)
+
+    def purge_clock(self, report_id: ReportRef) -> list[PurgeEntry]:
+        """Deleted objects of the report and when they are purged for good, most urgent first."""
+        return self.audit.purge_clock(report_id)
+
+    def triage_tag(self, target: TagTarget, key: str) -> TriageNote | None:
+        """The triage tag of a cluster or an operation."""
+        return self.audit.tag(target, key)
+
+    def set_triage_tag(self, target: TagTarget, key: str, tag: TriageTag | None,
+                       note: str = "") -> TriageNote | None:
+        """Tag a cluster or an operation revert / keep / investigate (``None`` removes the tag)."""
+        return self.audit.set_tag(target, key, tag, note)
 
     # -- restore ---------------------------------------------------------------------------------------
 

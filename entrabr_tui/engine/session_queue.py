@@ -145,7 +145,11 @@ class SessionQueue:
             totals: dict[str, int] = {}
             for node in cache.queries.counts(report.id):
                 totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
-        plan = build_plan(ReportInfo.of(report), queued, totals, allow_whole_type=allow_whole_type)
+            joined = cache.audit_join.join_info(report.id) is not None
+            kept = cache.audit_join.kept_ids(report.id) if joined else set()
+            kept_count = cache.audit_join.kept_count(report.id) if joined else 0
+        plan = build_plan(ReportInfo.of(report), queued, totals, allow_whole_type=allow_whole_type, kept=kept,
+                          kept_by_tags=kept_count)
         if not record:
             return plan
         summary = plan.plan.summary

@@ -158,6 +158,10 @@ def test_sync_writes_come_out_as_sync() -> None:
     ch = change(delta={"department": "HR"}, current={"department": "IT"})
     props = (("Department", attr("HR"), attr("IT")), ("Action Client Name", None, '"DirectorySync"'))
     assert explain_change(ch, [event(1, "sync", props, sync=True)], CTX).verdict is Verdict.SYNC
+    both = change(delta={"department": "HR", "usageLocation": "US"}, current={"department": "IT",
+                                                                        "usageLocation": "DE"})
+    partial = explain_change(both, [event(1, "sync", props, sync=True)], CTX)
+    assert (partial.verdict, partial.reason) == (Verdict.SYNC, Reason.UNLOGGED)
     result = explain_change(ch, [], CTX, synced=True)          # synchronised, and the write left no record
     assert (result.verdict, result.reason) == (Verdict.SYNC, Reason.SYNC)
 
