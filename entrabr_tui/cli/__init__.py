@@ -1,9 +1,10 @@
 """The command line: ``entrabr [options] [command]``.
 
 ``entrabr emulator ...`` serves the Graph emulator; the commands (``snapshots``, ``report``, ``changes``,
-``jobs``, ``restore``, ``history``, ``export``) run headless on the engine and never import the terminal UI;
-with no command the terminal app opens (``--demo``, a configured tenant, or ``--offline``). Exit codes are
-listed in :mod:`entrabr_tui.cli.exits`; the ``--json`` schemas in ``docs/cli.md``.
+``jobs``, ``restore``, ``history``, ``export``, ``audit``, ``blindspots``) run headless on the engine and
+never import the terminal UI; with no command the terminal app opens (``--demo``, a configured tenant, or
+``--offline``). Exit codes are listed in :mod:`entrabr_tui.cli.exits`; the ``--json`` schemas in
+``docs/cli.md``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ _COMMANDS = {
     "jobs": ("read_commands", "jobs"),
     "restore": ("restore_commands", "restore"),
     "export": ("export_command", "export"),
+    "audit": ("audit_commands", "audit"),
+    "blindspots": ("audit_commands", "blindspots"),
 }
 
 

@@ -12,12 +12,14 @@ from typing import Any, NoReturn
 
 from entrabr_tui.cli.exits import UsageError
 
-COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export")
+COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "audit", "blindspots")
 AUTH_CHOICES = ("device-code", "browser", "cli", "env", "emulator")
 ROLE_CHOICES = ("reader", "admin")
 FORMAT_CHOICES = ("json", "csv", "md")
 WHAT_CHOICES = ("report", "plan", "jobs")
 ACTION_CHOICES = ("update", "restore", "softDelete")
+BLIND_SPOT_KINDS = ("hardDelete", "ownerLink", "managerLink", "sponsorLink", "dynamicRule", "credentials",
+                    "passwordReset", "synced")
 DEMO_OBJECTS = 2000
 DEMO_JOB_SPEED = 600.0
 
@@ -40,6 +42,9 @@ examples:
   entrabr restore --plan --ids-from ids.txt  dry run for the IDs in a file ('#' comments allowed)
   entrabr restore --apply --all --yes        restore everything in the latest report
   entrabr export --format md --out report.md evidence for an incident ticket
+  entrabr audit                              who changed what since the backup, by actor and operation
+  entrabr restore --plan --actor it.ops.admin@contoso.com   undo one actor's changes (dry run)
+  entrabr blindspots                         what the report cannot show or a restore will not fix
 """
 
 
@@ -122,6 +127,16 @@ def _add_targets(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--report", metavar="ID", help="the difference report (default: the backup's latest)")
 
 
+def _add_audit_selection(parser: argparse.ArgumentParser, heading: str) -> None:
+    a = parser.add_argument_group(heading)
+    a.add_argument("--actor", metavar="A",
+                   help="changes made by this actor (UPN, app name, user or service principal ID)")
+    a.add_argument("--operation", metavar="CORRELATION_ID", help="changes made by this operation")
+    a.add_argument("--cluster", metavar="ID", help="changes of this cluster (see 'entrabr audit --json')")
+    a.add_argument("--since", metavar="WHEN", help="changes made since WHEN: a UTC date/time, or 7d, 12h")
+    a.add_argument("--until", metavar="WHEN", help="changes made until WHEN")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser (``entrabr --help`` and every command's ``--help``)."""
     parser = _Parser(prog="entrabr", description=DESCRIPTION, epilog=EPILOG,
@@ -156,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--filter", metavar="TEXT", help="name, UPN/mail or ID contains TEXT (case-insensitive)")
     p.add_argument("--limit", type=_positive_int, default=100, metavar="N",
                    help="at most N objects (default 100; 0 = all)")
+    _add_audit_selection(p, "who made the changes (reads the directory audit log)")
 
     p = command("jobs", "list difference reports and restores the service knows (newest first)")
     p.add_argument("--kind", choices=("report", "restore"), help="only this kind of job")
@@ -169,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not ask for confirmation (needed when stdin is not a terminal)")
     _add_snapshot(p)
     _add_targets(p)
+    _add_audit_selection(p, "objects to restore by who changed them (reads the directory audit log)")
 
     p = command("history", "the local log of every action taken with entrabr (newest first)")
     p.add_argument("--action", metavar="ACTION", help="only this action (e.g. restore.submitted)")
@@ -183,6 +200,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     _add_snapshot(p)
     _add_targets(p)
+
+    p = command("audit", "who changed what since a report's backup: its actors and their operations")
+    _add_snapshot(p)
+    p.add_argument("--report", metavar="ID", help="the difference report (default: the backup's latest)")
+    p.add_argument("--since", metavar="WHEN", help="only changes made since WHEN (UTC date/time, or 7d, 12h)")
+    p.add_argument("--until", metavar="WHEN", help="only changes made until WHEN")
+    p.add_argument("--actor", metavar="A", help="only this actor (UPN, app name, user or app ID)")
+    p.add_argument("--operations", type=_positive_int, default=10, metavar="N",
+                   help="at most N operations per actor (default 10; 0 = all)")
+    p.add_argument("--no-pull", action="store_true", help="use the cached audit log; do not read new records")
+    p.add_argument("--format", choices=FORMAT_CHOICES, default="json", help="export format with --out")
+    p.add_argument("--out", metavar="FILE", help="write the summary to FILE ('-' is stdout)")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+    p = command("blindspots", "what the audit log shows since a report's backup that the report cannot show "
+                              "or a restore will not fix, with what to do instead; and the purge clock")
+    _add_snapshot(p)
+    p.add_argument("--report", metavar="ID", help="the difference report (default: the backup's latest)")
+    p.add_argument("--kind", dest="kinds", action="append", default=[], choices=BLIND_SPOT_KINDS,
+                   help="only this kind (repeatable)")
+    p.add_argument("--no-pull", action="store_true", help="use the cached audit log; do not read new records")
     return parser
 
 
@@ -225,16 +263,23 @@ def check(args: argparse.Namespace) -> None:
             parse_target(value, "--id")
     if command in ("restore", "export"):
         _check_targets(args, required=command == "restore" or args.what == "plan")
+    if command == "restore":
+        from entrabr_tui.cli.audit_commands import check_audit_options
+
+        check_audit_options(args)
     if command == "export" and args.what != "plan" and (args.ids or args.ids_from or args.all or args.queued):
         raise UsageError("--id, --ids-from, --all and --queued select a plan's objects: add --what plan.")
 
 
 def _check_targets(args: argparse.Namespace, *, required: bool) -> None:
+    by_audit = any(getattr(args, name, None) for name in ("actor", "operation", "cluster"))
     given = [name for name, on in (("--id/--ids-from", bool(args.ids or args.ids_from)), ("--all", args.all),
-                                   ("--queued", args.queued)) if on]
+                                   ("--queued", args.queued), ("--actor/--operation/--cluster", by_audit))
+             if on]
     if len(given) > 1:
         raise UsageError(f"Choose one of {', '.join(given)}: they select the objects in different ways.")
     if required and not given:
-        raise UsageError("Say which objects: --id ID (repeatable), --ids-from FILE|-, --all, or --queued.")
+        raise UsageError("Say which objects: --id ID (repeatable), --ids-from FILE|-, --all, --queued, or "
+                         "--actor/--operation/--cluster.")
     if args.types and not (args.all or args.ids or args.ids_from):
         raise UsageError("--type goes with --all (which types) or with --id/--ids-from (the IDs' type).")

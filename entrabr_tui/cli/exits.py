@@ -77,10 +77,16 @@ def classify(exc: BaseException) -> CliError:
         return _graph_error(exc)
     if isinstance(exc, engine.EngineError):
         code = ExitCode.ERROR
+        from entrabr_tui.engine import audit
+
         if isinstance(exc, engine.SlotBusyError | engine.UnconfirmedIntentError):
             code = ExitCode.CONFLICT
         elif isinstance(exc, engine.OfflineError):
             code = ExitCode.OFFLINE
+        elif isinstance(exc, audit.AuditUnavailableError):
+            code = ExitCode.FORBIDDEN
+        elif isinstance(exc, audit.AuditNotReadyError):
+            code = ExitCode.NOT_FOUND
         return CliError(exc.message, code)
     sign_in = _sign_in_error(exc)
     if sign_in is not None:

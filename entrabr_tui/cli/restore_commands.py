@@ -79,7 +79,8 @@ def _plan_all(session: Session, info: ReportInfo, types: list[str | None]) -> Se
     totals: dict[str, int] = {}
     for node in session.counts(info.id):
         totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
-    plan = plan_restore(queued, totals)
+    kept, kept_count = session.audit.kept(info.id)        # changes a triage tag keeps stay out
+    plan = plan_restore(queued, totals, kept=kept, kept_by_tags=kept_count)
     if info.snapshot_id is None:
         raise CliError(f"Report {info.id} names no backup, so nothing can be restored from it.",
                        ExitCode.ERROR)
@@ -134,6 +135,16 @@ async def build_session_plan(session: Session, args: argparse.Namespace, out: Ou
         except EngineError as exc:
             raise CliError(exc.message, ExitCode.NOT_FOUND) from None
     info = await source_report(session, args, out)
+    if any(getattr(args, name, None) for name in ("actor", "operation", "cluster")):
+        from entrabr_tui.cli.audit_commands import group_from, plan_for_group
+
+        if not session.offline:
+            from entrabr_tui.cli.audit_commands import progress_printer
+
+            await session.pull_audit(info.id, progress_printer(out))
+        group = group_from(session, info, args)
+        assert group is not None
+        return plan_for_group(session, info, group)
     if args.all:
         return _plan_all(session, info, [*check_types(args.types)])
     assert targets is not None

@@ -151,6 +151,7 @@ class RestorePlan:
     queued: int
     duplicates: int
     max_ids: int
+    kept_by_tags: int = 0  # changes of the report a triage tag keeps (left alone, queued or not)
 
     @property
     def summary(self) -> PlanSummary:
@@ -240,6 +241,7 @@ def plan_restore(
     max_ids: int = MAX_IDS_PER_JOB,
     allow_whole_type: bool = True,
     kept: Collection[str] = (),
+    kept_by_tags: int = 0,
 ) -> RestorePlan:
     """Plan the recovery jobs for the queued changes.
 
@@ -247,7 +249,8 @@ def plan_restore(
     queue was built from; a type is scoped as a whole only when all of them are queued and none is excluded
     (the caller must not mix in IDs from elsewhere when it passes totals). A change queued twice (same type
     and ID) counts once; if the copies disagree, the cautious one wins (synced, then not recoverable).
-    ``kept`` holds the IDs a triage tag keeps (``keep`` on their cluster or operation): they are excluded.
+    ``kept`` holds the IDs a triage tag keeps (``keep`` on their cluster or operation): they are excluded;
+    ``kept_by_tags`` is how many changes of the report the tags keep (the plan says so).
     """
     if max_ids < 1:
         raise ValueError(f"max_ids must be at least 1, got {max_ids}")
@@ -303,7 +306,7 @@ def plan_restore(
         types.append(TypePlan(entity_type, tuple(sorted(acc.restores)), tuple(sorted(acc.updates)),
                               tuple(sorted(acc.soft_deletes)), tuple(sorted(acc.others)), whole, total))
     batches = _batches(types, max_ids)
-    return RestorePlan(tuple(types), tuple(exclusions), batches, count, duplicates, max_ids)
+    return RestorePlan(tuple(types), tuple(exclusions), batches, count, duplicates, max_ids, kept_by_tags)
 
 
 def _batches(types: list[TypePlan], max_ids: int) -> tuple[FilteringCriteria, ...]:
@@ -343,6 +346,7 @@ def plan_to_json(plan: RestorePlan) -> dict[str, Any]:
             "wholeTypes": list(summary.whole_types),
             "requiresTypedConfirmation": summary.requires_typed_confirmation,
         },
+        "keptByTags": plan.kept_by_tags,
         "types": [
             {"entityType": t.entity_type, "wholeType": t.whole_type, "reportTotal": t.report_total,
              "restore": list(t.restores), "update": list(t.updates), "softDelete": list(t.soft_deletes),
@@ -371,6 +375,8 @@ def summary_lines(plan: RestorePlan) -> list[str]:
         lines.append(f"  excluded {e.entity_type}: {len(e.ids)} – {e.detail}")
     if s.duplicates:
         lines.append(f"  {s.duplicates} duplicate queue entries ignored")
+    if plan.kept_by_tags:
+        lines.append(f"  {plan.kept_by_tags} change(s) of the report left alone: kept by triage tags")
     if s.requires_typed_confirmation:
         lines.append(f"  {s.soft_deletes} object(s) will be SOFT-DELETED")
     return lines

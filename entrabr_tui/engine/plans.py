@@ -49,7 +49,6 @@ class SessionPlan:
     snapshot_id: str | None
     names: Mapping[str, str] = field(default_factory=dict)  # object id → display name
     actions: Mapping[str, str] = field(default_factory=dict)  # object id → recoveryAction
-    kept_by_tags: int = 0  # changes of the report a triage tag keeps (left alone, queued or not)
 
     @classmethod
     def empty(cls) -> SessionPlan:
@@ -84,6 +83,11 @@ class SessionPlan:
     @property
     def summary(self) -> PlanSummary:
         return self.plan.summary
+
+    @property
+    def kept_by_tags(self) -> int:
+        """Changes of the report a triage tag keeps (the plan leaves them alone)."""
+        return self.plan.kept_by_tags
 
     @property
     def is_empty(self) -> bool:
@@ -133,14 +137,10 @@ class SessionPlan:
 
     def lines(self) -> list[str]:
         """Plain-text description (CLI dry run, confirm dialog)."""
-        lines = summary_lines(self.plan)
-        if self.kept_by_tags:
-            lines.append(f"  {self.kept_by_tags} change(s) of the report left alone: kept by triage tags")
-        return lines
+        return summary_lines(self.plan)
 
     def to_json(self) -> dict[str, Any]:
         doc = plan_to_json(self.plan)
-        doc["keptByTags"] = self.kept_by_tags
         doc["snapshotId"] = self.snapshot_id
         doc["reportJobId"] = self.report.id if self.report else None
         return doc
@@ -160,9 +160,8 @@ def build_plan(
     if report.snapshot_id is None:
         raise ValueError(f"report {report.id} has no backup id, so it cannot be restored from")
     plan = plan_restore((queued_change_for(c) for c in queued), report_totals,
-                        allow_whole_type=allow_whole_type, kept=kept)
+                        allow_whole_type=allow_whole_type, kept=kept, kept_by_tags=kept_by_tags)
     return SessionPlan(
         plan=plan, report=report, snapshot_id=report.snapshot_id,
         names={c.id: c.display_name for c in queued}, actions={c.id: c.action_raw for c in queued},
-        kept_by_tags=kept_by_tags,
     )
