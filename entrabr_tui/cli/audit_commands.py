@@ -22,13 +22,7 @@ from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.timeparse import parse_since
 from entrabr_tui.core.audit_blindspots import BlindSpotKind
 from entrabr_tui.core.audit_triage import TriageNote
-from entrabr_tui.engine.audit import (
-    ActorSummary,
-    AuditNotReadyError,
-    AuditUnavailableError,
-    BlindSpot,
-    ChangeGroup,
-)
+from entrabr_tui.engine.audit import ActorSummary, AuditNotReadyError, BlindSpot, ChangeGroup
 from entrabr_tui.engine.audit_pull import AuditProgress
 from entrabr_tui.engine.export_records import csv_cell, dt_text, json_text, md_cell
 from entrabr_tui.engine.timing import format_duration
@@ -295,26 +289,12 @@ async def blindspots(session: Session, args: argparse.Namespace, out: Output) ->
 def audit_fields(session: Session, info: ReportInfo, rows: list[ChangeRow]) -> dict[str, dict[str, Any]]:
     """``actor``, ``operation``, ``cluster``, ``verdict`` and ``at`` of each row, by object id (empty when
     the cache holds no join of the report and cannot make one)."""
-    try:
-        session.audit.join_info(info.id)
-    except (AuditNotReadyError, AuditUnavailableError):   # no audit log: the rows stay as they are
-        return {}
-    with session.cache_reader.locked() as cache:
-        joined = cache.audit_join.rows(info.report_id, [r.object_id for r in rows])
-        actors = cache.audit.actors({j.actor_key for j in joined.values() if j.actor_key})
-    out: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        found = joined.get(row.object_id.lower())
-        if found is None:
-            continue
-        actor = actors.get(found.actor_key)
-        out[row.object_id] = {
-            "actor": None if not found.actor_key else {
-                "key": found.actor_key, "kind": actor.kind if actor else "unknown",
-                "label": actor.label if actor else found.actor_key},
-            "operation": found.operation or None, "cluster": found.cluster_id, "verdict": found.verdict,
-            "reason": found.reason, "at": dt_text(found.at)}
-    return out
+    found = session.audit.who(info.id, [r.object_id for r in rows])
+    return {object_id: {
+        "actor": None if who.actor is None else {"key": who.actor.key, "kind": who.actor.kind,
+                                                 "label": who.actor.label},
+        "operation": who.operation, "cluster": who.cluster_id, "verdict": who.verdict, "reason": who.reason,
+        "at": dt_text(who.at)} for object_id, who in found.items()}
 
 
 def group_rows(session: Session, info: ReportInfo, group: ChangeGroup, args: argparse.Namespace

@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from .model import Change
+from .audit_model import ChangeFacts
 
 OLD = "⟨old⟩"
 _VALUE_TEXT = 40
@@ -38,10 +38,17 @@ class Cluster(NamedTuple):
     label: str
 
 
-def _canon(value: Any) -> str:
+def _canon(value: Any) -> Any:
+    """A value as the key holds it: scalars as they are, anything else as sorted compact JSON."""
     if value is None or isinstance(value, bool | int | float | str):
-        return json.dumps(value, ensure_ascii=False)
+        return value
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str) and value.startswith(("{", "[")):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _short(text: str) -> str:
@@ -52,18 +59,18 @@ def _differs(delta: Any, current: Any) -> bool:
     return delta != current and not (delta in (None, "", []) and current in (None, "", []))
 
 
-def _value_pair(old: Any, new: Any) -> tuple[str, str]:
+def _value_pair(old: Any, new: Any) -> tuple[Any, Any]:
     if isinstance(old, str) and isinstance(new, str) and len(old) >= 3 and old in new and old != new:
-        return _canon(old and OLD), _canon(new.replace(old, OLD))
+        return OLD, new.replace(old, OLD)
     return _canon(old), _canon(new)
 
 
-def cluster_key(change: Change) -> tuple[Any, ...]:
+def cluster_key(change: ChangeFacts) -> tuple[Any, ...]:
     """The value-equality key of a change (see the module docstring)."""
     items: list[tuple[Any, ...]] = []
     delta, current = change.delta, change.current
     for key in sorted(delta):
-        if key.startswith("@"):
+        if key[0] == "@":
             continue
         value = delta[key]
         if key.endswith("@delta"):
@@ -79,9 +86,15 @@ def cluster_key(change: Change) -> tuple[Any, ...]:
     return (change.entity_type_raw, change.action_raw, tuple(items))
 
 
-def _label(items: tuple[tuple[Any, ...], ...]) -> str:
+def cluster_id(key: tuple[Any, ...]) -> str:
+    """The stable id of a cluster key (16 hex digits)."""
+    return hashlib.blake2b(repr(key).encode(), digest_size=8).hexdigest()
+
+
+def cluster_label(key: tuple[Any, ...]) -> str:
+    """A readable label of a cluster key (``accountEnabled: true → false; displayName: …``)."""
     parts: list[str] = []
-    for item in items:
+    for item in key[2]:
         if len(item) == 1:
             parts.append(str(item[0]))
         elif len(item) == 2:
@@ -92,12 +105,11 @@ def _label(items: tuple[tuple[Any, ...], ...]) -> str:
             parts.append(f"{item[0][: -len('@delta')]}{who} " + ", ".join(
                 t for t in (f"+{added}" if added else "", f"-{removed}" if removed else "") if t))
         else:
-            parts.append(f"{item[0]}: {_short(item[1])} → {_short(item[2])}")
+            parts.append(f"{item[0]}: {_short(_text(item[1]))} → {_short(_text(item[2]))}")
     return "; ".join(parts) or "(no property changes)"
 
 
-def cluster_of(change: Change) -> Cluster:
+def cluster_of(change: ChangeFacts) -> Cluster:
     """The cluster of one change."""
     key = cluster_key(change)
-    digest = hashlib.blake2b(repr(key).encode(), digest_size=8).hexdigest()
-    return Cluster(digest, change.entity_type_raw, change.action_raw, _label(key[2]))
+    return Cluster(cluster_id(key), change.entity_type_raw, change.action_raw, cluster_label(key))

@@ -33,15 +33,17 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
-from .audit_model import TargetEvent
-from .audit_names import AuditName, Loads, NameKind, audit_property, audit_value, same_value
-from .model import Change, RecoveryAction
+from .audit_model import ChangeFacts, TargetEvent
+from .audit_names import AuditName, Loads, NameKind, activity_key, audit_property, audit_value, same_value
+from .model import RecoveryAction
 
 #: Graph properties the directory never writes to its audit log ("by design").
 UNLOGGED_PROPERTIES = frozenset({"usageLocation"})
 LIFECYCLE = "deletedDateTime"
+_LIFECYCLE_ACTIONS = frozenset({RecoveryAction.RESTORE.value, RecoveryAction.SOFT_DELETE.value})
 _LINK_ACTIVITIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "members": (frozenset({"add member to group", "group_addmember"}),
                 frozenset({"remove member from group", "group_removemember"})),
@@ -159,11 +161,11 @@ class _Part:
         self.transform = "visibility" if key == "visibility" else ""
 
 
-def _parts(change: Change) -> list[_Part]:
+def _parts(change: ChangeFacts) -> list[_Part]:
     """The changed parts of a change, in a stable order."""
     parts: list[_Part] = []
-    if change.action in (RecoveryAction.RESTORE, RecoveryAction.SOFT_DELETE):
-        parts.append(_Part(LIFECYCLE, "life", LIFECYCLE, change.action.value, None))
+    if change.action_raw in _LIFECYCLE_ACTIONS:
+        parts.append(_Part(LIFECYCLE, "life", LIFECYCLE, change.action_raw, None))
     delta, current = change.delta, change.current
     for key in sorted(delta):
         if key.startswith("@") or key == LIFECYCLE:
@@ -235,84 +237,147 @@ def _match_value(part: _Part, name: AuditName, new: str | None, ctx: JoinContext
     return part.kind == "value", audit_value(new, ctx.loads)
 
 
-def _explain_part(entity_type: str, part: _Part, events: Sequence[TargetEvent],
-                  ctx: JoinContext) -> PartExplanation:
-    matching: list[tuple[TargetEvent, bool]] = []  # (event, leaves the part as it is now)
-    logged: Any = None
-    if part.kind == "life":
-        wanted_delete = part.sub == RecoveryAction.RESTORE.value
-        for ev in events:
-            key = ev.activity_key
-            if key in DELETE_ACTIVITIES:
-                matching.append((ev, wanted_delete))
-            elif key in CREATE_ACTIVITIES:
-                matching.append((ev, not wanted_delete))
-    elif part.kind == "link":
-        adds, removes = _LINK_ACTIVITIES.get(part.key.casefold(), (frozenset(), frozenset()))
-        for ev in events:
-            key = ev.activity_key
-            if part.sub in ev.peers and (key in adds or key in removes):
-                matching.append((ev, (key in adds) == part.current))
-        purge = ctx.purged.get(part.sub)
-        if purge is not None and not part.current and (not matching or matching[-1][0].at <= purge.at) \
-                and purge.at >= ctx.since_us:
-            matching.append((purge, True))
-    else:
-        last_value: Any = None
-        found_last = False
-        for ev in reversed(events):
-            for prop_name, _old, new in ev.props:
-                name = audit_property(entity_type, prop_name)
-                if name.kind is NameKind.HELPER:
-                    continue
-                hit, value = _match_value(part, name, new, ctx)
-                if not hit:
-                    continue
-                if not found_last:
-                    found_last, last_value = True, value
-                    matching.append((ev, same_value(value, part.current, part.transform)))
-                else:
-                    matching.append((ev, False))
-                break
-        matching.reverse()
-        logged = last_value
-    if not matching:
-        if part.kind == "value" and part.key in UNLOGGED_PROPERTIES:
-            reason = Reason.UNLOGGED
-        elif ctx.maybe_expired:
-            reason = Reason.EXPIRED
-        else:
-            reason = Reason.NO_RECORD
-        return PartExplanation(part.name, Verdict.UNEXPLAINED, reason, None, (), None)
-    last, ok = matching[-1]
-    events_of = tuple(ev for ev, _ in matching)
+_OK_RESULTS = frozenset({"success", "Success", ""})
+_order = attrgetter("at", "record_id")
+#: How one part was judged: verdict, reason, the last matching event, its decoded new value (value parts).
+_Judged = tuple[Verdict, Reason | None, TargetEvent | None, Any]
+
+
+def _no_match(part: _Part, ctx: JoinContext) -> _Judged:
+    if part.kind == "value" and part.key in UNLOGGED_PROPERTIES:
+        return Verdict.UNEXPLAINED, Reason.UNLOGGED, None, None
+    return Verdict.UNEXPLAINED, Reason.EXPIRED if ctx.maybe_expired else Reason.NO_RECORD, None, None
+
+
+def _verdict(event: TargetEvent, ok: bool, logged: Any = None) -> _Judged:
     if ok:
-        verdict = Verdict.SYNC if last.sync else Verdict.EXPLAINED
-        return PartExplanation(part.name, verdict, None, last, events_of, logged)
-    return PartExplanation(part.name, Verdict.UNEXPLAINED, Reason.MISMATCH, last, events_of, logged)
+        return Verdict.SYNC if event.sync else Verdict.EXPLAINED, None, event, logged
+    return Verdict.UNEXPLAINED, Reason.MISMATCH, event, logged
 
 
-def explain_change(change: Change, events: Iterable[TargetEvent], ctx: JoinContext, *,
+def _value_hit(entity_type: str, part: _Part, event: TargetEvent, ctx: JoinContext) -> tuple[bool, Any]:
+    for prop_name, _old, new in event.props:
+        name = audit_property(entity_type, prop_name)
+        if name.kind is NameKind.HELPER:
+            continue
+        hit, value = _match_value(part, name, new, ctx)
+        if hit:
+            return True, value
+    return False, None
+
+
+def _life_hit(part: _Part, event: TargetEvent) -> bool | None:
+    """None: the event is no lifecycle record; else whether it leaves the object as it is now."""
+    key = activity_key(event.activity)
+    if key in DELETE_ACTIVITIES:
+        return part.sub == RecoveryAction.RESTORE.value
+    if key in CREATE_ACTIVITIES:
+        return part.sub != RecoveryAction.RESTORE.value
+    return None
+
+
+def _link_hit(part: _Part, event: TargetEvent) -> bool | None:
+    """None: the event is no record of this link; else whether it leaves the link as it is now."""
+    if part.sub not in event.peers:
+        return None
+    adds, removes = _LINK_ACTIVITIES.get(part.key.casefold(), (frozenset(), frozenset()))
+    key = activity_key(event.activity)
+    if key in adds:
+        return bool(part.current)
+    if key in removes:
+        return not part.current
+    return None
+
+
+def _judge(entity_type: str, part: _Part, events: Sequence[TargetEvent], ctx: JoinContext) -> _Judged:
+    """The last event naming ``part`` (newest first) and what it says."""
+    if part.kind == "life":
+        for ev in reversed(events):
+            ok = _life_hit(part, ev)
+            if ok is not None:
+                return _verdict(ev, ok)
+        return _no_match(part, ctx)
+    if part.kind == "link":
+        last: tuple[TargetEvent, bool] | None = None
+        for ev in reversed(events):
+            ok = _link_hit(part, ev)
+            if ok is not None:
+                last = ev, ok
+                break
+        purge = ctx.purged.get(part.sub)
+        if purge is not None and not part.current and purge.at >= ctx.since_us \
+                and (last is None or last[0].at <= purge.at):
+            last = purge, True
+        return _verdict(*last) if last is not None else _no_match(part, ctx)
+    for ev in reversed(events):
+        hit, value = _value_hit(entity_type, part, ev, ctx)
+        if hit:
+            return _verdict(ev, same_value(value, part.current, part.transform), value)
+    return _no_match(part, ctx)
+
+
+def _matching(entity_type: str, part: _Part, events: Sequence[TargetEvent], ctx: JoinContext,
+              judged: _Judged) -> tuple[TargetEvent, ...]:
+    """Every event naming ``part``, oldest first (for the detailed explanation)."""
+    if part.kind == "life":
+        found = [ev for ev in events if _life_hit(part, ev) is not None]
+    elif part.kind == "link":
+        found = [ev for ev in events if _link_hit(part, ev) is not None]
+    else:
+        found = [ev for ev in events if _value_hit(entity_type, part, ev, ctx)[0]]
+    last = judged[2]
+    if last is not None and last not in found:
+        found.append(last)          # the purge that dropped a link
+    return tuple(found)
+
+
+def _window(events: Iterable[TargetEvent], ctx: JoinContext) -> list[TargetEvent]:
+    since = ctx.since_us
+    window = [ev for ev in events if ev.at >= since and (ev.result in _OK_RESULTS or ev.succeeded)]
+    window.sort(key=_order)
+    return window
+
+
+def _combine(judged: Sequence[_Judged], window: Sequence[TargetEvent], synced: bool
+             ) -> tuple[Verdict, Reason | None, TargetEvent | None]:
+    explaining = [j[2] for j in judged if j[0] is not Verdict.UNEXPLAINED and j[2] is not None]
+    primary = _primary(explaining)
+    if primary is None:
+        named = [j[2] for j in judged if j[2] is not None]
+        primary = max(named, key=_order) if named else None
+    done = sum(1 for j in judged if j[0] is not Verdict.UNEXPLAINED)
+    sync_only = bool(explaining) and all(ev.sync for ev in explaining)
+    if judged and done == len(judged):
+        return Verdict.SYNC if sync_only else Verdict.EXPLAINED, None, primary
+    first_reason = next((j[1] for j in judged if j[1] is not None), Reason.NO_RECORD)
+    if done:
+        return Verdict.SYNC if sync_only else Verdict.PARTLY, first_reason, primary  # synchronised: sync
+    if synced or any(ev.sync for ev in window):
+        return Verdict.SYNC, Reason.SYNC, primary
+    return Verdict.UNEXPLAINED, first_reason, primary
+
+
+def judge_change(change: ChangeFacts, events: Iterable[TargetEvent], ctx: JoinContext, *,
+                 synced: bool = False) -> tuple[Verdict, Reason | None, TargetEvent | None]:
+    """The verdict, reason and primary event of :func:`explain_change`, without the detail (fast: a report
+    is joined with this)."""
+    window = _window(events, ctx)
+    entity_type = change.entity_type_raw
+    return _combine([_judge(entity_type, part, window, ctx) for part in _parts(change)], window, synced)
+
+
+def explain_change(change: ChangeFacts, events: Iterable[TargetEvent], ctx: JoinContext, *,
                    synced: bool = False) -> ChangeExplanation:
     """Join one change with the audit events of its object (any order; those before the window, and failed
     ones, are left out). ``synced``: the object is synchronised from on-premises (directory lookup)."""
-    window = sorted((ev for ev in events if ev.at >= ctx.since_us and ev.succeeded),
-                    key=lambda e: (e.at, e.record_id))
-    parts = tuple(_explain_part(change.entity_type_raw, part, window, ctx) for part in _parts(change))
-    explaining = [p.event for p in parts if p.verdict in (Verdict.EXPLAINED, Verdict.SYNC) and p.event]
-    named = [p.event for p in parts if p.event is not None]
-    primary = _primary(explaining) or (max(named, key=lambda e: (e.at, e.record_id)) if named else None)
-    done = sum(1 for p in parts if p.verdict in (Verdict.EXPLAINED, Verdict.SYNC))
-    sync_only = bool(explaining) and all(ev.sync for ev in explaining)
-    if parts and done == len(parts):
-        return ChangeExplanation(Verdict.SYNC if sync_only else Verdict.EXPLAINED, None, parts, primary)
-    first_reason = next((p.reason for p in parts if p.reason is not None), Reason.NO_RECORD)
-    if done:
-        verdict = Verdict.SYNC if sync_only else Verdict.PARTLY   # a synchronised object's change is sync
-        return ChangeExplanation(verdict, first_reason, parts, primary)
-    if synced or any(ev.sync for ev in window):
-        return ChangeExplanation(Verdict.SYNC, Reason.SYNC, parts, primary)
-    return ChangeExplanation(Verdict.UNEXPLAINED, first_reason, parts, primary)
+    window = _window(events, ctx)
+    entity_type = change.entity_type_raw
+    parts = _parts(change)
+    judged = [_judge(entity_type, part, window, ctx) for part in parts]
+    verdict, reason, primary = _combine(judged, window, synced)
+    details = tuple(PartExplanation(part.name, j[0], j[1], j[2], _matching(entity_type, part, window, ctx, j),
+                                    j[3]) for part, j in zip(parts, judged, strict=True))
+    return ChangeExplanation(verdict, reason, details, primary)
 
 
 def _primary(explaining: list[TargetEvent]) -> TargetEvent | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from .audit_names import Loads, activity_key, is_sync_marker
 from .model import parse_datetime
@@ -211,6 +211,44 @@ def target_events(facts: RecordFacts) -> list[tuple[str, TargetEvent]]:
 def sort_events(events: Sequence[TargetEvent]) -> list[TargetEvent]:
     """Oldest first (ties by record id, so the order is stable)."""
     return sorted(events, key=lambda e: (e.at, e.record_id))
+
+
+class ChangeFacts(Protocol):
+    """What the join reads of a change: a :class:`~entrabr_tui.core.model.Change`, or the light
+    :class:`StoredChange` made straight from a stored change object."""
+
+    @property
+    def entity_type_raw(self) -> str: ...
+
+    @property
+    def action_raw(self) -> str: ...
+
+    @property
+    def delta(self) -> Mapping[str, Any]: ...
+
+    @property
+    def current(self) -> Mapping[str, Any]: ...
+
+
+class StoredChange(NamedTuple):
+    """A change object reduced to what the join reads (cheap to make for every change of a big report)."""
+
+    entity_type_raw: str
+    action_raw: str
+    delta: Mapping[str, Any]
+    current: Mapping[str, Any]
+
+
+def stored_change(raw: object) -> StoredChange:
+    """The join's view of a raw change object; fields of the wrong JSON type read as empty."""
+    if not isinstance(raw, Mapping):
+        return StoredChange("unknownFutureValue", "unknownFutureValue", {}, {})
+    entity, action = raw.get("entityTypeName"), raw.get("recoveryAction")
+    delta, current = raw.get("deltaFromCurrent"), raw.get("currentState")
+    return StoredChange(entity if isinstance(entity, str) and entity else "unknownFutureValue",
+                        action if isinstance(action, str) and action else "unknownFutureValue",
+                        delta if isinstance(delta, Mapping) else {},
+                        current if isinstance(current, Mapping) else {})
 
 
 def attribution_text(actor: Actor, when: datetime | None) -> str:

@@ -218,6 +218,7 @@ def same_value(audit: Any, current: Any, transform: str = "") -> bool:
 
 
 #: Activity names are matched case-insensitively after trimming, with U+2013 read as "-" (reference §8).
+@lru_cache(maxsize=4096)
 def activity_key(name: str) -> str:
     """The form activity names are compared in."""
     return " ".join(name.replace("\u2013", "-").split()).casefold()

@@ -16,18 +16,27 @@ from typing import Any
 
 import orjson
 
-from entrabr_tui.core.audit_clusters import Cluster, cluster_of
+from entrabr_tui.core.audit_clusters import cluster_id, cluster_key, cluster_label, cluster_of
 from entrabr_tui.core.audit_join import (
     ChangeExplanation,
     JoinContext,
     PartExplanation,
     Verdict,
     explain_change,
+    judge_change,
 )
-from entrabr_tui.core.audit_model import UNKNOWN_ACTOR, Actor, attribution_text, us_to_time
+from entrabr_tui.core.audit_model import (
+    UNKNOWN_ACTOR,
+    Actor,
+    TargetEvent,
+    attribution_text,
+    stored_change,
+    time_to_us,
+    us_to_time,
+)
 from entrabr_tui.core.model import Change
 from entrabr_tui.store import Cache
-from entrabr_tui.store.audit_join_store import JoinInfo
+from entrabr_tui.store.audit_join_store import ChangeInput, JoinInfo
 
 #: Below this many changes a join keeps ``change_actor``'s indexes while writing (dropping and rebuilding
 #: them pays off only for large reports).
@@ -40,38 +49,72 @@ def join_context(cache: Cache, since_us: int, retention_start_us: int | None) ->
     return JoinContext(since_us, retention_start_us, orjson.loads, purged)
 
 
+def _join_rows(report_id: int, chunk: list[ChangeInput], events: dict[str, list[TargetEvent]],
+               ctx: JoinContext, clusters: dict[str, tuple[str, str, str, str]]) -> list[tuple[Any, ...]]:
+    """Join rows of one chunk of changes (new clusters are added to ``clusters``)."""
+    rows: list[tuple[Any, ...]] = []
+    ids: dict[tuple[Any, ...], str] = {}
+    no_events: tuple[TargetEvent, ...] = ()
+    for rowid, object_id, entity_type, action, name, on_prem, raw in chunk:
+        change = stored_change(raw)
+        verdict, reason, primary = judge_change(change, events.get(object_id.lower(), no_events), ctx,
+                                                synced=on_prem)
+        key = cluster_key(change)
+        cluster = ids.get(key)
+        if cluster is None:
+            cluster = ids[key] = cluster_id(key)
+            if cluster not in clusters:
+                clusters[cluster] = (cluster, key[0], key[1], cluster_label(key))
+        if primary is None:
+            rows.append((report_id, rowid, object_id, entity_type, action, name, "", "", None, verdict.value,
+                         reason.value if reason else None, cluster))
+        else:
+            rows.append((report_id, rowid, object_id, entity_type, action, name, primary.actor_key,
+                         primary.correlation_id, primary.at, verdict.value, reason.value if reason else None,
+                         cluster))
+    return rows
+
+
 def join_report(cache: Cache, report_id: int, *, since_us: int, retention_start_us: int | None,
-                now: datetime | None = None) -> JoinInfo:
-    """Join every change of a cached report with the audit log and store the result (see the module doc)."""
+                now: datetime | None = None, incremental: bool = True) -> JoinInfo:
+    """Join every change of a cached report with the audit log and store the result (see the module doc).
+
+    With ``incremental`` (the default), a report joined before over the same window is joined again only for
+    the objects that have records newer than that join (unless one of those is a hard delete, which can
+    explain links of other objects: then everything is joined again).
+    """
     report = cache.reports.require(report_id)
     store = cache.audit_join
     generation = cache.audit.state().generation
+    last_record = cache.audit.last_record()
     ctx = join_context(cache, since_us, retention_start_us)
+    clusters: dict[str, tuple[str, str, str, str]] = {}
+    before = store.join_info(report.id)
+    if incremental and before is not None and before.last_record and before.item_count == report.item_count \
+            and time_to_us(before.since) == since_us:
+        objects, purged = cache.audit.targets_since(before.last_record, since_us=since_us)
+        if not purged:
+            chunk = store.changes_of(report.id, objects)
+            if chunk:
+                events = cache.audit.events_for((c[1] for c in chunk), since_us=since_us)
+                store.add_rows(_join_rows(report.id, chunk, events, ctx, clusters))
+            return store.finish_join(report.id, clusters.values(), generation=generation,
+                                     item_count=report.item_count, since_us=since_us, last_record=last_record,
+                                     now=now)
     store.begin_join(report.id)
     rebuild = report.item_count >= REBUILD_INDEXES_FROM
     if rebuild:
         store.drop_indexes()
-    clusters: dict[str, Cluster] = {}
     try:
         for chunk in store.change_chunks(report.id):
-            events = cache.audit.events_for((c[1] for c in chunk), since_us=since_us)
-            rows: list[tuple[Any, ...]] = []
-            for rowid, object_id, entity_type, action, name, on_prem, raw in chunk:
-                change = Change.from_json(raw)
-                explanation = explain_change(change, events.get(object_id.lower(), ()), ctx, synced=on_prem)
-                cluster = cluster_of(change)
-                clusters.setdefault(cluster.id, cluster)
-                primary = explanation.primary
-                rows.append((report.id, rowid, object_id, entity_type, action, name,
-                             primary.actor_key if primary else "", primary.correlation_id if primary else "",
-                             primary.at if primary else None, explanation.verdict.value,
-                             explanation.reason.value if explanation.reason else None, cluster.id))
-            store.add_rows(rows)
+            events = cache.audit.events_of_rows(report.id, chunk[0][0], chunk[-1][0], since_us=since_us)
+            store.add_rows(_join_rows(report.id, chunk, events, ctx, clusters))
     finally:
         if rebuild:
             store.build_indexes()
-    return store.finish_join(report.id, [(c.id, c.entity_type, c.action, c.label) for c in clusters.values()],
-                             generation=generation, item_count=report.item_count, since_us=since_us, now=now)
+    return store.finish_join(report.id, clusters.values(), generation=generation,
+                             item_count=report.item_count, since_us=since_us, last_record=last_record,
+                             now=now)
 
 
 @dataclass(frozen=True, slots=True)

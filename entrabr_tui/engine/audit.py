@@ -40,7 +40,7 @@ from entrabr_tui.store import Cache, ChangeRow, HistoryAction, Report, ReportKin
 from entrabr_tui.store.audit_join_store import ChangeGroup, ClusterCount, GroupMarkResult, JoinInfo
 
 __all__ = ["ActorSummary", "AuditNotReadyError", "AuditService", "AuditStatus", "AuditUnavailableError",
-           "BlindSpot", "ChangeGroup", "ClusterSummary", "GroupMarkResult", "OperationSummary"]
+           "BlindSpot", "ChangeGroup", "ChangeWho", "ClusterSummary", "GroupMarkResult", "OperationSummary"]
 from entrabr_tui.store.audit_store import AuditState
 
 
@@ -152,6 +152,18 @@ class BlindSpot:
     @property
     def advice(self) -> str:
         return self.kind.advice
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeWho:
+    """Who made one change, as the report's join says (for lists and exports)."""
+
+    actor: Actor | None  # None: no audit record names the object
+    operation: str | None
+    cluster_id: str
+    verdict: str
+    reason: str | None
+    at: datetime | None
 
 
 NO_RECORD = "no audit record"
@@ -290,6 +302,32 @@ class AuditService:
                                retention_start_us=self._retention_start_us(),
                                synced=cache.audit_join.on_prem(report.id, object_id))
         return result if row is None else replace(result, cluster_id=row.cluster_id)
+
+    def who(self, ref: ReportRef, object_ids: Sequence[str]) -> dict[str, ChangeWho]:
+        """Who made the changes of these objects, by object id as given; empty when the report has no join
+        and the cache cannot make one (the audit log was not read, or may not be)."""
+        try:
+            report, _ = self._joined_locked(ref)
+        except (AuditNotReadyError, AuditUnavailableError):
+            return {}
+        with self.reader.locked() as cache:
+            rows = cache.audit_join.rows(report.id, object_ids)
+            actors = cache.audit.actors({r.actor_key for r in rows.values() if r.actor_key})
+        out: dict[str, ChangeWho] = {}
+        for object_id in object_ids:
+            row = rows.get(object_id.lower())
+            if row is None:
+                continue
+            actor = actors.get(row.actor_key)
+            if actor is None and row.actor_key:
+                actor = Actor(row.actor_key, "unknown", "")
+            out[object_id] = ChangeWho(actor, row.operation or None, row.cluster_id, row.verdict, row.reason,
+                                       row.at)
+        return out
+
+    def _joined_locked(self, ref: ReportRef) -> tuple[Report, JoinInfo]:
+        with self.reader.locked() as cache:
+            return self._joined(cache, ref)
 
     # -- actors, operations, clusters ------------------------------------------------------------------
 

@@ -92,6 +92,7 @@ class JoinInfo:
     partly: int
     sync: int
     unexplained: int
+    last_record: int = 0  # the newest audit record the join saw (a later join redoes only what is newer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +147,8 @@ class ClusterCount:
 
 @dataclass(frozen=True, slots=True)
 class GroupMarkResult:
-    """What marking a group did: newly queued, already queued, left out because kept by a tag; ``undo``
-    removes exactly the ones this call queued (``None`` when it queued none)."""
+    """What marking a group did, in changes: newly queued, already queued, left out because kept by a tag;
+    ``undo`` removes exactly the ones this call queued (``None`` when it queued none)."""
 
     marked: int
     already: int
@@ -208,6 +209,25 @@ class AuditJoinStore:
             last = rows[-1][0]
             yield chunk
 
+    def changes_of(self, report_id: int, object_ids: Iterable[str]) -> list[ChangeInput]:
+        """The change rows of these objects (ids compared case-insensitively), with their raw changes."""
+        table = change_table(report_id)
+        out: list[ChangeInput] = []
+        pages: dict[int, bytes] = {}
+        for chunk, marks in in_list_chunks(sorted({i.lower() for i in object_ids})):
+            rows = self._db.conn.execute(
+                "SELECT rowid, object_id, entity_type, action, display_name, on_prem, page_id, raw_off, "
+                f"raw_len FROM {table} WHERE object_id COLLATE NOCASE IN ({marks})", chunk).fetchall()
+            for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length in rows:
+                if pid not in pages:
+                    found = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?",
+                                                  (pid,)).fetchone()
+                    pages[pid] = zlib.decompress(found[0]) if found else b""
+                page = pages[pid]
+                raw = orjson.loads(page[offset:offset + length]) if page else {}
+                out.append((rowid, object_id, entity_type, action, name, bool(on_prem), raw))
+        return out
+
     # -- writing a join --------------------------------------------------------------------------------
 
     def begin_join(self, report_id: int) -> None:
@@ -235,13 +255,16 @@ class AuditJoinStore:
                     rows[start:start + _WRITE_CHUNK])
 
     def finish_join(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]], *, generation: int,
-                    item_count: int, since_us: int, now: datetime | None = None) -> JoinInfo:
+                    item_count: int, since_us: int, last_record: int = 0,
+                    now: datetime | None = None) -> JoinInfo:
         """Compute the groups of a joined report and record the join (``clusters``: id, type, action,
-        label)."""
+        label, of new clusters; the ones stored are kept)."""
         conn = self._db.conn
         with self._db.tx():
+            conn.execute("DELETE FROM report_operation WHERE report_id = ?", (report_id,))
+            conn.execute("DELETE FROM report_actor WHERE report_id = ?", (report_id,))
             conn.executemany(
-                "INSERT OR REPLACE INTO change_cluster (report_id, cluster_id, entity_type, action, label, "
+                "INSERT OR IGNORE INTO change_cluster (report_id, cluster_id, entity_type, action, label, "
                 "n) VALUES (?,?,?,?,?,0)", [(report_id, *c) for c in clusters])
             conn.execute(
                 "UPDATE change_cluster SET n = (SELECT count(*) FROM change_actor a WHERE a.report_id = "
@@ -261,10 +284,10 @@ class AuditJoinStore:
                 (report_id,)).fetchall())
             conn.execute(
                 "INSERT OR REPLACE INTO audit_join (report_id, generation, item_count, since, joined, "
-                "changes, explained, partly, sync, unexplained) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "changes, explained, partly, sync, unexplained, last_record) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (report_id, generation, item_count, since_us, time_to_db(now or utc_now()),
                  sum(counts.values()), counts.get("explained", 0), counts.get("partly", 0),
-                 counts.get("sync", 0), counts.get("unexplained", 0)))
+                 counts.get("sync", 0), counts.get("unexplained", 0), last_record))
         info = self.join_info(report_id)
         assert info is not None
         return info
@@ -286,7 +309,7 @@ class AuditJoinStore:
     def join_info(self, report_id: int) -> JoinInfo | None:
         row = self._db.conn.execute(
             "SELECT report_id, generation, item_count, since, joined, changes, explained, partly, sync, "
-            "unexplained FROM audit_join WHERE report_id = ?", (report_id,)).fetchone()
+            "unexplained, last_record FROM audit_join WHERE report_id = ?", (report_id,)).fetchone()
         if row is None:
             return None
         return JoinInfo(int(row[0]), int(row[1]), int(row[2]), us_to_time(row[3]),
@@ -405,16 +428,15 @@ class AuditJoinStore:
         stamp = time_to_db(_MarkStamps.next(now or utc_now()))
         conn = self._db.conn
         with self._db.tx():
-            total = int(conn.execute(f"SELECT count(DISTINCT a.object_id) FROM {source} WHERE "
-                                     f"{' AND '.join(clauses)}", args).fetchone()[0])
-            kept = int(conn.execute(f"SELECT count(DISTINCT a.object_id) FROM {source} WHERE "
-                                    f"{' AND '.join([*clauses, KEPT_SQL])}", args).fetchone()[0])
-            cursor = conn.execute(
+            total, kept = conn.execute(f"SELECT count(*), coalesce(sum({KEPT_SQL}), 0) FROM {source} "
+                                       f"WHERE {' AND '.join(clauses)}", args).fetchone()
+            cursor = conn.execute(        # in key order: the queue's b-tree grows at its end
                 "INSERT OR IGNORE INTO restore_queue (report_id, object_id, entity_type, action, marked_at) "
                 f"SELECT a.report_id, a.object_id, a.entity_type, a.action, ? FROM {source} "
-                f"WHERE {' AND '.join([*clauses, 'NOT ' + KEPT_SQL])}", [stamp, *args])
+                f"WHERE {' AND '.join([*clauses, 'NOT ' + KEPT_SQL])} ORDER BY a.object_id", [stamp, *args])
             marked = max(0, cursor.rowcount)
-        return GroupMarkResult(marked, max(0, total - kept - marked), kept, stamp if marked else None)
+        return GroupMarkResult(marked, max(0, int(total) - int(kept) - marked), int(kept),
+                               stamp if marked else None)
 
     def unmark_group(self, report_id: int, group: ChangeGroup) -> int:
         """Take every change of a group out of the restore queue; returns how many were queued."""

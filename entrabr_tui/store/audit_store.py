@@ -2,9 +2,11 @@
 
 Records are kept once each, by id (a re-read overlap never doubles them), as compact JSON (zlib), with the
 columns the queries need: time (microseconds since the epoch), activity, correlation id, actor key and
-whether directory synchronization wrote it. Each target of a record is a row of ``audit_target`` indexed by
-object id and time, with its modified properties, the ids of the record's other targets (the member of a
-membership change …) and its blind-spot kind (:mod:`entrabr_tui.core.audit_blindspots`).
+whether directory synchronization wrote it. Each target of a record is a row of ``audit_target``, stored in
+(object id, time) order with everything the join reads (so joining a report never touches the records):
+the record's id, activity, correlation id, actor and result, the target's modified properties, the ids of
+the record's other targets (the member of a membership change …) and its blind-spot kind
+(:mod:`entrabr_tui.core.audit_blindspots`).
 
 A pull reads one time window in slices (each slice is one filtered listing, page after page). Every page is
 stored in one transaction together with the slice's next link, like the pages of a difference report: a
@@ -34,6 +36,7 @@ from entrabr_tui.core.audit_model import (
     us_to_time,
 )
 from entrabr_tui.store.cache_database import CacheDatabase
+from entrabr_tui.store.cache_schema import change_table
 from entrabr_tui.store.codec import time_from_db, time_to_db, utc_now
 from entrabr_tui.store.sqlite_file import in_list_chunks
 
@@ -124,8 +127,8 @@ def _us(value: datetime) -> int:
     return time_to_us(value)
 
 
-_EVENT_COLUMNS = ("t.target_id, t.at, r.id, r.activity, r.correlation_id, r.actor_key, r.result, r.sync, "
-                  "t.props, t.peers")
+_EVENT_COLUMNS = ("t.target_id, t.at, t.record_id, t.activity, t.correlation_id, t.actor_key, t.result, "
+                  "t.sync, t.props, t.peers")
 
 
 def event_of(row: Sequence[Any]) -> tuple[str, TargetEvent]:
@@ -281,13 +284,16 @@ class AuditStore:
                 peers = ",".join(i for i in ids if i and i != target.id)
                 props = orjson.dumps(target.props) if target.props else None
                 kind = spot[0].value if spot is not None and spot[1] == position else None
-                targets.append((record, position, target.id, facts.at, target.type,
-                                target.display_name or target.user_principal_name, props, peers, kind))
+                targets.append((target.id, facts.at, record, position, facts.id, facts.activity,
+                                facts.correlation_id, facts.actor.key, facts.result, int(facts.sync),
+                                target.type, target.display_name or target.user_principal_name, props, peers,
+                                kind))
             if facts.actor.key:
                 actors[facts.actor.key] = facts.actor
         conn.executemany(
-            "INSERT OR IGNORE INTO audit_target (record, position, target_id, at, type, display_name, props, "
-            "peers, blind) VALUES (?,?,?,?,?,?,?,?,?)", targets)
+            "INSERT OR IGNORE INTO audit_target (target_id, at, record, position, record_id, activity, "
+            "correlation_id, actor_key, result, sync, type, display_name, props, peers, blind) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", targets)
         conn.executemany(
             "INSERT OR REPLACE INTO audit_actor (key, kind, name, display_name, via, app_id, "
             "service_principal_id) VALUES (?,?,?,?,?,?,?)",
@@ -342,18 +348,49 @@ class AuditStore:
         floor = -(2**62) if since_us is None else since_us
         for chunk, marks in in_list_chunks(wanted):
             rows = self._db.conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM audit_target t JOIN audit_record r ON r.rowid = t.record "
-                f"WHERE t.target_id IN ({marks}) AND t.at >= ? ORDER BY t.target_id, t.at, r.id",
+                f"SELECT {_EVENT_COLUMNS} FROM audit_target t "
+                f"WHERE t.target_id IN ({marks}) AND t.at >= ? ORDER BY t.target_id, t.at, t.record_id",
                 [*chunk, floor]).fetchall()
             for row in rows:
                 target, event = event_of(row)
                 out.setdefault(target, []).append(event)
         return out
 
+    def events_of_rows(self, report_id: int, first_row: int, last_row: int, *, since_us: int
+                       ) -> dict[str, list[TargetEvent]]:
+        """Events since ``since_us`` of the objects of a report's change rows ``first_row``..``last_row``, by
+        lower-cased object id (one query; the order within an object is left to the caller)."""
+        out: dict[str, list[TargetEvent]] = {}
+        rows = self._db.conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM (SELECT DISTINCT lower(object_id) AS id "
+            f"FROM {change_table(report_id)} WHERE rowid BETWEEN ? AND ?) c "
+            "CROSS JOIN audit_target t ON t.target_id = c.id AND t.at >= ?",
+            (first_row, last_row, since_us)).fetchall()
+        for row in rows:
+            target, event = event_of(row)
+            found = out.get(target)
+            if found is None:
+                out[target] = [event]
+            else:
+                found.append(event)
+        return out
+
+    def last_record(self) -> int:
+        """The newest stored record's key (records stored later have larger keys)."""
+        return int(self._db.conn.execute("SELECT coalesce(max(rowid), 0) FROM audit_record").fetchone()[0])
+
+    def targets_since(self, record: int, *, since_us: int) -> tuple[set[str], bool]:
+        """The objects of records stored after ``record`` (dated ``since_us`` or later), and whether any of
+        those records is a hard delete."""
+        rows = self._db.conn.execute(
+            "SELECT target_id, max(blind IS NOT NULL AND blind = 'hardDelete') FROM audit_target "
+            "WHERE record > ? AND at >= ? GROUP BY target_id", (record, since_us)).fetchall()
+        return {r[0] for r in rows}, any(r[1] for r in rows)
+
     def hard_deletes(self, *, since_us: int) -> dict[str, TargetEvent]:
         """The last hard delete of each object purged since ``since_us``."""
         rows = self._db.conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM audit_target t JOIN audit_record r ON r.rowid = t.record "
+            f"SELECT {_EVENT_COLUMNS} FROM audit_target t "
             "WHERE t.blind = 'hardDelete' AND t.at >= ? ORDER BY t.at", (since_us,)).fetchall()
         return dict(event_of(row) for row in rows)
 
@@ -391,11 +428,10 @@ class AuditStore:
         rows = self._db.conn.execute(
             f"""WITH g AS (SELECT t.blind, t.target_id, count(*) AS n, min(t.at) AS first, max(t.at) AS last
                            FROM audit_target t WHERE {where} GROUP BY t.blind, t.target_id)
-                SELECT g.blind, g.target_id, t.type, t.display_name, g.n, g.first, g.last, r.id, r.activity,
-                       r.actor_key, r.correlation_id
+                SELECT g.blind, g.target_id, t.type, t.display_name, g.n, g.first, g.last, t.record_id,
+                       t.activity, t.actor_key, t.correlation_id
                 FROM g JOIN audit_target t
                      ON t.target_id = g.target_id AND t.blind = g.blind AND t.at = g.last
-                JOIN audit_record r ON r.rowid = t.record
                 GROUP BY g.blind, g.target_id
                 ORDER BY g.last DESC, g.blind, g.target_id""", args).fetchall()
         return [tuple(r) for r in rows]

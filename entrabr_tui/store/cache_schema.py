@@ -157,19 +157,25 @@ CREATE INDEX IF NOT EXISTS audit_record_at ON audit_record (at);
 CREATE INDEX IF NOT EXISTS audit_record_corr ON audit_record (correlation_id, at);
 CREATE INDEX IF NOT EXISTS audit_record_actor ON audit_record (actor_key, at);
 CREATE TABLE IF NOT EXISTS audit_target (
-    record INTEGER NOT NULL REFERENCES audit_record (rowid) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
     target_id TEXT NOT NULL,
     at INTEGER NOT NULL,
+    record INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    record_id TEXT NOT NULL,
+    activity TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    actor_key TEXT NOT NULL,
+    result TEXT NOT NULL,
+    sync INTEGER NOT NULL,
     type TEXT NOT NULL,
     display_name TEXT NOT NULL,
     props BLOB,
     peers TEXT NOT NULL,
     blind TEXT,
-    PRIMARY KEY (record, position)
+    PRIMARY KEY (target_id, at, record, position)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS audit_target_by_id ON audit_target (target_id, at);
 CREATE INDEX IF NOT EXISTS audit_target_blind ON audit_target (blind, at) WHERE blind IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_target_by_record ON audit_target (record);
 CREATE TABLE IF NOT EXISTS audit_actor (
     key TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -226,7 +232,8 @@ CREATE TABLE IF NOT EXISTS audit_join (
     explained INTEGER NOT NULL,
     partly INTEGER NOT NULL,
     sync INTEGER NOT NULL,
-    unexplained INTEGER NOT NULL
+    unexplained INTEGER NOT NULL,
+    last_record INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS change_actor (
     report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
@@ -287,7 +294,6 @@ CHANGE_ACTOR_INDEXES = (
     "(report_id, actor_key, operation, name, object_id)",
     "CREATE INDEX IF NOT EXISTS change_actor_by_cluster ON change_actor "
     "(report_id, cluster_id, name, object_id)",
-    "CREATE INDEX IF NOT EXISTS change_actor_by_time ON change_actor (report_id, at)",
 )
 
 

@@ -184,3 +184,28 @@ def test_a_new_join_replaces_the_old_one(cache: Cache) -> None:
     cache.report_writer.delete_report(report_id)                    # the join goes with its report
     assert cache.db.conn.execute("SELECT count(*) FROM change_actor").fetchone()[0] == 0
     assert cache.audit_join.join_info(report_id) is None
+
+
+def test_a_later_join_redoes_only_the_objects_with_newer_records(cache: Cache) -> None:
+    from entrabr_tui.core.audit_model import time_to_us
+    from entrabr_tui.engine.attribution import join_report
+
+    report_id, items = joined_report(cache, 800, 8)
+    first = cache.audit_join.join_info(report_id)
+    assert first is not None and first.explained == 800 and first.last_record
+    user = next(i for i in items if i["entityTypeName"] == "user" and i["recoveryAction"] == "update"
+                and not i["currentState"].get("onPremisesSyncEnabled"))
+    later = audit_for([{**user, "currentState": {**user["currentState"], "jobTitle": "Intern"}}], 99,
+                      rogue_share=0.0, purges=0)
+    later[0]["id"] += "-later"
+    later[0]["activityDateTime"] = "2026-03-21T08:00:00.0000000Z"
+    pulled(cache, later)
+    since = time_to_us(START - timedelta(minutes=15))
+    info = join_report(cache, report_id, since_us=since, retention_start_us=None)
+    assert (info.explained, info.unexplained) == (799, 1) and info.generation == 2   # the newer record
+    row = cache.audit_join.row(report_id, user["id"])
+    assert row is not None and (row.verdict, row.reason) == ("unexplained", "mismatch")
+    assert row.actor_key.startswith("a0a0a0a0")                        # …named by its admin
+    full = join_report(cache, report_id, since_us=since, retention_start_us=None, incremental=False)
+    assert (full.explained, full.unexplained) == (799, 1)
+    assert sum(c.changes for c in cache.audit_join.clusters(report_id)) == 800
