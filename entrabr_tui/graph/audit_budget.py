@@ -23,6 +23,9 @@ from collections.abc import Awaitable, Callable
 #: reports").
 REPORTS_LIMIT = 5
 REPORTS_WINDOW = 10.0
+#: Added to every window: a sleep may end a little early and requests may arrive at the service a little
+#: apart from when they were sent.
+REPORTS_MARGIN = 0.25
 
 #: Told how long the budget makes a call wait, before the wait starts (a progress line shows it).
 BudgetListener = Callable[[float], object]
@@ -35,6 +38,7 @@ async def _asyncio_sleep(seconds: float) -> None:
 class RequestBudget:
     """At most ``limit`` requests in any ``window`` seconds, shared by every call that holds this budget.
 
+    A token comes back ``window + margin`` seconds after it was spent (``window`` 0 turns the budget off).
     ``clock`` (monotonic seconds) and ``sleep`` are injectable. ``sent`` keeps the logical times of the last
     ``limit`` requests.
     """
@@ -44,6 +48,7 @@ class RequestBudget:
         limit: int = REPORTS_LIMIT,
         window: float = REPORTS_WINDOW,
         *,
+        margin: float = REPORTS_MARGIN,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep,
     ) -> None:
@@ -51,6 +56,7 @@ class RequestBudget:
             raise ValueError("a request budget needs a limit of at least 1 and a window of at least 0 s")
         self.limit = limit
         self.window = window
+        self.margin = margin if window > 0 else 0.0
         self.clock = clock
         self.sleep = sleep
         self.sent: deque[float] = deque(maxlen=limit)
@@ -66,7 +72,7 @@ class RequestBudget:
     def _due(self, now: float) -> float:
         due = max(now, self._hold_until)
         if len(self.sent) == self.limit:
-            due = max(due, self.sent[0] + self.window)
+            due = max(due, self.sent[0] + self.window + self.margin)
         return due
 
     async def acquire(self, on_wait: BudgetListener | None = None) -> float:

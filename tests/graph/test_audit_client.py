@@ -291,3 +291,18 @@ def test_forbidden_names_the_missing_permission() -> None:
     assert error.missing == ("permission",)
     assert "AuditLog.Read.All" in error.message and "Reports Reader" not in error.message
     assert forbidden(ForbiddenError("refused", needs="…", status=403)).missing == ("permission", "role")
+
+
+async def test_the_budget_spaces_tokens_by_logical_time() -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)                       # the clock never moves: times stay logical
+
+    budget = RequestBudget(clock=lambda: 100.0, sleep=sleep)
+    waits = [await budget.acquire() for _ in range(12)]
+    assert waits == [0.0] * 5 + [10.25] * 5 + [20.5] * 2 and slept == waits[5:]
+    assert list(budget.sent) == [110.25] * 3 + [120.5] * 2
+    budget.hold(30)
+    assert budget.delay() == 30 and await budget.acquire() == 30
+    assert RequestBudget(window=0).delay() == 0
