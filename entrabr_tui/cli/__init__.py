@@ -14,8 +14,8 @@ import asyncio
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO, cast
 
 from entrabr_tui.cli.exits import CliError, ExitCode, UsageError, classify
@@ -23,21 +23,8 @@ from entrabr_tui.cli.output import Output
 
 if TYPE_CHECKING:
     from entrabr_tui.engine.session import Session
-    from entrabr_tui.store import AppConfig
 
 Command = Callable[["Session", argparse.Namespace, Output], Awaitable[int]]
-
-SHORT_HELP = """\
-usage: entrabr [--demo | --profile NAME | --tenant ID] [options] [COMMAND]
-
-No tenant is configured. Try the built-in demo tenant:
-  entrabr --demo                 the terminal app
-  entrabr --demo report          a difference report, headless
-or sign in to your tenant:
-  entrabr --tenant contoso.onmicrosoft.com
-'entrabr --help' lists the commands and options.
-"""
-
 
 #: The session commands: the module under ``entrabr_tui.cli`` and the function that runs each. Only the
 #: module of the command given is imported.
@@ -66,7 +53,7 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
 
         return emulator_main(argv[1:])
     out = Output(stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin, json_mode="--json" in argv)
-    from entrabr_tui.cli.args import parse
+    from entrabr_tui.cli.args import parse, target_flags
 
     try:
         args = parse(argv)
@@ -75,81 +62,95 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
         return int(err.code)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
+    if args.command == "emulator":  # after global options: 'entrabr -q emulator --port 0'
+        from entrabr_tui.emulator.cli import main as emulator_main
+
+        return emulator_main(args.emulator_args)
     out.json_mode, out.quiet = args.json, args.quiet
+    out.target_flags = target_flags(args)
     if args.version:
         from entrabr_tui import __version__
 
         out.line(f"entrabr {__version__}")
         return 0
     if args.command is None:
-        return _guarded(out, lambda: _open_app(args, out))
+        from entrabr_tui.cli.app_sessions import open_app
+
+        return _guarded(out, lambda: open_app(args, out), argv)
     if args.command == "history":
-        from entrabr_tui.cli.read_commands import history
-
-        return _guarded(out, lambda: history(args, out))
-    return _guarded(out, lambda: asyncio.run(_with_session(args, out)))
+        return _guarded(out, lambda: _history(args, out), argv)
+    return _guarded(out, lambda: asyncio.run(_with_session(args, out)), argv)
 
 
-def _guarded(out: Output, body: Callable[[], int]) -> int:
+def _guarded(out: Output, body: Callable[[], int], argv: list[str]) -> int:
     try:
-        return int(body())
+        code = int(body())
+        out.stdout.flush()  # a closed pipe shows here, not later in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _pipe_closed(out)
     except (Exception, KeyboardInterrupt) as exc:
         err = classify(exc)
         if err.code is ExitCode.INTERRUPTED:
             err = CliError("Interrupted. Jobs already started keep running on the service "
-                           "('entrabr jobs' shows them; the next run picks them up).", ExitCode.INTERRUPTED)
-        if err.code is ExitCode.ERROR and not isinstance(exc, CliError) and os.environ.get("ENTRABR_DEBUG"):
-            traceback.print_exception(exc, file=out.stderr)
+                           f"('{out.command('jobs', online=True)}' shows them; the next run picks them up).",
+                           ExitCode.INTERRUPTED)
+        if err.unexpected:
+            return _crashed(out, exc, err, argv)
         out.error(err)
         return int(err.code)
+
+
+def _pipe_closed(out: Output) -> int:
+    """The reader of our output went away (``entrabr changes | head -1``): stop quietly with 141, the status a
+    shell gives a program a closed pipe stops. Nothing more is written (stderr may be the same pipe); the
+    process's stdout is pointed at the null device so the interpreter's last flush cannot complain."""
+    for stream in (out.stdout, out.stderr):
+        try:
+            fd = stream.fileno()
+        except (AttributeError, ValueError, OSError):
+            continue
+        if fd in (1, 2):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+    return int(ExitCode.PIPE_CLOSED)
+
+
+def _crashed(out: Output, exc: BaseException, err: CliError, argv: list[str]) -> int:
+    """An error no rule knows: write a crash report (no tokens), say where it is, exit 1."""
+    from entrabr_tui.engine.crash_report import crash_notice, crash_text, write_crash_report
+
+    path = write_crash_report(exc, where="command line", argv=argv)
+    if os.environ.get("ENTRABR_DEBUG"):
+        out.say(crash_text(exc, where="command line", argv=argv, now=datetime.now(UTC)))
+    message, _, hint = crash_notice(exc, path).partition("\n")
+    out.error(CliError(message, err.code, hint=hint or None, unexpected=True))
+    return int(err.code)
+
+
+def _history(args: argparse.Namespace, out: Output) -> int:
+    from entrabr_tui.cli.connect import load_app_config
+    from entrabr_tui.cli.read_commands import history
+
+    load_app_config(out)  # not needed here, but every command says when the file is broken
+    return history(args, out)
 
 
 async def _with_session(args: argparse.Namespace, out: Output) -> int:
     from entrabr_tui.cli.connect import load_app_config, open_session
 
-    config = None if args.demo else load_app_config(out)
+    config = load_app_config(out)  # read even for the demo tenant: a broken file is said at once
     command = _command(args.command)
     if args.command in ("restore", "export") and (args.ids or args.ids_from):
         from entrabr_tui.cli.restore_commands import read_targets
 
         args.targets = read_targets(args, out)  # bad input is refused before signing in
-    session = await open_session(args, out, config)
+    session = await open_session(args, out, None if args.demo else config)
     try:
         return await command(session, args, out)
     finally:
         await session.aclose()
-
-
-def _open_app(args: argparse.Namespace, out: Output) -> int:
-    """No command: open the terminal app (the only path that imports Textual). Sign-in happens in the app."""
-    from entrabr_tui.cli.connect import configured_profile, load_app_config
-
-    config = load_app_config(out)
-    profile = None if args.demo else configured_profile(config, args.profile)
-    if not (args.demo or profile or args.offline or args.tenant or args.graph_url):
-        out.say(SHORT_HELP.rstrip())
-        return int(ExitCode.USAGE)
-    from entrabr_tui.cli.app_sessions import AppSessions
-
-    sessions = AppSessions(args, config)
-    from entrabr_tui.ui import run_app
-
-    def save_theme(name: str) -> None:
-        from entrabr_tui.store.config import update_config
-
-        def set_theme(current: AppConfig) -> None:
-            current.theme = name
-
-        update_config(set_theme)
-
-    try:
-        # The engine's Session is the app's backend: run_app takes a factory of the UI's Backend protocol,
-        # so the type checker proves here that Session satisfies it.
-        return run_app(sessions, keymap=config.keys, theme=config.theme,
-                       on_theme_change=save_theme, target=sessions.target, profiles=sessions.profiles,
-                       sign_in_methods=sessions.sign_in_methods)
-    finally:
-        sessions.close()
 
 
 __all__ = ["ExitCode", "run"]

@@ -1,4 +1,8 @@
-"""The terminal app's sessions: the tenant the command line names first, then whatever the app asks for.
+"""Launching the terminal app from the command line, and the app's sessions: the tenant the command line
+names first, then whatever the app asks for.
+
+:func:`open_app` is the only place the command line reaches into the terminal UI (the import-linter
+contracts in ``pyproject.toml`` allow exactly this module).
 
 :class:`AppSessions` is the app's session factory. Sign-in happens inside the app: the device code goes to
 the app's ``prompt`` (its sign-in screen), never to the terminal. A :class:`~entrabr_tui.ui.connection.
@@ -13,15 +17,86 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from entrabr_tui.cli.connect import Target, demo_poll, resolve_target, session_settings
+from entrabr_tui.cli.connect import (
+    Target,
+    config_problems,
+    configured_profile,
+    demo_poll,
+    resolve_target,
+    session_settings,
+)
+from entrabr_tui.cli.exits import ExitCode
+from entrabr_tui.cli.output import Output
 from entrabr_tui.ui.connection import SIGN_IN_METHODS, ProfileChoice, SessionTarget
 
 if TYPE_CHECKING:
+    from entrabr_tui.core.sign_in import PromptCallback
     from entrabr_tui.engine.session import Session
-    from entrabr_tui.graph.credentials import PromptCallback
     from entrabr_tui.store import AppConfig
+
+
+SHORT_HELP = """\
+usage: entrabr [--demo | --profile NAME | --tenant ID] [options] [COMMAND]
+
+No tenant is configured. Try the built-in demo tenant:
+  entrabr --demo                 the terminal app
+  entrabr --demo report          a difference report, headless
+or sign in to your tenant:
+  entrabr --tenant contoso.onmicrosoft.com
+'entrabr --help' lists the commands and options.
+"""
+
+
+def open_app(args: argparse.Namespace, out: Output) -> int:
+    """No command: open the terminal app (the only path that imports Textual). Sign-in happens in the app.
+
+    Problems with the config file are printed before the app starts (they stay on the terminal after it
+    ends) and shown in the app as it opens."""
+    from entrabr_tui.store import load_config
+
+    loaded = load_config()
+    config = loaded.config
+    problems = config_problems(loaded) + keymap_problems(loaded.path, config.keys)
+    for problem in problems:
+        out.warn(problem)
+    profile = None if args.demo else configured_profile(config, args.profile)
+    if not (args.demo or profile or args.offline or args.tenant or args.graph_url):
+        out.say(SHORT_HELP.rstrip())
+        return int(ExitCode.USAGE)
+    sessions = AppSessions(args, config)
+    from entrabr_tui.ui import run_app
+
+    def save_theme(name: str) -> None:
+        from entrabr_tui.store.config import update_config
+
+        def set_theme(current: AppConfig) -> None:
+            current.theme = name
+
+        update_config(set_theme)
+
+    try:
+        # The engine's Session is the app's backend: run_app takes a factory of the UI's Backend protocol,
+        # so the type checker proves here that Session satisfies it.
+        return run_app(sessions, keymap=config.keys, theme=config.theme,
+                       on_theme_change=save_theme, target=sessions.target, profiles=sessions.profiles,
+                       sign_in_methods=sessions.sign_in_methods, notices=problems)
+    finally:
+        sessions.close()
+
+
+def keymap_problems(path: Path, keys: Mapping[str, str]) -> list[str]:
+    """A message naming the ``[keys]`` entries that are no binding ID (the app ignores them)."""
+    from entrabr_tui.ui.bindings import binding_ids
+
+    known = set(binding_ids())
+    unknown = [name for name in keys if name not in known]
+    if not unknown:
+        return []
+    return [f"{path}: [keys] names no key binding {', '.join(repr(n) for n in unknown)}; ignored. "
+            "The help screen (? in the app) lists every binding ID."]
 
 
 class AppSessions:

@@ -12,7 +12,8 @@ from typing import Any, NoReturn
 
 from entrabr_tui.cli.exits import UsageError
 
-COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "audit", "blindspots")
+COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "audit", "blindspots",
+            "emulator")
 AUTH_CHOICES = ("device-code", "browser", "cli", "env", "emulator")
 ROLE_CHOICES = ("reader", "admin")
 FORMAT_CHOICES = ("json", "csv", "md")
@@ -21,6 +22,7 @@ ACTION_CHOICES = ("update", "restore", "softDelete")
 BLIND_SPOT_KINDS = ("hardDelete", "ownerLink", "managerLink", "sponsorLink", "dynamicRule", "credentials",
                     "passwordReset", "synced")
 DEMO_OBJECTS = 2000
+DEMO_OBJECTS_RANGE = (100, 1_000_000)
 DEMO_JOB_SPEED = 600.0
 
 DESCRIPTION = """\
@@ -31,9 +33,10 @@ Data goes to stdout, progress and messages to stderr; --json prints one JSON doc
 """
 
 EPILOG = """\
-exit codes: 0 ok, 1 unexpected error, 2 usage, 3 sign-in, 4 forbidden (missing role), 5 conflict
-(job slot busy), 6 network, 7 partial failure (some changes failed), 8 not found, 9 offline without cache,
-130 interrupted.
+exit codes: 0 ok, 1 unexpected error (a crash report is written), 2 usage, 3 sign-in, 4 forbidden
+(missing role), 5 conflict (job slot busy), 6 network, 7 partial failure (some changes failed), 8 not
+found, 9 offline without cache, 10 read-only folder or file system, 11 disk full, 12 timeout (job stuck
+in an unknown status), 130 interrupted, 141 output pipe closed (| head).
 
 examples:
   entrabr --demo report                      difference report of the latest backup (demo tenant)
@@ -41,7 +44,7 @@ examples:
   entrabr changes --action softDelete        what a restore would soft-delete
   entrabr restore --plan --ids-from ids.txt  dry run for the IDs in a file ('#' comments allowed)
   entrabr restore --apply --all --yes        restore everything in the latest report
-  entrabr export --format md --out report.md evidence for an incident ticket
+  entrabr export --format md --out report.md evidence for an incident ticket (default: data folder)
   entrabr audit                              who changed what since the backup, by actor and operation
   entrabr restore --plan --actor it.ops.admin@contoso.com   undo one actor's changes (dry run)
   entrabr blindspots                         what the report cannot show or a restore will not fix
@@ -62,6 +65,14 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {value}")
+    return value
+
+
+def _demo_size(text: str) -> int:
+    low, high = DEMO_OBJECTS_RANGE
+    value = _positive_int(text)
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"the demo tenant has {low:,} to {high:,} objects, not {value:,}")
     return value
 
 
@@ -86,8 +97,9 @@ def _add_globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
                    help="use the built-in demo tenant (an emulator started in this process)")
     g.add_argument("--role", choices=ROLE_CHOICES, default=d(None),
                    help="demo or emulator sign-in role: reader (read only) or admin (default)")
-    g.add_argument("--objects", type=_positive_int, default=d(None), metavar="N",
-                   help=f"demo tenant size in objects (default {DEMO_OBJECTS})")
+    g.add_argument("--objects", type=_demo_size, default=d(None), metavar="N",
+                   help="demo tenant size in objects, {:,} to {:,} (default {:,})".format(
+                       *DEMO_OBJECTS_RANGE, DEMO_OBJECTS))
     g.add_argument("--job-speed", type=_positive_float, default=d(None), metavar="X",
                    help=f"demo: divide the documented job durations by X (default {DEMO_JOB_SPEED:g})")
     g.add_argument("--graph-url", default=d(None), metavar="URL",
@@ -99,6 +111,9 @@ def _add_globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     g.add_argument("--auth", choices=AUTH_CHOICES, default=d(None),
                    help="sign-in method (default device-code; 'cli' uses the Azure CLI, 'env' the AZURE_* "
                         "variables)")
+    g.add_argument("--allow-unencrypted-token-cache", action="store_true", default=d(False),
+                   help="where the OS keyring cannot encrypt the token cache, keep it in a plaintext file "
+                        "(mode 0600) instead of in memory only")
     g.add_argument("--offline", action="store_true", default=d(False),
                    help="use the local cache only; never contact Microsoft Graph")
     g.add_argument("--json", action="store_true", default=d(False),
@@ -169,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--action", dest="actions", action="append", default=[], choices=ACTION_CHOICES,
                    help="only these recovery actions (repeatable)")
     p.add_argument("--filter", metavar="TEXT", help="name, UPN/mail or ID contains TEXT (case-insensitive)")
+    p.add_argument("--recoverable", choices=("yes", "no", "unknown"),
+                   help="only changes a restore would (yes) or would not (no) write anything for, or those "
+                        "whose answer waits for the sync status of the user or group (unknown)")
     p.add_argument("--limit", type=_positive_int, default=100, metavar="N",
                    help="at most N objects (default 100; 0 = all)")
     _add_audit_selection(p, "who made the changes (reads the directory audit log)")
@@ -181,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--plan", action="store_true", help="show what would happen; change nothing")
     mode.add_argument("--apply", action="store_true", help="run the recovery jobs")
+    mode.add_argument("--resume", action="store_true",
+                      help="finish an interrupted restore: follow the batch it was running, send the rest")
+    mode.add_argument("--discard-interrupted", action="store_true",
+                      help="forget an interrupted restore: its remaining batches are not sent")
     p.add_argument("--yes", action="store_true",
                    help="do not ask for confirmation (needed when stdin is not a terminal)")
     _add_snapshot(p)
@@ -188,14 +210,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_audit_selection(p, "objects to restore by who changed them (reads the directory audit log)")
 
     p = command("history", "the local log of every action taken with entrabr (newest first)")
-    p.add_argument("--action", metavar="ACTION", help="only this action (e.g. restore.submitted)")
+    p.add_argument("--action", metavar="ACTION",
+                   help="only this action (e.g. restore-submitted; a wrong name lists them all)")
     p.add_argument("--object", metavar="ID", help="only entries about this object ID")
     p.add_argument("--since", metavar="WHEN", help="entries since WHEN: a UTC date/time, or 7d, 12h, 30m")
     p.add_argument("--limit", type=_positive_int, default=0, metavar="N", help="at most N entries (0 = all)")
 
     p = command("export", "write a report, a restore plan or job results as JSON, CSV or Markdown")
     p.add_argument("--format", choices=FORMAT_CHOICES, default="json", help="output format (default json)")
-    p.add_argument("--out", metavar="FILE", help="write to FILE (default stdout; '-' is stdout)")
+    p.add_argument("--out", metavar="FILE",
+                   help="write to FILE ('-' is stdout; default: a new file in the data folder's exports/)")
     p.add_argument("--what", choices=WHAT_CHOICES, default="report", help="what to export (default report)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     _add_snapshot(p)
@@ -221,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", dest="kinds", action="append", default=[], choices=BLIND_SPOT_KINDS,
                    help="only this kind (repeatable)")
     p.add_argument("--no-pull", action="store_true", help="use the cached audit log; do not read new records")
+
+    # Run before this parser sees it (see entrabr_tui.cli.run); listed so that --help and a mistyped
+    # command name it. Its own options: 'entrabr emulator --help'.
+    p = sub.add_parser("emulator", add_help=False, help="serve the built-in Graph emulator on loopback "
+                                                        "('entrabr emulator --help' for its options)")
+    p.add_argument("emulator_args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -229,11 +259,30 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     for name, default in (("demo", False), ("role", None), ("objects", None), ("job_speed", None),
                           ("graph_url", None), ("profile", None), ("tenant", None), ("client_id", None),
-                          ("auth", None), ("offline", False), ("json", False), ("quiet", False)):
+                          ("auth", None), ("allow_unencrypted_token_cache", False), ("offline", False),
+                          ("json", False), ("quiet", False)):
         if not hasattr(args, name):
             setattr(args, name, default)
     check(args)
     return args
+
+
+def target_flags(args: argparse.Namespace) -> list[str]:
+    """The options that name the tenant of this run, as typed again in a suggested command."""
+    import shlex
+
+    flags: list[str] = []
+    if args.demo:
+        flags.append("--demo")
+        if args.objects is not None:
+            flags += ["--objects", str(args.objects)]
+    for option, value in (("--profile", args.profile), ("--tenant", args.tenant),
+                          ("--graph-url", args.graph_url), ("--auth", args.auth)):
+        if value:
+            flags += [option, shlex.quote(str(value))]
+    if args.offline:
+        flags.append("--offline")
+    return flags
 
 
 def check(args: argparse.Namespace) -> None:
@@ -262,7 +311,12 @@ def check(args: argparse.Namespace) -> None:
         for value in args.ids:
             parse_target(value, "--id")
     if command in ("restore", "export"):
-        _check_targets(args, required=command == "restore" or args.what == "plan")
+        interrupted = command == "restore" and (args.resume or args.discard_interrupted)
+        if interrupted and (args.ids or args.ids_from or args.all or args.queued):
+            raise UsageError("--resume and --discard-interrupted act on the interrupted restore: leave out "
+                             "the objects.")
+        _check_targets(args, required=(command == "restore" and not interrupted) or
+                       (command == "export" and args.what == "plan"))
     if command == "restore":
         from entrabr_tui.cli.audit_commands import check_audit_options
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -22,10 +21,11 @@ from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.timeparse import parse_since
 from entrabr_tui.core.audit_blindspots import BlindSpotKind
 from entrabr_tui.core.audit_triage import TriageNote
+from entrabr_tui.core.text import format_duration
 from entrabr_tui.engine.audit import ActorSummary, AuditNotReadyError, BlindSpot, ChangeGroup
 from entrabr_tui.engine.audit_pull import AuditProgress
+from entrabr_tui.engine.export_files import ExportTargetError, write_text_file
 from entrabr_tui.engine.export_records import csv_cell, dt_text, json_text, md_cell
-from entrabr_tui.engine.timing import format_duration
 
 if TYPE_CHECKING:
     from entrabr_tui.engine.plans import SessionPlan
@@ -193,8 +193,6 @@ def _short(text: str | None) -> str:
 
 def _export(session: Session, args: argparse.Namespace, out: Output, doc: dict[str, Any],
             info: ReportInfo) -> int:
-    from entrabr_tui.cli.export_command import _open_target
-
     fmt = args.format
     rows = [(a["label"], a["kind"], a["key"], a["changes"], o["correlationId"] or "", o["changes"],
              o["first"] or "", o["last"] or "", _activities_text(o["activities"]))
@@ -223,14 +221,11 @@ def _export(session: Session, args: argparse.Namespace, out: Output, doc: dict[s
         session.log_export("audit", "stdout", count=count, fmt=fmt, report=info)
         return 0
     path = Path(args.out).expanduser()
-    temporary, handle = _open_target(path, args.force)
     try:
-        with handle:
-            count = write(handle)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+        count = write_text_file(path, write, replace=args.force)
+    except ExportTargetError as exc:  # refused before anything was written
+        raise UsageError(str(exc), hint="Give the name of a new file (or of an earlier one, with --force).") \
+            from None
     session.log_export("audit", str(path), count=count, fmt=fmt, report=info)
     if out.json_mode:
         out.json({"schema": "entrabr.exported/1", "what": "audit", "format": fmt, "path": str(path.resolve()),
@@ -286,15 +281,15 @@ async def blindspots(session: Session, args: argparse.Namespace, out: Output) ->
 
 # -- the audit options of changes and restore --------------------------------------------------------------
 
-def audit_fields(session: Session, info: ReportInfo, rows: list[ChangeRow]) -> dict[str, dict[str, Any]]:
-    """``actor``, ``operation``, ``cluster``, ``verdict`` and ``at`` of each row, by object id (empty when
-    the cache holds no join of the report and cannot make one)."""
-    found = session.audit.who(info.id, [r.object_id for r in rows])
-    return {object_id: {
+def audit_fields(session: Session, info: ReportInfo, rows: list[ChangeRow]) -> dict[int, dict[str, Any]]:
+    """``actor``, ``operation``, ``cluster``, ``verdict`` and ``at`` of each row, by its position in the
+    report (empty when the cache holds no join of the report and cannot make one)."""
+    found = session.audit.who(info.id, [r.position for r in rows])
+    return {position: {
         "actor": None if who.actor is None else {"key": who.actor.key, "kind": who.actor.kind,
                                                  "label": who.actor.label},
         "operation": who.operation, "cluster": who.cluster_id, "verdict": who.verdict, "reason": who.reason,
-        "at": dt_text(who.at)} for object_id, who in found.items()}
+        "at": dt_text(who.at)} for position, who in found.items()}
 
 
 def group_rows(session: Session, info: ReportInfo, group: ChangeGroup, args: argparse.Namespace
@@ -316,7 +311,7 @@ def group_rows(session: Session, info: ReportInfo, group: ChangeGroup, args: arg
                 rows.extend(page)
                 if len(page) < 1000:
                     break
-                after = (page[-1].display_name, page[-1].object_id)
+                after = (page[-1].display_name, page[-1].object_id, page[-1].position)
     more = limit is not None and (len(rows) > limit or total > limit)
     return rows[:limit] if limit is not None else rows, total, more
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from entrabr_tui.cli.exits import CliError, ExitCode, UsageError
 from entrabr_tui.cli.output import Output
 from entrabr_tui.core.model import ResourceType
+from entrabr_tui.core.text import format_duration
 from entrabr_tui.engine.export_records import dt_text, scope_json, scope_text
 
 if TYPE_CHECKING:
@@ -64,31 +65,32 @@ def pick_report(session: Session, entry: SnapshotEntry | None, report_ref: str |
         info = session.report(report_ref)
         if info is None:
             raise missing(session, f"No difference report {report_ref!r} is in the cache.",
-                          "See 'entrabr snapshots' for the cached reports.")
+                          f"See '{out.command('snapshots')}' for the cached reports.")
     else:
         info = entry.report if entry is not None else None
         if info is None:
             when = f" of the backup of {entry.snapshot.created:%Y-%m-%d}" if entry is not None else ""
+            online = " (online)" if session.offline else ""
             raise missing(session, f"No difference report{when} is in the cache.",
-                          "Run 'entrabr report' first.")
+                          f"Run '{out.command('report', online=True)}'{online} first.")
     if not info.complete:
-        total = f" of {info.total:,}" if info.total is not None else ""
-        out.warn(f"Report {info.id} is only partly downloaded ({info.downloaded:,}{total} changes); "
-                 "'entrabr report' finishes the download.")
+        out.warn(f"Report {info.id} is {info.state_text or 'incomplete'}; "
+                 f"'{out.command('report', online=True)}' downloads it again.")
     return info
 
 
 def report_json(info: ReportInfo) -> dict[str, Any]:
     return {"id": info.id, "snapshotId": info.snapshot_id, "status": info.status.value,
             "scope": scope_json(info.scope), "downloaded": info.downloaded, "total": info.total,
-            "complete": info.complete, "archived": info.archived, "reused": info.reused}
+            "complete": info.complete, "state": info.state_text, "unreadable": info.unreadable,
+            "archived": info.archived, "reused": info.reused}
 
 
 def report_text(info: ReportInfo) -> str:
     size = f"{info.downloaded:,}"
     if not info.complete and info.total is not None:
         size += f"/{info.total:,}"
-    flags = "" if info.complete else ", partial"
+    flags = "" if info.complete else ", incomplete"
     flags += ", archived" if info.archived else ""
     return f"{info.id} ({scope_text(info.scope)}, {size} changes{flags})"
 
@@ -113,25 +115,20 @@ def change_row_json(row: ChangeRow) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": row.object_id, "entityType": row.entity_type_raw, "action": row.action_raw,
         "displayName": row.display_name, "principalName": row.principal_name,
-        "onPremisesSynced": row.on_premises_synced, "recoverable": row.recoverable, "marked": row.marked,
+        "onPremisesSynced": row.sync.flag, "syncStatus": row.sync.value, "recoverable": row.recoverable,
+        "marked": row.marked, "position": row.position,
     }
     if row.failure_message is not None:
         data["failureMessage"] = row.failure_message
+    if row.unreadable is not None:
+        data["unreadable"] = row.unreadable
     return data
 
 
 def age_text(when: datetime, now: datetime) -> str:
-    """``3 d 4 h`` / ``5 h`` / ``12 min`` between ``when`` and ``now`` (negative ages read ``in …``)."""
+    """``3d 04h`` / ``5h 12m`` / ``12m 05s`` between ``when`` and ``now`` (negative ages read ``in …``)."""
     seconds = (now - when).total_seconds()
-    prefix = "in " if seconds < 0 else ""
-    seconds = abs(seconds)
-    days, rest = divmod(int(seconds), 86_400)
-    hours, rest = divmod(rest, 3_600)
-    if days:
-        return f"{prefix}{days} d {hours} h"
-    if hours:
-        return f"{prefix}{hours} h"
-    return f"{prefix}{rest // 60} min"
+    return ("in " if seconds < 0 else "") + format_duration(abs(seconds))
 
 
 def short_time(value: datetime | None) -> str:

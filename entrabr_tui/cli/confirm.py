@@ -22,7 +22,7 @@ def confirm_restore(plan: RestorePlan, out: Output, *, yes: bool) -> None:
     if not out.stdin_tty:
         raise UsageError(
             "Refusing to apply a restore without confirmation: stdin is not a terminal.",
-            hint="Review it with 'entrabr restore --plan ...', then re-run with --yes.",
+            hint=f"Review it with '{out.command('restore --plan')} …', then re-run with --yes.",
         )
     summary = plan.summary
     out.info("About to restore:")

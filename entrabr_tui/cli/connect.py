@@ -14,11 +14,11 @@ from entrabr_tui.cli.exits import CliError, ExitCode, UsageError
 from entrabr_tui.cli.output import Output
 
 if TYPE_CHECKING:
+    from entrabr_tui.core.sign_in import DeviceCodePrompt
     from entrabr_tui.engine.session import Session
     from entrabr_tui.engine.settings import SessionSettings
     from entrabr_tui.engine.timing import PollPolicy
-    from entrabr_tui.graph.credentials import DeviceCodePrompt
-    from entrabr_tui.store import AppConfig, TenantProfile
+    from entrabr_tui.store import AppConfig, ConfigLoad, TenantProfile
 
 #: Command-line spellings of the sign-in methods and the ``AuthMethod`` values they stand for.
 AUTH_METHODS = {"device-code": "device-code", "browser": "browser", "cli": "azure-cli",
@@ -37,6 +37,7 @@ class Target:
     role: str
     offline: bool
     profile: str | None = None
+    allow_unencrypted_cache: bool = False
 
 
 def load_app_config(out: Output) -> AppConfig:
@@ -44,11 +45,15 @@ def load_app_config(out: Output) -> AppConfig:
     from entrabr_tui.store import load_config
 
     loaded = load_config()
-    if loaded.error:
-        out.warn(loaded.error)
-    for warning in loaded.warnings:
-        out.warn(f"{loaded.path}: {warning}")
+    for problem in config_problems(loaded):
+        out.warn(problem)
     return loaded.config
+
+
+def config_problems(loaded: ConfigLoad) -> list[str]:
+    """What is wrong with the config file, one message each (the file itself is never changed for it)."""
+    problems = [loaded.error] if loaded.error else []
+    return problems + [f"{loaded.path}: {warning}" for warning in loaded.warnings]
 
 
 def configured_profile(config: AppConfig, name: str | None) -> TenantProfile | None:
@@ -73,7 +78,8 @@ def resolve_target(args: argparse.Namespace, config: AppConfig | None) -> Target
         raise UsageError(f"Unknown sign-in method {auth!r} in the configuration; "
                          f"use one of {', '.join(AUTH_METHODS)}.")
     return Target(False, graph_url, tenant, client_id, auth, args.role or "admin", args.offline,
-                  profile.name if profile else None)
+                  profile.name if profile else None,
+                  allow_unencrypted_cache=bool(getattr(args, "allow_unencrypted_token_cache", False)))
 
 
 def demo_poll(job_speed: float | None) -> PollPolicy:
@@ -94,11 +100,13 @@ def session_settings(target: Target, *, allow_interaction: bool = True) -> Sessi
     method = AuthMethod(AUTH_METHODS[target.auth or "device-code"])
     graph_url = target.graph_url or DEFAULT_BASE_URL
     auth = AuthSettings(method=method, tenant_id=target.tenant, client_id=target.client_id,
-                        graph_url=graph_url, emulator_role=target.role)
+                        graph_url=graph_url, emulator_role=target.role,
+                        allow_unencrypted_cache=target.allow_unencrypted_cache)
     # Online the cache is keyed by the token's tenant id; offline the given tenant names the cache.
     extra: dict[str, Any] = {}
     if method is AuthMethod.EMULATOR:
         extra["poll"] = demo_poll(None)
+        extra["journal_settle"] = 0.5  # the emulator lists a job the moment it creates it
     return SessionSettings(graph_url=graph_url, auth=method, role=target.role, auth_settings=auth,
                            offline=target.offline, tenant=target.tenant if target.offline else None,
                            allow_interaction=allow_interaction, **extra)

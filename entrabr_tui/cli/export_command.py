@@ -1,23 +1,22 @@
 """``entrabr export``: a report, a restore plan or job results as JSON, CSV or Markdown, to a file or stdout.
 
-A file is written next to its final name and renamed into place when complete (an interrupted export never
-leaves half a file under the real name), with mode 0600: exports hold tenant data. An existing file is only
-replaced with ``--force``. On a terminal, CSV output has control characters made visible like every other
-text output (JSON and Markdown are escaped by their writers).
+Without ``--out`` the export goes to a new file in ``exports/`` of the data folder (never silently into the
+current directory), and the command says where; ``--out -`` writes to stdout. Files are written by
+:mod:`entrabr_tui.engine.export_files` (private, complete or not at all, never over anything but a regular
+file, and over one only with ``--force``). Every format is safe to print on a terminal: its writer escapes
+control characters (see :mod:`entrabr_tui.engine.export`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from entrabr_tui.cli.common import pick_report, pick_snapshot
-from entrabr_tui.cli.exits import CliError, ExitCode, UsageError
-from entrabr_tui.cli.output import Output, is_tty
+from entrabr_tui.cli.exits import UsageError
+from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.restore_commands import build_session_plan, plan_export
 from entrabr_tui.engine.export import (
     Export,
@@ -29,24 +28,13 @@ from entrabr_tui.engine.export import (
     TypeActionTotal,
     write_export,
 )
-from entrabr_tui.engine.export_records import visible
+from entrabr_tui.engine.export_files import ExportTargetError, default_export_path, write_export_file
 
 if TYPE_CHECKING:
     from entrabr_tui.engine.reports import ReportInfo
     from entrabr_tui.engine.session import Session
 
-_CONTROL_EXCEPT_NEWLINES = re.compile(r"[^\r\n]+")
-
-
-class _TerminalSafe:
-    """A write-only text stream that makes control characters visible (line breaks kept)."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    def write(self, text: str) -> int:
-        self.stream.write(_CONTROL_EXCEPT_NEWLINES.sub(lambda m: visible(m.group()), text))
-        return len(text)
+_TARGET_HINT = "Give the name of a new file (or of an earlier export, with --force)."
 
 
 async def _report_data(session: Session, args: argparse.Namespace, out: Output) -> tuple[Export, ReportInfo]:
@@ -70,20 +58,6 @@ async def _jobs_data(session: Session) -> Export:
     return JobsExport(tenant=session.tenant, generated=datetime.now(UTC), results=results)
 
 
-def _open_target(path: Path, force: bool) -> tuple[Path, TextIO]:
-    if path.exists() and not force:
-        raise UsageError(f"{path} exists; pass --force to replace it.")
-    if path.is_dir():
-        raise UsageError(f"{path} is a folder; give a file name.")
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise CliError(f"Cannot write {path}: {reason}.", ExitCode.ERROR) from None
-    return temporary, open(fd, "w", encoding="utf-8", newline="")
-
-
 async def export(session: Session, args: argparse.Namespace, out: Output) -> int:
     """Write the export the options describe."""
     fmt = ExportFormat(args.format)
@@ -97,29 +71,26 @@ async def export(session: Session, args: argparse.Namespace, out: Output) -> int
         data = plan_export(session, plan)
     else:
         data = await _jobs_data(session)
-    if not args.out or args.out == "-":
-        stream: TextIO = out.stdout
-        if is_tty(out.stdout) and fmt is ExportFormat.CSV:
-            stream = _TerminalSafe(out.stdout)  # type: ignore[assignment]
-        count = write_export(stream, data, fmt)
+    if args.out == "-":
+        count = write_export(out.stdout, data, fmt)  # every format is safe on a terminal
         out.stdout.flush()
         session.log_export(what.value, "stdout", count=count, fmt=fmt.value, report=info)
         return 0
-    path = Path(args.out).expanduser()
-    temporary, handle = _open_target(path, args.force)
     try:
-        with handle:
-            count = write_export(handle, data, fmt)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
+        path = Path(args.out).expanduser() if args.out else default_export_path(data, fmt)
+        count = write_export_file(path, data, fmt, replace=args.force)
+    except ExportTargetError as exc:  # refused before anything was written
+        raise UsageError(str(exc), hint=_TARGET_HINT) from None
+    except Exception as exc:
+        session.log_export(what.value, str(path), count=0, fmt=fmt.value, report=info,
+                           outcome=f"error: {type(exc).__name__}: {exc}"[:300])
         raise
     session.log_export(what.value, str(path), count=count, fmt=fmt.value, report=info)
     if out.json_mode:
         out.json({"schema": "entrabr.exported/1", "what": what.value, "format": fmt.value,
                   "path": str(path.resolve()), "records": count})
     else:
-        out.info(f"Wrote {count:,} {_noun(what, count)} to {path}.")
+        out.say(f"Wrote {count:,} {_noun(what, count)} to {path}.")  # even with --quiet: where it went
     return 0
 
 

@@ -1,14 +1,16 @@
 """Where the command line writes: data on stdout, messages and progress on stderr, JSON when asked.
 
-Text output is safe on a terminal: control characters (ESC …), C1 characters and bidi overrides in tenant
-data are shown as visible escapes (``\\x1b``, ``\\u202e``) wherever they are printed, so a hostile display
-name cannot move the cursor, recolour the screen or reorder a line. ``--json`` output keeps the exact values
+Text output is safe on a terminal: tenant data follows the display rule wherever it is printed
+(:func:`~entrabr_tui.core.text.display_text`: an escape sequence is one ``␛``, controls their symbol, bidi
+and invisible characters ``<U+202E>``), so a hostile display name cannot move the cursor, recolour the
+screen or reorder a line. ``--json`` output keeps the exact values
 (escaped the JSON way). Tables are plain columns separated by two spaces, one object per line, which suits
 ``grep``, ``cut`` and screen readers alike.
 """
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
@@ -29,12 +31,74 @@ def text_width(text: str) -> int:
     """Columns ``text`` takes on a terminal (wide East Asian characters count two, combining marks zero)."""
     if text.isascii():
         return len(text)
-    width = 0
+    return sum(char_width(ch) for ch in text)
+
+
+def char_width(ch: str) -> int:
+    """Columns one character takes (wide East Asian two, combining marks zero)."""
+    if ch.isascii():
+        return 1
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def fit(text: str, width: int, ellipsis: str = "…") -> str:
+    """``text`` cut to at most ``width`` columns, ending with ``ellipsis`` when cut."""
+    if text_width(text) <= width:
+        return text
+    room = max(0, width - text_width(ellipsis))
+    out: list[str] = []
+    used = 0
     for ch in text:
-        if unicodedata.combining(ch):
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return width
+        size = char_width(ch)
+        if used + size > room:
+            break
+        out.append(ch)
+        used += size
+    return "".join(out) + ellipsis if width >= text_width(ellipsis) else ""
+
+
+#: Width of a table when stdout is no terminal (a pipe, a file).
+TABLE_WIDTH = 100
+#: How narrow columns are made to fit a table in: names and details first, then the rest, then any.
+FLEX_FLOOR = 16
+FIXED_FLOOR = 8
+MIN_COLUMN = 4
+
+
+def fit_columns(widths: Sequence[int], room: int, floor: int = MIN_COLUMN) -> list[int]:
+    """Column widths that add up to at most ``room`` if they can: every column wider than a common cap is cut
+    to it (the cap as high as the room allows, never below ``floor``)."""
+    if not widths or sum(widths) <= room:
+        return list(widths)
+    low, high = min(floor, max(widths)), max(widths)
+    while low < high:  # the highest cap that fits
+        cap = (low + high + 1) // 2
+        if sum(min(w, cap) for w in widths) <= room:
+            low = cap
+        else:
+            high = cap - 1
+    cut = [min(w, low) for w in widths]
+    spare = room - sum(cut)
+    for i, width in enumerate(widths):  # what is left goes to the cut columns, left to right
+        if spare <= 0:
+            break
+        if width > cut[i]:
+            extra = min(spare, width - cut[i])
+            cut[i] += extra
+            spare -= extra
+    return cut
+
+
+def terminal_width(stream: TextIO) -> int | None:
+    """Columns of the terminal ``stream`` writes to (``None`` when it is no terminal)."""
+    if not is_tty(stream):
+        return None
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or None
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 class Output:
@@ -47,6 +111,14 @@ class Output:
         self.stdin = stdin
         self.json_mode = json_mode
         self.quiet = quiet
+        self.target_flags: list[str] = []
+        """The options naming the tenant this run used (``--demo``, ``--tenant X`` …), for hints."""
+
+    def command(self, text: str, *, online: bool = False) -> str:
+        """``entrabr report --demo``: a command to suggest, with the options that name this run's tenant
+        (``online``: without ``--offline``, for a command that needs the service)."""
+        flags = [f for f in self.target_flags if not (online and f == "--offline")]
+        return " ".join(["entrabr", text, *flags])
 
     @property
     def stderr_tty(self) -> bool:
@@ -67,22 +139,43 @@ class Output:
         self.stdout.flush()
 
     def table(self, header: Sequence[str], rows: Iterable[Sequence[object]], *,
-              right: Sequence[int] = ()) -> int:
-        """Aligned columns under a header line; returns the row count. ``right``: right-aligned columns."""
+              right: Sequence[int] = (), whole: Sequence[int] = (), flex: Sequence[int] = ()) -> int:
+        """Aligned columns under a header line; returns the row count. ``right``: right-aligned columns.
+
+        The table fits the terminal's width (100 columns when stdout is no terminal): when it would not,
+        long cells are cut and end with ``…``: first those of the ``flex`` columns (names, details) down to
+        16 columns, then the others down to 8, then any down to 4. ``whole`` columns (object and job IDs,
+        which are copied) are never cut."""
         cells = [[visible(_cell(c)) for c in row] for row in rows]
         head = [visible(h) for h in header]
         widths = [text_width(h) for h in head]
         for row in cells:
             for i, cell in enumerate(row):
                 widths[i] = max(widths[i], text_width(cell))
+        room = self.width - 2 * (len(widths) - 1) - sum(widths[i] for i in whole)
+        fixed = [i for i in range(len(widths)) if i not in whole and i not in flex]
+        for group, floor in ((flex, FLEX_FLOOR), (fixed, FIXED_FLOOR), ([*flex, *fixed], MIN_COLUMN)):
+            excess = sum(w for i, w in enumerate(widths) if i not in whole) - room
+            if excess <= 0:
+                break
+            group_room = sum(widths[i] for i in group) - excess
+            for i, width in zip(group, fit_columns([widths[i] for i in group], group_room, floor),
+                                strict=True):
+                widths[i] = width
         for row in [head, *cells]:
             parts = []
             for i, cell in enumerate(row):
+                cell = fit(cell, widths[i])
                 pad = " " * (widths[i] - text_width(cell))
                 last = i == len(row) - 1
                 parts.append(pad + cell if i in right else (cell if last else cell + pad))
             self.stdout.write("  ".join(parts).rstrip() + "\n")
         return len(cells)
+
+    @property
+    def width(self) -> int:
+        """Columns a line of a table may take on stdout."""
+        return terminal_width(self.stdout) or TABLE_WIDTH
 
     # -- messages (stderr) --------------------------------------------------------------------------
     def info(self, text: str) -> None:

@@ -18,13 +18,21 @@ from entrabr_tui.cli.common import (
     report_text,
     short_time,
 )
-from entrabr_tui.cli.exits import UsageError
+from entrabr_tui.cli.exits import ExitCode, UsageError
 from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.progress import ProgressPrinter
 from entrabr_tui.cli.targets import gather_targets
 from entrabr_tui.cli.timeparse import parse_since
 from entrabr_tui.core.model import EntityNameAndIdsFilter, EntityNamesFilter, FilteringCriteria, JobKind
-from entrabr_tui.engine.export_records import dt_text, job_duration, job_json, scope_json, scope_text
+from entrabr_tui.core.recoverability import Recoverable
+from entrabr_tui.engine.export_records import (
+    answer_text,
+    dt_text,
+    job_duration,
+    job_json,
+    scope_json,
+    scope_text,
+)
 from entrabr_tui.engine.timing import format_duration
 
 if TYPE_CHECKING:
@@ -53,7 +61,7 @@ async def snapshots(session: Session, args: argparse.Namespace, out: Output) -> 
         best = e.report
         rows.append((short_time(e.snapshot.created), age_text(e.snapshot.created, now), expires,
                      e.snapshot.id, report_text(best) if best else "-"))
-    out.table(("TAKEN (UTC)", "AGE", "EXPIRES", "ID", "CACHED REPORT"), rows)
+    out.table(("TAKEN (UTC)", "AGE", "EXPIRES", "ID", "CACHED REPORT"), rows, whole=(3,), flex=(4,))
     return 0
 
 
@@ -69,7 +77,8 @@ def _report_scope(session: Session, args: argparse.Namespace, snapshot_reports: 
         if entity_type is None:
             change = None
             for info in snapshot_reports:
-                change = session.change(info.id, target.id)
+                found = session.resolve_ids(info.id, [target.id]).get(target.id)  # typed: case may differ
+                change = session.change(info.id, found) if found is not None else None
                 if change is not None:
                     break
             if change is None:
@@ -95,13 +104,20 @@ async def report(session: Session, args: argparse.Namespace, out: Output) -> int
     elapsed = time.perf_counter() - began
     counts = session.counts(info.id)
     summary = counts_json(counts)
+    code = ExitCode.OK if info.complete else ExitCode.PARTIAL
+    if not info.complete:
+        out.warn(f"Difference report {info.id} is {info.state_text}. What arrived is kept and shown; "
+                 "run 'entrabr report' again to download it again.")
+    if info.unreadable:
+        out.warn(f"{info.unreadable:,} change object(s) could not be read; they are kept as sent and "
+                 "listed as '(unreadable)' by 'entrabr changes'.")
     if out.json_mode:
         out.json({"schema": "entrabr.reportSummary/1", "tenant": session.tenant,
                   "snapshot": {"id": entry.snapshot.id, "created": dt_text(entry.snapshot.created)},
                   "report": report_json(info), **summary, "elapsedSeconds": round(elapsed, 4)})
-        return 0
+        return code
     how = "reused from the cache" if info.reused else "created and downloaded"
-    out.info(f"Report {info.id} {how} in {elapsed:.2f} s.")
+    out.info(f"Report {info.id} {how} in {format_duration(elapsed)}.")
     out.line(f"Difference report {info.id} of the backup of {short_time(entry.snapshot.created)} "
              f"({scope_text(info.scope)}): {summary['totalChanges']:,} changed objects")
     out.line()
@@ -109,7 +125,11 @@ async def report(session: Session, args: argparse.Namespace, out: Output) -> int
               right=(2,))
     out.line()
     out.table(("ACTION", "TOTAL"), sorted(summary["byAction"].items()), right=(1,))
-    return 0
+    return code
+
+
+def _recoverable(args: argparse.Namespace) -> Recoverable | None:
+    return None if args.recoverable is None else Recoverable(args.recoverable)
 
 
 def _rows(session: Session, report_id: str, args: argparse.Namespace) -> tuple[list[ChangeRow], bool]:
@@ -126,7 +146,7 @@ def _rows(session: Session, report_id: str, args: argparse.Namespace) -> tuple[l
                 if room is not None and room <= 0:
                     return rows[:limit], True
                 page = session.page(report_id, entity_type, action, after, min(room or 1000, 1000),
-                                    text=args.filter)
+                                    text=args.filter, recoverable=_recoverable(args))
                 rows.extend(page)
                 if len(page) < min(room or 1000, 1000):
                     break
@@ -151,26 +171,32 @@ async def changes(session: Session, args: argparse.Namespace, out: Output) -> in
     else:
         rows, more = _rows(session, info.id, args)
         types, actions = set(check_types(args.types)), set(args.actions)
-        total = sum(c.count for c in session.counts(info.id, text=args.filter)
+        total = sum(c.count for c in session.counts(info.id, text=args.filter, recoverable=_recoverable(args))
                     if (not types or c.entity_type_raw in types) and (not actions or c.action_raw in actions))
     who = audit_commands.audit_fields(session, info, rows)
     if out.json_mode:
         out.json({"schema": "entrabr.changes/1", "reportId": info.id, "snapshotId": info.snapshot_id,
+                  "complete": info.complete, "state": info.state_text, "unreadableCount": info.unreadable,
                   "total": total, "returned": len(rows), "truncated": more,
-                  "changes": [{**change_row_json(r), **({"audit": who[r.object_id]} if r.object_id in who
+                  "changes": [{**change_row_json(r), **({"audit": who[r.position]} if r.position in who
                                                         else {})} for r in rows]})
         return 0
     if who:
-        out.table(("TYPE", "ACTION", "ID", "NAME", "UPN OR MAIL", "SYNCED", "RECOVERABLE", "BY", "VERDICT"),
+        out.table(("TYPE", "ACTION", "ID", "NAME", "UPN OR MAIL", "SYNC", "RECOVERABLE", "BY", "VERDICT"),
                   [(r.entity_type_raw, r.action_raw, r.object_id, r.display_name, r.principal_name,
-                    r.on_premises_synced, r.recoverable, _who(who.get(r.object_id)),
-                    (who.get(r.object_id) or {}).get("verdict")) for r in rows])
+                    r.sync.value, answer_text(r.recoverable), _who(who.get(r.position)),
+                    (who.get(r.position) or {}).get("verdict")) for r in rows], whole=(2,), flex=(3, 4))
     else:
-        out.table(("TYPE", "ACTION", "ID", "NAME", "UPN OR MAIL", "SYNCED", "RECOVERABLE"),
+        out.table(("TYPE", "ACTION", "ID", "NAME", "UPN OR MAIL", "SYNC", "RECOVERABLE"),
                   [(r.entity_type_raw, r.action_raw, r.object_id, r.display_name, r.principal_name,
-                    r.on_premises_synced, r.recoverable) for r in rows])
+                    r.sync.value, answer_text(r.recoverable)) for r in rows], whole=(2,), flex=(3, 4))
     if more:
         out.info(f"Showing {len(rows):,} of {total:,}; --limit 0 shows all.")
+    shown = [r for r in rows if r.unreadable is not None]
+    if shown:
+        out.info(f"{info.unreadable:,} change object(s) could not be read (action '(unreadable)'):")
+        for r in shown:
+            out.info(f"  #{r.position} {r.entity_type_raw} {r.object_id or '(no id)'}: {r.unreadable}")
     return 0
 
 
@@ -204,14 +230,25 @@ async def jobs(session: Session, args: argparse.Namespace, out: Output) -> int:
         out.info("No jobs.")
         return 0
     out.table(("KIND", "ID", "STATUS", "BACKUP", "STARTED", "TOOK", "CHANGED", "MODIFIED", "FAILED", "SCOPE"),
-              rows, right=(6, 7, 8))
+              rows, right=(6, 7, 8), whole=(1,), flex=(9,))
     return 0
+
+
+def history_actions() -> list[str]:
+    """Every action the session history records."""
+    from entrabr_tui.engine.session_log import AppAction
+    from entrabr_tui.store import HistoryAction
+
+    return [a.value for a in HistoryAction] + [a.value for a in AppAction]
 
 
 def history(args: argparse.Namespace, out: Output) -> int:
     """The local session log (no sign-in needed): every action taken, newest first."""
     from entrabr_tui.store import History
 
+    if args.action is not None and args.action not in history_actions():
+        raise UsageError(f"Unknown history action {args.action!r}.",
+                         hint="Actions: " + ", ".join(history_actions()) + ".")
     since = parse_since(args.since, datetime.now(UTC)) if args.since else None
     with History.open() as log:
         for warning in log.warnings:
@@ -235,7 +272,7 @@ def history(args: argparse.Namespace, out: Output) -> int:
 
     out.table(("WHEN (UTC)", "ACTION", "WHO", "OUTCOME", "JOB", "COUNTS", "DETAIL"),
               [(short_time(e.at), e.action, e.identity, e.outcome, e.job_id, counts(e), e.detail)
-               for e in entries])
+               for e in entries], whole=(4,), flex=(2, 5, 6))
     return 0
 
 

@@ -8,16 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 from entrabr_tui.cli.common import check_types, missing, pick_report, pick_snapshot
 from entrabr_tui.cli.confirm import confirm_restore
-from entrabr_tui.cli.exits import CliError, ExitCode
+from entrabr_tui.cli.exits import CliError, ExitCode, forbidden
 from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.progress import ProgressPrinter
 from entrabr_tui.cli.targets import Target, gather_targets
 from entrabr_tui.core.capabilities import Action
-from entrabr_tui.core.planner import QueuedChange, plan_restore, summary_lines
+from entrabr_tui.core.planner import QueuedChange, object_records, plan_restore, summary_lines
 from entrabr_tui.engine.export import ExportFormat, PlanExport, write_plan
 from entrabr_tui.engine.export_records import change_summary_json, job_json, plan_hash
 
 if TYPE_CHECKING:
+    from entrabr_tui.core.model import Change
+    from entrabr_tui.engine.interrupted import InterruptedRestore
     from entrabr_tui.engine.plans import SessionPlan
     from entrabr_tui.engine.reports import ReportInfo
     from entrabr_tui.engine.restore import RestoreResult
@@ -32,9 +34,8 @@ def require_restore(session: Session) -> None:
     if caps.allows(Action.RESTORE):
         return
     reason = caps.reason(Action.RESTORE) or "the signed-in identity may not restore"
-    raise CliError(f"Restoring is not allowed for {caps.identity.display} ({caps.role.value}): {reason}",
-                   ExitCode.FORBIDDEN, needs=reason,
-                   hint="Sign in as an Entra Backup Administrator (or Global Administrator) to restore.")
+    raise forbidden(f"Restoring is not allowed for {caps.identity.display} ({caps.role.value}).", reason,
+                    "Sign in as an Entra Backup Administrator (or Global Administrator) to restore.")
 
 
 async def source_report(session: Session, args: argparse.Namespace, out: Output) -> ReportInfo:
@@ -53,38 +54,55 @@ async def source_report(session: Session, args: argparse.Namespace, out: Output)
 
 def _plan_all(session: Session, info: ReportInfo, types: list[str | None]) -> SessionPlan:
     """Every change of the report (of ``types`` when given); whole types where everything is included."""
+    from entrabr_tui.core.recoverability import stored_verdict
     from entrabr_tui.engine.plans import SessionPlan
 
-    queued: list[QueuedChange] = []
+    queued: list[tuple[int, QueuedChange]] = []
     names: dict[str, str] = {}
-    actions: dict[str, str] = {}
     for entity_type in [*types] or [None]:
         after: Any = None
         while True:
             page = session.page(info.id, entity_type, None, after, PAGE)
             for row in page:
-                recoverable = row.recoverable
-                if recoverable is None:  # not decided at ingest: decide from the full change
-                    from entrabr_tui.core.catalog import has_recoverable_change
-
-                    change = session.change(info.id, row.object_id)
-                    recoverable = change is not None and has_recoverable_change(change)
-                queued.append(QueuedChange(row.object_id, row.entity_type_raw, row.action_raw,
-                                           row.on_premises_synced, recoverable))
-                names[row.object_id] = row.display_name
-                actions[row.object_id] = row.action_raw
+                if row.unreadable is not None:
+                    continue  # an unreadable change object is never restored
+                verdict = stored_verdict(row.entity_type_raw, row.action_raw, row.sync, row.recoverable)
+                queued.append((row.position, QueuedChange(row.object_id, row.entity_type_raw, row.action_raw,
+                                                          verdict)))
+                names.setdefault(row.object_id, row.display_name)
             if len(page) < PAGE:
                 break
             after = page[-1].key
-    totals: dict[str, int] = {}
-    for node in session.counts(info.id):
-        totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
+    # An object may have several changes: one record per object, its changes taken in report order.
+    records = object_records(record for _, record in sorted(queued, key=lambda pair: pair[0]))
     kept, kept_count = session.audit.kept(info.id)        # changes a triage tag keeps stay out
-    plan = plan_restore(queued, totals, kept=kept, kept_by_tags=kept_count)
+    plan = plan_restore(records, _type_totals(session, info), kept=kept, kept_by_tags=kept_count)
     if info.snapshot_id is None:
         raise CliError(f"Report {info.id} names no backup, so nothing can be restored from it.",
                        ExitCode.ERROR)
-    return SessionPlan(plan, info, info.snapshot_id, names=names, actions=actions)
+    return SessionPlan(plan, info, info.snapshot_id, names=names, actions={r.id: r.action for r in records})
+
+
+async def check_sync(session: Session, out: Output, ref: str | None, ids: list[str] | None = None, *,
+                     queued: bool = False) -> None:
+    """Ask the directory about the sync status still unknown among the objects about to be planned, and
+    say how it went (a refusal is a warning: the plan then warns about what stays unknown)."""
+    from entrabr_tui.engine.sync_status import LookupOutcome
+
+    progress = ProgressPrinter(out.stderr, quiet=out.quiet)
+    try:
+        check = await session.check_sync_status(ref, ids, queued=queued, progress=progress.job)
+    finally:
+        progress.done()
+    if check.outcome in (LookupOutcome.FORBIDDEN, LookupOutcome.FAILED, LookupOutcome.READ_ONLY):
+        out.warn(check.summary)
+    elif check.outcome is LookupOutcome.DONE:
+        out.info(check.summary)
+
+
+def _type_totals(session: Session, info: ReportInfo) -> dict[str, int]:
+    """Objects per type in the report (objects, not changes: the planner scopes by object id)."""
+    return session.cache_reader.object_counts(info.id)
 
 
 def read_targets(args: argparse.Namespace, out: Output) -> list[Target]:
@@ -102,23 +120,32 @@ def _plan_ids(session: Session, info: ReportInfo, targets: list[Target], args: a
               out: Output) -> SessionPlan:
     from entrabr_tui.engine.plans import build_plan
 
-    found = {c.id.lower(): c for c in session.changes(info.report_id, [t.id for t in targets])}
-    chosen, absent = [], []
+    # Typed ids are matched to the report's ids here, at the input edge (exactly, else ignoring case);
+    # from then on ids compare exactly. An object may have several changes: all go to the planner.
+    resolved = session.resolve_ids(info.report_id, [t.id for t in targets])
+    by_id: dict[str, list[Change]] = {}
+    for change in session.changes(info.report_id, list(dict.fromkeys(resolved.values()))):
+        if change.readable:
+            by_id.setdefault(change.id, []).append(change)
+    chosen: list[Change] = []
+    absent = []
     for target in targets:
-        change = found.get(target.id.lower())
-        if change is None or (target.entity_type is not None
-                              and change.entity_type_raw.lower() != target.entity_type.lower()):
+        changes = by_id.get(resolved.get(target.id, ""), [])
+        if target.entity_type is not None:
+            changes = [c for c in changes if c.entity_type_raw.lower() == target.entity_type.lower()]
+        if not changes:
             absent.append(target.text)
         else:
-            chosen.append(change)
+            chosen.extend(changes)
     if absent:
         shown = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
         text = f"{len(absent)} of {len(targets)} IDs are not changes in report {info.id}: {shown}"
         if not args.ignore_missing:
             raise missing(session, text + ".", "Check the IDs, or pass --ignore-missing to skip them.")
         out.warn(text + " (skipped).")
-    chosen = list({c.id: c for c in chosen}.values())
-    return build_plan(info, chosen, None, allow_whole_type=False)
+    # The report's totals per type say how much of each type the plan covers (reportTotal); whole-type jobs
+    # stay off: the IDs were chosen one by one.
+    return build_plan(info, chosen, _type_totals(session, info), allow_whole_type=False)
 
 
 async def build_session_plan(session: Session, args: argparse.Namespace, out: Output,
@@ -131,6 +158,7 @@ async def build_session_plan(session: Session, args: argparse.Namespace, out: Ou
         targets = read_targets(args, out)
     if args.queued:
         try:
+            await check_sync(session, out, args.report or None, queued=True)
             return session.plan(args.report or None)
         except EngineError as exc:
             raise CliError(exc.message, ExitCode.NOT_FOUND) from None
@@ -146,8 +174,10 @@ async def build_session_plan(session: Session, args: argparse.Namespace, out: Ou
         assert group is not None
         return plan_for_group(session, info, group)
     if args.all:
+        await check_sync(session, out, info.id)
         return _plan_all(session, info, [*check_types(args.types)])
     assert targets is not None
+    await check_sync(session, out, info.id, [t.id for t in targets])
     return _plan_ids(session, info, targets, args, out)
 
 
@@ -158,10 +188,14 @@ def plan_export(session: Session, plan: SessionPlan) -> PlanExport:
                       snapshot_id=plan.snapshot_id, report_id=plan.report.id if plan.report else None)
 
 
-def result_json(plan: SessionPlan, result: RestoreResult | None) -> dict[str, Any]:
+def result_json(plan: SessionPlan, result: RestoreResult | None,
+                interrupted: InterruptedRestore | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {"schema": "entrabr.restoreResult/1", "snapshotId": plan.snapshot_id,
                            "reportId": plan.report.id if plan.report else None,
                            "planHash": plan_hash(plan.plan, plan.snapshot_id)}
+    if interrupted is not None:  # a resumed restore: its plan is the one it started with
+        doc.update({"snapshotId": interrupted.run.snapshot_id, "reportId": interrupted.report_job_id,
+                    "planHash": interrupted.run.plan_hash, "resumed": True})
     if result is None:
         return {**doc, "outcome": "nothing to restore", "complete": True, "cancelled": False, "error": None,
                 "objectsModified": 0, "linksModified": 0, "failedCount": 0, "jobs": [], "failedChanges": []}
@@ -173,13 +207,35 @@ def result_json(plan: SessionPlan, result: RestoreResult | None) -> dict[str, An
 
 
 async def restore(session: Session, args: argparse.Namespace, out: Output) -> int:
-    """Dry run (``--plan``) or apply (``--apply``) a restore."""
-    if args.apply:
+    """Dry run (``--plan``), apply (``--apply``), resume (``--resume``) or drop (``--discard-interrupted``)
+    a restore.
+
+    An interrupted restore (a run stopped part-way: killed, crashed, a service error) is finished before
+    any other restore runs: ``--apply`` with the same targets resumes it (the batch it was running is
+    followed, never sent again; the batches it had not sent are sent) instead of planning from scratch.
+    """
+    if args.discard_interrupted:
+        dropped = session.discard_interrupted_restore()
+        out.info("The interrupted restore was dropped; its remaining batches will not be sent."
+                 if dropped else "There is no interrupted restore.")
+        return 0
+    if args.apply or args.resume:
         if session.offline:
             from entrabr_tui.engine.errors import OfflineError
 
             raise OfflineError("Restoring")
         require_restore(session)
+    interrupted = session.interrupted_restore() if (args.apply or args.resume) else None
+    if args.resume:
+        if interrupted is None:
+            out.info("There is no interrupted restore to resume.")
+            return 0
+        return await _resume(session, interrupted, args, out, None)
+    if interrupted is not None and interrupted.report_job_id is not None and not args.report \
+            and args.snapshot in (None, "latest"):
+        # The same targets are planned against the report the interrupted restore came from (a newer
+        # backup may exist by now): never a new report, and an equal plan is the one to resume.
+        args.report = interrupted.report_job_id
     plan = await build_session_plan(session, args, out)
     if args.plan:
         if out.json_mode:
@@ -189,6 +245,20 @@ async def restore(session: Session, args: argparse.Namespace, out: Output) -> in
                 out.line(line)
             out.info("Dry run: nothing was changed. Apply with --apply (same targets).")
         return 0
+    if interrupted is not None:
+        same = interrupted.run.plan_hash == plan_hash(plan.plan, plan.snapshot_id)
+        if args.queued and plan.report is not None and interrupted.run.report_id == plan.report.report_id:
+            if not same:
+                out.info("Objects queued since the restore was interrupted are not part of it: run the "
+                         "command again for them once it is finished.")
+            return await _resume(session, interrupted, args, out, None)
+        if same:
+            return await _resume(session, interrupted, args, out, plan)
+        raise CliError(
+            f"{interrupted.text} (started {interrupted.created:%Y-%m-%d %H:%MZ}); it must be finished or "
+            "dropped before another restore runs. Nothing was sent.", ExitCode.CONFLICT,
+            hint="'entrabr restore --resume' runs its remaining batches; 'entrabr restore "
+                 "--discard-interrupted' drops them.")
     if plan.is_empty:
         out.info("Nothing to restore: none of the selected changes can be recovered.")
         for line in summary_lines(plan.plan):
@@ -202,8 +272,47 @@ async def restore(session: Session, args: argparse.Namespace, out: Output) -> in
         result = await session.restore(plan, progress.restore)
     finally:
         progress.done()
+    return _report_result(plan, result, out)
+
+
+async def _resume(session: Session, interrupted: InterruptedRestore, args: argparse.Namespace, out: Output,
+                  plan: SessionPlan | None) -> int:
+    """Finish an interrupted restore (after asking, as for a new one)."""
+    out.info(f"{interrupted.text} (started {interrupted.created:%Y-%m-%d %H:%MZ}); resuming it instead of "
+             "planning again:")
+    for line in interrupted.lines():
+        out.info(f"  {line}")
+    if plan is not None:
+        confirm_restore(plan.plan, out, yes=args.yes)
+    elif not args.yes:
+        _confirm_resume(interrupted, out)
+    progress = ProgressPrinter(out.stderr, quiet=out.quiet)
+    try:
+        result = await session.resume_restore(progress.restore)
+    finally:
+        progress.done()
+    if plan is None:
+        from entrabr_tui.engine.plans import SessionPlan
+
+        plan = SessionPlan.empty()
+    return _report_result(plan, result, out, interrupted)
+
+
+def _confirm_resume(interrupted: InterruptedRestore, out: Output) -> None:
+    if not out.stdin_tty:
+        raise CliError("Refusing to resume a restore without confirmation: stdin is not a terminal.",
+                       ExitCode.USAGE, hint="Re-run with --yes.")
+    left = interrupted.batch_count - interrupted.done
+    out.prompt(f"Finish it ({left} batch(es) left) against the live tenant? [y/N] ")
+    answer = out.stdin.readline() if out.stdin is not None else ""
+    if answer.strip().lower() not in ("y", "yes"):
+        raise CliError("Not confirmed; nothing was changed.", ExitCode.ERROR)
+
+
+def _report_result(plan: SessionPlan, result: RestoreResult, out: Output,
+                   interrupted: InterruptedRestore | None = None) -> int:
     if out.json_mode:
-        out.json(result_json(plan, result))
+        out.json(result_json(plan, result, interrupted))
     else:
         out.line(result.summary)
         for change in result.failed:
@@ -213,4 +322,3 @@ async def restore(session: Session, args: argparse.Namespace, out: Output) -> in
         return ExitCode.INTERRUPTED
     clean = result.complete and not result.failed and not result.failed_count
     return ExitCode.OK if clean else ExitCode.PARTIAL
-

@@ -3,6 +3,10 @@
 A target is an object ID, optionally prefixed with its type: ``8f0c…`` or ``user:8f0c…``. In a file, one
 target per line; blank lines and everything after ``#`` are ignored, so the output of an audit-log query can
 be annotated and fed in as it is. Bad lines are reported with their line number and nothing is used.
+
+Reading is bounded, so an endless or runaway stream (``--ids-from /dev/zero``, ``yes | entrabr …``) ends with
+a message instead of exhausting memory: at most :data:`MAX_IDS` IDs, :data:`MAX_LINES` lines and
+:data:`MAX_LINE_CHARS` characters per line.
 """
 
 from __future__ import annotations
@@ -14,13 +18,17 @@ from pathlib import Path
 from typing import TextIO
 
 from entrabr_tui.cli.exits import UsageError
-from entrabr_tui.engine.export_records import visible
+from entrabr_tui.core.text import display_text
 
 #: Object IDs are GUIDs in Entra, but other shapes are accepted (the service is the judge); no spaces,
 #: quotes, commas or control characters, and a sensible length.
 _ID = re.compile(r"^[A-Za-z0-9._~@{}()+=/-]{1,256}$")
 _TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 MAX_IDS = 1_000_000
+#: Lines read at most (comments and blank lines included).
+MAX_LINES = 5_000_000
+#: A line longer than this holds no ID (IDs are at most 256 characters, plus a type and a comment).
+MAX_LINE_CHARS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +51,10 @@ def parse_target(text: str, where: str) -> Target:
         entity_type, _, value = value.partition(":")
         entity_type, value = entity_type.strip(), value.strip()
         if not _TYPE.match(entity_type):
-            raise UsageError(f"{where}: {visible(entity_type)!s} is not an object type name.",
+            raise UsageError(f"{where}: {display_text(entity_type, limit=80)} is not an object type name.",
                              hint="Write TYPE:ID, e.g. user:8f0c2b6e-…, or just the ID.")
     if not _ID.match(value):
-        shown = visible(value[:80]) + ("…" if len(value) > 80 else "")
-        raise UsageError(f"{where}: {shown!r} is not an object ID.",
+        raise UsageError(f"{where}: {display_text(value, limit=80)!r} is not an object ID.",
                          hint="One ID per line; '#' starts a comment.")
     return Target(value, entity_type)
 
@@ -55,14 +62,25 @@ def parse_target(text: str, where: str) -> Target:
 def read_targets(stream: TextIO, source: str) -> list[Target]:
     """Targets from a text stream, one per line (see the module documentation)."""
     out: list[Target] = []
-    for number, raw in enumerate(stream, start=1):
+    number = 0
+    while True:
+        raw = stream.readline(MAX_LINE_CHARS + 1)
+        if not raw:
+            return out
+        number += 1
+        if len(raw) > MAX_LINE_CHARS and not raw.endswith("\n"):
+            raise UsageError(f"{source} line {number:,} is longer than {MAX_LINE_CHARS:,} characters; "
+                             "stopped reading.", hint="One ID per line; '#' starts a comment.")
+        if number > MAX_LINES:
+            raise UsageError(f"{source}: more than {MAX_LINES:,} lines; stopped reading.",
+                             hint=f"Give at most {MAX_IDS:,} IDs per run.")
         line = raw.split("#", 1)[0].strip().lstrip("\ufeff")
         if not line:
             continue
         out.append(parse_target(line, f"{source} line {number}"))
         if len(out) > MAX_IDS:
-            raise UsageError(f"{source}: more than {MAX_IDS:,} IDs.")
-    return out
+            raise UsageError(f"{source}: more than {MAX_IDS:,} IDs; stopped reading.",
+                             hint="Split the list and run once per part.")
 
 
 def gather_targets(ids: Sequence[str], ids_from: str | None, stdin: TextIO,

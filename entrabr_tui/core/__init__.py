@@ -35,13 +35,13 @@ from .model import (
     RecoveryStatus,
     ResourceType,
     Snapshot,
+    SyncStatus,
     filter_from_json,
     filter_to_json,
 )
 from .planner import (
     TYPE_ORDER,
     Exclusion,
-    ExclusionReason,
     PlanSummary,
     QueuedChange,
     RestorePlan,
@@ -51,6 +51,7 @@ from .planner import (
     queued_change_for,
     summary_lines,
 )
+from .recoverability import ExclusionReason, Recoverable, Verdict, recoverability
 
 __all__ = [
     "ABSENT",
@@ -72,13 +73,16 @@ __all__ = [
     "PlanSummary",
     "PropertyMapping",
     "QueuedChange",
+    "Recoverable",
     "RecoveryAction",
     "RecoveryStatus",
     "ResourceType",
     "RestorePlan",
     "Snapshot",
+    "SyncStatus",
     "TypeCatalogue",
     "TypePlan",
+    "Verdict",
     "all_properties_recoverable",
     "changed_rows",
     "diff_change",
@@ -96,6 +100,7 @@ __all__ = [
     "property_mappings",
     "queued_change_for",
     "raw_json",
+    "recoverability",
     "recoverable_links",
     "recoverable_properties",
     "summary_lines",

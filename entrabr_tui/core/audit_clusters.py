@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from .audit_model import ChangeFacts
+from .text import display_text
 
 OLD = "⟨old⟩"
 _VALUE_TEXT = 40
@@ -52,7 +53,7 @@ def _text(value: Any) -> str:
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= _VALUE_TEXT else text[: _VALUE_TEXT - 1] + "…"
+    return display_text(text, limit=_VALUE_TEXT - 1)
 
 
 def _differs(delta: Any, current: Any) -> bool:

@@ -8,13 +8,21 @@ either spelling is classified the same way. Dotted names (``strongAuthentication
 into path segments.
 
 Choices worth knowing: PublicClient → ``isFallbackPublicClient`` (Graph ``publicClient`` holds redirect URIs);
-AppInformationalUrl → ``info``; ApplicationTag / ServicePrincipalTag → ``tags``; PerUserMfaState keeps its
-documented name; organization and authentication-method settings are only recoverable below the documented
-sub-keys / configurations. "All properties" types exclude system-generated ones (``id``, ``createdDateTime``,
-``modifiedDateTime``, ``templateId``).
+AppInformationalUrl → ``info``; ApplicationTag / ServicePrincipalTag → ``tags``; authentication-method
+settings are only recoverable for the documented configurations. "All properties" types exclude
+system-generated ones (``id``, ``createdDateTime``, ``modifiedDateTime``, ``templateId``).
+
+Documented names that are no property of the Graph v1.0 type a change is typed as are left out, because no
+difference report can carry them under a name anyone knows: the user's ``PerUserMfaState`` (Graph keeps
+per-user MFA state on the beta ``strongAuthenticationRequirements``, not on ``user``), the organization's
+``StrongAuthenticationDetails`` / ``StrongAuthenticationPolicy`` (tenant-wide per-user MFA settings of the
+MSOnline era; ``organization`` has no such properties, so no organization property is recoverable) and the
+service principal's ``PublisherName`` (``publisherName`` exists on the beta servicePrincipal only). A test
+checks every listed property against the Graph v1.0 schema.
 
 Links: only static group membership is recoverable — ``members`` on a group, and ``memberOf`` taken as the
-same link seen from the member; owners, managers and sponsors are not, nor members of dynamic groups.
+same link seen from the member (users and service principals: an application is never a member); owners,
+managers and sponsors are not, nor members of dynamic groups.
 """
 
 from __future__ import annotations
@@ -80,7 +88,6 @@ _USER = (
     _m("Mobile", "mobilePhone", "directory 'Mobile' is Graph mobilePhone"),
     _m("OtherMail", "otherMails", "directory 'OtherMail' is the Graph collection otherMails"),
     _m("PasswordPolicies"),
-    _m("PerUserMfaState", note="beta: per-user MFA state; name kept as documented"),
     _m("PhysicalDeliveryOfficeName", "officeLocation", "directory office name is Graph officeLocation"),
     _m("PostalCode"), _m("PreferredDataLocation"), _m("PreferredLanguage"), _m("State"), _m("StreetAddress"),
     _m("Surname"),
@@ -113,7 +120,7 @@ _SERVICE_PRINCIPAL = (
     _m("Description"), _m("LoginUrl"), _m("Notes"), _m("NotificationEmailAddresses"),
     _m("PreferredTokenSigningKeyThumbprint"),
     _m("ServicePrincipalTag", "tags", "service principal tags are Graph tags"),
-    _m("ServicePrincipalType"), _m("PreferredSingleSignOnMode"), _m("PublisherName"),
+    _m("ServicePrincipalType"), _m("PreferredSingleSignOnMode"),
     _m("SamlSingleSignOnSettings"),
     _m("ServicePrincipalName", "servicePrincipalNames", "Graph collection servicePrincipalNames"),
 )
@@ -134,11 +141,8 @@ AUTHENTICATION_METHOD_CONFIGURATIONS = frozenset({
 _AUTH_METHODS = (
     _m("AuthenticationMethodConfigurations", note="only AUTHENTICATION_METHOD_CONFIGURATIONS"),
 )
-_ORGANIZATION = (
-    _m("StrongAuthenticationDetails", note="availableMFAMethods, IsApplicationPasswordBlocked, "
-       "IsRememberDevicesEnabled, rememberDevicesDurationInDays"),
-    _m("StrongAuthenticationPolicy", note="enabled, ipAllowList"),
-)
+_ORGANIZATION_REASON = ("the organization settings the service recovers (per-user MFA settings) are no "
+                        "Graph properties; {prop} is not one of them")
 
 _ANCHORED_ON_SP = "recovered only together with its service principal: queue the service principal instead"
 
@@ -171,7 +175,7 @@ _CATALOGUE: dict[ResourceType, TypeCatalogue] = {
     ResourceType.AUTHORIZATION_POLICY: TypeCatalogue(
         ResourceType.AUTHORIZATION_POLICY, properties=_AUTHORIZATION),
     ResourceType.APPLICATION: TypeCatalogue(
-        ResourceType.APPLICATION, properties=_APPLICATION, links=frozenset({"memberOf"}),
+        ResourceType.APPLICATION, properties=_APPLICATION,
         not_recovered={
             "onpremisespublishing": "Application Proxy settings are not restored",
             "passwordcredentials": "secrets come back only as they were at deletion, when restoring",
@@ -185,15 +189,7 @@ _CATALOGUE: dict[ResourceType, TypeCatalogue] = {
             "homerealmdiscoverypolicies": "home-realm-discovery policies are not restored",
         },
     ),
-    ResourceType.ORGANIZATION: TypeCatalogue(
-        ResourceType.ORGANIZATION, properties=_ORGANIZATION,
-        nested={
-            "strongAuthenticationDetails": frozenset({
-                "availablemfamethods", "isapplicationpasswordblocked", "isrememberdevicesenabled",
-                "rememberdevicesdurationindays"}),
-            "strongAuthenticationPolicy": frozenset({"enabled", "ipallowlist"}),
-        },
-    ),
+    ResourceType.ORGANIZATION: TypeCatalogue(ResourceType.ORGANIZATION),
     ResourceType.OAUTH2_PERMISSION_GRANT: TypeCatalogue(
         ResourceType.OAUTH2_PERMISSION_GRANT, recoverable=False,
         reason=f"OAuth2 permission grant {_ANCHORED_ON_SP} (admin-consent grants for all users only)"),
@@ -327,7 +323,9 @@ def _coverage(raw_type: str, first: str | None, second: str | None, odata_type: 
     if entry.all_properties:
         return RECOVERABLE
     if graph is None:
-        reason = entry.not_recovered.get(head) or f"{first} is not a recoverable {parsed.value} property"
+        reason = entry.not_recovered.get(head) or (
+            _ORGANIZATION_REASON.format(prop=first) if parsed is ResourceType.ORGANIZATION
+            else f"{first} is not a recoverable {parsed.value} property")
         return Coverage(False, reason)
     allowed_sub = _NESTED[parsed].get(graph.casefold())
     if allowed_sub is not None and second is not None and second.casefold() not in allowed_sub:
@@ -372,7 +370,6 @@ def is_dynamic_group(change: Change) -> bool:
     return False
 
 
-ON_PREMISES_REASON = "on-premises synced object: its changes are excluded from recovery"
 DYNAMIC_MEMBERS_REASON = "dynamic group: membership follows its rule and is not recovered"
 
 
@@ -398,7 +395,8 @@ def _nested_changed(allowed: frozenset[str], backup: Any, current: Any) -> bool:
 
 
 def has_recoverable_change(change: Change) -> bool:
-    """Whether recovery would write anything for this change (ignoring the on-premises-synced rule).
+    """Whether recovery would write anything for this change (rule 4 of
+    :mod:`~entrabr_tui.core.recoverability`: the type's gate, not its action or sync status).
 
     Restore and soft-delete act on the whole object; updates need at least one recoverable property whose
     backup value differs from the current one, or a non-empty recoverable link delta. Fast enough to run on

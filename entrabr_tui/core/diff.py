@@ -19,15 +19,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .catalog import (
-    DYNAMIC_MEMBERS_REASON,
-    ON_PREMISES_REASON,
-    is_dynamic_group,
-    link_coverage,
-    path_coverage,
-    type_coverage,
-)
-from .model import Change, RecoveryAction
+from .catalog import DYNAMIC_MEMBERS_REASON, is_dynamic_group, link_coverage, path_coverage
+from .model import Change, RecoveryAction, SyncStatus
+from .recoverability import SYNC_UNKNOWN_REASON, blocking_verdict
+from .text import display_text
+
+#: A row's coverage: recoverable (``None``: unknown, the object's sync status is not known) and why not.
+Cover = tuple[bool | None, str | None]
 
 
 class _Absent:
@@ -81,7 +79,9 @@ class DiffRow:
     last segment (or the member name), meant to be shown indented by ``depth``. ``backup`` / ``current`` are
     the raw JSON values (``ABSENT`` when the key is missing); ``backup_text`` / ``current_text`` are their
     display strings. Header rows (objects, lists, link groups) are followed by their child rows.
-    Paths are not guaranteed unique; use the row's position as a key.
+    Paths are not guaranteed unique; use the row's position as a key. ``recoverable`` follows
+    :mod:`~entrabr_tui.core.recoverability` per property: ``None`` (unknown) where the catalogue recovers the
+    property but the object's sync status is unknown.
     """
 
     path: str
@@ -92,7 +92,7 @@ class DiffRow:
     current: Any
     backup_text: str
     current_text: str
-    recoverable: bool
+    recoverable: bool | None
     reason: str | None = None
     is_header: bool = False
     note: str | None = None
@@ -108,32 +108,19 @@ class DiffRow:
         return self.kind is not DiffKind.UNCHANGED
 
 
-_BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F))
-
-
 def _escape_controls(text: str) -> str:
-    """Make control and bidi-override characters visible as escapes; keep newlines and tabs as they are."""
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch in "\n\t" or (code >= 0x20 and not 0x7F <= code <= 0x9F and ch not in _BIDI_CONTROLS):
-            out.append(ch)
-        elif code <= 0xFF:
-            out.append(f"\\x{code:02x}")
-        else:
-            out.append(f"\\u{code:04x}")
-    return "".join(out)
+    """``text`` under the display rule for tenant text (escape sequences and invisible characters visible)."""
+    return display_text(text, limit=None)
 
 
 def format_value(value: Any) -> str:
     """Display string of a JSON value, kept literal and complete (never truncated).
 
     Strings are shown unquoted (``""`` for the empty string); ``null``/``true``/``false`` and numbers as in
-    JSON; objects and lists as compact JSON. A missing key (``ABSENT``) is the empty string. Control
-    characters (ESC, …) and bidi overrides are shown as ``\\x1b`` / ``\\u202e`` escapes so that they cannot
-    alter the terminal; markup such as ``[bold]`` is left as it is for the UI to render literally.
+    JSON; objects and lists as compact JSON. A missing key (``ABSENT``) is the empty string. Escape sequences,
+    controls and bidi overrides follow the display rule (:func:`~entrabr_tui.core.text.display_text`) so
+    that they cannot alter the terminal; markup such as ``[bold]`` is left as it is for the UI to render
+    literally.
     """
     if value is ABSENT:
         return ""
@@ -144,6 +131,39 @@ def format_value(value: Any) -> str:
     if isinstance(value, Mapping | list | tuple):
         return _escape_controls(json.dumps(value, ensure_ascii=False, default=str))
     return _escape_controls(str(value))
+
+
+def plain_value(value: Any) -> str:
+    """A value as a person reads it: like :func:`format_value`, but objects and lists in words rather than
+    JSON. An object with one field shows that field's value (a CIDR range ``{"cidrAddress": "10.0.0.0/8"}``
+    is ``10.0.0.0/8``), others ``key: value; key: value``; a list is its items separated by commas; ``{}`` and
+    ``[]`` stay as they are. Annotations (``@odata.type`` …) are left out."""
+    if isinstance(value, Mapping):
+        fields = [(str(k), v) for k, v in value.items() if not _is_annotation(str(k))]
+        if not fields:
+            return "{}"
+        if len(fields) == 1:
+            return plain_value(fields[0][1])
+        return "; ".join(f"{_escape_controls(k)}: {plain_value(v)}" for k, v in fields)
+    if isinstance(value, list | tuple):
+        return ", ".join(plain_value(v) for v in value) if value else "[]"
+    return format_value(value)
+
+
+#: Conditional Access policy states as the Entra admin center names them.
+_CA_STATES = {
+    "enabled": "On",
+    "disabled": "Off",
+    "enabledForReportingButNotEnforced": "Report-only",
+}
+#: Lists of a Conditional Access policy that hold object ids (users, groups, roles, applications).
+_CA_ID_LISTS = frozenset({
+    "includeUsers", "excludeUsers", "includeGroups", "excludeGroups", "includeRoles", "excludeRoles",
+    "includeApplications", "excludeApplications", "includeGuestsOrExternalUsers",
+})
+#: Application-like types created since a backup: what to look at before a restore soft-deletes one.
+_TRIAGE_TYPES = frozenset({"application", "serviceprincipal"})
+_TRIAGE_KEYS = ("appId", "owners@delta", "keyCredentials", "passwordCredentials")
 
 
 def raw_json(change: Change) -> str:
@@ -221,31 +241,46 @@ class _Differ:
         self.resolve_name = resolve_name
         self.include_unchanged = include_unchanged
         self.rows: list[DiffRow] = []
+        self.conditional_access = change.entity_type_raw.casefold() == "conditionalaccesspolicy"
         odata = change.delta.get("@odata.type") or change.current.get("@odata.type")
         self.odata_type = odata if isinstance(odata, str) else None
-        type_cov = type_coverage(change.entity_type_raw)
-        self.blocked: str | None = type_cov.reason
-        if self.blocked is None and change.on_premises_synced:
-            self.blocked = ON_PREMISES_REASON
+        gate = blocking_verdict(change.entity_type_raw, change.action_raw, change.sync, change.unreadable)
+        self.blocked: str | None = None if gate is None else gate.detail
+        self.sync_unknown = change.sync is SyncStatus.UNKNOWN
 
-    def coverage(self, parts: tuple[str, ...]) -> tuple[bool, str | None]:
+    def hedge(self, recoverable: bool, reason: str | None) -> Cover:
+        """What the catalogue recovers is only "unknown" while the object's sync status is."""
+        return (None, SYNC_UNKNOWN_REASON) if recoverable and self.sync_unknown else (recoverable, reason)
+
+    def coverage(self, parts: tuple[str, ...]) -> Cover:
         if self.blocked is not None:
             return False, self.blocked
         cov = path_coverage(self.change.entity_type_raw, parts, self.odata_type)
-        return cov.recoverable, cov.reason
+        return self.hedge(cov.recoverable, cov.reason)
 
     def emit(self, path: str, label: str, depth: int, kind: DiffKind, backup: Any, current: Any,
-             cover: tuple[bool, str | None], *, header: bool = False, note: str | None = None,
+             cover: Cover, *, header: bool = False, note: str | None = None,
              texts: tuple[str, str] | None = None, member: tuple[str, str | None] | None = None) -> None:
         if kind is DiffKind.UNCHANGED and not self.include_unchanged:
             return
-        b_text, c_text = texts if texts is not None else (format_value(backup), format_value(current))
+        b_text, c_text = texts if texts is not None else (self.text(path, backup), self.text(path, current))
         self.rows.append(DiffRow(
             path=_escape_controls(path), label=_escape_controls(label), depth=depth, kind=kind,
             backup=backup, current=current,
             backup_text=b_text, current_text=c_text, recoverable=cover[0], reason=cover[1], is_header=header,
             note=note, member_id=member[0] if member else None, member_type=member[1] if member else None,
         ))
+
+    def text(self, path: str, value: Any) -> str:
+        """The display text of one value at ``path`` (plain words; named where the object is known)."""
+        if self.conditional_access and path == "state" and isinstance(value, str) and value in _CA_STATES:
+            return f"{_CA_STATES[value]} ({value})"
+        if (isinstance(value, str) and value and self.resolve_name is not None and self.conditional_access
+                and path.rsplit(".", 1)[-1].split("[", 1)[0] in _CA_ID_LISTS):
+            name = self.resolve_name(value)
+            if isinstance(name, str) and name:
+                return f"{_escape_controls(name)} ({_escape_controls(value)})"
+        return plain_value(value)
 
     def node(self, path: str, label: str, depth: int, parts: tuple[str, ...], backup: Any,
              current: Any) -> None:
@@ -326,10 +361,10 @@ class _Differ:
     def links(self, rel: str, value: Any) -> None:
         items = value if isinstance(value, list) else [value] if isinstance(value, Mapping) else []
         if self.blocked is not None:
-            cover: tuple[bool, str | None] = (False, self.blocked)
+            cover: Cover = (False, self.blocked)
         else:
             cov = link_coverage(self.change.entity_type_raw, rel)
-            cover = (cov.recoverable, cov.reason)
+            cover = self.hedge(cov.recoverable, cov.reason)
             if cov.recoverable and rel.casefold() == "members" and is_dynamic_group(self.change):
                 cover = (False, DYNAMIC_MEMBERS_REASON)
         added = sum(1 for i in items if isinstance(i, Mapping) and "@removed" not in i)
@@ -342,28 +377,32 @@ class _Differ:
                 continue
             member_id = str(item.get("id", ""))
             name = self.member_name(member_id, item)
+            member_type = _short_type(item.get("@odata.type"))
             is_removed = "@removed" in item
             kind = DiffKind.REMOVED if is_removed else DiffKind.ADDED
             texts = ("", name) if is_removed else (name, "")
             b, c = (ABSENT, _strip(item)) if is_removed else (_strip(item), ABSENT)
-            self.emit(f"{rel}[{member_id}]", name, 1, kind, b, c, cover, texts=texts,
+            label = _escape_controls(member_type) if member_type else "member"
+            self.emit(f"{rel}[{member_id}]", label, 1, kind, b, c, cover, texts=texts,
                       note="removed by restore" if is_removed else "added by restore",
-                      member=(member_id, _short_type(item.get("@odata.type"))))
+                      member=(member_id, member_type))
 
     def member_name(self, member_id: str, item: Mapping[str, Any]) -> str:
-        if self.resolve_name is not None and member_id:
-            resolved = self.resolve_name(member_id)
-            if isinstance(resolved, str) and resolved:
-                return _escape_controls(resolved)
-        for key in ("displayName", "userPrincipalName", "mail"):
-            value = item.get(key)
-            if isinstance(value, str) and value:
-                return _escape_controls(value)
-        return _escape_controls(member_id) if member_id else "(no id)"
+        """``Name (03727d0f…)`` when the name is known (from the cache, else from the link item), else the
+        whole id (the row's ``member_id`` always holds the whole id)."""
+        shown_id = _escape_controls(member_id) if member_id else "(no id)"
+        names: list[object] = [self.resolve_name(member_id)] if self.resolve_name is not None and member_id \
+            else []
+        names += [item.get(key) for key in ("displayName", "userPrincipalName", "mail")]
+        for name in names:
+            if isinstance(name, str) and name:
+                short = shown_id if len(shown_id) <= 9 else shown_id[:8] + "…"
+                return f"{_escape_controls(name)} ({short})"
+        return shown_id
 
     def summary(self) -> None:
         action = self.change.action
-        cover = (self.blocked is None, self.blocked)
+        cover = (False, self.blocked) if self.blocked is not None else self.hedge(True, None)
         deleted_now = self.change.current.get("deletedDateTime")
         when = f" {format_value(deleted_now)}" if isinstance(deleted_now, str) else ""
         if action is RecoveryAction.RESTORE:
@@ -371,9 +410,17 @@ class _Differ:
             self.emit("(object)", "(object)", 0, DiffKind.RESTORE, self.change.delta.get("deletedDateTime"),
                       deleted_now, cover, note=note, texts=("active", f"deleted{when}"))
         elif action is RecoveryAction.SOFT_DELETE:
-            note = "object will be soft-deleted (moved to deleted items, restorable for 30 days)"
+            note = ("created since the backup: a restore soft-deletes it (moved to deleted items, restorable "
+                    "for 30 days)")
+            if self.change.entity_type_raw.casefold() in _TRIAGE_TYPES:
+                change = self.change
+                found = [key for key in _TRIAGE_KEYS if key in change.current or key in change.delta]
+                note += (f"; check {', '.join(found)} below before restoring" if found else
+                         "; the service sent no appId, owners or credentials to check")
+            created = self.change.current.get("createdDateTime")
+            now = "exists now" + (f" (created {format_value(created)})" if isinstance(created, str) else "")
             self.emit("(object)", "(object)", 0, DiffKind.SOFT_DELETE, self.change.delta.get("@removed"),
-                      deleted_now, cover, note=note, texts=("soft-deleted", "active"))
+                      deleted_now, cover, note=note, texts=("absent from the backup (created since)", now))
         elif action is RecoveryAction.UNKNOWN_FUTURE_VALUE:
             note = f"unknown recovery action {self.change.action_raw!r}: shown as reported"
             self.emit("(object)", "(object)", 0, DiffKind.UNKNOWN, ABSENT, ABSENT, cover, note=note,

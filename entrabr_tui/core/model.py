@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -88,6 +88,47 @@ class ResourceType(_LenientEnum):
     UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
 
 
+class SyncStatus(StrEnum):
+    """Whether an object is synchronised from on-premises now: ``synced``, ``cloud`` or ``unknown``.
+
+    Only users and groups can be synchronised; every other type is ``cloud``. Difference reports rarely say
+    (Microsoft's ``getChanges`` examples never carry ``onPremisesSyncEnabled``), so for users and groups the
+    status is ``unknown`` until the payload says so or the directory is asked.
+    """
+
+    SYNCED = "synced"
+    CLOUD = "cloud"
+    UNKNOWN = "unknown"
+
+    @property
+    def flag(self) -> bool | None:
+        """``True`` synced, ``False`` cloud, ``None`` unknown (the JSON form of exports and the CLI)."""
+        return {"synced": True, "cloud": False}.get(self.value)
+
+    @classmethod
+    def from_flag(cls, flag: bool | None) -> SyncStatus:
+        return cls.UNKNOWN if flag is None else cls.SYNCED if flag else cls.CLOUD
+
+
+#: Types whose objects can be synchronised from on-premises (the directory is asked about these only).
+SYNCABLE_TYPES = frozenset({ResourceType.USER, ResourceType.GROUP})
+
+
+def payload_sync_status(entity_type: ResourceType, current: Mapping[str, Any],
+                        delta: Mapping[str, Any]) -> SyncStatus:
+    """The sync status a change object states: ``onPremisesSyncEnabled`` of ``currentState`` (the live
+    object, which is what recovery acts on), else of ``deltaFromCurrent`` (when a payload puts it in one
+    state only); ``true`` is synced, ``false`` or ``null`` cloud. Users and groups that state neither are
+    ``unknown``; other types are ``cloud`` (their ``onPremisesSyncEnabled``, as on ``organization``, means
+    something else)."""
+    if entity_type not in SYNCABLE_TYPES:
+        return SyncStatus.CLOUD
+    for source in (current, delta):
+        if "onPremisesSyncEnabled" in source:
+            return SyncStatus.SYNCED if source["onPremisesSyncEnabled"] is True else SyncStatus.CLOUD
+    return SyncStatus.UNKNOWN
+
+
 class JobKind(StrEnum):
     """The two kinds of jobs; values are the OData type names."""
 
@@ -126,12 +167,18 @@ def format_datetime(value: datetime) -> str:
 
 
 def snapshot_id_for(created: datetime) -> str:
-    """The snapshot ID the live service uses: base64 of the epoch seconds as a decimal string."""
+    """An id in the style one live tenant used (base64 of the epoch seconds), for building test data.
+
+    Snapshot ids are opaque: entrabr itself never builds or decodes one; it uses the ids the service gave.
+    """
     return base64.b64encode(str(int(created.timestamp())).encode()).decode()
 
 
 def snapshot_time_from_id(snapshot_id: str) -> datetime | None:
-    """Best-effort decode of a snapshot ID (epoch seconds or ISO text, both seen in the wild)."""
+    """Best-effort decode of a snapshot ID (epoch seconds or ISO text, both seen in the wild).
+
+    For diagnostics and tests only: entrabr never derives a backup's time from its id (ids are opaque).
+    """
     try:
         text = base64.b64decode(snapshot_id, validate=True).decode()
     except (ValueError, UnicodeDecodeError):
@@ -152,7 +199,6 @@ class Snapshot:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Snapshot:
         created = parse_datetime(data.get("createdDateTime"))
-        created = created or snapshot_time_from_id(str(data.get("id", "")))
         total = data.get("totalChangedObjects")
         return cls(
             id=str(data["id"]),
@@ -234,19 +280,21 @@ class Job:
     total_objects_modified: int | None = None
     total_links_modified: int | None = None
     total_failed_changes: int | None = None
-
-    @property
-    def snapshot_id(self) -> str | None:
-        """The backup this job compares against, derived from ``targetStateDateTime``."""
-        return None if self.target_state is None else snapshot_id_for(self.target_state)
+    snapshot_id: str | None = None
+    """The backup this job belongs to, as the service named it: the snapshot path the job was read,
+    listed or created under, or the cached snapshot whose ``createdDateTime`` is the job's
+    ``targetStateDateTime``. ``None`` when unknown; never built from the job's time."""
 
     @property
     def is_terminal(self) -> bool:
         return self.status.is_terminal
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], kind: JobKind | None = None) -> Job:
-        """Build from a job JSON object; ``kind`` is taken from ``@odata.type`` when present."""
+    def from_json(cls, data: Mapping[str, Any], kind: JobKind | None = None, *,
+                  snapshot_id: str | None = None) -> Job:
+        """Build from a job JSON object; ``kind`` is taken from ``@odata.type`` when present.
+
+        ``snapshot_id`` is the snapshot path the object was read from, when it was read under one."""
         odata_type = str(data.get("@odata.type", ""))
         if odata_type.endswith(".recoveryJob"):
             kind = JobKind.RECOVERY
@@ -269,6 +317,7 @@ class Job:
             total_objects_modified=_int_or_none(data.get("totalObjectsModified")),
             total_links_modified=_int_or_none(data.get("totalLinksModified")),
             total_failed_changes=_int_or_none(data.get("totalFailedChanges")),
+            snapshot_id=snapshot_id,
         )
 
 
@@ -356,6 +405,9 @@ class Change:
     ``unreadable`` is ``None`` for a change that could be read, otherwise the reason it could not (see
     :func:`change_problem`); then ``raw`` holds the object exactly as the service sent it, and the other
     fields hold what could be salvaged (an empty ``id`` when there was no string id).
+
+    ``sync_status`` is what is known beyond the payload (the cache sets it from a directory lookup);
+    ``None`` leaves it to the payload (see :attr:`sync`).
     """
 
     id: str
@@ -369,6 +421,7 @@ class Change:
     failure_message: str | None = None
     unreadable: str | None = None
     raw: Any = None  # the change object as sent, kept when it is unreadable
+    sync_status: SyncStatus | None = None
 
     @property
     def readable(self) -> bool:
@@ -376,13 +429,23 @@ class Change:
         return self.unreadable is None
 
     @property
-    def on_premises_synced(self) -> bool:
-        """Whether the object is synced from on-premises *now* (then recovery leaves it alone).
+    def sync(self) -> SyncStatus:
+        """Whether the object is synced from on-premises *now*: looked up, else as the payload states it
+        (see :func:`payload_sync_status`). An object whose source of authority moved to the cloud after the
+        backup is recovered, so only the live state counts."""
+        if self.sync_status is not None:
+            return self.sync_status
+        return payload_sync_status(self.entity_type, self.current, self.delta)
 
-        An object whose source of authority moved to the cloud after the backup is recovered, so only the
-        live state counts.
-        """
-        return self.current.get("onPremisesSyncEnabled") is True
+    @property
+    def on_premises_synced(self) -> bool:
+        """The object is known to be synced from on-premises (then recovery leaves it alone)."""
+        return self.sync is SyncStatus.SYNCED
+
+    def with_sync(self, status: SyncStatus | None) -> Change:
+        """This change with the sync status known beyond its payload (``None``, or the status it has
+        already: itself)."""
+        return self if status is None or status is self.sync else replace(self, sync_status=status)
 
     @property
     def principal_name(self) -> str | None:

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, NamedTuple
 
-from .catalog import has_recoverable_change, type_coverage
 from .model import (
     MAX_IDS_PER_JOB,
     Change,
@@ -33,6 +31,8 @@ from .model import (
     RecoveryAction,
     ResourceType,
 )
+from .recoverability import ExclusionReason, Recoverable, Verdict, recoverability
+from .text import plural
 
 TYPE_ORDER: tuple[str, ...] = (
     ResourceType.USER, ResourceType.GROUP, ResourceType.APPLICATION, ResourceType.SERVICE_PRINCIPAL,
@@ -50,42 +50,41 @@ def type_sort_key(entity_type: str) -> tuple[int, str]:
 
 
 class QueuedChange(NamedTuple):
-    """A queued change, reduced to what planning needs (cheap to build from a cache row)."""
+    """A queued change, reduced to what planning needs (cheap to build from a cache row): its verdict comes
+    from :func:`~entrabr_tui.core.recoverability.recoverability` (or the cache's column of it)."""
 
     id: str
     entity_type: str
     action: str
-    on_premises_synced: bool
-    has_recoverable_change: bool
+    verdict: Verdict
 
 
 def queued_change_for(change: Change) -> QueuedChange:
-    """The planning record of a full change (the flags come from the property catalogue)."""
-    return QueuedChange(change.id, change.entity_type_raw, change.action_raw, change.on_premises_synced,
-                        has_recoverable_change(change))
+    """The planning record of a full change."""
+    return QueuedChange(change.id, change.entity_type_raw, change.action_raw, recoverability(change))
 
 
-class ExclusionReason(StrEnum):
-    """Why a queued change is left out of every recovery job."""
+def object_records(records: Iterable[QueuedChange]) -> list[QueuedChange]:
+    """One planning record per object (type and id), for a report that holds several changes of one object
+    (a restore is scoped by object id), in the order of each object's first change.
 
-    MISSING_ID = "missingId"
-    TYPE_NOT_RECOVERABLE = "typeNotRecoverable"
-    ON_PREMISES_SYNCED = "onPremisesSynced"
-    NOTHING_RECOVERABLE = "nothingRecoverable"
-    KEPT_BY_TRIAGE = "keptByTriage"
-
-    @property
-    def description(self) -> str:
-        return _REASON_TEXT[self]
-
-
-_REASON_TEXT = {
-    ExclusionReason.MISSING_ID: "the change has no object ID",
-    ExclusionReason.TYPE_NOT_RECOVERABLE: "the object type cannot be recovered on its own",
-    ExclusionReason.ON_PREMISES_SYNCED: "on-premises synced: changes are excluded from recovery",
-    ExclusionReason.NOTHING_RECOVERABLE: "none of the changed properties or links is recoverable",
-    ExclusionReason.KEPT_BY_TRIAGE: "kept: its cluster or operation is tagged keep",
-}
+    The object is synchronised from on-premises when any of its changes says so (then it is not
+    recoverable); otherwise it takes the verdict and action of its first recoverable change, else of its
+    first change of unknown sync status, else of its first change (not recoverable, with that reason).
+    """
+    merged: dict[tuple[str, str], QueuedChange] = {}
+    for record in records:
+        key = (record.entity_type, record.id)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = record
+            continue
+        if seen.verdict.reason is ExclusionReason.ON_PREMISES_SYNCED:
+            continue
+        if record.verdict.reason is ExclusionReason.ON_PREMISES_SYNCED \
+                or _ANSWER_RANK[record.verdict.answer] > _ANSWER_RANK[seen.verdict.answer]:
+            merged[key] = record
+    return list(merged.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +121,10 @@ class TypePlan:
 
 @dataclass(frozen=True, slots=True)
 class PlanSummary:
-    """Counts for the confirm dialog; a typed confirmation is required when anything is soft-deleted."""
+    """Counts for the confirm dialog; a typed confirmation is required when anything is soft-deleted.
+
+    ``sync_unknown`` counts included objects whose sync status is unknown (synced ones among them will not
+    be recovered)."""
 
     queued: int
     duplicates: int
@@ -135,15 +137,23 @@ class PlanSummary:
     excluded_by_reason: tuple[tuple[ExclusionReason, int], ...]
     jobs: int
     whole_types: tuple[str, ...]
+    sync_unknown: int = 0
 
     @property
     def requires_typed_confirmation(self) -> bool:
         return self.soft_deletes > 0
 
 
+def _type_noun(entity_type: str, count: int) -> str:
+    if entity_type in (ResourceType.USER, ResourceType.GROUP):
+        return f"{entity_type}{'' if count == 1 else 's'}"
+    return f"{entity_type} object{'' if count == 1 else 's'}"
+
+
 @dataclass(frozen=True, slots=True)
 class RestorePlan:
-    """The outcome of planning: per-type actions, exclusions and the ordered job scopes."""
+    """The outcome of planning: per-type actions, exclusions, the ordered job scopes, and the included
+    objects whose sync status is unknown (``sync_unknown``: per type, their IDs sorted)."""
 
     types: tuple[TypePlan, ...]
     exclusions: tuple[Exclusion, ...]
@@ -151,6 +161,7 @@ class RestorePlan:
     queued: int
     duplicates: int
     max_ids: int
+    sync_unknown: tuple[tuple[str, tuple[str, ...]], ...] = ()
     kept_by_tags: int = 0  # changes of the report a triage tag keeps (left alone, queued or not)
 
     @property
@@ -170,7 +181,15 @@ class RestorePlan:
             excluded_by_reason=tuple((r, by_reason[r]) for r in ExclusionReason if r in by_reason),
             jobs=len(self.batches),
             whole_types=tuple(t.entity_type for t in self.types if t.whole_type),
+            sync_unknown=sum(len(ids) for _, ids in self.sync_unknown),
         )
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the plan cannot promise: one line per type with objects of unknown sync status."""
+        return [f"sync status unknown for {len(ids):,} {_type_noun(entity_type, len(ids))}: "
+                "on-premises-synced objects will fail to recover; grant Directory.Read.All to check"
+                for entity_type, ids in self.sync_unknown]
 
     @property
     def is_empty(self) -> bool:
@@ -178,22 +197,31 @@ class RestorePlan:
 
 
 class _TypeAcc:
-    __slots__ = ("excluded", "others", "restores", "soft_deletes", "updates")
+    __slots__ = ("details", "excluded", "others", "restores", "soft_deletes", "unknown", "updates")
 
     def __init__(self) -> None:
         self.restores: list[str] = []
         self.updates: list[str] = []
         self.soft_deletes: list[str] = []
         self.others: list[str] = []
+        self.unknown: list[str] = []
         self.excluded: dict[ExclusionReason, list[str]] = {}
+        self.details: dict[ExclusionReason, str] = {}
 
     def included(self) -> tuple[list[str], ...]:
         return self.restores, self.updates, self.soft_deletes, self.others
 
 
-def _conflict_key(record: Any) -> tuple[bool, bool, str]:
-    """Conflicting duplicates resolve the cautious way, whatever their order: synced, then unrecoverable."""
-    return not record[3], bool(record[4]), str(record[2])
+_ANSWER_RANK = {Recoverable.NO: 0, Recoverable.UNKNOWN: 1, Recoverable.YES: 2}
+_REASON_RANK = {r: i for i, r in enumerate(ExclusionReason)}
+
+
+def _conflict_key(record: Any) -> tuple[int, int, str]:
+    """Conflicting duplicates resolve the cautious way, whatever their order: not recoverable (by reason),
+    then unknown, then recoverable."""
+    verdict: Verdict = record[3]
+    reason = -1 if verdict.reason is None else _REASON_RANK[verdict.reason]
+    return _ANSWER_RANK[verdict.answer], reason, str(record[2])
 
 
 def _text(value: object) -> str:
@@ -205,37 +233,35 @@ def _classify(bucket: Mapping[str, Any]) -> _TypeAcc:
     """Sort one type's (de-duplicated) records into actions and per-record exclusions."""
     acc = _TypeAcc()
     restore, update, soft_delete = RecoveryAction.RESTORE.value, RecoveryAction.UPDATE.value, "softDelete"
-    synced_ids, nothing_ids = [], []
     restores, updates, soft_deletes, others = acc.restores, acc.updates, acc.soft_deletes, acc.others
+    no, unknown = Recoverable.NO, Recoverable.UNKNOWN
     for object_id, record in bucket.items():
-        if record[3]:
-            synced_ids.append(object_id)
-        elif not record[4]:
-            nothing_ids.append(object_id)
+        if not object_id:
+            acc.excluded[ExclusionReason.MISSING_ID] = [""]
+            continue
+        verdict: Verdict = record[3]
+        if verdict.answer is no:
+            reason = verdict.reason or ExclusionReason.NOTHING_RECOVERABLE
+            acc.excluded.setdefault(reason, []).append(object_id)
+            if reason is ExclusionReason.TYPE_NOT_RECOVERABLE and verdict.detail:
+                acc.details.setdefault(reason, verdict.detail)
+            continue
+        if verdict.answer is unknown:
+            acc.unknown.append(object_id)
+        action = record[2]
+        if action == update:
+            updates.append(object_id)
+        elif action == restore:
+            restores.append(object_id)
+        elif action == soft_delete:
+            soft_deletes.append(object_id)
         else:
-            action = record[2]
-            if action == update:
-                updates.append(object_id)
-            elif action == restore:
-                restores.append(object_id)
-            elif action == soft_delete:
-                soft_deletes.append(object_id)
-            else:
-                others.append(object_id)
-    if "" in bucket:
-        for group in (synced_ids, nothing_ids, restores, updates, soft_deletes, others):
-            if "" in group:
-                group.remove("")
-        acc.excluded[ExclusionReason.MISSING_ID] = [""]
-    if synced_ids:
-        acc.excluded[ExclusionReason.ON_PREMISES_SYNCED] = synced_ids
-    if nothing_ids:
-        acc.excluded[ExclusionReason.NOTHING_RECOVERABLE] = nothing_ids
+            others.append(object_id)
     return acc
 
 
 def plan_restore(
-    queued: Iterable[QueuedChange | tuple[str, str, str, bool, bool]],
+    queued: Iterable[QueuedChange | tuple[str, str, str, Verdict]],
     report_totals: Mapping[str, int] | None = None,
     *,
     max_ids: int = MAX_IDS_PER_JOB,
@@ -245,10 +271,12 @@ def plan_restore(
 ) -> RestorePlan:
     """Plan the recovery jobs for the queued changes.
 
+    A change whose verdict is "not recoverable" is excluded with its reason; "unknown" ones (sync status
+    not known) are included and listed in ``sync_unknown`` (the service leaves synced ones alone).
     ``report_totals`` maps each type (raw ``resourceTypeName``) to its number of changes in the report the
     queue was built from; a type is scoped as a whole only when all of them are queued and none is excluded
     (the caller must not mix in IDs from elsewhere when it passes totals). A change queued twice (same type
-    and ID) counts once; if the copies disagree, the cautious one wins (synced, then not recoverable).
+    and ID) counts once; if the copies disagree, the cautious one wins (not recoverable, then unknown).
     ``kept`` holds the IDs a triage tag keeps (``keep`` on their cluster or operation): they are excluded;
     ``kept_by_tags`` is how many changes of the report the tags keep (the plan says so).
     """
@@ -275,29 +303,22 @@ def plan_restore(
                 bucket[object_id] = min(existing, record, key=_conflict_key)
     types: list[TypePlan] = []
     exclusions: list[Exclusion] = []
+    unknown: list[tuple[str, tuple[str, ...]]] = []
     for entity_type in sorted(buckets, key=type_sort_key):
         bucket = buckets[entity_type]
         kept_ids = [i for i in bucket if i and i in kept] if kept else []
         for object_id in kept_ids:
             del bucket[object_id]
-        type_reason = type_coverage(entity_type).reason
-        if type_reason is None:
-            acc = _classify(bucket)
-        else:
-            acc = _TypeAcc()
-            if "" in bucket:
-                acc.excluded[ExclusionReason.MISSING_ID] = [""]
-            blocked_ids = [i for i in bucket if i]
-            if blocked_ids:
-                acc.excluded[ExclusionReason.TYPE_NOT_RECOVERABLE] = blocked_ids
+        acc = _classify(bucket)
         if kept_ids:
             acc.excluded[ExclusionReason.KEPT_BY_TRIAGE] = kept_ids
         for reason in ExclusionReason:
             ids = acc.excluded.get(reason)
             if ids:
-                detail = type_reason if reason is ExclusionReason.TYPE_NOT_RECOVERABLE else None
-                exclusions.append(Exclusion(entity_type, reason, detail or reason.description,
-                                            tuple(sorted(ids))))
+                detail = acc.details.get(reason) or reason.description
+                exclusions.append(Exclusion(entity_type, reason, detail, tuple(sorted(ids))))
+        if acc.unknown:
+            unknown.append((entity_type, tuple(sorted(acc.unknown))))
         included = sum(len(group) for group in acc.included())
         if not included:
             continue
@@ -306,7 +327,8 @@ def plan_restore(
         types.append(TypePlan(entity_type, tuple(sorted(acc.restores)), tuple(sorted(acc.updates)),
                               tuple(sorted(acc.soft_deletes)), tuple(sorted(acc.others)), whole, total))
     batches = _batches(types, max_ids)
-    return RestorePlan(tuple(types), tuple(exclusions), batches, count, duplicates, max_ids, kept_by_tags)
+    return RestorePlan(tuple(types), tuple(exclusions), batches, count, duplicates, max_ids, tuple(unknown),
+                       kept_by_tags)
 
 
 def _batches(types: list[TypePlan], max_ids: int) -> tuple[FilteringCriteria, ...]:
@@ -345,6 +367,7 @@ def plan_to_json(plan: RestorePlan) -> dict[str, Any]:
             "excludedByReason": {str(r): n for r, n in summary.excluded_by_reason},
             "wholeTypes": list(summary.whole_types),
             "requiresTypedConfirmation": summary.requires_typed_confirmation,
+            "syncUnknown": summary.sync_unknown,
         },
         "keptByTags": plan.kept_by_tags,
         "types": [
@@ -357,6 +380,8 @@ def plan_to_json(plan: RestorePlan) -> dict[str, Any]:
             {"entityType": e.entity_type, "reason": str(e.reason), "detail": e.detail, "ids": list(e.ids)}
             for e in plan.exclusions
         ],
+        "syncUnknown": [{"entityType": t, "ids": list(ids)} for t, ids in plan.sync_unknown],
+        "warnings": plan.warnings,
         "jobs": [b.to_json() for b in plan.batches],
     }
 
@@ -364,19 +389,20 @@ def plan_to_json(plan: RestorePlan) -> dict[str, Any]:
 def summary_lines(plan: RestorePlan) -> list[str]:
     """Plain-text lines describing the plan (CLI dry run, confirm dialog body)."""
     s = plan.summary
-    lines = [f"{s.included} of {s.queued} queued objects in {s.jobs} recovery job(s): "
-             f"{s.restores} restored, {s.updates} reverted, {s.soft_deletes} soft-deleted"
-             + (f", {s.others} other" if s.others else "")]
+    lines = [f"{s.included:,} of {s.queued:,} queued objects in {s.jobs:,} recovery job(s): "
+             f"{s.restores:,} restored, {s.updates:,} reverted, {s.soft_deletes:,} soft-deleted"
+             + (f", {s.others:,} other" if s.others else "")]
     for t in plan.types:
         scope = "whole type" if t.whole_type else "by ID"
-        lines.append(f"  {t.entity_type}: {len(t.restores)} restored, {len(t.updates)} reverted, "
-                     f"{len(t.soft_deletes)} soft-deleted ({scope})")
+        lines.append(f"  {t.entity_type}: {len(t.restores):,} restored, {len(t.updates):,} reverted, "
+                     f"{len(t.soft_deletes):,} soft-deleted ({scope})")
     for e in plan.exclusions:
-        lines.append(f"  excluded {e.entity_type}: {len(e.ids)} – {e.detail}")
+        lines.append(f"  excluded {e.entity_type}: {len(e.ids):,} – {e.detail}")
     if s.duplicates:
-        lines.append(f"  {s.duplicates} duplicate queue entries ignored")
+        lines.append(f"  {s.duplicates:,} duplicate queue entries ignored")
     if plan.kept_by_tags:
-        lines.append(f"  {plan.kept_by_tags} change(s) of the report left alone: kept by triage tags")
+        lines.append(f"  {plural(plan.kept_by_tags, 'change')} of the report left alone: kept by triage tags")
     if s.requires_typed_confirmation:
-        lines.append(f"  {s.soft_deletes} object(s) will be SOFT-DELETED")
+        lines.append(f"  {s.soft_deletes:,} object(s) will be SOFT-DELETED")
+    lines.extend(f"  warning: {text}" for text in plan.warnings)
     return lines

@@ -16,16 +16,16 @@ read side runs on the session's reader connection (blocking; call it from worker
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from entrabr_tui.core.audit_blindspots import BlindSpotKind, PurgeEntry, purge_clock
 from entrabr_tui.core.audit_join import DELETE_ACTIVITIES
 from entrabr_tui.core.audit_model import Actor, time_to_us, us_to_time
 from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
-from entrabr_tui.core.model import parse_datetime
+from entrabr_tui.core.model import SyncStatus, parse_datetime
 from entrabr_tui.engine.attribution import ChangeAttribution, attribute, join_report
 from entrabr_tui.engine.audit_pull import AuditProgress, AuditProgressCallback, AuditPuller, AuditPullResult
 from entrabr_tui.engine.audit_pull import AuditSettings as PullSettings
@@ -33,6 +33,7 @@ from entrabr_tui.engine.cache_reader import CacheReader, ReportRef
 from entrabr_tui.engine.errors import EngineError, OfflineError
 from entrabr_tui.engine.events import emit
 from entrabr_tui.engine.session_log import SessionLog
+from entrabr_tui.engine.tenant_writer import TenantWriter
 from entrabr_tui.engine.timing import Clock, utc_now
 from entrabr_tui.graph.audit import AuditForbiddenError
 from entrabr_tui.graph.client import RecoveryClient
@@ -42,13 +43,6 @@ from entrabr_tui.store.audit_join_store import ChangeGroup, ClusterCount, GroupM
 __all__ = ["ActorSummary", "AuditNotReadyError", "AuditService", "AuditStatus", "AuditUnavailableError",
            "BlindSpot", "ChangeGroup", "ChangeWho", "ClusterSummary", "GroupMarkResult", "OperationSummary"]
 from entrabr_tui.store.audit_store import AuditState
-
-
-class AuditAction(StrEnum):
-    """History actions of the audit features."""
-
-    PULLED = "audit-pulled"
-    TAGGED = "triage-tagged"
 
 
 class AuditUnavailableError(EngineError):
@@ -173,9 +167,11 @@ class AuditService:
     """The audit features of one session (see the module docstring)."""
 
     def __init__(self, cache: Cache, reader: CacheReader, client: RecoveryClient | None, *, log: SessionLog,
-                 clock: Clock = utc_now, settings: PullSettings | None = None) -> None:
+                 clock: Clock = utc_now, settings: PullSettings | None = None,
+                 writer: TenantWriter | None = None) -> None:
         self.cache = cache
         self.reader = reader
+        self.writer = writer
         self.settings = settings or PullSettings()
         self.clock = clock
         self.log = log
@@ -229,25 +225,40 @@ class AuditService:
                 raise EngineError("No backup is known yet, so there is no audit window to read: list the "
                                   "backups or run a difference report first.")
             since = known[0].created - self.settings.margin
-        try:
-            result = await self.puller.sync(since, progress)
-        except AuditForbiddenError as exc:
-            self.cache.audit.set_unavailable(exc.message)
-            self.log.write(AuditAction.PULLED, outcome="forbidden", detail=exc.message)
-            raise AuditUnavailableError(exc.message) from exc
-        joined: tuple[str, ...] = ()
-        if report is not None:
-            text = f"Joining report {report.job_id} with the audit log"
-            await emit(progress, AuditProgress("joining", text))
-            await asyncio.to_thread(self._join_on_own_connection, report.id, time_to_us(since))
-            joined = (report.job_id,)
-        self.log.write(AuditAction.PULLED, job_id=report.job_id if report else None,
+        async with self._holding(progress):
+            try:
+                result = await self.puller.sync(since, progress)
+            except AuditForbiddenError as exc:
+                self.cache.audit.set_unavailable(exc.message)
+                self.log.write(HistoryAction.AUDIT_PULLED, outcome="forbidden", detail=exc.message)
+                raise AuditUnavailableError(exc.message) from exc
+            joined: tuple[str, ...] = ()
+            if report is not None:
+                text = f"Joining report {report.job_id} with the audit log"
+                await emit(progress, AuditProgress("joining", text))
+                await asyncio.to_thread(self._join_on_own_connection, report.id, time_to_us(since))
+                joined = (report.job_id,)
+        self.log.write(HistoryAction.AUDIT_PULLED, job_id=report.job_id if report else None,
                        counts={"received": result.received, "stored": result.stored,
                                "requests": result.requests, "records": result.state.records},
                        detail=f"audit log since {since:%Y-%m-%d %H:%M}Z")
         await emit(progress, AuditProgress("done", f"Audit log read: {result.received:,} records "
                                            f"({result.stored:,} new) in {result.requests:,} requests"))
         return replace(result, joined=joined)
+
+    @asynccontextmanager
+    async def _holding(self, progress: AuditProgressCallback | None) -> AsyncIterator[None]:
+        """The tenant's writer lock around a pull and its join (waiting, with a message, while another
+        entrabr process holds the tenant)."""
+        if self.writer is None:
+            yield
+            return
+
+        async def waiting(text: str) -> None:
+            await emit(progress, AuditProgress("waiting", text))
+
+        async with self.writer.hold("audit", "writing to this tenant's cache", waiting):
+            yield
 
     def _join_on_own_connection(self, report_id: int, since_us: int) -> JoinInfo:
         other = self.cache.reader()
@@ -290,39 +301,38 @@ class AuditService:
 
     # -- attribution -----------------------------------------------------------------------------------
 
-    def attribution(self, ref: ReportRef, object_id: str) -> ChangeAttribution | None:
-        """Who changed an object and each of its properties, or ``None`` when the report lacks it."""
+    def attribution(self, ref: ReportRef, object_id: str, position: int | None = None
+                    ) -> ChangeAttribution | None:
+        """Who changed an object and each of its properties: its change at ``position`` (the object's first
+        change when not given), or ``None`` when the report lacks it."""
         with self.reader.locked() as cache:
             report, info = self._joined(cache, ref)
-            change = cache.queries.get_change(report.id, object_id)
+            change = cache.queries.get_change(report.id, object_id, position)
             if change is None:
                 return None
-            row = cache.audit_join.row(report.id, object_id)
+            row = cache.audit_join.row(report.id, object_id, position)
             result = attribute(cache, report.id, change, since_us=time_to_us(info.since),
                                retention_start_us=self._retention_start_us(),
-                               synced=cache.audit_join.on_prem(report.id, object_id))
+                               synced=change.sync is SyncStatus.SYNCED)
         return result if row is None else replace(result, cluster_id=row.cluster_id)
 
-    def who(self, ref: ReportRef, object_ids: Sequence[str]) -> dict[str, ChangeWho]:
-        """Who made the changes of these objects, by object id as given; empty when the report has no join
-        and the cache cannot make one (the audit log was not read, or may not be)."""
+    def who(self, ref: ReportRef, positions: Sequence[int]) -> dict[int, ChangeWho]:
+        """Who made the changes at these positions of the report; empty when the report has no join and the
+        cache cannot make one (the audit log was not read, or may not be)."""
         try:
             report, _ = self._joined_locked(ref)
         except (AuditNotReadyError, AuditUnavailableError):
             return {}
         with self.reader.locked() as cache:
-            rows = cache.audit_join.rows(report.id, object_ids)
+            rows = cache.audit_join.rows_at(report.id, positions)
             actors = cache.audit.actors({r.actor_key for r in rows.values() if r.actor_key})
-        out: dict[str, ChangeWho] = {}
-        for object_id in object_ids:
-            row = rows.get(object_id.lower())
-            if row is None:
-                continue
+        out: dict[int, ChangeWho] = {}
+        for position, row in rows.items():
             actor = actors.get(row.actor_key)
             if actor is None and row.actor_key:
                 actor = Actor(row.actor_key, "unknown", "")
-            out[object_id] = ChangeWho(actor, row.operation or None, row.cluster_id, row.verdict, row.reason,
-                                       row.at)
+            out[position] = ChangeWho(actor, row.operation or None, row.cluster_id, row.verdict, row.reason,
+                                      row.at)
         return out
 
     def _joined_locked(self, ref: ReportRef) -> tuple[Report, JoinInfo]:
@@ -410,9 +420,10 @@ class AuditService:
             report, _ = self._joined(cache, ref)
             return cache.audit_join.group_counts(report.id, by, group or ChangeGroup())
 
-    def group_page(self, ref: ReportRef, group: ChangeGroup, after: tuple[str, str] | None = None,
+    def group_page(self, ref: ReportRef, group: ChangeGroup, after: tuple[str, str, int] | None = None,
                    limit: int = 100) -> list[ChangeRow]:
-        """A keyset page of a group's changes by name then id (``after`` = the last row's ``(name, id)``)."""
+        """A keyset page of a group's changes by name, id and position (``after`` = the last row's
+        ``(name, id, position)``)."""
         with self.reader.locked() as cache:
             report, _ = self._joined(cache, ref)
             return cache.audit_join.group_page(report.id, group, after=after, limit=limit)
@@ -508,8 +519,8 @@ class AuditService:
         """Tag a cluster or an operation (``None`` removes the tag); logged."""
         with self.reader.locked() as cache:
             stored = cache.triage.set(target, key, tag, note, now=self.clock())
-        self.log.write(AuditAction.TAGGED, detail=f"{target.value} {key}: {tag.value if tag else 'untagged'}"
-                       + (f" ({note})" if note else ""))
+        detail = f"{target.value} {key}: {tag.value if tag else 'untagged'}" + (f" ({note})" if note else "")
+        self.log.write(HistoryAction.TRIAGE_TAGGED, detail=detail)
         return stored
 
     def tags(self) -> list[TriageNote]:

@@ -21,7 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from entrabr_tui.core.text import format_duration
 from entrabr_tui.engine.events import emit
+from entrabr_tui.engine.progress_watch import retry_wait
 from entrabr_tui.engine.timing import Clock, utc_now
 from entrabr_tui.graph.audit import MAX_AUDIT_PAGE, AuditClient
 from entrabr_tui.graph.resilience import RetryEvent
@@ -141,13 +143,14 @@ class AuditPuller:
 
         def waiting(seconds: float) -> None:
             _notify(progress, AuditProgress(
-                "waiting", f"Waiting {seconds:.1f} s for the audit log's request budget (5 per 10 s)",
+                "waiting",
+                f"Waiting {format_duration(seconds)} for the audit log's request budget (5 per 10 s)",
                 pull.kind, pull.since, pull.until, wait=seconds))
 
         def retrying(event: RetryEvent) -> None:
             _notify(progress, AuditProgress(
-                "waiting", f"Audit log: {event.reason}; trying again in {event.delay:.1f} s "
-                f"({event.attempt}/{event.max_attempts})", pull.kind, pull.since, pull.until,
+                "waiting", f"Audit log: {retry_wait(event).text(self.clock())}", pull.kind, pull.since,
+                pull.until,
                 wait=event.delay, retry=event))
 
         while True:

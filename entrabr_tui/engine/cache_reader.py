@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from entrabr_tui.core.model import Change
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.reports import ReportInfo
-from entrabr_tui.store import Cache, ChangeRow, NodeCount, Report, ReportKind
+from entrabr_tui.store import Cache, ChangeRow, NodeCount, RecoverableFilter, Report, ReportKind, SyncFilter
+from entrabr_tui.store.change_queries import After
 
 ReportRef = str | int
-#: A keyset position: ``ChangeRow.key`` (type, action, name, id), or (name, id) with type and action given.
-PageAfter = tuple[str, str] | tuple[str, str, str, str]
+#: A keyset position: ``ChangeRow.key`` (type, action, name, id, position), or (name, id, position) with
+#: type and action given (see :data:`entrabr_tui.store.change_queries.After`).
+PageAfter = After
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +106,8 @@ class CacheReader:
             found = cache.reports.all(snapshot_id=snapshot_id, kind=ReportKind.CHANGES)
         return [ReportInfo.of(r) for r in found]
 
-    def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: bool | None = None,
-               on_prem: bool | None = None, marked: bool | None = None) -> list[NodeCount]:
+    def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: RecoverableFilter = None,
+               on_prem: SyncFilter = None, marked: bool | None = None) -> list[NodeCount]:
         """Changes per (type, action), of the changes matching the filters."""
         report = self.resolve(ref)
         with self.locked() as cache:
@@ -114,7 +116,7 @@ class CacheReader:
 
     def page(self, ref: ReportRef, entity_type: str | None = None, action: str | None = None,
              after: PageAfter | None = None, limit: int = 100, *, text: str | None = None,
-             recoverable: bool | None = None, on_prem: bool | None = None,
+             recoverable: RecoverableFilter = None, on_prem: SyncFilter = None,
              marked: bool | None = None) -> list[ChangeRow]:
         """A keyset page of changes ordered by type, action, name, id (``after`` = last row's key)."""
         report = self.resolve(ref)
@@ -123,18 +125,38 @@ class CacheReader:
                                       limit=limit, text=text, recoverable=recoverable, on_prem=on_prem,
                                       marked=marked)
 
-    def change(self, ref: ReportRef, object_id: str) -> Change | None:
-        """One change with both property sets, or ``None``."""
+    def change(self, ref: ReportRef, object_id: str, position: int | None = None) -> Change | None:
+        """One change with both property sets: the one at ``position`` (a row's place in the report), else
+        the object's first; ``None`` when there is none."""
         report = self.resolve(ref)
         with self.locked() as cache:
-            return cache.queries.get_change(report.id, object_id)
+            return cache.queries.get_change(report.id, object_id, position)
 
     def changes(self, ref: ReportRef, object_ids: Sequence[str]) -> list[Change]:
-        """Several changes by id, both property sets, in the order given; ids not in the report are
-        skipped."""
+        """Every change of these objects, both property sets, objects in the order given (an object may
+        have several changes); ids not in the report are skipped."""
         report = self.resolve(ref)
         with self.locked() as cache:
             return cache.queries.get_changes(report.id, object_ids)
+
+    def resolve_ids(self, ref: ReportRef, typed: Sequence[str]) -> dict[str, str]:
+        """The report's id for each id a person typed (exact, else the one match ignoring case)."""
+        report = self.resolve(ref)
+        with self.locked() as cache:
+            return cache.queries.resolve_ids(report.id, typed)
+
+    def unreadable(self, ref: ReportRef, *, limit: int | None = None) -> list[ChangeRow]:
+        """The change objects of a report that could not be read, with their reasons, in report order."""
+        report = self.resolve(ref)
+        with self.locked() as cache:
+            return cache.queries.unreadable(report.id, limit=limit)
+
+    def object_counts(self, ref: ReportRef) -> dict[str, int]:
+        """Objects per type of a report (unreadable changes included: see
+        :meth:`~entrabr_tui.store.change_queries.ChangeQueries.object_counts`)."""
+        report = self.resolve(ref)
+        with self.locked() as cache:
+            return cache.queries.object_counts(report.id)
 
     def iter_changes(self, ref: ReportRef) -> Iterator[Change]:
         """Every cached change of a report, both property sets, in the order the service sent them (exports).
@@ -177,16 +199,22 @@ class CacheReader:
             return {entry.object_id for entry in cache.queue.entries(report.id)}
 
     def queue(self, ref: ReportRef | None = None) -> list[QueuedObject]:
-        """Queued objects (of one report, or of every report), by type, action and name."""
+        """Queued objects (of one report, or of every report), by type, action and name; an object with
+        several changes is listed once (under its first)."""
         out: list[QueuedObject] = []
         with self.locked() as cache:
             reports = [self.resolve(ref)] if ref is not None else cache.reports.all(kind=ReportKind.CHANGES)
             for report in reports:
                 after: PageAfter | None = None
+                listed: set[str] = set()
                 while True:
                     rows = cache.queries.page(report.id, marked=True, after=after, limit=5_000)
-                    out.extend(QueuedObject(report.job_id, r.object_id, r.entity_type_raw, r.action_raw,
-                                            r.display_name, r.on_premises_synced) for r in rows)
+                    for r in rows:
+                        if r.object_id in listed or r.unreadable is not None:
+                            continue
+                        listed.add(r.object_id)
+                        out.append(QueuedObject(report.job_id, r.object_id, r.entity_type_raw, r.action_raw,
+                                                r.display_name, r.on_premises_synced))
                     if len(rows) < 5_000:
                         break
                     after = rows[-1].key

@@ -67,6 +67,7 @@ async def open_demo(
                                          latency_ms=latency_ms)
     settings = SessionSettings(graph_url=server.graph_url(), auth=AuthMethod.EMULATOR, role=role,
                                tenant_objects=objects, duration_scale=1 / job_speed, poll=poll,
+                               journal_settle=30.0 / job_speed,
                                slot_mode=slot_mode, page_size=page_size, tenant=tenant)
 
     async def stop() -> None:

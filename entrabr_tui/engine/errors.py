@@ -90,6 +90,18 @@ class CancelledBeforeStartError(EngineError):
         super().__init__(f"The {label} was cancelled before it started; nothing was sent to the service.")
 
 
+class InterruptedRestoreError(EngineError):
+    """A new restore was asked for while an earlier one is interrupted: resume or drop that one first (its
+    remaining batches, or the batch the service may have, must never be sent alongside a new plan)."""
+
+    def __init__(self, interrupted: object) -> None:
+        text = getattr(interrupted, "text", "An interrupted restore")
+        super().__init__(
+            f"{text}: finish it (resume) or drop it before starting another restore. Nothing was sent."
+        )
+        self.interrupted = interrupted
+
+
 class DuplicateRequestError(EngineError):
     """An earlier request for the same job, whose answer was lost, did create a job: nothing new was sent."""
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from entrabr_tui.core.model import Job, JobKind, RecoveryStatus
+from entrabr_tui.core.text import failed_summary, format_duration
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +24,12 @@ log = logging.getLogger(__name__)
 PHASE_QUEUED = "queued"  # waiting in the local queue for the job slot
 PHASE_WAITING = "waiting"  # the slot is held by another job; polling it until it ends
 PHASE_DOWNLOADING = "downloading"  # fetching a successful report's changes into the cache
+PHASE_SYNC_STATUS = "syncStatus"  # asking the directory which users and groups are synced from on-premises
 PHASE_DONE = "done"  # finished (report downloaded, or job ended)
 
 _STATUS_TEXT = {
     RecoveryStatus.INITIALIZED: "Accepted by the service, not started yet",
-    RecoveryStatus.LOADING_DATA: "Loading the backup data (first use of this backup)",
+    RecoveryStatus.LOADING_DATA: "Loading the backup data",
     RecoveryStatus.CALCULATING: "Calculating differences",
     RecoveryStatus.RUNNING: "Applying changes",
     RecoveryStatus.SUCCESSFUL: "Finished",
@@ -46,7 +50,7 @@ def status_text(job: Job) -> str:
         return f"In progress ({job.status_raw})"
     text = _STATUS_TEXT.get(job.status, job.status_raw)
     if job.status is RecoveryStatus.SUCCESSFUL and job.total_failed_changes:
-        text = f"Finished with {job.total_failed_changes} failed changes"
+        text = f"Finished; {failed_summary(job.total_failed_changes)}"
     return text
 
 
@@ -57,13 +61,41 @@ def describe_job(job: Job) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryWait:
+    """A request failed and is tried again at ``until`` (UTC): throttling, a service or network hiccup.
+
+    Carried by the progress events while the wait lasts, so a progress line can count down instead of
+    freezing; the next ordinary event (``retry=None``) means the wait is over.
+    """
+
+    cause: str  # "throttled", "server error", "network", "unreadable response"
+    reason: str  # "HTTP 429", "ReadTimeout" ...
+    attempt: int  # the try that failed (1-based)
+    max_attempts: int
+    delay: float  # seconds, from the moment the wait began
+    until: datetime
+
+    def remaining(self, now: datetime) -> float:
+        """Seconds left to wait (never negative)."""
+        return max(0.0, (self.until - now).total_seconds())
+
+    def text(self, now: datetime) -> str:
+        """``throttled (HTTP 429): trying again in 2m 58s (try 2 of 6)``."""
+        left = math.ceil(self.remaining(now))
+        when = "now" if left <= 0 else f"in {format_duration(left)}"
+        what = self.cause if self.reason in self.cause else f"{self.cause} ({self.reason})"
+        return f"{what}: trying again {when} (try {self.attempt + 1} of {self.max_attempts})"
+
+
+@dataclass(frozen=True, slots=True)
 class JobProgress:
     """One update on a job: its status, timing, counts, and (for reports) the download.
 
     ``phase`` is the service status value (``initialized``, ``loadingData``, ``calculating``, ``running``,
     ``successful``, ``failed``, ``abandoned`` or a raw unknown value), or one of ``queued``, ``waiting``,
-    ``downloading``, ``done``. ``elapsed`` counts seconds since the job started (since the download started
-    when a finished report is reused); ``expected`` is the documented planning estimate of the whole job.
+    ``downloading``, ``syncStatus``, ``done``. ``elapsed`` counts seconds since the job started (since the
+    download started when a finished report is reused; since the lookup started for ``syncStatus``);
+    ``expected`` is the documented planning estimate of the whole job.
     """
 
     job_id: str | None
@@ -84,6 +116,7 @@ class JobProgress:
     pages: int = 0
     holder: Job | None = None  # the job holding the slot while ``phase == "waiting"``
     reused: bool = False
+    retry: RetryWait | None = None  # a request is waiting to be tried again (throttled, a hiccup)
 
     @property
     def fraction(self) -> float | None:
@@ -105,6 +138,7 @@ class RestoreProgress:
     elapsed: float
     ids_in_batch: int = 0
     job: JobProgress | None = None
+    retry: RetryWait | None = None  # a request is waiting to be tried again (throttled, a hiccup)
 
 
 E = TypeVar("E")

@@ -6,12 +6,19 @@ one at a time, so a report of 500,000 changes is written without being held in m
 
 Formats:
 
-* **JSON** is lossless (raw ``deltaFromCurrent`` / ``currentState`` included). Control, C1 and bidi-override
-  characters are written as ``\\uXXXX`` escapes, so the file is safe to ``cat`` and decodes to the exact text.
-* **CSV** (RFC 4180, header row) is for spreadsheets: a cell of tenant text that starts with ``=``, ``+``,
-  ``-``, ``@``, tab or carriage return is prefixed with ``'`` so it cannot run as a formula.
-* **Markdown** tables for incident tickets: ``|``, backticks, emphasis and HTML characters are escaped, line
-  breaks become spaces and control characters become visible ``\\x1b`` escapes.
+A report export holds, for every change, each changed property's value in the backup and its current value
+(lists and objects as one-line JSON), not only the property names: evidence a ticket can use.
+
+* **JSON** is lossless (``properties`` with ``backup`` / ``current`` values, and the raw
+  ``deltaFromCurrent`` / ``currentState``). Control, C1 and bidi-override characters are written as
+  ``\\uXXXX`` escapes, so the file is safe to ``cat`` and decodes to the exact text.
+* **CSV** (RFC 4180, header row) is for spreadsheets, one row per changed property (a change without any
+  has one row): a cell of tenant text that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
+  prefixed with ``'`` so it cannot run as a formula, and controls (ESC, OSC, C0/C1, NUL, bidi overrides)
+  follow the display rule (``␛``, ``␀``, ``<U+202E>``) so the file cannot drive a terminal.
+* **Markdown** tables for incident tickets: every Markdown character (``[ ] ( ) < > | ` * _ # ~ ! &``) is
+  escaped, so tenant text is never a link or markup; line breaks become spaces and controls follow the
+  display rule; values longer than 300 characters are cut with ``…``.
 
 Every document names its schema (``entrabr.report/1``, ``entrabr.plan/1``, ``entrabr.jobs/1``).
 """
@@ -35,10 +42,11 @@ from entrabr_tui.core.model import (
     JobKind,
 )
 from entrabr_tui.core.planner import RestorePlan, plan_to_json, summary_lines
+from entrabr_tui.core.recoverability import SYNC_UNKNOWN_REASON
 from entrabr_tui.engine.export_records import (
+    answer_text,
     change_json,
     change_summary_json,
-    changed_properties,
     csv_cell,
     dt_text,
     is_recoverable,
@@ -47,8 +55,10 @@ from entrabr_tui.engine.export_records import (
     json_text,
     md_cell,
     plan_hash,
+    property_values,
     scope_json,
     scope_text,
+    value_text,
 )
 
 REPORT_SCHEMA = "entrabr.report/1"
@@ -143,13 +153,29 @@ def _md_table(out: TextIO, header: Sequence[str], rows: Iterable[Sequence[object
     return count
 
 
-def _csv_writer(out: TextIO) -> Any:
-    return csv.writer(out, lineterminator="\r\n")
+class _SafeCsvWriter:
+    """A CSV writer whose every cell goes through :func:`csv_cell` (formulas and controls defused)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.writer = csv.writer(out, lineterminator="\r\n")
+
+    def writerow(self, row: Iterable[object]) -> None:
+        self.writer.writerow([csv_cell(cell) if isinstance(cell, str) else cell for cell in row])
+
+    def writerows(self, rows: Iterable[Iterable[object]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def _csv_writer(out: TextIO) -> _SafeCsvWriter:
+    return _SafeCsvWriter(out)
 
 
 # ------------------------------------------------------------------------------------------------ report
 REPORT_CSV_HEADER = ("entityType", "action", "id", "displayName", "principalName", "onPremisesSynced",
-                     "recoverable", "changedProperties")
+                     "recoverable", "property", "backupValue", "currentValue")
+#: Longest value a Markdown cell shows (the JSON and CSV exports keep every value whole).
+MD_VALUE_WIDTH = 300
 
 
 def _report_head(data: ReportExport) -> dict[str, Any]:
@@ -182,9 +208,11 @@ def write_report(out: TextIO, data: ReportExport, fmt: ExportFormat) -> int:
         writer.writerow(REPORT_CSV_HEADER)
         count = 0
         for c in data.changes:
-            writer.writerow([c.entity_type_raw, c.action_raw, c.id, csv_cell(c.display_name),
-                             csv_cell(c.principal_name or ""), str(c.on_premises_synced).lower(),
-                             str(is_recoverable(c)).lower(), csv_cell(";".join(changed_properties(c)))])
+            about = [c.entity_type_raw, c.action_raw, c.id, c.display_name, c.principal_name or "",
+                     answer_text(c.sync.flag, csv=True),
+                     answer_text(is_recoverable(c), csv=True)]
+            for values in _value_rows(c):
+                writer.writerow([*about, *values])
             count += 1
         return count
     out.write(f"# Difference report {md_cell(data.report_id)}\n\n")
@@ -198,11 +226,29 @@ def write_report(out: TextIO, data: ReportExport, fmt: ExportFormat) -> int:
     _md_table(out, ("Type", "Action", "Count"),
               ((c.entity_type, c.action, c.count) for c in data.counts), numeric=(2,))
     out.write("\n## Changed objects\n\n")
-    rows = ((c.entity_type_raw, c.action_raw, c.id, c.display_name, c.principal_name or "",
-             "yes" if c.on_premises_synced else "no", "yes" if is_recoverable(c) else "no",
-             ", ".join(changed_properties(c))) for c in data.changes)
-    return _md_table(out, ("Type", "Action", "ID", "Name", "UPN or mail", "Synced", "Recoverable",
-                           "Changed properties"), rows)
+    out.write("Each changed property with its value in the backup and its current value (a restore writes "
+              "the backup value back).\n\n")
+    header = ("Type", "Action", "ID", "Name", "UPN or mail", "Synced", "Recoverable", "Property", "Backup",
+              "Current")
+    out.write("| " + " | ".join(header) + " |\n|" + "|".join("---" for _ in header) + "|\n")
+    count = 0
+    for c in data.changes:
+        about = [md_cell(v) for v in (c.entity_type_raw, c.action_raw, c.id, c.display_name,
+                                      c.principal_name or "", answer_text(c.sync.flag),
+                                      answer_text(is_recoverable(c)))]
+        for n, (name, backup, current) in enumerate(_value_rows(c)):
+            cells = [*(about if n == 0 else [""] * len(about)), md_cell(name),
+                     md_cell(backup, MD_VALUE_WIDTH), md_cell(current, MD_VALUE_WIDTH)]
+            out.write("| " + " | ".join(cells) + " |\n")
+        count += 1
+    return count
+
+
+def _value_rows(change: Change) -> list[tuple[str, str, str]]:
+    """(property, backup value, current value) per changed property; one empty row when there is none."""
+    rows = [(item.name, value_text(item.backup), value_text(item.current))
+            for item in property_values(change)]
+    return rows or [("", "", "")]
 
 
 # -------------------------------------------------------------------------------------------------- plan
@@ -210,7 +256,8 @@ PLAN_CSV_HEADER = ("entityType", "id", "outcome", "job", "wholeType", "reason", 
 
 
 def plan_rows(plan: RestorePlan) -> list[tuple[str, str, str, str, str, str, str]]:
-    """One row per queued object: type, id, outcome, 1-based job number, whole type, exclusion reason."""
+    """One row per queued object: type, id, outcome, 1-based job number, whole type, exclusion reason (or
+    ``syncUnknown`` for an included object whose sync status is unknown)."""
     job_of_type: dict[str, int] = {}
     job_of_id: dict[tuple[str, str], int] = {}
     for number, batch in enumerate(plan.batches, start=1):
@@ -222,14 +269,17 @@ def plan_rows(plan: RestorePlan) -> list[tuple[str, str, str, str, str, str, str
                 for object_id in ids:
                     job_of_id[(entity_type, object_id)] = number
     rows: list[tuple[str, str, str, str, str, str, str]] = []
+    unknown = {(entity_type, i) for entity_type, ids in plan.sync_unknown for i in ids}
     for t in plan.types:
         whole = "true" if t.whole_type else "false"
         for outcome, ids in (("restore", t.restores), ("update", t.updates), ("other", t.others),
                              ("softDelete", t.soft_deletes)):
             for object_id in ids:
                 job = job_of_id.get((t.entity_type, object_id), job_of_type.get(t.entity_type))
+                known = (t.entity_type, object_id) not in unknown
+                reason, detail = ("", "") if known else ("syncUnknown", SYNC_UNKNOWN_REASON)
                 rows.append((t.entity_type, object_id, outcome, "" if job is None else str(job), whole,
-                             "", ""))
+                             reason, detail))
     for e in plan.exclusions:
         for object_id in e.ids:
             rows.append((e.entity_type, object_id, "excluded", "", "false", str(e.reason), e.detail))
@@ -305,8 +355,7 @@ def write_jobs(out: TextIO, data: JobsExport, fmt: ExportFormat) -> int:
                              _num(j.total_failed_changes), "", "", "", "", ""])
             for c in result.failed:
                 writer.writerow(["failedChange", j.kind.value, j.id, *([""] * 11), c.entity_type_raw, c.id,
-                                 csv_cell(c.display_name), c.action_raw,
-                                 csv_cell(c.failure_message or "")])
+                                 c.display_name, c.action_raw, c.failure_message or ""])
         return len(data.results)
     out.write("# Job results\n\n")
     out.write(f"- Tenant: {md_cell(data.tenant)}\n- Generated: {md_cell(dt_text(data.generated))}\n\n")

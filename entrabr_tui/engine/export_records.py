@@ -10,26 +10,39 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from entrabr_tui.core.catalog import has_recoverable_change, type_coverage
+from entrabr_tui.core.diff import ABSENT, format_value
 from entrabr_tui.core.model import Change, EntityNamesFilter, FilteringCriteria, Job, format_datetime
 from entrabr_tui.core.planner import RestorePlan
+from entrabr_tui.core.recoverability import recoverability
+from entrabr_tui.core.text import UNSAFE_BEYOND_C0, display_text
 
-_UNSAFE_JSON = re.compile(r"[\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
-_MD_SPECIAL = re.compile(r"([\\`*_|<>\[\]#~])")
+#: Every character with a meaning in Markdown (links, images, emphasis, code, tables, headings, HTML,
+#: entities): escaped with a backslash, so tenant text is never a link, an image or markup.
+_MD_SPECIAL = re.compile(r"([\\`*_|<>\[\]()#~!&])")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: What an export writes for a property one side does not have.
+ABSENT_TEXT = "(absent)"
 
 
 def json_text(value: Any, *, indent: bool = False) -> str:
     """JSON text of ``value`` with every invisible or terminal-altering character as a ``\\u`` escape."""
     option = orjson.OPT_INDENT_2 if indent else 0
     text = orjson.dumps(value, option=option | orjson.OPT_NON_STR_KEYS, default=_json_default).decode()
-    return _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return UNSAFE_BEYOND_C0.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:  # a surrogate pair, as JSON writes characters beyond the BMP
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def _json_default(value: Any) -> Any:
@@ -41,27 +54,29 @@ def _json_default(value: Any) -> Any:
 
 
 def visible(text: str) -> str:
-    """``text`` with control, C1 and bidi characters shown as ``\\x1b`` / ``\\u202e`` escapes."""
-    if text.isprintable():
-        return text
-
-    def escape(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-    return _CONTROL.sub(escape, text)
+    """``text`` for a terminal: the display rule for tenant text (:func:`~entrabr_tui.core.text.display_text`,
+    escape sequences as ``␛``, bidi and invisible characters as ``<U+202E>``), never cut."""
+    return display_text(text, limit=None)
 
 
 def csv_cell(text: str) -> str:
-    """A tenant-supplied text cell that a spreadsheet will not evaluate as a formula."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """A tenant-supplied text cell that a spreadsheet will not evaluate as a formula and that cannot drive a
+    terminal it is printed on: controls (ESC and so OSC/CSI sequences, C0, C1, NUL), bidi overrides and
+    zero-width characters become visible escapes; a cell starting with ``=``, ``+``, ``-``, ``@``, tab or
+    carriage return gets a leading ``'``."""
+    if text.startswith(_FORMULA_START):
+        text = "'" + text
+    return visible(text)
 
 
-def md_cell(value: object) -> str:
-    """A Markdown table cell: one line, special characters escaped, controls visible."""
+def md_cell(value: object, width: int | None = None) -> str:
+    """A Markdown table cell: one line, controls visible, every Markdown character escaped (so
+    ``[x](javascript:…)`` is text, never a link); cut to ``width`` characters with ``…`` when given."""
     text = "" if value is None else str(value)
-    text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
-    return _MD_SPECIAL.sub(r"\\\1", visible(text))
+    text = visible(text.replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
+    if width is not None and len(text) > width:
+        text = text[: width - 1] + "…"
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def dt_text(value: datetime | None) -> str | None:
@@ -83,10 +98,49 @@ def changed_properties(change: Change) -> list[str]:
     return names
 
 
-def is_recoverable(change: Change) -> bool:
-    """Whether a restore would act on this change (type supported, not synced, something recoverable)."""
-    return (type_coverage(change.entity_type_raw).reason is None and not change.on_premises_synced
-            and has_recoverable_change(change))
+@dataclass(frozen=True, slots=True)
+class PropertyValue:
+    """One changed property or link of a change: its value in the backup and now (``ABSENT`` when that side
+    does not carry it)."""
+
+    name: str
+    backup: Any
+    current: Any
+
+
+def property_values(change: Change) -> list[PropertyValue]:
+    """The backup and current value of every property and link a change carries, in backup order."""
+    return [PropertyValue(name, change.delta.get(name, ABSENT), change.current.get(name, ABSENT))
+            for name in changed_properties(change)]
+
+
+def value_text(value: Any) -> str:
+    """One value, compact: strings as they are, lists and objects as one-line JSON, a missing one
+    ``(absent)`` (controls are left for the medium's own escaping)."""
+    return ABSENT_TEXT if value is ABSENT else format_value(value)
+
+
+def property_json(item: PropertyValue) -> dict[str, Any]:
+    """``{"name", "backup", "current"}``; a side that does not carry the property is left out."""
+    data: dict[str, Any] = {"name": item.name}
+    if item.backup is not ABSENT:
+        data["backup"] = item.backup
+    if item.current is not ABSENT:
+        data["current"] = item.current
+    return data
+
+
+def is_recoverable(change: Change) -> bool | None:
+    """Whether a restore would write anything for this change (:mod:`entrabr_tui.core.recoverability`;
+    ``None``: unknown, its sync status is)."""
+    return recoverability(change).flag
+
+
+def answer_text(flag: bool | None, *, csv: bool = False) -> str:
+    """A three-valued answer for a table: ``yes``/``no`` (``true``/``false`` in CSV) or ``unknown``."""
+    if flag is None:
+        return "unknown"
+    return ("true" if flag else "false") if csv else ("yes" if flag else "no")
 
 
 def change_summary_json(change: Change) -> dict[str, Any]:
@@ -97,10 +151,13 @@ def change_summary_json(change: Change) -> dict[str, Any]:
         "action": change.action_raw,
         "displayName": change.display_name,
         "principalName": change.principal_name,
-        "onPremisesSynced": change.on_premises_synced,
+        "onPremisesSynced": change.sync.flag,
+        "syncStatus": change.sync.value,
     }
     if change.failure_message is not None:
         data["failureMessage"] = change.failure_message
+    if change.unreadable is not None:
+        data["unreadable"] = change.unreadable
     return data
 
 
@@ -109,8 +166,11 @@ def change_json(change: Change) -> dict[str, Any]:
     data = change_summary_json(change)
     data["recoverable"] = is_recoverable(change)
     data["changedProperties"] = changed_properties(change)
+    data["properties"] = [property_json(item) for item in property_values(change)]
     data["deltaFromCurrent"] = change.delta
     data["currentState"] = change.current
+    if change.unreadable is not None:
+        data["raw"] = change.raw  # kept exactly as the service sent it
     return data
 
 

@@ -16,8 +16,9 @@ from typing import Any
 from azure.core.credentials_async import AsyncTokenCredential
 
 from entrabr_tui.core.capabilities import Capabilities, Identity, unknown_capabilities
-from entrabr_tui.core.catalog import has_recoverable_change
 from entrabr_tui.core.model import Change
+from entrabr_tui.core.recoverability import recoverability
+from entrabr_tui.core.sign_in import PromptCallback
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.session import CloseHook, Session
 from entrabr_tui.engine.settings import SessionSettings
@@ -30,7 +31,6 @@ from entrabr_tui.graph.auth import (
     graph_scope,
 )
 from entrabr_tui.graph.client import RecoveryClient
-from entrabr_tui.graph.credentials import PromptCallback
 from entrabr_tui.graph.errors import GraphError
 from entrabr_tui.graph.resilience import RetryPolicy
 from entrabr_tui.store import Cache, History, HistoryAction, StorePaths
@@ -40,9 +40,10 @@ log = logging.getLogger(__name__)
 
 
 def recoverable_flag(item: Mapping[str, Any]) -> bool | None:
-    """Whether recovery would write anything for a raw change (the cache stores it per row)."""
+    """Whether recovery would write anything for a raw change (the cache stores it per row; ``None``:
+    unknown, the payload does not say whether the user or group is synced from on-premises)."""
     try:
-        return has_recoverable_change(Change.from_json(item))
+        return recoverability(Change.from_json(item)).flag
     except (TypeError, ValueError, KeyError, AttributeError):
         return None
 
@@ -138,7 +139,8 @@ async def open_session(
     client = RecoveryClient(credential, settings.graph_url, retry=retry or RetryPolicy(sleep=sleep))
     try:
         cache = Cache.open(tenant, paths=paths, recoverable=recoverable_flag)
-        cache.tenant.set_info(graph_url=client.base_url)
+        if not cache.read_only:
+            cache.tenant.set_info(graph_url=client.base_url)
         history = History.open(paths=paths)
     except BaseException:
         await client.aclose()
@@ -148,7 +150,7 @@ async def open_session(
     session = Session(settings, cache=cache, history=history, capabilities=capabilities, client=client,
                       clock=clock, sleep=sleep, on_close=hooks)
     session.log.write(HistoryAction.SIGN_IN, detail=f"{capabilities.summary} ({how}) at {client.base_url}")
-    if cache.journal.open_intents():
+    if cache.journal.open_intents() and not cache.read_only:
         try:
             await session.reconcile()
         except GraphError as exc:

@@ -17,6 +17,7 @@ from entrabr_tui.core.planner import (
     PlanSummary,
     RestorePlan,
     TypePlan,
+    object_records,
     plan_restore,
     plan_to_json,
     queued_change_for,
@@ -93,6 +94,11 @@ class SessionPlan:
     def is_empty(self) -> bool:
         return self.plan.is_empty
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the plan cannot promise (objects of unknown sync status it includes)."""
+        return self.plan.warnings
+
     # -- views ------------------------------------------------------------------------------------------
 
     @property
@@ -155,11 +161,12 @@ def build_plan(
     kept: Collection[str] = (),
     kept_by_tags: int = 0,
 ) -> SessionPlan:
-    """Plan a restore of ``queued`` changes of ``report``; ``kept`` ids (kept by triage tags) are left out,
+    """Plan a restore of the objects of the ``queued`` changes of ``report`` (one record per object, see
+    :func:`~entrabr_tui.core.planner.object_records`); ``kept`` ids (kept by triage tags) are left out,
     ``kept_by_tags`` is how many changes of the report the tags keep."""
     if report.snapshot_id is None:
         raise ValueError(f"report {report.id} has no backup id, so it cannot be restored from")
-    plan = plan_restore((queued_change_for(c) for c in queued), report_totals,
+    plan = plan_restore(object_records(queued_change_for(c) for c in queued), report_totals,
                         allow_whole_type=allow_whole_type, kept=kept, kept_by_tags=kept_by_tags)
     return SessionPlan(
         plan=plan, report=report, snapshot_id=report.snapshot_id,

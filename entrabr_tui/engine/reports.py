@@ -5,6 +5,12 @@ Reuse comes first, in this order: a successful report of the same backup and sco
 running one of the same backup and scope (it is watched instead of starting another). Only then is a new
 preview job queued. Downloads go page by page: each page and the link to the next one are stored in one
 transaction, so a download stopped at any point resumes where it stopped, with no gap and no duplicate.
+
+A report is complete only when it is proven so: the last page was reached and exactly the number of change
+objects the service announced arrived (see :mod:`entrabr_tui.store.report_writer`). A walk that ends short
+(a page without a next link before the end, a page missing items) is walked again once from the first
+page; if it is still not proven, the report is returned incomplete (``ReportInfo.complete`` false, with
+:attr:`ReportInfo.state_text` saying how far it got) and the next download starts over.
 """
 
 from __future__ import annotations
@@ -16,10 +22,18 @@ from datetime import UTC, datetime, timedelta
 
 from entrabr_tui.core.model import FilteringCriteria, Job, JobKind, RecoveryStatus
 from entrabr_tui.engine.errors import JobEndedError
-from entrabr_tui.engine.events import PHASE_DONE, PHASE_DOWNLOADING, JobProgress, JobProgressCallback, emit
+from entrabr_tui.engine.events import (
+    PHASE_DONE,
+    PHASE_DOWNLOADING,
+    PHASE_WAITING,
+    JobProgress,
+    JobProgressCallback,
+    emit,
+)
 from entrabr_tui.engine.jobs import JobRequest, SlotMode
 from entrabr_tui.engine.runner import JobRunner
 from entrabr_tui.engine.scopes import describe_scope, same_scope
+from entrabr_tui.engine.tenant_writer import TenantWriter
 from entrabr_tui.graph.errors import BadRequestError, NotFoundError
 from entrabr_tui.graph.paging import ChangePage
 from entrabr_tui.graph.requests import GET_CHANGES_TEMPLATE, MAX_PAGE_SIZE, function_url
@@ -45,16 +59,22 @@ class ReportInfo:
     downloaded: int
     total: int | None
     complete: bool
+    """Proven complete: the last page was reached and exactly ``total`` change objects arrived."""
     archived: bool = False
     reused: bool = False
+    unreadable: int = 0
+    """Change objects that could not be read (kept raw and listed; counted in ``downloaded``)."""
+    state_text: str = ""
+    """``complete: 5,005 changes`` or ``incomplete: 1,998 of 5,005 (…)``, for people."""
 
     @classmethod
     def of(cls, report: Report, *, reused: bool = False) -> ReportInfo:
         status = RecoveryStatus.parse(report.job_status) if report.job_status else RecoveryStatus.SUCCESSFUL
         return cls(
             id=report.job_id, report_id=report.id, snapshot_id=report.snapshot_id, scope=report.scope,
-            status=status, downloaded=report.item_count, total=report.total_expected,
+            status=status, downloaded=report.item_count, total=report.expected,
             complete=report.complete, archived=report.archived, reused=reused,
+            unreadable=report.unreadable_items, state_text=report.state_text,
         )
 
 
@@ -78,10 +98,11 @@ class ReportManager:
     """
 
     def __init__(self, runner: JobRunner, *, page_size: int = MAX_PAGE_SIZE,
-                 on_event: ReportEvent | None = None) -> None:
+                 on_event: ReportEvent | None = None, writer: TenantWriter | None = None) -> None:
         self.runner = runner
         self.page_size = page_size
         self.on_event = on_event
+        self.writer = writer or TenantWriter(None, clock=runner.clock, sleep=runner.sleep)
         #: Called before a new report job is created; raises to refuse (e.g. a read-only sign-in).
         self.guard: Callable[[], None] | None = None
 
@@ -118,16 +139,56 @@ class ReportManager:
 
         ``fresh`` skips reuse and always runs a new report (the live tenant may have moved on since the
         last one). Raises :class:`JobEndedError` when the report job fails or is cancelled.
+
+        A complete cached report is reused without further ado; anything else holds the tenant's writer
+        lock, waiting (with a message, and how far the other download has got) while another entrabr
+        process holds it: once it is done, the report it downloaded is usually the one wanted.
         """
+        if not fresh:
+            cached = self.runner.cache.reports.find_reusable(snapshot_id, scope)
+            if cached is not None and cached.complete:
+                return await self._reuse(cached, progress)
+        began = self.runner.clock()
+
+        def waiting(text: str) -> object:
+            return emit(progress, JobProgress(
+                job_id=None, kind=JobKind.PREVIEW, phase=PHASE_WAITING, text=text,
+                elapsed=(self.runner.clock() - began).total_seconds()))
+
+        def follow() -> str | None:
+            other = self.runner.cache.reports.find_reusable(snapshot_id, scope)
+            if other is None:
+                return None
+            of = f" of {other.expected:,}" if other.expected is not None else ""
+            return f"{other.item_count:,}{of} changes in the cache so far"
+
+        async with self.writer.hold("report", "downloading a report of this tenant", waiting, follow):
+            return await self._ensure(snapshot_id, scope, progress, fresh=fresh, mode=mode)
+
+    async def _reuse(self, cached: Report, progress: JobProgressCallback | None) -> ReportInfo:
+        cached = await finish_indexes(self.runner.cache, cached)
+        info = ReportInfo.of(cached, reused=True)
+        self._note("reused", info)
+        await emit(progress, self._done_event(info))
+        return info
+
+    async def _ensure(self, snapshot_id: str, scope: FilteringCriteria | None,
+                      progress: JobProgressCallback | None, *, fresh: bool, mode: SlotMode | None
+                      ) -> ReportInfo:
         cache = self.runner.cache
         if not fresh:
             cached = cache.reports.find_reusable(snapshot_id, scope)
             if cached is not None and cached.complete:
-                cached = await finish_indexes(cache, cached)
-                info = ReportInfo.of(cached, reused=True)
-                self._note("reused", info)
-                await emit(progress, self._done_event(info))
-                return info
+                return await self._reuse(cached, progress)  # another process finished it meanwhile
+        # A report job of ours whose results were not collected (a run stopped before its download, even
+        # before its id was written down) is adopted, fresh or not: never left behind, never doubled.
+        own = await self._own_report(snapshot_id, scope)
+        if own is not None:
+            adopted = await self._adopt(own, snapshot_id, scope, progress)
+            if adopted is not None:
+                return adopted
+        if not fresh:
+            cached = cache.reports.find_reusable(snapshot_id, scope)
             if cached is not None:
                 record = cache.jobs.get(cached.job_id)
                 if record is not None and not record.archived:
@@ -137,16 +198,17 @@ class ReportManager:
                     except (NotFoundError, BadRequestError):
                         pass  # expired at the service meanwhile: look further
                     else:
+                        self.runner.journal.done(record.job, f"report downloaded: {info.state_text}")
                         self._note("reused", info)
                         return info
-            jobs = await self.runner.list_jobs()
-            listed = self.listed_report(jobs, self.runner.snapshot_time(snapshot_id), snapshot_id, scope)
+            jobs = self.runner.last_listing
+            listed = self.listed_report(jobs, await self.runner.backup_time(snapshot_id), snapshot_id, scope)
             if listed is not None:
                 if not listed.is_terminal:
                     listed = await self.runner.watch(listed, progress, snapshot_id=snapshot_id)
                 if listed.status is RecoveryStatus.SUCCESSFUL:
-                    self.runner.journal.done(listed, "reused")
                     info = await self.download(listed, snapshot_id, progress, scope=scope, reused=True)
+                    self.runner.journal.done(listed, f"reused; {info.state_text}")
                     self._note("reused", info)
                     return info
         if self.guard is not None:
@@ -160,7 +222,33 @@ class ReportManager:
         report = self._begin(job, snapshot_id, scope)
         self._note("created", ReportInfo.of(report))
         info = await self.download(job, snapshot_id, progress, scope=scope)
-        self.runner.journal.done(job, f"report downloaded: {info.downloaded} changes")
+        self.runner.journal.done(job, f"report downloaded: {info.state_text}")
+        return info
+
+    async def _own_report(self, snapshot_id: str, scope: FilteringCriteria | None) -> Job | None:
+        """The running or successful report job of this backup and scope that entrabr started and whose
+        results were not collected, after reconciling the journal with a fresh job list."""
+        found = self.runner.journal.reconcile(await self.runner.list_jobs())
+        for intent, job in found.resumable:
+            if intent.kind is not JobKind.PREVIEW or intent.snapshot_id != snapshot_id \
+                    or not same_scope(intent.scope, scope) or job is None:
+                continue
+            if job.status is RecoveryStatus.SUCCESSFUL or not job.is_terminal:
+                return job
+            self.runner.journal.done(job)  # failed or cancelled: nothing to collect
+        return None
+
+    async def _adopt(self, job: Job, snapshot_id: str, scope: FilteringCriteria | None,
+                     progress: JobProgressCallback | None) -> ReportInfo | None:
+        """Follow our own report job to its end and download it (``None`` when it did not succeed)."""
+        if not job.is_terminal:
+            job = await self.runner.watch(job, progress, snapshot_id=snapshot_id)
+        if job.status is not RecoveryStatus.SUCCESSFUL:
+            self.runner.journal.done(job)
+            return None
+        info = await self.download(job, snapshot_id, progress, scope=scope, reused=True)
+        self.runner.journal.done(job, f"adopted after a restart; {info.state_text}")
+        self._note("reused", info)
         return info
 
     def _changes_hint(self, snapshot_id: str) -> int | None:
@@ -195,9 +283,10 @@ class ReportManager:
 
     def _done_event(self, info: ReportInfo, elapsed: float = 0.0) -> JobProgress:
         how = "Reused the cached" if info.reused else "Downloaded the"
+        state = f"{info.downloaded:,} changes" if info.complete else info.state_text
         return JobProgress(
             job_id=info.id, kind=JobKind.PREVIEW, phase=PHASE_DONE,
-            text=f"{how} difference report of {describe_scope(info.scope)}: {info.downloaded} changes",
+            text=f"{how} difference report of {describe_scope(info.scope)}: {state}",
             elapsed=elapsed, status=info.status, snapshot_id=info.snapshot_id, changed_objects=info.total,
             downloaded=info.downloaded, total=info.total, reused=info.reused,
         )
@@ -219,7 +308,7 @@ class ReportManager:
         def event(downloaded: int, pages: int) -> JobProgress:
             return JobProgress(
                 job_id=job.id, kind=JobKind.PREVIEW, phase=PHASE_DOWNLOADING,
-                text=f"Downloading changes: {downloaded}" + (f" of {total}" if total is not None else ""),
+                text=f"Downloading changes: {downloaded:,}" + (f" of {total:,}" if total is not None else ""),
                 elapsed=(self.runner.clock() - begun).total_seconds(), status=job.status,
                 snapshot_id=snapshot_id, changed_objects=job.total_changed_objects,
                 changed_links=job.total_changed_links, downloaded=downloaded, total=total, pages=pages,
@@ -241,36 +330,52 @@ class ReportManager:
         return info
 
 
+#: Walks of a report from its first page, in one download, before it is left incomplete.
+WALKS = 2
+
+
 async def download_pages(
     cache: Cache,
     report: Report,
     pages: Callable[[str], AsyncIterator[ChangePage]],
     on_page: Callable[[Report], object] | None = None,
+    *,
+    walks: int = WALKS,
 ) -> Report:
-    """Fetch a report's pages from its resume point into the cache; returns the finished report.
+    """Fetch a report's pages from its resume point into the cache; returns the report as it ends.
 
-    Each page is stored together with its next link (one transaction). The finished report's indexes are
-    built on a second connection in a worker thread, so a large report does not stall the event loop.
+    Each page is stored together with its next link (one transaction), with the ``@odata.count`` it states.
+    A report whose walk ended without being proven complete (see :mod:`entrabr_tui.store.report_writer`) is
+    downloaded again from its first page, up to ``walks`` walks in all; it is returned incomplete when no
+    walk proved it. The indexes are built on a second connection in a worker thread, so a large report
+    does not stall the event loop.
     """
-    start = cache.report_writer.resume_point(report.id)
-    if start is not None:
-        async for page in pages(start):
-            try:
-                result = cache.report_writer.ingest_page(
-                    report.id, page.items, page.next_link, page.url, finalize=False
-                )
-            except IngestError:
-                # The stored state moved on (another process downloaded the same report): re-read it.
-                current = cache.reports.get(report.id)
-                if current is None or current.complete:
-                    break
-                raise
-            report = result.report
-            if on_page is not None:
-                awaited = on_page(report)
-                if asyncio.iscoroutine(awaited):
-                    await awaited
-    return await finish_indexes(cache, cache.reports.get(report.id) or report)
+    for _ in range(max(1, walks)):
+        if report.ended and not report.complete:
+            report = cache.report_writer.reset_download(report.id)
+        start = cache.report_writer.resume_point(report.id)
+        if start is not None:
+            async for page in pages(start):
+                try:
+                    result = cache.report_writer.ingest_page(
+                        report.id, page.items, page.next_link, page.url, stated_count=page.count,
+                        finalize=False,
+                    )
+                except IngestError:
+                    # The stored state moved on (another process downloaded the same report): re-read it.
+                    current = cache.reports.get(report.id)
+                    if current is None or current.ended:
+                        break
+                    raise
+                report = result.report
+                if on_page is not None:
+                    awaited = on_page(report)
+                    if asyncio.iscoroutine(awaited):
+                        await awaited
+        report = cache.reports.get(report.id) or report
+        if report.complete or not report.ended:
+            break
+    return await finish_indexes(cache, report)
 
 
 async def finish_indexes(cache: Cache, report: Report) -> Report:

@@ -10,27 +10,33 @@ retry plan is built from the failed changes that can still be recovered.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from entrabr_tui.core.model import Change, FilteringCriteria, Job, JobKind, RecoveryStatus
 from entrabr_tui.core.planner import RestorePlan, plan_restore, queued_change_for
-from entrabr_tui.engine.errors import EngineError
+from entrabr_tui.core.recoverability import Recoverable
+from entrabr_tui.core.text import failed_summary
+from entrabr_tui.engine.errors import EngineError, UnconfirmedIntentError
 from entrabr_tui.engine.events import (
     PHASE_DONE,
     PHASE_QUEUED,
+    PHASE_WAITING,
     JobProgress,
     RestoreProgress,
     RestoreProgressCallback,
     emit,
 )
+from entrabr_tui.engine.interrupted import BatchPhase, BatchState, run_states
 from entrabr_tui.engine.jobs import JobRequest, SlotMode
 from entrabr_tui.engine.reports import download_pages
 from entrabr_tui.engine.runner import JobRunner
 from entrabr_tui.engine.scopes import describe_scope, scope_size
-from entrabr_tui.graph.errors import BadRequestError, GraphError, NotFoundError
+from entrabr_tui.graph.errors import BadRequestError, GraphError, JobWaitTimeoutError, NotFoundError
 from entrabr_tui.graph.requests import GET_FAILED_CHANGES_TEMPLATE, MAX_PAGE_SIZE, function_url
-from entrabr_tui.store import ReportKind
+from entrabr_tui.store import IntentStatus, ReportKind
+from entrabr_tui.store.restore_runs import RestoreRun, RunBatch, RunStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +113,19 @@ class RestoreResult:
     def summary(self) -> str:
         done = sum(1 for b in self.batches if b.job is not None)
         text = (f"Restore {self.outcome}: {done} of {len(self.batches)} recovery job(s) ran; "
-                f"{self.objects_modified} objects and {self.links_modified} links modified, "
-                f"{self.failed_count} changes failed")
+                f"{self.objects_modified:,} objects and {self.links_modified:,} links modified; "
+                f"{failed_summary(self.failed_count, len(self.failed))}")
         return text + (f". {self.error}" if self.error else "")
 
 
 class RestoreExecutor:
-    """Runs restore plans through a :class:`JobRunner` (one recovery job per batch)."""
+    """Runs restore plans through a :class:`JobRunner` (one recovery job per batch), and resumes them.
+
+    Every run is written down (:class:`~entrabr_tui.store.restore_runs.RestoreRuns`) before its first batch
+    is sent, each batch journaled around its POST, so a run interrupted at any point can be resumed: a batch
+    whose job the service has is followed (never sent again), one it provably never received is sent, one
+    whose arrival cannot be judged stops the resume (see :mod:`entrabr_tui.engine.journal`).
+    """
 
     def __init__(self, runner: JobRunner) -> None:
         self.runner = runner
@@ -129,43 +141,134 @@ class RestoreExecutor:
         on_submitted: Callable[[int, Job], None] | None = None,
         on_finished: Callable[[BatchResult], None] | None = None,
         report_id: int | None = None,
+        plan_hash: str | None = None,
+        object_ids: Callable[[FilteringCriteria], Sequence[str]] | None = None,
     ) -> RestoreResult:
         """Run every batch of ``plan`` against backup ``snapshot_id``, in order.
 
         A service error before the first job exists is raised (nothing happened); after that, the result
-        records it and the remaining batches are skipped. ``on_submitted(batch, job)`` is called as each
-        batch's job is accepted, ``on_finished(result)`` as each batch ends (history, queue upkeep).
+        records it and the remaining batches are skipped (the run stays resumable). ``on_submitted(batch,
+        job)`` is called as each batch's job is accepted, ``on_finished(result)`` as each batch ends
+        (history, queue upkeep). ``plan_hash`` and ``object_ids(scope)`` are written down with the run.
         """
         self._cancel = False
-        run_id = uuid.uuid4().hex
-        batches = plan.batches
-        count = len(batches)
+        if not plan.batches:
+            return RestoreResult(uuid.uuid4().hex, snapshot_id, ())
+        run = self.runner.cache.runs.begin(
+            uuid.uuid4().hex, snapshot_id,
+            [RunBatch(n, scope, tuple(object_ids(scope)) if object_ids else ())
+             for n, scope in enumerate(plan.batches, start=1)],
+            report_id=report_id, plan_hash=plan_hash, now=self.runner.clock(),
+        )
+        states = tuple(BatchState(b.batch, b.scope, BatchPhase.TO_DO) for b in run.batches)
+        return await self._run(run, states, progress, mode, on_submitted, on_finished, reconcile=False)
+
+    async def resume_run(
+        self,
+        run: RestoreRun,
+        progress: RestoreProgressCallback | None = None,
+        *,
+        mode: SlotMode | None = None,
+        on_submitted: Callable[[int, Job], None] | None = None,
+        on_finished: Callable[[BatchResult], None] | None = None,
+    ) -> RestoreResult:
+        """Finish an interrupted run: batches already done are reported as they ended, the batch whose job
+        the service has is followed, the rest are sent in order (never one the service may have)."""
+        self._cancel = False
+        return await self._run(run, (), progress, mode, on_submitted, on_finished, reconcile=True)
+
+    async def _reconciled_states(self, run: RestoreRun, relay: Callable[[JobProgress], object] | None
+                                 ) -> tuple[BatchState, ...]:
+        """The run's batch states after reconciling the journal with a fresh job list (waiting for this
+        run's entries that are too recent to judge)."""
+        runner = self.runner
+        settled: datetime | None = None
+        while True:
+            jobs = await runner.list_jobs()
+            listed_at = max(runner.clock(), settled) if settled is not None else runner.clock()
+            found = runner.journal.reconcile(jobs, listed_at=listed_at)
+            mine = [i for i in found.unsettled if i.run_id == run.id]
+            if not mine or settled is not None:
+                return run_states(run, runner.cache.journal.of_run(run.id))
+            settled = max(i.created for i in mine) + runner.journal.settle
+            wait = max(0.0, (settled - runner.clock()).total_seconds())
+            await emit(relay, JobProgress(
+                job_id=None, kind=JobKind.RECOVERY, phase=PHASE_WAITING, elapsed=0.0,
+                text=f"Checking whether the service received the interrupted batch (its job list is read "
+                     f"again in {wait:.0f} s); nothing is sent until then"))
+            await runner.sleep(max(wait, 0.001))
+
+    async def _run(
+        self,
+        run: RestoreRun,
+        states: tuple[BatchState, ...],
+        progress: RestoreProgressCallback | None,
+        mode: SlotMode | None,
+        on_submitted: Callable[[int, Job], None] | None,
+        on_finished: Callable[[BatchResult], None] | None,
+        *,
+        reconcile: bool,
+    ) -> RestoreResult:
+        snapshot_id = run.snapshot_id
+        count = run.batch_count
         results: list[BatchResult] = []
         cancelled = False
         error: str | None = None
-        if not batches:
-            return RestoreResult(run_id, snapshot_id, ())
-        first = self._request(snapshot_id, batches[0], run_id, 1, count, report_id)
+        first = self._request(snapshot_id, run.batches[0].scope, run.id, 1, count, run.report_id)
         async with self.runner.exclusive(first, self._wrap(progress, 1, count, first)):
-            for number, scope in enumerate(batches, start=1):
+            if reconcile:
+                states = await self._reconciled_states(run, self._wrap(progress, 1, count, first))
+            for state in states:
+                number, scope = state.batch, state.scope
                 if cancelled or error is not None or self._cancel:
                     cancelled = cancelled or self._cancel
                     results.append(BatchResult(number, scope, None, skipped=True))
                     continue
-                request = self._request(snapshot_id, scope, run_id, number, count, report_id)
+                if state.phase is BatchPhase.DONE:
+                    results.append(self._recorded(state))
+                    continue
+                if state.phase is BatchPhase.UNKNOWN:
+                    too_old = state.intent is not None and state.intent.status is IntentStatus.UNCONFIRMED
+                    error = (f"Batch {number} of {count}: whether the service received its request cannot be "
+                             + ("told: it is older than the service keeps jobs. It was not sent again; drop "
+                                "this restore and start a new one if it is still wanted." if too_old else
+                                "told yet, so it was not sent again; resume it again shortly."))
+                    results.append(BatchResult(number, scope, None, error=error))
+                    continue
+                request = self._request(snapshot_id, scope, run.id, number, count, run.report_id)
                 relay = self._wrap(progress, number, count, request)
-                await emit(progress, RestoreProgress(
-                    batch=number, batch_count=count, job_id=None, phase=PHASE_QUEUED,
-                    text=f"Batch {number} of {count}: starting a restore of {describe_scope(scope)}",
-                    elapsed=0.0, ids_in_batch=scope_size(scope) or 0,
-                ))
                 try:
-                    job = await self.runner.start(request, relay, mode=mode)
-                    if on_submitted is not None:
-                        on_submitted(number, job)
+                    if state.phase is BatchPhase.SENT:
+                        job = await self._sent_job(state, snapshot_id)
+                        if job is None:
+                            results.append(self._recorded(state))
+                            continue
+                        await emit(progress, RestoreProgress(
+                            batch=number, batch_count=count, job_id=job.id, phase=job.status_raw,
+                            text=f"Batch {number} of {count}: following job {job.id}, sent before a restart",
+                            elapsed=0.0, ids_in_batch=scope_size(scope) or 0,
+                        ))
+                    else:
+                        await emit(progress, RestoreProgress(
+                            batch=number, batch_count=count, job_id=None, phase=PHASE_QUEUED,
+                            text=f"Batch {number} of {count}: starting a restore of {describe_scope(scope)}",
+                            elapsed=0.0, ids_in_batch=scope_size(scope) or 0,
+                        ))
+                        job = await self.runner.start(request, relay, mode=mode)
+                        if on_submitted is not None:
+                            on_submitted(number, job)
                     job = await self.runner.watch(job, relay, snapshot_id=snapshot_id)
+                except JobWaitTimeoutError as exc:
+                    # The job goes on at the service in a status this version does not know: the run stays
+                    # resumable (a resume follows that job, never sends it again) and the wait ends here.
+                    self.runner.cache.runs.set_status(run.id, RunStatus.RUNNING, message=str(exc),
+                                                      now=self.runner.clock())
+                    raise
                 except (GraphError, EngineError) as exc:
-                    if not any(r.job is not None for r in results):
+                    if not reconcile and not any(r.job is not None for r in results):
+                        if not isinstance(exc, UnconfirmedIntentError):  # else it may have arrived: resumable
+                            self.runner.cache.runs.set_status(run.id, RunStatus.FINISHED, message=str(exc),
+                                                              now=self.runner.clock())
                         raise
                     error = f"Batch {number} of {count} stopped: {exc}"
                     results.append(BatchResult(number, scope, None, error=str(exc)))
@@ -177,14 +280,44 @@ class RestoreExecutor:
                     on_finished(results[-1])
                 if job.status is RecoveryStatus.ABANDONED:
                     cancelled = True
-        result = RestoreResult(run_id, snapshot_id, tuple(results), cancelled=cancelled, error=error)
+        result = RestoreResult(run.id, snapshot_id, tuple(results), cancelled=cancelled, error=error)
+        if cancelled:
+            self.runner.cache.runs.set_status(run.id, RunStatus.CANCELLED, now=self.runner.clock())
+        elif error is None:
+            self.runner.cache.runs.set_status(run.id, RunStatus.FINISHED, message=result.outcome,
+                                              now=self.runner.clock())
+        else:  # interrupted by an error: the run stays resumable
+            self.runner.cache.runs.set_status(run.id, RunStatus.RUNNING, message=error,
+                                              now=self.runner.clock())
         await emit(progress, RestoreProgress(
             batch=count, batch_count=count, job_id=None, phase=PHASE_DONE, text=result.summary, elapsed=0.0,
         ))
         return result
 
+    async def _sent_job(self, state: BatchState, snapshot_id: str) -> Job | None:
+        """The job of a batch sent before a restart, read from the service; ``None`` (and its entry closed)
+        when the service no longer knows it (its outcome cannot be collected, and it is never sent again)."""
+        assert state.intent is not None and state.job_id is not None
+        listed = next((j for j in self.runner.last_listing if j.id == state.job_id), None)
+        if listed is not None:
+            return listed
+        try:
+            return await self.runner.client.get_job(JobKind.RECOVERY, snapshot_id, state.job_id)
+        except NotFoundError:
+            self.runner.journal.close(state.intent, "the service no longer knows this job; its outcome "
+                                                    "could not be collected (it was not sent again)")
+            return None
+
+    def _recorded(self, state: BatchState) -> BatchResult:
+        """A batch that ended before: its job as last seen and its failed changes, from the cache."""
+        job_id = state.job_id
+        record = self.runner.cache.jobs.get(job_id) if job_id else None
+        failed = self.runner.cache.queries.failed_changes(job_id) if job_id else []
+        job = record.job if record is not None else None
+        return BatchResult(state.batch, state.scope, job, tuple(failed))
+
     @staticmethod
-    def _request(snapshot_id: str, scope: FilteringCriteria, run_id: str, number: int, count: int,
+    def _request(snapshot_id: str, scope: FilteringCriteria | None, run_id: str, number: int, count: int,
                  report_id: int | None = None) -> JobRequest:
         return JobRequest(JobKind.RECOVERY, snapshot_id, scope, report_id=report_id, run_id=run_id,
                           batch=number, batch_count=count)
@@ -257,8 +390,8 @@ def retry_plan(failed: Iterable[Change],
                originals: Callable[[str], Change | None] | None = None) -> RetryPlan:
     """A new plan from failed changes that can still be recovered (scoped by ID only).
 
-    ``originals(id)`` may return the change from the report the restore came from; its flags (synced from
-    on-premises, recoverable properties) win over the failed change's partial copy.
+    ``originals(id)`` may return the change from the report the restore came from; its verdict (with the
+    sync status the cache knows) wins over the failed change's partial copy.
     """
     queued = []
     left_out = []
@@ -270,7 +403,7 @@ def retry_plan(failed: Iterable[Change],
         seen.add(key)
         source = (originals(change.id) if originals else None) or change
         record = queued_change_for(source)
-        if record.on_premises_synced or not record.has_recoverable_change or not change.id:
+        if record.verdict.answer is Recoverable.NO or not change.id:
             left_out.append(change)
         queued.append(record)
     plan = plan_restore(queued, allow_whole_type=False)

@@ -6,14 +6,20 @@ before each start to see whether another job holds the service's slot, and then 
 job to end (polling it) or stops with :class:`~entrabr_tui.engine.errors.SlotBusyError`, as asked. Every job
 it starts is journaled (intent before the POST, job id after), so a crash never leads to a second submit.
 
+Watching a job (:meth:`JobRunner.watch`) polls it until it ends. A job that stays in a status this version
+does not know (a value newer than the code) for ``unknown_status_timeout`` seconds is not waited for any
+longer: the watch stops with :class:`~entrabr_tui.graph.errors.JobWaitTimeoutError` (``unknown_status``).
+The job goes on at the service; the job list shows it.
+
 Downloading a report's changes and reusing finished reports live in :mod:`entrabr_tui.engine.reports`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from entrabr_tui.core.model import Job, JobKind, RecoveryStatus, snapshot_time_from_id
+from entrabr_tui.core.model import Job, JobKind, RecoveryStatus
 from entrabr_tui.engine.errors import (
     CancelledBeforeStartError,
     DuplicateRequestError,
@@ -33,14 +39,15 @@ from entrabr_tui.engine.jobs import ActiveJob, JobRequest, SlotMode, SlotState, 
 from entrabr_tui.engine.journal import Journal
 from entrabr_tui.engine.local_queue import LocalQueue
 from entrabr_tui.engine.scopes import same_scope, scope_size
-from entrabr_tui.engine.timing import Clock, PollPolicy, Sleep, estimate, real_sleep, utc_now
-from entrabr_tui.graph.client import RecoveryClient
+from entrabr_tui.engine.timing import Clock, PollPolicy, Sleep, estimate, format_duration, real_sleep, utc_now
+from entrabr_tui.graph.client import UNKNOWN_STATUS_TIMEOUT, RecoveryClient
 from entrabr_tui.graph.errors import (
     AuthError,
     BadRequestError,
     ConflictError,
     ForbiddenError,
     GraphError,
+    JobWaitTimeoutError,
     NetworkError,
     NotFoundError,
     ServerError,
@@ -64,7 +71,8 @@ class JobRunner(LocalQueue):
     ``clock`` and ``sleep`` are injectable (tests run without waiting); ``poll`` sets the backoff and an
     optional bound on polls per wait; ``slot_mode`` is the default answer to a foreign job holding the slot.
     ``tenant_objects`` (when known) sharpens the expected-duration estimate; ``duration_scale`` multiplies
-    it (an emulator running jobs faster than the real service).
+    it (an emulator running jobs faster than the real service). ``unknown_status_timeout`` bounds the time
+    a watched job may stay in a status this version does not know (``None``: wait on).
     """
 
     def __init__(
@@ -79,6 +87,7 @@ class JobRunner(LocalQueue):
         sleep: Sleep = real_sleep,
         slot_mode: SlotMode = SlotMode.WAIT,
         duration_scale: float = 1.0,
+        unknown_status_timeout: float | None = UNKNOWN_STATUS_TIMEOUT,
     ) -> None:
         self.client = client
         self.cache = cache
@@ -89,6 +98,7 @@ class JobRunner(LocalQueue):
         self.sleep = sleep
         self.slot_mode = slot_mode
         self.duration_scale = duration_scale
+        self.unknown_status_timeout = unknown_status_timeout
         self._init_queue()
         self._active: ActiveJob | None = None
         self.last_listing: list[Job] = []
@@ -113,11 +123,23 @@ class JobRunner(LocalQueue):
     # -- the service's slot ------------------------------------------------------------------------------
 
     async def list_jobs(self) -> list[Job]:
-        """``GET /jobs``, remembered and written to the cache (jobs no longer listed become archived)."""
-        jobs = await self.client.list_jobs()
+        """``GET /jobs``, remembered and written to the cache (jobs no longer listed become archived).
+
+        The list is not under a snapshot path, so each job's ``snapshot_id`` is the cached snapshot whose
+        ``createdDateTime`` is its ``targetStateDateTime`` (else the one stored before), or unknown."""
+        jobs = [self._with_snapshot(job) for job in await self.client.list_jobs()]
         self.last_listing = jobs
         self.cache.jobs.reconcile(jobs, now=self.clock())
         return jobs
+
+    def _with_snapshot(self, job: Job) -> Job:
+        if job.snapshot_id is not None:
+            return job
+        known = self.cache.tenant.snapshot_at(job.target_state)
+        if known is None:
+            record = self.cache.jobs.get(job.id)
+            known = record.snapshot_id if record is not None else None
+        return replace(job, snapshot_id=known) if known is not None else job
 
     @staticmethod
     def holder_of(jobs: list[Job]) -> Job | None:
@@ -166,9 +188,18 @@ class JobRunner(LocalQueue):
     # -- one job -----------------------------------------------------------------------------------------
 
     def snapshot_time(self, snapshot_id: str) -> datetime | None:
-        """The backup's time (from the cache, else decoded from its id)."""
+        """The backup's time from the cached snapshot list (``None`` when unknown: ids are never decoded)."""
         record = self.cache.tenant.snapshot(snapshot_id)
-        return record.created if record is not None else snapshot_time_from_id(snapshot_id)
+        return record.created if record is not None else None
+
+    async def backup_time(self, snapshot_id: str) -> datetime | None:
+        """The backup's ``createdDateTime``: from the cache, else from the service's snapshot list (which is
+        then cached). Jobs name their backup only by this time (``targetStateDateTime``)."""
+        known = self.snapshot_time(snapshot_id)
+        if known is None:
+            self.cache.tenant.record_snapshots(await self.client.list_snapshots(), now=self.clock())
+            known = self.snapshot_time(snapshot_id)
+        return known
 
     async def run(
         self,
@@ -212,6 +243,7 @@ class JobRunner(LocalQueue):
     async def _start(self, request: JobRequest, progress: JobProgressCallback | None, mode: SlotMode | None
                      ) -> Job:
         conflicts = 0
+        settled: datetime | None = None  # the journal was waited for until then
         while True:
             if conflicts:
                 if self.poll.max_polls is not None and conflicts > self.poll.max_polls:
@@ -219,10 +251,13 @@ class JobRunner(LocalQueue):
                                          conflicts)
                 await self.sleep(self.poll.delay(conflicts - 1, 0.0))
             jobs = await self.wait_for_slot(request.kind, progress, mode=mode)
-            self._settle_earlier(request, jobs)
+            listed_at = max(self.clock(), settled) if settled is not None else self.clock()
+            settled = await self._settle_journal(request, progress, listed_at)
+            if settled is not None:
+                continue  # waited for an earlier request to settle: look at the slot again
             intent = self.journal.intend(
                 request.kind, request.snapshot_id, request.scope,
-                target_state=self.snapshot_time(request.snapshot_id), report_id=request.report_id,
+                target_state=await self.backup_time(request.snapshot_id), report_id=request.report_id,
                 run_id=request.run_id, batch=request.batch, batch_count=request.batch_count,
                 label=request.journal_label,
             )
@@ -254,20 +289,35 @@ class JobRunner(LocalQueue):
             created = await self.client.create_recovery_job(request.snapshot_id, request.scope)
         return created.id
 
-    def _settle_earlier(self, request: JobRequest, jobs: list[Job]) -> None:
-        """Before a second request for the same job (same kind, backup and scope), settle an earlier one
-        whose outcome is unknown. If it created a job, that job is recorded and nothing new is sent
-        (:class:`DuplicateRequestError` names it); otherwise it is marked unconfirmed and the new one goes."""
-        for earlier in self.cache.journal.pending_intents():
-            if earlier.kind is not request.kind or earlier.snapshot_id != request.snapshot_id \
-                    or not same_scope(earlier.scope, request.scope):
-                continue
-            job = self.journal.match(earlier, jobs)
-            if job is None:
-                self.journal.unconfirmed(earlier)
-                continue
-            self.journal.submitted(earlier, job.id)
-            raise DuplicateRequestError(job)
+    def _same_request(self, intent: JournalIntent, request: JobRequest) -> bool:
+        return intent.kind is request.kind and intent.snapshot_id == request.snapshot_id \
+            and same_scope(intent.scope, request.scope)
+
+    async def _settle_journal(self, request: JobRequest, progress: JobProgressCallback | None,
+                              listed_at: datetime) -> datetime | None:
+        """Reconcile every open journal entry with the fresh job list (read at ``listed_at``) before a
+        submission (see :mod:`entrabr_tui.engine.journal`). An earlier request for the same job that created
+        one stops this one (:class:`DuplicateRequestError` names the job, which is tracked: nothing is sent
+        again). One too recent to judge is waited for: the time waited until is returned (list the jobs
+        again); ``None``: nothing to wait for, send."""
+        found = self.journal.reconcile(self.last_listing, listed_at=listed_at)
+        for intent, job in found.resumable:
+            if job is not None and not job.is_terminal and self._same_request(intent, request):
+                raise DuplicateRequestError(job)
+        for intent, job in found.adopted:
+            if self._same_request(intent, request):
+                raise DuplicateRequestError(job)
+        unsettled = [i for i in found.unsettled if self._same_request(i, request)]
+        if not unsettled:
+            return None
+        until = max(i.created for i in unsettled) + self.journal.settle
+        wait = max(0.0, (until - self.clock()).total_seconds())
+        await emit(progress, JobProgress(
+            job_id=None, kind=request.kind, phase=PHASE_WAITING, elapsed=0.0,
+            text=f"Checking whether the service received an earlier request for the same job "
+                 f"(its job list is read again in {wait:.0f} s); nothing is sent until then"))
+        await self.sleep(max(wait, 0.001))
+        return until
 
     async def _settle_unknown(self, intent: JournalIntent, error: GraphError) -> Job:
         """The POST's outcome is unknown: look for the job it may have created; never send it again."""
@@ -299,7 +349,8 @@ class JobRunner(LocalQueue):
             except _TRANSIENT:
                 return Job(kind=request.kind, id=job_id, status=RecoveryStatus.INITIALIZED,
                            status_raw=RecoveryStatus.INITIALIZED.value,
-                           target_state=self.snapshot_time(request.snapshot_id), filtering=request.scope)
+                           target_state=self.snapshot_time(request.snapshot_id), filtering=request.scope,
+                           snapshot_id=request.snapshot_id)
 
     async def _adopt(self, job: Job, request: JobRequest, listing: list[Job]) -> Job:
         """Make ``job`` the active one; honour a cancel asked for while it was being created."""
@@ -353,7 +404,11 @@ class JobRunner(LocalQueue):
         snapshot_id: str | None = None,
         expected: float | None = None,
     ) -> Job:
-        """Poll ``job`` with backoff until it is terminal; every read is cached and reported."""
+        """Poll ``job`` with backoff until it is terminal; every read is cached and reported.
+
+        Raises :class:`JobWaitTimeoutError` once the job has shown a status this version does not know for
+        ``unknown_status_timeout`` seconds in a row (a known status in between starts the count again).
+        """
         snapshot = snapshot_id or job.snapshot_id
         if snapshot is None:
             raise ValueError(f"job {job.id} has no backup time, so it cannot be read")
@@ -362,6 +417,8 @@ class JobRunner(LocalQueue):
         if expected is None:
             expected = self.expected_seconds(job, None, self.last_listing)
         polls = failures = 0
+        began = self.clock()
+        unknown_since: datetime | None = None
         try:
             while True:
                 if polls:
@@ -387,6 +444,12 @@ class JobRunner(LocalQueue):
                 await emit(progress, self.progress_of(job, expected=expected, snapshot_id=snapshot))
                 if job.is_terminal:
                     return job
+                if job.status is RecoveryStatus.UNKNOWN_FUTURE_VALUE:
+                    now = self.clock()
+                    unknown_since = unknown_since or now
+                    self._stop_if_stuck(job, now - unknown_since, now - began)
+                else:
+                    unknown_since = None
                 polls += 1
                 if self.poll.max_polls is not None and polls > self.poll.max_polls:
                     raise WaitLimitError(job, polls - 1)
@@ -394,6 +457,18 @@ class JobRunner(LocalQueue):
         finally:
             if self._active is not None and self._active.job is not None and self._active.job.id == job.id:
                 self._active = None
+
+    def _stop_if_stuck(self, job: Job, stuck: timedelta, waited: timedelta) -> None:
+        """Stop watching a job that has been in a status this version does not know for too long."""
+        seconds = stuck.total_seconds()
+        if self.unknown_status_timeout is None or seconds < self.unknown_status_timeout:
+            return
+        kind = "difference report" if job.kind is JobKind.PREVIEW else "restore"
+        raise JobWaitTimeoutError(
+            f"The {kind} job {job.id} has been in status {job.status_raw!r}, which this version of "
+            f"entrabr does not know, for {format_duration(seconds)}; stopped waiting for it. It may still be "
+            "running at the service: 'entrabr jobs' shows it (a newer entrabr may know the status).",
+            job=job, waited=waited.total_seconds(), unknown_status=True)
 
     async def cancel(self, job_id: str | None = None, *, kind: JobKind | None = None) -> str | None:
         """Cancel a job: the given one, else the one this runner is running (or about to start).

@@ -7,7 +7,9 @@ cancelling, and picking up jobs after a restart. Every action is appended to the
 identity, backup, scope, counts, outcome; never a token).
 
 The work is done by the collaborators a session holds: the job runner (:mod:`.runner`), reports
-(:mod:`.reports`), restores (:mod:`.restore`), the read side over a second cache connection
+(:mod:`.reports`), the directory lookup of which users and groups are synced from on-premises
+(:mod:`.sync_status`, run after every report this session ensures and for queued objects before a restore
+is planned), restores (:mod:`.restore`), the read side over a second cache connection
 (:mod:`.cache_reader`), the restore queue (:mod:`.session_queue`), the history (:mod:`.session_log`) and
 resuming after a restart (:mod:`.resume`).
 
@@ -23,14 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from entrabr_tui.core.audit_blindspots import PurgeEntry
 from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.capabilities import Action, Capabilities
-from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, Snapshot
+from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, JobKind, Snapshot
 from entrabr_tui.engine.attribution import ChangeAttribution
 from entrabr_tui.engine.audit import (
     ActorSummary,
@@ -42,11 +44,23 @@ from entrabr_tui.engine.audit import (
 )
 from entrabr_tui.engine.audit_pull import AuditProgressCallback, AuditPullResult
 from entrabr_tui.engine.cache_reader import CacheReader, PageAfter, QueuedObject, ReportRef
-from entrabr_tui.engine.errors import EngineError, OfflineError
-from entrabr_tui.engine.events import JobProgressCallback, RestoreProgressCallback
+from entrabr_tui.engine.errors import EngineError, InterruptedRestoreError, OfflineError
+from entrabr_tui.engine.events import (
+    PHASE_DONE,
+    PHASE_SYNC_STATUS,
+    PHASE_WAITING,
+    JobProgress,
+    JobProgressCallback,
+    RestoreProgress,
+    RestoreProgressCallback,
+    emit,
+)
+from entrabr_tui.engine.export_records import plan_hash
+from entrabr_tui.engine.interrupted import InterruptedRestore, run_states
 from entrabr_tui.engine.jobs import SlotMode, SlotState
 from entrabr_tui.engine.journal import Journal, Reconciliation
 from entrabr_tui.engine.plans import SessionPlan
+from entrabr_tui.engine.progress_watch import ProgressWatch
 from entrabr_tui.engine.reports import ReportInfo, ReportManager
 from entrabr_tui.engine.restore import BatchResult, RestoreExecutor, RestoreResult, retry_plan
 from entrabr_tui.engine.resume import JobResumer, ResumeResult
@@ -54,6 +68,8 @@ from entrabr_tui.engine.runner import JobRunner
 from entrabr_tui.engine.session_log import AppAction, ExportedReport, SessionLog
 from entrabr_tui.engine.session_queue import SessionQueue
 from entrabr_tui.engine.settings import SessionSettings
+from entrabr_tui.engine.sync_status import LookupOutcome, SyncCheck, SyncStatusLookup
+from entrabr_tui.engine.tenant_writer import TenantWriter
 from entrabr_tui.engine.timing import Clock, Sleep, real_sleep, utc_now
 from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.graph.errors import ForbiddenError
@@ -67,9 +83,13 @@ from entrabr_tui.store import (
     JobRecord,
     MarkResult,
     NodeCount,
+    RecoverableFilter,
+    SyncFilter,
 )
 from entrabr_tui.store.audit_join_store import ChangeGroup, GroupMarkResult
+from entrabr_tui.store.restore_runs import RunBatch, RunStatus
 from entrabr_tui.store.sqlite_file import set_aside
+from entrabr_tui.store.writer_lock import TenantLock, lock_path
 
 CloseHook = Callable[[], Awaitable[None]]
 
@@ -128,7 +148,10 @@ class Session:
                               warn=self.open_warnings.append)
         self.cache_reader = CacheReader(cache)
         self.restore_queue = SessionQueue(self.cache_reader, self.log)
-        self.journal = Journal(cache, clock=clock)
+        self.journal = Journal(cache, clock=clock, settle=timedelta(seconds=settings.journal_settle))
+        self.writer = TenantWriter(None if cache.read_only else TenantLock(lock_path(cache.db.path)),
+                                   clock=clock, sleep=sleep)
+        self.sync_lookup = SyncStatusLookup(client, cache, clock=clock)
         self.runner: JobRunner | None = None
         self.reports_manager: ReportManager | None = None
         self.restores: RestoreExecutor | None = None
@@ -137,15 +160,17 @@ class Session:
         self.recovered: Reconciliation | None = None
         self.closed = False
         self.emulator: Any = None  # the demo's in-process emulator, when there is one
-        self.audit = AuditService(cache, self.cache_reader, client, log=self.log, clock=clock)
+        self.audit = AuditService(cache, self.cache_reader, client, log=self.log, clock=clock,
+                                  writer=self.writer)
         if client is not None:
             self.runner = JobRunner(
                 client, cache, self.journal, tenant_objects=settings.tenant_objects, poll=settings.poll,
                 clock=clock, sleep=sleep, slot_mode=settings.slot_mode,
                 duration_scale=settings.duration_scale,
+                unknown_status_timeout=settings.unknown_status_timeout,
             )
             self.reports_manager = ReportManager(self.runner, page_size=settings.page_size,
-                                                 on_event=self._report_event)
+                                                 on_event=self._report_event, writer=self.writer)
             self.reports_manager.guard = lambda: self._require(Action.CREATE_REPORT,
                                                                "Creating a difference report")
             self.restores = RestoreExecutor(self.runner)
@@ -170,12 +195,30 @@ class Session:
     @property
     def warnings(self) -> list[str]:
         """Messages from opening the cache and history (e.g. a damaged file moved aside)."""
-        return [*self.cache.db.warnings, *self.log.warnings, *self.open_warnings]
+        unguarded = [self.writer.warning] if self.writer.warning else []
+        return [*self.cache.db.warnings, *self.log.warnings, *self.open_warnings, *unguarded]
+
+    def tenant_holder(self) -> str | None:
+        """``another entrabr (report, pid 1234 on host, since 10:32Z)`` while another process holds this
+        tenant for writing (downloading a report, restoring); ``None`` otherwise (blocking, cheap)."""
+        holder = self.writer.other_holder()
+        return holder.text if holder is not None else None
 
     def _online(self, action: str) -> JobRunner:
         if self.runner is None:
             raise OfflineError(action)
         return self.runner
+
+    def _writable(self, doing: str) -> None:
+        """Refuse what would have to store something in a cache that can only be read."""
+        if self.cache.read_only:
+            raise EngineError(f"{doing} needs to store what it does in the cache, but the cache at "
+                              f"{self.cache.db.path} is read-only (a read-only folder or file system). "
+                              "Make it writable and try again.")
+
+    def _relay(self, kind: JobKind) -> ProgressWatch:
+        """Retries of the Graph client shown in the progress of one run, as they happen."""
+        return ProgressWatch(self.client, kind=kind)
 
     def _require(self, action: Action, doing: str) -> None:
         """Refuse up front what the token's roles and permissions say the service would refuse."""
@@ -212,8 +255,12 @@ class Session:
     def _report_event(self, kind: str, info: ReportInfo) -> None:
         action = {"created": HistoryAction.REPORT_CREATED, "reused": HistoryAction.REPORT_REUSED,
                   "downloaded": HistoryAction.REPORT_DOWNLOADED}[kind]
-        self.log.write(action, snapshot_id=info.snapshot_id, scope=info.scope, job_id=info.id,
-                       counts={"changes": info.downloaded, "total": info.total})
+        counts = {"changes": info.downloaded, "total": info.total}
+        if info.unreadable:
+            counts["unreadable"] = info.unreadable
+        self.log.write(action, snapshot_id=info.snapshot_id, scope=info.scope, job_id=info.id, counts=counts,
+                       outcome="ok" if info.complete else "incomplete",
+                       detail=None if info.complete else info.state_text)
 
     # -- snapshots and jobs ----------------------------------------------------------------------------
 
@@ -281,7 +328,63 @@ class Session:
             raise OfflineError("Creating or downloading a difference report")
         if fresh:
             self._require(Action.CREATE_REPORT, "Creating a difference report")
-        return await self.reports_manager.ensure_report(snapshot_id, scope, progress, fresh=fresh, mode=mode)
+        if self.cache.read_only:
+            cached = self.cache.reports.find_reusable(snapshot_id, scope)
+            if cached is not None and cached.complete and not fresh:
+                info = ReportInfo.of(cached, reused=True)
+                self._report_event("reused", info)
+                return info
+            self._writable("Creating or downloading a difference report")
+        reports = self.reports_manager
+        relay = self._relay(JobKind.PREVIEW)
+        relayed = relay.job(progress)
+
+        async def report_then_sync() -> ReportInfo:
+            info = await reports.ensure_report(snapshot_id, scope, relayed, fresh=fresh, mode=mode)
+            await self._look_up_sync(info, None, relayed)
+            return info
+
+        return await relay.run(report_then_sync())
+
+    async def check_sync_status(self, ref: ReportRef | None = None, ids: Sequence[str] | None = None, *,
+                                queued: bool = False,
+                                progress: JobProgressCallback | None = None) -> SyncCheck:
+        """Ask the directory which users and groups of a report are synced from on-premises, where that is
+        still unknown (see :mod:`~entrabr_tui.engine.sync_status`): the queued ones (``queued``: of ``ref``,
+        or of the only report with a queue), ``ids``, or every one of the report. Never raises for a refusal
+        or a network error: the check says how it ended, and what is not known stays unknown."""
+        if queued:
+            report = self.restore_queue.queued_report(ref)
+            if report is None:
+                return SyncCheck(LookupOutcome.NOTHING)
+            with self.cache_reader.locked() as cache:
+                ids = [entry.object_id for entry in cache.queue.entries(report.id)]
+        elif ref is None:
+            raise EngineError("Name the report whose sync status to check.")
+        else:
+            report = self.cache_reader.resolve(ref)
+        return await self._look_up_sync(ReportInfo.of(report), ids, progress)
+
+    async def _look_up_sync(self, info: ReportInfo, ids: Sequence[str] | None,
+                            progress: JobProgressCallback | None) -> SyncCheck:
+        started = self.clock()
+
+        async def step(done: int, total: int) -> None:
+            await emit(progress, JobProgress(
+                job_id=info.id, kind=JobKind.PREVIEW, phase=PHASE_SYNC_STATUS,
+                text=f"Checking which users and groups are synced from on-premises: {done:,} of {total:,}",
+                elapsed=(self.clock() - started).total_seconds(), snapshot_id=info.snapshot_id))
+
+        check = await self.sync_lookup.run(info.report_id, ids, step)
+        if check.outcome not in (LookupOutcome.NOTHING, LookupOutcome.OFFLINE):
+            await emit(progress, JobProgress(
+                job_id=info.id, kind=JobKind.PREVIEW, phase=PHASE_DONE, text=check.summary,
+                elapsed=(self.clock() - started).total_seconds(), snapshot_id=info.snapshot_id))
+            self.log.write(HistoryAction.SYNC_STATUS_CHECKED, snapshot_id=info.snapshot_id, job_id=info.id,
+                           outcome=check.outcome.value, detail=check.summary,
+                           counts={"asked": check.asked, "synced": check.synced, "cloud": check.cloud,
+                                   "notFound": check.not_found, "left": check.left})
+        return check
 
     def report(self, ref: ReportRef) -> ReportInfo | None:
         """A cached report, or ``None``."""
@@ -293,27 +396,37 @@ class Session:
 
     # -- cached changes (blocking: call from worker threads) -------------------------------------------
 
-    def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: bool | None = None,
-               on_prem: bool | None = None, marked: bool | None = None) -> list[NodeCount]:
+    def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: RecoverableFilter = None,
+               on_prem: SyncFilter = None, marked: bool | None = None) -> list[NodeCount]:
         """Changes per (type, action) of a report, of the changes matching the filters."""
         return self.cache_reader.counts(ref, text=text, recoverable=recoverable, on_prem=on_prem,
                                         marked=marked)
 
     def page(self, ref: ReportRef, entity_type: str | None = None, action: str | None = None,
              after: PageAfter | None = None, limit: int = 100, *, text: str | None = None,
-             recoverable: bool | None = None, on_prem: bool | None = None,
+             recoverable: RecoverableFilter = None, on_prem: SyncFilter = None,
              marked: bool | None = None) -> list[ChangeRow]:
         """A keyset page of changes ordered by type, action, name, id (``after`` = last row's key)."""
         return self.cache_reader.page(ref, entity_type, action, after, limit, text=text,
                                       recoverable=recoverable, on_prem=on_prem, marked=marked)
 
-    def change(self, ref: ReportRef, object_id: str) -> Change | None:
-        """One change with both property sets, or ``None``."""
-        return self.cache_reader.change(ref, object_id)
+    def change(self, ref: ReportRef, object_id: str, position: int | None = None, /) -> Change | None:
+        """One change with both property sets: the one at ``position`` (a row's place in the report, since
+        an object may have several changes), else the object's first; ``None`` when there is none."""
+        return self.cache_reader.change(ref, object_id, position)
 
     def changes(self, ref: ReportRef, object_ids: Sequence[str]) -> list[Change]:
-        """Several changes of a report by id, in the order given; ids not in the report are skipped."""
+        """Every change of these objects (objects in the order given); ids not in the report are skipped."""
         return self.cache_reader.changes(ref, object_ids)
+
+    def resolve_ids(self, ref: ReportRef, typed: Sequence[str]) -> dict[str, str]:
+        """The report's object id for each id a person typed: the same one, else the one that matches it
+        ignoring case (ids are otherwise compared exactly)."""
+        return self.cache_reader.resolve_ids(ref, typed)
+
+    def unreadable(self, ref: ReportRef, *, limit: int | None = None) -> list[ChangeRow]:
+        """The change objects of a report that could not be read, each with its reason (kept raw)."""
+        return self.cache_reader.unreadable(ref, limit=limit)
 
     def iter_changes(self, ref: ReportRef) -> Iterator[Change]:
         """Every cached change of a report, streamed on a connection of its own (see
@@ -348,8 +461,8 @@ class Session:
         return self.restore_queue.seed(ref, lines)
 
     def mark_where(self, ref: ReportRef, *, entity_type: str | None = None, action: str | None = None,
-                   text: str | None = None, recoverable: bool | None = None,
-                   on_prem: bool | None = None) -> int:
+                   text: str | None = None, recoverable: RecoverableFilter = None,
+                   on_prem: SyncFilter = None) -> int:
         """Queue every change matching the filters; returns how many were newly queued."""
         return self.restore_queue.mark_where(ref, entity_type=entity_type, action=action, text=text,
                                              recoverable=recoverable, on_prem=on_prem)
@@ -381,9 +494,11 @@ class Session:
         """Whether the audit features can be used, and what the cache holds of the log."""
         return self.audit.status()
 
-    def attribution(self, report_id: ReportRef, object_id: str) -> ChangeAttribution | None:
-        """Who changed an object and each of its properties ("by alice@… via HR-Sync at 14:32Z")."""
-        return self.audit.attribution(report_id, object_id)
+    def attribution(self, report_id: ReportRef, object_id: str, position: int | None = None, /
+                    ) -> ChangeAttribution | None:
+        """Who made an object's change at ``position`` (else its first) and each of its properties ("by
+        alice@… via HR-Sync at 14:32Z")."""
+        return self.audit.attribution(report_id, object_id, position)
 
     def audit_actors(self, report_id: ReportRef) -> list[ActorSummary]:
         """The report's actors ranked by changes, with their time span and operation counts."""
@@ -408,9 +523,9 @@ class Session:
         """Sizes of a group's sub-groups by ``actor``, ``operation`` or ``cluster``, largest first."""
         return self.audit.group_counts(report_id, by, group)
 
-    def group_page(self, report_id: ReportRef, group: ChangeGroup, after: tuple[str, str] | None = None,
+    def group_page(self, report_id: ReportRef, group: ChangeGroup, after: tuple[str, str, int] | None = None,
                    limit: int = 100) -> list[ChangeRow]:
-        """A keyset page of a group's changes by name then id."""
+        """A keyset page of a group's changes by name, id and position."""
         return self.audit.group_page(report_id, group, after, limit)
 
     def mark_group(self, report_id: ReportRef, group: ChangeGroup) -> GroupMarkResult:
@@ -450,34 +565,82 @@ class Session:
 
     async def restore(self, plan: SessionPlan, progress: RestoreProgressCallback | None = None, *,
                       mode: SlotMode | None = None) -> RestoreResult:
-        """Run the plan's recovery jobs one after another (each journaled); restored objects leave the queue,
-        failed ones stay queued for a retry."""
+        """Run the plan's recovery jobs one after another (the run and each batch journaled); restored
+        objects leave the queue, failed ones stay queued for a retry. Holds the tenant for writing (waiting
+        while another entrabr process holds it)."""
         self._online("Restoring")
         self._require(Action.RESTORE, "Restoring")
+        self._writable("Restoring")  # a restore is never run without its journal
         assert self.restores is not None
         if plan.is_empty or plan.report is None or plan.snapshot_id is None:
             raise EngineError("The plan is empty: nothing queued can be recovered.")
+        if self._restoring:
+            raise EngineError("A restore is already running in this session; wait for it to finish.")
+        interrupted = self.interrupted_restore()
+        if interrupted is not None:
+            raise InterruptedRestoreError(interrupted)
         report_id = plan.report.report_id
         snapshot_id = plan.snapshot_id
+        restores = self.restores
 
+        def ids_of(scope: FilteringCriteria) -> list[str]:
+            return _batch_ids(plan, scope)
+
+        batches = [RunBatch(n, scope, tuple(ids_of(scope))) for n, scope in enumerate(plan.batches, start=1)]
+
+        async def run(relayed: RestoreProgressCallback | None) -> RestoreResult:
+            return await restores.execute(
+                plan.plan, snapshot_id, relayed, mode=mode,
+                on_submitted=self._batch_submitted(snapshot_id, batches),
+                on_finished=self._batch_finished(report_id), report_id=report_id,
+                plan_hash=plan_hash(plan.plan, snapshot_id), object_ids=ids_of)
+
+        return await self._restoring_as("restore", "running a restore on this tenant", plan.batch_count,
+                                        snapshot_id, progress, run)
+
+    def _batch_submitted(self, snapshot_id: str, batches: Sequence[RunBatch]) -> Callable[[int, Job], None]:
         def submitted(number: int, job: Job) -> None:
-            scope = plan.plan.batches[number - 1]
-            self.log.write(HistoryAction.RESTORE_SUBMITTED, snapshot_id=snapshot_id, scope=scope,
-                           job_id=job.id, object_ids=_batch_ids(plan, scope),
-                           counts={"batch": number, "batches": plan.batch_count})
+            batch = batches[number - 1]
+            self.log.write(HistoryAction.RESTORE_SUBMITTED, snapshot_id=snapshot_id, scope=batch.scope,
+                           job_id=job.id, object_ids=list(batch.object_ids),
+                           counts={"batch": number, "batches": len(batches)})
+        return submitted
 
+    def _batch_finished(self, report_id: int | None) -> Callable[[BatchResult], None]:
         def finished(result: BatchResult) -> None:
-            if result.job is not None and result.job.status.value == "successful":
+            job = result.job
+            if job is None:
+                return
+            if report_id is not None and job.status.value == "successful":
                 self.restore_queue.unmark_done(report_id, result.scope, result.failed)
+            self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=job.snapshot_id, scope=result.scope,
+                           job_id=job.id, outcome=job.status_raw, detail=f"batch {result.batch}",
+                           object_ids=[c.id for c in result.failed],
+                           counts={"batch": result.batch, "objectsModified": result.objects_modified,
+                                   "linksModified": result.links_modified,
+                                   "failedChanges": job.total_failed_changes or 0})
+        return finished
+
+    async def _restoring_as(self, command: str, doing: str, batch_count: int, snapshot_id: str,
+                            progress: RestoreProgressCallback | None,
+                            run: Callable[[RestoreProgressCallback | None], Awaitable[RestoreResult]]
+                            ) -> RestoreResult:
+        """Run a restore (or a resume) holding the tenant for writing, and record its outcome. ``run`` gets
+        the progress callback to use (it also hears the Graph client's retries)."""
+        relay = self._relay(JobKind.RECOVERY)
+        relayed = relay.restore(progress)
+
+        def waiting(text: str) -> object:
+            return emit(relayed, RestoreProgress(batch=1, batch_count=batch_count, job_id=None,
+                                                 phase=PHASE_WAITING, text=text, elapsed=0.0))
 
         self._restoring = True
         try:
-            result = await self.restores.execute(plan.plan, snapshot_id, progress, mode=mode,
-                                                 on_submitted=submitted, on_finished=finished,
-                                                 report_id=report_id)
+            async with self.writer.hold(command, doing, waiting):
+                result = await relay.run(run(relayed))
         except Exception as exc:
             self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=snapshot_id, outcome="error",
-                           detail=str(exc), counts={"batches": plan.batch_count})
+                           detail=str(exc), counts={"batches": batch_count})
             raise
         finally:
             self._restoring = False
@@ -489,6 +652,62 @@ class Session:
                     "jobs": len(result.jobs)},
         )
         return result
+
+    # -- interrupted restores ----------------------------------------------------------------------------
+
+    def interrupted_restore(self) -> InterruptedRestore | None:
+        """The oldest restore that stopped before all its batches ran (a crash, a kill, an error), with
+        where each batch stands; ``None`` when there is none, or while a restore runs here or another
+        entrabr process holds the tenant (it may be running it)."""
+        if self._restoring or self.writer.other_holder() is not None:
+            return None
+        with self.cache_reader.locked() as cache:
+            runs = cache.runs.unfinished()
+            if not runs:
+                return None
+            run = runs[0]
+            states = run_states(run, cache.journal.of_run(run.id))
+            report = cache.reports.get(run.report_id) if run.report_id is not None else None
+        return InterruptedRestore(run, states, report.job_id if report is not None else None)
+
+    async def resume_restore(self, progress: RestoreProgressCallback | None = None) -> RestoreResult:
+        """Finish the interrupted restore (see :meth:`interrupted_restore`): the batch it was running is
+        followed to its end (never sent again), the batches it had not sent are sent in order."""
+        self._online("Resuming a restore")
+        self._require(Action.RESTORE, "Resuming a restore")
+        self._writable("Resuming a restore")
+        assert self.restores is not None
+        restores = self.restores
+        if self._restoring:
+            raise EngineError("A restore is already running in this session; wait for it to finish.")
+        runs = self.cache.runs.unfinished()
+        if not runs:
+            raise EngineError("No interrupted restore to resume.")
+        run_record = runs[0]
+
+        async def run(relayed: RestoreProgressCallback | None) -> RestoreResult:
+            return await restores.resume_run(
+                run_record, relayed,
+                on_submitted=self._batch_submitted(run_record.snapshot_id, run_record.batches),
+                on_finished=self._batch_finished(run_record.report_id))
+
+        self.log.write(HistoryAction.RESTORE_SUBMITTED, snapshot_id=run_record.snapshot_id,
+                       detail=f"resuming an interrupted restore of {run_record.batch_count} batch(es)",
+                       counts={"batches": run_record.batch_count})
+        return await self._restoring_as("restore (resume)", "running a restore on this tenant",
+                                        run_record.batch_count, run_record.snapshot_id, progress, run)
+
+    def discard_interrupted_restore(self) -> int:
+        """Forget the interrupted restores: their remaining batches are never sent (a batch already at the
+        service runs on and is still recorded when it ends). Returns how many were dropped."""
+        runs = self.cache.runs.unfinished()
+        for run in runs:
+            self.cache.runs.set_status(run.id, RunStatus.DROPPED, message="dropped by the user",
+                                       now=self.clock())
+            self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=run.snapshot_id, outcome="dropped",
+                           detail=f"interrupted restore of {run.batch_count} batch(es) dropped; its "
+                           "remaining batches were not sent", counts={"batches": run.batch_count})
+        return len(runs)
 
     def retry_plan(self, result: RestoreResult, plan: SessionPlan) -> SessionPlan:
         """A plan for the failures of ``result`` that can still be recovered (scoped by id)."""
@@ -518,21 +737,32 @@ class Session:
                        outcome="requested" if job_id else "nothing running")
         return job_id
 
-    async def reconcile(self) -> Reconciliation:
-        """Compare the journal with the service's job list (after a restart): adopt jobs whose id was lost,
-        mark the rest ``unconfirmed`` (never resubmitted)."""
+    async def reconcile(self) -> Reconciliation | None:
+        """Compare the journal with the service's job list (see :mod:`entrabr_tui.engine.journal`): adopt
+        jobs whose id was lost, close what the service provably never received, mark ``unconfirmed`` what
+        cannot be told (never resubmitted), record restore batches that ended. Skipped (``None``) while
+        another entrabr process holds the tenant: its own requests are in the journal."""
         self._online("Checking the job journal")
         assert self.resumer is not None
-        self.recovered = await self.resumer.reconcile()
+        if self.writer.try_hold("journal check") is not None:
+            return None  # another process works on the tenant: its requests are its own to settle
+        try:
+            self.recovered = await self.resumer.reconcile()
+        finally:
+            self.writer.release()
         return self.recovered
 
     async def resume(self, progress: JobProgressCallback | None = None,
                      restore_progress: RestoreProgressCallback | None = None) -> ResumeResult:
         """Pick up jobs entrabr started before a restart: watch them to the end, download reports, collect
-        restore failures (see :class:`~entrabr_tui.engine.resume.JobResumer`)."""
+        restore failures (see :class:`~entrabr_tui.engine.resume.JobResumer`); an interrupted restore run is
+        resumed by :meth:`resume_restore`. Holds the tenant for writing (waiting for another process)."""
         self._online("Resuming jobs")
         assert self.resumer is not None
-        return await self.resumer.resume(await self.reconcile(), progress, restore_progress)
+        resumer = self.resumer
+        async with self.writer.hold("resume", "following its jobs on this tenant"):
+            self.recovered = await resumer.reconcile()
+            return await resumer.resume(self.recovered, progress, restore_progress)
 
     # -- clearing the cache ----------------------------------------------------------------------------
 
@@ -542,6 +772,9 @@ class Session:
             return "The session is closed."
         if self._restoring or (self.runner is not None and self.runner.busy):
             return "A job started in this session is still running: wait for it to finish or cancel it first."
+        if self.cache.runs.unfinished():
+            return ("An interrupted restore is waiting to be resumed or dropped; clearing the cache would "
+                    "forget which of its batches still have to be sent. Resume or drop it first.")
         unfinished = [i for i in self.cache.journal.open_intents() if i.status in _UNFINISHED]
         if unfinished:
             return (f"The cache tracks {len(unfinished)} job request(s) whose outcome is not collected yet; "

@@ -17,7 +17,7 @@ from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.plans import SessionPlan, build_plan
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.session_log import SessionLog
-from entrabr_tui.store import HistoryAction, MarkResult, Report
+from entrabr_tui.store import HistoryAction, MarkResult, RecoverableFilter, Report, SyncFilter
 
 _ID_SPLIT = re.compile(r"[\s,;]+")
 
@@ -53,18 +53,22 @@ class SessionQueue:
     def seed(self, ref: ReportRef, lines: Iterable[str]) -> MarkResult:
         """Queue the ids listed in text (a file or stdin; see :func:`parse_id_list`).
 
-        The result says how many were queued, were already queued, and which ids the report does not hold.
+        Typed ids are matched to the report's ids (exactly, else ignoring case: the one place where case
+        does not matter). The result says how many were queued, were already queued, and which ids the
+        report does not hold.
         """
         report = self._reader.resolve(ref)
-        ids = parse_id_list(lines)
+        typed = parse_id_list(lines)
         with self._reader.locked() as cache:
+            resolved = cache.queries.resolve_ids(report.id, typed)
+            ids = [resolved.get(t, t) for t in typed]
             result = cache.queue.mark(report.id, ids)
         self._log_mark(report, result, ids, detail="seeded from a list of ids")
         return result
 
     def mark_where(self, ref: ReportRef, *, entity_type: str | None = None, action: str | None = None,
-                   text: str | None = None, recoverable: bool | None = None,
-                   on_prem: bool | None = None) -> int:
+                   text: str | None = None, recoverable: RecoverableFilter = None,
+                   on_prem: SyncFilter = None) -> int:
         """Queue every change matching the filters; returns how many were newly queued."""
         report = self._reader.resolve(ref)
         with self._reader.locked() as cache:
@@ -80,10 +84,10 @@ class SessionQueue:
 
     def _log_mark(self, report: Report, result: MarkResult, ids: list[str],
                   detail: str | None = None) -> None:
-        unknown = {u.lower() for u in result.unknown}
+        unknown = set(result.unknown)
         self._log.write(
             HistoryAction.OBJECTS_MARKED, snapshot_id=report.snapshot_id, scope=report.scope,
-            job_id=report.job_id, object_ids=[i for i in ids if i.lower() not in unknown], detail=detail,
+            job_id=report.job_id, object_ids=[i for i in ids if i not in unknown], detail=detail,
             counts={"marked": result.marked, "already": result.already, "unknown": len(result.unknown)},
         )
 
@@ -106,7 +110,7 @@ class SessionQueue:
 
     def unmark_done(self, report_id: int, scope: FilteringCriteria | None, failed: Iterable[Change]) -> int:
         """Take the objects a finished restore batch restored out of the queue (failed ones stay)."""
-        failed_ids = {c.id.lower() for c in failed}
+        failed_ids = {c.id for c in failed}
         if isinstance(scope, EntityNameAndIdsFilter):
             ids = [i for _, group in scope.values for i in group]
         else:
@@ -114,13 +118,15 @@ class SessionQueue:
             with self._reader.locked() as cache:
                 ids = [e.object_id for e in cache.queue.entries(report_id)
                        if scope is None or e.entity_type_raw in types]
-        done = [i for i in ids if i.lower() not in failed_ids]
+        done = [i for i in ids if i not in failed_ids]
         with self._reader.locked() as cache:
             return cache.queue.unmark(report_id, done) if done else 0
 
     # -- planning --------------------------------------------------------------------------------------
 
-    def _queued_report(self, ref: ReportRef | None) -> Report | None:
+    def queued_report(self, ref: ReportRef | None) -> Report | None:
+        """The report ``ref`` names, or (``None``) the only report with a queue; ``None`` when no report holds
+        one; :class:`EngineError` when several do."""
         if ref is not None:
             return self._reader.resolve(ref)
         with self._reader.locked() as cache:
@@ -137,14 +143,12 @@ class SessionQueue:
         :class:`EngineError`. ``record=False`` leaves the session history alone (a preview, e.g. the UI's
         queue pane redrawn after every mark).
         """
-        report = self._queued_report(ref)
+        report = self.queued_report(ref)
         if report is None:
             return SessionPlan.empty()
         with self._reader.locked() as cache:
-            queued = cache.queue.changes(report.id)
-            totals: dict[str, int] = {}
-            for node in cache.queries.counts(report.id):
-                totals[node.entity_type_raw] = totals.get(node.entity_type_raw, 0) + node.count
+            queued = [change for change in cache.queue.changes(report.id) if change.readable]
+            totals = cache.queries.object_counts(report.id)  # objects, not changes: the planner scopes by id
             joined = cache.audit_join.join_info(report.id) is not None
             kept = cache.audit_join.kept_ids(report.id) if joined else set()
             kept_count = cache.audit_join.kept_count(report.id) if joined else 0

@@ -25,6 +25,10 @@ class SessionSettings:
     - ``slot_mode``: wait for, or stop at, a job entrabr did not start that holds the job slot.
     - ``poll``: polling backoff (and an optional bound); ``page_size``: change page size (1–999).
     - ``duration_scale``: multiplies the documented duration estimates (the demo's jobs run faster).
+    - ``journal_settle``: seconds after a request before the service's job list is taken to show the job
+      it created (so that its absence proves the request never arrived; see ``engine.journal``).
+    - ``unknown_status_timeout``: seconds a job may stay in a status this version does not know before the
+      wait stops (``None``: wait on).
     """
 
     graph_url: str = DEFAULT_BASE_URL
@@ -39,6 +43,8 @@ class SessionSettings:
     page_size: int = MAX_PAGE_SIZE
     allow_interaction: bool = True
     duration_scale: float = 1.0
+    journal_settle: float = 30.0
+    unknown_status_timeout: float | None = 3600.0
 
     def sign_in_settings(self) -> AuthSettings:
         """The azure-identity settings for :func:`entrabr_tui.graph.auth.build_credential`."""

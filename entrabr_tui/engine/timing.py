@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from entrabr_tui.core.model import JobKind
+from entrabr_tui.core.text import format_duration as format_duration  # the one duration formatter
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
@@ -69,7 +70,7 @@ class Estimate:
 
     @property
     def text(self) -> str:
-        """``up to 1 h 05 min`` — the documented figures are upper-bound planning estimates."""
+        """``up to 1h 05m`` — the documented figures are upper-bound planning estimates."""
         return f"up to {format_duration(self.total)}"
 
 
@@ -93,18 +94,6 @@ def estimate(
     if kind is JobKind.RECOVERY:
         apply = max(MIN_PHASE_SECONDS, count * RECOVER_SECONDS_PER_CHANGE)
     return Estimate(load=load, calculate=calculate, apply=apply)
-
-
-def format_duration(seconds: float) -> str:
-    """``45 s``, ``12 min``, ``2 h 30 min``."""
-    total = round(max(0.0, seconds))
-    if total < 60:
-        return f"{total} s"
-    minutes, _ = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,8 +43,8 @@ from entrabr_tui.core.model import (
     JobKind,
     RecoveryStatus,
     Snapshot,
-    snapshot_time_from_id,
 )
+from entrabr_tui.core.text import format_duration
 from entrabr_tui.graph import errors as ops
 from entrabr_tui.graph.adapter import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, GRAPH_SCOPES
 from entrabr_tui.graph.audit import AuditClient
@@ -134,19 +134,20 @@ def _snapshot_from_sdk(model: Any) -> Snapshot:
     created = model.created_date_time
     if isinstance(created, datetime):
         created = (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(UTC)
-    else:
-        created = snapshot_time_from_id(snapshot_id) or datetime.fromtimestamp(0, tz=UTC)
+    else:  # the service did not say when: unknown (the id is opaque, never decoded)
+        created = datetime.fromtimestamp(0, tz=UTC)
     total = model.total_changed_objects
     return Snapshot(
         id=snapshot_id, created=created, total_changed_objects=total if isinstance(total, int) else None
     )
 
 
-def _job_from_json(item: dict[str, Any], kind: JobKind | None) -> Job:
+def _job_from_json(item: dict[str, Any], kind: JobKind | None, snapshot_id: str | None = None) -> Job:
+    """A job read from the service; ``snapshot_id`` is the snapshot path it was read under (if any)."""
     if not isinstance(item.get("id"), str) or not item["id"]:
         raise MalformedBody("a job without an id")
     try:
-        return Job.from_json(item, kind)
+        return Job.from_json(item, kind, snapshot_id=snapshot_id)
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedBody(f"unreadable job: {exc}") from exc
 
@@ -270,7 +271,8 @@ class RecoveryClient:
     # -- jobs (typed builders, bytes + orjson so unknown statuses survive) ------------------------------
 
     async def list_jobs(self) -> list[Job]:
-        """Every job of both kinds on every backup (``/directory/recovery/jobs``)."""
+        """Every job of both kinds on every backup (``/directory/recovery/jobs``); their ``snapshot_id`` is
+        unknown here (the list is not under a snapshot path)."""
         query = JobsRequestBuilder.JobsRequestBuilderGetQueryParameters(top=MAX_PAGE_SIZE)
         config = RequestConfiguration(query_parameters=query)
         items = await self._session.read_collection(
@@ -282,18 +284,19 @@ class RecoveryClient:
         """The difference reports of one backup."""
         builder = self._recovery.snapshots.by_snapshot_id(snapshot_id).recovery_preview_jobs
         items = await self._session.read_collection(builder.to_get_request_information, ops.LIST_JOBS)
-        return self._jobs(items, JobKind.PREVIEW, ops.LIST_JOBS)
+        return self._jobs(items, JobKind.PREVIEW, ops.LIST_JOBS, snapshot_id)
 
     async def list_recovery_jobs(self, snapshot_id: str) -> list[Job]:
         """The restores of one backup."""
         builder = self._recovery.snapshots.by_snapshot_id(snapshot_id).recovery_jobs
         items = await self._session.read_collection(builder.to_get_request_information, ops.LIST_JOBS)
-        return self._jobs(items, JobKind.RECOVERY, ops.LIST_JOBS)
+        return self._jobs(items, JobKind.RECOVERY, ops.LIST_JOBS, snapshot_id)
 
     @staticmethod
-    def _jobs(items: list[dict[str, Any]], kind: JobKind | None, operation: Operation) -> list[Job]:
+    def _jobs(items: list[dict[str, Any]], kind: JobKind | None, operation: Operation,
+              snapshot_id: str | None = None) -> list[Job]:
         try:
-            return [_job_from_json(item, kind) for item in items]
+            return [_job_from_json(item, kind, snapshot_id) for item in items]
         except MalformedBody as exc:
             raise UnexpectedResponseError(f"{operation.doing} failed: {exc}.", operation=operation) from exc
 
@@ -310,7 +313,8 @@ class RecoveryClient:
             return snapshot.recovery_jobs.by_recovery_job_id(job_id).to_get_request_information()
 
         async def attempt() -> Job:
-            return _job_from_json(decode_json_object(await self._session.get_bytes(make())), kind)
+            body = decode_json_object(await self._session.get_bytes(make()))
+            return _job_from_json(body, kind, snapshot_id)
 
         return await self._session.call(attempt, ops.GET_JOB, idempotent=True, on_retry=on_retry)
 
@@ -374,8 +378,8 @@ class RecoveryClient:
                 if unknown_status_timeout is not None and stuck >= unknown_status_timeout:
                     raise JobWaitTimeoutError(
                         f"Job {job.id} has been in status {job.status_raw!r}, which this version of the app "
-                        f"does not know, for {stuck:.0f} s; stopped waiting for it. It may still be "
-                        "running: check the job list.",
+                        f"does not know, for {format_duration(stuck)}; stopped waiting for it. It may still "
+                        "be running: check the job list.",
                         job=job,
                         waited=now - started,
                         unknown_status=True,
@@ -385,8 +389,8 @@ class RecoveryClient:
                 unknown_since = None
             if timeout is not None and now - started >= timeout:
                 raise JobWaitTimeoutError(
-                    f"Job {job.id} is still {job.status_raw} after {now - started:.0f} s; stopped waiting "
-                    "for it. It goes on at the service: check the job list later.",
+                    f"Job {job.id} is still {job.status_raw} after {format_duration(now - started)}; stopped "
+                    "waiting for it. It goes on at the service: check the job list later.",
                     job=job,
                     waited=now - started,
                     unknown_status=False,

@@ -22,7 +22,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -32,6 +31,7 @@ import httpx
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 from azure.core.exceptions import ClientAuthenticationError
 
+from entrabr_tui.core.sign_in import DeviceCodePrompt, PromptCallback
 from entrabr_tui.graph.tls import ssl_context_for
 
 if TYPE_CHECKING:  # re-exported (see __getattr__ at the end)
@@ -42,22 +42,6 @@ if TYPE_CHECKING:  # re-exported (see __getattr__ at the end)
 T = TypeVar("T")
 
 EMULATOR_ROLES = ("reader", "admin", "global", "app")
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceCodePrompt:
-    """What the user must do to finish a device-code sign-in: open the URI and enter the code."""
-
-    verification_uri: str
-    user_code: str
-    expires_on: datetime  # UTC, timezone-aware
-
-    @property
-    def message(self) -> str:
-        return f"To sign in, open {self.verification_uri} and enter the code {self.user_code}."
-
-
-PromptCallback = Callable[[DeviceCodePrompt], None]
 
 
 class SyncTokenCredential(Protocol):

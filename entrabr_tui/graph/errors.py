@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
+from entrabr_tui.core.text import display_text
+
 if TYPE_CHECKING:
     from entrabr_tui.core.model import Job
 
@@ -74,15 +76,15 @@ CANCEL_JOB = Operation(
     "Cancelling a job", f"{_CANCEL_PREVIEW_NEEDS} {_CANCEL_RECOVERY_NEEDS}", writes=True
 )
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _BEARER = re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 MAX_SERVER_MESSAGE = 400
 
 
 def clean_text(text: object, limit: int = MAX_SERVER_MESSAGE) -> str:
-    """Make server-supplied text safe to show: no control or bidi characters, no tokens, bounded length."""
-    value = _CONTROL.sub(" ", str(text)).strip()
+    """Make server-supplied text safe to show: the display rule for tenant text (controls and bidi characters
+    made visible, line breaks as spaces), no tokens, bounded length."""
+    value = display_text(str(text), multiline=True, limit=None).replace("\n", " ").strip()
     value = _JWT.sub("[token removed]", _BEARER.sub("Bearer [token removed]", value))
     if len(value) > limit:
         value = value[: limit - 1] + "…"

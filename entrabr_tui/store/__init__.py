@@ -5,7 +5,7 @@ platformdirs, relocatable with ``ENTRABR_HOME``. Nothing here talks to Graph or 
 """
 
 from .cache import Cache
-from .change_filter import text_matches
+from .change_filter import RecoverableFilter, SyncFilter, text_matches
 from .codec import scope_key
 from .config import AppConfig, ConfigLoad, TenantProfile, load_config, save_config
 from .history import History, HistoryAction, HistoryEntry
@@ -54,12 +54,14 @@ __all__ = [
     "PageKey",
     "PageResult",
     "QueueEntry",
+    "RecoverableFilter",
     "RecoverableFn",
     "Report",
     "ReportKind",
     "SnapshotRecord",
     "StoreError",
     "StorePaths",
+    "SyncFilter",
     "TenantProfile",
     "TenantRecord",
     "derive_retention",

@@ -23,13 +23,16 @@ from typing import Any
 import orjson
 
 from entrabr_tui.core.audit_model import time_to_us, us_to_time
+from entrabr_tui.core.model import SyncStatus
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import CHANGE_ACTOR_INDEXES, change_table
 from entrabr_tui.store.change_filter import needle_of
-from entrabr_tui.store.codec import time_from_db, time_to_db, utc_now
+from entrabr_tui.store.codec import sync_from_db, sync_to_db, time_from_db, time_to_db, utc_now
 from entrabr_tui.store.records import ChangeRow
 from entrabr_tui.store.sqlite_file import in_list_chunks
 
+#: ``on_prem`` of an object known to be synchronised from on-premises.
+SYNC_SYNCED = sync_to_db(SyncStatus.SYNCED)
 #: Change rows read (and joined) per step.
 JOIN_CHUNK = 20_000
 _WRITE_CHUNK = 50_000
@@ -160,6 +163,10 @@ def _time(value: int | None) -> datetime | None:
     return None if value is None else us_to_time(int(value))
 
 
+def _join_row(r: Sequence[Any]) -> JoinRow:
+    return JoinRow(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], _time(r[7]), r[8], r[9], r[10])
+
+
 #: One change row as the join reads it: rowid, object id, type, action, name, on-premises flag, raw change.
 ChangeInput = tuple[int, str, str, str, str, bool, dict[str, Any]]
 
@@ -195,29 +202,35 @@ class AuditJoinStore:
         while True:
             rows = self._db.conn.execute(
                 "SELECT rowid, object_id, entity_type, action, display_name, on_prem, page_id, raw_off, "
-                f"raw_len FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, size)).fetchall()
+                f"raw_len, unreadable FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, size)).fetchall()
             if not rows:
                 return
             chunk: list[ChangeInput] = []
-            for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length in rows:
+            for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length, bad in rows:
+                if bad is not None:
+                    continue  # a change object that could not be read is not joined (nothing to compare)
                 if pid != page_id:
                     found = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?",
                                                   (pid,)).fetchone()
                     page_id, page = pid, zlib.decompress(found[0]) if found else b""
                 raw = orjson.loads(page[offset:offset + length]) if page else {}
-                chunk.append((rowid, object_id, entity_type, action, name, bool(on_prem), raw))
+                chunk.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw))
             last = rows[-1][0]
-            yield chunk
+            if chunk:
+                yield chunk
 
     def changes_of(self, report_id: int, object_ids: Iterable[str]) -> list[ChangeInput]:
-        """The change rows of these objects (ids compared case-insensitively), with their raw changes."""
+        """The readable change rows of these objects (the audit log's lower-cased target ids, compared with
+        the report's ids case-insensitively), with their raw changes."""
         table = change_table(report_id)
         out: list[ChangeInput] = []
         pages: dict[int, bytes] = {}
         for chunk, marks in in_list_chunks(sorted({i.lower() for i in object_ids})):
             rows = self._db.conn.execute(
                 "SELECT rowid, object_id, entity_type, action, display_name, on_prem, page_id, raw_off, "
-                f"raw_len FROM {table} WHERE object_id COLLATE NOCASE IN ({marks})", chunk).fetchall()
+                f"raw_len FROM {table} WHERE lower(object_id) IN ({marks}) AND unreadable IS NULL",
+                chunk).fetchall()
             for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length in rows:
                 if pid not in pages:
                     found = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?",
@@ -225,7 +238,7 @@ class AuditJoinStore:
                     pages[pid] = zlib.decompress(found[0]) if found else b""
                 page = pages[pid]
                 raw = orjson.loads(page[offset:offset + length]) if page else {}
-                out.append((rowid, object_id, entity_type, action, name, bool(on_prem), raw))
+                out.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw))
         return out
 
     # -- writing a join --------------------------------------------------------------------------------
@@ -315,22 +328,25 @@ class AuditJoinStore:
         return JoinInfo(int(row[0]), int(row[1]), int(row[2]), us_to_time(row[3]),
                         time_from_db(row[4]) or utc_now(), *(int(v) for v in row[5:]))
 
-    def row(self, report_id: int, object_id: str) -> JoinRow | None:
-        """The join row of an object (the first of its change rows)."""
-        found = self.rows(report_id, [object_id])
-        return found.get(object_id.lower())
+    def row(self, report_id: int, object_id: str, position: int | None = None) -> JoinRow | None:
+        """The join row of the change at ``position`` when it is of ``object_id``, else of the object's first
+        change (ids compare exactly)."""
+        where, args = ("row = ? AND object_id = ?", [position, object_id]) if position is not None \
+            else ("object_id = ? ORDER BY row LIMIT 1", [object_id])
+        r = self._db.conn.execute(
+            "SELECT row, object_id, entity_type, action, name, actor_key, operation, at, verdict, reason, "
+            f"cluster_id FROM change_actor WHERE report_id = ? AND {where}", [report_id, *args]).fetchone()
+        return None if r is None else _join_row(r)
 
-    def rows(self, report_id: int, object_ids: Iterable[str]) -> dict[str, JoinRow]:
-        """Join rows by lower-cased object id (the first change row of each object)."""
-        out: dict[str, JoinRow] = {}
-        for chunk, marks in in_list_chunks(sorted(set(object_ids))):
+    def rows_at(self, report_id: int, positions: Iterable[int]) -> dict[int, JoinRow]:
+        """Join rows by the position of their change in the report."""
+        out: dict[int, JoinRow] = {}
+        for chunk, marks in in_list_chunks(sorted(set(positions))):
             for r in self._db.conn.execute(
                     "SELECT row, object_id, entity_type, action, name, actor_key, operation, at, verdict, "
-                    "reason, cluster_id FROM change_actor WHERE report_id = ? "
-                    f"AND object_id COLLATE NOCASE IN ({marks}) ORDER BY row",
+                    f"reason, cluster_id FROM change_actor WHERE report_id = ? AND row IN ({marks})",
                     [report_id, *chunk]).fetchall():
-                out.setdefault(r[1].lower(), JoinRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _time(r[7]),
-                                                     r[8], r[9], r[10]))
+                out[int(r[0])] = _join_row(r)
         return out
 
     def actors(self, report_id: int) -> list[ActorCount]:
@@ -397,26 +413,26 @@ class AuditJoinStore:
             f"GROUP BY 1 ORDER BY 2 DESC, 1", args).fetchall()
         return [(r[0], int(r[1])) for r in rows]
 
-    def group_page(self, report_id: int, group: ChangeGroup, *, after: tuple[str, str] | None = None,
+    def group_page(self, report_id: int, group: ChangeGroup, *, after: tuple[str, str, int] | None = None,
                    limit: int = 100) -> list[ChangeRow]:
-        """A keyset page of a group's changes ordered by name (case-insensitive) then object id; ``after``
-        is the ``(name, id)`` of the previous page's last row."""
+        """A keyset page of a group's changes ordered by name (case-insensitive), object id and position;
+        ``after`` is the ``(name, id, position)`` of the previous page's last row."""
         clauses, args, _ = group.where(report_id)
         if after is not None:
-            clauses.append("(a.name, a.object_id) > (?, ?)")
-            args += [after[0], after[1]]
+            clauses.append("(a.name, a.object_id, a.row) > (?, ?, ?)")
+            args += [after[0], after[1], after[2]]
         table = change_table(report_id)
         rows = self._db.conn.execute(
             "SELECT c.object_id, c.entity_type, c.action, c.display_name, c.principal_name, c.on_prem, "
             "c.recoverable, c.failure_message, EXISTS (SELECT 1 FROM restore_queue q WHERE q.report_id = "
-            "a.report_id AND q.object_id = a.object_id) "
+            "a.report_id AND q.object_id = a.object_id), a.row "
             f"FROM change_actor a JOIN {table} c ON c.rowid = a.row WHERE {' AND '.join(clauses)} "
-            "ORDER BY a.name, a.object_id LIMIT ?",
+            "ORDER BY a.name, a.object_id, a.row LIMIT ?",
             [*args, max(1, min(int(limit), 10_000))]).fetchall()
         return [ChangeRow(object_id=r[0], entity_type_raw=r[1], action_raw=r[2], display_name=r[3],
-                          principal_name=r[4], on_premises_synced=bool(r[5]),
+                          principal_name=r[4], sync=sync_from_db(r[5]),
                           recoverable=None if r[6] is None else bool(r[6]), marked=bool(r[8]),
-                          failure_message=r[7]) for r in rows]
+                          failure_message=r[7], position=int(r[9])) for r in rows]
 
     # -- marking ---------------------------------------------------------------------------------------
 
@@ -477,15 +493,17 @@ class AuditJoinStore:
         return [r[0] for r in rows]
 
     def on_prem(self, report_id: int, object_id: str) -> bool:
-        """Whether the report marks the object as synchronised from on-premises."""
+        """Whether the report knows the object is synchronised from on-premises."""
         row = self._db.conn.execute(
-            f"SELECT on_prem FROM {change_table(report_id)} WHERE object_id = ? COLLATE NOCASE LIMIT 1",
+            f"SELECT max(on_prem) FROM {change_table(report_id)} WHERE object_id = ?",
             (object_id,)).fetchone()
-        return bool(row and row[0])
+        return bool(row and row[0] == SYNC_SYNCED)
 
     def deleted_rows(self, report_id: int) -> list[tuple[str, str, str]]:
-        """``(object id, type, name)`` of the report's ``restore`` changes (deleted since the backup)."""
+        """``(object id, type, name)`` of the report's ``restore`` changes (deleted since the backup), an
+        object once."""
         rows = self._db.conn.execute(
             f"SELECT object_id, entity_type, display_name FROM {change_table(report_id)} "
-            "WHERE action = 'restore' ORDER BY rowid").fetchall()
+            "WHERE action = 'restore' AND unreadable IS NULL GROUP BY object_id ORDER BY min(rowid)"
+        ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]

@@ -12,7 +12,10 @@ A :class:`Cache` is one connection to that file and the parts that read and writ
 * ``cache.queries`` (:class:`~entrabr_tui.store.change_queries.ChangeQueries`): counts, pages, filters and
   single changes;
 * ``cache.queue`` (:class:`~entrabr_tui.store.restore_queue.RestoreQueue`): the restore queue;
+* ``cache.sync`` (:class:`~entrabr_tui.store.sync_status.SyncStatusStore`): directory lookups of the sync
+  status of users and groups;
 * ``cache.journal`` (:class:`~entrabr_tui.store.restore_journal.RestoreJournal`): the job journal;
+* ``cache.runs`` (:class:`~entrabr_tui.store.restore_runs.RestoreRuns`): the batches of each restore;
 * ``cache.audit`` (:class:`~entrabr_tui.store.audit_store.AuditStore`): the directory audit log and its pulls;
 * ``cache.audit_join`` (:class:`~entrabr_tui.store.audit_join_store.AuditJoinStore`): who made each change of
   a report, its groups (actor, operation, cluster) and set-based marking;
@@ -48,7 +51,9 @@ from entrabr_tui.store.report_catalog import ReportCatalog
 from entrabr_tui.store.report_writer import RecoverableFn, ReportWriter
 from entrabr_tui.store.restore_journal import RestoreJournal
 from entrabr_tui.store.restore_queue import RestoreQueue
+from entrabr_tui.store.restore_runs import RestoreRuns
 from entrabr_tui.store.sqlite_file import OpenedDatabase, connect, open_database
+from entrabr_tui.store.sync_status import SyncStatusStore
 from entrabr_tui.store.tenant_store import TenantStore
 from entrabr_tui.store.triage_store import TriageStore
 
@@ -74,6 +79,8 @@ class Cache:
         self.queries = ChangeQueries(self.db, matcher)
         self.queue = RestoreQueue(self.db, matcher, self.queries)
         self.journal = RestoreJournal(self.db, tenant_id)
+        self.runs = RestoreRuns(self.db, tenant_id)
+        self.sync = SyncStatusStore(self.db)
         self.audit = AuditStore(self.db)
         self.audit_join = AuditJoinStore(self.db)
         self.triage = TriageStore(self.db)
@@ -96,14 +103,21 @@ class Cache:
         paths = paths or StorePaths.default()
         opened = open_database(paths.cache_db(tenant_id), CACHE_SPEC, verify=verify, now=now)
         cache = cls(opened, tenant_id, recoverable=recoverable)
-        cache.tenant.ensure(now or utc_now())
+        if not opened.read_only:
+            cache.tenant.ensure(now or utc_now())
         return cache
+
+    @property
+    def read_only(self) -> bool:
+        """The cache file is on a read-only folder or file system: it can be read, not written."""
+        return self.db.read_only
 
     def reader(self) -> Cache:
         """A second connection to the same file, e.g. for a UI thread while another thread downloads."""
         path = self.db.path
         opened = OpenedDatabase(
-            conn=connect(path), path=path, created=False, migrated_from=CACHE_SPEC.latest_version
+            conn=connect(path, read_only=self.db.read_only), path=path, created=False,
+            migrated_from=CACHE_SPEC.latest_version, read_only=self.db.read_only,
         )
         return type(self)(opened, self.tenant_id, recoverable=self._recoverable)
 

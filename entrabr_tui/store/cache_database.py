@@ -28,6 +28,8 @@ class CacheDatabase:
         """Messages from opening (e.g. where a damaged file was moved); show them to the user."""
         self.moved_to: Path | None = opened.moved_to
         self.created = opened.created
+        self.read_only = opened.read_only
+        """The file could not be written (a read-only folder or file system): reads only."""
         self.conn.execute("PRAGMA cache_size = -65536")
         self.conn.create_function("ebr_match", 4, text_matches, deterministic=True)
         self.has_trigram = trigram_available(self.conn)

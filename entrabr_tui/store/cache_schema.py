@@ -1,12 +1,21 @@
 """Schema of the per-tenant cache database and its forward migrations.
 
 Fixed tables hold tenants, snapshots, jobs, reports (download state), raw pages, per-node counts, the restore
-queue and the restore journal, the directory audit log (records indexed by target, actor, correlation id
+queue, the restore journal, the restore runs (the batches of each restore, so an interrupted one can be
+resumed), the sync status lookups, the directory audit log (records indexed by target, actor, correlation id
 and time; resumable pulls) with its join to each report (``change_actor``, ``change_cluster``,
 ``report_actor``, ``report_operation``) and triage tags. Each report gets its own change table
-``chg_<report id>`` (and a trigram full-text index ``chg_<report id>_fts`` when SQLite has one): rows are
-appended while downloading, and the lookup indexes are built once the download is complete, which keeps
-ingest fast. A migration that changes change tables must therefore visit every ``report`` row.
+``chg_<report id>`` (and a trigram full-text index ``chg_<report id>_fts`` when SQLite has one): one row per
+change object the service sent, in the order it sent them (the rowid is the change's position in the report;
+several rows may share an object id), rows appended while downloading, and the lookup indexes built once the
+last page is in, which keeps ingest fast. A migration that changes change tables must therefore visit every
+``report`` row.
+
+Three-valued columns: ``on_prem`` (change tables and ``node_count``) is the object's sync status, 1 synced
+from on-premises, 0 cloud, -1 unknown; ``recoverable`` is 1, 0, or NULL for unknown in change tables and -1
+in ``node_count`` (primary-key columns cannot hold NULL). ``sync_status`` records each directory lookup of a
+report's users and groups (``synced`` NULL: the directory did not return the object); several rows of one
+object share it.
 """
 
 from __future__ import annotations
@@ -140,8 +149,47 @@ CREATE INDEX restore_intent_open ON restore_intent (status, job_id);
 """
 
 
-_V3_AUDIT = """
-CREATE TABLE IF NOT EXISTS audit_record (
+_V3 = """
+CREATE TABLE sync_status (
+    report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
+    object_id TEXT NOT NULL,
+    synced INTEGER,
+    looked_up TEXT NOT NULL,
+    PRIMARY KEY (report_id, object_id)
+) WITHOUT ROWID;
+"""
+
+_V4 = """
+ALTER TABLE report ADD COLUMN reached_end INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE report ADD COLUMN stated_count INTEGER;
+ALTER TABLE report ADD COLUMN completeness TEXT NOT NULL DEFAULT 'unfinished';
+CREATE TABLE restore_run (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    report_id INTEGER,
+    snapshot_id TEXT NOT NULL,
+    batch_count INTEGER NOT NULL,
+    plan_hash TEXT,
+    label TEXT,
+    created TEXT NOT NULL,
+    status TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    message TEXT
+);
+CREATE TABLE restore_run_batch (
+    run_id TEXT NOT NULL REFERENCES restore_run (id) ON DELETE CASCADE,
+    batch INTEGER NOT NULL,
+    filtering BLOB,
+    scope_key TEXT NOT NULL,
+    object_ids BLOB,
+    PRIMARY KEY (run_id, batch)
+) WITHOUT ROWID;
+CREATE INDEX restore_intent_run ON restore_intent (run_id, batch);
+"""
+
+
+_V5_AUDIT = """
+CREATE TABLE audit_record (
     rowid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
     at INTEGER NOT NULL,
@@ -153,10 +201,10 @@ CREATE TABLE IF NOT EXISTS audit_record (
     sync INTEGER NOT NULL,
     raw BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS audit_record_at ON audit_record (at);
-CREATE INDEX IF NOT EXISTS audit_record_corr ON audit_record (correlation_id, at);
-CREATE INDEX IF NOT EXISTS audit_record_actor ON audit_record (actor_key, at);
-CREATE TABLE IF NOT EXISTS audit_target (
+CREATE INDEX audit_record_at ON audit_record (at);
+CREATE INDEX audit_record_corr ON audit_record (correlation_id, at);
+CREATE INDEX audit_record_actor ON audit_record (actor_key, at);
+CREATE TABLE audit_target (
     target_id TEXT NOT NULL,
     at INTEGER NOT NULL,
     record INTEGER NOT NULL,
@@ -174,9 +222,9 @@ CREATE TABLE IF NOT EXISTS audit_target (
     blind TEXT,
     PRIMARY KEY (target_id, at, record, position)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS audit_target_blind ON audit_target (blind, at) WHERE blind IS NOT NULL;
-CREATE INDEX IF NOT EXISTS audit_target_by_record ON audit_target (record);
-CREATE TABLE IF NOT EXISTS audit_actor (
+CREATE INDEX audit_target_blind ON audit_target (blind, at) WHERE blind IS NOT NULL;
+CREATE INDEX audit_target_by_record ON audit_target (record);
+CREATE TABLE audit_actor (
     key TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -185,7 +233,7 @@ CREATE TABLE IF NOT EXISTS audit_actor (
     app_id TEXT NOT NULL,
     service_principal_id TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS audit_pull (
+CREATE TABLE audit_pull (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
     since INTEGER NOT NULL,
@@ -200,7 +248,7 @@ CREATE TABLE IF NOT EXISTS audit_pull (
     stored INTEGER NOT NULL DEFAULT 0,
     unreadable INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS audit_slice (
+CREATE TABLE audit_slice (
     pull_id INTEGER NOT NULL REFERENCES audit_pull (id) ON DELETE CASCADE,
     seq INTEGER NOT NULL,
     since INTEGER NOT NULL,
@@ -213,7 +261,7 @@ CREATE TABLE IF NOT EXISTS audit_slice (
     done INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (pull_id, seq)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS audit_state (
+CREATE TABLE audit_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     covered_from INTEGER,
     covered_until INTEGER,
@@ -222,7 +270,7 @@ CREATE TABLE IF NOT EXISTS audit_state (
     last_pull TEXT,
     unavailable TEXT
 );
-CREATE TABLE IF NOT EXISTS audit_join (
+CREATE TABLE audit_join (
     report_id INTEGER PRIMARY KEY REFERENCES report (id) ON DELETE CASCADE,
     generation INTEGER NOT NULL,
     item_count INTEGER NOT NULL,
@@ -235,7 +283,7 @@ CREATE TABLE IF NOT EXISTS audit_join (
     unexplained INTEGER NOT NULL,
     last_record INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS change_actor (
+CREATE TABLE change_actor (
     report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
     row INTEGER NOT NULL,
     object_id TEXT NOT NULL,
@@ -250,7 +298,7 @@ CREATE TABLE IF NOT EXISTS change_actor (
     cluster_id TEXT NOT NULL,
     PRIMARY KEY (report_id, row)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS change_cluster (
+CREATE TABLE change_cluster (
     report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
     cluster_id TEXT NOT NULL,
     entity_type TEXT NOT NULL,
@@ -259,8 +307,8 @@ CREATE TABLE IF NOT EXISTS change_cluster (
     n INTEGER NOT NULL,
     PRIMARY KEY (report_id, cluster_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS change_cluster_by_size ON change_cluster (report_id, n DESC, cluster_id);
-CREATE TABLE IF NOT EXISTS report_actor (
+CREATE INDEX change_cluster_by_size ON change_cluster (report_id, n DESC, cluster_id);
+CREATE TABLE report_actor (
     report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
     actor_key TEXT NOT NULL,
     n INTEGER NOT NULL,
@@ -269,7 +317,7 @@ CREATE TABLE IF NOT EXISTS report_actor (
     last INTEGER,
     PRIMARY KEY (report_id, actor_key)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS report_operation (
+CREATE TABLE report_operation (
     report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
     actor_key TEXT NOT NULL,
     operation TEXT NOT NULL,
@@ -278,7 +326,7 @@ CREATE TABLE IF NOT EXISTS report_operation (
     last INTEGER,
     PRIMARY KEY (report_id, actor_key, operation)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS triage_tag (
+CREATE TABLE triage_tag (
     target TEXT NOT NULL,
     key TEXT NOT NULL,
     tag TEXT NOT NULL,
@@ -296,6 +344,22 @@ CHANGE_ACTOR_INDEXES = (
     "(report_id, cluster_id, name, object_id)",
 )
 
+#: ``action`` of the row of a change object that could not be read (kept raw, never restorable). It cannot
+#: be a ``recoveryAction`` the service sends (those are identifiers), so such rows form a group of their own.
+UNREADABLE_ACTION = "(unreadable)"
+#: ``entity_type`` of an unreadable change object whose ``entityTypeName`` is missing or not text.
+UNREADABLE_TYPE = "(unreadable)"
+
+#: ``on_prem`` of a user or group whose sync status is unknown (see the module docstring).
+SYNC_UNKNOWN = -1
+#: Types whose ``on_prem`` can be unknown (only users and groups are synchronised from on-premises).
+SYNCABLE_TYPES = ("user", "group")
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() \
+        is not None
+
 
 def _v1(conn: sqlite3.Connection) -> None:
     set_meta_marker(conn, CACHE_MARKER, CACHE_APPLICATION_ID)
@@ -306,11 +370,66 @@ def _v2(conn: sqlite3.Connection) -> None:
     execute_script(conn, _V2)
 
 
-def _v3_audit(conn: sqlite3.Connection) -> None:
+def _v3(conn: sqlite3.Connection) -> None:
+    """The sync-status lookup table, and stored rows re-read under the three-valued definition.
+
+    Before this version ``on_prem`` was 1 only when a change object said ``onPremisesSyncEnabled: true`` and
+    0 otherwise, and ``recoverable`` ignored the sync status and accepted actions the service does not
+    document. Users and groups stored as 0 are unknown now (no payload entrabr stored said ``false``), a
+    synced object is not recoverable, a recoverable user or group of unknown status is unknown, and an
+    undocumented action is not recoverable; the counts are rebuilt.
+    """
+    execute_script(conn, _V3)
+    syncable = ", ".join(f"'{t}'" for t in SYNCABLE_TYPES)
+    for (report_id,) in conn.execute("SELECT id FROM report").fetchall():
+        table = change_table(report_id)
+        if _has_table(conn, table):
+            conn.execute(f"UPDATE {table} SET recoverable = 0 WHERE on_prem = 1 "
+                         "OR action NOT IN ('update', 'restore', 'softDelete')")
+            conn.execute(f"""UPDATE {table} SET on_prem = {SYNC_UNKNOWN},
+                recoverable = CASE WHEN recoverable = 1 THEN NULL ELSE recoverable END
+                WHERE on_prem = 0 AND entity_type IN ({syncable})""")
+        recount_nodes(conn, report_id)
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    """Completeness is proven by count; every change object has a row (unreadable ones too); ids are
+    looked up exactly; restore runs.
+
+    Reports stored before were marked complete when a page came without a next link, whatever arrived, and
+    had repeated ids and unreadable items removed: they are judged again by the count (a difference report
+    whose rows do not add up to the announced total becomes incomplete, so the next download starts over).
+    """
+    execute_script(conn, _V4)
+    conn.execute("UPDATE report SET reached_end = complete")
+    conn.execute(
+        """UPDATE report SET completeness = CASE
+            WHEN NOT complete THEN 'unfinished'
+            WHEN kind = 'failed' THEN 'unverified'
+            WHEN total_expected IS NULL THEN 'unverified'
+            WHEN duplicate_items = 0 AND malformed_items = 0 AND received_items = total_expected
+                THEN 'complete'
+            WHEN received_items < total_expected THEN 'short'
+            ELSE 'over' END"""
+    )
+    conn.execute(
+        "UPDATE report SET complete = (completeness = 'complete' OR (kind = 'failed' AND complete))"
+    )
+    for (report_id, indexed) in conn.execute("SELECT id, indexed FROM report").fetchall():
+        table = change_table(int(report_id))
+        if not _has_table(conn, table):
+            continue
+        if "unreadable" not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN unreadable TEXT")
+        if indexed:
+            conn.execute(f"DROP INDEX IF EXISTS {table}_id")
+            conn.execute(f"CREATE INDEX {table}_id ON {table} (object_id)")
+
+
+def _v5(conn: sqlite3.Connection) -> None:
     """The directory audit log (records, targets, actors, resumable pulls), its join with each report (who
-    made each change, clusters), and triage tags. Idempotent (``IF NOT EXISTS``), so it can run at any
-    version number."""
-    execute_script(conn, _V3_AUDIT)
+    made each change, clusters), and triage tags."""
+    execute_script(conn, _V5_AUDIT)
     for statement in CHANGE_ACTOR_INDEXES:
         conn.execute(statement)
 
@@ -318,7 +437,9 @@ def _v3_audit(conn: sqlite3.Connection) -> None:
 CACHE_MIGRATIONS = (
     Migration(1, "tenants, snapshots, jobs, reports, pages, node counts", _v1),
     Migration(2, "restore queue and job journal", _v2),
-    Migration(3, "directory audit log, its join with reports, triage tags", _v3_audit),
+    Migration(3, "sync status of users and groups; three-valued recoverable", _v3),
+    Migration(4, "proven completeness, unreadable changes kept, exact ids, restore runs", _v4),
+    Migration(5, "directory audit log, its join with reports, triage tags", _v5),
 )
 
 CACHE_SPEC = DatabaseSpec(
@@ -331,6 +452,20 @@ RECOVERABLE_UNKNOWN = -1
 
 def change_table(report_id: int) -> str:
     return f"chg_{int(report_id)}"
+
+
+def recount_nodes(conn: sqlite3.Connection, report_id: int) -> None:
+    """Rebuild the per-node counts of a report from its change table (none when it has no table)."""
+    conn.execute("DELETE FROM node_count WHERE report_id = ?", (report_id,))
+    table = change_table(report_id)
+    if not _has_table(conn, table):
+        return
+    conn.execute(
+        f"""INSERT INTO node_count (report_id, entity_type, action, on_prem, recoverable, n)
+        SELECT ?, entity_type, action, on_prem, coalesce(recoverable, {RECOVERABLE_UNKNOWN}), count(*)
+        FROM {table} GROUP BY 2, 3, 4, 5""",
+        (report_id,),
+    )
 
 
 def fts_table(report_id: int) -> str:
@@ -364,7 +499,8 @@ def create_report_tables(conn: sqlite3.Connection, report_id: int, with_fts: boo
             failure_message TEXT,
             page_id INTEGER NOT NULL,
             raw_off INTEGER NOT NULL,
-            raw_len INTEGER NOT NULL
+            raw_len INTEGER NOT NULL,
+            unreadable TEXT
         )"""
     )
     if with_fts:
@@ -380,10 +516,11 @@ def drop_report_tables(conn: sqlite3.Connection, report_id: int) -> None:
     conn.execute(f"DROP TABLE IF EXISTS {change_table(report_id)}")
 
 
-def create_report_indexes(conn: sqlite3.Connection, report_id: int, unique_ids: bool) -> None:
+def create_report_indexes(conn: sqlite3.Connection, report_id: int) -> None:
+    """Lookup indexes of a report's change table: by object id (exact; several rows may share one) and by
+    tree node order."""
     table = change_table(report_id)
-    unique = "UNIQUE " if unique_ids else ""
-    conn.execute(f"CREATE {unique}INDEX IF NOT EXISTS {table}_id ON {table} (object_id COLLATE NOCASE)")
+    conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_id ON {table} (object_id)")
     conn.execute(
         f"""CREATE INDEX IF NOT EXISTS {table}_node ON {table}
             (entity_type, action, display_name, object_id, principal_name, on_prem, recoverable)"""

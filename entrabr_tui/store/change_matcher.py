@@ -10,6 +10,7 @@ from typing import Any
 
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import change_table, fts_table
+from entrabr_tui.store.change_filter import display_only
 
 
 def _like_prefix(text: str) -> str:
@@ -35,7 +36,7 @@ class ChangeMatcher:
         """A ``m(r)`` CTE of matching rowids; the flag says whether the trigram index was used."""
         table = change_table(report_id)
         search_rowid, has_fts, _indexed, _kind = self.report_state(report_id)
-        if has_fts and len(needle) >= 3 and search_rowid > 0:
+        if has_fts and len(needle) >= 3 and search_rowid > 0 and not display_only(needle):
             fts = fts_table(report_id)
             phrase = '"' + needle.replace('"', '""') + '"'
             sql = f"""m(r) AS (

@@ -1,4 +1,10 @@
-"""Queries over a report's changes: counts per node, keyset pages, substring filter, one change by id.
+"""Queries over a report's changes: counts per node, keyset pages, substring filter, changes by object id.
+
+Every change object the service sent is a row, keyed by its position in the report (several rows may
+share an object id: the changes of one object are all listed, never collapsed). Object ids are opaque and
+compared exactly; :meth:`ChangeQueries.resolve_ids` is the one place that matches ids typed by a person
+without regard to case (the input edge). Change objects that could not be read are rows too
+(:meth:`ChangeQueries.unreadable`).
 
 Text filter rule (everywhere; see :mod:`entrabr_tui.store.change_filter`): the text, case-insensitively, is
 contained in the display name or the UPN/mail, or is a prefix of the object id. Text of three characters or
@@ -22,8 +28,17 @@ import orjson
 from entrabr_tui.core.model import Change
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import change_table
-from entrabr_tui.store.change_filter import filter_clauses, needle_of, text_matches
+from entrabr_tui.store.change_filter import (
+    RecoverableFilter,
+    SyncFilter,
+    filter_clauses,
+    needle_of,
+    recoverable_clause,
+    sync_clause,
+    text_matches,
+)
 from entrabr_tui.store.change_matcher import ChangeMatcher
+from entrabr_tui.store.codec import sync_from_db
 from entrabr_tui.store.match_set import MatchSet
 from entrabr_tui.store.records import ChangeRow, NodeCount, ReportKind
 from entrabr_tui.store.sqlite_file import in_list_chunks
@@ -35,9 +50,13 @@ _PAGE_CACHE_SIZE = 8
 _ROW_COLUMNS = (
     "c.object_id, c.entity_type, c.action, c.display_name, c.principal_name, c.on_prem, c.recoverable"
 )
-_ORDER = "c.entity_type, c.action, c.display_name, c.object_id"
+_ORDER = "c.entity_type, c.action, c.display_name, c.object_id, c.rowid"
 
-After = tuple[str, str] | tuple[str, str, str, str]
+#: A keyset position: ``ChangeRow.key`` (type, action, name, id, position), or (name, id, position) with type
+#: and action given. The forms without the position (older callers) skip rows that repeat the last one's
+#: name and id.
+After = (tuple[str, str] | tuple[str, str, int] | tuple[str, str, str, str]
+         | tuple[str, str, str, str, int])
 
 
 class ChangeQueries:
@@ -55,20 +74,22 @@ class ChangeQueries:
         report_id: int,
         *,
         text: str | None = None,
-        recoverable: bool | None = None,
-        on_prem: bool | None = None,
+        recoverable: RecoverableFilter = None,
+        on_prem: SyncFilter = None,
         marked: bool | None = None,
     ) -> list[NodeCount]:
         """Changes per (type, action), ordered by type then action; nodes with no match are left out."""
         needle = needle_of(text)
         if needle is None and marked is None:
             where, args = ["report_id = ?"], [report_id]
-            if recoverable is not None:
-                where.append("recoverable = ?")
-                args.append(int(recoverable))
-            if on_prem is not None:
-                where.append("on_prem = ?")
-                args.append(int(on_prem))
+            for condition, values in (
+                recoverable_clause("recoverable", recoverable, counts=True) if recoverable is not None
+                else ("", []),
+                sync_clause("on_prem", on_prem) if on_prem is not None else ("", []),
+            ):
+                if condition:
+                    where.append(condition)
+                    args.extend(values)
             rows = self._db.conn.execute(
                 f"""SELECT entity_type, action, sum(n) FROM node_count WHERE {" AND ".join(where)}
                 GROUP BY 1, 2 HAVING sum(n) > 0 ORDER BY 1, 2""",
@@ -98,8 +119,8 @@ class ChangeQueries:
         entity_type: str | None = None,
         action: str | None = None,
         text: str | None = None,
-        recoverable: bool | None = None,
-        on_prem: bool | None = None,
+        recoverable: RecoverableFilter = None,
+        on_prem: SyncFilter = None,
         marked: bool | None = None,
     ) -> int:
         """Number of changes matching all the given filters."""
@@ -132,31 +153,36 @@ class ChangeQueries:
         after: After | None = None,
         limit: int = 100,
         text: str | None = None,
-        recoverable: bool | None = None,
-        on_prem: bool | None = None,
+        recoverable: RecoverableFilter = None,
+        on_prem: SyncFilter = None,
         marked: bool | None = None,
     ) -> list[ChangeRow]:
-        """Up to ``limit`` changes ordered by type, action, name (case-insensitive), id, after ``after``.
+        """Up to ``limit`` changes ordered by type, action, name (case-insensitive), id and position, after
+        ``after``.
 
-        ``after`` is the previous page's last :attr:`ChangeRow.key` (or ``(name, id)`` when type and action
-        are both given). Every match appears exactly once across the pages.
+        ``after`` is the previous page's last :attr:`ChangeRow.key` (or ``(name, id, position)`` when type and
+        action are both given). Every match appears exactly once across the pages.
         """
         limit = max(1, min(int(limit), 10_000))
         table = change_table(report_id)
         _search_rowid, _has_fts, _indexed, kind = self._matcher.report_state(report_id)
         where, args = filter_clauses(report_id, entity_type, action, recoverable, on_prem, marked)
         if after is not None:
-            if len(after) == 2:
+            if len(after) in (2, 3):
                 if entity_type is None or action is None:
-                    raise ValueError("after=(name, id) needs both entity_type and action; pass ChangeRow.key")
-                where.append("(c.display_name, c.object_id) > (?, ?)")
-            elif len(after) == 4:
-                where.append("(c.entity_type, c.action, c.display_name, c.object_id) > (?, ?, ?, ?)")
+                    raise ValueError("after=(name, id, position) needs both entity_type and action; "
+                                     "pass ChangeRow.key")
+                where.append("(c.display_name, c.object_id, c.rowid) > (?, ?, ?)" if len(after) == 3
+                             else "(c.display_name, c.object_id) > (?, ?)")
+            elif len(after) in (4, 5):
+                where.append("(c.entity_type, c.action, c.display_name, c.object_id, c.rowid) "
+                             "> (?, ?, ?, ?, ?)" if len(after) == 5
+                             else "(c.entity_type, c.action, c.display_name, c.object_id) > (?, ?, ?, ?)")
             else:
-                raise ValueError("after must be (name, id) or (type, action, name, id)")
+                raise ValueError("after must be (name, id, position) or (type, action, name, id, position)")
             args.extend(after)
         failure = "c.failure_message" if kind == ReportKind.FAILED.value else "NULL"
-        columns = f"{_ROW_COLUMNS}, {failure}"
+        columns = f"{_ROW_COLUMNS}, {failure}, c.rowid, c.unreadable"
         needle = needle_of(text)
         head = f"SELECT {columns} FROM {table} c WHERE {' AND '.join(where) or '1 = 1'} ORDER BY {_ORDER}"
         rows: list[Any] | None = None
@@ -191,10 +217,12 @@ class ChangeQueries:
                 action_raw=r[2],
                 display_name=r[3],
                 principal_name=r[4],
-                on_premises_synced=bool(r[5]),
+                sync=sync_from_db(r[5]),
                 recoverable=None if r[6] is None else bool(r[6]),
                 marked=bool(marked) if marked is not None else r[0] in marked_ids,
                 failure_message=r[7],
+                position=int(r[8]),
+                unreadable=r[9],
             )
             for r in rows
         ]
@@ -236,59 +264,154 @@ class ChangeQueries:
             self._page_cache.popitem(last=False)
         return data
 
-    def _raw_item(self, page_id: int, offset: int, length: int) -> dict[str, Any]:
-        item: dict[str, Any] = orjson.loads(self._page_bytes(page_id)[offset : offset + length])
-        return item
+    def _raw_item(self, page_id: int, offset: int, length: int) -> Any:
+        """The stored change object (usually a JSON object; an unreadable one may be anything)."""
+        return orjson.loads(self._page_bytes(page_id)[offset : offset + length])
 
-    def get_raw_change(self, report_id: int, object_id: str) -> dict[str, Any] | None:
-        """The change exactly as the service sent it (ids compare case-insensitively, exact case first)."""
-        rows = self._db.conn.execute(
-            f"SELECT object_id, page_id, raw_off, raw_len FROM {change_table(report_id)} "
-            "WHERE object_id = ? COLLATE NOCASE ORDER BY object_id <> ?, rowid LIMIT 1",
-            (object_id, object_id),
-        ).fetchall()
-        if not rows:
-            return None
-        _, page_id, offset, length = rows[0]
-        return self._raw_item(page_id, offset, length)
+    def _locate(self, report_id: int, object_ids: list[str]) -> list[tuple[str, int, int, int, int, int]]:
+        """``(object_id, position, page_id, offset, length, on_prem)`` of every change of these objects
+        (exact ids), in report order."""
+        found: list[tuple[str, int, int, int, int, int]] = []
+        table = change_table(report_id)
+        for chunk, marks in in_list_chunks(object_ids):
+            found.extend(self._db.conn.execute(
+                f"SELECT object_id, rowid, page_id, raw_off, raw_len, on_prem FROM {table} "
+                f"WHERE object_id IN ({marks})",
+                chunk,
+            ).fetchall())
+        found.sort(key=lambda row: row[1])
+        return found
 
-    def get_change(self, report_id: int, object_id: str) -> Change | None:
-        """One change by object id, as the domain model."""
-        raw = self.get_raw_change(report_id, object_id)
-        return None if raw is None else Change.from_json(raw)
+    def _stored_at(self, report_id: int, object_id: str, position: int | None
+                   ) -> tuple[int, int, int, int] | None:
+        """``(page_id, offset, length, on_prem)`` of the change at ``position`` (when it is of ``object_id``),
+        else of the object's first change."""
+        table = change_table(report_id)
+        if position is not None:
+            row = self._db.conn.execute(
+                f"SELECT page_id, raw_off, raw_len, on_prem FROM {table} WHERE rowid = ? AND object_id = ?",
+                (position, object_id),
+            ).fetchone()
+        else:
+            row = self._db.conn.execute(
+                f"SELECT page_id, raw_off, raw_len, on_prem FROM {table} WHERE object_id = ? "
+                "ORDER BY rowid LIMIT 1",
+                (object_id,),
+            ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def _change(self, page_id: int, offset: int, length: int, on_prem: int) -> Change:
+        """A stored change as the domain model, with the sync status the cache knows (``on_prem``)."""
+        return Change.from_json(self._raw_item(page_id, offset, length)).with_sync(sync_from_db(on_prem))
+
+    def get_raw_change(self, report_id: int, object_id: str, position: int | None = None
+                       ) -> dict[str, Any] | None:
+        """A change exactly as the service sent it: the one at ``position`` (when it is of ``object_id``),
+        else the first change of the object. Ids compare exactly."""
+        found = self._stored_at(report_id, object_id, position)
+        return None if found is None else self._raw_item(*found[:3])
+
+    def get_change(self, report_id: int, object_id: str, position: int | None = None) -> Change | None:
+        """One change by object id (and position, see :meth:`get_raw_change`), as the domain model with the
+        sync status the cache knows."""
+        found = self._stored_at(report_id, object_id, position)
+        return None if found is None else self._change(*found)
 
     def get_changes(self, report_id: int, object_ids: Iterable[str]) -> list[Change]:
-        """Several changes by id, in the order given; unknown ids are skipped."""
+        """Every change of these objects (with the sync status the cache knows): objects in the order given,
+        each object's changes in report order (an object may have several); unknown ids are skipped. Ids
+        compare exactly."""
         wanted = list(dict.fromkeys(object_ids))
-        found: dict[str, Change] = {}  # by lower-cased id
-        table = change_table(report_id)
-        for chunk, marks in in_list_chunks(wanted):
-            rows = self._db.conn.execute(
-                f"SELECT object_id, page_id, raw_off, raw_len FROM {table} "
-                f"WHERE object_id COLLATE NOCASE IN ({marks}) "
-                "ORDER BY page_id, raw_off",
-                chunk,
-            ).fetchall()
-            for object_id, page_id, offset, length in rows:
-                if object_id.lower() not in found:
-                    found[object_id.lower()] = Change.from_json(self._raw_item(page_id, offset, length))
-        return [found[i.lower()] for i in wanted if i.lower() in found]
+        by_id: dict[str, list[Change]] = {}
+        for object_id, _position, page_id, offset, length, on_prem in self._locate(report_id, wanted):
+            by_id.setdefault(object_id, []).append(self._change(page_id, offset, length, on_prem))
+        return [change for object_id in wanted for change in by_id.get(object_id, ())]
 
-    def iter_raw_changes(self, report_id: int) -> Iterator[dict[str, Any]]:
-        """Every stored change in the order the service sent them (for export)."""
+    def positioned_changes(self, report_id: int, object_ids: Iterable[str]) -> list[tuple[int, Change]]:
+        """Every change of these objects with its position (the row it is stored in), in report order (for
+        updating rows one by one); ids compare exactly."""
+        wanted = list(dict.fromkeys(object_ids))
+        return [(position, self._change(page_id, offset, length, on_prem))
+                for _id, position, page_id, offset, length, on_prem in self._locate(report_id, wanted)]
+
+    def resolve_ids(self, report_id: int, typed: Iterable[str]) -> dict[str, str]:
+        """The report's object id for each id a person typed or pasted (the input edge): the same id when the
+        report has it, else the one id that matches it ignoring case. Ids with no match, or several matches
+        differing only in case, are left out."""
+        wanted = list(dict.fromkeys(t for t in typed if t))
+        table = change_table(report_id)
+        found: dict[str, str] = {}
+        for object_id, *_rest in self._locate(report_id, wanted):
+            found[object_id] = object_id
+        missing = [t for t in wanted if t not in found]
+        folded: dict[str, set[str]] = {}
+        for chunk, marks in in_list_chunks([t.lower() for t in missing]):
+            for (object_id,) in self._db.conn.execute(
+                f"SELECT DISTINCT object_id FROM {table} WHERE lower(object_id) IN ({marks})", chunk
+            ):
+                folded.setdefault(object_id.lower(), set()).add(object_id)
+        for text in missing:
+            matches = folded.get(text.lower(), set())
+            if len(matches) == 1:
+                found[text] = next(iter(matches))
+        return found
+
+    def object_counts(self, report_id: int) -> dict[str, int]:
+        """Objects per type that the report has changes of (an object with several changes counts once).
+
+        Change objects that could not be read count too, under the type they name (one without an id as an
+        object of its own): a restore of a whole type would act on their objects as well, so a type is only
+        ever scoped whole when every change of it could be read and is queued."""
+        rows = self._db.conn.execute(
+            "SELECT entity_type, count(DISTINCT nullif(object_id, '')) + sum(object_id = '') "
+            f"FROM {change_table(report_id)} GROUP BY 1"
+        ).fetchall()
+        return {t: int(n) for t, n in rows}
+
+    def unreadable(self, report_id: int, *, offset: int = 0, limit: int | None = None) -> list[ChangeRow]:
+        """The change objects of a report that could not be read, in report order, each with its reason
+        (:attr:`ChangeRow.unreadable`); the raw objects are kept (:meth:`get_raw_change` by position)."""
+        table = change_table(report_id)
+        rows = self._db.conn.execute(
+            f"SELECT {_ROW_COLUMNS}, c.failure_message, c.rowid, c.unreadable FROM {table} c "
+            "WHERE c.unreadable IS NOT NULL ORDER BY c.rowid LIMIT ? OFFSET ?",
+            (-1 if limit is None else int(limit), max(0, int(offset))),
+        ).fetchall()
+        return [ChangeRow(object_id=r[0], entity_type_raw=r[1], action_raw=r[2], display_name=r[3],
+                          principal_name=r[4], sync=sync_from_db(r[5]), recoverable=False,
+                          marked=False, failure_message=r[7], position=int(r[8]), unreadable=r[9])
+                for r in rows]
+
+    def raw_at(self, report_id: int, position: int) -> Any:
+        """The change object at ``position`` exactly as the service sent it (readable or not)."""
+        row = self._db.conn.execute(
+            f"SELECT page_id, raw_off, raw_len FROM {change_table(report_id)} WHERE rowid = ?", (position,)
+        ).fetchone()
+        return None if row is None else self._raw_item(*row)
+
+    def _iter_stored(self, report_id: int) -> Iterator[tuple[Any, int]]:
+        """Every stored change object as sent (unreadable ones included), with its ``on_prem``, in the order
+        the service sent them."""
         cursor = self._db.conn.execute(
-            f"SELECT page_id, raw_off, raw_len FROM {change_table(report_id)} ORDER BY rowid"
+            f"SELECT page_id, raw_off, raw_len, on_prem FROM {change_table(report_id)} ORDER BY rowid"
         )
         current, data = -1, b""
-        for page_id, offset, length in cursor:
+        for page_id, offset, length, on_prem in cursor:
             if page_id != current:
                 row = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?", (page_id,)).fetchone()
                 current, data = page_id, zlib.decompress(row[0])
-            yield orjson.loads(data[offset : offset + length])
+            yield orjson.loads(data[offset : offset + length]), on_prem
+
+    def iter_raw_changes(self, report_id: int) -> Iterator[Any]:
+        """Every stored change object in the order the service sent them, unreadable ones included (for
+        export)."""
+        for item, _ in self._iter_stored(report_id):
+            yield item
 
     def iter_changes(self, report_id: int) -> Iterator[Change]:
-        for item in self.iter_raw_changes(report_id):
-            yield Change.from_json(item)
+        """Every stored change as the domain model (with the sync status the cache knows), in order."""
+        for item, on_prem in self._iter_stored(report_id):
+            yield Change.from_json(item).with_sync(sync_from_db(on_prem))
 
     def failed_changes(self, job_id: str, *, offset: int = 0, limit: int | None = None) -> list[Change]:
         """Failed changes of a recovery job (with ``failure_message``), in the service's order."""
@@ -299,8 +422,8 @@ class ChangeQueries:
             return []
         report_id = int(row[0])
         rows = self._db.conn.execute(
-            f"SELECT page_id, raw_off, raw_len FROM {change_table(report_id)} "
+            f"SELECT page_id, raw_off, raw_len, on_prem FROM {change_table(report_id)} "
             "ORDER BY rowid LIMIT ? OFFSET ?",
             (-1 if limit is None else int(limit), max(0, int(offset))),
         ).fetchall()
-        return [Change.from_json(self._raw_item(p, o, n)) for p, o, n in rows]
+        return [self._change(p, o, n, on_prem) for p, o, n, on_prem in rows]

@@ -1,4 +1,4 @@
-"""Small encoders shared by the store modules: timestamps, scopes and compact JSON."""
+"""Small encoders shared by the store modules: timestamps, scopes, sync status and compact JSON."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from entrabr_tui.core.model import (
     EntityNameAndIdsFilter,
     EntityNamesFilter,
     FilteringCriteria,
+    SyncStatus,
     filter_from_json,
     filter_to_json,
 )
+from entrabr_tui.store.cache_schema import SYNC_UNKNOWN
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -80,3 +82,17 @@ def scope_from_db(value: bytes | str | None) -> FilteringCriteria | None:
         return filter_from_json(orjson.loads(value))
     except orjson.JSONDecodeError:
         return None
+
+
+#: ``on_prem`` column values (see :mod:`entrabr_tui.store.cache_schema`).
+_SYNC_TO_DB = {SyncStatus.SYNCED: 1, SyncStatus.CLOUD: 0, SyncStatus.UNKNOWN: SYNC_UNKNOWN}
+_SYNC_FROM_DB = {v: k for k, v in _SYNC_TO_DB.items()}
+
+
+def sync_to_db(status: SyncStatus) -> int:
+    return _SYNC_TO_DB[status]
+
+
+def sync_from_db(value: object) -> SyncStatus:
+    """The sync status an ``on_prem`` value holds (anything unexpected reads as unknown)."""
+    return _SYNC_FROM_DB.get(value, SyncStatus.UNKNOWN) if isinstance(value, int) else SyncStatus.UNKNOWN

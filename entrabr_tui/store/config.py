@@ -1,13 +1,19 @@
 """User configuration (``config.toml`` under the user config path): tenant profiles, key remaps, theme.
 
-A missing file gives the defaults. A malformed file gives the defaults plus a clear error, and the file is
-left untouched; saving over it first keeps it as ``config.toml.malformed-<time>``. Secrets never belong
-here: keys named like one are ignored with a warning (use environment variables or the token cache).
+A missing file gives the defaults. A malformed file gives the defaults plus a clear error naming the line
+and column, and the file is left untouched; saving over it first keeps it as
+``config.toml.malformed-<time>``. Secrets never belong here: keys named like one are ignored with a warning
+(use environment variables or the token cache) and left out when the file is saved.
+
+Saving edits the file the user wrote rather than replacing it: it is read back with tomlkit, only the
+entries whose value changed are written, and comments, ordering, layout and entries this version does not
+know stay as they were.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,14 +21,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import tomlkit
+from tomlkit.items import AoT, Table
+from tomlkit.toml_document import TOMLDocument
+
 from entrabr_tui.store.paths import FILE_MODE, StorePaths, secure_dir
 from entrabr_tui.store.redact import is_secret_key
-from entrabr_tui.store.toml_writer import toml_dumps
 
 AUTH_METHODS = ("device-code", "browser", "cli", "env", "emulator")
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
 DEFAULT_THEME = "textual-dark"
-_HEADER = "entrabr configuration (written by entrabr; comments are not kept)"
+_HEADER = ("entrabr configuration. entrabr keeps your comments and any entries it does not know when it "
+           "saves a change.")
+_PROFILE_FIELDS = ("name", "tenant_id", "client_id", "auth_method", "graph_url")
+_WHERE = re.compile(r"^(?P<what>.*?)\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)\s*$", re.S)
 
 
 @dataclass(slots=True)
@@ -145,30 +157,10 @@ def config_from_mapping(data: Mapping[str, Any]) -> tuple[AppConfig, list[str]]:
     return config, warnings
 
 
-def config_to_mapping(config: AppConfig) -> dict[str, Any]:
-    data: dict[str, Any] = {"default_profile": config.default_profile, "theme": config.theme}
-    data.update({k: v for k, v in config.extra.items() if k not in ("profiles", "keys")})
-    if config.keys:
-        data["keys"] = dict(config.keys)
-    profiles = []
-    for p in config.profiles:
-        entry: dict[str, Any] = {
-            "name": p.name,
-            "tenant_id": p.tenant_id,
-            "client_id": p.client_id,
-            "auth_method": p.auth_method,
-            "graph_url": p.graph_url,
-        }
-        entry.update({k: v for k, v in p.extra.items() if k not in entry})
-        profiles.append(entry)
-    if profiles:
-        data["profiles"] = profiles
-    return data
-
-
 def load_config(path: Path | None = None) -> ConfigLoad:
-    """Read the config; never raises for bad content (see :class:`ConfigLoad`)."""
-    path = path or StorePaths.default().config_file
+    """Read the config; never raises (see :class:`ConfigLoad`) and creates nothing (reading works in a
+    read-only home)."""
+    path = path or StorePaths.default().config_dir / "config.toml"
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -178,38 +170,159 @@ def load_config(path: Path | None = None) -> ConfigLoad:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        return ConfigLoad(
-            AppConfig(),
-            path,
-            error=f"{path} is not valid TOML ({exc}); using defaults, the file is unchanged",
-        )
+        return ConfigLoad(AppConfig(), path, error=f"{syntax_error_text(path, exc)}. Using the defaults; "
+                                                   "the file is left as it is.")
     config, warnings = config_from_mapping(data)
     return ConfigLoad(config, path, warnings=warnings)
 
 
+def syntax_error_text(path: Path, exc: tomllib.TOMLDecodeError) -> str:
+    """``/…/config.toml line 2, column 11: not valid TOML (Expected ']' …)``."""
+    found = _WHERE.match(str(exc))
+    if found is None:
+        return f"{path}: not valid TOML ({exc})"
+    return f"{path} line {found['line']}, column {found['column']}: not valid TOML ({found['what']})"
+
+
 def save_config(config: AppConfig, path: Path | None = None, *, now: datetime | None = None) -> Path | None:
-    """Write the config atomically (0600). If the existing file is malformed it is first kept aside; its new
-    name is returned (else ``None``)."""
+    """Write the config atomically (0600), editing the file in place (see the module documentation). If the
+    existing file is malformed it is first kept aside; its new name is returned (else ``None``)."""
     path = path or StorePaths.default().config_file
     secure_dir(path.parent)
     kept: Path | None = None
+    document: TOMLDocument | None = None
     if path.exists():
         try:
-            tomllib.loads(path.read_bytes().decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            text = path.read_bytes().decode("utf-8")
+            tomllib.loads(text)
+            document = tomlkit.parse(text)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, tomlkit.exceptions.ParseError):
             stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
             kept = path.with_name(f"{path.name}.malformed-{stamp}")
             path.rename(kept)
-    text = toml_dumps(config_to_mapping(config), header=_HEADER)
+    if document is None:
+        document = tomlkit.document()
+        document.add(tomlkit.comment(_HEADER))
+    ConfigEditor(document).apply(config)
+    _write_private(path, tomlkit.dumps(document))
+    return kept
+
+
+def _write_private(path: Path, text: str) -> None:
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(fd, "wb") as handle:
-        os.fchmod(handle.fileno(), FILE_MODE)
-        handle.write(text.encode("utf-8"))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    return kept
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), FILE_MODE)
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+class ConfigEditor:
+    """Brings a parsed ``config.toml`` (a tomlkit document) in line with an :class:`AppConfig`, touching only
+    what differs from what the document says now, so comments, order and unknown entries stay."""
+
+    def __init__(self, document: TOMLDocument) -> None:
+        self.document = document
+
+    def apply(self, config: AppConfig) -> None:
+        doc = self.document
+        before, _ = config_from_mapping(doc.unwrap())
+        for key in [k for k in doc if is_secret_key(str(k))]:
+            del doc[key]
+        for key, old, new in (("default_profile", before.default_profile, config.default_profile),
+                              ("theme", before.theme, config.theme)):
+            if old != new:
+                _set(doc, key, new)
+        if before.keys != config.keys:
+            self._keys(before.keys, config.keys)
+        for key in before.extra.keys() - config.extra.keys():
+            del doc[key]
+        for key, value in config.extra.items():
+            if key not in ("profiles", "keys") and before.extra.get(key) != value:
+                doc[key] = value
+        self._profiles(config.profiles)
+
+    def _keys(self, before: dict[str, str], after: dict[str, str]) -> None:
+        table = self.document.get("keys")
+        if not isinstance(table, Table):
+            table = tomlkit.table()
+            self.document["keys"] = table
+        for action in before.keys() - after.keys():
+            del table[action]
+        for action, key in after.items():
+            if before.get(action) != key:
+                table[action] = key
+
+    def _profiles(self, profiles: list[TenantProfile]) -> None:
+        doc = self.document
+        existing = doc.get("profiles")
+        if not isinstance(existing, AoT) and not profiles:
+            return  # none to write; an entry that is not an array of tables stays for the user to fix
+        if not isinstance(existing, AoT):
+            if existing is not None:  # not an array of tables: ignored on load, replaced now
+                del doc["profiles"]
+            existing = tomlkit.aot()
+            doc["profiles"] = existing
+        # The entries that loaded as profiles, by name (entries that did not load are the user's to fix).
+        tables: dict[str, tuple[Table, TenantProfile]] = {}
+        for index, table in enumerate(existing):
+            loaded = _profile(index, table.unwrap(), [])
+            for key in [k for k in table if is_secret_key(str(k))]:
+                del table[key]
+            if loaded is not None:
+                tables.setdefault(loaded.name, (table, loaded))
+        wanted = {p.name for p in profiles}
+        for name, (table, _) in tables.items():
+            if name not in wanted:
+                existing.body.remove(table)
+        for profile in profiles:
+            if profile.name in tables:
+                table, loaded = tables[profile.name]
+                if loaded != profile:
+                    _edit_profile(table, loaded, profile)
+            else:
+                table = tomlkit.table()
+                _edit_profile(table, TenantProfile(profile.name, ""), profile)
+                existing.append(table)
+        if not existing.body:
+            del doc["profiles"]
+
+
+def _profile_values(profile: TenantProfile) -> dict[str, Any]:
+    values: dict[str, Any] = {"name": profile.name, "tenant_id": profile.tenant_id,
+                              "client_id": profile.client_id, "auth_method": profile.auth_method,
+                              "graph_url": profile.graph_url}
+    values.update({k: v for k, v in profile.extra.items() if k not in values})
+    return values
+
+
+def _edit_profile(table: Table, before: TenantProfile, after: TenantProfile) -> None:
+    old, new = _profile_values(before), _profile_values(after)
+    for key in old.keys() - new.keys():
+        if key in table:
+            del table[key]
+    for key, value in new.items():
+        if key in table and old.get(key) == value:
+            continue
+        if key not in table and value in (None, old.get(key)) and key not in ("name", "tenant_id"):
+            continue  # a default the file leaves out stays left out
+        _set(table, key, value)
+
+
+def _set(container: TOMLDocument | Table, key: str, value: Any) -> None:
+    """Set ``key`` (``None`` removes it: TOML has no null)."""
+    if value is None:
+        if key in container:
+            del container[key]
+    else:
+        container[key] = value
 
 
 class ConfigError(ValueError):

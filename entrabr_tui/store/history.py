@@ -40,6 +40,7 @@ class HistoryAction(StrEnum):
     REPORT_CREATED = "report-created"
     REPORT_REUSED = "report-reused"
     REPORT_DOWNLOADED = "report-downloaded"
+    SYNC_STATUS_CHECKED = "sync-status-checked"
     OBJECTS_MARKED = "objects-marked"
     OBJECTS_UNMARKED = "objects-unmarked"
     RESTORE_PLANNED = "restore-planned"
@@ -47,6 +48,8 @@ class HistoryAction(StrEnum):
     RESTORE_FINISHED = "restore-finished"
     CANCEL = "cancel"
     EXPORT = "export"
+    AUDIT_PULLED = "audit-pulled"
+    TRIAGE_TAGGED = "triage-tagged"
 
 
 _SCHEMA = """

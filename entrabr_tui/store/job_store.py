@@ -73,6 +73,7 @@ def _job_from_row(row: sqlite3.Row | tuple[Any, ...]) -> JobRecord:
         total_objects_modified=tom,
         total_links_modified=tlm,
         total_failed_changes=tfc,
+        snapshot_id=snapshot_id,
     )
     raw_value = loads(raw) if raw is not None else None
     return JobRecord(
@@ -104,8 +105,8 @@ class JobStore:
         now: datetime,
     ) -> None:
         existing = self._db.conn.execute("SELECT snapshot_id FROM job WHERE id = ?", (job.id,)).fetchone()
-        snap = snapshot_id or (existing[0] if existing else None)
-        snap = snap or self._tenant.snapshot_at(job.target_state) or job.snapshot_id
+        snap = snapshot_id or job.snapshot_id or (existing[0] if existing else None)
+        snap = snap or self._tenant.snapshot_at(job.target_state)
         stamp = time_to_db(now)
         self._db.conn.execute(
             f"""INSERT INTO job ({_JOB_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,NULL,?)
@@ -155,8 +156,9 @@ class JobStore:
     ) -> JobRecord:
         """Store the latest state of a job (from a poll or a list); a job seen again is no longer archived.
 
-        ``snapshot_id`` is the snapshot path the job was reached by, when known; otherwise it is taken from
-        the snapshot whose ``createdDateTime`` equals the job's ``targetStateDateTime``.
+        ``snapshot_id`` (else ``job.snapshot_id``) is the snapshot path the job was reached by, when known;
+        otherwise the one stored before, else the snapshot whose ``createdDateTime`` equals the job's
+        ``targetStateDateTime``. Snapshot ids are never built from a time.
         """
         with self._db.tx():
             self._upsert(job, raw, snapshot_id, started_here, now or utc_now())

@@ -26,7 +26,7 @@ MATCH_SET_ROWS = 25_000
 #: Columns copied from the change table (its rowid becomes ``r``).
 _SET_COLUMNS = (
     "object_id", "entity_type", "action", "display_name", "principal_name", "on_prem", "recoverable",
-    "failure_message",
+    "failure_message", "unreadable",
 )
 
 
@@ -91,7 +91,7 @@ class MatchSet:
             f"""CREATE TEMP TABLE {table} (
                 r INTEGER PRIMARY KEY, object_id TEXT NOT NULL, entity_type TEXT NOT NULL,
                 action TEXT NOT NULL, display_name TEXT NOT NULL COLLATE NOCASE, principal_name TEXT,
-                on_prem INTEGER NOT NULL, recoverable INTEGER, failure_message TEXT)"""
+                on_prem INTEGER NOT NULL, recoverable INTEGER, failure_message TEXT, unreadable TEXT)"""
         )
         before = conn.total_changes
         if source is not None:

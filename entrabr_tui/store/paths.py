@@ -4,7 +4,9 @@ Three places, from platformdirs (appname ``entrabr``): the per-tenant caches und
 session history under the user data path and ``config.toml`` under the user config path. The environment
 variable ``ENTRABR_HOME`` relocates all three to ``$ENTRABR_HOME/cache``, ``/data`` and ``/config``.
 
-Folders are 0700 and files 0600, set explicitly with chmod so the result does not depend on the umask.
+Folders are 0700 and files 0600, set explicitly with chmod so the result does not depend on the umask: every
+folder entrabr creates (``ENTRABR_HOME`` itself and any missing parent included) and the folders it keeps
+files in. On Windows, where POSIX modes mean nothing, the modes are left to the folder's ACLs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ HOME_ENV = "ENTRABR_HOME"
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
+#: POSIX modes apply (not on Windows, where chmod only sets the read-only flag).
+POSIX_MODES = os.name != "nt"
+
 _SAFE_KEY = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
@@ -37,15 +42,34 @@ def tenant_file_key(tenant_id: str) -> str:
 
 
 def secure_dir(path: Path) -> Path:
-    """Create ``path`` (and missing parents) and make the folder itself 0700."""
-    path.mkdir(parents=True, exist_ok=True)
-    if stat.S_IMODE(path.stat().st_mode) != DIR_MODE:
-        os.chmod(path, DIR_MODE)
+    """Create ``path`` and its missing parents, each 0700 whatever the umask, and make ``path`` 0700.
+
+    Parents that already exist are left as they are (``/tmp`` or the user's home are not entrabr's)."""
+    missing: list[Path] = []
+    folder = path
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir(mode=DIR_MODE)
+        except FileExistsError:  # made meanwhile by another process: checked below like the rest
+            if not created.is_dir():
+                raise
+        _private(created)
+    _private(path)
     return path
+
+
+def _private(folder: Path) -> None:
+    if POSIX_MODES and stat.S_IMODE(folder.stat().st_mode) != DIR_MODE:
+        os.chmod(folder, DIR_MODE)
 
 
 def secure_file(path: Path) -> None:
     """Make an existing file 0600 (no-op when it does not exist)."""
+    if not POSIX_MODES:
+        return
     try:
         if stat.S_IMODE(path.stat().st_mode) != FILE_MODE:
             os.chmod(path, FILE_MODE)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from entrabr_tui.core.completeness import Completeness
 from entrabr_tui.core.model import (
     FilteringCriteria,
     Job,
@@ -14,6 +15,7 @@ from entrabr_tui.core.model import (
     RecoveryAction,
     RecoveryStatus,
     ResourceType,
+    SyncStatus,
 )
 
 #: Retention assumed until the snapshot list says otherwise (the service documents 5 and 7 days).
@@ -110,26 +112,52 @@ class Report:
     """The next URL to fetch; ``None`` once the download is complete."""
     pages: int
     item_count: int
-    """Change rows stored (distinct object ids for ``getChanges`` once finalized)."""
+    """Change rows stored: one per change object received (unreadable ones included)."""
     received_items: int
     duplicate_items: int
-    malformed_items: int
+    """Rows removed as repeated ids by older versions (always 0 now: every change object is kept)."""
+    unreadable_items: int
+    """Change objects that could not be read; each has a row with its reason and its raw bytes."""
     total_expected: int | None
+    """The number of change objects the job announced (``totalChangedObjectsCalculated``)."""
     complete: bool
+    """Proven complete: see :attr:`completeness`."""
     completed_at: datetime | None
     indexed: bool
-    """Finalized: duplicates removed and the lookup indexes built."""
+    """The lookup indexes are built (once the last page is in)."""
     search_rowid: int
     search_ready: bool
     """The substring index covers every row (otherwise the rest is scanned)."""
     archived: bool
     """The service no longer lists the job; the cached data stays browsable."""
     job_status: str | None
+    reached_end: bool = False
+    """A page without a next link arrived: the walk ended (whether or not everything arrived)."""
+    stated_count: int | None = None
+    """``@odata.count`` the service sent with the pages, if any (it wins over ``total_expected``)."""
+    completeness: Completeness = Completeness.UNFINISHED
+    """The count's verdict stored with the last page: ``complete`` when the end was reached and exactly the
+    expected number of change objects arrived (a failed-changes list without a stated count is
+    ``unverified``, and counts as complete: the service announces no number for it). :attr:`complete`
+    also needs every change object to be readable."""
+
+    @property
+    def expected(self) -> int | None:
+        """The number of change objects a full download holds, when the service said (``None``: unknown)."""
+        if self.stated_count is not None:
+            return self.stated_count
+        return self.total_expected if self.kind is ReportKind.CHANGES else None
+
+    @property
+    def ended(self) -> bool:
+        """The download walked to a page without a next link (see :attr:`complete` for whether that was
+        everything); an ended, incomplete report is downloaded again from its first page."""
+        return self.reached_end
 
     @property
     def needs_finalize(self) -> bool:
-        """Complete, but its lookup or substring indexes are not built yet (e.g. the run was interrupted)."""
-        return self.complete and not (self.indexed and self.search_ready)
+        """Ended, but its lookup or substring indexes are not built yet (e.g. the run was interrupted)."""
+        return self.reached_end and not (self.indexed and self.search_ready)
 
     @property
     def progress(self) -> float | None:
@@ -138,6 +166,27 @@ class Report:
         if not self.total_expected:
             return None
         return min(self.received_items / self.total_expected, 0.999)
+
+    @property
+    def state_text(self) -> str:
+        """``complete``, ``downloading: 1,998 of 5,005`` or ``incomplete: 1,998 of 5,005 (…)`` for people."""
+        expected = self.expected
+        of = f" of {expected:,}" if expected is not None else ""
+        unreadable = f", {self.unreadable_items:,} unreadable" if self.unreadable_items else ""
+        if self.complete:
+            return f"complete: {self.item_count:,} changes{unreadable}"
+        if not self.reached_end:
+            return f"incomplete: {self.item_count:,}{of} downloaded so far{unreadable}"
+        if self.completeness is Completeness.COMPLETE and self.unreadable_items:
+            readable = self.item_count - self.unreadable_items
+            return (f"incomplete: {readable:,}{of} readable ({self.unreadable_items:,} change object(s) "
+                    "could not be read)")
+        why = {
+            Completeness.SHORT: "the service ended the list early",
+            Completeness.OVER: "more arrived than the service announced",
+            Completeness.UNVERIFIED: "the service announced no total to check against",
+        }.get(self.completeness, "not proven complete")
+        return f"incomplete: {self.item_count:,}{of}{unreadable} ({why})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +226,9 @@ class NodeCount(_ParsedKinds):
     count: int
 
 
-#: Keyset position: ``(entity_type, action, display_name, object_id)``; with type and action fixed,
-#: ``(display_name, object_id)`` is enough.
-PageKey = tuple[str, str, str, str]
+#: Keyset position: ``(entity_type, action, display_name, object_id, position)``; with type and action
+#: fixed, ``(display_name, object_id, position)`` is enough.
+PageKey = tuple[str, str, str, str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,15 +240,27 @@ class ChangeRow(_ParsedKinds):
     action_raw: str
     display_name: str
     principal_name: str | None
-    on_premises_synced: bool
+    sync: SyncStatus
     recoverable: bool | None
+    """Whether a restore would write anything for it (:mod:`entrabr_tui.core.recoverability`;
+    ``None``: unknown)."""
     marked: bool
     failure_message: str | None = None
+    position: int = 0
+    """The change's place in the report (1 = the first change object the service sent): rows are keyed by
+    it, since one object may have several changes."""
+    unreadable: str | None = None
+    """Why the change object could not be read (``None`` when it could); its raw object is kept."""
+
+    @property
+    def on_premises_synced(self) -> bool:
+        """The object is known to be synced from on-premises."""
+        return self.sync is SyncStatus.SYNCED
 
     @property
     def key(self) -> PageKey:
         """Pass as ``after=`` to get the next page."""
-        return (self.entity_type_raw, self.action_raw, self.display_name, self.object_id)
+        return (self.entity_type_raw, self.action_raw, self.display_name, self.object_id, self.position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +293,10 @@ class IntentStatus(StrEnum):
     REJECTED = "rejected"
     """The service certainly created no job."""
     UNCONFIRMED = "unconfirmed"
-    """Reconciled without finding a job; never resubmitted automatically."""
+    """Reconciled without finding a job, but the job list cannot prove the request never arrived (it is
+    older than the service keeps jobs): never resubmitted automatically."""
+    NOT_RECEIVED = "not-received"
+    """The service's complete job list proves it never received the request: it may be sent again."""
     DONE = "done"
     DISCARDED = "discarded"
     UNKNOWN = "unknown"

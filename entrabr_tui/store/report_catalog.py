@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from entrabr_tui.core.completeness import Completeness
 from entrabr_tui.core.model import FilteringCriteria
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.codec import EPOCH, scope_from_db, scope_key, time_from_db
@@ -13,7 +14,8 @@ from entrabr_tui.store.tenant_store import TenantStore
 _REPORT_SELECT = """SELECT r.id, r.kind, r.job_id, r.snapshot_id, r.filtering, r.scope_key, r.created,
     r.source_url, r.next_link, r.pages, r.item_count, r.received_items, r.duplicate_items, r.malformed_items,
     r.total_expected,
-    r.complete, r.completed_at, r.indexed, r.search_rowid, r.search_done, coalesce(j.archived, 0), j.status
+    r.complete, r.completed_at, r.indexed, r.search_rowid, r.search_done, coalesce(j.archived, 0), j.status,
+    r.reached_end, r.stated_count, r.completeness
     FROM report r LEFT JOIN job j ON j.id = r.job_id"""
 
 
@@ -41,6 +43,9 @@ def _report_from_row(row: tuple[Any, ...]) -> Report:
         search_done,
         archived,
         job_status,
+        reached_end,
+        stated_count,
+        verdict,
     ) = row
     return Report(
         id=int(report_id),
@@ -56,15 +61,19 @@ def _report_from_row(row: tuple[Any, ...]) -> Report:
         item_count=int(item_count),
         received_items=int(received),
         duplicate_items=int(duplicates),
-        malformed_items=int(malformed),
+        unreadable_items=int(malformed),
         total_expected=total_expected,
         complete=bool(complete),
         completed_at=time_from_db(completed_at),
         indexed=bool(indexed),
         search_rowid=int(search_rowid),
-        search_ready=bool(complete) and bool(search_done),
+        search_ready=bool(reached_end) and bool(search_done),
         archived=bool(archived),
         job_status=job_status,
+        reached_end=bool(reached_end),
+        stated_count=stated_count,
+        completeness=Completeness(verdict) if verdict in Completeness._value2member_map_
+        else Completeness.UNFINISHED,
     )
 
 

@@ -2,7 +2,8 @@
 
 After a crash, :meth:`RestoreJournal.pending_intents` lists intents whose POST may or may not have reached the
 service. Reconcile each one against ``/jobs`` (same kind, snapshot and scope, started near the intent's time;
-:meth:`RestoreJournal.claimed_job_ids` lists jobs already claimed) instead of submitting it again.
+:meth:`RestoreJournal.claimed_job_ids` lists jobs already claimed) instead of submitting it again. Job ids
+are opaque and compared exactly.
 """
 
 from __future__ import annotations
@@ -189,8 +190,14 @@ class RestoreJournal:
         return [_intent_from_row(r) for r in reversed(rows)]
 
     def claimed_job_ids(self) -> set[str]:
-        """Ids (lower case) of every job an intent points at: the jobs entrabr started."""
-        rows = self._db.conn.execute(
-            "SELECT DISTINCT lower(job_id) FROM restore_intent WHERE job_id IS NOT NULL"
-        )
+        """Ids of every job an intent points at: the jobs entrabr started."""
+        rows = self._db.conn.execute("SELECT DISTINCT job_id FROM restore_intent WHERE job_id IS NOT NULL")
         return {r[0] for r in rows}
+
+    def of_run(self, run_id: str) -> list[JournalIntent]:
+        """Every intent of one restore run, oldest first (a batch may have several: one not received by
+        the service is sent again under a new intent)."""
+        rows = self._db.conn.execute(
+            f"SELECT {_INTENT_COLUMNS} FROM restore_intent WHERE run_id = ? ORDER BY id", (run_id,)
+        ).fetchall()
+        return [_intent_from_row(r) for r in rows]

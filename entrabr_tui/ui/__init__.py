@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from entrabr_tui.ui.app import EntrabrApp, SessionFactory
@@ -17,6 +18,7 @@ def run_app(
     target: SessionTarget | None = None,
     profiles: Sequence[ProfileChoice] = (),
     sign_in_methods: Sequence[str] | None = None,
+    notices: Sequence[str] = (),
 ) -> int:
     """Run the app until the user quits; returns the process exit code.
 
@@ -33,11 +35,16 @@ def run_app(
     ``keymap`` maps binding IDs to keys (``{"restore": "ctrl+r"}``; every ID is listed by
     ``entrabr_tui.ui.bindings.binding_ids()``); ``theme`` names a Textual theme; ``on_theme_change`` is called
     (in a worker thread) with the new theme name when the user picks one in the palette, to persist it; an
-    exception it raises is shown as a warning.
+    exception it raises is shown as a warning. ``notices`` are warnings shown as the app opens (problems
+    with the config file).
     """
     app = EntrabrApp(session_factory, keymap=keymap, theme=theme, on_theme_change=on_theme_change,
-                     target=target, profiles=profiles, sign_in_methods=sign_in_methods)
+                     target=target, profiles=profiles, sign_in_methods=sign_in_methods, notices=notices)
     result = app.run()
+    if app.crash_notice is not None:
+        sys.stderr.write(app.crash_notice + "\n")
+    if app.return_code:  # a crash (see EntrabrApp._handle_exception) or an exit with an error code
+        return app.return_code
     return result if isinstance(result, int) else 0
 
 

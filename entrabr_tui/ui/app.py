@@ -14,22 +14,29 @@ from pathlib import Path
 from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerFailed, WorkerState
 
+from entrabr_tui.core.sign_in import DeviceCodePrompt
+from entrabr_tui.core.text import display_text
+from entrabr_tui.engine.crash_report import crash_notice, write_crash_report
+from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.engine.export import Export, ExportFormat
+from entrabr_tui.engine.export_files import default_export_path, export_folder, write_export_file
 from entrabr_tui.engine.session_log import AppAction
-from entrabr_tui.graph.credentials import DeviceCodePrompt
 from entrabr_tui.ui.backend import Backend, CachedReportView
-from entrabr_tui.ui.commands import EntrabrCommands
+from entrabr_tui.ui.commands import FORMATS, EntrabrCommands
 from entrabr_tui.ui.connection import SIGN_IN_METHODS, ProfileChoice, SessionTarget, factory_keywords
-from entrabr_tui.ui.exports import jobs_export, plan_export, report_export, write_file
-from entrabr_tui.ui.screens.dialogs import ConfirmDialog
+from entrabr_tui.ui.exports import jobs_export, plan_export, report_export
+from entrabr_tui.ui.screens.dialogs import ConfirmDialog, ExportPathDialog
 from entrabr_tui.ui.screens.help import HelpScreen
+from entrabr_tui.ui.screens.interrupted import DROP, RESUME, REVIEW, InterruptedRestoreDialog
 from entrabr_tui.ui.screens.main import MainScreen
 from entrabr_tui.ui.screens.sign_in import CANCEL, OFFLINE, SignInScreen
-from entrabr_tui.ui.text import clean, plural
+from entrabr_tui.ui.text import clean, literal, plural, safe
+from entrabr_tui.ui.widgets.status import restore_progress_text
 from entrabr_tui.ui.workers import failure_title
 
 #: Builds (and signs in) the session for the tenant; awaited inside the app so the UI shows progress. It is
@@ -37,8 +44,21 @@ from entrabr_tui.ui.workers import failure_title
 SessionFactory = Callable[..., Awaitable[Backend]]
 
 
+#: Longest notification message shown (service messages can be long; the full text is in the history).
+NOTIFY_CHARS = 600
+_SCREENSHOT_SAVED = "Saved screenshot to [$text-success]"
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class _CrashNotice(Exception):
+    """Stands in for the exception Textual would print with its locals; prints nothing (the notice is printed
+    unwrapped by ``run_app``, so the report's path can be copied)."""
+
+    def __rich__(self) -> Text:
+        return Text("")
 
 
 class EntrabrApp(App[int]):
@@ -46,7 +66,8 @@ class EntrabrApp(App[int]):
 
     ``target`` is the session opened first; ``profiles`` are the tenant profiles the palette can switch to;
     ``sign_in_methods`` are the methods offered for ``target`` (all interactive ones unless given: none for
-    the demo tenant); ``export_dir`` is where exports go (the working directory by default).
+    the demo tenant); ``export_dir`` is the folder an export is first offered in (by default ``exports/`` in
+    the data folder; the user may type any path).
     """
 
     CSS_PATH = "app.tcss"
@@ -66,6 +87,7 @@ class EntrabrApp(App[int]):
         profiles: Sequence[ProfileChoice] = (),
         sign_in_methods: Sequence[str] | None = None,
         export_dir: Path | None = None,
+        notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.session_factory = session_factory
@@ -80,6 +102,9 @@ class EntrabrApp(App[int]):
         all_methods = tuple(method for method, _, _ in SIGN_IN_METHODS)
         self._start_methods = all_methods if sign_in_methods is None else tuple(sign_in_methods)
         self.export_dir = export_dir
+        self.notices = tuple(notices)
+        self.crash_report: Path | None = None
+        self.crash_notice: str | None = None
         self.backend: Backend | None = None
         self._attempt = 0
         self.main = MainScreen(clock)
@@ -91,6 +116,8 @@ class EntrabrApp(App[int]):
             self.theme = self.initial_theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         await self.push_screen(self.main)
+        for notice in self.notices:
+            self.notify(notice, title="Configuration", severity="warning", timeout=20)
         self.open_session(self.target)
 
     # -- state the palette reads -----------------------------------------------------------------------------
@@ -110,7 +137,8 @@ class EntrabrApp(App[int]):
 
     @property
     def export_directory(self) -> Path:
-        return self.export_dir or Path.cwd()
+        """Where exports are offered first: ``export_dir``, else ``exports/`` in the data folder."""
+        return self.export_dir or export_folder()
 
     @property
     def open_report(self) -> CachedReportView | None:
@@ -139,7 +167,48 @@ class EntrabrApp(App[int]):
         self.backend = backend
         self.main.set_backend(backend)
         for warning in backend.warnings:
-            self.notify(clean(warning)[:500], title="Opening the tenant", severity="warning", timeout=15)
+            self.notify(warning, title="Opening the tenant", severity="warning", timeout=15)
+        if not backend.offline:
+            self.offer_interrupted_restore(backend)
+
+    @work(exclusive=True, exit_on_error=False, group="interrupted-restore", description="Interrupted restore")
+    async def offer_interrupted_restore(self, backend: Backend) -> None:
+        """Offer a restore that stopped part-way: resume, review (then ask again) or drop."""
+        interrupted = await asyncio.to_thread(backend.interrupted_restore)
+        review = False
+        while interrupted is not None and self.backend is backend:
+            choice = await self.push_screen_wait(InterruptedRestoreDialog(
+                interrupted, review=review, can_resume=backend.capabilities.can_restore))
+            if choice == REVIEW:
+                review = True
+                continue
+            if choice == DROP:
+                confirmed = await self.push_screen_wait(ConfirmDialog(
+                    "Drop the interrupted restore?",
+                    "Its remaining batches will not be sent. A batch already at the service runs on and is "
+                    "recorded when it ends.", "Drop", danger=True))
+                if not confirmed:
+                    continue
+                await asyncio.to_thread(backend.discard_interrupted_restore)
+                self.notify("The interrupted restore was dropped.", title="Interrupted restore")
+            elif choice == RESUME:
+                await self._resume_restore(backend)
+            return
+
+    async def _resume_restore(self, backend: Backend) -> None:
+        strip = self.main.job_strip
+
+        def progress(event: RestoreProgress) -> None:
+            strip.show_text(restore_progress_text(event), None, None)
+
+        self.notify("Resuming the interrupted restore.", title="Interrupted restore")
+        try:
+            result = await backend.resume_restore(progress)
+        finally:
+            strip.hide()
+        self.notify(result.summary, title="Interrupted restore",
+                    severity="information" if result.complete else "warning", timeout=15, markup=False)
+        self.main.refresh_all()
 
     def show_device_code(self, attempt: int, prompt: DeviceCodePrompt) -> None:
         """Show the sign-in screen (safe to call from any thread, or from a loop callback outside the app's
@@ -228,7 +297,7 @@ class EntrabrApp(App[int]):
             return
         blocker = await asyncio.to_thread(backend.clear_cache_blocker)
         if blocker is not None:
-            self.notify(clean(blocker)[:500], title="Cache not cleared", severity="warning", timeout=15)
+            self.notify(blocker, title="Cache not cleared", severity="warning", timeout=15)
             return
         queued = len(await asyncio.to_thread(backend.queue))
         body = Text.assemble(
@@ -237,7 +306,7 @@ class EntrabrApp(App[int]):
             "service still keeps can be downloaded again; the session history is kept.",
             (f"\n\n{plural(queued, 'object')} queued for restore will leave the queue." if queued else "",
              "bold"))
-        title = f"Clear the cache of {clean(backend.tenant)[:60]}?"
+        title = literal("Clear the cache of ", safe(backend.tenant, 60), "?")
         confirmed = await self.push_screen_wait(ConfirmDialog(title, body, "Clear cache", danger=True))
         if not confirmed or self.backend is not backend:
             return
@@ -247,9 +316,9 @@ class EntrabrApp(App[int]):
             kept = await backend.close_and_clear_cache()
         except Exception as exc:
             await backend.aclose()
-            self.notify(clean(str(exc))[:500], title="Cache not cleared", severity="error", timeout=15)
+            self.notify(str(exc), title="Cache not cleared", severity="error", timeout=15)
         else:
-            where = f" The old cache is kept as {clean(str(kept))}; delete it to free the space."
+            where = f" The old cache is kept as {kept}; delete it to free the space."
             self.notify("The tenant opens again with an empty cache." + (where if kept else ""),
                         title="Cache cleared", timeout=15)
         self.open_session(replace(self.target, tenant=backend.tenant))
@@ -257,22 +326,30 @@ class EntrabrApp(App[int]):
     # -- exports ---------------------------------------------------------------------------------------------
     @work(exit_on_error=False, group="export", description="Export")
     async def export(self, what: str, fmt: ExportFormat) -> None:
-        """Write the open report, the restore plan or the job history to a new file; logged in the history."""
+        """Ask where, then write the open report, the restore plan or the job history to a new file; logged
+        in the history."""
         backend = self.backend
         if backend is None:
             return
-        directory = self.export_directory
         report: CachedReportView | None = None
+        target = "(not chosen)"
         try:
             data, report = await self._gather_export(backend, what)
-            path, rows = await asyncio.to_thread(write_file, data, fmt, directory)
+            default = await asyncio.to_thread(default_export_path, data, fmt, self.export_dir)
+            label = {"report": "the difference report", "plan": "the restore plan", "jobs": "the job history"}
+            chosen = await self.push_screen_wait(
+                ExportPathDialog(f"Export {label.get(what, what)} as {dict(FORMATS)[fmt]}", default))
+            if chosen is None:
+                return
+            target = str(chosen)
+            rows = await asyncio.to_thread(write_export_file, chosen, data, fmt)
         except Exception as exc:
-            await asyncio.to_thread(partial(backend.log_export, what, str(directory), count=0, fmt=fmt.value,
+            await asyncio.to_thread(partial(backend.log_export, what, target, count=0, fmt=fmt.value,
                                             report=report, outcome=f"error: {exc}"[:300]))
             raise
-        await asyncio.to_thread(partial(backend.log_export, what, str(path), count=rows, fmt=fmt.value,
+        await asyncio.to_thread(partial(backend.log_export, what, str(chosen), count=rows, fmt=fmt.value,
                                         report=report))
-        self.notify(f"{rows:,} rows written to {clean(str(path))}", title="Exported")
+        self.notify(f"{rows:,} rows written to {chosen}", title="Exported")
 
     async def _gather_export(self, backend: Backend, what: str) -> tuple[Export, CachedReportView | None]:
         now = self.clock()
@@ -300,36 +377,70 @@ class EntrabrApp(App[int]):
             try:
                 self.on_theme_change(name)
             except Exception as exc:
-                self.notify(f"The theme is used now but was not saved: {clean(str(exc))[:300]}",
+                self.notify(f"The theme is used now but was not saved: {exc}",
                             title="Theme", severity="warning", timeout=10)
         backend = self.backend
         if backend is not None:
             backend.record(AppAction.THEME_CHANGED, detail=f"theme {name}")
 
-    # -- errors, exit, palette -------------------------------------------------------------------------------
+    # -- notifications, errors, exit, palette ----------------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """A toast, always literal: messages and titles hold names, filters, paths and service messages, so
+        they follow the display rule and are never parsed as markup (whatever a caller passes as
+        ``markup``)."""
+        if message.startswith(_SCREENSHOT_SAVED):  # Textual's own toast, written in its markup
+            message = "Saved screenshot to " + message[len(_SCREENSHOT_SAVED):]
+        text = display_text(message, multiline=True, limit=NOTIFY_CHARS)
+        heading = display_text(title, limit=120)
+        if timeout is None:
+            super().notify(text, title=heading, severity=severity, markup=False)
+        else:
+            super().notify(text, title=heading, severity=severity, timeout=timeout, markup=False)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception nothing handled (in a message handler, or a worker that exits on error): write a crash
+        report without tokens, then let Textual restore the terminal and end the app with return code 1.
+
+        Textual's own report is a traceback with local variables (a credential's among them, possibly); it
+        is replaced by :attr:`crash_notice`, naming the report file, which :func:`~entrabr_tui.ui.run_app`
+        prints on stderr once the terminal is back."""
+        cause: BaseException = error.error if isinstance(error, WorkerFailed) else error
+        self.crash_report = write_crash_report(cause, where="terminal app")
+        self.crash_notice = crash_notice(cause, self.crash_report)
+        if self._exception is None:  # kept for run_test, which raises it in the test
+            self._exception = error
+            self._exception_event.set()
+        super()._handle_exception(_CrashNotice())
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         error = event.worker.error
         if event.state is not WorkerState.ERROR or error is None:
             return
-        text = clean(str(error) or type(error).__name__)
+        text = clean(str(error) or type(error).__name__, limit=500)
         if event.worker.group == "connect":
             self._finish_sign_in()
-            self.main.changes.show_message(f"Could not open the tenant: {text[:500]}")
+            self.main.changes.show_message(f"Could not open the tenant: {text}")
             if self.can_reopen:
                 methods = [m for m in SIGN_IN_METHODS if m[0] in self.sign_in_methods]
                 failed = SignInScreen(None, methods, error=text, offline=not self.target.offline)
                 self.push_screen(failed, self._failure_chosen)
             else:
-                self.notify(text[:500], title=failure_title(event.worker), severity="error", timeout=30)
+                self.notify(text, title=failure_title(event.worker), severity="error", timeout=30)
         else:
-            self.notify(text[:300], title=failure_title(event.worker), severity="error", timeout=10)
+            self.notify(text, title=failure_title(event.worker), severity="error", timeout=10)
 
     async def on_unmount(self) -> None:
         if self.backend is not None:
             await self.backend.aclose()
 
+    def action_help_quit(self) -> None:
+        """ctrl+c where no binding of the screen took it (a dialog): say how to leave (literally)."""
+        self.notify("Close the dialog first (esc), then press q or ctrl+c to quit.", title="Quit")
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's "Keys" panel is left out: the key reference below is the one list of keys.
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
         main = self.main
         yield SystemCommand("New difference report", "Compare the highlighted backup with the tenant (n)",
                             main.action_new_report)

@@ -25,7 +25,8 @@ from typing import Protocol, runtime_checkable
 from entrabr_tui.core.audit_blindspots import PurgeEntry
 from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.capabilities import Capabilities
-from entrabr_tui.core.model import Change, FilteringCriteria, Job, RecoveryStatus, Snapshot
+from entrabr_tui.core.model import Change, FilteringCriteria, Job, RecoveryStatus, Snapshot, SyncStatus
+from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.engine.attribution import ChangeAttribution
 from entrabr_tui.engine.audit import (
     ActorSummary,
@@ -72,7 +73,17 @@ class CachedReportView(Protocol):
 
     @property
     def complete(self) -> bool:
-        """Every change page is in the cache."""
+        """Proven complete: the last page arrived and the count equals the total the service stated."""
+        ...
+
+    @property
+    def state_text(self) -> str:
+        """``complete: 5,005 changes`` or ``incomplete: 1,998 of 5,005 (…)``, for the Changes title."""
+        ...
+
+    @property
+    def unreadable(self) -> int:
+        """Change objects that could not be read (kept and listed under the ``(unreadable)`` action)."""
         ...
 
 
@@ -130,11 +141,23 @@ class ChangeSummary(Protocol):
     def principal_name(self) -> str | None: ...
 
     @property
-    def on_premises_synced(self) -> bool: ...
+    def sync(self) -> SyncStatus:
+        """Whether it is synced from on-premises: synced, cloud, or unknown (not looked up, or not found)."""
+        ...
 
     @property
     def recoverable(self) -> bool | None:
-        """Whether a restore can act on it (``None``: not known)."""
+        """Whether a restore would write anything for it (``None``: unknown, its sync status is)."""
+        ...
+
+    @property
+    def position(self) -> int:
+        """The change's place in the report: an object may have several changes, each its own row."""
+        ...
+
+    @property
+    def unreadable(self) -> str | None:
+        """Why the change object could not be read (``None`` when it could)."""
         ...
 
 
@@ -179,6 +202,28 @@ class LogEntry(Protocol):
 
     @property
     def job_id(self) -> str | None: ...
+
+
+class InterruptedRestoreView(Protocol):
+    """A restore that stopped before all its batches ran (a crash, a kill, a service error)."""
+
+    @property
+    def text(self) -> str:
+        """``An interrupted restore: 1 of 3 batches done``."""
+        ...
+
+    @property
+    def created(self) -> datetime: ...
+
+    @property
+    def batch_count(self) -> int: ...
+
+    @property
+    def done(self) -> int: ...
+
+    def lines(self) -> list[str]:
+        """One line per batch: what it restores and where it stands (done, sent, unknown, to do)."""
+        ...
 
 
 ReportProgressCallback = Callable[[JobProgress], object]
@@ -231,9 +276,14 @@ class Backend(Protocol):
         """Who holds the tenant's one job slot, as last seen (``None`` offline)."""
         ...
 
+    def tenant_holder(self) -> str | None:
+        """``another entrabr (report, pid 1234 on host, since 10:32Z)`` while another process holds this
+        tenant for writing (blocking, cheap); ``None`` otherwise."""
+        ...
+
     # -- cache queries (blocking; call from thread workers) ----------------------------------------------
     def counts(
-        self, report_id: str, /, *, text: str | None = None, recoverable: bool | None = None
+        self, report_id: str, /, *, text: str | None = None, recoverable: Recoverable | None = None
     ) -> Sequence[TypeActionCount]:
         """Cached change counts by type and action, optionally of the matches of a filter only."""
         ...
@@ -243,23 +293,32 @@ class Backend(Protocol):
         report_id: str,
         entity_type: str | None,
         action: str | None,
-        after: tuple[str, str] | None,
+        after: tuple[str, str, int] | None,
         limit: int,
         /,
         *,
         text: str | None = None,
-        recoverable: bool | None = None,
+        recoverable: Recoverable | None = None,
     ) -> Sequence[ChangeSummary]:
-        """Keyset page of one type/action ordered by name then ID, after ``(name, id)`` of the last row;
-        ``text`` keeps changes whose name or UPN contains it or whose ID starts with it."""
+        """Keyset page of one type/action ordered by name, ID and position, after ``(name, id, position)``
+        of the last row; ``text`` keeps changes whose name or UPN contains it or whose ID starts with it."""
         ...
 
-    def change(self, report_id: str, change_id: str, /) -> Change | None:
-        """One full change (both property sets), or ``None`` when it is not cached."""
+    def change(self, report_id: str, change_id: str, position: int | None = None, /) -> Change | None:
+        """One full change (both property sets): the one at ``position`` (a row's place in the report),
+        else the object's first; ``None`` when it is not cached."""
+        ...
+
+    def changes(self, report_id: str, change_ids: Sequence[str], /) -> Sequence[Change]:
+        """Several full changes by object id, in the order given; ids not cached are left out."""
         ...
 
     def display_names(self, ids: Sequence[str], /) -> Mapping[str, str]:
         """Names of cached objects by ID (for member rows); unknown IDs are left out."""
+        ...
+
+    def failed_changes(self, job_id: str, /) -> Sequence[Change]:
+        """The failed changes of a restore job kept in the cache (each with ``failure_message``)."""
         ...
 
     # -- restore queue (blocking) ----------------------------------------------------------------------------
@@ -281,6 +340,11 @@ class Backend(Protocol):
 
     def queue(self) -> Sequence[QueueEntry]:
         """Every queued object, grouped by type then action then name."""
+        ...
+
+    async def check_sync_status(self, *, queued: bool = False) -> object:
+        """Ask the directory which queued users and groups are synced from on-premises where that is still
+        unknown (before a plan); a refusal leaves them unknown and the plan warns."""
         ...
 
     def plan(self, *, record: bool = True) -> SessionPlan:
@@ -309,8 +373,10 @@ class Backend(Protocol):
         the cache holds of the log (for the status line)."""
         ...
 
-    def attribution(self, report_id: str, object_id: str, /) -> ChangeAttribution | None:
-        """Who changed the object and each of its properties (``text``: "by alice@… via HR-Sync at …")."""
+    def attribution(self, report_id: str, object_id: str, position: int | None = None, /
+                    ) -> ChangeAttribution | None:
+        """Who made the object's change at ``position`` (else its first) and each of its properties
+        (``text``: "by alice@… via HR-Sync at …")."""
         ...
 
     def audit_actors(self, report_id: str, /) -> Sequence[ActorSummary]:
@@ -335,9 +401,10 @@ class Backend(Protocol):
         """Sub-group sizes of a group by ``actor``, ``operation`` or ``cluster`` (with a text filter on)."""
         ...
 
-    def group_page(self, report_id: str, group: ChangeGroup, after: tuple[str, str] | None, limit: int, /
+    def group_page(self, report_id: str, group: ChangeGroup, after: tuple[str, str, int] | None, limit: int, /
                    ) -> Sequence[ChangeSummary]:
-        """Keyset page of a group's changes by name then ID, after ``(name, id)`` of the last row."""
+        """Keyset page of a group's changes by name, ID and position, after ``(name, id, position)`` of the
+        last row."""
         ...
 
     def mark_group(self, report_id: str, group: ChangeGroup, /) -> GroupMarkResult:
@@ -377,6 +444,18 @@ class Backend(Protocol):
     # -- restore (network) --------------------------------------------------------------------------------
     async def restore(self, plan: SessionPlan, progress: RestoreProgressCallback | None, /) -> RestoreResult:
         """Run the plan's recovery jobs one after another."""
+        ...
+
+    def interrupted_restore(self) -> InterruptedRestoreView | None:
+        """A restore that stopped part-way, to offer on start (blocking); ``None`` when there is none."""
+        ...
+
+    async def resume_restore(self, progress: RestoreProgressCallback | None, /) -> RestoreResult:
+        """Finish the interrupted restore: follow the batch it was running, send the ones it had not."""
+        ...
+
+    def discard_interrupted_restore(self) -> object:
+        """Drop the interrupted restore: its remaining batches are never sent (blocking)."""
         ...
 
     # -- history (blocking) ---------------------------------------------------------------------------------

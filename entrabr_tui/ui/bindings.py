@@ -35,7 +35,8 @@ SCREEN = BindingGroup(
     (
         Binding("tab", "app.focus_next", "Next pane or field", show=False, id="focus-next"),
         Binding("shift+tab", "app.focus_previous", "Previous pane or field", show=False, id="focus-previous"),
-        Binding("ctrl+c,super+c", "screen.copy_text", "Copy selected text", show=False, id="copy-text"),
+        Binding("ctrl+c,super+c", "screen.copy_text", "Copy selected text (else ctrl+c quits)", show=False,
+                id="copy-text"),
     ),
 )
 
@@ -51,8 +52,9 @@ GLOBAL = BindingGroup(
         Binding("C", "cancel_job", "Cancel job", show=False, id="cancel-job"),
         Binding("H", "history", "History", id="history"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="refresh"),
+        Binding("z", "zoom", "Zoom the pane (again or esc: back)", show=False, id="zoom"),
         Binding("question_mark,f1", "help", "Help", key_display="?", id="help"),
-        Binding("q,ctrl+q", "quit", "Quit", id="quit"),
+        Binding("q,ctrl+q,ctrl+c", "quit", "Quit", id="quit"),
     ),
 )
 
@@ -74,7 +76,10 @@ LIST_NAVIGATION = BindingGroup(
 
 BACKUPS = BindingGroup(
     "Backups pane",
-    (Binding("enter,l", "select_cursor", "Open report", id="backups-open"),),
+    (
+        Binding("enter,l", "select_cursor", "Open report", id="backups-open"),
+        Binding("enter,l", "create_report", "Create report", id="backups-create"),
+    ),
 )
 
 CHANGES = BindingGroup(
@@ -103,8 +108,11 @@ CHANGES = BindingGroup(
         Binding("ctrl+a", "mark_visible", "Mark visible", show=False, id="tree-mark-visible"),
         Binding("U", "unmark_all", "Unmark all", show=False, id="tree-unmark-all"),
         Binding("slash", "open_filter", "Filter", key_display="/", id="tree-filter"),
-        Binding("n", "next_match", "Next match", show=False, id="tree-next-match"),
-        Binding("N", "previous_match", "Previous match", show=False, id="tree-previous-match"),
+        Binding("right_square_bracket", "next_match", "Next match", show=False, key_display="]",
+                id="tree-next-match"),
+        Binding("left_square_bracket", "previous_match", "Previous match", show=False, key_display="[",
+                id="tree-previous-match"),
+        Binding("y", "copy_id", "Copy object id", show=False, id="tree-copy-id"),
         Binding("t", "cycle_type", "Type filter", show=False, id="tree-type-filter"),
         Binding("a", "cycle_action", "Action filter", show=False, id="tree-action-filter"),
         Binding("c", "cycle_recoverable", "Recoverable filter", show=False, id="tree-recoverable-filter"),
@@ -120,6 +128,23 @@ DIFF = BindingGroup(
         Binding("J", "toggle_raw", "Raw JSON", id="diff-raw"),
         Binding("enter,l", "expand_value", "Full value", show=False, id="diff-expand"),
         Binding("escape,h", "back", "Back", show=False, id="diff-back"),
+    ),
+)
+
+RAW_JSON = BindingGroup(
+    "Diff pane, raw JSON",
+    (
+        Binding("J", "toggle_raw", "Table view", id="raw-json-table"),
+        Binding("escape,h", "toggle_raw", "Back to the table", show=False, id="raw-json-back"),
+        Binding("y", "copy_json", "Copy JSON", id="raw-json-copy"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="raw-json-up"),
+        Binding("j,down", "cursor_down", "Down", show=False, id="raw-json-down"),
+        Binding("left", "cursor_left", "Left", show=False, id="raw-json-left"),
+        Binding("right", "cursor_right", "Right", show=False, id="raw-json-right"),
+        Binding("pageup,ctrl+u", "cursor_page_up", "Page up", show=False, id="raw-json-page-up"),
+        Binding("pagedown,ctrl+d", "cursor_page_down", "Page down", show=False, id="raw-json-page-down"),
+        Binding("g,home", "scroll_home", "Top", show=False, id="raw-json-top"),
+        Binding("G,end", "scroll_end", "Bottom", show=False, id="raw-json-bottom"),
     ),
 )
 
@@ -145,9 +170,28 @@ TYPED_DIALOG = BindingGroup(
     (Binding("escape", "cancel", "Cancel", id="typed-cancel"),),
 )
 
+EXPORT_DIALOG = BindingGroup(
+    "Export: where to write",
+    (Binding("escape", "cancel", "Cancel", id="export-cancel"),),
+)
+
 TEXT_DIALOG = BindingGroup(
     "Full value",
     (Binding("escape,q,enter", "close", "Close", id="text-close"),),
+)
+
+CHOICES = BindingGroup(
+    "Choices in dialogs",
+    (
+        Binding("enter,space", "toggle_button", "Choose or tick", show=False, id="choice-toggle"),
+        Binding("enter,space", "select", "Tick the option", show=False, id="checklist-toggle"),
+        Binding("up", "cursor_up", "Up", show=False, id="checklist-up"),
+        Binding("down", "cursor_down", "Down", show=False, id="checklist-down"),
+        Binding("home", "first", "First", show=False, id="checklist-first"),
+        Binding("end", "last", "Last", show=False, id="checklist-last"),
+        Binding("pageup", "page_up", "Page up", show=False, id="checklist-page-up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="checklist-page-down"),
+    ),
 )
 
 SCOPE_DIALOG = BindingGroup(
@@ -155,6 +199,16 @@ SCOPE_DIALOG = BindingGroup(
     (
         Binding("escape", "cancel", "Cancel", id="scope-cancel"),
         Binding("ctrl+s", "create", "Create report", priority=True, id="scope-create"),
+    ),
+)
+
+INTERRUPTED = BindingGroup(
+    "Interrupted restore",
+    (
+        Binding("r", "resume", "Resume", id="interrupted-resume"),
+        Binding("v", "review", "Review", id="interrupted-review"),
+        Binding("d", "drop", "Drop", id="interrupted-drop"),
+        Binding("escape", "later", "Later", id="interrupted-later"),
     ),
 )
 
@@ -166,11 +220,25 @@ RESTORE_RESULT = BindingGroup(
     ),
 )
 
+FAILED_CHANGES = BindingGroup(
+    "Failed changes (restore result, History)",
+    (
+        Binding("enter,l", "show_failure", "Full message", id="failed-show"),
+        Binding("y", "copy_failure", "Copy message", id="failed-copy"),
+    ),
+)
+
+FAILED_CHANGES_SCREEN = BindingGroup(
+    "Failed changes of a job (History)",
+    (Binding("escape,q", "close", "Close", id="failed-close"),),
+)
+
 HISTORY = BindingGroup(
     "History",
     (
         Binding("escape,q", "close", "Back", id="history-close"),
         Binding("slash", "focus_filter", "Filter", key_display="/", id="history-filter"),
+        Binding("enter", "open_job", "Failed changes", id="history-open"),
     ),
 )
 
@@ -189,13 +257,17 @@ SIGN_IN = BindingGroup(
 
 HELP = BindingGroup(
     "This key reference",
-    (Binding("escape,q,question_mark,f1", "close", "Close", id="help-close"),),
+    (
+        Binding("escape,q,question_mark,f1", "close", "Close", id="help-close"),
+        Binding("slash", "focus_search", "Search", key_display="/", id="help-search"),
+    ),
 )
 
 #: All groups, in the order the help screen lists them.
 ALL_GROUPS: tuple[BindingGroup, ...] = (
-    GLOBAL, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, DIFF, QUEUE, DIALOG, TYPED_DIALOG, TEXT_DIALOG,
-    SCOPE_DIALOG, RESTORE_RESULT, HISTORY, SIGN_IN, HELP,
+    GLOBAL, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, DIFF, RAW_JSON, QUEUE, DIALOG, TYPED_DIALOG,
+    EXPORT_DIALOG, TEXT_DIALOG, CHOICES, SCOPE_DIALOG, INTERRUPTED, RESTORE_RESULT, FAILED_CHANGES,
+    FAILED_CHANGES_SCREEN, HISTORY, SIGN_IN, HELP,
 )
 
 

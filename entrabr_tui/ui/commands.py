@@ -38,7 +38,7 @@ class PaletteCommand:
 
 def _exports(app: EntrabrApp) -> Iterator[PaletteCommand]:
     report = app.open_report
-    where = f"to a new file in {truncate(clean(str(app.export_directory)), 60)}"
+    where = f"to a file you choose (first offered in {truncate(clean(str(app.export_directory)), 50)})"
     for fmt, label in FORMATS:
         if report is not None:
             yield PaletteCommand(f"Export difference report as {label}",

@@ -60,10 +60,11 @@ class CountsLoaded(Message):
 class ChangeHighlighted(Message):
     """The tree cursor is on a changed object (or on none: ``change_id`` is ``None``)."""
 
-    def __init__(self, report_id: str | None, change_id: str | None) -> None:
+    def __init__(self, report_id: str | None, change_id: str | None, position: int | None = None) -> None:
         super().__init__()
         self.report_id = report_id
         self.change_id = change_id
+        self.position = position  # which change of the object (an object may have several)
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ChangeHighlighted)

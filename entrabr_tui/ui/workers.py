@@ -18,6 +18,7 @@ WORKER_TITLES: dict[str, str] = {
     "clear-cache": "Clear cache",
     "export": "Export failed",
     "theme": "Theme",
+    "interrupted-restore": "Interrupted restore",
     # The main screen: cache reads, the running job and the flows that wait for dialogs.
     "snapshots": "Backups",
     "slot": "Job slot",
@@ -33,6 +34,7 @@ WORKER_TITLES: dict[str, str] = {
     # Panes and other screens.
     "tree-filter": "Filtering",
     "tree-page": "Loading changes",
+    "row-details": "Reading object details",
     "diff": "Diff",
     "history": "Loading history",
 }

@@ -46,13 +46,15 @@ def test_demo_without_command_opens_the_app_on_a_demo_session(monkeypatch: pytes
         return 0
 
     monkeypatch.setattr(ui, "run_app", fake_run_app)
-    result = cli("--demo", "--role", "reader", "--objects", "50")
+    result = cli("--demo", "--role", "reader", "--objects", "100")
     assert result.code == 0, result.stderr
     assert seen["tenant"] and seen["snapshots"] == 7
     assert seen["can_restore"] is False  # --role reader reaches the app's session
     options = seen["options"]
-    assert set(options) == {"keymap", "theme", "on_theme_change", "target", "profiles", "sign_in_methods"}
+    assert set(options) == {"keymap", "theme", "on_theme_change", "target", "profiles", "sign_in_methods",
+                            "notices"}
     assert options["target"] == SessionTarget() and options["sign_in_methods"] == ()
+    assert options["notices"] == []
 
 
 def test_a_real_tenant_signs_in_inside_the_app_and_nothing_is_printed(
@@ -123,7 +125,7 @@ def test_bad_sign_in_method_is_refused_before_the_app_opens() -> None:
 
 
 async def test_demo_sessions_share_one_emulator_and_close_stops_it() -> None:
-    sessions = AppSessions(argparse.Namespace(**{**vars(parse(["--demo", "--objects", "60"])),
+    sessions = AppSessions(argparse.Namespace(**{**vars(parse(["--demo", "--objects", "100"])),
                                                  "job_speed": 1e6}), AppConfig())
     first = await sessions()
     server = sessions.demo_server
@@ -180,3 +182,51 @@ def test_theme_is_not_saved_over_a_malformed_config(monkeypatch: pytest.MonkeyPa
     assert cli("--demo").code == 0
     assert errors and "not valid TOML" in errors[0]
     assert path.read_text() == "theme = [unclosed\n"
+
+
+BROKEN = 'theme = "ansi-dark"\n[keys\nquit = "ctrl+q"\n'
+
+
+def test_a_broken_config_is_said_at_start_by_the_app_launcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    import entrabr_tui.ui as ui
+
+    path = StorePaths.default().config_file
+    path.write_text(BROKEN, encoding="utf-8")
+    seen: dict[str, Any] = {}
+
+    def fake_run_app(factory: Any, **options: Any) -> int:
+        seen.update(options)
+        return 0
+
+    monkeypatch.setattr(ui, "run_app", fake_run_app)
+    result = cli("--demo", "--objects", "100")
+    assert result.code == 0
+    assert f"{path} line 2, column" in result.stderr and "Using the defaults" in result.stderr
+    [notice] = seen["notices"]
+    assert "line 2, column" in notice
+    assert seen["theme"] == "textual-dark"  # carried on with the defaults
+    assert path.read_text(encoding="utf-8") == BROKEN  # never overwritten
+
+
+def test_unknown_keymap_ids_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import entrabr_tui.ui as ui
+
+    path = StorePaths.default().config_file
+    path.write_text('[keys]\nbogus-id = "z"\nrestore = "ctrl+r"\n"tree-mrak" = "m"\n', encoding="utf-8")
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(ui, "run_app", lambda factory, **options: seen.update(options) or 0)
+    result = cli("--demo", "--objects", "100")
+    assert result.code == 0
+    assert "'bogus-id', 'tree-mrak'" in result.stderr and "'restore'" not in result.stderr
+    assert any("bogus-id" in notice for notice in seen["notices"])
+
+
+def test_a_broken_config_is_said_by_headless_commands_which_carry_on() -> None:
+    path = StorePaths.default().config_file
+    path.write_text(BROKEN, encoding="utf-8")
+    result = cli("history")
+    assert result.code == 0
+    assert "line 2, column" in result.stderr
+    result = cli("--demo", "--objects", "100", "snapshots", "--json")
+    assert result.code == 0 and "line 2, column" in result.stderr
+    assert path.read_text(encoding="utf-8") == BROKEN

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -51,11 +52,11 @@ def test_tables_escape_hostile_names_and_align() -> None:
     o.table(("NAME", "N"), [("Eve\x1b[2J\u202eevil", 5), ("日本", 12_345), ("x", None)], right=(1,))
     text = out.getvalue()
     assert "\x1b" not in text and "\u202e" not in text
-    assert "Eve\\x1b[2J\\u202eevil" in text
+    assert "Eve␛<U+202E>evil" in text  # the display rule: the sequence goes whole, a mark stays
     lines = text.splitlines()
     assert lines[1].endswith("     5") and lines[2].endswith("12,345") and lines[3].endswith("-")
     o.info("note \x9b31m")
-    assert err.getvalue() == "note \\x9b31m\n"
+    assert err.getvalue() == "note ␛\n"
 
 
 def test_quiet_silences_info_but_not_warnings() -> None:
@@ -133,9 +134,22 @@ def test_every_error_has_its_exit_code(exc: BaseException, code: ExitCode) -> No
     assert classify(exc).code is code
 
 
-def test_forbidden_carries_the_role_needed() -> None:
-    err = classify(graph_errors.ForbiddenError("Creating a restore was refused", needs="Entra Backup Admin"))
-    assert err.needs == "Entra Backup Admin"
+def test_forbidden_names_the_role_or_permission_and_says_why_in_the_hint() -> None:
+    from entrabr_tui.graph.errors import CREATE_RECOVERY
+
+    sentence = CREATE_RECOVERY.needs
+    err = classify(graph_errors.ForbiddenError(f"Creating a restore was refused: {sentence}", needs=sentence))
+    assert err.needs == "Entra Backup Administrator"
+    assert err.hint == sentence and err.message == "Creating a restore was refused."
+    lacks = ("The sign-in lacks the delegated permission EntraBackup.ReadWrite.Recovery: an administrator "
+             "must grant it to the application")
+    assert classify(graph_errors.ForbiddenError(f"Restoring was refused: {lacks}.", needs=lacks)).needs == (
+        "EntraBackup.ReadWrite.Recovery")
+    reader = "Signed in as Entra Backup Reader: restores need the Entra Backup Administrator role"
+    assert classify(graph_errors.ForbiddenError("x", needs=reader)).needs == "Entra Backup Administrator"
+    app_sentence = "App-only sign-in: Microsoft allows only reads"
+    app_only = classify(graph_errors.ForbiddenError("x", needs=app_sentence))
+    assert app_only.needs is None and app_only.hint == app_sentence + "."
 
 
 def test_device_code_prompt_goes_to_stderr_even_when_quiet() -> None:
@@ -156,3 +170,23 @@ def test_since_values() -> None:
     assert parse_since("2026-07-01 08:30Z", now) == datetime(2026, 7, 1, 8, 30, tzinfo=UTC)
     with pytest.raises(UsageError):
         parse_since("soon", now)
+
+
+def test_the_token_cache_warnings_name_flags_that_exist() -> None:
+    import re
+
+    from entrabr_tui.cli.args import build_parser, parse
+    from entrabr_tui.cli.connect import resolve_target, session_settings
+    from entrabr_tui.graph import auth_errors, token_cache
+
+    sources = Path(token_cache.__file__).read_text(encoding="utf-8") + Path(auth_errors.__file__).read_text(
+        encoding="utf-8")
+    named = set(re.findall(r"(--[a-z][a-z-]+)", sources))
+    assert "--allow-unencrypted-token-cache" in named
+    known = {option for action in build_parser()._actions for option in action.option_strings}
+    assert named <= known
+    args = parse(["--tenant", "contoso.onmicrosoft.com", "jobs", "--allow-unencrypted-token-cache"])
+    settings = session_settings(resolve_target(args, None))
+    assert settings.sign_in_settings().allow_unencrypted_cache is True
+    plain = session_settings(resolve_target(parse(["--tenant", "contoso.onmicrosoft.com", "jobs"]), None))
+    assert plain.sign_in_settings().allow_unencrypted_cache is False

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, Job, JobKind, RecoveryStatus
+from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, Job, JobKind, RecoveryStatus, SyncStatus
 from entrabr_tui.core.planner import plan_restore, queued_change_for
 from entrabr_tui.engine.export import (
     JOBS_CSV_HEADER,
@@ -84,7 +84,12 @@ def test_report_json_round_trips_with_raw_values() -> None:
     assert doc["changes"][0]["deltaFromCurrent"]["department"] == "Sales"
     assert doc["changes"][0]["changedProperties"] == ["department", "accountEnabled", "userPrincipalName"]
     assert doc["changes"][3]["onPremisesSynced"] is True and doc["changes"][3]["recoverable"] is False
-    assert doc["changes"][0]["recoverable"] is True
+    assert doc["changes"][3]["syncStatus"] == "synced"
+    # The payload does not say whether u1 is synced: unknown, as the diff and the plan say.
+    assert doc["changes"][0]["recoverable"] is None and doc["changes"][0]["onPremisesSynced"] is None
+    assert doc["changes"][0]["syncStatus"] == "unknown"
+    cloud = json.loads(render(report([CHANGES[0].with_sync(SyncStatus.CLOUD)]), "json"))["changes"][0]
+    assert (cloud["recoverable"], cloud["onPremisesSynced"], cloud["syncStatus"]) == (True, False, "cloud")
 
 
 def test_json_text_never_carries_raw_terminal_controls() -> None:
@@ -102,25 +107,32 @@ def test_empty_report_json_is_valid() -> None:
 def test_report_csv_parses_and_defuses_formulas() -> None:
     rows = list(csv.reader(io.StringIO(render(report(), "csv"), newline="")))
     assert tuple(rows[0]) == REPORT_CSV_HEADER
-    assert len(rows) == 1 + len(CHANGES)
-    by_id = {r[2]: dict(zip(REPORT_CSV_HEADER, r, strict=True)) for r in rows[1:]}
+    records = [dict(zip(REPORT_CSV_HEADER, r, strict=True)) for r in rows[1:]]
+    assert [r["id"] for r in records if r["property"] in ("department", "")] == ["u1", "u2", "u3", "u4", "g1"]
+    by_id = {r["id"]: r for r in records}
     assert by_id["g1"]["displayName"].startswith("'=")
-    assert by_id["u2"]["displayName"] == HOSTILE  # CSV quoting keeps the text (no leading formula char)
-    assert by_id["u1"]["changedProperties"] == "department;accountEnabled;userPrincipalName"
-    assert by_id["u4"]["onPremisesSynced"] == "true"
+    # terminal controls and bidi overrides shown, never raw; the line break too
+    assert by_id["u2"]["displayName"] == "Eve ␛RED␛ | *bold* =HYPERLINK(\"x\") <U+202E>evil␤2nd line"
+    u1 = {r["property"]: (r["backupValue"], r["currentValue"]) for r in records if r["id"] == "u1"}
+    assert u1 == {"department": ("Sales", "Ops"), "accountEnabled": ("true", "false"),
+                  "userPrincipalName": ("(absent)", "u1@contoso.test")}
+    assert by_id["u4"]["onPremisesSynced"] == "true" and by_id["u4"]["recoverable"] == "false"
+    assert by_id["u1"]["onPremisesSynced"] == by_id["u1"]["recoverable"] == "unknown"
 
 
 def test_report_markdown_tables_stay_tables() -> None:
     text = render(report(), "md")
     lines = text.splitlines()
-    header = "| Type | Action | ID | Name | UPN or mail | Synced | Recoverable | Changed properties |"
+    header = ("| Type | Action | ID | Name | UPN or mail | Synced | Recoverable | Property | Backup "
+              "| Current |")
     start = lines.index(header)
     assert lines[start + 1].startswith("|---")
     body = lines[start + 2:]
-    assert len(body) == len(CHANGES)
-    for line in body:  # every row has exactly 8 unescaped cell separators + borders
-        assert line.replace("\\|", "").count("|") == 9
-    assert "\x1b" not in text and "\u202e" not in text and "\\x1b" in text
+    assert len(body) == sum(len(c.delta.keys() - {"@odata.type"} | c.current.keys()) for c in CHANGES)
+    for line in body:  # every row has exactly 9 unescaped cell separators + borders
+        assert line.replace("\\|", "").count("|") == 11
+    assert "| department | Sales | Ops |" in text and "| accountEnabled | true | false |" in text
+    assert "\x1b" not in text and "\u202e" not in text and "␛" in text
     assert "| Type | Action | Count |" in lines
 
 
@@ -137,9 +149,16 @@ def test_plan_exports_agree() -> None:
     jobs = {int(r["job"]) for r in rows if r["job"]}
     assert jobs == set(range(1, len(data.plan.batches) + 1))  # max_ids=2 -> several jobs, all referenced
     assert len(rows) == len(plan_rows(data.plan)) == 5
+    # The payloads do not say whether the users are synced: included, and marked as such.
+    reasons = {r["id"]: r["reason"] for r in rows}
+    assert reasons == {"u1": "syncUnknown", "u2": "syncUnknown", "u3": "syncUnknown",
+                       "u4": "onPremisesSynced", "g1": "nothingRecoverable"}
+    assert doc["warnings"] == [
+        "sync status unknown for 3 users: on-premises-synced objects will fail to recover; grant "
+        "Directory.Read.All to check"]
     md = render(data, "md")
     assert "| Type | ID | Outcome | Job | Whole type | Reason | Detail |" in md
-    assert "SOFT-DELETED" in md
+    assert "SOFT-DELETED" in md and "warning: sync status unknown for 3 users" in md
 
 
 def test_plan_hash_depends_on_scopes_only() -> None:
@@ -174,7 +193,11 @@ def test_write_export_counts_records(fmt: ExportFormat) -> None:
 
 def test_cell_helpers() -> None:
     assert csv_cell("-1") == "'-1" and csv_cell("@x") == "'@x" and csv_cell("ok") == "ok"
+    assert csv_cell("\tx") == "'␉x" and csv_cell("\x1b]8;;http://x\x07y") == "␛y"
     assert md_cell("a|b\nc") == "a\\|b c"
     assert md_cell("<script>") == "\\<script\\>"
-    assert visible("a\x1bb\u202ec\x9b") == "a\\x1bb\\u202ec\\x9b"
+    assert md_cell("[x](javascript:alert(1))") == "\\[x\\]\\(javascript:alert\\(1\\)\\)"
+    assert md_cell("x" * 500, 300) == "x" * 299 + "…"
+    assert visible("a\x1bb\u202ec\x9b") == "a␛b<U+202E>c␛"
+    assert visible("x\x1b[31mred\x1b]52;c;ZXZpbA==\x07y") == "x␛red␛y"
     assert visible("plain ünïcode") == "plain ünïcode"

@@ -13,12 +13,15 @@ from .helpers import cli
     ("argv", "message"),
     [
         (["frobnicate"], "invalid choice"),
-        (["report", "--objects", "10"], "--objects only applies to the demo tenant"),
+        (["report", "--objects", "1000"], "--objects only applies to the demo tenant"),
+        (["--demo", "--objects", "10", "report"], "the demo tenant has 100 to 1,000,000 objects, not 10"),
+        (["--demo", "--objects", "5000000"], "not 5,000,000"),
+        (["--objects", "99", "--demo"], "not 99"),
         (["--demo", "--tenant", "contoso", "snapshots"], "--demo uses the built-in tenant"),
         (["--demo", "--offline", "snapshots"], "--offline"),
         (["--role", "reader", "snapshots"], "--role applies to --demo"),
         (["restore", "--plan"], "Say which objects"),
-        (["restore", "--all"], "one of the arguments --plan --apply is required"),
+        (["restore", "--all"], "one of the arguments --plan --apply --resume"),
         (["restore", "--plan", "--apply", "--all"], "not allowed with argument"),
         (["restore", "--plan", "--all", "--id", "x"], "Choose one of"),
         (["restore", "--plan", "--all", "--queued"], "Choose one of"),
@@ -72,14 +75,14 @@ def test_no_command_without_tenant_explains_and_exits_2() -> None:
 
 
 def test_ids_with_bad_lines_are_refused_with_line_numbers() -> None:
-    result = cli("restore", "--plan", "--ids-from", "-", *["--demo", "--objects", "50"],
+    result = cli("restore", "--plan", "--ids-from", "-", *["--demo", "--objects", "100"],
                  stdin="# incident 42\nuser:8f0c2b6e-0000-0000-0000-000000000001\nnot an id\n")
     assert result.code == 2
     assert "stdin line 3" in result.stderr
 
 
 def test_unknown_type_is_a_usage_error() -> None:
-    result = cli("report", "--demo", "--objects", "50", "--type", "users")
+    result = cli("report", "--demo", "--objects", "100", "--type", "users")
     assert result.code == 2
     assert "Unknown object type 'users'" in result.stderr and "Known types:" in result.stderr
 

@@ -21,6 +21,8 @@ from entrabr_tui.core.audit_model import (
 )
 from entrabr_tui.core.model import Change
 from entrabr_tui.core.planner import ExclusionReason, QueuedChange, plan_restore
+from entrabr_tui.core.recoverability import Recoverable
+from entrabr_tui.core.recoverability import Verdict as Verdict_
 
 BACKUP = datetime(2026, 3, 20, 22, 0, tzinfo=UTC)
 CTX = JoinContext(time_to_us(BACKUP - timedelta(minutes=15)))
@@ -268,7 +270,7 @@ def test_purge_clock_most_urgent_first() -> None:
 
 
 def test_a_plan_leaves_kept_changes_alone() -> None:
-    queued = [QueuedChange(f"u{i}", "user", "update", False, True) for i in range(4)]
+    queued = [QueuedChange(f"u{i}", "user", "update", Verdict_(Recoverable.YES)) for i in range(4)]
     plan = plan_restore(queued, {"user": 4}, kept={"u1", "u3"})
     assert plan.types[0].updates == ("u0", "u2") and not plan.types[0].whole_type
     (excluded,) = plan.exclusions

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +25,8 @@ from entrabr_tui.core.catalog import (
 )
 from entrabr_tui.core.model import Change, ResourceType
 
+FIDELITY = Path(__file__).resolve().parents[1] / "fixtures" / "fidelity" / "v1.0_directory_object_types.json"
+
 
 def change(entity: str, action: str, delta: dict[str, Any], current: dict[str, Any] | None = None) -> Change:
     return Change.from_json({"id": "obj-1", "entityTypeName": entity, "recoveryAction": action,
@@ -31,8 +35,7 @@ def change(entity: str, action: str, delta: dict[str, Any], current: dict[str, A
 
 @pytest.mark.parametrize(("entity", "prop"), [
     ("user", "accountEnabled"), ("user", "mobilePhone"), ("user", "businessPhones"),
-    ("user", "officeLocation"), ("user", "otherMails"), ("user", "perUserMfaState"),
-    ("user", "employeeOrgData"),
+    ("user", "officeLocation"), ("user", "otherMails"), ("user", "employeeOrgData"),
     ("user", "employeeLeaveDateTime"), ("user", "userPrincipalName"), ("user", "usageLocation"),
     ("group", "groupTypes"), ("group", "visibility"), ("group", "theme"), ("group", "securityEnabled"),
     ("application", "identifierUris"), ("application", "tags"), ("application", "info"),
@@ -60,10 +63,12 @@ def test_documented_names_are_accepted_as_aliases(entity: str, documented: str, 
     assert mapping[documented] == graph
 
 
+# The scope page lists 33 user and 14 service principal properties; PerUserMfaState and PublisherName are no
+# Graph v1.0 properties of those types.
 @pytest.mark.parametrize(("entity", "count"), [
-    ("user", 33), ("group", 12), ("application", 19), ("servicePrincipal", 14), ("authorizationPolicy", 2),
+    ("user", 32), ("group", 12), ("application", 19), ("servicePrincipal", 13), ("authorizationPolicy", 2),
 ])
-def test_every_documented_property_is_listed_once(entity: str, count: int) -> None:
+def test_every_documented_graph_property_is_listed_once(entity: str, count: int) -> None:
     mappings = property_mappings(entity)
     assert len(mappings) == count
     assert len({m.documented for m in mappings}) == count
@@ -148,15 +153,54 @@ def test_links_only_group_membership() -> None:
     assert not link_coverage("oAuth2PermissionGrant", "members").recoverable
 
 
-def test_organization_only_documented_mfa_settings() -> None:
-    assert path_coverage("organization", ("strongAuthenticationPolicy", "enabled")).recoverable
-    assert path_coverage("organization", ("strongAuthenticationPolicy", "ipAllowList", "0")).recoverable
-    assert path_coverage("organization", ("StrongAuthenticationDetails.availableMFAMethods",)).recoverable
-    details = ("strongAuthenticationDetails", "isRememberDevicesEnabled")
-    assert path_coverage("organization", details).recoverable
-    denied = path_coverage("organization", ("strongAuthenticationPolicy", "enforcedForAll"))
-    assert not denied.recoverable and denied.reason is not None and "enforcedForAll" in denied.reason
-    assert not is_property_recoverable("organization", "displayName")
+@pytest.mark.parametrize(("entity", "prop"), [
+    ("user", "perUserMfaState"), ("user", "PerUserMfaState"), ("servicePrincipal", "publisherName"),
+    ("organization", "strongAuthenticationPolicy"), ("organization", "StrongAuthenticationDetails"),
+])
+def test_documented_names_that_are_no_graph_property_are_not_listed(entity: str, prop: str) -> None:
+    assert not is_property_recoverable(entity, prop)
+    assert prop not in recoverable_properties(entity)
+
+
+def test_organization_changes_name_no_recoverable_property() -> None:
+    assert is_type_recoverable("organization") and recoverable_properties("organization") == frozenset()
+    for parts in (("strongAuthenticationPolicy", "enabled"), ("displayName",)):
+        coverage = path_coverage("organization", parts)
+        assert not coverage.recoverable and coverage.reason is not None
+        assert "no Graph properties" in coverage.reason and parts[0] in coverage.reason
+
+
+#: resourceTypeName → the Graph v1.0 types its changes are typed as (named locations: both derived types).
+GRAPH_TYPES = {
+    "user": ("user",), "group": ("group",), "application": ("application",),
+    "servicePrincipal": ("servicePrincipal",), "conditionalAccessPolicy": ("conditionalAccessPolicy",),
+    "namedLocationPolicy": ("ipNamedLocation", "countryNamedLocation"),
+    "authenticationMethodPolicy": ("authenticationMethodsPolicy",),
+    "authorizationPolicy": ("authorizationPolicy",), "organization": ("organization",),
+}
+
+
+def graph_properties(types: dict[str, Any], name: str) -> set[str]:
+    """Own and inherited property names of a Graph type in the schema digest."""
+    names: set[str] = set()
+    current: str | None = name
+    while current is not None and current in types:
+        names.update(types[current].get("props", {}))
+        base = types[current].get("base")
+        current = base.rsplit(".", 1)[-1] if base else None
+    return names
+
+
+def test_every_catalogue_property_is_a_property_of_its_graph_type() -> None:
+    digest = json.loads(FIDELITY.read_text(encoding="utf-8"))["types"]
+    assert set(GRAPH_TYPES) == {t.value for t in ResourceType if is_type_recoverable(t)}
+    for entity, graph_types in GRAPH_TYPES.items():
+        known = set().union(*(graph_properties(digest, t) for t in graph_types))
+        assert known, entity
+        listed = {m.graph for m in property_mappings(entity)}
+        assert listed <= known, (entity, sorted(listed - known))
+        for rel in recoverable_links(entity):
+            assert rel in known, (entity, rel)
 
 
 def test_authentication_methods_policy_only_listed_configurations() -> None:
@@ -198,11 +242,8 @@ def test_has_recoverable_change_for_object_actions_and_types() -> None:
 
 
 def test_has_recoverable_change_looks_inside_restricted_settings() -> None:
-    org_delta = {"strongAuthenticationPolicy": {"enabled": True, "enforcedForAll": True}}
-    org_current = {"strongAuthenticationPolicy": {"enabled": True, "enforcedForAll": False}}
-    assert not has_recoverable_change(change("organization", "update", org_delta, org_current))
-    org_current["strongAuthenticationPolicy"]["enabled"] = False
-    assert has_recoverable_change(change("organization", "update", org_delta, org_current))
+    org_delta = {"strongAuthenticationPolicy": {"enabled": True}}
+    assert not has_recoverable_change(change("organization", "update", org_delta, {}))
     key = "authenticationMethodConfigurations"
     hw_b = {key: [{"id": "HardwareOath", "state": "enabled"}, {"id": "Sms", "state": "enabled"}]}
     hw_c = {key: [{"id": "HardwareOath", "state": "disabled"}, {"id": "Sms", "state": "enabled"}]}

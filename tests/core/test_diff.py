@@ -5,22 +5,24 @@ from __future__ import annotations
 import copy
 import json
 import pickle
-import re
 from typing import Any
 
 import pytest
 
 from entrabr_tui.core.diff import ABSENT, DiffKind, DiffRow, changed_rows, diff_change, format_value, raw_json
-from entrabr_tui.core.model import Change
+from entrabr_tui.core.model import Change, SyncStatus
+from entrabr_tui.core.text import display_text
 
 USER = "#microsoft.graph.user"
 
 
 def make(entity: str, action: str, delta: dict[str, Any], current: dict[str, Any],
-         **extra: Any) -> Change:
-    return Change.from_json({"id": "obj-1", "entityTypeName": entity, "recoveryAction": action,
-                             "displayName": "Name", "deltaFromCurrent": delta, "currentState": current,
-                             **extra})
+         sync: SyncStatus = SyncStatus.CLOUD, **extra: Any) -> Change:
+    """A change; a user or group whose payload does not state its sync status gets ``sync``."""
+    change = Change.from_json({"id": "obj-1", "entityTypeName": entity, "recoveryAction": action,
+                               "displayName": "Name", "deltaFromCurrent": delta, "currentState": current,
+                               **extra})
+    return change.with_sync(sync) if change.sync is SyncStatus.UNKNOWN else change
 
 
 def by_path(rows: list[DiffRow]) -> dict[str, DiffRow]:
@@ -89,8 +91,29 @@ def test_soft_delete_gets_a_summary_row_and_no_annotation_rows() -> None:
     rows = diff_change(change)
     assert len(rows) == 1
     assert rows[0].kind is DiffKind.SOFT_DELETE and rows[0].glyph == "−"
-    assert rows[0].note is not None and "soft-deleted" in rows[0].note
-    assert rows[0].backup_text == "soft-deleted" and rows[0].current_text == "active"
+    assert rows[0].note is not None and "soft-deletes" in rows[0].note and "created since" in rows[0].note
+    assert rows[0].backup_text == "absent from the backup (created since)"
+    assert rows[0].current_text == "exists now"
+
+
+def test_an_application_created_since_the_backup_shows_what_to_check() -> None:
+    change = make(
+        "application", "softDelete",
+        {"@odata.type": "#microsoft.graph.application", "@removed": {"reason": "changed"},
+         "owners@delta": [{"@odata.type": USER, "id": "o1"}]},
+        {"@odata.type": "#microsoft.graph.application", "appId": "app-1",
+         "createdDateTime": "2026-12-05T01:00:00Z",
+         "passwordCredentials": [{"keyId": "k1", "displayName": "rogue secret"}]})
+    rows = diff_change(change)
+    summary = rows[0]
+    assert summary.note is not None and "appId, owners@delta, passwordCredentials" in summary.note
+    assert summary.current_text == "exists now (created 2026-12-05T01:00:00Z)"
+    table = by_path(rows)
+    assert table["appId"].current_text == "app-1"
+    assert table["passwordCredentials"].current_text == "keyId: k1; displayName: rogue secret"
+    assert table["owners[o1]"].kind is DiffKind.ADDED
+    bare = diff_change(make("servicePrincipal", "softDelete", {"@removed": {"reason": "changed"}}, {}))
+    assert bare[0].note is not None and "sent no appId" in bare[0].note
 
 
 def test_unknown_action_is_shown_not_hidden() -> None:
@@ -118,12 +141,13 @@ def test_member_links_become_named_rows() -> None:
     table = by_path(rows)
     assert table["members"].is_header and table["members"].note == "2 added by restore, 1 removed by restore"
     removed = table["members[eeee]"]
-    assert removed.kind is DiffKind.REMOVED and removed.label == "eeee" and removed.current_text == "eeee"
+    assert removed.kind is DiffKind.REMOVED and removed.label == "user" and removed.current_text == "eeee"
     assert removed.backup_text == "" and removed.note == "removed by restore" and removed.member_id == "eeee"
     added = table["members[ffff]"]
-    assert added.kind is DiffKind.ADDED and added.label == added.backup_text == "Fiona [bold]"
+    assert added.kind is DiffKind.ADDED and added.label == "user"
+    assert added.backup_text == "Fiona [bold] (ffff)"
     assert added.member_type == "user" and added.depth == 1 and added.recoverable
-    assert table["members[gggg]"].label == "Carried Name"
+    assert table["members[gggg]"].backup_text == "Carried Name (gggg)"
     assert not table["owners[hhhh]"].recoverable
     assert table["owners[hhhh]"].reason == "owner links are not recoverable"
     assert not any("@odata" in p or "@delta" in p for p in paths)
@@ -142,6 +166,31 @@ def test_on_premises_synced_objects_are_not_recoverable() -> None:
     assert rows and all(not r.recoverable for r in rows)
     assert by_path(rows)["displayName"].reason is not None
     assert "on-premises" in str(by_path(rows)["displayName"].reason)
+
+
+def test_unknown_sync_status_makes_recoverable_rows_unknown() -> None:
+    change = make("group", "update", {"description": "A", "members@delta": [{"id": "u1"}],
+                                      "owners@delta": [{"id": "u2"}], "membershipRule": "x"},
+                  {"description": "B", "membershipRule": "y"}, sync=SyncStatus.UNKNOWN)
+    rows = by_path(diff_change(change))
+    for path in ("description", "members", "members[u1]"):
+        assert rows[path].recoverable is None, path
+        assert rows[path].reason is not None and "sync status unknown" in rows[path].reason
+    for path in ("owners[u2]", "membershipRule"):
+        assert rows[path].recoverable is False, path
+    restore = by_path(diff_change(make("user", "restore", {"deletedDateTime": None},
+                                       {"deletedDateTime": "2026-03-21T07:00:00Z"}, sync=SyncStatus.UNKNOWN)))
+    assert restore["(object)"].recoverable is None
+    synced = diff_change(change.with_sync(SyncStatus.SYNCED))
+    assert all(r.recoverable is False for r in synced)
+    cloud = by_path(diff_change(change.with_sync(SyncStatus.CLOUD)))
+    assert cloud["description"].recoverable is True and cloud["members[u1]"].recoverable is True
+
+
+def test_unknown_action_marks_every_row() -> None:
+    rows = diff_change(make("user", "somethingNew", {"displayName": "A"}, {"displayName": "B"}))
+    assert rows and all(r.recoverable is False for r in rows)
+    assert "'somethingNew'" in str(rows[0].reason)
 
 
 def test_unrecoverable_type_marks_every_row() -> None:
@@ -178,6 +227,7 @@ def test_conditional_access_is_flattened_into_dotted_paths() -> None:
     rows = diff_change(make("conditionalAccessPolicy", "update", CA_DELTA, CA_CURRENT))
     table = by_path(rows)
     assert table["state"].kind is DiffKind.CHANGED
+    assert (table["state"].backup_text, table["state"].current_text) == ("On (enabled)", "Off (disabled)")
     assert table["conditions"].is_header and table["conditions"].kind is DiffKind.CHANGED
     assert table["conditions.users"].depth == 1
     include = table["conditions.users.includeUsers"]
@@ -208,7 +258,8 @@ def test_lists_of_objects_are_matched_by_id_then_by_value() -> None:
     table = by_path(diff_change(make("authenticationMethodPolicy", "update", delta, current)))
     assert table[f"{key}[Fido2].state"].kind is DiffKind.CHANGED and table[f"{key}[Fido2].state"].recoverable
     assert not table[f"{key}[HardwareOath].state"].recoverable
-    assert table[f"{key}[Sms]"].kind is DiffKind.ADDED and table[f"{key}[Sms]"].backup_text.startswith("{")
+    assert table[f"{key}[Sms]"].kind is DiffKind.ADDED
+    assert table[f"{key}[Sms]"].backup_text == "id: Sms; state: enabled"
     assert table[f"{key}[Voice]"].kind is DiffKind.REMOVED
     ranges_b = [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "10.0.0.0/8"},
                 {"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "192.168.0.0/16"}]
@@ -216,7 +267,7 @@ def test_lists_of_objects_are_matched_by_id_then_by_value() -> None:
     rows = diff_change(make("namedLocationPolicy", "update", {"ipRanges": ranges_b}, {"ipRanges": ranges_c}))
     items = [r for r in rows if r.path.startswith("ipRanges[")]
     assert [r.kind for r in items] == [DiffKind.UNCHANGED, DiffKind.ADDED]
-    assert items[1].backup_text == '{"cidrAddress": "192.168.0.0/16"}'
+    assert items[1].backup_text == "192.168.0.0/16"
 
 
 def test_duplicates_in_scalar_lists_are_counted() -> None:
@@ -240,7 +291,7 @@ def test_type_mismatch_and_empty_values_are_leaf_rows() -> None:
     table = by_path(diff_change(change))
     assert table["grantControls"].backup_text == "{}" and not table["grantControls"].is_header
     assert table["sessionControls"].kind is DiffKind.CHANGED
-    assert table["sessionControls"].current_text == '{"a": 1}'
+    assert table["sessionControls"].current_text == "1"
     assert table["conditions"].is_header and table["conditions"].backup_text == "0 items"
     assert table["conditions"].current_text == "null"
 
@@ -256,33 +307,26 @@ HOSTILE = [
 ]
 
 
-def _unescape(shown: str) -> str:
-    pattern = r"\\x([0-9a-f]{2})|\\u([0-9a-f]{4})"
-    return re.sub(pattern, lambda m: chr(int(m.group(1) or m.group(2), 16)), shown)
-
-
 @pytest.mark.parametrize("text", HOSTILE)
-def test_format_value_never_drops_characters(text: str) -> None:
+def test_format_value_follows_the_display_rule(text: str) -> None:
     shown = format_value(text)
-    assert "\x1b" not in shown and "\u202e" not in shown and "\x00" not in shown
-    if text == "":
-        assert shown == '""'
-    else:
-        assert _unescape(shown) == text
+    assert shown == (display_text(text, limit=None) if text else '""')
+    assert "\x1b" not in shown and "\u202e" not in shown and "\x00" not in shown and "\n" not in shown
     if text.isprintable() and text:
         assert shown == text
 
 
-def test_format_value_escapes_visibly() -> None:
-    assert format_value("\x1b[31mred") == "\\x1b[31mred"
-    assert format_value("a\u202eb") == "a\\u202eb"
-    assert format_value("line1\nline2") == "line1\nline2"
+def test_format_value_shows_what_was_hidden() -> None:
+    assert format_value("\x1b[31mred") == "␛red"
+    assert format_value("a\u202eb") == "a<U+202E>b"
+    assert format_value("line1\nline2") == "line1␤line2"
+    assert format_value("nul\x00") == "nul␀"
     assert format_value("x" * 10_000) == "x" * 10_000
     assert format_value(None) == "null" and format_value(False) == "false" and format_value(3) == "3"
     assert format_value(1.5) == "1.5" and format_value(ABSENT) == ""
     assert format_value(["All", "é"]) == '["All", "é"]'
     assert format_value({"k": "\x1b"}) == '{"k": "\\u001b"}'
-    assert format_value({"k": "\u202e"}) == '{"k": "\\u202e"}'
+    assert format_value({"k": "\u202e"}) == '{"k": "<U+202E>"}'
 
 
 def test_hostile_values_and_member_names_stay_literal_in_rows() -> None:
@@ -290,14 +334,15 @@ def test_hostile_values_and_member_names_stay_literal_in_rows() -> None:
                   {"displayName": "ok"})
     rows = diff_change(change, resolve_name=lambda _id: "\x1b]52;c;evil\x07 [i]name")
     table = by_path(rows)
-    assert table["displayName"].backup_text == "[b]x[/b]\\x1b[2J"
-    assert table["members[m1]"].label == "\\x1b]52;c;evil\\x07 [i]name"
+    assert table["displayName"].backup_text == "[b]x[/b]␛"
+    assert table["displayName"].backup == "[b]x[/b]\x1b[2J"  # the raw value is kept for copying
+    assert table["members[m1]"].backup_text == "␛ [i]name (m1)"
 
 
-def test_hostile_keys_are_escaped_in_paths() -> None:
+def test_hostile_keys_are_made_visible_in_paths() -> None:
     rows = diff_change(make("conditionalAccessPolicy", "update", {"x\x1b[2J": {"k\u202e": 1}}, {}))
-    assert [r.path for r in rows] == ["x\\x1b[2J", "x\\x1b[2J.k\\u202e"]
-    assert rows[1].label == "k\\u202e"
+    assert [r.path for r in rows] == ["x␛", "x␛.k<U+202E>"]
+    assert rows[1].label == "k<U+202E>"
 
 
 def test_absent_survives_copies() -> None:
@@ -309,7 +354,7 @@ def test_absent_survives_copies() -> None:
 def test_resolver_returning_nothing_falls_back_to_id() -> None:
     change = make("group", "update", {"members@delta": [{"id": "m1"}, {"@odata.type": USER}]}, {})
     rows = diff_change(change, resolve_name=lambda _id: None)
-    assert [r.label for r in rows[1:]] == ["m1", "(no id)"]
+    assert [(r.label, r.backup_text) for r in rows[1:]] == [("member", "m1"), ("user", "(no id)")]
 
 
 def test_malformed_payloads_do_not_raise() -> None:

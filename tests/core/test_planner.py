@@ -14,6 +14,7 @@ from entrabr_tui.core.model import (
     EntityNameAndIdsFilter,
     EntityNamesFilter,
     FilteringCriteria,
+    SyncStatus,
 )
 from entrabr_tui.core.planner import (
     ExclusionReason,
@@ -24,11 +25,16 @@ from entrabr_tui.core.planner import (
     queued_change_for,
     summary_lines,
 )
+from entrabr_tui.core.recoverability import Recoverable, Verdict, stored_verdict
 
 
-def q(object_id: str, entity: str = "user", action: str = "update", synced: bool = False,
+def q(object_id: str, entity: str = "user", action: str = "update", synced: bool | None = False,
       recoverable: bool = True) -> QueuedChange:
-    return QueuedChange(object_id, entity, action, synced, recoverable)
+    """A queued change whose verdict follows the definition: ``synced`` None is an unknown sync status,
+    ``recoverable`` says whether a property or link of it is recoverable."""
+    sync = SyncStatus.from_flag(synced)
+    stored = None if sync is SyncStatus.UNKNOWN and recoverable else recoverable
+    return QueuedChange(object_id, entity, action, stored_verdict(entity, action, sync, stored))
 
 
 def batch_ids(batch: FilteringCriteria) -> list[tuple[str, str]]:
@@ -42,14 +48,15 @@ def test_actions_are_grouped_per_type_and_sorted() -> None:
     assert [t.entity_type for t in plan.types] == ["user", "group"]
     user = plan.types[0]
     actions = (user.restores, user.updates, user.soft_deletes, user.others)
-    assert actions == (("u1",), ("u3",), ("u2",), ("u4",))
-    assert user.ids == ("u1", "u3", "u4", "u2")
+    assert actions == (("u1",), ("u3",), ("u2",), ())
+    assert user.ids == ("u1", "u3", "u2")
     assert not user.whole_type and user.report_total is None
-    assert plan.batches == (EntityNameAndIdsFilter((("user", ("u1", "u3", "u4", "u2")), ("group", ("g1",)))),)
+    assert plan.batches == (EntityNameAndIdsFilter((("user", ("u1", "u3", "u2")), ("group", ("g1",)))),)
     summary = plan.summary
     assert (summary.included, summary.restores, summary.updates, summary.soft_deletes, summary.others) == (
-        5, 1, 2, 1, 1)
+        4, 1, 2, 1, 0)
     assert summary.requires_typed_confirmation and summary.jobs == 1
+    assert [(e.reason, e.ids) for e in plan.exclusions] == [(ExclusionReason.UNSUPPORTED_ACTION, ("u4",))]
 
 
 def test_exclusions_say_why() -> None:
@@ -72,6 +79,7 @@ def test_exclusions_say_why() -> None:
     assert plan.batches == (EntityNameAndIdsFilter((("user", ("ok",)),)),)
     summary = plan.summary
     assert summary.excluded == 7 and summary.included == 1 and summary.queued == 8
+    assert plan.warnings == [] and summary.sync_unknown == 0
     assert dict(summary.excluded_by_reason) == {
         ExclusionReason.MISSING_ID: 1, ExclusionReason.TYPE_NOT_RECOVERABLE: 4,
         ExclusionReason.ON_PREMISES_SYNCED: 1, ExclusionReason.NOTHING_RECOVERABLE: 1}
@@ -123,16 +131,48 @@ def test_empty_queue_and_bad_limits() -> None:
 
 
 def test_untyped_records_are_accepted() -> None:
-    plan = plan_restore([(None, "user", "update", False, True), ("x", "user", "update", False, True)])  # type: ignore[list-item]
+    yes = Verdict(Recoverable.YES)
+    plan = plan_restore([(None, "user", "update", yes), ("x", "user", "update", yes)])  # type: ignore[list-item]
     assert plan.summary.included == 1
     assert plan.exclusions[0].reason is ExclusionReason.MISSING_ID
 
 
-def test_queued_change_for_uses_the_catalogue() -> None:
+def test_queued_change_for_uses_the_one_definition() -> None:
     change = Change.from_json({"id": "u1", "entityTypeName": "user", "recoveryAction": "update",
                                "deltaFromCurrent": {"passwordProfile": {"x": 1}},
                                "currentState": {"onPremisesSyncEnabled": True}})
-    assert queued_change_for(change) == QueuedChange("u1", "user", "update", True, False)
+    record = queued_change_for(change)
+    assert record[:3] == ("u1", "user", "update")
+    assert record.verdict.answer is Recoverable.NO
+    assert record.verdict.reason is ExclusionReason.ON_PREMISES_SYNCED
+
+
+def test_unknown_sync_status_is_included_and_warned_about() -> None:
+    plan = plan_restore([q("u1", synced=None), q("u2"), q("u3", synced=None, action="restore"),
+                         q("u4", synced=None, recoverable=False), q("g1", "group", synced=None),
+                         q("c1", "conditionalAccessPolicy")])
+    assert plan.types[0].ids == ("u3", "u1", "u2")
+    assert plan.sync_unknown == (("user", ("u1", "u3")), ("group", ("g1",)))
+    assert [(e.reason, e.ids) for e in plan.exclusions] == [(ExclusionReason.NOTHING_RECOVERABLE, ("u4",))]
+    assert plan.summary.sync_unknown == 3
+    assert plan.warnings == [
+        "sync status unknown for 2 users: on-premises-synced objects will fail to recover; grant "
+        "Directory.Read.All to check",
+        "sync status unknown for 1 group: on-premises-synced objects will fail to recover; grant "
+        "Directory.Read.All to check"]
+    repeated = plan_restore([q("u1", synced=None)] * 1234)  # one object queued many times
+    assert repeated.warnings[0].startswith("sync status unknown for 1 user:")
+    many = plan_restore([q(f"u{i}", synced=None) for i in range(1234)])
+    assert many.warnings[0].startswith("sync status unknown for 1,234 users: ")
+    data = plan_to_json(plan)
+    assert data["summary"]["syncUnknown"] == 3 and data["warnings"] == plan.warnings
+    assert data["syncUnknown"] == [{"entityType": "user", "ids": ["u1", "u3"]},
+                                   {"entityType": "group", "ids": ["g1"]}]
+    assert "  warning: " + plan.warnings[0] in summary_lines(plan)
+    # A copy known to be synced wins over one of unknown status, which wins over a recoverable one.
+    mixed = plan_restore([q("x", synced=None), q("x"), q("y", synced=None), q("y", synced=True)])
+    assert mixed.sync_unknown == (("user", ("x",)),)
+    assert [e.ids for e in mixed.exclusions] == [("y",)]
 
 
 def test_plan_json_and_lines() -> None:
@@ -152,13 +192,14 @@ TYPES = [*RECOVERABLE_TYPES, "oAuth2PermissionGrant", "authenticationStrengthPol
 ACTIONS = ["update", "restore", "softDelete", "unknownFutureValue"]
 
 records = st.builds(
-    QueuedChange,
-    id=st.text(alphabet="abcdef0123", min_size=0, max_size=3),
-    entity_type=st.sampled_from(TYPES),
+    q,
+    object_id=st.text(alphabet="abcdef0123", min_size=0, max_size=3),
+    entity=st.sampled_from(TYPES),
     action=st.sampled_from(ACTIONS),
-    on_premises_synced=st.booleans(),
-    has_recoverable_change=st.booleans(),
+    synced=st.sampled_from([False, True, None]),
+    recoverable=st.booleans(),
 )
+_RANK = {Recoverable.NO: 0, Recoverable.UNKNOWN: 1, Recoverable.YES: 2}
 
 
 @st.composite
@@ -177,11 +218,13 @@ def check_invariants(queued: list[QueuedChange], totals: dict[str, int], plan: R
     groups: dict[tuple[str, str], list[QueuedChange]] = {}
     for r in queued:
         groups.setdefault((r.entity_type, r.id), []).append(r)
-    # Conflicting duplicates: any synced copy excludes; any unrecoverable copy excludes.
-    distinct = {k: min(g, key=lambda r: (not r.on_premises_synced, r.has_recoverable_change, r.action))
+    # Conflicting duplicates: any copy that is not recoverable excludes.
+    distinct = {k: min(g, key=lambda r: (_RANK[r.verdict.answer], str(r.verdict.reason), r.action))
                 for k, g in groups.items()}
     eligible = {key for key, r in distinct.items() if r.id and r.entity_type in RECOVERABLE_TYPES
-                and not r.on_premises_synced and r.has_recoverable_change}
+                and r.action in ACTIONS[:3] and r.verdict.answer is not Recoverable.NO}
+    unknown = {(t, i) for t, ids in plan.sync_unknown for i in ids}
+    assert unknown == {k for k in eligible if distinct[k].verdict.answer is Recoverable.UNKNOWN}
     excluded = {(e.entity_type, i) for e in plan.exclusions for i in e.ids}
     assert excluded == set(distinct) - eligible
     whole: set[str] = set()

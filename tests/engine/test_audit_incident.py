@@ -17,6 +17,7 @@ from entrabr_tui import engine
 from entrabr_tui.core.audit_blindspots import BlindSpotKind
 from entrabr_tui.core.audit_join import Verdict
 from entrabr_tui.core.audit_triage import TagTarget, TriageTag
+from entrabr_tui.core.model import SyncStatus
 from entrabr_tui.emulator import EmulatorServer
 from entrabr_tui.engine import Session
 from entrabr_tui.engine.audit import AuditNotReadyError, AuditUnavailableError, ChangeGroup
@@ -102,12 +103,15 @@ async def test_every_change_is_attributed_as_the_ground_truth_says(
     rows = session.page(info.id, None, None, None, 10_000)
     assert len(rows) == info.downloaded
     for row in rows:
-        attribution = session.attribution(info.id, row.object_id)
+        attribution = session.attribution(info.id, row.object_id, row.position)
         assert attribution is not None
         entries = since_backup(truth, row.object_id, backup)
         logged = [e for e in entries if e["logged"]]
         actor = attribution.actor.key if attribution.actor else None
         if entries and not logged:                         # every record of the change fell in the log gap
+            if row.sync is SyncStatus.SYNCED:              # synchronised, and nothing explains it: sync
+                assert attribution.verdict is Verdict.SYNC, row
+                continue
             assert attribution.verdict is Verdict.UNEXPLAINED, row
             unexplained += 1
             continue
@@ -147,11 +151,13 @@ async def test_sync_writes_come_out_as_sync_and_gaps_as_unexplained(
     synced = gapped = 0
     for row in session.page(info.id, None, None, None, 10_000):
         entries = since_backup(truth, row.object_id, backup)
-        attribution = session.attribution(info.id, row.object_id)
+        attribution = session.attribution(info.id, row.object_id, row.position)
         assert attribution is not None
         if entries and all(e["actor"] == "directorySync" and e["logged"] for e in entries):
             assert attribution.verdict is Verdict.SYNC, row
             synced += 1
+        elif entries and not any(e["logged"] for e in entries) and row.sync is SyncStatus.SYNCED:
+            assert attribution.verdict is Verdict.SYNC and attribution.reason, row  # nothing explains it
         elif entries and not any(e["logged"] for e in entries):
             assert attribution.verdict is Verdict.UNEXPLAINED and attribution.reason, row
             gapped += 1
@@ -266,3 +272,29 @@ async def test_a_later_pull_reads_only_what_is_new(open_session: Callable[..., A
     oldest = await report_of(session, oldest=True)
     back = await session.pull_audit(oldest.id)
     assert [p.kind for p in back.pulls] == ["backfill"] and back.stored > 0
+
+
+async def test_a_pull_waits_while_another_process_holds_the_tenant(
+        open_session: Callable[..., Awaitable[Session]], sleeper: Sleeper) -> None:
+    """Reading the audit log and joining the report write the cache: the pull takes the tenant's writer lock,
+    waiting (and saying who holds it) while another entrabr process writes."""
+    from entrabr_tui.store.writer_lock import TenantLock, lock_path
+
+    session = await open_session()
+    info = await report_of(session)
+    other = TenantLock(lock_path(session.cache.db.path))
+    assert other.try_acquire("report") is None
+    events: list[AuditProgress] = []
+    before = len(sleeper.delays)
+
+    async def release_later(count: int) -> None:
+        if count == before + 3:
+            other.release()
+
+    sleeper.hook = release_later
+    result = await session.pull_audit(info.id, events.append)
+    waits = [e.text for e in events if e.phase == "waiting" and "another entrabr (report" in e.text]
+    assert len(waits) == 3 and sleeper.delays[before:before + 3] == [1.0, 1.0, 1.0]
+    assert result.joined == (info.id,) and session.audit.join_info(info.id).changes == info.downloaded
+    assert session.writer.other_holder() is None and other.try_acquire("report") is None   # given back
+    other.release()

@@ -17,6 +17,7 @@ from entrabr_tui.core.model import (
     snapshot_id_for,
 )
 from entrabr_tui.emulator import EmulatorServer
+from entrabr_tui.engine.errors import InterruptedRestoreError
 from entrabr_tui.engine.journal import Journal, match_intent
 from entrabr_tui.engine.session import Session
 from entrabr_tui.graph.client import RecoveryClient
@@ -70,18 +71,28 @@ async def test_crash_between_the_post_and_the_journal_update_is_reconciled_not_r
     assert restarted.recovered is not None
     [(adopted, job)] = restarted.recovered.adopted
     assert adopted.id == pending.id and job.id == created.id
-    assert restarted.cache.journal.entry(pending.id).job_id == created.id  # type: ignore[union-attr]
-    resumed = await restarted.resume()
-    [batch] = resumed.restores
-    assert batch.job is not None and batch.job.id == created.id
-    assert batch.job.status is RecoveryStatus.SUCCESSFUL and batch.objects_modified == 5
-    assert restarted.cache.journal.entry(pending.id).status is IntentStatus.DONE  # type: ignore[union-attr]
+    entry = restarted.cache.journal.entry(pending.id)
+    assert entry is not None and entry.job_id == created.id
+    # The restore is offered as interrupted (even when its one batch is recorded already): resuming it
+    # reports what the job did and never sends the batch again.
+    interrupted = restarted.interrupted_restore()
+    assert interrupted is not None and interrupted.batch_count == 1
+    result = await restarted.resume_restore()
+    assert [j.id for j in result.jobs] == [created.id] and result.outcome == "succeeded"
+    assert result.objects_modified == 5
+    entry = restarted.cache.journal.entry(pending.id)
+    assert entry is not None and entry.status is IntentStatus.DONE
+    # The history names the job that did the work, with its counts and outcome.
+    finished = [e for e in restarted.history(actions=["restore-finished"]) if e.job_id == created.id]
+    assert finished and finished[0].outcome == "successful"
+    assert finished[0].counts.get("objectsModified") == 5
     assert [j.id for j in await jobs_of(graph, JobKind.RECOVERY)] == [created.id]  # exactly one, ever
     assert restarted.queue(report_ref(plan)) == []  # the restored objects left the queue
-    assert (await restarted.reconcile()).resumable == []
+    assert restarted.interrupted_restore() is None
+    assert (await restarted.resume()).restores == []
 
 
-async def test_a_post_that_never_left_becomes_unconfirmed_and_is_not_resubmitted(
+async def test_a_post_that_never_left_is_sent_once_when_the_job_list_proves_it(
     open_session: OpenSession, graph: RecoveryClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session = await open_session()
@@ -98,14 +109,55 @@ async def test_a_post_that_never_left_becomes_unconfirmed_and_is_not_resubmitted
 
     restarted = await open_session()
 
+    # Just after the request, its absence from the job list proves nothing yet: it stays pending.
     assert restarted.recovered is not None and restarted.recovered.adopted == []
+    [unsettled] = restarted.recovered.unsettled
+    interrupted = restarted.interrupted_restore()
+    assert interrupted is not None and interrupted.text == "An interrupted restore: 0 of 1 batches done"
+    assert interrupted.blocked is not None and interrupted.blocked.intent == unsettled
+    with pytest.raises(InterruptedRestoreError):
+        await restarted.restore(plan)  # a new plan cannot run alongside it
+    assert await jobs_of(graph, JobKind.RECOVERY) == []
+
+    result = await restarted.resume_restore()  # waits until the job list proves it, then sends it once
+
+    entry = restarted.cache.journal.entry(unsettled.id)
+    assert entry is not None and entry.status is IntentStatus.NOT_RECEIVED and entry.job_id is None
+    assert "never received" in (entry.message or "")
+    [job] = await jobs_of(graph, JobKind.RECOVERY)
+    assert [j.id for j in result.jobs] == [job.id] and result.outcome == "succeeded"
+    assert restarted.interrupted_restore() is None
+
+
+async def test_an_old_request_the_job_list_cannot_vouch_for_is_never_resent(
+    open_session: OpenSession, graph: RecoveryClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = await open_session()
+    plan = await _queued_plan(session)
+
+    async def crash_before_sending(self: RecoveryClient, *args: Any, **kwargs: Any) -> Any:
+        raise SimulatedCrash("killed before the request was sent")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RecoveryClient, "create_recovery_job", crash_before_sending)
+        with pytest.raises(SimulatedCrash):
+            await session.restore(plan)
+    [pending] = session.cache.journal.pending_intents()
+    old = (datetime.now(UTC) - timedelta(days=6)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    session.cache.db.conn.execute("UPDATE restore_intent SET created = ? WHERE id = ?", (old, pending.id))
+    await session.aclose()
+
+    restarted = await open_session()
+
+    assert restarted.recovered is not None
     [unconfirmed] = restarted.recovered.unconfirmed
     entry = restarted.cache.journal.entry(unconfirmed.id)
     assert entry is not None and entry.status is IntentStatus.UNCONFIRMED and entry.job_id is None
     assert "not sent again" in (entry.message or "")
-    assert (await restarted.resume()).restores == []
+    result = await restarted.resume_restore()
+    assert result.error is not None and "not sent again" in result.error
     assert await jobs_of(graph, JobKind.RECOVERY) == []
-    assert restarted.history(actions=["restore-finished"])[0].outcome == "unconfirmed"
+    assert restarted.history(actions=["restore-finished"])[0].outcome == "stopped"
 
 
 async def test_a_report_started_before_a_crash_is_picked_up_and_downloaded(
@@ -175,7 +227,8 @@ def test_match_intent_takes_the_earliest_job_at_or_after_the_intent() -> None:
     ]
 
     assert match_intent(_intent(at, scope), jobs).id == "ours"  # type: ignore[union-attr]
-    assert match_intent(_intent(at, scope), jobs, claimed=["OURS"]).id == "later"  # type: ignore[union-attr]
+    assert match_intent(_intent(at, scope), jobs, claimed=["ours"]).id == "later"  # type: ignore[union-attr]
+    assert match_intent(_intent(at, scope), jobs, claimed=["OURS"]).id == "ours"  # type: ignore[union-attr]
     assert match_intent(_intent(at, scope), jobs, allowance=timedelta(0)).id == "later"  # type: ignore[union-attr]
     assert match_intent(_intent(at, None), jobs) is None
 
@@ -186,7 +239,8 @@ def test_journal_owns_jobs_it_journaled_or_flagged(paths: StorePaths) -> None:
         journal = Journal(cache)
         intent = journal.intend(JobKind.RECOVERY, "MTc4NTE4OTYwMA==", None)
         journal.submitted(intent, "Job-One")
-        assert journal.owns("job-one") and not journal.owns("job-two")
+        assert journal.owns("Job-One") and not journal.owns("job-one")  # ids are opaque: compared exactly
+        assert not journal.owns("job-two")
         cache.jobs.upsert(_job("job-two", datetime.now(UTC)), started_here=True)
         assert journal.owns("job-two")
     finally:
@@ -225,20 +279,20 @@ async def test_a_restore_post_with_an_unknown_outcome_and_no_job_is_not_sent_aga
     entry = session.cache.journal.entry(raised.value.intent_id)  # type: ignore[arg-type]
     assert entry is not None and entry.status is IntentStatus.PENDING and entry.job_id is None
     assert session.history(actions=["restore-finished"])[0].outcome == "error"
+    assert session.interrupted_restore() is not None  # the batch may have arrived: resumable, not replanned
 
-    # Asked again, the earlier request is settled first (no job: unconfirmed), then one job is started.
-    result = await session.restore(plan)
+    # Resumed, the earlier request is settled first (the job list proves it never arrived), then sent once.
+    result = await session.resume_restore()
 
     assert result.outcome == "succeeded"
     assert [j.id for j in await jobs_of(graph, JobKind.RECOVERY)] == [result.jobs[0].id]
     settled = session.cache.journal.entry(raised.value.intent_id)  # type: ignore[arg-type]
-    assert settled is not None and settled.status is IntentStatus.UNCONFIRMED
+    assert settled is not None and settled.status is IntentStatus.NOT_RECEIVED
 
 
 async def test_asking_again_after_a_lost_answer_tracks_the_job_instead_of_starting_another(
     open_session: OpenSession, graph: RecoveryClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from entrabr_tui.engine.errors import DuplicateRequestError
 
     session = await open_session()
     plan = await _queued_plan(session)
@@ -251,11 +305,11 @@ async def test_asking_again_after_a_lost_answer_tracks_the_job_instead_of_starti
         with pytest.raises(SimulatedCrash):
             await session.restore(plan)
 
-    with pytest.raises(DuplicateRequestError) as raised:
+    with pytest.raises(InterruptedRestoreError):
         await session.restore(plan)  # same session, no restart: the user simply tries again
 
     [job] = await jobs_of(graph, JobKind.RECOVERY)
-    assert raised.value.job.id == job.id and "Nothing was sent again" in str(raised.value)
-    resumed = await session.resume()
-    assert [b.job.id for b in resumed.restores if b.job] == [job.id]
+    result = await session.resume_restore()  # the lost answer's job is found, followed, recorded
+    assert [j.id for j in result.jobs] == [job.id]
     assert len(await jobs_of(graph, JobKind.RECOVERY)) == 1
+

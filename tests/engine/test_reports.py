@@ -207,6 +207,10 @@ async def test_a_long_wait_rides_out_service_errors_while_polling(
     info = await session.ensure_report(snapshot, None, events.append)
 
     assert info.complete and info.downloaded == len(await graph.get_changes(snapshot, info.id))
-    blips = [e for e in events if "could not check" in e.text]
+    blips = [e for e in events if "could not check" in e.text and e.retry is None]
     assert len(blips) == 2 and "Trying again" in blips[0].text
+    # Every wait before a retry shows in the progress: five per failed read (the sixth try gives up), and
+    # one before the third poll's second try.
+    waits = [e.retry for e in events if e.retry is not None]
+    assert len(waits) == 3 * 5 + 1 and {w.reason for w in waits} == {"HTTP 503"}
     assert len(await jobs_of(graph, JobKind.PREVIEW)) == 1

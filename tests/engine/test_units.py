@@ -33,9 +33,11 @@ def test_estimates_follow_the_documented_rates() -> None:
     restore = estimate(JobKind.RECOVERY, changes=500_000, backup_loaded=True)
     assert restore.apply == pytest.approx(30 * 3600)
     assert estimate(JobKind.PREVIEW, changes=3, backup_loaded=True).total == 60  # never below a minute
-    assert report.text == "up to 2 h 15 min"
-    assert [format_duration(s) for s in (4.4, 59, 60, 3599, 3600, 5400)] == [
-        "4 s", "59 s", "1 min", "59 min", "1 h", "1 h 30 min"]
+    assert report.text == "up to 2h 15m"
+    assert [format_duration(s) for s in (4.4, 59, 60, 3599, 3600, 5400, 200_000)] == [
+        "4s", "59s", "1m 00s", "59m 59s", "1h 00m", "1h 30m", "2d 07h"]
+    largest = [format_duration(s, largest_unit=True) for s in (59, 3599, 5400, 200_000)]
+    assert largest == ["59s", "59m", "1h", "2d"]
 
 
 def test_polling_starts_quick_and_slows_down_with_the_job_age() -> None:
@@ -99,7 +101,7 @@ async def test_seeding_the_queue_from_a_list_reports_unknown_ids(open_session: O
     assert session.unmark(report.id, [known[0]]) == 1
     entry = session.history(actions=["objects-marked"])[0]
     assert entry.counts == {"marked": 2, "already": 0, "unknown": 1}
-    assert set(entry.object_ids) == {known[0], known[1].upper()}
+    assert set(entry.object_ids) == {known[0], known[1]}  # the report's ids, as the service gave them
     with pytest.raises(UnknownReportError):
         session.marked("no-such-report")
 
@@ -109,9 +111,10 @@ async def test_changes_by_id_keep_the_order_given_and_skip_unknown_ids(open_sess
     report = await session.ensure_report(await session.resolve_snapshot("latest"), None)
     known = [row.object_id for row in session.page(report.id, limit=3)]
 
-    found = session.changes(report.id, [known[2], known[0].upper(), "not-an-object-id"])
+    found = session.changes(report.id, [known[2], known[0], known[1].upper(), "not-an-object-id"])
 
-    assert [c.id for c in found] == [known[2], known[0]]
+    assert [c.id for c in found] == [known[2], known[0]]  # ids compare exactly: another case is another id
+    assert session.resolve_ids(report.id, [known[1].upper()]) == {known[1].upper(): known[1]}
     assert all(c.delta is not None for c in found)
     assert [c.id for c in session.changes(report.report_id, [known[1]])] == [known[1]]
     with pytest.raises(UnknownReportError):

@@ -119,7 +119,7 @@ async def test_wait_for_job_gives_up_after_its_timeout(make_client: ClientFactor
     error = caught.value
     assert clock.sleeps == [10, 10, 10] and len(seen) == 4 and error.waited == 30
     assert error.job.id == created.id and not error.job.is_terminal and not error.unknown_status
-    assert f"Job {created.id} is still {error.job.status_raw} after 30 s" in error.message
+    assert f"Job {created.id} is still {error.job.status_raw} after 30s" in error.message
     await client.cancel_job(created.id)
 
 

@@ -118,24 +118,25 @@ def test_a_join_is_stored_per_change_with_its_groups(cache: Cache) -> None:
     assert clusters[0].changes >= clusters[-1].changes
     rest = cache.audit_join.clusters(report_id, after=(clusters[0].changes, clusters[0].cluster_id))
     assert rest == clusters[1:]
-    row = cache.audit_join.row(report_id, items[0]["id"].upper())
-    assert row is not None and row.verdict == "explained" and row.actor_key
+    row = cache.audit_join.row(report_id, items[0]["id"])
+    assert row is not None and row.verdict == "explained" and row.actor_key and row.row == 1
+    assert cache.audit_join.row(report_id, items[0]["id"].upper()) is None      # ids compare exactly
 
 
 def test_group_pages_are_keyset_pages_by_name(cache: Cache) -> None:
     report_id, _ = joined_report(cache, 2000, 4)
     rogue = ChangeGroup(actor=ROGUE_KEY)
     total = cache.audit_join.group_count(report_id, rogue)
-    seen: list[tuple[str, str]] = []
+    seen: list[tuple[str, str, int]] = []
     after = None
     while True:
         page = cache.audit_join.group_page(report_id, rogue, after=after, limit=97)
-        seen += [(r.display_name, r.object_id) for r in page]
+        seen += [(r.display_name, r.object_id, r.position) for r in page]
         if len(page) < 97:
             break
-        after = (page[-1].display_name, page[-1].object_id)
+        after = (page[-1].display_name, page[-1].object_id, page[-1].position)
     assert len(seen) == total == len(set(seen))
-    assert seen == sorted(seen, key=lambda k: (k[0].casefold(), k[1]))
+    assert seen == sorted(seen, key=lambda k: (k[0].casefold(), k[1], k[2]))
     users = ChangeGroup(actor=rogue.actor, entity_type="user", text="smith")
     found = cache.audit_join.group_page(report_id, users, limit=10_000)
     assert found and all(r.entity_type_raw == "user" for r in found)
@@ -209,3 +210,35 @@ def test_a_later_join_redoes_only_the_objects_with_newer_records(cache: Cache) -
     full = join_report(cache, report_id, since_us=since, retention_start_us=None, incremental=False)
     assert (full.explained, full.unexplained) == (799, 1)
     assert sum(c.changes for c in cache.audit_join.clusters(report_id)) == 800
+
+
+def test_each_change_of_an_object_is_joined_on_its_own(cache: Cache) -> None:
+    """A report may hold several change objects of one object: each is a row of the join (keyed by its
+    position), judged against its own values; marking a group queues the object once."""
+    from entrabr_tui.core.audit_model import time_to_us
+    from entrabr_tui.engine.attribution import join_report
+
+    items = make_items(30, 12)
+    user = next(i for i in items if i["entityTypeName"] == "user" and i["recoveryAction"] == "update"
+                and not i["currentState"].get("onPremisesSyncEnabled"))
+    again = {**user, "deltaFromCurrent": {**user["deltaFromCurrent"], "jobTitle": "Intern"},
+             "currentState": {**user["currentState"], "jobTitle": "Chief"}}
+    report = cache.report_writer.begin_report("job-twice", "snap-1", None, page_url(0),
+                                              total_expected=len(items) + 1)
+    cache.report_writer.ingest_page(report.id, [*items, again], None, page_url(0))
+    pulled(cache, audit_for(items, 12))
+    info = join_report(cache, report.id, since_us=time_to_us(START - timedelta(minutes=15)),
+                       retention_start_us=None)
+    assert info.changes == len(items) + 1
+    first = cache.audit_join.row(report.id, user["id"])
+    second = cache.audit_join.row(report.id, user["id"], len(items) + 1)
+    assert first is not None and second is not None and (first.row, second.row) == (
+        items.index(user) + 1, len(items) + 1)
+    assert first.verdict == "explained"                      # the record sets the first change's value…
+    assert (second.verdict, second.reason) == ("unexplained", "mismatch")   # …not the second one's
+    assert first.cluster_id != second.cluster_id
+    assert set(cache.audit_join.rows_at(report.id, [first.row, second.row])) == {first.row, second.row}
+    everything = ChangeGroup()
+    assert cache.audit_join.group_count(report.id, everything) == len(items) + 1
+    marked = cache.audit_join.mark_group(report.id, everything)
+    assert marked.marked == len({i["id"] for i in items}) and marked.already == 1

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
 
 from entrabr_tui.core.model import Change, EntityNamesFilter
+from entrabr_tui.core.planner import object_records, plan_restore, queued_change_for
 from entrabr_tui.store.cache import Cache
 from entrabr_tui.store.records import ReportKind
 from entrabr_tui.store.report_writer import IngestError
@@ -67,35 +69,54 @@ def test_out_of_order_and_repeated_pages_are_refused_without_change(cache: Cache
     # None: "the page at the resume point"
     cache.report_writer.ingest_page(report.id, items[300:600], page_url(600), None)
     cache.report_writer.ingest_page(report.id, items[600:], None, page_url(600))
-    with pytest.raises(IngestError, match="already complete"):
+    with pytest.raises(IngestError, match="has ended"):
         cache.report_writer.ingest_page(report.id, items[:1], None, page_url(600))
     final = cache.reports.get(report.id)
     assert final is not None and final.item_count == 900 and final.received_items == 900
 
 
-def test_repeated_ids_are_kept_once_and_counted(cache: Cache) -> None:
+def test_every_change_object_is_kept_several_per_object_included(cache: Cache) -> None:
     items = make_items(50, 3)
     repeat = dict(items[7], displayName="second copy")
-    report = cache.report_writer.begin_report("job-3", "snap", None, "u1")
+    other_case = {**items[8], "id": items[8]["id"].upper()}  # ids are opaque: another id
+    report = cache.report_writer.begin_report("job-3", "snap", None, "u1", total_expected=52)
     cache.report_writer.ingest_page(report.id, items[:30], "u2", "u1")
-    cache.report_writer.ingest_page(
-        report.id, [*items[30:], repeat, {**items[8], "id": items[8]["id"].upper()}], None, "u2"
-    )
+    cache.report_writer.ingest_page(report.id, [*items[30:], repeat, other_case], None, "u2")
     final = cache.reports.get(report.id)
-    assert final is not None
-    assert final.item_count == 50 and final.duplicate_items == 2 and final.received_items == 52
-    # the first copy wins
+    assert final is not None and final.complete
+    assert final.item_count == 52 and final.duplicate_items == 0 and final.received_items == 52
+    # Both changes of items[7] are rows, each at its own position; the object's first is items[7].
     assert cache.queries.get_change(report.id, items[7]["id"]) == Change.from_json(items[7])
-    assert sum(n.count for n in cache.queries.counts(report.id)) == 50
-    assert cache.queries.count(report.id, text="second copy") == 0
+    assert cache.queries.get_changes(report.id, [items[7]["id"]]) == [
+        Change.from_json(items[7]), Change.from_json(repeat)]
+    assert sum(n.count for n in cache.queries.counts(report.id)) == 52
+    [copy] = cache.queries.page(report.id, text="second copy")
+    assert copy.position == 51 and copy.object_id == items[7]["id"]
+    assert cache.queries.get_change(report.id, items[7]["id"], copy.position) == Change.from_json(repeat)
+    assert cache.queries.get_change(report.id, other_case["id"]) == Change.from_json(other_case)
+    assert cache.queries.object_counts(report.id) == dict(
+        Counter(i["entityTypeName"] for i in [*items, other_case]))
+    # Paging with the full key visits every row once, copies included.
+    seen, after = [], None
+    while True:
+        rows = cache.queries.page(report.id, after=after, limit=7)
+        seen.extend(r.position for r in rows)
+        if len(rows) < 7:
+            break
+        after = rows[-1].key
+    assert sorted(seen) == list(range(1, 53))
 
 
-def test_malformed_items_keep_their_raw_bytes(cache: Cache) -> None:
-    items: list[Any] = [*make_items(5, 4), "not an object", {"displayName": "no id"}, None, 42]
-    report = cache.report_writer.begin_report("job-4", "snap", None, "u1")
+def test_unreadable_items_are_kept_counted_and_listed(cache: Cache) -> None:
+    items: list[Any] = [*make_items(5, 6), "not an object", {"displayName": "no id"}, None, 42,
+                        {"id": 7, "entityTypeName": "user", "recoveryAction": "update"}]
+    report = cache.report_writer.begin_report("job-4", "snap", None, "u1", total_expected=len(items))
     result = cache.report_writer.ingest_page(report.id, items, None, "u1")
-    assert result.inserted == 5 and result.malformed == 4 and result.warnings
-    assert result.report.malformed_items == 4
+    assert result.inserted == 10 and result.malformed == 5 and result.warnings
+    assert result.report.unreadable_items == 5 and result.report.item_count == 10
+    # Every change object the service announced arrived, but five cannot be read: not a complete report.
+    assert not result.report.complete and result.report.completeness.value == "complete"
+    assert result.report.state_text == "incomplete: 5 of 10 readable (5 change object(s) could not be read)"
     raw = cache.db.conn.execute(
         "SELECT raw FROM report_page WHERE report_id = ?", (report.id,)
     ).fetchone()[0]
@@ -103,6 +124,25 @@ def test_malformed_items_keep_their_raw_bytes(cache: Cache) -> None:
 
     text = zlib.decompress(raw)
     assert b'"not an object"' in text and b'"no id"' in text and b"null42" in text
+    listed = cache.queries.unreadable(report.id)
+    assert [r.position for r in listed] == [6, 7, 8, 9, 10]
+    assert all(r.unreadable and r.action_raw == "(unreadable)" and r.recoverable is False for r in listed)
+    assert "not an object" in (listed[0].unreadable or "") and "'id'" in (listed[4].unreadable or "")
+    assert [cache.queries.raw_at(report.id, r.position) for r in listed] == items[5:]
+    assert listed[4].entity_type_raw == "user"  # what could be read of it is shown
+    counts = {(n.entity_type_raw, n.action_raw): n.count for n in cache.queries.counts(report.id)}
+    assert counts[("(unreadable)", "(unreadable)")] == 4 and counts[("user", "(unreadable)")] == 1
+    assert cache.queue.mark_where(report.id) == 5  # unreadable changes are never queued
+    assert cache.queries.page(report.id, text="no id")[0].unreadable is not None
+    # The type totals of planning count the unreadable user: its type is never restored as a whole (every
+    # readable change of these five is recoverable, so without it the users would be).
+    readable = Counter(i["entityTypeName"] for i in items[:5])
+    totals = cache.queries.object_counts(report.id)
+    assert totals == {**readable, "user": readable["user"] + 1, "(unreadable)": 4}
+    records = object_records(queued_change_for(c) for c in cache.queue.changes(report.id) if c.readable)
+    whole = {t.entity_type: t.whole_type for t in plan_restore(records, totals).types}
+    assert whole["user"] is False
+    assert {t.entity_type: t.whole_type for t in plan_restore(records, readable).types}["user"] is True
 
 
 def test_unknown_enum_values_and_hostile_strings_round_trip(cache: Cache) -> None:

@@ -69,7 +69,7 @@ def test_sigkill_during_download_then_resume(seed: int) -> None:
         assert report.pages == PAGES
         assert report.item_count == COUNT
         assert report.received_items == COUNT  # no page was stored twice
-        assert report.duplicate_items == 0 and report.malformed_items == 0
+        assert report.duplicate_items == 0 and report.unreadable_items == 0
         assert cache.report_writer.resume_point(report.id) is None
         conn = cache.db.conn
         table = change_table(report.id)

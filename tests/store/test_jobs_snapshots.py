@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -114,15 +115,19 @@ def test_onboarding_retention_errs_early() -> None:
 
 def test_jobs_round_trip_every_field() -> None:
     cache = Cache.open("job-tenant")
+    cache.tenant.record_snapshots(_snapshots(0, 6), now=T0)
     ids = EntityNameAndIdsFilter((("user", ("A", "b")), ("group", ("c",))))
     preview = _preview("p1", 3, scope=ids.to_json())
     recovery = _recovery("r1", 3)
     raw = {"id": "r1", "extra": {"nested": True}}
     record = cache.jobs.upsert(preview, now=T0)
-    assert record.job == preview and record.snapshot_id == snapshot_id_for(T0 + 3 * DAY)
+    # The snapshot id comes from the cached snapshot list (never built from the job's time).
+    assert record.job == replace(preview, snapshot_id=snapshot_id_for(T0 + 3 * DAY))
+    assert record.snapshot_id == snapshot_id_for(T0 + 3 * DAY)
     assert record.scope_key == scope_key(ids) and record.first_seen == T0 and not record.archived
     rec = cache.jobs.upsert(recovery, raw=raw, snapshot_id="SNAP-FROM-PATH", started_here=True, now=T0)
-    assert rec.job == recovery and rec.raw == raw and rec.started_here and rec.snapshot_id == "SNAP-FROM-PATH"
+    assert rec.job == replace(recovery, snapshot_id="SNAP-FROM-PATH") and rec.raw == raw
+    assert rec.started_here and rec.snapshot_id == "SNAP-FROM-PATH"
     assert rec.job.started == datetime(2026, 7, 30, 9, 0, 0, 123456, tzinfo=UTC)
     again = cache.jobs.upsert(_recovery("r1", 3, status="running"), now=T0 + DAY)
     assert again.snapshot_id == "SNAP-FROM-PATH" and again.started_here and again.raw == raw
@@ -147,7 +152,8 @@ def test_reconcile_archives_vanished_jobs_and_keeps_their_data() -> None:
     cache = Cache.open("archive-tenant")
     start = T0 + 8 * DAY
     cache.jobs.reconcile([_preview("p1", 3), _recovery("r1", 3)], now=start)
-    report = cache.report_writer.begin_report("p1", snapshot_id_for(T0 + 3 * DAY), None, "u1")
+    report = cache.report_writer.begin_report("p1", snapshot_id_for(T0 + 3 * DAY), None, "u1",
+                                              total_expected=120)
     items = make_items(120, 4)
     cache.report_writer.ingest_page(report.id, items, None, "u1")
     failed = cache.report_writer.begin_failed_changes("r1", None, "f1")
@@ -187,6 +193,7 @@ def test_incomplete_report_of_archived_job_is_not_reusable() -> None:
 
 def test_find_reusable_matches_snapshot_and_scope() -> None:
     cache = Cache.open("reuse-tenant")
+    cache.tenant.record_snapshots(_snapshots(0, 6), now=T0)
     snap = snapshot_id_for(T0 + 3 * DAY)
     users = EntityNamesFilter(("user",))
     cache.jobs.reconcile(
@@ -211,8 +218,6 @@ def test_find_reusable_matches_snapshot_and_scope() -> None:
     reusable = cache.reports.find_reusable(snap, None)
     assert reusable is not None and reusable.job_id == "p-all" and reusable.job_status == "successful"
     assert cache.reports.find_reusable(snap, users) is None
-    assert [s.report_count for s in cache.tenant.snapshots()] == []  # no snapshot list recorded yet
-    cache.tenant.record_snapshots([Snapshot(snap, T0 + 3 * DAY)], now=T0)
     assert cache.tenant.snapshot(snap).report_count == 1  # type: ignore[union-attr]
 
 

@@ -92,3 +92,33 @@ def test_existing_loose_permissions_are_tightened(entrabr_home: Path) -> None:
     Cache.open("loose", paths=paths).close()
     assert _mode(path) == 0o600
     assert _mode(paths.cache_dir) == 0o700
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+def test_entrabr_home_and_every_folder_made_are_private_whatever_the_umask(
+        umask: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    os.chmod(tmp_path, 0o755)  # a folder that was there before
+    home = tmp_path / "not" / "yet" / "home"
+    monkeypatch.setenv(HOME_ENV, str(home))
+    paths = StorePaths.default()
+    Cache.open("tenant", paths=paths).close()
+    History.open(paths=paths).close()
+    from entrabr_tui.store.paths import secure_dir
+
+    secure_dir(paths.data_dir / "exports" / "nested")
+    for folder in (tmp_path / "not", tmp_path / "not" / "yet", home, paths.cache_dir, paths.data_dir,
+                   paths.data_dir / "exports", paths.data_dir / "exports" / "nested"):
+        assert _mode(folder) == 0o700, folder
+    assert _mode(tmp_path) == 0o755  # is left alone
+
+
+def test_the_command_line_makes_a_private_home(umask: int, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from entrabr_tui.cli import run
+
+    home = tmp_path / "home"
+    monkeypatch.setenv(HOME_ENV, str(home))
+    import io
+
+    assert run(["history"], stdout=io.StringIO(), stderr=io.StringIO(), stdin=io.StringIO()) == 0
+    assert _mode(home) == 0o700 and _mode(home / "data") == 0o700

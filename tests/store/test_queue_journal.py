@@ -29,14 +29,16 @@ def test_mark_unmark_and_persist(loaded: tuple[Cache, int, list[dict[str, object
     cache, rid, items = loaded
     ids = [str(i["id"]) for i in items[:5]]
     result = cache.queue.mark(rid, [*ids, ids[0].upper(), "not-in-report", ""], now=T0)
-    assert result.marked == 5 and result.already == 0 and result.unknown == ["not-in-report"]
+    # Ids are opaque and compare exactly (typed ids are resolved first, see ChangeQueries.resolve_ids).
+    assert result.marked == 5 and result.already == 0 and result.unknown == [ids[0].upper(), "not-in-report"]
     assert cache.queue.mark(rid, ids[:2]).already == 2
     entries = cache.queue.entries(rid)
     assert sorted(e.object_id for e in entries) == sorted(ids)
     by_id = {str(i["id"]): i for i in items}
     assert all(e.entity_type_raw == by_id[e.object_id]["entityTypeName"] for e in entries)
     assert all(e.action_raw == by_id[e.object_id]["recoveryAction"] and e.marked_at == T0 for e in entries)
-    assert cache.queue.unmark(rid, [ids[0].upper(), "nope"]) == 1
+    assert cache.queue.unmark(rid, [ids[0].upper(), "nope"]) == 0
+    assert cache.queue.unmark(rid, [ids[0], "nope"]) == 1
     cache.close()
     reopened = Cache.open("queue-tenant")
     assert sorted(e.object_id for e in reopened.queue.entries(rid)) == sorted(ids[1:])
@@ -92,7 +94,7 @@ def test_journal_intent_then_job_id() -> None:
     assert [i.id for i in cache.journal.pending_intents()] == [report_intent.id]
     cache.journal.set_status(report_intent.id, IntentStatus.UNCONFIRMED, message="no matching job")
     assert [i.id for i in cache.journal.open_intents()] == [intent.id, report_intent.id]
-    assert cache.journal.claimed_job_ids() == {"job-1"}
+    assert cache.journal.claimed_job_ids() == {"JOB-1"}  # ids as the service gave them, compared exactly
     done = cache.journal.set_status(intent.id, "done", message="collected")
     assert done.status is IntentStatus.DONE and done.job_id == "JOB-1" and done.message == "collected"
     assert [i.id for i in cache.journal.open_intents()] == [report_intent.id]

@@ -18,7 +18,6 @@ from entrabr_tui.core.capabilities import (
     Capabilities,
     capabilities_from_claims,
 )
-from entrabr_tui.core.catalog import has_recoverable_change
 from entrabr_tui.core.model import (
     Change,
     FilteringCriteria,
@@ -26,8 +25,10 @@ from entrabr_tui.core.model import (
     JobKind,
     RecoveryStatus,
     Snapshot,
+    SyncStatus,
     snapshot_id_for,
 )
+from entrabr_tui.core.recoverability import Recoverable, recoverability
 from entrabr_tui.engine.attribution import ChangeAttribution, PartAttribution
 from entrabr_tui.engine.audit import (
     ActorSummary,
@@ -49,6 +50,8 @@ from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.restore import BatchResult, RestoreResult, retry_plan
 from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
 from entrabr_tui.store.audit_store import AuditState
+from entrabr_tui.store.cache_schema import UNREADABLE_ACTION
+from entrabr_tui.store.change_filter import needle_of, text_matches
 from entrabr_tui.ui.backend import (
     AuditProgressCallback,
     CachedReportView,
@@ -64,6 +67,26 @@ HOSTILE_NAMES = (
     "مرحبا بالعالم \u202eevil",
     "X" * 10_000,
     "",
+)
+
+#: Text from a hostile tenant or keyboard: markup (unbalanced, actions, links), terminal escapes (colour, an
+#: OSC 8 link, an OSC 52 clipboard write), bidi override, NUL, zero-width, wide characters, a huge name.
+HOSTILE_CORPUS = (
+    "[/",
+    "[/]",
+    "[red]",
+    "[link=https://x]",
+    "[@click=app.quit]",
+    "[bold]Rich[/] Markup",
+    "Finance [/] Team",
+    "\x1b[31mANSI red\x1b[0m",
+    "\x1b]8;;https://evil.example\x07OSC link\x1b]8;;\x07",
+    "\x1b]52;c;ZXZpbA==\x07clipboard",
+    "evil\u202eRTL",
+    "nul\x00byte",
+    "zero\u200bwidth",
+    "漢字の名前😀 wide",
+    "W" * 10_000,
 )
 
 
@@ -129,12 +152,16 @@ def _user(i: int, action: str, name: str | None = None) -> Change:
         current = {"@odata.type": "#microsoft.graph.user", "deletedDateTime": None, "userPrincipalName": upn}
     if i % 50 == 7:
         current["onPremisesSyncEnabled"] = True
-    return Change.from_json({"id": f"u-{i:05d}", "entityTypeName": "user", "recoveryAction": action,
-                             "displayName": name, "deltaFromCurrent": delta, "currentState": current})
+    change = Change.from_json({"id": f"u-{i:05d}", "entityTypeName": "user", "recoveryAction": action,
+                               "displayName": name, "deltaFromCurrent": delta, "currentState": current})
+    # As after a directory lookup: live users are known; deleted ones (restore) are not listed, so unknown.
+    if change.sync is SyncStatus.UNKNOWN and action != "restore":
+        return change.with_sync(SyncStatus.CLOUD)
+    return change
 
 
 def _group(i: int) -> Change:
-    return Change.from_json({
+    return _cloud({
         "id": f"g-{i:03d}", "entityTypeName": "group", "recoveryAction": "update",
         "displayName": f"Group {i:03d}",
         "deltaFromCurrent": {"@odata.type": "#microsoft.graph.group", "description": "Finance team",
@@ -146,6 +173,10 @@ def _group(i: int) -> Change:
     })
 
 
+def _cloud(data: dict[str, object]) -> Change:
+    return Change.from_json(data).with_sync(SyncStatus.CLOUD)
+
+
 def _policy() -> Change:
     return Change.from_json({
         "id": "ca-001", "entityTypeName": "conditionalAccessPolicy", "recoveryAction": "update",
@@ -155,6 +186,34 @@ def _policy() -> Change:
         "currentState": {"@odata.type": "#microsoft.graph.conditionalAccessPolicy", "state": "disabled",
                          "conditions": {"users": {"includeUsers": ["None"], "excludeUsers": []}}},
     })
+
+
+def hostile_changes(failure: str) -> list[Change]:
+    """A report where every changed object, member and value is named by the hostile corpus."""
+    changes: list[Change] = []
+    for j, name in enumerate(HOSTILE_CORPUS):
+        upn = f"h{j:02d}{name[:40]}@contoso.example"
+        changes.append(_cloud({
+            "id": f"h-{j:02d}", "entityTypeName": "user", "recoveryAction": "update",
+            "displayName": f"DISABLED - {name}",
+            "deltaFromCurrent": {"@odata.type": "#microsoft.graph.user", "displayName": name,
+                                 "jobTitle": name, "accountEnabled": True},
+            "currentState": {"@odata.type": "#microsoft.graph.user", "displayName": f"DISABLED - {name}",
+                             "jobTitle": "x", "accountEnabled": False, "userPrincipalName": upn}}))
+    changes.append(_cloud({
+        "id": "h-soft", "entityTypeName": "user", "recoveryAction": "softDelete",
+        "displayName": HOSTILE_CORPUS[4],
+        "deltaFromCurrent": {"@odata.type": "#microsoft.graph.user", "@removed": {"reason": "changed"}},
+        "currentState": {"@odata.type": "#microsoft.graph.user", "deletedDateTime": None}}))
+    changes.append(_cloud({
+        "id": "h-group", "entityTypeName": "group", "recoveryAction": "update",
+        "displayName": HOSTILE_CORPUS[6],
+        "deltaFromCurrent": {"@odata.type": "#microsoft.graph.group", "description": failure,
+                             "members@delta": [{"@odata.type": "#microsoft.graph.user", "id": f"h-{j:02d}"}
+                                               for j in range(len(HOSTILE_CORPUS))]},
+        "currentState": {"@odata.type": "#microsoft.graph.group", "description": "ok"}}))
+    changes.append(_policy())
+    return changes
 
 
 def build_changes(users: int = 300) -> list[Change]:
@@ -170,20 +229,42 @@ def build_changes(users: int = 300) -> list[Change]:
     return changes
 
 
-def row_for(change: Change, marked: bool) -> ChangeRow:
+def action_of(change: Change) -> str:
+    """The action a change is listed under: an unreadable one has a group of its own (as in the cache)."""
+    return change.action_raw if change.readable else UNREADABLE_ACTION
+
+
+def row_for(change: Change, marked: bool, position: int = 0) -> ChangeRow:
+    if not change.readable:
+        return ChangeRow(change.id, change.entity_type_raw, UNREADABLE_ACTION, change.display_name, None,
+                         change.sync, False, marked, position=position, unreadable=change.unreadable)
     return ChangeRow(change.id, change.entity_type_raw, change.action_raw, change.display_name,
-                     change.principal_name, change.on_premises_synced,
-                     has_recoverable_change(change) and not change.on_premises_synced, marked)
+                     change.principal_name, change.sync, recoverability(change).flag, marked,
+                     position=position)
 
 
-def matches(change: Change, text: str | None, recoverable: bool | None) -> bool:
-    if recoverable is not None and row_for(change, False).recoverable is not recoverable:
+def matches(change: Change, text: str | None, recoverable: Recoverable | None) -> bool:
+    if recoverable is not None and recoverability(change).answer is not recoverable:
         return False
-    if not text:
-        return True
-    needle = text.casefold()
-    return (needle in change.display_name.casefold() or change.id.casefold().startswith(needle)
-            or needle in (change.principal_name or "").casefold())
+    # The cache's own rule (name or UPN contains the text, raw or as shown; or the id starts with it).
+    return bool(text_matches(needle_of(text), change.display_name, change.principal_name, change.id))
+
+
+@dataclass
+class FakeInterrupted:
+    """An interrupted restore as the app is shown it."""
+
+    batch_count: int = 3
+    done: int = 1
+    created: datetime = NOW - timedelta(hours=1)
+
+    @property
+    def text(self) -> str:
+        return f"An interrupted restore: {self.done} of {self.batch_count} batches done"
+
+    def lines(self) -> list[str]:
+        return [f"batch {n}: ids: user 40 — {'done' if n <= self.done else 'to do'}"
+                for n in range(1, self.batch_count + 1)]
 
 
 @dataclass
@@ -195,7 +276,7 @@ class FakeBackend:
     tenant: str = "Contoso (demo)"
     offline: bool = False
     fail_ids: frozenset[str] = frozenset()
-    changes: list[Change] = field(default_factory=list)
+    tenant_changes: list[Change] = field(default_factory=list)
     queued: dict[str, tuple[str, Change]] = field(default_factory=dict)
     log: list[HistoryEntry] = field(default_factory=list)
     server_jobs: list[Job] = field(default_factory=list)
@@ -208,19 +289,44 @@ class FakeBackend:
     audit_pulled: bool = True
     tags: dict[tuple[TagTarget, str], TriageNote] = field(default_factory=dict)
     undo: dict[str, list[str]] = field(default_factory=dict)
+    interrupted: FakeInterrupted | None = None
+    holder: str | None = None  # another process holding the tenant
+    resumed: int = 0
+    dropped: int = 0
+    incomplete: bool = False  # the cached report is not proven complete
+    failed_by_job: dict[str, tuple[Change, ...]] = field(default_factory=dict)
+    #: The signed-in identity's UPN (default: ``<role>@contoso.example``).
+    identity: str | None = None
+    failure_message: str = "Update failed: object is managed elsewhere."
+    #: Backups the service lists (daily, newest first); the newest has a cached report when ``cached``.
+    backups: int = 3
+    cached: bool = True
+    #: Objects whose change cannot be read, with the error it raises.
+    broken: dict[str, str] = field(default_factory=dict)
+    sync_checks: int = 0
 
     def __post_init__(self) -> None:
-        if not self.changes:
-            self.changes = build_changes(self.users)
-        self._by_id = {c.id: c for c in self.changes}
+        if not self.tenant_changes:
+            self.tenant_changes = build_changes(self.users)
+        self._by_id = {c.id: c for c in self.tenant_changes}
         self._snapshots = [Snapshot(snapshot_id_for(NOW - timedelta(days=d, hours=11, minutes=30)),
-                                    NOW - timedelta(days=d, hours=11, minutes=30)) for d in range(3)]
+                                    NOW - timedelta(days=d, hours=11, minutes=30))
+                           for d in range(self.backups)]
         first = self._snapshots[0]
-        self._reports: dict[str, ReportInfo] = {first.id: self._report("job-1", first.id)}
+        self._reports: dict[str, ReportInfo] = {}
+        if self.cached:
+            self._reports[first.id] = self._report("job-1", first.id)
 
     def _report(self, job_id: str, snapshot_id: str) -> ReportInfo:
+        total = len(self.tenant_changes)
+        if self.incomplete:
+            return ReportInfo(job_id, len(getattr(self, "_reports", {})) + 1, snapshot_id, None,
+                              RecoveryStatus.SUCCESSFUL, total, total + 1000, False,
+                              state_text=f"incomplete: {total:,} of {total + 1000:,} (the service ended the "
+                              "list early)")
         return ReportInfo(job_id, len(getattr(self, "_reports", {})) + 1, snapshot_id, None,
-                          RecoveryStatus.SUCCESSFUL, len(self.changes), len(self.changes), True)
+                          RecoveryStatus.SUCCESSFUL, total, total, True,
+                          state_text=f"complete: {total:,} changes")
 
     def _log(self, action: str, detail: str, outcome: str = "ok", job_id: str | None = None) -> None:
         self.log.insert(0, HistoryEntry(len(self.log) + 1, NOW, action, self.tenant,
@@ -232,7 +338,7 @@ class FakeBackend:
         role_id = ADMINISTRATOR_ROLE_ID if self.role == "admin" else READER_ROLE_ID
         return capabilities_from_claims({
             "scp": "EntraBackup.Read.All EntraBackup.ReadWrite.Preview EntraBackup.ReadWrite.Recovery",
-            "wids": [role_id], "upn": f"{self.role}@contoso.example"})
+            "wids": [role_id], "upn": self.identity or f"{self.role}@contoso.example"})
 
     async def snapshots(self) -> list[FakeSnapshotEntry]:
         return [FakeSnapshotEntry(s, s.created + timedelta(days=7), False, self._reports.get(s.id))
@@ -245,7 +351,7 @@ class FakeBackend:
         if existing is not None and existing.complete and not fresh:
             return existing
         assert progress is not None
-        total = len(self.changes)
+        total = len(self.tenant_changes)
         for step, phase in enumerate(("initialized", "loadingData", "calculating")):
             progress(JobProgress("job-new", JobKind.PREVIEW, phase, phase, float(step * 60), 3600.0))
             await asyncio.sleep(0)
@@ -265,35 +371,73 @@ class FakeBackend:
     async def jobs(self) -> list[Job]:
         return list(self.server_jobs)
 
+    def tenant_holder(self) -> str | None:
+        return self.holder
+
+    def interrupted_restore(self) -> FakeInterrupted | None:
+        return self.interrupted
+
+    async def resume_restore(self, progress: RestoreProgressCallback | None, /) -> RestoreResult:
+        assert self.interrupted is not None
+        count = self.interrupted.batch_count
+        batches = []
+        for number in range(1, count + 1):
+            if progress is not None:
+                progress(RestoreProgress(number, count, f"rjob-{number}", "running", "Applying changes", 1.0))
+            job = Job.from_json({"id": f"rjob-{number}", "status": "successful", "totalObjectsModified": 40,
+                                 "totalFailedChanges": 0}, JobKind.RECOVERY)
+            batches.append(BatchResult(number, None, job))
+            await asyncio.sleep(0)
+        self.resumed += 1
+        self.interrupted = None
+        return RestoreResult("run-0", self._snapshots[0].id, tuple(batches))
+
+    def discard_interrupted_restore(self) -> int:
+        self.dropped += 1
+        self.interrupted = None
+        return 1
+
     def slot_state(self) -> SlotState | None:
         running = [j for j in self.server_jobs if not j.is_terminal]
         return SlotState(running[0] if running else None, False, None)
 
     def counts(self, report_id: str, /, *, text: str | None = None,
-               recoverable: bool | None = None) -> list[NodeCount]:
+               recoverable: Recoverable | None = None) -> list[NodeCount]:
         tally: dict[tuple[str, str], int] = {}
-        for c in self.changes:
+        for c in self.tenant_changes:
             if matches(c, text, recoverable):
-                key = (c.entity_type_raw, c.action_raw)
+                key = (c.entity_type_raw, action_of(c))
                 tally[key] = tally.get(key, 0) + 1
         return [NodeCount(t, a, n) for (t, a), n in sorted(tally.items())]
 
     def page(self, report_id: str, entity_type: str | None, action: str | None,
-             after: tuple[str, str] | None, limit: int, /, *, text: str | None = None,
-             recoverable: bool | None = None) -> list[ChangeRow]:
-        rows = sorted((c for c in self.changes
-                       if c.entity_type_raw == entity_type and c.action_raw == action
+             after: tuple[str, str, int] | None, limit: int, /, *, text: str | None = None,
+             recoverable: Recoverable | None = None) -> list[ChangeRow]:
+        rows = sorted(((c.display_name, c.id, position, c)
+                       for position, c in enumerate(self.tenant_changes, start=1)
+                       if c.entity_type_raw == entity_type and action_of(c) == action
                        and matches(c, text, recoverable)),
-                      key=lambda c: (c.display_name, c.id))
+                      key=lambda r: r[:3])
         if after is not None:
-            rows = [c for c in rows if (c.display_name, c.id) > after]
-        return [row_for(c, c.id in self.queued) for c in rows[:limit]]
+            rows = [r for r in rows if r[:3] > after]
+        return [row_for(c, c.id in self.queued, position) for _, _, position, c in rows[:limit]]
 
-    def change(self, report_id: str, change_id: str, /) -> Change | None:
+    def change(self, report_id: str, change_id: str, position: int | None = None, /) -> Change | None:
+        if change_id in self.broken:
+            raise RuntimeError(self.broken[change_id])
+        if position is not None and 0 < position <= len(self.tenant_changes):
+            found = self.tenant_changes[position - 1]
+            return found if found.id == change_id else None
         return self._by_id.get(change_id)
+
+    def changes(self, report_id: str, change_ids: Sequence[str], /) -> list[Change]:
+        return [self._by_id[i] for i in change_ids if i in self._by_id]
 
     def display_names(self, ids: Sequence[str], /) -> dict[str, str]:
         return {i: self._by_id[i].display_name for i in ids if i in self._by_id}
+
+    def failed_changes(self, job_id: str, /) -> list[Change]:
+        return list(self.failed_by_job.get(job_id, ()))
 
     def marked(self, report_id: str, /) -> set[str]:
         return {i for i, (r, _) in self.queued.items() if r == report_id}
@@ -320,6 +464,9 @@ class FakeBackend:
         entries.sort(key=lambda e: (e.entity_type, e.action, e.display_name, e.id))
         return entries
 
+    async def check_sync_status(self, *, queued: bool = False) -> None:
+        self.sync_checks += 1
+
     def plan(self, *, record: bool = True) -> SessionPlan:
         if not self.queued:
             return SessionPlan.empty()
@@ -338,7 +485,7 @@ class FakeBackend:
                                         "lacks a role that may read audit logs, such as Reports Reader.")
         if not self.audit_pulled:
             raise AuditNotReadyError("The audit log of this report's window is not in the cache yet.")
-        return [fake_audit_row(i, c) for i, c in enumerate(self.changes)]
+        return [fake_audit_row(i, c) for i, c in enumerate(self.tenant_changes)]
 
     async def pull_audit(self, report_id: str | None, progress: AuditProgressCallback | None, /
                          ) -> AuditPullResult:
@@ -348,10 +495,11 @@ class FakeBackend:
             progress(AuditProgress("waiting", "Waiting 2.0 s for the audit log's request budget", wait=2.0))
             await asyncio.sleep(0)
             progress(AuditProgress("reading", "Reading the audit log", slice=1, pages=1, requests=1,
-                                   received=len(self.changes), stored=len(self.changes)))
+                                   received=len(self.tenant_changes), stored=len(self.tenant_changes)))
         self.audit_pulled = True
-        state = AuditState(NO_MARGIN, NOW, NOW - timedelta(minutes=15), 1, NOW, None, len(self.changes))
-        return AuditPullResult((), state, len(self.changes), len(self.changes), 1, 2.0,
+        count = len(self.tenant_changes)
+        state = AuditState(NO_MARGIN, NOW, NOW - timedelta(minutes=15), 1, NOW, None, count)
+        return AuditPullResult((), state, len(self.tenant_changes), len(self.tenant_changes), 1, 2.0,
                                (report_id,) if report_id else ())
 
     def audit_status(self) -> AuditStatus:
@@ -360,7 +508,8 @@ class FakeBackend:
                                None, None, 0, None)
         if not self.audit_pulled:
             return AuditStatus(None, None, None, None, None, 0, None)
-        return AuditStatus(True, None, NO_MARGIN, NOW, NOW - timedelta(minutes=15), len(self.changes), NOW)
+        return AuditStatus(True, None, NO_MARGIN, NOW, NOW - timedelta(minutes=15), len(self.tenant_changes),
+                           NOW)
 
     def _kept(self, row: FakeAuditRow) -> bool:
         return any(note.tag is TriageTag.KEEP for (target, key), note in self.tags.items()
@@ -381,8 +530,10 @@ class FakeBackend:
                     and matches(c, group.text, None))
         return [r for r in self._audit_ready() if keep(r)]
 
-    def attribution(self, report_id: str, object_id: str, /) -> ChangeAttribution | None:
-        row = next((r for r in self._audit_ready() if r.change.id == object_id), None)
+    def attribution(self, report_id: str, object_id: str, position: int | None = None, /
+                    ) -> ChangeAttribution | None:
+        row = next((r for i, r in enumerate(self._audit_ready(), start=1)
+                    if r.change.id == object_id and position in (None, i)), None)
         if row is None:
             return None
         actor = CAST.get(row.actor)
@@ -448,12 +599,15 @@ class FakeBackend:
             tally[key] = tally.get(key, 0) + 1
         return sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))
 
-    def group_page(self, report_id: str, group: ChangeGroup, after: tuple[str, str] | None, limit: int, /
+    def group_page(self, report_id: str, group: ChangeGroup, after: tuple[str, str, int] | None, limit: int, /
                    ) -> list[ChangeRow]:
-        rows = sorted((r.change for r in self._group(group)), key=lambda c: (c.display_name.casefold(), c.id))
+        chosen = {id(r.change) for r in self._group(group)}
+        rows = sorted(((c.display_name.casefold(), c.id, position, c)
+                       for position, c in enumerate(self.tenant_changes, start=1) if id(c) in chosen),
+                      key=lambda k: k[:3])
         if after is not None:
-            rows = [c for c in rows if (c.display_name.casefold(), c.id) > (after[0].casefold(), after[1])]
-        return [row_for(c, c.id in self.queued) for c in rows[:limit]]
+            rows = [k for k in rows if k[:3] > (after[0].casefold(), after[1], after[2])]
+        return [row_for(c, c.id in self.queued, position) for _, _, position, c in rows[:limit]]
 
     def mark_group(self, report_id: str, group: ChangeGroup, /) -> GroupMarkResult:
         rows = self._group(group)
@@ -496,7 +650,8 @@ class FakeBackend:
     def purge_clock(self, report_id: str, /) -> list[PurgeEntry]:
         deleted = [(c.id, c.entity_type_raw, c.display_name, datetime.fromisoformat(
             str(c.current["deletedDateTime"]).replace("Z", "+00:00")))
-                   for c in self.changes if c.action_raw == "restore" and c.current.get("deletedDateTime")]
+                   for c in self.tenant_changes
+                   if c.action_raw == "restore" and c.current.get("deletedDateTime")]
         return purge_clock(deleted, NOW)
 
     def triage_tag(self, target: TagTarget, key: str, /) -> TriageNote | None:
@@ -524,15 +679,16 @@ class FakeBackend:
             failed = tuple(
                 Change.from_json({"id": c.id, "entityTypeName": c.entity_type_raw,
                                   "recoveryAction": c.action_raw, "displayName": c.display_name,
-                                  "failureMessage": "Update failed: object is managed elsewhere."})
-                for c in self.changes if c.id in self.fail_ids and c.id in ids and number == 1)
+                                  "failureMessage": self.failure_message})
+                for c in self.tenant_changes if c.id in self.fail_ids and c.id in ids and number == 1)
             job = Job.from_json({"id": f"rjob-{number}", "status": "successful",
                                  "totalObjectsModified": len(ids) - len(failed),
                                  "totalFailedChanges": len(failed)}, JobKind.RECOVERY)
             batches.append(BatchResult(number, scope, job, failed))
+            self.failed_by_job[job.id] = failed
         done = ids - self.fail_ids
-        self.changes = [c for c in self.changes if c.id not in done]
-        self._by_id = {c.id: c for c in self.changes}
+        self.tenant_changes = [c for c in self.tenant_changes if c.id not in done]
+        self._by_id = {c.id: c for c in self.tenant_changes}
         self.queued = {i: v for i, v in self.queued.items() if i not in done}
         result = RestoreResult("run-1", plan.snapshot_id, tuple(batches))
         self._log("restoreFinished", result.summary, result.outcome)
@@ -551,7 +707,7 @@ class FakeBackend:
                   job_id=report.id if report is not None else None)
 
     def iter_changes(self, report_id: str, /) -> Iterator[Change]:
-        yield from list(self.changes)
+        yield from list(self.tenant_changes)
 
     def clear_cache_blocker(self) -> str | None:
         return self.clear_blocker

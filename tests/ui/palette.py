@@ -53,3 +53,16 @@ async def run_command(pilot: Pilot[Any], query: str, title: str) -> None:
     assert hits[0] == title, hits
     await pilot.press("enter")
     await pilot.pause()
+
+
+async def export_through_the_palette(pilot: Pilot[Any], query: str, title: str,
+                                     path: str | None = None) -> None:
+    """Run an export entry of the palette and answer its path question (``path``, else the default)."""
+    from entrabr_tui.ui.screens.dialogs import ExportPathDialog
+
+    await run_command(pilot, query, title)
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ExportPathDialog), "the export path dialog")
+    if path is not None:
+        pilot.app.screen.query_one("#export-path", Input).value = path
+    await pilot.press("enter")
+    await pilot.pause()

@@ -7,6 +7,7 @@ import importlib
 import inspect
 import pkgutil
 
+from rich.console import Group
 from rich.table import Table
 from textual.app import App
 from textual.binding import Binding
@@ -80,10 +81,14 @@ async def test_help_screen_shows_every_group_and_binding() -> None:
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
-        tables = [s.content for s in app.screen.query(Static) if isinstance(s.content, Table)]
+        groups = [s.content for s in app.screen.query(Static) if isinstance(s.content, Group)]
+        assert len(groups) == 1
+        tables = [t for t in groups[0].renderables if isinstance(t, Table)]
         assert {group.title for group in ALL_GROUPS} <= {str(table.title) for table in tables}
         shown = {str(cell) for table in tables for cell in table.columns[2].cells}
         assert set(binding_ids()) <= shown
+        # The columns line up down the whole screen: every section's table has the same widths.
+        assert len({tuple(column.width for column in table.columns) for table in tables}) == 1
 
 
 async def test_keys_of_other_screens_follow_the_keymap() -> None:

@@ -44,7 +44,7 @@ async def test_counts_at_every_level() -> None:
     async with running(backend) as (app, _pilot):
         tree = app.main.changes
         expected: dict[tuple[str, str], int] = {}
-        for c in backend.changes:
+        for c in backend.tenant_changes:
             key = (c.entity_type_raw, c.action_raw)
             expected[key] = expected.get(key, 0) + 1
         for tnode in tree.root.children:
@@ -84,7 +84,9 @@ async def test_group_member_changes_are_rows_with_resolved_names() -> None:
         rows = app.main.diff.table.diff_rows
         members = [r for r in rows if r.member_id]
         assert {(r.member_id, r.glyph) for r in members} == {("u-00001", "−"), ("u-00002", "+")}
-        assert {r.label for r in members} == {"User 00001", "User 00002"}
+        assert {r.label for r in members} == {"user"}
+        assert {r.current_text or r.backup_text for r in members} == {"User 00001 (u-00001)",
+                                                                     "User 00002 (u-00002)"}
         assert "User 00002" in screen_text(app)
 
 
@@ -111,7 +113,7 @@ async def test_copy_value_uses_clipboard_and_toasts() -> None:
         await settle(pilot)
         await pilot.press("3", "y")
         assert app.clipboard in {"Engineer", "true", "false", "Manager"} or app.clipboard
-        assert any(n.title == "Copied" for n in app._notifications)
+        assert any(n.title == "Copy" and "(OSC 52)" in n.message for n in app._notifications)
 
 
 async def test_space_marks_and_moves_down_and_u_unmarks_all() -> None:
@@ -198,12 +200,12 @@ async def test_filter_by_name_upn_or_id_with_next_match() -> None:
         assert rows and all("user0001" in (r.principal_name or "") for r in rows)
         await pilot.press("enter")
         assert app.focused is tree
-        await pilot.press("n")
+        await pilot.press("right_square_bracket")
         first = tree.cursor_line
         assert tree.current_row is not None
-        await pilot.press("n")
+        await pilot.press("right_square_bracket")
         assert tree.cursor_line > first and tree.current_row is not None
-        await pilot.press("N")
+        await pilot.press("left_square_bracket")
         assert tree.cursor_line == first
         await pilot.press("escape")
         await settle(pilot)

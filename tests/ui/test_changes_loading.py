@@ -13,6 +13,7 @@ from textual.widgets import TextArea
 from textual.widgets.tree import TreeNode, UnknownNodeID
 
 from entrabr_tui.core.model import Change
+from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.store import ChangeRow, NodeCount
 from entrabr_tui.ui.widgets import changes_build, diff
 from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, ActionNode, NodeData, ObjectRow
@@ -42,22 +43,22 @@ class RecordingBackend(FakeBackend):
             return [detail for kind, detail in self.calls if kind == name]
 
     def counts(self, report_id: str, /, *, text: str | None = None,
-               recoverable: bool | None = None) -> list[NodeCount]:
+               recoverable: Recoverable | None = None) -> list[NodeCount]:
         self._record("counts", (text, recoverable))
         return super().counts(report_id, text=text, recoverable=recoverable)
 
     def page(self, report_id: str, entity_type: str | None, action: str | None,
-             after: tuple[str, str] | None, limit: int, /, *, text: str | None = None,
-             recoverable: bool | None = None) -> list[ChangeRow]:
+             after: tuple[str, str, int] | None, limit: int, /, *, text: str | None = None,
+             recoverable: Recoverable | None = None) -> list[ChangeRow]:
         self._record("page", (entity_type, action, text))
         return super().page(report_id, entity_type, action, after, limit, text=text, recoverable=recoverable)
 
-    def change(self, report_id: str, change_id: str, /) -> Change | None:
+    def change(self, report_id: str, change_id: str, position: int | None = None, /) -> Change | None:
         self._record("change", change_id)
         if self.fail_change:
             self.fail_change -= 1
             raise RuntimeError("the cache is busy")
-        return super().change(report_id, change_id)
+        return super().change(report_id, change_id, position)
 
     def display_names(self, ids: Sequence[str], /) -> dict[str, str]:
         return super().display_names(ids)
@@ -173,7 +174,7 @@ async def test_typing_queries_only_the_latest_text() -> None:
         await settle(pilot)
         assert backend.of("counts")[before:] == [("user0001", None)]
         assert tree.model.applied == ("user0001", None)
-        assert {r.id for r in tree.visible_rows()} == {c.id for c in backend.changes
+        assert {r.id for r in tree.visible_rows()} == {c.id for c in backend.tenant_changes
                                                          if "user0001" in (c.principal_name or "")}
 
 
@@ -205,7 +206,7 @@ async def test_filter_updates_the_nodes_in_place() -> None:
         await settle(pilot)
         assert type_node(tree, "user") is user and action_node(tree, "user", "update") is node
         assert node.is_expanded and tree.cursor_node is node
-        expected = sorted(c.display_name for c in backend.changes if c.action_raw == "update"
+        expected = sorted(c.display_name for c in backend.tenant_changes if c.action_raw == "update"
                           and c.entity_type_raw == "user" and "user 001" in c.display_name.lower())
         assert [r.display_name for r in leaves(node)] == expected
         assert isinstance(node.data, ActionNode) and node.data.count == len(expected)
@@ -275,7 +276,7 @@ def test_open_plan_keeps_open_nodes_and_opens_small_ones() -> None:
     counts = [NodeCount("user", "update", 5_000), NodeCount("user", "restore", AUTO_OPEN_NODE),
               NodeCount("group", "update", 3), NodeCount("application", "softDelete", AUTO_OPEN_NODE + 1)]
     groups = group_counts(counts)
-    assert list(groups) == ["application", "group", "user"]
+    assert list(groups) == ["user", "application", "group"]  # most changes first
     keep = OpenPlan(frozenset({"user"}), frozenset({("user", "update")}))
     assert plan_open(groups, keep, auto_open=False) == keep
     plan = plan_open(groups, keep, auto_open=True)

@@ -9,11 +9,13 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from entrabr_tui.core.text import plural
 from entrabr_tui.engine import Session, open_demo
 from entrabr_tui.engine.timing import PollPolicy
 from entrabr_tui.ui.app import EntrabrApp
 from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
+from entrabr_tui.ui.screens.failed_changes import FailedChangesScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
 from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
@@ -132,7 +134,7 @@ async def test_admin_report_drill_restore_verify_and_history() -> None:
         assert failed, "the demo tenant has on-premises-synced objects, which the service never recovers"
         for change in failed:
             assert change.failure_message
-        assert "failed change" in result_text
+        assert f"{plural(len(failed), 'object')}, " in result_text and " failed" in result_text
         await pilot.press("escape")
         await create_report(app, pilot, fresh=True)
         after = session.report(tree.report_id or "")
@@ -150,6 +152,17 @@ async def test_admin_report_drill_restore_verify_and_history() -> None:
         assert isinstance(app.screen, HistoryScreen)
         text = screen_text(app)
         assert "restore" in text and "report" in text
+        # The failures stay readable: enter on a restore job with failures lists them from the cache.
+        history = app.screen
+        jobs = history.query_one("#jobs-table")
+        row = next(i for i, job in enumerate(history._shown_jobs) if history.failed.get(job.id))
+        jobs.move_cursor(row=row)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FailedChangesScreen)
+        shown = app.screen.failed
+        assert shown and all(c.failure_message for c in shown)
+        assert " failed" in screen_text(app)
 
 
 async def test_reader_sees_the_read_only_banner_and_cannot_restore() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from entrabr_tui.core.model import EntityNameAndIdsFilter
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
@@ -16,10 +17,27 @@ from .screen_text import screen_text
 from .test_changes import open_group
 
 
+async def test_enter_on_a_backup_without_a_report_creates_one_at_once() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        await pilot.press("1", "j")
+        await settle(pilot)
+        assert "Create report" in screen_text(app)  # the footer says what enter does on this backup
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, ScopeDialog)  # one key: every object, no questions
+        second = (await backend.snapshots())[1].snapshot.id
+        assert backend.report_calls == [(second, None)]
+        assert app.main.changes.report_id == "job-2"
+        await pilot.press("1")
+        await settle(pilot)
+        assert "Open report" in screen_text(app)
+
+
 async def test_new_report_on_a_backup_without_one() -> None:
     backend = FakeBackend()
     async with running(backend) as (app, pilot):
-        await pilot.press("1", "j", "enter")
+        await pilot.press("1", "j", "n")
         await settle(pilot)
         assert isinstance(app.screen, ScopeDialog)
         await pilot.click("#create")
@@ -36,7 +54,7 @@ async def test_new_report_on_a_backup_without_one() -> None:
 async def test_new_report_from_the_keyboard_only() -> None:
     backend = FakeBackend()
     async with running(backend) as (app, pilot):
-        await pilot.press("1", "j", "enter")
+        await pilot.press("1", "j", "n")
         await settle(pilot)
         assert isinstance(app.screen, ScopeDialog)
         await pilot.press("down", "enter")  # the radio set has focus: choose "Chosen types"
@@ -71,14 +89,12 @@ async def test_report_progress_is_shown_while_it_runs() -> None:
         strip = app.main.job_strip
         original = strip.show_text
 
-        def spy(text: str, done: float | None, total: float | None) -> None:
+        def spy(text: str, done: float | None, total: float | None, **options: Any) -> None:
             seen.append(text)
-            original(text, done, total)
+            original(text, done, total, **options)
 
         strip.show_text = spy  # type: ignore[method-assign]
         await pilot.press("1", "j", "enter")
-        await settle(pilot)
-        await pilot.click("#create")
         await settle(pilot)
     assert any("downloading" in t.lower() or "Downloading" in t for t in seen)
     assert all(t.startswith("difference report") for t in seen)
@@ -98,8 +114,8 @@ async def test_restore_with_confirmation_then_history() -> None:
         await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, RestoreResultScreen)
-        assert "No failed changes" in screen_text(app)
-        assert not queued & {c.id for c in backend.changes}
+        assert "No change failed" in screen_text(app)
+        assert not queued & {c.id for c in backend.tenant_changes}
         await pilot.press("escape", "H")
         await settle(pilot)
         assert isinstance(app.screen, HistoryScreen)
@@ -113,12 +129,12 @@ async def test_cancelling_the_confirmation_restores_nothing() -> None:
         await open_group(pilot, app.main.changes, "user", "update")
         await pilot.press("j", "space")
         await settle(pilot)
-        before = len(backend.changes)
+        before = len(backend.tenant_changes)
         await pilot.press("r")
         await settle(pilot)
         await pilot.press("n")
         await settle(pilot)
-        assert len(backend.changes) == before
+        assert len(backend.tenant_changes) == before
         assert backend.server_jobs == []
 
 
@@ -154,7 +170,7 @@ async def test_failed_changes_are_listed_and_can_be_retried() -> None:
         await settle(pilot)
         assert isinstance(app.screen, RestoreResultScreen)
         text = screen_text(app)
-        assert "1 failed change" in text
+        assert "1 object, 1 change failed" in text
         assert "Update failed: object is managed elsewhere." in text
         await pilot.press("R")
         await settle(pilot)
@@ -186,7 +202,7 @@ async def test_quit_asks_while_a_job_runs() -> None:
 
 async def test_dialogs_keep_their_buttons_visible_at_80_by_24() -> None:
     async with running(size=(80, 24)) as (app, pilot):
-        await pilot.press("1", "j", "enter")
+        await pilot.press("1", "j", "n")
         await settle(pilot)
         assert isinstance(app.screen, ScopeDialog)
         assert "Create report" in screen_text(app)
@@ -200,7 +216,7 @@ async def test_dialogs_keep_their_buttons_visible_at_80_by_24() -> None:
         assert "Restore" in text and "Cancel (esc)" in text
 
 
-async def test_n_in_the_tree_starts_a_report_unless_a_filter_is_active() -> None:
+async def test_n_starts_a_report_in_every_pane_and_brackets_move_between_matches() -> None:
     async with running() as (app, pilot):
         await pilot.press("2", "n")
         await settle(pilot)
@@ -209,7 +225,37 @@ async def test_n_in_the_tree_starts_a_report_unless_a_filter_is_active() -> None
         await settle(pilot)
         await pilot.press("2", "slash", *"user0001", "enter")
         await settle(pilot)
-        await pilot.press("n")
+        await pilot.press("right_square_bracket")
         await settle(pilot)
         assert not isinstance(app.screen, ScopeDialog)
         assert app.main.changes.current_row is not None
+        await pilot.press("n")  # the same key means the same thing while a filter is active
+        await settle(pilot)
+        assert isinstance(app.screen, ScopeDialog)
+
+
+async def test_a_retry_shows_in_the_job_strip_and_counts_down() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from textual.widgets import Static
+
+    from entrabr_tui.core.model import JobKind
+    from entrabr_tui.engine.events import JobProgress, RetryWait
+
+    async with running(FakeBackend()) as (app, pilot):
+        strip = app.main.job_strip
+        wait = RetryWait(cause="throttled", reason="HTTP 429", attempt=1, max_attempts=6, delay=120.0,
+                         until=datetime.now(UTC) + timedelta(seconds=120))
+        event = JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating",
+                            text="Calculating differences", elapsed=30.0, retry=wait)
+        app.main.reports.progressed(event)
+        await pilot.pause()
+        text = str(strip.query_one("#job-text", Static).render())
+        assert "throttled (HTTP 429): trying again in" in text and "(try 2 of 6)" in text
+        assert strip._countdown is not None  # redrawn every second while the wait lasts
+        assert "trying again in" in strip._countdown()
+        app.main.reports.progressed(JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating",
+                                                text="Calculating differences", elapsed=31.0))
+        await pilot.pause()
+        assert "Calculating differences" in str(strip.query_one("#job-text", Static).render())
+        assert strip._countdown is None

@@ -21,7 +21,7 @@ from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 
 from .conftest import SIZE, factory_for, settle
 from .fake_backend import NOW, FakeBackend
-from .palette import palette_hits, run_command, wait_until
+from .palette import export_through_the_palette, palette_hits, run_command, wait_until
 from .screen_text import screen_text
 
 PROFILES = (ProfileChoice("work", "72f988bf-0000-4000-8000-000000000001"),
@@ -64,15 +64,15 @@ async def test_export_report_as_csv_json_and_markdown_through_the_palette(tmp_pa
         for query, label, suffix in (("report csv", "CSV", "csv"), ("report json", "JSON", "json"),
                                      ("report markdown", "Markdown", "md")):
             title = f"Export difference report as {label}"
-            await run_command(pilot, f"export difference {query}", title)
+            await export_through_the_palette(pilot, f"export difference {query}", title)
             await settle(pilot)
             written = sorted(tmp_path.glob(f"entrabr-report-*.{suffix}"))
             assert len(written) == 1, written
         with next(tmp_path.glob("*.csv")).open(encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
-        assert len(rows) == len(backend.changes)
+        assert len({row["id"] for row in rows}) == len(backend.tenant_changes)  # a row per changed property
         document = json.loads(next(tmp_path.glob("*.json")).read_text(encoding="utf-8"))
-        assert document["report"]["id"] == "job-1" and len(document["changes"]) == len(backend.changes)
+        assert document["report"]["id"] == "job-1" and len(document["changes"]) == len(backend.tenant_changes)
         assert document["report"]["snapshotCreated"].startswith("2026-07-27T22:00:00")
         markdown = next(tmp_path.glob("*.md")).read_text(encoding="utf-8")
         assert "\\[bold red\\]Injected" in markdown  # a hostile name, escaped for Markdown
@@ -85,7 +85,7 @@ async def test_a_second_export_in_the_same_second_gets_a_new_name(tmp_path: Path
     backend = FakeBackend()
     async with app_on(factory_for(backend), tmp_path) as (_app, pilot):
         for _ in range(2):
-            await run_command(pilot, "export job history json", "Export job history as JSON")
+            await export_through_the_palette(pilot, "export job history json", "Export job history as JSON")
             await settle(pilot)
         names = sorted(p.name for p in tmp_path.iterdir())
         assert names == ["entrabr-jobs-20260728T093000Z-2.json", "entrabr-jobs-20260728T093000Z.json"]
@@ -210,3 +210,61 @@ async def test_palette_offers_only_what_the_factory_supports(tmp_path: Path) -> 
         assert found and found[0] == "Export restore plan as Markdown"
         discovered = [hit.text async for hit in provider.discover()]
         assert discovered == titles
+
+
+async def test_the_export_asks_where_offering_the_data_folder(monkeypatch: Any, tmp_path: Path) -> None:
+    from textual.widgets import Input
+
+    from entrabr_tui.store import StorePaths
+    from entrabr_tui.ui.screens.dialogs import ExportPathDialog
+
+    monkeypatch.chdir(tmp_path)
+    backend = FakeBackend()
+    app = EntrabrApp(factory_for(backend), clock=lambda: NOW)  # no export_dir: the data folder
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await run_command(pilot, "export job history csv", "Export job history as CSV")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportPathDialog), "the path question")
+        offered = Path(app.screen.query_one("#export-path", Input).value)
+        exports = StorePaths.default().data_dir / "exports"
+        assert offered == exports / "entrabr-jobs-20260728T093000Z.csv"
+        await pilot.press("escape")  # cancelled: nothing written, nothing logged
+        await settle(pilot)
+        assert not offered.exists() and "export" not in actions(backend)
+        chosen = tmp_path / "ticket-4711.csv"
+        await export_through_the_palette(pilot, "export job history csv", "Export job history as CSV",
+                                         str(chosen))
+        await settle(pilot)
+        assert chosen.read_text(encoding="utf-8").startswith("record,jobKind")
+        assert oct(chosen.stat().st_mode & 0o777) == oct(0o600)
+        [logged] = [e for e in backend.history() if e.action == "export"]
+        assert logged.outcome == "ok" and str(chosen) in (logged.detail or "")
+        assert [p.name for p in tmp_path.iterdir()] == ["ticket-4711.csv"]  # nothing else in the cwd
+
+
+async def test_the_export_never_replaces_a_file(tmp_path: Path) -> None:
+    backend = FakeBackend()
+    existing = tmp_path / "keep.json"
+    existing.write_text("precious", encoding="utf-8")
+    async with app_on(factory_for(backend), tmp_path) as (app, pilot):
+        await export_through_the_palette(pilot, "export job history json", "Export job history as JSON",
+                                         str(existing))
+        await settle(pilot)
+        assert existing.read_text(encoding="utf-8") == "precious"
+        assert any(n.title == "Export failed" and "exists" in n.message for n in app._notifications)
+        [logged] = [e for e in backend.history() if e.action == "export"]
+        assert (logged.outcome or "").startswith("error")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.json"]
+
+
+async def test_a_path_that_looks_like_markup_is_shown_literally(tmp_path: Path) -> None:
+    backend = FakeBackend()
+    async with app_on(factory_for(backend), tmp_path) as (app, pilot):
+        bad = tmp_path / "no [/] such [red]folder" / "x.csv"
+        await export_through_the_palette(pilot, "export job history csv", "Export job history as CSV",
+                                         str(bad))
+        await settle(pilot)
+        [failed] = [n for n in app._notifications if n.title == "Export failed"]
+        assert "no [/] such [red]folder" in failed.message
+        assert failed.markup is False  # shown literally: "[/]" would be a MarkupError, "[red]" a style
+        assert app.return_code is None

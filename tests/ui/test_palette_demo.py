@@ -20,7 +20,7 @@ from entrabr_tui.ui.app import EntrabrApp
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 
 from .conftest import SIZE, settle
-from .palette import run_command, wait_until
+from .palette import export_through_the_palette, run_command, wait_until
 from .screen_text import screen_text
 from .test_demo import create_report
 
@@ -61,11 +61,12 @@ async def test_export_then_offline_and_online_on_the_demo_tenant(tmp_path: Path)
         first = session_of(app)
         report = first.report(app.main.report_id or "")
         assert report is not None and report.complete and report.downloaded > 0
-        await run_command(pilot, "export difference report csv", "Export difference report as CSV")
+        await export_through_the_palette(pilot, "export difference report csv",
+                                         "Export difference report as CSV")
         await settle(pilot)
         exported = next(tmp_path.glob("entrabr-report-*.csv"))
         with exported.open(encoding="utf-8", newline="") as handle:
-            assert len(list(csv.DictReader(handle))) == report.downloaded
+            assert len({row["id"] for row in csv.DictReader(handle)}) == report.downloaded
         export = logged("export")[0]
         assert export.job_id == report.id and export.counts == {"rows": report.downloaded}
 

@@ -10,9 +10,12 @@ import pytest
 
 from entrabr_tui.engine.export import ExportFormat
 from entrabr_tui.engine.plans import SessionPlan
+from entrabr_tui.store import StorePaths
+from entrabr_tui.ui.screens.dialogs import ExportPathDialog
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend
+from .palette import wait_until
 from .screen_text import screen_text
 from .test_changes import open_group
 
@@ -64,8 +67,11 @@ async def test_export_plan_writes_a_private_file(tmp_path: Path, monkeypatch: py
         await pilot.press("j", "space", "space")
         await settle(pilot)
         app.export("plan", ExportFormat.JSON)
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportPathDialog), "the path question")
+        await pilot.press("enter")  # the offered file: a new one in the data folder's exports/
         await settle(pilot)
-        files = list(tmp_path.glob("entrabr-plan-*.json"))
+        assert list(tmp_path.iterdir()) == []  # never the current directory
+        files = list((StorePaths.default().data_dir / "exports").glob("entrabr-plan-*.json"))
         assert len(files) == 1
         assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
         document = json.loads(files[0].read_text())

@@ -14,6 +14,7 @@ from entrabr_tui.ui.widgets.change_nodes import TypeNode
 from .conftest import running, settle
 from .fake_backend import FakeBackend
 from .screen_text import screen_text
+from .test_changes import open_group
 
 
 async def test_four_panes_with_digits_in_titles() -> None:
@@ -50,11 +51,11 @@ async def test_newest_cached_report_opens_with_counts_equal_to_totals() -> None:
         tree = app.main.changes
         assert tree.report_id == "job-1"
         totals: dict[str, int] = {}
-        for change in backend.changes:
+        for change in backend.tenant_changes:
             totals[change.entity_type_raw] = totals.get(change.entity_type_raw, 0) + 1
         shown = {n.data.entity_type: n.data.count for n in tree.root.children if isinstance(n.data, TypeNode)}
         assert shown == totals
-        assert f"{len(backend.changes):,} changes" in screen_text(app)
+        assert f"{len(backend.tenant_changes):,} changes" in screen_text(app)
 
 
 async def test_reader_sees_banner_and_restore_is_blocked() -> None:
@@ -120,9 +121,11 @@ async def test_usable_at_80_by_24() -> None:
         for title in ("1 Backups", "2 Changes", "3 Diff", "4 Restore queue"):
             assert title in text
         assert isinstance(app.main.changes, Tree)
-        await pilot.press("2", "enter", "j", "enter")
+        await open_group(pilot, app.main.changes, "conditionalAccessPolicy", "update")
+        await pilot.press("j", "enter")
         await settle(pilot)
-        assert "Require MFA for admins" in screen_text(app)
+        text = screen_text(app)
+        assert "Require MFA for admin" in text and "User 00003" in text and "Off" in text
 
 
 async def test_device_code_sign_in_is_shown_in_the_app_and_closes_when_signed_in() -> None:

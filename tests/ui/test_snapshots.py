@@ -22,6 +22,12 @@ Compare = Callable[..., bool]
 Steps = Callable[[Pilot[Any]], Awaitable[None]]
 
 
+@pytest.fixture(autouse=True)
+def same_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The help screen names the config file: the same path on every run (the fake backend writes nothing)."""
+    monkeypatch.setenv("ENTRABR_HOME", "/home/admin/.entrabr")
+
+
 def make_app(role: str = "admin") -> EntrabrApp:
     return EntrabrApp(factory_for(FakeBackend(role=role)), clock=lambda: NOW)
 
@@ -42,18 +48,37 @@ def steps(*keys: str, group: tuple[str, str] | None = None, after: tuple[str, ..
     return run
 
 
+NARROW, WIDE = (80, 24), (120, 40)
+
+
 @pytest.mark.parametrize(
-    ("name", "role", "run"),
+    ("name", "role", "run", "size"),
     [
-        ("main", "admin", steps(group=("user", "update"), after=("j", "space", "space"))),
-        ("conditional_access_diff", "admin", steps("j", group=("conditionalAccessPolicy", "update"))),
-        ("restore_confirm", "admin", steps("j", "space", "space", "r", group=("user", "update"))),
+        pytest.param("main", "admin", steps(group=("user", "update"), after=("j", "space", "space")), SIZE,
+                     id="main-admin-run"),
+        pytest.param("conditional_access_diff", "admin",
+                     steps("j", group=("conditionalAccessPolicy", "update")), SIZE,
+                     id="conditional_access_diff-admin-run"),
+        pytest.param("restore_confirm", "admin", steps("j", "space", "space", "r", group=("user", "update")),
+                     SIZE, id="restore_confirm-admin-run"),
         # A restore first, so the history shows a recovery job and the session log.
-        ("history", "admin",
-         steps("j", "space", "space", "r", group=("user", "update"), after=("y", "escape", "H"))),
-        ("help", "admin", steps("question_mark")),
-        ("read_only_banner", "reader", steps()),
+        pytest.param("history", "admin",
+                     steps("j", "space", "space", "r", group=("user", "update"), after=("y", "escape", "H")),
+                     SIZE, id="history-admin-run"),
+        pytest.param("help", "admin", steps("question_mark"), SIZE, id="help-admin-run"),
+        pytest.param("read_only_banner", "reader", steps(), SIZE, id="read_only_banner-reader-run"),
+        # The diff of a Conditional Access policy and of a group with members, at 80×24 and 120×40.
+        pytest.param("conditional_access_diff_narrow", "admin",
+                     steps("j", "3", group=("conditionalAccessPolicy", "update")), NARROW,
+                     id="conditional_access_diff_narrow-admin-run"),
+        pytest.param("conditional_access_diff_wide", "admin",
+                     steps("j", "3", group=("conditionalAccessPolicy", "update")), WIDE,
+                     id="conditional_access_diff_wide-admin-run"),
+        pytest.param("group_members_diff_narrow", "admin", steps("j", "3", group=("group", "update")), NARROW,
+                     id="group_members_diff_narrow-admin-run"),
+        pytest.param("group_members_diff_wide", "admin", steps("j", "3", group=("group", "update")), WIDE,
+                     id="group_members_diff_wide-admin-run"),
     ],
 )
-def test_snapshot(snap_compare: Compare, name: str, role: str, run: Steps) -> None:
-    assert snap_compare(make_app(role), terminal_size=SIZE, run_before=run)
+def test_snapshot(snap_compare: Compare, name: str, role: str, run: Steps, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(role), terminal_size=size, run_before=run)

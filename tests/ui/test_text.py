@@ -9,7 +9,16 @@ from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.console import Console
 
-from entrabr_tui.ui.text import EMPTY_NAME, clean, format_duration, format_expiry, name_text, safe, truncate
+from entrabr_tui.ui.text import (
+    EMPTY_NAME,
+    clean,
+    format_duration,
+    format_expiry,
+    multiline,
+    name_text,
+    safe,
+    truncate,
+)
 
 
 def render(text: object, width: int = 60) -> str:
@@ -22,14 +31,15 @@ def test_markup_is_kept_literally() -> None:
     assert render(safe("[bold red]Injected[/bold red]")).strip() == "[bold red]Injected[/bold red]"
 
 
-def test_ansi_escapes_are_removed() -> None:
-    text = safe("\x1b[31mred\x1b[0m and \x1b]0;title\x07done")
-    assert text.plain == "red and done"
+def test_escape_sequences_go_whole_and_leave_a_mark() -> None:
+    text = safe("\x1b[31mred\x1b[0m and \x1b]0;title\x07done \x1b]52;c;ZXZpbA==\x07")
+    assert text.plain == "␛red␛ and ␛done ␛"
     assert "\x1b" not in render(text)
 
 
 def test_control_and_bidi_characters_are_made_visible() -> None:
-    assert clean("a\x00b\nc\u202ed") == "a^@b c?d"
+    assert clean("a\x00b\nc\u202ed\u200be") == "a␀b␤c<U+202E>d<U+200B>e"
+    assert multiline("a\r\nb\tc").plain == "a\nb    c"
 
 
 def test_long_names_are_cut_to_width() -> None:

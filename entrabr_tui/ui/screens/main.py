@@ -3,8 +3,9 @@ cache workers. New reports and restores are flows the screen holds (``report_flo
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -41,17 +42,28 @@ from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
 from entrabr_tui.ui.screens.report_flow import ReportFlow
 from entrabr_tui.ui.screens.restore_flow import RestoreFlow
-from entrabr_tui.ui.text import clean, format_duration, safe
+from entrabr_tui.ui.text import format_duration, keep_input_literal, literal
 from entrabr_tui.ui.widgets.backups import BackupsTable
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
-from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable
+from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable, value_body
 from entrabr_tui.ui.widgets.queue import QueueTable, plan_title
-from entrabr_tui.ui.widgets.status import JobStrip, ReadOnlyBanner, StatusLine
+from entrabr_tui.ui.widgets.status import JobStrip, ReadOnlyBanner, StatusLine, report_state
 from entrabr_tui.ui.workers import failure_title
 
 #: Pane number → (container id, id of the widget that takes focus).
 PANES = {1: ("pane-backups", "backups"), 2: ("pane-changes", "tree"), 3: ("pane-diff", "diff-table"),
          4: ("pane-queue", "queue")}
+
+
+def first_run_hint(entries: Sequence[SnapshotEntry], highlighted: SnapshotEntry | None) -> str:
+    """What the Changes pane says while no report is open: the one key that starts one."""
+    if not entries:
+        return "No backups are listed for this tenant yet (ctrl+r lists them again)."
+    entry = highlighted or max(entries, key=lambda e: e.snapshot.created)
+    when = entry.snapshot.created.strftime("%Y-%m-%d %H:%M UTC")
+    return (f"No difference report is open. Press enter to create the difference report for the backup of "
+            f"{when} (highlighted in pane 1), or n to choose what it covers. The first report on a backup "
+            "takes the service up to 1–2.5 h.")
 
 
 def settle_memory() -> None:
@@ -72,6 +84,9 @@ class MainScreen(Screen[None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, GLOBAL)
+    #: Narrow and short terminals give the diff more room (app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (Textual types it so)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         super().__init__()
@@ -135,15 +150,16 @@ class MainScreen(Screen[None]):
         self.query_one("#filter", Input).display = False
         self._title(1, "Backups")
         self._title(2, "Changes")
-        self._title(3, "Diff")
+        self._title(3, "Diff", "z zooms")
         self._title(4, "Restore queue", "empty")
         self.diff.placeholder("move onto an object in pane 2")
         self.query_one("#tree", ChangesTree).show_message("Connecting…")
         self.backups.focus()
 
-    def _title(self, pane: int, name: str, detail: str = "") -> None:
+    def _title(self, pane: int, name: str, detail: str | Text = "") -> None:
+        """A pane's border title, literal (``detail`` may hold a typed filter or a name)."""
         container = self.query_one(f"#{PANES[pane][0]}")
-        container.border_title = f"{pane} {name}" + (f" · {detail}" if detail else "")
+        container.border_title = literal(f"{pane} {name}", *((" · ", detail) if detail else ()))
 
     # -- session ---------------------------------------------------------------------------------------------
     def set_backend(self, backend: Backend) -> None:
@@ -182,8 +198,7 @@ class MainScreen(Screen[None]):
                 assert newest.report is not None
                 self.open_report(newest.report.id, newest.report)
             else:
-                self.changes.show_message("No cached report yet: choose a backup in pane 1 (enter) "
-                                          "or press n.")
+                self.changes.show_message(first_run_hint(message.entries, self.backups.current_entry))
 
     @on(SnapshotChosen)
     def _snapshot_chosen(self, message: SnapshotChosen) -> None:
@@ -195,12 +210,10 @@ class MainScreen(Screen[None]):
             self.open_report(report.id, report)
             self.changes.focus()
         else:
-            # No usable report in the cache: reuse a successful one on the service, or create one.
-            # A sign-in that cannot create reports may still reuse one the service already has.
-            can_create = self.backend is not None and self.backend.capabilities.can_create_report
-            ask = can_create and (report is None or report.status is not RecoveryStatus.SUCCESSFUL)
+            # No usable report in the cache: reuse a successful one on the service, or create one of
+            # every object at once (one key to start; n asks what a new report covers).
             if self.reports is not None:
-                self.reports.start(entry, ask_scope=ask)
+                self.reports.start(entry, ask_scope=False)
 
     @on(CountsLoaded)
     def _counts_loaded(self, message: CountsLoaded) -> None:
@@ -209,7 +222,13 @@ class MainScreen(Screen[None]):
 
     @on(ChangesTree.Summary)
     def _tree_summary(self, message: ChangesTree.Summary) -> None:
-        self._title(2, "Changes", message.text)
+        report = self.report if self.report is not None and self.report.id == self.report_id else None
+        state = report_state(report)
+        self._title(2, "Changes", " · ".join(t for t in (message.text, state) if t))
+        field = self.query_one("#filter", Input)
+        if not self.changes.filters.text and field.value and self.focused is not field:
+            field.value = ""  # the filter was cleared in the tree (esc): the field shows it
+            field.display = False
 
     # -- the cache -------------------------------------------------------------------------------------------
     def open_report(self, report_id: str, report: CachedReportView | None = None, *,
@@ -236,6 +255,10 @@ class MainScreen(Screen[None]):
         await backend.jobs()
         state = backend.slot_state()
         holder = state.holder if state is not None else None
+        other = await asyncio.to_thread(backend.tenant_holder)
+        if other is not None:  # another entrabr downloads or restores on this tenant; reading still works
+            self.post_message(JobSlotChanged(f"tenant held by {other}"))
+            return
         if holder is None or holder.is_terminal or (state is not None and state.holder_is_ours):
             self.post_message(JobSlotChanged(None))
             return
@@ -313,7 +336,7 @@ class MainScreen(Screen[None]):
     @on(ChangeHighlighted)
     def _change_highlighted(self, message: ChangeHighlighted) -> None:
         """The Diff pane loads the highlighted object once the cursor rests on it (latest wins)."""
-        self.diff.request(self.backend, message.report_id, message.change_id)
+        self.diff.request(self.backend, message.report_id, message.change_id, message.position)
 
     @on(DiffRequested)
     def _open_diff(self) -> None:
@@ -327,17 +350,7 @@ class MainScreen(Screen[None]):
     @on(DiffTable.ShowValue)
     def _show_value(self, message: DiffTable.ShowValue) -> None:
         row = message.row
-        body = Text.assemble(("Backup (restore writes):\n", "bold"), safe(row.backup_text or "(absent)"),
-                             ("\n\nCurrent:\n", "bold"), safe(row.current_text or "(absent)"),
-                             ("\n\nRecoverable: ", "bold"), "yes" if row.recoverable else "no")
-        if row.reason:
-            body.append_text(Text.assemble(" — ", safe(row.reason)))
-        if row.note:
-            body.append_text(Text.assemble(("\nNote: ", "bold"), safe(row.note)))
-        for text in (row.backup_text, row.current_text):
-            if len(text) > 200:
-                body.append_text(Text.assemble(("\n\nFull value:\n", "bold"), Text(clean(text)[:20_000])))
-        self.app.push_screen(TextDialog(f"{row.glyph} {clean(row.path)[:80]}", body))
+        self.app.push_screen(TextDialog(literal(f"{row.glyph} ", row.path), value_body(row)))
 
     # -- queue -----------------------------------------------------------------------------------------------
     @on(MarksChanged)
@@ -354,7 +367,7 @@ class MainScreen(Screen[None]):
         self.queue.show_queue(message.entries, message.plan)
         if message.error is not None:
             self._title(4, "Restore queue", f"{len(message.entries):,} queued · cannot plan")
-            self.notify(clean(message.error)[:300], title="Restore queue", severity="warning", timeout=10)
+            self.notify(message.error, title="Restore queue", severity="warning", timeout=10)
         else:
             self._title(4, "Restore queue", plan_title(message.plan))
 
@@ -378,7 +391,8 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.changes.set_filter(event.value)
+        if not keep_input_literal(event.input, event.value):
+            self.changes.set_filter(event.value)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -397,6 +411,8 @@ class MainScreen(Screen[None]):
 
     # -- actions ---------------------------------------------------------------------------------------------
     def action_focus_pane(self, pane: int) -> None:
+        if self.maximized is not None and self.maximized.id != PANES[pane][0]:
+            self.minimize()  # another pane was zoomed: show them all again
         if pane == 3 and self.diff.raw:
             self.query_one("#diff-raw").focus()
             return
@@ -432,6 +448,18 @@ class MainScreen(Screen[None]):
         self.status.set_slot(None)
         self.notify("Job cancelled.", title="Job")
 
+    def action_zoom(self) -> None:
+        """z: the focused pane fills the screen; z again (or esc) brings the four panes back."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        focused = self.focused
+        for container_id, _ in PANES.values():
+            pane = self.query_one(f"#{container_id}")
+            if focused is not None and (focused is pane or pane in focused.ancestors):
+                self.maximized = pane
+                return
+
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
 
@@ -460,8 +488,8 @@ class MainScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state is WorkerState.ERROR and worker.error is not None:
-            self.notify(safe(str(worker.error) or type(worker.error).__name__, 300).plain,
-                        title=failure_title(worker), severity="error", timeout=10)
+            self.notify(str(worker.error) or type(worker.error).__name__, title=failure_title(worker),
+                        severity="error", timeout=10)
             if worker.group == "job":
                 self.job_strip.hide()
                 self.status.set_slot(None)

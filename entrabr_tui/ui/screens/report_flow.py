@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Label, RadioButton, RadioSet, SelectionList
+from textual.widgets import Button, Label, RadioSet
 from textual.worker import Worker
 
 from entrabr_tui.core.model import (
@@ -29,8 +29,9 @@ from entrabr_tui.engine.events import JobProgress
 from entrabr_tui.ui.backend import Backend, CachedReportView, QueueEntry, SnapshotEntry
 from entrabr_tui.ui.bindings import SCOPE_DIALOG, SCREEN, bindings_of
 from entrabr_tui.ui.messages import ReportProgressed, ReportReady
-from entrabr_tui.ui.text import clean, plural
+from entrabr_tui.ui.text import plural
 from entrabr_tui.ui.widgets.status import job_progress_text, slot_text
+from entrabr_tui.ui.widgets.toggles import TextCheckbox, TextChecklist, TextRadioButton
 
 if TYPE_CHECKING:
     from entrabr_tui.ui.screens.main import MainScreen
@@ -71,37 +72,38 @@ class ScopeDialog(ModalScreen[ScopeChoice | None]):
             with VerticalScroll(classes="dialog-body"):
                 yield from self._choices()
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel (esc)", id="cancel", compact=True)
-                yield Button("Create report (ctrl+s)", id="create", variant="primary", compact=True)
+                yield Button(Text("Cancel (esc)"), id="cancel", compact=True)
+                yield Button(Text("Create report (ctrl+s)"), id="create", variant="primary", compact=True)
 
     def _choices(self) -> ComposeResult:
         marked_ok = 0 < len(self.marked) <= MAX_IDS_PER_JOB
         yield Label(Text("The first report on a backup loads it: up to 1–2.5 h, then about 45 min per "
                          "100,000 changes. An existing successful report is reused.", style="dim"))
         with RadioSet(id="scope-kind"):
-            yield RadioButton("All objects", value=True, id="scope-all")
-            yield RadioButton("Chosen types", id="scope-types")
+            yield TextRadioButton(Text("All objects"), value=True, id="scope-all")
+            yield TextRadioButton(Text("Chosen types"), id="scope-types")
             label = f"Marked objects ({plural(len(self.marked), 'object')}"
-            label += ")" if marked_ok else f"; 1–{MAX_IDS_PER_JOB} allowed)"
-            yield RadioButton(label, id="scope-marked", disabled=not marked_ok)
+            label += ")" if marked_ok else f"; 1–{MAX_IDS_PER_JOB:,} allowed)"
+            yield TextRadioButton(Text(label), id="scope-marked", disabled=not marked_ok)
         types = [t.value for t in ResourceType if t is not ResourceType.UNKNOWN_FUTURE_VALUE]
-        yield SelectionList[str](*[(t, t) for t in types], id="scope-type-list")
-        yield Checkbox("New report even if one is cached (to verify a restore)", self.fresh, id="scope-fresh")
+        yield TextChecklist(*[(Text(t), t) for t in types], id="scope-type-list")
+        yield TextCheckbox(Text("New report even if one is cached (to verify a restore)"), self.fresh,
+                           id="scope-fresh")
 
     def on_mount(self) -> None:
-        self.query_one("#scope-type-list", SelectionList).disabled = True
+        self.query_one("#scope-type-list", TextChecklist).disabled = True
         self.query_one(RadioSet).focus()
 
     @on(RadioSet.Changed)
     def _kind(self, event: RadioSet.Changed) -> None:
-        self.query_one("#scope-type-list", SelectionList).disabled = event.pressed.id != "scope-types"
+        self.query_one("#scope-type-list", TextChecklist).disabled = event.pressed.id != "scope-types"
 
     @on(Button.Pressed, "#create")
     def action_create(self) -> None:
         pressed = self.query_one(RadioSet).pressed_button
         kind = pressed.id if pressed is not None else "scope-all"
         if kind == "scope-types":
-            chosen = tuple(self.query_one("#scope-type-list", SelectionList).selected)
+            chosen = tuple(self.query_one("#scope-type-list", TextChecklist).selected)
             if not chosen:
                 self.notify("Choose at least one type (space toggles).", severity="warning")
                 return
@@ -113,7 +115,7 @@ class ScopeDialog(ModalScreen[ScopeChoice | None]):
 
     @property
     def _fresh(self) -> bool:
-        return self.query_one("#scope-fresh", Checkbox).value
+        return self.query_one("#scope-fresh", TextCheckbox).value
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -155,7 +157,7 @@ class ReportFlow:
             return None
         if ask_scope and not caps.can_create_report:
             reason = caps.report_reason or "this sign-in cannot create difference reports"
-            screen.notify(clean(reason), title="New report is disabled", severity="error", timeout=8)
+            screen.notify(reason, title="New report is disabled", severity="error", timeout=8)
             return None
         if screen.job_running:
             screen.notify("A job is already running; only one can run per tenant. Press C to cancel it.",
@@ -197,12 +199,13 @@ class ReportFlow:
         screen = self.screen
         text = job_progress_text(event)
         screen.status.set_slot(slot_text(event))
+        countdown = partial(job_progress_text, event) if event.retry is not None else None
         if event.phase == "downloading":
-            screen.job_strip.show_text(text, event.downloaded, event.total)
+            screen.job_strip.show_text(text, event.downloaded, event.total, countdown=countdown)
             if event.job_id:
                 screen.open_report(event.job_id, downloading=True)
         else:
-            screen.job_strip.show_text(text, None, None)
+            screen.job_strip.show_text(text, None, None, countdown=countdown)
 
     def ready(self, report: CachedReportView) -> None:
         """The report is in the cache: show it."""
@@ -211,7 +214,11 @@ class ReportFlow:
         screen.status.set_slot(None)
         screen.open_report(report.id, report)
         total = report.total if report.total is not None else report.downloaded
-        screen.notify(f"Difference report ready: {plural(total, 'change')}.", title="Report")
+        if report.complete:
+            screen.notify(f"Difference report ready: {plural(total, 'change')}.", title="Report")
+        else:  # never shown as complete: what arrived is shown, and the title says how far it got
+            screen.notify(f"Difference report {report.state_text}. Open it again to download it "
+                          "again.", title="Report incomplete", severity="warning", timeout=15)
         screen.load_snapshots(self.backend)
 
     def stop(self) -> None:

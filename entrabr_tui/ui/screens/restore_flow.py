@@ -15,6 +15,7 @@ from textual.widgets import Label
 from textual.worker import Worker
 
 from entrabr_tui.core.planner import summary_lines
+from entrabr_tui.core.text import failed_summary
 from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.engine.plans import SessionPlan
 from entrabr_tui.engine.restore import RestoreResult
@@ -22,9 +23,9 @@ from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.bindings import RESTORE_RESULT, SCREEN, bindings_of
 from entrabr_tui.ui.messages import RestoreFinished, RestoreProgressed
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
-from entrabr_tui.ui.text import clean, name_text, plural, safe
+from entrabr_tui.ui.text import clean, plural
+from entrabr_tui.ui.widgets.failed_changes import FailedChangesTable
 from entrabr_tui.ui.widgets.status import restore_progress_text
-from entrabr_tui.ui.widgets.tables import NavTable
 
 if TYPE_CHECKING:
     from entrabr_tui.ui.screens.main import MainScreen
@@ -53,29 +54,21 @@ class RestoreResultScreen(ModalScreen[bool]):
         self.outcome = outcome
 
     def compose(self) -> ComposeResult:
-        failed = len(self.outcome.failed)
-        state = "finished with failures" if failed else "finished"
-        if self.outcome.cancelled:
-            state = "cancelled"
+        outcome = self.outcome
+        failed = failed_summary(outcome.failed_count, len(outcome.failed))
+        jobs = plural(len(outcome.jobs), "recovery job")
         with Vertical(classes="dialog wide", id="restore-result"):
-            yield Label(Text(f"Restore {state}: {plural(len(self.outcome.jobs), 'recovery job')}, "
-                             f"{plural(failed, 'failed change')}", style="bold"), classes="dialog-title")
-            table = NavTable(id="failed-table")
-            yield table
-            hint = "R retries the failed changes · " if failed else ""
-            yield Label(Text(f"{hint}Run a fresh report (n) to verify the tenant now matches the backup · "
-                             "esc closes", style="dim"))
+            yield Label(Text(f"Restore {outcome.outcome}: {jobs}; {failed}", style="bold"),
+                        classes="dialog-title")
+            yield FailedChangesTable(id="failed-table")
+            hint = ("enter shows a whole message · y copies it · R retries the failures · History (H) shows "
+                    "them again · " if outcome.failed else "")
+            yield Label(Text(f"{hint}after closing, n runs a fresh report to verify the tenant matches the "
+                             "backup · esc closes", style="dim"))
 
     def on_mount(self) -> None:
-        table = self.query_one("#failed-table", NavTable)
-        table.add_column("Type", key="type")
-        table.add_column("Object", key="object")
-        table.add_column("Failure", key="failure")
-        for change in self.outcome.failed:
-            table.add_row(safe(change.entity_type_raw, 24), name_text(change.display_name, 30),
-                          safe(change.failure_message or "(no message)", 200))
-        if not self.outcome.failed:
-            table.add_row(Text(""), Text("No failed changes.", style="italic"), Text(""))
+        table = self.query_one(FailedChangesTable)
+        table.show(self.outcome.failed)
         table.focus()
 
     def action_close(self) -> None:
@@ -110,7 +103,7 @@ class RestoreFlow:
             return None
         if not caps.can_restore:
             reason = caps.restore_reason or "this sign-in cannot restore"
-            screen.notify(clean(reason), title="Restore is disabled", severity="error", timeout=8)
+            screen.notify(reason, title="Restore is disabled", severity="error", timeout=8)
             return None
         if screen.job_running:
             screen.notify("A job is already running; only one can run per tenant.", severity="warning")
@@ -124,6 +117,8 @@ class RestoreFlow:
 
     async def _confirm_and_run(self, retry: SessionPlan | None) -> None:
         screen, backend = self.screen, self.backend
+        if retry is None:
+            await backend.check_sync_status(queued=True)  # what is still unknown among the queued objects
         plan = retry if retry is not None else await asyncio.to_thread(backend.plan)
         if plan.is_empty:
             why = " (every queued object is excluded — see pane 4)" if plan.queued else ""
@@ -154,7 +149,8 @@ class RestoreFlow:
         screen = self.screen
         text = restore_progress_text(event)
         screen.status.set_slot(f"restore: batch {event.batch}/{event.batch_count} {event.phase}")
-        screen.job_strip.show_text(text, event.batch - 1, event.batch_count)
+        countdown = partial(restore_progress_text, event) if event.retry is not None else None
+        screen.job_strip.show_text(text, event.batch - 1, event.batch_count, countdown=countdown)
 
     def finished(self, outcome: RestoreResult, plan: SessionPlan) -> Worker[None]:
         """Say how the restore went, read everything it changed again, then show its outcome (in the worker
@@ -162,10 +158,10 @@ class RestoreFlow:
         screen = self.screen
         screen.job_strip.hide()
         screen.status.set_slot(None)
-        failed = len(outcome.failed)
-        screen.notify(f"Restore finished: {plural(len(outcome.jobs), 'job')}, "
-                      f"{plural(failed, 'failed change')}.", title="Restore",
-                      severity="warning" if failed else "information")
+        failed = failed_summary(outcome.failed_count, len(outcome.failed))
+        screen.notify(f"Restore {outcome.outcome}: {plural(len(outcome.jobs), 'recovery job')}; {failed}.",
+                      title="Restore", severity="warning" if outcome.failed or outcome.failed_count else
+                      "information")
         screen.refresh_all()
         screen.changes.clear_marks()
         if screen.report_id is not None:

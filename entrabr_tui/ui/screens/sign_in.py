@@ -14,9 +14,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from entrabr_tui.graph.credentials import DeviceCodePrompt
+from entrabr_tui.core.sign_in import DeviceCodePrompt
 from entrabr_tui.ui.bindings import SCREEN, SIGN_IN, bindings_of
-from entrabr_tui.ui.text import clean, safe
+from entrabr_tui.ui.text import multiline, safe
 
 #: Results of the screen besides a method's spelling (``None``: the app closed it, the sign-in ended).
 CANCEL = "cancel"
@@ -58,7 +58,7 @@ class SignInScreen(ModalScreen[str | None]):
             if self.error is not None:
                 yield Label(Text("Could not open the tenant", style="bold"), classes="dialog-title")
                 with VerticalScroll(classes="dialog-body"):
-                    yield Static(Text(clean(self.error)), id="sign-in-error")
+                    yield Static(multiline(self.error), id="sign-in-error")
                 yield Label(Text("esc closes; ctrl+p has these choices too", style="dim"))
             choices = [(f"method-{m}", "New code" if m == "device-code" and self.prompt else label,
                         METHOD_KEYS[m]) for m, label, _ in self.methods]
@@ -69,7 +69,7 @@ class SignInScreen(ModalScreen[str | None]):
                             id="sign-in-other")
                 with Horizontal(classes="dialog-buttons"):
                     for button_id, label, key in choices:
-                        yield Button(f"{label} ({key})", id=button_id, compact=True)
+                        yield Button(Text(f"{label} ({key})"), id=button_id, compact=True)
 
     @staticmethod
     def _code(prompt: DeviceCodePrompt) -> ComposeResult:

@@ -12,6 +12,7 @@ from textual.binding import BindingType
 from textual.widgets import DataTable
 
 from entrabr_tui.core.model import RecoveryStatus
+from entrabr_tui.core.text import compact_count, format_count
 from entrabr_tui.ui.backend import CachedReportView, SnapshotEntry
 from entrabr_tui.ui.bindings import BACKUPS
 from entrabr_tui.ui.messages import SnapshotChosen
@@ -19,21 +20,12 @@ from entrabr_tui.ui.text import format_duration, format_expiry
 from entrabr_tui.ui.widgets.tables import NavTable
 
 
-def compact_count(count: int) -> str:
-    """``950``, ``9,999``, ``318k``, ``1.2M``."""
-    if count < 10_000:
-        return f"{count:,}"
-    if count < 1_000_000:
-        return f"{count // 1000}k"
-    return f"{count / 1_000_000:.1f}M"
-
-
 def report_badge(report: CachedReportView | None, *, compact: bool = False) -> Text:
     """A worded badge (symbol plus text) for a snapshot's report."""
     if report is None:
         return Text("—" if compact else "— no report", style="dim")
     if report.status is RecoveryStatus.SUCCESSFUL and report.complete:
-        count = compact_count(report.downloaded) if compact else f"cached {report.downloaded:,}"
+        count = compact_count(report.downloaded) if compact else f"cached {format_count(report.downloaded)}"
         return Text(f"✓ {count}")
     if report.status is RecoveryStatus.SUCCESSFUL:
         share = compact_count(report.downloaded)
@@ -45,17 +37,15 @@ def report_badge(report: CachedReportView | None, *, compact: bool = False) -> T
     return Text(f"… {report.status.value}", style="italic")
 
 
-def compact_age(seconds: float) -> str:
-    """Largest unit only: ``45s``, ``12m``, ``11h``, ``3d``."""
-    seconds = max(0, int(seconds))
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+def openable(entry: SnapshotEntry | None) -> bool:
+    """The backup's report is complete in the cache (enter opens it; otherwise enter creates one)."""
+    report = entry.report if entry is not None else None
+    return report is not None and report.status is RecoveryStatus.SUCCESSFUL and report.complete
 
 
 class BackupsTable(NavTable):
-    """The snapshot list; enter opens (or creates) the snapshot's report."""
+    """The snapshot list; enter opens the snapshot's report, or creates it when none is cached (the footer
+    says which)."""
 
     BINDINGS: ClassVar[list[BindingType]] = BACKUPS.as_list()
 
@@ -91,17 +81,19 @@ class BackupsTable(NavTable):
             expiry = format_expiry(entry.expires, now)
             if compact:
                 expiry = "gone" if entry.expires is not None and entry.expires <= now else (
-                    compact_age((entry.expires - now).total_seconds()) if entry.expires else "—")
+                    format_duration((entry.expires - now).total_seconds(), largest_unit=True)
+                    if entry.expires else "—")
             self.add_row(
                 Text(when, style="bold" if selected else "") if compact else Text(("▶ " if selected else "  ")
                                                                                   + when),
-                Text(compact_age(age) if compact else format_duration(age)),
+                Text(format_duration(age, largest_unit=compact)),
                 Text(expiry),
                 report_badge(entry.report, compact=compact),
                 key=entry.snapshot.id,
             )
         if current is not None and current.snapshot.id in self.entries:
             self.move_cursor(row=self.get_row_index(current.snapshot.id))
+        self.refresh_bindings()  # enter opens or creates: the footer follows the row's report
 
     def mark_selected(self, snapshot_id: str | None) -> None:
         self.selected_id = snapshot_id
@@ -113,6 +105,19 @@ class BackupsTable(NavTable):
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         return self.entries.get(key) if key is not None else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """enter is "Open report" on a backup whose report is cached, "Create report" on the others."""
+        if action in ("select_cursor", "create_report"):
+            return (action == "select_cursor") == openable(self.current_entry)
+        return True
+
+    def action_create_report(self) -> None:
+        self.action_select_cursor()
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
 
     @on(DataTable.RowSelected)
     def _chosen(self, event: DataTable.RowSelected) -> None:

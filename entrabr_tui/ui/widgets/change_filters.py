@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.ui.backend import TypeActionCount
 from entrabr_tui.ui.text import clean, truncate
 from entrabr_tui.ui.widgets.changes_view import FilterKey, QuickFilter
@@ -12,6 +13,12 @@ from entrabr_tui.ui.widgets.changes_view import FilterKey, QuickFilter
 #: substring matches nearly everything and costs a scan of the whole report).
 LARGE_REPORT = 50_000
 LARGE_REPORT_MIN_CHARS = 3
+
+_NEXT_RECOVERABLE: dict[Recoverable | None, Recoverable | None] = {
+    None: Recoverable.YES, Recoverable.YES: Recoverable.NO, Recoverable.NO: Recoverable.UNKNOWN,
+    Recoverable.UNKNOWN: None}
+_RECOVERABLE_TEXT = {Recoverable.YES: "recoverable", Recoverable.NO: "not recoverable",
+                     Recoverable.UNKNOWN: "recoverable? (sync unknown)"}
 
 
 def cycle(values: list[str], current: str | None) -> str | None:
@@ -28,14 +35,15 @@ class ChangeFilters:
     """The filters of the Changes tree.
 
     Two are answered by the cache and make a :data:`FilterKey`: the typed text (name or UPN contains it, or
-    the ID starts with it) and recoverable or not. Text shorter than :meth:`min_chars` does not filter a large
+    the ID starts with it) and the recoverable answer (yes, no or unknown, per
+    :mod:`entrabr_tui.core.recoverability`). Text shorter than :meth:`min_chars` does not filter a large
     report yet. The others only hide nodes (:class:`QuickFilter`): one type, one action, the soft-delete lens.
     Methods that depend on the report's size take ``total``, its number of changes.
     """
 
     def __init__(self) -> None:
         self.text = ""
-        self.recoverable: bool | None = None
+        self.recoverable: Recoverable | None = None
         self.type_only: str | None = None
         self.action_only: str | None = None
         self.lens = False
@@ -86,13 +94,15 @@ class ChangeFilters:
         self.lens = False
 
     def cycle_recoverable(self) -> None:
-        self.recoverable = {None: True, True: False, False: None}[self.recoverable]
+        """``c``: recoverable, not recoverable, unknown (sync status not known), then no filter."""
+        self.recoverable = _NEXT_RECOVERABLE[self.recoverable]
 
     def toggle_lens(self) -> None:
         self.lens = not self.lens
 
-    def describe(self, total: int, shown: int, pending: bool) -> list[str]:
-        """Pane-title parts for the filters set; ``shown`` changes match, unless the lookup is ``pending``."""
+    def describe(self, total: int, shown: int, pending: bool, kept: int | None = None) -> list[str]:
+        """Pane-title parts for the filters set; ``shown`` changes match, unless the lookup is ``pending``;
+        ``kept`` of them are left by the type and action filters and the lens."""
         parts = []
         if self.text and not self.effective_text(total):
             typed = truncate(clean(self.text), 20)
@@ -101,11 +111,13 @@ class ChangeFilters:
             matches = "…" if pending else f"{shown:,}"  # looked up once typing pauses
             parts.append(f"/{truncate(clean(self.text), 20)}: {matches}")
         if self.recoverable is not None:
-            parts.append("recoverable" if self.recoverable else "not recoverable")
+            parts.append(_RECOVERABLE_TEXT[self.recoverable])
         if self.type_only:
             parts.append(f"type={truncate(clean(self.type_only), 24)}")
         if self.lens:
             parts.append("soft-delete lens")
         elif self.action_only:
             parts.append(f"action={clean(self.action_only)}")
+        if kept is not None and (self.type_only or self.action_only or self.lens):
+            parts[-1] += f": {kept:,}"
         return parts

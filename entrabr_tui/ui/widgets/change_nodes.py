@@ -7,14 +7,17 @@ from dataclasses import dataclass, field
 from rich.style import Style
 from rich.text import Text
 
+from entrabr_tui.core.model import Change, SyncStatus
 from entrabr_tui.ui.backend import ChangeSummary
-from entrabr_tui.ui.text import EMPTY_NAME, clean, safe, truncate
+from entrabr_tui.ui.text import EMPTY_NAME, clean, safe, short_id, truncate
 
 #: Objects shown per page inside one type/action node (bounded so the tree stays fast at any size).
 PAGE_SIZE = 500
 
-#: Widest name drawn in a tree row, in cells.
+#: Widest name drawn in a tree row, in cells (the UPN and the backup's name get less).
 NAME_WIDTH = 48
+UPN_WIDTH = 24
+BACKUP_NAME_WIDTH = 32
 
 MARK_ON = "[x] "
 MARK_OFF = "[ ] "
@@ -35,8 +38,8 @@ class ActionNode:
     entity_type: str
     action: str
     count: int
-    #: Keyset start of each page visited so far; the last one is the current page.
-    page_starts: list[tuple[str, str] | None] = field(default_factory=lambda: [None])
+    #: Keyset start ``(name, id, position)`` of each page visited so far; the last one is the current page.
+    page_starts: list[tuple[str, str, int] | None] = field(default_factory=lambda: [None])
     #: The current page is shown.
     loaded: bool = False
     #: A page was asked for and has not arrived.
@@ -56,9 +59,13 @@ class ObjectRow:
     action: str
     display_name: str
     principal_name: str | None
-    on_premises_synced: bool
-    #: Whether a restore can act on it (``None``: not known).
+    sync: SyncStatus
+    #: Whether a restore would write anything for it (``None``: unknown, its sync status is).
     recoverable: bool | None
+    #: The change's place in the report (an object may have several changes, each its own row).
+    position: int = 0
+    #: Why the change object could not be read (``None`` when it could).
+    unreadable: str | None = None
 
     @classmethod
     def from_summary(cls, summary: ChangeSummary) -> ObjectRow:
@@ -68,9 +75,26 @@ class ObjectRow:
             action=summary.action_raw,
             display_name=summary.display_name,
             principal_name=summary.principal_name,
-            on_premises_synced=summary.on_premises_synced,
+            sync=summary.sync,
             recoverable=summary.recoverable,
+            position=summary.position,
+            unreadable=summary.unreadable,
         )
+
+
+@dataclass(frozen=True)
+class RowDetail:
+    """What a tree row adds once the object's change has been read: the name it had in the backup (when it
+    differs from the current one) and its UPN or mail."""
+
+    backup_name: str | None = None
+    principal_name: str | None = None
+
+    @classmethod
+    def of(cls, change: Change) -> RowDetail:
+        backup = change.delta.get("displayName")
+        differs = isinstance(backup, str) and backup != change.display_name
+        return cls(backup if differs else None, change.principal_name)
 
 
 @dataclass(frozen=True)
@@ -108,24 +132,39 @@ def action_label(node: ActionNode, glyph: str, glyph_style: Style) -> Text:
     return label
 
 
-def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, badge_style: Style) -> Text:
-    """``[x] ~ [on-prem] [not recoverable] Name  upn`` — every state spelled out (not only coloured), and the
-    badges before the name so a narrow pane never cuts them off. Built from plain strings (this runs for
-    every row of a page): the same text as ``name_text`` and ``safe`` give."""
+def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, badge_style: Style,
+                 detail: RowDetail | None = None, *, range_start: bool = False) -> Text:
+    """``[x] ~ [on-prem] [not recoverable] Name  (upn or short id, was "Backup name")`` — every state spelled
+    out (not only coloured), the badges before the name so a narrow pane never cuts them off (``[on-prem]``
+    synced from on-premises, ``[sync?]`` a user or group whose sync status is unknown), and enough after it
+    to tell look-alikes apart: the UPN (or the start of the id) and, once read, the name the object had in
+    the backup when it differs. Built from plain strings (this runs for every row of a page): the same text
+    as ``name_text`` and ``safe`` give."""
     label = Text(MARK_ON if marked else MARK_OFF, style="bold" if marked else "dim", end="")
     label.append(f"{glyph} ", style=glyph_style)
-    if row.on_premises_synced:
+    if range_start:
+        label.append("[range start] ", style=badge_style)
+    if row.unreadable is not None:
+        label.append("[unreadable] ", style=badge_style)
+    elif row.sync is SyncStatus.SYNCED:
         label.append("[on-prem] ", style=badge_style)
-    if row.recoverable is False:
+    elif row.sync is SyncStatus.UNKNOWN:
+        label.append("[sync?] ", style=badge_style)
+    if row.recoverable is False and row.unreadable is None:
         label.append("[not recoverable] ", style=badge_style)
     name = clean(row.display_name) if row.display_name else ""
     if name.strip():
         label.append(truncate(name, NAME_WIDTH))
     else:
         label.append(EMPTY_NAME, style="italic dim")
-    if row.principal_name and row.principal_name != row.display_name:
-        label.append("  ")
-        label.append(truncate(clean(row.principal_name), 40), style="dim")
+    principal = row.principal_name or (detail.principal_name if detail is not None else None)
+    who = truncate(clean(principal), UPN_WIDTH) if principal and principal != row.display_name else \
+        short_id(row.id)
+    extra = f"  ({who}"
+    if detail is not None and detail.backup_name is not None:
+        backup = clean(detail.backup_name)
+        extra += f", was \"{truncate(backup, BACKUP_NAME_WIDTH)}\"" if backup.strip() else ", was unnamed"
+    label.append(extra + ")", style="dim")
     return label
 
 
@@ -139,4 +178,4 @@ def page_label(link: PageLink) -> Text:
 
 
 def info_label(row: InfoRow) -> Text:
-    return Text(row.text, style="dim italic", end="")
+    return Text(clean(row.text), style="dim italic", end="")

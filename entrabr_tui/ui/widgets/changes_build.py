@@ -8,6 +8,7 @@ cursor stays where it was (or on the nearest node that is still there).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Iterator
 
 from rich.style import Style
@@ -24,6 +25,7 @@ from entrabr_tui.ui.widgets.change_nodes import (
     NodeData,
     ObjectRow,
     PageLink,
+    RowDetail,
     TypeNode,
     action_label,
     info_label,
@@ -57,6 +59,8 @@ class ChangesBuilder:
         self.marks = marks
         self._load_page = load_page
         self._label_styles: dict[tuple[str, str], tuple[str, Style, Style]] = {}
+        #: Details read for objects of the report shown (backup name, UPN), by object id.
+        self.details: dict[str, RowDetail] = {}
 
     # -- labels ----------------------------------------------------------------------------------------------
     def _styles(self, action: str) -> tuple[str, Style, Style]:
@@ -75,7 +79,25 @@ class ChangesBuilder:
 
     def object_label(self, row: ObjectRow) -> Text:
         glyph, style, badge = self._styles(row.action)
-        return object_label(row, row.id in self.marks, glyph, style, badge)
+        anchor = self.marks.anchor
+        return object_label(row, row.id in self.marks, glyph, style, badge, self.details.get(row.id),
+                            range_start=anchor is not None and anchor.data is row)
+
+    def add_details(self, details: dict[str, RowDetail]) -> None:
+        """Details read for some objects: their rows show them."""
+        self.details.update(details)
+        self.relabel_leaves(set(details))
+
+    def missing_details(self, first_line: int, last_line: int) -> list[str]:
+        """Ids of the object rows on lines ``first_line``–``last_line`` whose details were not read yet
+        (updates only: a restored or soft-deleted object keeps its name)."""
+        ids = []
+        for line in range(max(0, first_line), last_line + 1):
+            node = self.tree.get_node_at_line(line)
+            data = node.data if node is not None else None
+            if isinstance(data, ObjectRow) and data.action == "update" and data.id not in self.details:
+                ids.append(data.id)
+        return ids
 
     def _leaf_label(self, item: NodeData) -> Text:
         if isinstance(item, ObjectRow):
@@ -120,10 +142,12 @@ class ChangesBuilder:
 
     # -- one line --------------------------------------------------------------------------------------------
     def show_info(self, text: str) -> None:
-        """Empty the tree and show one line of text."""
+        """Empty the tree and show ``text``, wrapped to the tree's width (one line per row)."""
         tree = self.tree
         tree.clear()
-        tree.root.add_leaf(info_label(InfoRow(text)), InfoRow(text))
+        width = max(20, tree.scrollable_content_region.width - 1) if tree.size.width else 48
+        for line in textwrap.wrap(text, width) or [""]:
+            tree.root.add_leaf(info_label(InfoRow(line)), InfoRow(line))
         tree.cursor_line = 0
 
     @staticmethod
@@ -198,6 +222,7 @@ class ChangesBuilder:
         for node in list(root.children):
             if not isinstance(node.data, TypeNode) or node.data.entity_type not in groups:
                 node.remove()
+        groups = self._keep_order(groups)
         if not groups:
             root.add_leaf(info_label(InfoRow(empty)), InfoRow(empty))
         for index, (etype, actions) in enumerate(groups.items()):
@@ -218,6 +243,19 @@ class ChangesBuilder:
                 tnode.expand()
         self._keep_cursor(previous)
         self.marks.forget_lost_anchor(self.alive)
+
+    def _keep_order(self, groups: dict[str, list[TypeActionCount]]) -> dict[str, list[TypeActionCount]]:
+        """``groups`` in their order (most changes first), unless counts that changed would reorder nodes the
+        user has open: then the types shown keep their places and new ones follow."""
+        shown = [n for n in self.tree.root.children if isinstance(n.data, TypeNode)]
+        order = [n.data.entity_type for n in shown if isinstance(n.data, TypeNode)]
+        if order == [etype for etype in groups if etype in order]:
+            return groups
+        if any(n.is_expanded for n in shown):
+            return {etype: groups[etype] for etype in order} | groups
+        for node in shown:
+            node.remove()  # nothing is open: the new order costs nothing
+        return groups
 
     def _sync_actions(self, tnode: Node, actions: list[TypeActionCount],
                       pages: dict[NodeKey, list[ObjectRow]] | None, plan: OpenPlan | None) -> None:

@@ -12,6 +12,7 @@ The type/action quick filters and the soft-delete lens only hide nodes.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -21,6 +22,7 @@ from textual import on, work
 from textual.actions import SkipAction
 from textual.binding import BindingType
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Tree
 from textual.widgets.tree import NodeID, TreeNode, UnknownNodeID
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -28,10 +30,10 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from entrabr_tui.ui.backend import Backend, TypeActionCount
 from entrabr_tui.ui.bindings import CHANGES
 from entrabr_tui.ui.messages import ChangeHighlighted, DiffRequested, FilterRequested, MarksChanged
-from entrabr_tui.ui.text import clean, plural
+from entrabr_tui.ui.text import CLIPBOARD_NOTE, plural
 from entrabr_tui.ui.widgets.change_filters import ChangeFilters
 from entrabr_tui.ui.widgets.change_marks import MarkSelection
-from entrabr_tui.ui.widgets.change_nodes import ActionNode, NodeData, ObjectRow, PageLink, TypeNode
+from entrabr_tui.ui.widgets.change_nodes import ActionNode, NodeData, ObjectRow, PageLink, RowDetail, TypeNode
 from entrabr_tui.ui.widgets.changes_build import ChangesBuilder
 from entrabr_tui.ui.widgets.changes_model import ChangesModel
 from entrabr_tui.ui.widgets.changes_view import (
@@ -48,6 +50,8 @@ from entrabr_tui.ui.workers import failure_title
 #: up once. A longer wait would add itself to every keystroke; instead, while one lookup runs, newer
 #: filters replace the one waiting for it (only the newest is looked up next, and only it is shown).
 FILTER_DELAY = 0.01
+#: Seconds the view must rest before the rows shown get their details (backup name, UPN) read.
+DETAILS_DELAY = 0.25
 
 Node = TreeNode[NodeData]
 
@@ -91,6 +95,8 @@ class ChangesTree(Tree[NodeData]):
         self.nodes = ChangesBuilder(self, self.marks, self._load_page)
         self._empty_text = "Select a backup (pane 1) to see its changes."
         self.nodes.show_info(self._empty_text)
+        self._details_due = 0.0
+        self._details_timer: Timer | None = None
 
     # -- public API used by the screen ----------------------------------------------------------------
     @property
@@ -115,6 +121,7 @@ class ChangesTree(Tree[NodeData]):
         if other:
             self.filters.reset_cache_side()
             self.marks.anchor = None
+            self.nodes.details.clear()
             self.workers.cancel_group(self, "tree-filter")
             self.clear()
         if self.filtered:
@@ -128,6 +135,7 @@ class ChangesTree(Tree[NodeData]):
         """Empty the tree and show one line of text (no report, loading, error)."""
         self.model.close()
         self.workers.cancel_group(self, "tree-filter")
+        self.nodes.details.clear()
         self._empty_text = text
         self.nodes.show_info(text)
         self._post_summary()
@@ -206,6 +214,41 @@ class ChangesTree(Tree[NodeData]):
         with self.app.batch_update():
             self._sync(view.pages, view.plan)
         self._post_summary()
+        self._want_details()
+
+    # -- details of the rows shown (backup name, UPN) --------------------------------------------------------
+    def on_resize(self) -> None:
+        if self.model.report_id is None:
+            self.nodes.show_info(self._empty_text)  # wrapped to the new width
+
+    def _want_details(self) -> None:
+        """Read the details of the object rows in view once the view has rested for ``DETAILS_DELAY`` (a
+        moving cursor only moves the deadline: one timer, no work per keystroke)."""
+        self._details_due = time.monotonic() + DETAILS_DELAY
+        if self._details_timer is None:
+            self._details_timer = self.set_timer(DETAILS_DELAY, self._details_rested)
+
+    def _details_rested(self) -> None:
+        self._details_timer = None
+        left = self._details_due - time.monotonic()
+        if left > 0.005:
+            self._details_timer = self.set_timer(left, self._details_rested)
+            return
+        model = self.model
+        if model.backend is None or model.report_id is None:
+            return
+        top = int(self.scroll_offset.y)
+        ids = self.nodes.missing_details(top, top + self.size.height)
+        if ids:
+            self._read_details(model.backend, model.report_id, ids)
+
+    @work(exclusive=True, exit_on_error=False, group="row-details", description="Reading object details")
+    async def _read_details(self, backend: Backend, report_id: str, ids: list[str]) -> None:
+        changes = await asyncio.to_thread(backend.changes, report_id, ids)
+        if report_id != self.model.report_id:
+            return
+        found = {change.id: RowDetail.of(change) for change in changes}
+        self.nodes.add_details({object_id: found.get(object_id, RowDetail()) for object_id in ids})
 
     # -- building --------------------------------------------------------------------------------------------
     def _sync(self, pages: dict[NodeKey, list[ObjectRow]] | None = None,
@@ -231,9 +274,12 @@ class ChangesTree(Tree[NodeData]):
         if self.marks.marked:
             parts.append(f"marked {len(self.marks):,}")
         pending = self._wanted_key() != model.applied
-        parts.extend(self.filters.describe(model.total, model.shown_total, pending))
-        if self.marks.anchor is not None:
-            parts.append("range…")
+        quick = self.filters.quick
+        kept = sum(c.count for c in model.shown_counts if quick.keeps(c))
+        parts.extend(self.filters.describe(model.total, model.shown_total, pending, kept))
+        anchor = self.marks.anchor
+        if anchor is not None and isinstance(anchor.data, ObjectRow):
+            parts.append("range from the row marked [range start]: v on its last row")
         self.post_message(self.Summary(" · ".join(parts)))
 
     # -- lazy pages ------------------------------------------------------------------------------------------
@@ -259,7 +305,7 @@ class ChangesTree(Tree[NodeData]):
 
     @work(thread=True, exit_on_error=False, group="tree-page", description="Loading changes")
     def _fetch_page(self, backend: Backend, report_id: str, node_id: int, node: NodeKey,
-                    after: tuple[str, str] | None, key: FilterKey | None, generation: int) -> None:
+                    after: tuple[str, str, int] | None, key: FilterKey | None, generation: int) -> None:
         try:
             rows = fetch_page(backend, report_id, node, after, key)
         except Exception:
@@ -287,6 +333,7 @@ class ChangesTree(Tree[NodeData]):
             first = self.nodes.fill_page(node, data, message.rows)
         if on_link and first is not None:
             self.call_after_refresh(self.move_cursor, first)
+        self.call_after_refresh(self._want_details)
 
     def _turn_page(self, link: PageLink) -> None:
         node = self.cursor_node.parent if self.cursor_node is not None else None
@@ -297,7 +344,7 @@ class ChangesTree(Tree[NodeData]):
             rows = [c.data for c in node.children if isinstance(c.data, ObjectRow)]
             if not rows:
                 return
-            data.page_starts.append((rows[-1].display_name, rows[-1].id))
+            data.page_starts.append((rows[-1].display_name, rows[-1].id, rows[-1].position))
         elif len(data.page_starts) > 1:
             data.page_starts.pop()
         self._load_page(node, data)
@@ -306,16 +353,17 @@ class ChangesTree(Tree[NodeData]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         error = event.worker.error
         if event.state is WorkerState.ERROR and error is not None:
-            self.notify(clean(str(error) or type(error).__name__)[:300], title=failure_title(event.worker),
+            self.notify(str(error) or type(error).__name__, title=failure_title(event.worker),
                         severity="error", timeout=10)
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self, event: Tree.NodeHighlighted[NodeData]) -> None:
         data = event.node.data
         if isinstance(data, ObjectRow):
-            self.post_message(ChangeHighlighted(self.model.report_id, data.id))
+            self.post_message(ChangeHighlighted(self.model.report_id, data.id, data.position))
         else:
             self.post_message(ChangeHighlighted(None, None))
+        self._want_details()
 
     # -- navigation (bindings.CHANGES) -----------------------------------------------------------------------
     def action_drill_in(self) -> None:
@@ -375,6 +423,15 @@ class ChangesTree(Tree[NodeData]):
         size = backend.mark(report_id, ids) if marked else backend.unmark(report_id, ids)
         self.post_message(MarksChanged(report_id, ids, marked, size))
 
+    def action_copy_id(self) -> None:
+        """Copy the id of the object under the cursor (OSC 52)."""
+        row = self.current_row
+        if row is None:
+            self.notify("Put the cursor on an object to copy its id.", severity="warning")
+            return
+        self.app.copy_to_clipboard(row.id)
+        self.notify(f"The id {row.id} was {CLIPBOARD_NOTE}", title="Copy")
+
     def action_mark(self) -> None:
         node = self.cursor_node
         if node is not None and isinstance(node.data, ObjectRow):
@@ -387,7 +444,11 @@ class ChangesTree(Tree[NodeData]):
         if node is None or not isinstance(node.data, ObjectRow):
             self.notify("Put the cursor on an object to start a range.", severity="warning")
             return
+        start = self.marks.anchor
         span = self.marks.range_to(node, self.nodes.alive)
+        for end in (start, self.marks.anchor):  # the row that starts a range says so
+            if end is not None and isinstance(end.data, ObjectRow) and self.nodes.alive(end):
+                end.set_label(self.nodes.object_label(end.data))
         if span is None:
             self._post_summary()
             return
@@ -428,10 +489,23 @@ class ChangesTree(Tree[NodeData]):
     def action_cycle_type(self) -> None:
         self.filters.cycle_type(self.model.counts)
         self._rebuild()
+        self._open_quick_matches()
 
     def action_cycle_action(self) -> None:
         self.filters.cycle_action(self.model.counts)
         self._rebuild()
+        self._open_quick_matches()
+
+    def _open_quick_matches(self) -> None:
+        """What a type or action filter keeps opens: its types, and the action node if it is the only one."""
+        if not (self.filters.type_only or self.filters.action_only):
+            return
+        types = [n for n in self.root.children if isinstance(n.data, TypeNode)]
+        for tnode in types:
+            tnode.expand()
+        actions = [a for t in types for a in t.children if isinstance(a.data, ActionNode)]
+        if len(actions) == 1:
+            actions[0].expand()
 
     def action_cycle_recoverable(self) -> None:
         self.filters.cycle_recoverable()

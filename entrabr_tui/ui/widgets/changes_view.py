@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from entrabr_tui.core.model import RecoveryAction
+from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.ui.backend import Backend, TypeActionCount
 from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, ObjectRow
 
@@ -20,8 +21,8 @@ AUTO_OPEN_ROWS = 1_000
 #: With a filter that leaves this few types, every type opens.
 AUTO_OPEN_TYPES = 3
 
-#: A cache-side filter: (text, recoverable); ``None`` is no filter.
-FilterKey = tuple[str, bool | None]
+#: A cache-side filter: (text, recoverable answer); ``None`` is no filter.
+FilterKey = tuple[str, Recoverable | None]
 NodeKey = tuple[str, str]
 
 
@@ -44,11 +45,13 @@ class QuickFilter:
 
 
 def group_counts(counts: Iterable[TypeActionCount]) -> dict[str, list[TypeActionCount]]:
-    """Counts by type, types and actions in name order."""
+    """Counts by type: the type with the most changes first (the incident is usually there), then by name;
+    actions in name order."""
     groups: dict[str, list[TypeActionCount]] = {}
     for c in sorted(counts, key=lambda c: (c.entity_type_raw, c.action_raw)):
         groups.setdefault(c.entity_type_raw, []).append(c)
-    return groups
+    order = sorted(groups, key=lambda etype: (-sum(c.count for c in groups[etype]), etype))
+    return {etype: groups[etype] for etype in order}
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class TreeView:
     pages: dict[NodeKey, list[ObjectRow]] = field(default_factory=dict)
 
 
-def fetch_page(backend: Backend, report_id: str, node: NodeKey, after: tuple[str, str] | None,
+def fetch_page(backend: Backend, report_id: str, node: NodeKey, after: tuple[str, str, int] | None,
                key: FilterKey | None) -> list[ObjectRow]:
     """One page of a type/action node under a filter (blocking)."""
     text, recoverable = key if key is not None else ("", None)

@@ -9,9 +9,12 @@ it is shown.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from typing import ClassVar
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -21,11 +24,21 @@ from textual.message import Message
 from textual.widgets import TextArea
 from textual.worker import Worker, WorkerState
 
-from entrabr_tui.core.diff import DiffKind, DiffRow, diff_change, raw_json
+from entrabr_tui.core.diff import ABSENT, DiffKind, DiffRow, diff_change, raw_json
 from entrabr_tui.core.model import Change
 from entrabr_tui.ui.backend import Backend
-from entrabr_tui.ui.bindings import DIFF
-from entrabr_tui.ui.text import clean, name_text, safe, truncate
+from entrabr_tui.ui.bindings import DIFF, RAW_JSON
+from entrabr_tui.ui.text import (
+    CLIPBOARD_NOTE,
+    clean,
+    literal,
+    multiline,
+    name_text,
+    plural,
+    safe,
+    truncate,
+    wrapped,
+)
 from entrabr_tui.ui.widgets.styles import action_glyph, theme_style
 from entrabr_tui.ui.widgets.tables import NavTable
 from entrabr_tui.ui.workers import failure_title
@@ -39,6 +52,9 @@ _KIND_VARIABLE = {
     DiffKind.SOFT_DELETE: "error",
 }
 
+#: The Rec column: recoverable, not, or unknown (the object's sync status is; enter shows why).
+_REC_TEXT = {True: "yes", False: "no", None: "?"}
+
 #: Seconds the cursor must rest on an object before its diff is read: after a single move from rest, and
 #: while it moves (twice the time between the last two moves, within these bounds: a held key repeats every
 #: 30–90 ms, so holding ``j`` reads nothing until it is released).
@@ -47,26 +63,107 @@ DIFF_DELAY_MOVING = (0.06, 0.15)
 #: Moves closer together than this mean the cursor is moving.
 MOVING_GAP = 0.3
 
+#: Lines a value may wrap over in the table (enter shows all of it; ``z`` zooms the pane).
+ROW_LINES = 4
+#: Width of the property column, in cells (about a third of the pane).
+PROPERTY_MIN, PROPERTY_MAX = 14, 30
+#: Characters of a value drawn in a cell (the value dialog shows up to ``FULL_VALUE_CHARS``).
+CELL_CHARS = 1_000
+FULL_VALUE_CHARS = 20_000
+
+
 
 async def rest(delay: float) -> None:
     """The wait before a requested diff is read (a newer request cancels it)."""
     await asyncio.sleep(delay)
 
 
-def load_diff(backend: Backend, report_id: str, change_id: str) -> tuple[Change | None, list[DiffRow]]:
-    """The change and its diff rows, member names resolved where cached (blocking: run it in a thread)."""
-    change = backend.change(report_id, change_id)
+def _ids_in(value: Any) -> Iterator[str]:
+    """Strings of a Conditional Access policy's user, group and role lists (object ids, mostly)."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if isinstance(inner, list) and (key.startswith("include") or key.startswith("exclude")):
+                yield from (item for item in inner if isinstance(item, str))
+            else:
+                yield from _ids_in(inner)
+
+
+def named_ids(change: Change) -> list[str]:
+    """Ids the diff of ``change`` names when the cache knows them: link targets (members, owners …) and the
+    users, groups and roles of a Conditional Access policy."""
+    ids = [str(item.get("id")) for key, value in change.delta.items()
+           if key.endswith("@delta") and isinstance(value, list)
+           for item in value if isinstance(item, dict) and item.get("id")]
+    if change.entity_type_raw.casefold() == "conditionalaccesspolicy":
+        ids += [i for source in (change.delta, change.current) for i in _ids_in(source.get("conditions"))]
+    return list(dict.fromkeys(ids))
+
+
+def load_diff(backend: Backend, report_id: str, change_id: str, position: int | None = None
+              ) -> tuple[Change | None, list[DiffRow]]:
+    """The change (the one at ``position`` when given: an object may have several) and its diff rows,
+    member names resolved where cached (blocking: run it in a thread)."""
+    change = backend.change(report_id, change_id, position)
     if change is None:
         return None, []
-    member_ids = [str(item.get("id")) for key, value in change.delta.items()
-                  if key.endswith("@delta") and isinstance(value, list)
-                  for item in value if isinstance(item, dict) and item.get("id")]
-    names = dict(backend.display_names(member_ids)) if member_ids else {}
+    ids = named_ids(change)
+    names = dict(backend.display_names(ids)) if ids else {}
     return change, diff_change(change, names.get)
 
 
+def copy_text(value: Any) -> str:
+    """What ``y`` copies: the raw value (a string as it is, anything else as JSON)."""
+    if value is ABSENT:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+def _full_value(value: Any) -> Text:
+    if value is ABSENT:
+        return Text("(absent)", style="italic")
+    shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2, default=str)
+    return multiline(shown or '""', limit=FULL_VALUE_CHARS)
+
+
+def value_body(row: DiffRow) -> Text:
+    """The full values of one diff row, for the value dialog (enter)."""
+    body = Text.assemble(("Backup (what a restore writes):\n", "bold"), _full_value(row.backup),
+                         ("\n\nCurrent:\n", "bold"), _full_value(row.current),
+                         ("\n\nRecoverable: ", "bold"),
+                         {True: "yes", False: "no", None: "unknown"}[row.recoverable])
+    if row.reason:
+        body.append_text(Text.assemble(" — ", multiline(row.reason)))
+    if row.note:
+        body.append_text(Text.assemble(("\nNote: ", "bold"), multiline(row.note)))
+    if row.member_id:
+        body.append_text(Text.assemble(("\nObject id: ", "bold"), safe(row.member_id)))
+    return body
+
+
+def _property(row: DiffRow, glyph_style: Style | str, label: Text, width: int) -> tuple[Text, int]:
+    """The property cell: the glyph, the label indented by depth, wrapped under itself (a hanging indent)."""
+    step = 2 if width >= 20 else 1
+    indent = min(row.depth * step, max(0, width - 10))
+    room = max(4, width - 2 - indent)
+    body, lines = wrapped(label, room, ROW_LINES)
+    out = Text(end="", no_wrap=True)
+    for number, line in enumerate(body.split("\n", allow_blank=True)):
+        if number:
+            out.append("\n" + " " * (2 + indent))
+        else:
+            out.append(f"{row.glyph} ", style=glyph_style)
+            out.append(" " * indent)
+        out.append_text(line)
+    return out, lines
+
+
 class DiffTable(NavTable):
-    """The property rows of one change; widths follow the pane so long values never widen it."""
+    """The property rows of one change. Column widths depend on the pane width only (the same for every
+    object): the property column takes about a third, Backup and Current share the rest equally, and ``Rec``
+    is never cut. Long values wrap over up to :data:`ROW_LINES` lines (enter shows all of a value, ``z``
+    zooms the pane)."""
 
     BINDINGS: ClassVar[list[BindingType]] = DIFF.as_list()
 
@@ -83,6 +180,7 @@ class DiffTable(NavTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.diff_rows: list[DiffRow] = []
+        self._scrolls = False
 
     @property
     def current_row(self) -> DiffRow | None:
@@ -94,29 +192,48 @@ class DiffTable(NavTable):
         self.diff_rows = rows
         self.redraw()
 
+    def widths(self, scrollbar: bool) -> tuple[int, int]:
+        """Cells for the property column (its glyph included) and for each of the two value columns."""
+        # Each of the four columns has a cell of padding on each side; Rec takes three cells.
+        room = max(24, (self.size.width or 80) - (2 if scrollbar else 0) - 2 * 4 - 3)
+        prop = min(PROPERTY_MAX, max(PROPERTY_MIN, room * 36 // 100))
+        return prop, max(6, (room - prop) // 2)
+
     def redraw(self) -> None:
-        prop_w, back_w, cur_w = self.split([1, 3], [34, 33, 33])
         cursor = self.cursor_row
-        self.reset_columns([("glyph", " ", 1), ("property", "Property", prop_w), ("backup", "Backup", back_w),
-                            ("current", "Current", cur_w), ("rec", "Rec", 3)])
-        for index, row in enumerate(self.diff_rows):
-            variable = _KIND_VARIABLE.get(row.kind)
-            glyph_style = theme_style(self.app, variable, bold=True) if variable else ""
-            indent = "  " * min(row.depth, 6)
-            label = safe(indent + clean(row.label), prop_w, style="bold" if row.is_header else "")
-            if row.note and row.is_header:
-                room = max(0, prop_w - label.cell_len)
-                label = Text.assemble(label, safe(f" {row.note}", room, style="dim"))
-            self.add_row(
-                Text(row.glyph, style=glyph_style),
-                label,
-                safe(row.backup_text, back_w),
-                safe(row.current_text, cur_w),
-                Text("yes" if row.recoverable else "no", style="" if row.recoverable else "italic"),
-                key=str(index),
-            )
+        cells = self._cells(scrollbar=False)
+        if sum(height for *_, height in cells) + 1 > (self.size.height or 0):
+            cells = self._cells(scrollbar=True)  # the rows will not fit: leave room for the scrollbar
+        prop_w, value_w = self.widths(self._scrolls)
+        self.reset_columns([("property", "Property", prop_w), ("backup", "Backup", value_w),
+                            ("current", "Current", value_w), ("rec", "Rec", 3)])
+        for index, (label, backup, current, rec, height) in enumerate(cells):
+            self.add_row(label, backup, current, rec, key=str(index), height=height)
         if self.diff_rows:
             self.move_cursor(row=min(max(cursor, 0), len(self.diff_rows) - 1))
+
+    def _cells(self, *, scrollbar: bool) -> list[tuple[Text, Text, Text, Text, int]]:
+        """The cells of every row for the widths the pane gives (with or without a scrollbar)."""
+        self._scrolls = scrollbar
+        prop_w, value_w = self.widths(scrollbar)
+        cells = []
+        for row in self.diff_rows:
+            variable = _KIND_VARIABLE.get(row.kind)
+            glyph_style = theme_style(self.app, variable, bold=True) if variable else ""
+            label_text = Text(clean(row.label), style="bold" if row.is_header else "")
+            backup_text: str | Text = clean(row.backup_text, limit=CELL_CHARS)
+            if row.note and row.is_header:
+                if row.backup_text or row.current_text:
+                    label_text.append(f" · {clean(row.note)}", style="dim")
+                else:  # a group of links: what the restore does to them, where the values go
+                    backup_text = Text(clean(row.note), style="dim")
+            label, label_lines = _property(row, glyph_style, label_text, prop_w)
+            backup, backup_lines = wrapped(backup_text, value_w, ROW_LINES)
+            current, current_lines = wrapped(clean(row.current_text, limit=CELL_CHARS), value_w, ROW_LINES)
+            rec = Text(_REC_TEXT[row.recoverable], style="" if row.recoverable else "italic")
+            cells.append((label, backup, current, rec,
+                          max(label_lines, backup_lines, current_lines)))
+        return cells
 
     def action_back(self) -> None:
         self.post_message(self.Back())
@@ -130,11 +247,22 @@ class DiffTable(NavTable):
         row = self.current_row
         if row is None:
             return
-        text = row.backup_text if row.backup_text else row.current_text
-        which = "backup" if row.backup_text else "current"
+        which, value = ("backup", row.backup) if row.backup is not ABSENT else ("current", row.current)
+        text = copy_text(value)
         self.app.copy_to_clipboard(text)
-        path = truncate(clean(row.path), 40)
-        self.notify(f"Copied the {which} value of {path} ({len(text):,} characters).", title="Copied")
+        what = f"The {which} value of {truncate(clean(row.path), 40)} ({plural(len(text), 'character')})"
+        self.notify(f"{what} was {CLIPBOARD_NOTE}", title="Copy")
+
+    def action_toggle_raw(self) -> None:
+        pane = self.parent
+        if isinstance(pane, DiffPane):
+            pane.toggle_raw()
+
+
+class RawJsonView(TextArea, inherit_bindings=False):
+    """The change as Graph sent it (read-only): ``J`` or esc goes back to the table."""
+
+    BINDINGS: ClassVar[list[BindingType]] = RAW_JSON.as_list()
 
     def action_toggle_raw(self) -> None:
         pane = self.parent
@@ -145,19 +273,21 @@ class DiffTable(NavTable):
 class DiffPane(Vertical):
     """Pane 3: a header line naming the object, then the diff table or the raw JSON."""
 
+    ALLOW_MAXIMIZE = True
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="pane")
         self.change: Change | None = None
         self.raw = False
         #: ``(report id, change id)`` of the newest request (``None``: nothing wanted).
-        self.wanted: tuple[str, str] | None = None
-        self._shown: tuple[str, str] | None = None
+        self.wanted: tuple[str, str, int | None] | None = None
+        self._shown: tuple[str, str, int | None] | None = None
         self._raw_of: Change | None = None
         self._last_request = 0.0
 
     def compose(self) -> ComposeResult:
         yield DiffTable(id="diff-table")
-        raw = TextArea("", read_only=True, id="diff-raw", show_line_numbers=False)
+        raw = RawJsonView("", read_only=True, id="diff-raw", show_line_numbers=False)
         raw.display = False
         yield raw
 
@@ -166,14 +296,15 @@ class DiffPane(Vertical):
         return self.query_one(DiffTable)
 
     # -- loading ---------------------------------------------------------------------------------------
-    def request(self, backend: Backend | None, report_id: str | None, change_id: str | None) -> None:
-        """Show this change once the cursor rests on it; ``None`` drops a pending request (the shown diff
-        stays)."""
+    def request(self, backend: Backend | None, report_id: str | None, change_id: str | None,
+                position: int | None = None) -> None:
+        """Show this change (of an object with several, the one at ``position``) once the cursor rests on
+        it; ``None`` drops a pending request (the shown diff stays)."""
         if backend is None or report_id is None or change_id is None:
             self.wanted = None  # what is shown stays, so coming back to it costs nothing
             self.workers.cancel_group(self, "diff")
             return
-        wanted = (report_id, change_id)
+        wanted = (report_id, change_id, position)
         if wanted == self.wanted:
             return
         self.wanted = wanted
@@ -184,7 +315,7 @@ class DiffPane(Vertical):
         if wanted == self._shown:
             self.workers.cancel_group(self, "diff")
             return
-        self._load(backend, report_id, change_id, delay)
+        self._load(backend, report_id, change_id, position, delay)
 
     @property
     def pending(self) -> bool:
@@ -192,10 +323,11 @@ class DiffPane(Vertical):
         return self.wanted is not None and self.wanted != self._shown
 
     @work(exclusive=True, exit_on_error=False, group="diff", description="Loading the diff")
-    async def _load(self, backend: Backend, report_id: str, change_id: str, delay: float) -> None:
+    async def _load(self, backend: Backend, report_id: str, change_id: str, position: int | None,
+                    delay: float) -> None:
         await rest(delay)
-        change, rows = await asyncio.to_thread(load_diff, backend, report_id, change_id)
-        if self.wanted != (report_id, change_id):
+        change, rows = await asyncio.to_thread(load_diff, backend, report_id, change_id, position)
+        if self.wanted != (report_id, change_id, position):
             return
         self._draw(change, rows, "not in the cache")
         self._shown = self.wanted
@@ -204,7 +336,7 @@ class DiffPane(Vertical):
         error = event.worker.error
         if event.worker.group == "diff" and event.state is WorkerState.ERROR and error is not None:
             self.wanted = None
-            self.notify(clean(str(error) or type(error).__name__)[:300], title=failure_title(event.worker),
+            self.notify(str(error) or type(error).__name__, title=failure_title(event.worker),
                         severity="error", timeout=10)
 
     # -- drawing ---------------------------------------------------------------------------------------
@@ -228,20 +360,20 @@ class DiffPane(Vertical):
             self.table.show_rows(rows)
             if self.raw:
                 self._fill_raw()
-            self.border_subtitle = self._subtitle(change) if change is not None else missing
+            self.border_subtitle = self._subtitle(change) if change is not None else Text(missing)
 
     def _fill_raw(self) -> None:
         """Put the current change's JSON in the raw view (only when it shows another one)."""
         if self._raw_of is self.change:
             return
         self._raw_of = change = self.change
-        self.query_one("#diff-raw", TextArea).load_text(raw_json(change) if change is not None else "")
+        self.query_one("#diff-raw", RawJsonView).load_text(raw_json(change) if change is not None else "")
 
     def toggle_raw(self) -> None:
         if self.change is None:
             return
         self.raw = not self.raw
-        raw = self.query_one("#diff-raw", TextArea)
+        raw = self.query_one("#diff-raw", RawJsonView)
         if self.raw:
             self._fill_raw()
         raw.display = self.raw
@@ -249,9 +381,10 @@ class DiffPane(Vertical):
         (raw if self.raw else self.table).focus()
 
     @staticmethod
-    def _subtitle(change: Change | None) -> str:
+    def _subtitle(change: Change | None) -> Text:
+        """``~ update · user · Name`` (literal)."""
         if change is None:
-            return ""
-        name = name_text(change.display_name, 30).plain
+            return Text("")
         glyph = action_glyph(change.action_raw)
-        return f"{glyph} {clean(change.action_raw)} · {clean(change.entity_type_raw)} · {name}"
+        return literal(f"{glyph} ", change.action_raw, " · ", change.entity_type_raw, " · ",
+                       name_text(change.display_name, 40))

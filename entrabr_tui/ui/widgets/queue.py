@@ -13,7 +13,7 @@ from entrabr_tui.core.model import RecoveryAction
 from entrabr_tui.engine.plans import SessionPlan
 from entrabr_tui.ui.backend import QueueEntry
 from entrabr_tui.ui.bindings import QUEUE
-from entrabr_tui.ui.text import name_text, plural, safe
+from entrabr_tui.ui.text import clean, name_text, plural, safe, wrapped
 from entrabr_tui.ui.widgets.styles import action_glyph, action_style
 from entrabr_tui.ui.widgets.tables import NavTable
 
@@ -86,8 +86,10 @@ class QueueTable(NavTable):
                             ("effect", "Restore will", effect_w)])
         self._rows = {}
         if not self.entries:
-            hint = Text("Empty: space marks objects in pane 2", style="dim italic")
-            self._add("empty", [], Text(""), hint, Text(""))
+            hint, lines = wrapped("Empty: mark objects with space in pane 2 (Changes), then r restores them.",
+                                  name_w, 4, "dim italic")
+            self._rows["empty"] = []
+            self.add_row(Text(""), hint, Text(""), key="empty", height=lines)
             return
         reasons: dict[tuple[str, str], str] = {}
         for exclusion in self.plan.exclusions if self.plan is not None else ():
@@ -118,9 +120,10 @@ class QueueTable(NavTable):
                       Text("nothing (see why)", style="bold"))
             for entry, reason in excluded[:max(0, MAX_ROWS - drawn)]:
                 drawn += 1
-                self._add(f"row-{drawn}", [entry], Text("!"),
-                          Text.assemble("  ", name_text(entry.display_name, name_w - 2)),
-                          safe(reason, effect_w, style="italic"))
+                reason_text, lines = wrapped(clean(reason), effect_w, 3, "italic")
+                self._rows[f"row-{drawn}"] = [entry]
+                self.add_row(Text("!"), Text.assemble("  ", name_text(entry.display_name, name_w - 2)),
+                             reason_text, key=f"row-{drawn}", height=lines)
         if drawn >= MAX_ROWS:
             self._add("more", [], Text(""), Text(f"… first {MAX_ROWS:,} objects shown", style="dim italic"),
                       Text(""))

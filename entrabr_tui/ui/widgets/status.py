@@ -2,55 +2,93 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
-from entrabr_tui.core.capabilities import Capabilities
-from entrabr_tui.engine.events import JobProgress, RestoreProgress
-from entrabr_tui.ui.text import format_duration, safe
+from entrabr_tui.core.capabilities import BackupRole, Capabilities
+from entrabr_tui.engine.events import JobProgress, RestoreProgress, RetryWait
+from entrabr_tui.ui.backend import CachedReportView
+from entrabr_tui.ui.text import clean, format_count, format_duration, safe, truncate
+
+#: Short names of the roles, for narrow terminals.
+_SHORT_ROLE = {
+    BackupRole.GLOBAL_ADMINISTRATOR: "Global Admin",
+    BackupRole.ADMINISTRATOR: "Backup Admin",
+    BackupRole.READER: "Backup Reader",
+    BackupRole.NONE: "no backup role",
+    BackupRole.UNKNOWN: "role unknown",
+}
+
+
+def short_identity(identity: str) -> str:
+    """``backup.admin@contoso.example`` → ``backup.admin@…`` (who, without the domain)."""
+    local, at, _domain = identity.rpartition("@")
+    return f"{local}@…" if at and local else identity
 
 
 class StatusLine(Static):
-    """``entrabr · tenant · identity · role · job slot · offline`` — one line, every part literal."""
+    """``entrabr · tenant · identity · role · job slot · offline`` — one line, every part literal.
+
+    When the line is too narrow, parts get shorter in turn (the identity without its domain, the role's short
+    name, the tenant cut) before anything is cut, so the role and who is signed in stay readable at 80
+    columns. Offline, the role and the job slot are not known, and the line says so.
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("entrabr · connecting…", id=id)
         self.tenant = ""
         self.capabilities: Capabilities | None = None
         self.offline = False
-        self.slot = "job slot free"
+        self.slot: str | None = None
 
     def set_session(self, tenant: str, capabilities: Capabilities, offline: bool) -> None:
         self.tenant, self.capabilities, self.offline = tenant, capabilities, offline
         self._redraw()
 
     def set_slot(self, text: str | None) -> None:
-        self.slot = text or "job slot free"
+        self.slot = text
         self._redraw()
 
     def on_resize(self) -> None:
         self._redraw()
 
-    def _redraw(self) -> None:
-        """Who and where on the left, the job slot on the right; the left side is cut first."""
-        right = safe(self.slot, 70)
-        if self.offline:
-            right.append(" · OFFLINE (cache only)", style="bold")
-        left = Text("entrabr", style="bold", end="")
+    def _parts(self, level: int) -> tuple[list[str], str]:
+        """Left parts and the right side at shortening ``level`` (0: everything in full)."""
+        caps = self.capabilities
+        left = ["entrabr"] if level < 4 else []
         if self.tenant:
-            left.append(" · ")
-            left.append_text(safe(self.tenant, 24))
-        if self.capabilities is not None:
-            left.append(" · ")
-            left.append_text(safe(self.capabilities.identity.display, 40))
-            left.append(" · ")
-            left.append_text(safe(self.capabilities.role.value, 30))
+            left.append(truncate(clean(self.tenant), 24 if level < 3 else 12))
+        if caps is not None:
+            who = clean(caps.identity.display)
+            left.append(truncate(who if level < 1 else short_identity(who), 40 if level < 5 else 16))
+            if self.offline:
+                left.append("role not known offline" if level < 2 else "role ?")
+            else:
+                left.append(caps.role.value if level < 2 else _SHORT_ROLE.get(caps.role, caps.role.value))
+        if self.offline:
+            right = "job slot not known · OFFLINE (cache only)" if level < 2 else "OFFLINE"
+        else:
+            right = clean(self.slot) if self.slot else ("job slot free" if level < 2 else "slot free")
+        return left, right
+
+    def _redraw(self) -> None:
+        """Who and where on the left, the job slot on the right; parts shorten before anything is cut."""
         width = max(20, (self.size.width or 100) - 2)
+        for level in range(6):
+            left_parts, right_text = self._parts(level)
+            left_plain = " · ".join(left_parts)
+            if cell_len(left_plain) + 3 + cell_len(right_text) <= width:
+                break
+        right = Text(truncate(right_text, max(20, width - 30)), style="bold" if self.offline else "")
         room = max(8, width - right.cell_len - 3)
-        if left.cell_len > room:
-            left = safe(left.plain, room, style="")
+        left = Text(truncate(left_plain, room), end="")
+        if left_parts and left_parts[0] == "entrabr":
             left.stylize("bold", 0, min(7, len(left.plain)))
         gap = max(3, width - left.cell_len - right.cell_len)
         self.update(Text.assemble(left, " " * gap, right))
@@ -65,16 +103,35 @@ class ReadOnlyBanner(Static):
             self.update(Text.assemble(("READ-ONLY ", "bold"), "· restore is disabled: ", safe(reason, 200)))
 
 
+def report_state(report: CachedReportView | None) -> str | None:
+    """What the Changes title adds about the open report: ``incomplete: 1,998 of 5,005 (…)`` until it is
+    proven complete, and how many change objects could not be read (``None``: nothing to add)."""
+    if report is None:
+        return None
+    if not report.complete:
+        return report.state_text or "incomplete"
+    return f"{report.unreadable:,} unreadable" if report.unreadable else None
+
+
+def elapsed_text(elapsed: float, expected: float | None) -> str:
+    """``12m 03s of up to 1h 45m``, or ``2h 10m: over the usual time (up to 1h 45m)`` past the estimate."""
+    text = format_duration(elapsed)
+    if expected:
+        if elapsed > expected:
+            return f"{text}: over the usual time (up to {format_duration(expected)})"
+        text += f" of up to {format_duration(expected)}"
+    return text
+
+
 def job_progress_text(progress: JobProgress) -> str:
-    """``difference report · 12m 03s of up to 1h 45m · Calculating differences``."""
+    """``difference report · 12m 03s of up to 1h 45m · Calculating differences`` (or, while a request waits
+    to be tried again, ``… · throttled (HTTP 429): trying again in 42s (try 2 of 6)``)."""
     kind = "difference report" if progress.kind.value == "recoveryPreviewJob" else "restore"
-    text = f"{kind} · {format_duration(progress.elapsed)}"
-    if progress.expected:
-        text += f" of up to {format_duration(progress.expected)}"
+    text = f"{kind} · {elapsed_text(progress.elapsed, progress.expected)}"
     if progress.phase == "downloading":
-        total = f"{progress.total:,}" if progress.total is not None else "?"
-        text += f" · {progress.downloaded:,}/{total} changes"
-    return f"{text} · {progress.text or progress.phase}"
+        total = format_count(progress.total) if progress.total is not None else "?"
+        text += f" · {format_count(progress.downloaded)}/{total} changes"
+    return f"{text} · {_retry_text(progress.retry) or progress.text or progress.phase}"
 
 
 def slot_text(progress: JobProgress) -> str:
@@ -85,11 +142,16 @@ def slot_text(progress: JobProgress) -> str:
 
 def restore_progress_text(progress: RestoreProgress) -> str:
     return (f"restore · batch {progress.batch}/{progress.batch_count} · {format_duration(progress.elapsed)}"
-            f" · {progress.text or progress.phase}")
+            f" · {_retry_text(progress.retry) or progress.text or progress.phase}")
+
+
+def _retry_text(wait: RetryWait | None) -> str:
+    return "" if wait is None else wait.text(datetime.now(UTC))
 
 
 class JobStrip(Horizontal):
-    """What the running job is doing, with a progress bar; hidden while no job runs."""
+    """What the running job is doing, with a progress bar; hidden while no job runs. While a request waits
+    to be tried again, ``countdown`` renders the text anew every second."""
 
     def compose(self) -> ComposeResult:
         yield Static("", id="job-text")
@@ -97,12 +159,26 @@ class JobStrip(Horizontal):
 
     def on_mount(self) -> None:
         self.display = False
+        self._countdown: Callable[[], str] | None = None
+        self._ticker = self.set_interval(1.0, self._tick, pause=True)
 
-    def show_text(self, text: str, done: float | None, total: float | None) -> None:
+    def show_text(self, text: str, done: float | None, total: float | None, *,
+                  countdown: Callable[[], str] | None = None) -> None:
         self.display = True
         self.query_one("#job-text", Static).update(safe(text, 200))
         bar = self.query_one("#job-bar", ProgressBar)
         bar.update(total=total, progress=done if done is not None else 0)
+        self._countdown = countdown
+        if countdown is None:
+            self._ticker.pause()
+        else:
+            self._ticker.resume()
+
+    def _tick(self) -> None:
+        if self._countdown is not None:
+            self.query_one("#job-text", Static).update(safe(self._countdown(), 200))
 
     def hide(self) -> None:
         self.display = False
+        self._countdown = None
+        self._ticker.pause()

@@ -27,8 +27,9 @@ class NavTable(DataTable[object], inherit_bindings=False):
 
     @property
     def inner_width(self) -> int:
-        """Cells available for content, less one cell of padding on each side of each column."""
-        return max(20, self.scrollable_content_region.width or self.size.width or 80)
+        """Cells available for columns, leaving room for a vertical scrollbar (rows may wrap and need one
+        later; a table wider than its pane would need a horizontal one)."""
+        return max(20, (self.size.width or 80) - 2)
 
     def split(self, fixed: list[int], shares: list[int]) -> list[int]:
         """Widths for ``shares`` (percent of what is left after ``fixed`` columns and cell padding)."""

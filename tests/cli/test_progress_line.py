@@ -1,0 +1,149 @@
+"""The progress line: redrawn in place at 80 columns (cut to the width, never wrapped), a retry counted
+down once a second, one line per change when stderr is no terminal."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from entrabr_tui.cli import progress
+from entrabr_tui.cli.output import fit, text_width
+from entrabr_tui.cli.progress import ProgressPrinter, job_line
+from entrabr_tui.core.model import JobKind, RecoveryStatus
+from entrabr_tui.engine.events import JobProgress, RestoreProgress, RetryWait
+
+from .helpers import FakeTty
+
+T0 = datetime(2026, 7, 30, 8, 0, tzinfo=UTC)
+LONG = JobProgress(job_id="0087d630-8636-4efe-aae0-88c40ad3d22d", kind=JobKind.PREVIEW, phase="loadingData",
+                   text="Loading the backup data (first use of this backup)", elapsed=3.0, expected=6.0,
+                   status=RecoveryStatus.LOADING_DATA)
+
+
+def wait(seconds: float, attempt: int = 1) -> RetryWait:
+    return RetryWait(cause="throttled", reason="HTTP 429", attempt=attempt, max_attempts=6, delay=seconds,
+                     until=T0 + timedelta(seconds=seconds))
+
+
+def drawn(text: str) -> list[str]:
+    """The successive states of the status line."""
+    return [part for part in text.split("\r\x1b[K") if part]
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_a_long_line_is_cut_to_the_terminal_width(monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
+    monkeypatch.setattr(progress, "terminal_width", lambda stream: columns)
+    err = FakeTty()
+    ticks = iter(range(100))
+    printer = ProgressPrinter(err, clock=lambda: float(next(ticks)))
+    assert text_width(job_line(LONG)) > 120
+    for _ in range(3):
+        printer.job(LONG)
+    printer.done()
+    states = drawn(err.getvalue())
+    assert "\n" not in err.getvalue() and len(states) == 3
+    assert all(text_width(s) == columns - 1 and s.endswith("...") for s in states)
+    assert states[0].startswith("loadingData  Loading the backup data")
+
+
+def test_the_width_falls_back_to_80_columns() -> None:
+    err = FakeTty()  # no file descriptor: its size cannot be read
+    printer = ProgressPrinter(err)
+    printer.job(LONG)
+    assert text_width(drawn(err.getvalue())[0]) == 79
+
+
+async def test_a_retry_counts_down_once_a_second() -> None:
+    clock = {"now": T0}
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock["now"] += timedelta(seconds=seconds)
+
+    err = FakeTty()
+    ticks = iter(range(100))
+    printer = ProgressPrinter(err, clock=lambda: float(next(ticks)), now=lambda: clock["now"], sleep=sleep)
+    printer.job(JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating", text="Calculating",
+                            elapsed=3.0, retry=wait(3)))
+    assert printer._ticker is not None
+    await printer._ticker
+    states = drawn(err.getvalue())
+    countdown = [re.search(r"trying again (in \d+s|now)", s).group(1) for s in states]  # type: ignore[union-attr]
+    assert countdown == ["in 3s", "in 2s", "in 1s", "now"]
+    assert sleeps == [1.0, 1.0, 1.0]
+    assert "throttled (HTTP 429)" in states[0] and "(try 2 of 6)" in states[0]
+
+
+async def test_the_next_event_ends_the_countdown() -> None:
+    clock = {"now": T0}
+    err = FakeTty()
+    ticks = iter(range(100))
+    printer: ProgressPrinter
+
+    async def sleep(seconds: float) -> None:
+        clock["now"] += timedelta(seconds=seconds)
+        printer.job(JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating", text="Calculating",
+                                elapsed=9.0))  # the retried request went through
+
+    printer = ProgressPrinter(err, clock=lambda: float(next(ticks)), now=lambda: clock["now"], sleep=sleep)
+    printer.job(JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating", text="Calculating",
+                            elapsed=3.0, retry=wait(180)))
+    assert printer._ticker is not None
+    await printer._ticker
+    states = drawn(err.getvalue())
+    assert len(states) == 2 and "trying again" in states[0] and "trying again" not in states[1]
+
+
+def test_off_a_terminal_each_retry_is_one_line() -> None:
+    err = io.StringIO()
+    printer = ProgressPrinter(err, now=lambda: T0)
+    event = JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating", text="Calculating",
+                        elapsed=3.0)
+    for item in (event, event, replace(event, retry=wait(180)), replace(event, retry=wait(180)),
+                 replace(event, retry=wait(60, attempt=2)), event):
+        printer.job(item)
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 4
+    assert "trying again in 3m 00s (try 2 of 6)" in lines[1] and "in 1m 00s (try 3 of 6)" in lines[2]
+    assert "trying again" not in lines[3]
+
+
+def test_restore_lines_show_the_retry() -> None:
+    err = io.StringIO()
+    printer = ProgressPrinter(err, now=lambda: T0)
+    printer.restore(RestoreProgress(batch=1, batch_count=2, job_id=None, phase="queued", text="Submitting",
+                                    elapsed=0.0, retry=wait(30)))
+    assert err.getvalue().startswith("batch 1/2  queued  throttled (HTTP 429): trying again in 30s")
+
+
+def test_fit_cuts_by_columns() -> None:
+    assert fit("abcdef", 4) == "abc…" and fit("abc", 4) == "abc"
+    assert fit("日本語テキスト", 7) == "日本語…" and text_width(fit("日本語テキスト", 7)) == 7
+    assert fit("abcdef", 5, "...") == "ab..."
+
+
+
+def test_throttling_shows_in_the_report_progress() -> None:
+    import httpx
+
+    from entrabr_tui.emulator import EmulatorServer
+
+    from .helpers import cli
+
+    server = EmulatorServer(seed=7, objects=200, job_speed=100_000)
+    server.start()
+    try:
+        httpx.post(f"{server.base_url}/_emulator/faults", timeout=10,
+                   json={"kind": "429", "count": 2, "retry_after": 0, "match": "recoveryPreviewJobs"},
+                   ).raise_for_status()
+        result = cli("report", "--graph-url", server.graph_url(), "--auth", "emulator")
+    finally:
+        server.stop()
+    assert result.code == 0, result.stderr
+    throttled = [line for line in result.stderr.splitlines() if "throttled (HTTP 429): trying again" in line]
+    assert len(throttled) == 2 and "(try 2 of 6)" in throttled[0] and "(try 3 of 6)" in throttled[1]
