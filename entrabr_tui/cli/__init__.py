@@ -146,7 +146,7 @@ async def _with_session(args: argparse.Namespace, out: Output) -> int:
         from entrabr_tui.cli.restore_commands import read_targets
 
         args.targets = read_targets(args, out)  # bad input is refused before signing in
-    session = await open_session(args, out, None if args.demo else config)
+    session = await open_session(args, out, config)
     try:
         return await command(session, args, out)
     finally:

@@ -15,7 +15,7 @@ from entrabr_tui.cli.exits import UsageError
 COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "audit", "blindspots",
             "emulator")
 AUTH_CHOICES = ("device-code", "browser", "cli", "env", "emulator")
-ROLE_CHOICES = ("reader", "admin")
+ROLE_CHOICES = ("reader", "admin", "global")
 FORMAT_CHOICES = ("json", "csv", "md")
 WHAT_CHOICES = ("report", "plan", "jobs")
 ACTION_CHOICES = ("update", "restore", "softDelete")
@@ -96,7 +96,8 @@ def _add_globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     g.add_argument("--demo", action="store_true", default=d(False),
                    help="use the built-in demo tenant (an emulator started in this process)")
     g.add_argument("--role", choices=ROLE_CHOICES, default=d(None),
-                   help="demo or emulator sign-in role: reader (read only) or admin (default)")
+                   help="demo or emulator sign-in role: reader (read only), admin (default), or global "
+                        "(a second administrator, e.g. to apply a plan another one reviewed)")
     g.add_argument("--objects", type=_demo_size, default=d(None), metavar="N",
                    help="demo tenant size in objects, {:,} to {:,} (default {:,})".format(
                        *DEMO_OBJECTS_RANGE, DEMO_OBJECTS))
@@ -198,13 +199,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("restore", "plan (dry run) or apply a restore of objects from a difference report")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--plan", action="store_true", help="show what would happen; change nothing")
-    mode.add_argument("--apply", action="store_true", help="run the recovery jobs")
+    mode.add_argument("--apply", nargs="?", const=True, default=False, metavar="PLAN.json",
+                      help="run the recovery jobs (of the objects selected, or of a reviewed plan file)")
     mode.add_argument("--resume", action="store_true",
                       help="finish an interrupted restore: follow the batch it was running, send the rest")
     mode.add_argument("--discard-interrupted", action="store_true",
                       help="forget an interrupted restore: its remaining batches are not sent")
     p.add_argument("--yes", action="store_true",
                    help="do not ask for confirmation (needed when stdin is not a terminal)")
+    g = p.add_argument_group("planning and the checks around a restore")
+    g.add_argument("--strategy", choices=("ids", "types", "mix"),
+                   help="how to scope the jobs: by object ID, whole types, or the best mix (default: the "
+                        "fastest that reverts nothing unmarked)")
+    g.add_argument("--with-dependencies", action="store_true",
+                   help="also restore the deleted objects the plan depends on (members, policy references, "
+                        "applications)")
+    g.add_argument("--out", metavar="PLAN.json",
+                   help="with --plan: write the reviewed plan to this file for a second person to apply")
+    g.add_argument("--no-recheck", action="store_true",
+                   help="skip the preview that checks the tenant against what was reviewed (recorded)")
+    g.add_argument("--if-moved", choices=("accept", "drop"),
+                   help="when objects moved since the review: restore them anyway (accept) or leave them "
+                        "out (drop); without it a terminal asks and a script stops (exit 17)")
+    g.add_argument("--break-glass-user", dest="break_glass_users", action="append", default=[],
+                   metavar="ID", help="a break-glass account's object id (repeatable; adds to the config's)")
+    g.add_argument("--break-glass-group", dest="break_glass_groups", action="append", default=[],
+                   metavar="ID", help="a break-glass group's object id (repeatable; adds to the config's)")
+    g.add_argument("--confirm-policy", dest="confirm_policies", action="append", default=[], metavar="NAME",
+                   help="confirm a lockout finding by the policy's exact name (repeatable; for scripts)")
+    g.add_argument("--no-verify", action="store_true",
+                   help="skip the preview that verifies the restore after its last batch (recorded)")
     _add_snapshot(p)
     _add_targets(p)
     _add_audit_selection(p, "objects to restore by who changed them (reads the directory audit log)")
@@ -310,6 +334,16 @@ def check(args: argparse.Namespace) -> None:
 
         for value in args.ids:
             parse_target(value, "--id")
+    if command == "restore" and isinstance(args.apply, str):
+        if args.ids or args.ids_from or args.all or args.queued or args.types or args.report:
+            raise UsageError("--apply PLAN.json applies the objects of the reviewed plan: leave out --id, "
+                             "--ids-from, --all, --queued, --type and --report.")
+        if args.strategy or args.with_dependencies:
+            raise UsageError("--strategy and --with-dependencies change a plan: a reviewed plan is applied "
+                             "as it was reviewed.")
+        return
+    if command == "restore" and args.out and not args.plan:
+        raise UsageError("--out writes a reviewed plan: use it with --plan.")
     if command in ("restore", "export"):
         interrupted = command == "restore" and (args.resume or args.discard_interrupted)
         if interrupted and (args.ids or args.ids_from or args.all or args.queued):

@@ -146,4 +146,25 @@ async def open_session(args: argparse.Namespace, out: Output, config: AppConfig 
             raise
     for warning in session.warnings:
         out.warn(warning)
+    apply_restore_guards(session, config, target.profile, args, out)
     return session
+
+
+def apply_restore_guards(session: Session, config: AppConfig | None, profile: str | None,
+                         args: argparse.Namespace, out: Output | None = None) -> None:
+    """Give the session the tenant's restore guards from the config (its profile, else
+    ``[tenants."<tenant id>"]``), with the ``--break-glass-user`` / ``--break-glass-group`` options added."""
+    from dataclasses import replace
+
+    from entrabr_tui.store.config import RestoreGuards, restore_guards
+
+    guards, warnings = restore_guards(config, session.tenant, profile) if config is not None else (
+        RestoreGuards(), [])
+    for warning in warnings:
+        if out is not None:
+            out.warn(warning)
+    users = [*guards.break_glass_users, *getattr(args, "break_glass_users", [])]
+    groups = [*guards.break_glass_groups, *getattr(args, "break_glass_groups", [])]
+    guards = replace(guards, break_glass_users=tuple(dict.fromkeys(users)),
+                     break_glass_groups=tuple(dict.fromkeys(groups)))
+    session.safety.configure(guards, profile=profile)

@@ -18,6 +18,13 @@ code  name               meaning
 10    read-only          a folder or file entrabr writes is read-only (folder, file system or permissions)
 11    disk-full          the disk (or quota) is full; the step that failed saved nothing
 12    timeout            a job stayed in a status this version does not know, or a wait reached its limit
+13    plan-tampered      a reviewed plan file was changed after it was written (its hash does not match)
+14    plan-other-tenant  a reviewed plan file is for another tenant than the one signed in to
+15    backup-expired     the backup a reviewed plan restores from is no longer listed by the service
+16    same-reviewer      the tenant requires a second person, and the reviewer is the one applying
+17    stale              objects moved since the review and the restore was not told to accept or drop them
+18    lockout            a Conditional Access lockout finding was not confirmed by typing the policy's name
+19    drifted            the restore ran, but its verification found objects that drifted during recovery
 130   interrupted        Ctrl+C (jobs already started keep running on the service)
 141   pipe-closed        whoever read the output stopped reading (``| head``): output ended early, quietly
 ====  =================  ===================================================================================
@@ -46,6 +53,13 @@ class ExitCode(IntEnum):
     READ_ONLY = 10
     DISK_FULL = 11
     TIMEOUT = 12
+    PLAN_TAMPERED = 13
+    PLAN_OTHER_TENANT = 14
+    BACKUP_EXPIRED = 15
+    SAME_REVIEWER = 16
+    STALE = 17
+    LOCKOUT = 18
+    DRIFTED = 19
     INTERRUPTED = 130
     PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a program a closed pipe stopped
 
@@ -91,6 +105,10 @@ def classify(exc: BaseException) -> CliError:
 
     if isinstance(exc, graph.GraphError):
         return _graph_error(exc)
+    if isinstance(exc, engine.PlanRefusedError):
+        return CliError(exc.message, _REFUSALS.get(exc.reason.value, ExitCode.USAGE))
+    if isinstance(exc, engine.RestoreRefusedError):
+        return CliError(exc.message, ExitCode.STALE if exc.reason == "stale" else ExitCode.LOCKOUT)
     if isinstance(exc, engine.EngineError):
         code = ExitCode.ERROR
         from entrabr_tui.engine import audit
@@ -112,6 +130,12 @@ def classify(exc: BaseException) -> CliError:
         return sign_in
     name = type(exc).__name__
     return CliError(f"Unexpected error ({name}): {exc}", ExitCode.ERROR, unexpected=True)
+
+
+#: The exit code of each reason a reviewed plan file is refused (a file that is no plan: usage).
+_REFUSALS = {"tampered": ExitCode.PLAN_TAMPERED, "other-tenant": ExitCode.PLAN_OTHER_TENANT,
+             "backup-gone": ExitCode.BACKUP_EXPIRED, "same-person": ExitCode.SAME_REVIEWER,
+             "malformed": ExitCode.USAGE}
 
 
 def _graph_error(exc: BaseException) -> CliError:

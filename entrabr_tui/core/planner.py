@@ -4,22 +4,23 @@ A plan says, per object type, what a restore will update, restore and soft-delet
 and the sequence of recovery jobs (their ``filteringCriteria``) that carries it out, one job at a time:
 
 * A type whose every change in the report is queued, with nothing excluded, is scoped as a whole type
-  (one ``recoveryJobEntityNamesFilter`` job holding all such types). Recovery is computed against the live
-  tenant when it runs, so a whole-type job also acts on objects of that type that changed after the report;
-  pass ``allow_whole_type=False`` to scope by IDs only.
+  (one ``recoveryJobEntityNamesFilter`` job per stage holding all such types of the stage). Recovery is
+  computed against the live tenant when it runs, so a whole-type job also acts on objects of that type that
+  changed after the report; pass ``allow_whole_type=False`` to scope by IDs only, or choose the whole types
+  with :func:`rebatch` (see :mod:`.plan_options` for the alternatives and their costs).
 * Everything else goes into ``recoveryJobEntityNameAndIdsFilter`` jobs of at most ``MAX_IDS_PER_JOB`` IDs in
   total, one entry per type per job.
 
-Ordering is deterministic and independent of the queue order. Types follow ``TYPE_ORDER`` (users before
-groups so that membership links find their members; applications before service principals; named
-locations before the Conditional Access policies that use them). Within a type, restores come first, then
-updates, then unknown actions, then soft-deletes, each sorted by ID.
+Jobs follow the dependency stages of :mod:`.stages` (users → groups → applications → service principals →
+named locations → Conditional Access and other policies): a job never mixes two stages. Ordering is
+deterministic and independent of the queue order. Types follow ``TYPE_ORDER`` (the stage order). Within a
+type, restores come first, then updates, then unknown actions, then soft-deletes, each sorted by ID.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from .model import (
@@ -32,6 +33,7 @@ from .model import (
     ResourceType,
 )
 from .recoverability import ExclusionReason, Recoverable, Verdict, recoverability
+from .stages import Stage, stage_of
 from .text import plural
 
 TYPE_ORDER: tuple[str, ...] = (
@@ -195,6 +197,24 @@ class RestorePlan:
     def is_empty(self) -> bool:
         return not self.batches
 
+    @property
+    def stages(self) -> list[tuple[Stage, tuple[FilteringCriteria, ...]]]:
+        """The jobs of each stage, in order (stages without jobs left out)."""
+        out: list[tuple[Stage, list[FilteringCriteria]]] = []
+        for batch in self.batches:
+            stage = batch_stage(batch)
+            if not out or out[-1][0] is not stage:
+                out.append((stage, []))
+            out[-1][1].append(batch)
+        return [(stage, tuple(batches)) for stage, batches in out]
+
+
+def batch_stage(batch: FilteringCriteria) -> Stage:
+    """The stage of a job the planner made (its first type's)."""
+    if isinstance(batch, EntityNamesFilter):
+        return stage_of(batch.entity_types[0]) if batch.entity_types else Stage.OTHER
+    return stage_of(batch.values[0][0]) if batch.values else Stage.OTHER
+
 
 class _TypeAcc:
     __slots__ = ("details", "excluded", "others", "restores", "soft_deletes", "unknown", "updates")
@@ -331,28 +351,43 @@ def plan_restore(
                        kept_by_tags)
 
 
-def _batches(types: list[TypePlan], max_ids: int) -> tuple[FilteringCriteria, ...]:
-    batches: list[FilteringCriteria] = []
-    whole = tuple(t.entity_type for t in types if t.whole_type)
-    if whole:
-        batches.append(EntityNamesFilter(whole))
-    entries: list[tuple[str, tuple[str, ...]]] = []
-    room = max_ids
+def rebatch(plan: RestorePlan, whole_types: Collection[str]) -> RestorePlan:
+    """``plan`` with exactly ``whole_types`` (among its types) scoped as whole types and the rest by ID.
+
+    The caller decides whether a whole-type job is acceptable (it also acts on every other change of the
+    type the service finds when it runs: see :mod:`.plan_options`)."""
+    types = [replace(t, whole_type=t.entity_type in whole_types) for t in plan.types]
+    return replace(plan, types=tuple(types), batches=_batches(types, plan.max_ids))
+
+
+def _batches(types: Iterable[TypePlan], max_ids: int) -> tuple[FilteringCriteria, ...]:
+    """The jobs, stage by stage: a stage's whole types in one job, then its IDs in jobs of ``max_ids``."""
+    by_stage: dict[Stage, list[TypePlan]] = {}
     for plan in types:
-        if plan.whole_type:
-            continue
-        ids = plan.ids
-        pos = 0
-        while pos < len(ids):
-            take = min(room, len(ids) - pos)
-            entries.append((plan.entity_type, ids[pos:pos + take]))
-            pos += take
-            room -= take
-            if room == 0:
-                batches.append(EntityNameAndIdsFilter(tuple(entries)))
-                entries, room = [], max_ids
-    if entries:
-        batches.append(EntityNameAndIdsFilter(tuple(entries)))
+        by_stage.setdefault(stage_of(plan.entity_type), []).append(plan)
+    batches: list[FilteringCriteria] = []
+    for stage in sorted(by_stage):
+        plans = by_stage[stage]
+        whole = tuple(t.entity_type for t in plans if t.whole_type)
+        if whole:
+            batches.append(EntityNamesFilter(whole))
+        entries: list[tuple[str, tuple[str, ...]]] = []
+        room = max_ids
+        for plan in plans:
+            if plan.whole_type:
+                continue
+            ids = plan.ids
+            pos = 0
+            while pos < len(ids):
+                take = min(room, len(ids) - pos)
+                entries.append((plan.entity_type, ids[pos:pos + take]))
+                pos += take
+                room -= take
+                if room == 0:
+                    batches.append(EntityNameAndIdsFilter(tuple(entries)))
+                    entries, room = [], max_ids
+        if entries:
+            batches.append(EntityNameAndIdsFilter(tuple(entries)))
     return tuple(batches)
 
 
@@ -382,6 +417,7 @@ def plan_to_json(plan: RestorePlan) -> dict[str, Any]:
         ],
         "syncUnknown": [{"entityType": t, "ids": list(ids)} for t, ids in plan.sync_unknown],
         "warnings": plan.warnings,
+        "stages": [{"stage": stage.title, "jobs": len(batches)} for stage, batches in plan.stages],
         "jobs": [b.to_json() for b in plan.batches],
     }
 
@@ -396,6 +432,11 @@ def summary_lines(plan: RestorePlan) -> list[str]:
         scope = "whole type" if t.whole_type else "by ID"
         lines.append(f"  {t.entity_type}: {len(t.restores):,} restored, {len(t.updates):,} reverted, "
                      f"{len(t.soft_deletes):,} soft-deleted ({scope})")
+    stages = plan.stages
+    if len(stages) > 1:
+        lines.append("  in order: " + " → ".join(f"{stage.title} ({len(batches)} job"
+                                                 f"{'' if len(batches) == 1 else 's'})"
+                                                 for stage, batches in stages))
     for e in plan.exclusions:
         lines.append(f"  excluded {e.entity_type}: {len(e.ids):,} – {e.detail}")
     if s.duplicates:

@@ -1,5 +1,5 @@
 """The control plane under ``/_emulator/``: tokens, clock, configuration, faults, a fixture of change objects
-for the next preview job, reset, state and the audit log's ground truth.
+for the next preview job, edits of live objects, reset, state and the audit log's ground truth.
 
 JSON in and out, no authentication, never affected by latency or faults.
 """
@@ -73,6 +73,7 @@ class ControlPlane:
             "/faults": {"GET": self.list_faults, "POST": self.add_fault, "DELETE": self.clear_faults},
             "/changes-override": {"GET": self.get_override, "POST": self.set_override,
                                   "DELETE": self.clear_override},
+            "/tenant/objects/{object_id}": {"POST": self.edit_object},
             "/reset": {"POST": self.reset},
             "/state": {"GET": self.state},
             "/audit/truth": {"GET": self.audit_truth},
@@ -186,6 +187,27 @@ class ControlPlane:
         a reset)."""
         self.service.faults.changes_override.discard()
         return self.service.faults.changes_override.describe()
+
+    async def edit_object(self, request: Request) -> dict[str, Any]:
+        """``POST /_emulator/tenant/objects/{id} {"properties": {...}, "softDelete": false}``: change a live
+        object now, as an administrator would (reports computed afterwards and the audit log see it)."""
+        body = await _body(request)
+        unknown = set(body) - {"properties", "softDelete"}
+        if unknown:
+            raise ControlError(f"unknown key(s): {', '.join(sorted(unknown))}")
+        properties = body.get("properties", {})
+        soft_delete = body.get("softDelete", False)
+        if not isinstance(properties, dict) or not isinstance(soft_delete, bool):
+            raise ControlError("'properties' must be an object and 'softDelete' true or false")
+        if not properties and not soft_delete:
+            raise ControlError("give 'properties' to set, or 'softDelete': true")
+        object_id = request.path_params["object_id"]
+        try:
+            return await self.service.edit_object(object_id, properties, soft_delete)
+        except KeyError:
+            raise ControlError(f"no live object has id {object_id!r}", 404) from None
+        except ValueError as exc:
+            raise ControlError(str(exc)) from exc
 
     async def reset(self, request: Request) -> dict[str, Any]:
         """``POST /_emulator/reset``: the initial tenant, no jobs, no faults."""

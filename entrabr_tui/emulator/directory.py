@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from entrabr_tui.emulator import catalog as c
+from entrabr_tui.emulator.audit_journal import DRIFT as DRIFT_BATCH
 from entrabr_tui.emulator.audit_log import AuditLog
 from entrabr_tui.emulator.audit_timeline import RecoveryOrigin
 from entrabr_tui.emulator.bulk import bulk as _bulk
@@ -281,6 +282,31 @@ class Directory:
             flag = self.sync_flag_in_changes
             failed = tuple(_failed(f, _record(f.change, now, flag), now, flag) for f in applied.failures)
         return RecoveryOutcome(applied.objects, applied.links, failed)
+
+    def edit_object(self, object_id: str, properties: Mapping[str, Any], soft_delete: bool = False
+                    ) -> dict[str, Any]:
+        """Change a live object now, as an administrator would in the portal: set ``properties`` (Graph JSON
+        names; a nested object such as a policy's ``conditions`` is replaced whole) and/or move it to the
+        deleted items. Goes through the history like any other change, so reports and the audit log see it.
+        Raises ``KeyError`` for an object that does not exist (or is deleted) and ``ValueError`` for a
+        property name that cannot be written (``id``, ``@…`` annotations, private keys)."""
+        hist = self._hist
+        idx = self._layout.index_of(object_id)
+        if idx is None or idx >= hist.next_idx or not hist.alive(idx):
+            raise KeyError(object_id)
+        bad = [k for k in properties if not k or k in ("id", "deletedDateTime") or k.startswith(("_", "@"))]
+        if bad:
+            raise ValueError(f"property {bad[0]!r} cannot be written")
+        etype = type_of_index(self._layout, hist.created, idx)
+        now = hist.now
+        with _bulk(), self.audit.journal.open(DRIFT_BATCH, self._day, now.timestamp(), now.timestamp()):
+            if properties:
+                hist.write(idx, dict(properties))
+            if soft_delete:
+                hist.soft_delete(idx, iso(int(now.timestamp())))
+        self._count = None
+        return {"id": self._layout.id_of(idx), "entityType": etype, "deleted": not hist.alive(idx),
+                "properties": {k: hist.value(idx, k) for k in properties}}
 
     def advance_day(self) -> str:
         """Snapshot the live tenant at the next 22:00Z, drift a day, drop snapshots beyond retention."""

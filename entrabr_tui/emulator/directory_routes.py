@@ -1,5 +1,7 @@
 """Graph handlers for the directory lookups a client makes to learn which objects are synchronised from
-on-premises: ``POST /directoryObjects/getByIds`` and ``GET /users`` / ``GET /groups`` filtered by id.
+on-premises: ``POST /directoryObjects/getByIds`` and ``GET /users`` / ``GET /groups`` filtered by id; and
+the live Conditional Access policies (``GET /identity/conditionalAccess/policies``, ``Policy.Read.All``),
+which a restore's lockout check reads.
 
 As documented (Graph reference, directoryObject: getByIds; filter query parameter; known issues):
 
@@ -35,6 +37,7 @@ MAX_IN_VALUES = 15
 MAX_ADVANCED_URL = 2048
 DIRECTORY_READ = ("Directory.Read.All", "Directory.ReadWrite.All", "Directory.AccessAsUser.All")
 USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
+POLICY_READ = ("Policy.Read.All", "Policy.ReadWrite.ConditionalAccess")
 GROUP_READ = ("GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All",
               "Directory.ReadWrite.All")
 #: The directoryObject types the emulated tenant holds, by their lower-cased Graph name.
@@ -140,6 +143,12 @@ async def list_groups(service: EmulatorService, ctx: GraphContext, claims: Claim
     """``GET /groups`` (``$filter`` on id, ``$select``, ``$top``)."""
     authorize_directory(claims, GROUP_READ)
     return await _list(service, ctx, c.GROUP, "groups")
+
+
+async def list_ca_policies(service: EmulatorService, ctx: GraphContext, claims: Claims) -> Response:
+    """``GET /identity/conditionalAccess/policies`` (``$select``, ``$top``; live state, paged)."""
+    authorize_directory(claims, POLICY_READ)
+    return await _list(service, ctx, c.CA_POLICY, "identity/conditionalAccess/policies")
 
 
 def _ids_from_filter(ctx: GraphContext) -> list[str] | None:

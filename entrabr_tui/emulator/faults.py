@@ -16,6 +16,13 @@ fired by the change routes (a draw is made only where the fault can apply):
 * ``redirect-foreign``: the page request is answered with a redirect (``status`` 307, or 302) to a second
   loopback listener on another port (:class:`ForeignListener`) that serves ``{"value": []}`` and no link.
 
+Job kinds apply to job creation:
+
+* ``batch-limit``: a recovery job whose ``recoveryJobEntityNameAndIdsFilter`` holds more than ``max_ids``
+  object IDs is refused with 400 ("too many object IDs"), the way a service with a lower limit than the
+  documented 100 would; it stays in force (every such request is refused) unless ``count`` or ``rate`` is
+  given, and counts a refusal as a firing.
+
 The registry also holds the fixture of change objects served by the next preview job
 (:class:`~entrabr_tui.emulator.overrides.ChangesOverride`), so a reset forgets it too.
 """
@@ -32,13 +39,15 @@ from .overrides import ChangesOverride
 
 TRANSPORT_KINDS = ("429", "503", "504", "drop", "truncate", "slow")
 PAGE_KINDS = ("no-next-link", "short-page", "malformed-change", "redirect-foreign")
-KINDS = TRANSPORT_KINDS + PAGE_KINDS
+JOB_KINDS = ("batch-limit",)
+KINDS = TRANSPORT_KINDS + PAGE_KINDS + JOB_KINDS
 #: How ``malformed-change`` breaks a change object (``mixed`` uses each in this order).
 MALFORMED_VARIANTS = ("missing-id", "missing-entity-type", "id-not-string", "action-not-string",
                       "delta-not-object", "unknown-enum")
 REDIRECT_STATUSES = (302, 307)
 _KIND_FIELDS = {"retry_after": ("429", "503"), "delay_ms": ("slow",), "lose": ("short-page",),
-                "variant": ("malformed-change",), "status": ("redirect-foreign",)}
+                "variant": ("malformed-change",), "status": ("redirect-foreign",),
+                "max_ids": ("batch-limit",)}
 
 
 class FaultError(ValueError):
@@ -59,6 +68,7 @@ class Fault:
     lose: int | None = None        # short-page: items left out (None: half the page)
     variant: str = "mixed"         # malformed-change
     status: int = 307              # redirect-foreign
+    max_ids: int = 0               # batch-limit
     fired: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -89,6 +99,8 @@ class Fault:
             doc["variant"] = self.variant
         elif self.kind == "redirect-foreign":
             doc["status"] = self.status
+        elif self.kind == "batch-limit":
+            doc["max_ids"] = self.max_ids
         return doc
 
 
@@ -196,8 +208,13 @@ class FaultRegistry:
             raise FaultError("give either 'count' or 'rate', not both")
         count = _number(spec, "count", integer=True, low=1, high=None) if "count" in spec else None
         rate = float(_number(spec, "rate", integer=False, low=0.0, high=1.0)) if "rate" in spec else None
-        if count is None and rate is None:
+        if count is None and rate is None and kind not in JOB_KINDS:
             count = 1
+        max_ids = 0
+        if kind == "batch-limit":
+            if "max_ids" not in spec:
+                raise FaultError("a batch-limit fault needs 'max_ids'")
+            max_ids = _number(spec, "max_ids", integer=True, low=1, high=999)
         retry_after = 1
         if "retry_after" in spec:
             retry_after = _number(spec, "retry_after", integer=True, low=0, high=3600)
@@ -218,7 +235,7 @@ class FaultRegistry:
         self._next += 1
         fault = Fault(id=fault_id, kind=kind, count=count, rate=rate, retry_after=retry_after,
                       delay_ms=delay_ms, match=match, lose=lose, variant=str(variant), status=int(status),
-                      rng=random.Random(f"entrabr-emulator-faults:{self.seed}:{fault_id}"))
+                      max_ids=max_ids, rng=random.Random(f"entrabr-emulator-faults:{self.seed}:{fault_id}"))
         self.faults.append(fault)
         return fault
 
@@ -235,6 +252,13 @@ class FaultRegistry:
     def has_page_faults(self, path: str) -> bool:
         """Whether any page fault could fire for ``path`` (cheap; consumes nothing)."""
         return any(f.kind in PAGE_KINDS and f.applies(path) for f in self.faults)
+
+    def refuse_batch(self, path: str, ids: int) -> Fault | None:
+        """The ``batch-limit`` fault that refuses a recovery job of ``ids`` object IDs, if any."""
+        for fault in self.faults:
+            if fault.kind == "batch-limit" and fault.applies(path) and ids > fault.max_ids and fault.draw():
+                return fault
+        return None
 
     def pick_redirect(self, path: str) -> Fault | None:
         """The ``redirect-foreign`` fault that fires for a change page request to ``path``, if any."""

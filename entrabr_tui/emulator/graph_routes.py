@@ -107,6 +107,7 @@ ROUTES: list[tuple[tuple[Segment, ...], dict[str, Handler]]] = [
     (("directoryObjects", GET_BY_IDS), {"POST": directory_routes.get_by_ids}),
     (("users",), {"GET": directory_routes.list_users}),
     (("groups",), {"GET": directory_routes.list_groups}),
+    (("identity", "conditionalAccess", "policies"), {"GET": directory_routes.list_ca_policies}),
     (("auditLogs", "directoryAudits"), {"GET": audit_routes.list_audits}),
     (("auditLogs", "directoryAudits", AID), {"GET": audit_routes.get_audit}),
 ]

@@ -109,6 +109,12 @@ async def create_job(service: EmulatorService, ctx: GraphContext, claims: Claims
     authorize(claims, Action.PREVIEW if kind == PREVIEW else Action.RECOVERY)
     service.snapshot_time(snapshot_id, for_job=True)
     scope, criteria = parse_job_body(await ctx.request.body())
+    if kind == RECOVERY and scope is not None and scope.ids:
+        count = sum(len(ids) for ids in scope.ids.values())
+        fault = service.faults.refuse_batch(ctx.request.url.path, count)
+        if fault is not None:
+            raise bad_request(f"Too many object IDs in filterValues: {count}. This request accepts at most "
+                              f"{fault.max_ids} object IDs.")
     job = await service.create_job(kind, snapshot_id, scope, criteria, job_initiator(claims, ctx.request))
     location = f"{ctx.graph_root}/directory/recovery/snapshots/{snapshot_id}/{_KIND_SEGMENT[kind]}/{job.id}"
     return ctx.empty(202, {"Location": location})

@@ -228,6 +228,17 @@ class EmulatorService:
             self._views.clear()
         await self.settle()
 
+    async def edit_object(self, object_id: str, properties: dict[str, Any],
+                          soft_delete: bool) -> dict[str, Any]:
+        """Change a live object now (see ``Directory.edit_object``); jobs computing a difference see it."""
+        await self.settle()
+        result = await self.in_directory(self.directory.edit_object, object_id, properties, soft_delete)
+        self.jobs.generation += 1
+        self._views.clear()
+        self._object_count = None
+        await self.settle()
+        return result
+
     def _advance_day(self) -> None:
         self.directory.advance_day()
         self._refresh()

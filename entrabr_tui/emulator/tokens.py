@@ -37,6 +37,7 @@ SCOPE_PREVIEW = "EntraBackup.ReadWrite.Preview"
 SCOPE_RECOVERY = "EntraBackup.ReadWrite.Recovery"
 SCOPE_AUDIT = "AuditLog.Read.All"
 SCOPE_DIRECTORY_READ = "Directory.Read.All"
+SCOPE_POLICY_READ = "Policy.Read.All"
 
 ROLE_BACKUP_READER = "f42252d9-5400-4d7b-b9ef-cc582dbb8577"
 ROLE_BACKUP_ADMIN = "b6a27b2b-f905-4b2e-81b5-0d90e0ef1fdb"
@@ -46,7 +47,7 @@ ROLE_REPORTS_READER = "4a5d8f65-41da-4de4-8968-e035b65339cf"
 ROLES: tuple[str, ...] = ("reader", "admin", "global", "app")
 
 _READ_SCP = f"{SCOPE_DIRECTORY_READ} {SCOPE_AUDIT}"
-_DELEGATED_WRITE_SCP = f"{SCOPE_READ} {SCOPE_PREVIEW} {SCOPE_RECOVERY} {_READ_SCP}"
+_DELEGATED_WRITE_SCP = f"{SCOPE_READ} {SCOPE_PREVIEW} {SCOPE_RECOVERY} {_READ_SCP} {SCOPE_POLICY_READ}"
 _ROLE_CLAIMS: dict[str, dict[str, Any]] = {
     "reader": {         # consented for the audit log too, but no role that may read it
         "scp": f"{SCOPE_READ} {SCOPE_PREVIEW} {_READ_SCP}",

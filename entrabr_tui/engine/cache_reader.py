@@ -17,7 +17,16 @@ from dataclasses import dataclass
 from entrabr_tui.core.model import Change
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.reports import ReportInfo
-from entrabr_tui.store import Cache, ChangeRow, NodeCount, RecoverableFilter, Report, ReportKind, SyncFilter
+from entrabr_tui.store import (
+    Cache,
+    ChangeRow,
+    JobRecord,
+    NodeCount,
+    RecoverableFilter,
+    Report,
+    ReportKind,
+    SyncFilter,
+)
 from entrabr_tui.store.change_queries import After
 
 ReportRef = str | int
@@ -157,6 +166,24 @@ class CacheReader:
         report = self.resolve(ref)
         with self.locked() as cache:
             return cache.queries.object_counts(report.id)
+
+    def revertible_objects(self, ref: ReportRef, entity_types: Sequence[str]) -> dict[str, list[str]]:
+        """Per type, every object a whole-type restore would act on (see
+        :meth:`~entrabr_tui.store.change_queries.ChangeQueries.revertible_objects`)."""
+        report = self.resolve(ref)
+        with self.locked() as cache:
+            return cache.queries.revertible_objects(report.id, entity_types)
+
+    def job_records(self) -> list[JobRecord]:
+        """Every job the cache knows (for estimates learnt from the tenant's history)."""
+        with self.locked() as cache:
+            return cache.jobs.all()
+
+    def objects_with_action(self, ref: ReportRef, action: str) -> list[tuple[str, str, str]]:
+        """``(type, id, name)`` of the report's objects with a change of ``action``."""
+        report = self.resolve(ref)
+        with self.locked() as cache:
+            return cache.queries.objects_with_action(report.id, action)
 
     def iter_changes(self, ref: ReportRef) -> Iterator[Change]:
         """Every cached change of a report, both property sets, in the order the service sent them (exports).

@@ -8,6 +8,8 @@ bound, or a restore intent cannot be confirmed.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from entrabr_tui.core.model import Job
 from entrabr_tui.engine.events import describe_job
 
@@ -111,3 +113,30 @@ class DuplicateRequestError(EngineError):
             "so it was found in the job list and is tracked now. Nothing was sent again."
         )
         self.job = job
+
+
+class PlanRefusal(StrEnum):
+    """Why a reviewed plan file is not applied (each has its own exit code on the command line)."""
+
+    MALFORMED = "malformed"
+    TAMPERED = "tampered"
+    OTHER_TENANT = "other-tenant"
+    BACKUP_GONE = "backup-gone"
+    SAME_PERSON = "same-person"
+
+
+class PlanRefusedError(EngineError):
+    """A reviewed plan file that must not be applied, and why (``reason``). Nothing was sent."""
+
+    def __init__(self, reason: PlanRefusal, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class RestoreRefusedError(EngineError):
+    """A restore the checks stopped before anything was sent: ``reason`` is ``stale`` (the tenant moved
+    since the review and that was not accepted) or ``lockout`` (a lockout finding was not confirmed)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

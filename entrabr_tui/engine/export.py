@@ -120,6 +120,8 @@ class PlanExport:
     generated: datetime
     snapshot_id: str | None = None
     report_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """More members of the JSON document (the options compared, missing dependencies …)."""
 
 
 @dataclass(frozen=True)
@@ -292,7 +294,7 @@ def write_plan(out: TextIO, data: PlanExport, fmt: ExportFormat) -> int:
     if fmt is ExportFormat.JSON:
         doc = {"schema": PLAN_SCHEMA, "tenant": data.tenant, "generated": dt_text(data.generated),
                "snapshotId": data.snapshot_id, "reportId": data.report_id,
-               "planHash": plan_hash(data.plan, data.snapshot_id), **plan_to_json(data.plan)}
+               "planHash": plan_hash(data.plan, data.snapshot_id), **plan_to_json(data.plan), **data.extra}
         out.write(json_text(doc, indent=True) + "\n")
         return len(rows)
     if fmt is ExportFormat.CSV:

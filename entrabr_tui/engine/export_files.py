@@ -66,8 +66,8 @@ def write_export_file(path: Path, data: Export, fmt: ExportFormat | str, *, repl
 
 
 def write_text_file(path: Path, write: Callable[[TextIO], int], *, replace: bool = False) -> int:
-    """Write to ``path`` what ``write`` writes to the stream it is given, the same safe way as an export
-    (see the module documentation); returns what ``write`` returns (its record count)."""
+    """Write a file the safe way (see the module documentation): ``write(handle)`` fills it and returns a
+    count, which is returned once the file is in place."""
     check_target(path, replace=replace)
     temporary, handle = _open_temporary(path)
     try:

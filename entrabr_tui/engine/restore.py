@@ -9,12 +9,20 @@ retry plan is built from the failed changes that can still be recovered.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from entrabr_tui.core.model import Change, FilteringCriteria, Job, JobKind, RecoveryStatus
+from entrabr_tui.core.model import (
+    Change,
+    EntityNameAndIdsFilter,
+    FilteringCriteria,
+    Job,
+    JobKind,
+    RecoveryStatus,
+)
 from entrabr_tui.core.planner import RestorePlan, plan_restore, queued_change_for
 from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.core.text import failed_summary
@@ -37,6 +45,36 @@ from entrabr_tui.graph.errors import BadRequestError, GraphError, JobWaitTimeout
 from entrabr_tui.graph.requests import GET_FAILED_CHANGES_TEMPLATE, MAX_PAGE_SIZE, function_url
 from entrabr_tui.store import IntentStatus, ReportKind
 from entrabr_tui.store.restore_runs import RestoreRun, RunBatch, RunStatus
+
+#: How a service refusal of a batch as too large reads (the limit is not documented: any 400 that says so).
+_TOO_LARGE = re.compile(r"too (many|large|big)|exceed|at most|maximum|limit", re.IGNORECASE)
+
+Submitted = Callable[[RunBatch, int, Job], None]
+"""Called as a batch's job is accepted: the batch, how many batches the run has now, the job."""
+
+
+def _values(scope: FilteringCriteria | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return scope.values if isinstance(scope, EntityNameAndIdsFilter) else ()
+
+
+def split_scope(scope: EntityNameAndIdsFilter, limit: int) -> list[EntityNameAndIdsFilter]:
+    """``scope`` cut into scopes of at most ``limit`` IDs, in order (one entry per type in each)."""
+    parts: list[EntityNameAndIdsFilter] = []
+    entries: list[tuple[str, tuple[str, ...]]] = []
+    room = limit
+    for entity_type, ids in scope.values:
+        pos = 0
+        while pos < len(ids):
+            take = min(room, len(ids) - pos)
+            entries.append((entity_type, ids[pos:pos + take]))
+            pos += take
+            room -= take
+            if room == 0:
+                parts.append(EntityNameAndIdsFilter(tuple(entries)))
+                entries, room = [], limit
+    if entries:
+        parts.append(EntityNameAndIdsFilter(tuple(entries)))
+    return parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +176,7 @@ class RestoreExecutor:
         progress: RestoreProgressCallback | None = None,
         *,
         mode: SlotMode | None = None,
-        on_submitted: Callable[[int, Job], None] | None = None,
+        on_submitted: Submitted | None = None,
         on_finished: Callable[[BatchResult], None] | None = None,
         report_id: int | None = None,
         plan_hash: str | None = None,
@@ -148,8 +186,10 @@ class RestoreExecutor:
 
         A service error before the first job exists is raised (nothing happened); after that, the result
         records it and the remaining batches are skipped (the run stays resumable). ``on_submitted(batch,
-        job)`` is called as each batch's job is accepted, ``on_finished(result)`` as each batch ends
-        (history, queue upkeep). ``plan_hash`` and ``object_ids(scope)`` are written down with the run.
+        batch_count, job)`` is called as each batch's job is accepted, ``on_finished(result)`` as each batch
+        ends (history, queue upkeep). ``plan_hash`` and ``object_ids(scope)`` are written down with the run.
+        A batch the service refuses as too large (400) is halved, and the restore goes on (see
+        :meth:`_halved`).
         """
         self._cancel = False
         if not plan.batches:
@@ -169,7 +209,7 @@ class RestoreExecutor:
         progress: RestoreProgressCallback | None = None,
         *,
         mode: SlotMode | None = None,
-        on_submitted: Callable[[int, Job], None] | None = None,
+        on_submitted: Submitted | None = None,
         on_finished: Callable[[BatchResult], None] | None = None,
     ) -> RestoreResult:
         """Finish an interrupted run: batches already done are reported as they ended, the batch whose job
@@ -204,21 +244,25 @@ class RestoreExecutor:
         states: tuple[BatchState, ...],
         progress: RestoreProgressCallback | None,
         mode: SlotMode | None,
-        on_submitted: Callable[[int, Job], None] | None,
+        on_submitted: Submitted | None,
         on_finished: Callable[[BatchResult], None] | None,
         *,
         reconcile: bool,
     ) -> RestoreResult:
         snapshot_id = run.snapshot_id
-        count = run.batch_count
         results: list[BatchResult] = []
         cancelled = False
         error: str | None = None
-        first = self._request(snapshot_id, run.batches[0].scope, run.id, 1, count, run.report_id)
-        async with self.runner.exclusive(first, self._wrap(progress, 1, count, first)):
+        first = self._request(snapshot_id, run.batches[0].scope, run.id, 1, run.batch_count, run.report_id)
+        async with self.runner.exclusive(first, self._wrap(progress, 1, run.batch_count, first)):
             if reconcile:
-                states = await self._reconciled_states(run, self._wrap(progress, 1, count, first))
-            for state in states:
+                states = await self._reconciled_states(run, self._wrap(progress, 1, run.batch_count, first))
+            todo = list(states)
+            position = 0
+            while position < len(todo):
+                state = todo[position]
+                position += 1
+                count = len(todo)
                 number, scope = state.batch, state.scope
                 if cancelled or error is not None or self._cancel:
                     cancelled = cancelled or self._cancel
@@ -254,9 +298,21 @@ class RestoreExecutor:
                             text=f"Batch {number} of {count}: starting a restore of {describe_scope(scope)}",
                             elapsed=0.0, ids_in_batch=scope_size(scope) or 0,
                         ))
-                        job = await self.runner.start(request, relay, mode=mode)
+                        try:
+                            job = await self.runner.start(request, relay, mode=mode)
+                        except BadRequestError as exc:
+                            split = self._halved(run, todo, position - 1, exc)
+                            if split is None:
+                                raise
+                            run, todo, text = split
+                            position -= 1  # the first half takes this batch's place
+                            await emit(progress, RestoreProgress(
+                                batch=number, batch_count=len(todo), job_id=None, phase=PHASE_QUEUED,
+                                text=f"Batch {number}: {text}", elapsed=0.0,
+                                ids_in_batch=scope_size(todo[position].scope) or 0))
+                            continue
                         if on_submitted is not None:
-                            on_submitted(number, job)
+                            on_submitted(run.batches[number - 1], count, job)
                     job = await self.runner.watch(job, relay, snapshot_id=snapshot_id)
                 except JobWaitTimeoutError as exc:
                     # The job goes on at the service in a status this version does not know: the run stays
@@ -280,6 +336,7 @@ class RestoreExecutor:
                     on_finished(results[-1])
                 if job.status is RecoveryStatus.ABANDONED:
                     cancelled = True
+        count = len(results)
         result = RestoreResult(run.id, snapshot_id, tuple(results), cancelled=cancelled, error=error)
         if cancelled:
             self.runner.cache.runs.set_status(run.id, RunStatus.CANCELLED, now=self.runner.clock())
@@ -294,6 +351,33 @@ class RestoreExecutor:
         ))
         return result
 
+    def _halved(self, run: RestoreRun, todo: list[BatchState], index: int, exc: BadRequestError
+                ) -> tuple[RestoreRun, list[BatchState], str] | None:
+        """The run with the refused batch at ``index`` halved, when the service refused it as too large (a 400
+        that says so, for a batch of more than one ID); later batches bigger than the half are split the same
+        way before they are sent. The new batches are written down with the run (so a resume sends them).
+        ``None``: the refusal was about something else, or the batch cannot be split."""
+        scope = todo[index].scope
+        size = scope_size(scope) or 0
+        if not isinstance(scope, EntityNameAndIdsFilter) or size < 2 or not _TOO_LARGE.search(exc.message):
+            return None
+        limit = (size + 1) // 2
+        states: list[BatchState] = []
+        for state in todo[index:]:
+            if state.phase is BatchPhase.TO_DO and isinstance(state.scope, EntityNameAndIdsFilter) \
+                    and state.scope.id_count > limit:
+                states.extend(BatchState(0, part, BatchPhase.TO_DO)
+                              for part in split_scope(state.scope, limit))
+            else:
+                states.append(state)
+        first = todo[index].batch
+        renumbered = [replace(state, batch=first + n) for n, state in enumerate(states)]
+        batches = [RunBatch(s.batch, s.scope, tuple(i for _, ids in _values(s.scope) for i in ids))
+                   for s in renumbered]
+        run = self.runner.cache.runs.replace_batches(run.id, first, batches, now=self.runner.clock())
+        text = (f"the service refused {size} IDs in one job as too many ({exc.message}); from here on at "
+                f"most {limit} IDs per job: {len(run.batches)} batches in all")
+        return run, todo[:index] + renumbered, text
     async def _sent_job(self, state: BatchState, snapshot_id: str) -> Job | None:
         """The job of a batch sent before a restart, read from the service; ``None`` (and its entry closed)
         when the service no longer knows it (its outcome cannot be collected, and it is never sent again)."""

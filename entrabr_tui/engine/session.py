@@ -23,7 +23,7 @@ tenant starts with an empty cache; the session history is a separate file and ke
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,7 +32,10 @@ from typing import Any
 from entrabr_tui.core.audit_blindspots import PurgeEntry
 from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.capabilities import Action, Capabilities
+from entrabr_tui.core.dependencies import Deleted
 from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, JobKind, Snapshot
+from entrabr_tui.core.plan_options import Choice
+from entrabr_tui.core.verification import Verification
 from entrabr_tui.engine.attribution import ChangeAttribution
 from entrabr_tui.engine.audit import (
     ActorSummary,
@@ -59,10 +62,14 @@ from entrabr_tui.engine.export_records import plan_hash
 from entrabr_tui.engine.interrupted import InterruptedRestore, run_states
 from entrabr_tui.engine.jobs import SlotMode, SlotState
 from entrabr_tui.engine.journal import Journal, Reconciliation
-from entrabr_tui.engine.plans import SessionPlan
+from entrabr_tui.engine.plan_builder import PlanBuilder
+from entrabr_tui.engine.plan_file import ReviewedPlans
+from entrabr_tui.engine.plans import PlanInputs, SessionPlan
 from entrabr_tui.engine.progress_watch import ProgressWatch
 from entrabr_tui.engine.reports import ReportInfo, ReportManager
 from entrabr_tui.engine.restore import BatchResult, RestoreExecutor, RestoreResult, retry_plan
+from entrabr_tui.engine.restore_checks import LockoutCheck, Recheck, RestoreChecks
+from entrabr_tui.engine.restore_safety import RestoreSafety, reviewed_by
 from entrabr_tui.engine.resume import JobResumer, ResumeResult
 from entrabr_tui.engine.runner import JobRunner
 from entrabr_tui.engine.session_log import AppAction, ExportedReport, SessionLog
@@ -87,6 +94,7 @@ from entrabr_tui.store import (
     SyncFilter,
 )
 from entrabr_tui.store.audit_join_store import ChangeGroup, GroupMarkResult
+from entrabr_tui.store.config import RestoreGuards
 from entrabr_tui.store.restore_runs import RunBatch, RunStatus
 from entrabr_tui.store.sqlite_file import set_aside
 from entrabr_tui.store.writer_lock import TenantLock, lock_path
@@ -147,7 +155,16 @@ class Session:
         self.log = SessionLog(history, tenant_id=cache.tenant_id, identity=capabilities.identity.display,
                               warn=self.open_warnings.append)
         self.cache_reader = CacheReader(cache)
-        self.restore_queue = SessionQueue(self.cache_reader, self.log)
+        self.plans = PlanBuilder(self.cache_reader, tenant_objects=settings.tenant_objects,
+                                 duration_scale=settings.duration_scale, kept=self._kept_objects)
+        """Plans restores; its ``kept`` hook gives the objects tagged ``keep`` in triage."""
+        self.restore_queue = SessionQueue(self.cache_reader, self.log, self.plans)
+        reviewed_plans = ReviewedPlans(cache.tenant_id, lambda: self.identity, self._listed_backups,
+                                       lambda: self.guards.require_second_person)
+        policies = client.directory.conditional_access_policies if client is not None else None
+        checks = RestoreChecks(self._fresh_report, self.cache_reader.iter_changes, policies)
+        self.safety = RestoreSafety(self, self.log, settings.restore_guards, checks, reviewed_plans)
+        """Staleness, lockout, verification, break-glass settings and reviewed plan files."""
         self.journal = Journal(cache, clock=clock, settle=timedelta(seconds=settings.journal_settle))
         self.writer = TenantWriter(None if cache.read_only else TenantLock(lock_path(cache.db.path)),
                                    clock=clock, sleep=sleep)
@@ -476,10 +493,98 @@ class Session:
         return self.restore_queue.unmark_all(ref)
 
     def plan(self, ref: ReportRef | None = None, *, allow_whole_type: bool = True,
-             record: bool = True) -> SessionPlan:
+             record: bool = True, strategy: Choice | str | None = None) -> SessionPlan:
         """Plan a restore of the queue of one report (see
         :meth:`SessionQueue.plan <entrabr_tui.engine.session_queue.SessionQueue.plan>`)."""
-        return self.restore_queue.plan(ref, allow_whole_type=allow_whole_type, record=record)
+        plan = self.restore_queue.plan(ref, allow_whole_type=allow_whole_type, record=record,
+                                       strategy=strategy)
+        return self._with_tags(plan)
+
+    def plan_changes(self, ref: ReportRef, changes: Iterable[Change], *, allow_whole_type: bool = True,
+                     strategy: Choice | str | None = None, record: bool = True) -> SessionPlan:
+        """Plan a restore of the objects of ``changes`` (of report ``ref``; streamed once), comparing the
+        options like a queue's plan."""
+        report = ReportInfo.of(self.cache_reader.resolve(ref))
+        plan = self.plans.plan(report, PlanInputs.of(changes), strategy=strategy,
+                               allow_whole_type=allow_whole_type)
+        if record:
+            self.restore_queue.log_plan(plan)
+        return self._with_tags(plan)
+
+    def _kept_objects(self, report: ReportInfo) -> Collection[str]:
+        """The planner's hook: the report's objects a triage tag keeps (none before the report is joined)."""
+        return self.audit.kept(report.id)[0]
+
+    def _with_tags(self, plan: SessionPlan) -> SessionPlan:
+        """``plan`` saying how many changes of its report the triage tags keep."""
+        if plan.report is None:
+            return plan
+        return plan.with_kept_by_tags(self.audit.kept(plan.report.id)[1])
+
+    # -- the checks around a restore --------------------------------------------------------------------
+
+    async def _fresh_report(self, snapshot_id: str, scope: FilteringCriteria,
+                            progress: JobProgressCallback | None) -> ReportInfo:
+        return await self.ensure_report(snapshot_id, scope, progress, fresh=True)
+
+    async def _listed_backups(self) -> dict[str, bool]:
+        return {entry.snapshot.id: entry.expired for entry in await self.snapshots()}
+
+    # -- the checks around a restore (see :mod:`~entrabr_tui.engine.restore_safety`) ----------------------
+
+    @property
+    def guards(self) -> RestoreGuards:
+        """Break-glass accounts and groups, and whether a reviewed plan needs a second person."""
+        return self.safety.guards
+
+    def dependency_fixes(self, plan: SessionPlan) -> list[Deleted]:
+        return self.safety.dependency_fixes(plan)
+
+    def queue_dependencies(self, plan: SessionPlan) -> int:
+        return self.safety.queue_dependencies(plan)
+
+    async def recheck(self, plan: SessionPlan, progress: JobProgressCallback | None = None) -> Recheck:
+        self._online("Checking the tenant against the reviewed plan")
+        return await self.safety.recheck(plan, progress)
+
+    def skip_recheck(self, plan: SessionPlan) -> Recheck:
+        return self.safety.skip_recheck(plan)
+
+    def settle_recheck(self, plan: SessionPlan, recheck: Recheck, choice: str) -> SessionPlan | None:
+        return self.safety.settle_recheck(plan, recheck, choice)
+
+    async def lockout_check(self, plan: SessionPlan) -> LockoutCheck:
+        return await self.safety.lockout_check(plan)
+
+    def confirm_lockout(self, check: LockoutCheck, typed: Sequence[str]) -> bool:
+        return self.safety.confirm_lockout(check, typed)
+
+    async def lockout_after(self, check: LockoutCheck) -> LockoutCheck:
+        return await self.safety.lockout_after(check)
+
+    async def verify_restore(self, plan: SessionPlan, result: RestoreResult,
+                             progress: JobProgressCallback | None = None) -> Verification:
+        return await self.safety.verify_restore(plan, result, progress)
+
+    def skip_verify(self, result: RestoreResult) -> Verification:
+        return self.safety.skip_verify(result)
+
+    def set_break_glass(self, users: Sequence[str], groups: Sequence[str]) -> None:
+        self.safety.set_break_glass(users, groups)
+
+    def break_glass_wanted(self, plan: SessionPlan) -> bool:
+        return self.safety.break_glass_wanted(plan)
+
+    def restore_marks(self, ref: ReportRef | None = None, *, within: timedelta = timedelta(days=1)
+                      ) -> dict[str, str]:
+        """Objects restored (``restored``) or not (``failed``) by restores of the last day, by id."""
+        return self.safety.restore_marks(self.clock() - within)
+
+    def export_plan(self, plan: SessionPlan, path: Path, *, replace_file: bool = False) -> str:
+        return self.safety.export_plan(plan, path, replace_file=replace_file)
+
+    async def open_plan(self, path: Path) -> SessionPlan:
+        return await self.safety.open_plan(path)
 
     # -- the directory audit log: who changed what (see engine/audit.py) ------------------------------
 
@@ -572,38 +677,40 @@ class Session:
         self._require(Action.RESTORE, "Restoring")
         self._writable("Restoring")  # a restore is never run without its journal
         assert self.restores is not None
-        if plan.is_empty or plan.report is None or plan.snapshot_id is None:
+        if plan.is_empty or plan.snapshot_id is None:
             raise EngineError("The plan is empty: nothing queued can be recovered.")
         if self._restoring:
             raise EngineError("A restore is already running in this session; wait for it to finish.")
         interrupted = self.interrupted_restore()
         if interrupted is not None:
             raise InterruptedRestoreError(interrupted)
-        report_id = plan.report.report_id
+        report_id = plan.report.report_id if plan.report is not None else None
         snapshot_id = plan.snapshot_id
         restores = self.restores
+        reviewed = plan.reviewed_plan
+        if reviewed is not None:
+            self.log.write(HistoryAction.PLAN_APPLIED, snapshot_id=snapshot_id,
+                           job_id=plan.tenant_report_id, outcome="applying", object_ids=plan.ids,
+                           detail=f"{reviewed_by(plan)}; applied by {self.identity}")
 
         def ids_of(scope: FilteringCriteria) -> list[str]:
             return _batch_ids(plan, scope)
 
-        batches = [RunBatch(n, scope, tuple(ids_of(scope))) for n, scope in enumerate(plan.batches, start=1)]
-
         async def run(relayed: RestoreProgressCallback | None) -> RestoreResult:
             return await restores.execute(
                 plan.plan, snapshot_id, relayed, mode=mode,
-                on_submitted=self._batch_submitted(snapshot_id, batches),
+                on_submitted=self._batch_submitted(snapshot_id),
                 on_finished=self._batch_finished(report_id), report_id=report_id,
                 plan_hash=plan_hash(plan.plan, snapshot_id), object_ids=ids_of)
 
         return await self._restoring_as("restore", "running a restore on this tenant", plan.batch_count,
                                         snapshot_id, progress, run)
 
-    def _batch_submitted(self, snapshot_id: str, batches: Sequence[RunBatch]) -> Callable[[int, Job], None]:
-        def submitted(number: int, job: Job) -> None:
-            batch = batches[number - 1]
+    def _batch_submitted(self, snapshot_id: str) -> Callable[[RunBatch, int, Job], None]:
+        def submitted(batch: RunBatch, count: int, job: Job) -> None:
             self.log.write(HistoryAction.RESTORE_SUBMITTED, snapshot_id=snapshot_id, scope=batch.scope,
                            job_id=job.id, object_ids=list(batch.object_ids),
-                           counts={"batch": number, "batches": len(batches)})
+                           counts={"batch": batch.batch, "batches": count})
         return submitted
 
     def _batch_finished(self, report_id: int | None) -> Callable[[BatchResult], None]:
@@ -688,7 +795,7 @@ class Session:
         async def run(relayed: RestoreProgressCallback | None) -> RestoreResult:
             return await restores.resume_run(
                 run_record, relayed,
-                on_submitted=self._batch_submitted(run_record.snapshot_id, run_record.batches),
+                on_submitted=self._batch_submitted(run_record.snapshot_id),
                 on_finished=self._batch_finished(run_record.report_id))
 
         self.log.write(HistoryAction.RESTORE_SUBMITTED, snapshot_id=run_record.snapshot_id,

@@ -26,6 +26,7 @@ class AppAction(StrEnum):
     ONLINE = "online"
     PROFILE_SWITCHED = "profile-switched"
     THEME_CHANGED = "theme-changed"
+    BREAK_GLASS_SET = "break-glass-set"
 
 
 class ExportedReport(Protocol):

@@ -12,9 +12,11 @@ import re
 from collections.abc import Iterable, Sequence
 
 from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria
+from entrabr_tui.core.plan_options import Choice
 from entrabr_tui.engine.cache_reader import CacheReader, ReportRef
 from entrabr_tui.engine.errors import EngineError
-from entrabr_tui.engine.plans import SessionPlan, build_plan
+from entrabr_tui.engine.plan_builder import PlanBuilder
+from entrabr_tui.engine.plans import PlanInputs, SessionPlan
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.session_log import SessionLog
 from entrabr_tui.store import HistoryAction, MarkResult, RecoverableFilter, Report, SyncFilter
@@ -38,9 +40,10 @@ def parse_id_list(lines: Iterable[str]) -> list[str]:
 class SessionQueue:
     """Marks and unmarks objects for restore (logging each change) and plans a restore of the queue."""
 
-    def __init__(self, reader: CacheReader, log: SessionLog) -> None:
+    def __init__(self, reader: CacheReader, log: SessionLog, builder: PlanBuilder | None = None) -> None:
         self._reader = reader
         self._log = log
+        self.builder = builder or PlanBuilder(reader)
 
     def mark(self, ref: ReportRef, ids: Sequence[str]) -> int:
         """Queue objects of a report by id; returns the queue size. Ids not in the report are ignored."""
@@ -136,8 +139,10 @@ class SessionQueue:
         return holding[0] if holding else None
 
     def plan(self, ref: ReportRef | None = None, *, allow_whole_type: bool = True,
-             record: bool = True) -> SessionPlan:
-        """Plan a restore of the queue of one report (the only report with a queue when ``ref`` is None).
+             record: bool = True, strategy: Choice | str | None = None) -> SessionPlan:
+        """Plan a restore of the queue of one report (the only report with a queue when ``ref`` is None):
+        every option compared, the default (or ``strategy``) chosen (see
+        :class:`~entrabr_tui.engine.plan_builder.PlanBuilder`).
 
         An empty queue gives an empty plan (``is_empty``); queues in several reports without ``ref`` raise
         :class:`EngineError`. ``record=False`` leaves the session history alone (a preview, e.g. the UI's
@@ -148,20 +153,25 @@ class SessionQueue:
             return SessionPlan.empty()
         with self._reader.locked() as cache:
             queued = [change for change in cache.queue.changes(report.id) if change.readable]
-            totals = cache.queries.object_counts(report.id)  # objects, not changes: the planner scopes by id
-            joined = cache.audit_join.join_info(report.id) is not None
-            kept = cache.audit_join.kept_ids(report.id) if joined else set()
-            kept_count = cache.audit_join.kept_count(report.id) if joined else 0
-        plan = build_plan(ReportInfo.of(report), queued, totals, allow_whole_type=allow_whole_type, kept=kept,
-                          kept_by_tags=kept_count)
-        if not record:
-            return plan
-        summary = plan.plan.summary
-        self._log.write(
-            HistoryAction.RESTORE_PLANNED, snapshot_id=report.snapshot_id, job_id=report.job_id,
-            object_ids=plan.ids,
-            counts={"queued": summary.queued, "included": summary.included, "restore": summary.restores,
-                    "update": summary.updates, "softDelete": summary.soft_deletes,
-                    "excluded": summary.excluded, "jobs": summary.jobs},
-        )
+        plan = self.builder.plan(ReportInfo.of(report), PlanInputs.of(queued), strategy=strategy,
+                                 allow_whole_type=allow_whole_type)
+        if record:
+            self.log_plan(plan)
         return plan
+
+    def log_plan(self, plan: SessionPlan) -> None:
+        """Write a plan to the session history (what it restores, how, and how long it should take)."""
+        summary = plan.plan.summary
+        counts: dict[str, object] = {
+            "queued": summary.queued, "included": summary.included, "restore": summary.restores,
+            "update": summary.updates, "softDelete": summary.soft_deletes, "excluded": summary.excluded,
+            "jobs": summary.jobs}
+        detail = None
+        if plan.choices is not None and plan.choice is not None:
+            option = plan.choices.option(plan.choice)
+            counts["estimateSeconds"] = round(option.estimate.seconds)
+            detail = f"{option.choice.label}, {plan.choices.model.basis}"
+            if plan.dependencies:
+                detail += f"; {len(plan.dependencies)} missing dependencies"
+        self._log.write(HistoryAction.RESTORE_PLANNED, snapshot_id=plan.snapshot_id,
+                        job_id=plan.tenant_report_id, object_ids=plan.ids, counts=counts, detail=detail)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from entrabr_tui.engine.jobs import SlotMode
 from entrabr_tui.engine.timing import PollPolicy
 from entrabr_tui.graph.adapter import DEFAULT_BASE_URL
 from entrabr_tui.graph.auth import AuthMethod, AuthSettings
 from entrabr_tui.graph.requests import MAX_PAGE_SIZE
+from entrabr_tui.store.config import RestoreGuards
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,9 @@ class SessionSettings:
       it created (so that its absence proves the request never arrived; see ``engine.journal``).
     - ``unknown_status_timeout``: seconds a job may stay in a status this version does not know before the
       wait stops (``None``: wait on).
+    - ``restore_guards``: the tenant's break-glass accounts and groups and whether a reviewed plan needs a
+      second person; ``config_path`` and ``profile``: where they are saved when the app asks for them
+      (``None``: the default config file; the named profile, else the tenant's).
     """
 
     graph_url: str = DEFAULT_BASE_URL
@@ -45,6 +50,9 @@ class SessionSettings:
     duration_scale: float = 1.0
     journal_settle: float = 30.0
     unknown_status_timeout: float | None = 3600.0
+    restore_guards: RestoreGuards = field(default_factory=RestoreGuards)
+    config_path: Path | None = None
+    profile: str | None = None
 
     def sign_in_settings(self) -> AuthSettings:
         """The azure-identity settings for :func:`entrabr_tui.graph.auth.build_credential`."""

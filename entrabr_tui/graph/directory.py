@@ -14,6 +14,9 @@ client asks the directory, the way the Graph reference documents it:
 
 Objects that are deleted, unknown, or neither users nor groups are not returned by either call: their status
 is ``None`` (unknown). Ids that are not GUIDs are never sent (Graph rejects the whole request for one).
+
+The client also reads the live Conditional Access policies (``GET /identity/conditionalAccess/policies``,
+``Policy.Read.All``): a restore's lockout check needs the state a restore writes over.
 """
 
 from __future__ import annotations
@@ -101,6 +104,16 @@ class DirectoryClient:
         for object_id in result:
             result[object_id] = statuses.get(object_id.lower())
         return result
+
+    async def conditional_access_policies(self) -> list[dict[str, Any]]:
+        """Every Conditional Access policy as it is now (raises
+        :class:`~entrabr_tui.graph.errors.ForbiddenError` without ``Policy.Read.All``)."""
+        graph = self._session.graph
+
+        def first() -> RequestInformation:
+            return graph.identity.conditional_access.policies.to_get_request_information()
+
+        return await self._session.read_collection(first, ops.READ_CA_POLICIES)
 
     async def _by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

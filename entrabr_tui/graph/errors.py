@@ -72,6 +72,9 @@ CANCEL_PREVIEW = Operation("Cancelling a difference report", _CANCEL_PREVIEW_NEE
 CANCEL_RECOVERY = Operation("Cancelling a restore", _CANCEL_RECOVERY_NEEDS, writes=True)
 LOOKUP_SYNC_STATUS = Operation("Looking up which objects are synchronised from on-premises", _DIRECTORY_NEEDS)
 READ_AUDIT = Operation("Reading the directory audit log", _AUDIT_NEEDS)
+READ_CA_POLICIES = Operation("Reading the Conditional Access policies",
+                             "the delegated permission Policy.Read.All (and a role that may read Conditional "
+                             "Access policies, such as Security Reader or Global Reader)")
 CANCEL_JOB = Operation(
     "Cancelling a job", f"{_CANCEL_PREVIEW_NEEDS} {_CANCEL_RECOVERY_NEEDS}", writes=True
 )

@@ -368,6 +368,35 @@ class ChangeQueries:
         ).fetchall()
         return {t: int(n) for t, n in rows}
 
+    def revertible_objects(self, report_id: int, entity_types: Iterable[str]) -> dict[str, list[str]]:
+        """Per type, every object a restore of the whole type would act on: those with a change that is
+        recoverable, of unknown status, or could not be read (by id; an unreadable change without an id as
+        ``""``), sorted."""
+        types = list(dict.fromkeys(entity_types))
+        if not types:
+            return {}
+        marks = ",".join("?" * len(types))
+        rows = self._db.conn.execute(
+            f"SELECT DISTINCT entity_type, object_id FROM {change_table(report_id)} "
+            f"WHERE entity_type IN ({marks}) AND (recoverable IS NOT 0 OR unreadable IS NOT NULL) "
+            "ORDER BY 1, 2",
+            types,
+        ).fetchall()
+        found: dict[str, list[str]] = {}
+        for entity_type, object_id in rows:
+            found.setdefault(entity_type, []).append(object_id)
+        return found
+
+    def objects_with_action(self, report_id: int, action: str) -> list[tuple[str, str, str]]:
+        """``(entity type, object id, display name)`` of every readable object with a change of ``action``
+        (``restore``: the objects that are in the deleted items now)."""
+        rows = self._db.conn.execute(
+            f"SELECT entity_type, object_id, min(display_name) FROM {change_table(report_id)} "
+            "WHERE action = ? AND unreadable IS NULL AND object_id != '' GROUP BY 1, 2 ORDER BY 1, 2",
+            (action,),
+        ).fetchall()
+        return [(str(t), str(i), str(n or "")) for t, i, n in rows]
+
     def unreadable(self, report_id: int, *, offset: int = 0, limit: int | None = None) -> list[ChangeRow]:
         """The change objects of a report that could not be read, in report order, each with its reason
         (:attr:`ChangeRow.unreadable`); the raw objects are kept (:meth:`get_raw_change` by position)."""

@@ -341,3 +341,88 @@ def update_config(change: Callable[[AppConfig], None], path: Path | None = None)
     change(loaded.config)
     save_config(loaded.config, loaded.path)
     return loaded.config
+
+
+#: Keys of the restore guards, in a tenant profile or in ``[tenants."<tenant id>"]``.
+GUARD_KEYS = ("break_glass_users", "break_glass_groups", "require_second_person", "break_glass_asked")
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreGuards:
+    """How restores of one tenant are guarded (see ``docs/cli.md``).
+
+    ``break_glass_users`` / ``break_glass_groups``: object ids of the emergency-access accounts and groups
+    the lockout guard protects; ``require_second_person``: a reviewed plan file must be applied by someone
+    other than its reviewer; ``asked``: the app asked for the break-glass accounts once (an empty answer
+    counts, so it does not ask again)."""
+
+    break_glass_users: tuple[str, ...] = ()
+    break_glass_groups: tuple[str, ...] = ()
+    require_second_person: bool = False
+    asked: bool = False
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.break_glass_users or self.break_glass_groups)
+
+
+def _id_list(value: object, where: str, warnings: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        warnings.append(f"{where} must be a list of object ids; ignored")
+        return ()
+    return tuple(dict.fromkeys(v.strip() for v in value if v.strip()))
+
+
+def _guard_source(config: AppConfig, tenant_id: str | None, profile: str | None
+                  ) -> tuple[dict[str, Any] | None, str]:
+    """The table that holds a tenant's restore guards (None: none yet) and how to name it in messages."""
+    chosen = config.profile(profile) if profile else None
+    if chosen is None and tenant_id:
+        chosen = next((p for p in config.profiles if p.tenant_id.lower() == tenant_id.lower()), None)
+    if chosen is not None:
+        return chosen.extra, f"profile {chosen.name!r}"
+    tenants = config.extra.get("tenants")
+    if tenant_id and isinstance(tenants, Mapping) and isinstance(tenants.get(tenant_id), Mapping):
+        return dict(tenants[tenant_id]), f'[tenants."{tenant_id}"]'
+    return None, f'[tenants."{tenant_id}"]'
+
+
+def restore_guards(config: AppConfig, tenant_id: str | None, profile: str | None = None
+                   ) -> tuple[RestoreGuards, list[str]]:
+    """A tenant's restore guards: from the named profile, else the profile of that tenant id, else the
+    ``[tenants."<tenant id>"]`` table (tenants without a profile, such as the demo); with warnings about
+    values that were ignored."""
+    table, where = _guard_source(config, tenant_id, profile)
+    warnings: list[str] = []
+    if not table:
+        return RestoreGuards(), warnings
+    second = table.get("require_second_person", False)
+    if not isinstance(second, bool):
+        warnings.append(f"{where}: require_second_person must be true or false; taken as true")
+        second = True
+    return RestoreGuards(
+        _id_list(table.get("break_glass_users"), f"{where}: break_glass_users", warnings),
+        _id_list(table.get("break_glass_groups"), f"{where}: break_glass_groups", warnings),
+        second, table.get("break_glass_asked") is True,
+    ), warnings
+
+
+def set_restore_guards(config: AppConfig, tenant_id: str, guards: RestoreGuards,
+                       profile: str | None = None) -> None:
+    """Write a tenant's restore guards into ``config`` (where :func:`restore_guards` reads them)."""
+    values: dict[str, Any] = {"break_glass_users": list(guards.break_glass_users),
+                              "break_glass_groups": list(guards.break_glass_groups),
+                              "require_second_person": guards.require_second_person,
+                              "break_glass_asked": guards.asked}
+    chosen = config.profile(profile) if profile else None
+    if chosen is None:
+        chosen = next((p for p in config.profiles if p.tenant_id.lower() == tenant_id.lower()), None)
+    if chosen is not None:
+        chosen.extra.update(values)
+        return
+    tenants = config.extra.get("tenants")
+    tenants = dict(tenants) if isinstance(tenants, Mapping) else {}
+    tenants[tenant_id] = {**(tenants.get(tenant_id) or {}), **values}
+    config.extra["tenants"] = tenants

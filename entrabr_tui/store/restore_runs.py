@@ -108,6 +108,25 @@ class RestoreRuns:
                 (status.value, message, time_to_db(now or utc_now()), run_id),
             )
 
+    def replace_batches(self, run_id: str, first: int, batches: Sequence[RunBatch], *,
+                        now: datetime | None = None) -> RestoreRun:
+        """Replace batches ``first`` and after with ``batches`` (numbered from ``first``): a batch the service
+        refused as too large, split. Batches before ``first`` are kept as they are."""
+        with self._db.durable_tx():
+            conn = self._db.conn
+            conn.execute("DELETE FROM restore_run_batch WHERE run_id = ? AND batch >= ?", (run_id, first))
+            conn.executemany(
+                "INSERT INTO restore_run_batch (run_id, batch, filtering, scope_key, object_ids) "
+                "VALUES (?,?,?,?,?)",
+                [(run_id, b.batch, scope_to_db(b.scope), scope_key(b.scope), dumps(list(b.object_ids)))
+                 for b in batches],
+            )
+            conn.execute("UPDATE restore_run SET batch_count = ?, updated = ? WHERE id = ?",
+                         (first - 1 + len(batches), time_to_db(now or utc_now()), run_id))
+        run = self.get(run_id)
+        assert run is not None
+        return run
+
     def get(self, run_id: str) -> RestoreRun | None:
         row = self._db.conn.execute(
             "SELECT id, report_id, snapshot_id, plan_hash, label, created, status, updated, message "

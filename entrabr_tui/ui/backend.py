@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from entrabr_tui.core.audit_blindspots import PurgeEntry
@@ -27,6 +28,7 @@ from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.capabilities import Capabilities
 from entrabr_tui.core.model import Change, FilteringCriteria, Job, RecoveryStatus, Snapshot, SyncStatus
 from entrabr_tui.core.recoverability import Recoverable
+from entrabr_tui.core.verification import Verification
 from entrabr_tui.engine.attribution import ChangeAttribution
 from entrabr_tui.engine.audit import (
     ActorSummary,
@@ -42,6 +44,7 @@ from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
 from entrabr_tui.engine.plans import SessionPlan
 from entrabr_tui.engine.restore import RestoreResult
+from entrabr_tui.engine.restore_checks import LockoutCheck, Recheck
 
 
 class CachedReportView(Protocol):
@@ -439,6 +442,60 @@ class Backend(Protocol):
     def set_triage_tag(self, target: TagTarget, key: str, tag: TriageTag | None, note: str = "", /
                        ) -> TriageNote | None:
         """Tag a cluster or an operation revert / keep / investigate (``None`` removes it)."""
+        ...
+
+    def queue_dependencies(self, plan: SessionPlan, /) -> int:
+        """The one-key fix: queue the deleted objects the plan depends on; returns how many were queued."""
+        ...
+
+    def restore_marks(self, report_id: str, /) -> Mapping[str, str]:
+        """Objects restores of the last day changed: ``restored`` or ``failed``, by id (blocking)."""
+        ...
+
+    # -- the checks around a restore --------------------------------------------------------------------
+    async def recheck(self, plan: SessionPlan, progress: ReportProgressCallback | None, /) -> Recheck:
+        """Fresh previews of the plan's objects on the same backup, compared with what was reviewed."""
+        ...
+
+    def skip_recheck(self, plan: SessionPlan, /) -> Recheck:
+        """Record that the recheck was skipped by choice (blocking)."""
+        ...
+
+    def settle_recheck(self, plan: SessionPlan, recheck: Recheck, choice: str, /) -> SessionPlan | None:
+        """``accept``, ``drop`` (what moved) or ``back`` (``None``); recorded (blocking)."""
+        ...
+
+    def break_glass_wanted(self, plan: SessionPlan, /) -> bool:
+        """Whether to ask for the break-glass accounts now (the plan touches policies, never asked)."""
+        ...
+
+    def set_break_glass(self, users: Sequence[str], groups: Sequence[str], /) -> None:
+        """Save the tenant's break-glass accounts and groups (object ids) in the config (blocking)."""
+        ...
+
+    async def lockout_check(self, plan: SessionPlan, /) -> LockoutCheck:
+        """Would the plan lock out a break-glass identity, or block the signed-in admin?"""
+        ...
+
+    def confirm_lockout(self, check: LockoutCheck, typed: Sequence[str], /) -> bool:
+        """Whether ``typed`` names every policy that needs it; recorded (blocking)."""
+        ...
+
+    async def lockout_after(self, check: LockoutCheck, /) -> LockoutCheck:
+        """The lockout check again, once the restore ran."""
+        ...
+
+    async def verify_restore(self, plan: SessionPlan, result: RestoreResult,
+                             progress: ReportProgressCallback | None, /) -> Verification:
+        """Previews of the restored objects after the last batch: expected residue, or drift."""
+        ...
+
+    def export_plan(self, plan: SessionPlan, path: Path, /) -> str:
+        """Write the plan as a reviewed plan file for a second person; returns its SHA-256 (blocking)."""
+        ...
+
+    async def open_plan(self, path: Path, /) -> SessionPlan:
+        """Read and check a reviewed plan file (raises ``PlanRefusedError`` saying why it is refused)."""
         ...
 
     # -- restore (network) --------------------------------------------------------------------------------

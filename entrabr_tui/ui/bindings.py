@@ -212,6 +212,39 @@ INTERRUPTED = BindingGroup(
     ),
 )
 
+PLAN_REVIEW = BindingGroup(
+    "Restore plan: options and checks",
+    (
+        Binding("enter", "choose", "Restore this way", key_display="⏎", id="plan-choose"),
+        Binding("d", "fix_dependencies", "Queue missing dependencies", id="plan-fix-dependencies"),
+        Binding("s", "toggle_recheck", "Recheck on/off", id="plan-toggle-recheck"),
+        Binding("e", "export_plan", "Export as reviewed plan", id="plan-export"),
+        Binding("escape,q", "close", "Back", id="plan-back"),
+    ),
+)
+
+RECHECK_DIALOG = BindingGroup(
+    "Recheck: objects moved since the review",
+    (
+        Binding("a", "accept", "Restore them anyway", id="recheck-accept"),
+        Binding("d", "drop", "Leave them out", id="recheck-drop"),
+        Binding("escape,b", "back", "Go back", id="recheck-back"),
+    ),
+)
+
+BREAK_GLASS_DIALOG = BindingGroup(
+    "Break-glass accounts",
+    (
+        Binding("ctrl+s", "save", "Save", priority=True, id="break-glass-save"),
+        Binding("escape", "cancel", "Not now", id="break-glass-cancel"),
+    ),
+)
+
+LOCKOUT_DIALOG = BindingGroup(
+    "Lockout warning",
+    (Binding("escape", "cancel", "Go back", id="lockout-cancel"),),
+)
+
 RESTORE_RESULT = BindingGroup(
     "Restore result",
     (
@@ -266,8 +299,9 @@ HELP = BindingGroup(
 #: All groups, in the order the help screen lists them.
 ALL_GROUPS: tuple[BindingGroup, ...] = (
     GLOBAL, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, DIFF, RAW_JSON, QUEUE, DIALOG, TYPED_DIALOG,
-    EXPORT_DIALOG, TEXT_DIALOG, CHOICES, SCOPE_DIALOG, INTERRUPTED, RESTORE_RESULT, FAILED_CHANGES,
-    FAILED_CHANGES_SCREEN, HISTORY, SIGN_IN, HELP,
+    EXPORT_DIALOG, TEXT_DIALOG, CHOICES, SCOPE_DIALOG, INTERRUPTED, PLAN_REVIEW, RECHECK_DIALOG,
+    BREAK_GLASS_DIALOG, LOCKOUT_DIALOG, RESTORE_RESULT, FAILED_CHANGES, FAILED_CHANGES_SCREEN, HISTORY,
+    SIGN_IN, HELP,
 )
 
 

@@ -56,6 +56,16 @@ def palette_commands(app: EntrabrApp) -> list[PaletteCommand]:
     backend = app.backend
     if backend is not None:
         commands.extend(_exports(app))
+        restores = app.main.restores
+        if restores is not None:
+            commands.append(PaletteCommand(
+                "Export restore queue as a reviewed plan",
+                "Write the queue's plan with what you reviewed, for a second person to apply",
+                restores.export_reviewed_plan))
+            commands.append(PaletteCommand(
+                "Open a reviewed plan file",
+                "Review and apply a plan another administrator exported (hash, tenant and backup checked)",
+                partial(restores.start, from_file=True)))
         commands.append(PaletteCommand(
             "Clear cache", "Set this tenant's cached backups, reports and queue aside and start afresh",
             app.clear_cache))

@@ -20,12 +20,15 @@ from entrabr_tui.core.planner import (
     ExclusionReason,
     QueuedChange,
     RestorePlan,
+    batch_stage,
     plan_restore,
     plan_to_json,
     queued_change_for,
+    rebatch,
     summary_lines,
 )
 from entrabr_tui.core.recoverability import Recoverable, Verdict, stored_verdict
+from entrabr_tui.core.stages import stage_of
 
 
 def q(object_id: str, entity: str = "user", action: str = "update", synced: bool | None = False,
@@ -51,11 +54,13 @@ def test_actions_are_grouped_per_type_and_sorted() -> None:
     assert actions == (("u1",), ("u3",), ("u2",), ())
     assert user.ids == ("u1", "u3", "u2")
     assert not user.whole_type and user.report_total is None
-    assert plan.batches == (EntityNameAndIdsFilter((("user", ("u1", "u3", "u2")), ("group", ("g1",)))),)
+    # Users and groups are two stages: a job never mixes them.
+    assert plan.batches == (EntityNameAndIdsFilter((("user", ("u1", "u3", "u2")),)),
+                            EntityNameAndIdsFilter((("group", ("g1",)),)))
     summary = plan.summary
     assert (summary.included, summary.restores, summary.updates, summary.soft_deletes, summary.others) == (
         4, 1, 2, 1, 0)
-    assert summary.requires_typed_confirmation and summary.jobs == 1
+    assert summary.requires_typed_confirmation and summary.jobs == 2
     assert [(e.reason, e.ids) for e in plan.exclusions] == [(ExclusionReason.UNSUPPORTED_ACTION, ("u4",))]
 
 
@@ -90,22 +95,47 @@ def test_batches_hold_at_most_100_ids_with_one_entry_per_type() -> None:
     queued = [q(f"u{i:04d}") for i in range(250)] + [q(f"g{i:03d}", "group") for i in range(30)]
     plan = plan_restore(queued)
     sizes = [b.id_count for b in plan.batches if isinstance(b, EntityNameAndIdsFilter)]
-    assert sizes == [100, 100, 80]
-    last = plan.batches[-1]
-    assert isinstance(last, EntityNameAndIdsFilter)
-    assert [t for t, _ in last.values] == ["user", "group"] and last.values[0][1][0] == "u0200"
-    assert plan_restore(queued, max_ids=7).summary.jobs == 40
+    assert sizes == [100, 100, 50, 30]  # the users' stage ends before the groups' starts
+    third = plan.batches[2]
+    assert isinstance(third, EntityNameAndIdsFilter)
+    assert [t for t, _ in third.values] == ["user"] and third.values[0][1][0] == "u0200"
+    assert plan_restore(queued, max_ids=7).summary.jobs == 36 + 5
+
+
+def test_jobs_follow_the_dependency_stages() -> None:
+    queued = [q("c1", "conditionalAccessPolicy"), q("n1", "namedLocationPolicy"), q("s1", "servicePrincipal"),
+              q("o1", "oAuth2PermissionGrant", recoverable=False), q("a1", "application"), q("g1", "group"),
+              q("u1"), q("z1", "authorizationPolicy")]
+    plan = plan_restore(queued, {"group": 1, "user": 1})
+    assert [(stage.title, len(jobs)) for stage, jobs in plan.stages] == [
+        ("users", 1), ("groups", 1), ("applications", 1), ("service principals", 1), ("named locations", 1),
+        ("Conditional Access and other policies", 1)]
+    assert plan.batches[:2] == (EntityNamesFilter(("user",)), EntityNamesFilter(("group",)))
+    policies = plan.batches[-1]
+    assert isinstance(policies, EntityNameAndIdsFilter)
+    assert [t for t, _ in policies.values] == ["conditionalAccessPolicy", "authorizationPolicy"]
+    assert plan_to_json(plan)["stages"][0] == {"stage": "users", "jobs": 1}
+    assert any(line.startswith("  in order: users (1 job) → groups") for line in summary_lines(plan))
+
+
+def test_rebatch_chooses_the_whole_types() -> None:
+    plan = plan_restore([q("u1"), q("u2"), q("g1", "group"), q("c1", "conditionalAccessPolicy")])
+    mixed = rebatch(plan, {"user", "conditionalAccessPolicy"})
+    assert mixed.batches == (EntityNamesFilter(("user",)), EntityNameAndIdsFilter((("group", ("g1",)),)),
+                             EntityNamesFilter(("conditionalAccessPolicy",)))
+    assert mixed.summary.whole_types == ("user", "conditionalAccessPolicy")
+    assert rebatch(mixed, ()).batches == plan.batches
 
 
 def test_whole_type_only_when_every_change_of_the_type_is_queued() -> None:
     queued = [q("u1"), q("u2", action="softDelete"), q("g1", "group"), q("c1", "conditionalAccessPolicy")]
     plan = plan_restore(queued, {"user": 2, "group": 5, "conditionalAccessPolicy": 1})
-    assert plan.batches[0] == EntityNamesFilter(("user", "conditionalAccessPolicy"))
-    assert plan.batches[1:] == (EntityNameAndIdsFilter((("group", ("g1",)),)),)
+    assert plan.batches == (EntityNamesFilter(("user",)), EntityNameAndIdsFilter((("group", ("g1",)),)),
+                            EntityNamesFilter(("conditionalAccessPolicy",)))
     assert plan.summary.whole_types == ("user", "conditionalAccessPolicy")
-    by_id = (("user", ("u1", "u2")), ("group", ("g1",)), ("conditionalAccessPolicy", ("c1",)))
     ids_only = plan_restore(queued, {"user": 2}, allow_whole_type=False)
-    assert ids_only.batches == (EntityNameAndIdsFilter(by_id),)
+    assert ids_only.batches == tuple(EntityNameAndIdsFilter(((t, ids),)) for t, ids in (
+        ("user", ("u1", "u2")), ("group", ("g1",)), ("conditionalAccessPolicy", ("c1",))))
     with_excluded = plan_restore([*queued, q("u3", synced=True)], {"user": 3})
     assert all(isinstance(b, EntityNameAndIdsFilter) for b in with_excluded.batches)
     assert plan_restore([q("u1"), q("u1")], {"user": 2}).summary.whole_types == ()
@@ -243,7 +273,13 @@ def check_invariants(queued: list[QueuedChange], totals: dict[str, int], plan: R
     assert not set(in_batches) & excluded
     assert set(in_batches) | {k for k in eligible if k[0] in whole} == eligible
     assert not {k for k in in_batches if k[0] in whole}
-    assert sum(isinstance(b, EntityNamesFilter) for b in plan.batches) <= 1
+    stages = [batch_stage(b) for b in plan.batches]
+    assert stages == sorted(stages), "jobs out of stage order"
+    names = [batch_stage(b) for b in plan.batches if isinstance(b, EntityNamesFilter)]
+    assert len(names) == len(set(names)), "more than one whole-type job in a stage"
+    for batch in plan.batches:
+        types = batch.entity_types if isinstance(batch, EntityNamesFilter) else [t for t, _ in batch.values]
+        assert len({stage_of(t) for t in types}) == 1, "a job mixes two stages"
     for entity in whole:
         keys = [k for k in distinct if k[0] == entity]
         assert totals[entity] == len(keys) and all(k in eligible for k in keys)
@@ -274,4 +310,5 @@ def test_large_queue_is_planned_in_full() -> None:
     queued = [q(f"{i:06d}", TYPES[i % 5], ACTIONS[i % 3], synced=i % 17 == 0) for i in range(20_000)]
     plan = plan_restore(queued)
     check_invariants(queued, {}, plan, MAX_IDS_PER_JOB)
-    assert plan.summary.jobs == -(-plan.summary.included // MAX_IDS_PER_JOB)
+    per_type = Counter(t.entity_type for t in plan.types for _ in t.ids)
+    assert plan.summary.jobs == sum(-(-n // MAX_IDS_PER_JOB) for n in per_type.values())

@@ -83,7 +83,8 @@ def test_tokens_are_unsigned_jwts_with_the_documented_claims() -> None:
     app = json.loads(base64.urlsafe_b64decode(mint_token("app").split(".")[1] + "=="))
     assert app["roles"] == [READ, DIRECTORY, AUDIT] and "scp" not in app and "wids" not in app
     parsed = parse_authorization(f"Bearer {mint_token('global')}")
-    assert parsed.scopes == {READ, PREVIEW, RECOVERY, DIRECTORY, AUDIT} and not parsed.app_only
+    assert parsed.scopes == {READ, PREVIEW, RECOVERY, DIRECTORY, AUDIT, "Policy.Read.All"}
+    assert not parsed.app_only
     other = json.loads(base64.urlsafe_b64decode(mint_token("admin", tenant="t-1").split(".")[1] + "=="))
     assert other["tid"] == "t-1" and other["iss"] == "https://sts.windows.net/t-1/"
     with pytest.raises(ValueError, match="unknown role"):

@@ -55,3 +55,13 @@ async def running(backend: FakeBackend | None = None, size: tuple[int, int] = SI
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         yield app, pilot
+
+
+@pytest.fixture(autouse=True)
+def utc_local_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local time is UTC, so times shown "local" (a restore's expected end) render the same everywhere."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    if hasattr(time, "tzset"):
+        time.tzset()

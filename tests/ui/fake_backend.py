@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from entrabr_tui.core.audit_blindspots import BlindSpotKind, PurgeEntry, purge_clock
 from entrabr_tui.core.audit_clusters import Cluster, cluster_of
@@ -18,6 +19,8 @@ from entrabr_tui.core.capabilities import (
     Capabilities,
     capabilities_from_claims,
 )
+from entrabr_tui.core.dependencies import Deleted, fixes, missing_dependencies
+from entrabr_tui.core.lockout import break_glass_principals, evaluate, membership_changes, restored_policies
 from entrabr_tui.core.model import (
     Change,
     FilteringCriteria,
@@ -28,7 +31,10 @@ from entrabr_tui.core.model import (
     SyncStatus,
     snapshot_id_for,
 )
+from entrabr_tui.core.plan_options import DurationModel, TypeFacts, plan_choices
 from entrabr_tui.core.recoverability import Recoverable, recoverability
+from entrabr_tui.core.review import Staleness
+from entrabr_tui.core.verification import Residue, ResidueItem, Verification
 from entrabr_tui.engine.attribution import ChangeAttribution, PartAttribution
 from entrabr_tui.engine.audit import (
     ActorSummary,
@@ -45,9 +51,11 @@ from entrabr_tui.engine.audit_pull import AuditProgress, AuditPullResult
 from entrabr_tui.engine.cache_reader import QueuedObject
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
-from entrabr_tui.engine.plans import SessionPlan, build_plan
+from entrabr_tui.engine.plan_file import ReviewedPlans
+from entrabr_tui.engine.plans import PlanInputs, SessionPlan
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.restore import BatchResult, RestoreResult, retry_plan
+from entrabr_tui.engine.restore_checks import LockoutCheck, Recheck, touches_policies
 from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
 from entrabr_tui.store.audit_store import AuditState
 from entrabr_tui.store.cache_schema import UNREADABLE_ACTION
@@ -216,6 +224,19 @@ def hostile_changes(failure: str) -> list[Change]:
     return changes
 
 
+def lockout_policy() -> Change:
+    """A Conditional Access policy whose restore turns it on for everyone (a lockout finding)."""
+    return Change.from_json({
+        "id": "ca-002", "entityTypeName": "conditionalAccessPolicy", "recoveryAction": "update",
+        "displayName": "Block sign-in from untrusted networks",
+        "deltaFromCurrent": {"@odata.type": "#microsoft.graph.conditionalAccessPolicy", "state": "enabled",
+                             "conditions": {"users": {"includeUsers": ["All"], "excludeUsers": []},
+                                            "applications": {"includeApplications": ["All"]}},
+                             "grantControls": {"operator": "OR", "builtInControls": ["block"]}},
+        "currentState": {"@odata.type": "#microsoft.graph.conditionalAccessPolicy", "state": "disabled"},
+    })
+
+
 def build_changes(users: int = 300) -> list[Change]:
     """A seeded report: users of every action, groups with member changes, a CA policy, hostile names."""
     changes: list[Change] = []
@@ -304,6 +325,12 @@ class FakeBackend:
     #: Objects whose change cannot be read, with the error it raises.
     broken: dict[str, str] = field(default_factory=dict)
     sync_checks: int = 0
+    moved_ids: frozenset[str] = frozenset()  # objects the recheck finds moved since the review
+    drift_ids: frozenset[str] = frozenset()  # objects the verification finds drifted
+    break_glass_groups: tuple[str, ...] = ()
+    break_glass_asked: bool = False
+    recently_restored: dict[str, str] = field(default_factory=dict)
+    exported: list[Path] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.tenant_changes:
@@ -472,7 +499,101 @@ class FakeBackend:
             return SessionPlan.empty()
         report_id = next(iter(self.queued.values()))[0]
         report = next(r for r in self._reports.values() if r.id == report_id)
-        return build_plan(report, [c for _, c in self.queued.values()], None)
+        inputs = PlanInputs.of(c for _, c in self.queued.values())
+        facts: dict[str, TypeFacts] = {}
+        for entity_type in {r[1] for r in inputs.records}:
+            of_type = [c for c in self.tenant_changes if c.entity_type_raw == entity_type]
+            unmarked = tuple(sorted(c.id for c in of_type if c.id not in self.queued
+                                    and recoverability(c).answer is not Recoverable.NO))
+            facts[entity_type] = TypeFacts(entity_type, len(of_type), unmarked)
+        choices = plan_choices(inputs.records, facts, DurationModel(tenant_objects=2000, backup_loaded=True))
+        deleted = {c.id: Deleted(c.entity_type_raw, c.id, c.display_name) for c in self.tenant_changes
+                   if c.action_raw == "restore"}
+        names = {**{c.id: c.display_name for c in self.tenant_changes}, **inputs.names}
+        plan = SessionPlan(plan=choices.chosen.plan, report=report, snapshot_id=report.snapshot_id,
+                           names=names, actions=inputs.actions, reviewed=inputs.reviewed,
+                           choices=choices, checked=tuple(inputs.checked), deleted=deleted)
+        return plan.with_choice(choices.default)
+
+    def queue_dependencies(self, plan: SessionPlan, /) -> int:
+        found = fixes(missing_dependencies(plan.checked, set(plan.ids), plan.deleted))
+        before = len(self.queued)
+        if plan.report is not None:
+            self.mark(plan.report.id, [d.id for d in found])
+        return len(self.queued) - before
+
+    def restore_marks(self, report_id: str, /) -> Mapping[str, str]:
+        return dict(self.recently_restored)
+
+    async def recheck(self, plan: SessionPlan, progress: ReportProgressCallback | None, /) -> Recheck:
+        if progress is not None:
+            progress(JobProgress("job-recheck", JobKind.PREVIEW, "calculating", "Rechecking", 1.0, 60.0))
+        await asyncio.sleep(0)
+        keys = [(t.entity_type, i) for t in plan.plan.types for i in t.ids]
+        moved = tuple(k for k in keys if k[1] in self.moved_ids)
+        staleness = Staleness(unchanged=tuple(k for k in keys if k not in moved), moved=moved)
+        self._log("restore-rechecked", staleness.summary, "moved" if moved else "clean")
+        return Recheck(staleness, dict(plan.names), ("job-recheck",))
+
+    def skip_recheck(self, plan: SessionPlan, /) -> Recheck:
+        self._log("restore-rechecked", "the recheck before the restore was skipped by choice", "skipped")
+        return Recheck(skipped=True)
+
+    def settle_recheck(self, plan: SessionPlan, recheck: Recheck, choice: str, /) -> SessionPlan | None:
+        self._log("restore-rechecked", recheck.summary, choice)
+        if choice == "back":
+            return None
+        if choice == "drop":
+            return plan.without([*recheck.staleness.moved, *recheck.staleness.gone])
+        return plan
+
+    def break_glass_wanted(self, plan: SessionPlan, /) -> bool:
+        return touches_policies(plan) and not self.break_glass_groups and not self.break_glass_asked
+
+    def set_break_glass(self, users: Sequence[str], groups: Sequence[str], /) -> None:
+        self.break_glass_groups = tuple(groups)
+        self.break_glass_asked = True
+
+    async def lockout_check(self, plan: SessionPlan, /) -> LockoutCheck:
+        principals = break_glass_principals([], self.break_glass_groups, {"g-bg": "Emergency access"})
+        policies = [c for c in plan.checked if c.entity_type_raw == "conditionalAccessPolicy"]
+        if not policies:
+            return LockoutCheck((), tuple(principals))
+        before, after = restored_policies(policies, None)
+        findings = evaluate(before, after, principals, membership_changes(plan.checked, ["g-bg"]))
+        return LockoutCheck(tuple(findings), tuple(principals), len(policies), None, before)
+
+    def confirm_lockout(self, check: LockoutCheck, typed: Sequence[str], /) -> bool:
+        confirmed = all(name in [t.strip() for t in typed] for name in check.policy_names)
+        self._log("lockout-checked", "typed: " + "; ".join(check.policy_names),
+                  "confirmed" if confirmed else "not confirmed")
+        return confirmed
+
+    async def lockout_after(self, check: LockoutCheck, /) -> LockoutCheck:
+        return replace(check, after_restore=True)
+
+    async def verify_restore(self, plan: SessionPlan, result: RestoreResult,
+                             progress: ReportProgressCallback | None, /) -> Verification:
+        await asyncio.sleep(0)
+        residue = tuple(ResidueItem("user", i, plan.names.get(i, ""), Residue.DRIFTED,
+                                    "changed after its batch ran")
+                        for i in sorted(self.drift_ids))
+        return Verification(len(plan.ids), residue)
+
+    def _plan_files(self) -> ReviewedPlans:
+        async def backups() -> dict[str, bool]:
+            return {s.id: False for s in self._snapshots}
+
+        identity = self.capabilities.identity.display
+        return ReviewedPlans("contoso-tenant", lambda: identity, backups, lambda: False)
+
+    def export_plan(self, plan: SessionPlan, path: Path, /) -> str:
+        reviewed = self._plan_files().write(plan, path, NOW)
+        self.exported.append(path)
+        return str(reviewed.document()["contentSha256"])
+
+    async def open_plan(self, path: Path, /) -> SessionPlan:
+        return await self._plan_files().read(path, lambda job_id: None)
 
     def retry_plan(self, result: RestoreResult, plan: SessionPlan, /) -> SessionPlan:
         retry = retry_plan(result.failed, self._by_id.get)
@@ -687,6 +808,8 @@ class FakeBackend:
             batches.append(BatchResult(number, scope, job, failed))
             self.failed_by_job[job.id] = failed
         done = ids - self.fail_ids
+        self.recently_restored.update({i: "restored" for i in done})
+        self.recently_restored.update({i: "failed" for i in ids & self.fail_ids})
         self.tenant_changes = [c for c in self.tenant_changes if c.id not in done]
         self._by_id = {c.id: c for c in self.tenant_changes}
         self.queued = {i: v for i, v in self.queued.items() if i not in done}

@@ -17,11 +17,14 @@ from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
 from entrabr_tui.ui.screens.failed_changes import FailedChangesScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
+from entrabr_tui.ui.screens.lockout_dialog import BreakGlassDialog, LockoutWarning
+from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
 from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
 from entrabr_tui.ui.widgets.change_nodes import ActionNode, ObjectRow, TypeNode
 
 from .conftest import settle
+from .palette import wait_until
 from .screen_text import screen_text
 from .test_changes import open_group
 
@@ -121,13 +124,29 @@ async def test_admin_report_drill_restore_verify_and_history() -> None:
         assert len(session.marked(report.id)) == report.downloaded
         await pilot.press("r")
         await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)
+        assert "Best mix" in screen_text(app) and "Whole types" in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
         if isinstance(app.screen, TypedConfirmDialog):
             await pilot.press(*"soft-delete", "enter")
         else:
             assert isinstance(app.screen, ConfirmDialog)
             await pilot.press("y")
         await settle(pilot)
+        await wait_until(pilot, lambda: not app.main.job_running and isinstance(
+            app.screen, BreakGlassDialog | LockoutWarning | RestoreResultScreen), "the checks or the result")
+        if isinstance(app.screen, BreakGlassDialog):  # the plan restores Conditional Access: asked once
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+        if isinstance(app.screen, LockoutWarning):
+            for name in app.screen.names:
+                await pilot.press(*name, "tab")
+            await pilot.press("enter")
+            await settle(pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, RestoreResultScreen), "the restore result")
         assert isinstance(app.screen, RestoreResultScreen)
+        assert "restored objects match the backup" in screen_text(app)
         result_text = screen_text(app)
         assert "Restore" in result_text
         failed = app.screen.outcome.failed

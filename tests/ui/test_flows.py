@@ -8,6 +8,7 @@ from typing import Any
 from entrabr_tui.core.model import EntityNameAndIdsFilter
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
 from entrabr_tui.ui.screens.history import HistoryScreen
+from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
 from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
 
@@ -109,6 +110,9 @@ async def test_restore_with_confirmation_then_history() -> None:
         queued = set(backend.queued)
         await pilot.press("r")
         await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)
+        await pilot.press("enter")
+        await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)
         assert "2 objects" in screen_text(app)
         await pilot.press("y")
@@ -132,6 +136,8 @@ async def test_cancelling_the_confirmation_restores_nothing() -> None:
         before = len(backend.tenant_changes)
         await pilot.press("r")
         await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
         await pilot.press("n")
         await settle(pilot)
         assert len(backend.tenant_changes) == before
@@ -145,6 +151,8 @@ async def test_soft_delete_needs_typed_confirmation() -> None:
         await pilot.press("j", "space")
         await settle(pilot)
         await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, TypedConfirmDialog)
         assert "SOFT-DELETED" in screen_text(app)
@@ -166,6 +174,8 @@ async def test_failed_changes_are_listed_and_can_be_retried() -> None:
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
         await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, RestoreResultScreen)
@@ -173,6 +183,9 @@ async def test_failed_changes_are_listed_and_can_be_retried() -> None:
         assert "1 object, 1 change failed" in text
         assert "Update failed: object is managed elsewhere." in text
         await pilot.press("R")
+        await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)  # the retry's plan, as planned
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)
 
@@ -182,6 +195,8 @@ async def test_quit_asks_while_a_job_runs() -> None:
     async with running(backend) as (app, pilot):
         await open_group(pilot, app.main.changes, "user", "update")
         await pilot.press("j", "space", "r")
+        await settle(pilot)
+        await pilot.press("enter")
         await settle(pilot)
         await pilot.press("y")
         for _ in range(5):
@@ -210,6 +225,10 @@ async def test_dialogs_keep_their_buttons_visible_at_80_by_24() -> None:
         await settle(pilot)
         await open_group(pilot, app.main.changes, "user", "softDelete")
         await pilot.press("j", "space", "r")
+        await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)
+        assert "esc back" in screen_text(app)
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, TypedConfirmDialog)
         text = screen_text(app)

@@ -26,6 +26,7 @@ from entrabr_tui.ui.screens.dialogs import ConfirmDialog, ExportPathDialog, Text
 from entrabr_tui.ui.screens.failed_changes import FailedChangesScreen
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
+from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
 from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
 from entrabr_tui.ui.widgets.change_nodes import ObjectRow
@@ -189,6 +190,10 @@ async def test_queue_dialogs_restore_result_and_history(size: tuple[int, int]) -
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)
+        alive(app)
+        await pilot.press("enter")
+        await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)
         alive(app)
         await pilot.press("y")
@@ -230,6 +235,10 @@ async def test_typed_confirmation_and_soft_delete_names(size: tuple[int, int]) -
     async with running(hostile_backend(), size=size) as (app, pilot):
         await open_group(pilot, app.main.changes, "user", "softDelete")
         await pilot.press("j", "space", "r")
+        await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)
+        alive(app)
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, TypedConfirmDialog)
         alive(app)

@@ -220,6 +220,8 @@ async def test_ctrl_c_quits_and_asks_while_a_job_runs() -> None:
         await open_group(pilot, app.main.changes, "user", "update")
         await pilot.press("j", "space", "r")
         await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
         await pilot.press("y")
         for _ in range(5):
             await pilot.pause()

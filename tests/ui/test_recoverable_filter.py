@@ -83,6 +83,8 @@ async def test_restore_asks_about_the_queue_and_the_confirmation_warns(size: tup
         await pilot.press("r")
         await settle(pilot)
         assert backend.sync_checks == 1  # the queue's unknown statuses are looked up before the plan
+        await pilot.press("enter")
+        await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)
         text = " ".join(screen_text(app).split())
         assert "sync status unknown for 1 user" in text and "Directory.Read.All" in text

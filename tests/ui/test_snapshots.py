@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from entrabr_tui.ui.app import EntrabrApp
 
 from .conftest import SIZE, factory_for, settle
-from .fake_backend import NOW, FakeBackend
+from .fake_backend import NOW, FakeBackend, build_changes, lockout_policy
 from .test_changes import open_group
 
 Compare = Callable[..., bool]
@@ -30,6 +30,13 @@ def same_home(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def make_app(role: str = "admin") -> EntrabrApp:
     return EntrabrApp(factory_for(FakeBackend(role=role)), clock=lambda: NOW)
+
+
+def lockout_app(role: str = "admin") -> EntrabrApp:
+    """A tenant whose queue restores a Conditional Access policy that would cover a break-glass group."""
+    backend = FakeBackend(role=role, tenant_changes=[*build_changes(), lockout_policy()],
+                          break_glass_groups=("g-bg",))
+    return EntrabrApp(factory_for(backend), clock=lambda: NOW)
 
 
 def steps(*keys: str, group: tuple[str, str] | None = None, after: tuple[str, ...] = ()) -> Steps:
@@ -59,13 +66,24 @@ NARROW, WIDE = (80, 24), (120, 40)
         pytest.param("conditional_access_diff", "admin",
                      steps("j", group=("conditionalAccessPolicy", "update")), SIZE,
                      id="conditional_access_diff-admin-run"),
-        pytest.param("restore_confirm", "admin", steps("j", "space", "space", "r", group=("user", "update")),
+        # Six users of one type queued, the rest of it not: the options side by side.
+        pytest.param("plan_comparison", "admin",
+                     steps("j", "space", "space", "space", "space", "space", "space", "r",
+                           group=("user", "update")), SIZE, id="plan_comparison-admin-run"),
+        pytest.param("restore_confirm", "admin",
+                     steps("j", "space", "space", "r", group=("user", "update"), after=("enter",)),
                      SIZE, id="restore_confirm-admin-run"),
         # A restore first, so the history shows a recovery job and the session log.
         pytest.param("history", "admin",
-                     steps("j", "space", "space", "r", group=("user", "update"), after=("y", "escape", "H")),
+                     steps("j", "space", "space", "r", group=("user", "update"),
+                           after=("enter", "y", "escape", "H")),
                      SIZE, id="history-admin-run"),
         pytest.param("help", "admin", steps("question_mark"), SIZE, id="help-admin-run"),
+        # The queued policy would newly apply to the break-glass group: its name must be typed.
+        pytest.param("lockout_warning", "admin",
+                     steps("j", "space", "r", group=("conditionalAccessPolicy", "update"),
+                           after=("enter", "y")),
+                     SIZE, id="lockout_warning-admin-run"),
         pytest.param("read_only_banner", "reader", steps(), SIZE, id="read_only_banner-reader-run"),
         # The diff of a Conditional Access policy and of a group with members, at 80×24 and 120×40.
         pytest.param("conditional_access_diff_narrow", "admin",
@@ -81,4 +99,5 @@ NARROW, WIDE = (80, 24), (120, 40)
     ],
 )
 def test_snapshot(snap_compare: Compare, name: str, role: str, run: Steps, size: tuple[int, int]) -> None:
-    assert snap_compare(make_app(role), terminal_size=size, run_before=run)
+    app = lockout_app(role) if name == "lockout_warning" else make_app(role)
+    assert snap_compare(app, terminal_size=size, run_before=run)

@@ -42,6 +42,7 @@ from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
 from entrabr_tui.ui.screens.report_flow import ReportFlow
 from entrabr_tui.ui.screens.restore_flow import RestoreFlow
+from entrabr_tui.ui.screens.restore_guard import warn_recently_restored
 from entrabr_tui.ui.text import format_duration, keep_input_literal, literal
 from entrabr_tui.ui.widgets.backups import BackupsTable
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
@@ -274,6 +275,8 @@ class MainScreen(Screen[None]):
         try:
             counts = backend.counts(report_id)
             marked = backend.marked(report_id)
+            restored = backend.restore_marks(report_id)
+            self.app.call_from_thread(self.changes.show_restore_marks, restored)
         except Exception:
             if downloading:
                 return  # the first page may not be in the cache yet; the next progress event retries
@@ -359,6 +362,8 @@ class MainScreen(Screen[None]):
             self.changes.clear_marks()
         elif not message.marked and message.report_id == self.report_id:
             self.changes.apply_marks(message.ids, False)
+        elif message.marked:
+            warn_recently_restored(self, message.ids, self.changes.nodes.restore_marks)
         if self.backend is not None:
             self.load_queue(self.backend)
 

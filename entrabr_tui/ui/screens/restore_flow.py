@@ -1,4 +1,5 @@
-"""Restore: plan review and confirmation, batch-by-batch progress, failed changes and retry."""
+"""Restore: plan review and confirmation, the checks around it (:mod:`.restore_guard`), batch-by-batch
+progress, failed changes and retry, the verification verdict, and reviewed plan files."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label
+from textual.widgets import Label, Static
 from textual.worker import Worker
 
 from entrabr_tui.core.planner import summary_lines
@@ -19,10 +20,12 @@ from entrabr_tui.core.text import failed_summary
 from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.engine.plans import SessionPlan
 from entrabr_tui.engine.restore import RestoreResult
+from entrabr_tui.engine.restore_checks import LockoutCheck
 from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.bindings import RESTORE_RESULT, SCREEN, bindings_of
 from entrabr_tui.ui.messages import RestoreFinished, RestoreProgressed
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
+from entrabr_tui.ui.screens.restore_guard import AfterChecks, RestoreGuardFlow, after_text
 from entrabr_tui.ui.text import clean, plural
 from entrabr_tui.ui.widgets.failed_changes import FailedChangesTable
 from entrabr_tui.ui.widgets.status import restore_progress_text
@@ -49,9 +52,10 @@ class RestoreResultScreen(ModalScreen[bool]):
 
     BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, RESTORE_RESULT)
 
-    def __init__(self, outcome: RestoreResult) -> None:
+    def __init__(self, outcome: RestoreResult, after: AfterChecks | None = None) -> None:
         super().__init__()
         self.outcome = outcome
+        self.after = after
 
     def compose(self) -> ComposeResult:
         outcome = self.outcome
@@ -60,6 +64,9 @@ class RestoreResultScreen(ModalScreen[bool]):
         with Vertical(classes="dialog wide", id="restore-result"):
             yield Label(Text(f"Restore {outcome.outcome}: {jobs}; {failed}", style="bold"),
                         classes="dialog-title")
+            verdict = after_text(self.after)
+            if verdict:
+                yield Static(verdict, id="restore-verdict")
             yield FailedChangesTable(id="failed-table")
             hint = ("enter shows a whole message · y copies it · R retries the failures · History (H) shows "
                     "them again · " if outcome.failed else "")
@@ -87,14 +94,16 @@ class RestoreFlow:
         self.screen = screen
         self.backend = backend
         self.job: Worker[None] | None = None
+        self.guard = RestoreGuardFlow(screen, backend)
+        self.after: AfterChecks | None = None
 
     @property
     def running(self) -> bool:
         return self.job is not None and self.job.is_running
 
-    def start(self) -> Worker[None] | None:
-        """``r``: restore the queued objects, if this session may; returns the worker of the flow (``None``:
-        refused, with a toast saying why)."""
+    def start(self, *, from_file: bool = False) -> Worker[None] | None:
+        """``r``: restore the queued objects (``from_file``: the objects of a reviewed plan file), if this
+        session may; returns the worker of the flow (``None``: refused, with a toast saying why)."""
         screen, backend = self.screen, self.backend
         caps = backend.capabilities
         if backend.offline:
@@ -108,7 +117,25 @@ class RestoreFlow:
         if screen.job_running:
             screen.notify("A job is already running; only one can run per tenant.", severity="warning")
             return None
+        if from_file:
+            return self.screen.run_worker(self._open_and_run, group="restore-flow", description="Restore",
+                                          exclusive=True, exit_on_error=False)
         return self._review()
+
+    async def _open_and_run(self) -> None:
+        plan = await self.guard.open_plan()
+        if plan is not None:
+            await self._confirm_and_run(plan)
+
+    def export_reviewed_plan(self) -> Worker[None]:
+        """Write the queue's plan as a reviewed plan file (palette)."""
+
+        async def export() -> None:
+            plan = await asyncio.to_thread(self.backend.plan)
+            await self.guard.export(plan)
+
+        return self.screen.run_worker(export, group="restore-flow", description="Restore",
+                                      exclusive=True, exit_on_error=False)
 
     def _review(self, retry: SessionPlan | None = None) -> Worker[None]:
         """Review ``retry`` (or the queue's plan) and, once confirmed, run it."""
@@ -124,6 +151,10 @@ class RestoreFlow:
             why = " (every queued object is excluded — see pane 4)" if plan.queued else ""
             screen.notify(f"Nothing to restore{why}. Mark objects with space in pane 2.", severity="warning")
             return
+        review = await self.guard.review(plan)
+        if review is None:
+            return
+        plan = review.plan
         summary = plan.summary
         title = f"Restore {plural(summary.included, 'object')} in {plural(summary.jobs, 'recovery job')}?"
         if summary.requires_typed_confirmation:
@@ -133,16 +164,21 @@ class RestoreFlow:
             dialog = ConfirmDialog(title, plan_body(plan), "Restore", danger=True)
         if not await screen.app.push_screen_wait(dialog):
             return
-        self.job = screen.run_worker(partial(self._run, plan), group="job", description="Restore",
+        checked = await self.guard.before(plan, review.recheck)
+        if checked is None:
+            return
+        plan, lockout = checked
+        self.job = screen.run_worker(partial(self._run, plan, lockout), group="job", description="Restore",
                                      exit_on_error=False)
 
-    async def _run(self, plan: SessionPlan) -> None:
+    async def _run(self, plan: SessionPlan, lockout: LockoutCheck | None = None) -> None:
         screen = self.screen
 
         def progress(event: RestoreProgress) -> None:
             screen.post_message(RestoreProgressed(event))
 
         outcome = await self.backend.restore(plan, progress)
+        self.after = await self.guard.after(plan, outcome, lockout)
         screen.post_message(RestoreFinished(outcome, plan))
 
     def progressed(self, event: RestoreProgress) -> None:
@@ -171,7 +207,7 @@ class RestoreFlow:
 
     async def _show_outcome(self, outcome: RestoreResult, plan: SessionPlan) -> None:
         screen, backend = self.screen, self.backend
-        retry = await screen.app.push_screen_wait(RestoreResultScreen(outcome))
+        retry = await screen.app.push_screen_wait(RestoreResultScreen(outcome, self.after))
         if not retry:
             return
         retry_plan = await asyncio.to_thread(backend.retry_plan, outcome, plan)

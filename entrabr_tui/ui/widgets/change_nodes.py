@@ -133,17 +133,21 @@ def action_label(node: ActionNode, glyph: str, glyph_style: Style) -> Text:
 
 
 def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, badge_style: Style,
-                 detail: RowDetail | None = None, *, range_start: bool = False) -> Text:
-    """``[x] ~ [on-prem] [not recoverable] Name  (upn or short id, was "Backup name")`` — every state spelled
-    out (not only coloured), the badges before the name so a narrow pane never cuts them off (``[on-prem]``
-    synced from on-premises, ``[sync?]`` a user or group whose sync status is unknown), and enough after it
-    to tell look-alikes apart: the UPN (or the start of the id) and, once read, the name the object had in
-    the backup when it differs. Built from plain strings (this runs for every row of a page): the same text
-    as ``name_text`` and ``safe`` give."""
+                 detail: RowDetail | None = None, *, range_start: bool = False,
+                 restored: str | None = None) -> Text:
+    """``[x] ~ [restored] [on-prem] [not recoverable] Name  (upn or short id, was "Backup name")`` — every
+    state spelled out (not only coloured), the badges before the name so a narrow pane never cuts them off
+    (``[restored]`` / ``[restore failed]`` what a restore of the last day did to the object (``restored``),
+    ``[on-prem]`` synced from on-premises, ``[sync?]`` a user or group whose sync status is unknown), and
+    enough after it to tell look-alikes apart: the UPN (or the start of the id) and, once read, the name the
+    object had in the backup when it differs. Built from plain strings (this runs for every row of a page):
+    the same text as ``name_text`` and ``safe`` give."""
     label = Text(MARK_ON if marked else MARK_OFF, style="bold" if marked else "dim", end="")
     label.append(f"{glyph} ", style=glyph_style)
     if range_start:
         label.append("[range start] ", style=badge_style)
+    if restored is not None:
+        label.append("[restored] " if restored == "restored" else "[restore failed] ", style=badge_style)
     if row.unreadable is not None:
         label.append("[unreadable] ", style=badge_style)
     elif row.sync is SyncStatus.SYNCED:

@@ -9,7 +9,7 @@ cursor stays where it was (or on the nearest node that is still there).
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from rich.style import Style
 from rich.text import Text
@@ -58,6 +58,8 @@ class ChangesBuilder:
         self.tree = tree
         self.marks = marks
         self._load_page = load_page
+        #: What restores of the last day did to objects (``restored`` / ``failed``), by id.
+        self.restore_marks: Mapping[str, str] = {}
         self._label_styles: dict[tuple[str, str], tuple[str, Style, Style]] = {}
         #: Details read for objects of the report shown (backup name, UPN), by object id.
         self.details: dict[str, RowDetail] = {}
@@ -81,7 +83,8 @@ class ChangesBuilder:
         glyph, style, badge = self._styles(row.action)
         anchor = self.marks.anchor
         return object_label(row, row.id in self.marks, glyph, style, badge, self.details.get(row.id),
-                            range_start=anchor is not None and anchor.data is row)
+                            range_start=anchor is not None and anchor.data is row,
+                            restored=self.restore_marks.get(row.id))
 
     def add_details(self, details: dict[str, RowDetail]) -> None:
         """Details read for some objects: their rows show them."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -151,6 +151,12 @@ class ChangesTree(Tree[NodeData]):
         self.marks.set(ids, marked)
         self.nodes.relabel_leaves(set(ids))
         self._post_summary()
+
+    def show_restore_marks(self, marks: Mapping[str, str]) -> None:
+        """Badge the objects restores of the last day restored (or failed to)."""
+        if dict(marks) != dict(self.nodes.restore_marks):
+            self.nodes.restore_marks = dict(marks)
+            self.nodes.relabel_leaves(None)
 
     def clear_marks(self) -> None:
         self.marks.clear()
