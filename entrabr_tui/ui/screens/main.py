@@ -353,7 +353,8 @@ class MainScreen(Screen[None]):
     @on(DiffTable.ShowValue)
     def _show_value(self, message: DiffTable.ShowValue) -> None:
         row = message.row
-        self.app.push_screen(TextDialog(literal(f"{row.glyph} ", row.path), value_body(row)))
+        body = value_body(row, self.diff.table.who)
+        self.app.push_screen(TextDialog(literal(f"{row.glyph} ", row.path), body))
 
     # -- queue -----------------------------------------------------------------------------------------------
     @on(MarksChanged)
