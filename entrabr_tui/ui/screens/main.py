@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from entrabr_tui.core.model import JobKind, RecoveryStatus
 from entrabr_tui.ui.backend import Backend, CachedReportView, SnapshotEntry
-from entrabr_tui.ui.bindings import GLOBAL, SCREEN, bindings_of
+from entrabr_tui.ui.bindings import AUDIT, GLOBAL, SCREEN, bindings_of
 from entrabr_tui.ui.messages import (
     ChangeHighlighted,
     CountsLoaded,
@@ -37,6 +37,7 @@ from entrabr_tui.ui.messages import (
     SnapshotChosen,
     SnapshotsLoaded,
 )
+from entrabr_tui.ui.screens.audit_flow import AuditFlow
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TextDialog
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
@@ -45,8 +46,11 @@ from entrabr_tui.ui.screens.restore_flow import RestoreFlow
 from entrabr_tui.ui.screens.restore_guard import warn_recently_restored
 from entrabr_tui.ui.text import format_duration, keep_input_literal, literal
 from entrabr_tui.ui.widgets.backups import BackupsTable
+from entrabr_tui.ui.widgets.changes_pane import ChangesPane
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
 from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable, value_body
+from entrabr_tui.ui.widgets.group_nodes import Grouping
+from entrabr_tui.ui.widgets.group_tree import GroupTree
 from entrabr_tui.ui.widgets.queue import QueueTable, plan_title
 from entrabr_tui.ui.widgets.status import JobStrip, ReadOnlyBanner, StatusLine, report_state
 from entrabr_tui.ui.workers import failure_title
@@ -84,7 +88,7 @@ class MainScreen(Screen[None]):
     flows that own their running job, progress and dialogs; their workers belong to this screen too.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, GLOBAL)
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, GLOBAL, AUDIT)
     #: Narrow and short terminals give the diff more room (app.tcss).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (Textual types it so)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
@@ -98,6 +102,7 @@ class MainScreen(Screen[None]):
         self.snapshot: SnapshotEntry | None = None
         self.reports: ReportFlow | None = None
         self.restores: RestoreFlow | None = None
+        self.audit: AuditFlow | None = None
 
     # -- widgets ---------------------------------------------------------------------------------------------
     @property
@@ -137,9 +142,11 @@ class MainScreen(Screen[None]):
             with Vertical(id="left"):
                 with Vertical(id="pane-backups", classes="pane"):
                     yield BackupsTable(self.clock, id="backups")
-                with Vertical(id="pane-changes", classes="pane"):
+                with ChangesPane(id="pane-changes", classes="pane"):
                     yield Input(placeholder="filter: name, UPN or id (enter keeps, esc clears)", id="filter")
-                    yield ChangesTree(id="tree")
+                    tree = ChangesTree(id="tree")
+                    yield tree
+                    yield GroupTree(tree.marks, id="group-tree")
             with Vertical(id="right"):
                 yield DiffPane(id="pane-diff")
                 with Vertical(id="pane-queue", classes="pane"):
@@ -149,6 +156,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#banner", ReadOnlyBanner).display = False
         self.query_one("#filter", Input).display = False
+        self.query_one(GroupTree).display = False
         self._title(1, "Backups")
         self._title(2, "Changes")
         self._title(3, "Diff", "z zooms")
@@ -169,6 +177,7 @@ class MainScreen(Screen[None]):
         self.backend = backend
         self.reports = ReportFlow(self, backend)
         self.restores = RestoreFlow(self, backend)
+        self.audit = AuditFlow(self, backend)
         caps = backend.capabilities
         self.status.set_session(backend.tenant, caps, backend.offline)
         reason = None if caps.can_restore else (caps.restore_reason or "this sign-in cannot restore")
@@ -220,12 +229,49 @@ class MainScreen(Screen[None]):
     def _counts_loaded(self, message: CountsLoaded) -> None:
         if message.report_id == self.report_id and self.backend is not None:
             self.changes.show_report(self.backend, message.report_id, message.counts, message.marked)
+            if self.audit is not None:
+                self.audit.report_opened()
+
+    @on(GroupTree.Summary)
+    def _group_summary(self, message: GroupTree.Summary) -> None:
+        if self.audit is not None and self.audit.grouping is not Grouping.TYPE:
+            self._title(2, "Changes", message.text)
+
+    @on(ChangesPane.Regroup)
+    def _regroup(self) -> None:
+        if self.audit is not None:
+            self.audit.regroup()
+
+    @on(ChangesPane.MarkGroup)
+    def _mark_group(self, message: ChangesPane.MarkGroup) -> None:
+        if self.audit is not None:
+            self.audit.mark(message.group, message.what)
+
+    @on(ChangesPane.TagGroup)
+    def _tag_group(self, message: ChangesPane.TagGroup) -> None:
+        if self.audit is not None:
+            self.audit.tag(message.node)
+
+    @on(GroupTree.ToggleMark)
+    def _toggle_mark(self, message: GroupTree.ToggleMark) -> None:
+        if self.audit is not None:
+            self.audit.toggle(self.report_id, message.row.id)
+
+    def action_not_in_report(self) -> None:
+        if self.audit is not None:
+            self.audit.lens()
+
+    def action_undo_group_mark(self) -> None:
+        if self.audit is not None:
+            self.audit.undo_last()
 
     @on(ChangesTree.Summary)
     def _tree_summary(self, message: ChangesTree.Summary) -> None:
+        if self.audit is not None and self.audit.grouping is not Grouping.TYPE:
+            return
         report = self.report if self.report is not None and self.report.id == self.report_id else None
         state = report_state(report)
-        self._title(2, "Changes", " · ".join(t for t in (message.text, state) if t))
+        self._title(2, "Changes", " · ".join(t for t in ("by type", message.text, state) if t))
         field = self.query_one("#filter", Input)
         if not self.changes.filters.text and field.value and self.focused is not field:
             field.value = ""  # the filter was cleared in the tree (esc): the field shows it
@@ -399,12 +445,19 @@ class MainScreen(Screen[None]):
     def _filter_changed(self, event: Input.Changed) -> None:
         if not keep_input_literal(event.input, event.value):
             self.changes.set_filter(event.value)
+            if self.audit is not None:
+                self.audit.filter_changed(event.value)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         field = self.query_one("#filter", Input)
         field.display = bool(event.value.strip())
-        self.changes.focus()
+        self._focus_changes()
+
+    def _focus_changes(self) -> None:
+        """Focus the Changes pane's tree that shows (type → action, or grouped)."""
+        grouped = self.audit is not None and self.audit.grouping is not Grouping.TYPE
+        (self.query_one(GroupTree) if grouped else self.changes).focus()
 
     def on_key(self, event: Key) -> None:
         field = self.query_one("#filter", Input)
@@ -413,7 +466,9 @@ class MainScreen(Screen[None]):
             field.value = ""
             field.display = False
             self.changes.set_filter("")
-            self.changes.focus()
+            if self.audit is not None:
+                self.audit.filter_changed("")
+            self._focus_changes()
 
     # -- actions ---------------------------------------------------------------------------------------------
     def action_focus_pane(self, pane: int) -> None:
@@ -421,6 +476,9 @@ class MainScreen(Screen[None]):
             self.minimize()  # another pane was zoomed: show them all again
         if pane == 3 and self.diff.raw:
             self.query_one("#diff-raw").focus()
+            return
+        if pane == 2:
+            self._focus_changes()
             return
         self.query_one(f"#{PANES[pane][1]}").focus()
 

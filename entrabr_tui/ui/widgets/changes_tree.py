@@ -158,6 +158,10 @@ class ChangesTree(Tree[NodeData]):
             self.nodes.restore_marks = dict(marks)
             self.nodes.relabel_leaves(None)
 
+    def refresh_summary(self) -> None:
+        """Say the pane title again (marks changed elsewhere, the pane shows this tree again)."""
+        self._post_summary()
+
     def clear_marks(self) -> None:
         self.marks.clear()
         self.nodes.relabel_leaves(None)

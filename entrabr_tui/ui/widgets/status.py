@@ -46,6 +46,8 @@ class StatusLine(Static):
         self.capabilities: Capabilities | None = None
         self.offline = False
         self.slot: str | None = None
+        #: What the audit log says about the open report (``not in report: 12 (L)``), when known.
+        self.audit: str | None = None
 
     def set_session(self, tenant: str, capabilities: Capabilities, offline: bool) -> None:
         self.tenant, self.capabilities, self.offline = tenant, capabilities, offline
@@ -53,6 +55,11 @@ class StatusLine(Static):
 
     def set_slot(self, text: str | None) -> None:
         self.slot = text
+        self._redraw()
+
+    def set_audit(self, text: str | None) -> None:
+        """The audit part of the line: how much the open report cannot show (or why that is not known)."""
+        self.audit = text
         self._redraw()
 
     def on_resize(self) -> None:
@@ -75,6 +82,8 @@ class StatusLine(Static):
             right = "job slot not known · OFFLINE (cache only)" if level < 2 else "OFFLINE"
         else:
             right = clean(self.slot) if self.slot else ("job slot free" if level < 2 else "slot free")
+        if self.audit and level < 4:
+            right = f"{clean(self.audit)} · {right}"
         return left, right
 
     def _redraw(self) -> None:
