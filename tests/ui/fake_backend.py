@@ -506,14 +506,27 @@ class FakeBackend:
             unmarked = tuple(sorted(c.id for c in of_type if c.id not in self.queued
                                     and recoverability(c).answer is not Recoverable.NO))
             facts[entity_type] = TypeFacts(entity_type, len(of_type), unmarked)
-        choices = plan_choices(inputs.records, facts, DurationModel(tenant_objects=2000, backup_loaded=True))
+        kept = self._kept_ids()
+        choices = plan_choices(inputs.records, facts, DurationModel(tenant_objects=2000, backup_loaded=True),
+                               kept_object_ids=kept)
         deleted = {c.id: Deleted(c.entity_type_raw, c.id, c.display_name) for c in self.tenant_changes
                    if c.action_raw == "restore"}
         names = {**{c.id: c.display_name for c in self.tenant_changes}, **inputs.names}
         plan = SessionPlan(plan=choices.chosen.plan, report=report, snapshot_id=report.snapshot_id,
                            names=names, actions=inputs.actions, reviewed=inputs.reviewed,
                            choices=choices, checked=tuple(inputs.checked), deleted=deleted)
-        return plan.with_choice(choices.default)
+        return plan.with_choice(choices.default).with_kept_by_tags(self._kept_count())
+
+    def _kept_ids(self) -> set[str]:
+        """Objects a triage tag keeps (none before the audit log is read, as in the engine)."""
+        if not self.audit_pulled or self.role != "admin":
+            return set()
+        return {r.change.id for r in self._audit_ready() if self._kept(r)}
+
+    def _kept_count(self) -> int:
+        if not self.audit_pulled or self.role != "admin":
+            return 0
+        return sum(1 for r in self._audit_ready() if self._kept(r))
 
     def queue_dependencies(self, plan: SessionPlan, /) -> int:
         found = fixes(missing_dependencies(plan.checked, set(plan.ids), plan.deleted))

@@ -13,6 +13,7 @@ from textual.widgets.tree import TreeNode
 from entrabr_tui.core.audit_triage import TagTarget, TriageTag
 from entrabr_tui.ui.app import EntrabrApp
 from entrabr_tui.ui.screens.audit_screens import NotInReportScreen, TriageDialog
+from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.widgets.change_nodes import ObjectRow
 from entrabr_tui.ui.widgets.group_nodes import GroupData, GroupNode, Level
 from entrabr_tui.ui.widgets.group_tree import GroupTree
@@ -174,3 +175,20 @@ async def test_no_audit_access_says_what_is_missing_and_type_view_still_works() 
         await pilot.press("b", "b")
         await settle(pilot)
         assert app.main.changes.display and app.main.changes.root.children
+
+
+async def test_the_plan_review_says_how_many_changes_the_tags_leave_alone() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        tree = await group_by(pilot, app, 2)
+        kept, other = tree.root.children[0].data, tree.root.children[1].data
+        assert isinstance(kept, GroupNode) and isinstance(other, GroupNode)
+        backend.set_triage_tag(TagTarget.CLUSTER, kept.key, TriageTag.KEEP, "legitimate")
+        tree.move_cursor(tree.root.children[1])
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)
+        text = " ".join(str(s.render()) for s in app.screen.query(Static))
+        assert f"{kept.count:,} changes of the report left alone: kept by triage tags" in text
