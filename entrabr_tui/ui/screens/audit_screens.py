@@ -128,10 +128,33 @@ def purge_text(entry: PurgeEntry) -> str:
 
 
 def lens_body(data: LensData) -> Text:
-    """The lens as one literal text: each kind with its objects and what to do instead, then the purge
-    clock."""
+    """The lens as one literal text: what the report cannot show or a restore will not fix, by kind, each
+    with what to do instead; then the purge clock, the most urgent first."""
     body = Text(end="")
-    body.append("Purge clock: soft-deleted objects the report restores, most urgent first\n", style="bold")
+    body.append("Since the backup, not in this report or not fixed by a restore\n", style="bold")
+    if data.missing is not None:
+        body.append_text(literal("  ", (data.missing, "italic")))
+        body.append("\n")
+    elif not data.spots:
+        body.append("  nothing the audit log shows\n", style="dim")
+    by_kind: dict[str, list[BlindSpot]] = {}
+    for spot in data.spots:
+        by_kind.setdefault(spot.heading, []).append(spot)
+    for heading, spots in by_kind.items():
+        body.append_text(literal((f"{heading} ({len(spots):,})", "bold")))
+        body.append("\n  What to do instead: ")
+        body.append_text(literal((spots[0].advice, "italic")))
+        body.append("\n")
+        for spot in spots[:SHOWN_SPOTS]:
+            who = spot.actor.label if spot.actor is not None else "no actor recorded"
+            body.append("  • ")
+            body.append_text(name_text(spot.display_name, 40))
+            body.append_text(literal((f"  {spot.object_type} · {spot.activity} · by ", "dim"), (who, "dim"),
+                                     (f" at {spot.last:%Y-%m-%d %H:%M}Z", "dim")))
+            body.append("\n")
+        if len(spots) > SHOWN_SPOTS:
+            body.append(f"  … and {len(spots) - SHOWN_SPOTS:,} more\n", style="dim")
+    body.append("\nPurge clock: soft-deleted objects the report restores, most urgent first\n", style="bold")
     if not data.purges:
         body.append("  none\n", style="dim")
     for entry in list(data.purges)[:SHOWN_PURGES]:
@@ -141,26 +164,6 @@ def lens_body(data: LensData) -> Text:
         body.append(f"  (deleted {entry.deleted:%Y-%m-%d %H:%M}Z)\n", style="dim")
     if len(data.purges) > SHOWN_PURGES:
         body.append(f"  … and {len(data.purges) - SHOWN_PURGES:,} more\n", style="dim")
-    body.append("\nSince the backup, not in this report or not fixed by a restore\n", style="bold")
-    if data.missing is not None:
-        body.append_text(literal("  ", (data.missing, "italic")))
-        return body
-    if not data.spots:
-        body.append("  nothing the audit log shows\n", style="dim")
-    by_kind: dict[str, list[BlindSpot]] = {}
-    for spot in data.spots:
-        by_kind.setdefault(spot.heading, []).append(spot)
-    for heading, spots in by_kind.items():
-        body.append_text(literal("\n", (f"{heading} ({len(spots):,})", "bold"), "\n  What to do instead: ",
-                                 (spots[0].advice, "italic"), "\n"))
-        for spot in spots[:SHOWN_SPOTS]:
-            who = spot.actor.label if spot.actor is not None else "no actor recorded"
-            body.append("  • ")
-            body.append_text(name_text(spot.display_name, 40))
-            body.append_text(literal((f"  {spot.object_type} · {spot.activity} · by ", "dim"), (who, "dim"),
-                                     (f" at {spot.last:%Y-%m-%d %H:%M}Z", "dim"), "\n"))
-        if len(spots) > SHOWN_SPOTS:
-            body.append(f"  … and {len(spots) - SHOWN_SPOTS:,} more\n", style="dim")
     return body
 
 

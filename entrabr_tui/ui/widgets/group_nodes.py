@@ -15,7 +15,7 @@ from rich.text import Text
 from entrabr_tui.core.audit_triage import TriageNote, TriageTag
 from entrabr_tui.engine.audit import ChangeGroup
 from entrabr_tui.ui.text import clean, safe, truncate
-from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, InfoRow, ObjectRow, count_text
+from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, InfoRow, ObjectRow
 
 #: Operations of an actor, and clusters, read per page.
 LIST_PAGE = 200
@@ -94,13 +94,14 @@ GroupData = GroupNode | ObjectRow | RowsLink | MoreLink | InfoRow
 
 
 def group_label(node: GroupNode) -> Text:
-    """``alice@contoso.com  1,204  (3 operations, 14:02–14:40Z)``; a tagged group shows its tag first."""
+    """``1,204  alice@contoso.com  (3 operations, 14:02–14:40Z)``: the count first, so a narrow pane never
+    cuts it off; a tagged group shows its tag before it."""
     label = Text(end="", no_wrap=True)
     if node.tag is not None:
         label.append(_TAG_BADGE[node.tag.tag] + " ", style="bold")
+    label.append(f"{node.count:,}  ", style="bold")
     style = "bold" if node.level is not Level.OPERATION else ""
     label.append_text(safe(node.title, LABEL_WIDTH, style=style))
-    label.append_text(count_text(node.count))
     if node.detail:
         label.append(f"  ({truncate(clean(node.detail), 60)})", style="dim")
     if node.count > PAGE_SIZE and node.loaded and not node.lists_operations:
