@@ -101,8 +101,8 @@ NARROW, WIDE = (80, 24), (120, 40)
         pytest.param("group_members_diff_wide", "admin", steps("j", "3", group=("group", "update")), WIDE,
                      id="group_members_diff_wide-admin-run"),
         # Who changed it: grouped by actor, the incident's app opened to its operations and first objects.
-        pytest.param("actor_grouping", "admin", steps("2", "b", after=("enter", "j", "enter", "j"), quiet=True),
-                     SIZE,
+        pytest.param("actor_grouping", "admin",
+                     steps("2", "b", after=("enter", "j", "enter", "j"), quiet=True), SIZE,
                      id="actor_grouping-admin-run"),
         # Grouped by cluster: alike changes together, the largest queued in one key, one tagged keep.
         pytest.param("cluster_view", "admin",
