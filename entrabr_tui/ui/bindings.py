@@ -49,6 +49,8 @@ GLOBAL = BindingGroup(
         Binding("4", "focus_pane(4)", "Go to Restore queue", show=False, id="pane-queue"),
         Binding("n", "new_report", "New report", id="new-report"),
         Binding("r", "restore", "Restore", id="restore"),
+        Binding("o", "open_ready_report", "Open ready report", id="open-ready-report"),
+        Binding("u,ctrl+z", "undo_marks", "Undo marks", show=False, id="undo-marks"),
         Binding("C", "cancel_job", "Cancel job", show=False, id="cancel-job"),
         Binding("H", "history", "History", id="history"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="refresh"),
@@ -105,7 +107,7 @@ CHANGES = BindingGroup(
         Binding("ctrl+pagedown", "page_right", "Page right", show=False, id="tree-page-right"),
         Binding("space", "mark", "Mark", id="tree-mark"),
         Binding("v", "range", "Range", show=False, id="tree-range"),
-        Binding("ctrl+a", "mark_visible", "Mark visible", show=False, id="tree-mark-visible"),
+        Binding("ctrl+a", "mark_all", "Mark all matches", show=False, id="tree-mark-all"),
         Binding("U", "unmark_all", "Unmark all", show=False, id="tree-unmark-all"),
         Binding("slash", "open_filter", "Filter", key_display="/", id="tree-filter"),
         Binding("right_square_bracket", "next_match", "Next match", show=False, key_display="]",
@@ -198,6 +200,15 @@ DIALOG = BindingGroup(
     ),
 )
 
+RESTORE_CONFIRM = BindingGroup(
+    "Restore confirmation",
+    (
+        Binding("y", "confirm", "Restore", id="restore-confirm-yes"),
+        Binding("i", "by_id", "By ID only", id="restore-confirm-by-id"),
+        Binding("n,escape", "cancel", "No", id="restore-confirm-no"),
+    ),
+)
+
 TYPED_DIALOG = BindingGroup(
     "Typed confirmation (soft-deleting restores)",
     (Binding("escape", "cancel", "Cancel", id="typed-cancel"),),
@@ -283,6 +294,7 @@ RESTORE_RESULT = BindingGroup(
     (
         Binding("escape,q", "close", "Close", id="result-close"),
         Binding("R", "retry", "Retry failed", id="result-retry"),
+        Binding("n", "verify", "Fresh report", id="result-verify"),
     ),
 )
 
@@ -332,8 +344,8 @@ HELP = BindingGroup(
 #: All groups, in the order the help screen lists them.
 ALL_GROUPS: tuple[BindingGroup, ...] = (
     GLOBAL, AUDIT, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, GROUPS, DIFF, RAW_JSON, QUEUE, DIALOG,
-    TRIAGE_DIALOG, NOT_IN_REPORT, TYPED_DIALOG,
-    EXPORT_DIALOG, TEXT_DIALOG, CHOICES, SCOPE_DIALOG, INTERRUPTED, PLAN_REVIEW, RECHECK_DIALOG,
+    RESTORE_CONFIRM, TRIAGE_DIALOG, NOT_IN_REPORT, TYPED_DIALOG, EXPORT_DIALOG, TEXT_DIALOG, CHOICES,
+    SCOPE_DIALOG, INTERRUPTED, PLAN_REVIEW, RECHECK_DIALOG,
     BREAK_GLASS_DIALOG, LOCKOUT_DIALOG, RESTORE_RESULT, FAILED_CHANGES, FAILED_CHANGES_SCREEN, HISTORY,
     SIGN_IN, HELP,
 )
