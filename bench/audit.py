@@ -327,8 +327,7 @@ def main() -> int:
         results["mark_cluster_ms"] = round((time.perf_counter() - start) * 1000, 1)
         results["mark_cluster_marked"] = marked.marked
         start = time.perf_counter()
-        assert marked.undo is not None
-        store.undo_mark(report.id, marked.undo)
+        cache.queue.undo()
         results["undo_mark_ms"] = round((time.perf_counter() - start) * 1000, 1)
         actors = store.actors(report.id)
         top = actors[0]

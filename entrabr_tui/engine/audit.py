@@ -429,7 +429,8 @@ class AuditService:
             return cache.audit_join.group_page(report.id, group, after=after, limit=limit)
 
     def mark_group(self, ref: ReportRef, group: ChangeGroup) -> GroupMarkResult:
-        """Queue a whole group for restore (kept changes are skipped and counted); logged."""
+        """Queue a whole group for restore (kept changes are skipped and counted); logged. One bulk change of
+        the restore queue: its undo takes out exactly what this queued."""
         with self.reader.locked() as cache:
             report, _ = self._joined(cache, ref)
             result = cache.audit_join.mark_group(report.id, group, now=self.clock())
@@ -445,15 +446,6 @@ class AuditService:
             removed = cache.audit_join.unmark_group(report.id, group)
         self.log.write(HistoryAction.OBJECTS_UNMARKED, snapshot_id=report.snapshot_id, job_id=report.job_id,
                        counts={"unmarked": removed}, detail=f"unmarked a group: {_group_text(group)}")
-        return removed
-
-    def undo_mark(self, ref: ReportRef, token: str) -> int:
-        """Undo a group mark: take out exactly what it queued."""
-        report = self.reader.resolve(ref)
-        with self.reader.locked() as cache:
-            removed = cache.audit_join.undo_mark(report.id, token)
-        self.log.write(HistoryAction.OBJECTS_UNMARKED, snapshot_id=report.snapshot_id, job_id=report.job_id,
-                       counts={"unmarked": removed}, detail="undid a group mark")
         return removed
 
     def group_object_ids(self, ref: ReportRef, group: ChangeGroup) -> list[str]:

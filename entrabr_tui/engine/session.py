@@ -677,16 +677,13 @@ class Session:
         return self.audit.group_page(report_id, group, after, limit)
 
     def mark_group(self, report_id: ReportRef, group: ChangeGroup) -> GroupMarkResult:
-        """Queue a whole group for restore, set-based; kept changes are skipped and counted; undoable."""
+        """Queue a whole group for restore, set-based; kept changes are skipped and counted. One bulk change:
+        :meth:`undo_marks` takes out exactly what it queued."""
         return self.audit.mark_group(report_id, group)
 
     def unmark_group(self, report_id: ReportRef, group: ChangeGroup) -> int:
         """Take a whole group out of the restore queue."""
         return self.audit.unmark_group(report_id, group)
-
-    def undo_mark(self, report_id: ReportRef, token: str) -> int:
-        """Undo a group mark (exactly what it queued)."""
-        return self.audit.undo_mark(report_id, token)
 
     def blind_spots(self, report_id: ReportRef) -> list[BlindSpot]:
         """What the report cannot show or a restore will not fix since its backup, with what to do."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -29,6 +29,7 @@ from entrabr_tui.store.cache_schema import CHANGE_ACTOR_INDEXES, change_table
 from entrabr_tui.store.change_filter import needle_of
 from entrabr_tui.store.codec import sync_from_db, sync_to_db, time_from_db, time_to_db, utc_now
 from entrabr_tui.store.records import ChangeRow
+from entrabr_tui.store.restore_queue import RestoreQueue
 from entrabr_tui.store.sqlite_file import in_list_chunks
 
 #: ``on_prem`` of an object known to be synchronised from on-premises.
@@ -150,13 +151,13 @@ class ClusterCount:
 
 @dataclass(frozen=True, slots=True)
 class GroupMarkResult:
-    """What marking a group did, in changes: newly queued, already queued, left out because kept by a tag;
-    ``undo`` removes exactly the ones this call queued (``None`` when it queued none)."""
+    """What marking a group did, in changes: newly queued, already queued, left out because kept by a tag.
+    The restore queue's undo (:meth:`RestoreQueue.undo <entrabr_tui.store.restore_queue.RestoreQueue.undo>`)
+    takes out exactly what it queued."""
 
     marked: int
     already: int
     kept: int
-    undo: str | None
 
 
 def _time(value: int | None) -> datetime | None:
@@ -171,25 +172,13 @@ def _join_row(r: Sequence[Any]) -> JoinRow:
 ChangeInput = tuple[int, str, str, str, str, bool, dict[str, Any]]
 
 
-class _MarkStamps:
-    """Stamps of group marks: the time, moved on by a microsecond when needed so that two marks in this
-    process never share one (a stamp is the mark's undo token)."""
-
-    last: datetime | None = None
-
-    @classmethod
-    def next(cls, now: datetime) -> datetime:
-        if cls.last is not None and now <= cls.last:
-            now = cls.last + timedelta(microseconds=1)
-        cls.last = now
-        return now
-
-
 class AuditJoinStore:
     """Join results of reports, their groups, and set-based marking (see the module docstring)."""
 
-    def __init__(self, db: CacheDatabase) -> None:
+    def __init__(self, db: CacheDatabase, queue: RestoreQueue) -> None:
         self._db = db
+        #: The restore queue: a group mark is one bulk change of it (its undo takes the mark out again).
+        self._queue = queue
 
     # -- reading the report for the join ---------------------------------------------------------------
 
@@ -438,21 +427,32 @@ class AuditJoinStore:
 
     def mark_group(self, report_id: int, group: ChangeGroup, *,
                    now: datetime | None = None) -> GroupMarkResult:
-        """Queue every change of a group for restore, except kept ones, in one statement."""
+        """Queue every change of a group for restore, except kept ones, set-based, as one bulk change of the
+        restore queue: what it queues is recorded in the queue's undo record (``temp.queue_undo``, started
+        afresh here), so the queue's one undo (:meth:`RestoreQueue.undo`) takes it out again."""
+        self._queue.start_undo()
         clauses, args, joined = group.where(report_id)
         source = self._from(report_id, joined)
-        stamp = time_to_db(_MarkStamps.next(now or utc_now()))
+        stamp = time_to_db(now or utc_now())
+        rid = int(report_id)
         conn = self._db.conn
         with self._db.tx():
             total, kept = conn.execute(f"SELECT count(*), coalesce(sum({KEPT_SQL}), 0) FROM {source} "
                                        f"WHERE {' AND '.join(clauses)}", args).fetchone()
-            cursor = conn.execute(        # in key order: the queue's b-tree grows at its end
+            conn.execute(
+                "INSERT OR IGNORE INTO temp.queue_undo "
+                "(report_id, object_id, entity_type, action, marked_at, added) "
+                f"SELECT a.report_id, a.object_id, a.entity_type, a.action, ?, 1 FROM {source} "
+                f"WHERE {' AND '.join([*clauses, 'NOT ' + KEPT_SQL])} "
+                f"AND a.object_id NOT IN (SELECT object_id FROM restore_queue WHERE report_id = {rid})",
+                [stamp, *args])
+            before = conn.total_changes
+            conn.execute(        # in key order: the queue's b-tree grows at its end
                 "INSERT OR IGNORE INTO restore_queue (report_id, object_id, entity_type, action, marked_at) "
-                f"SELECT a.report_id, a.object_id, a.entity_type, a.action, ? FROM {source} "
-                f"WHERE {' AND '.join([*clauses, 'NOT ' + KEPT_SQL])} ORDER BY a.object_id", [stamp, *args])
-            marked = max(0, cursor.rowcount)
-        return GroupMarkResult(marked, max(0, int(total) - int(kept) - marked), int(kept),
-                               stamp if marked else None)
+                "SELECT report_id, object_id, entity_type, action, marked_at FROM temp.queue_undo "
+                "WHERE report_id = ? AND added = 1 ORDER BY object_id", (rid,))
+            marked = conn.total_changes - before
+        return GroupMarkResult(marked, max(0, int(total) - int(kept) - marked), int(kept))
 
     def unmark_group(self, report_id: int, group: ChangeGroup) -> int:
         """Take every change of a group out of the restore queue; returns how many were queued."""
@@ -461,13 +461,6 @@ class AuditJoinStore:
             cursor = self._db.conn.execute(
                 "DELETE FROM restore_queue WHERE report_id = ? AND object_id IN (SELECT a.object_id FROM "
                 f"{self._from(report_id, joined)} WHERE {' AND '.join(clauses)})", [report_id, *args])
-            return max(0, cursor.rowcount)
-
-    def undo_mark(self, report_id: int, token: str) -> int:
-        """Take out of the queue exactly what the mark that returned ``token`` queued."""
-        with self._db.tx():
-            cursor = self._db.conn.execute(
-                "DELETE FROM restore_queue WHERE report_id = ? AND marked_at = ?", (report_id, token))
             return max(0, cursor.rowcount)
 
     def kept_ids(self, report_id: int) -> set[str]:

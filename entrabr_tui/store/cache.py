@@ -82,7 +82,7 @@ class Cache:
         self.runs = RestoreRuns(self.db, tenant_id)
         self.sync = SyncStatusStore(self.db)
         self.audit = AuditStore(self.db)
-        self.audit_join = AuditJoinStore(self.db)
+        self.audit_join = AuditJoinStore(self.db, self.queue)
         self.triage = TriageStore(self.db)
 
     @classmethod

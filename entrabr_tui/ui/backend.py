@@ -475,15 +475,12 @@ class Backend(Protocol):
         ...
 
     def mark_group(self, report_id: str, group: ChangeGroup, /) -> GroupMarkResult:
-        """Queue a whole group, set-based (kept changes skipped and counted); ``undo`` reverts it."""
+        """Queue a whole group, set-based (kept changes skipped and counted). One bulk change of the queue:
+        ``undo_marks`` takes out exactly what it queued."""
         ...
 
     def unmark_group(self, report_id: str, group: ChangeGroup, /) -> int:
         """Take a whole group out of the queue; returns how many were queued."""
-        ...
-
-    def undo_mark(self, report_id: str, token: str, /) -> int:
-        """Undo a group mark (exactly what it queued)."""
         ...
 
     def blind_spots(self, report_id: str, /) -> Sequence[BlindSpot]:

@@ -134,10 +134,7 @@ GROUPS = BindingGroup(
 
 AUDIT = BindingGroup(
     "Audit log",
-    (
-        Binding("L", "not_in_report", "Not in this report", show=False, id="not-in-report"),
-        Binding("u", "undo_group_mark", "Undo the group mark", show=False, id="undo-group-mark"),
-    ),
+    (Binding("L", "not_in_report", "Not in this report", show=False, id="not-in-report"),),
 )
 
 TRIAGE_DIALOG = BindingGroup(

@@ -160,11 +160,12 @@ def test_marking_a_group_skips_kept_changes_and_undoes_exactly(cache: Cache) -> 
     kept_group = ChangeGroup(cluster=kept_cluster.cluster_id)
     assert cache.audit_join.group_count(report_id, kept_group, marked=True) == 0
     assert cache.audit_join.kept_count(report_id) == kept_cluster.changes
-    assert result.undo is not None and cache.audit_join.undo_mark(report_id, result.undo) == result.marked
+    assert cache.queue.undo_counts() == (result.marked, 0)  # one bulk change of the queue
+    assert cache.queue.undo() == (result.marked, 0)
     assert sum(n.count for n in cache.queue.counts(report_id)) == before.marked     # only the earlier mark
     again = cache.audit_join.mark_group(report_id, ChangeGroup(cluster=clusters[1].cluster_id))
     assert again.marked == clusters[1].changes - before.marked and again.already == before.marked
-    assert again.undo != result.undo
+    assert cache.queue.undo_counts() == (again.marked, 0)  # this mark only: the one before is forgotten
     assert cache.audit_join.unmark_group(report_id, ChangeGroup(cluster=clusters[1].cluster_id)) == \
         clusters[1].changes
     note = cache.triage.get(TagTarget.CLUSTER, kept_cluster.cluster_id.upper())

@@ -320,7 +320,6 @@ class FakeBackend:
     cleared: int = 0
     audit_pulled: bool = True
     tags: dict[tuple[TagTarget, str], TriageNote] = field(default_factory=dict)
-    undo: dict[str, list[str]] = field(default_factory=dict)
     interrupted: FakeInterrupted | None = None
     holder: str | None = None  # another process holding the tenant
     resumed: int = 0
@@ -824,19 +823,12 @@ class FakeBackend:
         new = [r.change for r in rows if not self._kept(r) and r.change.id not in self.queued]
         for c in new:
             self.queued[c.id] = (report_id, c)
-        token = f"undo-{len(self.undo) + 1}" if new else None
-        if token is not None:
-            self.undo[token] = [c.id for c in new]
-        return GroupMarkResult(len(new), len(rows) - len(kept) - len(new), len(kept), token)
+        self.undo_record = ({c.id for c in new}, {})
+        self.queue_changes += 1
+        return GroupMarkResult(len(new), len(rows) - len(kept) - len(new), len(kept))
 
     def unmark_group(self, report_id: str, group: ChangeGroup, /) -> int:
         ids = [r.change.id for r in self._group(group) if r.change.id in self.queued]
-        for i in ids:
-            del self.queued[i]
-        return len(ids)
-
-    def undo_mark(self, report_id: str, token: str, /) -> int:
-        ids = [i for i in self.undo.pop(token, []) if i in self.queued]
         for i in ids:
             del self.queued[i]
         return len(ids)

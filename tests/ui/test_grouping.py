@@ -192,3 +192,19 @@ async def test_the_plan_review_says_how_many_changes_the_tags_leave_alone() -> N
         assert isinstance(app.screen, PlanReviewScreen)
         text = " ".join(str(s.render()) for s in app.screen.query(Static))
         assert f"{kept.count:,} changes of the report left alone: kept by triage tags" in text
+
+
+async def test_without_audit_access_m_still_marks_a_type_and_u_undoes_it() -> None:
+    backend = FakeBackend(role="reader")
+    async with running(backend) as (app, pilot):
+        tree = app.main.changes
+        tree.focus()
+        node = next(n for n in tree.root.children if n.data.entity_type == "group")  # type: ignore[union-attr]
+        tree.move_cursor(node)
+        await pilot.press("m")
+        await settle(pilot)
+        groups = {c.id for c in backend.tenant_changes if c.entity_type_raw == "group"}
+        assert set(backend.queued) == groups and app.main.changes.marks.marked == groups
+        await pilot.press("u")
+        await settle(pilot)
+        assert not backend.queued

@@ -3,14 +3,16 @@
 :class:`AuditFlow` is held by the main screen once a tenant is open. It cycles the Changes pane's grouping
 (type → action, actor → operation, cluster), reading the audit log into the cache first when the report's
 window is not there yet; marks a whole group across the report (kept clusters and operations are skipped,
-and the toast says how many); tags clusters and operations; opens the "Not in this report" lens; and keeps
-the status line's count of what the report cannot show. Its workers belong to the screen; cache reads run in
-threads, network reads in async workers.
+and the toast says how many; the restore queue's one undo reverts it); tags clusters and operations; opens
+the "Not in this report" lens; and keeps the status line's count of what the report cannot show. Its
+workers belong to the screen; cache reads run in threads, network reads in async workers.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -19,6 +21,7 @@ from entrabr_tui.core.audit_triage import TagTarget
 from entrabr_tui.engine.audit import AuditNotReadyError, AuditUnavailableError, ChangeGroup, GroupMarkResult
 from entrabr_tui.engine.audit_pull import AuditProgress
 from entrabr_tui.ui.backend import Backend
+from entrabr_tui.ui.messages import MarksReloaded
 from entrabr_tui.ui.screens.audit_screens import NotInReportScreen, TriageChoice, TriageDialog
 from entrabr_tui.ui.text import clean, plural, safe
 from entrabr_tui.ui.widgets.changes_pane import ChangesPane
@@ -38,7 +41,7 @@ def mark_text(result: GroupMarkResult, what: str) -> str:
     text += "."
     if result.kept:
         text += f" {plural(result.kept, 'change')} tagged keep left out: kept clusters are never queued."
-    if result.undo is not None:
+    if result.marked:
         text += " u undoes."
     return text
 
@@ -50,8 +53,6 @@ class AuditFlow:
         self.screen = screen
         self.backend = backend
         self.grouping = Grouping.TYPE
-        #: What the last group mark queued (``undo_mark`` takes exactly that out again).
-        self.undo: tuple[str, str] | None = None
 
     @property
     def groups(self) -> GroupTree:
@@ -132,68 +133,54 @@ class AuditFlow:
                 groups.show(groups.backend, groups.report_id, self.grouping, wanted)
 
     # -- marks -----------------------------------------------------------------------------------------------
-    def mark(self, group: ChangeGroup, what: str) -> None:
-        """``m``: queue every change of the group across the whole report (kept ones are skipped)."""
-        report_id = self.screen.report_id
-        if report_id is None:
-            return
-        self.screen.run_worker(self._mark(report_id, group, what), group="audit-marks", exit_on_error=False,
-                               description="Marking the group")
+    def _run(self, work: Callable[[], None], description: str) -> None:
+        """Change the queue in a thread worker of the screen's ``marks`` group (they run one after another:
+        they share the session's connection)."""
+        self.screen.run_worker(work, thread=True, group="marks", description=description, exit_on_error=False)
 
-    async def _mark(self, report_id: str, group: ChangeGroup, what: str) -> None:
+    def mark(self, group: ChangeGroup, what: str) -> None:
+        """``m``: queue every change of the group across the whole report (kept ones are skipped). One bulk
+        change of the queue: ``u`` (the queue's one undo) takes out exactly what it queued."""
+        report_id = self.screen.report_id
+        if report_id is not None:
+            before = set(self.changes.marks.marked)
+            nodes = [(c.entity_type_raw, c.action_raw) for c in self.changes.model.counts
+                     if c.entity_type_raw == group.entity_type and group.action in (None, c.action_raw)]
+            self._run(partial(self._mark, report_id, group, what, before, nodes), "Marking the group")
+
+    def _mark(self, report_id: str, group: ChangeGroup, what: str, before: set[str],
+              nodes: list[tuple[str, str]]) -> None:
         backend = self.backend
         try:
-            result = await asyncio.to_thread(backend.mark_group, report_id, group)
-        except AuditNotReadyError:
-            self.screen.notify("The audit log of this report's window is not read yet: b groups by actor and "
-                               "reads it; then m marks whole groups.", title="Mark the group",
-                               severity="warning", timeout=10)
+            result = backend.mark_group(report_id, group)
+        except (AuditNotReadyError, AuditUnavailableError) as exc:
+            if group.actor is not None or group.operation is not None or group.cluster is not None:
+                raise
+            # A type, an action or a filter's matches need no audit log (nor can a tag keep them then).
+            added = backend.mark_where(report_id, nodes=nodes or None, text=group.text)
+            self.screen.post_message(MarksReloaded(report_id, backend.marked(report_id)))
+            note = "" if isinstance(exc, AuditNotReadyError) else " (no audit access: tags do not apply)"
+            undo = " u undoes." if added else ""
+            self.screen.notify(f"Queued {plural(added, 'object')} of {what}{note}.{undo}",
+                               title="Mark the group")
             return
-        if result.undo is not None:
-            self.undo = (report_id, result.undo)
-        await self._refresh_marks(report_id)
+        marked = backend.marked(report_id)
+        self.screen.post_message(MarksReloaded(report_id, marked))
         self.screen.notify(mark_text(result, what), title="Mark the group",
                            severity="warning" if result.kept else "information", timeout=10)
+        if self.screen.marks is not None:
+            self.screen.marks.warn_recent(marked - before)
 
     def toggle(self, report_id: str | None, object_id: str) -> None:
         """space on an object of the grouped tree: queue it or take it out."""
-        if report_id is None:
-            return
-        marked = object_id not in self.changes.marks
-        self.screen.run_worker(self._toggle(report_id, object_id, marked), group="audit-marks",
-                               exit_on_error=False, description="Saving the restore queue")
+        if report_id is not None:
+            marked = object_id not in self.changes.marks
+            self._run(partial(self._toggle, report_id, object_id, marked), "Saving the restore queue")
 
-    async def _toggle(self, report_id: str, object_id: str, marked: bool) -> None:
+    def _toggle(self, report_id: str, object_id: str, marked: bool) -> None:
         call = self.backend.mark if marked else self.backend.unmark
-        await asyncio.to_thread(call, report_id, [object_id])
-        await self._refresh_marks(report_id)
-
-    def undo_last(self) -> None:
-        """Undo the last group mark (exactly what it queued)."""
-        if self.undo is None:
-            self.screen.notify("No group mark to undo.", title="Undo")
-            return
-        report_id, token = self.undo
-        self.undo = None
-        self.screen.run_worker(self._undo(report_id, token), group="audit-marks", exit_on_error=False,
-                               description="Undoing the group mark")
-
-    async def _undo(self, report_id: str, token: str) -> None:
-        removed = await asyncio.to_thread(self.backend.undo_mark, report_id, token)
-        await self._refresh_marks(report_id)
-        self.screen.notify(f"Undone: {plural(removed, 'change')} left the restore queue.", title="Undo")
-
-    async def _refresh_marks(self, report_id: str) -> None:
-        """The trees and the queue pane show the queue as it is now (one read of the marked ids)."""
-        marked = await asyncio.to_thread(self.backend.marked, report_id)
-        if self.screen.report_id != report_id:
-            return
-        changes = self.changes
-        changes.marks.replace(marked)
-        changes.nodes.relabel_leaves(None)
-        changes.refresh_summary()
-        self.groups.relabel()
-        self.screen.load_queue(self.backend)
+        call(report_id, [object_id])
+        self.screen.post_message(MarksReloaded(report_id, self.backend.marked(report_id)))
 
     # -- triage ----------------------------------------------------------------------------------------------
     def tag(self, node: GroupNode | None) -> None:

@@ -284,10 +284,6 @@ class MainScreen(Screen[None]):
         if self.audit is not None:
             self.audit.lens()
 
-    def action_undo_group_mark(self) -> None:
-        if self.audit is not None:
-            self.audit.undo_last()
-
     @on(ChangesTree.Summary)
     def _tree_summary(self, message: ChangesTree.Summary) -> None:
         """The pane says which backup the report on it compares with: in the title (short, last) and in full
@@ -487,6 +483,8 @@ class MainScreen(Screen[None]):
     @on(MarksReloaded)
     def _marks_reloaded(self, message: MarksReloaded) -> None:
         self.changes.replace_marks(message.report_id, message.marked)
+        if message.report_id == self.report_id:
+            self.query_one(GroupTree).relabel()
         if self.backend is not None:
             self.load_queue(self.backend)
 
