@@ -208,3 +208,24 @@ async def test_without_audit_access_m_still_marks_a_type_and_u_undoes_it() -> No
         await pilot.press("u")
         await settle(pilot)
         assert not backend.queued
+
+
+async def test_the_filter_narrows_the_grouped_tree_and_m_marks_its_matches_only() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        tree = await group_by(pilot, app, 1)
+        await pilot.press("slash", *"User 0001")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.main.focused is tree and "/User 0001" in title(app)
+        matches = [(i, c) for i, c in enumerate(backend.tenant_changes) if "User 0001" in c.display_name]
+        expected: dict[str, int] = {}
+        for i, c in matches:
+            actor = fake_audit_row(i, c).actor
+            expected[actor] = expected.get(actor, 0) + 1
+        assert {a.key: a.count for a in top(tree)} == expected
+        tree.move_cursor(node_of(tree, ROGUE.key))
+        await pilot.press("m")
+        await settle(pilot)
+        assert set(backend.queued) == {c.id for i, c in matches if fake_audit_row(i, c).actor == ROGUE.key}
