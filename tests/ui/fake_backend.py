@@ -746,12 +746,17 @@ class FakeBackend:
             return None
         actor = CAST.get(row.actor)
         reason = None if actor else "no audit record since the backup"
-        parts = tuple(PartAttribution(key, row.verdict, reason, actor, row.at, row.operation or None,
+        # The rogue app's edits: no record names accountEnabled (it was changed some other way).
+        odd = "accountEnabled" if actor is ROGUE else None
+        parts = tuple(PartAttribution(key, Verdict.UNEXPLAINED, "no record names this property", None, None,
+                                      None, None, None, None, 0) if key == odd else
+                      PartAttribution(key, row.verdict, reason, actor, row.at, row.operation or None,
                                       "Update user" if actor else None,
                                       f"rec-{object_id}-{key}" if actor else None,
                                       row.change.current.get(key), 1 if actor else 0)
                       for key in sorted(row.change.delta) if not key.startswith("@"))
-        return ChangeAttribution(object_id, row.verdict, reason, actor, row.operation or None, row.at,
+        verdict = Verdict.PARTLY if odd in row.change.delta else row.verdict
+        return ChangeAttribution(object_id, verdict, reason, actor, row.operation or None, row.at,
                                  row.cluster.id, row.cluster.label, parts)
 
     def audit_actors(self, report_id: str, /) -> list[ActorSummary]:

@@ -3,10 +3,14 @@ says what is missing when the audit log cannot be read."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.widgets import Static
 
+from entrabr_tui.core.audit_join import Verdict
+
 from .conftest import running, settle
-from .fake_backend import FakeBackend
+from .fake_backend import MAYA, FakeBackend
 from .test_changes import open_group
 
 
@@ -26,10 +30,11 @@ async def test_diff_names_who_changed_the_object_and_each_property() -> None:
         await pilot.press("j")
         await settle(pilot)
         text = who_text(app)
-        assert text.startswith("✓ who: by Azure AD Sync Helper (app) at ")
+        assert text.startswith("? who: by Azure AD Sync Helper (app) at ") and text.endswith(" (partly)")
         current = cell_text(app, 2)
-        assert current.startswith("Manager\n✓ by Azure AD\nSync Helper …")  # wrapped under the value
-        assert current.count("✓ by") == 2  # jobTitle and accountEnabled, each on its own row
+        # jobTitle is the object's actor's (the pane's line says so); accountEnabled nothing explains.
+        assert current.startswith("Manager\nfalse\n? no record")
+        assert "✓" not in current
         await pilot.press("3", "enter")  # the full account of the first property
         await settle(pilot)
         body = " ".join(str(s.render()) for s in app.screen.query(Static))
@@ -48,8 +53,7 @@ async def test_unexplained_change_is_marked_apart() -> None:
         await settle(pilot)
         assert who_text(app).startswith("? who: unexplained: no audit record")
         current = cell_text(app, 2)
-        assert current.startswith("Manager\n? no audit \nrecord since…")
-        assert "✓" not in current
+        assert current.startswith("Manager\nfalse\n") and "✓" not in current  # the pane's line covers all
 
 
 async def test_no_audit_access_says_what_is_missing() -> None:
@@ -61,3 +65,17 @@ async def test_no_audit_access_says_what_is_missing() -> None:
                                  "signed-in identity lacks a role that may read audit logs, such as Reports "
                                  "Reader.")
         assert "✓ by" not in cell_text(app, 2)
+
+
+async def test_a_property_another_actor_changed_is_named_on_its_row() -> None:
+    backend = FakeBackend()
+    async with running(backend) as (app, pilot):
+        await open_group(pilot, app.main.changes, "user", "update")
+        await pilot.press("j")
+        await settle(pilot)
+        table = app.main.diff.table
+        table.who = replace(table.who, attribution=replace(table.who.attribution, parts=tuple(  # type: ignore[arg-type]
+            replace(p, actor=MAYA, verdict=Verdict.EXPLAINED) if p.name == "jobTitle" else p
+            for p in table.who.attribution.parts)))  # type: ignore[union-attr]
+        table.redraw()
+        assert cell_text(app, 2).startswith("Manager\n✓ by \nmaya@contoso…\nfalse\n? no record")

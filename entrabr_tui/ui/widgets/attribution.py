@@ -33,6 +33,15 @@ class Who:
     attribution: ChangeAttribution | None = None
     missing: str | None = None
 
+    def differs(self, part: PartAttribution) -> bool:
+        """The part's account is not the object's (another actor or verdict): the row says it; the others
+        are covered by the object's line."""
+        whole = self.attribution
+        if whole is None:
+            return True
+        same_actor = (part.actor.key if part.actor else None) == (whole.actor.key if whole.actor else None)
+        return not (same_actor and (explained(part.verdict) or part.verdict is whole.verdict))
+
     def part(self, path: str) -> PartAttribution | None:
         """The attribution of the diff row at ``path`` (a property, a nested path, a link ``members[<id>]``),
         or of the nearest enclosing part."""

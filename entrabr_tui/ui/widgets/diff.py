@@ -184,7 +184,8 @@ class DiffTable(NavTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.diff_rows: list[DiffRow] = []
-        #: Who changed the shown change (its properties get a line under their current value).
+        #: Who changed the shown change (a property another actor changed, or that nothing explains, gets a
+        #: line under its current value; the others are covered by the pane's "who" line).
         self.who = Who()
         self._scrolls = False
 
@@ -239,7 +240,8 @@ class DiffTable(NavTable):
             backup, backup_lines = wrapped(backup_text, value_w, ROW_LINES)
             current, current_lines = wrapped(clean(row.current_text, limit=CELL_CHARS), value_w, ROW_LINES)
             part = self.who.part(row.path) if row.depth == 0 or not row.is_header else None
-            if part is not None and (row.depth == 0 or part.name != self._parent_part(row)):
+            if part is not None and self.who.differs(part) and (
+                    row.depth == 0 or part.name != self._parent_part(row)):
                 line, more = wrapped(part_line(part, good, bad), value_w, 2)
                 current = Text("\n", end="").join([current, line])
                 current.no_wrap = True

@@ -66,7 +66,10 @@ class StatusLine(Static):
         self._redraw()
 
     def _parts(self, level: int) -> tuple[list[str], str]:
-        """Left parts and the right side at shortening ``level`` (0: everything in full)."""
+        """Left parts and the right side at shortening ``level`` (0: everything in full; 1: without the audit
+        part, which goes first; then the others get shorter)."""
+        audit = self.audit if level == 0 else None
+        level = max(0, level - 1)
         caps = self.capabilities
         left = ["entrabr"] if level < 4 else []
         if self.tenant:
@@ -82,14 +85,14 @@ class StatusLine(Static):
             right = "job slot not known · OFFLINE (cache only)" if level < 2 else "OFFLINE"
         else:
             right = clean(self.slot) if self.slot else ("job slot free" if level < 2 else "slot free")
-        if self.audit and level < 4:
-            right = f"{clean(self.audit)} · {right}"
+        if audit:
+            right = f"{clean(audit)} · {right}"
         return left, right
 
     def _redraw(self) -> None:
         """Who and where on the left, the job slot on the right; parts shorten before anything is cut."""
         width = max(20, (self.size.width or 100) - 2)
-        for level in range(6):
+        for level in range(7):
             left_parts, right_text = self._parts(level)
             left_plain = " · ".join(left_parts)
             if cell_len(left_plain) + 3 + cell_len(right_text) <= width:
