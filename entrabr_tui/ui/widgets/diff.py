@@ -71,6 +71,8 @@ PROPERTY_MIN, PROPERTY_MAX = 14, 30
 #: Characters of a value drawn in a cell (the value dialog shows up to ``FULL_VALUE_CHARS``).
 CELL_CHARS = 1_000
 FULL_VALUE_CHARS = 20_000
+#: Terminal rows from which the pane shows its "who" line (shorter terminals keep the rows for the diff).
+WHO_MIN_HEIGHT = 26
 
 
 
@@ -388,8 +390,10 @@ class DiffPane(Vertical):
         with self.app.batch_update():
             self.table.show_rows(rows, who)
             line = self.query_one("#diff-who", Static)
-            line.display = change is not None and who is not None and (
-                who.attribution is not None or who.missing is not None)
+            # Short terminals keep their rows for the diff: there, a property's own line and the full value
+            # (enter) say who changed it.
+            line.display = change is not None and who is not None and self.app.size.height >= WHO_MIN_HEIGHT \
+                and (who.attribution is not None or who.missing is not None)
             if line.display and who is not None:
                 line.update(object_line(who, theme_style(self.app, "success"),
                                         theme_style(self.app, "warning", bold=True)))
