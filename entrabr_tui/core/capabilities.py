@@ -8,9 +8,10 @@ Rules (Graph reference §8):
 
 - Delegated sign-in needs both a delegated permission in ``scp`` and an Entra role in ``wids``:
   reads need ``EntraBackup.Read.All`` plus Entra Backup Reader, Entra Backup Administrator or Global
-  Administrator; difference reports need ``EntraBackup.ReadWrite.Preview`` (or ``.Recovery``) plus
-  Administrator or Global Administrator; restores need ``EntraBackup.ReadWrite.Recovery`` plus Administrator
-  or Global Administrator.
+  Administrator; difference reports need ``EntraBackup.ReadWrite.Preview`` (or ``.Recovery``) plus one of
+  the same three roles (the live role definition grants Entra Backup Reader ``backup/preview/create`` and
+  ``backup/preview/cancel``; some pages of the documentation name only the Administrator); restores need
+  ``EntraBackup.ReadWrite.Recovery`` plus Administrator or Global Administrator.
 - App-only sign-in (application permissions in ``roles``) can only read, with ``EntraBackup.Read.All``.
 - Real tokens may omit ``wids`` (for example for users in very many groups). The role is then *unknown*, not
   *none*, and nothing is blocked: the service decides.
@@ -196,7 +197,11 @@ def _delegated(
             "or Entra Backup Administrator"
         )
     read_reason = read_reason or missing_scope(SCOPE_READ)
-    report_reason = _role_reason(role, "difference reports") or missing_scope(SCOPE_PREVIEW, SCOPE_RECOVERY)
+    report_reason = None
+    if role is BackupRole.NONE:
+        report_reason = ("Signed in without an Entra Backup role: difference reports need Entra Backup "
+                         "Reader or Entra Backup Administrator")
+    report_reason = report_reason or missing_scope(SCOPE_PREVIEW, SCOPE_RECOVERY)
     restore_reason = _role_reason(role, "restores") or missing_scope(SCOPE_RECOVERY)
 
     return Capabilities(

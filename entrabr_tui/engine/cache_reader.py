@@ -223,7 +223,7 @@ class CacheReader:
         """Ids queued from this report."""
         report = self.resolve(ref)
         with self.locked() as cache:
-            return {entry.object_id for entry in cache.queue.entries(report.id)}
+            return cache.queue.ids(report.id)
 
     def queue(self, ref: ReportRef | None = None) -> list[QueuedObject]:
         """Queued objects (of one report, or of every report), by type, action and name; an object with
@@ -232,19 +232,8 @@ class CacheReader:
         with self.locked() as cache:
             reports = [self.resolve(ref)] if ref is not None else cache.reports.all(kind=ReportKind.CHANGES)
             for report in reports:
-                after: PageAfter | None = None
-                listed: set[str] = set()
-                while True:
-                    rows = cache.queries.page(report.id, marked=True, after=after, limit=5_000)
-                    for r in rows:
-                        if r.object_id in listed or r.unreadable is not None:
-                            continue
-                        listed.add(r.object_id)
-                        out.append(QueuedObject(report.job_id, r.object_id, r.entity_type_raw, r.action_raw,
-                                                r.display_name, r.on_premises_synced))
-                    if len(rows) < 5_000:
-                        break
-                    after = rows[-1].key
+                out.extend(QueuedObject(report.job_id, r.object_id, r.entity_type, r.action, r.display_name,
+                                        r.on_premises_synced) for r in cache.queue.rows(report.id))
         return out
 
     def queue_size(self, report: Report) -> int:

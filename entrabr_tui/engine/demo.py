@@ -28,11 +28,16 @@ DEMO_POLL = PollPolicy(initial=0.1, factor=1.5, caps=((60.0, 0.5),), ceiling=1.0
 
 async def start_demo_server(*, objects: int = 2000, seed: int = 1, job_speed: float = DEMO_JOB_SPEED,
                             latency_ms: int = 0) -> Any:
-    """Start the demo tenant's emulator on a loopback port (stop it with ``server.stop()``)."""
+    """Start the demo tenant's emulator on a loopback port (stop it with ``server.stop()``). Its modules
+    are loaded, and its tenant built, in a worker thread: the event loop (an app's screen) stays live."""
+    return await asyncio.to_thread(_start_server, objects, seed, job_speed, latency_ms)
+
+
+def _start_server(objects: int, seed: int, job_speed: float, latency_ms: int) -> Any:
     from entrabr_tui.emulator import EmulatorServer
 
     server = EmulatorServer(seed=seed, objects=objects, job_speed=job_speed, latency_ms=latency_ms)
-    await asyncio.to_thread(server.start)
+    server.start()
     return server
 
 

@@ -140,3 +140,12 @@ class RestoreRefusedError(EngineError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+def is_refusal(error: BaseException) -> bool:
+    """Whether ``error`` is the service refusing the signed-in identity (HTTP 403: a role or permission it
+    lacks). The Graph client's errors are looked up only here, when asked (by then a session has loaded
+    them), so that importing this module stays light."""
+    from entrabr_tui.graph.errors import ForbiddenError
+
+    return isinstance(error, ForbiddenError)

@@ -342,3 +342,24 @@ def build_plan(
         plan=plan, report=report, snapshot_id=report.snapshot_id, names=inputs.names, actions=inputs.actions,
         reviewed=inputs.reviewed, checked=tuple(inputs.checked),
     )
+
+
+def plan_records(
+    report: ReportInfo,
+    records: Sequence[QueuedChange],
+    names: Mapping[str, str],
+    report_totals: Mapping[str, int] | None,
+    *,
+    allow_whole_type: bool = True,
+) -> SessionPlan:
+    """A preview of the restore of queued changes of ``report`` given as planning records, one per change
+    (several changes of one object are merged, see :func:`~entrabr_tui.core.planner.object_records`), e.g.
+    read from the cache's columns without decoding any change: a queue of hundreds of thousands plans in
+    moments. What it restores, reverts, soft-deletes and excludes is :func:`build_plan`'s; it carries no
+    fingerprints and no compared options, so it is shown, never restored from."""
+    if report.snapshot_id is None:
+        raise ValueError(f"report {report.id} has no backup id, so it cannot be restored from")
+    objects = object_records(records)
+    plan = plan_restore(objects, report_totals, allow_whole_type=allow_whole_type)
+    return SessionPlan(plan=plan, report=report, snapshot_id=report.snapshot_id, names=names,
+                       actions={r.id: r.action for r in objects})

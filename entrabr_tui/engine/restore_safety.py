@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -122,25 +121,6 @@ class RestoreSafety:
         """Whether to ask for the tenant's break-glass accounts now: the plan touches policies and they were
         never asked for (nor configured)."""
         return touches_policies(plan) and not self.guards.configured and not self.guards.asked
-
-    def restore_marks(self, since: datetime) -> dict[str, str]:
-        """Objects restores changed since ``since`` (from the history): ``restored``, or ``failed`` when
-        their change failed or their batch's job did not succeed (the latest restore of an object wins)."""
-        entries = self._log.entries(since=since, limit=None, actions=[HistoryAction.RESTORE_SUBMITTED,
-                                                                      HistoryAction.RESTORE_FINISHED])
-        finished = {e.job_id: e for e in entries if e.action == HistoryAction.RESTORE_FINISHED and e.job_id}
-        marks: dict[str, str] = {}
-        for entry in reversed(entries):  # oldest first: a later restore of an object overrides
-            if entry.action != HistoryAction.RESTORE_SUBMITTED or not entry.job_id:
-                continue
-            end = finished.get(entry.job_id)
-            if end is None:
-                continue  # still running, or its end was not recorded
-            failed = set(end.object_ids)
-            ok = end.outcome == "successful"
-            for object_id in entry.object_ids:
-                marks[object_id] = "restored" if ok and object_id not in failed else "failed"
-        return marks
 
     def protected_identities(self) -> list[Principal]:
         """The identities the lockout guard protects: the configured break-glass accounts and groups, and

@@ -31,7 +31,7 @@ from typing import Any
 
 from entrabr_tui.core.audit_blindspots import PurgeEntry
 from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
-from entrabr_tui.core.capabilities import Action, Capabilities
+from entrabr_tui.core.capabilities import Capabilities
 from entrabr_tui.core.dependencies import Deleted
 from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, JobKind, Snapshot
 from entrabr_tui.core.plan_options import Choice
@@ -70,6 +70,7 @@ from entrabr_tui.engine.reports import ReportInfo, ReportManager
 from entrabr_tui.engine.restore import BatchResult, RestoreExecutor, RestoreResult, retry_plan
 from entrabr_tui.engine.restore_checks import LockoutCheck, Recheck, RestoreChecks
 from entrabr_tui.engine.restore_safety import RestoreSafety, reviewed_by
+from entrabr_tui.engine.restored import RestoreMark, restore_marks
 from entrabr_tui.engine.resume import JobResumer, ResumeResult
 from entrabr_tui.engine.runner import JobRunner
 from entrabr_tui.engine.session_log import AppAction, ExportedReport, SessionLog
@@ -79,7 +80,7 @@ from entrabr_tui.engine.sync_status import LookupOutcome, SyncCheck, SyncStatusL
 from entrabr_tui.engine.tenant_writer import TenantWriter
 from entrabr_tui.engine.timing import Clock, Sleep, real_sleep, utc_now
 from entrabr_tui.graph.client import RecoveryClient
-from entrabr_tui.graph.errors import ForbiddenError
+from entrabr_tui.graph.errors import CREATE_PREVIEW, ForbiddenError
 from entrabr_tui.store import (
     Cache,
     ChangeRow,
@@ -100,6 +101,9 @@ from entrabr_tui.store.sqlite_file import set_aside
 from entrabr_tui.store.writer_lock import TenantLock, lock_path
 
 CloseHook = Callable[[], Awaitable[None]]
+
+#: How far back :meth:`Session.restore_marks` looks by default.
+RESTORE_MARKS_SPAN = timedelta(days=7)
 
 #: Journal states that mean a job may still be running or its outcome is not collected yet.
 _UNFINISHED = (IntentStatus.PENDING, IntentStatus.SUBMITTED)
@@ -188,8 +192,6 @@ class Session:
             )
             self.reports_manager = ReportManager(self.runner, page_size=settings.page_size,
                                                  on_event=self._report_event, writer=self.writer)
-            self.reports_manager.guard = lambda: self._require(Action.CREATE_REPORT,
-                                                               "Creating a difference report")
             self.restores = RestoreExecutor(self.runner)
             self.resumer = JobResumer(self.runner, self.reports_manager, self.restores, self.restore_queue,
                                       self.log)
@@ -210,6 +212,11 @@ class Session:
         return self.client is None
 
     @property
+    def service_in_process(self) -> bool:
+        """The service is the demo's emulator, running in this process: it stops when the session closes."""
+        return self.emulator is not None
+
+    @property
     def warnings(self) -> list[str]:
         """Messages from opening the cache and history (e.g. a damaged file moved aside)."""
         unguarded = [self.writer.warning] if self.writer.warning else []
@@ -226,6 +233,16 @@ class Session:
             raise OfflineError(action)
         return self.runner
 
+    def _refused(self, exc: ForbiddenError) -> ForbiddenError:
+        """The service's 403 as it was said (what the operation needs), with who was signed in.
+
+        Nothing is refused here up front: the token's claims are only a hint (``capabilities``), the service
+        decides. This is what a refusal looks like once it has.
+        """
+        message = f"{exc.message} Signed in as {self.capabilities.summary}."
+        return ForbiddenError(message, needs=exc.needs, status=exc.status, code=exc.code,
+                              request_id=exc.request_id, operation=exc.operation)
+
     def _writable(self, doing: str) -> None:
         """Refuse what would have to store something in a cache that can only be read."""
         if self.cache.read_only:
@@ -236,13 +253,6 @@ class Session:
     def _relay(self, kind: JobKind) -> ProgressWatch:
         """Retries of the Graph client shown in the progress of one run, as they happen."""
         return ProgressWatch(self.client, kind=kind)
-
-    def _require(self, action: Action, doing: str) -> None:
-        """Refuse up front what the token's roles and permissions say the service would refuse."""
-        if self.capabilities.allows(action):
-            return
-        reason = self.capabilities.reason(action) or "the signed-in identity lacks the role"
-        raise ForbiddenError(f"{doing} was refused: {reason}.", needs=reason)
 
     # -- history ---------------------------------------------------------------------------------------
 
@@ -343,8 +353,6 @@ class Session:
                 self._report_event("reused", info)
                 return info
             raise OfflineError("Creating or downloading a difference report")
-        if fresh:
-            self._require(Action.CREATE_REPORT, "Creating a difference report")
         if self.cache.read_only:
             cached = self.cache.reports.find_reusable(snapshot_id, scope)
             if cached is not None and cached.complete and not fresh:
@@ -361,7 +369,14 @@ class Session:
             await self._look_up_sync(info, None, relayed)
             return info
 
-        return await relay.run(report_then_sync())
+        try:
+            return await relay.run(report_then_sync())
+        except ForbiddenError as exc:
+            refused = self._refused(exc)
+            creating = exc.operation is CREATE_PREVIEW
+            self.log.write(HistoryAction.REPORT_CREATED if creating else HistoryAction.REPORT_DOWNLOADED,
+                           snapshot_id=snapshot_id, scope=scope, outcome="refused", detail=refused.message)
+            raise refused from exc
 
     async def check_sync_status(self, ref: ReportRef | None = None, ids: Sequence[str] | None = None, *,
                                 queued: bool = False,
@@ -477,12 +492,45 @@ class Session:
         :func:`~entrabr_tui.engine.session_queue.parse_id_list`)."""
         return self.restore_queue.seed(ref, lines)
 
-    def mark_where(self, ref: ReportRef, *, entity_type: str | None = None, action: str | None = None,
-                   text: str | None = None, recoverable: RecoverableFilter = None,
-                   on_prem: SyncFilter = None) -> int:
-        """Queue every change matching the filters; returns how many were newly queued."""
-        return self.restore_queue.mark_where(ref, entity_type=entity_type, action=action, text=text,
-                                             recoverable=recoverable, on_prem=on_prem)
+    def mark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
+                   entity_type: str | None = None, action: str | None = None, text: str | None = None,
+                   recoverable: RecoverableFilter = None, on_prem: SyncFilter = None) -> int:
+        """Queue every change matching the filters (``nodes``: of these (type, action) pairs only), across
+        the whole report; returns how many were newly queued. Undone by :meth:`undo_marks`."""
+        return self.restore_queue.mark_where(ref, nodes=nodes, entity_type=entity_type, action=action,
+                                             text=text, recoverable=recoverable, on_prem=on_prem)
+
+    def unmark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
+                     entity_type: str | None = None, action: str | None = None, text: str | None = None,
+                     recoverable: RecoverableFilter = None, on_prem: SyncFilter = None) -> int:
+        """Take every change matching the filters out of the queue; returns how many left it. Undone by
+        :meth:`undo_marks`."""
+        return self.restore_queue.unmark_where(ref, nodes=nodes, entity_type=entity_type, action=action,
+                                               text=text, recoverable=recoverable, on_prem=on_prem)
+
+    def undoable_marks(self) -> tuple[int, int]:
+        """What :meth:`undo_marks` would do: ``(unmark, mark again)``; ``(0, 0)``: nothing to undo."""
+        return self.restore_queue.undoable()
+
+    def undo_marks(self) -> tuple[int, int]:
+        """Revert the last bulk change of the queue made in this session (marking or unmarking by filter,
+        emptying the queue, carrying it to a newer report); returns ``(unmarked, marked again)``."""
+        return self.restore_queue.undo()
+
+    def move_queue(self, source: ReportRef, target: ReportRef) -> tuple[int, int]:
+        """Carry the queue of a report over to a newer report of the same backup: objects still in the newer
+        report stay queued, the others leave the queue. Returns ``(kept, dropped)``."""
+        return self.restore_queue.move(source, target)
+
+    def queue_signature(self) -> tuple[int, str | None]:
+        """A cheap value that changes whenever the queue changes, in this process or another (the CLI)."""
+        return self.restore_queue.signature()
+
+    def restore_marks(self, since: datetime | None = None) -> dict[str, RestoreMark]:
+        """What the restores submitted since ``since`` (default: the last 7 days) did to each object they
+        covered, keyed by lower-case object id (see :mod:`entrabr_tui.engine.restored`)."""
+        start = since if since is not None else self.clock() - RESTORE_MARKS_SPAN
+        return restore_marks(self.log, self.cache_reader, start)
 
     def unmark(self, ref: ReportRef, ids: Sequence[str]) -> int:
         """Remove objects from the queue; returns the queue size."""
@@ -574,11 +622,6 @@ class Session:
 
     def break_glass_wanted(self, plan: SessionPlan) -> bool:
         return self.safety.break_glass_wanted(plan)
-
-    def restore_marks(self, ref: ReportRef | None = None, *, within: timedelta = timedelta(days=1)
-                      ) -> dict[str, str]:
-        """Objects restored (``restored``) or not (``failed``) by restores of the last day, by id."""
-        return self.safety.restore_marks(self.clock() - within)
 
     def export_plan(self, plan: SessionPlan, path: Path, *, replace_file: bool = False) -> str:
         return self.safety.export_plan(plan, path, replace_file=replace_file)
@@ -674,7 +717,6 @@ class Session:
         objects leave the queue, failed ones stay queued for a retry. Holds the tenant for writing (waiting
         while another entrabr process holds it)."""
         self._online("Restoring")
-        self._require(Action.RESTORE, "Restoring")
         self._writable("Restoring")  # a restore is never run without its journal
         assert self.restores is not None
         if plan.is_empty or plan.snapshot_id is None:
@@ -745,6 +787,11 @@ class Session:
         try:
             async with self.writer.hold(command, doing, waiting):
                 result = await relay.run(run(relayed))
+        except ForbiddenError as exc:
+            refused = self._refused(exc)
+            self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=snapshot_id, outcome="refused",
+                           detail=refused.message, counts={"batches": batch_count})
+            raise refused from exc
         except Exception as exc:
             self.log.write(HistoryAction.RESTORE_FINISHED, snapshot_id=snapshot_id, outcome="error",
                            detail=str(exc), counts={"batches": batch_count})
@@ -781,7 +828,6 @@ class Session:
         """Finish the interrupted restore (see :meth:`interrupted_restore`): the batch it was running is
         followed to its end (never sent again), the batches it had not sent are sent in order."""
         self._online("Resuming a restore")
-        self._require(Action.RESTORE, "Resuming a restore")
         self._writable("Resuming a restore")
         assert self.restores is not None
         restores = self.restores
@@ -836,10 +882,15 @@ class Session:
     async def cancel(self) -> str | None:
         """Cancel what this session is running (a restore's current batch, or a report job)."""
         runner = self._online("Cancelling a job")
-        if self._restoring and self.restores is not None:
-            job_id = await self.restores.cancel()
-        else:
-            job_id = await runner.cancel()
+        try:
+            if self._restoring and self.restores is not None:
+                job_id = await self.restores.cancel()
+            else:
+                job_id = await runner.cancel()
+        except ForbiddenError as exc:
+            refused = self._refused(exc)
+            self.log.write(HistoryAction.CANCEL, outcome="refused", detail=refused.message)
+            raise refused from exc
         self.log.write(HistoryAction.CANCEL, job_id=job_id,
                        outcome="requested" if job_id else "nothing running")
         return job_id

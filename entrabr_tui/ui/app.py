@@ -4,6 +4,7 @@ runs the session-wide actions of the palette: exports, tenant profiles, clearing
 from __future__ import annotations
 
 import asyncio
+import importlib
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -25,7 +26,6 @@ from entrabr_tui.engine.crash_report import crash_notice, write_crash_report
 from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.engine.export import Export, ExportFormat
 from entrabr_tui.engine.export_files import default_export_path, export_folder, write_export_file
-from entrabr_tui.engine.session_log import AppAction
 from entrabr_tui.ui.backend import Backend, CachedReportView
 from entrabr_tui.ui.commands import FORMATS, EntrabrCommands
 from entrabr_tui.ui.connection import SIGN_IN_METHODS, ProfileChoice, SessionTarget, factory_keywords
@@ -51,6 +51,12 @@ _SCREENSHOT_SAVED = "Saved screenshot to [$text-success]"
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def load_session_modules() -> None:
+    """Import what opening a session needs (the engine, the store and the Graph SDK: the slowest part of
+    starting). The app imports none of it to paint; the connect worker loads it in a thread."""
+    importlib.import_module("entrabr_tui.engine.opening")
 
 
 class _CrashNotice(Exception):
@@ -118,7 +124,8 @@ class EntrabrApp(App[int]):
         await self.push_screen(self.main)
         for notice in self.notices:
             self.notify(notice, title="Configuration", severity="warning", timeout=20)
-        self.open_session(self.target)
+        # Paint first: the session (and the Graph SDK it loads) comes after the screen is on the terminal.
+        self.call_after_refresh(self.open_session, self.target)
 
     # -- state the palette reads -----------------------------------------------------------------------------
     @property
@@ -162,6 +169,7 @@ class EntrabrApp(App[int]):
             options["prompt"] = partial(self.show_device_code, attempt)
         if "target" in self._keywords:
             options["target"] = target
+        await asyncio.to_thread(load_session_modules)  # in a thread: the screen stays live meanwhile
         backend = await self.session_factory(**options)
         self._finish_sign_in()
         self.backend = backend
@@ -252,10 +260,14 @@ class EntrabrApp(App[int]):
     # -- reopening -------------------------------------------------------------------------------------------
     def switch_profile(self, name: str) -> None:
         """Close the session and sign in to the tenant profile ``name``."""
+        from entrabr_tui.engine.session_log import AppAction
+
         self.reopen(SessionTarget(profile=name), (AppAction.PROFILE_SWITCHED, f"to profile {name}"))
 
     def set_offline(self, offline: bool) -> None:
         """Reopen the tenant offline (the cache only) or online."""
+        from entrabr_tui.engine.session_log import AppAction
+
         tenant = self.backend.tenant if self.backend is not None else self.target.tenant
         detail = "serving the cache only" if offline else "signing in to Microsoft Graph again"
         self.reopen(replace(self.target, offline=offline, tenant=tenant),
@@ -381,6 +393,8 @@ class EntrabrApp(App[int]):
                             title="Theme", severity="warning", timeout=10)
         backend = self.backend
         if backend is not None:
+            from entrabr_tui.engine.session_log import AppAction
+
             backend.record(AppAction.THEME_CHANGED, detail=f"theme {name}")
 
     # -- notifications, errors, exit, palette ----------------------------------------------------------------
@@ -429,6 +443,11 @@ class EntrabrApp(App[int]):
                 self.notify(text, title=failure_title(event.worker), severity="error", timeout=30)
         else:
             self.notify(text, title=failure_title(event.worker), severity="error", timeout=10)
+
+    async def action_quit(self) -> None:
+        """Quit from anywhere (the palette's Quit, ctrl+q over a dialog) as ``q`` does: asks while a job
+        runs."""
+        self.main.action_quit()
 
     async def on_unmount(self) -> None:
         if self.backend is not None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from entrabr_tui.core.audit_blindspots import PurgeEntry
 from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
@@ -42,9 +42,11 @@ from entrabr_tui.engine.audit import (
 from entrabr_tui.engine.audit_pull import AuditProgress, AuditPullResult
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
-from entrabr_tui.engine.plans import SessionPlan
-from entrabr_tui.engine.restore import RestoreResult
-from entrabr_tui.engine.restore_checks import LockoutCheck, Recheck
+
+if TYPE_CHECKING:  # (these load the Graph SDK: the app paints before it is loaded)
+    from entrabr_tui.engine.plans import SessionPlan
+    from entrabr_tui.engine.restore import RestoreResult
+    from entrabr_tui.engine.restore_checks import LockoutCheck, Recheck
 
 
 class CachedReportView(Protocol):
@@ -185,6 +187,23 @@ class QueueEntry(Protocol):
     def display_name(self) -> str: ...
 
 
+class RestoreMarkView(Protocol):
+    """What the last restore that covered an object did to it (from the session history)."""
+
+    @property
+    def state(self) -> str:
+        """``restored``, ``failed``, ``cancelled`` or ``running``."""
+        ...
+
+    @property
+    def at(self) -> datetime:
+        """When that restore was submitted."""
+        ...
+
+    @property
+    def job_id(self) -> str | None: ...
+
+
 class LogEntry(Protocol):
     """One line of the local session log (every action taken in the app)."""
 
@@ -254,6 +273,11 @@ class Backend(Protocol):
         """Serving from the cache only (no network)."""
         ...
 
+    @property
+    def service_in_process(self) -> bool:
+        """The service runs inside this process (the demo's emulator): it stops with the app, jobs too."""
+        ...
+
     # -- snapshots, reports and jobs (network) ------------------------------------------------------------
     async def snapshots(self) -> Sequence[SnapshotEntry]:
         """Backups newest first, each with its best cached report."""
@@ -286,9 +310,11 @@ class Backend(Protocol):
 
     # -- cache queries (blocking; call from thread workers) ----------------------------------------------
     def counts(
-        self, report_id: str, /, *, text: str | None = None, recoverable: Recoverable | None = None
+        self, report_id: str, /, *, text: str | None = None, recoverable: Recoverable | None = None,
+        marked: bool | None = None,
     ) -> Sequence[TypeActionCount]:
-        """Cached change counts by type and action, optionally of the matches of a filter only."""
+        """Cached change counts by type and action, optionally of the matches of a filter only (``marked``:
+        only the queued ones, or only the others)."""
         ...
 
     def page(
@@ -338,7 +364,44 @@ class Backend(Protocol):
         ...
 
     def unmark_all(self) -> object:
-        """Empty the queue of every report."""
+        """Empty the queue of every report (one bulk change: ``undo_marks`` queues everything again)."""
+        ...
+
+    def mark_where(
+        self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None, text: str | None = None,
+        recoverable: Recoverable | None = None,
+    ) -> int:
+        """Queue every change of the report matching the filter (``nodes``: of these (type, action) pairs
+        only), loaded or not; returns how many were newly queued. One bulk change (see ``undo_marks``)."""
+        ...
+
+    def unmark_where(
+        self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None, text: str | None = None,
+        recoverable: Recoverable | None = None,
+    ) -> int:
+        """Take every change of the report matching the filter out of the queue; returns how many left it.
+        One bulk change (see ``undo_marks``)."""
+        ...
+
+    def undoable_marks(self) -> tuple[int, int]:
+        """What ``undo_marks`` would do: ``(unmark, mark again)``; ``(0, 0)``: nothing to undo."""
+        ...
+
+    def undo_marks(self) -> tuple[int, int]:
+        """Revert the last bulk change of the queue; returns ``(unmarked, marked again)``."""
+        ...
+
+    def move_queue(self, source: str, target: str, /) -> tuple[int, int]:
+        """Carry the queue of report ``source`` over to ``target``, a newer report of the same backup: objects
+        still in it stay queued, the others leave the queue. Returns ``(kept, dropped)``; one bulk change."""
+        ...
+
+    def queue_signature(self) -> object:
+        """A cheap value that changes whenever the queue changes, here or in another process (the CLI)."""
+        ...
+
+    def restore_marks(self) -> Mapping[str, RestoreMarkView]:
+        """What recent restores did to each object they covered, keyed by lower-case object ID."""
         ...
 
     def queue(self) -> Sequence[QueueEntry]:
@@ -351,8 +414,9 @@ class Backend(Protocol):
         ...
 
     def plan(self, *, record: bool = True) -> SessionPlan:
-        """Plan a restore of the queue (what it restores, reverts, soft-deletes, and excludes, and why);
-        ``record=False`` for a preview that is not written to the session history."""
+        """Plan a restore of the queue (what it restores, reverts, soft-deletes, and excludes, and why; every
+        option compared, see :class:`~entrabr_tui.engine.plans.SessionPlan`); ``record=False`` for a quick
+        preview that is not written to the session history (shown, never restored from)."""
         ...
 
     def retry_plan(self, result: RestoreResult, plan: SessionPlan, /) -> SessionPlan:
@@ -446,10 +510,6 @@ class Backend(Protocol):
 
     def queue_dependencies(self, plan: SessionPlan, /) -> int:
         """The one-key fix: queue the deleted objects the plan depends on; returns how many were queued."""
-        ...
-
-    def restore_marks(self, report_id: str, /) -> Mapping[str, str]:
-        """Objects restores of the last day changed: ``restored`` or ``failed``, by id (blocking)."""
         ...
 
     # -- the checks around a restore --------------------------------------------------------------------

@@ -49,6 +49,8 @@ GLOBAL = BindingGroup(
         Binding("4", "focus_pane(4)", "Go to Restore queue", show=False, id="pane-queue"),
         Binding("n", "new_report", "New report", id="new-report"),
         Binding("r", "restore", "Restore", id="restore"),
+        Binding("o", "open_ready_report", "Open ready report", id="open-ready-report"),
+        Binding("u,ctrl+z", "undo_marks", "Undo marks", show=False, id="undo-marks"),
         Binding("C", "cancel_job", "Cancel job", show=False, id="cancel-job"),
         Binding("H", "history", "History", id="history"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="refresh"),
@@ -105,7 +107,7 @@ CHANGES = BindingGroup(
         Binding("ctrl+pagedown", "page_right", "Page right", show=False, id="tree-page-right"),
         Binding("space", "mark", "Mark", id="tree-mark"),
         Binding("v", "range", "Range", show=False, id="tree-range"),
-        Binding("ctrl+a", "mark_visible", "Mark visible", show=False, id="tree-mark-visible"),
+        Binding("ctrl+a", "mark_all", "Mark all matches", show=False, id="tree-mark-all"),
         Binding("U", "unmark_all", "Unmark all", show=False, id="tree-unmark-all"),
         Binding("slash", "open_filter", "Filter", key_display="/", id="tree-filter"),
         Binding("right_square_bracket", "next_match", "Next match", show=False, key_display="]",
@@ -162,6 +164,15 @@ DIALOG = BindingGroup(
     (
         Binding("y", "confirm", "Yes", id="dialog-yes"),
         Binding("n,escape", "cancel", "No", id="dialog-no"),
+    ),
+)
+
+RESTORE_CONFIRM = BindingGroup(
+    "Restore confirmation",
+    (
+        Binding("y", "confirm", "Restore", id="restore-confirm-yes"),
+        Binding("i", "by_id", "By ID only", id="restore-confirm-by-id"),
+        Binding("n,escape", "cancel", "No", id="restore-confirm-no"),
     ),
 )
 
@@ -250,6 +261,7 @@ RESTORE_RESULT = BindingGroup(
     (
         Binding("escape,q", "close", "Close", id="result-close"),
         Binding("R", "retry", "Retry failed", id="result-retry"),
+        Binding("n", "verify", "Fresh report", id="result-verify"),
     ),
 )
 
@@ -298,8 +310,8 @@ HELP = BindingGroup(
 
 #: All groups, in the order the help screen lists them.
 ALL_GROUPS: tuple[BindingGroup, ...] = (
-    GLOBAL, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, DIFF, RAW_JSON, QUEUE, DIALOG, TYPED_DIALOG,
-    EXPORT_DIALOG, TEXT_DIALOG, CHOICES, SCOPE_DIALOG, INTERRUPTED, PLAN_REVIEW, RECHECK_DIALOG,
+    GLOBAL, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, DIFF, RAW_JSON, QUEUE, DIALOG, RESTORE_CONFIRM,
+    TYPED_DIALOG, EXPORT_DIALOG, TEXT_DIALOG, CHOICES, SCOPE_DIALOG, INTERRUPTED, PLAN_REVIEW, RECHECK_DIALOG,
     BREAK_GLASS_DIALOG, LOCKOUT_DIALOG, RESTORE_RESULT, FAILED_CHANGES, FAILED_CHANGES_SCREEN, HISTORY,
     SIGN_IN, HELP,
 )

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
-from entrabr_tui.engine.plans import SessionPlan
-from entrabr_tui.engine.restore import RestoreResult
-from entrabr_tui.ui.backend import CachedReportView, QueueEntry, SnapshotEntry, TypeActionCount
+from entrabr_tui.ui.backend import (
+    CachedReportView,
+    QueueEntry,
+    RestoreMarkView,
+    SnapshotEntry,
+    TypeActionCount,
+)
+
+if TYPE_CHECKING:
+    # (plans and restore load the Graph SDK: the app paints before it is loaded)
+    from entrabr_tui.engine.plans import SessionPlan
+    from entrabr_tui.engine.restore import RestoreResult
+    from entrabr_tui.ui.widgets.changes_view import FilterKey
 
 
 class SnapshotsLoaded(Message):
@@ -90,14 +101,15 @@ class MarksChanged(Message):
 
 
 class QueueLoaded(Message):
-    """The restore queue and its plan, for the Queue pane."""
+    """The restore queue and its plan, for the Queue pane; ``signature`` is the queue's as it was read."""
 
     def __init__(self, entries: Sequence[QueueEntry], plan: SessionPlan | None,
-                 error: str | None = None) -> None:
+                 error: str | None = None, signature: object = None) -> None:
         super().__init__()
         self.entries = list(entries)
         self.plan = plan
         self.error = error
+        self.signature = signature
 
 
 class RestoreProgressed(Message):
@@ -126,3 +138,48 @@ class JobSlotChanged(Message):
     def __init__(self, description: str | None) -> None:
         super().__init__()
         self.description = description
+
+
+class MarkNodesRequested(Message):
+    """Mark every object of these (type, action) nodes that the filter shown matches, loaded or not (the
+    whole report, not the rows on screen). ``toggle``: unmark them instead when all are marked already."""
+
+    def __init__(self, report_id: str, nodes: Sequence[tuple[str, str]], key: FilterKey | None,
+                 *, toggle: bool, what: str) -> None:
+        super().__init__()
+        self.report_id = report_id
+        self.nodes = list(nodes)
+        #: The cache-side filter shown: (text, recoverable answer), ``None`` when there is none.
+        self.key = key
+        self.toggle = toggle
+        self.what = what
+
+
+class UnmarkAllRequested(Message):
+    """Empty the restore queue (asks first when much is queued)."""
+
+
+class MarksReloaded(Message):
+    """The queue changed in bulk (or elsewhere): the IDs now queued from ``report_id``."""
+
+    def __init__(self, report_id: str, marked: set[str]) -> None:
+        super().__init__()
+        self.report_id = report_id
+        self.marked = marked
+
+
+class RestoreMarksLoaded(Message):
+    """What recent restores did to each object, by lower-case object ID."""
+
+    def __init__(self, marks: Mapping[str, RestoreMarkView]) -> None:
+        super().__init__()
+        self.marks = marks
+
+
+class QueueChanged(Message):
+    """The queue's signature moved (another process, e.g. the command line, changed it)."""
+
+    def __init__(self, signature: object) -> None:
+        super().__init__()
+        self.signature = signature
+

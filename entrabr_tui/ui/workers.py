@@ -25,6 +25,9 @@ WORKER_TITLES: dict[str, str] = {
     "counts": "Changes",
     "queue": "Restore queue",
     "marks": "Restore queue",
+    "unmark-all": "Unmark all",
+    "queue-poll": "Restore queue",
+    "restore-marks": "Recent restores",
     "job": "Job",
     "report-flow": "New report",
     "restore-flow": "Restore",
@@ -43,3 +46,4 @@ WORKER_TITLES: dict[str, str] = {
 def failure_title(worker: Worker[Any]) -> str:
     """The title a failure of ``worker`` is reported under."""
     return WORKER_TITLES.get(worker.group) or worker.description or worker.name or "Error"
+

@@ -42,7 +42,7 @@ APP = {
 MATRIX: dict[str, tuple[dict[str, Any], AccessKind, BackupRole, bool, bool, bool]] = {
     "reader": (
         user(READER_SCP, [USER_ROLE_ID, READER_ROLE_ID]),
-        AccessKind.DELEGATED, BackupRole.READER, True, False, False,
+        AccessKind.DELEGATED, BackupRole.READER, True, True, False,
     ),
     "admin": (
         user(ALL_SCP, [ADMINISTRATOR_ROLE_ID, USER_ROLE_ID]),
@@ -89,9 +89,10 @@ def test_reader_reasons_name_the_missing_role() -> None:
     assert caps.restore_reason == (
         "Signed in as Entra Backup Reader: restores need the Entra Backup Administrator role"
     )
-    assert caps.report_reason is not None and "Entra Backup Administrator" in caps.report_reason
-    assert caps.read_only
-    assert caps.summary == "alice@contoso.example · Entra Backup Reader, read-only"
+    # The live role definition grants Entra Backup Reader backup/preview/create: reports are not refused.
+    assert caps.can_create_report and caps.report_reason is None
+    assert not caps.read_only
+    assert caps.summary == "alice@contoso.example · Entra Backup Reader"
 
 
 def test_app_only_is_read_only_with_reason() -> None:
@@ -110,9 +111,17 @@ def test_missing_scope_reason_names_permission_and_app() -> None:
     assert "14d82eec-204b-4c2f-b7e8-296a70dab67e" in caps.restore_reason
 
 
+def test_reader_without_the_preview_permission_is_told_which_one() -> None:
+    caps = capabilities_from_claims(user("EntraBackup.Read.All", [READER_ROLE_ID]))
+    assert not caps.can_create_report
+    assert caps.report_reason is not None and "EntraBackup.ReadWrite.Preview" in caps.report_reason
+    assert caps.read_only
+
+
 def test_no_role_reason_and_summary() -> None:
     caps = capabilities_from_claims(MATRIX["no-role"][0])
     assert caps.read_reason is not None and "Entra Backup Reader" in caps.read_reason
+    assert caps.report_reason is not None and "Entra Backup Reader" in caps.report_reason
     assert caps.summary.endswith("no Entra Backup role")
 
 

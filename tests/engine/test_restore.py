@@ -15,6 +15,7 @@ from entrabr_tui.engine.errors import OfflineError
 from entrabr_tui.engine.events import RestoreProgress
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.engine.timing import PollPolicy
+from entrabr_tui.graph import errors as graph_errors
 from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.graph.errors import ForbiddenError
 from entrabr_tui.store import HistoryAction, StorePaths
@@ -93,7 +94,7 @@ async def test_failures_are_kept_and_the_retry_plan_keeps_only_what_can_be_recov
     assert len(await jobs_of(graph, JobKind.RECOVERY)) == plan.batch_count + retry.batch_count
 
 
-async def test_a_reader_is_refused_a_restore_with_the_role_it_needs(
+async def test_a_reader_is_refused_a_restore_by_the_service_with_the_role_it_needs(
     open_session: OpenSession, graph: RecoveryClient
 ) -> None:
     admin = await open_session("admin")
@@ -101,22 +102,53 @@ async def test_a_reader_is_refused_a_restore_with_the_role_it_needs(
     await admin.ensure_report(snapshot, None)
     await admin.aclose()
     reader = await open_session("reader")
-    assert not reader.capabilities.can_restore
+    assert not reader.capabilities.can_restore  # the token's hint; the session refuses nothing on it
 
     report = await reader.ensure_report(snapshot, None)  # reading and reusing reports is allowed
-    reader.mark_where(report.id, entity_type="user")
-    plan = reader.plan(report.id)
+    # The live role definition gives Entra Backup Reader backup/preview/create: a fresh report runs.
+    fresh = await reader.ensure_report(snapshot, None, fresh=True)
+    assert fresh.id != report.id and fresh.complete
+    marked = reader.mark_where(fresh.id, entity_type="user")
+    plan = reader.plan(fresh.id)
     with pytest.raises(ForbiddenError) as raised:
         await reader.restore(plan)
-    with pytest.raises(ForbiddenError) as fresh:
-        await reader.ensure_report(snapshot, None, fresh=True)
 
-    assert "Entra Backup Administrator" in str(raised.value) and "Reader" in str(raised.value)
-    assert "Entra Backup Administrator" in str(fresh.value)
+    # The service said no (HTTP 403); the message names the role it wants and who was signed in.
+    assert raised.value.status == 403
+    assert "Entra Backup Administrator" in str(raised.value) and "Entra Backup Reader" in str(raised.value)
+    assert "Entra Backup Administrator" in raised.value.needs
     assert await jobs_of(graph, JobKind.RECOVERY) == []
-    assert len(await jobs_of(graph, JobKind.PREVIEW)) == 1
+    assert len(await jobs_of(graph, JobKind.PREVIEW)) == 2
+    refused = reader.history(actions=[HistoryAction.RESTORE_FINISHED])[0]
+    assert refused.outcome == "refused" and "Entra Backup Administrator" in (refused.detail or "")
+    assert len(reader.queue(fresh.id)) == marked > 0  # nothing ran: the queue is as it was
     entry = reader.history(actions=[HistoryAction.SIGN_IN])[0]
     assert entry.identity == "backup.reader@contoso.example"
+
+
+async def test_a_refused_report_is_logged_and_leaves_no_report(
+    open_session: OpenSession, graph: RecoveryClient
+) -> None:
+    # However the token reads, the service may refuse (a permission not consented, a role removed since).
+    refusing = await open_session("reader")
+    snapshot = await refusing.resolve_snapshot("latest")
+    before = refusing.reports()
+    assert refusing.reports_manager is not None
+
+    async def refuse(*_args: object, **_options: object) -> None:
+        raise graph_errors.for_status(graph_errors.ResponseInfo(403, "Forbidden", "Requires the permission."),
+                                      graph_errors.CREATE_PREVIEW)
+
+    assert refusing.client is not None
+    refusing.client.create_preview_job = refuse  # type: ignore[method-assign,assignment]
+    with pytest.raises(ForbiddenError) as raised:
+        await refusing.ensure_report(snapshot, None, fresh=True)
+    assert "Creating a difference report was refused" in str(raised.value)
+    assert "Entra Backup Reader" in str(raised.value)
+    assert refusing.reports() == before  # no report was begun, not even an empty one
+    logged = refusing.history(actions=[HistoryAction.REPORT_CREATED])[0]
+    assert logged.outcome == "refused" and logged.snapshot_id == snapshot
+    assert await jobs_of(graph, JobKind.PREVIEW) == []
 
 
 async def test_offline_session_serves_a_cached_report_with_no_server(

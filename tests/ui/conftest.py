@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.worker import WorkerCancelled
 
 from entrabr_tui.ui.app import EntrabrApp
 from entrabr_tui.ui.backend import Backend
@@ -26,7 +28,7 @@ def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
 
 #: Workers that wait for the user (a dialog is open); waiting for them would never end.
 INTERACTIVE_GROUPS = frozenset({"report-flow", "restore-flow", "restore-result", "cancel-flow", "quit",
-                                "clear-cache", "export", "interrupted-restore"})
+                                "clear-cache", "export", "interrupted-restore", "unmark-all"})
 
 
 async def settle(pilot: Pilot[Any]) -> None:
@@ -36,8 +38,18 @@ async def settle(pilot: Pilot[Any]) -> None:
         busy = [w for w in pilot.app.workers if w.group not in INTERACTIVE_GROUPS and not w.is_finished]
         if not busy:
             break
-        await pilot.app.workers.wait_for_complete(busy)
+        with contextlib.suppress(WorkerCancelled):  # a newer worker of its group replaced it: look again
+            await pilot.app.workers.wait_for_complete(busy)
     await pilot.pause()
+
+
+async def take_the_plan(pilot: Pilot[Any]) -> None:
+    """On the plan review ``r`` opens, take the plan as proposed (enter): the confirmation comes next."""
+    from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
+
+    assert isinstance(pilot.app.screen, PlanReviewScreen)
+    await pilot.press("enter")
+    await settle(pilot)
 
 
 def factory_for(backend: Backend) -> Callable[[], Awaitable[Backend]]:

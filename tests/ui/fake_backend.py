@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,6 +56,7 @@ from entrabr_tui.engine.plans import PlanInputs, SessionPlan
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.engine.restore import BatchResult, RestoreResult, retry_plan
 from entrabr_tui.engine.restore_checks import LockoutCheck, Recheck, touches_policies
+from entrabr_tui.graph.errors import ForbiddenError
 from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
 from entrabr_tui.store.audit_store import AuditState
 from entrabr_tui.store.cache_schema import UNREADABLE_ACTION
@@ -271,6 +272,13 @@ def matches(change: Change, text: str | None, recoverable: Recoverable | None) -
     return bool(text_matches(needle_of(text), change.display_name, change.principal_name, change.id))
 
 
+@dataclass(frozen=True)
+class FakeRestoreMark:
+    state: str
+    at: datetime
+    job_id: str | None
+
+
 @dataclass
 class FakeInterrupted:
     """An interrupted restore as the app is shown it."""
@@ -296,6 +304,7 @@ class FakeBackend:
     users: int = 300
     tenant: str = "Contoso (demo)"
     offline: bool = False
+    service_in_process: bool = False
     fail_ids: frozenset[str] = frozenset()
     tenant_changes: list[Change] = field(default_factory=list)
     queued: dict[str, tuple[str, Change]] = field(default_factory=dict)
@@ -303,6 +312,8 @@ class FakeBackend:
     server_jobs: list[Job] = field(default_factory=list)
     report_calls: list[tuple[str, FilteringCriteria | None]] = field(default_factory=list)
     restore_gate: asyncio.Event | None = None
+    #: Held until set: a new report stays "running" (after its first progress event).
+    report_gate: asyncio.Event | None = None
     closed: bool = False
     warnings: list[str] = field(default_factory=list)
     clear_blocker: str | None = None
@@ -325,14 +336,20 @@ class FakeBackend:
     #: Objects whose change cannot be read, with the error it raises.
     broken: dict[str, str] = field(default_factory=dict)
     sync_checks: int = 0
+    #: The service refuses restores (403), as it does an Entra Backup Reader's.
+    refuse_restore: bool = False
+    restored: dict[str, FakeRestoreMark] = field(default_factory=dict)
+    #: The last bulk change of the queue: ids it queued, entries it took out.
+    undo_record: tuple[set[str], dict[str, tuple[str, Change]]] = field(default_factory=lambda: (set(), {}))
+    queue_changes: int = 0
     moved_ids: frozenset[str] = frozenset()  # objects the recheck finds moved since the review
     drift_ids: frozenset[str] = frozenset()  # objects the verification finds drifted
     break_glass_groups: tuple[str, ...] = ()
     break_glass_asked: bool = False
-    recently_restored: dict[str, str] = field(default_factory=dict)
     exported: list[Path] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.refuse_restore = self.refuse_restore or self.role == "reader"  # as the service does
         if not self.tenant_changes:
             self.tenant_changes = build_changes(self.users)
         self._by_id = {c.id: c for c in self.tenant_changes}
@@ -379,13 +396,16 @@ class FakeBackend:
             return existing
         assert progress is not None
         total = len(self.tenant_changes)
+        job_id = f"job-{len(self._reports) + 1}"
         for step, phase in enumerate(("initialized", "loadingData", "calculating")):
-            progress(JobProgress("job-new", JobKind.PREVIEW, phase, phase, float(step * 60), 3600.0))
+            progress(JobProgress(job_id, JobKind.PREVIEW, phase, phase, float(step * 60), 3600.0))
             await asyncio.sleep(0)
-        progress(JobProgress("job-new", JobKind.PREVIEW, "downloading", "Downloading", 200.0, 3600.0,
+            if self.report_gate is not None:
+                await self.report_gate.wait()
+        progress(JobProgress(job_id, JobKind.PREVIEW, "downloading", "Downloading", 200.0, 3600.0,
                              downloaded=total // 2, total=total))
         await asyncio.sleep(0)
-        report = self._report(f"job-{len(self._reports) + 1}", snapshot_id)
+        report = self._report(job_id, snapshot_id)
         self._reports[snapshot_id] = report
         progress(JobProgress(report.id, JobKind.PREVIEW, "done", "Finished", 260.0, 3600.0,
                              downloaded=total, total=total))
@@ -429,9 +449,11 @@ class FakeBackend:
         return SlotState(running[0] if running else None, False, None)
 
     def counts(self, report_id: str, /, *, text: str | None = None,
-               recoverable: Recoverable | None = None) -> list[NodeCount]:
+               recoverable: Recoverable | None = None, marked: bool | None = None) -> list[NodeCount]:
         tally: dict[tuple[str, str], int] = {}
         for c in self.tenant_changes:
+            if marked is not None and (c.id in self.queued) is not marked:
+                continue
             if matches(c, text, recoverable):
                 key = (c.entity_type_raw, action_of(c))
                 tally[key] = tally.get(key, 0) + 1
@@ -473,17 +495,73 @@ class FakeBackend:
         for i in ids:
             if i in self._by_id:
                 self.queued[i] = (report_id, self._by_id[i])
+        self.queue_changes += 1
         return len(self.queued)
 
     def unmark(self, report_id: str, ids: Sequence[str], /) -> int:
         for i in ids:
             self.queued.pop(i, None)
+        self.queue_changes += 1
         return len(self.queued)
 
     def unmark_all(self) -> int:
         removed = len(self.queued)
+        self.undo_record = (set(), dict(self.queued))
         self.queued.clear()
+        self.queue_changes += 1
         return removed
+
+    def _selected(self, nodes: Sequence[tuple[str, str]] | None, text: str | None,
+                  recoverable: Recoverable | None) -> list[Change]:
+        wanted = set(nodes) if nodes is not None else None
+        return [c for c in self.tenant_changes if matches(c, text, recoverable)
+                and (wanted is None or (c.entity_type_raw, c.action_raw) in wanted)]
+
+    def mark_where(self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None,
+                   text: str | None = None, recoverable: Recoverable | None = None) -> int:
+        added = {c.id for c in self._selected(nodes, text, recoverable) if c.id not in self.queued}
+        for i in added:
+            self.queued[i] = (report_id, self._by_id[i])
+        self.undo_record = (added, {})
+        self.queue_changes += 1
+        return len(added)
+
+    def unmark_where(self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None,
+                     text: str | None = None, recoverable: Recoverable | None = None) -> int:
+        removed = {c.id: self.queued.pop(c.id) for c in self._selected(nodes, text, recoverable)
+                   if c.id in self.queued}
+        self.undo_record = (set(), removed)
+        self.queue_changes += 1
+        return len(removed)
+
+    def undoable_marks(self) -> tuple[int, int]:
+        return len(self.undo_record[0]), len(self.undo_record[1])
+
+    def undo_marks(self) -> tuple[int, int]:
+        added, removed = self.undo_record
+        for i in added:
+            self.queued.pop(i, None)
+        self.queued.update(removed)
+        self.undo_record = (set(), {})
+        self.queue_changes += 1
+        return len(added), len(removed)
+
+    def move_queue(self, source: str, target: str, /) -> tuple[int, int]:
+        moving = {i: v for i, v in self.queued.items() if v[0] == source}
+        kept = {i for i in moving if i in self._by_id}
+        for i in moving:
+            del self.queued[i]
+        for i in kept:
+            self.queued[i] = (target, self._by_id[i])
+        self.undo_record = (kept, moving)
+        self.queue_changes += 1
+        return len(kept), len(moving) - len(kept)
+
+    def queue_signature(self) -> tuple[int, int]:
+        return len(self.queued), self.queue_changes
+
+    def restore_marks(self) -> dict[str, FakeRestoreMark]:
+        return dict(self.restored)
 
     def queue(self) -> list[QueuedObject]:
         entries = [QueuedObject(r, c.id, c.entity_type_raw, c.action_raw, c.display_name,
@@ -521,9 +599,6 @@ class FakeBackend:
         if plan.report is not None:
             self.mark(plan.report.id, [d.id for d in found])
         return len(self.queued) - before
-
-    def restore_marks(self, report_id: str, /) -> Mapping[str, str]:
-        return dict(self.recently_restored)
 
     async def recheck(self, plan: SessionPlan, progress: ReportProgressCallback | None, /) -> Recheck:
         if progress is not None:
@@ -788,6 +863,13 @@ class FakeBackend:
 
     async def restore(self, plan: SessionPlan, progress: RestoreProgressCallback | None, /) -> RestoreResult:
         assert progress is not None and plan.snapshot_id is not None
+        if self.refuse_restore:
+            self._log("restore-finished", "Creating a restore was refused: needs Entra Backup Administrator",
+                      "refused")
+            raise ForbiddenError(
+                "Creating a restore was refused: Creating a restore needs the Entra Backup Administrator "
+                "role (or Global Administrator). Signed in as reader@contoso.example · Entra Backup Reader.",
+                needs="the Entra Backup Administrator role", status=403)
         batches: list[BatchResult] = []
         count = len(plan.batches)
         ids = {i for t in plan.types for i in t.ids}
@@ -808,8 +890,9 @@ class FakeBackend:
             batches.append(BatchResult(number, scope, job, failed))
             self.failed_by_job[job.id] = failed
         done = ids - self.fail_ids
-        self.recently_restored.update({i: "restored" for i in done})
-        self.recently_restored.update({i: "failed" for i in ids & self.fail_ids})
+        for i in ids:
+            self.restored[i.lower()] = FakeRestoreMark("failed" if i in self.fail_ids else "restored", NOW,
+                                                       "rjob-1")
         self.tenant_changes = [c for c in self.tenant_changes if c.id not in done]
         self._by_id = {c.id: c for c in self.tenant_changes}
         self.queued = {i: v for i, v in self.queued.items() if i not in done}

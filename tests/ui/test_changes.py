@@ -136,7 +136,7 @@ async def test_space_marks_and_moves_down_and_u_unmarks_all() -> None:
         assert "[x]" not in screen_text(app)
 
 
-async def test_range_and_mark_visible() -> None:
+async def test_range_then_mark_all_marks_the_whole_report() -> None:
     backend = FakeBackend()
     async with running(backend) as (app, pilot):
         tree = app.main.changes
@@ -144,9 +144,11 @@ async def test_range_and_mark_visible() -> None:
         await pilot.press("j", "v", "j", "j", "j", "v")
         await settle(pilot)
         assert len(backend.queued) == 4
-        await pilot.press("ctrl+a")
+        await pilot.press("ctrl+a")  # every change of the report, not only the rows loaded
         await settle(pilot)
-        assert len(backend.queued) == len(leaves(node))
+        assert len(backend.queued) == len(backend.tenant_changes) > len(leaves(node))
+        assert all(label.startswith("[x]") for label in (str(n.label) for n in node.children
+                                                          if isinstance(n.data, ObjectRow)))
 
 
 async def test_unmark_from_the_queue_pane() -> None:

@@ -14,16 +14,15 @@ from entrabr_tui.engine import Session, open_demo
 from entrabr_tui.engine.timing import PollPolicy
 from entrabr_tui.ui.app import EntrabrApp
 from entrabr_tui.ui.backend import Backend
-from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
 from entrabr_tui.ui.screens.failed_changes import FailedChangesScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
 from entrabr_tui.ui.screens.lockout_dialog import BreakGlassDialog, LockoutWarning
 from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
-from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
+from entrabr_tui.ui.screens.restore_dialogs import RestoreConfirmDialog, RestoreResultScreen
 from entrabr_tui.ui.widgets.change_nodes import ActionNode, ObjectRow, TypeNode
 
-from .conftest import settle
+from .conftest import settle, take_the_plan
 from .palette import wait_until
 from .screen_text import screen_text
 from .test_changes import open_group
@@ -128,10 +127,10 @@ async def test_admin_report_drill_restore_verify_and_history() -> None:
         assert "Best mix" in screen_text(app) and "Whole types" in screen_text(app)
         await pilot.press("enter")
         await settle(pilot)
-        if isinstance(app.screen, TypedConfirmDialog):
-            await pilot.press(*"soft-delete", "enter")
+        assert isinstance(app.screen, RestoreConfirmDialog)
+        if app.screen.typed_word is not None:
+            await pilot.press(*app.screen.typed_word, "enter")
         else:
-            assert isinstance(app.screen, ConfirmDialog)
             await pilot.press("y")
         await settle(pilot)
         await wait_until(pilot, lambda: not app.main.job_running and isinstance(
@@ -156,6 +155,10 @@ async def test_admin_report_drill_restore_verify_and_history() -> None:
         assert f"{plural(len(failed), 'object')}, " in result_text and " failed" in result_text
         await pilot.press("escape")
         await create_report(app, pilot, fresh=True)
+        # The fresh report is offered (the one being read stays); o opens it.
+        assert tree.report_id == report.id
+        await pilot.press("o")
+        await settle(pilot)
         after = session.report(tree.report_id or "")
         assert after is not None and after.id != report.id
         assert after.downloaded < report.downloaded
@@ -184,11 +187,32 @@ async def test_admin_report_drill_restore_verify_and_history() -> None:
         assert " failed" in screen_text(app)
 
 
-async def test_reader_sees_the_read_only_banner_and_cannot_restore() -> None:
-    async with demo("reader") as (app, pilot, _session):
-        text = screen_text(app)
-        assert "READ-ONLY" in text and "Reader" in text
+async def test_reader_creates_a_report_and_the_service_refuses_the_restore() -> None:
+    async with demo("reader") as (app, pilot, session):
+        text = " ".join(screen_text(app).split())
+        assert "NO RESTORE" in text and "Entra Backup Administrator" in text
+        hint = " ".join(str(n.label) for n in app.main.changes.root.children)
+        assert "No difference report is open. Press enter to create" in hint  # one key starts one
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, ScopeDialog)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        report = session.report(app.main.changes.report_id or "")
+        assert report is not None and report.complete and report.downloaded > 0  # the Reader's own report
+        users = await open_group(pilot, app.main.changes, "user", "update")
+        app.main.changes.move_cursor(next(n for n in users.children if isinstance(n.data, ObjectRow)))
+        await pilot.press("space")
+        await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
-        assert not isinstance(app.screen, ConfirmDialog | TypedConfirmDialog)
-        assert any(n.title == "Restore is disabled" for n in app._notifications)
+        await take_the_plan(pilot)
+        assert isinstance(app.screen, RestoreConfirmDialog)
+        await pilot.press("y")
+        await settle(pilot)
+        refused = [n for n in app._notifications if n.title == "The service refused the restore"]
+        assert refused and "Entra Backup Administrator" in refused[0].message
+        assert "403" in refused[0].message
+        logged = [e for e in session.history() if e.action == "restore-finished"]
+        assert logged and logged[0].outcome == "refused"
+        assert not app.main.job_running

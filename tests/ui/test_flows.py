@@ -5,21 +5,24 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from entrabr_tui.core.model import EntityNameAndIdsFilter
-from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
+from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 from entrabr_tui.ui.screens.history import HistoryScreen
 from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
-from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
+from entrabr_tui.ui.screens.restore_dialogs import RestoreConfirmDialog, RestoreResultScreen
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend
 from .screen_text import screen_text
-from .test_changes import open_group
+from .test_changes import leaves, open_group
 
 
 async def test_enter_on_a_backup_without_a_report_creates_one_at_once() -> None:
     backend = FakeBackend()
+    backend._reports.clear()  # nothing is open: the new report shows as it arrives
     async with running(backend) as (app, pilot):
         await pilot.press("1", "j")
         await settle(pilot)
@@ -29,15 +32,21 @@ async def test_enter_on_a_backup_without_a_report_creates_one_at_once() -> None:
         assert not isinstance(app.screen, ScopeDialog)  # one key: every object, no questions
         second = (await backend.snapshots())[1].snapshot.id
         assert backend.report_calls == [(second, None)]
-        assert app.main.changes.report_id == "job-2"
+        assert app.main.changes.report_id == "job-1"
+        assert any(n.title == "Report" and "ready" in n.message for n in app._notifications)
         await pilot.press("1")
         await settle(pilot)
         assert "Open report" in screen_text(app)
 
 
-async def test_new_report_on_a_backup_without_one() -> None:
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_a_report_ready_in_the_background_is_offered_not_switched_to(size: tuple[int, int]) -> None:
     backend = FakeBackend()
-    async with running(backend) as (app, pilot):
+    async with running(backend, size=size) as (app, pilot):
+        tree = app.main.changes
+        node = await open_group(pilot, tree, "user", "update")
+        reading = leaves(node)[3]
+        tree.move_cursor(next(n for n in node.children if n.data == reading))
         await pilot.press("1", "j", "n")
         await settle(pilot)
         assert isinstance(app.screen, ScopeDialog)
@@ -45,11 +54,19 @@ async def test_new_report_on_a_backup_without_one() -> None:
         await settle(pilot)
         second = (await backend.snapshots())[1].snapshot.id
         assert backend.report_calls == [(second, None)]
-        assert app.main.report_id == "job-2"
-        assert app.main.changes.report_id == "job-2"
-        assert any(n.title == "Report" for n in app._notifications)
+        # The report being read stays, with the object under the cursor; the new one is offered.
+        assert app.main.report_id == tree.report_id == "job-1"
+        assert tree.current_row == reading
+        ready = [n for n in app._notifications if n.title == "Report"]
+        assert ready and "press o" in ready[-1].message and "07-26 22:00" in ready[-1].message
+        assert "o Open ready report" in screen_text(app).splitlines()[-1]
         assert not app.main.job_strip.display
-        assert "job slot free" in screen_text(app)
+        assert "slot free" in screen_text(app)
+        await pilot.press("o")
+        await settle(pilot)
+        assert app.main.report_id == tree.report_id == "job-2"
+        assert "backup of 2026-07-26 22:00" in screen_text(app)  # the pane names the backup
+        assert "o Open ready report" not in screen_text(app).splitlines()[-1]
 
 
 async def test_new_report_from_the_keyboard_only() -> None:
@@ -113,8 +130,9 @@ async def test_restore_with_confirmation_then_history() -> None:
         assert isinstance(app.screen, PlanReviewScreen)
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, ConfirmDialog)
+        assert isinstance(app.screen, RestoreConfirmDialog)
         assert "2 objects" in screen_text(app)
+        assert "the backup of 2026-07-27 22:00 UTC" in screen_text(app)  # the confirmation names the backup
         await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, RestoreResultScreen)
@@ -152,13 +170,14 @@ async def test_soft_delete_needs_typed_confirmation() -> None:
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
+        assert isinstance(app.screen, PlanReviewScreen)
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, TypedConfirmDialog)
+        assert isinstance(app.screen, RestoreConfirmDialog) and app.screen.typed_word == "soft-delete"
         assert "SOFT-DELETED" in screen_text(app)
         await pilot.press("y", "enter")
         await settle(pilot)
-        assert isinstance(app.screen, TypedConfirmDialog)
+        assert isinstance(app.screen, RestoreConfirmDialog)
         await pilot.press("backspace", *"soft-delete", "enter")
         await settle(pilot)
         assert isinstance(app.screen, RestoreResultScreen)
@@ -187,7 +206,7 @@ async def test_failed_changes_are_listed_and_can_be_retried() -> None:
         assert isinstance(app.screen, PlanReviewScreen)  # the retry's plan, as planned
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, ConfirmDialog)
+        assert isinstance(app.screen, RestoreConfirmDialog)
 
 
 async def test_quit_asks_while_a_job_runs() -> None:
@@ -230,7 +249,7 @@ async def test_dialogs_keep_their_buttons_visible_at_80_by_24() -> None:
         assert "esc back" in screen_text(app)
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, TypedConfirmDialog)
+        assert isinstance(app.screen, RestoreConfirmDialog) and app.screen.typed_word is not None
         text = screen_text(app)
         assert "Restore" in text and "Cancel (esc)" in text
 

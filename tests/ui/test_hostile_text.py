@@ -22,13 +22,13 @@ from textual.worker import WorkerFailed
 from entrabr_tui.core.text import display_text
 from entrabr_tui.engine.crash_report import crash_notice
 from entrabr_tui.ui.app import EntrabrApp
-from entrabr_tui.ui.screens.dialogs import ConfirmDialog, ExportPathDialog, TextDialog, TypedConfirmDialog
+from entrabr_tui.ui.screens.dialogs import ExportPathDialog, TextDialog
 from entrabr_tui.ui.screens.failed_changes import FailedChangesScreen
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
 from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
-from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
+from entrabr_tui.ui.screens.restore_dialogs import RestoreConfirmDialog, RestoreResultScreen
 from entrabr_tui.ui.widgets.change_nodes import ObjectRow
 
 from .conftest import factory_for, running, settle
@@ -194,7 +194,7 @@ async def test_queue_dialogs_restore_result_and_history(size: tuple[int, int]) -
         alive(app)
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, ConfirmDialog)
+        assert isinstance(app.screen, RestoreConfirmDialog) and app.screen.typed_word is None
         alive(app)
         await pilot.press("y")
         await settle(pilot)
@@ -240,7 +240,7 @@ async def test_typed_confirmation_and_soft_delete_names(size: tuple[int, int]) -
         alive(app)
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, TypedConfirmDialog)
+        assert isinstance(app.screen, RestoreConfirmDialog) and app.screen.typed_word is not None
         alive(app)
         await pilot.press(*"[/]")
         await settle(pilot)

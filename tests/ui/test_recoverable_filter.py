@@ -7,7 +7,8 @@ import pytest
 
 from entrabr_tui.core.model import SyncStatus
 from entrabr_tui.core.recoverability import Recoverable, recoverability
-from entrabr_tui.ui.screens.dialogs import ConfirmDialog
+from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
+from entrabr_tui.ui.screens.restore_dialogs import RestoreConfirmDialog
 from entrabr_tui.ui.widgets.change_nodes import ActionNode, ObjectRow
 from entrabr_tui.ui.widgets.diff import DiffTable
 
@@ -83,10 +84,11 @@ async def test_restore_asks_about_the_queue_and_the_confirmation_warns(size: tup
         await pilot.press("r")
         await settle(pilot)
         assert backend.sync_checks == 1  # the queue's unknown statuses are looked up before the plan
+        assert isinstance(app.screen, PlanReviewScreen)
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, ConfirmDialog)
-        text = " ".join(screen_text(app).split())
+        assert isinstance(app.screen, RestoreConfirmDialog)
+        text = " ".join(app.screen.body.plain.split())
         assert "sync status unknown for 1 user" in text and "Directory.Read.All" in text
         await pilot.press("n")
         await settle(pilot)

@@ -5,6 +5,7 @@ tree, and reviewed plan files exported and opened."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +14,15 @@ from textual.widgets import Button, Input
 
 from entrabr_tui.core.model import Change, SyncStatus
 from entrabr_tui.ui.app import EntrabrApp
-from entrabr_tui.ui.screens.dialogs import ConfirmDialog, ExportPathDialog
+from entrabr_tui.ui.screens.dialogs import ExportPathDialog
 from entrabr_tui.ui.screens.lockout_dialog import BreakGlassDialog, LockoutWarning
 from entrabr_tui.ui.screens.plan_review import PlanFileDialog, PlanReviewScreen
 from entrabr_tui.ui.screens.recheck_dialog import RecheckDialog
-from entrabr_tui.ui.screens.restore_flow import RestoreResultScreen
+from entrabr_tui.ui.screens.restore_dialogs import RestoreConfirmDialog, RestoreResultScreen
 from entrabr_tui.ui.widgets.change_nodes import ObjectRow
 
 from .conftest import running, settle
-from .fake_backend import FakeBackend, build_changes, lockout_policy
+from .fake_backend import NOW, FakeBackend, FakeRestoreMark, build_changes, lockout_policy
 from .palette import wait_until
 from .screen_text import screen_text
 from .test_changes import leaves, open_group
@@ -47,7 +48,7 @@ async def restore_through(pilot: Pilot[Any], app: EntrabrApp) -> None:
     assert isinstance(app.screen, PlanReviewScreen)
     await pilot.press("enter")
     await settle(pilot)
-    assert isinstance(app.screen, ConfirmDialog)
+    assert isinstance(app.screen, RestoreConfirmDialog)
     await pilot.press("y")
     await settle(pilot)
 
@@ -174,7 +175,9 @@ async def test_the_result_shows_the_verification_verdict() -> None:
 
 
 async def test_restored_objects_are_badged_and_queuing_one_again_warns() -> None:
-    backend = FakeBackend(users=40, recently_restored={"u-00001": "restored", "u-00002": "failed"})
+    two_hours_ago = NOW - timedelta(hours=2)
+    backend = FakeBackend(users=40, restored={"u-00001": FakeRestoreMark("restored", two_hours_ago, "rjob-0"),
+                                              "u-00002": FakeRestoreMark("failed", two_hours_ago, "rjob-0")})
     async with running(backend) as (app, pilot):
         node = await open_group(pilot, app.main.changes, "user", "update")
         labels = {child.data.id: str(child.label) for child in node.children

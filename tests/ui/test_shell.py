@@ -7,7 +7,6 @@ from collections.abc import Callable
 from textual.widgets import Tree
 
 from entrabr_tui.ui.bindings import ALL_GROUPS, binding_ids
-from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.widgets.change_nodes import TypeNode
 
@@ -56,25 +55,6 @@ async def test_newest_cached_report_opens_with_counts_equal_to_totals() -> None:
         shown = {n.data.entity_type: n.data.count for n in tree.root.children if isinstance(n.data, TypeNode)}
         assert shown == totals
         assert f"{len(backend.tenant_changes):,} changes" in screen_text(app)
-
-
-async def test_reader_sees_banner_and_restore_is_blocked() -> None:
-    backend = FakeBackend(role="reader")
-    async with running(backend) as (app, pilot):
-        text = screen_text(app)
-        assert "READ-ONLY" in text
-        assert "Entra Backup Reader" in text
-        await pilot.press("2", "enter", "j", "enter")
-        await settle(pilot)
-        await pilot.press("j", "space")
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
-        assert not isinstance(app.screen, ConfirmDialog)
-        assert any("Restore is disabled" in (n.title or "") for n in app._notifications)
-        await pilot.press("n")
-        await settle(pilot)
-        assert any("New report is disabled" in (n.title or "") for n in app._notifications)
 
 
 async def test_help_is_generated_from_bindings_and_follows_the_keymap() -> None:
@@ -183,7 +163,7 @@ async def test_offline_session_shows_banner_and_refuses_restore() -> None:
     backend = FakeBackend(offline=True)
     async with running(backend) as (app, pilot):
         text = screen_text(app)
-        assert "OFFLINE" in text and "READ-ONLY" in text
+        assert "OFFLINE" in text and "need Microsoft Graph" in text
         await pilot.press("r")
         await settle(pilot)
         assert any("Offline" in n.message for n in app._notifications)

@@ -2,6 +2,7 @@
 
 Titles and bodies may hold names, paths and service messages: given as strings they follow the display rule
 and are shown literally (:func:`~entrabr_tui.ui.text.multiline`); given as ``Text`` they are taken as built.
+Each shows its own keys in a footer (the main screen's keys do nothing while a dialog is open).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from entrabr_tui.ui.bindings import DIALOG, EXPORT_DIALOG, SCREEN, TEXT_DIALOG, TYPED_DIALOG, bindings_of
 from entrabr_tui.ui.text import keep_input_literal, multiline
@@ -39,11 +40,12 @@ class ConfirmDialog(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, DIALOG)
 
     def __init__(self, title: Text | str, body: Text | str, confirm_label: str = "Yes", *,
-                 danger: bool = False) -> None:
+                 danger: bool = False, cancel_label: str = "Cancel") -> None:
         super().__init__()
         self.title_text = dialog_title(title)
         self.body = dialog_body(body)
         self.confirm_label = confirm_label
+        self.cancel_label = cancel_label
         self.danger = danger
 
     def compose(self) -> ComposeResult:
@@ -52,9 +54,10 @@ class ConfirmDialog(ModalScreen[bool]):
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self.body)
             with Horizontal(classes="dialog-buttons"):
-                yield Button(Text("Cancel (n)"), id="cancel", compact=True)
+                yield Button(Text(f"{self.cancel_label} (n)"), id="cancel", compact=True)
                 yield Button(Text(f"{self.confirm_label} (y)"), id="confirm",
                              variant="error" if self.danger else "primary", compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
@@ -91,6 +94,7 @@ class TypedConfirmDialog(ModalScreen[bool]):
                 yield Button(Text("Cancel (esc)"), id="cancel", compact=True)
                 yield Button(Text(self.confirm_label), id="confirm", variant="error", disabled=True,
                              compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#typed", Input).focus()
@@ -135,6 +139,7 @@ class ExportPathDialog(ModalScreen[Path | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(Text("Cancel (esc)"), id="cancel", compact=True)
                 yield Button(Text("Export (enter)"), id="export", variant="primary", compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         field = self.query_one("#export-path", Input)
@@ -173,6 +178,7 @@ class TextDialog(ModalScreen[None]):
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self.body)
             yield Label(Text("esc closes", style="dim"))
+        yield Footer()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -11,7 +11,7 @@ go ahead. Policy names and ids come from the tenant: they are shown literally.
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -21,9 +21,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from entrabr_tui.engine.restore_checks import LockoutCheck
 from entrabr_tui.ui.bindings import BREAK_GLASS_DIALOG, LOCKOUT_DIALOG, SCREEN, bindings_of
 from entrabr_tui.ui.text import clean, safe
+
+if TYPE_CHECKING:  # (this loads the Graph SDK: the app paints before it is loaded)
+    from entrabr_tui.engine.restore_checks import LockoutCheck
 
 _SEPARATORS = re.compile(r"[\s,;]+")
 

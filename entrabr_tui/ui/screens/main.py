@@ -7,6 +7,7 @@ import asyncio
 import gc
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
@@ -16,6 +17,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Key
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
@@ -28,21 +30,26 @@ from entrabr_tui.ui.messages import (
     DiffRequested,
     FilterRequested,
     JobSlotChanged,
+    MarkNodesRequested,
     MarksChanged,
+    MarksReloaded,
+    QueueChanged,
     QueueLoaded,
     ReportProgressed,
     ReportReady,
     RestoreFinished,
+    RestoreMarksLoaded,
     RestoreProgressed,
     SnapshotChosen,
     SnapshotsLoaded,
+    UnmarkAllRequested,
 )
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TextDialog
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
+from entrabr_tui.ui.screens.marks_flow import QUEUE_POLL, MarksFlow
 from entrabr_tui.ui.screens.report_flow import ReportFlow
 from entrabr_tui.ui.screens.restore_flow import RestoreFlow
-from entrabr_tui.ui.screens.restore_guard import warn_recently_restored
 from entrabr_tui.ui.text import format_duration, keep_input_literal, literal
 from entrabr_tui.ui.widgets.backups import BackupsTable
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
@@ -50,6 +57,10 @@ from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable, value_body
 from entrabr_tui.ui.widgets.queue import QueueTable, plan_title
 from entrabr_tui.ui.widgets.status import JobStrip, ReadOnlyBanner, StatusLine, report_state
 from entrabr_tui.ui.workers import failure_title
+
+#: A queue of this many objects or more is read again once changes pause for ``QUEUE_SETTLE`` seconds.
+LARGE_QUEUE = 5_000
+QUEUE_SETTLE = 0.3
 
 #: Pane number → (container id, id of the widget that takes focus).
 PANES = {1: ("pane-backups", "backups"), 2: ("pane-changes", "tree"), 3: ("pane-diff", "diff-table"),
@@ -98,6 +109,9 @@ class MainScreen(Screen[None]):
         self.snapshot: SnapshotEntry | None = None
         self.reports: ReportFlow | None = None
         self.restores: RestoreFlow | None = None
+        self.marks: MarksFlow | None = None
+        self._first_listing = True
+        self._queue_timer: Timer | None = None
 
     # -- widgets ---------------------------------------------------------------------------------------------
     @property
@@ -164,21 +178,29 @@ class MainScreen(Screen[None]):
 
     # -- session ---------------------------------------------------------------------------------------------
     def set_backend(self, backend: Backend) -> None:
-        """Start showing a tenant: status line, banner, snapshots and the queue."""
-        settle_memory()
+        """Start showing a tenant: status line, banner and the backups first; the rest once they show."""
         self.backend = backend
         self.reports = ReportFlow(self, backend)
         self.restores = RestoreFlow(self, backend)
+        self.marks = MarksFlow(self, backend)
         caps = backend.capabilities
         self.status.set_session(backend.tenant, caps, backend.offline)
-        reason = None if caps.can_restore else (caps.restore_reason or "this sign-in cannot restore")
-        if backend.offline:
-            reason = "offline: the cache is shown as it is; reports and restores need Microsoft Graph"
-        self.query_one("#banner", ReadOnlyBanner).show_reason(reason)
+        self.query_one("#banner", ReadOnlyBanner).show_limits(caps, backend.offline)
         self.changes.show_message("Loading backups…")
+        self._first_listing = True
         self.load_snapshots(backend)
-        self.load_queue(backend)
-        self.load_slot(backend)
+
+    def _after_first_listing(self) -> None:
+        """The backups are on screen (or could not be listed): read the queue, the job slot and recent
+        restores, start following the queue, and settle start-up memory."""
+        if not self._first_listing or self.backend is None or self.marks is None:
+            return
+        self._first_listing = False
+        self.load_queue(self.backend)
+        self.load_slot(self.backend)
+        self.marks.load_restore_marks()
+        self.set_interval(QUEUE_POLL, self.marks.poll, name="queue-poll")
+        self.call_after_refresh(settle_memory)
 
     @on(JobSlotChanged)
     def _slot_changed(self, message: JobSlotChanged) -> None:
@@ -198,8 +220,9 @@ class MainScreen(Screen[None]):
                 self.backups.mark_selected(newest.snapshot.id)
                 assert newest.report is not None
                 self.open_report(newest.report.id, newest.report)
-            else:
+            elif self._first_listing:
                 self.changes.show_message(first_run_hint(message.entries, self.backups.current_entry))
+        self._after_first_listing()
 
     @on(SnapshotChosen)
     def _snapshot_chosen(self, message: SnapshotChosen) -> None:
@@ -223,13 +246,30 @@ class MainScreen(Screen[None]):
 
     @on(ChangesTree.Summary)
     def _tree_summary(self, message: ChangesTree.Summary) -> None:
+        """The pane says which backup the report on it compares with: in the title (short, last) and in full
+        on the bottom border, which nothing else crowds."""
         report = self.report if self.report is not None and self.report.id == self.report_id else None
         state = report_state(report)
-        self._title(2, "Changes", " · ".join(t for t in (message.text, state) if t))
+        when = self.backup_time(report.snapshot_id) if report is not None else None
+        backup = f"backup {when:%m-%d %H:%M}" if when is not None else ""
+        self._title(2, "Changes", " · ".join(t for t in (message.text, state, backup) if t))
+        pane = self.query_one("#pane-changes")
+        pane.border_subtitle = f"backup of {when:%Y-%m-%d %H:%M}" if when is not None else ""
+
         field = self.query_one("#filter", Input)
         if not self.changes.filters.text and field.value and self.focused is not field:
             field.value = ""  # the filter was cleared in the tree (esc): the field shows it
             field.display = False
+
+    # -- backups ---------------------------------------------------------------------------------------------
+    def backup_entry(self, snapshot_id: str | None) -> SnapshotEntry | None:
+        """The listed backup ``snapshot_id`` names (``None``: not listed, or no id)."""
+        return self.backups.entries.get(snapshot_id) if snapshot_id else None
+
+    def backup_time(self, snapshot_id: str | None) -> datetime | None:
+        """When backup ``snapshot_id`` was taken, if it is listed."""
+        entry = self.backup_entry(snapshot_id)
+        return entry.snapshot.created if entry is not None else None
 
     # -- the cache -------------------------------------------------------------------------------------------
     def open_report(self, report_id: str, report: CachedReportView | None = None, *,
@@ -237,10 +277,20 @@ class MainScreen(Screen[None]):
         """Show a report's changes (counts first; objects load when their nodes open)."""
         if self.backend is None:
             return
-        if report_id != self.report_id:
+        other = report_id != self.report_id
+        if other:
             self.diff.placeholder("")
+            if self.reports is not None and self.reports.ready_report is not None \
+                    and self.reports.ready_report.id == report_id:
+                self.reports.ready_report = None
+                self.refresh_bindings()
         self.report_id = report_id
-        self.report = report or self.report
+        if report is not None or other:
+            self.report = report
+        entry = self.backup_entry(report.snapshot_id) if report is not None else None
+        if entry is not None:
+            self.snapshot = entry
+            self.backups.mark_selected(entry.snapshot.id)
         self.load_counts(self.backend, report_id, downloading)
 
     @work(exclusive=True, exit_on_error=False, group="snapshots", description="Listing backups")
@@ -275,30 +325,45 @@ class MainScreen(Screen[None]):
         try:
             counts = backend.counts(report_id)
             marked = backend.marked(report_id)
-            restored = backend.restore_marks(report_id)
-            self.app.call_from_thread(self.changes.show_restore_marks, restored)
         except Exception:
             if downloading:
                 return  # the first page may not be in the cache yet; the next progress event retries
             raise
         self.post_message(CountsLoaded(report_id, counts, marked))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="queue", description="Planning the restore")
     def load_queue(self, backend: Backend) -> None:
+        """Show the queue and its plan again. A large queue is read once changes pause (a burst of marks
+        reads it once), a small one at once."""
+        if len(self.queue.entries) < LARGE_QUEUE:
+            self._read_queue(backend)
+            return
+        if self._queue_timer is not None:
+            self._queue_timer.stop()
+        self._queue_timer = self.set_timer(QUEUE_SETTLE, partial(self._queue_settled, backend))
+
+    def _queue_settled(self, backend: Backend) -> None:
+        self._queue_timer = None
+        self._read_queue(backend)
+
+    @property
+    def queue_busy(self) -> bool:
+        """The queue is being changed or read (or will be read shortly)."""
+        return self._queue_timer is not None or any(
+            w.group in ("queue", "marks") and not w.is_finished for w in self.workers)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue", description="Planning the restore")
+    def _read_queue(self, backend: Backend) -> None:
+        signature = backend.queue_signature()  # read first: a change made meanwhile shows at the next look
         entries = backend.queue()
         try:
             plan = backend.plan(record=False)
         except Exception as exc:  # e.g. objects queued from two reports: the queue still shows, unplanned
-            self.post_message(QueueLoaded(entries, None, str(exc) or type(exc).__name__))
+            self.post_message(QueueLoaded(entries, None, str(exc) or type(exc).__name__, signature))
             return
-        self.post_message(QueueLoaded(entries, plan))
+        self.post_message(QueueLoaded(entries, plan, signature=signature))
 
     @work(thread=True, exit_on_error=False, group="marks", description="Saving the restore queue")
-    def unmark(self, backend: Backend, report_id: str | None, ids: list[str]) -> None:
-        if report_id is None:
-            backend.unmark_all()
-            self.post_message(MarksChanged(None, [], False, 0))
-            return
+    def unmark(self, backend: Backend, report_id: str, ids: list[str]) -> None:
         size = backend.unmark(report_id, ids)
         self.post_message(MarksChanged(report_id, ids, False, size))
 
@@ -362,13 +427,41 @@ class MainScreen(Screen[None]):
             self.changes.clear_marks()
         elif not message.marked and message.report_id == self.report_id:
             self.changes.apply_marks(message.ids, False)
-        elif message.marked:
-            warn_recently_restored(self, message.ids, self.changes.nodes.restore_marks)
+        elif message.marked and self.marks is not None:
+            self.marks.warn_recent(message.ids)
         if self.backend is not None:
             self.load_queue(self.backend)
 
+    @on(MarkNodesRequested)
+    def _mark_nodes(self, message: MarkNodesRequested) -> None:
+        if self.marks is not None:
+            self.marks.mark_nodes(message)
+
+    @on(MarksReloaded)
+    def _marks_reloaded(self, message: MarksReloaded) -> None:
+        self.changes.replace_marks(message.report_id, message.marked)
+        if self.backend is not None:
+            self.load_queue(self.backend)
+
+    @on(QueueChanged)
+    def _queue_changed(self) -> None:
+        """The queue changed (elsewhere, e.g. the command line): read it and the marks again."""
+        if self.backend is None:
+            return
+        self.load_queue(self.backend)
+        if self.report_id is not None:
+            self.load_counts(self.backend, self.report_id)
+
+    @on(RestoreMarksLoaded)
+    def _restore_marks_loaded(self, message: RestoreMarksLoaded) -> None:
+        if self.marks is not None:
+            self.marks.restored = message.marks
+        self.changes.set_restore_marks(message.marks)
+
     @on(QueueLoaded)
     def _queue_loaded(self, message: QueueLoaded) -> None:
+        if self.marks is not None and message.signature is not None:
+            self.marks.signature = message.signature
         self.queue.show_queue(message.entries, message.plan)
         if message.error is not None:
             self._title(4, "Restore queue", f"{len(message.entries):,} queued · cannot plan")
@@ -382,9 +475,10 @@ class MainScreen(Screen[None]):
             self.unmark(self.backend, message.report_id, message.ids)
 
     @on(QueueTable.UnmarkAll)
+    @on(UnmarkAllRequested)
     def _unmark_all(self) -> None:
-        if self.backend is not None:
-            self.unmark(self.backend, None, [])
+        if self.marks is not None:
+            self.marks.unmark_all()
 
     # -- filter ----------------------------------------------------------------------------------------------
     @on(FilterRequested)
@@ -431,6 +525,19 @@ class MainScreen(Screen[None]):
         if self.restores is not None:
             self.restores.start()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_ready_report":
+            return self.reports is not None and self.reports.ready_report is not None
+        return True
+
+    def action_open_ready_report(self) -> None:
+        if self.reports is None or not self.reports.open_ready():
+            self.notify("No report is waiting to be opened.")
+
+    def action_undo_marks(self) -> None:
+        if self.marks is not None:
+            self.marks.undo()
+
     def action_cancel_job(self) -> None:
         if not self.job_running:
             self.notify("No job is running.")
@@ -441,13 +548,14 @@ class MainScreen(Screen[None]):
     async def _cancel_flow(self) -> None:
         ok = await self.app.push_screen_wait(ConfirmDialog(
             "Cancel the running job?",
-            "The service stops it as soon as it can. Changes a restore already applied stay applied.",
-            "Cancel job", danger=True))
+            "The service stops it as soon as it can. Changes a restore already applied stay applied; "
+            "batches of a restore not submitted yet are not submitted.",
+            "Cancel the job", danger=True, cancel_label="Keep running"))
         if not ok or self.backend is None:
             return
         await self.backend.cancel()
         for flow in (self.reports, self.restores):
-            if flow is not None:
+            if flow is not None and flow.running:
                 flow.stop()
         self.job_strip.hide()
         self.status.set_slot(None)
@@ -477,16 +585,32 @@ class MainScreen(Screen[None]):
         self.notify("Refreshing backups, report and queue.")
 
     def action_quit(self) -> None:
+        """Quit; while a job runs, ask first (what happens to the job is said in the question)."""
         if not self.job_running:
             self.app.exit()
             return
         self._confirm_quit()
 
+    def quit_consequences(self) -> str:
+        """What quitting now does to the running job, truthfully for this session."""
+        backend = self.backend
+        left = self.restores.batches_left if self.restores is not None else 0
+        if backend is not None and backend.service_in_process:
+            text = ("This demo tenant runs inside entrabr: quitting stops it, and the job with it. The next "
+                    "start begins a new demo tenant.")
+        else:
+            text = "The job keeps running on the service; entrabr picks it up again next time."
+        if left:
+            batches = "1 later batch of this restore is" if left == 1 else \
+                f"{left:,} later batches of this restore are"
+            text += f" {batches} not submitted yet and will not be."
+        return text
+
     @work(exclusive=True, exit_on_error=False, group="quit", description="Quit")
     async def _confirm_quit(self) -> None:
         if await self.app.push_screen_wait(ConfirmDialog(
-                "A job is running. Quit anyway?",
-                "The job keeps running on the service; entrabr shows it again next time.", "Quit")):
+                "A job is running. Quit anyway?", self.quit_consequences(), "Quit",
+                cancel_label="Keep running")):
             self.app.exit()
 
     # -- errors ----------------------------------------------------------------------------------------------
@@ -496,9 +620,11 @@ class MainScreen(Screen[None]):
             self.notify(str(worker.error) or type(worker.error).__name__, title=failure_title(worker),
                         severity="error", timeout=10)
             if worker.group == "job":
-                self.job_strip.hide()
-                self.status.set_slot(None)
-                if self.report_id is None:
-                    self.changes.show_message("The difference report did not finish.")
+                if self.reports is not None and worker is self.reports.job:
+                    self.reports.ended("The difference report did not finish (see the message).\n"
+                                       "Press n to try again.")
+                elif self.restores is not None:
+                    self.restores.ended()
             elif worker.group == "snapshots":
                 self.changes.show_message("Could not list backups: press ctrl+r to retry.")
+                self._after_first_listing()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -24,11 +24,13 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from entrabr_tui.core.plan_options import PlanOption
 from entrabr_tui.core.planner import summary_lines
-from entrabr_tui.engine.plans import SessionPlan
 from entrabr_tui.engine.timing import format_duration
 from entrabr_tui.ui.bindings import EXPORT_DIALOG, PLAN_REVIEW, SCREEN, bindings_of
 from entrabr_tui.ui.text import clean, name_text, plural, safe
 from entrabr_tui.ui.widgets.tables import NavTable
+
+if TYPE_CHECKING:  # (this loads the Graph SDK: the app paints before it is loaded)
+    from entrabr_tui.engine.plans import SessionPlan
 
 #: Unmarked changes listed per option (the rest are counted).
 SHOWN_REVERTS = 40

@@ -9,7 +9,7 @@ goes back (esc). Every answer is written to the history by the caller.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -20,9 +20,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from entrabr_tui.core.review import ObjectKey
-from entrabr_tui.engine.restore_checks import Recheck
 from entrabr_tui.ui.bindings import RECHECK_DIALOG, SCREEN, bindings_of
 from entrabr_tui.ui.text import clean, name_text, safe
+
+if TYPE_CHECKING:  # (this loads the Graph SDK: the app paints before it is loaded)
+    from entrabr_tui.engine.restore_checks import Recheck
 
 #: Objects listed per kind (the rest are counted).
 SHOWN = 30

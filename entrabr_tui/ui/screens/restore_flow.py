@@ -1,99 +1,57 @@
 """Restore: plan review and confirmation, the checks around it (:mod:`.restore_guard`), batch-by-batch
-progress, failed changes and retry, the verification verdict, and reviewed plan files."""
+progress, failed changes, retry and verification, and reviewed plan files."""
 
 from __future__ import annotations
 
 import asyncio
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
-from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import BindingType
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Label, Static
 from textual.worker import Worker
 
-from entrabr_tui.core.planner import summary_lines
+from entrabr_tui.core.plan_options import Choice
 from entrabr_tui.core.text import failed_summary
+from entrabr_tui.engine.errors import is_refusal
 from entrabr_tui.engine.events import RestoreProgress
-from entrabr_tui.engine.plans import SessionPlan
-from entrabr_tui.engine.restore import RestoreResult
-from entrabr_tui.engine.restore_checks import LockoutCheck
 from entrabr_tui.ui.backend import Backend
-from entrabr_tui.ui.bindings import RESTORE_RESULT, SCREEN, bindings_of
 from entrabr_tui.ui.messages import RestoreFinished, RestoreProgressed
-from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TypedConfirmDialog
-from entrabr_tui.ui.screens.restore_guard import AfterChecks, RestoreGuardFlow, after_text
-from entrabr_tui.ui.text import clean, plural
-from entrabr_tui.ui.widgets.failed_changes import FailedChangesTable
+from entrabr_tui.ui.screens.restore_dialogs import (
+    BY_ID,
+    RESTORE,
+    RETRY,
+    TYPED_WORD,
+    VERIFY,
+    RestoreConfirmDialog,
+    RestoreResultScreen,
+    backup_label,
+    plan_body,
+)
+from entrabr_tui.ui.screens.restore_guard import AfterChecks, RestoreGuardFlow
+from entrabr_tui.ui.text import plural
 from entrabr_tui.ui.widgets.status import restore_progress_text
 
 if TYPE_CHECKING:
+    from entrabr_tui.engine.plans import SessionPlan
+    from entrabr_tui.engine.restore import RestoreResult
+    from entrabr_tui.engine.restore_checks import LockoutCheck
     from entrabr_tui.ui.screens.main import MainScreen
-
-#: What must be typed before a restore that soft-deletes anything.
-TYPED_WORD = "soft-delete"
-
-
-def plan_body(plan: SessionPlan) -> Text:
-    body = Text("\n".join(clean(line) for line in summary_lines(plan.plan)))
-    body.append("\n\nRecovery runs against the live tenant now, so it can differ from the report "
-                "you reviewed.", style="dim")
-    return body
-
-
-class RestoreResultScreen(ModalScreen[bool]):
-    """What a restore did: its jobs, and every failed change with the service's message.
-
-    Dismisses with ``True`` when the user asks to retry the failures.
-    """
-
-    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, RESTORE_RESULT)
-
-    def __init__(self, outcome: RestoreResult, after: AfterChecks | None = None) -> None:
-        super().__init__()
-        self.outcome = outcome
-        self.after = after
-
-    def compose(self) -> ComposeResult:
-        outcome = self.outcome
-        failed = failed_summary(outcome.failed_count, len(outcome.failed))
-        jobs = plural(len(outcome.jobs), "recovery job")
-        with Vertical(classes="dialog wide", id="restore-result"):
-            yield Label(Text(f"Restore {outcome.outcome}: {jobs}; {failed}", style="bold"),
-                        classes="dialog-title")
-            verdict = after_text(self.after)
-            if verdict:
-                yield Static(verdict, id="restore-verdict")
-            yield FailedChangesTable(id="failed-table")
-            hint = ("enter shows a whole message · y copies it · R retries the failures · History (H) shows "
-                    "them again · " if outcome.failed else "")
-            yield Label(Text(f"{hint}after closing, n runs a fresh report to verify the tenant matches the "
-                             "backup · esc closes", style="dim"))
-
-    def on_mount(self) -> None:
-        table = self.query_one(FailedChangesTable)
-        table.show(self.outcome.failed)
-        table.focus()
-
-    def action_close(self) -> None:
-        self.dismiss(False)
-
-    def action_retry(self) -> None:
-        if self.outcome.failed:
-            self.dismiss(True)
 
 
 class RestoreFlow:
     """Restore (``r``): review the plan, confirm, run the recovery jobs one after another, show the outcome
-    and offer to retry the failures. Owns the running restore job; its workers belong to ``screen``."""
+    and offer to retry the failures or verify with a fresh report. Owns the running restore job; its workers
+    belong to ``screen``.
+
+    Nothing is refused from the sign-in's token alone: a sign-in the token says cannot restore sees why in
+    the confirmation, and the service's answer (a 403) is shown when it comes.
+    """
 
     def __init__(self, screen: MainScreen, backend: Backend) -> None:
         self.screen = screen
         self.backend = backend
         self.job: Worker[None] | None = None
+        #: The latest progress of the running restore (which batch of how many).
+        self.progress: RestoreProgress | None = None
         self.guard = RestoreGuardFlow(screen, backend)
         self.after: AfterChecks | None = None
 
@@ -101,18 +59,21 @@ class RestoreFlow:
     def running(self) -> bool:
         return self.job is not None and self.job.is_running
 
+    @property
+    def batches_left(self) -> int:
+        """Batches of the running restore not submitted yet (they never will be if the app stops now)."""
+        if not self.running or self.progress is None:
+            return 0
+        return max(0, self.progress.batch_count - self.progress.batch)
+
     def start(self, *, from_file: bool = False) -> Worker[None] | None:
-        """``r``: restore the queued objects (``from_file``: the objects of a reviewed plan file), if this
-        session may; returns the worker of the flow (``None``: refused, with a toast saying why)."""
+        """``r``: restore the queued objects (``from_file``: the objects of a reviewed plan file); returns the
+        worker of the flow (``None``: refused, with a toast saying why). Nothing is refused from the token's
+        claims: the service decides, and its refusal is shown."""
         screen, backend = self.screen, self.backend
-        caps = backend.capabilities
         if backend.offline:
-            screen.notify("Offline: restoring needs Microsoft Graph.", title="Restore is disabled",
+            screen.notify("Offline: restoring needs Microsoft Graph.", title="Restore is not possible",
                           severity="error")
-            return None
-        if not caps.can_restore:
-            reason = caps.restore_reason or "this sign-in cannot restore"
-            screen.notify(reason, title="Restore is disabled", severity="error", timeout=8)
             return None
         if screen.job_running:
             screen.notify("A job is already running; only one can run per tenant.", severity="warning")
@@ -155,21 +116,33 @@ class RestoreFlow:
         if review is None:
             return
         plan = review.plan
-        summary = plan.summary
-        title = f"Restore {plural(summary.included, 'object')} in {plural(summary.jobs, 'recovery job')}?"
-        if summary.requires_typed_confirmation:
-            title += f" {summary.soft_deletes:,} will be SOFT-DELETED"
-            dialog: ModalScreen[bool] = TypedConfirmDialog(title, plan_body(plan), TYPED_WORD, "Restore")
-        else:
-            dialog = ConfirmDialog(title, plan_body(plan), "Restore", danger=True)
-        if not await screen.app.push_screen_wait(dialog):
+        answer = await screen.app.push_screen_wait(self._dialog(plan))
+        if answer == BY_ID and plan.choices is not None:
+            plan = plan.with_choice(Choice.BY_ID)
+            answer = await screen.app.push_screen_wait(self._dialog(plan))
+        if answer != RESTORE:
             return
         checked = await self.guard.before(plan, review.recheck)
         if checked is None:
             return
         plan, lockout = checked
+        self.progress = None
+        self.after = None
         self.job = screen.run_worker(partial(self._run, plan, lockout), group="job", description="Restore",
                                      exit_on_error=False)
+
+    def _dialog(self, plan: SessionPlan) -> RestoreConfirmDialog:
+        summary = plan.summary
+        backup = self.screen.backup_time(plan.snapshot_id)
+        title = (f"Restore {plural(summary.included, 'object')} to {backup_label(backup)} in "
+                 f"{plural(summary.jobs, 'recovery job')}?")
+        if summary.requires_typed_confirmation:
+            title += f" {summary.soft_deletes:,} will be SOFT-DELETED"
+        caps = self.backend.capabilities
+        refusal = None if caps.can_restore else (caps.restore_reason or "this sign-in may not restore")
+        return RestoreConfirmDialog(title, plan_body(plan, refusal),
+                                    typed_word=TYPED_WORD if summary.requires_typed_confirmation else None,
+                                    by_id=bool(summary.whole_types) and plan.choices is not None)
 
     async def _run(self, plan: SessionPlan, lockout: LockoutCheck | None = None) -> None:
         screen = self.screen
@@ -177,38 +150,58 @@ class RestoreFlow:
         def progress(event: RestoreProgress) -> None:
             screen.post_message(RestoreProgressed(event))
 
-        outcome = await self.backend.restore(plan, progress)
+        try:
+            outcome = await self.backend.restore(plan, progress)
+        except Exception as exc:
+            if not is_refusal(exc):
+                raise
+            self.ended()
+            screen.notify(str(exc), title="The service refused the restore", severity="error", timeout=20)
+            return
         self.after = await self.guard.after(plan, outcome, lockout)
         screen.post_message(RestoreFinished(outcome, plan))
 
     def progressed(self, event: RestoreProgress) -> None:
         screen = self.screen
+        self.progress = event
         text = restore_progress_text(event)
         screen.status.set_slot(f"restore: batch {event.batch}/{event.batch_count} {event.phase}")
         countdown = partial(restore_progress_text, event) if event.retry is not None else None
         screen.job_strip.show_text(text, event.batch - 1, event.batch_count, countdown=countdown)
 
+    def ended(self) -> None:
+        """The restore stopped without a result (refused, failed, cancelled): clear its progress."""
+        self.progress = None
+        self.screen.job_strip.hide()
+        self.screen.status.set_slot(None)
+
     def finished(self, outcome: RestoreResult, plan: SessionPlan) -> Worker[None]:
-        """Say how the restore went, read everything it changed again, then show its outcome (in the worker
-        returned)."""
+        """Say how the restore went, read everything it changed again (the queue, the marks, what each
+        object's last restore did), then show its outcome (in the worker returned)."""
         screen = self.screen
-        screen.job_strip.hide()
-        screen.status.set_slot(None)
+        self.ended()
         failed = failed_summary(outcome.failed_count, len(outcome.failed))
         screen.notify(f"Restore {outcome.outcome}: {plural(len(outcome.jobs), 'recovery job')}; {failed}.",
                       title="Restore", severity="warning" if outcome.failed or outcome.failed_count else
                       "information")
         screen.refresh_all()
-        screen.changes.clear_marks()
-        if screen.report_id is not None:
-            screen.load_counts(self.backend, screen.report_id)
+        if screen.marks is not None:
+            screen.marks.load_restore_marks()
         return screen.run_worker(partial(self._show_outcome, outcome, plan), group="restore-result",
                                  description="Restore result", exclusive=True, exit_on_error=False)
 
     async def _show_outcome(self, outcome: RestoreResult, plan: SessionPlan) -> None:
         screen, backend = self.screen, self.backend
-        retry = await screen.app.push_screen_wait(RestoreResultScreen(outcome, self.after))
-        if not retry:
+        answer = await screen.app.push_screen_wait(
+            RestoreResultScreen(outcome, screen.backup_time(plan.snapshot_id), self.after))
+        if answer == VERIFY:
+            entry = screen.backup_entry(plan.snapshot_id)
+            if entry is None or screen.reports is None:
+                screen.notify("That backup is no longer listed.", severity="warning")
+                return
+            screen.reports.start(entry, ask_scope=True, fresh=True)
+            return
+        if answer != RETRY:
             return
         retry_plan = await asyncio.to_thread(backend.retry_plan, outcome, plan)
         if retry_plan.is_empty:
@@ -221,3 +214,4 @@ class RestoreFlow:
         """Stop following the running restore (it was cancelled on the service)."""
         if self.job is not None:
             self.job.cancel()
+        self.ended()

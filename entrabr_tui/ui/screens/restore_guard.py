@@ -18,21 +18,16 @@ All service work goes through the :class:`~entrabr_tui.ui.backend.Backend`; bloc
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual.screen import Screen
 
 from entrabr_tui.core.verification import Verification
 from entrabr_tui.engine.errors import PlanRefusedError
 from entrabr_tui.engine.events import JobProgress
-from entrabr_tui.engine.plans import SessionPlan
-from entrabr_tui.engine.restore import RestoreResult
-from entrabr_tui.engine.restore_checks import LockoutCheck
 from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.screens.dialogs import ExportPathDialog
 from entrabr_tui.ui.screens.lockout_dialog import BreakGlassDialog, LockoutWarning
@@ -41,7 +36,10 @@ from entrabr_tui.ui.screens.recheck_dialog import RecheckDialog
 from entrabr_tui.ui.text import clean, plural
 from entrabr_tui.ui.widgets.status import job_progress_text, slot_text
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (these load the Graph SDK: the app paints before it is loaded)
+    from entrabr_tui.engine.plans import SessionPlan
+    from entrabr_tui.engine.restore import RestoreResult
+    from entrabr_tui.engine.restore_checks import LockoutCheck
     from entrabr_tui.ui.screens.main import MainScreen
 
 
@@ -186,22 +184,11 @@ class RestoreGuardFlow:
             try:
                 lockout_after = await backend.lockout_after(check)
             except Exception as exc:  # the restore ran: say the check failed rather than lose the outcome
+                from entrabr_tui.engine.restore_checks import LockoutCheck  # loaded by the session by now
+
                 lockout_after = LockoutCheck(note=f"The check after the restore failed: {exc}",
                                              after_restore=True)
         return AfterChecks(verification, lockout_after)
-
-
-def warn_recently_restored(screen: Screen[Any], ids: Sequence[str], marks: Mapping[str, str]) -> None:
-    """Objects just queued that a restore of the last day already restored (or failed to): say so."""
-    again = [i for i in ids if i in marks]
-    if not again:
-        return
-    failed = sum(1 for i in again if marks[i] == "failed")
-    verb = "was" if len(again) == 1 else "were"
-    text = (f"{plural(len(again), 'object')} you queued {verb} restored in the last day"
-            + (f" ({failed:,} of them failed)" if failed else "")
-            + ". Check it still differs from the backup before restoring again.")
-    screen.notify(text, title="Restored recently", severity="warning", timeout=10)
 
 
 def _source(plan: SessionPlan) -> Text | None:

@@ -22,6 +22,10 @@ BACKUP_NAME_WIDTH = 32
 MARK_ON = "[x] "
 MARK_OFF = "[ ] "
 
+#: Badge text per outcome of the last restore that covered an object.
+RESTORE_BADGES = {"restored": "restored", "failed": "restore failed", "cancelled": "restore cancelled",
+                  "running": "restoring"}
+
 
 @dataclass
 class TypeNode:
@@ -137,17 +141,17 @@ def object_label(row: ObjectRow, marked: bool, glyph: str, glyph_style: Style, b
                  restored: str | None = None) -> Text:
     """``[x] ~ [restored] [on-prem] [not recoverable] Name  (upn or short id, was "Backup name")`` — every
     state spelled out (not only coloured), the badges before the name so a narrow pane never cuts them off
-    (``[restored]`` / ``[restore failed]`` what a restore of the last day did to the object (``restored``),
-    ``[on-prem]`` synced from on-premises, ``[sync?]`` a user or group whose sync status is unknown), and
-    enough after it to tell look-alikes apart: the UPN (or the start of the id) and, once read, the name the
-    object had in the backup when it differs. Built from plain strings (this runs for every row of a page):
-    the same text as ``name_text`` and ``safe`` give."""
+    (``[restored]``, ``[restore failed]`` … what the last restore of the object did, ``[on-prem]`` synced
+    from on-premises, ``[sync?]`` a user or group whose sync status is unknown), and enough after it to tell
+    look-alikes apart: the UPN (or the start of the id) and, once read, the name the object had in the
+    backup when it differs. Built from plain strings (this runs for every row of a page): the same text as
+    ``name_text`` and ``safe`` give."""
     label = Text(MARK_ON if marked else MARK_OFF, style="bold" if marked else "dim", end="")
     label.append(f"{glyph} ", style=glyph_style)
     if range_start:
         label.append("[range start] ", style=badge_style)
     if restored is not None:
-        label.append("[restored] " if restored == "restored" else "[restore failed] ", style=badge_style)
+        label.append(f"[{RESTORE_BADGES.get(restored, restored)}] ", style=badge_style)
     if row.unreadable is not None:
         label.append("[unreadable] ", style=badge_style)
     elif row.sync is SyncStatus.SYNCED:

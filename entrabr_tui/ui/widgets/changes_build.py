@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode, UnknownNodeID
 
-from entrabr_tui.ui.backend import TypeActionCount
+from entrabr_tui.ui.backend import RestoreMarkView, TypeActionCount
 from entrabr_tui.ui.widgets.change_marks import MarkSelection
 from entrabr_tui.ui.widgets.change_nodes import (
     PAGE_SIZE,
@@ -57,9 +57,9 @@ class ChangesBuilder:
                  load_page: Callable[[Node, ActionNode], None]) -> None:
         self.tree = tree
         self.marks = marks
+        #: What recent restores did, by lower-case object ID (the badge of each object row).
+        self.restored: Mapping[str, RestoreMarkView] = {}
         self._load_page = load_page
-        #: What restores of the last day did to objects (``restored`` / ``failed``), by id.
-        self.restore_marks: Mapping[str, str] = {}
         self._label_styles: dict[tuple[str, str], tuple[str, Style, Style]] = {}
         #: Details read for objects of the report shown (backup name, UPN), by object id.
         self.details: dict[str, RowDetail] = {}
@@ -82,9 +82,10 @@ class ChangesBuilder:
     def object_label(self, row: ObjectRow) -> Text:
         glyph, style, badge = self._styles(row.action)
         anchor = self.marks.anchor
+        restored = self.restored.get(row.id.lower()) if self.restored else None
         return object_label(row, row.id in self.marks, glyph, style, badge, self.details.get(row.id),
                             range_start=anchor is not None and anchor.data is row,
-                            restored=self.restore_marks.get(row.id))
+                            restored=restored.state if restored is not None else None)
 
     def add_details(self, details: dict[str, RowDetail]) -> None:
         """Details read for some objects: their rows show them."""

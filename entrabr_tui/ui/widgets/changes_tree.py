@@ -27,9 +27,16 @@ from textual.widgets import Tree
 from textual.widgets.tree import NodeID, TreeNode, UnknownNodeID
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from entrabr_tui.ui.backend import Backend, TypeActionCount
+from entrabr_tui.ui.backend import Backend, RestoreMarkView, TypeActionCount
 from entrabr_tui.ui.bindings import CHANGES
-from entrabr_tui.ui.messages import ChangeHighlighted, DiffRequested, FilterRequested, MarksChanged
+from entrabr_tui.ui.messages import (
+    ChangeHighlighted,
+    DiffRequested,
+    FilterRequested,
+    MarkNodesRequested,
+    MarksChanged,
+    UnmarkAllRequested,
+)
 from entrabr_tui.ui.text import CLIPBOARD_NOTE, plural
 from entrabr_tui.ui.widgets.change_filters import ChangeFilters
 from entrabr_tui.ui.widgets.change_marks import MarkSelection
@@ -118,6 +125,8 @@ class ChangesTree(Tree[NodeData]):
         """Show a report (or refresh its counts while it downloads, keeping what is open)."""
         other = self.model.open(backend, report_id, counts)
         self.marks.replace(marked)
+        if not other:
+            self.nodes.relabel_leaves(None)  # the queue may have changed meanwhile (a restore, a retry)
         if other:
             self.filters.reset_cache_side()
             self.marks.anchor = None
@@ -152,16 +161,23 @@ class ChangesTree(Tree[NodeData]):
         self.nodes.relabel_leaves(set(ids))
         self._post_summary()
 
-    def show_restore_marks(self, marks: Mapping[str, str]) -> None:
-        """Badge the objects restores of the last day restored (or failed to)."""
-        if dict(marks) != dict(self.nodes.restore_marks):
-            self.nodes.restore_marks = dict(marks)
-            self.nodes.relabel_leaves(None)
-
     def clear_marks(self) -> None:
         self.marks.clear()
         self.nodes.relabel_leaves(None)
         self._post_summary()
+
+    def replace_marks(self, report_id: str, marked: set[str]) -> None:
+        """The queue of ``report_id`` as read again (after a bulk change, or one made elsewhere)."""
+        if report_id != self.model.report_id:
+            return
+        self.marks.replace(marked)
+        self.nodes.relabel_leaves(None)
+        self._post_summary()
+
+    def set_restore_marks(self, marks: Mapping[str, RestoreMarkView]) -> None:
+        """Badge each object row with what the last restore that covered it did."""
+        self.nodes.restored = marks
+        self.nodes.relabel_leaves(None)
 
     @property
     def current_row(self) -> ObjectRow | None:
@@ -439,11 +455,32 @@ class ChangesTree(Tree[NodeData]):
         self.notify(f"The id {row.id} was {CLIPBOARD_NOTE}", title="Copy")
 
     def action_mark(self) -> None:
+        """An object: mark or unmark it and move down. A type or action node: all of it (see
+        :meth:`_mark_nodes`)."""
         node = self.cursor_node
-        if node is not None and isinstance(node.data, ObjectRow):
-            row = node.data
-            self._set_marks([row.id], row.id not in self.marks)
-        self.action_cursor_down()
+        if node is None:
+            return
+        data = node.data
+        if isinstance(data, ObjectRow):
+            self._set_marks([data.id], data.id not in self.marks)
+            self.action_cursor_down()
+        elif isinstance(data, ActionNode):
+            self._mark_nodes([(data.entity_type, data.action)], f"{data.entity_type} / {data.action}",
+                             toggle=True)
+        elif isinstance(data, TypeNode):
+            quick = self.filters.quick
+            nodes = [(c.entity_type_raw, c.action_raw) for c in self.model.shown_counts
+                     if c.entity_type_raw == data.entity_type and quick.keeps(c)]
+            self._mark_nodes(nodes, data.entity_type, toggle=True)
+
+    def _mark_nodes(self, nodes: list[tuple[str, str]], what: str, *, toggle: bool) -> None:
+        """Ask for every object of ``nodes`` that the filter shown matches to be marked (in the whole report,
+        however few of them are loaded); with ``toggle``, unmarked when all of them are marked already."""
+        report_id = self.model.report_id
+        if report_id is None or not nodes:
+            self.notify("Nothing to mark here.", severity="warning")
+            return
+        self.post_message(MarkNodesRequested(report_id, nodes, self.model.applied, toggle=toggle, what=what))
 
     def action_range(self) -> None:
         node = self.cursor_node
@@ -466,19 +503,15 @@ class ChangesTree(Tree[NodeData]):
         self._set_marks(ids, True)
         self._post_summary()
 
-    def action_mark_visible(self) -> None:
-        self._set_marks([r.id for r in self.visible_rows() if r.id not in self.marks], True)
+    def action_mark_all(self) -> None:
+        """Every match of the filters shown (text, recoverable, type, action, lens) in the whole report."""
+        quick = self.filters.quick
+        nodes = [(c.entity_type_raw, c.action_raw) for c in self.model.shown_counts if quick.keeps(c)]
+        what = "all matches" if self.filters.any else "every change of the report"
+        self._mark_nodes(nodes, what, toggle=False)
 
     def action_unmark_all(self) -> None:
-        if self.model.backend is None:
-            return
-        self.clear_marks()
-        self._persist_unmark_all(self.model.backend)
-
-    @work(thread=True, exit_on_error=False, group="marks", description="Clearing the restore queue")
-    def _persist_unmark_all(self, backend: Backend) -> None:
-        backend.unmark_all()
-        self.post_message(MarksChanged(None, [], False, 0))
+        self.post_message(UnmarkAllRequested())
 
     # -- filters ---------------------------------------------------------------------------------------------
     def action_open_filter(self) -> None:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.binding import BindingType
 from textual.message import Message
 
 from entrabr_tui.core.model import RecoveryAction
-from entrabr_tui.engine.plans import SessionPlan
 from entrabr_tui.ui.backend import QueueEntry
 from entrabr_tui.ui.bindings import QUEUE
 from entrabr_tui.ui.text import clean, name_text, plural, safe, wrapped
 from entrabr_tui.ui.widgets.styles import action_glyph, action_style
 from entrabr_tui.ui.widgets.tables import NavTable
+
+if TYPE_CHECKING:
+    from entrabr_tui.engine.plans import SessionPlan
 
 #: Most object rows drawn (the counts above them stay exact).
 MAX_ROWS = 2_000

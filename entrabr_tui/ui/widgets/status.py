@@ -95,12 +95,25 @@ class StatusLine(Static):
 
 
 class ReadOnlyBanner(Static):
-    """Shown for Reader and app-only sign-ins: restore is disabled, and why."""
+    """What this sign-in cannot do, and why: offline, read-only (app-only), or no restores (Entra Backup
+    Reader). From the token's claims, a hint: nothing is blocked on it, the service decides."""
 
-    def show_reason(self, reason: str | None) -> None:
-        self.display = reason is not None
-        if reason is not None:
-            self.update(Text.assemble(("READ-ONLY ", "bold"), "· restore is disabled: ", safe(reason, 200)))
+    def show_limits(self, capabilities: Capabilities, offline: bool) -> None:
+        if offline:
+            text = Text.assemble(("OFFLINE ", "bold"),
+                                 "· the cache is shown as it is; reports and restores need Microsoft Graph")
+        elif not capabilities.can_create_report and not capabilities.can_restore:
+            reason = capabilities.report_reason or capabilities.restore_reason or "this sign-in may only read"
+            text = Text.assemble(("READ-ONLY ", "bold"), "· ", clean(reason)[:200])
+        elif not capabilities.can_restore:
+            reason = capabilities.restore_reason or "this sign-in may not restore"
+            text = Text.assemble(("NO RESTORE ", "bold"), "· ", clean(reason)[:200],
+                                 ". Difference reports work.")
+        else:
+            self.display = False
+            return
+        self.display = True
+        self.update(text)
 
 
 def report_state(report: CachedReportView | None) -> str | None:
