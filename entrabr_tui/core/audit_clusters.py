@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from .audit_model import ChangeFacts
+from .audit_model import ChangeFacts, is_mapping
 from .text import display_text
 
 OLD = "⟨old⟩"
@@ -76,7 +75,7 @@ def cluster_key(change: ChangeFacts) -> tuple[Any, ...]:
         value = delta[key]
         if key.endswith("@delta"):
             links = sorted((str(e.get("id", "")).lower(), "+" if "@removed" in e else "-")
-                           for e in (value if isinstance(value, list) else ()) if isinstance(e, Mapping))
+                           for e in (value if isinstance(value, list) else ()) if is_mapping(e))
             items.append((key, tuple(links)))
             continue
         now = current.get(key)

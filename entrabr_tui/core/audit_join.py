@@ -34,9 +34,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
-from .audit_model import ChangeFacts, TargetEvent
+from .audit_model import ChangeFacts, TargetEvent, is_mapping
 from .audit_names import AuditName, Loads, NameKind, activity_key, audit_property, audit_value, same_value
 from .model import RecoveryAction
 
@@ -153,12 +153,16 @@ def _differs(delta: Any, current: Any) -> bool:
     return delta != current and not (delta in (None, "", []) and current in (None, "", []))
 
 
-class _Part:
-    __slots__ = ("current", "key", "kind", "name", "sub", "transform")
+class _Part(NamedTuple):
+    name: str
+    kind: str
+    key: str
+    sub: str
+    current: Any
 
-    def __init__(self, name: str, kind: str, key: str, sub: str, current: Any) -> None:
-        self.name, self.kind, self.key, self.sub, self.current = name, kind, key, sub, current
-        self.transform = "visibility" if key == "visibility" else ""
+    @property
+    def transform(self) -> str:
+        return "visibility" if self.key == "visibility" else ""
 
 
 def _parts(change: ChangeFacts) -> list[_Part]:
@@ -174,7 +178,7 @@ def _parts(change: ChangeFacts) -> list[_Part]:
         if key.endswith("@delta"):
             rel = key[: -len("@delta")]
             for entry in value if isinstance(value, list) else ():
-                if isinstance(entry, Mapping) and isinstance(entry.get("id"), str):
+                if is_mapping(entry) and isinstance(entry.get("id"), str):
                     linked_now = "@removed" in entry      # recovery would remove it: it was added since
                     parts.append(_Part(f"{rel}:{entry['id']}", "link", rel, entry["id"].lower(), linked_now))
             continue
@@ -183,7 +187,7 @@ def _parts(change: ChangeFacts) -> list[_Part]:
         now = current.get(key)
         if not _differs(value, now):
             continue
-        if isinstance(value, Mapping) and isinstance(now, Mapping | None):
+        if is_mapping(value) and (now is None or is_mapping(now)):
             now_map = now or {}
             subs = sorted(k for k in set(value) | set(now_map)
                           if not k.startswith("@") and _differs(value.get(k), now_map.get(k)))
@@ -203,7 +207,7 @@ def _parts(change: ChangeFacts) -> list[_Part]:
 
 def _item_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(
-        isinstance(i, Mapping) and isinstance(i.get("id"), str) for i in value)
+        is_mapping(i) and isinstance(i.get("id"), str) for i in value)
 
 
 def _casefold_eq(a: str, b: str) -> bool:
@@ -215,11 +219,11 @@ def _match_value(part: _Part, name: AuditName, new: str | None, ctx: JoinContext
     kind = name.kind
     if kind is NameKind.WHOLE:
         whole = audit_value(new, ctx.loads)
-        if not isinstance(whole, Mapping):
+        if not is_mapping(whole):
             return False, None
         if part.kind == "path":
             inner = whole.get(part.key)
-            return part.key in whole, inner.get(part.sub) if isinstance(inner, Mapping) else None
+            return part.key in whole, inner.get(part.sub) if is_mapping(inner) else None
         return part.key in whole, whole.get(part.key)
     if not _casefold_eq(name.graph, part.key):
         if kind is NameKind.CREDENTIALS and part.key in ("passwordCredentials", "keyCredentials"):
@@ -233,7 +237,7 @@ def _match_value(part: _Part, name: AuditName, new: str | None, ctx: JoinContext
         return True, part.current
     if part.kind == "path":
         value = audit_value(new, ctx.loads)
-        return True, value.get(part.sub) if isinstance(value, Mapping) else None
+        return True, value.get(part.sub) if is_mapping(value) else None
     return part.kind == "value", audit_value(new, ctx.loads)
 
 
@@ -334,18 +338,24 @@ def _matching(entity_type: str, part: _Part, events: Sequence[TargetEvent], ctx:
 def _window(events: Iterable[TargetEvent], ctx: JoinContext) -> list[TargetEvent]:
     since = ctx.since_us
     window = [ev for ev in events if ev.at >= since and (ev.result in _OK_RESULTS or ev.succeeded)]
-    window.sort(key=_order)
+    if len(window) > 1:
+        window.sort(key=_order)
     return window
 
 
 def _combine(judged: Sequence[_Judged], window: Sequence[TargetEvent], synced: bool
              ) -> tuple[Verdict, Reason | None, TargetEvent | None]:
-    explaining = [j[2] for j in judged if j[0] is not Verdict.UNEXPLAINED and j[2] is not None]
+    explaining: list[TargetEvent] = []
+    done = 0
+    for verdict, _, event, _ in judged:
+        if verdict is not Verdict.UNEXPLAINED:
+            done += 1
+            if event is not None:
+                explaining.append(event)
     primary = _primary(explaining)
     if primary is None:
         named = [j[2] for j in judged if j[2] is not None]
         primary = max(named, key=_order) if named else None
-    done = sum(1 for j in judged if j[0] is not Verdict.UNEXPLAINED)
     sync_only = bool(explaining) and all(ev.sync for ev in explaining)
     if judged and done == len(judged):
         return Verdict.SYNC if sync_only else Verdict.EXPLAINED, None, primary
@@ -383,6 +393,9 @@ def explain_change(change: ChangeFacts, events: Iterable[TargetEvent], ctx: Join
 def _primary(explaining: list[TargetEvent]) -> TargetEvent | None:
     if not explaining:
         return None
+    first = explaining[0]
+    if all(ev is first for ev in explaining):
+        return first  # one event explains every part (the usual case)
     counts: dict[str, int] = {}
     for ev in explaining:
         counts[ev.actor_key] = counts.get(ev.actor_key, 0) + 1

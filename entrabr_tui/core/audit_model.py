@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeGuard
 
 from .audit_names import Loads, activity_key, is_sync_marker
 from .model import parse_datetime
@@ -51,6 +51,14 @@ def iso_to_us(text: object) -> int | None:
             pass
     parsed = parse_datetime(text)
     return None if parsed is None else time_to_us(parsed)
+
+
+_PLAIN = (str, int, float, list, type(None))
+
+
+def is_mapping(value: object) -> TypeGuard[Mapping[Any, Any]]:
+    """``isinstance(value, Mapping)``, fast for the plain JSON values the join meets by the million."""
+    return type(value) is dict or (not isinstance(value, _PLAIN) and isinstance(value, Mapping))
 
 
 def _text(value: object) -> str:
@@ -241,14 +249,14 @@ class StoredChange(NamedTuple):
 
 def stored_change(raw: object) -> StoredChange:
     """The join's view of a raw change object; fields of the wrong JSON type read as empty."""
-    if not isinstance(raw, Mapping):
+    if not is_mapping(raw):
         return StoredChange("unknownFutureValue", "unknownFutureValue", {}, {})
     entity, action = raw.get("entityTypeName"), raw.get("recoveryAction")
     delta, current = raw.get("deltaFromCurrent"), raw.get("currentState")
     return StoredChange(entity if isinstance(entity, str) and entity else "unknownFutureValue",
                         action if isinstance(action, str) and action else "unknownFutureValue",
-                        delta if isinstance(delta, Mapping) else {},
-                        current if isinstance(current, Mapping) else {})
+                        delta if is_mapping(delta) else {},
+                        current if is_mapping(current) else {})
 
 
 def attribution_text(actor: Actor, when: datetime | None) -> str:

@@ -36,7 +36,7 @@ from entrabr_tui.core.audit_model import (
 )
 from entrabr_tui.core.model import Change
 from entrabr_tui.store import Cache
-from entrabr_tui.store.audit_join_store import ChangeInput, JoinInfo
+from entrabr_tui.store.audit_join_store import ChangeInput, JoinInfo, JoinTally
 
 #: Below this many changes a join keeps ``change_actor``'s indexes while writing (dropping and rebuilding
 #: them pays off only for large reports).
@@ -105,16 +105,19 @@ def join_report(cache: Cache, report_id: int, *, since_us: int, retention_start_
     rebuild = report.item_count >= REBUILD_INDEXES_FROM
     if rebuild:
         store.drop_indexes()
+    tally = JoinTally()  # the group sizes, counted as the rows are made
     try:
         for chunk in store.change_chunks(report.id):
             events = cache.audit.events_of_rows(report.id, chunk[0][0], chunk[-1][0], since_us=since_us)
-            store.add_rows(_join_rows(report.id, chunk, events, ctx, clusters))
+            rows = _join_rows(report.id, chunk, events, ctx, clusters)
+            tally.add(rows)
+            store.add_rows(rows)
     finally:
         if rebuild:
             store.build_indexes()
     return store.finish_join(report.id, clusters.values(), generation=generation,
                              item_count=report.item_count, since_us=since_us, last_record=last_record,
-                             now=now)
+                             now=now, tally=tally)
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,6 +172,34 @@ def _join_row(r: Sequence[Any]) -> JoinRow:
 ChangeInput = tuple[int, str, str, str, str, bool, dict[str, Any]]
 
 
+class JoinTally:
+    """Group sizes counted while a whole report's join rows are made (so finishing the join needs no pass
+    over them): changes per cluster, per actor and operation with their first and last time, per verdict."""
+
+    def __init__(self) -> None:
+        self.clusters: dict[str, int] = {}
+        self.operations: dict[tuple[str, str], list[Any]] = {}
+        self.verdicts: dict[str, int] = {}
+
+    def add(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Count join rows (as :meth:`AuditJoinStore.add_rows` takes them)."""
+        clusters, operations, verdicts = self.clusters, self.operations, self.verdicts
+        for row in rows:
+            clusters[row[11]] = clusters.get(row[11], 0) + 1
+            verdicts[row[9]] = verdicts.get(row[9], 0) + 1
+            at = row[8]
+            stats = operations.get((row[6], row[7]))
+            if stats is None:
+                operations[(row[6], row[7])] = [1, at, at]
+                continue
+            stats[0] += 1
+            if at is not None:
+                if stats[1] is None or at < stats[1]:
+                    stats[1] = at
+                if stats[2] is None or at > stats[2]:
+                    stats[2] = at
+
+
 class AuditJoinStore:
     """Join results of reports, their groups, and set-based marking (see the module docstring)."""
 
@@ -258,32 +286,22 @@ class AuditJoinStore:
 
     def finish_join(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]], *, generation: int,
                     item_count: int, since_us: int, last_record: int = 0,
-                    now: datetime | None = None) -> JoinInfo:
+                    now: datetime | None = None, tally: JoinTally | None = None) -> JoinInfo:
         """Compute the groups of a joined report and record the join (``clusters``: id, type, action,
-        label, of new clusters; the ones stored are kept)."""
+        label, of new clusters; the ones stored are kept). ``tally``: the counts of every row of the report,
+        made while joining all of it (else they are counted from the stored rows)."""
         conn = self._db.conn
         with self._db.tx():
             conn.execute("DELETE FROM report_operation WHERE report_id = ?", (report_id,))
             conn.execute("DELETE FROM report_actor WHERE report_id = ?", (report_id,))
-            conn.executemany(
-                "INSERT OR IGNORE INTO change_cluster (report_id, cluster_id, entity_type, action, label, "
-                "n) VALUES (?,?,?,?,?,0)", [(report_id, *c) for c in clusters])
-            conn.execute(
-                "UPDATE change_cluster SET n = (SELECT count(*) FROM change_actor a WHERE a.report_id = "
-                "change_cluster.report_id AND a.cluster_id = change_cluster.cluster_id) WHERE report_id = ?",
-                (report_id,))
-            conn.execute("DELETE FROM change_cluster WHERE report_id = ? AND n = 0", (report_id,))
-            conn.execute(
-                "INSERT INTO report_operation (report_id, actor_key, operation, n, first, last) "
-                "SELECT report_id, actor_key, operation, count(*), min(at), max(at) FROM change_actor "
-                "WHERE report_id = ? GROUP BY actor_key, operation", (report_id,))
+            if tally is not None:
+                counts = self._store_tally(report_id, clusters, tally)
+            else:
+                counts = self._count_groups(report_id, clusters)
             conn.execute(
                 "INSERT INTO report_actor (report_id, actor_key, n, operations, first, last) "
                 "SELECT report_id, actor_key, sum(n), count(*), min(first), max(last) FROM report_operation "
                 "WHERE report_id = ? GROUP BY actor_key", (report_id,))
-            counts = dict(conn.execute(
-                "SELECT verdict, count(*) FROM change_actor WHERE report_id = ? GROUP BY verdict",
-                (report_id,)).fetchall())
             conn.execute(
                 "INSERT OR REPLACE INTO audit_join (report_id, generation, item_count, since, joined, "
                 "changes, explained, partly, sync, unexplained, last_record) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -293,6 +311,40 @@ class AuditJoinStore:
         info = self.join_info(report_id)
         assert info is not None
         return info
+
+    def _count_groups(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]]) -> dict[str, int]:
+        """Cluster and operation sizes counted from the stored rows; returns the changes per verdict."""
+        conn = self._db.conn
+        conn.executemany(
+            "INSERT OR IGNORE INTO change_cluster (report_id, cluster_id, entity_type, action, label, "
+            "n) VALUES (?,?,?,?,?,0)", [(report_id, *c) for c in clusters])
+        conn.execute(
+            "UPDATE change_cluster SET n = (SELECT count(*) FROM change_actor a WHERE a.report_id = "
+            "change_cluster.report_id AND a.cluster_id = change_cluster.cluster_id) WHERE report_id = ?",
+            (report_id,))
+        conn.execute("DELETE FROM change_cluster WHERE report_id = ? AND n = 0", (report_id,))
+        conn.execute(
+            "INSERT INTO report_operation (report_id, actor_key, operation, n, first, last) "
+            "SELECT report_id, actor_key, operation, count(*), min(at), max(at) FROM change_actor "
+            "WHERE report_id = ? GROUP BY actor_key, operation", (report_id,))
+        return dict(conn.execute(
+            "SELECT verdict, count(*) FROM change_actor WHERE report_id = ? GROUP BY verdict",
+            (report_id,)).fetchall())
+
+    def _store_tally(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]],
+                     tally: JoinTally) -> dict[str, int]:
+        """Cluster and operation sizes as counted while joining; returns the changes per verdict."""
+        conn = self._db.conn
+        conn.execute("DELETE FROM change_cluster WHERE report_id = ?", (report_id,))
+        conn.executemany(
+            "INSERT INTO change_cluster (report_id, cluster_id, entity_type, action, label, n) "
+            "VALUES (?,?,?,?,?,?)",
+            [(report_id, *c, tally.clusters[c[0]]) for c in clusters if tally.clusters.get(c[0])])
+        conn.executemany(
+            "INSERT INTO report_operation (report_id, actor_key, operation, n, first, last) "
+            "VALUES (?,?,?,?,?,?)",
+            [(report_id, actor, operation, *stats) for (actor, operation), stats in tally.operations.items()])
+        return dict(tally.verdicts)
 
     def drop_indexes(self) -> None:
         """Drop ``change_actor``'s indexes before a large join (built again by :meth:`build_indexes`)."""

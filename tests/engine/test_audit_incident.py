@@ -231,6 +231,12 @@ async def test_triage_keep_leaves_a_cluster_out_of_marks_and_plans(
     assert plan.kept_by_tags == biggest.changes
     assert any("kept by triage tags" in line for line in plan.lines())
     assert session.undo_marks() == (result.marked, 0) and session.queue() == []  # the queue's one undo
+    # The planner's keep hook: a whole-report plan leaves the kept cluster's objects out of every option.
+    kept = set(session.plans.kept(info))
+    assert kept == set(session.audit.group_object_ids(info.id, ChangeGroup(cluster=biggest.id)))
+    whole = session.plan_changes(info.id, session.iter_changes(info.id), record=False)
+    assert whole.choices is not None and {i for _, i in whole.choices.kept_left_out} == kept
+    assert not kept & set(whole.ids) and whole.kept_by_tags == biggest.changes
     operation = session.audit_operations(info.id, session.audit_actors(info.id)[0].key)[0]
     session.set_triage_tag(TagTarget.OPERATION, operation.correlation_id, TriageTag.INVESTIGATE)
     assert session.triage_tag(TagTarget.OPERATION, operation.correlation_id.upper()) is not None
