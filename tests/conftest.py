@@ -21,6 +21,7 @@ EMULATOR_FIXTURES = frozenset({"emulator", "emulator_server", "big_emulator", "a
 SLOW_MODULES = frozenset({
     "cli/test_kill_report.py", "cli/test_kill_restore.py", "cli/test_kill_resume.py",
     "cli/test_concurrent_writers.py", "store/test_ingest_sigkill.py", "emulator/test_directory_scale.py",
+    "store/test_audit_sigkill.py",
 })
 
 

@@ -1,10 +1,11 @@
 """The command line: ``entrabr [options] [command]``.
 
 ``entrabr emulator ...`` serves the Graph emulator; the commands (``snapshots``, ``report``, ``changes``,
-``jobs``, ``restore``, ``history``, ``export``, and the operations commands ``prewarm``, ``watch``,
-``compare``, ``evidence``, ``drill``, ``status``) run headless on the engine and never import the terminal UI;
-with no command the terminal app opens (``--demo``, a configured tenant, or ``--offline``). Exit codes are
-listed in :mod:`entrabr_tui.cli.exits`; the ``--json`` schemas in ``docs/cli.md``.
+``jobs``, ``restore``, ``history``, ``export``, ``audit``, ``blindspots``, and the operations commands
+``prewarm``, ``watch``, ``compare``, ``evidence``, ``drill``, ``status``) run headless on the engine and never
+import the terminal UI; with no command the terminal app opens (``--demo``, a configured tenant, or
+``--offline``). Exit codes are listed in :mod:`entrabr_tui.cli.exits`; the ``--json`` schemas in
+``docs/cli.md``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 async def _run_command(session: Session, args: CommonArgs, out: Output) -> int:
     """Run the session command ``args`` are the options of; only the module of that command is imported."""
     from entrabr_tui.cli.args import (
+        AuditArgs,
+        BlindspotsArgs,
         ChangesArgs,
         CompareArgs,
         DrillArgs,
@@ -48,6 +51,12 @@ async def _run_command(session: Session, args: CommonArgs, out: Output) -> int:
         from entrabr_tui.cli.export_command import export
 
         return await export(session, args, out)
+    if isinstance(args, AuditArgs | BlindspotsArgs):
+        from entrabr_tui.cli import audit_commands
+
+        if isinstance(args, AuditArgs):
+            return await audit_commands.audit(session, args, out)
+        return await audit_commands.blindspots(session, args, out)
     if isinstance(args, PrewarmArgs | WatchArgs | CompareArgs | DrillArgs | EvidenceArgs):
         from entrabr_tui.cli import ops_commands
 

@@ -43,11 +43,12 @@ def require_restore(session: Session) -> None:
                     "Sign in as an Entra Backup Administrator (or Global Administrator) to restore.")
 
 
-async def source_report(session: Session, args: TargetArgs, out: Output) -> ReportInfo:
-    """The report the targets come from; an unscoped report is run (or reused) when none is cached."""
-    entry = None if args.report else await pick_snapshot(session, args.snapshot)
-    if args.report or (entry is not None and entry.report is not None) or session.offline:
-        return pick_report(session, entry, args.report, out)
+async def source_report(session: Session, snapshot: str, report: str | None, out: Output) -> ReportInfo:
+    """The report the options name (``--report``, else the latest of ``--snapshot``); an unscoped report is
+    run (or reused) when none is cached."""
+    entry = None if report else await pick_snapshot(session, snapshot)
+    if report or (entry is not None and entry.report is not None) or session.offline:
+        return pick_report(session, entry, report, out)
     assert entry is not None
     out.info(f"No cached report of the backup of {entry.snapshot.created:%Y-%m-%d}; running one first.")
     progress = ProgressPrinter(out.stderr, quiet=out.quiet)
@@ -144,7 +145,17 @@ async def build_session_plan(session: Session, args: TargetArgs, out: Output,
             return plan
         except EngineError as exc:
             raise CliError(exc.message, ExitCode.NOT_FOUND) from None
-    info = await source_report(session, args, out)
+    info = await source_report(session, args.snapshot, args.report, out)
+    if isinstance(args, RestoreArgs) and (args.actor or args.operation or args.cluster):
+        from entrabr_tui.cli.audit_commands import group_from, plan_for_group
+
+        if not session.offline:
+            from entrabr_tui.cli.audit_commands import progress_printer
+
+            await session.pull_audit(info.id, progress_printer(out))
+        group = group_from(session, info, args)
+        assert group is not None
+        return plan_for_group(session, info, group)
     if args.all:
         await check_sync(session, out, info.id)
         plan = _plan_all(session, info, [*check_types(args.types)], args)
