@@ -1,10 +1,11 @@
 """The command line: ``entrabr [options] [command]``.
 
 ``entrabr emulator ...`` serves the Graph emulator; the commands (``snapshots``, ``report``, ``changes``,
-``jobs``, ``restore``, ``history``, ``export``, and the operations commands ``prewarm``, ``watch``,
-``compare``, ``evidence``, ``drill``, ``status``) run headless on the engine and never import the terminal UI;
-with no command the terminal app opens (``--demo``, a configured tenant, or ``--offline``). Exit codes are
-listed in :mod:`entrabr_tui.cli.exits`; the ``--json`` schemas in ``docs/cli.md``.
+``jobs``, ``restore``, ``history``, ``export``, ``audit``, ``blindspots``, and the operations commands
+``prewarm``, ``watch``, ``compare``, ``evidence``, ``drill``, ``status``) run headless on the engine and never
+import the terminal UI; with no command the terminal app opens (``--demo``, a configured tenant, or
+``--offline``). Exit codes are listed in :mod:`entrabr_tui.cli.exits`; the ``--json`` schemas in
+``docs/cli.md``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ _COMMANDS = {
     "compare": ("ops_commands", "compare"),
     "drill": ("ops_commands", "drill"),
     "evidence": ("ops_commands", "evidence"),
+    "audit": ("audit_commands", "audit"),
+    "blindspots": ("audit_commands", "blindspots"),
 }
 
 

@@ -13,13 +13,15 @@ from typing import Any, NoReturn
 from entrabr_tui.cli.exits import UsageError
 from entrabr_tui.cli.ops_args import add_ops_commands
 
-COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "prewarm", "watch",
-            "compare", "evidence", "drill", "status", "emulator")
+COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "audit", "blindspots",
+            "prewarm", "watch", "compare", "evidence", "drill", "status", "emulator")
 AUTH_CHOICES = ("device-code", "browser", "cli", "env", "emulator")
 ROLE_CHOICES = ("reader", "admin", "global")
 FORMAT_CHOICES = ("json", "csv", "md")
 WHAT_CHOICES = ("report", "plan", "jobs")
 ACTION_CHOICES = ("update", "restore", "softDelete")
+BLIND_SPOT_KINDS = ("hardDelete", "ownerLink", "managerLink", "sponsorLink", "dynamicRule", "credentials",
+                    "passwordReset", "synced")
 DEMO_OBJECTS = 2000
 DEMO_OBJECTS_RANGE = (100, 1_000_000)
 DEMO_JOB_SPEED = 600.0
@@ -53,6 +55,9 @@ examples:
   entrabr drill                              a scripted incident recovered on the built-in emulator, timed
   entrabr drill --read-only                  how long a full report of the tenant takes now
   entrabr status --all-profiles              every tenant profile: backups, reports, alerts, job slot
+  entrabr audit                              who changed what since the backup, by actor and operation
+  entrabr restore --plan --actor it.ops.admin@contoso.com   undo one actor's changes (dry run)
+  entrabr blindspots                         what the report cannot show or a restore will not fix
 """
 
 
@@ -148,6 +153,16 @@ def _add_targets(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--report", metavar="ID", help="the difference report (default: the backup's latest)")
 
 
+def _add_audit_selection(parser: argparse.ArgumentParser, heading: str) -> None:
+    a = parser.add_argument_group(heading)
+    a.add_argument("--actor", metavar="A",
+                   help="changes made by this actor (UPN, app name, user or service principal ID)")
+    a.add_argument("--operation", metavar="CORRELATION_ID", help="changes made by this operation")
+    a.add_argument("--cluster", metavar="ID", help="changes of this cluster (see 'entrabr audit --json')")
+    a.add_argument("--since", metavar="WHEN", help="changes made since WHEN: a UTC date/time, or 7d, 12h")
+    a.add_argument("--until", metavar="WHEN", help="changes made until WHEN")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser (``entrabr --help`` and every command's ``--help``)."""
     parser = _Parser(prog="entrabr", description=DESCRIPTION, epilog=EPILOG,
@@ -185,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "whose answer waits for the sync status of the user or group (unknown)")
     p.add_argument("--limit", type=_positive_int, default=100, metavar="N",
                    help="at most N objects (default 100; 0 = all)")
+    _add_audit_selection(p, "who made the changes (reads the directory audit log)")
 
     p = command("jobs", "list difference reports and restores the service knows (newest first)")
     p.add_argument("--kind", choices=("report", "restore"), help="only this kind of job")
@@ -225,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the preview that verifies the restore after its last batch (recorded)")
     _add_snapshot(p)
     _add_targets(p)
+    _add_audit_selection(p, "objects to restore by who changed them (reads the directory audit log)")
 
     p = command("history", "the local log of every action taken with entrabr (newest first)")
     p.add_argument("--action", metavar="ACTION",
@@ -241,6 +258,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     _add_snapshot(p)
     _add_targets(p)
+
+    p = command("audit", "who changed what since a report's backup: its actors and their operations")
+    _add_snapshot(p)
+    p.add_argument("--report", metavar="ID", help="the difference report (default: the backup's latest)")
+    p.add_argument("--since", metavar="WHEN", help="only changes made since WHEN (UTC date/time, or 7d, 12h)")
+    p.add_argument("--until", metavar="WHEN", help="only changes made until WHEN")
+    p.add_argument("--actor", metavar="A", help="only this actor (UPN, app name, user or app ID)")
+    p.add_argument("--operations", type=_positive_int, default=10, metavar="N",
+                   help="at most N operations per actor (default 10; 0 = all)")
+    p.add_argument("--no-pull", action="store_true", help="use the cached audit log; do not read new records")
+    p.add_argument("--format", choices=FORMAT_CHOICES, default="json", help="export format with --out")
+    p.add_argument("--out", metavar="FILE", help="write the summary to FILE ('-' is stdout)")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+    p = command("blindspots", "what the audit log shows since a report's backup that the report cannot show "
+                              "or a restore will not fix, with what to do instead; and the purge clock")
+    _add_snapshot(p)
+    p.add_argument("--report", metavar="ID", help="the difference report (default: the backup's latest)")
+    p.add_argument("--kind", dest="kinds", action="append", default=[], choices=BLIND_SPOT_KINDS,
+                   help="only this kind (repeatable)")
+    p.add_argument("--no-pull", action="store_true", help="use the cached audit log; do not read new records")
 
     add_ops_commands(command, _positive_int)
 
@@ -331,16 +369,23 @@ def check(args: argparse.Namespace) -> None:
                              "the objects.")
         _check_targets(args, required=(command == "restore" and not interrupted) or
                        (command == "export" and args.what == "plan"))
+    if command == "restore":
+        from entrabr_tui.cli.audit_commands import check_audit_options
+
+        check_audit_options(args)
     if command == "export" and args.what != "plan" and (args.ids or args.ids_from or args.all or args.queued):
         raise UsageError("--id, --ids-from, --all and --queued select a plan's objects: add --what plan.")
 
 
 def _check_targets(args: argparse.Namespace, *, required: bool) -> None:
+    by_audit = any(getattr(args, name, None) for name in ("actor", "operation", "cluster"))
     given = [name for name, on in (("--id/--ids-from", bool(args.ids or args.ids_from)), ("--all", args.all),
-                                   ("--queued", args.queued)) if on]
+                                   ("--queued", args.queued), ("--actor/--operation/--cluster", by_audit))
+             if on]
     if len(given) > 1:
         raise UsageError(f"Choose one of {', '.join(given)}: they select the objects in different ways.")
     if required and not given:
-        raise UsageError("Say which objects: --id ID (repeatable), --ids-from FILE|-, --all, or --queued.")
+        raise UsageError("Say which objects: --id ID (repeatable), --ids-from FILE|-, --all, --queued, or "
+                         "--actor/--operation/--cluster.")
     if args.types and not (args.all or args.ids or args.ids_from):
         raise UsageError("--type goes with --all (which types) or with --id/--ids-from (the IDs' type).")

@@ -113,6 +113,8 @@ def classify(exc: BaseException) -> CliError:
         return CliError(exc.message, ExitCode.STALE if exc.reason == "stale" else ExitCode.LOCKOUT)
     if isinstance(exc, engine.EngineError):
         code = ExitCode.ERROR
+        from entrabr_tui.engine import audit
+
         conflict = engine.SlotBusyError | engine.UnconfirmedIntentError | engine.InterruptedRestoreError
         if isinstance(exc, conflict):
             code = ExitCode.CONFLICT
@@ -120,6 +122,10 @@ def classify(exc: BaseException) -> CliError:
             code = ExitCode.OFFLINE
         elif isinstance(exc, engine.WaitLimitError):
             code = ExitCode.TIMEOUT
+        elif isinstance(exc, audit.AuditUnavailableError):
+            code = ExitCode.FORBIDDEN
+        elif isinstance(exc, audit.AuditNotReadyError):
+            code = ExitCode.NOT_FOUND
         return CliError(exc.message, code)
     sign_in = _sign_in_error(exc)
     if sign_in is not None:

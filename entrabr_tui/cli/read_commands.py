@@ -158,21 +158,38 @@ def _rows(session: Session, report_id: str, args: argparse.Namespace) -> tuple[l
 
 async def changes(session: Session, args: argparse.Namespace, out: Output) -> int:
     """List changed objects of a cached report, filtered by type, action and text."""
+    from entrabr_tui.cli import audit_commands
+
     entry = None if args.report else await pick_snapshot(session, args.snapshot)
     info = pick_report(session, entry, args.report, out)
-    rows, more = _rows(session, info.id, args)
-    types, actions = set(check_types(args.types)), set(args.actions)
-    total = sum(c.count for c in session.counts(info.id, text=args.filter, recoverable=_recoverable(args))
-                if (not types or c.entity_type_raw in types) and (not actions or c.action_raw in actions))
+    group = None
+    if any(getattr(args, name, None) for name in ("actor", "operation", "cluster", "since", "until")):
+        info = await audit_commands.joined_report(session, args, out)
+        group = audit_commands.group_from(session, info, args)
+    if group is not None:
+        rows, total, more = audit_commands.group_rows(session, info, group, args)
+    else:
+        rows, more = _rows(session, info.id, args)
+        types, actions = set(check_types(args.types)), set(args.actions)
+        total = sum(c.count for c in session.counts(info.id, text=args.filter, recoverable=_recoverable(args))
+                    if (not types or c.entity_type_raw in types) and (not actions or c.action_raw in actions))
+    who = audit_commands.audit_fields(session, info, rows)
     if out.json_mode:
         out.json({"schema": "entrabr.changes/1", "reportId": info.id, "snapshotId": info.snapshot_id,
                   "complete": info.complete, "state": info.state_text, "unreadableCount": info.unreadable,
                   "total": total, "returned": len(rows), "truncated": more,
-                  "changes": [change_row_json(r) for r in rows]})
+                  "changes": [{**change_row_json(r), **({"audit": who[r.position]} if r.position in who
+                                                        else {})} for r in rows]})
         return 0
-    out.table(("TYPE", "ACTION", "ID", "NAME", "UPN OR MAIL", "SYNC", "RECOVERABLE"),
-              [(r.entity_type_raw, r.action_raw, r.object_id, r.display_name, r.principal_name,
-                r.sync.value, answer_text(r.recoverable)) for r in rows], whole=(2,), flex=(3, 4))
+    if who:
+        out.table(("TYPE", "ACTION", "ID", "NAME", "UPN OR MAIL", "SYNC", "RECOVERABLE", "BY", "VERDICT"),
+                  [(r.entity_type_raw, r.action_raw, r.object_id, r.display_name, r.principal_name,
+                    r.sync.value, answer_text(r.recoverable), _who(who.get(r.position)),
+                    (who.get(r.position) or {}).get("verdict")) for r in rows], whole=(2,), flex=(3, 4))
+    else:
+        out.table(("TYPE", "ACTION", "ID", "NAME", "UPN OR MAIL", "SYNC", "RECOVERABLE"),
+                  [(r.entity_type_raw, r.action_raw, r.object_id, r.display_name, r.principal_name,
+                    r.sync.value, answer_text(r.recoverable)) for r in rows], whole=(2,), flex=(3, 4))
     if more:
         out.info(f"Showing {len(rows):,} of {total:,}; --limit 0 shows all.")
     shown = [r for r in rows if r.unreadable is not None]
@@ -181,6 +198,11 @@ async def changes(session: Session, args: argparse.Namespace, out: Output) -> in
         for r in shown:
             out.info(f"  #{r.position} {r.entity_type_raw} {r.object_id or '(no id)'}: {r.unreadable}")
     return 0
+
+
+def _who(fields: dict[str, Any] | None) -> str | None:
+    actor = (fields or {}).get("actor")
+    return actor["label"] if actor else None
 
 
 async def jobs(session: Session, args: argparse.Namespace, out: Output) -> int:

@@ -148,6 +148,16 @@ async def build_session_plan(session: Session, args: argparse.Namespace, out: Ou
         except EngineError as exc:
             raise CliError(exc.message, ExitCode.NOT_FOUND) from None
     info = await source_report(session, args, out)
+    if any(getattr(args, name, None) for name in ("actor", "operation", "cluster")):
+        from entrabr_tui.cli.audit_commands import group_from, plan_for_group
+
+        if not session.offline:
+            from entrabr_tui.cli.audit_commands import progress_printer
+
+            await session.pull_audit(info.id, progress_printer(out))
+        group = group_from(session, info, args)
+        assert group is not None
+        return plan_for_group(session, info, group)
     if args.all:
         await check_sync(session, out, info.id)
         plan = _plan_all(session, info, [*check_types(args.types)], args)

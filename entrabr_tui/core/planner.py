@@ -34,6 +34,7 @@ from .model import (
 )
 from .recoverability import ExclusionReason, Recoverable, Verdict, recoverability
 from .stages import Stage, stage_of
+from .text import plural
 
 TYPE_ORDER: tuple[str, ...] = (
     ResourceType.USER, ResourceType.GROUP, ResourceType.APPLICATION, ResourceType.SERVICE_PRINCIPAL,
@@ -163,6 +164,7 @@ class RestorePlan:
     duplicates: int
     max_ids: int
     sync_unknown: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    kept_by_tags: int = 0  # changes of the report a triage tag keeps (left alone, queued or not)
 
     @property
     def summary(self) -> PlanSummary:
@@ -284,6 +286,8 @@ def plan_restore(
     *,
     max_ids: int = MAX_IDS_PER_JOB,
     allow_whole_type: bool = True,
+    kept: Collection[str] = (),
+    kept_by_tags: int = 0,
 ) -> RestorePlan:
     """Plan the recovery jobs for the queued changes.
 
@@ -293,6 +297,8 @@ def plan_restore(
     queue was built from; a type is scoped as a whole only when all of them are queued and none is excluded
     (the caller must not mix in IDs from elsewhere when it passes totals). A change queued twice (same type
     and ID) counts once; if the copies disagree, the cautious one wins (not recoverable, then unknown).
+    ``kept`` holds the IDs a triage tag keeps (``keep`` on their cluster or operation): they are excluded;
+    ``kept_by_tags`` is how many changes of the report the tags keep (the plan says so).
     """
     if max_ids < 1:
         raise ValueError(f"max_ids must be at least 1, got {max_ids}")
@@ -319,7 +325,13 @@ def plan_restore(
     exclusions: list[Exclusion] = []
     unknown: list[tuple[str, tuple[str, ...]]] = []
     for entity_type in sorted(buckets, key=type_sort_key):
-        acc = _classify(buckets[entity_type])
+        bucket = buckets[entity_type]
+        kept_ids = [i for i in bucket if i and i in kept] if kept else []
+        for object_id in kept_ids:
+            del bucket[object_id]
+        acc = _classify(bucket)
+        if kept_ids:
+            acc.excluded[ExclusionReason.KEPT_BY_TRIAGE] = kept_ids
         for reason in ExclusionReason:
             ids = acc.excluded.get(reason)
             if ids:
@@ -335,7 +347,8 @@ def plan_restore(
         types.append(TypePlan(entity_type, tuple(sorted(acc.restores)), tuple(sorted(acc.updates)),
                               tuple(sorted(acc.soft_deletes)), tuple(sorted(acc.others)), whole, total))
     batches = _batches(types, max_ids)
-    return RestorePlan(tuple(types), tuple(exclusions), batches, count, duplicates, max_ids, tuple(unknown))
+    return RestorePlan(tuple(types), tuple(exclusions), batches, count, duplicates, max_ids, tuple(unknown),
+                       kept_by_tags)
 
 
 def rebatch(plan: RestorePlan, whole_types: Collection[str]) -> RestorePlan:
@@ -391,6 +404,7 @@ def plan_to_json(plan: RestorePlan) -> dict[str, Any]:
             "requiresTypedConfirmation": summary.requires_typed_confirmation,
             "syncUnknown": summary.sync_unknown,
         },
+        "keptByTags": plan.kept_by_tags,
         "types": [
             {"entityType": t.entity_type, "wholeType": t.whole_type, "reportTotal": t.report_total,
              "restore": list(t.restores), "update": list(t.updates), "softDelete": list(t.soft_deletes),
@@ -427,6 +441,8 @@ def summary_lines(plan: RestorePlan) -> list[str]:
         lines.append(f"  excluded {e.entity_type}: {len(e.ids):,} – {e.detail}")
     if s.duplicates:
         lines.append(f"  {s.duplicates:,} duplicate queue entries ignored")
+    if plan.kept_by_tags:
+        lines.append(f"  {plural(plan.kept_by_tags, 'change')} of the report left alone: kept by triage tags")
     if s.requires_typed_confirmation:
         lines.append(f"  {s.soft_deletes:,} object(s) will be SOFT-DELETED")
     lines.extend(f"  warning: {text}" for text in plan.warnings)

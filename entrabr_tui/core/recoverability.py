@@ -63,6 +63,9 @@ class ExclusionReason(StrEnum):
     UNSUPPORTED_ACTION = "unsupportedAction"
     ON_PREMISES_SYNCED = "onPremisesSynced"
     NOTHING_RECOVERABLE = "nothingRecoverable"
+    #: Not a verdict of this module: the planner leaves out changes a triage tag keeps (``keep`` on their
+    #: cluster or operation), and says so with the other reasons.
+    KEPT_BY_TRIAGE = "keptByTriage"
 
     @property
     def description(self) -> str:
@@ -81,6 +84,7 @@ _REASON_TEXT = {
     ExclusionReason.UNSUPPORTED_ACTION: "the recovery action is not one the service documents",
     ExclusionReason.ON_PREMISES_SYNCED: ON_PREMISES_REASON,
     ExclusionReason.NOTHING_RECOVERABLE: "none of the changed properties or links is recoverable",
+    ExclusionReason.KEPT_BY_TRIAGE: "kept: its cluster or operation is tagged keep",
 }
 
 

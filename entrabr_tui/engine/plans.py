@@ -138,7 +138,8 @@ class SessionPlan:
         if self.choices is None:
             raise ValueError("this plan was not made by comparing options")
         option = self.choices.option(choice)
-        return self._rechecked(replace(self, plan=option.plan, choice=option.choice))
+        plan = replace(option.plan, kept_by_tags=self.plan.kept_by_tags)
+        return self._rechecked(replace(self, plan=plan, choice=option.choice))
 
     def without(self, keys: Collection[ObjectKey], *, by_id_types: Collection[str] = ()) -> SessionPlan:
         """The plan without some objects (dropped after a recheck), with ``by_id_types`` scoped by ID
@@ -157,7 +158,7 @@ class SessionPlan:
         plan = plan_restore(records, allow_whole_type=False, max_ids=self.plan.max_ids)
         whole = [t for t in self.plan.summary.whole_types if t not in by_id_types]
         plan = replace(rebatch(plan, whole), exclusions=self.plan.exclusions, queued=self.plan.queued,
-                       duplicates=self.plan.duplicates)
+                       duplicates=self.plan.duplicates, kept_by_tags=self.plan.kept_by_tags)
         return self._rechecked(replace(
             self, plan=plan, choices=None,
             reviewed={k: v for k, v in self.reviewed.items() if k not in drop},
@@ -198,6 +199,15 @@ class SessionPlan:
     @property
     def summary(self) -> PlanSummary:
         return self.plan.summary
+
+    @property
+    def kept_by_tags(self) -> int:
+        """Changes of the report a triage tag keeps (the plan leaves them alone)."""
+        return self.plan.kept_by_tags
+
+    def with_kept_by_tags(self, count: int) -> SessionPlan:
+        """The same plan saying that ``count`` changes of the report are kept by triage tags."""
+        return replace(self, plan=replace(self.plan, kept_by_tags=count))
 
     @property
     def is_empty(self) -> bool:
@@ -316,14 +326,18 @@ def build_plan(
     report_totals: Mapping[str, int] | None,
     *,
     allow_whole_type: bool = True,
+    kept: Collection[str] = (),
+    kept_by_tags: int = 0,
 ) -> SessionPlan:
     """Plan a restore of the objects of the ``queued`` changes of ``report`` (one record per object, see
-    :func:`~entrabr_tui.core.planner.object_records`), whole types where every change of a type is queued.
-    The session's planner (:mod:`~entrabr_tui.engine.plan_builder`) compares options instead."""
+    :func:`~entrabr_tui.core.planner.object_records`), whole types where every change of a type is queued;
+    ``kept`` ids (kept by triage tags) are left out, ``kept_by_tags`` is how many changes of the report the
+    tags keep. The session's planner (:mod:`~entrabr_tui.engine.plan_builder`) compares options instead."""
     if report.snapshot_id is None:
         raise ValueError(f"report {report.id} has no backup id, so it cannot be restored from")
     inputs = PlanInputs.of(queued)
-    plan = plan_restore(inputs.records, report_totals, allow_whole_type=allow_whole_type)
+    plan = plan_restore(inputs.records, report_totals, allow_whole_type=allow_whole_type, kept=kept,
+                        kept_by_tags=kept_by_tags)
     return SessionPlan(
         plan=plan, report=report, snapshot_id=report.snapshot_id, names=inputs.names, actions=inputs.actions,
         reviewed=inputs.reviewed, checked=tuple(inputs.checked),

@@ -24,12 +24,14 @@ tenant starts with an empty cache; the session history is a separate file and ke
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from entrabr_tui.core.audit_blindspots import PurgeEntry
+from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.capabilities import Capabilities
 from entrabr_tui.core.compare import Comparison
 from entrabr_tui.core.dependencies import Deleted
@@ -37,6 +39,16 @@ from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCrit
 from entrabr_tui.core.plan_options import Choice
 from entrabr_tui.core.verification import Verification
 from entrabr_tui.core.watch_rules import RuleSet
+from entrabr_tui.engine.attribution import ChangeAttribution
+from entrabr_tui.engine.audit import (
+    ActorSummary,
+    AuditService,
+    AuditStatus,
+    BlindSpot,
+    ClusterSummary,
+    OperationSummary,
+)
+from entrabr_tui.engine.audit_pull import AuditProgressCallback, AuditPullResult
 from entrabr_tui.engine.backup_compare import BackupComparer
 from entrabr_tui.engine.cache_reader import CacheReader, PageAfter, QueuedObject, ReportRef
 from entrabr_tui.engine.errors import EngineError, InterruptedRestoreError, OfflineError
@@ -87,6 +99,7 @@ from entrabr_tui.store import (
     RecoverableFilter,
     SyncFilter,
 )
+from entrabr_tui.store.audit_join_store import ChangeGroup, GroupMarkResult
 from entrabr_tui.store.config import RestoreGuards
 from entrabr_tui.store.restore_runs import RunBatch, RunStatus
 from entrabr_tui.store.sqlite_file import set_aside
@@ -155,7 +168,7 @@ class Session:
         self.audit_source: AuditSource | None = None
         """Where the watch reads the directory audit log (``None``: not available to this session)."""
         self.plans = PlanBuilder(self.cache_reader, tenant_objects=settings.tenant_objects,
-                                 duration_scale=settings.duration_scale)
+                                 duration_scale=settings.duration_scale, kept=self._kept_objects)
         """Plans restores; its ``kept`` hook gives the objects tagged ``keep`` in triage."""
         self.restore_queue = SessionQueue(self.cache_reader, self.log, self.plans)
         reviewed_plans = ReviewedPlans(cache.tenant_id, lambda: self.identity, self._listed_backups,
@@ -176,6 +189,8 @@ class Session:
         self.recovered: Reconciliation | None = None
         self.closed = False
         self.emulator: Any = None  # the demo's in-process emulator, when there is one
+        self.audit = AuditService(cache, self.cache_reader, client, log=self.log, clock=clock,
+                                  writer=self.writer)
         if client is not None:
             self.runner = JobRunner(
                 client, cache, self.journal, tenant_objects=settings.tenant_objects, poll=settings.poll,
@@ -581,8 +596,9 @@ class Session:
              record: bool = True, strategy: Choice | str | None = None) -> SessionPlan:
         """Plan a restore of the queue of one report (see
         :meth:`SessionQueue.plan <entrabr_tui.engine.session_queue.SessionQueue.plan>`)."""
-        return self.restore_queue.plan(ref, allow_whole_type=allow_whole_type, record=record,
+        plan = self.restore_queue.plan(ref, allow_whole_type=allow_whole_type, record=record,
                                        strategy=strategy)
+        return self._with_tags(plan)
 
     def plan_changes(self, ref: ReportRef, changes: Iterable[Change], *, allow_whole_type: bool = True,
                      strategy: Choice | str | None = None, record: bool = True) -> SessionPlan:
@@ -593,7 +609,17 @@ class Session:
                                allow_whole_type=allow_whole_type)
         if record:
             self.restore_queue.log_plan(plan)
-        return plan
+        return self._with_tags(plan)
+
+    def _kept_objects(self, report: ReportInfo) -> Collection[str]:
+        """The planner's hook: the report's objects a triage tag keeps (none before the report is joined)."""
+        return self.audit.kept(report.id)[0]
+
+    def _with_tags(self, plan: SessionPlan) -> SessionPlan:
+        """``plan`` saying how many changes of its report the triage tags keep."""
+        if plan.report is None:
+            return plan
+        return plan.with_kept_by_tags(self.audit.kept(plan.report.id)[1])
 
     # -- the checks around a restore --------------------------------------------------------------------
 
@@ -654,6 +680,83 @@ class Session:
 
     async def open_plan(self, path: Path) -> SessionPlan:
         return await self.safety.open_plan(path)
+
+    # -- the directory audit log: who changed what (see engine/audit.py) ------------------------------
+
+    async def pull_audit(self, report_id: ReportRef | None = None,
+                         progress: AuditProgressCallback | None = None) -> AuditPullResult:
+        """Read the audit log of a report's backup window into the cache (resuming a stopped pull, then only
+        what is missing) and join the report with it; :class:`~entrabr_tui.engine.audit.AuditUnavailableError`
+        names what the sign-in lacks."""
+        return await self.audit.pull(report_id, progress)
+
+    def audit_status(self) -> AuditStatus:
+        """Whether the audit features can be used, and what the cache holds of the log."""
+        return self.audit.status()
+
+    def attribution(self, report_id: ReportRef, object_id: str, position: int | None = None, /
+                    ) -> ChangeAttribution | None:
+        """Who made an object's change at ``position`` (else its first) and each of its properties ("by
+        alice@… via HR-Sync at 14:32Z")."""
+        return self.audit.attribution(report_id, object_id, position)
+
+    def audit_actors(self, report_id: ReportRef) -> list[ActorSummary]:
+        """The report's actors ranked by changes, with their time span and operation counts."""
+        return self.audit.actors(report_id)
+
+    def audit_operations(self, report_id: ReportRef, actor_key: str, after: tuple[int, str] | None = None,
+                         limit: int = 500) -> list[OperationSummary]:
+        """An actor's operations (correlation ids with activity names and counts), most changes first."""
+        return self.audit.operations(report_id, actor_key, after=after, limit=limit)
+
+    def audit_clusters(self, report_id: ReportRef, after: tuple[int, str] | None = None,
+                       limit: int = 500) -> list[ClusterSummary]:
+        """Clusters of alike changes, largest first, with their triage tags."""
+        return self.audit.clusters(report_id, after=after, limit=limit)
+
+    def group_count(self, report_id: ReportRef, group: ChangeGroup, *, marked: bool | None = None) -> int:
+        """Changes in a group (actor, operation, cluster, time window, filter …) across the whole report."""
+        return self.audit.group_count(report_id, group, marked=marked)
+
+    def group_counts(self, report_id: ReportRef, by: str,
+                     group: ChangeGroup | None = None) -> list[tuple[str, int]]:
+        """Sizes of a group's sub-groups by ``actor``, ``operation`` or ``cluster``, largest first."""
+        return self.audit.group_counts(report_id, by, group)
+
+    def group_page(self, report_id: ReportRef, group: ChangeGroup, after: tuple[str, str, int] | None = None,
+                   limit: int = 100) -> list[ChangeRow]:
+        """A keyset page of a group's changes by name, id and position."""
+        return self.audit.group_page(report_id, group, after, limit)
+
+    def mark_group(self, report_id: ReportRef, group: ChangeGroup) -> GroupMarkResult:
+        """Queue a whole group for restore, set-based; kept changes are skipped and counted. One bulk change:
+        :meth:`undo_marks` takes out exactly what it queued."""
+        return self.audit.mark_group(report_id, group)
+
+    def unmark_group(self, report_id: ReportRef, group: ChangeGroup) -> int:
+        """Take a whole group out of the restore queue."""
+        return self.audit.unmark_group(report_id, group)
+
+    def blind_spots(self, report_id: ReportRef) -> list[BlindSpot]:
+        """What the report cannot show or a restore will not fix since its backup, with what to do."""
+        return self.audit.blind_spots(report_id)
+
+    def blind_spot_count(self, report_id: ReportRef) -> int:
+        """How many blind spots there are (for the status line)."""
+        return self.audit.blind_spot_count(report_id)
+
+    def purge_clock(self, report_id: ReportRef) -> list[PurgeEntry]:
+        """Deleted objects of the report and when they are purged for good, most urgent first."""
+        return self.audit.purge_clock(report_id)
+
+    def triage_tag(self, target: TagTarget, key: str) -> TriageNote | None:
+        """The triage tag of a cluster or an operation."""
+        return self.audit.tag(target, key)
+
+    def set_triage_tag(self, target: TagTarget, key: str, tag: TriageTag | None,
+                       note: str = "") -> TriageNote | None:
+        """Tag a cluster or an operation revert / keep / investigate (``None`` removes the tag)."""
+        return self.audit.set_tag(target, key, tag, note)
 
     # -- restore ---------------------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ from entrabr_tui.graph.adapter import (
     PREFER_UNKNOWN_ENUMS,
     patch_entity_field_deserializers,
 )
+from entrabr_tui.graph.audit import AuditClient, AuditForbiddenError, AuditPage
+from entrabr_tui.graph.audit_budget import RequestBudget
 from entrabr_tui.graph.client import ChangeList, CreatedJob, RecoveryClient
 from entrabr_tui.graph.directory import DirectoryClient
 from entrabr_tui.graph.errors import (
@@ -36,6 +38,9 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "GRAPH_SCOPES",
     "PREFER_UNKNOWN_ENUMS",
+    "AuditClient",
+    "AuditForbiddenError",
+    "AuditPage",
     "AuthError",
     "BadRequestError",
     "ChangeList",
@@ -52,6 +57,7 @@ __all__ = [
     "NotFoundError",
     "OutcomeUnknownError",
     "RecoveryClient",
+    "RequestBudget",
     "RetryCause",
     "RetryEvent",
     "RetryListener",

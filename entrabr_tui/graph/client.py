@@ -47,6 +47,7 @@ from entrabr_tui.core.model import (
 from entrabr_tui.core.text import format_duration
 from entrabr_tui.graph import errors as ops
 from entrabr_tui.graph.adapter import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, GRAPH_SCOPES
+from entrabr_tui.graph.audit import AuditClient
 from entrabr_tui.graph.directory import DirectoryClient
 from entrabr_tui.graph.errors import (
     ConflictError,
@@ -184,6 +185,8 @@ class RecoveryClient:
         self.base_url = self._session.base_url
         #: Directory lookups (which objects are synchronised from on-premises) on the same session.
         self.directory = DirectoryClient(self._session)
+        #: The directory audit log (its own request budget and retry policy) on the same session.
+        self.audit = AuditClient(self._session)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 

@@ -40,6 +40,11 @@ _DIRECTORY_NEEDS = (
     "Looking up which objects are synchronised from on-premises needs the Directory.Read.All permission "
     "(or both User.Read.All and GroupMember.Read.All)."
 )
+_AUDIT_NEEDS = (
+    "Reading the directory audit log needs the AuditLog.Read.All permission (with Directory.Read.All) and, "
+    "signed in as a user, a role that may read audit logs such as Reports Reader, Security Reader or Global "
+    "Reader; the Entra Backup roles alone cannot."
+)
 _CANCEL_RECOVERY_NEEDS = (
     "Cancelling a restore needs the Entra Backup Administrator role (or Global Administrator) and the "
     "EntraBackup.ReadWrite.Recovery permission, signed in as a user."
@@ -66,6 +71,7 @@ CREATE_RECOVERY = Operation("Creating a restore", _RECOVERY_NEEDS, writes=True)
 CANCEL_PREVIEW = Operation("Cancelling a difference report", _CANCEL_PREVIEW_NEEDS, writes=True)
 CANCEL_RECOVERY = Operation("Cancelling a restore", _CANCEL_RECOVERY_NEEDS, writes=True)
 LOOKUP_SYNC_STATUS = Operation("Looking up which objects are synchronised from on-premises", _DIRECTORY_NEEDS)
+READ_AUDIT = Operation("Reading the directory audit log", _AUDIT_NEEDS)
 READ_CA_POLICIES = Operation("Reading the Conditional Access policies",
                              "the delegated permission Policy.Read.All (and a role that may read Conditional "
                              "Access policies, such as Security Reader or Global Reader)")

@@ -18,6 +18,10 @@ A :class:`Cache` is one connection to that file and the parts that read and writ
 * ``cache.runs`` (:class:`~entrabr_tui.store.restore_runs.RestoreRuns`): the batches of each restore;
 * ``cache.watch`` (:class:`~entrabr_tui.store.watch_store.WatchStore`): report profiles and the findings,
   alerts and runs of ``entrabr watch``.
+* ``cache.audit`` (:class:`~entrabr_tui.store.audit_store.AuditStore`): the directory audit log and its pulls;
+* ``cache.audit_join`` (:class:`~entrabr_tui.store.audit_join_store.AuditJoinStore`): who made each change of
+  a report, its groups (actor, operation, cluster) and set-based marking;
+* ``cache.triage`` (:class:`~entrabr_tui.store.triage_store.TriageStore`): triage tags.
 
 Usage::
 
@@ -36,6 +40,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from entrabr_tui.store.audit_join_store import AuditJoinStore
+from entrabr_tui.store.audit_store import AuditStore
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import CACHE_SPEC
 from entrabr_tui.store.change_matcher import ChangeMatcher
@@ -51,6 +57,7 @@ from entrabr_tui.store.restore_runs import RestoreRuns
 from entrabr_tui.store.sqlite_file import OpenedDatabase, connect, open_database
 from entrabr_tui.store.sync_status import SyncStatusStore
 from entrabr_tui.store.tenant_store import TenantStore
+from entrabr_tui.store.triage_store import TriageStore
 from entrabr_tui.store.watch_store import WatchStore
 
 
@@ -78,6 +85,9 @@ class Cache:
         self.runs = RestoreRuns(self.db, tenant_id)
         self.sync = SyncStatusStore(self.db)
         self.watch = WatchStore(self.db)
+        self.audit = AuditStore(self.db)
+        self.audit_join = AuditJoinStore(self.db, self.queue)
+        self.triage = TriageStore(self.db)
 
     @classmethod
     def open(

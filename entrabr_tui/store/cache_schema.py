@@ -2,11 +2,14 @@
 
 Fixed tables hold tenants, snapshots, jobs, reports (download state), raw pages, per-node counts, the restore
 queue, the restore journal, the restore runs (the batches of each restore, so an interrupted one can be
-resumed) and the sync status lookups. Each report gets its own change table ``chg_<report id>`` (and a
-trigram full-text index ``chg_<report id>_fts`` when SQLite has one): one row per change object the service
-sent, in the order it sent them (the rowid is the change's position in the report; several rows may share an
-object id), rows appended while downloading, and the lookup indexes built once the last page is in, which
-keeps ingest fast. A migration that changes change tables must therefore visit every ``report`` row.
+resumed), the sync status lookups, the directory audit log (records indexed by target, actor, correlation id
+and time; resumable pulls) with its join to each report (``change_actor``, ``change_cluster``,
+``report_actor``, ``report_operation``) and triage tags. Each report gets its own change table
+``chg_<report id>`` (and a trigram full-text index ``chg_<report id>_fts`` when SQLite has one): one row per
+change object the service sent, in the order it sent them (the rowid is the change's position in the report;
+several rows may share an object id), rows appended while downloading, and the lookup indexes built once the
+last page is in, which keeps ingest fast. A migration that changes change tables must therefore visit every
+``report`` row.
 
 Three-valued columns: ``on_prem`` (change tables and ``node_count``) is the object's sync status, 1 synced
 from on-premises, 0 cloud, -1 unknown; ``recoverable`` is 1, 0, or NULL for unknown in change tables and -1
@@ -241,6 +244,161 @@ CREATE TABLE watch_run (
 );
 """
 
+_V6_AUDIT = """
+CREATE TABLE audit_record (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    at INTEGER NOT NULL,
+    activity TEXT NOT NULL,
+    category TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    actor_key TEXT NOT NULL,
+    result TEXT NOT NULL,
+    sync INTEGER NOT NULL,
+    raw BLOB NOT NULL
+);
+CREATE INDEX audit_record_at ON audit_record (at);
+CREATE INDEX audit_record_corr ON audit_record (correlation_id, at);
+CREATE INDEX audit_record_actor ON audit_record (actor_key, at);
+CREATE TABLE audit_target (
+    target_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    record INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    record_id TEXT NOT NULL,
+    activity TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    actor_key TEXT NOT NULL,
+    result TEXT NOT NULL,
+    sync INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    props BLOB,
+    peers TEXT NOT NULL,
+    blind TEXT,
+    PRIMARY KEY (target_id, at, record, position)
+) WITHOUT ROWID;
+CREATE INDEX audit_target_blind ON audit_target (blind, at) WHERE blind IS NOT NULL;
+CREATE INDEX audit_target_by_record ON audit_target (record);
+CREATE TABLE audit_actor (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    via TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    service_principal_id TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE audit_pull (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    until INTEGER NOT NULL,
+    watermark INTEGER NOT NULL,
+    cursor INTEGER NOT NULL,
+    span INTEGER NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    requests INTEGER NOT NULL DEFAULT 0,
+    received INTEGER NOT NULL DEFAULT 0,
+    stored INTEGER NOT NULL DEFAULT 0,
+    unreadable INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE audit_slice (
+    pull_id INTEGER NOT NULL REFERENCES audit_pull (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    since INTEGER NOT NULL,
+    until INTEGER NOT NULL,
+    first_url TEXT NOT NULL,
+    next_url TEXT,
+    pages INTEGER NOT NULL DEFAULT 0,
+    received INTEGER NOT NULL DEFAULT 0,
+    stored INTEGER NOT NULL DEFAULT 0,
+    done INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (pull_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE audit_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    covered_from INTEGER,
+    covered_until INTEGER,
+    watermark INTEGER,
+    generation INTEGER NOT NULL DEFAULT 0,
+    last_pull TEXT,
+    unavailable TEXT
+);
+CREATE TABLE audit_join (
+    report_id INTEGER PRIMARY KEY REFERENCES report (id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL,
+    item_count INTEGER NOT NULL,
+    since INTEGER NOT NULL,
+    joined TEXT NOT NULL,
+    changes INTEGER NOT NULL,
+    explained INTEGER NOT NULL,
+    partly INTEGER NOT NULL,
+    sync INTEGER NOT NULL,
+    unexplained INTEGER NOT NULL,
+    last_record INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE change_actor (
+    report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
+    row INTEGER NOT NULL,
+    object_id TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    name TEXT NOT NULL COLLATE NOCASE,
+    actor_key TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    at INTEGER,
+    verdict TEXT NOT NULL,
+    reason TEXT,
+    cluster_id TEXT NOT NULL,
+    PRIMARY KEY (report_id, row)
+) WITHOUT ROWID;
+CREATE TABLE change_cluster (
+    report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
+    cluster_id TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    label TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (report_id, cluster_id)
+) WITHOUT ROWID;
+CREATE INDEX change_cluster_by_size ON change_cluster (report_id, n DESC, cluster_id);
+CREATE TABLE report_actor (
+    report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
+    actor_key TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    operations INTEGER NOT NULL,
+    first INTEGER,
+    last INTEGER,
+    PRIMARY KEY (report_id, actor_key)
+) WITHOUT ROWID;
+CREATE TABLE report_operation (
+    report_id INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,
+    actor_key TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    first INTEGER,
+    last INTEGER,
+    PRIMARY KEY (report_id, actor_key, operation)
+) WITHOUT ROWID;
+CREATE TABLE triage_tag (
+    target TEXT NOT NULL,
+    key TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    note TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    PRIMARY KEY (target, key)
+) WITHOUT ROWID;
+"""
+
+#: Indexes of ``change_actor``, built after a join's rows are written (faster than while inserting).
+CHANGE_ACTOR_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS change_actor_by_actor ON change_actor "
+    "(report_id, actor_key, operation, name, object_id)",
+    "CREATE INDEX IF NOT EXISTS change_actor_by_cluster ON change_actor "
+    "(report_id, cluster_id, name, object_id)",
+)
 
 #: ``action`` of the row of a change object that could not be read (kept raw, never restorable). It cannot
 #: be a ``recoveryAction`` the service sends (those are identifiers), so such rows form a group of their own.
@@ -330,12 +488,21 @@ def _v4(conn: sqlite3.Connection) -> None:
             conn.execute(f"CREATE INDEX {table}_id ON {table} (object_id)")
 
 
+def _v6(conn: sqlite3.Connection) -> None:
+    """The directory audit log (records, targets, actors, resumable pulls), its join with each report (who
+    made each change, clusters), and triage tags."""
+    execute_script(conn, _V6_AUDIT)
+    for statement in CHANGE_ACTOR_INDEXES:
+        conn.execute(statement)
+
+
 CACHE_MIGRATIONS = (
     Migration(1, "tenants, snapshots, jobs, reports, pages, node counts", _v1),
     Migration(2, "restore queue and job journal", _v2),
     Migration(3, "sync status of users and groups; three-valued recoverable", _v3),
     Migration(4, "proven completeness, unreadable changes kept, exact ids, restore runs", _v4),
     Migration(5, "report profiles; watch findings, alerts and runs", _v5),
+    Migration(6, "directory audit log, its join with reports, triage tags", _v6),
 )
 
 CACHE_SPEC = DatabaseSpec(

@@ -53,6 +53,8 @@ class HistoryAction(StrEnum):
     PLAN_APPLIED = "plan-applied"
     CANCEL = "cancel"
     EXPORT = "export"
+    AUDIT_PULLED = "audit-pulled"
+    TRIAGE_TAGGED = "triage-tagged"
 
 
 _SCHEMA = """

@@ -23,10 +23,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from entrabr_tui.core.audit_blindspots import PurgeEntry
+from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.capabilities import Capabilities
 from entrabr_tui.core.model import Change, FilteringCriteria, Job, RecoveryStatus, Snapshot, SyncStatus
 from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.core.verification import Verification
+from entrabr_tui.engine.attribution import ChangeAttribution
+from entrabr_tui.engine.audit import (
+    ActorSummary,
+    AuditStatus,
+    BlindSpot,
+    ChangeGroup,
+    ClusterSummary,
+    GroupMarkResult,
+    OperationSummary,
+)
+from entrabr_tui.engine.audit_pull import AuditProgress, AuditPullResult
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
 
@@ -238,6 +251,7 @@ class InterruptedRestoreView(Protocol):
 
 ReportProgressCallback = Callable[[JobProgress], object]
 RestoreProgressCallback = Callable[[RestoreProgress], object]
+AuditProgressCallback = Callable[[AuditProgress], object]
 
 
 @runtime_checkable
@@ -409,6 +423,88 @@ class Backend(Protocol):
 
     def retry_plan(self, result: RestoreResult, plan: SessionPlan, /) -> SessionPlan:
         """A plan for the failures of ``result`` that can still be recovered."""
+        ...
+
+    # -- who changed it: the directory audit log ---------------------------------------------------------
+    # The audit records (status, actors, operations, clusters, blind spots, attribution) are the engine's
+    # frozen dataclasses; ``ChangeGroup`` names a group the UI hands back (actor, operation, cluster, time
+    # window, type/action, text filter). Every query but ``purge_clock`` raises the engine's
+    # ``AuditUnavailableError`` (the sign-in may not read the log: its message says what is missing) or
+    # ``AuditNotReadyError`` (the log of the report's window was not read yet: ``pull_audit`` first).
+    async def pull_audit(self, report_id: str | None, progress: AuditProgressCallback | None, /
+                         ) -> AuditPullResult:
+        """Read the audit log of the report's backup window into the cache (resuming, then only what is
+        missing) and join the report with it (network)."""
+        ...
+
+    def audit_status(self) -> AuditStatus:
+        """Whether the audit features can be used (``available``; ``message`` says what is missing) and what
+        the cache holds of the log (for the status line)."""
+        ...
+
+    def attribution(self, report_id: str, object_id: str, position: int | None = None, /
+                    ) -> ChangeAttribution | None:
+        """Who made the object's change at ``position`` (else its first) and each of its properties
+        (``text``: "by alice@… via HR-Sync at …")."""
+        ...
+
+    def audit_actors(self, report_id: str, /) -> Sequence[ActorSummary]:
+        """The report's actors ranked by changes (``key`` "" groups the changes no record names)."""
+        ...
+
+    def audit_operations(self, report_id: str, actor_key: str, after: tuple[int, str] | None, limit: int, /
+                         ) -> Sequence[OperationSummary]:
+        """An actor's operations, most changes first (keyset ``after`` = ``(changes, correlation id)``)."""
+        ...
+
+    def audit_clusters(self, report_id: str, after: tuple[int, str] | None, limit: int, /
+                       ) -> Sequence[ClusterSummary]:
+        """Clusters, largest first (keyset ``after`` = ``(changes, cluster id)``), with their tags."""
+        ...
+
+    def group_count(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None) -> int:
+        """Changes in a group across the whole report (only marked or unmarked ones when asked)."""
+        ...
+
+    def group_counts(self, report_id: str, by: str, group: ChangeGroup, /) -> Sequence[tuple[str, int]]:
+        """Sub-group sizes of a group by ``actor``, ``operation`` or ``cluster`` (with a text filter on)."""
+        ...
+
+    def group_page(self, report_id: str, group: ChangeGroup, after: tuple[str, str, int] | None, limit: int, /
+                   ) -> Sequence[ChangeSummary]:
+        """Keyset page of a group's changes by name, ID and position, after ``(name, id, position)`` of the
+        last row."""
+        ...
+
+    def mark_group(self, report_id: str, group: ChangeGroup, /) -> GroupMarkResult:
+        """Queue a whole group, set-based (kept changes skipped and counted). One bulk change of the queue:
+        ``undo_marks`` takes out exactly what it queued."""
+        ...
+
+    def unmark_group(self, report_id: str, group: ChangeGroup, /) -> int:
+        """Take a whole group out of the queue; returns how many were queued."""
+        ...
+
+    def blind_spots(self, report_id: str, /) -> Sequence[BlindSpot]:
+        """The "Not in this report" lens: what the report cannot show or a restore will not fix, each with
+        ``advice``."""
+        ...
+
+    def blind_spot_count(self, report_id: str, /) -> int:
+        """The lens's count, for the status line."""
+        ...
+
+    def purge_clock(self, report_id: str, /) -> Sequence[PurgeEntry]:
+        """Deleted objects and when they are purged for good, most urgent first (no audit log needed)."""
+        ...
+
+    def triage_tag(self, target: TagTarget, key: str, /) -> TriageNote | None:
+        """The triage tag of a cluster or an operation."""
+        ...
+
+    def set_triage_tag(self, target: TagTarget, key: str, tag: TriageTag | None, note: str = "", /
+                       ) -> TriageNote | None:
+        """Tag a cluster or an operation revert / keep / investigate (``None`` removes it)."""
         ...
 
     def queue_dependencies(self, plan: SessionPlan, /) -> int:

@@ -123,6 +123,36 @@ CHANGES = BindingGroup(
     ),
 )
 
+GROUPS = BindingGroup(
+    "Changes pane: who changed it",
+    (
+        Binding("b", "regroup", "Group by: type, actor, cluster", id="changes-regroup"),
+        Binding("m", "mark_group", "Mark the whole group", id="changes-mark-group"),
+        Binding("T", "tag_group", "Tag the cluster or operation", show=False, id="changes-tag-group"),
+    ),
+)
+
+AUDIT = BindingGroup(
+    "Audit log",
+    (Binding("L", "not_in_report", "Not in this report", show=False, id="not-in-report"),),
+)
+
+TRIAGE_DIALOG = BindingGroup(
+    "Triage tag",
+    (
+        Binding("r", "choose('revert')", "Revert", id="triage-revert"),
+        Binding("k", "choose('keep')", "Keep", id="triage-keep"),
+        Binding("i", "choose('investigate')", "Investigate", id="triage-investigate"),
+        Binding("x", "choose('')", "Remove the tag", id="triage-remove"),
+        Binding("escape", "cancel", "Cancel", id="triage-cancel"),
+    ),
+)
+
+NOT_IN_REPORT = BindingGroup(
+    "Not in this report",
+    (Binding("escape,q,L", "close", "Close", id="not-in-report-close"),),
+)
+
 DIFF = BindingGroup(
     "Diff pane",
     (
@@ -310,8 +340,9 @@ HELP = BindingGroup(
 
 #: All groups, in the order the help screen lists them.
 ALL_GROUPS: tuple[BindingGroup, ...] = (
-    GLOBAL, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, DIFF, RAW_JSON, QUEUE, DIALOG, RESTORE_CONFIRM,
-    TYPED_DIALOG, EXPORT_DIALOG, TEXT_DIALOG, CHOICES, SCOPE_DIALOG, INTERRUPTED, PLAN_REVIEW, RECHECK_DIALOG,
+    GLOBAL, AUDIT, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, GROUPS, DIFF, RAW_JSON, QUEUE, DIALOG,
+    RESTORE_CONFIRM, TRIAGE_DIALOG, NOT_IN_REPORT, TYPED_DIALOG, EXPORT_DIALOG, TEXT_DIALOG, CHOICES,
+    SCOPE_DIALOG, INTERRUPTED, PLAN_REVIEW, RECHECK_DIALOG,
     BREAK_GLASS_DIALOG, LOCKOUT_DIALOG, RESTORE_RESULT, FAILED_CHANGES, FAILED_CHANGES_SCREEN, HISTORY,
     SIGN_IN, HELP,
 )

@@ -41,6 +41,13 @@ WORKER_TITLES: dict[str, str] = {
     "row-details": "Reading object details",
     "diff": "Diff",
     "history": "Loading history",
+    # Who changed it: the audit flow, the grouped tree and the lens.
+    "audit-group": "Reading the audit log",
+    "audit-tag": "Tagging",
+    "audit-status": "Counting what the report cannot show",
+    "group-tree": "Grouping changes",
+    "group-page": "Loading changes",
+    "lens": "Not in this report",
 }
 
 

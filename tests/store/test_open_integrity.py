@@ -253,9 +253,9 @@ def _shape(conn: sqlite3.Connection) -> dict[str, object]:
 
 
 def test_a_version_2_cache_ends_where_a_new_one_starts() -> None:
-    """The last release's caches (version 2) go through both later steps, sync status (3) and proven
-    completeness with restore runs (4): their stored report is re-read under both, and the file ends with
-    the same schema as a cache created now."""
+    """The last release's caches (version 2) go through every later step, sync status (3), proven
+    completeness with restore runs (4) and the directory audit log with its joins and triage tags (5): their
+    stored report is re-read under each, and the file ends with the same schema as a cache created now."""
     import zlib
 
     from entrabr_tui.core.model import SyncStatus
@@ -313,12 +313,15 @@ def test_a_version_2_cache_ends_where_a_new_one_starts() -> None:
         assert change is not None and change.sync is SyncStatus.UNKNOWN
         assert sorted(r.position for r in rows_now) == list(range(1, len(items) + 1))
         assert migrated.runs.unfinished() == []
+        # Version 5: the audit log, the joins of reports with it and triage tags start empty.
+        assert migrated.audit.state().records == 0 and migrated.audit_join.join_info(1) is None
+        assert migrated.triage.all() == []
 
         begun = fresh.report_writer.begin_report("job", "snap", None, page_url(0), total_expected=len(items))
         fresh.report_writer.ingest_page(begun.id, items, None, page_url(0))
         assert begun.id == 1
         assert _shape(migrated.db.conn) == _shape(fresh.db.conn)
-        assert _shape(fresh.db.conn)["version"] == CACHE_SPEC.latest_version == 5
+        assert _shape(fresh.db.conn)["version"] == CACHE_SPEC.latest_version == 6
     finally:
         migrated.close()
         fresh.close()
@@ -335,12 +338,12 @@ def test_failed_migration_rolls_back(tmp_path: Path) -> None:
         "cache",
         CACHE_SPEC.application_id,
         CACHE_SPEC.marker,
-        (*CACHE_MIGRATIONS, Migration(len(CACHE_MIGRATIONS) + 1, "broken", broken)),
+        (*CACHE_MIGRATIONS, Migration(CACHE_SPEC.latest_version + 1, "broken", broken)),
     )
     path = tmp_path / "x.sqlite3"
     with pytest.raises(StoreError, match="boom"):
         open_database(path, spec)
-    assert _version(path) == len(CACHE_MIGRATIONS)
+    assert _version(path) == CACHE_SPEC.latest_version
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'half'").fetchone()[0] == 0
     conn.close()

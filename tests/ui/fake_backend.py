@@ -8,6 +8,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from entrabr_tui.core.audit_blindspots import BlindSpotKind, PurgeEntry, purge_clock
+from entrabr_tui.core.audit_clusters import Cluster, cluster_of
+from entrabr_tui.core.audit_join import Verdict
+from entrabr_tui.core.audit_model import Actor
+from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.capabilities import (
     ADMINISTRATOR_ROLE_ID,
     READER_ROLE_ID,
@@ -30,6 +35,19 @@ from entrabr_tui.core.plan_options import DurationModel, TypeFacts, plan_choices
 from entrabr_tui.core.recoverability import Recoverable, recoverability
 from entrabr_tui.core.review import Staleness
 from entrabr_tui.core.verification import Residue, ResidueItem, Verification
+from entrabr_tui.engine.attribution import ChangeAttribution, PartAttribution
+from entrabr_tui.engine.audit import (
+    ActorSummary,
+    AuditNotReadyError,
+    AuditStatus,
+    AuditUnavailableError,
+    BlindSpot,
+    ChangeGroup,
+    ClusterSummary,
+    GroupMarkResult,
+    OperationSummary,
+)
+from entrabr_tui.engine.audit_pull import AuditProgress, AuditPullResult
 from entrabr_tui.engine.cache_reader import QueuedObject
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
@@ -41,9 +59,15 @@ from entrabr_tui.engine.restore_checks import LockoutCheck, Recheck, touches_pol
 from entrabr_tui.engine.sync_status import LookupOutcome, SyncCheck
 from entrabr_tui.graph.errors import ForbiddenError
 from entrabr_tui.store import ChangeRow, HistoryEntry, NodeCount
+from entrabr_tui.store.audit_store import AuditState
 from entrabr_tui.store.cache_schema import UNREADABLE_ACTION
 from entrabr_tui.store.change_filter import needle_of, text_matches
-from entrabr_tui.ui.backend import CachedReportView, ReportProgressCallback, RestoreProgressCallback
+from entrabr_tui.ui.backend import (
+    AuditProgressCallback,
+    CachedReportView,
+    ReportProgressCallback,
+    RestoreProgressCallback,
+)
 
 NOW = datetime(2026, 7, 28, 9, 30, tzinfo=UTC)
 
@@ -74,6 +98,43 @@ HOSTILE_CORPUS = (
     "漢字の名前😀 wide",
     "W" * 10_000,
 )
+
+
+#: The cast of the fake tenant's audit log (key -> actor).
+ROGUE = Actor("sp-rogue", "app", "Azure AD Sync Helper", "Azure AD Sync Helper", "", "app-rogue", "sp-rogue")
+ALICE = Actor("u-alice", "user", "alice@contoso.example", "Alice Admin", "HR Onboarding")
+MAYA = Actor("u-maya", "user", "maya@contoso.example", "Maya Lindqvist")
+SYNC = Actor("u-sync", "user", "Sync_DC01_1a2b@contoso.onmicrosoft.com", "On-Premises Sync")
+CAST = {a.key: a for a in (ROGUE, ALICE, MAYA, SYNC)}
+NO_MARGIN = NOW - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class FakeAuditRow:
+    """One change as the fake join sees it."""
+
+    change: Change
+    actor: str
+    operation: str
+    at: datetime | None
+    verdict: Verdict
+    cluster: Cluster
+
+
+def fake_audit_row(i: int, change: Change) -> FakeAuditRow:
+    """A seeded attribution: most user edits are the rogue app's (two operations), deletes and restores
+    Alice's, groups Maya's, synced users directory synchronization's; every 97th change has no record."""
+    at = NOW - timedelta(hours=6) + timedelta(seconds=37 * i)
+    cluster = cluster_of(change)
+    if i % 97 == 3:
+        return FakeAuditRow(change, "", "", None, Verdict.UNEXPLAINED, cluster)
+    if change.on_premises_synced:
+        return FakeAuditRow(change, SYNC.key, f"op-sync-{i // 50}", at, Verdict.SYNC, cluster)
+    if change.entity_type_raw == "user" and change.action_raw == "update":
+        return FakeAuditRow(change, ROGUE.key, f"op-rogue-{i % 2}", at, Verdict.EXPLAINED, cluster)
+    if change.entity_type_raw == "user":
+        return FakeAuditRow(change, ALICE.key, f"op-alice-{i // 10}", at, Verdict.EXPLAINED, cluster)
+    return FakeAuditRow(change, MAYA.key, "op-maya", at, Verdict.EXPLAINED, cluster)
 
 
 @dataclass(frozen=True)
@@ -258,6 +319,8 @@ class FakeBackend:
     warnings: list[str] = field(default_factory=list)
     clear_blocker: str | None = None
     cleared: int = 0
+    audit_pulled: bool = True
+    tags: dict[tuple[TagTarget, str], TriageNote] = field(default_factory=dict)
     interrupted: FakeInterrupted | None = None
     holder: str | None = None  # another process holding the tenant
     resumed: int = 0
@@ -530,14 +593,27 @@ class FakeBackend:
             unmarked = tuple(sorted(c.id for c in of_type if c.id not in self.queued
                                     and recoverability(c).answer is not Recoverable.NO))
             facts[entity_type] = TypeFacts(entity_type, len(of_type), unmarked)
-        choices = plan_choices(inputs.records, facts, DurationModel(tenant_objects=2000, backup_loaded=True))
+        kept = self._kept_ids()
+        choices = plan_choices(inputs.records, facts, DurationModel(tenant_objects=2000, backup_loaded=True),
+                               kept_object_ids=kept)
         deleted = {c.id: Deleted(c.entity_type_raw, c.id, c.display_name) for c in self.tenant_changes
                    if c.action_raw == "restore"}
         names = {**{c.id: c.display_name for c in self.tenant_changes}, **inputs.names}
         plan = SessionPlan(plan=choices.chosen.plan, report=report, snapshot_id=report.snapshot_id,
                            names=names, actions=inputs.actions, reviewed=inputs.reviewed,
                            choices=choices, checked=tuple(inputs.checked), deleted=deleted)
-        return plan.with_choice(choices.default)
+        return plan.with_choice(choices.default).with_kept_by_tags(self._kept_count())
+
+    def _kept_ids(self) -> set[str]:
+        """Objects a triage tag keeps (none before the audit log is read, as in the engine)."""
+        if not self.audit_pulled or self.role != "admin":
+            return set()
+        return {r.change.id for r in self._audit_ready() if self._kept(r)}
+
+    def _kept_count(self) -> int:
+        if not self.audit_pulled or self.role != "admin":
+            return 0
+        return sum(1 for r in self._audit_ready() if self._kept(r))
 
     def queue_dependencies(self, plan: SessionPlan, /) -> int:
         found = fixes(missing_dependencies(plan.checked, set(plan.ids), plan.deleted))
@@ -619,6 +695,191 @@ class FakeBackend:
     def retry_plan(self, result: RestoreResult, plan: SessionPlan, /) -> SessionPlan:
         retry = retry_plan(result.failed, self._by_id.get)
         return SessionPlan(retry.plan, plan.report, plan.snapshot_id)
+
+    # -- the audit log (in memory, seeded by fake_audit_row) -------------------------------------------------
+    def _audit_ready(self) -> list[FakeAuditRow]:
+        if self.role != "admin":
+            raise AuditUnavailableError("Reading the directory audit log was refused: the signed-in identity "
+                                        "lacks a role that may read audit logs, such as Reports Reader.")
+        if not self.audit_pulled:
+            raise AuditNotReadyError("The audit log of this report's window is not in the cache yet.")
+        return [fake_audit_row(i, c) for i, c in enumerate(self.tenant_changes)]
+
+    async def pull_audit(self, report_id: str | None, progress: AuditProgressCallback | None, /
+                         ) -> AuditPullResult:
+        if self.role != "admin":
+            self._audit_ready()
+        if progress is not None:
+            progress(AuditProgress("waiting", "Waiting 2.0 s for the audit log's request budget", wait=2.0))
+            await asyncio.sleep(0)
+            progress(AuditProgress("reading", "Reading the audit log", slice=1, pages=1, requests=1,
+                                   received=len(self.tenant_changes), stored=len(self.tenant_changes)))
+        self.audit_pulled = True
+        count = len(self.tenant_changes)
+        state = AuditState(NO_MARGIN, NOW, NOW - timedelta(minutes=15), 1, NOW, None, count)
+        return AuditPullResult((), state, len(self.tenant_changes), len(self.tenant_changes), 1, 2.0,
+                               (report_id,) if report_id else ())
+
+    def audit_status(self) -> AuditStatus:
+        if self.role != "admin":
+            return AuditStatus(False, "the signed-in identity lacks a role that may read audit logs", None,
+                               None, None, 0, None)
+        if not self.audit_pulled:
+            return AuditStatus(None, None, None, None, None, 0, None)
+        return AuditStatus(True, None, NO_MARGIN, NOW, NOW - timedelta(minutes=15), len(self.tenant_changes),
+                           NOW)
+
+    def _kept(self, row: FakeAuditRow) -> bool:
+        return any(note.tag is TriageTag.KEEP for (target, key), note in self.tags.items()
+                   if (target is TagTarget.CLUSTER and key == row.cluster.id)
+                   or (target is TagTarget.OPERATION and key == row.operation))
+
+    def _group(self, group: ChangeGroup) -> list[FakeAuditRow]:
+        def keep(r: FakeAuditRow) -> bool:
+            c = r.change
+            return ((group.actor is None or r.actor == group.actor)
+                    and (group.operation is None or r.operation == group.operation)
+                    and (group.cluster is None or r.cluster.id == group.cluster)
+                    and (group.entity_type is None or c.entity_type_raw == group.entity_type)
+                    and (group.action is None or c.action_raw == group.action)
+                    and (group.verdict is None or r.verdict.value == group.verdict)
+                    and (group.since is None or (r.at is not None and r.at >= group.since))
+                    and (group.until is None or (r.at is not None and r.at <= group.until))
+                    and matches(c, group.text, None))
+        return [r for r in self._audit_ready() if keep(r)]
+
+    def attribution(self, report_id: str, object_id: str, position: int | None = None, /
+                    ) -> ChangeAttribution | None:
+        row = next((r for i, r in enumerate(self._audit_ready(), start=1)
+                    if r.change.id == object_id and position in (None, i)), None)
+        if row is None:
+            return None
+        actor = CAST.get(row.actor)
+        reason = None if actor else "no audit record since the backup"
+        # The rogue app's edits: no record names accountEnabled (it was changed some other way).
+        odd = "accountEnabled" if actor is ROGUE else None
+        parts = tuple(PartAttribution(key, Verdict.UNEXPLAINED, "no record names this property", None, None,
+                                      None, None, None, None, 0) if key == odd else
+                      PartAttribution(key, row.verdict, reason, actor, row.at, row.operation or None,
+                                      "Update user" if actor else None,
+                                      f"rec-{object_id}-{key}" if actor else None,
+                                      row.change.current.get(key), 1 if actor else 0)
+                      for key in sorted(row.change.delta) if not key.startswith("@"))
+        verdict = Verdict.PARTLY if odd in row.change.delta else row.verdict
+        return ChangeAttribution(object_id, verdict, reason, actor, row.operation or None, row.at,
+                                 row.cluster.id, row.cluster.label, parts)
+
+    def audit_actors(self, report_id: str, /) -> list[ActorSummary]:
+        by: dict[str, list[FakeAuditRow]] = {}
+        for r in self._audit_ready():
+            by.setdefault(r.actor, []).append(r)
+        out = []
+        for key, rows in by.items():
+            a = CAST.get(key, Actor(key, "unknown", ""))
+            times = [r.at for r in rows if r.at is not None]
+            label = a.label if key else "no audit record"
+            out.append(ActorSummary(key, a.kind, label, a.name, a.display_name, a.via, a.app_id,
+                                    a.service_principal_id, len(rows),
+                                    len({r.operation for r in rows}), min(times, default=None),
+                                    max(times, default=None)))
+        return sorted(out, key=lambda a: (-a.changes, a.key))
+
+    def audit_operations(self, report_id: str, actor_key: str, after: tuple[int, str] | None, limit: int, /
+                         ) -> list[OperationSummary]:
+        by: dict[str, list[FakeAuditRow]] = {}
+        for r in self._group(ChangeGroup(actor=actor_key)):
+            by.setdefault(r.operation, []).append(r)
+        ops = []
+        for op, rows in by.items():
+            times = [r.at for r in rows if r.at is not None]
+            ops.append(OperationSummary(actor_key, op, len(rows), min(times, default=None),
+                                        max(times, default=None), (("Update user", len(rows)),),
+                                        self.tags.get((TagTarget.OPERATION, op))))
+        ops.sort(key=lambda o: (-o.changes, o.correlation_id))
+        if after is not None:
+            ops = [o for o in ops if (-o.changes, o.correlation_id) > (-after[0], after[1])]
+        return ops[:limit]
+
+    def audit_clusters(self, report_id: str, after: tuple[int, str] | None, limit: int, /
+                       ) -> list[ClusterSummary]:
+        by: dict[str, list[FakeAuditRow]] = {}
+        for r in self._audit_ready():
+            by.setdefault(r.cluster.id, []).append(r)
+        out = [ClusterSummary(cid, rows[0].cluster.entity_type, rows[0].cluster.action, rows[0].cluster.label,
+                              len(rows), self.tags.get((TagTarget.CLUSTER, cid))) for cid, rows in by.items()]
+        out.sort(key=lambda c: (-c.changes, c.id))
+        if after is not None:
+            out = [c for c in out if (-c.changes, c.id) > (-after[0], after[1])]
+        return out[:limit]
+
+    def group_count(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None) -> int:
+        return sum(1 for r in self._group(group) if marked is None or (r.change.id in self.queued) == marked)
+
+    def group_counts(self, report_id: str, by: str, group: ChangeGroup, /) -> list[tuple[str, int]]:
+        tally: dict[str, int] = {}
+        for r in self._group(group):
+            key = {"actor": r.actor, "operation": r.operation, "cluster": r.cluster.id}[by]
+            tally[key] = tally.get(key, 0) + 1
+        return sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def group_page(self, report_id: str, group: ChangeGroup, after: tuple[str, str, int] | None, limit: int, /
+                   ) -> list[ChangeRow]:
+        chosen = {id(r.change) for r in self._group(group)}
+        rows = sorted(((c.display_name.casefold(), c.id, position, c)
+                       for position, c in enumerate(self.tenant_changes, start=1) if id(c) in chosen),
+                      key=lambda k: k[:3])
+        if after is not None:
+            rows = [k for k in rows if k[:3] > (after[0].casefold(), after[1], after[2])]
+        return [row_for(c, c.id in self.queued, position) for _, _, position, c in rows[:limit]]
+
+    def mark_group(self, report_id: str, group: ChangeGroup, /) -> GroupMarkResult:
+        rows = self._group(group)
+        kept = [r for r in rows if self._kept(r)]
+        new = [r.change for r in rows if not self._kept(r) and r.change.id not in self.queued]
+        for c in new:
+            self.queued[c.id] = (report_id, c)
+        self.undo_record = ({c.id for c in new}, {})
+        self.queue_changes += 1
+        return GroupMarkResult(len(new), len(rows) - len(kept) - len(new), len(kept))
+
+    def unmark_group(self, report_id: str, group: ChangeGroup, /) -> int:
+        ids = [r.change.id for r in self._group(group) if r.change.id in self.queued]
+        for i in ids:
+            del self.queued[i]
+        return len(ids)
+
+    def blind_spots(self, report_id: str, /) -> list[BlindSpot]:
+        self._audit_ready()
+        at = NOW - timedelta(hours=2)
+        return [BlindSpot(BlindSpotKind.HARD_DELETE, "u-purged-1", "User", "Purged Person", 2, at, at,
+                          "Hard Delete user", ROGUE, "op-rogue-0", "rec-hard-1"),
+                BlindSpot(BlindSpotKind.OWNER_LINK, "g-000", "Group", "Group 000", 1, at, at,
+                          "Add owner to group", ALICE, "op-alice-0", "rec-owner-1"),
+                BlindSpot(BlindSpotKind.CREDENTIALS, "app-1", "Application", "[bold]Payroll[/bold]", 1, at,
+                          at,
+                          "Update application – Certificates and secrets management", ROGUE, "op-rogue-1",
+                          "rec-cred-1")]
+
+    def blind_spot_count(self, report_id: str, /) -> int:
+        return len(self.blind_spots(report_id))
+
+    def purge_clock(self, report_id: str, /) -> list[PurgeEntry]:
+        deleted = [(c.id, c.entity_type_raw, c.display_name, datetime.fromisoformat(
+            str(c.current["deletedDateTime"]).replace("Z", "+00:00")))
+                   for c in self.tenant_changes
+                   if c.action_raw == "restore" and c.current.get("deletedDateTime")]
+        return purge_clock(deleted, NOW)
+
+    def triage_tag(self, target: TagTarget, key: str, /) -> TriageNote | None:
+        return self.tags.get((target, key))
+
+    def set_triage_tag(self, target: TagTarget, key: str, tag: TriageTag | None, note: str = "", /
+                       ) -> TriageNote | None:
+        if tag is None:
+            self.tags.pop((target, key), None)
+            return None
+        self.tags[(target, key)] = TriageNote(target, key, tag, note, NOW)
+        return self.tags[(target, key)]
 
     async def restore(self, plan: SessionPlan, progress: RestoreProgressCallback | None, /) -> RestoreResult:
         assert progress is not None and plan.snapshot_id is not None

@@ -39,7 +39,8 @@ def lockout_app(role: str = "admin") -> EntrabrApp:
     return EntrabrApp(factory_for(backend), clock=lambda: NOW)
 
 
-def steps(*keys: str, group: tuple[str, str] | None = None, after: tuple[str, ...] = ()) -> Steps:
+def steps(*keys: str, group: tuple[str, str] | None = None, after: tuple[str, ...] = (),
+          quiet: bool = False) -> Steps:
     async def run(pilot: Pilot[Any]) -> None:
         await settle(pilot)
         if group is not None:
@@ -51,6 +52,9 @@ def steps(*keys: str, group: tuple[str, str] | None = None, after: tuple[str, ..
         if after:
             await pilot.press(*after)
             await settle(pilot)
+        if quiet:  # the toasts of the steps would cover the panes
+            pilot.app.clear_notifications()
+            await pilot.pause()
 
     return run
 
@@ -96,6 +100,16 @@ NARROW, WIDE = (80, 24), (120, 40)
                      id="group_members_diff_narrow-admin-run"),
         pytest.param("group_members_diff_wide", "admin", steps("j", "3", group=("group", "update")), WIDE,
                      id="group_members_diff_wide-admin-run"),
+        # Who changed it: grouped by actor, the incident's app opened to its operations and first objects.
+        pytest.param("actor_grouping", "admin",
+                     steps("2", "b", after=("enter", "j", "enter", "j"), quiet=True), SIZE,
+                     id="actor_grouping-admin-run"),
+        # Grouped by cluster: alike changes together, the largest queued in one key, one tagged keep.
+        pytest.param("cluster_view", "admin",
+                     steps("2", "b", "b", after=("T", "k", "j", "m", "enter", "j"), quiet=True), SIZE,
+                     id="cluster_view-admin-run"),
+        # What the report cannot show or a restore will not fix, and the purge clock.
+        pytest.param("not_in_report_lens", "admin", steps("L"), SIZE, id="not_in_report_lens-admin-run"),
     ],
 )
 def test_snapshot(snap_compare: Compare, name: str, role: str, run: Steps, size: tuple[int, int]) -> None:

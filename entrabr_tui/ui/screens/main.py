@@ -23,7 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from entrabr_tui.core.model import JobKind, RecoveryStatus
 from entrabr_tui.ui.backend import Backend, CachedReportView, SnapshotEntry
-from entrabr_tui.ui.bindings import GLOBAL, SCREEN, bindings_of
+from entrabr_tui.ui.bindings import AUDIT, GLOBAL, SCREEN, bindings_of
 from entrabr_tui.ui.messages import (
     ChangeHighlighted,
     CountsLoaded,
@@ -44,6 +44,7 @@ from entrabr_tui.ui.messages import (
     SnapshotsLoaded,
     UnmarkAllRequested,
 )
+from entrabr_tui.ui.screens.audit_flow import AuditFlow
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TextDialog
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
@@ -52,8 +53,11 @@ from entrabr_tui.ui.screens.report_flow import ReportFlow
 from entrabr_tui.ui.screens.restore_flow import RestoreFlow
 from entrabr_tui.ui.text import format_duration, keep_input_literal, literal
 from entrabr_tui.ui.widgets.backups import BackupsTable
+from entrabr_tui.ui.widgets.changes_pane import ChangesPane
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
 from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable, value_body
+from entrabr_tui.ui.widgets.group_nodes import Grouping
+from entrabr_tui.ui.widgets.group_tree import GroupTree
 from entrabr_tui.ui.widgets.queue import QueueTable, plan_title
 from entrabr_tui.ui.widgets.status import JobStrip, ReadOnlyBanner, StatusLine, report_state
 from entrabr_tui.ui.workers import failure_title
@@ -95,7 +99,7 @@ class MainScreen(Screen[None]):
     flows that own their running job, progress and dialogs; their workers belong to this screen too.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, GLOBAL)
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, GLOBAL, AUDIT)
     #: Narrow and short terminals give the diff more room (app.tcss).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (Textual types it so)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
@@ -109,6 +113,7 @@ class MainScreen(Screen[None]):
         self.snapshot: SnapshotEntry | None = None
         self.reports: ReportFlow | None = None
         self.restores: RestoreFlow | None = None
+        self.audit: AuditFlow | None = None
         self.marks: MarksFlow | None = None
         self._first_listing = True
         self._queue_timer: Timer | None = None
@@ -152,9 +157,11 @@ class MainScreen(Screen[None]):
             with Vertical(id="left"):
                 with Vertical(id="pane-backups", classes="pane"):
                     yield BackupsTable(self.clock, id="backups")
-                with Vertical(id="pane-changes", classes="pane"):
+                with ChangesPane(id="pane-changes", classes="pane"):
                     yield Input(placeholder="filter: name, UPN or id (enter keeps, esc clears)", id="filter")
-                    yield ChangesTree(id="tree")
+                    tree = ChangesTree(id="tree")
+                    yield tree
+                    yield GroupTree(tree.marks, id="group-tree")
             with Vertical(id="right"):
                 yield DiffPane(id="pane-diff")
                 with Vertical(id="pane-queue", classes="pane"):
@@ -164,6 +171,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#banner", ReadOnlyBanner).display = False
         self.query_one("#filter", Input).display = False
+        self.query_one(GroupTree).display = False
         self._title(1, "Backups")
         self._title(2, "Changes")
         self._title(3, "Diff", "z zooms")
@@ -184,6 +192,7 @@ class MainScreen(Screen[None]):
         self._sync_asked = set()
         self.reports = ReportFlow(self, backend)
         self.restores = RestoreFlow(self, backend)
+        self.audit = AuditFlow(self, backend)
         self.marks = MarksFlow(self, backend)
         caps = backend.capabilities
         self.status.set_session(backend.tenant, caps, backend.offline)
@@ -245,16 +254,49 @@ class MainScreen(Screen[None]):
     def _counts_loaded(self, message: CountsLoaded) -> None:
         if message.report_id == self.report_id and self.backend is not None:
             self.changes.show_report(self.backend, message.report_id, message.counts, message.marked)
+            if self.audit is not None:
+                self.audit.report_opened()
+
+    @on(GroupTree.Summary)
+    def _group_summary(self, message: GroupTree.Summary) -> None:
+        if self.audit is not None and self.audit.grouping is not Grouping.TYPE:
+            self._title(2, "Changes", message.text)
+
+    @on(ChangesPane.Regroup)
+    def _regroup(self) -> None:
+        if self.audit is not None:
+            self.audit.regroup()
+
+    @on(ChangesPane.MarkGroup)
+    def _mark_group(self, message: ChangesPane.MarkGroup) -> None:
+        if self.audit is not None:
+            self.audit.mark(message.group, message.what)
+
+    @on(ChangesPane.TagGroup)
+    def _tag_group(self, message: ChangesPane.TagGroup) -> None:
+        if self.audit is not None:
+            self.audit.tag(message.node)
+
+    @on(GroupTree.ToggleMark)
+    def _toggle_mark(self, message: GroupTree.ToggleMark) -> None:
+        if self.audit is not None:
+            self.audit.toggle(self.report_id, message.row.id)
+
+    def action_not_in_report(self) -> None:
+        if self.audit is not None:
+            self.audit.lens()
 
     @on(ChangesTree.Summary)
     def _tree_summary(self, message: ChangesTree.Summary) -> None:
         """The pane says which backup the report on it compares with: in the title (short, last) and in full
-        on the bottom border, which nothing else crowds."""
+        on the bottom border, which nothing else crowds; and how it is grouped."""
+        if self.audit is not None and self.audit.grouping is not Grouping.TYPE:
+            return
         report = self.report if self.report is not None and self.report.id == self.report_id else None
         state = report_state(report)
         when = self.backup_time(report.snapshot_id) if report is not None else None
         backup = f"backup {when:%m-%d %H:%M}" if when is not None else ""
-        self._title(2, "Changes", " · ".join(t for t in (message.text, state, backup) if t))
+        self._title(2, "Changes", " · ".join(t for t in ("by type", message.text, state, backup) if t))
         pane = self.query_one("#pane-changes")
         pane.border_subtitle = f"backup of {when:%Y-%m-%d %H:%M}" if when is not None else ""
 
@@ -435,7 +477,8 @@ class MainScreen(Screen[None]):
     @on(DiffTable.ShowValue)
     def _show_value(self, message: DiffTable.ShowValue) -> None:
         row = message.row
-        self.app.push_screen(TextDialog(literal(f"{row.glyph} ", row.path), value_body(row)))
+        body = value_body(row, self.diff.table.who)
+        self.app.push_screen(TextDialog(literal(f"{row.glyph} ", row.path), body))
 
     # -- queue -----------------------------------------------------------------------------------------------
     @on(MarksChanged)
@@ -457,6 +500,8 @@ class MainScreen(Screen[None]):
     @on(MarksReloaded)
     def _marks_reloaded(self, message: MarksReloaded) -> None:
         self.changes.replace_marks(message.report_id, message.marked)
+        if message.report_id == self.report_id:
+            self.query_one(GroupTree).relabel()
         if self.backend is not None:
             self.load_queue(self.backend)
 
@@ -509,12 +554,19 @@ class MainScreen(Screen[None]):
     def _filter_changed(self, event: Input.Changed) -> None:
         if not keep_input_literal(event.input, event.value):
             self.changes.set_filter(event.value)
+            if self.audit is not None:
+                self.audit.filter_changed(event.value)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         field = self.query_one("#filter", Input)
         field.display = bool(event.value.strip())
-        self.changes.focus()
+        self._focus_changes()
+
+    def _focus_changes(self) -> None:
+        """Focus the Changes pane's tree that shows (type → action, or grouped)."""
+        grouped = self.audit is not None and self.audit.grouping is not Grouping.TYPE
+        (self.query_one(GroupTree) if grouped else self.changes).focus()
 
     def on_key(self, event: Key) -> None:
         field = self.query_one("#filter", Input)
@@ -523,7 +575,9 @@ class MainScreen(Screen[None]):
             field.value = ""
             field.display = False
             self.changes.set_filter("")
-            self.changes.focus()
+            if self.audit is not None:
+                self.audit.filter_changed("")
+            self._focus_changes()
 
     # -- actions ---------------------------------------------------------------------------------------------
     def action_focus_pane(self, pane: int) -> None:
@@ -531,6 +585,9 @@ class MainScreen(Screen[None]):
             self.minimize()  # another pane was zoomed: show them all again
         if pane == 3 and self.diff.raw:
             self.query_one("#diff-raw").focus()
+            return
+        if pane == 2:
+            self._focus_changes()
             return
         self.query_one(f"#{PANES[pane][1]}").focus()
 

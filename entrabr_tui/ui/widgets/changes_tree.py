@@ -161,6 +161,10 @@ class ChangesTree(Tree[NodeData]):
         self.nodes.relabel_leaves(set(ids))
         self._post_summary()
 
+    def refresh_summary(self) -> None:
+        """Say the pane title again (marks changed elsewhere, the pane shows this tree again)."""
+        self._post_summary()
+
     def clear_marks(self) -> None:
         self.marks.clear()
         self.nodes.relabel_leaves(None)

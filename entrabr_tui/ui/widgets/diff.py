@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import TextArea
+from textual.widgets import Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from entrabr_tui.core.diff import ABSENT, DiffKind, DiffRow, diff_change, raw_json
@@ -39,6 +39,7 @@ from entrabr_tui.ui.text import (
     truncate,
     wrapped,
 )
+from entrabr_tui.ui.widgets.attribution import Who, load_who, object_line, part_body, part_line
 from entrabr_tui.ui.widgets.styles import action_glyph, theme_style
 from entrabr_tui.ui.widgets.tables import NavTable
 from entrabr_tui.ui.workers import failure_title
@@ -70,6 +71,8 @@ PROPERTY_MIN, PROPERTY_MAX = 14, 30
 #: Characters of a value drawn in a cell (the value dialog shows up to ``FULL_VALUE_CHARS``).
 CELL_CHARS = 1_000
 FULL_VALUE_CHARS = 20_000
+#: Terminal rows from which the pane shows its "who" line (shorter terminals keep the rows for the diff).
+WHO_MIN_HEIGHT = 26
 
 
 
@@ -127,8 +130,8 @@ def _full_value(value: Any) -> Text:
     return multiline(shown or '""', limit=FULL_VALUE_CHARS)
 
 
-def value_body(row: DiffRow) -> Text:
-    """The full values of one diff row, for the value dialog (enter)."""
+def value_body(row: DiffRow, who: Who | None = None) -> Text:
+    """The full values of one diff row, for the value dialog (enter), and who changed it when known."""
     body = Text.assemble(("Backup (what a restore writes):\n", "bold"), _full_value(row.backup),
                          ("\n\nCurrent:\n", "bold"), _full_value(row.current),
                          ("\n\nRecoverable: ", "bold"),
@@ -139,6 +142,9 @@ def value_body(row: DiffRow) -> Text:
         body.append_text(Text.assemble(("\nNote: ", "bold"), multiline(row.note)))
     if row.member_id:
         body.append_text(Text.assemble(("\nObject id: ", "bold"), safe(row.member_id)))
+    part = who.part(row.path) if who is not None else None
+    if part is not None:
+        body.append_text(part_body(part))
     return body
 
 
@@ -180,6 +186,9 @@ class DiffTable(NavTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.diff_rows: list[DiffRow] = []
+        #: Who changed the shown change (a property another actor changed, or that nothing explains, gets a
+        #: line under its current value; the others are covered by the pane's "who" line).
+        self.who = Who()
         self._scrolls = False
 
     @property
@@ -188,8 +197,9 @@ class DiffTable(NavTable):
             return self.diff_rows[self.cursor_row]
         return None
 
-    def show_rows(self, rows: list[DiffRow]) -> None:
+    def show_rows(self, rows: list[DiffRow], who: Who | None = None) -> None:
         self.diff_rows = rows
+        self.who = who or Who()
         self.redraw()
 
     def widths(self, scrollbar: bool) -> tuple[int, int]:
@@ -216,6 +226,7 @@ class DiffTable(NavTable):
         """The cells of every row for the widths the pane gives (with or without a scrollbar)."""
         self._scrolls = scrollbar
         prop_w, value_w = self.widths(scrollbar)
+        good, bad = theme_style(self.app, "success"), theme_style(self.app, "warning", bold=True)
         cells = []
         for row in self.diff_rows:
             variable = _KIND_VARIABLE.get(row.kind)
@@ -230,10 +241,24 @@ class DiffTable(NavTable):
             label, label_lines = _property(row, glyph_style, label_text, prop_w)
             backup, backup_lines = wrapped(backup_text, value_w, ROW_LINES)
             current, current_lines = wrapped(clean(row.current_text, limit=CELL_CHARS), value_w, ROW_LINES)
+            part = self.who.part(row.path) if row.depth == 0 or not row.is_header else None
+            if part is not None and self.who.differs(part) and (
+                    row.depth == 0 or part.name != self._parent_part(row)):
+                line, more = wrapped(part_line(part, good, bad), value_w, 2)
+                current = Text("\n", end="").join([current, line])
+                current.no_wrap = True
+                current_lines += more
             rec = Text(_REC_TEXT[row.recoverable], style="" if row.recoverable else "italic")
             cells.append((label, backup, current, rec,
                           max(label_lines, backup_lines, current_lines)))
         return cells
+
+    def _parent_part(self, row: DiffRow) -> str | None:
+        """The part name a nested row's enclosing property is attributed by (so one explanation is drawn
+        once, on the property, not again on every nested row)."""
+        parent = row.path.rsplit(".", 1)[0] if "." in row.path else row.path.partition("[")[0]
+        found = self.who.part(parent)
+        return found.name if found is not None else None
 
     def action_back(self) -> None:
         self.post_message(self.Back())
@@ -286,6 +311,9 @@ class DiffPane(Vertical):
         self._last_request = 0.0
 
     def compose(self) -> ComposeResult:
+        who = Static(id="diff-who")
+        who.display = False
+        yield who
         yield DiffTable(id="diff-table")
         raw = RawJsonView("", read_only=True, id="diff-raw", show_line_numbers=False)
         raw.display = False
@@ -329,7 +357,10 @@ class DiffPane(Vertical):
         change, rows = await asyncio.to_thread(load_diff, backend, report_id, change_id, position)
         if self.wanted != (report_id, change_id, position):
             return
-        self._draw(change, rows, "not in the cache")
+        who = await asyncio.to_thread(load_who, backend, report_id, change_id, position) if change else Who()
+        if self.wanted != (report_id, change_id, position):
+            return
+        self._draw(change, rows, "not in the cache", who)
         self._shown = self.wanted
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -354,10 +385,18 @@ class DiffPane(Vertical):
         self.wanted = self._shown = None
         self.workers.cancel_group(self, "diff")
 
-    def _draw(self, change: Change | None, rows: list[DiffRow], missing: str) -> None:
+    def _draw(self, change: Change | None, rows: list[DiffRow], missing: str, who: Who | None = None) -> None:
         self.change = change
         with self.app.batch_update():
-            self.table.show_rows(rows)
+            self.table.show_rows(rows, who)
+            line = self.query_one("#diff-who", Static)
+            # Short terminals keep their rows for the diff: there, a property's own line and the full value
+            # (enter) say who changed it.
+            line.display = change is not None and who is not None and self.app.size.height >= WHO_MIN_HEIGHT \
+                and (who.attribution is not None or who.missing is not None)
+            if line.display and who is not None:
+                line.update(object_line(who, theme_style(self.app, "success"),
+                                        theme_style(self.app, "warning", bold=True)))
             if self.raw:
                 self._fill_raw()
             self.border_subtitle = self._subtitle(change) if change is not None else Text(missing)

@@ -46,6 +46,8 @@ class StatusLine(Static):
         self.capabilities: Capabilities | None = None
         self.offline = False
         self.slot: str | None = None
+        #: What the audit log says about the open report (``not in report: 12 (L)``), when known.
+        self.audit: str | None = None
 
     def set_session(self, tenant: str, capabilities: Capabilities, offline: bool) -> None:
         self.tenant, self.capabilities, self.offline = tenant, capabilities, offline
@@ -55,11 +57,19 @@ class StatusLine(Static):
         self.slot = text
         self._redraw()
 
+    def set_audit(self, text: str | None) -> None:
+        """The audit part of the line: how much the open report cannot show (or why that is not known)."""
+        self.audit = text
+        self._redraw()
+
     def on_resize(self) -> None:
         self._redraw()
 
     def _parts(self, level: int) -> tuple[list[str], str]:
-        """Left parts and the right side at shortening ``level`` (0: everything in full)."""
+        """Left parts and the right side at shortening ``level`` (0: everything in full; 1: without the audit
+        part, which goes first; then the others get shorter)."""
+        audit = self.audit if level == 0 else None
+        level = max(0, level - 1)
         caps = self.capabilities
         left = ["entrabr"] if level < 4 else []
         if self.tenant:
@@ -75,12 +85,14 @@ class StatusLine(Static):
             right = "job slot not known · OFFLINE (cache only)" if level < 2 else "OFFLINE"
         else:
             right = clean(self.slot) if self.slot else ("job slot free" if level < 2 else "slot free")
+        if audit:
+            right = f"{clean(audit)} · {right}"
         return left, right
 
     def _redraw(self) -> None:
         """Who and where on the left, the job slot on the right; parts shorten before anything is cut."""
         width = max(20, (self.size.width or 100) - 2)
-        for level in range(6):
+        for level in range(7):
             left_parts, right_text = self._parts(level)
             left_plain = " · ".join(left_parts)
             if cell_len(left_plain) + 3 + cell_len(right_text) <= width:

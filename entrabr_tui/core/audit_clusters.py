@@ -1,0 +1,115 @@
+"""Clusters of changes: the same type, action, set of changed properties and old → new values (pure).
+
+A cluster groups changes that look alike, so a whole campaign ("disabled and renamed 'DISABLED - …'",
+"added the same guest to these groups") can be triaged at once. The key of a change is built from
+
+* its object type and recovery action;
+* for every changed property (``deltaFromCurrent`` differs from ``currentState``), the name with the backup
+  value and the current value. A current text value that contains the backup text is written with the
+  backup text replaced by ``⟨old⟩`` (so ``Zoe Evans`` → ``DISABLED - Zoe Evans`` and ``Kai Chen`` →
+  ``DISABLED - Kai Chen`` are the same edit);
+* ``deletedDateTime`` by name only (its value is a time that differs for every object);
+* each link change (``members@delta`` …) by relationship, linked id and direction (added/removed since);
+
+and the cluster id is a hash of that key (stable across runs and reports: a tag on a cluster applies to
+the same edit in a later report).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, NamedTuple
+
+from .audit_model import ChangeFacts, is_mapping
+from .text import display_text
+
+OLD = "⟨old⟩"
+_VALUE_TEXT = 40
+_VOLATILE = frozenset({"deletedDateTime"})
+
+
+class Cluster(NamedTuple):
+    """A change's cluster: its id (hash of the key), type, action and a readable label."""
+
+    id: str
+    entity_type: str
+    action: str
+    label: str
+
+
+def _canon(value: Any) -> Any:
+    """A value as the key holds it: scalars as they are, anything else as sorted compact JSON."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str) and value.startswith(("{", "[")):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _short(text: str) -> str:
+    return display_text(text, limit=_VALUE_TEXT - 1)
+
+
+def _differs(delta: Any, current: Any) -> bool:
+    return delta != current and not (delta in (None, "", []) and current in (None, "", []))
+
+
+def _value_pair(old: Any, new: Any) -> tuple[Any, Any]:
+    if isinstance(old, str) and isinstance(new, str) and len(old) >= 3 and old in new and old != new:
+        return OLD, new.replace(old, OLD)
+    return _canon(old), _canon(new)
+
+
+def cluster_key(change: ChangeFacts) -> tuple[Any, ...]:
+    """The value-equality key of a change (see the module docstring)."""
+    items: list[tuple[Any, ...]] = []
+    delta, current = change.delta, change.current
+    for key in sorted(delta):
+        if key[0] == "@":
+            continue
+        value = delta[key]
+        if key.endswith("@delta"):
+            links = sorted((str(e.get("id", "")).lower(), "+" if "@removed" in e else "-")
+                           for e in (value if isinstance(value, list) else ()) if is_mapping(e))
+            items.append((key, tuple(links)))
+            continue
+        now = current.get(key)
+        if key in _VOLATILE:
+            items.append((key,))
+        elif _differs(value, now):
+            items.append((key, *_value_pair(value, now)))
+    return (change.entity_type_raw, change.action_raw, tuple(items))
+
+
+def cluster_id(key: tuple[Any, ...]) -> str:
+    """The stable id of a cluster key (16 hex digits)."""
+    return hashlib.blake2b(repr(key).encode(), digest_size=8).hexdigest()
+
+
+def cluster_label(key: tuple[Any, ...]) -> str:
+    """A readable label of a cluster key (``accountEnabled: true → false; displayName: …``)."""
+    parts: list[str] = []
+    for item in key[2]:
+        if len(item) == 1:
+            parts.append(str(item[0]))
+        elif len(item) == 2:
+            links = item[1]
+            added = sum(1 for _, d in links if d == "+")
+            removed = len(links) - added
+            who = f" {links[0][0]}" if len(links) == 1 else ""
+            parts.append(f"{item[0][: -len('@delta')]}{who} " + ", ".join(
+                t for t in (f"+{added}" if added else "", f"-{removed}" if removed else "") if t))
+        else:
+            parts.append(f"{item[0]}: {_short(_text(item[1]))} → {_short(_text(item[2]))}")
+    return "; ".join(parts) or "(no property changes)"
+
+
+def cluster_of(change: ChangeFacts) -> Cluster:
+    """The cluster of one change."""
+    key = cluster_key(change)
+    return Cluster(cluster_id(key), change.entity_type_raw, change.action_raw, cluster_label(key))

@@ -1,0 +1,554 @@
+"""The join of each report with the audit log, as the cache keeps it: one row per change, and the groups.
+
+``change_actor`` holds, for every change row of a report (its rowid in ``chg_<report>``), the actor and
+operation (correlation id) of its primary event, the event's time, the join's verdict and reason, and its
+cluster id, with the object id, type, action and name copied so that groups page by name through an index.
+``change_cluster``, ``report_actor`` and ``report_operation`` are the group sizes, computed once per join.
+``audit_join`` says which audit generation a report was joined with (a later pull makes it stale).
+
+Groups (:class:`ChangeGroup`: an actor, an operation, a cluster, a time window, a type and action, a text
+filter, in any combination) are counted, paged by name (keyset) and marked or unmarked set-based, in SQL,
+across the whole report. Marking skips *kept* changes (their cluster or operation is tagged ``keep``) and
+returns a token that undoes exactly what it added.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from entrabr_tui.core.audit_model import time_to_us, us_to_time
+from entrabr_tui.core.model import SyncStatus
+from entrabr_tui.store.cache_database import CacheDatabase
+from entrabr_tui.store.cache_schema import CHANGE_ACTOR_INDEXES, change_table
+from entrabr_tui.store.change_filter import needle_of
+from entrabr_tui.store.codec import sync_from_db, sync_to_db, time_from_db, time_to_db, utc_now
+from entrabr_tui.store.records import ChangeRow
+from entrabr_tui.store.restore_queue import RestoreQueue
+from entrabr_tui.store.sqlite_file import in_list_chunks
+
+#: ``on_prem`` of an object known to be synchronised from on-premises.
+SYNC_SYNCED = sync_to_db(SyncStatus.SYNCED)
+#: Change rows read (and joined) per step.
+JOIN_CHUNK = 20_000
+_WRITE_CHUNK = 50_000
+KEPT_SQL = (
+    "(a.cluster_id IN (SELECT key FROM triage_tag WHERE target = 'cluster' AND tag = 'keep') "
+    "OR a.operation IN (SELECT key FROM triage_tag WHERE target = 'operation' AND tag = 'keep'))"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeGroup:
+    """A set of a report's changes, by any combination of: primary actor (key; ``""``: no audit record),
+    operation (correlation id), cluster id, time window of the primary event, type, action, text filter
+    (the tree's rule: name or UPN contains it, or the id starts with it), and the join's verdict."""
+
+    actor: str | None = None
+    operation: str | None = None
+    cluster: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    entity_type: str | None = None
+    action: str | None = None
+    text: str | None = None
+    verdict: str | None = None
+
+    def where(self, report_id: int) -> tuple[list[str], list[Any], bool]:
+        """SQL conditions on ``change_actor a`` (and ``chg c`` when the third value is True)."""
+        clauses: list[str] = ["a.report_id = ?"]
+        args: list[Any] = [report_id]
+        for column, value in (("a.actor_key", self.actor), ("a.operation", self.operation),
+                              ("a.cluster_id", self.cluster), ("a.entity_type", self.entity_type),
+                              ("a.action", self.action), ("a.verdict", self.verdict)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value.lower() if column in ("a.actor_key", "a.operation") else value)
+        if self.since is not None:
+            clauses.append("a.at >= ?")
+            args.append(time_to_us(self.since))
+        if self.until is not None:
+            clauses.append("a.at <= ?")
+            args.append(time_to_us(self.until))
+        needle = needle_of(self.text)
+        if needle is not None:
+            clauses.append("ebr_match(?, c.display_name, c.principal_name, c.object_id)")
+            args.append(needle)
+        return clauses, args, needle is not None
+
+
+@dataclass(frozen=True, slots=True)
+class JoinInfo:
+    """When and against what a report was joined, and how well the log explains it."""
+
+    report_id: int
+    generation: int
+    item_count: int
+    since: datetime
+    joined: datetime
+    changes: int
+    explained: int
+    partly: int
+    sync: int
+    unexplained: int
+    last_record: int = 0  # the newest audit record the join saw (a later join redoes only what is newer)
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRow:
+    """The join's result for one change row."""
+
+    row: int
+    object_id: str
+    entity_type: str
+    action: str
+    name: str
+    actor_key: str
+    operation: str
+    at: datetime | None
+    verdict: str
+    reason: str | None
+    cluster_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActorCount:
+    """An actor of a report: changes it made (as primary actor), operations, first and last time."""
+
+    actor_key: str
+    changes: int
+    operations: int
+    first: datetime | None
+    last: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OperationCount:
+    """One operation (correlation id) of an actor in a report."""
+
+    actor_key: str
+    operation: str
+    changes: int
+    first: datetime | None
+    last: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterCount:
+    """One cluster of a report, with its size."""
+
+    cluster_id: str
+    entity_type: str
+    action: str
+    label: str
+    changes: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMarkResult:
+    """What marking a group did, in changes: newly queued, already queued, left out because kept by a tag.
+    The restore queue's undo (:meth:`RestoreQueue.undo <entrabr_tui.store.restore_queue.RestoreQueue.undo>`)
+    takes out exactly what it queued."""
+
+    marked: int
+    already: int
+    kept: int
+
+
+def _time(value: int | None) -> datetime | None:
+    return None if value is None else us_to_time(int(value))
+
+
+def _join_row(r: Sequence[Any]) -> JoinRow:
+    return JoinRow(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], _time(r[7]), r[8], r[9], r[10])
+
+
+#: One change row as the join reads it: rowid, object id, type, action, name, on-premises flag, raw change.
+ChangeInput = tuple[int, str, str, str, str, bool, dict[str, Any]]
+
+
+class JoinTally:
+    """Group sizes counted while a whole report's join rows are made (so finishing the join needs no pass
+    over them): changes per cluster, per actor and operation with their first and last time, per verdict."""
+
+    def __init__(self) -> None:
+        self.clusters: dict[str, int] = {}
+        self.operations: dict[tuple[str, str], list[Any]] = {}
+        self.verdicts: dict[str, int] = {}
+
+    def add(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Count join rows (as :meth:`AuditJoinStore.add_rows` takes them)."""
+        clusters, operations, verdicts = self.clusters, self.operations, self.verdicts
+        for row in rows:
+            clusters[row[11]] = clusters.get(row[11], 0) + 1
+            verdicts[row[9]] = verdicts.get(row[9], 0) + 1
+            at = row[8]
+            stats = operations.get((row[6], row[7]))
+            if stats is None:
+                operations[(row[6], row[7])] = [1, at, at]
+                continue
+            stats[0] += 1
+            if at is not None:
+                if stats[1] is None or at < stats[1]:
+                    stats[1] = at
+                if stats[2] is None or at > stats[2]:
+                    stats[2] = at
+
+
+class AuditJoinStore:
+    """Join results of reports, their groups, and set-based marking (see the module docstring)."""
+
+    def __init__(self, db: CacheDatabase, queue: RestoreQueue) -> None:
+        self._db = db
+        #: The restore queue: a group mark is one bulk change of it (its undo takes the mark out again).
+        self._queue = queue
+
+    # -- reading the report for the join ---------------------------------------------------------------
+
+    def change_chunks(self, report_id: int, size: int = JOIN_CHUNK) -> Iterator[list[ChangeInput]]:
+        """Every change row of a report in the order the service sent them, ``size`` at a time, with its raw
+        change (each stored page is decompressed once)."""
+        table = change_table(report_id)
+        last = -1
+        page_id, page = -1, b""
+        while True:
+            rows = self._db.conn.execute(
+                "SELECT rowid, object_id, entity_type, action, display_name, on_prem, page_id, raw_off, "
+                f"raw_len, unreadable FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, size)).fetchall()
+            if not rows:
+                return
+            chunk: list[ChangeInput] = []
+            for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length, bad in rows:
+                if bad is not None:
+                    continue  # a change object that could not be read is not joined (nothing to compare)
+                if pid != page_id:
+                    found = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?",
+                                                  (pid,)).fetchone()
+                    page_id, page = pid, zlib.decompress(found[0]) if found else b""
+                raw = orjson.loads(page[offset:offset + length]) if page else {}
+                chunk.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw))
+            last = rows[-1][0]
+            if chunk:
+                yield chunk
+
+    def changes_of(self, report_id: int, object_ids: Iterable[str]) -> list[ChangeInput]:
+        """The readable change rows of these objects (the audit log's lower-cased target ids, compared with
+        the report's ids case-insensitively), with their raw changes."""
+        table = change_table(report_id)
+        out: list[ChangeInput] = []
+        pages: dict[int, bytes] = {}
+        for chunk, marks in in_list_chunks(sorted({i.lower() for i in object_ids})):
+            rows = self._db.conn.execute(
+                "SELECT rowid, object_id, entity_type, action, display_name, on_prem, page_id, raw_off, "
+                f"raw_len FROM {table} WHERE lower(object_id) IN ({marks}) AND unreadable IS NULL",
+                chunk).fetchall()
+            for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length in rows:
+                if pid not in pages:
+                    found = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?",
+                                                  (pid,)).fetchone()
+                    pages[pid] = zlib.decompress(found[0]) if found else b""
+                page = pages[pid]
+                raw = orjson.loads(page[offset:offset + length]) if page else {}
+                out.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw))
+        return out
+
+    # -- writing a join --------------------------------------------------------------------------------
+
+    def begin_join(self, report_id: int) -> None:
+        """Drop a report's previous join (its rows, groups and state)."""
+        with self._db.tx():
+            for table in ("audit_join", "change_cluster", "report_actor", "report_operation"):
+                self._db.conn.execute(f"DELETE FROM {table} WHERE report_id = ?", (report_id,))
+        while True:  # in steps: a big report's rows must not hold the writer for long
+            with self._db.tx():
+                cursor = self._db.conn.execute(
+                    "DELETE FROM change_actor WHERE report_id = ? AND row IN (SELECT row FROM change_actor "
+                    "WHERE report_id = ? LIMIT ?)", (report_id, report_id, _WRITE_CHUNK))
+                if cursor.rowcount < _WRITE_CHUNK:
+                    return
+
+    def add_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Store join rows ``(report_id, row, object_id, entity_type, action, name, actor_key, operation,
+        at_us, verdict, reason, cluster_id)`` in short transactions."""
+        for start in range(0, len(rows), _WRITE_CHUNK):
+            with self._db.tx():
+                self._db.conn.executemany(
+                    "INSERT OR REPLACE INTO change_actor (report_id, row, object_id, entity_type, action, "
+                    "name, actor_key, operation, at, verdict, reason, cluster_id) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    rows[start:start + _WRITE_CHUNK])
+
+    def finish_join(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]], *, generation: int,
+                    item_count: int, since_us: int, last_record: int = 0,
+                    now: datetime | None = None, tally: JoinTally | None = None) -> JoinInfo:
+        """Compute the groups of a joined report and record the join (``clusters``: id, type, action,
+        label, of new clusters; the ones stored are kept). ``tally``: the counts of every row of the report,
+        made while joining all of it (else they are counted from the stored rows)."""
+        conn = self._db.conn
+        with self._db.tx():
+            conn.execute("DELETE FROM report_operation WHERE report_id = ?", (report_id,))
+            conn.execute("DELETE FROM report_actor WHERE report_id = ?", (report_id,))
+            if tally is not None:
+                counts = self._store_tally(report_id, clusters, tally)
+            else:
+                counts = self._count_groups(report_id, clusters)
+            conn.execute(
+                "INSERT INTO report_actor (report_id, actor_key, n, operations, first, last) "
+                "SELECT report_id, actor_key, sum(n), count(*), min(first), max(last) FROM report_operation "
+                "WHERE report_id = ? GROUP BY actor_key", (report_id,))
+            conn.execute(
+                "INSERT OR REPLACE INTO audit_join (report_id, generation, item_count, since, joined, "
+                "changes, explained, partly, sync, unexplained, last_record) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (report_id, generation, item_count, since_us, time_to_db(now or utc_now()),
+                 sum(counts.values()), counts.get("explained", 0), counts.get("partly", 0),
+                 counts.get("sync", 0), counts.get("unexplained", 0), last_record))
+        info = self.join_info(report_id)
+        assert info is not None
+        return info
+
+    def _count_groups(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]]) -> dict[str, int]:
+        """Cluster and operation sizes counted from the stored rows; returns the changes per verdict."""
+        conn = self._db.conn
+        conn.executemany(
+            "INSERT OR IGNORE INTO change_cluster (report_id, cluster_id, entity_type, action, label, "
+            "n) VALUES (?,?,?,?,?,0)", [(report_id, *c) for c in clusters])
+        conn.execute(
+            "UPDATE change_cluster SET n = (SELECT count(*) FROM change_actor a WHERE a.report_id = "
+            "change_cluster.report_id AND a.cluster_id = change_cluster.cluster_id) WHERE report_id = ?",
+            (report_id,))
+        conn.execute("DELETE FROM change_cluster WHERE report_id = ? AND n = 0", (report_id,))
+        conn.execute(
+            "INSERT INTO report_operation (report_id, actor_key, operation, n, first, last) "
+            "SELECT report_id, actor_key, operation, count(*), min(at), max(at) FROM change_actor "
+            "WHERE report_id = ? GROUP BY actor_key, operation", (report_id,))
+        return dict(conn.execute(
+            "SELECT verdict, count(*) FROM change_actor WHERE report_id = ? GROUP BY verdict",
+            (report_id,)).fetchall())
+
+    def _store_tally(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]],
+                     tally: JoinTally) -> dict[str, int]:
+        """Cluster and operation sizes as counted while joining; returns the changes per verdict."""
+        conn = self._db.conn
+        conn.execute("DELETE FROM change_cluster WHERE report_id = ?", (report_id,))
+        conn.executemany(
+            "INSERT INTO change_cluster (report_id, cluster_id, entity_type, action, label, n) "
+            "VALUES (?,?,?,?,?,?)",
+            [(report_id, *c, tally.clusters[c[0]]) for c in clusters if tally.clusters.get(c[0])])
+        conn.executemany(
+            "INSERT INTO report_operation (report_id, actor_key, operation, n, first, last) "
+            "VALUES (?,?,?,?,?,?)",
+            [(report_id, actor, operation, *stats) for (actor, operation), stats in tally.operations.items()])
+        return dict(tally.verdicts)
+
+    def drop_indexes(self) -> None:
+        """Drop ``change_actor``'s indexes before a large join (built again by :meth:`build_indexes`)."""
+        with self._db.tx():
+            for statement in CHANGE_ACTOR_INDEXES:
+                name = statement.split(" ON ")[0].split()[-1]
+                self._db.conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+    def build_indexes(self) -> None:
+        with self._db.tx():
+            for statement in CHANGE_ACTOR_INDEXES:
+                self._db.conn.execute(statement)
+
+    # -- reading a join --------------------------------------------------------------------------------
+
+    def join_info(self, report_id: int) -> JoinInfo | None:
+        row = self._db.conn.execute(
+            "SELECT report_id, generation, item_count, since, joined, changes, explained, partly, sync, "
+            "unexplained, last_record FROM audit_join WHERE report_id = ?", (report_id,)).fetchone()
+        if row is None:
+            return None
+        return JoinInfo(int(row[0]), int(row[1]), int(row[2]), us_to_time(row[3]),
+                        time_from_db(row[4]) or utc_now(), *(int(v) for v in row[5:]))
+
+    def row(self, report_id: int, object_id: str, position: int | None = None) -> JoinRow | None:
+        """The join row of the change at ``position`` when it is of ``object_id``, else of the object's first
+        change (ids compare exactly)."""
+        where, args = ("row = ? AND object_id = ?", [position, object_id]) if position is not None \
+            else ("object_id = ? ORDER BY row LIMIT 1", [object_id])
+        r = self._db.conn.execute(
+            "SELECT row, object_id, entity_type, action, name, actor_key, operation, at, verdict, reason, "
+            f"cluster_id FROM change_actor WHERE report_id = ? AND {where}", [report_id, *args]).fetchone()
+        return None if r is None else _join_row(r)
+
+    def rows_at(self, report_id: int, positions: Iterable[int]) -> dict[int, JoinRow]:
+        """Join rows by the position of their change in the report."""
+        out: dict[int, JoinRow] = {}
+        for chunk, marks in in_list_chunks(sorted(set(positions))):
+            for r in self._db.conn.execute(
+                    "SELECT row, object_id, entity_type, action, name, actor_key, operation, at, verdict, "
+                    f"reason, cluster_id FROM change_actor WHERE report_id = ? AND row IN ({marks})",
+                    [report_id, *chunk]).fetchall():
+                out[int(r[0])] = _join_row(r)
+        return out
+
+    def actors(self, report_id: int) -> list[ActorCount]:
+        """The report's actors, most changes first."""
+        rows = self._db.conn.execute(
+            "SELECT actor_key, n, operations, first, last FROM report_actor WHERE report_id = ? "
+            "ORDER BY n DESC, actor_key", (report_id,)).fetchall()
+        return [ActorCount(r[0], int(r[1]), int(r[2]), _time(r[3]), _time(r[4])) for r in rows]
+
+    def operations(self, report_id: int, actor_key: str, *, after: tuple[int, str] | None = None,
+                   limit: int = 500) -> list[OperationCount]:
+        """An actor's operations, most changes first (keyset ``after`` = ``(changes, operation)``)."""
+        where = "report_id = ? AND actor_key = ?"
+        args: list[Any] = [report_id, actor_key.lower()]
+        if after is not None:
+            where += " AND (n < ? OR (n = ? AND operation > ?))"
+            args += [after[0], after[0], after[1]]
+        rows = self._db.conn.execute(
+            f"SELECT actor_key, operation, n, first, last FROM report_operation WHERE {where} "
+            "ORDER BY n DESC, operation LIMIT ?", [*args, max(1, limit)]).fetchall()
+        return [OperationCount(r[0], r[1], int(r[2]), _time(r[3]), _time(r[4])) for r in rows]
+
+    def clusters(self, report_id: int, *, after: tuple[int, str] | None = None,
+                 limit: int = 500) -> list[ClusterCount]:
+        """Clusters, largest first (keyset ``after`` = ``(changes, cluster id)``)."""
+        where = "report_id = ?"
+        args: list[Any] = [report_id]
+        if after is not None:
+            where += " AND (n < ? OR (n = ? AND cluster_id > ?))"
+            args += [after[0], after[0], after[1]]
+        rows = self._db.conn.execute(
+            f"SELECT cluster_id, entity_type, action, label, n FROM change_cluster WHERE {where} "
+            "ORDER BY n DESC, cluster_id LIMIT ?", [*args, max(1, limit)]).fetchall()
+        return [ClusterCount(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
+
+    def cluster(self, report_id: int, cluster_id: str) -> ClusterCount | None:
+        r = self._db.conn.execute(
+            "SELECT cluster_id, entity_type, action, label, n FROM change_cluster WHERE report_id = ? "
+            "AND cluster_id = ?", (report_id, cluster_id)).fetchone()
+        return None if r is None else ClusterCount(r[0], r[1], r[2], r[3], int(r[4]))
+
+    def _from(self, report_id: int, with_change: bool) -> str:
+        if with_change:
+            return f"change_actor a JOIN {change_table(report_id)} c ON c.rowid = a.row"
+        return "change_actor a"
+
+    def group_count(self, report_id: int, group: ChangeGroup, *, marked: bool | None = None) -> int:
+        """How many change rows a group holds (optionally only the marked or unmarked ones)."""
+        clauses, args, joined = group.where(report_id)
+        if marked is not None:
+            clauses.append(("" if marked else "NOT ") + "EXISTS (SELECT 1 FROM restore_queue q WHERE "
+                           "q.report_id = a.report_id AND q.object_id = a.object_id)")
+        sql = f"SELECT count(*) FROM {self._from(report_id, joined)} WHERE {' AND '.join(clauses)}"
+        return int(self._db.conn.execute(sql, args).fetchone()[0])
+
+    def group_counts(self, report_id: int, by: str,
+                     group: ChangeGroup = ChangeGroup()) -> list[tuple[str, int]]:
+        """Sizes of the sub-groups of ``group`` by ``actor``, ``operation`` or ``cluster`` (largest first);
+        used when a text filter is on (the stored group sizes count everything)."""
+        column = {"actor": "a.actor_key", "operation": "a.operation", "cluster": "a.cluster_id"}[by]
+        clauses, args, joined = group.where(report_id)
+        rows = self._db.conn.execute(
+            f"SELECT {column}, count(*) FROM {self._from(report_id, joined)} WHERE {' AND '.join(clauses)} "
+            f"GROUP BY 1 ORDER BY 2 DESC, 1", args).fetchall()
+        return [(r[0], int(r[1])) for r in rows]
+
+    def group_page(self, report_id: int, group: ChangeGroup, *, after: tuple[str, str, int] | None = None,
+                   limit: int = 100) -> list[ChangeRow]:
+        """A keyset page of a group's changes ordered by name (case-insensitive), object id and position;
+        ``after`` is the ``(name, id, position)`` of the previous page's last row."""
+        clauses, args, _ = group.where(report_id)
+        if after is not None:
+            clauses.append("(a.name, a.object_id, a.row) > (?, ?, ?)")
+            args += [after[0], after[1], after[2]]
+        table = change_table(report_id)
+        rows = self._db.conn.execute(
+            "SELECT c.object_id, c.entity_type, c.action, c.display_name, c.principal_name, c.on_prem, "
+            "c.recoverable, c.failure_message, EXISTS (SELECT 1 FROM restore_queue q WHERE q.report_id = "
+            "a.report_id AND q.object_id = a.object_id), a.row "
+            f"FROM change_actor a JOIN {table} c ON c.rowid = a.row WHERE {' AND '.join(clauses)} "
+            "ORDER BY a.name, a.object_id, a.row LIMIT ?",
+            [*args, max(1, min(int(limit), 10_000))]).fetchall()
+        return [ChangeRow(object_id=r[0], entity_type_raw=r[1], action_raw=r[2], display_name=r[3],
+                          principal_name=r[4], sync=sync_from_db(r[5]),
+                          recoverable=None if r[6] is None else bool(r[6]), marked=bool(r[8]),
+                          failure_message=r[7], position=int(r[9])) for r in rows]
+
+    # -- marking ---------------------------------------------------------------------------------------
+
+    def mark_group(self, report_id: int, group: ChangeGroup, *,
+                   now: datetime | None = None) -> GroupMarkResult:
+        """Queue every change of a group for restore, except kept ones, set-based, as one bulk change of the
+        restore queue: what it queues is recorded in the queue's undo record (``temp.queue_undo``, started
+        afresh here), so the queue's one undo (:meth:`RestoreQueue.undo`) takes it out again."""
+        self._queue.start_undo()
+        clauses, args, joined = group.where(report_id)
+        source = self._from(report_id, joined)
+        stamp = time_to_db(now or utc_now())
+        rid = int(report_id)
+        conn = self._db.conn
+        with self._db.tx():
+            total, kept = conn.execute(f"SELECT count(*), coalesce(sum({KEPT_SQL}), 0) FROM {source} "
+                                       f"WHERE {' AND '.join(clauses)}", args).fetchone()
+            conn.execute(
+                "INSERT OR IGNORE INTO temp.queue_undo "
+                "(report_id, object_id, entity_type, action, marked_at, added) "
+                f"SELECT a.report_id, a.object_id, a.entity_type, a.action, ?, 1 FROM {source} "
+                f"WHERE {' AND '.join([*clauses, 'NOT ' + KEPT_SQL])} "
+                f"AND a.object_id NOT IN (SELECT object_id FROM restore_queue WHERE report_id = {rid})",
+                [stamp, *args])
+            before = conn.total_changes
+            conn.execute(        # in key order: the queue's b-tree grows at its end
+                "INSERT OR IGNORE INTO restore_queue (report_id, object_id, entity_type, action, marked_at) "
+                "SELECT report_id, object_id, entity_type, action, marked_at FROM temp.queue_undo "
+                "WHERE report_id = ? AND added = 1 ORDER BY object_id", (rid,))
+            marked = conn.total_changes - before
+        return GroupMarkResult(marked, max(0, int(total) - int(kept) - marked), int(kept))
+
+    def unmark_group(self, report_id: int, group: ChangeGroup) -> int:
+        """Take every change of a group out of the restore queue; returns how many were queued."""
+        clauses, args, joined = group.where(report_id)
+        with self._db.tx():
+            cursor = self._db.conn.execute(
+                "DELETE FROM restore_queue WHERE report_id = ? AND object_id IN (SELECT a.object_id FROM "
+                f"{self._from(report_id, joined)} WHERE {' AND '.join(clauses)})", [report_id, *args])
+            return max(0, cursor.rowcount)
+
+    def kept_ids(self, report_id: int) -> set[str]:
+        """Object ids of the report whose cluster or operation is tagged ``keep``."""
+        rows = self._db.conn.execute(
+            f"SELECT DISTINCT a.object_id FROM change_actor a WHERE a.report_id = ? AND {KEPT_SQL}",
+            (report_id,)).fetchall()
+        return {r[0] for r in rows}
+
+    def kept_count(self, report_id: int) -> int:
+        """Changes of the report left alone because a tag keeps them."""
+        row = self._db.conn.execute(
+            f"SELECT count(*) FROM change_actor a WHERE a.report_id = ? AND {KEPT_SQL}",
+            (report_id,)).fetchone()
+        return int(row[0])
+
+    def object_ids(self, report_id: int, group: ChangeGroup) -> list[str]:
+        """Object ids of a group (for plans built from a group)."""
+        clauses, args, joined = group.where(report_id)
+        rows = self._db.conn.execute(
+            f"SELECT DISTINCT a.object_id FROM {self._from(report_id, joined)} WHERE {' AND '.join(clauses)} "
+            "ORDER BY a.object_id", args).fetchall()
+        return [r[0] for r in rows]
+
+    def on_prem(self, report_id: int, object_id: str) -> bool:
+        """Whether the report knows the object is synchronised from on-premises."""
+        row = self._db.conn.execute(
+            f"SELECT max(on_prem) FROM {change_table(report_id)} WHERE object_id = ?",
+            (object_id,)).fetchone()
+        return bool(row and row[0] == SYNC_SYNCED)
+
+    def deleted_rows(self, report_id: int) -> list[tuple[str, str, str]]:
+        """``(object id, type, name)`` of the report's ``restore`` changes (deleted since the backup), an
+        object once."""
+        rows = self._db.conn.execute(
+            f"SELECT object_id, entity_type, display_name FROM {change_table(report_id)} "
+            "WHERE action = 'restore' AND unreadable IS NULL GROUP BY object_id ORDER BY min(rowid)"
+        ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
