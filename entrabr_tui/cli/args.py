@@ -21,8 +21,8 @@ from entrabr_tui.cli.ops_args import add_ops_commands
 if TYPE_CHECKING:
     from entrabr_tui.cli.targets import Target
 
-COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "prewarm", "watch",
-            "compare", "evidence", "drill", "status", "audit", "blindspots", "emulator")
+COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "audit", "blindspots",
+            "prewarm", "watch", "compare", "evidence", "drill", "status", "emulator")
 AUTH_CHOICES = ("device-code", "browser", "cli", "env", "emulator")
 ROLE_CHOICES = ("reader", "admin", "global")
 FORMAT_CHOICES = ("json", "csv", "md")

@@ -244,7 +244,7 @@ CREATE TABLE watch_run (
 );
 """
 
-_V6 = """
+_V6_AUDIT = """
 CREATE TABLE audit_record (
     rowid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -491,7 +491,7 @@ def _v4(conn: sqlite3.Connection) -> None:
 def _v6(conn: sqlite3.Connection) -> None:
     """The directory audit log (records, targets, actors, resumable pulls), its join with each report (who
     made each change, clusters), and triage tags."""
-    execute_script(conn, _V6)
+    execute_script(conn, _V6_AUDIT)
     for statement in CHANGE_ACTOR_INDEXES:
         conn.execute(statement)
 
