@@ -10,45 +10,74 @@ import the terminal UI; with no command the terminal app opens (``--demo``, a co
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import importlib
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TextIO, cast
+from typing import TYPE_CHECKING, TextIO
 
 from entrabr_tui.cli.exits import CliError, ExitCode, UsageError, classify
 from entrabr_tui.cli.output import Output
 
 if TYPE_CHECKING:
+    from entrabr_tui.cli.args import CommonArgs, HistoryArgs, StatusArgs
     from entrabr_tui.engine.session import Session
 
-Command = Callable[["Session", argparse.Namespace, Output], Awaitable[int]]
 
-#: The session commands: the module under ``entrabr_tui.cli`` and the function that runs each. Only the
-#: module of the command given is imported.
-_COMMANDS = {
-    "snapshots": ("read_commands", "snapshots"),
-    "report": ("read_commands", "report"),
-    "changes": ("read_commands", "changes"),
-    "jobs": ("read_commands", "jobs"),
-    "restore": ("restore_commands", "restore"),
-    "export": ("export_command", "export"),
-    "prewarm": ("ops_commands", "prewarm"),
-    "watch": ("ops_commands", "watch"),
-    "compare": ("ops_commands", "compare"),
-    "drill": ("ops_commands", "drill"),
-    "evidence": ("ops_commands", "evidence"),
-    "audit": ("audit_commands", "audit"),
-    "blindspots": ("audit_commands", "blindspots"),
-}
+async def _run_command(session: Session, args: CommonArgs, out: Output) -> int:
+    """Run the session command ``args`` are the options of; only the module of that command is imported."""
+    from entrabr_tui.cli.args import (
+        AuditArgs,
+        BlindspotsArgs,
+        ChangesArgs,
+        CompareArgs,
+        DrillArgs,
+        EvidenceArgs,
+        ExportArgs,
+        JobsArgs,
+        PrewarmArgs,
+        ReportArgs,
+        RestoreArgs,
+        WatchArgs,
+    )
 
+    if isinstance(args, RestoreArgs):
+        from entrabr_tui.cli.restore_commands import restore
 
-def _command(name: str) -> Command:
-    module, function = _COMMANDS[name]
-    return cast(Command, getattr(importlib.import_module(f"entrabr_tui.cli.{module}"), function))
+        return await restore(session, args, out)
+    if isinstance(args, ExportArgs):
+        from entrabr_tui.cli.export_command import export
+
+        return await export(session, args, out)
+    if isinstance(args, AuditArgs | BlindspotsArgs):
+        from entrabr_tui.cli import audit_commands
+
+        if isinstance(args, AuditArgs):
+            return await audit_commands.audit(session, args, out)
+        return await audit_commands.blindspots(session, args, out)
+    if isinstance(args, PrewarmArgs | WatchArgs | CompareArgs | DrillArgs | EvidenceArgs):
+        from entrabr_tui.cli import ops_commands
+
+        if isinstance(args, PrewarmArgs):
+            return await ops_commands.prewarm(session, args, out)
+        if isinstance(args, WatchArgs):
+            return await ops_commands.watch(session, args, out)
+        if isinstance(args, CompareArgs):
+            return await ops_commands.compare(session, args, out)
+        if isinstance(args, DrillArgs):
+            return await ops_commands.drill(session, args, out)
+        return await ops_commands.evidence(session, args, out)
+    from entrabr_tui.cli import read_commands
+
+    if isinstance(args, ReportArgs):
+        return await read_commands.report(session, args, out)
+    if isinstance(args, ChangesArgs):
+        return await read_commands.changes(session, args, out)
+    if isinstance(args, JobsArgs):
+        return await read_commands.jobs(session, args, out)
+    return await read_commands.snapshots(session, args, out)
 
 
 def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None = None,
@@ -59,7 +88,7 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
 
         return emulator_main(argv[1:])
     out = Output(stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin, json_mode="--json" in argv)
-    from entrabr_tui.cli.args import parse, target_flags
+    from entrabr_tui.cli.args import EmulatorArgs, HistoryArgs, StatusArgs, parse, target_flags
 
     try:
         args = parse(argv)
@@ -68,7 +97,7 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
         return int(err.code)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
-    if args.command == "emulator":  # after global options: 'entrabr -q emulator --port 0'
+    if isinstance(args, EmulatorArgs):  # after global options: 'entrabr -q emulator --port 0'
         from entrabr_tui.emulator.cli import main as emulator_main
 
         return emulator_main(args.emulator_args)
@@ -83,10 +112,12 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
         from entrabr_tui.cli.app_sessions import open_app
 
         return _guarded(out, lambda: open_app(args, out), argv)
-    if args.command == "history":
-        return _guarded(out, lambda: _history(args, out), argv)
-    if args.command == "status":
-        return _guarded(out, lambda: _status(args, out), argv)
+    if isinstance(args, HistoryArgs):
+        history_args = args
+        return _guarded(out, lambda: _history(history_args, out), argv)
+    if isinstance(args, StatusArgs):
+        status_args = args
+        return _guarded(out, lambda: _status(status_args, out), argv)
     return _guarded(out, lambda: asyncio.run(_with_session(args, out)), argv)
 
 
@@ -137,7 +168,7 @@ def _crashed(out: Output, exc: BaseException, err: CliError, argv: list[str]) ->
     return int(err.code)
 
 
-def _history(args: argparse.Namespace, out: Output) -> int:
+def _history(args: HistoryArgs, out: Output) -> int:
     from entrabr_tui.cli.connect import load_app_config
     from entrabr_tui.cli.read_commands import history
 
@@ -145,25 +176,25 @@ def _history(args: argparse.Namespace, out: Output) -> int:
     return history(args, out)
 
 
-def _status(args: argparse.Namespace, out: Output) -> int:
+def _status(args: StatusArgs, out: Output) -> int:
     from entrabr_tui.cli.connect import load_app_config
     from entrabr_tui.cli.ops_commands import status
 
     return status(args, out, load_app_config(out))
 
 
-async def _with_session(args: argparse.Namespace, out: Output) -> int:
+async def _with_session(args: CommonArgs, out: Output) -> int:
+    from entrabr_tui.cli.args import TargetArgs
     from entrabr_tui.cli.connect import load_app_config, open_session
 
     config = load_app_config(out)  # read even for the demo tenant: a broken file is said at once
-    command = _command(args.command)
-    if args.command in ("restore", "export") and (args.ids or args.ids_from):
+    if isinstance(args, TargetArgs) and (args.ids or args.ids_from):
         from entrabr_tui.cli.restore_commands import read_targets
 
-        args.targets = read_targets(args, out)  # bad input is refused before signing in
+        args = replace(args, targets=read_targets(args, out))  # bad input is refused before signing in
     session = await open_session(args, out, config)
     try:
-        return await command(session, args, out)
+        return await _run_command(session, args, out)
     finally:
         await session.aclose()
 

@@ -14,12 +14,12 @@ stops it.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from entrabr_tui.cli.args import CommonArgs
 from entrabr_tui.cli.connect import (
     Target,
     config_problems,
@@ -50,7 +50,7 @@ or sign in to your tenant:
 """
 
 
-def open_app(args: argparse.Namespace, out: Output) -> int:
+def open_app(args: CommonArgs, out: Output) -> int:
     """No command: open the terminal app (the only path that imports Textual). Sign-in happens in the app.
 
     Problems with the config file are printed before the app starts (they stay on the terminal after it
@@ -107,7 +107,7 @@ class AppSessions:
     ``UsageError`` here, before the app opens.
     """
 
-    def __init__(self, args: argparse.Namespace, config: AppConfig,
+    def __init__(self, args: CommonArgs, config: AppConfig,
                  open_options: Mapping[str, Any] | None = None) -> None:
         self.args = args
         self.config = config
@@ -128,14 +128,13 @@ class AppSessions:
 
     def resolve(self, target: SessionTarget) -> Target:
         """The command-line target for a target of the app: a profile replaces the tenant options."""
-        args = argparse.Namespace(**vars(self.args))
+        args = self.args
         if target.profile is not None and target.profile != self.target.profile:
-            args.demo = False
-            args.profile = target.profile
-            args.tenant = args.client_id = args.graph_url = args.auth = None
+            args = replace(args, demo=False, profile=target.profile, tenant=None, client_id=None,
+                           graph_url=None, auth=None)
         if target.auth is not None:
-            args.auth = target.auth
-        args.offline = target.offline
+            args = replace(args, auth=target.auth)
+        args = replace(args, offline=target.offline)
         resolved = replace(resolve_target(args, self.config), offline=target.offline)
         if target.offline and target.tenant:
             resolved = replace(resolved, tenant=target.tenant)

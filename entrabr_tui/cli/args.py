@@ -3,15 +3,23 @@
 Global options may be given before or after the command (``entrabr --demo report`` and ``entrabr report
 --demo`` mean the same). A parse error raises :class:`~entrabr_tui.cli.exits.UsageError` (exit code 2)
 instead of exiting, so the caller reports it like any other error.
+
+:func:`parse` builds one frozen options object per run from what argparse parsed: :class:`CommonArgs` (the
+tenant of the run and how output looks) for ``snapshots`` and the app, and a subclass with its own options
+for every other command. Nothing after parsing sees argparse's ``Namespace``.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any, NoReturn
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from entrabr_tui.cli.exits import UsageError
 from entrabr_tui.cli.ops_args import add_ops_commands
+
+if TYPE_CHECKING:
+    from entrabr_tui.cli.targets import Target
 
 COMMANDS = ("snapshots", "report", "changes", "jobs", "restore", "history", "export", "audit", "blindspots",
             "prewarm", "watch", "compare", "evidence", "drill", "status", "emulator")
@@ -290,20 +298,238 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
-    """Parse ``argv``; fills in every global option so commands can rely on them."""
-    args = build_parser().parse_args(argv)
+@dataclass(frozen=True, kw_only=True)
+class CommonArgs:
+    """The options of every run: the command, the tenant and how output looks (``snapshots`` and the app
+    take no others)."""
+
+    command: str | None = None
+    version: bool = False
+    demo: bool = False
+    role: str | None = None
+    objects: int | None = None
+    job_speed: float | None = None
+    graph_url: str | None = None
+    profile: str | None = None
+    tenant: str | None = None
+    client_id: str | None = None
+    auth: str | None = None
+    allow_unencrypted_token_cache: bool = False
+    offline: bool = False
+    json: bool = False
+    quiet: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmulatorArgs(CommonArgs):
+    """``entrabr [global options] emulator …``: the emulator's own arguments, passed on as given."""
+
+    emulator_args: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportArgs(CommonArgs):
+    """``entrabr report``."""
+
+    snapshot: str = "latest"
+    types: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    fresh: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangesArgs(CommonArgs):
+    """``entrabr changes``."""
+
+    snapshot: str = "latest"
+    report: str | None = None
+    types: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    filter: str | None = None
+    recoverable: str | None = None
+    limit: int = 100
+    #: Who made the changes: ``--actor``, ``--operation``, ``--cluster``, narrowed by ``--since``/``--until``.
+    actor: str | None = None
+    operation: str | None = None
+    cluster: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobsArgs(CommonArgs):
+    """``entrabr jobs``."""
+
+    kind: str | None = None
+    limit: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistoryArgs(CommonArgs):
+    """``entrabr history``."""
+
+    action: str | None = None
+    object: str | None = None
+    since: str | None = None
+    limit: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetArgs(CommonArgs):
+    """The objects a restore or a plan export selects from a report (``_add_targets``)."""
+
+    snapshot: str = "latest"
+    ids: list[str] = field(default_factory=list)
+    ids_from: str | None = None
+    all: bool = False
+    queued: bool = False
+    types: list[str] = field(default_factory=list)
+    ignore_missing: bool = False
+    report: str | None = None
+    #: How to scope the jobs (``restore --strategy``; an exported plan uses the default).
+    strategy: str | None = None
+    #: Also plan the deleted objects the plan depends on (``restore --with-dependencies``).
+    with_dependencies: bool = False
+    #: The IDs of ``--id`` and ``--ids-from``, read once before signing in (``None``: not read yet).
+    targets: list[Target] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestoreArgs(TargetArgs):
+    """``entrabr restore``."""
+
+    plan: bool = False
+    apply: bool | str = False
+    resume: bool = False
+    discard_interrupted: bool = False
+    yes: bool = False
+    out: str | None = None
+    no_recheck: bool = False
+    if_moved: str | None = None
+    break_glass_users: list[str] = field(default_factory=list)
+    break_glass_groups: list[str] = field(default_factory=list)
+    confirm_policies: list[str] = field(default_factory=list)
+    no_verify: bool = False
+    #: Who made the changes: ``--actor``, ``--operation``, ``--cluster``, narrowed by ``--since``/``--until``.
+    actor: str | None = None
+    operation: str | None = None
+    cluster: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportArgs(TargetArgs):
+    """``entrabr export``."""
+
+    format: str = "json"
+    out: str | None = None
+    what: str = "report"
+    force: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrewarmArgs(CommonArgs):
+    """``entrabr prewarm``."""
+
+    types: list[str] = field(default_factory=list)
+    wait: str = "0"
+    limit: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class WatchArgs(CommonArgs):
+    """``entrabr watch``."""
+
+    rules: str = ""
+    webhook: str | None = None
+    teams: bool = False
+    prometheus: str | None = None
+    no_audit: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompareArgs(CommonArgs):
+    """``entrabr compare A B``."""
+
+    backup_a: str = "latest"
+    backup_b: str = "latest"
+    fresh: bool = False
+    types: list[str] = field(default_factory=list)
+    limit: int = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvidenceArgs(CommonArgs):
+    """``entrabr evidence``."""
+
+    out: str = ""
+    since: str = "7d"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrillArgs(CommonArgs):
+    """``entrabr drill`` (a full drill runs on the demo tenant: :func:`check` turns ``demo`` on)."""
+
+    read_only: bool = False
+    incident: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusArgs(CommonArgs):
+    """``entrabr status``."""
+
+    all_profiles: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditArgs(CommonArgs):
+    """``entrabr audit``."""
+
+    snapshot: str = "latest"
+    report: str | None = None
+    since: str | None = None
+    until: str | None = None
+    actor: str | None = None
+    operations: int = 10
+    no_pull: bool = False
+    format: str = "json"
+    out: str | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlindspotsArgs(CommonArgs):
+    """``entrabr blindspots``."""
+
+    snapshot: str = "latest"
+    report: str | None = None
+    kinds: list[str] = field(default_factory=list)
+    no_pull: bool = False
+
+
+_ARGS_OF: dict[str | None, type[CommonArgs]] = {
+    None: CommonArgs, "snapshots": CommonArgs, "report": ReportArgs, "changes": ChangesArgs, "jobs": JobsArgs,
+    "restore": RestoreArgs, "history": HistoryArgs, "export": ExportArgs, "emulator": EmulatorArgs,
+    "prewarm": PrewarmArgs, "watch": WatchArgs, "compare": CompareArgs, "evidence": EvidenceArgs,
+    "drill": DrillArgs, "status": StatusArgs, "audit": AuditArgs, "blindspots": BlindspotsArgs,
+}
+
+
+def parse(argv: list[str]) -> CommonArgs:
+    """Parse ``argv`` into the options object of its command (every global option filled in)."""
+    parsed = build_parser().parse_args(argv)
     for name, default in (("demo", False), ("role", None), ("objects", None), ("job_speed", None),
                           ("graph_url", None), ("profile", None), ("tenant", None), ("client_id", None),
                           ("auth", None), ("allow_unencrypted_token_cache", False), ("offline", False),
                           ("json", False), ("quiet", False)):
-        if not hasattr(args, name):
-            setattr(args, name, default)
-    check(args)
-    return args
+        if not hasattr(parsed, name):
+            setattr(parsed, name, default)
+    check(parsed)
+    return _ARGS_OF[parsed.command](**vars(parsed))  # a TypeError names an option its class lacks
 
 
-def target_flags(args: argparse.Namespace) -> list[str]:
+def target_flags(args: CommonArgs) -> list[str]:
     """The options that name the tenant of this run, as typed again in a suggested command."""
     import shlex
 

@@ -9,7 +9,6 @@ with 4 and a message naming what is missing.
 
 from __future__ import annotations
 
-import argparse
 import csv
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,9 @@ from entrabr_tui.engine.export_files import ExportTargetError, write_text_file
 from entrabr_tui.engine.export_records import csv_cell, dt_text, json_text, md_cell
 
 if TYPE_CHECKING:
+    import argparse
+
+    from entrabr_tui.cli.args import AuditArgs, BlindspotsArgs, ChangesArgs, RestoreArgs
     from entrabr_tui.engine.plans import SessionPlan
     from entrabr_tui.engine.reports import ReportInfo
     from entrabr_tui.engine.session import Session
@@ -59,13 +61,14 @@ def progress_printer(out: Output) -> Any:
     return show
 
 
-async def joined_report(session: Session, args: argparse.Namespace, out: Output) -> ReportInfo:
+async def joined_report(session: Session, snapshot: str, report: str | None, out: Output, *,
+                        pull: bool = True) -> ReportInfo:
     """The report the options name (run first when none is cached, online), with the audit log of its
-    window read (online) and joined."""
+    window read (online, unless not ``pull``) and joined."""
     from entrabr_tui.cli.restore_commands import source_report
 
-    info = await source_report(session, args, out)
-    if not session.offline and not getattr(args, "no_pull", False):
+    info = await source_report(session, snapshot, report, out)
+    if not session.offline and pull:
         await session.pull_audit(info.id, progress_printer(out))
     try:
         session.audit.join_info(info.id)
@@ -86,11 +89,11 @@ def tag_json(note: TriageNote | None) -> dict[str, Any] | None:
     return {"tag": note.tag.value, "note": note.note, "updated": dt_text(note.updated)}
 
 
-def group_from(session: Session, info: ReportInfo, args: argparse.Namespace) -> ChangeGroup | None:
+def group_from(session: Session, info: ReportInfo, args: ChangesArgs | RestoreArgs) -> ChangeGroup | None:
     """The group the audit options select (``None`` when none is given)."""
-    actor, operation, cluster = (getattr(args, name, None) for name in ("actor", "operation", "cluster"))
-    since = parse_time(getattr(args, "since", None), "--since")
-    until = parse_time(getattr(args, "until", None), "--until")
+    actor, operation, cluster = args.actor, args.operation, args.cluster
+    since = parse_time(args.since, "--since")
+    until = parse_time(args.until, "--until")
     if not (actor or operation or cluster or since or until):
         return None
     key = session.audit.find_actor(info.id, actor).key if actor else None
@@ -100,9 +103,9 @@ def group_from(session: Session, info: ReportInfo, args: argparse.Namespace) -> 
 
 # -- entrabr audit ---------------------------------------------------------------------------------------
 
-async def audit(session: Session, args: argparse.Namespace, out: Output) -> int:
+async def audit(session: Session, args: AuditArgs, out: Output) -> int:
     """Who changed what in a report: its actors ranked by changes, each with its operations."""
-    info = await joined_report(session, args, out)
+    info = await joined_report(session, args.snapshot, args.report, out, pull=not args.no_pull)
     since, until = parse_time(args.since, "--since"), parse_time(args.until, "--until")
     window = ChangeGroup(since=since, until=until)
     actors = session.audit_actors(info.id)
@@ -191,7 +194,7 @@ def _short(text: str | None) -> str:
     return "-" if text is None else text.replace("T", " ")[:16] + "Z"
 
 
-def _export(session: Session, args: argparse.Namespace, out: Output, doc: dict[str, Any],
+def _export(session: Session, args: AuditArgs, out: Output, doc: dict[str, Any],
             info: ReportInfo) -> int:
     fmt = args.format
     rows = [(a["label"], a["kind"], a["key"], a["changes"], o["correlationId"] or "", o["changes"],
@@ -246,9 +249,9 @@ def blind_spot_json(spot: BlindSpot) -> dict[str, Any]:
             "correlationId": spot.correlation_id, "recordId": spot.record_id, "advice": spot.advice}
 
 
-async def blindspots(session: Session, args: argparse.Namespace, out: Output) -> int:
+async def blindspots(session: Session, args: BlindspotsArgs, out: Output) -> int:
     """What the report cannot show or a restore will not fix, with what to do instead; the purge clock."""
-    info = await joined_report(session, args, out)
+    info = await joined_report(session, args.snapshot, args.report, out, pull=not args.no_pull)
     kinds = [BlindSpotKind(k) for k in args.kinds] if args.kinds else None
     spots = session.audit.blind_spots(info.id, kinds)
     clock = session.purge_clock(info.id)
@@ -292,11 +295,11 @@ def audit_fields(session: Session, info: ReportInfo, rows: list[ChangeRow]) -> d
         "at": dt_text(who.at)} for position, who in found.items()}
 
 
-def group_rows(session: Session, info: ReportInfo, group: ChangeGroup, args: argparse.Namespace
+def group_rows(session: Session, info: ReportInfo, group: ChangeGroup, args: ChangesArgs
                ) -> tuple[list[ChangeRow], int, bool]:
     """The rows of ``changes`` with audit options: the group, narrowed by type, action and text."""
-    types = list(dict.fromkeys(args.types)) or [None]
-    actions = list(dict.fromkeys(args.actions)) or [None]
+    types: list[str | None] = [*dict.fromkeys(args.types)] or [None]
+    actions: list[str | None] = [*dict.fromkeys(args.actions)] or [None]
     limit = args.limit or None
     rows: list[ChangeRow] = []
     total = 0

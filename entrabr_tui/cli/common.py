@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from entrabr_tui.cli.exits import CliError, ExitCode, UsageError
 from entrabr_tui.cli.output import Output
+from entrabr_tui.core.backup_choice import BackupNotChosen, Unmatched, choose_backup
 from entrabr_tui.core.model import ResourceType
 from entrabr_tui.core.text import format_duration
 from entrabr_tui.engine.export_records import dt_text, scope_json, scope_text
@@ -40,22 +41,19 @@ def check_types(types: Sequence[str]) -> list[str]:
 
 
 async def pick_snapshot(session: Session, spec: str | None) -> SnapshotEntry:
-    """The backup named by ``spec``: ``latest`` (default), an ID, or a date ``YYYY-MM-DD`` (UTC)."""
+    """The backup named by ``spec``: ``latest`` (default), an ID, or a date ``YYYY-MM-DD`` (UTC); see
+    :func:`~entrabr_tui.core.backup_choice.choose_backup`."""
     entries = await session.snapshots(refresh=not session.offline)
-    current = [e for e in entries if not e.expired] or ([] if not session.offline else entries)
-    if not entries:
-        raise missing(session, "No backups are known" + (" in the cache." if session.offline else "."),
-                      "Run once without --offline first." if session.offline else None)
-    text = (spec or "latest").strip()
-    if text.lower() == "latest":
-        if not current:
-            raise missing(session, "No current backup is listed; older ones are kept in the cache.")
-        return current[0]
-    for entry in entries:  # an explicit ID or date may name an archived backup (browsable from the cache)
-        if entry.snapshot.id == text or entry.snapshot.created.strftime("%Y-%m-%d") == text:
-            return entry
-    listed = ", ".join(f"{e.snapshot.created:%Y-%m-%d} ({e.snapshot.id})" for e in entries[:8])
-    raise missing(session, f"No backup {text!r}.", f"Known backups: {listed}; or use 'latest'.")
+    try:
+        return choose_backup(entries, spec, offline=session.offline)
+    except BackupNotChosen as error:
+        hint: str | None = None
+        if error.reason is Unmatched.NONE_KNOWN and session.offline:
+            hint = "Run once without --offline first."
+        elif error.reason is Unmatched.NO_MATCH:
+            listed = ", ".join(f"{s.created:%Y-%m-%d} ({s.id})" for s in error.known[:8])
+            hint = f"Known backups: {listed}; or use 'latest'."
+        raise missing(session, error.message, hint) from None
 
 
 def pick_report(session: Session, entry: SnapshotEntry | None, report_ref: str | None,

@@ -6,10 +6,10 @@ then the built-in defaults. The device-code prompt goes to stderr, so stdout sta
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from entrabr_tui.cli.args import CommonArgs, RestoreArgs
 from entrabr_tui.cli.exits import CliError, ExitCode, UsageError
 from entrabr_tui.cli.output import Output
 
@@ -65,7 +65,7 @@ def configured_profile(config: AppConfig, name: str | None) -> TenantProfile | N
     return profile
 
 
-def resolve_target(args: argparse.Namespace, config: AppConfig | None) -> Target:
+def resolve_target(args: CommonArgs, config: AppConfig | None) -> Target:
     """Merge the options with the configured profile."""
     if args.demo:
         return Target(True, None, None, None, "emulator", args.role or "admin", False)
@@ -79,7 +79,7 @@ def resolve_target(args: argparse.Namespace, config: AppConfig | None) -> Target
                          f"use one of {', '.join(AUTH_METHODS)}.")
     return Target(False, graph_url, tenant, client_id, auth, args.role or "admin", args.offline,
                   profile.name if profile else None,
-                  allow_unencrypted_cache=bool(getattr(args, "allow_unencrypted_token_cache", False)))
+                  allow_unencrypted_cache=args.allow_unencrypted_token_cache)
 
 
 def demo_poll(job_speed: float | None) -> PollPolicy:
@@ -121,7 +121,7 @@ def device_code_printer(out: Output) -> Any:
     return show
 
 
-async def open_session(args: argparse.Namespace, out: Output, config: AppConfig | None) -> Session:
+async def open_session(args: CommonArgs, out: Output, config: AppConfig | None) -> Session:
     """Open the session the options ask for (see the module documentation)."""
     from entrabr_tui import engine
     from entrabr_tui.engine.errors import EngineError
@@ -154,7 +154,7 @@ async def open_session(args: argparse.Namespace, out: Output, config: AppConfig 
 
 
 def apply_restore_guards(session: Session, config: AppConfig | None, profile: str | None,
-                         args: argparse.Namespace, out: Output | None = None) -> None:
+                         args: CommonArgs, out: Output | None = None) -> None:
     """Give the session the tenant's restore guards from the config (its profile, else
     ``[tenants."<tenant id>"]``), with the ``--break-glass-user`` / ``--break-glass-group`` options added."""
     from dataclasses import replace
@@ -166,8 +166,9 @@ def apply_restore_guards(session: Session, config: AppConfig | None, profile: st
     for warning in warnings:
         if out is not None:
             out.warn(warning)
-    users = [*guards.break_glass_users, *getattr(args, "break_glass_users", [])]
-    groups = [*guards.break_glass_groups, *getattr(args, "break_glass_groups", [])]
+    given = args if isinstance(args, RestoreArgs) else RestoreArgs()
+    users = [*guards.break_glass_users, *given.break_glass_users]
+    groups = [*guards.break_glass_groups, *given.break_glass_groups]
     guards = replace(guards, break_glass_users=tuple(dict.fromkeys(users)),
                      break_glass_groups=tuple(dict.fromkeys(groups)))
     session.safety.configure(guards, profile=profile)

@@ -9,11 +9,11 @@ control characters (see :mod:`entrabr_tui.engine.export`).
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from entrabr_tui.cli.args import ExportArgs
 from entrabr_tui.cli.common import pick_report, pick_snapshot
 from entrabr_tui.cli.exits import UsageError
 from entrabr_tui.cli.output import Output
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 _TARGET_HINT = "Give the name of a new file (or of an earlier export, with --force)."
 
 
-async def _report_data(session: Session, args: argparse.Namespace, out: Output) -> tuple[Export, ReportInfo]:
+async def _report_data(session: Session, args: ExportArgs, out: Output) -> tuple[Export, ReportInfo]:
     entry = None if args.report else await pick_snapshot(session, args.snapshot)
     info = pick_report(session, entry, args.report, out)
     counts = [TypeActionTotal(c.entity_type_raw, c.action_raw, c.count) for c in session.counts(info.id)]
@@ -58,7 +58,7 @@ async def _jobs_data(session: Session) -> Export:
     return JobsExport(tenant=session.tenant, generated=datetime.now(UTC), results=results)
 
 
-async def export(session: Session, args: argparse.Namespace, out: Output) -> int:
+async def export(session: Session, args: ExportArgs, out: Output) -> int:
     """Write the export the options describe."""
     fmt = ExportFormat(args.format)
     what = ExportKind(args.what)

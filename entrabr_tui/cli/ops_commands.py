@@ -7,7 +7,6 @@ They are made for unattended runs (cron, systemd timers) and for many tenants: e
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,14 @@ from entrabr_tui.engine.backup_compare import IncompleteReportError, gap_warning
 from entrabr_tui.engine.export_records import dt_text, scope_json, scope_text
 
 if TYPE_CHECKING:
+    from entrabr_tui.cli.args import (
+        CompareArgs,
+        DrillArgs,
+        EvidenceArgs,
+        PrewarmArgs,
+        StatusArgs,
+        WatchArgs,
+    )
     from entrabr_tui.core.compare import Comparison, ObjectDelta, PropertyDelta, ReportSide
     from entrabr_tui.core.watch_rules import RuleSet
     from entrabr_tui.engine.drill import DrillResult
@@ -83,7 +90,7 @@ def _properties_text(delta: ObjectDelta) -> str:
     return delta.kind.words
 
 
-async def compare(session: Session, args: argparse.Namespace, out: Output) -> int:
+async def compare(session: Session, args: CompareArgs, out: Output) -> int:
     """What differs between two backups (``entrabr compare A B``)."""
     entry_a = await pick_snapshot(session, args.backup_a)
     entry_b = await pick_snapshot(session, args.backup_b)
@@ -144,7 +151,7 @@ async def compare(session: Session, args: argparse.Namespace, out: Output) -> in
 
 # -- prewarm -------------------------------------------------------------------------------------------------
 
-def prewarm_scope(args: argparse.Namespace, config: AppConfig | None) -> FilteringCriteria | None:
+def prewarm_scope(args: PrewarmArgs, config: AppConfig | None) -> FilteringCriteria | None:
     """``--type`` values, else the profile's ``prewarm_types``, else every object (``None``)."""
     types = check_types(args.types)
     if not types and config is not None and not args.demo:
@@ -172,7 +179,7 @@ def prewarm_json(tenant: str, result: PrewarmResult) -> dict[str, Any]:
     }
 
 
-async def prewarm(session: Session, args: argparse.Namespace, out: Output) -> int:
+async def prewarm(session: Session, args: PrewarmArgs, out: Output) -> int:
     """A difference report on every backup that has none; never takes the job slot from a running restore."""
     from entrabr_tui.cli.connect import load_app_config
     from entrabr_tui.engine.prewarm import Prewarmer, PrewarmOutcome
@@ -234,7 +241,7 @@ def read_rules(path_text: str) -> RuleSet:
         raise UsageError(str(exc), hint="docs/rules.example.toml documents every key.") from None
 
 
-async def watch(session: Session, args: argparse.Namespace, out: Output) -> int:
+async def watch(session: Session, args: WatchArgs, out: Output) -> int:
     """One watch run: findings, alerts raised and resolved, and the outputs (webhook, Prometheus file)."""
     import os
     from pathlib import Path
@@ -307,7 +314,7 @@ def _print_watch(out: Output, result: WatchResult) -> None:
 
 # -- evidence ------------------------------------------------------------------------------------------------
 
-async def evidence(session: Session, args: argparse.Namespace, out: Output) -> int:
+async def evidence(session: Session, args: EvidenceArgs, out: Output) -> int:
     """An evidence pack of the recoveries since ``--since`` in a new folder."""
     from pathlib import Path
 
@@ -356,7 +363,7 @@ def drill_json(result: DrillResult) -> dict[str, Any]:
 _PASSED = ("verified", "verified with expected differences", "measured")
 
 
-async def drill(session: Session, args: argparse.Namespace, out: Output) -> int:
+async def drill(session: Session, args: DrillArgs, out: Output) -> int:
     """A timed recovery of a scripted incident on the built-in emulator, or (``--read-only``) the time one
     full report of the tenant takes now."""
     from entrabr_tui.engine.drill import INCIDENT_OBJECTS, DrillRefusedError, EmulatorDrill, ReadOnlyDrill
@@ -453,7 +460,7 @@ def _print_status(out: Output, rows: list[TenantStatus], now: datetime) -> None:
                "JOB SLOT"), table, flex=(0, 1, 7))
 
 
-def status(args: argparse.Namespace, out: Output, config: AppConfig) -> int:
+def status(args: StatusArgs, out: Output, config: AppConfig) -> int:
     """Per tenant profile: backups, reports, drill, watch, alerts and the job slot, from the caches."""
     import asyncio
 
@@ -483,7 +490,7 @@ def status(args: argparse.Namespace, out: Output, config: AppConfig) -> int:
     return 0
 
 
-async def _session_status(args: argparse.Namespace, out: Output, config: AppConfig) -> TenantStatus:
+async def _session_status(args: StatusArgs, out: Output, config: AppConfig) -> TenantStatus:
     """The status of the tenant the options name (the demo tenant, ``--tenant``): its session's cache, with
     the backups and the job list read fresh unless offline."""
     from entrabr_tui.cli.connect import open_session

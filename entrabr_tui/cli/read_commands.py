@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from entrabr_tui.cli.args import ChangesArgs, CommonArgs, HistoryArgs, JobsArgs, ReportArgs
 from entrabr_tui.cli.common import (
     age_text,
     change_row_json,
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from entrabr_tui.store import ChangeRow
 
 
-async def snapshots(session: Session, args: argparse.Namespace, out: Output) -> int:
+async def snapshots(session: Session, args: CommonArgs, out: Output) -> int:
     """List backups newest first with expiry and cached reports."""
     entries = await session.snapshots(refresh=not session.offline)
     now = datetime.now(UTC)
@@ -65,7 +65,7 @@ async def snapshots(session: Session, args: argparse.Namespace, out: Output) -> 
     return 0
 
 
-def _report_scope(session: Session, args: argparse.Namespace, snapshot_reports: Any,
+def _report_scope(session: Session, args: ReportArgs, snapshot_reports: Any,
                   out: Output) -> FilteringCriteria | None:
     types = check_types(args.types)
     if not args.ids:
@@ -91,7 +91,7 @@ def _report_scope(session: Session, args: argparse.Namespace, snapshot_reports: 
     return EntityNameAndIdsFilter(tuple((t, tuple(ids)) for t, ids in grouped.items()))
 
 
-async def report(session: Session, args: argparse.Namespace, out: Output) -> int:
+async def report(session: Session, args: ReportArgs, out: Output) -> int:
     """Create or reuse a difference report, download it, print counts by type and action."""
     entry = await pick_snapshot(session, args.snapshot)
     scope = _report_scope(session, args, [r for r in entry.reports if r.complete], out)
@@ -128,11 +128,11 @@ async def report(session: Session, args: argparse.Namespace, out: Output) -> int
     return code
 
 
-def _recoverable(args: argparse.Namespace) -> Recoverable | None:
+def _recoverable(args: ChangesArgs) -> Recoverable | None:
     return None if args.recoverable is None else Recoverable(args.recoverable)
 
 
-def _rows(session: Session, report_id: str, args: argparse.Namespace) -> tuple[list[ChangeRow], bool]:
+def _rows(session: Session, report_id: str, args: ChangesArgs) -> tuple[list[ChangeRow], bool]:
     """Matching rows in type/action/name order, at most ``--limit`` (0 = all); and whether more exist."""
     limit = args.limit or None
     types: list[str | None] = [*check_types(args.types)] or [None]
@@ -156,15 +156,15 @@ def _rows(session: Session, report_id: str, args: argparse.Namespace) -> tuple[l
     return rows, False
 
 
-async def changes(session: Session, args: argparse.Namespace, out: Output) -> int:
+async def changes(session: Session, args: ChangesArgs, out: Output) -> int:
     """List changed objects of a cached report, filtered by type, action and text."""
     from entrabr_tui.cli import audit_commands
 
     entry = None if args.report else await pick_snapshot(session, args.snapshot)
     info = pick_report(session, entry, args.report, out)
     group = None
-    if any(getattr(args, name, None) for name in ("actor", "operation", "cluster", "since", "until")):
-        info = await audit_commands.joined_report(session, args, out)
+    if args.actor or args.operation or args.cluster or args.since or args.until:
+        info = await audit_commands.joined_report(session, args.snapshot, args.report, out)
         group = audit_commands.group_from(session, info, args)
     if group is not None:
         rows, total, more = audit_commands.group_rows(session, info, group, args)
@@ -205,7 +205,7 @@ def _who(fields: dict[str, Any] | None) -> str | None:
     return actor["label"] if actor else None
 
 
-async def jobs(session: Session, args: argparse.Namespace, out: Output) -> int:
+async def jobs(session: Session, args: JobsArgs, out: Output) -> int:
     """Jobs of both kinds, newest first (archived ones are those the service no longer lists)."""
     records = await session.job_records(refresh=not session.offline)
     if args.kind:
@@ -242,7 +242,7 @@ def history_actions() -> list[str]:
     return [a.value for a in HistoryAction] + [a.value for a in AppAction] + [a.value for a in OpsAction]
 
 
-def history(args: argparse.Namespace, out: Output) -> int:
+def history(args: HistoryArgs, out: Output) -> int:
     """The local session log (no sign-in needed): every action taken, newest first."""
     from entrabr_tui.store import History
 

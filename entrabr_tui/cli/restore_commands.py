@@ -4,13 +4,13 @@ around a restore: the recheck of what was reviewed, the lockout guard, the verif
 
 from __future__ import annotations
 
-import argparse
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from entrabr_tui.cli.args import RestoreArgs, TargetArgs
 from entrabr_tui.cli.common import check_types, missing, pick_report, pick_snapshot
 from entrabr_tui.cli.confirm import confirm_restore
 from entrabr_tui.cli.exits import CliError, ExitCode, forbidden
@@ -43,11 +43,12 @@ def require_restore(session: Session) -> None:
                     "Sign in as an Entra Backup Administrator (or Global Administrator) to restore.")
 
 
-async def source_report(session: Session, args: argparse.Namespace, out: Output) -> ReportInfo:
-    """The report the targets come from; an unscoped report is run (or reused) when none is cached."""
-    entry = None if args.report else await pick_snapshot(session, args.snapshot)
-    if args.report or (entry is not None and entry.report is not None) or session.offline:
-        return pick_report(session, entry, args.report, out)
+async def source_report(session: Session, snapshot: str, report: str | None, out: Output) -> ReportInfo:
+    """The report the options name (``--report``, else the latest of ``--snapshot``); an unscoped report is
+    run (or reused) when none is cached."""
+    entry = None if report else await pick_snapshot(session, snapshot)
+    if report or (entry is not None and entry.report is not None) or session.offline:
+        return pick_report(session, entry, report, out)
     assert entry is not None
     out.info(f"No cached report of the backup of {entry.snapshot.created:%Y-%m-%d}; running one first.")
     progress = ProgressPrinter(out.stderr, quiet=out.quiet)
@@ -57,7 +58,7 @@ async def source_report(session: Session, args: argparse.Namespace, out: Output)
         progress.done()
 
 
-def _plan_all(session: Session, info: ReportInfo, types: list[str], args: argparse.Namespace,
+def _plan_all(session: Session, info: ReportInfo, types: list[str], args: TargetArgs,
               extra: list[Change] | None = None) -> SessionPlan:
     """Every change of the report (of ``types`` when given), streamed once; the options compared (whole
     types where that reverts nothing unchosen and is faster)."""
@@ -86,7 +87,7 @@ async def check_sync(session: Session, out: Output, ref: str | None, ids: list[s
         out.info(check.summary)
 
 
-def read_targets(args: argparse.Namespace, out: Output) -> list[Target]:
+def read_targets(args: TargetArgs, out: Output) -> list[Target]:
     """The ``--id`` / ``--ids-from`` targets, read and checked before anything contacts the tenant."""
     types = check_types(args.types)
     # With several --type values, each ID's own TYPE: prefix (or the report) decides.
@@ -97,7 +98,7 @@ def read_targets(args: argparse.Namespace, out: Output) -> list[Target]:
     return targets
 
 
-def _plan_ids(session: Session, info: ReportInfo, targets: list[Target], args: argparse.Namespace,
+def _plan_ids(session: Session, info: ReportInfo, targets: list[Target], args: TargetArgs,
               out: Output) -> SessionPlan:
     # Typed ids are matched to the report's ids here, at the input edge (exactly, else ignoring case);
     # from then on ids compare exactly. An object may have several changes: all go to the planner.
@@ -126,15 +127,12 @@ def _plan_ids(session: Session, info: ReportInfo, targets: list[Target], args: a
     return session.plan_changes(info.id, chosen, allow_whole_type=False, strategy=args.strategy)
 
 
-async def build_session_plan(session: Session, args: argparse.Namespace, out: Output,
+async def build_session_plan(session: Session, args: TargetArgs, out: Output,
                              targets: list[Target] | None = None) -> SessionPlan:
     """The plan for the targets the options select (``targets``: already read by :func:`read_targets`)."""
     from entrabr_tui.engine.errors import EngineError
 
-    for name, default in (("strategy", None), ("with_dependencies", False)):  # export --what plan lacks them
-        if not hasattr(args, name):
-            setattr(args, name, default)
-    targets = targets if targets is not None else getattr(args, "targets", None)
+    targets = targets if targets is not None else args.targets
     if targets is None and (args.ids or args.ids_from):
         targets = read_targets(args, out)
     if args.queued:
@@ -147,8 +145,8 @@ async def build_session_plan(session: Session, args: argparse.Namespace, out: Ou
             return plan
         except EngineError as exc:
             raise CliError(exc.message, ExitCode.NOT_FOUND) from None
-    info = await source_report(session, args, out)
-    if any(getattr(args, name, None) for name in ("actor", "operation", "cluster")):
+    info = await source_report(session, args.snapshot, args.report, out)
+    if isinstance(args, RestoreArgs) and (args.actor or args.operation or args.cluster):
         from entrabr_tui.cli.audit_commands import group_from, plan_for_group
 
         if not session.offline:
@@ -240,7 +238,7 @@ class Checks:
         return doc
 
 
-async def restore(session: Session, args: argparse.Namespace, out: Output) -> int:
+async def restore(session: Session, args: RestoreArgs, out: Output) -> int:
     """Dry run (``--plan``, ``--out`` writes it as a reviewed plan file), apply (``--apply``, of the
     targets or of a reviewed plan file), resume (``--resume``) or drop (``--discard-interrupted``) a restore.
 
@@ -276,7 +274,7 @@ async def restore(session: Session, args: argparse.Namespace, out: Output) -> in
             and args.snapshot in (None, "latest"):
         # The same targets are planned against the report the interrupted restore came from (a newer
         # backup may exist by now): never a new report, and an equal plan is the one to resume.
-        args.report = interrupted.report_job_id
+        args = replace(args, report=interrupted.report_job_id)
     plan = await build_session_plan(session, args, out)
     if args.plan:
         if args.out:
@@ -322,7 +320,7 @@ def _interrupted_conflict(interrupted: InterruptedRestore) -> CliError:
              "--discard-interrupted' drops them.")
 
 
-async def _apply(session: Session, plan: SessionPlan, args: argparse.Namespace, out: Output) -> int:
+async def _apply(session: Session, plan: SessionPlan, args: RestoreArgs, out: Output) -> int:
     """Confirm, recheck what was reviewed, check for lockouts, restore, verify, check again."""
     for line in plan.option_lines(_now_local()):
         out.info(line)
@@ -356,7 +354,7 @@ async def _apply(session: Session, plan: SessionPlan, args: argparse.Namespace, 
     return _report_result(plan, result, out, checks=checks)
 
 
-async def _recheck(session: Session, plan: SessionPlan, args: argparse.Namespace, out: Output,
+async def _recheck(session: Session, plan: SessionPlan, args: RestoreArgs, out: Output,
                    progress: ProgressPrinter, checks: Checks) -> SessionPlan | None:
     """The staleness guard: the plan to restore (``None``: nothing left), or :class:`CliError` (exit 17)
     when objects moved and nobody said what to do."""
@@ -390,7 +388,7 @@ async def _recheck(session: Session, plan: SessionPlan, args: argparse.Namespace
     return settled
 
 
-def _confirm_lockout(session: Session, check: LockoutCheck, args: argparse.Namespace, out: Output) -> None:
+def _confirm_lockout(session: Session, check: LockoutCheck, args: RestoreArgs, out: Output) -> None:
     """Say what the lockout guard found; a finding that needs it must be confirmed by typing each policy's
     name (``--confirm-policy NAME`` in scripts), else :class:`CliError` (exit 18)."""
     out.info(check.summary)
@@ -411,7 +409,7 @@ def _confirm_lockout(session: Session, check: LockoutCheck, args: argparse.Names
                             "--confirm-policy NAME for each policy listed.")
 
 
-async def _resume(session: Session, interrupted: InterruptedRestore, args: argparse.Namespace, out: Output,
+async def _resume(session: Session, interrupted: InterruptedRestore, args: RestoreArgs, out: Output,
                   plan: SessionPlan | None) -> int:
     """Finish an interrupted restore (after asking, as for a new one)."""
     out.info(f"{interrupted.text} (started {interrupted.created:%Y-%m-%d %H:%MZ}); resuming it instead of "

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from entrabr_tui.cli.exits import UsageError
 from entrabr_tui.core.text import display_text
@@ -59,7 +59,13 @@ def parse_target(text: str, where: str) -> Target:
     return Target(value, entity_type)
 
 
-def read_targets(stream: TextIO, source: str) -> list[Target]:
+class LineReader(Protocol):
+    """What :func:`read_targets` reads from: a text stream's ``readline`` (stdin, an open file)."""
+
+    def readline(self, size: int = -1, /) -> str: ...
+
+
+def read_targets(stream: LineReader, source: str) -> list[Target]:
     """Targets from a text stream, one per line (see the module documentation)."""
     out: list[Target] = []
     number = 0

@@ -149,7 +149,7 @@ def is_sync_marker(name: str, new_value: str | None, loads: Loads = json.loads) 
     """``Action Client Name = DirectorySync``: the write came from directory synchronization."""
     if name.strip().casefold() != SYNC_MARKER_NAME or new_value is None:
         return False
-    return audit_value(new_value, loads) == SYNC_CLIENT
+    return bool(audit_value(new_value, loads) == SYNC_CLIENT)
 
 
 _BOOL_TEXT = {"True": True, "False": False, "true": True, "false": False}

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 NAMESPACE = "microsoft.graph.entraRecoveryServices"
 PREVIEW_JOB_ODATA_TYPE = f"#{NAMESPACE}.recoveryPreviewJob"
@@ -30,7 +30,7 @@ class _LenientEnum(StrEnum):
     """A string enum whose ``parse`` maps unknown values to ``unknownFutureValue`` instead of raising."""
 
     @classmethod
-    def parse(cls, value: object) -> Any:
+    def parse(cls, value: object) -> Self:
         if isinstance(value, str):
             try:
                 return cls(value)

@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .durations import estimate, format_duration, load_seconds
+from .durations import estimate, load_seconds
 from .model import MAX_IDS_PER_JOB, EntityNamesFilter, FilteringCriteria, JobKind
 from .planner import QueuedChange, RestorePlan, plan_restore, rebatch
 from .review import ObjectKey
+from .text import format_duration
 
 #: Bounds of the factor learnt from the tenant's jobs (a few odd jobs must not make estimates absurd).
 MIN_FACTOR, MAX_FACTOR = 0.001, 50.0

@@ -217,7 +217,9 @@ class EmulatorService:
 
     # --------------------------------------------------------------------------------- control plane
     async def advance(self, days: int) -> None:
-        """Move the clock ``days`` days: each day a new snapshot and a day of drift."""
+        """Move the clock ``days`` days: each day a new snapshot and a day of drift. When it returns, the
+        directory work the new time started (a difference to compute) is done, so a job whose end has
+        passed shows its end instead of still calculating."""
         for _ in range(days):
             await self.settle()
             await self.drain()
@@ -227,6 +229,7 @@ class EmulatorService:
             self.jobs.generation += 1
             self._views.clear()
         await self.settle()
+        await self.drain()
 
     async def edit_object(self, object_id: str, properties: dict[str, Any],
                           soft_delete: bool) -> dict[str, Any]:

@@ -73,7 +73,7 @@ class UnconfirmedIntentError(EngineError):
     tenant online, and a new request for the same job settles it first (adopting the job it created, if any).
     """
 
-    def __init__(self, intent_id: int | str, detail: str) -> None:
+    def __init__(self, intent_id: int, detail: str) -> None:
         super().__init__(detail)
         self.intent_id = intent_id
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from entrabr_tui.core.audit_blindspots import PurgeEntry
 from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
+from entrabr_tui.core.backup_choice import BackupNotChosen, choose_backup
 from entrabr_tui.core.capabilities import Capabilities
 from entrabr_tui.core.compare import Comparison
 from entrabr_tui.core.dependencies import Deleted
@@ -315,18 +316,13 @@ class Session:
         ]
 
     async def resolve_snapshot(self, spec: str | None) -> str:
-        """A backup id from ``latest`` (or ``None``), an id, or a ``YYYY-MM-DD`` date."""
-        entries = [e for e in await self.snapshots(refresh=not self.offline) if not e.expired or self.offline]
-        if not entries:
-            raise EngineError("No backups are available" + (" in the cache." if self.offline else "."))
-        if spec is None or spec.strip().lower() == "latest":
-            return entries[0].snapshot.id
-        text = spec.strip()
-        for entry in entries:
-            if entry.snapshot.id == text or entry.snapshot.created.strftime("%Y-%m-%d") == text:
-                return entry.snapshot.id
-        raise EngineError(f"No backup {text!r}; use one of: latest, "
-                          + ", ".join(e.snapshot.created.strftime("%Y-%m-%d") for e in entries))
+        """A backup id from ``latest`` (or ``None``), an id, or a ``YYYY-MM-DD`` date; see
+        :func:`~entrabr_tui.core.backup_choice.choose_backup`."""
+        entries = await self.snapshots(refresh=not self.offline)
+        try:
+            return choose_backup(entries, spec, offline=self.offline).snapshot.id
+        except BackupNotChosen as error:
+            raise EngineError(error.message) from error
 
     async def job_records(self, *, refresh: bool = True) -> list[JobRecord]:
         """Jobs of both kinds, newest first, with ``archived`` for those the service no longer lists."""

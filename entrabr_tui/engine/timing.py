@@ -20,9 +20,9 @@ from entrabr_tui.core.durations import (
     RECOVER_SECONDS_PER_CHANGE,
     Estimate,
     estimate,
-    format_duration,
     load_seconds,
 )
+from entrabr_tui.core.text import format_duration
 
 __all__ = [
     "CALCULATE_SECONDS_PER_CHANGE", "LOAD_SECONDS", "LOAD_SECONDS_LARGEST", "MIN_PHASE_SECONDS",

@@ -28,8 +28,9 @@ from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
 from kiota_http.middleware.options import RedirectHandlerOption, RetryHandlerOption
-from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_request_adapter import options as graph_default_options
+from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory
 
 from entrabr_tui.graph.resilience import RedirectRefused
@@ -119,5 +120,5 @@ def patch_entity_field_deserializers() -> bool:
         }
 
     setattr(get_field_deserializers, _PATCH_MARK, True)
-    Entity.get_field_deserializers = get_field_deserializers  # type: ignore[method-assign]
+    Entity.get_field_deserializers = get_field_deserializers  # type: ignore[method-assign]  # patched on purpose
     return True

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from entrabr_tui.core.sign_in import DeviceCodePrompt, PromptCallback
 from entrabr_tui.graph.auth_errors import (
     InteractionRequired,
     SignInCancelled,
@@ -49,12 +50,7 @@ from entrabr_tui.graph.auth_settings import (
     decode_jwt_claims,
     graph_scope,
 )
-from entrabr_tui.graph.credentials import (
-    DeviceCodePrompt,
-    EmulatorCredential,
-    PromptCallback,
-    ThreadedCredential,
-)
+from entrabr_tui.graph.credentials import EmulatorCredential, ThreadedCredential
 from entrabr_tui.graph.sign_in import SignedIn, SignIn, capabilities_of
 from entrabr_tui.graph.token_cache import AuthRecordStore, CacheMode, CacheStatus, probe_token_cache
 
@@ -96,7 +92,7 @@ def build_credential(
     *,
     prompt: PromptCallback | None,
     state_dir: Path,
-    transport: HttpTransport | None = None,
+    transport: HttpTransport[Any, Any] | None = None,  # azure-core types its transports this loosely
     http_options: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> SignIn:

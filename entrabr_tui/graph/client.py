@@ -31,9 +31,9 @@ import httpx
 from azure.core.credentials_async import AsyncTokenCredential
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_abstractions.request_information import RequestInformation
-from msgraph import GraphServiceClient
 from msgraph.generated.directory.recovery.jobs.jobs_request_builder import JobsRequestBuilder
 from msgraph.generated.directory.recovery.recovery_request_builder import RecoveryRequestBuilder
+from msgraph.graph_service_client import GraphServiceClient
 
 from entrabr_tui.core.completeness import Completeness, expected_change_objects
 from entrabr_tui.core.model import (

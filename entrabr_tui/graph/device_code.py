@@ -30,7 +30,7 @@ class CancellableDeviceCodeCredential(DeviceCodeCredential):
         self.cancel_event = cancel_event
         super().__init__(*args, **kwargs)
 
-    def _request_token(self, *scopes: str, **kwargs: Any) -> dict:
+    def _request_token(self, *scopes: str, **kwargs: Any) -> dict[str, Any]:
         try:
             return self._device_flow(list(scopes), **kwargs)
         except ClientAuthenticationError:
@@ -38,7 +38,7 @@ class CancellableDeviceCodeCredential(DeviceCodeCredential):
         except Exception as exc:
             raise ClientAuthenticationError(message=f"Authentication failed: {exc}") from exc
 
-    def _device_flow(self, scopes: list[str], **kwargs: Any) -> dict:
+    def _device_flow(self, scopes: list[str], **kwargs: Any) -> dict[str, Any]:
         if self.cancel_event.is_set():
             raise ClientAuthenticationError(message=self.CANCELLED)
         app = self._get_app(**kwargs)
@@ -54,10 +54,10 @@ class CancellableDeviceCodeCredential(DeviceCodeCredential):
         if self._timeout is not None:
             deadline = min(deadline, time.time() + self._timeout)
 
-        def finished(_flow: dict) -> bool:
+        def finished(_flow: dict[str, Any]) -> bool:
             return self.cancel_event.is_set() or time.time() > deadline
 
-        result: dict = app.acquire_token_by_device_flow(
+        result: dict[str, Any] = app.acquire_token_by_device_flow(
             flow, exit_condition=finished, claims_challenge=kwargs.get("claims")
         )
         if "access_token" not in result and self.cancel_event.is_set():

@@ -13,8 +13,8 @@ from typing import Any, TypeVar, cast
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
 from kiota_abstractions.request_information import RequestInformation
-from msgraph import GraphServiceClient
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+from msgraph.graph_service_client import GraphServiceClient
 
 from entrabr_tui.graph.adapter import (
     DEFAULT_BASE_URL,

@@ -22,6 +22,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError
 
 from entrabr_tui.core.capabilities import Capabilities, capabilities_from_claims, unknown_capabilities
+from entrabr_tui.core.sign_in import DeviceCodePrompt, PromptCallback
 from entrabr_tui.graph.auth_errors import (
     SignInCancelled,
     SignInError,
@@ -31,8 +32,6 @@ from entrabr_tui.graph.auth_errors import (
 )
 from entrabr_tui.graph.auth_settings import AuthMethod, AuthSettings, decode_jwt_claims
 from entrabr_tui.graph.credentials import (
-    DeviceCodePrompt,
-    PromptCallback,
     SyncTokenCredential,
     on_loop,
     run_in_daemon_thread,

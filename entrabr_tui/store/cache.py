@@ -17,7 +17,7 @@ A :class:`Cache` is one connection to that file and the parts that read and writ
 * ``cache.journal`` (:class:`~entrabr_tui.store.restore_journal.RestoreJournal`): the job journal;
 * ``cache.runs`` (:class:`~entrabr_tui.store.restore_runs.RestoreRuns`): the batches of each restore;
 * ``cache.watch`` (:class:`~entrabr_tui.store.watch_store.WatchStore`): report profiles and the findings,
-  alerts and runs of ``entrabr watch``.
+  alerts and runs of ``entrabr watch``;
 * ``cache.audit`` (:class:`~entrabr_tui.store.audit_store.AuditStore`): the directory audit log and its pulls;
 * ``cache.audit_join`` (:class:`~entrabr_tui.store.audit_join_store.AuditJoinStore`): who made each change of
   a report, its groups (actor, operation, cluster) and set-based marking;

@@ -394,8 +394,8 @@ class ReportWriter:
         self._reports.require(report_id)
         table, fts = change_table(report_id), fts_table(report_id)
         with self._db.tx():
-            top = self._db.conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0]
-            done = self._db.conn.execute(
+            top: int = self._db.conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0]
+            done: int = self._db.conn.execute(
                 "SELECT search_rowid FROM report WHERE id = ?", (report_id,)
             ).fetchone()[0]
             if done >= top:

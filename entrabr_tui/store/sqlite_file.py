@@ -28,6 +28,8 @@ from typing import TypeVar
 
 from entrabr_tui.store.paths import create_private_file, secure_dir, secure_sqlite_files
 
+_T = TypeVar("_T")
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _COMPANIONS = ("-wal", "-shm", "-journal")
 
@@ -113,10 +115,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 IN_LIST_CHUNK = 500
 
 
-_Value = TypeVar("_Value", str, int)
-
-
-def in_list_chunks(values: Sequence[_Value]) -> Iterator[tuple[list[_Value], str]]:
+def in_list_chunks(values: Sequence[_T]) -> Iterator[tuple[list[_T], str]]:
     """``values`` in slices of at most :data:`IN_LIST_CHUNK`, each with its ``?,?,…`` placeholder text."""
     for start in range(0, len(values), IN_LIST_CHUNK):
         chunk = list(values[start : start + IN_LIST_CHUNK])

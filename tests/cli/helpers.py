@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,6 @@ class Result:
     code: int
     stdout: str
     stderr: str
-    seconds: float = 0.0
 
     def json(self) -> Any:
         return json.loads(self.stdout)
@@ -63,14 +61,12 @@ def cli(*argv: str, stdin: str = "", tty_stdin: bool = False, tty_stdout: bool =
     out: io.StringIO = FakeTty() if tty_stdout else io.StringIO()
     err = io.StringIO()
     inp: io.StringIO = FakeTty(stdin) if tty_stdin else io.StringIO(stdin)
-    began = time.perf_counter()
     code = run(list(argv), stdin=inp, stdout=out, stderr=err)
-    return Result(code, out.getvalue(), err.getvalue(), time.perf_counter() - began)
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def cli_subprocess(*argv: str, stdin: str = "", timeout: float = 60) -> Result:
     """Run ``entrabr *argv`` in a fresh interpreter (same ``ENTRABR_HOME``)."""
-    began = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _WRAPPER, *argv], input=stdin, capture_output=True,
                           text=True, timeout=timeout, cwd=ROOT, env=dict(os.environ))
-    return Result(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - began)
+    return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +125,7 @@ def test_bad_sign_in_method_is_refused_before_the_app_opens() -> None:
 
 
 async def test_demo_sessions_share_one_emulator_and_close_stops_it() -> None:
-    sessions = AppSessions(argparse.Namespace(**{**vars(parse(["--demo", "--objects", "100"])),
-                                                 "job_speed": 1e6}), AppConfig())
+    sessions = AppSessions(replace(parse(["--demo", "--objects", "100"]), job_speed=1e6), AppConfig())
     first = await sessions()
     server = sessions.demo_server
     await first.aclose()

@@ -154,7 +154,7 @@ def test_forbidden_names_the_role_or_permission_and_says_why_in_the_hint() -> No
 
 def test_device_code_prompt_goes_to_stderr_even_when_quiet() -> None:
     from entrabr_tui.cli.connect import device_code_printer
-    from entrabr_tui.graph.credentials import DeviceCodePrompt
+    from entrabr_tui.core.sign_in import DeviceCodePrompt
 
     out, err = io.StringIO(), io.StringIO()
     show = device_code_printer(Output(out, err, io.StringIO(), quiet=True))

@@ -13,12 +13,11 @@ from entrabr_tui.emulator import EmulatorServer
 
 from .kill_harness import Control, Run, cache_file, entrabr, read_db
 
-TENANT = {"seed": 4, "objects": 1500, "drift": 300}
-
 
 @pytest.fixture
 def server() -> Iterator[EmulatorServer]:
-    emulator = EmulatorServer(**TENANT, job_speed=1.0)  # the report job runs until the test advances time
+    # The report job runs until the test advances time.
+    emulator = EmulatorServer(seed=4, objects=1500, drift=300, job_speed=1.0)
     emulator.start()
     try:
         yield emulator

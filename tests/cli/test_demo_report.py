@@ -37,12 +37,7 @@ def test_report_counts_reuse_offline_and_no_textual() -> None:
     second = again.json()
     assert second["report"]["reused"] is True and second["report"]["id"] == doc["report"]["id"]
     assert second["counts"] == doc["counts"]
-    # The report step itself (create + poll + download vs. a cache lookup); the figures are shown, and
-    # bench/cli_report.py measures the ratio at the demo's normal job speed.
-    ratio = doc["elapsedSeconds"] / max(second["elapsedSeconds"], 1e-6)
-    print(f"report step: first {doc['elapsedSeconds']:.4f} s, reused {second['elapsedSeconds']:.4f} s "
-          f"({ratio:.0f}x); whole command {first.seconds:.2f} s vs {again.seconds:.2f} s")
-    assert second["elapsedSeconds"] < doc["elapsedSeconds"]
+    # How much faster the cache lookup is than create + poll + download is bench/cli_report.py's figure.
 
     offline = cli_subprocess("report", "--offline", "--json")  # no emulator in this process
     assert offline.code == 0, offline.stderr

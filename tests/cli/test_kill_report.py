@@ -22,13 +22,12 @@ from entrabr_tui.emulator import EmulatorServer
 from .helpers import cli
 from .kill_harness import HELD_MS, Control, Run, entrabr, read_db
 
-TENANT = {"seed": 7, "objects": 1500, "drift": 400}
 FAST = 1e6
 
 
 @pytest.fixture
 def server() -> Iterator[EmulatorServer]:
-    emulator = EmulatorServer(**TENANT, job_speed=FAST)
+    emulator = EmulatorServer(seed=7, objects=1500, drift=400, job_speed=FAST)
     emulator.start()
     try:
         yield emulator

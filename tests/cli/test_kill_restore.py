@@ -29,14 +29,13 @@ from entrabr_tui.emulator import EmulatorServer
 from .helpers import cli
 from .kill_harness import HELD_MS, Control, Run, entrabr, read_db
 
-TENANT = {"seed": 5, "objects": 1500, "drift": 600}  # about 590 user changes
 FAST = 1e6
 OBJECTS = 150  # two batches: 100 + 50
 
 
 @pytest.fixture
 def server() -> Iterator[EmulatorServer]:
-    emulator = EmulatorServer(**TENANT, job_speed=FAST)
+    emulator = EmulatorServer(seed=5, objects=1500, drift=600, job_speed=FAST)  # about 590 user changes
     emulator.start()
     try:
         yield emulator

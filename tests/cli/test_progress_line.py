@@ -73,7 +73,8 @@ async def test_a_retry_counts_down_once_a_second() -> None:
     assert printer._ticker is not None
     await printer._ticker
     states = drawn(err.getvalue())
-    countdown = [re.search(r"trying again (in \d+s|now)", s).group(1) for s in states]  # type: ignore[union-attr]
+    found = [re.search(r"trying again (in \d+s|now)", s) for s in states]
+    countdown = [m.group(1) if m else None for m in found]
     assert countdown == ["in 3s", "in 2s", "in 1s", "now"]
     assert sleeps == [1.0, 1.0, 1.0]
     assert "throttled (HTTP 429)" in states[0] and "(try 2 of 6)" in states[0]

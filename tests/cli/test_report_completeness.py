@@ -23,13 +23,11 @@ from entrabr_tui.emulator import EmulatorServer
 
 from .helpers import cli
 
-TENANT = {"seed": 9, "objects": 1500, "drift": 1500}  # a few pages of 999 changes
-
 
 @pytest.fixture
 def server(request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
     knobs: dict[str, Any] = getattr(request, "param", {})
-    emulator = EmulatorServer(**TENANT, job_speed=1e6, **knobs)
+    emulator = EmulatorServer(seed=9, objects=1500, drift=1500, job_speed=1e6, **knobs)  # pages of 999
     emulator.start()
     try:
         yield emulator
@@ -127,7 +125,7 @@ def _docs_example_twice() -> list[dict[str, Any]]:
     """Microsoft's §5.6 ``getChanges`` example, each object's change followed by a second change of the same
     object (several change objects per object are legal)."""
     user = "#microsoft.graph.user"
-    example = [
+    example: list[dict[str, Any]] = [
         {"entityTypeName": "user", "id": "aaaaaaaa-0000-4000-8000-000000000001", "displayName": "J. Smith",
          "recoveryAction": "update",
          "deltaFromCurrent": {"@odata.type": user, "displayName": "Jane Smith", "jobTitle": "Engineer",
@@ -152,7 +150,7 @@ def _docs_example_twice() -> list[dict[str, Any]]:
                                   {"@odata.type": user, "id": "ffff"}]},
          "currentState": {"@odata.type": "#microsoft.graph.group", "description": "Fin"}},
     ]
-    doubled = []
+    doubled: list[dict[str, Any]] = []
     for change in example:
         second = copy.deepcopy(change)
         second["deltaFromCurrent"]["department"] = "Finance"

@@ -66,7 +66,7 @@ def test_reviewed_plan_files_are_refused_each_with_its_own_code_and_applied_by_a
     write_config(entrabr_home, f'[tenants."{server.tenant_id}"]\nrequire_second_person = true\n')
 
     same = cli("restore", *graph(server), "--apply", str(plan_file), "--yes")
-    assert same.code == ExitCode.SAME_REVIEWER == 16 and "second person" in same.stderr
+    assert same.code == int(ExitCode.SAME_REVIEWER) == 16 and "second person" in same.stderr
 
     tampered = tmp_path / "tampered.json"
     tampered.write_text(doc.replace('"update"', '"softDelete"', 1))
@@ -105,7 +105,7 @@ def test_a_script_stops_when_objects_moved_since_the_review(server: EmulatorServ
     edit(server, ids[0], {"properties": {"jobTitle": "Fixed by hand meanwhile"}})
     args = ["restore", *graph(server), "--apply", *[f"--id={i}" for i in ids], "--yes"]
     stopped = cli(*args)
-    assert stopped.code == ExitCode.STALE == 17
+    assert stopped.code == int(ExitCode.STALE) == 17
     assert "moved since the review" in stopped.stderr and ids[0] in stopped.stderr
     dropped = ok(cli(*args, "--if-moved", "drop", "--json")).json()
     assert [m["id"] for m in dropped["recheck"]["moved"]] == [ids[0]]
@@ -133,7 +133,7 @@ def test_a_policy_restore_that_would_lock_out_a_break_glass_group_needs_its_name
             "--break-glass-group", group]
 
     refused = cli(*args)
-    assert refused.code == ExitCode.LOCKOUT == 18
+    assert refused.code == int(ExitCode.LOCKOUT) == 18
     assert "would newly apply to break-glass group" in refused.stderr
     assert policy["displayName"] in refused.stderr
     asked = cli(*args, stdin="not the name\n", tty_stdin=True)

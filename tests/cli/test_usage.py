@@ -53,10 +53,11 @@ def test_usage_error_as_json_document() -> None:
 
 
 def test_global_options_after_the_command_are_kept() -> None:
-    from entrabr_tui.cli.args import parse
+    from entrabr_tui.cli.args import ReportArgs, parse
 
     before = parse(["--demo", "--json", "report", "--type", "user"])
     after = parse(["report", "--type", "user", "--demo", "--json"])
+    assert isinstance(before, ReportArgs) and isinstance(after, ReportArgs)
     assert before.demo and before.json and after.demo and after.json
     assert before.types == after.types == ["user"]
     assert parse(["--json", "report"]).json is True  # a subcommand default never resets it

@@ -20,8 +20,8 @@ from entrabr_tui.core.audit_model import (
     time_to_us,
 )
 from entrabr_tui.core.model import Change
-from entrabr_tui.core.planner import ExclusionReason, QueuedChange, plan_restore
-from entrabr_tui.core.recoverability import Recoverable
+from entrabr_tui.core.planner import QueuedChange, plan_restore
+from entrabr_tui.core.recoverability import ExclusionReason, Recoverable
 from entrabr_tui.core.recoverability import Verdict as Verdict_
 
 BACKUP = datetime(2026, 3, 20, 22, 0, tzinfo=UTC)

@@ -175,7 +175,8 @@ def test_unknown_sync_status_makes_recoverable_rows_unknown() -> None:
     rows = by_path(diff_change(change))
     for path in ("description", "members", "members[u1]"):
         assert rows[path].recoverable is None, path
-        assert rows[path].reason is not None and "sync status unknown" in rows[path].reason
+        reason = rows[path].reason
+        assert reason is not None and "sync status unknown" in reason
     for path in ("owners[u2]", "membershipRule"):
         assert rows[path].recoverable is False, path
     restore = by_path(diff_change(make("user", "restore", {"deletedDateTime": None},

@@ -17,7 +17,6 @@ from entrabr_tui.core.model import (
     SyncStatus,
 )
 from entrabr_tui.core.planner import (
-    ExclusionReason,
     QueuedChange,
     RestorePlan,
     batch_stage,
@@ -27,7 +26,7 @@ from entrabr_tui.core.planner import (
     rebatch,
     summary_lines,
 )
-from entrabr_tui.core.recoverability import Recoverable, Verdict, stored_verdict
+from entrabr_tui.core.recoverability import ExclusionReason, Recoverable, Verdict, stored_verdict
 from entrabr_tui.core.stages import stage_of
 
 
@@ -162,7 +161,7 @@ def test_empty_queue_and_bad_limits() -> None:
 
 def test_untyped_records_are_accepted() -> None:
     yes = Verdict(Recoverable.YES)
-    plan = plan_restore([(None, "user", "update", yes), ("x", "user", "update", yes)])  # type: ignore[list-item]
+    plan = plan_restore([(None, "user", "update", yes), ("x", "user", "update", yes)])  # type: ignore[list-item]  # an id-less record on purpose
     assert plan.summary.included == 1
     assert plan.exclusions[0].reason is ExclusionReason.MISSING_ID
 

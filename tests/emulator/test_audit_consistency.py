@@ -34,7 +34,7 @@ def when(record: Record) -> datetime:
 
 def directory_name(entity_type: str, key: str) -> str:
     names = {graph: pascal for pascal, graph in c.PROPERTY_NAMES[entity_type].items()}
-    return DOCUMENTED.get(key) if entity_type == c.USER and key in DOCUMENTED else names[key]  # type: ignore
+    return DOCUMENTED[key] if entity_type == c.USER and key in DOCUMENTED else names[key]
 
 
 def attribute(entity_type: str, key: str, value: Any) -> list[Any]:

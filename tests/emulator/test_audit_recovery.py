@@ -76,7 +76,7 @@ async def run_until(service: EmulatorService, clock: SteppedClock, when: datetim
 async def test_recovery_records_are_written_as_the_recovery_applies_its_changes() -> None:
     service = EmulatorService(seed=11, objects=3000, job_speed=100.0, now=AUDIT_NOW)
     clock = SteppedClock(AUDIT_NOW + timedelta(minutes=5))
-    service.clock = clock  # type: ignore[assignment]
+    service.clock = clock  # type: ignore[assignment]  # a clock the test steps by hand
     service.audit.settings.update({"audit_latency_s": 0, "audit_gap_fraction": 0.0})
     initiator = recovery_initiator(OID, UPN, "Restorer", "198.51.100.7", "entrabr-test")
     sid = service.snapshots[0][0]

@@ -5,49 +5,19 @@ from __future__ import annotations
 import base64
 import itertools
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from typing import Any
 
-import orjson
 import pytest
 
 from entrabr_tui.emulator import catalog as c
-from entrabr_tui.emulator.directory import ChangeRecord, Directory
+from entrabr_tui.emulator.directory import Directory
 from entrabr_tui.emulator.layout import Layout
 
-NOW = datetime(2026, 3, 21, 9, 30, tzinfo=UTC)
-ODATA_BY_ENTITY = {
-    "user": {"#microsoft.graph.user"},
-    "group": {"#microsoft.graph.group"},
-    "conditionalAccessPolicy": {"#microsoft.graph.conditionalAccessPolicy"},
-    "namedLocationPolicy": {"#microsoft.graph.ipNamedLocation", "#microsoft.graph.countryNamedLocation"},
-    "application": {"#microsoft.graph.application"},
-    "servicePrincipal": {"#microsoft.graph.servicePrincipal"},
-    "authenticationMethodPolicy": {"#microsoft.graph.authenticationMethodsPolicy"},
-    "authorizationPolicy": {"#microsoft.graph.authorizationPolicy"},
-    "organization": {"#microsoft.graph.organization"},
-}
+from .tenant_helpers import NOW, newest, oldest, parsed, tenant
+
 DELTA_EXTRA = {"@odata.type", "deletedDateTime", "@removed", "members@delta", "owners@delta"}
 CURRENT_EXTRA = {"@odata.type", "deletedDateTime"}
-
-
-@cache
-def tenant(seed: int = 3, objects: int = 2000, drift: int | None = None) -> Directory:
-    """A shared, never-mutated tenant (tests that mutate build their own)."""
-    return Directory(seed=seed, objects=objects, drift=drift, now=NOW)
-
-
-def parsed(records: list[ChangeRecord]) -> list[dict[str, Any]]:
-    return [orjson.loads(r.body) for r in records]
-
-
-def newest(d: Directory) -> str:
-    return d.snapshots()[0][0]
-
-
-def oldest(d: Directory) -> str:
-    return d.snapshots()[-1][0]
 
 
 # ---- snapshots -----------------------------------------------------------------------------------
@@ -80,10 +50,14 @@ def test_unknown_snapshot_raises_key_error() -> None:
         tenant().diff("MTIzNA==")
 
 
-@pytest.mark.parametrize("kwargs", [{"objects": 10}, {"snapshots": 0}, {"drift": -1}])
-def test_bad_arguments_are_rejected(kwargs: dict[str, int]) -> None:
+@pytest.mark.parametrize("build", [
+    lambda: Directory(now=NOW, objects=10),
+    lambda: Directory(now=NOW, snapshots=0),
+    lambda: Directory(now=NOW, drift=-1),
+], ids=["objects", "snapshots", "drift"])
+def test_bad_arguments_are_rejected(build: Callable[[], Directory]) -> None:
     with pytest.raises(ValueError):
-        Directory(now=NOW, **kwargs)
+        build()
 
 
 # ---- determinism ---------------------------------------------------------------------------------

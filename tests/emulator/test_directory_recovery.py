@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from entrabr_tui.emulator import catalog as c
 from entrabr_tui.emulator.directory import ChangeRecord, Directory, RecoveryOutcome, Scope
 
-from .test_directory import NOW, newest, oldest, parsed
+from .tenant_helpers import NOW, newest, oldest, parsed
 
 
 def fresh(seed: int = 3, objects: int = 2000, drift: int | None = None) -> Directory:
@@ -236,11 +236,17 @@ def test_recovery_never_changes_owners_and_totals_ignore_owner_links() -> None:
              if b"owners@delta" in r.body}
     assert owned
     hist, layout = d._hist, d._layout  # owner links are not rendered anywhere else
-    before = {(g, e["id"]): hist.is_owner(layout.index_of(g), layout.index_of(e["id"]))
+
+    def index(object_id: str) -> int:
+        found = layout.index_of(object_id)
+        assert found is not None, object_id
+        return found
+
+    before = {(g, e["id"]): hist.is_owner(index(g), index(e["id"]))
               for g, entries in owned.items() for e in entries}
     assert set(before.values()) == {True, False}
     outcome = assert_invariant(d, sid)           # totals count membership links only
-    after = {key: hist.is_owner(layout.index_of(key[0]), layout.index_of(key[1])) for key in before}
+    after = {key: hist.is_owner(index(key[0]), index(key[1])) for key in before}
     assert after == before
     assert not any(b"owners@delta" in f.body for f in outcome.failed)
     assert not owned.keys() & {r.id for r in d.diff(sid)}   # owner links alone make no change object

@@ -8,7 +8,7 @@ import orjson
 
 from entrabr_tui.emulator.directory import Directory, Scope
 
-from .test_directory import NOW, ODATA_BY_ENTITY, newest, oldest, parsed, tenant
+from .tenant_helpers import NOW, ODATA_BY_ENTITY, newest, oldest, parsed, tenant
 
 TOP_KEYS = ["entityTypeName", "id", "displayName", "recoveryAction", "deltaFromCurrent", "currentState"]
 REMOVED = {"reason": "changed"}

@@ -18,8 +18,7 @@ from entrabr_tui.emulator.views import job_json
 
 from .conftest import PREFER, Api
 from .fidelity_schema import TypeChecker, capture, directory_schema, recovery_schema
-from .test_directory import NOW
-from .test_server_jobstate import T0, _records
+from .tenant_helpers import NOW, T0, change_records
 
 NS = "microsoft.graph.entraRecoveryServices"
 REMOVED = {"reason": "changed"}
@@ -183,7 +182,7 @@ def test_a_running_recovery_fits_the_schema_and_counts_up() -> None:
     store.loaded.add("S1")
     job = store.create(kind=RECOVERY, snapshot_id="S1", target=T0, scope=None, criteria=None, now=T0)
     store.step(job, T0 + timedelta(seconds=1))
-    store.finish_diff(job, _records(100, links=1), store.generation)
+    store.finish_diff(job, change_records(100, links=1), store.generation)
     assert job.phase_end is not None
     store.step(job, job.phase_end)
     assert job.status == "running"

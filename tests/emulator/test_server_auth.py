@@ -6,7 +6,6 @@ import base64
 import json
 import time
 import uuid
-from typing import Any
 
 import pytest
 
@@ -17,10 +16,10 @@ from entrabr_tui.emulator.tokens import (
     ROLE_BACKUP_READER,
     mint_token,
     parse_authorization,
-    role_claims,
 )
 
 from .conftest import Api, assert_error
+from .tenant_helpers import bearer, custom
 
 DENIED = "Authorization has been denied for this request. Check your credentials."
 READ = "EntraBackup.Read.All"
@@ -28,25 +27,6 @@ PREVIEW = "EntraBackup.ReadWrite.Preview"
 RECOVERY = "EntraBackup.ReadWrite.Recovery"
 DIRECTORY = "Directory.Read.All"
 AUDIT = "AuditLog.Read.All"
-
-
-def _encode(part: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
-
-
-def custom(**changes: Any) -> str:
-    """A token based on the admin claims with some claims replaced (None removes a claim)."""
-    claims = role_claims("admin")
-    for key, value in changes.items():
-        if value is None:
-            claims.pop(key, None)
-        else:
-            claims[key] = value
-    return f"{_encode({'alg': 'none', 'typ': 'JWT'})}.{_encode(claims)}."
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize(("header", "fragment"), [
@@ -108,7 +88,7 @@ def test_every_role_can_read(api: Api, role: str) -> None:
     (custom(scp=None, wids=None, roles=["Directory.Read.All"]), READ),
 ], ids=["no-role", "other-role", "no-read-scope", "app-without-permission"])
 def test_reads_need_scope_and_role(api: Api, token: str, fragment: str) -> None:
-    response = api.get("/v1.0/directory/recovery/snapshots", role=None, headers=_bearer(token))
+    response = api.get("/v1.0/directory/recovery/snapshots", role=None, headers=bearer(token))
     error = assert_error(response, 403, "Forbidden")
     assert error["message"].startswith(DENIED) and fragment in error["message"]
 
@@ -142,27 +122,27 @@ def test_scope_variants_for_writes(api: Api) -> None:
     recovery_only = custom(scp=f"{READ} {RECOVERY}")
     no_write = custom(scp=READ)
     segment = f"/v1.0/directory/recovery/snapshots/{api.newest()}"
-    error = assert_error(api.post(f"{segment}/recoveryJobs", role=None, headers=_bearer(preview_only)), 403)
+    error = assert_error(api.post(f"{segment}/recoveryJobs", role=None, headers=bearer(preview_only)), 403)
     assert RECOVERY in error["message"]
-    assert_error(api.post(f"{segment}/recoveryPreviewJobs", role=None, headers=_bearer(no_write)), 403,
+    assert_error(api.post(f"{segment}/recoveryPreviewJobs", role=None, headers=bearer(no_write)), 403,
                  message=PREVIEW)
-    created = api.post(f"{segment}/recoveryPreviewJobs", role=None, headers=_bearer(recovery_only))
+    created = api.post(f"{segment}/recoveryPreviewJobs", role=None, headers=bearer(recovery_only))
     assert created.status_code == 202
     job_id = created.headers["location"].rsplit("/", 1)[1]
     cancel = f"/v1.0/directory/recovery/jobs/{job_id}/cancel"
     assert_error(api.post(cancel, role="app"), 403)
-    assert_error(api.post(cancel, role=None, headers=_bearer(custom(scp=READ, wids=[ROLE_BACKUP_READER]))),
+    assert_error(api.post(cancel, role=None, headers=bearer(custom(scp=READ, wids=[ROLE_BACKUP_READER]))),
                  403, message=PREVIEW)
-    assert api.post(cancel, role=None, headers=_bearer(preview_only)).status_code == 202
+    assert api.post(cancel, role=None, headers=bearer(preview_only)).status_code == 202
     report = api.create("preview", role="reader")          # Entra Backup Reader: preview/create
     assert report.status_code == 202
     report_cancel = f"/v1.0/directory/recovery/jobs/{report.headers['location'].rsplit('/', 1)[1]}/cancel"
-    assert_error(api.post(report_cancel, role=None, headers=_bearer(custom(
+    assert_error(api.post(report_cancel, role=None, headers=bearer(custom(
         scp=f"{READ} {PREVIEW}", wids=["00000000-0000-0000-0000-000000000001"]))), 403, message="Reader")
     assert api.post(report_cancel, role="reader").status_code == 202   # …/preview/cancel
     recovery = api.create("recovery")
     rec_cancel = f"/v1.0/directory/recovery/jobs/{recovery.headers['location'].rsplit('/', 1)[1]}/cancel"
-    assert_error(api.post(rec_cancel, role=None, headers=_bearer(preview_only)), 403, message=RECOVERY)
+    assert_error(api.post(rec_cancel, role=None, headers=bearer(preview_only)), 403, message=RECOVERY)
     assert_error(api.post(rec_cancel, role="reader"), 403, message=RECOVERY)
     assert api.post(rec_cancel, role="global").status_code == 202
 
@@ -170,5 +150,5 @@ def test_scope_variants_for_writes(api: Api) -> None:
 def test_reader_token_with_admin_role_claims_can_write(api: Api) -> None:
     token = custom(wids=[ROLE_BACKUP_READER, ROLE_BACKUP_ADMIN.upper()])
     response = api.post(f"/v1.0/directory/recovery/snapshots/{api.newest()}/recoveryJobs", role=None,
-                        headers=_bearer(token))
+                        headers=bearer(token))
     assert response.status_code == 202

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from .conftest import PREFER, Api, assert_error
-from .test_server_auth import _bearer, custom
+from .tenant_helpers import bearer, custom
 
 GET_BY_IDS = "/{version}/directoryObjects/getByIds"
 SELECT = {"$select": "id,onPremisesSyncEnabled"}
@@ -108,18 +108,18 @@ def test_lookups_need_their_permissions(api: Api) -> None:
     groups_only = custom(scp="GroupMember.Read.All")
     app_backup_only = custom(scp=None, wids=None, roles=["EntraBackup.Read.All"])
     some = {"ids": [str(uuid.uuid4())]}
-    error = assert_error(api.post("/v1.0/directoryObjects/getByIds", role=None, headers=_bearer(backup_only),
+    error = assert_error(api.post("/v1.0/directoryObjects/getByIds", role=None, headers=bearer(backup_only),
                                   json=some), 403, "Forbidden")
     assert "delegated permission Directory.Read.All" in error["message"]
     error = assert_error(api.post("/v1.0/directoryObjects/getByIds", role=None,
-                                  headers=_bearer(app_backup_only), json=some), 403)
+                                  headers=bearer(app_backup_only), json=some), 403)
     assert "application permission Directory.Read.All" in error["message"]
-    assert assert_error(api.get("/v1.0/users", role=None, headers=_bearer(backup_only)), 403)["message"]
-    assert api.get("/v1.0/users", role=None, headers=_bearer(users_only)).status_code == 200
-    assert_error(api.get("/v1.0/groups", role=None, headers=_bearer(users_only)), 403,
+    assert assert_error(api.get("/v1.0/users", role=None, headers=bearer(backup_only)), 403)["message"]
+    assert api.get("/v1.0/users", role=None, headers=bearer(users_only)).status_code == 200
+    assert_error(api.get("/v1.0/groups", role=None, headers=bearer(users_only)), 403,
                  message="GroupMember.Read.All")
-    assert api.get("/v1.0/groups", role=None, headers=_bearer(groups_only)).status_code == 200
-    assert_error(api.post("/v1.0/directoryObjects/getByIds", role=None, headers=_bearer(users_only),
+    assert api.get("/v1.0/groups", role=None, headers=bearer(groups_only)).status_code == 200
+    assert_error(api.post("/v1.0/directoryObjects/getByIds", role=None, headers=bearer(users_only),
                           json=some), 403)
 
 
@@ -148,7 +148,7 @@ def test_users_and_groups_filtered_by_id(api: Api) -> None:
 
 
 def test_users_list_pages_without_a_filter(api: Api) -> None:
-    pages = []
+    pages: list[list[dict[str, Any]]] = []
     url: str | None = "/v1.0/users"
     params: dict[str, str] | None = {"$top": "40", **SELECT}
     while url and len(pages) < 3:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -11,18 +11,18 @@ from entrabr_tui.emulator.graph_errors import GraphError
 from entrabr_tui.emulator.jobs import PREVIEW, RECOVERY, Job, JobStore, loading_seconds
 from entrabr_tui.emulator.views import job_json
 
-T0 = datetime(2026, 3, 21, 8, 0, tzinfo=UTC)
-
-
-def _records(n: int, links: int = 0) -> list[ChangeRecord]:
-    return [ChangeRecord(id=f"id-{i:05d}", entity_type="user" if i % 2 else "group", action="update",
-                         display_name=f"Object {i}", body=b"{}", link_count=links) for i in range(n)]
+from .tenant_helpers import T0, change_records
 
 
 def _store(speed: float = 1.0) -> JobStore:
     store = JobStore(seed=3, job_speed=speed, retention_days=7)
     store.tenant_objects = 2000
     return store
+
+
+def _calculated(job: Job) -> tuple[int | None, int | None]:
+    """The published counts, read afresh (the job object changes under the store's steps)."""
+    return job.objects_calculated, job.links_calculated
 
 
 def _job(store: JobStore, kind: str = PREVIEW, snapshot: str = "S1") -> Job:
@@ -42,14 +42,14 @@ def test_preview_phases_with_documented_durations() -> None:
     work = store.step(job, loaded)
     assert work is not None and work.kind == "diff" and job.status == "calculating"
     assert store.step(job, loaded + timedelta(days=1)) is None          # busy: waits for the diff
-    records = _records(20_000, links=4)                                  # 100,000 changes
+    records = change_records(20_000, links=4)                                  # 100,000 changes
     store.finish_diff(job, records, store.generation)
     assert job.objects_calculated is None                                # not published until the end
     calc_end = loaded + timedelta(minutes=45)
     assert store.step(job, calc_end - timedelta(seconds=1)) is None and job.status == "calculating"
     assert store.step(job, calc_end) is None
     assert job.status == "successful" and job.completed == calc_end
-    assert (job.objects_calculated, job.links_calculated) == (20_000, 80_000)
+    assert _calculated(job) == (20_000, 80_000)
 
 
 def test_loading_only_for_the_first_job_of_a_snapshot() -> None:
@@ -58,7 +58,7 @@ def test_loading_only_for_the_first_job_of_a_snapshot() -> None:
     later = T0 + timedelta(days=1)
     work = store.step(first, later)
     assert work is not None and "S1" in store.loaded
-    store.finish_diff(first, _records(3), store.generation)
+    store.finish_diff(first, change_records(3), store.generation)
     store.step(first, later)
     assert first.status == "successful"
     second = store.create(kind=RECOVERY, snapshot_id="S1", target=T0, scope=None, criteria=None, now=later)
@@ -84,7 +84,7 @@ def _running(store: JobStore, records: list[ChangeRecord]) -> Job:
 
 def test_recovery_applies_progressively_while_running() -> None:
     store = _store(speed=1000)
-    job = _running(store, _records(10_000, links=4))                # 50,000 object + link units
+    job = _running(store, change_records(10_000, links=4))                # 50,000 object + link units
     assert job.phase_start is not None and job.phase_end is not None
     assert job.phase_end - job.phase_start == timedelta(seconds=30 * 3600 / 10 / 1000)
     doc = job_json(job, True)
@@ -107,7 +107,7 @@ def test_recovery_applies_progressively_while_running() -> None:
     assert work is not None and work.upto == 10_000
     assert work.scope is not None and work.scope.ids is not None
     assert sum(len(v) for v in work.scope.ids.values()) == 7500
-    failure = FailedChange(record=_records(1)[0], message="nope", units=1, body=b"{}")
+    failure = FailedChange(record=change_records(1)[0], message="nope", units=1, body=b"{}")
     store.finish_recovery(job, RecoveryOutcome(7499, 29_996, (failure,)), work.upto)
     assert job.status == "running"                                   # finished by the next step
     assert store.step(job, job.phase_end + timedelta(hours=1)) is None
@@ -119,12 +119,12 @@ def test_recovery_applies_progressively_while_running() -> None:
 
 def test_recovery_with_only_failures_fails() -> None:
     store = _store(speed=1000)
-    job = _running(store, _records(1))
+    job = _running(store, change_records(1))
     end = job.phase_end
     assert end is not None
     work = store.step(job, end)
     assert work is not None and work.upto == 1
-    failure = FailedChange(record=_records(1)[0], message="nope", units=1, body=b"{}")
+    failure = FailedChange(record=change_records(1)[0], message="nope", units=1, body=b"{}")
     store.finish_recovery(job, RecoveryOutcome(0, 0, (failure,)), work.upto)
     store.step(job, end)
     assert job.status == "failed" and job.completed == end
@@ -158,11 +158,11 @@ def test_stale_diff_is_recomputed_at_the_end_of_calculating() -> None:
     job = _job(store)
     store.loaded.add("S1")
     store.step(job, T0 + timedelta(seconds=1))
-    store.finish_diff(job, _records(5), store.generation)
+    store.finish_diff(job, change_records(5), store.generation)
     store.generation += 1                                         # the tenant changed meanwhile
     work = store.step(job, T0 + timedelta(seconds=1))
     assert work is not None and work.kind == "diff" and job.status == "calculating"
-    store.finish_diff(job, _records(2), store.generation)
+    store.finish_diff(job, change_records(2), store.generation)
     store.step(job, T0 + timedelta(seconds=1))
     assert job.status == "successful" and job.objects_calculated == 2
 
@@ -183,7 +183,7 @@ def test_cancelling_a_running_recovery_applies_the_part_done() -> None:
     job = _job(store, RECOVERY)
     store.loaded.add("S1")
     store.step(job, T0 + timedelta(seconds=15))
-    store.finish_diff(job, _records(1000), store.generation)
+    store.finish_diff(job, change_records(1000), store.generation)
     store.step(job, T0 + timedelta(seconds=15 + 120))
     assert job.status == "running" and job.phase_start is not None and job.phase_end is not None
     quarter = job.phase_start + (job.phase_end - job.phase_start) / 4

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -98,17 +97,14 @@ def test_prefer_parsing() -> None:
     assert not wants_unknown_members(["return=minimal"]) and not wants_unknown_members([])
 
 
-def test_999_change_page_is_assembled_in_milliseconds() -> None:
+def test_999_change_page_is_assembled() -> None:
     user = "#microsoft.graph.user"
     body = orjson.dumps({"entityTypeName": "user", "id": "0" * 36, "displayName": "x" * 20,
                          "recoveryAction": "update",
                          "deltaFromCurrent": {"@odata.type": user, "jobTitle": "A" * 40},
                          "currentState": {"@odata.type": user, "jobTitle": "B" * 40}})
     records = [ChangeRecord(f"{i:036d}", "user", "update", "x", body, 0) for i in range(999)]
-    began = time.perf_counter()
     items = [change_bytes(r.body, r.entity_type, False, None) for r in records]
     page = page_bytes("ctx", items, "next", 5000)
-    elapsed = time.perf_counter() - began
     doc = orjson.loads(page)
     assert len(doc["value"]) == 999 and doc["@odata.count"] == 5000 and doc["@odata.nextLink"] == "next"
-    print(f"999-item page assembled in {elapsed * 1000:.2f} ms")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -73,7 +73,7 @@ def test_malformed_change_variants(api: Api, report: str, variant: str) -> None:
     broken = _page(api, report, **{"$top": 10})["value"]
     assert broken[1:] == honest[1:] and len(broken) == len(honest)
     first, original = broken[0], honest[0]
-    expected = {
+    expected: Callable[[], bool] = {
         "missing-id": lambda: "id" not in first,
         "missing-entity-type": lambda: "entityTypeName" not in first and first["id"] == original["id"],
         "id-not-string": lambda: first["id"] == 12345,

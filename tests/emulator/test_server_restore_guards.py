@@ -42,8 +42,10 @@ def test_an_edit_through_the_control_plane_shows_in_the_next_report_and_the_audi
 
 def test_edits_are_checked(api: Api) -> None:
     user = _user_ids(api, 1)[0]
-    for body in ({}, {"properties": {"_members": {}}}, {"properties": {"id": "x"}}, {"properties": []},
-                 {"what": 1}):
+    bodies: list[dict[str, object]] = [
+        {}, {"properties": {"_members": {}}}, {"properties": {"id": "x"}}, {"properties": []}, {"what": 1},
+    ]
+    for body in bodies:
         response = api.http.post(f"/_emulator/tenant/objects/{user}", json=body)
         assert response.status_code == 400, body
     missing = api.http.post("/_emulator/tenant/objects/00000000-0000-0000-0000-000000000000",

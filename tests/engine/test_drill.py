@@ -41,7 +41,7 @@ async def test_a_drill_recovers_the_scripted_incident_and_records_its_times(path
         jobs = await session.jobs(refresh=True)
         assert any(j.kind is JobKind.RECOVERY for j in jobs)
         (entry,) = session.history(actions=["drill"])
-        assert entry.outcome == result.outcome and entry.detail.startswith("emulator: ")
+        assert entry.outcome == result.outcome and (entry.detail or "").startswith("emulator: ")
         assert entry.counts["reportMs"] == 1000 and entry.counts["recoveryMs"] == 5000
         assert entry.counts["restored"] == result.restored and entry.job_id == result.report_id
         # After the restore, a new report of the same backup no longer lists what was restored.

@@ -230,6 +230,10 @@ async def test_a_report_picked_up_after_a_crash_has_its_sync_status_looked_up(
     assert checked.job_id == report.id and checked.outcome == "done" and checked.counts["asked"] > 0
 
 
+def _matched_id(job: Job | None) -> str | None:
+    return job.id if job is not None else None
+
+
 def _intent(created: datetime, scope: Any = None, kind: JobKind = JobKind.RECOVERY) -> JournalIntent:
     target = datetime(2026, 3, 20, 22, tzinfo=UTC)
     return JournalIntent(
@@ -259,10 +263,10 @@ def test_match_intent_takes_the_earliest_job_at_or_after_the_intent() -> None:
         _job("ours", at - timedelta(seconds=1), same_scope),  # whole-second timestamps, small skew
     ]
 
-    assert match_intent(_intent(at, scope), jobs).id == "ours"  # type: ignore[union-attr]
-    assert match_intent(_intent(at, scope), jobs, claimed=["ours"]).id == "later"  # type: ignore[union-attr]
-    assert match_intent(_intent(at, scope), jobs, claimed=["OURS"]).id == "ours"  # type: ignore[union-attr]
-    assert match_intent(_intent(at, scope), jobs, allowance=timedelta(0)).id == "later"  # type: ignore[union-attr]
+    assert _matched_id(match_intent(_intent(at, scope), jobs)) == "ours"
+    assert _matched_id(match_intent(_intent(at, scope), jobs, claimed=["ours"])) == "later"
+    assert _matched_id(match_intent(_intent(at, scope), jobs, claimed=["OURS"])) == "ours"
+    assert _matched_id(match_intent(_intent(at, scope), jobs, allowance=timedelta(0))) == "later"
     assert match_intent(_intent(at, None), jobs) is None
 
 
@@ -309,7 +313,7 @@ async def test_a_restore_post_with_an_unknown_outcome_and_no_job_is_not_sent_aga
 
     assert "not sent again" in str(raised.value)
     assert await jobs_of(graph, JobKind.RECOVERY) == []
-    entry = session.cache.journal.entry(raised.value.intent_id)  # type: ignore[arg-type]
+    entry = session.cache.journal.entry(raised.value.intent_id)
     assert entry is not None and entry.status is IntentStatus.PENDING and entry.job_id is None
     assert session.history(actions=["restore-finished"])[0].outcome == "error"
     assert session.interrupted_restore() is not None  # the batch may have arrived: resumable, not replanned
@@ -319,7 +323,7 @@ async def test_a_restore_post_with_an_unknown_outcome_and_no_job_is_not_sent_aga
 
     assert result.outcome == "succeeded"
     assert [j.id for j in await jobs_of(graph, JobKind.RECOVERY)] == [result.jobs[0].id]
-    settled = session.cache.journal.entry(raised.value.intent_id)  # type: ignore[arg-type]
+    settled = session.cache.journal.entry(raised.value.intent_id)
     assert settled is not None and settled.status is IntentStatus.NOT_RECEIVED
 
 

@@ -45,7 +45,7 @@ def throttled(attempt: int = 1) -> RetryEvent:
 
 async def test_retries_show_on_the_last_progress_event_then_clear() -> None:
     client = Listeners()
-    watch = ProgressWatch(client, kind=JobKind.PREVIEW)  # type: ignore[arg-type]
+    watch = ProgressWatch(client, kind=JobKind.PREVIEW)  # type: ignore[arg-type]  # a double with the listener calls only
     seen: list[JobProgress] = []
     callback = watch.job(seen.append)
 
@@ -69,7 +69,7 @@ async def test_retries_show_on_the_last_progress_event_then_clear() -> None:
 
 async def test_restore_progress_carries_retries_too() -> None:
     client = Listeners()
-    watch = ProgressWatch(client, kind=JobKind.RECOVERY)  # type: ignore[arg-type]
+    watch = ProgressWatch(client, kind=JobKind.RECOVERY)  # type: ignore[arg-type]  # a double with the listener calls only
     seen: list[RestoreProgress] = []
     callback = watch.restore(seen.append)
 
@@ -86,7 +86,7 @@ async def test_restore_progress_carries_retries_too() -> None:
 
 async def test_the_listener_is_removed_when_the_run_fails() -> None:
     client = Listeners()
-    watch = ProgressWatch(client, kind=JobKind.PREVIEW)  # type: ignore[arg-type]
+    watch = ProgressWatch(client, kind=JobKind.PREVIEW)  # type: ignore[arg-type]  # a double with the listener calls only
     watch.job(None)
 
     async def failing() -> None:

@@ -51,7 +51,7 @@ async def test_report_is_created_then_reused_without_a_new_job(
         calls.append(1)
         return await listings()
 
-    session.runner.list_jobs = counted  # type: ignore[method-assign]
+    session.runner.list_jobs = counted  # type: ignore[method-assign]  # counts the listings it passes on
     again = await session.ensure_report(snapshot, None)
 
     assert calls == []  # served from the cache: not even the job list was asked for

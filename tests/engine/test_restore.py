@@ -142,7 +142,7 @@ async def test_a_refused_report_is_logged_and_leaves_no_report(
                                       graph_errors.CREATE_PREVIEW)
 
     assert refusing.client is not None
-    refusing.client.create_preview_job = refuse  # type: ignore[method-assign,assignment]
+    refusing.client.create_preview_job = refuse  # type: ignore[method-assign,assignment]  # the service refuses
     with pytest.raises(ForbiddenError) as raised:
         await refusing.ensure_report(snapshot, None, fresh=True)
     assert "Creating a difference report was refused" in str(raised.value)

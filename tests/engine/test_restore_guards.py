@@ -22,6 +22,7 @@ from entrabr_tui.core.model import (
     format_datetime,
 )
 from entrabr_tui.core.plan_options import Choice
+from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.core.verification import Residue, VerifyOutcome
 from entrabr_tui.emulator import EmulatorServer
 from entrabr_tui.engine import Session
@@ -102,8 +103,8 @@ async def test_the_queue_is_restored_in_stages_and_a_refused_batch_is_halved(
     session = await open_session()
     snapshot = await session.resolve_snapshot("latest")
     report = await session.ensure_report(snapshot, None)
-    session.mark_where(report.id, entity_type="user", recoverable="yes")
-    session.mark_where(report.id, entity_type="group", recoverable="yes")
+    session.mark_where(report.id, entity_type="user", recoverable=Recoverable.YES)
+    session.mark_where(report.id, entity_type="group", recoverable=Recoverable.YES)
     plan = session.plan(allow_whole_type=False)
     stages = [stage.title for stage, _ in plan.plan.stages]
     assert stages == ["users", "groups"]

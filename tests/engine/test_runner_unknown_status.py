@@ -55,6 +55,12 @@ class Token:
     async def close(self) -> None:
         return None
 
+    async def __aenter__(self) -> Token:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
 
 def job_json(status: str) -> dict[str, Any]:
     return {"@odata.type": "#microsoft.graph.entraRecoveryServices.recoveryPreviewJob", "id": "job-1",

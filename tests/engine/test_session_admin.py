@@ -12,6 +12,7 @@ from graph.fake_entra import FakeEntra
 
 from entrabr_tui import engine
 from entrabr_tui.core.model import JobKind
+from entrabr_tui.core.sign_in import DeviceCodePrompt
 from entrabr_tui.emulator import EmulatorServer
 from entrabr_tui.engine import Session
 from entrabr_tui.engine.cache_reader import UnknownReportError
@@ -19,7 +20,6 @@ from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.session_log import AppAction
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.graph.auth import AuthMethod, AuthSettings, SignInConfigError
-from entrabr_tui.graph.credentials import DeviceCodePrompt
 from entrabr_tui.store import History, StorePaths
 
 from .conftest import Sleeper, settings_for

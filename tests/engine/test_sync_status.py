@@ -123,6 +123,12 @@ class TokenCredential:
     async def close(self) -> None:
         self.closed = True
 
+    async def __aenter__(self) -> TokenCredential:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
 
 def token_without_directory_read(server: EmulatorServer, role: str) -> str:
     """The emulator's token for ``role`` (its tenant, its role), with ``Directory.Read.All`` taken out."""
@@ -350,7 +356,7 @@ async def test_a_lookup_stopped_half_way_keeps_what_it_learnt() -> None:
         report = cache.report_writer.begin_report("job", "snap", None, "first")
         cache.report_writer.ingest_page(report.id, items, None, "first")
         client = SimpleNamespace(directory=HalfRefusingDirectory())
-        lookup = SyncStatusLookup(client, cache, chunk=2)  # type: ignore[arg-type]
+        lookup = SyncStatusLookup(client, cache, chunk=2)  # type: ignore[arg-type]  # a client with a directory only
         progress: list[tuple[int, int]] = []
         check = await lookup.run(report.id, progress=lambda done, total: progress.append((done, total)))
         assert (check.outcome, check.asked, check.synced, check.cloud, check.left) == (

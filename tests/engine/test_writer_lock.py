@@ -37,7 +37,8 @@ async def test_a_second_session_waits_for_the_first_and_reuses_its_report(
     running = asyncio.create_task(first.ensure_report(snapshot, None))
     await asyncio.sleep(0)  # the first holds the tenant before the second asks
     assert first.writer.lock is not None and first.writer.lock.held
-    assert second.tenant_holder() is not None and second.tenant_holder().startswith("another entrabr (report")  # type: ignore[union-attr]
+    holder = second.tenant_holder()
+    assert holder is not None and holder.startswith("another entrabr (report")
     waited = await second.ensure_report(snapshot, None, heard.append)
     made = await running
 

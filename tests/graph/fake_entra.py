@@ -110,7 +110,8 @@ class FakeEntra:
             return self._token(form)
         return self._record("unknown", form, 404, {"error": "not_found", "error_description": path})
 
-    def _record(self, kind: str, form: dict[str, str], status: int, body: dict[str, Any]) -> tuple[int, dict]:
+    def _record(self, kind: str, form: dict[str, str], status: int,
+                body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.requests.append((kind, form))
         return status, body

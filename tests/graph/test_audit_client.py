@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -167,14 +167,14 @@ async def test_pages_follow_next_links_verbatim_without_gap_or_repeat(
     assert [when(r) for p in pages for r in p.records] == sorted(when(r) for p in pages for r in p.records)
 
 
-FILTERS = {
+FILTERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "correlation id": lambda r: f"correlationId eq '{r['correlationId']}'",
     "target": lambda r: f"targetResources/any(t: t/id eq '{r['targetResources'][0]['id']}')",
     "activity starts with": lambda r: f"startswith(activityDisplayName, '{r['activityDisplayName'][:6]}')",
     "user": lambda r: "initiatedBy/user/userPrincipalName eq "
                       f"'{r['initiatedBy']['user']['userPrincipalName']}'",
 }
-MATCHES = {
+MATCHES: dict[str, Callable[[dict[str, Any], dict[str, Any]], bool]] = {
     "correlation id": lambda r, s: r["correlationId"] == s["correlationId"],
     "target": lambda r, s: s["targetResources"][0]["id"] in {t["id"] for t in r["targetResources"]},
     "activity starts with": lambda r, s: r["activityDisplayName"].lower().startswith(

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import msal_extensions  # type: ignore[import-untyped]
+import msal_extensions  # type: ignore[import-untyped]  # the package ships no type hints
 import pytest
 from azure.identity import AuthenticationRequiredError
 
@@ -67,7 +67,7 @@ def build(
     if prompt is None:
         prompt = prompts.append if prompts is not None else (lambda p: None)
     return build_credential(
-        AuthSettings(**options),  # type: ignore[arg-type]
+        AuthSettings(**options),  # type: ignore[arg-type]  # options of any kind, as the tests pass them
         prompt=prompt,
         state_dir=state,
         transport=fake.transport(),
@@ -238,7 +238,7 @@ async def test_declined_sign_in_is_a_typed_failure(state: Path) -> None:
             })
         return original(form)
 
-    fake._token = declined  # type: ignore[method-assign]
+    fake._token = declined  # type: ignore[method-assign]  # the fake answers this one way for the test
     sign_in = build(fake, state, persistent_cache=False)
     with pytest.raises(SignInFailed) as info:
         await sign_in.sign_in()
@@ -276,7 +276,8 @@ async def test_device_code_requires_a_prompt_callback(state: Path) -> None:
     with pytest.raises(SignInConfigError):
         build_credential(AuthSettings(), prompt=None, state_dir=state)
     with pytest.raises(SignInConfigError, match="device-code"):
-        build_credential(AuthSettings(method="telepathy"), prompt=None, state_dir=state)  # type: ignore[arg-type]
+        build_credential(AuthSettings(method="telepathy"),  # type: ignore[arg-type]  # an unknown method on purpose
+                         prompt=None, state_dir=state)
 
 
 async def test_browser_without_display_is_unavailable_and_opens_nothing(state: Path) -> None:

@@ -24,15 +24,9 @@ from entrabr_tui.graph import (
 )
 
 from .conftest import BIG_DRIFT, ClientFactory, Control
+from .polling import POLL, finish
 
-POLL: dict[str, Any] = {"interval": 0.005, "max_polls": 4000}
 VERSIONS = ["v1.0", "beta"]
-
-
-async def finish(client: RecoveryClient, kind: JobKind, snapshot_id: str, job_id: str) -> Job:
-    job = await client.wait_for_job(kind, snapshot_id, job_id, **POLL)
-    assert job.is_terminal, f"job {job_id} still {job.status_raw} after {POLL['max_polls']} polls"
-    return job
 
 
 async def leave_initialized(client: RecoveryClient, kind: JobKind, snapshot_id: str, job_id: str) -> Job:

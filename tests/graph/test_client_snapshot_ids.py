@@ -14,7 +14,7 @@ from entrabr_tui.core.model import JobKind, RecoveryStatus
 from entrabr_tui.emulator import EmulatorServer
 
 from .conftest import SMALL_TENANT, ClientFactory
-from .test_client_emulator import finish
+from .polling import finish
 
 
 @pytest.fixture(scope="module")

@@ -390,7 +390,7 @@ async def test_stopping_early_drops_the_prefetched_page_quietly(
             assert page.items == [{"id": "1"}]
             await asyncio.wait_for(asked.wait(), 10)  # the next page is fetched while we hold this one
             break
-        await pages.aclose()  # type: ignore[attr-defined]
+        await pages.aclose()
     gc.collect()
     assert [r.url.params.get("$skiptoken") for r in script.requests] == [None, "2"]
     assert "never retrieved" not in caplog.text

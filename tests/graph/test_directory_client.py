@@ -18,7 +18,7 @@ from entrabr_tui.graph import ForbiddenError, RecoveryClient
 from entrabr_tui.graph.directory import GET_BY_IDS_BATCH, IN_FILTER_BATCH
 
 from .conftest import ClientFactory, Control, StaticTokenCredential, fast_policy
-from .test_client_emulator import finish
+from .polling import finish
 
 VERSIONS = ["v1.0", "beta"]
 

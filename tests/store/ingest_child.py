@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import make_items, page_url, recoverable_of, serve  # type: ignore[import-not-found]
+from synth import make_items, page_url, recoverable_of, serve  # type: ignore[import-not-found]  # run as a script, beside synth
 
 from entrabr_tui.store.cache import Cache
 

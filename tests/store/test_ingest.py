@@ -10,7 +10,7 @@ import pytest
 from entrabr_tui.core.model import Change, EntityNamesFilter
 from entrabr_tui.core.planner import object_records, plan_restore, queued_change_for
 from entrabr_tui.store.cache import Cache
-from entrabr_tui.store.records import ReportKind
+from entrabr_tui.store.records import PageKey, ReportKind
 from entrabr_tui.store.report_writer import IngestError
 
 from .synth import make_items, page_url, serve
@@ -97,7 +97,8 @@ def test_every_change_object_is_kept_several_per_object_included(cache: Cache) -
     assert cache.queries.object_counts(report.id) == dict(
         Counter(i["entityTypeName"] for i in [*items, other_case]))
     # Paging with the full key visits every row once, copies included.
-    seen, after = [], None
+    seen: list[int] = []
+    after: PageKey | None = None
     while True:
         rows = cache.queries.page(report.id, after=after, limit=7)
         seen.extend(r.position for r in rows)

@@ -10,6 +10,7 @@ import pytest
 from entrabr_tui.core.model import (
     EntityNameAndIdsFilter,
     EntityNamesFilter,
+    FilteringCriteria,
     Job,
     JobKind,
     Snapshot,
@@ -176,7 +177,8 @@ def test_reconcile_archives_vanished_jobs_and_keeps_their_data() -> None:
         [_preview("p1", 3), _preview("p2", 4), _preview("p3", 5)], now=start + 7 * DAY
     )
     assert back.unarchived == ["p1"] and back.archived == [] and sorted(back.updated) == ["p2", "p3"]
-    assert not cache.jobs.get("p1").archived  # type: ignore[union-attr]
+    archived = cache.jobs.get("p1")
+    assert archived is not None and not archived.archived
     assert cache.jobs.get("r1").archived  # type: ignore[union-attr]  # still gone from the service
 
 
@@ -205,8 +207,10 @@ def test_find_reusable_matches_snapshot_and_scope() -> None:
         ],
         now=T0,
     )
-    assert cache.jobs.find_reusable(snap, None).id == "p-all"  # type: ignore[union-attr]
-    assert cache.jobs.find_reusable(snap, EntityNamesFilter(("user", "user"))).id == "p-users"  # type: ignore
+    whole = cache.jobs.find_reusable(snap, None)
+    of_users = cache.jobs.find_reusable(snap, EntityNamesFilter(("user", "user")))
+    assert whole is not None and whole.id == "p-all"
+    assert of_users is not None and of_users.id == "p-users"
     assert cache.jobs.find_reusable(snap, EntityNamesFilter(("group",))) is None
     running = cache.jobs.find_reusable(snap, EntityNamesFilter(("group",)), include_running=True)
     assert running is not None and running.id == "p-run"
@@ -218,7 +222,8 @@ def test_find_reusable_matches_snapshot_and_scope() -> None:
     reusable = cache.reports.find_reusable(snap, None)
     assert reusable is not None and reusable.job_id == "p-all" and reusable.job_status == "successful"
     assert cache.reports.find_reusable(snap, users) is None
-    assert cache.tenant.snapshot(snap).report_count == 1  # type: ignore[union-attr]
+    stored = cache.tenant.snapshot(snap)
+    assert stored is not None and stored.report_count == 1
 
 
 @pytest.mark.parametrize(
@@ -235,5 +240,5 @@ def test_find_reusable_matches_snapshot_and_scope() -> None:
         (EntityNameAndIdsFilter((("user", ("a",)),)), EntityNameAndIdsFilter((("group", ("a",)),)), False),
     ],
 )
-def test_scope_key(a: object, b: object, same: bool) -> None:
-    assert (scope_key(a) == scope_key(b)) is same  # type: ignore[arg-type]
+def test_scope_key(a: FilteringCriteria | None, b: FilteringCriteria | None, same: bool) -> None:
+    assert (scope_key(a) == scope_key(b)) is same

@@ -254,8 +254,9 @@ def _shape(conn: sqlite3.Connection) -> dict[str, object]:
 
 def test_a_version_2_cache_ends_where_a_new_one_starts() -> None:
     """The last release's caches (version 2) go through every later step, sync status (3), proven
-    completeness with restore runs (4) and the directory audit log with its joins and triage tags (5): their
-    stored report is re-read under each, and the file ends with the same schema as a cache created now."""
+    completeness with restore runs (4), report profiles and watch alerts (5), and the directory audit log with
+    its joins and triage tags (6): their stored report is re-read under each, and the file ends with the same
+    schema as a cache created now."""
     import zlib
 
     from entrabr_tui.core.model import SyncStatus
@@ -313,7 +314,7 @@ def test_a_version_2_cache_ends_where_a_new_one_starts() -> None:
         assert change is not None and change.sync is SyncStatus.UNKNOWN
         assert sorted(r.position for r in rows_now) == list(range(1, len(items) + 1))
         assert migrated.runs.unfinished() == []
-        # Version 5: the audit log, the joins of reports with it and triage tags start empty.
+        # Version 6: the audit log, the joins of reports with it and triage tags start empty.
         assert migrated.audit.state().records == 0 and migrated.audit_join.join_info(1) is None
         assert migrated.triage.all() == []
 

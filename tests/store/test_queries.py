@@ -260,6 +260,6 @@ def test_bad_keyset_arguments(state: State) -> None:
     with pytest.raises(ValueError):
         state.cache.queries.page(state.report_id, after=("name", "id"))
     with pytest.raises(ValueError):
-        state.cache.queries.page(state.report_id, after=("a", "b", "c"))  # type: ignore[arg-type]
+        state.cache.queries.page(state.report_id, after=("a", "b", "c"))  # type: ignore[arg-type]  # a short key on purpose
     with pytest.raises(KeyError):
         state.cache.queries.page(999)

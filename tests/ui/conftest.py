@@ -44,9 +44,15 @@ async def settle(pilot: Pilot[Any]) -> None:
 
 
 async def take_the_plan(pilot: Pilot[Any]) -> None:
-    """On the plan review ``r`` opens, take the plan as proposed (enter): the confirmation comes next."""
+    """On the plan review ``r`` opens, take the plan as proposed (enter): the confirmation comes next.
+
+    The restore flow plans in a worker ``settle`` leaves alone (it waits for the user next), so the review
+    is waited for by what it shows, not by how long planning takes."""
     from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 
+    from .palette import wait_until
+
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, PlanReviewScreen), "the plan review")
     assert isinstance(pilot.app.screen, PlanReviewScreen)
     await pilot.press("enter")
     await settle(pilot)

@@ -315,6 +315,8 @@ class FakeBackend:
     restore_gate: asyncio.Event | None = None
     #: Held until set: a new report stays "running" (after its first progress event).
     report_gate: asyncio.Event | None = None
+    #: When set, a new report holds in its download phase until the event is set.
+    download_gate: asyncio.Event | None = None
     closed: bool = False
     warnings: list[str] = field(default_factory=list)
     clear_blocker: str | None = None
@@ -408,6 +410,8 @@ class FakeBackend:
         progress(JobProgress(job_id, JobKind.PREVIEW, "downloading", "Downloading", 200.0, 3600.0,
                              downloaded=total // 2, total=total))
         await asyncio.sleep(0)
+        if self.download_gate is not None:
+            await self.download_gate.wait()
         report = self._report(job_id, snapshot_id)
         self._reports[snapshot_id] = report
         progress(JobProgress(report.id, JobKind.PREVIEW, "done", "Finished", 260.0, 3600.0,

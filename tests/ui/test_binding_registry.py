@@ -59,7 +59,7 @@ def test_every_declared_binding_is_a_registry_binding() -> None:
 def test_every_key_a_class_answers_to_has_a_registry_id() -> None:
     """Inherited bindings too (Textual's Screen, Tree and DataTable bind keys of their own)."""
     known = registered()
-    missing = []
+    missing: list[str] = []
     for cls in ui_classes():
         for key, key_bindings in cls._merge_bindings().key_to_bindings.items():
             missing.extend(f"{cls.__qualname__}: {key} → {b.action}" for b in key_bindings

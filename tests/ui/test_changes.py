@@ -3,40 +3,14 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets.tree import TreeNode
+from textual.widgets import TextArea
 
-from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, ActionNode, NodeData, ObjectRow, PageLink, TypeNode
-from entrabr_tui.ui.widgets.changes_tree import ChangesTree
+from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, ActionNode, ObjectRow, PageLink, TypeNode
 
 from .conftest import running, settle
 from .fake_backend import HOSTILE_NAMES, FakeBackend
+from .pilot_helpers import focused, leaves, open_group
 from .screen_text import screen_text
-
-
-def type_node(tree: ChangesTree, entity_type: str) -> TreeNode[NodeData]:
-    return next(n for n in tree.root.children
-                if isinstance(n.data, TypeNode) and n.data.entity_type == entity_type)
-
-
-def action_node(tree: ChangesTree, entity_type: str, action: str) -> TreeNode[NodeData]:
-    parent = type_node(tree, entity_type)
-    return next(n for n in parent.children if isinstance(n.data, ActionNode) and n.data.action == action)
-
-
-async def open_group(pilot, tree: ChangesTree, entity_type: str, action: str) -> TreeNode[NodeData]:  # type: ignore[no-untyped-def]
-    tree.focus()
-    tree.move_cursor(type_node(tree, entity_type))
-    await pilot.press("enter")
-    await settle(pilot)
-    node = action_node(tree, entity_type, action)
-    tree.move_cursor(node)
-    await pilot.press("enter")
-    await settle(pilot)
-    return node
-
-
-def leaves(node: TreeNode[NodeData]) -> list[ObjectRow]:
-    return [c.data for c in node.children if isinstance(c.data, ObjectRow)]
 
 
 async def test_counts_at_every_level() -> None:
@@ -59,7 +33,7 @@ async def test_drill_into_a_user_shows_side_by_side_rows() -> None:
     async with running() as (app, pilot):
         tree = app.main.changes
         node = await open_group(pilot, tree, "user", "update")
-        assert len(leaves(node)) == node.data.count  # type: ignore[union-attr]
+        assert isinstance(node.data, ActionNode) and len(leaves(node)) == node.data.count
         await pilot.press("j")
         await settle(pilot)
         rows = app.main.diff.table.diff_rows
@@ -70,9 +44,9 @@ async def test_drill_into_a_user_shows_side_by_side_rows() -> None:
         text = screen_text(app)
         assert "jobTitle" in text and "Engineer" in text and "Manager" in text
         await pilot.press("enter")
-        assert app.focused is app.main.diff.table
+        assert focused(app) is app.main.diff.table
         await pilot.press("escape")
-        assert app.focused is tree
+        assert focused(app) is tree
 
 
 async def test_group_member_changes_are_rows_with_resolved_names() -> None:
@@ -102,7 +76,7 @@ async def test_conditional_access_policy_nested_rows_and_raw_json() -> None:
         await pilot.press("3", "J")
         await settle(pilot)
         assert app.main.diff.raw
-        assert '"conditionalAccessPolicy"' in app.main.query_one("#diff-raw").text  # type: ignore[attr-defined]
+        assert '"conditionalAccessPolicy"' in app.main.query_one("#diff-raw", TextArea).text
 
 
 async def test_copy_value_uses_clipboard_and_toasts() -> None:
@@ -172,7 +146,8 @@ async def test_large_nodes_are_paged() -> None:
     async with running(backend) as (app, pilot):
         tree = app.main.changes
         node = await open_group(pilot, tree, "user", "update")
-        total = node.data.count  # type: ignore[union-attr]
+        assert isinstance(node.data, ActionNode)
+        total = node.data.count
         assert total > PAGE_SIZE
         first_page = leaves(node)
         assert len(first_page) == PAGE_SIZE
@@ -201,7 +176,7 @@ async def test_filter_by_name_upn_or_id_with_next_match() -> None:
         rows = tree.visible_rows()
         assert rows and all("user0001" in (r.principal_name or "") for r in rows)
         await pilot.press("enter")
-        assert app.focused is tree
+        assert focused(app) is tree
         await pilot.press("right_square_bracket")
         first = tree.cursor_line
         assert tree.current_row is not None

@@ -12,7 +12,7 @@ import pytest
 from textual.widgets import TextArea
 from textual.widgets.tree import TreeNode, UnknownNodeID
 
-from entrabr_tui.core.model import Change
+from entrabr_tui.core.model import Change, SyncStatus
 from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.store import ChangeRow, NodeCount
 from entrabr_tui.ui.widgets import changes_build, diff
@@ -22,7 +22,7 @@ from entrabr_tui.ui.widgets.changes_view import AUTO_OPEN_NODE, OpenPlan, QuickF
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend
-from .test_changes import action_node, leaves, open_group, type_node
+from .pilot_helpers import action_node, leaves, open_group, row_of, type_node
 
 
 class RecordingBackend(FakeBackend):
@@ -43,9 +43,9 @@ class RecordingBackend(FakeBackend):
             return [detail for kind, detail in self.calls if kind == name]
 
     def counts(self, report_id: str, /, *, text: str | None = None,
-               recoverable: Recoverable | None = None) -> list[NodeCount]:
+               recoverable: Recoverable | None = None, marked: bool | None = None) -> list[NodeCount]:
         self._record("counts", (text, recoverable))
-        return super().counts(report_id, text=text, recoverable=recoverable)
+        return super().counts(report_id, text=text, recoverable=recoverable, marked=marked)
 
     def page(self, report_id: str, entity_type: str | None, action: str | None,
              after: tuple[str, str, int] | None, limit: int, /, *, text: str | None = None,
@@ -134,7 +134,7 @@ async def test_diff_error_is_shown_and_the_next_request_retries(gate: asyncio.Ev
         backend.fail_change = 1
         tree.move_cursor(rows[1])
         await settle(pilot)
-        assert app.main.diff.change is None or app.main.diff.change.id != rows[1].data.id  # type: ignore[union-attr]
+        assert app.main.diff.change is None or app.main.diff.change.id != row_of(rows[1]).id
         assert not app.main.diff.pending
         tree.move_cursor(rows[2])
         await settle(pilot)
@@ -158,10 +158,10 @@ async def test_raw_json_is_filled_only_while_shown(gate: asyncio.Event) -> None:
         assert raw.text == ""
         await pilot.press("3", "J")
         await settle(pilot)
-        assert '"id": "' + rows[1].data.id in raw.text  # type: ignore[union-attr]
+        assert '"id": "' + row_of(rows[1]).id in raw.text
         tree.move_cursor(rows[2])
         await settle(pilot)
-        assert '"id": "' + rows[2].data.id in raw.text  # type: ignore[union-attr]
+        assert '"id": "' + row_of(rows[2]).id in raw.text
 
 
 async def test_typing_queries_only_the_latest_text() -> None:
@@ -238,7 +238,7 @@ async def test_a_page_asked_for_before_a_filter_is_dropped() -> None:
         node = await open_group(pilot, tree, "user", "update")
         assert tree.report_id is not None
         shown = leaves(node)
-        stale = [ObjectRow("u-x", "user", "update", "Stale", None, False, True)]
+        stale = [ObjectRow("u-x", "user", "update", "Stale", None, SyncStatus.CLOUD, True)]
         stale_generation = tree.model.generation - 1
         tree.post_message(ChangesTree.PageLoaded(int(node.id), tree.report_id, stale_generation, stale))
         await settle(pilot)
@@ -255,7 +255,7 @@ async def test_pages_of_many_leaves_are_built_like_tree_add_leaf(monkeypatch: py
 
         def drawn() -> list[tuple[Any, str, bool, int]]:
             tree._build()
-            return [(line.node.data, line.node.label.plain, line.node.allow_expand, line.node.line)  # type: ignore[union-attr]
+            return [(line.node.data, str(line.node.label), line.node.allow_expand, line.node.line)
                     for line in tree._tree_lines]
 
         assert changes_build._BULK_OK

@@ -5,52 +5,59 @@ and the tree agrees with the queue after a retry and after a verification report
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from entrabr_tui.core.model import EntityNameAndIdsFilter, EntityNamesFilter
 from entrabr_tui.core.plan_options import Choice
+from entrabr_tui.engine.plans import SessionPlan
+from entrabr_tui.engine.restore import RestoreResult
+from entrabr_tui.ui.app import EntrabrApp
+from entrabr_tui.ui.backend import RestoreProgressCallback
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 from entrabr_tui.ui.screens.lockout_dialog import BreakGlassDialog
 from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
 from entrabr_tui.ui.screens.restore_dialogs import RestoreConfirmDialog, RestoreResultScreen
 from entrabr_tui.ui.widgets.change_nodes import ObjectRow
+from entrabr_tui.ui.widgets.toggles import TextCheckbox
 
 from .conftest import running, settle, take_the_plan
 from .fake_backend import FakeBackend
 from .palette import run_command
+from .pilot_helpers import action_node, open_group
 from .screen_text import screen_text
-from .test_changes import action_node, open_group
 
 SIZES = [(80, 24), (120, 40)]
 
 
-def flat(app: object) -> str:
-    return " ".join(screen_text(app).split())  # type: ignore[arg-type]
+def flat(app: EntrabrApp) -> str:
+    return " ".join(screen_text(app).split())
 
 
-def tree_says(app: object) -> str:
+def tree_says(app: EntrabrApp) -> str:
     """The lines the Changes pane shows while no report is open (wrapped to its width), as one text."""
-    tree = app.main.changes  # type: ignore[attr-defined]
+    tree = app.main.changes
     return " ".join(str(node.label) for node in tree.root.children)
 
 
-async def start_blocked_restore(app: object, pilot: object, backend: FakeBackend) -> None:
+async def start_blocked_restore(app: EntrabrApp, pilot: Pilot[Any], backend: FakeBackend) -> None:
     """Queue 185 user updates (two batches) and start restoring them; batch 1 waits on the gate."""
-    tree = app.main.changes  # type: ignore[attr-defined]
+    tree = app.main.changes
     node = await open_group(pilot, tree, "user", "update")
     tree.move_cursor(node)
-    await pilot.press("space")  # type: ignore[attr-defined]
-    await settle(pilot)  # type: ignore[arg-type]
-    await pilot.press("r")  # type: ignore[attr-defined]
-    await settle(pilot)  # type: ignore[arg-type]
-    await take_the_plan(pilot)  # type: ignore[arg-type]
-    await pilot.press("y")  # type: ignore[attr-defined]
+    await pilot.press("space")
+    await settle(pilot)
+    await pilot.press("r")
+    await settle(pilot)
+    await take_the_plan(pilot)
+    await pilot.press("y")
     for _ in range(5):
-        await pilot.pause()  # type: ignore[attr-defined]
-    assert app.main.job_running  # type: ignore[attr-defined]
+        await pilot.pause()
+    assert app.main.job_running
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -59,11 +66,11 @@ async def test_a_whole_type_restore_is_explained_and_can_go_by_id(size: tuple[in
     seen: list[object] = []
     original = backend.restore
 
-    async def spy(plan, progress, /):  # type: ignore[no-untyped-def]
+    async def spy(plan: SessionPlan, progress: RestoreProgressCallback | None, /) -> RestoreResult:
         seen.extend(plan.batches)
         return await original(plan, progress)
 
-    backend.restore = spy  # type: ignore[method-assign]
+    backend.restore = spy  # type: ignore[method-assign]  # records the batches, then restores
     async with running(backend, size=size) as (app, pilot):
         await open_group(pilot, app.main.changes, "conditionalAccessPolicy", "update")
         await pilot.press("j", "space", "r")  # the report's only policy: it can be restored as a whole type
@@ -221,7 +228,7 @@ async def test_n_in_the_result_verifies_and_the_queue_follows_the_fresh_report(s
         await pilot.press("n")  # works inside the dialog
         await settle(pilot)
         assert isinstance(app.screen, ScopeDialog)
-        assert app.screen.query_one("#scope-fresh").value  # type: ignore[attr-defined]
+        assert app.screen.query_one("#scope-fresh", TextCheckbox).value
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert tree.report_id == "job-1"  # the fresh report is offered, not switched to

@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
-from textual.pilot import Pilot
-
 from entrabr_tui.core.text import plural
-from entrabr_tui.engine import Session, open_demo
-from entrabr_tui.engine.timing import PollPolicy
-from entrabr_tui.ui.app import EntrabrApp
-from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.screens.failed_changes import FailedChangesScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
 from entrabr_tui.ui.screens.lockout_dialog import BreakGlassDialog, LockoutWarning
@@ -21,45 +10,13 @@ from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.screens.report_flow import ScopeDialog
 from entrabr_tui.ui.screens.restore_dialogs import RestoreConfirmDialog, RestoreResultScreen
 from entrabr_tui.ui.widgets.change_nodes import ActionNode, ObjectRow, TypeNode
+from entrabr_tui.ui.widgets.tables import NavTable
 
 from .conftest import settle, take_the_plan
+from .demo_app import create_report, demo
 from .palette import wait_until
+from .pilot_helpers import open_group, row_of
 from .screen_text import screen_text
-from .test_changes import open_group
-
-FAST = 1e6
-
-
-async def no_wait(_seconds: float) -> None:
-    await asyncio.sleep(0)
-
-
-@asynccontextmanager
-async def demo(role: str) -> AsyncIterator[tuple[EntrabrApp, Pilot[Any], Session]]:
-    sessions: list[Session] = []
-
-    async def factory() -> Backend:
-        session = await open_demo(role=role, objects=400, job_speed=FAST, sleep=no_wait,
-                                  poll=PollPolicy(max_polls=400), page_size=100)
-        sessions.append(session)
-        return session
-
-    app = EntrabrApp(factory)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        assert sessions, "the demo session did not open"
-        yield app, pilot, sessions[0]
-    assert sessions[0].closed
-
-
-async def create_report(app: EntrabrApp, pilot: Pilot[Any], fresh: bool = False) -> None:
-    await pilot.press("1", "g", "n")
-    await settle(pilot)
-    assert isinstance(app.screen, ScopeDialog)
-    if fresh != app.screen.query_one("#scope-fresh").value:  # type: ignore[attr-defined]
-        await pilot.click("#scope-fresh")
-    await pilot.click("#create")
-    await settle(pilot)
 
 
 async def test_admin_report_drill_restore_verify_and_history() -> None:
@@ -98,11 +55,11 @@ async def test_admin_report_drill_restore_verify_and_history() -> None:
                 assert members and all(r.glyph in "+−" for r in members)
             await pilot.press("space")          # marks the row under the cursor
             await settle(pilot)
-            assert current.data.id in session.marked(report.id)  # type: ignore[union-attr]
+            assert row_of(current).id in session.marked(report.id)
             tree.move_cursor(current)
             await pilot.press("space")
             await settle(pilot)
-            assert current.data.id not in session.marked(report.id)  # type: ignore[union-attr]
+            assert row_of(current).id not in session.marked(report.id)
 
         # The demo tenant's hostile names (Rich markup, an ANSI escape) show literally in the tree.
         users = await open_group(pilot, tree, "user", "update")
@@ -176,9 +133,9 @@ async def test_admin_report_drill_restore_verify_and_history() -> None:
         assert "restore" in text and "report" in text
         # The failures stay readable: enter on a restore job with failures lists them from the cache.
         history = app.screen
-        jobs = history.query_one("#jobs-table")
+        jobs = history.query_one("#jobs-table", NavTable)
         row = next(i for i, job in enumerate(history._shown_jobs) if history.failed.get(job.id))
-        jobs.move_cursor(row=row)  # type: ignore[attr-defined]
+        jobs.move_cursor(row=row)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, FailedChangesScreen)

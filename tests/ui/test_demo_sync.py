@@ -8,9 +8,9 @@ from entrabr_tui.store import HistoryAction
 from entrabr_tui.ui.widgets.change_nodes import ObjectRow
 
 from .conftest import settle
+from .demo_app import create_report, demo
+from .pilot_helpers import open_group, row_of
 from .screen_text import screen_text
-from .test_changes import open_group
-from .test_demo import create_report, demo
 
 
 async def test_demo_shows_on_premises_badges_after_the_lookup() -> None:
@@ -23,11 +23,11 @@ async def test_demo_shows_on_premises_badges_after_the_lookup() -> None:
 
         node = await open_group(pilot, app.main.changes, "user", "update")
         rows = [c for c in node.children if isinstance(c.data, ObjectRow)]
-        synced = [c for c in rows if c.data.sync is SyncStatus.SYNCED]
+        synced = [c for c in rows if row_of(c).sync is SyncStatus.SYNCED]
         assert synced, "the demo incident touches on-premises users"
         assert all("[on-prem]" in str(c.label) and "[not recoverable]" in str(c.label) for c in synced)
         # Live users were all found by the directory: none is left unknown.
-        assert not [c for c in rows if c.data.sync is SyncStatus.UNKNOWN]
+        assert not [c for c in rows if row_of(c).sync is SyncStatus.UNKNOWN]
         app.main.changes.move_cursor(synced[0])
         await settle(pilot)
         assert "[on-prem]" in screen_text(app)

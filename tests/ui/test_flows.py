@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from entrabr_tui.core.model import EntityNameAndIdsFilter
+from entrabr_tui.core.model import EntityNameAndIdsFilter, EntityNamesFilter
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 from entrabr_tui.ui.screens.history import HistoryScreen
 from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
@@ -16,8 +16,9 @@ from entrabr_tui.ui.screens.restore_dialogs import RestoreConfirmDialog, Restore
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend
+from .palette import wait_until
+from .pilot_helpers import finish_flows, leaves, open_group
 from .screen_text import screen_text
-from .test_changes import leaves, open_group
 
 
 async def test_enter_on_a_backup_without_a_report_creates_one_at_once() -> None:
@@ -83,7 +84,7 @@ async def test_new_report_from_the_keyboard_only() -> None:
         second = (await backend.snapshots())[1].snapshot.id
         assert len(backend.report_calls) == 1 and backend.report_calls[0][0] == second
         scope = backend.report_calls[0][1]
-        assert scope is not None and scope.entity_types == ("user",)  # type: ignore[union-attr]
+        assert isinstance(scope, EntityNamesFilter) and scope.entity_types == ("user",)
 
 
 async def test_report_scoped_to_marked_objects() -> None:
@@ -101,7 +102,9 @@ async def test_report_scoped_to_marked_objects() -> None:
 
 
 async def test_report_progress_is_shown_while_it_runs() -> None:
-    backend = FakeBackend()
+    """Progress messages coalesce (only the newest is drawn), so the report holds in its download until the
+    strip has shown it."""
+    backend = FakeBackend(download_gate=asyncio.Event())
     seen: list[str] = []
     async with running(backend) as (app, pilot):
         strip = app.main.job_strip
@@ -111,9 +114,13 @@ async def test_report_progress_is_shown_while_it_runs() -> None:
             seen.append(text)
             original(text, done, total, **options)
 
-        strip.show_text = spy  # type: ignore[method-assign]
+        strip.show_text = spy  # type: ignore[method-assign]  # a spy that records, then draws
         await pilot.press("1", "j", "enter")
-        await settle(pilot)
+        await wait_until(pilot, lambda: any("downloading" in t.lower() for t in seen), "the download shown")
+        assert backend.download_gate is not None
+        backend.download_gate.set()
+        await finish_flows(pilot, "report-flow", "job")
+        assert backend.report_calls, "enter on a backup without a report creates one"
     assert any("downloading" in t.lower() or "Downloading" in t for t in seen)
     assert all(t.startswith("difference report") for t in seen)
 
@@ -303,14 +310,16 @@ async def test_a_retry_shows_in_the_job_strip_and_counts_down() -> None:
                          until=datetime.now(UTC) + timedelta(seconds=120))
         event = JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating",
                             text="Calculating differences", elapsed=30.0, retry=wait)
-        app.main.reports.progressed(event)
+        reports = app.main.reports
+        assert reports is not None
+        reports.progressed(event)
         await pilot.pause()
         text = str(strip.query_one("#job-text", Static).render())
         assert "throttled (HTTP 429): trying again in" in text and "(try 2 of 6)" in text
         assert strip._countdown is not None  # redrawn every second while the wait lasts
         assert "trying again in" in strip._countdown()
-        app.main.reports.progressed(JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating",
-                                                text="Calculating differences", elapsed=31.0))
+        reports.progressed(JobProgress(job_id="j1", kind=JobKind.PREVIEW, phase="calculating",
+                                       text="Calculating differences", elapsed=31.0))
         await pilot.pause()
         assert "Calculating differences" in str(strip.query_one("#job-text", Static).render())
         assert strip._countdown is None

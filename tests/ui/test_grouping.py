@@ -51,7 +51,7 @@ async def test_b_cycles_type_actor_cluster_with_the_mode_in_the_title() -> None:
         assert "by actor → operation" in title(app)
         actors = top(tree)
         rows = [fake_audit_row(i, c) for i, c in enumerate(backend.tenant_changes)]
-        expected = {}
+        expected: dict[str, int] = {}
         for r in rows:
             expected[r.actor] = expected.get(r.actor, 0) + 1
         assert {a.key: a.count for a in actors} == expected

@@ -112,7 +112,7 @@ async def test_unreadable_change_objects_have_a_group_and_a_badge_of_their_own()
     from entrabr_tui.core.model import Change
 
     from .fake_backend import build_changes
-    from .test_changes import open_group
+    from .pilot_helpers import open_group
 
     broken = Change.from_json({"id": "u-broken", "entityTypeName": "user", "recoveryAction": "update",
                                "displayName": "Broken [red]Row", "deltaFromCurrent": "not an object"})

@@ -8,14 +8,15 @@ from datetime import timedelta
 
 import pytest
 
+from entrabr_tui.ui.app import EntrabrApp
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 from entrabr_tui.ui.widgets.change_nodes import ObjectRow
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
 
 from .conftest import running, settle, take_the_plan
 from .fake_backend import NOW, FakeBackend, FakeRestoreMark
+from .pilot_helpers import action_node, leaves, open_group, pane_title, type_node
 from .screen_text import screen_text
-from .test_changes import action_node, leaves, open_group, type_node
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -25,12 +26,8 @@ def ids_of(backend: FakeBackend, entity_type: str, action: str | None = None) ->
             if c.entity_type_raw == entity_type and (action is None or c.action_raw == action)}
 
 
-def pane_title(app: object, pane: str) -> str:
-    return str(app.main.query_one(f"#{pane}").border_title)  # type: ignore[attr-defined]
-
-
-def toasts(app: object, title: str = "Restore queue") -> list[str]:
-    return [n.message for n in app._notifications if n.title == title]  # type: ignore[attr-defined]
+def toasts(app: EntrabrApp, title: str = "Restore queue") -> list[str]:
+    return [n.message for n in app._notifications if n.title == title]
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -161,14 +158,16 @@ async def test_the_queue_follows_marks_made_by_the_command_line() -> None:
         node = await open_group(pilot, tree, "user", "update")
         rows = leaves(node)[:3]
         backend.mark("job-1", [r.id for r in rows])  # another process (entrabr restore --ids …) marks
-        app.main.marks.poll()  # what the app's timer does every few seconds
+        marks = app.main.marks
+        assert marks is not None
+        marks.poll()  # what the app's timer does every few seconds
         await settle(pilot)
         assert {r.id for r in rows} <= tree.marks.marked
         assert "3 queued" in pane_title(app, "pane-queue")
         labels = [str(n.label) for n in node.children if isinstance(n.data, ObjectRow)][:3]
         assert all(label.startswith("[x]") for label in labels)
         backend.unmark("job-1", [rows[0].id])
-        app.main.marks.poll()
+        marks.poll()
         await settle(pilot)
         assert rows[0].id not in tree.marks and "2 queued" in pane_title(app, "pane-queue")
 

@@ -80,7 +80,8 @@ async def test_sixty_thousand_marks_from_the_tree(entrabr_home: Path) -> None:
         tree.move_cursor(users)
         await pilot.press("space")  # all users are marked: space unmarks the type (never opened)
         await settle(pilot)
-        left = CHANGES - users.data.count  # type: ignore[union-attr]
+        assert isinstance(users.data, TypeNode)
+        left = CHANGES - users.data.count
         assert len(session.marked("job-scale")) == left
         await wait_until(pilot, lambda: f"{left:,} queued" in queue_title(), "the queue pane")
 

@@ -13,8 +13,8 @@ from typing import Any
 from textual.command import CommandList
 from textual.pilot import Pilot
 
+from entrabr_tui.core.sign_in import PromptCallback
 from entrabr_tui.engine.export import ExportFormat
-from entrabr_tui.graph.credentials import PromptCallback
 from entrabr_tui.ui.app import EntrabrApp
 from entrabr_tui.ui.commands import EntrabrCommands, palette_commands
 from entrabr_tui.ui.connection import ProfileChoice, SessionTarget

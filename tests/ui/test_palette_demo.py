@@ -20,9 +20,9 @@ from entrabr_tui.ui.app import EntrabrApp
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog
 
 from .conftest import SIZE, settle
+from .demo_app import create_report
 from .palette import export_through_the_palette, run_command, wait_until
 from .screen_text import screen_text
-from .test_demo import create_report
 
 
 @asynccontextmanager

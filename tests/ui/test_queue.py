@@ -16,8 +16,8 @@ from entrabr_tui.ui.screens.dialogs import ExportPathDialog
 from .conftest import running, settle
 from .fake_backend import FakeBackend
 from .palette import wait_until
+from .pilot_helpers import open_group
 from .screen_text import screen_text
-from .test_changes import open_group
 
 
 async def test_queue_groups_by_type_and_action_and_shows_exclusions() -> None:

@@ -19,8 +19,8 @@ from entrabr_tui.ui.widgets.status import job_progress_text
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend, build_changes
+from .pilot_helpers import focused, open_group, pane_title
 from .screen_text import screen_text
-from .test_changes import open_group
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -123,11 +123,11 @@ async def test_raw_json_toggles_back_and_esc_leaves_it() -> None:
         await pilot.press("3", "J")
         assert isinstance(app.focused, RawJsonView)
         await pilot.press("J")
-        assert app.focused is app.main.diff.table and not app.main.diff.raw
+        assert focused(app) is app.main.diff.table and not app.main.diff.raw
         await pilot.press("J", "escape")
-        assert app.focused is app.main.diff.table and not app.main.diff.raw
+        assert focused(app) is app.main.diff.table and not app.main.diff.raw
         await pilot.press("3")
-        assert app.focused is app.main.diff.table
+        assert focused(app) is app.main.diff.table
 
 
 async def test_esc_leaves_the_filter_field_empty() -> None:
@@ -167,10 +167,10 @@ async def test_type_and_action_filters_open_what_they_keep_and_count_it() -> Non
         tree.focus()
         await pilot.press("t")
         await settle(pilot)
-        title = app.main.query_one("#pane-changes")._border_title
-        assert title is not None and "type=conditionalAccessPolicy: 1" in title.plain
+        assert "type=conditionalAccessPolicy: 1" in pane_title(app, "pane-changes")
         opened = [n for n in tree.root.children if isinstance(n.data, TypeNode)]
-        assert [n.data.entity_type for n in opened] == ["conditionalAccessPolicy"] and opened[0].is_expanded
+        shown = [n.data.entity_type for n in tree.root.children if isinstance(n.data, TypeNode)]
+        assert shown == ["conditionalAccessPolicy"] and opened[0].is_expanded
         assert opened[0].children and all(child.is_expanded for child in opened[0].children)
 
 
@@ -182,8 +182,7 @@ async def test_range_start_is_marked_on_its_row() -> None:
         await settle(pilot)
         node = tree.cursor_node
         assert node is not None and isinstance(node.label, Text) and "[range start]" in node.label.plain
-        title = app.main.query_one("#pane-changes")._border_title
-        assert title is not None and "range from the row marked [range start]" in title.plain
+        assert "range from the row marked [range start]" in pane_title(app, "pane-changes")
         await pilot.press("j", "v")
         await settle(pilot)
         assert "[range start]" not in node.label.plain if isinstance(node.label, Text) else True

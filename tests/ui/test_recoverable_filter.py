@@ -4,9 +4,11 @@ status is unknown, and the diff's Rec column says ``?`` for what waits on it —
 from __future__ import annotations
 
 import pytest
+from textual.coordinate import Coordinate
 
 from entrabr_tui.core.model import SyncStatus
 from entrabr_tui.core.recoverability import Recoverable, recoverability
+from entrabr_tui.ui.app import EntrabrApp
 from entrabr_tui.ui.screens.plan_review import PlanReviewScreen
 from entrabr_tui.ui.screens.restore_dialogs import RestoreConfirmDialog
 from entrabr_tui.ui.widgets.change_nodes import ActionNode, ObjectRow
@@ -14,14 +16,14 @@ from entrabr_tui.ui.widgets.diff import DiffTable
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend
+from .pilot_helpers import open_group, row_of
 from .screen_text import screen_text
-from .test_changes import open_group
 
 SIZES = [(80, 24), (120, 40)]
 
 
-def title(app: object) -> str:
-    return str(app.main.query_one("#pane-changes").border_title)  # type: ignore[attr-defined]
+def title(app: EntrabrApp) -> str:
+    return str(app.main.query_one("#pane-changes").border_title)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -59,7 +61,8 @@ async def test_unknown_sync_status_is_shown_as_such(size: tuple[int, int]) -> No
         # Deleted users: the directory does not list them, so their sync status stays unknown.
         node = await open_group(pilot, tree, "user", "restore")
         rows = [c for c in node.children if isinstance(c.data, ObjectRow)]
-        assert rows and all(c.data.sync is SyncStatus.UNKNOWN and c.data.recoverable is None for c in rows)
+        assert rows and all(row_of(c).sync is SyncStatus.UNKNOWN for c in rows)
+        assert all(row_of(c).recoverable is None for c in rows)
         assert all("[sync?]" in str(c.label) and "[not recoverable]" not in str(c.label) for c in rows)
         assert "[sync?]" in screen_text(app)
         tree.move_cursor(rows[0])
@@ -67,7 +70,7 @@ async def test_unknown_sync_status_is_shown_as_such(size: tuple[int, int]) -> No
         await settle(pilot)
         table = app.main.query_one(DiffTable)
         assert table.diff_rows and all(r.recoverable is None for r in table.diff_rows)
-        assert str(table.get_cell_at((0, 3))) == "?"  # the Rec column
+        assert str(table.get_cell_at(Coordinate(0, 3))) == "?"  # the Rec column
         await pilot.press("enter")
         await settle(pilot)
         assert "Recoverable: unknown" in screen_text(app) and "sync status unknown" in screen_text(app)

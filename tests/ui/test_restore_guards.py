@@ -24,8 +24,8 @@ from entrabr_tui.ui.widgets.change_nodes import ObjectRow
 from .conftest import running, settle
 from .fake_backend import NOW, FakeBackend, FakeRestoreMark, build_changes, lockout_policy
 from .palette import wait_until
+from .pilot_helpers import leaves, open_group
 from .screen_text import screen_text
-from .test_changes import leaves, open_group
 
 
 def flat(app: EntrabrApp) -> str:

@@ -11,8 +11,8 @@ from entrabr_tui.ui.screens.restore_dialogs import RestoreConfirmDialog
 
 from .conftest import running, settle, take_the_plan
 from .fake_backend import FakeBackend
+from .pilot_helpers import open_group
 from .screen_text import screen_text
-from .test_changes import open_group
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -92,7 +92,7 @@ async def test_a_refused_report_with_nothing_open_says_so() -> None:
         raise graph_errors.for_status(graph_errors.ResponseInfo(403, "Forbidden", "Requires the role."),
                                       graph_errors.CREATE_PREVIEW)
 
-    backend.ensure_report = refuse  # type: ignore[method-assign,assignment]
+    backend.ensure_report = refuse  # type: ignore[method-assign,assignment]  # the service refuses every report
     async with running(backend, size=(80, 24)) as (app, pilot):
         assert "No difference report is open" in " ".join(str(n.label)
                                                           for n in app.main.changes.root.children)

@@ -12,8 +12,8 @@ from entrabr_tui.ui.widgets.change_nodes import TypeNode
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend
+from .pilot_helpers import open_group
 from .screen_text import screen_text
-from .test_changes import open_group
 
 
 async def test_four_panes_with_digits_in_titles() -> None:
@@ -113,7 +113,7 @@ async def test_device_code_sign_in_is_shown_in_the_app_and_closes_when_signed_in
     import threading
     from datetime import UTC, datetime
 
-    from entrabr_tui.graph.credentials import DeviceCodePrompt
+    from entrabr_tui.core.sign_in import DeviceCodePrompt
     from entrabr_tui.ui.app import EntrabrApp
     from entrabr_tui.ui.screens.sign_in import SignInScreen
 

@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import msal_extensions  # type: ignore[import-untyped]
+import msal_extensions  # type: ignore[import-untyped]  # the package ships no type hints
 import pytest
 from graph.fake_entra import FakeEntra
 
 from entrabr_tui.cli.app_sessions import AppSessions
 from entrabr_tui.cli.args import parse
+from entrabr_tui.core.sign_in import DeviceCodePrompt, PromptCallback
 from entrabr_tui.emulator import EmulatorServer
-from entrabr_tui.graph.credentials import DeviceCodePrompt, PromptCallback
 from entrabr_tui.store import History, StorePaths
 from entrabr_tui.store.config import AppConfig
 from entrabr_tui.ui.app import EntrabrApp

@@ -16,7 +16,7 @@ from entrabr_tui.ui.app import EntrabrApp
 
 from .conftest import SIZE, factory_for, settle
 from .fake_backend import NOW, FakeBackend, build_changes, lockout_policy
-from .test_changes import open_group
+from .pilot_helpers import open_group
 
 Compare = Callable[..., bool]
 Steps = Callable[[Pilot[Any]], Awaitable[None]]

@@ -11,7 +11,7 @@ from entrabr_tui.core.audit_join import Verdict
 
 from .conftest import running, settle
 from .fake_backend import MAYA, FakeBackend
-from .test_changes import open_group
+from .pilot_helpers import open_group
 
 
 def who_text(app) -> str:  # type: ignore[no-untyped-def]
@@ -74,8 +74,10 @@ async def test_a_property_another_actor_changed_is_named_on_its_row() -> None:
         await pilot.press("j")
         await settle(pilot)
         table = app.main.diff.table
-        table.who = replace(table.who, attribution=replace(table.who.attribution, parts=tuple(  # type: ignore[arg-type]
+        who = table.who
+        assert who is not None and who.attribution is not None
+        table.who = replace(who, attribution=replace(who.attribution, parts=tuple(
             replace(p, actor=MAYA, verdict=Verdict.EXPLAINED) if p.name == "jobTitle" else p
-            for p in table.who.attribution.parts)))  # type: ignore[union-attr]
+            for p in who.attribution.parts)))
         table.redraw()
         assert cell_text(app, 2).startswith("Manager\n✓ by \nmaya@contoso…\nfalse\n? no record")

@@ -30,7 +30,7 @@ def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
 
 def _bare_work_decorators(tree: ast.AST) -> list[int]:
     """Lines of ``@work`` used without arguments (a worker without a group)."""
-    lines = []
+    lines: list[int] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             lines.extend(d.lineno for d in node.decorator_list if isinstance(d, ast.Name) and d.id == "work")
