@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rich.style import Style
@@ -52,6 +53,19 @@ class ActionNode:
     @property
     def page_index(self) -> int:
         return len(self.page_starts) - 1
+
+
+def turn_page(page_starts: list[tuple[str, str, int] | None], shown: Iterable[object], forward: bool) -> bool:
+    """Move a paged node's keyset starts one page on (after the last object row in ``shown``) or one back
+    (never before the first page). ``False``: forward with no object shown, nothing to turn to."""
+    if forward:
+        rows = [row for row in shown if isinstance(row, ObjectRow)]
+        if not rows:
+            return False
+        page_starts.append((rows[-1].display_name, rows[-1].id, rows[-1].position))
+    elif len(page_starts) > 1:
+        page_starts.pop()
+    return True
 
 
 @dataclass(frozen=True)

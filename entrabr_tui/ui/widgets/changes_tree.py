@@ -40,7 +40,15 @@ from entrabr_tui.ui.messages import (
 from entrabr_tui.ui.text import CLIPBOARD_NOTE, plural
 from entrabr_tui.ui.widgets.change_filters import ChangeFilters
 from entrabr_tui.ui.widgets.change_marks import MarkSelection
-from entrabr_tui.ui.widgets.change_nodes import ActionNode, NodeData, ObjectRow, PageLink, RowDetail, TypeNode
+from entrabr_tui.ui.widgets.change_nodes import (
+    ActionNode,
+    NodeData,
+    ObjectRow,
+    PageLink,
+    RowDetail,
+    TypeNode,
+    turn_page,
+)
 from entrabr_tui.ui.widgets.changes_build import ChangesBuilder
 from entrabr_tui.ui.widgets.changes_model import ChangesModel
 from entrabr_tui.ui.widgets.changes_view import (
@@ -366,14 +374,8 @@ class ChangesTree(Tree[NodeData]):
         if node is None:
             return
         data = link.parent
-        if link.forward:
-            rows = [c.data for c in node.children if isinstance(c.data, ObjectRow)]
-            if not rows:
-                return
-            data.page_starts.append((rows[-1].display_name, rows[-1].id, rows[-1].position))
-        elif len(data.page_starts) > 1:
-            data.page_starts.pop()
-        self._load_page(node, data)
+        if turn_page(data.page_starts, (c.data for c in node.children), link.forward):
+            self._load_page(node, data)
 
     # -- events ----------------------------------------------------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

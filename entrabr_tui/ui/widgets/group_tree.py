@@ -29,7 +29,14 @@ from entrabr_tui.ui.bindings import CHANGES
 from entrabr_tui.ui.messages import ChangeHighlighted, DiffRequested, FilterRequested
 from entrabr_tui.ui.text import clean, plural
 from entrabr_tui.ui.widgets.change_marks import MarkSelection
-from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, InfoRow, ObjectRow, info_label, object_label
+from entrabr_tui.ui.widgets.change_nodes import (
+    PAGE_SIZE,
+    InfoRow,
+    ObjectRow,
+    info_label,
+    object_label,
+    turn_page,
+)
 from entrabr_tui.ui.widgets.group_nodes import (
     LIST_PAGE,
     GroupData,
@@ -407,14 +414,8 @@ class GroupTree(Tree[GroupData]):
         if parent is None:
             return
         data = link.parent
-        if link.forward:
-            rows = [c.data for c in parent.children if isinstance(c.data, ObjectRow)]
-            if not rows:
-                return
-            data.page_starts.append((rows[-1].display_name, rows[-1].id, rows[-1].position))
-        elif len(data.page_starts) > 1:
-            data.page_starts.pop()
-        self._load(parent, data)
+        if turn_page(data.page_starts, (c.data for c in parent.children), link.forward):
+            self._load(parent, data)
 
     def _more(self, link: MoreLink) -> None:
         if self.backend is None or self.report_id is None:
