@@ -77,6 +77,27 @@ def pick_report(session: Session, entry: SnapshotEntry | None, report_ref: str |
     return info
 
 
+#: A job ID prefix shorter than this is never expanded (it would name too many jobs to be meant).
+MIN_JOB_PREFIX = 4
+
+
+async def full_job_id(session: Session, text: str) -> str:
+    """The job ID ``text`` names: the ID of the one known job (listed or cached) it is the start of, ignoring
+    case (``entrabr jobs`` shows such prefixes at narrow widths); ``text`` itself when it names no job (the
+    command then says it is not there). A prefix of several jobs is a :class:`UsageError` naming them."""
+    typed = text.strip()
+    wanted = typed.casefold()
+    known = {r.job.id for r in await session.job_records(refresh=False)} | {r.id for r in session.reports()}
+    if any(job_id.casefold() == wanted for job_id in known) or len(wanted) < MIN_JOB_PREFIX:
+        return next((job_id for job_id in known if job_id.casefold() == wanted), typed)
+    matches = sorted(job_id for job_id in known if job_id.casefold().startswith(wanted))
+    if len(matches) > 1:
+        shown = ", ".join(matches[:5]) + (f" and {len(matches) - 5} more" if len(matches) > 5 else "")
+        raise UsageError(f"The job ID {typed!r} is ambiguous: {len(matches)} jobs start with it ({shown}).",
+                         hint="Give more of the ID.")
+    return matches[0] if matches else typed
+
+
 def report_json(info: ReportInfo) -> dict[str, Any]:
     return {"id": info.id, "snapshotId": info.snapshot_id, "status": info.status.value,
             "scope": scope_json(info.scope), "downloaded": info.downloaded, "total": info.total,
@@ -134,5 +155,6 @@ def short_time(value: datetime | None) -> str:
     return "-" if value is None else value.strftime("%Y-%m-%d %H:%MZ")
 
 
-__all__ = ["KNOWN_TYPES", "age_text", "change_row_json", "check_types", "counts_json", "dt_text", "missing",
-           "pick_report", "pick_snapshot", "report_json", "report_text", "short_time"]
+__all__ = ["KNOWN_TYPES", "MIN_JOB_PREFIX", "age_text", "change_row_json", "check_types", "counts_json",
+           "dt_text", "full_job_id", "missing", "pick_report", "pick_snapshot", "report_json", "report_text",
+           "short_time"]
