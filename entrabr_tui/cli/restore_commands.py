@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from entrabr_tui.cli.args import RestoreArgs, TargetArgs
 from entrabr_tui.cli.common import check_types, missing, pick_report, pick_snapshot
 from entrabr_tui.cli.confirm import confirm_restore
-from entrabr_tui.cli.exits import CliError, ExitCode, forbidden
+from entrabr_tui.cli.exits import CliError, ExitCode
 from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.progress import ProgressPrinter
 from entrabr_tui.cli.targets import Target, gather_targets
@@ -33,14 +33,16 @@ if TYPE_CHECKING:
     from entrabr_tui.engine.restore_checks import LockoutCheck, Recheck
     from entrabr_tui.engine.session import Session
 
-def require_restore(session: Session) -> None:
-    """Refuse ``--apply`` up front when the signed-in identity may not restore (exit code 4)."""
+def warn_restore_hint(session: Session, out: Output) -> None:
+    """Say so when the token's claims suggest the signed-in identity may not restore. Only a warning: the
+    claims are a hint (a token may omit roles, a role may have been granted since), so the restore is tried
+    and the service decides, as in the terminal app; its refusal is reported with the role it needs."""
     caps = session.capabilities
     if caps.allows(Action.RESTORE):
         return
     reason = caps.reason(Action.RESTORE) or "the signed-in identity may not restore"
-    raise forbidden(f"Restoring is not allowed for {caps.identity.display} ({caps.role.value}).", reason,
-                    "Sign in as an Entra Backup Administrator (or Global Administrator) to restore.")
+    out.warn(f"This sign-in may not be allowed to restore ({reason.rstrip('.')}). Trying anyway: the "
+             "service decides.")
 
 
 async def source_report(session: Session, snapshot: str, report: str | None, out: Output) -> ReportInfo:
@@ -256,7 +258,7 @@ async def restore(session: Session, args: RestoreArgs, out: Output) -> int:
             from entrabr_tui.engine.errors import OfflineError
 
             raise OfflineError("Restoring")
-        require_restore(session)
+        warn_restore_hint(session, out)
     interrupted = session.interrupted_restore() if (args.apply or args.resume) else None
     if args.resume:
         if interrupted is None:
