@@ -14,10 +14,9 @@ import base64
 import csv
 import io
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from azure.core.credentials import AccessToken
+from graph.token_credential import StaticTokenCredential
 
 from entrabr_tui import engine
 from entrabr_tui.cli import run
@@ -110,26 +109,6 @@ def docs_payload(ids: Objects) -> list[dict[str, Any]]:
     ]
 
 
-@dataclass
-class TokenCredential:
-    """An async credential handing out one token: the emulator's own for ``role``, with other claims."""
-
-    token: str
-    closed: bool = field(default=False)
-
-    async def get_token(self, *_scopes: str, **_: Any) -> AccessToken:
-        return AccessToken(self.token, int(time.time()) + 3600)
-
-    async def close(self) -> None:
-        self.closed = True
-
-    async def __aenter__(self) -> TokenCredential:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
-
-
 def token_without_directory_read(server: EmulatorServer, role: str) -> str:
     """The emulator's token for ``role`` (its tenant, its role), with ``Directory.Read.All`` taken out."""
     token = httpx.get(f"{server.base_url}/_emulator/token?role={role}", timeout=10).json()["access_token"]
@@ -150,7 +129,8 @@ async def open_as(emulator: EmulatorServer, paths: StorePaths, sleeper: Sleeper)
     opened: list[Session] = []
 
     async def make(role: str = "admin", *, directory: bool = True, **overrides: Any) -> Session:
-        credential = None if directory else TokenCredential(token_without_directory_read(emulator, role))
+        token = None if directory else token_without_directory_read(emulator, role)
+        credential = None if token is None else StaticTokenCredential(token)
         session = await engine.open_session(settings_for(emulator, role, **overrides), paths=paths,
                                             sleep=sleeper, credential=credential)
         opened.append(session)
