@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from entrabr_tui.cli.args import ChangesArgs, CommonArgs, HistoryArgs, JobsArgs, ReportArgs
 from entrabr_tui.cli.common import (
     age_text,
+    cached_report_sync,
     change_row_json,
     check_types,
     counts_json,
@@ -166,6 +167,7 @@ async def changes(session: Session, args: ChangesArgs, out: Output) -> int:
     if args.actor or args.operation or args.cluster or args.since or args.until:
         info = await audit_commands.joined_report(session, args.snapshot, args.report, out)
         group = audit_commands.group_from(session, info, args)
+    await cached_report_sync(session, info, out)  # before the recoverable answers are read
     if group is not None:
         rows, total, more = audit_commands.group_rows(session, info, group, args)
     else:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from entrabr_tui.cli.args import RestoreArgs, TargetArgs
-from entrabr_tui.cli.common import check_types, missing, pick_report, pick_snapshot
+from entrabr_tui.cli.common import check_sync, check_types, missing, pick_report, pick_snapshot
 from entrabr_tui.cli.confirm import confirm_restore
 from entrabr_tui.cli.exits import CliError, ExitCode
 from entrabr_tui.cli.output import Output
@@ -70,23 +70,6 @@ def _plan_all(session: Session, info: ReportInfo, types: list[str], args: Target
     wanted = set(types)
     changes = (c for c in session.iter_changes(info.id) if not wanted or c.entity_type_raw in wanted)
     return session.plan_changes(info.id, itertools.chain(changes, extra or ()), strategy=args.strategy)
-
-
-async def check_sync(session: Session, out: Output, ref: str | None, ids: list[str] | None = None, *,
-                     queued: bool = False) -> None:
-    """Ask the directory about the sync status still unknown among the objects about to be planned, and
-    say how it went (a refusal is a warning: the plan then warns about what stays unknown)."""
-    from entrabr_tui.engine.sync_status import LookupOutcome
-
-    progress = ProgressPrinter(out.stderr, quiet=out.quiet)
-    try:
-        check = await session.check_sync_status(ref, ids, queued=queued, progress=progress.job)
-    finally:
-        progress.done()
-    if check.outcome in (LookupOutcome.FORBIDDEN, LookupOutcome.FAILED, LookupOutcome.READ_ONLY):
-        out.warn(check.summary)
-    elif check.outcome is LookupOutcome.DONE:
-        out.info(check.summary)
 
 
 def read_targets(args: TargetArgs, out: Output) -> list[Target]:

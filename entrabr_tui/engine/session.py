@@ -401,6 +401,13 @@ class Session:
             report = self.cache_reader.resolve(ref)
         return await self._look_up_sync(ReportInfo.of(report), ids, progress)
 
+    def sync_unchecked(self, ref: ReportRef) -> int:
+        """Users and groups of a cached report whose sync status was never looked up (the report was read
+        offline, or a lookup was refused or stopped): their changes answer recoverable ``unknown``."""
+        report = self.cache_reader.resolve(ref)
+        with self.cache_reader.locked() as cache:
+            return len(cache.sync.pending(report.id))
+
     async def _look_up_sync(self, info: ReportInfo, ids: Sequence[str] | None,
                             progress: JobProgressCallback | None) -> SyncCheck:
         started = self.clock()

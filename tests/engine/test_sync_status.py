@@ -202,6 +202,58 @@ async def test_docs_payload_plans_unknown_until_the_directory_is_asked(
     assert looked_up is not None and looked_up[0] is None
 
 
+# -- the command line on a cached report --------------------------------------------------------------------
+
+
+def _looked_up(report_id: str) -> list[dict[str, Any]]:
+    code, listed, err = cli("history", "--action", HistoryAction.SYNC_STATUS_CHECKED.value, "--json")
+    assert code == 0, err
+    return [e for e in json.loads(listed)["entries"] if e["jobId"] == report_id and e["outcome"] == "done"]
+
+
+async def test_changes_and_export_look_up_a_cached_report_once_and_say_when_offline(
+    emulator: EmulatorServer, open_as: OpenAs
+) -> None:
+    ids = tenant_objects(emulator)
+    first = await open_as("admin", directory=False)  # the lookup after each download is refused
+    report = await override_report(emulator, first, docs_payload(ids))
+    other = await override_report(emulator, first, docs_payload(ids))
+    graph = ["--graph-url", emulator.graph_url(), "--auth", "emulator"]
+    offline = ["--offline", "--tenant", first.tenant]
+
+    def recoverable(document: str) -> dict[str, bool | None]:
+        return {c["id"]: c["recoverable"] for c in json.loads(document)["changes"]}
+
+    # Offline nothing can be asked: the command says how many stay unknown.
+    code, listed, err = await asyncio.to_thread(cli, "changes", *offline, "--report", report.id, "--json")
+    assert code == 0, err
+    assert f"Offline: the sync status of 4 users and groups of report {report.id} is unknown" in err
+    assert recoverable(listed)[ids.synced] is None
+
+    # Online the cached report is looked up, as the app does when it opens one; the answers are kept.
+    code, listed, err = await asyncio.to_thread(cli, "changes", *graph, "--report", report.id, "--json")
+    assert code == 0, err
+    assert "4 users and groups asked about: 1 synced from on-premises, 2 cloud, 1 not found" in err
+    answers = recoverable(listed)
+    assert (answers[ids.synced], answers[ids.cloud], answers[ids.unknown]) == (False, True, None)
+    assert len(_looked_up(report.id)) == 1
+    # Once per report: the next command asks nothing, and offline nothing is left never looked up.
+    code, again, err = await asyncio.to_thread(cli, "changes", *graph, "--report", report.id, "--json")
+    assert code == 0 and "asked about" not in err and recoverable(again) == answers
+    assert len(_looked_up(report.id)) == 1
+    code, _, err = await asyncio.to_thread(cli, "changes", *offline, "--report", report.id)
+    assert code == 0 and "Offline:" not in err, err
+
+    # export does the same for its report.
+    code, _, err = await asyncio.to_thread(cli, "export", *offline, "--report", other.id, "--out", "-")
+    assert code == 0 and f"4 users and groups of report {other.id} is unknown" in err, err
+    code, exported, err = await asyncio.to_thread(cli, "export", *graph, "--report", other.id, "--out", "-")
+    assert code == 0 and "4 users and groups asked about" in err, err
+    assert recoverable(exported)[ids.synced] is False and len(_looked_up(other.id)) == 1
+    code, _, err = await asyncio.to_thread(cli, "export", *graph, "--report", other.id, "--out", "-")
+    assert code == 0 and "asked about" not in err and len(_looked_up(other.id)) == 1
+
+
 # -- one answer on every surface -------------------------------------------------------------------------
 
 OBJECTS = ("synced user", "cloud user", "unknown user", "owners-only group", "CA policy")
