@@ -46,7 +46,7 @@ def test_a_reader_is_refused_by_the_service_not_up_front(server: EmulatorServer)
     args = [a for i in ids for a in ("--id", i)]
 
     refused = cli("restore", *graph(server, "reader"), "--apply", *args, "--yes", "--json")
-    assert refused.code == ExitCode.FORBIDDEN == 4, refused.stderr
+    assert refused.code == ExitCode.FORBIDDEN, refused.stderr
     # The token's hint is a warning; the service was asked (the recheck ran) and said no.
     assert "warning: This sign-in may not be allowed to restore" in refused.stderr
     assert "Trying anyway: the service decides." in refused.stderr
