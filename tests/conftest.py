@@ -27,9 +27,11 @@ SLOW_MODULES = frozenset({
 
 @pytest.fixture(autouse=True)
 def entrabr_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Relocate cache, data and config under a fresh temporary folder for each test."""
+    """Relocate cache, data and config under a fresh temporary folder for each test; command-line tables take
+    their width from the test, never from the shell that runs it (``COLUMNS``)."""
     home = tmp_path_factory.mktemp("entrabr-home")
     monkeypatch.setenv("ENTRABR_HOME", str(home))
+    monkeypatch.delenv("COLUMNS", raising=False)
     yield home
 
 

@@ -183,6 +183,16 @@ def _status(args: StatusArgs, out: Output) -> int:
     return status(args, out, load_app_config(out))
 
 
+async def _with_job_ids(session: Session, args: CommonArgs) -> CommonArgs:
+    """``args`` with a job ID given by its start (``--report 5ad8e7de``) written out in full."""
+    from entrabr_tui.cli.args import AuditArgs, BlindspotsArgs, ChangesArgs, TargetArgs
+    from entrabr_tui.cli.common import full_job_id
+
+    if isinstance(args, ChangesArgs | TargetArgs | AuditArgs | BlindspotsArgs) and args.report:
+        return replace(args, report=await full_job_id(session, args.report))
+    return args
+
+
 async def _with_session(args: CommonArgs, out: Output) -> int:
     from entrabr_tui.cli.args import TargetArgs
     from entrabr_tui.cli.connect import load_app_config, open_session
@@ -194,7 +204,7 @@ async def _with_session(args: CommonArgs, out: Output) -> int:
         args = replace(args, targets=read_targets(args, out))  # bad input is refused before signing in
     session = await open_session(args, out, config)
     try:
-        return await _run_command(session, args, out)
+        return await _run_command(session, await _with_job_ids(session, args), out)
     finally:
         await session.aclose()
 

@@ -526,7 +526,12 @@ def parse(argv: list[str]) -> CommonArgs:
         if not hasattr(parsed, name):
             setattr(parsed, name, default)
     check(parsed)
-    return _ARGS_OF[parsed.command](**vars(parsed))  # a TypeError names an option its class lacks
+    options = _ARGS_OF[parsed.command](**vars(parsed))  # a TypeError names an option its class lacks
+    if isinstance(options, RestoreArgs):
+        from entrabr_tui.cli.audit_commands import check_audit_options
+
+        check_audit_options(options)
+    return options
 
 
 def target_flags(args: CommonArgs) -> list[str]:
@@ -595,10 +600,6 @@ def check(args: argparse.Namespace) -> None:
                              "the objects.")
         _check_targets(args, required=(command == "restore" and not interrupted) or
                        (command == "export" and args.what == "plan"))
-    if command == "restore":
-        from entrabr_tui.cli.audit_commands import check_audit_options
-
-        check_audit_options(args)
     if command == "export" and args.what != "plan" and (args.ids or args.ids_from or args.all or args.queued):
         raise UsageError("--id, --ids-from, --all and --queued select a plan's objects: add --what plan.")
 

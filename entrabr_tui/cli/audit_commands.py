@@ -27,8 +27,6 @@ from entrabr_tui.engine.export_files import ExportTargetError, write_text_file
 from entrabr_tui.engine.export_records import csv_cell, dt_text, json_text, md_cell
 
 if TYPE_CHECKING:
-    import argparse
-
     from entrabr_tui.cli.args import AuditArgs, BlindspotsArgs, ChangesArgs, RestoreArgs
     from entrabr_tui.engine.plans import SessionPlan
     from entrabr_tui.engine.reports import ReportInfo
@@ -329,10 +327,7 @@ def plan_for_group(session: Session, info: ReportInfo, group: ChangeGroup) -> Se
                       kept_by_tags=kept_count)
 
 
-def check_audit_options(args: argparse.Namespace) -> None:
+def check_audit_options(args: RestoreArgs) -> None:
     """``--since``/``--until`` of ``restore`` narrow an audit selection (``--actor`` …), never stand alone."""
-    if getattr(args, "command", None) != "restore":
-        return
-    chosen = any(getattr(args, name, None) for name in ("actor", "operation", "cluster"))
-    if (args.since or args.until) and not chosen:
+    if (args.since or args.until) and not (args.actor or args.operation or args.cluster):
         raise UsageError("--since and --until narrow --actor, --operation or --cluster; give one of those.")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from entrabr_tui.cli.exits import CliError, ExitCode, UsageError
 from entrabr_tui.cli.output import Output
+from entrabr_tui.cli.progress import ProgressPrinter
 from entrabr_tui.core.backup_choice import BackupNotChosen, Unmatched, choose_backup
 from entrabr_tui.core.model import ResourceType
 from entrabr_tui.core.text import format_duration
@@ -77,6 +78,58 @@ def pick_report(session: Session, entry: SnapshotEntry | None, report_ref: str |
     return info
 
 
+#: A job ID prefix shorter than this is never expanded (it would name too many jobs to be meant).
+MIN_JOB_PREFIX = 4
+
+
+async def full_job_id(session: Session, text: str) -> str:
+    """The job ID ``text`` names: the ID of the one known job (listed or cached) it is the start of, ignoring
+    case (``entrabr jobs`` shows such prefixes at narrow widths); ``text`` itself when it names no job (the
+    command then says it is not there). A prefix of several jobs is a :class:`UsageError` naming them."""
+    typed = text.strip()
+    wanted = typed.casefold()
+    known = {r.job.id for r in await session.job_records(refresh=False)} | {r.id for r in session.reports()}
+    if any(job_id.casefold() == wanted for job_id in known) or len(wanted) < MIN_JOB_PREFIX:
+        return next((job_id for job_id in known if job_id.casefold() == wanted), typed)
+    matches = sorted(job_id for job_id in known if job_id.casefold().startswith(wanted))
+    if len(matches) > 1:
+        shown = ", ".join(matches[:5]) + (f" and {len(matches) - 5} more" if len(matches) > 5 else "")
+        raise UsageError(f"The job ID {typed!r} is ambiguous: {len(matches)} jobs start with it ({shown}).",
+                         hint="Give more of the ID.")
+    return matches[0] if matches else typed
+
+
+async def check_sync(session: Session, out: Output, ref: str | None, ids: list[str] | None = None, *,
+                     queued: bool = False) -> None:
+    """Ask the directory about the sync status still unknown among the objects about to be planned, and
+    say how it went (a refusal is a warning: the plan then warns about what stays unknown)."""
+    from entrabr_tui.engine.sync_status import LookupOutcome
+
+    progress = ProgressPrinter(out.stderr, quiet=out.quiet)
+    try:
+        check = await session.check_sync_status(ref, ids, queued=queued, progress=progress.job)
+    finally:
+        progress.done()
+    if check.outcome in (LookupOutcome.FORBIDDEN, LookupOutcome.FAILED, LookupOutcome.READ_ONLY):
+        out.warn(check.summary)
+    elif check.outcome is LookupOutcome.DONE:
+        out.info(check.summary)
+
+
+async def cached_report_sync(session: Session, info: ReportInfo, out: Output) -> None:
+    """What the terminal app does when it opens a cached report online: look up the users and groups whose
+    sync status is unknown and was never asked about (once per report: the answers are kept in the cache, so
+    the next command asks nothing). Offline, say how many stay unknown."""
+    if not session.offline:
+        await check_sync(session, out, info.id)
+        return
+    unchecked = session.sync_unchecked(info.id)
+    if unchecked:
+        out.warn(f"Offline: the sync status of {unchecked:,} users and groups of report {info.id} is unknown "
+                 "(never looked up), so their changes answer recoverable 'unknown'; an online run looks it "
+                 "up.")
+
+
 def report_json(info: ReportInfo) -> dict[str, Any]:
     return {"id": info.id, "snapshotId": info.snapshot_id, "status": info.status.value,
             "scope": scope_json(info.scope), "downloaded": info.downloaded, "total": info.total,
@@ -134,5 +187,7 @@ def short_time(value: datetime | None) -> str:
     return "-" if value is None else value.strftime("%Y-%m-%d %H:%MZ")
 
 
-__all__ = ["KNOWN_TYPES", "age_text", "change_row_json", "check_types", "counts_json", "dt_text", "missing",
-           "pick_report", "pick_snapshot", "report_json", "report_text", "short_time"]
+__all__ = ["KNOWN_TYPES", "MIN_JOB_PREFIX", "age_text", "cached_report_sync", "change_row_json",
+           "check_sync", "check_types", "counts_json",
+           "dt_text", "full_job_id", "missing", "pick_report", "pick_snapshot", "report_json", "report_text",
+           "short_time"]

@@ -144,9 +144,9 @@ async def open_session(args: CommonArgs, out: Output, config: AppConfig | None) 
             if target.offline:
                 raise CliError(exc.message, ExitCode.OFFLINE) from None
             raise
-    if target.profile is not None and not session.cache.read_only:
+    if target.profile is not None:
         profile = configured_profile(config, target.profile) if config is not None else None
-        session.cache.tenant.note_aliases(f"profile:{target.profile}", profile.tenant_id if profile else "")
+        session.note_profile(target.profile, profile.tenant_id if profile else "")
     for warning in session.warnings:
         out.warn(warning)
     apply_restore_guards(session, config, target.profile, args, out)

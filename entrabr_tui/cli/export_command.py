@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from entrabr_tui.cli.args import ExportArgs
-from entrabr_tui.cli.common import pick_report, pick_snapshot
+from entrabr_tui.cli.common import cached_report_sync, pick_report, pick_snapshot
 from entrabr_tui.cli.exits import UsageError
 from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.restore_commands import build_session_plan, plan_export
@@ -40,6 +40,7 @@ _TARGET_HINT = "Give the name of a new file (or of an earlier export, with --for
 async def _report_data(session: Session, args: ExportArgs, out: Output) -> tuple[Export, ReportInfo]:
     entry = None if args.report else await pick_snapshot(session, args.snapshot)
     info = pick_report(session, entry, args.report, out)
+    await cached_report_sync(session, info, out)  # before the recoverable answers are read
     counts = [TypeActionTotal(c.entity_type_raw, c.action_raw, c.count) for c in session.counts(info.id)]
     created = entry.snapshot.created if entry is not None else None
     data = ReportExport(tenant=session.tenant, report_id=info.id, snapshot_id=info.snapshot_id or "",

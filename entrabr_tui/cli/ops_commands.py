@@ -33,9 +33,9 @@ if TYPE_CHECKING:
     from entrabr_tui.core.compare import Comparison, ObjectDelta, PropertyDelta, ReportSide
     from entrabr_tui.core.watch_rules import RuleSet
     from entrabr_tui.engine.drill import DrillResult
-    from entrabr_tui.engine.fleet import TenantStatus
     from entrabr_tui.engine.prewarm import PrewarmResult
     from entrabr_tui.engine.session import Session
+    from entrabr_tui.engine.tenant_status import TenantStatus
     from entrabr_tui.engine.watch import WatchResult
     from entrabr_tui.store import AppConfig
 
@@ -494,16 +494,13 @@ async def _session_status(args: StatusArgs, out: Output, config: AppConfig) -> T
     """The status of the tenant the options name (the demo tenant, ``--tenant``): its session's cache, with
     the backups and the job list read fresh unless offline."""
     from entrabr_tui.cli.connect import open_session
-    from entrabr_tui.engine.fleet import tenant_status
-    from entrabr_tui.store import History
 
     session = await open_session(args, out, None if args.demo else config)
     try:
         if not session.offline:
             await session.snapshots(refresh=True)
             await session.jobs(refresh=True)
-        with History.open() as history:
-            return tenant_status(session.cache, history, profile=None)
+        return session.status()
     finally:
         await session.aclose()
 

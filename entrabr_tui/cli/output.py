@@ -27,7 +27,7 @@ def is_tty(stream: TextIO) -> bool:
         return False
 
 
-#: Width of a table when stdout is no terminal (a pipe, a file).
+#: Width of a table when stdout is no terminal (a pipe, a file) and ``COLUMNS`` is not set.
 TABLE_WIDTH = 100
 #: How narrow columns are made to fit a table in: names and details first, then the rest, then any.
 FLEX_FLOOR = 16
@@ -67,6 +67,12 @@ def terminal_width(stream: TextIO) -> int | None:
         return os.get_terminal_size(stream.fileno()).columns or None
     except (AttributeError, ValueError, OSError):
         return None
+
+
+def columns_setting() -> int | None:
+    """The ``COLUMNS`` environment variable, when it holds a usable width (at least 20)."""
+    text = os.environ.get("COLUMNS", "").strip()
+    return int(text) if text.isdigit() and 20 <= int(text) <= 10_000 else None
 
 
 class Output:
@@ -110,7 +116,7 @@ class Output:
               right: Sequence[int] = (), whole: Sequence[int] = (), flex: Sequence[int] = ()) -> int:
         """Aligned columns under a header line; returns the row count. ``right``: right-aligned columns.
 
-        The table fits the terminal's width (100 columns when stdout is no terminal): when it would not,
+        The table fits :attr:`width`: when it would not,
         long cells are cut and end with ``…``: first those of the ``flex`` columns (names, details) down to
         16 columns, then the others down to 8, then any down to 4. ``whole`` columns (object and job IDs,
         which are copied) are never cut."""
@@ -142,8 +148,9 @@ class Output:
 
     @property
     def width(self) -> int:
-        """Columns a line of a table may take on stdout."""
-        return terminal_width(self.stdout) or TABLE_WIDTH
+        """Columns a line of a table may take on stdout: ``COLUMNS`` when it is set (as for ``ls``), else
+        the terminal's width, else 100."""
+        return columns_setting() or terminal_width(self.stdout) or TABLE_WIDTH
 
     # -- messages (stderr) --------------------------------------------------------------------------
     def info(self, text: str) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from entrabr_tui.cli.args import ChangesArgs, CommonArgs, HistoryArgs, JobsArgs, ReportArgs
 from entrabr_tui.cli.common import (
     age_text,
+    cached_report_sync,
     change_row_json,
     check_types,
     counts_json,
@@ -19,6 +20,7 @@ from entrabr_tui.cli.common import (
     short_time,
 )
 from entrabr_tui.cli.exits import ExitCode, UsageError
+from entrabr_tui.cli.job_table import job_table
 from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.progress import ProgressPrinter
 from entrabr_tui.cli.targets import gather_targets
@@ -28,7 +30,6 @@ from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.engine.export_records import (
     answer_text,
     dt_text,
-    job_duration,
     job_json,
     scope_json,
     scope_text,
@@ -166,6 +167,7 @@ async def changes(session: Session, args: ChangesArgs, out: Output) -> int:
     if args.actor or args.operation or args.cluster or args.since or args.until:
         info = await audit_commands.joined_report(session, args.snapshot, args.report, out)
         group = audit_commands.group_from(session, info, args)
+    await cached_report_sync(session, info, out)  # before the recoverable answers are read
     if group is not None:
         rows, total, more = audit_commands.group_rows(session, info, group, args)
     else:
@@ -207,7 +209,8 @@ def _who(fields: dict[str, Any] | None) -> str | None:
 
 async def jobs(session: Session, args: JobsArgs, out: Output) -> int:
     """Jobs of both kinds, newest first (archived ones are those the service no longer lists)."""
-    records = await session.job_records(refresh=not session.offline)
+    every = await session.job_records(refresh=not session.offline)
+    records = every
     if args.kind:
         kind = JobKind.PREVIEW if args.kind == "report" else JobKind.RECOVERY
         records = [r for r in records if r.job.kind is kind]
@@ -217,20 +220,16 @@ async def jobs(session: Session, args: JobsArgs, out: Output) -> int:
         out.json({"schema": "entrabr.jobList/1", "tenant": session.tenant, "offline": session.offline,
                   "jobs": [{**job_json(r.job), "archived": r.archived} for r in records]})
         return 0
-    rows = []
-    for r in records:
-        j = r.job
-        duration = job_duration(j)
-        modified = j.total_objects_modified if j.kind is JobKind.RECOVERY else None
-        rows.append(("report" if j.kind is JobKind.PREVIEW else "restore", j.id,
-                     j.status_raw + (" (archived)" if r.archived else ""), short_time(j.target_state),
-                     short_time(j.started), "-" if duration is None else format_duration(duration),
-                     j.total_changed_objects, modified, j.total_failed_changes, scope_text(j.filtering)))
-    if not rows:
+    if not records:
         out.info("No jobs.")
         return 0
-    out.table(("KIND", "ID", "STATUS", "BACKUP", "STARTED", "TOOK", "CHANGED", "MODIFIED", "FAILED", "SCOPE"),
-              rows, right=(6, 7, 8), whole=(1,), flex=(9,))
+    known = [r.job.id for r in every] + [r.id for r in session.reports()]  # a prefix names one of them
+    table = job_table(records, out.width, known_ids=known, now=datetime.now(UTC))
+    out.table(table.header, table.rows, right=table.right, whole=table.whole, flex=table.flex)
+    notes = table.narrowing()
+    if notes:
+        out.info(f"At {out.width} columns: {'; '.join(notes)}. A wider terminal (or COLUMNS) or --json "
+                 "shows everything.")
     return 0
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from entrabr_tui.cli.args import RestoreArgs, TargetArgs
-from entrabr_tui.cli.common import check_types, missing, pick_report, pick_snapshot
+from entrabr_tui.cli.common import check_sync, check_types, missing, pick_report, pick_snapshot
 from entrabr_tui.cli.confirm import confirm_restore
-from entrabr_tui.cli.exits import CliError, ExitCode, forbidden
+from entrabr_tui.cli.exits import CliError, ExitCode
 from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.progress import ProgressPrinter
 from entrabr_tui.cli.targets import Target, gather_targets
@@ -33,14 +33,16 @@ if TYPE_CHECKING:
     from entrabr_tui.engine.restore_checks import LockoutCheck, Recheck
     from entrabr_tui.engine.session import Session
 
-def require_restore(session: Session) -> None:
-    """Refuse ``--apply`` up front when the signed-in identity may not restore (exit code 4)."""
+def warn_restore_hint(session: Session, out: Output) -> None:
+    """Say so when the token's claims suggest the signed-in identity may not restore. Only a warning: the
+    claims are a hint (a token may omit roles, a role may have been granted since), so the restore is tried
+    and the service decides, as in the terminal app; its refusal is reported with the role it needs."""
     caps = session.capabilities
     if caps.allows(Action.RESTORE):
         return
     reason = caps.reason(Action.RESTORE) or "the signed-in identity may not restore"
-    raise forbidden(f"Restoring is not allowed for {caps.identity.display} ({caps.role.value}).", reason,
-                    "Sign in as an Entra Backup Administrator (or Global Administrator) to restore.")
+    out.warn(f"This sign-in may not be allowed to restore ({reason.rstrip('.')}). Trying anyway: the "
+             "service decides.")
 
 
 async def source_report(session: Session, snapshot: str, report: str | None, out: Output) -> ReportInfo:
@@ -68,23 +70,6 @@ def _plan_all(session: Session, info: ReportInfo, types: list[str], args: Target
     wanted = set(types)
     changes = (c for c in session.iter_changes(info.id) if not wanted or c.entity_type_raw in wanted)
     return session.plan_changes(info.id, itertools.chain(changes, extra or ()), strategy=args.strategy)
-
-
-async def check_sync(session: Session, out: Output, ref: str | None, ids: list[str] | None = None, *,
-                     queued: bool = False) -> None:
-    """Ask the directory about the sync status still unknown among the objects about to be planned, and
-    say how it went (a refusal is a warning: the plan then warns about what stays unknown)."""
-    from entrabr_tui.engine.sync_status import LookupOutcome
-
-    progress = ProgressPrinter(out.stderr, quiet=out.quiet)
-    try:
-        check = await session.check_sync_status(ref, ids, queued=queued, progress=progress.job)
-    finally:
-        progress.done()
-    if check.outcome in (LookupOutcome.FORBIDDEN, LookupOutcome.FAILED, LookupOutcome.READ_ONLY):
-        out.warn(check.summary)
-    elif check.outcome is LookupOutcome.DONE:
-        out.info(check.summary)
 
 
 def read_targets(args: TargetArgs, out: Output) -> list[Target]:
@@ -256,7 +241,7 @@ async def restore(session: Session, args: RestoreArgs, out: Output) -> int:
             from entrabr_tui.engine.errors import OfflineError
 
             raise OfflineError("Restoring")
-        require_restore(session)
+        warn_restore_hint(session, out)
     interrupted = session.interrupted_restore() if (args.apply or args.resume) else None
     if args.resume:
         if interrupted is None:

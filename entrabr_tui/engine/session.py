@@ -82,6 +82,7 @@ from entrabr_tui.engine.session_log import AppAction, ExportedReport, OpsAction,
 from entrabr_tui.engine.session_queue import SessionQueue
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.engine.sync_status import LookupOutcome, SyncCheck, SyncStatusLookup
+from entrabr_tui.engine.tenant_status import DRILL_ACTIONS, TenantStatus, last_drill, tenant_status
 from entrabr_tui.engine.tenant_writer import TenantWriter
 from entrabr_tui.engine.timing import Clock, Sleep, real_sleep, utc_now
 from entrabr_tui.engine.watch import AuditSource, Watcher, WatchResult
@@ -337,6 +338,18 @@ class Session:
         """Who holds the job slot (as last seen) and what waits in the local queue; ``None`` offline."""
         return self.runner.state() if self.runner is not None else None
 
+    def status(self) -> TenantStatus:
+        """This tenant's status row (``entrabr status``), read from the cache and the session history."""
+        drills = self.log.entries(actions=DRILL_ACTIONS, limit=1)
+        return tenant_status(self.cache, last_drill(drills), profile=None)
+
+    def note_profile(self, profile: str, tenant: str) -> None:
+        """Remember in the cache that this tenant was opened through the tenant profile ``profile``, which
+        names it ``tenant`` (an id or a domain), so a fleet status finds its cache without signing in. A
+        cache that can only be read is left as it is."""
+        if not self.cache.read_only:
+            self.cache.tenant.note_aliases(f"profile:{profile}", tenant)
+
     # -- reports ---------------------------------------------------------------------------------------
 
     async def ensure_report(
@@ -400,6 +413,13 @@ class Session:
         else:
             report = self.cache_reader.resolve(ref)
         return await self._look_up_sync(ReportInfo.of(report), ids, progress)
+
+    def sync_unchecked(self, ref: ReportRef) -> int:
+        """Users and groups of a cached report whose sync status was never looked up (the report was read
+        offline, or a lookup was refused or stopped): their changes answer recoverable ``unknown``."""
+        report = self.cache_reader.resolve(ref)
+        with self.cache_reader.locked() as cache:
+            return len(cache.sync.pending(report.id))
 
     async def _look_up_sync(self, info: ReportInfo, ids: Sequence[str] | None,
                             progress: JobProgressCallback | None) -> SyncCheck:

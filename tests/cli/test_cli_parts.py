@@ -190,3 +190,18 @@ def test_the_token_cache_warnings_name_flags_that_exist() -> None:
     assert settings.sign_in_settings().allow_unencrypted_cache is True
     plain = session_settings(resolve_target(parse(["--tenant", "contoso.onmicrosoft.com", "jobs"]), None))
     assert plain.sign_in_settings().allow_unencrypted_cache is False
+
+
+def test_the_commands_never_reach_past_the_session_into_its_cache() -> None:
+    import ast
+
+    import entrabr_tui.cli
+
+    folder = Path(entrabr_tui.cli.__file__).parent
+    reached = []
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("cache", "cache_reader") \
+                    and isinstance(node.value, ast.Name) and node.value.id == "session":
+                reached.append(f"{path.name}:{node.lineno}")
+    assert len(list(folder.glob("*.py"))) > 10 and reached == []

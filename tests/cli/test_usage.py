@@ -26,6 +26,8 @@ from .helpers import cli
         (["restore", "--plan", "--all", "--id", "x"], "Choose one of"),
         (["restore", "--plan", "--all", "--queued"], "Choose one of"),
         (["restore", "--plan", "--queued", "--type", "user"], "--type goes with --all"),
+        (["restore", "--plan", "--all", "--since", "2d"], "--since and --until narrow --actor"),
+        (["restore", "--plan", "--all", "--until", "1h"], "--since and --until narrow --actor"),
         (["changes", "--limit", "-1"], "must not be negative"),
         (["changes", "--limit", "ten"], "not a whole number"),
         (["changes", "--action", "delete"], "invalid choice"),

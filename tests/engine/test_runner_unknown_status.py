@@ -7,7 +7,6 @@ reads."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from azure.core.credentials import AccessToken
+from graph.token_credential import StaticTokenCredential
 
 from entrabr_tui.core.model import Job, JobKind, RecoveryStatus
 from entrabr_tui.engine import Session
@@ -48,20 +47,6 @@ class Clock:
         self.now += timedelta(seconds=60)
 
 
-class Token:
-    async def get_token(self, *scopes: str, **_: Any) -> AccessToken:
-        return AccessToken("t", int(time.time()) + 3600)
-
-    async def close(self) -> None:
-        return None
-
-    async def __aenter__(self) -> Token:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        return None
-
-
 def job_json(status: str) -> dict[str, Any]:
     return {"@odata.type": "#microsoft.graph.entraRecoveryServices.recoveryPreviewJob", "id": "job-1",
             "status": status, "targetStateDateTime": "2026-03-20T22:00:00Z",
@@ -76,7 +61,7 @@ def scripted(statuses: list[str]) -> RecoveryClient:
         return httpx.Response(200, content=orjson.dumps(job_json(status)),
                               headers={"content-type": "application/json"})
 
-    return RecoveryClient(Token(), BASE, transport=httpx.MockTransport(handler))
+    return RecoveryClient(StaticTokenCredential("t"), BASE, transport=httpx.MockTransport(handler))
 
 
 def runner_for(client: RecoveryClient, clock: Clock, timeout: float | None) -> JobRunner:

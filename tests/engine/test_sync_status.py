@@ -14,10 +14,9 @@ import base64
 import csv
 import io
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from azure.core.credentials import AccessToken
+from graph.token_credential import StaticTokenCredential
 
 from entrabr_tui import engine
 from entrabr_tui.cli import run
@@ -110,26 +109,6 @@ def docs_payload(ids: Objects) -> list[dict[str, Any]]:
     ]
 
 
-@dataclass
-class TokenCredential:
-    """An async credential handing out one token: the emulator's own for ``role``, with other claims."""
-
-    token: str
-    closed: bool = field(default=False)
-
-    async def get_token(self, *_scopes: str, **_: Any) -> AccessToken:
-        return AccessToken(self.token, int(time.time()) + 3600)
-
-    async def close(self) -> None:
-        self.closed = True
-
-    async def __aenter__(self) -> TokenCredential:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
-
-
 def token_without_directory_read(server: EmulatorServer, role: str) -> str:
     """The emulator's token for ``role`` (its tenant, its role), with ``Directory.Read.All`` taken out."""
     token = httpx.get(f"{server.base_url}/_emulator/token?role={role}", timeout=10).json()["access_token"]
@@ -150,7 +129,8 @@ async def open_as(emulator: EmulatorServer, paths: StorePaths, sleeper: Sleeper)
     opened: list[Session] = []
 
     async def make(role: str = "admin", *, directory: bool = True, **overrides: Any) -> Session:
-        credential = None if directory else TokenCredential(token_without_directory_read(emulator, role))
+        token = None if directory else token_without_directory_read(emulator, role)
+        credential = None if token is None else StaticTokenCredential(token)
         session = await engine.open_session(settings_for(emulator, role, **overrides), paths=paths,
                                             sleep=sleeper, credential=credential)
         opened.append(session)
@@ -220,6 +200,58 @@ async def test_docs_payload_plans_unknown_until_the_directory_is_asked(
     assert (await admin.check_sync_status(queued=True)).outcome is LookupOutcome.NOTHING
     looked_up = admin.cache.sync.looked_up(report.report_id, ids.unknown)
     assert looked_up is not None and looked_up[0] is None
+
+
+# -- the command line on a cached report --------------------------------------------------------------------
+
+
+def _looked_up(report_id: str) -> list[dict[str, Any]]:
+    code, listed, err = cli("history", "--action", HistoryAction.SYNC_STATUS_CHECKED.value, "--json")
+    assert code == 0, err
+    return [e for e in json.loads(listed)["entries"] if e["jobId"] == report_id and e["outcome"] == "done"]
+
+
+async def test_changes_and_export_look_up_a_cached_report_once_and_say_when_offline(
+    emulator: EmulatorServer, open_as: OpenAs
+) -> None:
+    ids = tenant_objects(emulator)
+    first = await open_as("admin", directory=False)  # the lookup after each download is refused
+    report = await override_report(emulator, first, docs_payload(ids))
+    other = await override_report(emulator, first, docs_payload(ids))
+    graph = ["--graph-url", emulator.graph_url(), "--auth", "emulator"]
+    offline = ["--offline", "--tenant", first.tenant]
+
+    def recoverable(document: str) -> dict[str, bool | None]:
+        return {c["id"]: c["recoverable"] for c in json.loads(document)["changes"]}
+
+    # Offline nothing can be asked: the command says how many stay unknown.
+    code, listed, err = await asyncio.to_thread(cli, "changes", *offline, "--report", report.id, "--json")
+    assert code == 0, err
+    assert f"Offline: the sync status of 4 users and groups of report {report.id} is unknown" in err
+    assert recoverable(listed)[ids.synced] is None
+
+    # Online the cached report is looked up, as the app does when it opens one; the answers are kept.
+    code, listed, err = await asyncio.to_thread(cli, "changes", *graph, "--report", report.id, "--json")
+    assert code == 0, err
+    assert "4 users and groups asked about: 1 synced from on-premises, 2 cloud, 1 not found" in err
+    answers = recoverable(listed)
+    assert (answers[ids.synced], answers[ids.cloud], answers[ids.unknown]) == (False, True, None)
+    assert len(_looked_up(report.id)) == 1
+    # Once per report: the next command asks nothing, and offline nothing is left never looked up.
+    code, again, err = await asyncio.to_thread(cli, "changes", *graph, "--report", report.id, "--json")
+    assert code == 0 and "asked about" not in err and recoverable(again) == answers
+    assert len(_looked_up(report.id)) == 1
+    code, _, err = await asyncio.to_thread(cli, "changes", *offline, "--report", report.id)
+    assert code == 0 and "Offline:" not in err, err
+
+    # export does the same for its report.
+    code, _, err = await asyncio.to_thread(cli, "export", *offline, "--report", other.id, "--out", "-")
+    assert code == 0 and f"4 users and groups of report {other.id} is unknown" in err, err
+    code, exported, err = await asyncio.to_thread(cli, "export", *graph, "--report", other.id, "--out", "-")
+    assert code == 0 and "4 users and groups asked about" in err, err
+    assert recoverable(exported)[ids.synced] is False and len(_looked_up(other.id)) == 1
+    code, _, err = await asyncio.to_thread(cli, "export", *graph, "--report", other.id, "--out", "-")
+    assert code == 0 and "asked about" not in err and len(_looked_up(other.id)) == 1
 
 
 # -- one answer on every surface -------------------------------------------------------------------------

@@ -1,38 +1,18 @@
-"""Fixtures for the Graph client tests: a static-token credential, instant retries, and emulators."""
+"""Fixtures for the Graph client tests: instant retries and emulators (the static-token credential is in
+:mod:`.token_credential`)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from azure.core.credentials import AccessToken
 
 from entrabr_tui.graph import RecoveryClient, RetryPolicy
 
-
-@dataclass
-class StaticTokenCredential:
-    """An azure-core async credential that hands out one fixed token and records the scopes asked for."""
-
-    token: str
-    scopes_seen: list[tuple[str, ...]] = field(default_factory=list)
-
-    async def get_token(self, *scopes: str, **_: Any) -> AccessToken:
-        self.scopes_seen.append(scopes)
-        return AccessToken(self.token, int(time.time()) + 3600)
-
-    async def close(self) -> None:
-        return None
-
-    async def __aenter__(self) -> StaticTokenCredential:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        return None
+from .token_credential import StaticTokenCredential
 
 
 @dataclass

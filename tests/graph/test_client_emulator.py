@@ -249,6 +249,6 @@ async def test_bad_requests_and_missing_things(make_client: ClientFactory, emula
 
 
 def _credential(token: str) -> Any:
-    from .conftest import StaticTokenCredential
+    from .token_credential import StaticTokenCredential
 
     return StaticTokenCredential(token)

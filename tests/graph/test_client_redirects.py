@@ -14,7 +14,8 @@ from entrabr_tui.core.completeness import Completeness
 from entrabr_tui.core.model import JobKind
 from entrabr_tui.graph import IncompleteChangesError, RecoveryClient, UnexpectedResponseError
 
-from .conftest import SleepRecorder, StaticTokenCredential, fast_policy
+from .conftest import SleepRecorder, fast_policy
+from .token_credential import StaticTokenCredential
 
 BASE = "https://graph.microsoft.com/v1.0"
 SNAP = "MTc4NTE4OTYwMA=="

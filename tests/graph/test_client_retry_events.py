@@ -18,7 +18,8 @@ from entrabr_tui.graph import (
     ThrottledError,
 )
 
-from .conftest import ClientFactory, Control, SleepRecorder, StaticTokenCredential, fast_policy
+from .conftest import ClientFactory, Control, SleepRecorder, fast_policy
+from .token_credential import StaticTokenCredential
 
 NOW = datetime(2026, 7, 28, 9, 0, tzinfo=UTC)
 POLL: dict[str, Any] = {"interval": 0.005, "max_polls": 4000}

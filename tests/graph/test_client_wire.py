@@ -31,7 +31,8 @@ from entrabr_tui.graph import (
 )
 from entrabr_tui.graph.errors import parse_retry_after
 
-from .conftest import SleepRecorder, StaticTokenCredential, fast_policy
+from .conftest import SleepRecorder, fast_policy
+from .token_credential import StaticTokenCredential
 
 BASE = "https://graph.microsoft.com/v1.0"
 TOKEN = "eyJhbGciOiJub25lIn0.eyJzZWNyZXQiOiJ0b2tlbiJ9.sig-secret"

@@ -17,8 +17,9 @@ from entrabr_tui.emulator.tokens import role_claims
 from entrabr_tui.graph import ForbiddenError, RecoveryClient
 from entrabr_tui.graph.directory import GET_BY_IDS_BATCH, IN_FILTER_BATCH
 
-from .conftest import ClientFactory, Control, StaticTokenCredential, fast_policy
+from .conftest import ClientFactory, Control, fast_policy
 from .polling import finish
+from .token_credential import StaticTokenCredential
 
 VERSIONS = ["v1.0", "beta"]
 

@@ -21,7 +21,8 @@ from entrabr_tui.emulator.app import create_app
 from entrabr_tui.emulator.service import EmulatorService
 from entrabr_tui.graph import RecoveryClient
 
-from .conftest import Control, SleepRecorder, StaticTokenCredential, fast_policy
+from .conftest import Control, SleepRecorder, fast_policy
+from .token_credential import StaticTokenCredential
 
 DOCS_ID = base64.b64encode(b"2026-03-20T22:00:00Z").decode()  # "MjAyNi0wMy0yMFQyMjowMDowMFo="
 POLL: dict[str, Any] = {"interval": 0.005, "max_polls": 4000}
