@@ -292,6 +292,8 @@ async def watch(session: Session, args: WatchArgs, out: Output) -> int:
 
 
 def _print_watch(out: Output, result: WatchResult) -> None:
+    for warning in result.warnings:
+        out.warn(warning)
     for note in result.notes:
         out.info(note)
     report = result.report

@@ -226,12 +226,7 @@ class AuditService:
                                   "backups or run a difference report first.")
             since = known[0].created - self.settings.margin
         async with self._holding(progress):
-            try:
-                result = await self.puller.sync(since, progress)
-            except AuditForbiddenError as exc:
-                self.cache.audit.set_unavailable(exc.message)
-                self.log.write(HistoryAction.AUDIT_PULLED, outcome="forbidden", detail=exc.message)
-                raise AuditUnavailableError(exc.message) from exc
+            result = await self._sync(since, progress)
             joined: tuple[str, ...] = ()
             if report is not None:
                 text = f"Joining report {report.job_id} with the audit log"
@@ -245,6 +240,26 @@ class AuditService:
         await emit(progress, AuditProgress("done", f"Audit log read: {result.received:,} records "
                                            f"({result.stored:,} new) in {result.requests:,} requests"))
         return replace(result, joined=joined)
+
+    async def refresh(self, since: datetime, progress: AuditProgressCallback | None = None) -> AuditPullResult:
+        """Make the cache cover ``[since, now]`` through the same puller as :meth:`pull` (resuming, then only
+        what is missing, within the request budget), joining nothing: what ``entrabr watch`` reads between
+        backups. Raises :class:`AuditUnavailableError` when the sign-in may not read the log,
+        :class:`~entrabr_tui.engine.errors.OfflineError` offline."""
+        if self.puller is None:
+            raise OfflineError("Reading the directory audit log")
+        async with self._holding(progress):
+            return await self._sync(since, progress)
+
+    async def _sync(self, since: datetime, progress: AuditProgressCallback | None) -> AuditPullResult:
+        assert self.puller is not None
+        try:
+            return await self.puller.sync(since, progress)
+        except AuditForbiddenError as exc:
+            if self.cache.audit.state().unavailable != exc.message:  # said once, not at every refusal
+                self.log.write(HistoryAction.AUDIT_PULLED, outcome="forbidden", detail=exc.message)
+            self.cache.audit.set_unavailable(exc.message)
+            raise AuditUnavailableError(exc.message) from exc
 
     @asynccontextmanager
     async def _holding(self, progress: AuditProgressCallback | None) -> AsyncIterator[None]:
