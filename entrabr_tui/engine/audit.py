@@ -16,7 +16,7 @@ read side runs on the session's reader connection (blocking; call it from worker
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -27,6 +27,7 @@ from entrabr_tui.core.audit_model import Actor, time_to_us, us_to_time
 from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.model import SyncStatus, parse_datetime
 from entrabr_tui.engine.attribution import ChangeAttribution, attribute, join_report
+from entrabr_tui.engine.audit_incident import IncidentSummary, incident_summary
 from entrabr_tui.engine.audit_pull import AuditProgress, AuditProgressCallback, AuditPuller, AuditPullResult
 from entrabr_tui.engine.audit_pull import AuditSettings as PullSettings
 from entrabr_tui.engine.cache_reader import CacheReader, ReportRef
@@ -241,7 +242,8 @@ class AuditService:
                                            f"({result.stored:,} new) in {result.requests:,} requests"))
         return replace(result, joined=joined)
 
-    async def refresh(self, since: datetime, progress: AuditProgressCallback | None = None) -> AuditPullResult:
+    async def refresh(self, since: datetime,
+                      progress: AuditProgressCallback | None = None) -> AuditPullResult:
         """Make the cache cover ``[since, now]`` through the same puller as :meth:`pull` (resuming, then only
         what is missing, within the request budget), joining nothing: what ``entrabr watch`` reads between
         backups. Raises :class:`AuditUnavailableError` when the sign-in may not read the log,
@@ -476,6 +478,14 @@ class AuditService:
             if cache.audit_join.join_info(report.id) is None:
                 return set(), 0
             return cache.audit_join.kept_ids(report.id), cache.audit_join.kept_count(report.id)
+
+    def incident(self, ref: ReportRef, object_ids: Iterable[str]) -> IncidentSummary:
+        """The incident's actors and its first bad change, for the objects a recovery put back from a report
+        (see :mod:`entrabr_tui.engine.audit_incident`); the audit errors of :meth:`actors`."""
+        with self.reader.locked() as cache:
+            report, info = self._joined(cache, ref)
+            backup = self.backup_time(cache, report) or info.since
+            return incident_summary(cache, report.id, object_ids, backup)
 
     # -- blind spots and purge clock -------------------------------------------------------------------
 

@@ -137,8 +137,8 @@ class Watcher:
                 audit = await self.audit.window(part.newest.created)
                 if not audit.available:
                     said = (audit.message or "the audit log could not be read").rstrip(".")
-                    warnings.append(f"{said}. The audit rules (hard deletes, Conditional Access changes) were "
-                                    "skipped; every other rule was evaluated.")
+                    warnings.append(f"{said}. The audit rules (hard deletes, Conditional Access changes) "
+                                    "were skipped; every other rule was evaluated.")
         report_id = part.report.job_id if part.report else None
         findings = evaluate(rules, part.scan, report_id, part.baseline, audit)
         return self._track(rules, now, part, findings, audit, notes, warnings)

@@ -36,10 +36,9 @@ from entrabr_tui.store import Cache
 #: Lower-case ``LIKE`` patterns of the policy activities (matched exactly afterwards).
 POLICY_LIKE = ("%conditional access policy%", "%named location%")
 #: Activity (as :func:`activity_key` reads it) → the report's type of its target.
-POLICY_ACTIVITIES = {
-    **{f"{verb} conditional access policy": "conditionalAccessPolicy" for verb in ("add", "update", "delete")},
-    **{f"{verb} named location": "namedLocationPolicy" for verb in ("add", "update", "delete")},
-}
+POLICY_ACTIVITIES = {f"{verb} {what}": etype for verb in ("add", "update", "delete")
+                     for what, etype in (("conditional access policy", "conditionalAccessPolicy"),
+                                         ("named location", "namedLocationPolicy"))}
 #: What follows "hard delete " in a hard delete's activity → the report's type of the purged object.
 #: Modified properties that hold a whole policy (old and new JSON).
 WHOLE_POLICY_PROPERTIES = frozenset({"ConditionalAccessPolicy", "NamedLocationPolicy"})
@@ -112,8 +111,8 @@ class AuditLogSource:
         self.audit = audit
 
     async def window(self, since: datetime) -> AuditWindow:
-        """What the log says since ``since`` (the newest backup); ``available`` false, with the reason, when it
-        cannot be read."""
+        """What the log says since ``since`` (the newest backup); ``available`` false, with the reason,
+        when it cannot be read."""
         try:
             result = await self.audit.refresh(since - self.audit.settings.margin)
         except AuditUnavailableError as exc:

@@ -397,9 +397,9 @@ class AuditStore:
     def target_rows(self, *, since_us: int, activity_like: Sequence[str] = (), hard_deletes: bool = False,
                     object_ids: Iterable[str] | None = None) -> list[tuple[Any, ...]]:
         """Per target of the records since ``since_us``, oldest first: ``(target id, type, display name, µs,
-        record id, activity, correlation id, actor key, result, blind, modified properties)`` of the hard deletes (``hard_deletes``)
-        and of the activities matching a lower-case SQL ``LIKE`` pattern of ``activity_like``; with
-        ``object_ids`` instead, every record naming one of those objects."""
+        record id, activity, correlation id, actor key, result, blind, modified properties)`` of the hard
+        deletes (``hard_deletes``) and of the activities matching a lower-case SQL ``LIKE`` pattern of
+        ``activity_like``; with ``object_ids`` instead, every record naming one of those objects."""
         columns = ("t.target_id, t.type, t.display_name, t.at, t.record_id, t.activity, t.correlation_id, "
                    "t.actor_key, t.result, t.blind, t.props")
         rows: list[tuple[Any, ...]] = []

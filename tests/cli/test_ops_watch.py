@@ -220,12 +220,13 @@ def test_a_reader_without_audit_access_watches_the_rest_and_says_so_once(
     run("prewarm", *flags(server), "--json")
     new_day(server, incident=300)
     rules = tmp_path / "audit.toml"
-    rules.write_text(RULES.replace("hard_deletes = false", "hard_deletes = true")
-                     .replace('conditional_access = "off"', 'conditional_access = "critical"'), encoding="utf-8")
+    text = RULES.replace("hard_deletes = false", "hard_deletes = true")
+    rules.write_text(text.replace('conditional_access = "off"', 'conditional_access = "critical"'),
+                     encoding="utf-8")
     doc = watch(server, rules, "--role", "reader")
     assert doc["audit"]["available"] is False and "Reports Reader" in doc["audit"]["message"]
     assert sum("Reports Reader" in note for note in doc["notes"]) == 1
     assert doc["counts"]["pending"] == 2                             # the report's rules were evaluated
-    text = run("watch", *flags(server), "--role", "reader", "--rules", str(rules), expect=20)  # -q: still said
-    warnings = [line for line in text.stderr.splitlines() if line.startswith("warning: ")]
+    said = run("watch", *flags(server), "--role", "reader", "--rules", str(rules), expect=20)  # with -q
+    warnings = [line for line in said.stderr.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == 1 and "Reports Reader" in warnings[0] and "every other rule" in warnings[0]

@@ -121,7 +121,8 @@ async def test_the_incidents_hard_deletes_and_policy_change_alert_after_two_runs
         quiet = await session.watch(rules)
         assert quiet.audit is not None and quiet.audit.available and quiet.warnings == ()
         assert quiet.findings == () and quiet.raised == () and quiet.open == (), quiet.findings
-    assert quiet.newest_backup is not None and quiet.audit.since == quiet.newest_backup.created
+    assert quiet.newest_backup is not None and quiet.audit is not None
+    assert quiet.audit.since == quiet.newest_backup.created
 
     await new_day(session, server, incident=300)
     first = await session.watch(rules)                                # seen once: no alert yet
