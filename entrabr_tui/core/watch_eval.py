@@ -257,7 +257,8 @@ class AuditEvent:
 @dataclass(frozen=True, slots=True)
 class AuditWindow:
     """What the audit log says since the newest backup (``available`` false: it could not be read and
-    ``message`` says why; the audit rules are then skipped, never guessed)."""
+    ``message`` says why; the audit rules are then skipped, never guessed; an available window's ``message``
+    is a note, e.g. that only the cached records were read)."""
 
     available: bool
     since: datetime | None = None

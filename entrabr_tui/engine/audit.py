@@ -42,12 +42,17 @@ from entrabr_tui.store import Cache, ChangeRow, HistoryAction, Report, ReportKin
 from entrabr_tui.store.audit_join_store import ChangeGroup, ClusterCount, GroupMarkResult, JoinInfo
 
 __all__ = ["ActorSummary", "AuditNotReadyError", "AuditService", "AuditStatus", "AuditUnavailableError",
-           "BlindSpot", "ChangeGroup", "ChangeWho", "ClusterSummary", "GroupMarkResult", "OperationSummary"]
+           "BlindSpot", "ChangeGroup", "ChangeWho", "ClusterSummary", "GroupMarkResult", "OperationSummary",
+           "TenantBusyError"]
 from entrabr_tui.store.audit_store import AuditState
 
 
 class AuditUnavailableError(EngineError):
     """The directory audit log cannot be read with this sign-in; ``message`` says what is missing."""
+
+
+class TenantBusyError(EngineError):
+    """Another entrabr process holds the tenant's cache for writing (and waiting was not wanted)."""
 
 
 class AuditNotReadyError(EngineError):
@@ -242,16 +247,25 @@ class AuditService:
                                            f"({result.stored:,} new) in {result.requests:,} requests"))
         return replace(result, joined=joined)
 
-    async def refresh(self, since: datetime,
-                      progress: AuditProgressCallback | None = None) -> AuditPullResult:
+    async def refresh(self, since: datetime, progress: AuditProgressCallback | None = None, *,
+                      wait: bool = True) -> AuditPullResult:
         """Make the cache cover ``[since, now]`` through the same puller as :meth:`pull` (resuming, then only
         what is missing, within the request budget), joining nothing: what ``entrabr watch`` reads between
         backups. Raises :class:`AuditUnavailableError` when the sign-in may not read the log,
-        :class:`~entrabr_tui.engine.errors.OfflineError` offline."""
+        :class:`~entrabr_tui.engine.errors.OfflineError` offline, and without ``wait``
+        :class:`TenantBusyError` while another entrabr process writes to the tenant's cache."""
         if self.puller is None:
             raise OfflineError("Reading the directory audit log")
-        async with self._holding(progress):
+        if wait or self.writer is None:
+            async with self._holding(progress):
+                return await self._sync(since, progress)
+        other = self.writer.try_hold("audit")
+        if other is not None:
+            raise TenantBusyError(f"{other.text} is writing to this tenant's cache")
+        try:
             return await self._sync(since, progress)
+        finally:
+            self.writer.release()
 
     async def _sync(self, since: datetime, progress: AuditProgressCallback | None) -> AuditPullResult:
         assert self.puller is not None

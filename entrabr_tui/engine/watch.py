@@ -135,6 +135,8 @@ class Watcher:
                 notes.append("No backup is known yet: the audit log has no window to read.")
             else:
                 audit = await self.audit.window(part.newest.created)
+                if audit.available and audit.message:
+                    notes.append(audit.message)
                 if not audit.available:
                     said = (audit.message or "the audit log could not be read").rstrip(".")
                     warnings.append(f"{said}. The audit rules (hard deletes, Conditional Access changes) "

@@ -13,7 +13,9 @@ records since the newest backup that the audit rules look at:
 
 A refusal (403: the permission or the audit role is missing), an outage or an offline session never raise:
 the window comes back ``available`` false with a sentence that says what is missing, and the watch evaluates
-everything else.
+everything else. The watch never waits for another entrabr process writing to the tenant (a restore, a
+report download): it then reads the records the cache already holds, and says so (``message`` of an
+available window).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import orjson
 from entrabr_tui.core.audit_model import Actor, time_to_us, us_to_time
 from entrabr_tui.core.audit_names import activity_key
 from entrabr_tui.core.watch_eval import AuditEvent, AuditWindow
-from entrabr_tui.engine.audit import AuditService, AuditUnavailableError
+from entrabr_tui.engine.audit import AuditService, AuditUnavailableError, TenantBusyError
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.graph.errors import GraphError
 from entrabr_tui.store import Cache
@@ -113,15 +115,23 @@ class AuditLogSource:
     async def window(self, since: datetime) -> AuditWindow:
         """What the log says since ``since`` (the newest backup); ``available`` false, with the reason,
         when it cannot be read."""
+        note = None
         try:
-            result = await self.audit.refresh(since - self.audit.settings.margin)
+            await self.audit.refresh(since - self.audit.settings.margin, wait=False)
         except AuditUnavailableError as exc:
             return AuditWindow(False, since, message=exc.message)
-        except (GraphError, EngineError) as exc:  # an outage, offline, the tenant held too long …
+        except TenantBusyError as exc:  # never wait on a restore or a report: read what the cache holds
+            note = (f"The audit log was not brought up to date ({exc.message}): the cached records were "
+                    "read.")
+        except (GraphError, EngineError) as exc:  # an outage, offline …
             return AuditWindow(False, since, message=f"Reading the directory audit log failed: {exc}")
-        hard, policies = await asyncio.to_thread(self._read, since)
-        return AuditWindow(True, since, result.state.covered_until, hard, policies)
+        covered, hard, policies = await asyncio.to_thread(self._read, since)
+        if covered is None or covered < since:
+            return AuditWindow(False, since, message=note or "The cache holds no audit log since the newest "
+                               "backup")
+        return AuditWindow(True, since, covered, hard, policies, message=note)
 
-    def _read(self, since: datetime) -> tuple[tuple[AuditEvent, ...], tuple[AuditEvent, ...]]:
+    def _read(self, since: datetime
+              ) -> tuple[datetime | None, tuple[AuditEvent, ...], tuple[AuditEvent, ...]]:
         with self.audit.reader.locked() as cache:
-            return watch_events(cache, since)
+            return cache.audit.state().covered_until, *watch_events(cache, since)

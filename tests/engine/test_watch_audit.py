@@ -24,6 +24,7 @@ from entrabr_tui.engine.watch import WatchResult
 from entrabr_tui.engine.watch_audit import AuditLogSource
 from entrabr_tui.graph import RequestBudget
 from entrabr_tui.store import StorePaths
+from entrabr_tui.store.writer_lock import TenantLock, lock_path
 
 from .conftest import Sleeper, settings_for
 
@@ -152,6 +153,15 @@ async def test_the_incidents_hard_deletes_and_policy_change_alert_after_two_runs
     assert event["properties"] == ["state"]                          # what the record changed
     assert event["actor"] == admin["userPrincipalName"] and event["objectName"] == MFA_POLICY
     assert MFA_POLICY in policy.title and "audit record" in policy.title
+
+    other = TenantLock(lock_path(session.cache.db.path))             # another entrabr writes the tenant:
+    assert other.try_acquire("restore") is None                      # the watch reads the cache, no wait
+    try:
+        held = await session.watch(rules)
+    finally:
+        other.release()
+    assert held.audit is not None and held.audit.available and len(held.open) == 2 and held.raised == ()
+    assert any("not brought up to date" in n and "(restore" in n for n in held.notes)
 
     await new_day(session, server)                                    # the backup holds the incident now
     await session.watch(rules)
