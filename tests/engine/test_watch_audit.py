@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -185,3 +186,19 @@ async def test_a_sign_in_without_an_audit_role_watches_the_rest_and_says_what_is
     assert [t.finding.kind for t in result.findings] == [FindingKind.CRITICAL_OBJECT]   # from the report
     assert "events" not in result.findings[0].finding.detail
     assert result.run.audit is not None and result.run.audit.startswith("unavailable: ")
+
+
+async def test_the_documented_example_rules_read_the_audit_log(
+        open_session: Callable[..., Awaitable[Session]], server: EmulatorServer) -> None:
+    example = Path(__file__).resolve().parents[2] / "docs" / "rules.example.toml"
+    rules = parse_rules(example.read_text(encoding="utf-8"), str(example))
+    session = await open_session()
+    await Prewarmer(session).run()
+    await new_day(session, server, incident=300)
+    await session.watch(rules)
+    result = await session.watch(rules)
+    assert result.warnings == () and result.audit is not None and result.audit.available
+    raised = {a.kind for a in result.raised}
+    assert {"hard-deletes", "critical-object"} <= raised
+    audited = {e["objectType"] for a in result.raised for e in a.detail.get("events", [])}
+    assert {"conditionalAccessPolicy", "namedLocationPolicy"} <= audited   # the incident's two policy edits
