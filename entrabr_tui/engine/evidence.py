@@ -195,10 +195,10 @@ class EvidenceBuilder:
         """The audit log's account of the changes put back, or why there is none."""
         session = self.session
         if not submitted:
-            return None, "no restore was sent in this window, so no change was put back."
+            return None, "No restore was sent in this window, so no change was put back."
         planned = [e for e in entries if e.action == HistoryAction.RESTORE_PLANNED.value and e.job_id]
         if not planned or planned[-1].job_id is None:
-            return None, "the report the recovery restored from is not in this window's history."
+            return None, "The report the recovery restored from is not in this window's history."
         report_job = planned[-1].job_id
         object_ids = {i for entry in submitted for i in entry.object_ids}
         try:
@@ -208,7 +208,7 @@ class EvidenceBuilder:
         except EngineError as exc:  # no permission or role, not in the cache offline, report gone …
             return None, exc.message
         except GraphError as exc:
-            return None, f"reading the directory audit log failed: {exc}"
+            return None, f"Reading the directory audit log failed: {exc}"
 
     @staticmethod
     def _rto(entries: list[HistoryEntry]) -> tuple[float | None, str | None]:
