@@ -292,6 +292,8 @@ async def watch(session: Session, args: WatchArgs, out: Output) -> int:
 
 
 def _print_watch(out: Output, result: WatchResult) -> None:
+    for warning in result.warnings:
+        out.warn(warning)
     for note in result.notes:
         out.info(note)
     report = result.report
@@ -341,6 +343,10 @@ async def evidence(session: Session, args: EvidenceArgs, out: Output) -> int:
     rto = "not measured" if pack.rto_seconds is None else format_duration(pack.rto_seconds)
     out.line(f"Evidence pack written to {folder}: {', '.join(p.name for p in paths)}.")
     out.line(f"{len(pack.timeline)} timeline event(s); RPO {rpo}; RTO {rto}.")
+    first = pack.incident.first if pack.incident is not None else None
+    if first is not None:
+        out.line(f"First bad change: {short_time(first.at)} by {first.actor.label}: {first.activity} on "
+                 f"{first.object_type} '{first.object_name or first.object_id}'.")
     return 0
 
 

@@ -246,17 +246,19 @@ class AuditEvent:
     object_name: str
     actor: str  # "alice@contoso.com", "HR Onboarding (app)"
     actor_keys: tuple[str, ...] = ()  # every name and id of the actor (for ignore_actors)
+    properties: tuple[str, ...] = ()  # the properties the record changed, when it says (else empty)
 
     def to_json(self) -> dict[str, Any]:
         return {"recordId": self.record_id, "when": self.when.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "activity": self.activity, "objectId": self.object_id, "objectType": self.object_type,
-                "objectName": self.object_name, "actor": self.actor}
+                "objectName": self.object_name, "actor": self.actor, "properties": list(self.properties)}
 
 
 @dataclass(frozen=True, slots=True)
 class AuditWindow:
     """What the audit log says since the newest backup (``available`` false: it could not be read and
-    ``message`` says why; the audit rules are then skipped, never guessed)."""
+    ``message`` says why; the audit rules are then skipped, never guessed; an available window's ``message``
+    is a note, e.g. that only the cached records were read)."""
 
     available: bool
     since: datetime | None = None
@@ -425,6 +427,8 @@ def _object_findings(rules: RuleSet, scan: ReportScan | None, report_id: str | N
             if rules.audit.ignores(*event.actor_keys, event.actor):
                 continue
             applying = rules.critical_for(event.object_type, event.object_id, (event.object_name,))
+            if event.properties:  # a rule limited to some properties takes only records that changed them
+                applying = [r for r in applying if not r.properties or r.properties & set(event.properties)]
             if rules.audit.conditional_access is CaScope.CRITICAL and not applying:
                 continue
             entry = by_object.setdefault((event.object_type, event.object_id), {

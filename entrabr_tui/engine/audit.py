@@ -16,7 +16,7 @@ read side runs on the session's reader connection (blocking; call it from worker
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -27,6 +27,7 @@ from entrabr_tui.core.audit_model import Actor, time_to_us, us_to_time
 from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.model import SyncStatus, parse_datetime
 from entrabr_tui.engine.attribution import ChangeAttribution, attribute, join_report
+from entrabr_tui.engine.audit_incident import IncidentSummary, incident_summary
 from entrabr_tui.engine.audit_pull import AuditProgress, AuditProgressCallback, AuditPuller, AuditPullResult
 from entrabr_tui.engine.audit_pull import AuditSettings as PullSettings
 from entrabr_tui.engine.cache_reader import CacheReader, ReportRef
@@ -41,12 +42,17 @@ from entrabr_tui.store import Cache, ChangeRow, HistoryAction, Report, ReportKin
 from entrabr_tui.store.audit_join_store import ChangeGroup, ClusterCount, GroupMarkResult, JoinInfo
 
 __all__ = ["ActorSummary", "AuditNotReadyError", "AuditService", "AuditStatus", "AuditUnavailableError",
-           "BlindSpot", "ChangeGroup", "ChangeWho", "ClusterSummary", "GroupMarkResult", "OperationSummary"]
+           "BlindSpot", "ChangeGroup", "ChangeWho", "ClusterSummary", "GroupMarkResult", "OperationSummary",
+           "TenantBusyError"]
 from entrabr_tui.store.audit_store import AuditState
 
 
 class AuditUnavailableError(EngineError):
     """The directory audit log cannot be read with this sign-in; ``message`` says what is missing."""
+
+
+class TenantBusyError(EngineError):
+    """Another entrabr process holds the tenant's cache for writing (and waiting was not wanted)."""
 
 
 class AuditNotReadyError(EngineError):
@@ -226,12 +232,7 @@ class AuditService:
                                   "backups or run a difference report first.")
             since = known[0].created - self.settings.margin
         async with self._holding(progress):
-            try:
-                result = await self.puller.sync(since, progress)
-            except AuditForbiddenError as exc:
-                self.cache.audit.set_unavailable(exc.message)
-                self.log.write(HistoryAction.AUDIT_PULLED, outcome="forbidden", detail=exc.message)
-                raise AuditUnavailableError(exc.message) from exc
+            result = await self._sync(since, progress)
             joined: tuple[str, ...] = ()
             if report is not None:
                 text = f"Joining report {report.job_id} with the audit log"
@@ -245,6 +246,36 @@ class AuditService:
         await emit(progress, AuditProgress("done", f"Audit log read: {result.received:,} records "
                                            f"({result.stored:,} new) in {result.requests:,} requests"))
         return replace(result, joined=joined)
+
+    async def refresh(self, since: datetime, progress: AuditProgressCallback | None = None, *,
+                      wait: bool = True) -> AuditPullResult:
+        """Make the cache cover ``[since, now]`` through the same puller as :meth:`pull` (resuming, then only
+        what is missing, within the request budget), joining nothing: what ``entrabr watch`` reads between
+        backups. Raises :class:`AuditUnavailableError` when the sign-in may not read the log,
+        :class:`~entrabr_tui.engine.errors.OfflineError` offline, and without ``wait``
+        :class:`TenantBusyError` while another entrabr process writes to the tenant's cache."""
+        if self.puller is None:
+            raise OfflineError("Reading the directory audit log")
+        if wait or self.writer is None:
+            async with self._holding(progress):
+                return await self._sync(since, progress)
+        other = self.writer.try_hold("audit")
+        if other is not None:
+            raise TenantBusyError(f"{other.text} is writing to this tenant's cache")
+        try:
+            return await self._sync(since, progress)
+        finally:
+            self.writer.release()
+
+    async def _sync(self, since: datetime, progress: AuditProgressCallback | None) -> AuditPullResult:
+        assert self.puller is not None
+        try:
+            return await self.puller.sync(since, progress)
+        except AuditForbiddenError as exc:
+            if self.cache.audit.state().unavailable != exc.message:  # said once, not at every refusal
+                self.log.write(HistoryAction.AUDIT_PULLED, outcome="forbidden", detail=exc.message)
+            self.cache.audit.set_unavailable(exc.message)
+            raise AuditUnavailableError(exc.message) from exc
 
     @asynccontextmanager
     async def _holding(self, progress: AuditProgressCallback | None) -> AsyncIterator[None]:
@@ -461,6 +492,14 @@ class AuditService:
             if cache.audit_join.join_info(report.id) is None:
                 return set(), 0
             return cache.audit_join.kept_ids(report.id), cache.audit_join.kept_count(report.id)
+
+    def incident(self, ref: ReportRef, object_ids: Iterable[str]) -> IncidentSummary:
+        """The incident's actors and its first bad change, for the objects a recovery put back from a report
+        (see :mod:`entrabr_tui.engine.audit_incident`); the audit errors of :meth:`actors`."""
+        with self.reader.locked() as cache:
+            report, info = self._joined(cache, ref)
+            backup = self.backup_time(cache, report) or info.since
+            return incident_summary(cache, report.id, object_ids, backup)
 
     # -- blind spots and purge clock -------------------------------------------------------------------
 

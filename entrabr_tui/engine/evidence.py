@@ -4,10 +4,16 @@
 runs with their plan hashes, jobs and failed changes) and the restore queue, and makes an
 :class:`EvidencePack`:
 
-* the timeline: the backup restored from, detection (the first watch alert), the report, the plan and its
-  approvals (reviewed plan written, opened, applied), the recovery (first job sent, last job ended) and the
-  verification. The first bad change would come from the directory audit log, which this version does not
-  read: the pack says so rather than guess;
+* the timeline: the backup restored from, the first bad change (from the directory audit log), detection
+  (the first watch alert), the report, the plan and its approvals (reviewed plan written, opened, applied),
+  the recovery (first job sent, last job ended) and the verification;
+* the incident as the audit log tells it, for the changes the recovery put back
+  (:mod:`entrabr_tui.engine.audit_incident` defines the terms): the incident's actors (who, the app, the
+  changes put back each explains, operations, the time span of their records) and the first bad change (the
+  earliest record one of them made, since the backup, on an object put back). Online the log of the
+  report's window is read first (the audit cache's incremental pull); when it cannot be read (no permission
+  or role, offline without it in the cache, no restore in the window) the pack says so and why, in every
+  format, rather than leave the fields out;
 * RPO, the age of the data put back (first recovery job sent minus the backup's time), and RTO, from
   detection (else the first report of the window) to the verification (else the last job's end);
 * the difference (changes per type and action of the report restored from), who did what in entrabr, the
@@ -21,6 +27,7 @@ over the three. Tenant text is escaped for each format (Markdown and HTML).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import os
@@ -34,10 +41,13 @@ import orjson
 
 from entrabr_tui.core.model import JobKind
 from entrabr_tui.core.text import display_text, format_duration
+from entrabr_tui.engine.audit_incident import IncidentSummary
 from entrabr_tui.engine.cache_reader import UnknownReportError
+from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.export_files import replace_text_file
 from entrabr_tui.engine.export_records import dt_text, md_cell
 from entrabr_tui.engine.session_log import OpsAction
+from entrabr_tui.graph.errors import GraphError
 from entrabr_tui.store import HistoryAction, HistoryEntry
 
 if TYPE_CHECKING:
@@ -61,9 +71,7 @@ _STEPS = {
     HistoryAction.RESTORE_FINISHED.value: "recovery",
     HistoryAction.RESTORE_VERIFIED.value: "verification",
 }
-AUDIT_NOTE = ("The first bad change is not in the timeline: it comes from the directory audit log, which "
-              "this version of entrabr does not read. RPO is therefore measured from the backup to the "
-              "recovery.")
+FIRST_BAD_CHANGE = "first bad change"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +103,16 @@ class EvidencePack:
     jobs: tuple[dict[str, Any], ...]
     residual: tuple[dict[str, Any], ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    incident: IncidentSummary | None = None
+    """The audit log's account of the changes put back; ``None`` when it could not be read."""
+    audit_message: str | None = None
+    """Why ``incident`` is missing."""
+
+    def audit_json(self) -> dict[str, Any]:
+        incident = self.incident
+        return {"available": incident is not None, "message": self.audit_message,
+                "changesPutBack": incident.restored if incident else None,
+                "unexplained": incident.unexplained if incident else None}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +123,10 @@ class EvidencePack:
             "rpoSeconds": _round(self.rpo_seconds), "rtoSeconds": _round(self.rto_seconds),
             "rtoStart": self.rto_start, "diff": list(self.diff), "actors": list(self.actors),
             "plans": list(self.plans), "jobs": list(self.jobs), "residual": list(self.residual),
+            "audit": self.audit_json(),
+            "firstBadChange": (self.incident.first.to_json() if self.incident and self.incident.first
+                               else None),
+            "incidentActors": [a.to_json() for a in self.incident.actors] if self.incident else [],
             "notes": list(self.notes),
         }
 
@@ -135,7 +157,7 @@ class EvidenceBuilder:
         jobs = {job.id: job for job in await session.jobs(refresh=not session.offline)}
         entries = sorted(session.history(since=since, limit=None), key=lambda e: (e.at, e.id))
         entries = [e for e in entries if e.action in _STEPS]
-        notes = [AUDIT_NOTE]
+        notes: list[str] = []
         timeline = [TimelineEvent(e.at, _STEPS[e.action], _entry_text(e), e.identity, e.id) for e in entries]
         submitted = [e for e in entries if e.action == HistoryAction.RESTORE_SUBMITTED.value]
         backup_time = None
@@ -150,10 +172,43 @@ class EvidenceBuilder:
             notes.append("No restore was sent in this window: there is no recovery to measure.")
         rpo = (submitted[0].at - backup_time).total_seconds() if submitted and backup_time else None
         rto, rto_start = self._rto(entries)
+        incident, why = await self._incident(entries, submitted)
+        if incident is None:
+            notes.append(f"The first bad change and the incident's actors are not in this pack: {why}")
+        elif incident.first is not None:
+            first = incident.first
+            timeline.append(TimelineEvent(
+                first.at, FIRST_BAD_CHANGE,
+                f"{first.activity} on {first.object_type} '{first.object_name or first.object_id}' "
+                f"({first.object_id}); audit record {first.record_id}", first.actor.label))
+        else:
+            notes.append("The audit log names no actor for the changes put back (no record, synchronised, or "
+                         "a gap in the log): there is no first bad change to show.")
+        timeline.sort(key=lambda e: e.at)
         return EvidencePack(session.tenant, session.clock(), since, tuple(timeline), rpo, rto, rto_start,
                             tuple(self._diff(entries)), tuple(self._actors(entries)),
                             tuple(self._plans(entries)), tuple(self._jobs(submitted, jobs)),
-                            tuple(self._residual(entries, submitted)), tuple(notes))
+                            tuple(self._residual(entries, submitted)), tuple(notes), incident, why)
+
+    async def _incident(self, entries: list[HistoryEntry], submitted: list[HistoryEntry]
+                        ) -> tuple[IncidentSummary | None, str | None]:
+        """The audit log's account of the changes put back, or why there is none."""
+        session = self.session
+        if not submitted:
+            return None, "No restore was sent in this window, so no change was put back."
+        planned = [e for e in entries if e.action == HistoryAction.RESTORE_PLANNED.value and e.job_id]
+        if not planned or planned[-1].job_id is None:
+            return None, "The report the recovery restored from is not in this window's history."
+        report_job = planned[-1].job_id
+        object_ids = {i for entry in submitted for i in entry.object_ids}
+        try:
+            if not session.offline:
+                await session.pull_audit(report_job)
+            return await asyncio.to_thread(session.audit.incident, report_job, object_ids), None
+        except EngineError as exc:  # no permission or role, not in the cache offline, report gone …
+            return None, exc.message
+        except GraphError as exc:
+            return None, f"Reading the directory audit log failed: {exc}"
 
     @staticmethod
     def _rto(entries: list[HistoryEntry]) -> tuple[float | None, str | None]:
@@ -251,6 +306,30 @@ def _seconds(value: float | None) -> str:
     return "not measured" if value is None else format_duration(value)
 
 
+FIRST_DEFINITION = ("The earliest audit record, at or after the time of the backup restored from, that one "
+                    "of the incident's actors made on an object the recovery put back.")
+ACTORS_DEFINITION = ("The actors the audit log names for the changes the recovery put back: who, the app, "
+                     "the changes put back each explains, operations (correlation ids) and the time span of "
+                     "their records on those objects.")
+_ACTOR_KEYS = ("actor", "kind", "app", "changes", "operations", "first", "last")
+
+
+def _first_row(pack: EvidencePack) -> dict[str, Any] | None:
+    first = pack.incident.first if pack.incident is not None else None
+    if first is None:
+        return None
+    return {"At (UTC)": dt_text(first.at), "Who": first.actor.label, "What": first.activity,
+            "Object": f"{first.object_type} '{first.object_name or first.object_id}' ({first.object_id})",
+            "Audit record": f"{first.record_id} (operation {first.correlation_id})"}
+
+
+def _missing(pack: EvidencePack) -> str:
+    """What the incident sections say when there is nothing to show."""
+    if pack.incident is None:
+        return f"Not available: {pack.audit_message}"
+    return "None: the audit log names no actor for the changes put back."
+
+
 def _markdown(pack: EvidencePack) -> str:
     lines = [f"# Recovery evidence: tenant {md_cell(pack.tenant)}", "",
              f"Generated {dt_text(pack.generated)}; window from {dt_text(pack.since)}.", "",
@@ -260,6 +339,20 @@ def _markdown(pack: EvidencePack) -> str:
              "", "## Timeline", "", "| At (UTC) | Step | What | Who |", "|---|---|---|---|"]
     lines += [f"| {dt_text(e.at)} | {e.step} | {md_cell(e.text, 300)} | {md_cell(e.actor or '')} |"
               for e in pack.timeline]
+    lines += ["", "## First bad change", "", md_cell(FIRST_DEFINITION), ""]
+    first = _first_row(pack)
+    if first is None:
+        lines.append(md_cell(_missing(pack)))
+    else:
+        lines += ["| " + " | ".join(first) + " |", "|" + "---|" * len(first),
+                  "| " + " | ".join(md_cell(v, 300) for v in first.values()) + " |"]
+    lines += ["", "## The incident's actors", "", md_cell(ACTORS_DEFINITION), ""]
+    actors = [a.to_json() for a in pack.incident.actors] if pack.incident is not None else []
+    if not actors:
+        lines.append(md_cell(_missing(pack)))
+    else:
+        lines += ["| " + " | ".join(_ACTOR_KEYS) + " |", "|" + "---|" * len(_ACTOR_KEYS)]
+        lines += ["| " + " | ".join(md_cell(_flat(a[k]), 300) for k in _ACTOR_KEYS) + " |" for a in actors]
     for title, rows in (("Difference restored from", pack.diff), ("Who did what", pack.actors),
                         ("Plans and approvals", pack.plans), ("Jobs", pack.jobs),
                         ("Residual work", pack.residual)):
@@ -304,6 +397,21 @@ def _html(pack: EvidencePack) -> str:
     parts += [f"<tr><td>{_h(dt_text(e.at))}</td><td>{_h(e.step)}</td><td>{_h(e.text)}</td>"
               f"<td>{_h(e.actor)}</td></tr>" for e in pack.timeline]
     parts.append("</table>")
+    parts.append(f"<h2>First bad change</h2><p>{_h(FIRST_DEFINITION)}</p>")
+    first = _first_row(pack)
+    if first is None:
+        parts.append(f"<p>{_h(_missing(pack))}</p>")
+    else:
+        parts.append("<table><tr>" + "".join(f"<th>{_h(k)}</th>" for k in first) + "</tr><tr>"
+                     + "".join(f"<td>{_h(v)}</td>" for v in first.values()) + "</tr></table>")
+    parts.append(f"<h2>The incident&#x27;s actors</h2><p>{_h(ACTORS_DEFINITION)}</p>")
+    actors = [a.to_json() for a in pack.incident.actors] if pack.incident is not None else []
+    if not actors:
+        parts.append(f"<p>{_h(_missing(pack))}</p>")
+    else:
+        parts.append("<table><tr>" + "".join(f"<th>{_h(k)}</th>" for k in _ACTOR_KEYS) + "</tr>")
+        parts += ["<tr>" + "".join(f"<td>{_h(a[k])}</td>" for k in _ACTOR_KEYS) + "</tr>" for a in actors]
+        parts.append("</table>")
     for title, rows in (("Difference restored from", pack.diff), ("Who did what", pack.actors),
                         ("Plans and approvals", pack.plans), ("Jobs", pack.jobs),
                         ("Residual work", pack.residual)):

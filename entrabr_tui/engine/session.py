@@ -86,6 +86,7 @@ from entrabr_tui.engine.tenant_status import DRILL_ACTIONS, TenantStatus, last_d
 from entrabr_tui.engine.tenant_writer import TenantWriter
 from entrabr_tui.engine.timing import Clock, Sleep, real_sleep, utc_now
 from entrabr_tui.engine.watch import AuditSource, Watcher, WatchResult
+from entrabr_tui.engine.watch_audit import AuditLogSource
 from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.graph.errors import CREATE_PREVIEW, ForbiddenError
 from entrabr_tui.store import (
@@ -168,7 +169,7 @@ class Session:
         self.cache_reader = CacheReader(cache)
         self.comparer = BackupComparer(self.cache_reader)
         self.audit_source: AuditSource | None = None
-        """Where the watch reads the directory audit log (``None``: not available to this session)."""
+        """Where the watch reads the directory audit log: the audit service, online (``None`` offline)."""
         self.plans = PlanBuilder(self.cache_reader, tenant_objects=settings.tenant_objects,
                                  duration_scale=settings.duration_scale, kept=self._kept_objects)
         """Plans restores; its ``kept`` hook gives the objects tagged ``keep`` in triage."""
@@ -193,6 +194,8 @@ class Session:
         self.emulator: Any = None  # the demo's in-process emulator, when there is one
         self.audit = AuditService(cache, self.cache_reader, client, log=self.log, clock=clock,
                                   writer=self.writer)
+        if client is not None:  # whether the sign-in may read the log, only the service can say (a 403)
+            self.audit_source = AuditLogSource(self.audit)
         if client is not None:
             self.runner = JobRunner(
                 client, cache, self.journal, tenant_objects=settings.tenant_objects, poll=settings.poll,

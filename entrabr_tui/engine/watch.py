@@ -10,8 +10,10 @@ A run:
 3. builds the baseline from the profiles of up to ``baseline_reports`` earlier complete reports of the same
    scope, archived ones included (a report with no profile yet is read once to make it);
 4. asks the audit log what happened since the newest backup (hard deletes, Conditional Access changes),
-   through :class:`AuditSource`, when the rules ask for it; without it the audit rules are skipped, and the
-   run says so;
+   through :class:`AuditSource` (:class:`~entrabr_tui.engine.watch_audit.AuditLogSource` online), when the
+   rules ask for it; when it cannot be read (offline, or a sign-in without the permission or role) the audit
+   rules are skipped, everything else is evaluated, and the run says so once (a warning naming what is
+   missing);
 5. evaluates the rules and moves every finding's state along (:func:`~entrabr_tui.core.watch_eval.step`):
    alerts are raised for findings seen in ``confirm`` runs in a row and resolved after ``resolve`` runs
    without them, each with an id (``AL-`` and 10 hex digits) the history and the webhook name;
@@ -84,6 +86,8 @@ class WatchResult:
     audit: AuditWindow | None
     notes: tuple[str, ...]
     run: WatchRun
+    warnings: tuple[str, ...] = ()
+    """Said even with ``--quiet``: the audit log could not be read (once per run, naming what is missing)."""
 
 
 def alert_id(tenant: str, finding: str, when: datetime) -> str:
@@ -122,20 +126,24 @@ class Watcher:
         notes = list(part.notes)
         audit: AuditWindow | None = None
         wants_audit = rules.audit.hard_deletes or rules.audit.conditional_access is not CaScope.OFF
+        warnings: list[str] = []
         if wants_audit and use_audit:
             if self.audit is None:
-                notes.append("The audit log was not read (this version does not read it yet): the audit "
-                             "rules were skipped.")
+                notes.append("The audit log was not read (the session is offline): the audit rules were "
+                             "skipped.")
             elif part.newest is None:
                 notes.append("No backup is known yet: the audit log has no window to read.")
             else:
                 audit = await self.audit.window(part.newest.created)
+                if audit.available and audit.message:
+                    notes.append(audit.message)
                 if not audit.available:
-                    notes.append(f"The audit log could not be read: {audit.message}. The audit rules were "
-                                 "skipped.")
+                    said = (audit.message or "the audit log could not be read").rstrip(".")
+                    warnings.append(f"{said}. The audit rules (hard deletes, Conditional Access changes) "
+                                    "were skipped; every other rule was evaluated.")
         report_id = part.report.job_id if part.report else None
         findings = evaluate(rules, part.scan, report_id, part.baseline, audit)
-        return self._track(rules, now, part, findings, audit, notes)
+        return self._track(rules, now, part, findings, audit, notes, warnings)
 
     # -- the report and its baseline (blocking: in a worker thread, on a connection of its own) ------------
     def _report_part(self, rules: RuleSet, now: datetime) -> _ReportPart:
@@ -192,7 +200,7 @@ class Watcher:
 
     # -- findings to alerts ---------------------------------------------------------------------------------
     def _track(self, rules: RuleSet, now: datetime, part: _ReportPart, findings: list[Finding],
-               audit: AuditWindow | None, notes: list[str]) -> WatchResult:
+               audit: AuditWindow | None, notes: list[str], warnings: list[str]) -> WatchResult:
         store = self.cache.watch
         stored = store.findings()
         current = {f.id: f for f in findings}
@@ -233,4 +241,4 @@ class Watcher:
             TrackedFinding(f, states[f.id].state, states[f.id].seen, alert_ids.get(f.id)) for f in findings)
         return WatchResult(now, part.report, part.backup, part.newest, part.baseline.reports,
                            tracked_findings, raised_alerts, resolved_alerts,
-                           tuple(store.alerts(open_only=True)), audit, tuple(notes), run)
+                           tuple(store.alerts(open_only=True)), audit, tuple(notes), run, tuple(warnings))

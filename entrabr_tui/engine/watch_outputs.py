@@ -72,7 +72,7 @@ def alerts_document(result: WatchResult, *, tenant: str, profile: str | None) ->
         "counts": {"new": len(result.raised), "open": len(result.open), "resolved": len(result.resolved),
                    "pending": sum(1 for f in result.findings if f.state.value == "pending")},
         "alerts": alerts,
-        "notes": list(result.notes),
+        "notes": [*result.warnings, *result.notes],
     }
 
 

@@ -390,6 +390,17 @@ class AuditJoinStore:
                 out[int(r[0])] = _join_row(r)
         return out
 
+    def rows_of_objects(self, report_id: int, object_ids: Iterable[str]) -> list[JoinRow]:
+        """The join rows of every change of these objects (ids compare case-insensitively), in report
+        order."""
+        out: list[JoinRow] = []
+        for chunk, marks in in_list_chunks(sorted({i.lower() for i in object_ids if i})):
+            out += [_join_row(r) for r in self._db.conn.execute(
+                "SELECT row, object_id, entity_type, action, name, actor_key, operation, at, verdict, "
+                f"reason, cluster_id FROM change_actor WHERE report_id = ? AND lower(object_id) IN ({marks})",
+                [report_id, *chunk]).fetchall()]
+        return sorted(out, key=lambda r: r.row)
+
     def actors(self, report_id: int) -> list[ActorCount]:
         """The report's actors, most changes first."""
         rows = self._db.conn.execute(

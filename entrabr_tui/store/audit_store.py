@@ -394,6 +394,33 @@ class AuditStore:
             "WHERE t.blind = 'hardDelete' AND t.at >= ? ORDER BY t.at", (since_us,)).fetchall()
         return dict(event_of(row) for row in rows)
 
+    def target_rows(self, *, since_us: int, activity_like: Sequence[str] = (), hard_deletes: bool = False,
+                    object_ids: Iterable[str] | None = None) -> list[tuple[Any, ...]]:
+        """Per target of the records since ``since_us``, oldest first: ``(target id, type, display name, µs,
+        record id, activity, correlation id, actor key, result, blind, modified properties)`` of the hard
+        deletes (``hard_deletes``) and of the activities matching a lower-case SQL ``LIKE`` pattern of
+        ``activity_like``; with ``object_ids`` instead, every record naming one of those objects."""
+        columns = ("t.target_id, t.type, t.display_name, t.at, t.record_id, t.activity, t.correlation_id, "
+                   "t.actor_key, t.result, t.blind, t.props")
+        rows: list[tuple[Any, ...]] = []
+        if object_ids is not None:
+            for chunk, marks in in_list_chunks(sorted({i.lower() for i in object_ids if i})):
+                rows += self._db.conn.execute(
+                    f"SELECT {columns} FROM audit_target t WHERE t.target_id IN ({marks}) AND t.at >= ?",
+                    [*chunk, since_us]).fetchall()
+        else:
+            if hard_deletes:  # the blind-spot index
+                rows += self._db.conn.execute(
+                    f"SELECT {columns} FROM audit_target t WHERE t.blind = 'hardDelete' AND t.at >= ?",
+                    (since_us,)).fetchall()
+            if activity_like:  # records by time (indexed), then their targets
+                like = " OR ".join("lower(r.activity) LIKE ?" for _ in activity_like)
+                rows += self._db.conn.execute(
+                    f"SELECT {columns} FROM audit_record r JOIN audit_target t ON t.record = r.rowid "
+                    f"WHERE r.at >= ? AND ({like})", [since_us, *activity_like]).fetchall()
+        decoded = [(*r[:10], orjson.loads(r[10]) if r[10] is not None else []) for r in rows]
+        return sorted(decoded, key=lambda r: (r[3], r[4], r[0]))
+
     def actors(self, keys: Iterable[str] | None = None) -> dict[str, Actor]:
         """Known initiators by key (all of them when ``keys`` is None)."""
         columns = "key, kind, name, display_name, via, app_id, service_principal_id"

@@ -4,6 +4,7 @@ verifies; an existing folder with files is refused."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from .helpers import cli
@@ -25,5 +26,8 @@ def test_evidence_pack_after_a_recovery(tmp_path: Path) -> None:
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
     markdown = (folder / "evidence.md").read_text(encoding="utf-8")
     assert "## Timeline" in markdown and "restore-verified" in markdown
+    assert "## First bad change" in markdown and "## The incident's actors" in markdown
+    document = json.loads((folder / "evidence.json").read_text(encoding="utf-8"))
+    assert document["audit"]["available"] is True and document["firstBadChange"]["actor"]
     again = cli("--demo", *DEMO, "evidence", "--out", str(folder))
     assert again.code == 2 and "not an empty folder" in again.stderr

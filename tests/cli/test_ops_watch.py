@@ -213,3 +213,20 @@ def test_watch_text_and_bad_rules(server: EmulatorServer, rules: Path, tmp_path:
     assert refused.code == 2 and "either 'more_than'" in refused.stderr
     missing = cli("watch", *flags(server), "--rules", str(tmp_path / "nope.toml"))
     assert missing.code == 2 and "rules.example.toml" in missing.stderr
+
+
+def test_a_reader_without_audit_access_watches_the_rest_and_says_so_once(
+        server: EmulatorServer, tmp_path: Path) -> None:
+    run("prewarm", *flags(server), "--json")
+    new_day(server, incident=300)
+    rules = tmp_path / "audit.toml"
+    text = RULES.replace("hard_deletes = false", "hard_deletes = true")
+    rules.write_text(text.replace('conditional_access = "off"', 'conditional_access = "critical"'),
+                     encoding="utf-8")
+    doc = watch(server, rules, "--role", "reader")
+    assert doc["audit"]["available"] is False and "Reports Reader" in doc["audit"]["message"]
+    assert sum("Reports Reader" in note for note in doc["notes"]) == 1
+    assert doc["counts"]["pending"] == 2                             # the report's rules were evaluated
+    said = run("watch", *flags(server), "--role", "reader", "--rules", str(rules), expect=20)  # with -q
+    warnings = [line for line in said.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and "Reports Reader" in warnings[0] and "every other rule" in warnings[0]

@@ -40,8 +40,11 @@ async def test_the_evidence_pack_of_a_recovery_matches_the_history(paths: StoreP
         await session.aclose()
         server.stop()
 
-    backup, *events = pack.timeline
+    backup, first, *events = pack.timeline
     assert backup.step == "backup" and drill.snapshot_id is not None and drill.snapshot_id in backup.text
+    assert first.step == "first bad change" and backup.at <= first.at < events[0].at   # from the audit log
+    assert pack.incident is not None and pack.incident.first is not None
+    assert first.actor == pack.incident.first.actor.label
     assert [(e.at, e.step, e.history_id) for e in events] == [(h.at, STEP_OF[h.action], h.id)
                                                                for h in history]
     assert events[0].step == "report" and events[-1].step == "verification"
