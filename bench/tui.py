@@ -12,9 +12,9 @@ each from the key event to the result drawn on the (headless) screen:
   per row and the lag from the last key until the Diff pane shows the object under the cursor; and a
   single move from rest until its diff is drawn (all include the pane's wait for the cursor to rest);
 * each keystroke of the filter "smith" until the filtered tree is drawn: counts applied and the first page
-  of every open node filled (this includes the filter's wait before its lookup); the slowest keystroke is
-  reported (the first lookup of a report is the slowest: the cache is cold), with the CPU time this process
-  spent on it (all threads: on a loaded machine the wall time mostly measures waiting for a core);
+  of every open node filled; the slowest keystroke is reported (the first lookup of a report is the
+  slowest: the cache is cold), with the CPU time this process spent on it (all threads: on a loaded
+  machine the wall time mostly measures waiting for a core);
 * ``entrabr --demo`` from the command to its first useful screen (the backups listed) and to its first paint,
   in a pseudo-terminal, with the CPU time spent by then (median of 5 starts; see ``demo_start.py``);
 * the peak RSS of this process (the cache build is not counted).

@@ -11,6 +11,7 @@ import the terminal UI; with no command the terminal app opens (``--demo``, a co
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -109,9 +110,16 @@ def run(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None =
         out.line(f"entrabr {__version__}")
         return 0
     if args.command is None:
-        from entrabr_tui.cli.app_sessions import open_app
+        # The app's start-up makes a few hundred thousand objects that live as long as the process (modules,
+        # classes, widgets); the collector would walk them again and again, a tenth of the time to the first
+        # screen. It is paused until a tenant opens (``settle_memory`` resumes it) or a while has passed.
+        gc.disable()
+        try:
+            from entrabr_tui.cli.app_sessions import open_app
 
-        return _guarded(out, lambda: open_app(args, out), argv)
+            return _guarded(out, lambda: open_app(args, out), argv)
+        finally:
+            gc.enable()
     if isinstance(args, HistoryArgs):
         history_args = args
         return _guarded(out, lambda: _history(history_args, out), argv)

@@ -97,9 +97,15 @@ def char_cells(char: str) -> int:
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
+#: Text made only of printable ASCII and Latin-1/Latin Extended letters and signs (U+00A0–U+02FF, but the
+#: soft hyphen): one cell per character (no wide, combining or format character is in those ranges). Most
+#: names with accents are such text, measured without looking each character up.
+_ONE_CELL_EACH = re.compile("[\x20-\x7e\u00a0-\u00ac\u00ae-\u02ff]*")
+
+
 def cell_width(text: str) -> int:
     """Terminal cells ``text`` takes (see :func:`char_cells`)."""
-    if text.isascii():
+    if text.isascii() or _ONE_CELL_EACH.fullmatch(text):
         return len(text)
     return sum(char_cells(char) for char in text)
 

@@ -11,6 +11,13 @@ from entrabr_tui.store.cache_schema import trigram_available
 from entrabr_tui.store.change_filter import text_matches
 from entrabr_tui.store.sqlite_file import OpenedDatabase, transaction
 
+#: Bytes of the cache file SQLite reads through a memory map rather than by copying each page into its own
+#: cache. A text filter's first lookup in a large report reads thousands of rows scattered over the file;
+#: mapped, each costs a memory access instead of a read call and a copy (about half the time of that lookup).
+#: Only address space is reserved; the pages stay the operating system's file cache. SQLite falls back to
+#: plain reads where mapping is not available.
+MMAP_BYTES = 1 << 30
+
 
 class CacheDatabase:
     """Owns the SQLite connection of one tenant's cache and what opening it found.
@@ -31,6 +38,7 @@ class CacheDatabase:
         self.read_only = opened.read_only
         """The file could not be written (a read-only folder or file system): reads only."""
         self.conn.execute("PRAGMA cache_size = -65536")
+        self.conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         self.conn.create_function("ebr_match", 4, text_matches, deterministic=True)
         self.has_trigram = trigram_available(self.conn)
         """Whether this SQLite has the trigram tokenizer (new reports then get a substring index)."""

@@ -6,7 +6,7 @@ import pytest
 
 from entrabr_tui.cli import output
 from entrabr_tui.core import text as core_text
-from entrabr_tui.core.text import cell_width, truncate
+from entrabr_tui.core.text import cell_width, char_cells, truncate
 from entrabr_tui.ui import text as ui_text
 
 SAMPLES = ["Ann Lee", "東京都庁舎ビル", "😀😀😀ab", "e\u0301" * 6, "❤\ufe0f" * 4, "ｱｲｳｴｵｶ", "👍🏽👍🏽x",
@@ -48,3 +48,14 @@ def test_the_terminal_ui_and_the_command_line_use_the_same_function() -> None:
 def test_a_skin_toned_emoji_that_fits_is_not_cut() -> None:
     assert truncate("👍🏽👍🏽x", 5) == "👍🏽👍🏽x"
     assert truncate("abcdef", 5, "...") == "ab..." and truncate("abcdef", 2, "...") == ""
+
+
+def test_text_measured_at_once_takes_the_cells_its_characters_take() -> None:
+    """Accented names are measured without looking each character up: the answer is the same per character
+    (soft hyphens, combining marks and wide characters included)."""
+    for code in range(0x20, 0x3100):
+        char = chr(code)
+        if char.isprintable() or code == 0xAD:
+            assert cell_width(f"a{char}b{char}") == 2 + 2 * char_cells(char), hex(code)
+    assert cell_width("Zoë Jönsson-Åberg ŁĆŻ") == 21
+    assert cell_width("Jo\u0308nsson") == 7 and cell_width("soft\u00adhyphen") == 10

@@ -232,6 +232,25 @@ async def test_the_same_page_again_keeps_its_nodes() -> None:
         assert list(node.children) == kept and all(a is b for a, b in zip(node.children, kept, strict=True))
 
 
+async def test_the_same_counts_again_leave_the_page_undrawn() -> None:
+    """A lookup that changes nothing shown gives no node a new label: a new label on the action node would
+    redraw every row of its page."""
+    async with running(RecordingBackend()) as (app, pilot):
+        tree = app.main.changes
+        node = await open_group(pilot, tree, "user", "update")
+        tree.set_filter("User 00")
+        await settle(pilot)
+        labelled = {child: child._updates for child in (node, *node.children)}
+        tree._refilter(force=True)
+        await settle(pilot)
+        assert {child: child._updates for child in (node, *node.children)} == labelled
+        data = node.data
+        assert isinstance(data, ActionNode)
+        data.count += 1  # a count that did change is drawn
+        tree.nodes.fill_page(node, data, leaves(node))
+        assert node._updates == labelled[node] + 1 and f"{data.count:,}" in str(node.label)
+
+
 async def test_a_page_asked_for_before_a_filter_is_dropped() -> None:
     async with running(RecordingBackend()) as (app, pilot):
         tree = app.main.changes

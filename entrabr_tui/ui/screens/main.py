@@ -82,13 +82,20 @@ def first_run_hint(entries: Sequence[SnapshotEntry], highlighted: SnapshotEntry 
             "takes the service up to 1–2.5 h.")
 
 
+#: Seconds after the main screen is shown by which the garbage collector runs again, when the command line
+#: paused it for the start-up and no tenant opened yet (a sign-in waiting, an error shown).
+COLLECTOR_PAUSE = 10.0
+
+
 def settle_memory() -> None:
     """Once per process, when a tenant opens: collect start-up garbage, then leave everything start-up made
     (modules, widgets, the session) out of later garbage collections. A full collection then looks only at
-    what was made since, so it no longer stalls a keystroke for tens of milliseconds."""
+    what was made since, so it no longer stalls a keystroke for tens of milliseconds. The collector runs
+    again from here if the start-up paused it (see :func:`entrabr_tui.cli.run`)."""
     if not gc.get_freeze_count():
         gc.collect()
         gc.freeze()
+    gc.enable()
 
 
 class MainScreen(Screen[None]):
@@ -169,6 +176,8 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if not gc.isenabled():
+            self.set_timer(COLLECTOR_PAUSE, gc.enable, name="collector-pause")
         self.query_one("#banner", ReadOnlyBanner).display = False
         self.query_one("#filter", Input).display = False
         self.query_one(GroupTree).display = False

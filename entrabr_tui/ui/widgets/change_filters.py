@@ -108,7 +108,7 @@ class ChangeFilters:
             typed = truncate(clean(self.text), 20)
             parts.append(f"/{typed}: type {self.min_chars(total)}+ characters")
         elif self.text:
-            matches = "…" if pending else f"{shown:,}"  # looked up once typing pauses
+            matches = "…" if pending else f"{shown:,}"  # while its lookup runs
             parts.append(f"/{truncate(clean(self.text), 20)}: {matches}")
         if self.recoverable is not None:
             parts.append(_RECOVERABLE_TEXT[self.recoverable])

@@ -46,6 +46,17 @@ _BULK_OK = (
 )
 
 
+def relabel(node: Node, label: Text) -> None:
+    """Give ``node`` ``label`` unless it shows that label already. A new label draws the node's line again and
+    the line of every node under it (``Tree`` keys each line's cache on the nodes above it): a filter that
+    leaves an open node's count as it was must not redraw its whole page."""
+    old = node.label
+    if isinstance(old, Text) and (old.plain, old.spans, old.style, old.end) == (
+            label.plain, label.spans, label.style, label.end):
+        return
+    node.set_label(label)
+
+
 class ChangesBuilder:
     """Builds and updates the nodes of one Changes tree (type → action → a page of objects) in place.
 
@@ -114,7 +125,7 @@ class ChangesBuilder:
         """Draw the mark of the objects shown again (those in ``ids``; all for ``None``)."""
         for node in self.leaves():
             if isinstance(node.data, ObjectRow) and (ids is None or node.data.id in ids):
-                node.set_label(self.object_label(node.data))
+                relabel(node, self.object_label(node.data))
 
     # -- reading the nodes -----------------------------------------------------------------------------------
     def leaves(self) -> Iterator[Node]:
@@ -175,11 +186,11 @@ class ChangesBuilder:
         if [child.data for child in node.children] == items:  # the same page again: only counts may differ
             for child in node.children:
                 if isinstance(child.data, PageLink):
-                    child.set_label(page_label(child.data))
+                    relabel(child, page_label(child.data))
         else:
             self.replace_leaves(node, [(self._leaf_label(item), item) for item in items])
             self.marks.forget_lost_anchor(self.alive)
-        node.set_label(self.action_label(data))
+        relabel(node, self.action_label(data))
         return next((child for child in node.children if isinstance(child.data, ObjectRow)), None)
 
     def replace_leaves(self, node: Node, items: list[tuple[Text, NodeData]]) -> None:
@@ -238,7 +249,7 @@ class ChangesBuilder:
                 tnode = existing
                 if tdata.count != total:
                     tdata.count = total
-                    tnode.set_label(type_label(tdata))
+                    relabel(tnode, type_label(tdata))
             else:
                 data = TypeNode(etype, total)
                 tnode = root.add(type_label(data), data, before=index)
@@ -281,7 +292,7 @@ class ChangesBuilder:
             if pages is not None:
                 opens = plan is not None and key in plan.actions
                 self._show_first_page(tnode, anode, data, pages.get(key), opens)
-            anode.set_label(self.action_label(data))
+            relabel(anode, self.action_label(data))
 
     def _show_first_page(self, tnode: Node, anode: Node, data: ActionNode, rows: list[ObjectRow] | None,
                          should_open: bool) -> None:

@@ -49,7 +49,7 @@ from entrabr_tui.ui.widgets.change_nodes import (
     TypeNode,
     turn_page,
 )
-from entrabr_tui.ui.widgets.changes_build import ChangesBuilder
+from entrabr_tui.ui.widgets.changes_build import ChangesBuilder, relabel
 from entrabr_tui.ui.widgets.changes_model import ChangesModel
 from entrabr_tui.ui.widgets.changes_view import (
     FilterKey,
@@ -61,10 +61,6 @@ from entrabr_tui.ui.widgets.changes_view import (
 )
 from entrabr_tui.ui.workers import failure_title
 
-#: Seconds a typed filter waits before it is looked up, so that keys arriving together (a paste) are looked
-#: up once. A longer wait would add itself to every keystroke; instead, while one lookup runs, newer
-#: filters replace the one waiting for it (only the newest is looked up next, and only it is shown).
-FILTER_DELAY = 0.01
 #: Seconds the view must rest before the rows shown get their details (backup name, UPN) read.
 DETAILS_DELAY = 0.25
 
@@ -158,10 +154,13 @@ class ChangesTree(Tree[NodeData]):
         self._post_summary()
 
     def set_filter(self, text: str) -> None:
-        """Keep only changes whose name or UPN contains ``text`` or whose ID starts with it (looked up once
-        typing pauses)."""
+        """Keep only changes whose name or UPN contains ``text`` or whose ID starts with it.
+
+        Looked up at once: waiting for typing to pause would add the wait to every keystroke. While one
+        lookup runs, newer filters replace the one waiting for it, so only the newest is looked up next and
+        only it is shown (a paste is one change of the field, looked up once)."""
         self.filters.text = text.strip()
-        self._refilter(FILTER_DELAY)
+        self._refilter()
 
     def apply_marks(self, ids: Sequence[str], marked: bool) -> None:
         """Reflect marks changed elsewhere (queue pane, unmark all)."""
@@ -216,7 +215,7 @@ class ChangesTree(Tree[NodeData]):
     def _wanted_key(self) -> FilterKey | None:
         return self.filters.key(self.model.total)
 
-    def _refilter(self, delay: float = 0.0, *, force: bool = False) -> bool:
+    def _refilter(self, *, force: bool = False) -> bool:
         """Show what the current filter matches; the cache is asked in a worker (a newer filter wins).
         ``False`` when the tree shows it already (nothing to ask)."""
         model = self.model
@@ -225,17 +224,15 @@ class ChangesTree(Tree[NodeData]):
         key = self._wanted_key()
         started = force or key != model.applied
         if started:
-            self._load_view(model.backend, model.report_id, key, delay, self.nodes.open_plan())
+            self._load_view(model.backend, model.report_id, key, self.nodes.open_plan())
         else:
             self.workers.cancel_group(self, "tree-filter")  # typed back to what is shown
         self._post_summary()
         return started
 
     @work(exclusive=True, exit_on_error=False, group="tree-filter", description="Filtering")
-    async def _load_view(self, backend: Backend, report_id: str, key: FilterKey | None, delay: float,
+    async def _load_view(self, backend: Backend, report_id: str, key: FilterKey | None,
                          keep: OpenPlan) -> None:
-        if delay > 0:
-            await asyncio.sleep(delay)
         worker = get_current_worker()
         unfiltered, quick = list(self.model.counts), self.filters.quick
         view = await asyncio.to_thread(self.model.read_view, backend, report_id, key, unfiltered, quick, keep,
@@ -497,7 +494,7 @@ class ChangesTree(Tree[NodeData]):
         span = self.marks.range_to(node, self.nodes.alive)
         for end in (start, self.marks.anchor):  # the row that starts a range says so
             if end is not None and isinstance(end.data, ObjectRow) and self.nodes.alive(end):
-                end.set_label(self.nodes.object_label(end.data))
+                relabel(end, self.nodes.object_label(end.data))
         if span is None:
             self._post_summary()
             return
