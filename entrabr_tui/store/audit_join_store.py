@@ -22,12 +22,15 @@ from typing import Any
 
 import orjson
 
+from entrabr_tui.core.audit_join import link_activities
 from entrabr_tui.core.audit_model import time_to_us, us_to_time
+from entrabr_tui.core.audit_names import NameKind, audit_property
 from entrabr_tui.core.model import SyncStatus
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import CHANGE_ACTOR_INDEXES, change_table
 from entrabr_tui.store.change_filter import needle_of
 from entrabr_tui.store.codec import sync_from_db, sync_to_db, time_from_db, time_to_db, utc_now
+from entrabr_tui.store.join_shapes import LINK_PART, VALUE_PART, cluster_table, part_table, shape_table
 from entrabr_tui.store.records import ChangeRow
 from entrabr_tui.store.restore_queue import RestoreQueue
 from entrabr_tui.store.sqlite_file import in_list_chunks
@@ -257,6 +260,114 @@ class AuditJoinStore:
                 raw = orjson.loads(page[offset:offset + length]) if page else {}
                 out.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw))
         return out
+
+    def changes_left(self, report_id: int, first_row: int, last_row: int) -> list[ChangeInput]:
+        """The readable change rows ``first_row``..``last_row`` that have no join row yet, with their raw
+        changes (each stored page is decompressed once)."""
+        table = change_table(report_id)
+        rows = self._db.conn.execute(
+            "SELECT rowid, object_id, entity_type, action, display_name, on_prem, page_id, raw_off, raw_len "
+            f"FROM {table} c WHERE rowid BETWEEN ? AND ? AND unreadable IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM change_actor a WHERE a.report_id = ? AND a.row = c.rowid) ORDER BY rowid",
+            (first_row, last_row, report_id)).fetchall()
+        out: list[ChangeInput] = []
+        page_id, page = -1, b""
+        for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length in rows:
+            if pid != page_id:
+                found = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?", (pid,)).fetchone()
+                page_id, page = pid, zlib.decompress(found[0]) if found else b""
+            raw = orjson.loads(page[offset:offset + length]) if page else {}
+            out.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw))
+        return out
+
+    def row_span(self, report_id: int) -> tuple[int, int]:
+        """The first and last change row of a report (``(1, 0)`` when it has none)."""
+        first, last = self._db.conn.execute(
+            f"SELECT coalesce(min(rowid), 1), coalesce(max(rowid), 0) FROM {change_table(report_id)}"
+        ).fetchone()
+        return int(first), int(last)
+
+    def report_clusters(self, report_id: int) -> list[tuple[str, str, str, str]]:
+        """Every cluster of a report's changes: id, type, action, label (made when it was stored)."""
+        rows = self._db.conn.execute(
+            f"SELECT cluster_id, entity_type, action, label FROM {cluster_table(report_id)}").fetchall()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    # -- judging by keys, in SQL -----------------------------------------------------------------------
+
+    def prepare_keys(self, report_id: int, purged: Iterable[str]) -> None:
+        """The lookup tables of :meth:`join_by_keys` for one join: which audit property names are which
+        Graph property for the report's types, the link activities, and the objects purged in the window
+        (their links are judged in Python)."""
+        conn = self._db.conn
+        types = [r[0] for r in conn.execute(
+            f"SELECT DISTINCT entity_type FROM {shape_table(report_id)} WHERE parts IS NOT NULL").fetchall()]
+        names = [r[0] for r in conn.execute("SELECT name FROM audit_prop_name").fetchall()]
+        mapped = [(t, n, found.graph.casefold()) for t in types for n in names
+                  if (found := audit_property(t, n)).kind is NameKind.PROPERTY]
+        with self._db.tx():
+            for statement in (
+                    "CREATE TEMP TABLE IF NOT EXISTS join_name (entity_type TEXT, name TEXT, key TEXT, "
+                    "PRIMARY KEY (entity_type, name, key)) WITHOUT ROWID",
+                    "CREATE TEMP TABLE IF NOT EXISTS join_link (rel TEXT, activity TEXT, adds INTEGER, "
+                    "PRIMARY KEY (rel, activity)) WITHOUT ROWID",
+                    "CREATE TEMP TABLE IF NOT EXISTS join_purged (id TEXT PRIMARY KEY) WITHOUT ROWID",
+                    "DELETE FROM temp.join_name", "DELETE FROM temp.join_link",
+                    "DELETE FROM temp.join_purged"):
+                conn.execute(statement)
+            conn.executemany("INSERT OR IGNORE INTO temp.join_name VALUES (?,?,?)", mapped)
+            conn.executemany("INSERT OR IGNORE INTO temp.join_link VALUES (?,?,?)",
+                             [(rel, activity, int(adds)) for rel, activity, adds in link_activities()])
+            conn.executemany("INSERT OR IGNORE INTO temp.join_purged VALUES (?)", [(i,) for i in purged])
+
+    def join_by_keys(self, report_id: int, first_row: int, last_row: int, *, since_us: int) -> int:
+        """Join the change rows ``first_row``..``last_row`` whose parts are all equality parts and are all
+        explained by one record (the last one naming each part, in the window, successful): one key
+        comparison per part, in SQL. Returns the rows stored; the others are left to the Python join
+        (:meth:`changes_left`). Needs :meth:`prepare_keys`."""
+        parts, shapes, table = part_table(report_id), shape_table(report_id), change_table(report_id)
+        with self._db.tx():
+            cursor = self._db.conn.execute(
+                f"""INSERT INTO change_actor (report_id, row, object_id, entity_type, action, name, actor_key,
+                        operation, at, verdict, reason, cluster_id)
+                WITH hit AS (
+                    SELECT p.row, p.n, p.target, x.at, x.record, x.position, x.seq,
+                           coalesce(x.value = p.value, 0) AS same
+                    FROM {parts} p
+                    JOIN audit_prop x ON x.target_id = p.target AND x.at >= :since
+                    JOIN temp.join_name m ON m.entity_type = p.entity_type AND m.name = x.name
+                         AND m.key = p.key
+                    WHERE p.row BETWEEN :first AND :last AND p.kind = {VALUE_PART}
+                    UNION ALL
+                    SELECT p.row, p.n, p.target, l.at, l.record, l.position, 0, o.adds = p.value
+                    FROM {parts} p
+                    JOIN audit_link l ON l.target_id = p.target AND l.peer = p.sub AND l.at >= :since
+                    JOIN temp.join_link o ON o.rel = p.key AND o.activity = l.activity
+                    WHERE p.row BETWEEN :first AND :last AND p.kind = {LINK_PART}
+                          AND p.sub NOT IN (SELECT id FROM temp.join_purged)
+                ), ranked AS (
+                    SELECT h.row, h.at, h.record, h.position, h.same, row_number() OVER (
+                        PARTITION BY h.row, h.n ORDER BY h.at DESC, t.record_id DESC, h.position DESC, h.seq
+                    ) AS k
+                    FROM hit h JOIN audit_target t ON t.target_id = h.target AND t.at = h.at
+                         AND t.record = h.record AND t.position = h.position
+                ), last AS (
+                    SELECT row, count(*) AS parts, min(same) AS same, min(at) AS at, max(at) AS at2,
+                           min(record) AS record, max(record) AS record2, min(position) AS position,
+                           max(position) AS position2
+                    FROM ranked WHERE k = 1 GROUP BY row
+                )
+                SELECT :report, c.rowid, c.object_id, c.entity_type, c.action, c.display_name, t.actor_key,
+                       t.correlation_id, t.at, CASE WHEN t.sync THEN 'sync' ELSE 'explained' END, NULL,
+                       s.cluster_id
+                FROM last a
+                JOIN {shapes} s ON s.row = a.row AND s.parts = a.parts
+                JOIN {table} c ON c.rowid = a.row
+                JOIN audit_target t ON t.target_id = s.target AND t.at = a.at AND t.record = a.record
+                     AND t.position = a.position
+                WHERE a.same = 1 AND a.at = a.at2 AND a.record = a.record2 AND a.position = a.position2""",
+                {"since": since_us, "first": first_row, "last": last_row, "report": report_id})
+            return max(0, cursor.rowcount)
 
     # -- writing a join --------------------------------------------------------------------------------
 

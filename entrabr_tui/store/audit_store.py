@@ -38,6 +38,7 @@ from entrabr_tui.core.audit_model import (
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import change_table
 from entrabr_tui.store.codec import time_from_db, time_to_db, utc_now
+from entrabr_tui.store.join_shapes import record_rows, write_record_rows
 from entrabr_tui.store.sqlite_file import in_list_chunks
 
 _COMPRESSION = 1
@@ -263,6 +264,8 @@ class AuditStore:
         conn = self._db.conn
         stored = 0
         targets: list[tuple[Any, ...]] = []
+        prop_rows: list[tuple[Any, ...]] = []
+        link_rows: list[tuple[Any, ...]] = []
         actors: dict[str, Actor] = {}
         for facts, raw in items:
             if facts is None:
@@ -275,7 +278,10 @@ class AuditStore:
             if cursor.rowcount != 1:
                 continue
             stored += 1
-            record = cursor.lastrowid
+            record = int(cursor.lastrowid or 0)
+            found_props, found_links = record_rows(facts, record)
+            prop_rows += found_props
+            link_rows += found_links
             spot = blind_spot(facts)
             ids = [t.id for t in facts.targets]
             for position, target in enumerate(facts.targets):
@@ -299,6 +305,7 @@ class AuditStore:
             "service_principal_id) VALUES (?,?,?,?,?,?,?)",
             [(a.key, a.kind, a.name, a.display_name, a.via, a.app_id, a.service_principal_id)
              for a in actors.values()])
+        write_record_rows(conn, prop_rows, link_rows)
         return stored
 
     def finish_pull(self, pull_id: int, *, now: datetime | None = None) -> AuditState:
@@ -373,6 +380,19 @@ class AuditStore:
                 out[target] = [event]
             else:
                 found.append(event)
+        return out
+
+    def events_of_objects(self, object_ids: Iterable[str], *, since_us: int) -> dict[str, list[TargetEvent]]:
+        """Events since ``since_us`` of these objects, by lower-cased object id, in the order
+        :meth:`events_of_rows` reads them (by time, record and position)."""
+        out: dict[str, list[TargetEvent]] = {}
+        for chunk, marks in in_list_chunks(sorted({i.lower() for i in object_ids if i})):
+            rows = self._db.conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM audit_target t WHERE t.target_id IN ({marks}) AND t.at >= ? "
+                "ORDER BY t.target_id, t.at, t.record, t.position", [*chunk, since_us]).fetchall()
+            for row in rows:
+                target, event = event_of(row)
+                out.setdefault(target, []).append(event)
         return out
 
     def last_record(self) -> int:
