@@ -267,14 +267,19 @@ class AuditStore:
         prop_rows: list[tuple[Any, ...]] = []
         link_rows: list[tuple[Any, ...]] = []
         actors: dict[str, Actor] = {}
-        for facts, raw in items:
-            if facts is None:
-                continue
+        readable = [(facts, orjson.dumps(raw)) for facts, raw in items if facts is not None]
+        # the page's records compressed together (ten times smaller than one by one); each row points at
+        # its bytes
+        page = int(conn.execute("INSERT INTO audit_page (raw) VALUES (?)", (zlib.compress(
+            b"".join(data for _, data in readable), _COMPRESSION),)).lastrowid or 0)
+        offset = 0
+        for facts, data in readable:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO audit_record (id, at, activity, category, correlation_id, actor_key, "
-                "result, sync, raw) VALUES (?,?,?,?,?,?,?,?,?)",
+                "result, sync, raw, page, raw_off, raw_len) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (facts.id, facts.at, facts.activity, facts.category, facts.correlation_id, facts.actor.key,
-                 facts.result, int(facts.sync), zlib.compress(orjson.dumps(raw), _COMPRESSION)))
+                 facts.result, int(facts.sync), b"", page, offset, len(data)))
+            offset += len(data)
             if cursor.rowcount != 1:
                 continue
             stored += 1
@@ -306,6 +311,8 @@ class AuditStore:
             [(a.key, a.kind, a.name, a.display_name, a.via, a.app_id, a.service_principal_id)
              for a in actors.values()])
         write_record_rows(conn, prop_rows, link_rows)
+        if not stored:
+            conn.execute("DELETE FROM audit_page WHERE id = ?", (page,))
         return stored
 
     def finish_pull(self, pull_id: int, *, now: datetime | None = None) -> AuditState:
@@ -334,8 +341,15 @@ class AuditStore:
 
     def raw_record(self, record_id: str) -> dict[str, Any] | None:
         """A record exactly as the service sent it (the fields selected)."""
-        row = self._db.conn.execute("SELECT raw FROM audit_record WHERE id = ?", (record_id,)).fetchone()
-        return None if row is None else dict(orjson.loads(zlib.decompress(row[0])))
+        row = self._db.conn.execute("SELECT raw, page, raw_off, raw_len FROM audit_record WHERE id = ?",
+                                    (record_id,)).fetchone()
+        if row is None:
+            return None
+        raw, page, offset, length = row
+        if page is None:  # stored on its own (before version 7)
+            return dict(orjson.loads(zlib.decompress(raw)))
+        found = self._db.conn.execute("SELECT raw FROM audit_page WHERE id = ?", (page,)).fetchone()
+        return dict(orjson.loads(zlib.decompress(found[0])[offset:offset + length]))
 
     def ids(self, *, since_us: int | None = None, until_us: int | None = None) -> list[str]:
         """Record ids in time order, optionally of a window (for checks and exports)."""

@@ -399,6 +399,13 @@ CREATE TABLE triage_tag (
 """
 
 _V7_JOIN = """
+CREATE TABLE audit_page (
+    id INTEGER PRIMARY KEY,
+    raw BLOB NOT NULL
+);
+ALTER TABLE audit_record ADD COLUMN page INTEGER;
+ALTER TABLE audit_record ADD COLUMN raw_off INTEGER;
+ALTER TABLE audit_record ADD COLUMN raw_len INTEGER;
 CREATE TABLE audit_prop (
     target_id TEXT NOT NULL,
     at INTEGER NOT NULL,
@@ -530,7 +537,9 @@ def _v6(conn: sqlite3.Connection) -> None:
 def _v7(conn: sqlite3.Connection) -> None:
     """What the audit join compares, computed once: the modified properties and links of stored audit
     records, and the clusters and equality parts of every stored report (see
-    :mod:`entrabr_tui.store.join_shapes`). Nothing stored before is changed."""
+    :mod:`entrabr_tui.store.join_shapes`); the records of a page stored from now on compressed together
+    (``audit_page``; each record points at its bytes; ``raw`` is empty). Nothing stored before is
+    changed."""
     execute_script(conn, _V7_JOIN)
     backfill_record_rows(conn)
     for (report_id,) in conn.execute("SELECT id FROM report ORDER BY id").fetchall():

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import random
+import zlib
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from entrabr_tui.core.audit_model import time_to_us
@@ -141,6 +143,11 @@ def stored(cache: Cache, items: list[dict[str, Any]], records: list[dict[str, An
         end = offset + 150
         cache.report_writer.ingest_page(report.id, items[offset:end],
                                         page_url(end) if end < len(items) else None, page_url(offset))
+    stored_records(cache, records)
+    return report.id
+
+
+def stored_records(cache: Cache, records: list[dict[str, Any]]) -> None:
     pull = cache.audit.begin_pull("window", START - timedelta(minutes=15), START + timedelta(days=1),
                                   START + timedelta(hours=23), 3600)
     part = cache.audit.begin_slice(pull.id, pull.since, pull.until, "u0")
@@ -149,7 +156,6 @@ def stored(cache: Cache, items: list[dict[str, Any]], records: list[dict[str, An
         cache.audit.ingest_page(pull.id, part.seq, records[offset:offset + 100],
                                 None if last else f"u{offset}")
     cache.audit.finish_pull(pull.id)
-    return report.id
 
 
 def tables(cache: Cache, report_id: int) -> dict[str, list[tuple[Any, ...]]]:
@@ -194,23 +200,37 @@ def test_a_version_6_cache_gets_the_join_keys_and_keeps_everything() -> None:
                   part_table(report_id), cluster_table(report_id))
     made = {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in new_tables}
     assert all(made.values())
-    old_tables = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '%fts%' ORDER BY 1")
-        if r[0] not in (*new_tables, "tenant")]  # (opening the cache records when the tenant was seen)
-    before = {t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in old_tables}
     joined = tables(cache, report_id)
-    for table in new_tables:                           # the file as version 6 left it
+    records = {r[0]: cache.audit.raw_record(r[0]) for r in conn.execute("SELECT id FROM audit_record")}
+    # the file as version 6 left it: each record compressed on its own, no pages, no keys
+    conn.create_function("single", 1, lambda i: zlib.compress(orjson.dumps(records[i]), 1))
+    conn.execute("UPDATE audit_record SET raw = single(id)")
+    for column in ("page", "raw_off", "raw_len"):
+        conn.execute(f"ALTER TABLE audit_record DROP COLUMN {column}")
+    for table in (*new_tables, "audit_page"):
         conn.execute(f"DROP TABLE {table}")
     conn.execute("PRAGMA user_version = 6")
+    # (opening a cache records when the tenant was seen)
+    names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '%fts%' "
+                         "AND name != 'tenant'").fetchall()
+    old_tables = {n: ", ".join(c[1] for c in conn.execute(f"PRAGMA table_info({n})")) for (n,) in names}
+    before = {t: conn.execute(f"SELECT {columns} FROM {t}").fetchall() for t, columns in old_tables.items()}
     conn.commit()
     cache.close()
     cache = Cache.open("join-keys-v6")
     try:
         conn = cache.db.conn
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 7
-        assert {t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in old_tables} == before
+        assert {t: conn.execute(f"SELECT {columns} FROM {t}").fetchall()
+                for t, columns in old_tables.items()} == before
         assert {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in new_tables} == made
         join_report(cache, report_id, since_us=SINCE, retention_start_us=None, incremental=False)
         assert tables(cache, report_id) == joined
+        assert {i: cache.audit.raw_record(i) for i in records} == records      # each record as it was sent
+        more = incident(5)[1][:50]
+        for doc in more:
+            doc["id"] += "-later"
+        stored_records(cache, more)                                     # stored from now on by pages
+        assert all(cache.audit.raw_record(doc["id"]) == doc for doc in more)
     finally:
         cache.close()
