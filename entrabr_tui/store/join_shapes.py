@@ -202,6 +202,8 @@ def write_record_rows(conn: sqlite3.Connection, props: Iterable[tuple[Any, ...]]
 
 def backfill_record_rows(conn: sqlite3.Connection, step: int = 50_000) -> None:
     """``audit_prop`` and ``audit_link`` rows of the records stored before those tables existed."""
+    if conn.execute("SELECT max(rowid) FROM audit_record").fetchone()[0] is None:
+        return  # nothing stored (and no query that would make PRAGMA optimize analyze the table)
     last: tuple[Any, ...] = ("", -(2**62), -1, -1)
     while True:
         rows = conn.execute(
