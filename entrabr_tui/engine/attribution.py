@@ -115,16 +115,17 @@ def join_report(cache: Cache, report_id: int, *, since_us: int, retention_start_
         for start in range(first, last + 1, KEYED_CHUNK):
             end = min(last, start + KEYED_CHUNK - 1)
             if keyed:
-                store.join_by_keys(report.id, start, end, since_us=since_us)  # most changes, in SQL
+                keyed_rows = store.join_by_keys(report.id, start, end, since_us=since_us)  # most, in SQL
+                if keyed_rows == store.readable_count(report.id, start, end):
+                    continue
             for chunk in _slices(store.changes_left(report.id, start, end), JOIN_CHUNK):
                 events = cache.audit.events_of_objects((c[1] for c in chunk), since_us=since_us)
                 store.add_rows(_join_rows(report.id, chunk, events, ctx, clusters))
     finally:
         if rebuild:
             store.build_indexes()
-    return store.finish_join(report.id, store.report_clusters(report.id), generation=generation,
-                             item_count=report.item_count, since_us=since_us, last_record=last_record,
-                             now=now)
+    return store.finish_join(report.id, None, generation=generation, item_count=report.item_count,
+                             since_us=since_us, last_record=last_record, now=now)
 
 
 def _slices(rows: list[ChangeInput], size: int) -> list[list[ChangeInput]]:

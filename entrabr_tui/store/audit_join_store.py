@@ -30,7 +30,14 @@ from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import CHANGE_ACTOR_INDEXES, change_table
 from entrabr_tui.store.change_filter import needle_of
 from entrabr_tui.store.codec import sync_from_db, sync_to_db, time_from_db, time_to_db, utc_now
-from entrabr_tui.store.join_shapes import LINK_PART, VALUE_PART, cluster_table, part_table, shape_table
+from entrabr_tui.store.join_shapes import (
+    LINK_PART,
+    SEQ,
+    VALUE_PART,
+    cluster_table,
+    part_table,
+    shape_table,
+)
 from entrabr_tui.store.records import ChangeRow
 from entrabr_tui.store.restore_queue import RestoreQueue
 from entrabr_tui.store.sqlite_file import in_list_chunks
@@ -280,6 +287,11 @@ class AuditJoinStore:
             out.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw))
         return out
 
+    def readable_count(self, report_id: int, first_row: int, last_row: int) -> int:
+        """How many of the change rows ``first_row``..``last_row`` could be read (and are joined)."""
+        return int(self._db.conn.execute(f"SELECT count(*) FROM {shape_table(report_id)} WHERE row BETWEEN ? "
+                                         "AND ?", (first_row, last_row)).fetchone()[0])
+
     def row_span(self, report_id: int) -> tuple[int, int]:
         """The first and last change row of a report (``(1, 0)`` when it has none)."""
         first, last = self._db.conn.execute(
@@ -323,39 +335,38 @@ class AuditJoinStore:
     def join_by_keys(self, report_id: int, first_row: int, last_row: int, *, since_us: int) -> int:
         """Join the change rows ``first_row``..``last_row`` whose parts are all equality parts and are all
         explained by one record (the last one naming each part, in the window, successful): one key
-        comparison per part, in SQL. Returns the rows stored; the others are left to the Python join
-        (:meth:`changes_left`). Needs :meth:`prepare_keys`."""
+        comparison per part, in SQL. The last record naming a part is the latest (its first property
+        naming it) when no other record names the object at that time (else it is decided in Python, by
+        record id). Returns the rows stored; the others are left to the Python join (:meth:`changes_left`).
+        Needs :meth:`prepare_keys`."""
         parts, shapes, table = part_table(report_id), shape_table(report_id), change_table(report_id)
         with self._db.tx():
             cursor = self._db.conn.execute(
                 f"""INSERT INTO change_actor (report_id, row, object_id, entity_type, action, name, actor_key,
                         operation, at, verdict, reason, cluster_id)
-                WITH hit AS (
-                    SELECT p.row, p.n, p.target, x.at, x.record, x.position, x.seq,
-                           coalesce(x.value = p.value, 0) AS same
+                WITH value_hit AS (
+                    SELECT p.row, p.n, max(x.at * {SEQ} - x.seq) AS last, x.at, x.record, x.position,
+                           coalesce(x.value = p.value, 0) AND NOT x.tied AS same
                     FROM {parts} p
                     JOIN audit_prop x ON x.target_id = p.target AND x.at >= :since
                     JOIN temp.join_name m ON m.entity_type = p.entity_type AND m.name = x.name
                          AND m.key = p.key
                     WHERE p.row BETWEEN :first AND :last AND p.kind = {VALUE_PART}
-                    UNION ALL
-                    SELECT p.row, p.n, p.target, l.at, l.record, l.position, 0, o.adds = p.value
+                    GROUP BY p.row, p.n
+                ), link_hit AS (
+                    SELECT p.row, p.n, max(l.at) AS last, l.at, l.record, l.position,
+                           o.adds = p.value AND NOT l.tied AS same
                     FROM {parts} p
                     JOIN audit_link l ON l.target_id = p.target AND l.peer = p.sub AND l.at >= :since
                     JOIN temp.join_link o ON o.rel = p.key AND o.activity = l.activity
                     WHERE p.row BETWEEN :first AND :last AND p.kind = {LINK_PART}
                           AND p.sub NOT IN (SELECT id FROM temp.join_purged)
-                ), ranked AS (
-                    SELECT h.row, h.at, h.record, h.position, h.same, row_number() OVER (
-                        PARTITION BY h.row, h.n ORDER BY h.at DESC, t.record_id DESC, h.position DESC, h.seq
-                    ) AS k
-                    FROM hit h JOIN audit_target t ON t.target_id = h.target AND t.at = h.at
-                         AND t.record = h.record AND t.position = h.position
+                    GROUP BY p.row, p.n
                 ), last AS (
                     SELECT row, count(*) AS parts, min(same) AS same, min(at) AS at, max(at) AS at2,
                            min(record) AS record, max(record) AS record2, min(position) AS position,
                            max(position) AS position2
-                    FROM ranked WHERE k = 1 GROUP BY row
+                    FROM (SELECT * FROM value_hit UNION ALL SELECT * FROM link_hit) GROUP BY row
                 )
                 SELECT :report, c.rowid, c.object_id, c.entity_type, c.action, c.display_name, t.actor_key,
                        t.correlation_id, t.at, CASE WHEN t.sync THEN 'sync' ELSE 'explained' END, NULL,
@@ -395,18 +406,20 @@ class AuditJoinStore:
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     rows[start:start + _WRITE_CHUNK])
 
-    def finish_join(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]], *, generation: int,
+    def finish_join(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]] | None, *,
+                    generation: int,
                     item_count: int, since_us: int, last_record: int = 0,
                     now: datetime | None = None, tally: JoinTally | None = None) -> JoinInfo:
         """Compute the groups of a joined report and record the join (``clusters``: id, type, action,
-        label, of new clusters; the ones stored are kept). ``tally``: the counts of every row of the report,
-        made while joining all of it (else they are counted from the stored rows)."""
+        label, of new clusters; the ones stored are kept; ``None``: every cluster of the report, as made
+        when it was stored). ``tally``: the counts of every row of the report, made while joining all of it
+        (else they are counted from the stored rows)."""
         conn = self._db.conn
         with self._db.tx():
             conn.execute("DELETE FROM report_operation WHERE report_id = ?", (report_id,))
             conn.execute("DELETE FROM report_actor WHERE report_id = ?", (report_id,))
             if tally is not None:
-                counts = self._store_tally(report_id, clusters, tally)
+                counts = self._store_tally(report_id, clusters or (), tally)
             else:
                 counts = self._count_groups(report_id, clusters)
             conn.execute(
@@ -423,17 +436,26 @@ class AuditJoinStore:
         assert info is not None
         return info
 
-    def _count_groups(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]]) -> dict[str, int]:
+    def _count_groups(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]] | None
+                      ) -> dict[str, int]:
         """Cluster and operation sizes counted from the stored rows; returns the changes per verdict."""
         conn = self._db.conn
-        conn.executemany(
-            "INSERT OR IGNORE INTO change_cluster (report_id, cluster_id, entity_type, action, label, "
-            "n) VALUES (?,?,?,?,?,0)", [(report_id, *c) for c in clusters])
-        conn.execute(
-            "UPDATE change_cluster SET n = (SELECT count(*) FROM change_actor a WHERE a.report_id = "
-            "change_cluster.report_id AND a.cluster_id = change_cluster.cluster_id) WHERE report_id = ?",
-            (report_id,))
-        conn.execute("DELETE FROM change_cluster WHERE report_id = ? AND n = 0", (report_id,))
+        if clusters is None:
+            conn.execute("DELETE FROM change_cluster WHERE report_id = ?", (report_id,))
+            conn.execute(
+                "INSERT INTO change_cluster (report_id, cluster_id, entity_type, action, label, n) "
+                "SELECT ?, k.cluster_id, k.entity_type, k.action, k.label, g.n FROM (SELECT cluster_id, "
+                "count(*) AS n FROM change_actor WHERE report_id = ? GROUP BY cluster_id) g "
+                f"JOIN {cluster_table(report_id)} k ON k.cluster_id = g.cluster_id", (report_id, report_id))
+        else:
+            conn.executemany(
+                "INSERT OR IGNORE INTO change_cluster (report_id, cluster_id, entity_type, action, label, "
+                "n) VALUES (?,?,?,?,?,0)", [(report_id, *c) for c in clusters])
+            conn.execute(
+                "UPDATE change_cluster SET n = (SELECT count(*) FROM change_actor a WHERE a.report_id = "
+                "change_cluster.report_id AND a.cluster_id = change_cluster.cluster_id) WHERE report_id = ?",
+                (report_id,))
+            conn.execute("DELETE FROM change_cluster WHERE report_id = ? AND n = 0", (report_id,))
         conn.execute(
             "INSERT INTO report_operation (report_id, actor_key, operation, n, first, last) "
             "SELECT report_id, actor_key, operation, count(*), min(at), max(at) FROM change_actor "

@@ -38,7 +38,7 @@ from entrabr_tui.core.audit_model import (
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import change_table
 from entrabr_tui.store.codec import time_from_db, time_to_db, utc_now
-from entrabr_tui.store.join_shapes import record_rows, write_record_rows
+from entrabr_tui.store.join_shapes import mark_ties, record_rows, write_record_rows
 from entrabr_tui.store.sqlite_file import in_list_chunks
 
 _COMPRESSION = 1
@@ -272,7 +272,7 @@ class AuditStore:
         # its bytes
         page = int(conn.execute("INSERT INTO audit_page (raw) VALUES (?)", (zlib.compress(
             b"".join(data for _, data in readable), _COMPRESSION),)).lastrowid or 0)
-        offset = 0
+        offset = first = record = 0
         for facts, data in readable:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO audit_record (id, at, activity, category, correlation_id, actor_key, "
@@ -284,6 +284,7 @@ class AuditStore:
                 continue
             stored += 1
             record = int(cursor.lastrowid or 0)
+            first = first or record
             found_props, found_links = record_rows(facts, record)
             prop_rows += found_props
             link_rows += found_links
@@ -311,7 +312,9 @@ class AuditStore:
             [(a.key, a.kind, a.name, a.display_name, a.via, a.app_id, a.service_principal_id)
              for a in actors.values()])
         write_record_rows(conn, prop_rows, link_rows)
-        if not stored:
+        if stored:
+            mark_ties(conn, first, record)
+        else:
             conn.execute("DELETE FROM audit_page WHERE id = ?", (page,))
         return stored
 

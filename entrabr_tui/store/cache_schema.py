@@ -414,6 +414,7 @@ CREATE TABLE audit_prop (
     seq INTEGER NOT NULL,
     name TEXT NOT NULL,
     value BLOB,
+    tied INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (target_id, at, record, position, seq)
 ) WITHOUT ROWID;
 CREATE TABLE audit_prop_name (
@@ -426,6 +427,7 @@ CREATE TABLE audit_link (
     record INTEGER NOT NULL,
     position INTEGER NOT NULL,
     activity TEXT NOT NULL,
+    tied INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (target_id, peer, at, record, position)
 ) WITHOUT ROWID;
 """

@@ -8,7 +8,9 @@ canonical JSON key, a link part with the linked id and whether the link exists n
 
 For every target of a successful audit record, ``audit_prop`` holds its modified properties (helpers left
 out) with the decoded new value as the same kind of key, and ``audit_link`` the other targets of a record
-that adds or removes a link, with the activity. The join compares keys in SQL
+that adds or removes a link, with the activity. Both are marked ``tied`` when another record names the same
+object at the same time (which of them is the last one is then decided in Python, by record id). The join
+compares keys in SQL
 (:class:`~entrabr_tui.store.audit_join_store.AuditJoinStore`); anything else is judged in Python.
 """
 
@@ -29,6 +31,8 @@ from entrabr_tui.core.audit_names import activity_key, audit_value, is_helper
 
 #: ``kind`` of a part row.
 VALUE_PART, LINK_PART = 0, 1
+#: Properties of one target beyond this many are never judged by key (the join orders by ``at * SEQ - seq``).
+SEQ = 1024
 _SCALARS = (str, int, bool, type(None))
 
 
@@ -182,12 +186,29 @@ def record_rows(facts: RecordFacts, record: int) -> tuple[list[tuple[Any, ...]],
             continue
         for seq, (name, _old, new) in enumerate(target.props):
             if not is_helper(name):
-                props.append((target.id, facts.at, record, position, seq, name,
-                              value_key(audit_value(new, orjson.loads))))
+                props.append((target.id, facts.at, record, position, seq, name, _new_key(seq, new)))
         if activity in LINK_ACTIVITY_KEYS:
             links += [(target.id, peer, facts.at, record, position, activity)
                       for peer in ids if peer and peer != target.id]
     return props, links
+
+
+def _new_key(seq: int, new: str | None) -> bytes | None:
+    return value_key(audit_value(new, orjson.loads)) if seq < SEQ else None
+
+
+_TIED = "UPDATE {table} SET tied = 1 WHERE target_id = ? AND at = ? AND tied = 0"
+
+
+def mark_ties(conn: sqlite3.Connection, first_record: int, last_record: int) -> None:
+    """Mark the rows of objects that records ``first_record``..``last_record`` name at the same time as
+    another record (or another target entry of the same record) does."""
+    tied = conn.execute(
+        "SELECT DISTINCT n.target_id, n.at FROM audit_target n WHERE n.record BETWEEN ? AND ? AND EXISTS "
+        "(SELECT 1 FROM audit_target o WHERE o.target_id = n.target_id AND o.at = n.at "
+        "AND (o.record != n.record OR o.position != n.position))", (first_record, last_record)).fetchall()
+    for table in ("audit_prop", "audit_link"):
+        conn.executemany(_TIED.format(table=table), tied)
 
 
 def write_record_rows(conn: sqlite3.Connection, props: Iterable[tuple[Any, ...]],
@@ -211,7 +232,7 @@ def backfill_record_rows(conn: sqlite3.Connection, step: int = 50_000) -> None:
             "WHERE (target_id, at, record, position) > (?, ?, ?, ?) "
             "ORDER BY target_id, at, record, position LIMIT ?", (*last, step)).fetchall()
         if not rows:
-            return
+            break
         props: list[tuple[Any, ...]] = []
         links: list[tuple[Any, ...]] = []
         for target, at, record, position, result, activity, raw_props, peers in rows:
@@ -219,10 +240,12 @@ def backfill_record_rows(conn: sqlite3.Connection, step: int = 50_000) -> None:
                 continue
             for seq, (name, _old, new) in enumerate(orjson.loads(raw_props) if raw_props else ()):
                 if not is_helper(name):
-                    props.append((target, at, record, position, seq, name,
-                                  value_key(audit_value(new, orjson.loads))))
+                    props.append((target, at, record, position, seq, name, _new_key(seq, new)))
             if activity_key(activity) in LINK_ACTIVITY_KEYS:
                 links += [(target, peer, at, record, position, activity_key(activity))
                           for peer in (peers.split(",") if peers else ())]
         write_record_rows(conn, props, links)
         last = tuple(rows[-1][:4])
+    ties = "(SELECT target_id, at FROM audit_target GROUP BY target_id, at HAVING count(*) > 1)"
+    for table in ("audit_prop", "audit_link"):
+        conn.execute(f"UPDATE {table} SET tied = 1 WHERE (target_id, at) IN {ties}")
