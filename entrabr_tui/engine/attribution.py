@@ -1,9 +1,11 @@
 """Running the audit join over a cached report, and explaining one change in detail.
 
-:func:`join_report` reads a report's changes in the order the service sent them, a chunk at a time, looks up
-the audit events of their objects since the report's window start, joins each change
-(:func:`~entrabr_tui.core.audit_join.explain_change`), computes its cluster
-(:func:`~entrabr_tui.core.audit_clusters.cluster_of`), and stores one row per change plus the group sizes
+:func:`join_report` goes through a report's changes in the order the service sent them, a chunk at a time.
+The changes whose parts are all equality parts are judged first in the cache, by comparing the keys made
+when the report and the records were stored (:meth:`~entrabr_tui.store.audit_join_store.AuditJoinStore.
+join_by_keys`); each change left is joined here with the audit events of its object since the report's
+window start (:func:`~entrabr_tui.core.audit_join.judge_change`) and its cluster computed
+(:func:`~entrabr_tui.core.audit_clusters.cluster_key`). One row per change is stored, then the group sizes
 (:class:`~entrabr_tui.store.audit_join_store.AuditJoinStore`). :func:`attribute` explains one object's change
 part by part, for the diff pane ("by alice@… via HR-Sync at 14:32Z").
 """

@@ -15,7 +15,7 @@ returns a token that undoes exactly what it added.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -182,34 +182,6 @@ def _join_row(r: Sequence[Any]) -> JoinRow:
 ChangeInput = tuple[int, str, str, str, str, bool, dict[str, Any]]
 
 
-class JoinTally:
-    """Group sizes counted while a whole report's join rows are made (so finishing the join needs no pass
-    over them): changes per cluster, per actor and operation with their first and last time, per verdict."""
-
-    def __init__(self) -> None:
-        self.clusters: dict[str, int] = {}
-        self.operations: dict[tuple[str, str], list[Any]] = {}
-        self.verdicts: dict[str, int] = {}
-
-    def add(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        """Count join rows (as :meth:`AuditJoinStore.add_rows` takes them)."""
-        clusters, operations, verdicts = self.clusters, self.operations, self.verdicts
-        for row in rows:
-            clusters[row[11]] = clusters.get(row[11], 0) + 1
-            verdicts[row[9]] = verdicts.get(row[9], 0) + 1
-            at = row[8]
-            stats = operations.get((row[6], row[7]))
-            if stats is None:
-                operations[(row[6], row[7])] = [1, at, at]
-                continue
-            stats[0] += 1
-            if at is not None:
-                if stats[1] is None or at < stats[1]:
-                    stats[1] = at
-                if stats[2] is None or at > stats[2]:
-                    stats[2] = at
-
-
 class AuditJoinStore:
     """Join results of reports, their groups, and set-based marking (see the module docstring)."""
 
@@ -219,33 +191,6 @@ class AuditJoinStore:
         self._queue = queue
 
     # -- reading the report for the join ---------------------------------------------------------------
-
-    def change_chunks(self, report_id: int, size: int = JOIN_CHUNK) -> Iterator[list[ChangeInput]]:
-        """Every change row of a report in the order the service sent them, ``size`` at a time, with its raw
-        change (each stored page is decompressed once)."""
-        table = change_table(report_id)
-        last = -1
-        page_id, page = -1, b""
-        while True:
-            rows = self._db.conn.execute(
-                "SELECT rowid, object_id, entity_type, action, display_name, on_prem, page_id, raw_off, "
-                f"raw_len, unreadable FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                (last, size)).fetchall()
-            if not rows:
-                return
-            chunk: list[ChangeInput] = []
-            for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length, bad in rows:
-                if bad is not None:
-                    continue  # a change object that could not be read is not joined (nothing to compare)
-                if pid != page_id:
-                    found = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?",
-                                                  (pid,)).fetchone()
-                    page_id, page = pid, zlib.decompress(found[0]) if found else b""
-                raw = orjson.loads(page[offset:offset + length]) if page else {}
-                chunk.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw))
-            last = rows[-1][0]
-            if chunk:
-                yield chunk
 
     def changes_of(self, report_id: int, object_ids: Iterable[str]) -> list[ChangeInput]:
         """The readable change rows of these objects (the audit log's lower-cased target ids, compared with
@@ -298,12 +243,6 @@ class AuditJoinStore:
             f"SELECT coalesce(min(rowid), 1), coalesce(max(rowid), 0) FROM {change_table(report_id)}"
         ).fetchone()
         return int(first), int(last)
-
-    def report_clusters(self, report_id: int) -> list[tuple[str, str, str, str]]:
-        """Every cluster of a report's changes: id, type, action, label (made when it was stored)."""
-        rows = self._db.conn.execute(
-            f"SELECT cluster_id, entity_type, action, label FROM {cluster_table(report_id)}").fetchall()
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     # -- judging by keys, in SQL -----------------------------------------------------------------------
 
@@ -409,19 +348,15 @@ class AuditJoinStore:
     def finish_join(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]] | None, *,
                     generation: int,
                     item_count: int, since_us: int, last_record: int = 0,
-                    now: datetime | None = None, tally: JoinTally | None = None) -> JoinInfo:
+                    now: datetime | None = None) -> JoinInfo:
         """Compute the groups of a joined report and record the join (``clusters``: id, type, action,
         label, of new clusters; the ones stored are kept; ``None``: every cluster of the report, as made
-        when it was stored). ``tally``: the counts of every row of the report, made while joining all of it
-        (else they are counted from the stored rows)."""
+        when it was stored); the sizes are counted from the stored rows."""
         conn = self._db.conn
         with self._db.tx():
             conn.execute("DELETE FROM report_operation WHERE report_id = ?", (report_id,))
             conn.execute("DELETE FROM report_actor WHERE report_id = ?", (report_id,))
-            if tally is not None:
-                counts = self._store_tally(report_id, clusters or (), tally)
-            else:
-                counts = self._count_groups(report_id, clusters)
+            counts = self._count_groups(report_id, clusters)
             conn.execute(
                 "INSERT INTO report_actor (report_id, actor_key, n, operations, first, last) "
                 "SELECT report_id, actor_key, sum(n), count(*), min(first), max(last) FROM report_operation "
@@ -463,21 +398,6 @@ class AuditJoinStore:
         return dict(conn.execute(
             "SELECT verdict, count(*) FROM change_actor WHERE report_id = ? GROUP BY verdict",
             (report_id,)).fetchall())
-
-    def _store_tally(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]],
-                     tally: JoinTally) -> dict[str, int]:
-        """Cluster and operation sizes as counted while joining; returns the changes per verdict."""
-        conn = self._db.conn
-        conn.execute("DELETE FROM change_cluster WHERE report_id = ?", (report_id,))
-        conn.executemany(
-            "INSERT INTO change_cluster (report_id, cluster_id, entity_type, action, label, n) "
-            "VALUES (?,?,?,?,?,?)",
-            [(report_id, *c, tally.clusters[c[0]]) for c in clusters if tally.clusters.get(c[0])])
-        conn.executemany(
-            "INSERT INTO report_operation (report_id, actor_key, operation, n, first, last) "
-            "VALUES (?,?,?,?,?,?)",
-            [(report_id, actor, operation, *stats) for (actor, operation), stats in tally.operations.items()])
-        return dict(tally.verdicts)
 
     def drop_indexes(self) -> None:
         """Drop ``change_actor``'s indexes before a large join (built again by :meth:`build_indexes`)."""

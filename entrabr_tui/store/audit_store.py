@@ -36,7 +36,6 @@ from entrabr_tui.core.audit_model import (
     us_to_time,
 )
 from entrabr_tui.store.cache_database import CacheDatabase
-from entrabr_tui.store.cache_schema import change_table
 from entrabr_tui.store.codec import time_from_db, time_to_db, utc_now
 from entrabr_tui.store.join_shapes import mark_ties, record_rows, write_record_rows
 from entrabr_tui.store.sqlite_file import in_list_chunks
@@ -380,28 +379,9 @@ class AuditStore:
                 out.setdefault(target, []).append(event)
         return out
 
-    def events_of_rows(self, report_id: int, first_row: int, last_row: int, *, since_us: int
-                       ) -> dict[str, list[TargetEvent]]:
-        """Events since ``since_us`` of the objects of a report's change rows ``first_row``..``last_row``, by
-        lower-cased object id (one query; the order within an object is left to the caller)."""
-        out: dict[str, list[TargetEvent]] = {}
-        rows = self._db.conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM (SELECT DISTINCT lower(object_id) AS id "
-            f"FROM {change_table(report_id)} WHERE rowid BETWEEN ? AND ?) c "
-            "CROSS JOIN audit_target t ON t.target_id = c.id AND t.at >= ?",
-            (first_row, last_row, since_us)).fetchall()
-        for row in rows:
-            target, event = event_of(row)
-            found = out.get(target)
-            if found is None:
-                out[target] = [event]
-            else:
-                found.append(event)
-        return out
-
     def events_of_objects(self, object_ids: Iterable[str], *, since_us: int) -> dict[str, list[TargetEvent]]:
-        """Events since ``since_us`` of these objects, by lower-cased object id, in the order
-        :meth:`events_of_rows` reads them (by time, record and position)."""
+        """Events since ``since_us`` of these objects, by lower-cased object id, by time, record and
+        position (the order the join's own sort keeps for records at the same time)."""
         out: dict[str, list[TargetEvent]] = {}
         for chunk, marks in in_list_chunks(sorted({i.lower() for i in object_ids if i})):
             rows = self._db.conn.execute(
