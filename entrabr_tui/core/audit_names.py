@@ -137,6 +137,7 @@ def is_helper(name: str) -> bool:
     return not key or key in HELPER_NAMES or key.startswith(HELPER_PREFIXES)
 
 
+@lru_cache(maxsize=64)
 def has_whole_names(entity_type: str) -> bool:
     """Whether the log writes objects of this type as one whole-object property (compared by path)."""
     return any(n.kind is NameKind.WHOLE for n in _table(entity_type).values())
