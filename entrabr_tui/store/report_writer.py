@@ -48,7 +48,7 @@ from entrabr_tui.store.cache_schema import (
     fts_table,
     recount_nodes,
 )
-from entrabr_tui.store.codec import dumps, scope_key, scope_to_db, sync_to_db, time_to_db, utc_now
+from entrabr_tui.store.codec import dumps, loads, scope_key, scope_to_db, sync_to_db, time_to_db, utc_now
 from entrabr_tui.store.join_shapes import ShapeRows
 from entrabr_tui.store.records import PageResult, Report, ReportKind
 from entrabr_tui.store.report_catalog import ReportCatalog
@@ -271,7 +271,7 @@ class ReportWriter:
                 entity = _text(source.get("entityTypeName")) or "unknownFutureValue"
                 action = _text(source.get("recoveryAction")) or "unknownFutureValue"
                 rec = None if flag is None else int(bool(flag))
-                shapes.add(number, object_id, item)
+                shapes.add(number, object_id, loads(data))  # as the join will read it back
             else:
                 unreadable += 1
                 entity = _text(source.get("entityTypeName")) or UNREADABLE_TYPE

@@ -132,6 +132,9 @@ def incident(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                     flag = {"displayName": "Is Hard Deleted", "oldValue": None, "newValue": '"True"'}
                     add(i * 10 + 8, "Hard Delete user",
                         [{"id": member, "type": "User", "modifiedProperties": [flag]}])
+    odd = {"@odata.type": "#microsoft.graph.user", "extensionData": {7: "seven"}}  # a key that is no text
+    items.append({"id": oid(4, 1), "entityTypeName": "user", "recoveryAction": "update", "displayName": "Odd",
+                  "deltaFromCurrent": {**odd, "extensionData": {7: "six"}}, "currentState": odd})
     rng.shuffle(records)
     return items, records
 
@@ -175,14 +178,16 @@ def test_the_join_by_keys_gives_the_python_join_s_verdicts(seed: int) -> None:
         assert (keyed.explained, keyed.partly, keyed.sync, keyed.unexplained) == (
             python.explained, python.partly, python.sync, python.unexplained)
         verdicts = {row[9] for row in expected["change_actor"]}
-        assert {"explained", "unexplained", "sync"} <= verdicts and len(expected["change_actor"]) == 400
+        assert {"explained", "unexplained", "sync"} <= verdicts and len(expected["change_actor"]) == 401
+        sizes = {row[1]: row[5] for row in expected["change_cluster"]}    # every row's cluster, counted
+        assert sum(sizes.values()) == 401 and {row[11] for row in expected["change_actor"]} == set(sizes)
         # both ways were taken: the keys judged many changes, Python the others
         store = cache.audit_join
         store.begin_join(report_id)
         store.prepare_keys(report_id, cache.audit.hard_deletes(since_us=SINCE))
-        by_keys = store.join_by_keys(report_id, 1, 400, since_us=SINCE)
+        by_keys = store.join_by_keys(report_id, 1, 401, since_us=SINCE)
         assert 100 < by_keys < 400
-        assert len(store.changes_left(report_id, 1, 400)) == 400 - by_keys
+        assert len(store.changes_left(report_id, 1, 401)) == 401 - by_keys
     finally:
         cache.close()
 
