@@ -2,7 +2,9 @@
 :mod:`entrabr_tui.core.compare`).
 
 :class:`BackupComparer` streams both reports' changes from the cache into the comparison (blocking: run it in
-a worker thread) and keeps the newest result, which the terminal app pages through. The session picks the
+a worker thread) and keeps the newest result, which the terminal app pages through
+(:meth:`BackupComparer.page`, named by its two reports so that a page of an older comparison is never served
+as one of the newer). The session picks the
 reports (:meth:`~entrabr_tui.engine.session.Session.compare_backups`): for each backup its best complete
 report (unscoped first), or a new one, or, with ``fresh``, two new ones run one right after the other so
 the live tenant has as little time as possible to move between them.
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from entrabr_tui.core.compare import CompareBuilder, Comparison, ObjectDelta, ReportSide
+from entrabr_tui.core.compare import CompareBuilder, Comparison, MovedObject, ObjectDelta, ReportSide
 from entrabr_tui.core.text import format_duration
 from entrabr_tui.engine.cache_reader import CacheReader, ReportRef
 from entrabr_tui.engine.errors import EngineError
@@ -44,6 +46,7 @@ class BackupComparer:
         self._reader = reader
         self._lock = threading.Lock()
         self.latest: Comparison | None = None
+        self._groups: dict[tuple[str | None, str | None], list[ObjectDelta]] = {}
 
     def side(self, report: Report) -> ReportSide:
         """A report as one side of a comparison: its backup, and when the service computed it."""
@@ -74,18 +77,40 @@ class BackupComparer:
         result = builder.finish()
         with self._lock:
             self.latest = result
+            self._groups = {}
         return result
 
-    def page(self, offset: int, limit: int, entity_type: str | None = None, kind: str | None = None
-             ) -> Sequence[ObjectDelta]:
-        """A page of the newest comparison's objects (optionally of one type and kind)."""
+    def _open(self, reports: tuple[str, str]) -> Comparison:
+        """The newest comparison, when it is the one of ``reports`` (preview job ids of A and B)."""
         with self._lock:
             latest = self.latest
-        if latest is None:
-            return []
-        rows = [d for d in latest.objects if (entity_type is None or d.entity_type == entity_type)
-                and (kind is None or d.kind.value == kind)]
+        if latest is None or (latest.a.report_id, latest.b.report_id) != tuple(reports):
+            raise EngineError("That comparison is no longer open: compare the two backups again.")
+        return latest
+
+    def _group(self, latest: Comparison, entity_type: str | None, kind: str | None) -> list[ObjectDelta]:
+        key = (entity_type, kind)
+        with self._lock:
+            rows = self._groups.get(key) if self.latest is latest else None
+        if rows is None:
+            rows = [d for d in latest.objects if (entity_type is None or d.entity_type == entity_type)
+                    and (kind is None or d.kind.value == kind)]
+            with self._lock:
+                if self.latest is latest:  # (a newer comparison emptied the groups: keep them out)
+                    self._groups[key] = rows
+        return rows
+
+    def page(self, reports: tuple[str, str], offset: int, limit: int, entity_type: str | None = None,
+             kind: str | None = None) -> Sequence[ObjectDelta]:
+        """A page of the objects of the comparison of ``reports`` (optionally of one type and kind; each
+        group is filtered once, then paged by offset)."""
+        rows = self._group(self._open(reports), entity_type, kind)
         return rows[max(0, offset): max(0, offset) + max(0, limit)]
+
+    def moved_page(self, reports: tuple[str, str], offset: int, limit: int) -> Sequence[MovedObject]:
+        """A page of the objects the comparison of ``reports`` left out (the live tenant moved)."""
+        moved = self._open(reports).moved
+        return moved[max(0, offset): max(0, offset) + max(0, limit)]
 
 
 def gap_warning(comparison: Comparison) -> str | None:
