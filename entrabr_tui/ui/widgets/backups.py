@@ -109,8 +109,9 @@ class BackupsTable(NavTable):
                     if entry.expires else "—")
             side = self.side_of(entry.snapshot.id)
             if compact:
-                first = Text(f"{side} " if side else "", style="bold", end="")
-                first.append(when, style="bold" if selected else "")
+                first = Text(when, style="bold" if selected else "")
+                if side:
+                    first = Text.assemble((f"{side} ", "bold"), first)
             else:
                 first = Text(("▶ " if selected else "  ") + (f"[{side}] " if side else "") + when)
             self.add_row(
