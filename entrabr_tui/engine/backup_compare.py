@@ -46,6 +46,8 @@ class BackupComparer:
         self._reader = reader
         self._lock = threading.Lock()
         self.latest: Comparison | None = None
+        #: The objects of each (type, kind) of the comparison ``_grouped``, as pages asked for them.
+        self._grouped: Comparison | None = None
         self._groups: dict[tuple[str | None, str | None], list[ObjectDelta]] = {}
 
     def side(self, report: Report) -> ReportSide:
@@ -77,7 +79,6 @@ class BackupComparer:
         result = builder.finish()
         with self._lock:
             self.latest = result
-            self._groups = {}
         return result
 
     def _open(self, reports: tuple[str, str]) -> Comparison:
@@ -91,12 +92,14 @@ class BackupComparer:
     def _group(self, latest: Comparison, entity_type: str | None, kind: str | None) -> list[ObjectDelta]:
         key = (entity_type, kind)
         with self._lock:
-            rows = self._groups.get(key) if self.latest is latest else None
+            if self._grouped is not latest:
+                self._grouped, self._groups = latest, {}
+            rows = self._groups.get(key)
         if rows is None:
             rows = [d for d in latest.objects if (entity_type is None or d.entity_type == entity_type)
                     and (kind is None or d.kind.value == kind)]
             with self._lock:
-                if self.latest is latest:  # (a newer comparison emptied the groups: keep them out)
+                if self._grouped is latest:  # (groups of a newer comparison are not replaced)
                     self._groups[key] = rows
         return rows
 

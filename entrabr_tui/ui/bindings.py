@@ -138,6 +138,10 @@ COMPARE = BindingGroup(
     "Changes pane: comparing two backups",
     (
         Binding("escape", "leave_compare", "Leave the compare", id="compare-leave"),
+        Binding("space,v,m,ctrl+a,U", "marking_off", "Mark keys: off in a comparison (says why)", show=False,
+                id="compare-marking-off"),
+        Binding("slash,b,T", "report_only", "Filter, grouping, tags: off in a comparison (says why)",
+                show=False, id="compare-report-only"),
     ),
 )
 

@@ -3,14 +3,18 @@ tree and the Diff pane A beside B, the objects left out, marking and restoring o
 
 from __future__ import annotations
 
+import asyncio
+
 from entrabr_tui.core.compare import DeltaKind, ObjectDelta
 from entrabr_tui.ui.widgets.backups import BackupsTable
-from entrabr_tui.ui.widgets.change_nodes import TypeNode
-from entrabr_tui.ui.widgets.compare_nodes import MOVED, DeltaRow, KindNode
+from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, TypeNode
+from entrabr_tui.ui.widgets.compare_nodes import MOVED, CompareLink, DeltaRow, KindNode
 from entrabr_tui.ui.widgets.compare_tree import CompareTree
+from entrabr_tui.ui.widgets.group_nodes import Grouping
 
 from .conftest import running, settle
 from .fake_backend import FakeBackend
+from .palette import wait_until
 from .screen_text import screen_text
 
 
@@ -76,12 +80,20 @@ async def test_pick_two_backups_compare_and_leave() -> None:
         assert str(main.diff.border_subtitle).startswith("~ changed · user · ")
 
         # Marking and restoring are off, and say so.
-        await pilot.press("space")
-        await settle(pilot)
-        assert not backend.marked(report_id)
+        for key in ("space", "m", "ctrl+a"):
+            app.clear_notifications()
+            await pilot.press(key)
+            await settle(pilot)
+            assert any(n.message.startswith("Marking is off while two backups are compared")
+                       for n in app._notifications), key
+        assert not backend.marked(report_id) and not backend.queued
         await pilot.press("r")
         await settle(pilot)
-        assert any("off while two backups are compared" in n.message for n in app._notifications)
+        assert any(n.message.startswith("Restore is off while two backups are compared")
+                   for n in app._notifications)
+        await pilot.press("b")
+        await settle(pilot)
+        assert main.audit is not None and main.audit.grouping is Grouping.TYPE
 
         # esc: the report view as it was.
         await pilot.press("escape")
@@ -89,3 +101,53 @@ async def test_pick_two_backups_compare_and_leave() -> None:
         assert not tree.display and main.changes.display and main.report_id == report_id
         text = screen_text(app)
         assert "2 Changes" in text and a_row not in text and b_row not in text
+
+
+async def test_a_big_comparison_pages_like_the_changes_tree() -> None:
+    backend = FakeBackend(users=2400)
+    async with running(backend, size=(120, 40)) as (app, pilot):
+        await pilot.press("1", "j", "x", "k", "x")
+        await settle(pilot)
+        tree = app.main.query_one(CompareTree)
+        kinds = [k for t in tree.root.children for k in t.children
+                 if isinstance(k.data, KindNode) and k.data.count > PAGE_SIZE]
+        assert kinds, "a kind with more objects than a page"
+        node = kinds[0]
+        assert isinstance(node.data, KindNode)
+        count = node.data.count
+        node.expand()
+        await settle(pilot)
+        rows = [c for c in node.children if isinstance(c.data, DeltaRow)]
+        assert len(rows) == PAGE_SIZE and isinstance(node.children[-1].data, CompareLink)
+        first_page = [r.data.id for r in rows if isinstance(r.data, DeltaRow)]
+        tree.move_cursor(node.children[-1])
+        await pilot.press("enter")  # the next page replaces this one
+        await settle(pilot)
+        rows = [c for c in node.children if isinstance(c.data, DeltaRow)]
+        assert len(rows) == count - PAGE_SIZE
+        assert isinstance(node.children[0].data, CompareLink) and not node.children[0].data.forward
+        assert not {r.data.id for r in rows if isinstance(r.data, DeltaRow)} & set(first_page)
+        assert f"showing {PAGE_SIZE + 1:,}–{count:,}" in str(node.label)
+        assert sum(1 for _ in tree.root.children) < 20  # only counts, never every object, up front
+
+
+async def test_a_missing_report_runs_with_progress_and_a_second_job_is_refused() -> None:
+    gate = asyncio.Event()
+    backend = FakeBackend(report_gate=gate)
+    async with running(backend) as (app, pilot):
+        main = app.main
+        await pilot.press("1", "j", "x", "k", "x")  # backup A (one day old) has no report yet
+        await wait_until(pilot, lambda: main.job_strip.display, "the job strip")
+        assert main.job_running and main.compare is not None and main.compare.makes_report
+        waiting = " ".join(str(n.label) for n in main.query_one(CompareTree).root.children)
+        assert "Backup A needs a difference report first: the job strip shows its progress" in waiting
+        assert "difference report" in screen_text(app).splitlines()[1]  # the job strip
+        await pilot.press("1", "j", "j", "x", "k", "x")  # another comparison that needs a report: refused
+        await pilot.pause()
+        assert any("a job is already running" in n.message for n in app._notifications)
+        gate.set()
+        await settle(pilot)
+        assert not main.job_strip.display and not main.job_running
+        tree = main.query_one(CompareTree)
+        assert tree.display and tree.comparison is not None
+        assert len(backend.compare_calls) == 1

@@ -9,7 +9,6 @@ arrive for an older comparison are dropped (``generation``).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import ClassVar
 
 from rich.style import Style
@@ -23,10 +22,11 @@ from textual.worker import Worker, WorkerState
 
 from entrabr_tui.core.compare import Comparison, DeltaKind, MovedObject, ObjectDelta
 from entrabr_tui.ui.backend import Backend
-from entrabr_tui.ui.bindings import CHANGES, COMPARE, GROUPS
+from entrabr_tui.ui.bindings import CHANGES, COMPARE
 from entrabr_tui.ui.messages import DiffRequested
 from entrabr_tui.ui.text import CLIPBOARD_NOTE
 from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, InfoRow, TypeNode, info_label, type_label
+from entrabr_tui.ui.widgets.changes_build import info_lines
 from entrabr_tui.ui.widgets.compare_nodes import (
     MOVED,
     CompareData,
@@ -47,10 +47,6 @@ _NAVIGATION = frozenset({
     "cursor_up", "cursor_down", "scroll_home", "scroll_end", "page_up", "page_down", "drill_in", "back",
     "cursor_parent", "cursor_parent_next_sibling", "cursor_previous_sibling", "cursor_next_sibling",
     "page_left", "page_right", "toggle_expand_all", "copy_id"})
-#: The Changes pane's keys that do not apply to a comparison: here they say why (kept off the footer).
-_REFUSED = frozenset({"mark", "mark_all", "unmark_all", "range", "open_filter", "regroup", "mark_group",
-                      "tag_group"})
-
 #: Kinds in the order they are listed inside a type.
 _KIND_ORDER = (DeltaKind.CHANGED.value, DeltaKind.APPEARED.value, DeltaKind.DISAPPEARED.value)
 #: Kind → the theme variable that repeats the glyph's meaning in colour.
@@ -91,9 +87,7 @@ class CompareTree(Tree[CompareData]):
     to the Diff pane (``Highlighted``), esc leaves the comparison (``Leave``)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(b for b in CHANGES.bindings if b.action in _NAVIGATION),
-        *(replace(b, show=False) for b in (*CHANGES.bindings, *GROUPS.bindings) if b.action in _REFUSED),
-        *COMPARE.bindings]
+        *(b for b in CHANGES.bindings if b.action in _NAVIGATION), *COMPARE.bindings]
 
     class Highlighted(Message):
         """The cursor is on an object of the comparison (``None``: on no object)."""
@@ -121,15 +115,25 @@ class CompareTree(Tree[CompareData]):
         self.backend: Backend | None = None
         self.comparison: Comparison | None = None
         self.generation = 0
+        self._message = ""
 
     # -- showing ---------------------------------------------------------------------------------------------
     def show_message(self, text: str) -> None:
-        """Empty the tree and show one line of text (comparing, failed)."""
+        """Empty the tree and show ``text``, wrapped to its width (comparing, failed)."""
         self.generation += 1
         self.comparison = None
+        self._message = text
         self.clear()
-        self.root.add_leaf(info_label(InfoRow(text)), InfoRow(text))
+        self._add_info(text)
         self.cursor_line = 0
+
+    def _add_info(self, text: str) -> None:
+        for line in info_lines(self, text):
+            self.root.add_leaf(info_label(InfoRow(line)), InfoRow(line))
+
+    def on_resize(self) -> None:
+        if self.comparison is None and self._message:
+            self.show_message(self._message)  # wrapped to the new width
 
     def show(self, backend: Backend, comparison: Comparison, notes: list[str]) -> None:
         """Show ``comparison``: ``notes`` first (what limits the verdict), then the objects left out, then
@@ -137,9 +141,10 @@ class CompareTree(Tree[CompareData]):
         self.generation += 1
         self.backend, self.comparison = backend, comparison
         with self.app.batch_update():
+            self._message = ""
             self.clear()
             for note in notes:
-                self.root.add_leaf(info_label(InfoRow(note)), InfoRow(note))
+                self._add_info(note)
             if comparison.moved:
                 moved = KindNode(None, MOVED, len(comparison.moved))
                 self.root.add(self._kind_label(moved), moved)
@@ -153,8 +158,7 @@ class CompareTree(Tree[CompareData]):
                         knode = KindNode(entity_type, kind, by_kind[kind])
                         branch.add(self._kind_label(knode), knode)
             if not comparison.objects and not comparison.moved:
-                text = "A and B do not differ in anything the two reports show."
-                self.root.add_leaf(info_label(InfoRow(text)), InfoRow(text))
+                self._add_info("A and B do not differ in anything the two reports show.")
         self.cursor_line = 0
 
     @property
@@ -292,33 +296,12 @@ class CompareTree(Tree[CompareData]):
         self.app.copy_to_clipboard(row.id)
         self.notify(f"The id {row.id} was {CLIPBOARD_NOTE}", title="Copy")
 
-    def action_mark(self) -> None:
+    def action_marking_off(self) -> None:
         self.notify(MARKING_OFF, title="Compare", severity="warning", timeout=10)
 
-    def action_mark_all(self) -> None:
-        self.action_mark()
-
-    def action_unmark_all(self) -> None:
-        self.action_mark()
-
-    def action_range(self) -> None:
-        self.action_mark()
-
-    def action_mark_group(self) -> None:
-        self.action_mark()
-
-    def action_regroup(self) -> None:
-        self._refuse("Grouping by who changed it")
-
-    def action_tag_group(self) -> None:
-        self._refuse("Tagging")
-
-    def action_open_filter(self) -> None:
-        self._refuse("Filtering")
-
-    def _refuse(self, what: str) -> None:
-        self.notify(f"{what} applies to a report, not to a comparison of two backups: esc returns to the "
-                    "report.", title="Compare", severity="warning")
+    def action_report_only(self) -> None:
+        self.notify("Filtering, grouping by who changed it and tags apply to a report, not to a comparison "
+                    "of two backups: esc returns to the report.", title="Compare", severity="warning")
 
     def action_leave_compare(self) -> None:
         self.post_message(self.Leave())
