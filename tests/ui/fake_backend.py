@@ -50,6 +50,7 @@ from entrabr_tui.engine.audit import (
 )
 from entrabr_tui.engine.audit_pull import AuditProgress, AuditPullResult
 from entrabr_tui.engine.cache_reader import QueuedObject
+from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
 from entrabr_tui.engine.plan_file import ReviewedPlans
@@ -356,6 +357,8 @@ class FakeBackend:
     #: Objects whose live name differs between the two reports of a comparison (left out of it).
     live_moved: frozenset[str] = frozenset()
     compare_calls: list[tuple[str, str]] = field(default_factory=list)
+    #: Why a comparison fails, if it does (after its reports are made).
+    compare_error: str | None = None
     #: The last comparison made (pages are served from it).
     comparison: Comparison | None = None
 
@@ -443,6 +446,8 @@ class FakeBackend:
         times = {s.id: s.created for s in self._snapshots}
         builder = CompareBuilder(*(ReportSide(r.snapshot_id or "", times.get(r.snapshot_id or ""), r.id, NOW)
                                    for r in reports))
+        if self.compare_error is not None:
+            raise EngineError(self.compare_error)
         builder.add_a(self._backup_changes(snapshot_a, "A"))
         builder.add_b(self._backup_changes(snapshot_b, "B"))
         self.comparison = builder.finish()

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from entrabr_tui.core.compare import DeltaKind, ObjectDelta
+from entrabr_tui.core.text import display_text
 from entrabr_tui.ui.widgets.backups import BackupsTable
 from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, TypeNode
 from entrabr_tui.ui.widgets.compare_nodes import MOVED, CompareLink, DeltaRow, KindNode
@@ -13,7 +16,7 @@ from entrabr_tui.ui.widgets.compare_tree import CompareTree
 from entrabr_tui.ui.widgets.group_nodes import Grouping
 
 from .conftest import running, settle
-from .fake_backend import FakeBackend
+from .fake_backend import HOSTILE_CORPUS, FakeBackend, hostile_changes
 from .palette import wait_until
 from .screen_text import screen_text
 
@@ -151,3 +154,58 @@ async def test_a_missing_report_runs_with_progress_and_a_second_job_is_refused()
         tree = main.query_one(CompareTree)
         assert tree.display and tree.comparison is not None
         assert len(backend.compare_calls) == 1
+
+
+async def test_a_failed_comparison_says_so_and_offline_needs_cached_reports() -> None:
+    backend = FakeBackend(compare_error="Both reports are of [bold]the same[/] backup \x1b[31m")
+    async with running(backend) as (app, pilot):
+        main = app.main
+        await pilot.press("1", "j", "x", "k", "x")
+        await settle(pilot)
+        tree = main.query_one(CompareTree)
+        assert tree.display and tree.comparison is None
+        lines = " ".join(str(n.label) for n in tree.root.children)
+        assert "The comparison did not finish" in lines
+        failed = [n.message for n in app._notifications if n.title == "Compare backups"]
+        assert any(m.startswith("Both reports are of [bold]the same[/]") for m in failed)
+        assert not main.job_strip.display and not main.job_running
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not tree.display and main.changes.display
+
+    offline = FakeBackend(offline=True)
+    async with running(offline) as (app, pilot):
+        await pilot.press("1", "j", "x", "k", "x")  # backup A has no report in the cache
+        await settle(pilot)
+        assert not offline.compare_calls and not app.main.query_one(CompareTree).display
+        assert any(n.message.startswith("Offline: backup A has no complete report")
+                   for n in app._notifications)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_tenant_text_in_the_compare_view_is_literal(size: tuple[int, int]) -> None:
+    backend = FakeBackend(tenant_changes=hostile_changes("[/] \x1b[2J"), live_moved=frozenset({"h-02"}))
+    async with running(backend, size=size) as (app, pilot):
+        main = app.main
+        await pilot.press("1", "j", "x", "k", "x")
+        await settle(pilot)
+        tree = main.query_one(CompareTree)
+        for node in list(tree.root.children):
+            node.expand()
+            for child in list(node.children):
+                child.expand()
+        await settle(pilot)
+        rows = [c for n in tree.root.children for k in (n, *n.children) for c in k.children
+                if isinstance(c.data, DeltaRow)]
+        assert rows
+        for row in rows:
+            tree.move_cursor(row)
+            await settle(pilot)
+            text = screen_text(app)
+            for char in ("\x1b", "\x00", "\u202e", "\u200b", "\x07", "\x9b"):
+                assert char not in text and char not in str(row.label)
+                assert all(char not in r.label + r.backup_text + r.current_text
+                           for r in main.diff.table.diff_rows)
+        labels = [str(r.label) for r in rows]
+        assert any(display_text(HOSTILE_CORPUS[0])[:20] in label for label in labels)
+        assert app.is_running and app._exception is None
