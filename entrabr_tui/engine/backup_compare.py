@@ -2,9 +2,9 @@
 :mod:`entrabr_tui.core.compare`).
 
 :class:`BackupComparer` streams both reports' changes from the cache into the comparison (blocking: run it in
-a worker thread) and keeps the newest result, which the terminal app pages through
-(:meth:`BackupComparer.page`, named by its two reports so that a page of an older comparison is never served
-as one of the newer). The session picks the
+a worker thread) and keeps the newest results, which the terminal app pages through
+(:meth:`BackupComparer.page`, named by its two reports so that a page of one comparison is never served from
+another). The session picks the
 reports (:meth:`~entrabr_tui.engine.session.Session.compare_backups`): for each backup its best complete
 report (unscoped first), or a new one, or, with ``fresh``, two new ones run one right after the other so
 the live tenant has as little time as possible to move between them.
@@ -23,6 +23,8 @@ from entrabr_tui.engine.cache_reader import CacheReader, ReportRef
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.store import Report
 
+#: Comparisons kept open for paging (each holds its objects in memory).
+RECENT_COMPARISONS = 2
 #: Time between the two reports beyond which the verdict is said to be doubtful (the live tenant moves).
 LONG_GAP_SECONDS = 3600.0
 
@@ -46,6 +48,9 @@ class BackupComparer:
         self._reader = reader
         self._lock = threading.Lock()
         self.latest: Comparison | None = None
+        #: The newest comparisons by their reports (A, B): one made for a view that was replaced meanwhile
+        #: may finish after the newer one, which stays open for paging.
+        self._recent: dict[tuple[str, str], Comparison] = {}
         #: The objects of each (type, kind) of the comparison ``_grouped``, as pages asked for them.
         self._grouped: Comparison | None = None
         self._groups: dict[tuple[str | None, str | None], list[ObjectDelta]] = {}
@@ -79,27 +84,32 @@ class BackupComparer:
         result = builder.finish()
         with self._lock:
             self.latest = result
+            key = (result.a.report_id, result.b.report_id)
+            self._recent.pop(key, None)
+            self._recent[key] = result
+            while len(self._recent) > RECENT_COMPARISONS:
+                self._recent.pop(next(iter(self._recent)))
         return result
 
     def _open(self, reports: tuple[str, str]) -> Comparison:
-        """The newest comparison, when it is the one of ``reports`` (preview job ids of A and B)."""
+        """The comparison of ``reports`` (preview job ids of A and B), if it is one of the newest."""
         with self._lock:
-            latest = self.latest
-        if latest is None or (latest.a.report_id, latest.b.report_id) != tuple(reports):
+            found = self._recent.get((reports[0], reports[1]))
+        if found is None:
             raise EngineError("That comparison is no longer open: compare the two backups again.")
-        return latest
+        return found
 
-    def _group(self, latest: Comparison, entity_type: str | None, kind: str | None) -> list[ObjectDelta]:
+    def _group(self, comparison: Comparison, entity_type: str | None, kind: str | None) -> list[ObjectDelta]:
         key = (entity_type, kind)
         with self._lock:
-            if self._grouped is not latest:
-                self._grouped, self._groups = latest, {}
+            if self._grouped is not comparison:
+                self._grouped, self._groups = comparison, {}
             rows = self._groups.get(key)
         if rows is None:
-            rows = [d for d in latest.objects if (entity_type is None or d.entity_type == entity_type)
+            rows = [d for d in comparison.objects if (entity_type is None or d.entity_type == entity_type)
                     and (kind is None or d.kind.value == kind)]
             with self._lock:
-                if self._grouped is latest:  # (groups of a newer comparison are not replaced)
+                if self._grouped is comparison:  # (another comparison's groups, asked for meanwhile, stay)
                     self._groups[key] = rows
         return rows
 

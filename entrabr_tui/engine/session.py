@@ -448,13 +448,13 @@ class Session:
 
     def compare_page(self, reports: tuple[str, str], entity_type: str | None, kind: str | None, offset: int,
                      limit: int) -> Sequence[ObjectDelta]:
-        """A page of the newest comparison's objects (of one type and kind when given); ``reports`` names it
-        by the preview job ids of A and B (an older one is refused)."""
+        """A page of the objects of one of the newest comparisons (of one type and kind when given);
+        ``reports`` names it by the preview job ids of A and B (one no longer open is refused)."""
         return self.comparer.page(reports, offset, limit, entity_type, kind)
 
     def compare_moved(self, reports: tuple[str, str], offset: int, limit: int) -> Sequence[MovedObject]:
-        """A page of the objects the newest comparison left out: the live tenant moved between its
-        reports."""
+        """A page of the objects a comparison (named as for :meth:`compare_page`) left out: the live tenant
+        moved between its reports."""
         return self.comparer.moved_page(reports, offset, limit)
 
     def _comparable_report(self, snapshot_id: str) -> ReportInfo | None:

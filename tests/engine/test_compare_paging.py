@@ -1,5 +1,5 @@
-"""The app pages through the newest comparison of two backups: by type and kind, the objects left out, and a
-page of an older comparison is refused rather than served from the newer."""
+"""The app pages through the newest comparisons of two backups: by type and kind, the objects left out, and a
+page of a comparison no longer open is refused rather than served from another."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from entrabr_tui.engine.session import Session
 OpenSession = Callable[..., Awaitable[Session]]
 
 
-async def test_pages_of_the_newest_comparison_by_type_and_kind(open_session: OpenSession) -> None:
+async def test_pages_of_the_newest_comparisons_by_type_and_kind(open_session: OpenSession) -> None:
     session = await open_session()
     snapshots = sorted((e.snapshot for e in await session.snapshots()), key=lambda s: s.created)
     first = await session.compare_backups(snapshots[0].id, snapshots[-1].id)
@@ -32,12 +32,16 @@ async def test_pages_of_the_newest_comparison_by_type_and_kind(open_session: Ope
             assert paged == expected
     assert list(session.compare_moved(key, 0, 100)) == list(first.moved[:100])
 
-    # Another comparison replaces it: pages of the first are refused, not served from the second.
+    # A newer comparison keeps the first open (a view replaced meanwhile may finish after it); two newer
+    # ones close it: its pages are refused, never served from another comparison.
     second = await session.compare_backups(snapshots[1].id, snapshots[-1].id)
     assert (second.a.report_id, second.b.report_id) != key
+    assert list(session.compare_page(key, None, None, 0, len(first.objects))) == list(first.objects)
+    third = await session.compare_backups(snapshots[2].id, snapshots[-1].id)
     with pytest.raises(EngineError, match="no longer open"):
         session.compare_page(key, None, None, 0, 10)
     with pytest.raises(EngineError, match="no longer open"):
         session.compare_moved(key, 0, 10)
-    again = (second.a.report_id, second.b.report_id)
-    assert list(session.compare_page(again, None, None, 0, len(second.objects))) == list(second.objects)
+    for newer in (second, third):
+        reports = (newer.a.report_id, newer.b.report_id)
+        assert list(session.compare_page(reports, None, None, 0, len(newer.objects))) == list(newer.objects)

@@ -101,8 +101,12 @@ class CompareFlow:
                           "already running (one per tenant). Press C to cancel it, or wait.", title="Compare",
                           severity="warning")
             return None
-        if self.running and self.job is not None:
-            self.job.cancel()
+        if self.makes_report:
+            screen.notify("The comparison asked for before is making a difference report: wait for it, or "
+                          "press C to cancel it.", title="Compare", severity="warning")
+            return None
+        if self.job is not None and self.running:
+            self.job.cancel()  # it only reads the cache: the newer one replaces it
         self.pair = (a, b)
         self.needs_report = bool(missing)
         self.comparison = None
@@ -144,9 +148,9 @@ class CompareFlow:
         screen.job_strip.hide()
         screen.status.set_slot(None)
         screen.load_snapshots(self.backend)  # reports made for it show in pane 1
-        if not self.active:
-            screen.notify("The comparison is ready, but the compare view was left: press x on two backups "
-                          "in pane 1 to compare again.", title="Compare")
+        if not self.active:  # left while a report was made for it: that report is cached now
+            screen.notify("The comparison is ready, but the compare view was left: x on the two backups in "
+                          "pane 1 shows it (their reports are cached now).", title="Compare")
             return
         self.comparison = comparison
         self.tree.show(self.backend, comparison, comparison_notes(comparison))
@@ -205,6 +209,8 @@ class CompareFlow:
             return
         screen = self.screen
         self.active = False
+        if self.job is not None and self.running and not self.needs_report:
+            self.job.cancel()  # it only reads the cache: nothing is lost
         self.tree.display = False
         grouped = screen.audit is not None and screen.audit.grouping is not Grouping.TYPE
         screen.changes.display = not grouped
