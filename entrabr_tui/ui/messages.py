@@ -195,8 +195,10 @@ class CompareProgressed(Message):
 
 
 class CompareReady(Message):
-    """The comparison of two backups is made (it stays open in the backend for paging)."""
+    """The comparison of two backups is made (it stays open in the backend for paging), with its objects
+    counted per type and kind (in the worker)."""
 
-    def __init__(self, comparison: Comparison) -> None:
+    def __init__(self, comparison: Comparison, counts: dict[str, dict[str, int]]) -> None:
         super().__init__()
         self.comparison = comparison
+        self.counts = counts

@@ -9,6 +9,7 @@ of what a restore writes.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
@@ -129,7 +130,8 @@ class CompareFlow:
             screen.post_message(CompareProgressed(event))
 
         comparison = await self.backend.compare_backups(snapshot_a, snapshot_b, progress)
-        screen.post_message(CompareReady(comparison))
+        counts = await asyncio.to_thread(comparison.counts)  # (every object: off the event loop)
+        screen.post_message(CompareReady(comparison, counts))
 
     def progressed(self, event: JobProgress) -> None:
         """A report the comparison needs is made or downloaded: the job strip and slot show it."""
@@ -142,7 +144,7 @@ class CompareFlow:
         else:
             screen.job_strip.show_text(text, None, None, countdown=countdown)
 
-    def ready(self, comparison: Comparison) -> None:
+    def ready(self, comparison: Comparison, counts: dict[str, dict[str, int]]) -> None:
         """The comparison is made: show it (if the compare view is still open)."""
         screen = self.screen
         screen.job_strip.hide()
@@ -153,7 +155,7 @@ class CompareFlow:
                           "pane 1 shows it (their reports are cached now).", title="Compare")
             return
         self.comparison = comparison
-        self.tree.show(self.backend, comparison, comparison_notes(comparison))
+        self.tree.show(self.backend, comparison, counts, comparison_notes(comparison))
         self.titles()
         screen.diff.request_compare(self.backend, None, self.heads)
         self.tree.focus()

@@ -507,7 +507,7 @@ class MainScreen(Screen[None]):
     @on(CompareReady)
     def _compare_ready(self, message: CompareReady) -> None:
         if self.compare is not None:
-            self.compare.ready(message.comparison)
+            self.compare.ready(message.comparison, message.counts)
 
     @on(CompareTree.Highlighted)
     def _compare_highlighted(self, message: CompareTree.Highlighted) -> None:

@@ -135,9 +135,10 @@ class CompareTree(Tree[CompareData]):
         if self.comparison is None and self._message:
             self.show_message(self._message)  # wrapped to the new width
 
-    def show(self, backend: Backend, comparison: Comparison, notes: list[str]) -> None:
+    def show(self, backend: Backend, comparison: Comparison, counts: dict[str, dict[str, int]],
+             notes: list[str]) -> None:
         """Show ``comparison``: ``notes`` first (what limits the verdict), then the objects left out, then
-        the types with their kinds (counts only; pages load as nodes open)."""
+        the types with their kinds (``counts``, per type and kind; pages load as nodes open)."""
         self.generation += 1
         self.backend, self.comparison = backend, comparison
         with self.app.batch_update():
@@ -148,7 +149,6 @@ class CompareTree(Tree[CompareData]):
             if comparison.moved:
                 moved = KindNode(None, MOVED, len(comparison.moved))
                 self.root.add(self._kind_label(moved), moved)
-            counts = comparison.counts()
             for entity_type in sorted(counts, key=lambda t: (-sum(counts[t].values()), t)):
                 by_kind = counts[entity_type]
                 tnode = TypeNode(entity_type, sum(by_kind.values()))
