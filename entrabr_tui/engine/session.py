@@ -34,7 +34,7 @@ from entrabr_tui.core.audit_blindspots import PurgeEntry
 from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.backup_choice import BackupNotChosen, choose_backup
 from entrabr_tui.core.capabilities import Capabilities
-from entrabr_tui.core.compare import Comparison
+from entrabr_tui.core.compare import Comparison, MovedObject, ObjectDelta
 from entrabr_tui.core.dependencies import Deleted
 from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, JobKind, Snapshot
 from entrabr_tui.core.plan_options import Choice
@@ -468,6 +468,17 @@ class Session:
                 cached = await self.ensure_report(snapshot_id, None, progress, fresh=fresh)
             refs.append(cached.id)
         return await asyncio.to_thread(self.comparer.compare, refs[0], refs[1])
+
+    def compare_page(self, reports: tuple[str, str], entity_type: str | None, kind: str | None, offset: int,
+                     limit: int) -> Sequence[ObjectDelta]:
+        """A page of the objects of one of the newest comparisons (of one type and kind when given);
+        ``reports`` names it by the preview job ids of A and B (one no longer open is refused)."""
+        return self.comparer.page(reports, offset, limit, entity_type, kind)
+
+    def compare_moved(self, reports: tuple[str, str], offset: int, limit: int) -> Sequence[MovedObject]:
+        """A page of the objects a comparison (named as for :meth:`compare_page`) left out: the live tenant
+        moved between its reports."""
+        return self.comparer.moved_page(reports, offset, limit)
 
     def _comparable_report(self, snapshot_id: str) -> ReportInfo | None:
         ranked = sorted((r for r in self.reports(snapshot_id) if r.complete),

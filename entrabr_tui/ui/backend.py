@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from entrabr_tui.core.audit_blindspots import PurgeEntry
 from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.capabilities import Capabilities
+from entrabr_tui.core.compare import Comparison, MovedObject, ObjectDelta
 from entrabr_tui.core.model import Change, FilteringCriteria, Job, RecoveryStatus, Snapshot, SyncStatus
 from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.core.verification import Verification
@@ -292,6 +293,15 @@ class Backend(Protocol):
         download it into the cache."""
         ...
 
+    async def compare_backups(
+        self, snapshot_a: str, snapshot_b: str, progress: ReportProgressCallback | None, /, *,
+        fresh: bool = False,
+    ) -> Comparison:
+        """What differs between backups A and B, from a report of each against the live tenant (see
+        :mod:`entrabr_tui.core.compare`): each backup's complete cached report, else a new one (downloaded
+        with ``progress``, as :meth:`ensure_report`). It stays open for :meth:`compare_page`."""
+        ...
+
     async def cancel(self) -> object:
         """Cancel the job this session is running (report or restore)."""
         ...
@@ -332,6 +342,16 @@ class Backend(Protocol):
     ) -> Sequence[ChangeSummary]:
         """Keyset page of one type/action ordered by name, ID and position, after ``(name, id, position)``
         of the last row; ``text`` keeps changes whose name or UPN contains it or whose ID starts with it."""
+        ...
+
+    def compare_page(self, reports: tuple[str, str], entity_type: str | None, kind: str | None, offset: int,
+                     limit: int, /) -> Sequence[ObjectDelta]:
+        """A page of the open comparison's objects of one type and kind (``DeltaKind`` value); ``reports`` are
+        its A and B report ids (a comparison no longer open is refused)."""
+        ...
+
+    def compare_moved(self, reports: tuple[str, str], offset: int, limit: int, /) -> Sequence[MovedObject]:
+        """A page of the objects the open comparison left out: the live tenant moved between its reports."""
         ...
 
     def change(self, report_id: str, change_id: str, position: int | None = None, /) -> Change | None:

@@ -81,6 +81,8 @@ BACKUPS = BindingGroup(
     (
         Binding("enter,l", "select_cursor", "Open report", id="backups-open"),
         Binding("enter,l", "create_report", "Create report", id="backups-create"),
+        Binding("x", "pick_compare", "Compare two backups: A, then B", show=False, id="backups-compare"),
+        Binding("escape", "cancel_compare", "Cancel the compare", id="backups-compare-cancel"),
     ),
 )
 
@@ -129,6 +131,17 @@ GROUPS = BindingGroup(
         Binding("b", "regroup", "Group by: type, actor, cluster", id="changes-regroup"),
         Binding("m", "mark_group", "Mark the whole group", id="changes-mark-group"),
         Binding("T", "tag_group", "Tag the cluster or operation", show=False, id="changes-tag-group"),
+    ),
+)
+
+COMPARE = BindingGroup(
+    "Changes pane: comparing two backups",
+    (
+        Binding("escape", "leave_compare", "Leave the compare", id="compare-leave"),
+        Binding("space,v,m,ctrl+a,U", "marking_off", "Mark keys: off in a comparison (says why)", show=False,
+                id="compare-marking-off"),
+        Binding("slash,b,T", "report_only", "Filter, grouping, tags: off in a comparison (says why)",
+                show=False, id="compare-report-only"),
     ),
 )
 
@@ -340,7 +353,7 @@ HELP = BindingGroup(
 
 #: All groups, in the order the help screen lists them.
 ALL_GROUPS: tuple[BindingGroup, ...] = (
-    GLOBAL, AUDIT, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, GROUPS, DIFF, RAW_JSON, QUEUE, DIALOG,
+    GLOBAL, AUDIT, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, GROUPS, COMPARE, DIFF, RAW_JSON, QUEUE, DIALOG,
     RESTORE_CONFIRM, TRIAGE_DIALOG, NOT_IN_REPORT, TYPED_DIALOG, EXPORT_DIALOG, TEXT_DIALOG, CHOICES,
     SCOPE_DIALOG, INTERRUPTED, PLAN_REVIEW, RECHECK_DIALOG,
     BREAK_GLASS_DIALOG, LOCKOUT_DIALOG, RESTORE_RESULT, FAILED_CHANGES, FAILED_CHANGES_SCREEN, HISTORY,

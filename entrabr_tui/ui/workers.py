@@ -34,12 +34,14 @@ WORKER_TITLES: dict[str, str] = {
     "restore-flow": "Restore",
     "restore-result": "Restore result",
     "cancel-flow": "Cancel job",
+    "compare": "Compare backups",
     "quit": "Quit",
     # Panes and other screens.
     "tree-filter": "Filtering",
     "tree-page": "Loading changes",
     "row-details": "Reading object details",
     "diff": "Diff",
+    "compare-page": "Loading the comparison",
     "history": "Loading history",
     # Who changed it: the audit flow, the grouped tree and the lens.
     "audit-group": "Reading the audit log",

@@ -19,6 +19,7 @@ from entrabr_tui.core.capabilities import (
     Capabilities,
     capabilities_from_claims,
 )
+from entrabr_tui.core.compare import CompareBuilder, Comparison, MovedObject, ObjectDelta, ReportSide
 from entrabr_tui.core.dependencies import Deleted, fixes, missing_dependencies
 from entrabr_tui.core.lockout import break_glass_principals, evaluate, membership_changes, restored_policies
 from entrabr_tui.core.model import (
@@ -49,6 +50,7 @@ from entrabr_tui.engine.audit import (
 )
 from entrabr_tui.engine.audit_pull import AuditProgress, AuditPullResult
 from entrabr_tui.engine.cache_reader import QueuedObject
+from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
 from entrabr_tui.engine.plan_file import ReviewedPlans
@@ -352,6 +354,13 @@ class FakeBackend:
     break_glass_groups: tuple[str, ...] = ()
     break_glass_asked: bool = False
     exported: list[Path] = field(default_factory=list)
+    #: Objects whose live name differs between the two reports of a comparison (left out of it).
+    live_moved: frozenset[str] = frozenset()
+    compare_calls: list[tuple[str, str]] = field(default_factory=list)
+    #: Why a comparison fails, if it does (after its reports are made).
+    compare_error: str | None = None
+    #: The last comparison made (pages are served from it).
+    comparison: Comparison | None = None
 
     def __post_init__(self) -> None:
         self.refuse_restore = self.refuse_restore or self.role == "reader"  # as the service does
@@ -418,6 +427,46 @@ class FakeBackend:
                              downloaded=total, total=total))
         self._log("reportCreated", f"report {report.id}", job_id=report.id)
         return report
+
+    def _backup_changes(self, snapshot_id: str, side: str) -> list[Change]:
+        """What the report of a backup lists: every change for the newest, every other one for the next,
+        every third one for the one before (so any two backups differ); B's report sees the objects of
+        ``live_moved`` under another live name."""
+        step = 1 + next(i for i, s in enumerate(self._snapshots) if s.id == snapshot_id)
+        changes = self.tenant_changes[::step]
+        if side == "B":
+            changes = [replace(c, display_name=c.display_name + " (renamed)") if c.id in self.live_moved
+                       else c for c in changes]
+        return changes
+
+    async def compare_backups(self, snapshot_a: str, snapshot_b: str, progress: ReportProgressCallback | None,
+                              /, *, fresh: bool = False) -> Comparison:
+        self.compare_calls.append((snapshot_a, snapshot_b))
+        reports = [await self.ensure_report(s, None, progress, fresh=fresh) for s in (snapshot_a, snapshot_b)]
+        times = {s.id: s.created for s in self._snapshots}
+        builder = CompareBuilder(*(ReportSide(r.snapshot_id or "", times.get(r.snapshot_id or ""), r.id, NOW)
+                                   for r in reports))
+        if self.compare_error is not None:
+            raise EngineError(self.compare_error)
+        builder.add_a(self._backup_changes(snapshot_a, "A"))
+        builder.add_b(self._backup_changes(snapshot_b, "B"))
+        self.comparison = builder.finish()
+        return self.comparison
+
+    def _compared(self, reports: tuple[str, str]) -> Comparison:
+        found = self.comparison
+        if found is None or (found.a.report_id, found.b.report_id) != reports:
+            raise RuntimeError("That comparison is no longer open: compare the two backups again.")
+        return found
+
+    def compare_page(self, reports: tuple[str, str], entity_type: str | None, kind: str | None, offset: int,
+                     limit: int, /) -> list[ObjectDelta]:
+        rows = [d for d in self._compared(reports).objects
+                if d.entity_type == entity_type and d.kind.value == kind]
+        return rows[offset:offset + limit]
+
+    def compare_moved(self, reports: tuple[str, str], offset: int, limit: int, /) -> list[MovedObject]:
+        return list(self._compared(reports).moved[offset:offset + limit])
 
     async def cancel(self) -> str | None:
         return None

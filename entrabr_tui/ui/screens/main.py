@@ -26,6 +26,8 @@ from entrabr_tui.ui.backend import Backend, CachedReportView, SnapshotEntry
 from entrabr_tui.ui.bindings import AUDIT, GLOBAL, SCREEN, bindings_of
 from entrabr_tui.ui.messages import (
     ChangeHighlighted,
+    CompareProgressed,
+    CompareReady,
     CountsLoaded,
     DiffRequested,
     FilterRequested,
@@ -45,6 +47,7 @@ from entrabr_tui.ui.messages import (
     UnmarkAllRequested,
 )
 from entrabr_tui.ui.screens.audit_flow import AuditFlow
+from entrabr_tui.ui.screens.compare_flow import CompareFlow
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TextDialog
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
@@ -55,6 +58,7 @@ from entrabr_tui.ui.text import format_duration, keep_input_literal, literal
 from entrabr_tui.ui.widgets.backups import BackupsTable
 from entrabr_tui.ui.widgets.changes_pane import ChangesPane
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
+from entrabr_tui.ui.widgets.compare_tree import MARKING_OFF, CompareTree
 from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable, value_body
 from entrabr_tui.ui.widgets.group_nodes import Grouping
 from entrabr_tui.ui.widgets.group_tree import GroupTree
@@ -122,6 +126,7 @@ class MainScreen(Screen[None]):
         self.restores: RestoreFlow | None = None
         self.audit: AuditFlow | None = None
         self.marks: MarksFlow | None = None
+        self.compare: CompareFlow | None = None
         self._first_listing = True
         self._queue_timer: Timer | None = None
         self._sync_asked: set[str] = set()  # reports whose sync status was looked up on opening
@@ -152,9 +157,17 @@ class MainScreen(Screen[None]):
         return self.query_one(JobStrip)
 
     @property
+    def comparing(self) -> bool:
+        """Pane 2 shows a comparison of two backups (marking and restoring are off)."""
+        return self.compare is not None and self.compare.active
+
+    @property
     def job_running(self) -> bool:
-        """A report or restore job started here runs (only one may run per tenant)."""
-        return any(flow is not None and flow.running for flow in (self.reports, self.restores))
+        """A report or restore job started here runs (only one may run per tenant); a comparison counts
+        while it makes a report."""
+        flows = (self.reports, self.restores)
+        return any(flow is not None and flow.running for flow in flows) or (
+            self.compare is not None and self.compare.makes_report)
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -169,6 +182,7 @@ class MainScreen(Screen[None]):
                     tree = ChangesTree(id="tree")
                     yield tree
                     yield GroupTree(tree.marks, id="group-tree")
+                    yield CompareTree(id="compare-tree")
             with Vertical(id="right"):
                 yield DiffPane(id="pane-diff")
                 with Vertical(id="pane-queue", classes="pane"):
@@ -181,15 +195,16 @@ class MainScreen(Screen[None]):
         self.query_one("#banner", ReadOnlyBanner).display = False
         self.query_one("#filter", Input).display = False
         self.query_one(GroupTree).display = False
-        self._title(1, "Backups")
-        self._title(2, "Changes")
-        self._title(3, "Diff", "z zooms")
-        self._title(4, "Restore queue", "empty")
+        self.query_one(CompareTree).display = False
+        self.set_pane_title(1, "Backups")
+        self.set_pane_title(2, "Changes")
+        self.set_pane_title(3, "Diff", "z zooms")
+        self.set_pane_title(4, "Restore queue", "empty")
         self.diff.placeholder("move onto an object in pane 2")
         self.query_one("#tree", ChangesTree).show_message("Connecting…")
         self.backups.focus()
 
-    def _title(self, pane: int, name: str, detail: str | Text = "") -> None:
+    def set_pane_title(self, pane: int, name: str, detail: str | Text = "") -> None:
         """A pane's border title, literal (``detail`` may hold a typed filter or a name)."""
         container = self.query_one(f"#{PANES[pane][0]}")
         container.border_title = literal(f"{pane} {name}", *((" · ", detail) if detail else ()))
@@ -203,6 +218,7 @@ class MainScreen(Screen[None]):
         self.restores = RestoreFlow(self, backend)
         self.audit = AuditFlow(self, backend)
         self.marks = MarksFlow(self, backend)
+        self.compare = CompareFlow(self, backend)
         caps = backend.capabilities
         self.status.set_session(backend.tenant, caps, backend.offline)
         self.query_one("#banner", ReadOnlyBanner).show_limits(caps, backend.offline)
@@ -230,8 +246,8 @@ class MainScreen(Screen[None]):
     @on(SnapshotsLoaded)
     def _snapshots_loaded(self, message: SnapshotsLoaded) -> None:
         self.backups.show_entries(message.entries)
-        self._title(1, "Backups", f"{len(message.entries)}")
-        if self.report_id is None and self.snapshot is None:
+        self.set_pane_title(1, "Backups", f"{len(message.entries)}")
+        if self.report_id is None and self.snapshot is None and not self.comparing:
             ready = [e for e in message.entries if e.report is not None and e.report.complete
                      and e.report.status is RecoveryStatus.SUCCESSFUL]
             if ready:
@@ -247,6 +263,8 @@ class MainScreen(Screen[None]):
     @on(SnapshotChosen)
     def _snapshot_chosen(self, message: SnapshotChosen) -> None:
         entry = message.entry
+        if self.compare is not None:
+            self.compare.leave()  # enter on a backup: its report, not the comparison
         report = entry.report
         if report is not None and report.status is RecoveryStatus.SUCCESSFUL and report.complete:
             self.snapshot = entry
@@ -268,8 +286,10 @@ class MainScreen(Screen[None]):
 
     @on(GroupTree.Summary)
     def _group_summary(self, message: GroupTree.Summary) -> None:
+        if self.comparing:
+            return
         if self.audit is not None and self.audit.grouping is not Grouping.TYPE:
-            self._title(2, "Changes", message.text)
+            self.set_pane_title(2, "Changes", message.text)
 
     @on(ChangesPane.Regroup)
     def _regroup(self) -> None:
@@ -299,13 +319,16 @@ class MainScreen(Screen[None]):
     def _tree_summary(self, message: ChangesTree.Summary) -> None:
         """The pane says which backup the report on it compares with: in the title (short, last) and in full
         on the bottom border, which nothing else crowds; and how it is grouped."""
+        if self.comparing:
+            return
         if self.audit is not None and self.audit.grouping is not Grouping.TYPE:
             return
         report = self.report if self.report is not None and self.report.id == self.report_id else None
         state = report_state(report)
         when = self.backup_time(report.snapshot_id) if report is not None else None
         backup = f"backup {when:%m-%d %H:%M}" if when is not None else ""
-        self._title(2, "Changes", " · ".join(t for t in ("by type", message.text, state, backup) if t))
+        parts = ("by type", message.text, state, backup)
+        self.set_pane_title(2, "Changes", " · ".join(t for t in parts if t))
         pane = self.query_one("#pane-changes")
         pane.border_subtitle = f"backup of {when:%Y-%m-%d %H:%M}" if when is not None else ""
 
@@ -333,6 +356,8 @@ class MainScreen(Screen[None]):
         if self.backend is None:
             return
         other = report_id != self.report_id
+        if other and self.compare is not None:
+            self.compare.leave()  # another report opens: the report view shows it
         if other:
             self.diff.placeholder("")
             if self.reports is not None and self.reports.ready_report is not None \
@@ -468,6 +493,41 @@ class MainScreen(Screen[None]):
         if self.restores is not None:
             self.restores.finished(message.outcome, message.plan)
 
+    # -- comparing two backups -------------------------------------------------------------------------------
+    @on(BackupsTable.ComparePending)
+    def _compare_pending(self, message: BackupsTable.ComparePending) -> None:
+        count = f"{len(self.backups.entries)}"
+        if message.entry is None:
+            self.set_pane_title(1, "Backups", count)
+            return
+        when = message.entry.snapshot.created.strftime("%m-%d %H:%M")
+        self.set_pane_title(1, "Backups", f"{count} · compare: A = {when}, x on B (esc cancels)")
+
+    @on(BackupsTable.CompareRequested)
+    def _compare_requested(self, message: BackupsTable.CompareRequested) -> None:
+        if self.compare is not None:
+            self.compare.start(message.a, message.b)
+
+    @on(CompareProgressed)
+    def _compare_progressed(self, message: CompareProgressed) -> None:
+        if self.compare is not None:
+            self.compare.progressed(message.progress)
+
+    @on(CompareReady)
+    def _compare_ready(self, message: CompareReady) -> None:
+        if self.compare is not None:
+            self.compare.ready(message.comparison, message.counts)
+
+    @on(CompareTree.Highlighted)
+    def _compare_highlighted(self, message: CompareTree.Highlighted) -> None:
+        if self.compare is not None and self.compare.active:
+            self.diff.request_compare(self.backend, message.row, self.compare.heads)
+
+    @on(CompareTree.Leave)
+    def _leave_compare(self) -> None:
+        if self.compare is not None:
+            self.compare.leave()
+
     # -- diff ------------------------------------------------------------------------------------------------
     @on(ChangeHighlighted)
     def _change_highlighted(self, message: ChangeHighlighted) -> None:
@@ -486,7 +546,7 @@ class MainScreen(Screen[None]):
     @on(DiffTable.ShowValue)
     def _show_value(self, message: DiffTable.ShowValue) -> None:
         row = message.row
-        body = value_body(row, self.diff.table.who)
+        body = value_body(row, self.diff.table.who, self.diff.table.heads)
         self.app.push_screen(TextDialog(literal(f"{row.glyph} ", row.path), body))
 
     # -- queue -----------------------------------------------------------------------------------------------
@@ -535,10 +595,10 @@ class MainScreen(Screen[None]):
             self.marks.signature = message.signature
         self.queue.show_queue(message.entries, message.plan)
         if message.error is not None:
-            self._title(4, "Restore queue", f"{len(message.entries):,} queued · cannot plan")
+            self.set_pane_title(4, "Restore queue", f"{len(message.entries):,} queued · cannot plan")
             self.notify(message.error, title="Restore queue", severity="warning", timeout=10)
         else:
-            self._title(4, "Restore queue", plan_title(message.plan))
+            self.set_pane_title(4, "Restore queue", plan_title(message.plan))
 
     @on(QueueTable.Unmark)
     def _unmark(self, message: QueueTable.Unmark) -> None:
@@ -573,7 +633,10 @@ class MainScreen(Screen[None]):
         self._focus_changes()
 
     def _focus_changes(self) -> None:
-        """Focus the Changes pane's tree that shows (type → action, or grouped)."""
+        """Focus the Changes pane's tree that shows (type → action, grouped, or a comparison)."""
+        if self.comparing:
+            self.query_one(CompareTree).focus()
+            return
         grouped = self.audit is not None and self.audit.grouping is not Grouping.TYPE
         (self.query_one(GroupTree) if grouped else self.changes).focus()
 
@@ -605,6 +668,10 @@ class MainScreen(Screen[None]):
             self.reports.new_report()
 
     def action_restore(self) -> None:
+        if self.comparing:
+            self.notify("Restore is off while two backups are compared. " + MARKING_OFF, title="Restore",
+                        severity="warning", timeout=12)
+            return
         if self.restores is not None:
             self.restores.start()
 
@@ -640,6 +707,8 @@ class MainScreen(Screen[None]):
         for flow in (self.reports, self.restores):
             if flow is not None and flow.running:
                 flow.stop()
+        if self.compare is not None and self.compare.running:
+            self.compare.stop()
         self.job_strip.hide()
         self.status.set_slot(None)
         self.notify("Job cancelled.", title="Job")
@@ -708,6 +777,8 @@ class MainScreen(Screen[None]):
                                        "Press n to try again.")
                 elif self.restores is not None:
                     self.restores.ended()
+            elif worker.group == "compare" and self.compare is not None:
+                self.compare.ended()
             elif worker.group == "snapshots":
                 self.changes.show_message("Could not list backups: press ctrl+r to retry.")
                 self._after_first_listing()
