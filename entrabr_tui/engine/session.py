@@ -40,6 +40,7 @@ from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCrit
 from entrabr_tui.core.plan_options import Choice
 from entrabr_tui.core.verification import Verification
 from entrabr_tui.core.watch_rules import RuleSet
+from entrabr_tui.engine.alert_view import AlertView, AlertViews
 from entrabr_tui.engine.attribution import ChangeAttribution
 from entrabr_tui.engine.audit import (
     ActorSummary,
@@ -166,6 +167,7 @@ class Session:
                               warn=self.open_warnings.append)
         self.cache_reader = CacheReader(cache)
         self.comparer = BackupComparer(self.cache_reader)
+        self.alerts = AlertViews(self.cache_reader)
         self.audit_source: AuditSource | None = None
         """Where the watch reads the directory audit log (``None``: not available to this session)."""
         self.plans = PlanBuilder(self.cache_reader, tenant_objects=settings.tenant_objects,
@@ -473,6 +475,11 @@ class Session:
                                "resolved": len(result.resolved), "open": len(result.open)},
                        outcome="alerting" if result.open else "ok")
         return result
+
+    def alert_view(self, alert_id: str, /) -> AlertView:
+        """What the app shows for open alert ``alert_id``: its report and the objects its rule matched
+        (blocking); :class:`~entrabr_tui.engine.alert_view.AlertNotShownError` says why it cannot be shown."""
+        return self.alerts.view(alert_id)
 
     # -- cached changes (blocking: call from worker threads) -------------------------------------------
 

@@ -71,7 +71,9 @@ class EntrabrApp(App[int]):
     ``target`` is the session opened first; ``profiles`` are the tenant profiles the palette can switch to;
     ``sign_in_methods`` are the methods offered for ``target`` (all interactive ones unless given: none for
     the demo tenant); ``export_dir`` is the folder an export is first offered in (by default ``exports/`` in
-    the data folder; the user may type any path).
+    the data folder; the user may type any path); ``open_alert`` is an ``entrabr watch`` alert id the first
+    session opens on (its report, filtered to the alert's objects; an alert that cannot be shown is said in a
+    notification and the session starts as usual).
     """
 
     CSS_PATH = "app.tcss"
@@ -92,6 +94,7 @@ class EntrabrApp(App[int]):
         sign_in_methods: Sequence[str] | None = None,
         export_dir: Path | None = None,
         notices: Sequence[str] = (),
+        open_alert: str | None = None,
     ) -> None:
         super().__init__()
         self.session_factory = session_factory
@@ -107,6 +110,7 @@ class EntrabrApp(App[int]):
         self._start_methods = all_methods if sign_in_methods is None else tuple(sign_in_methods)
         self.export_dir = export_dir
         self.notices = tuple(notices)
+        self.open_alert = open_alert
         self.crash_report: Path | None = None
         self.crash_notice: str | None = None
         self.backend: Backend | None = None
@@ -172,6 +176,9 @@ class EntrabrApp(App[int]):
         self._finish_sign_in()
         self.backend = backend
         self.main.set_backend(backend)
+        if self.open_alert is not None:  # the first session only
+            self.main.open_alert(self.open_alert)
+            self.open_alert = None
         for warning in backend.warnings:
             self.notify(warning, title="Opening the tenant", severity="warning", timeout=15)
         if not backend.offline:

@@ -35,6 +35,7 @@ from entrabr_tui.core.plan_options import DurationModel, TypeFacts, plan_choices
 from entrabr_tui.core.recoverability import Recoverable, recoverability
 from entrabr_tui.core.review import Staleness
 from entrabr_tui.core.verification import Residue, ResidueItem, Verification
+from entrabr_tui.engine.alert_view import AlertNotShownError, AlertView
 from entrabr_tui.engine.attribution import ChangeAttribution, PartAttribution
 from entrabr_tui.engine.audit import (
     ActorSummary,
@@ -266,8 +267,11 @@ def row_for(change: Change, marked: bool, position: int = 0) -> ChangeRow:
                      position=position)
 
 
-def matches(change: Change, text: str | None, recoverable: Recoverable | None) -> bool:
+def matches(change: Change, text: str | None, recoverable: Recoverable | None,
+            ids: Sequence[str] | None = None) -> bool:
     if recoverable is not None and recoverability(change).answer is not recoverable:
+        return False
+    if ids is not None and change.id not in ids:
         return False
     # The cache's own rule (name or UPN contains the text, raw or as shown; or the id starts with it).
     return bool(text_matches(needle_of(text), change.display_name, change.principal_name, change.id))
@@ -352,6 +356,8 @@ class FakeBackend:
     break_glass_groups: tuple[str, ...] = ()
     break_glass_asked: bool = False
     exported: list[Path] = field(default_factory=list)
+    #: Open watch alerts the app may be started on (``entrabr --open``), by id.
+    alert_views: dict[str, AlertView] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.refuse_restore = self.refuse_restore or self.role == "reader"  # as the service does
@@ -458,23 +464,24 @@ class FakeBackend:
         return SlotState(running[0] if running else None, False, None)
 
     def counts(self, report_id: str, /, *, text: str | None = None,
-               recoverable: Recoverable | None = None, marked: bool | None = None) -> list[NodeCount]:
+               recoverable: Recoverable | None = None, marked: bool | None = None,
+               ids: Sequence[str] | None = None) -> list[NodeCount]:
         tally: dict[tuple[str, str], int] = {}
         for c in self.tenant_changes:
             if marked is not None and (c.id in self.queued) is not marked:
                 continue
-            if matches(c, text, recoverable):
+            if matches(c, text, recoverable, ids):
                 key = (c.entity_type_raw, action_of(c))
                 tally[key] = tally.get(key, 0) + 1
         return [NodeCount(t, a, n) for (t, a), n in sorted(tally.items())]
 
     def page(self, report_id: str, entity_type: str | None, action: str | None,
              after: tuple[str, str, int] | None, limit: int, /, *, text: str | None = None,
-             recoverable: Recoverable | None = None) -> list[ChangeRow]:
+             recoverable: Recoverable | None = None, ids: Sequence[str] | None = None) -> list[ChangeRow]:
         rows = sorted(((c.display_name, c.id, position, c)
                        for position, c in enumerate(self.tenant_changes, start=1)
                        if c.entity_type_raw == entity_type and action_of(c) == action
-                       and matches(c, text, recoverable)),
+                       and matches(c, text, recoverable, ids)),
                       key=lambda r: r[:3])
         if after is not None:
             rows = [r for r in rows if r[:3] > after]
@@ -521,14 +528,15 @@ class FakeBackend:
         return removed
 
     def _selected(self, nodes: Sequence[tuple[str, str]] | None, text: str | None,
-                  recoverable: Recoverable | None) -> list[Change]:
+                  recoverable: Recoverable | None, ids: Sequence[str] | None = None) -> list[Change]:
         wanted = set(nodes) if nodes is not None else None
-        return [c for c in self.tenant_changes if matches(c, text, recoverable)
+        return [c for c in self.tenant_changes if matches(c, text, recoverable, ids)
                 and (wanted is None or (c.entity_type_raw, c.action_raw) in wanted)]
 
     def mark_where(self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None,
-                   text: str | None = None, recoverable: Recoverable | None = None) -> int:
-        added = {c.id for c in self._selected(nodes, text, recoverable) if c.id not in self.queued}
+                   text: str | None = None, recoverable: Recoverable | None = None,
+                   ids: Sequence[str] | None = None) -> int:
+        added = {c.id for c in self._selected(nodes, text, recoverable, ids) if c.id not in self.queued}
         for i in added:
             self.queued[i] = (report_id, self._by_id[i])
         self.undo_record = (added, {})
@@ -536,8 +544,9 @@ class FakeBackend:
         return len(added)
 
     def unmark_where(self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None,
-                     text: str | None = None, recoverable: Recoverable | None = None) -> int:
-        removed = {c.id: self.queued.pop(c.id) for c in self._selected(nodes, text, recoverable)
+                     text: str | None = None, recoverable: Recoverable | None = None,
+                     ids: Sequence[str] | None = None) -> int:
+        removed = {c.id: self.queued.pop(c.id) for c in self._selected(nodes, text, recoverable, ids)
                    if c.id in self.queued}
         self.undo_record = (set(), removed)
         self.queue_changes += 1
@@ -931,6 +940,12 @@ class FakeBackend:
         self._log("restoreFinished", result.summary, result.outcome)
         self.server_jobs = [b.job for b in batches if b.job is not None] + self.server_jobs
         return result
+
+    def alert_view(self, alert_id: str, /) -> AlertView:
+        view = self.alert_views.get(alert_id)
+        if view is None:
+            raise AlertNotShownError(f"No alert {alert_id} is in this tenant's cache.")
+        return view
 
     def history(self) -> list[HistoryEntry]:
         return list(self.log)
