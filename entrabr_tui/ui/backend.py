@@ -577,6 +577,15 @@ class Backend(Protocol):
         """Drop the interrupted restore: its remaining batches are never sent (blocking)."""
         ...
 
+    # -- evidence pack (network, then files) -----------------------------------------------------------------
+    async def write_evidence(self, folder: Path, since: datetime,
+                             progress: Callable[[int, int, str], object] | None, /) -> Sequence[Path]:
+        """Write the evidence pack of the recoveries since ``since`` (timeline, RPO/RTO, plans, jobs and a
+        SHA-256 manifest) to ``folder``, a new or empty folder; ``progress(step, steps, text)`` hears each
+        step. Returns the files written; raises the engine's ``EvidenceTargetError`` when the folder cannot
+        take it (not empty, cannot be made or written)."""
+        ...
+
     # -- watch alerts (blocking) ----------------------------------------------------------------------------
     def alert_view(self, alert_id: str, /) -> AlertView:
         """An open ``entrabr watch`` alert as the app shows it: its report and the objects, type, action and

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +51,7 @@ from entrabr_tui.engine.audit import (
 from entrabr_tui.engine.audit_pull import AuditProgress, AuditPullResult
 from entrabr_tui.engine.cache_reader import QueuedObject
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
+from entrabr_tui.engine.evidence import EVIDENCE_STEPS, EvidencePack, write_pack
 from entrabr_tui.engine.jobs import SlotState
 from entrabr_tui.engine.plan_file import ReviewedPlans
 from entrabr_tui.engine.plans import PlanInputs, SessionPlan
@@ -940,6 +941,21 @@ class FakeBackend:
         self._log("restoreFinished", result.summary, result.outcome)
         self.server_jobs = [b.job for b in batches if b.job is not None] + self.server_jobs
         return result
+
+    async def write_evidence(self, folder: Path, since: datetime,
+                             progress: Callable[[int, int, str], object] | None, /) -> list[Path]:
+        """The engine's pack writer on a pack of this fake tenant's history (no recovery in it)."""
+        steps = len(EVIDENCE_STEPS)
+        if progress is not None:
+            progress(0, steps, EVIDENCE_STEPS[0])
+        pack = EvidencePack(self.tenant, NOW, since, (), None, None, None, (), (), (), (), (),
+                            ("No restore was sent in this window: there is no recovery to measure.",))
+        if progress is not None:
+            progress(1, steps, EVIDENCE_STEPS[1])
+        paths = await asyncio.to_thread(write_pack, pack, folder)
+        if progress is not None:
+            progress(2, steps, EVIDENCE_STEPS[2])
+        return paths
 
     def alert_view(self, alert_id: str, /) -> AlertView:
         view = self.alert_views.get(alert_id)
