@@ -26,11 +26,16 @@ from .palette import run_command, wait_until
 pytestmark = pytest.mark.ui
 
 
+def asked(app: EntrabrApp) -> bool:
+    """The folder question is on screen, its field mounted."""
+    return isinstance(app.screen, ExportPathDialog) and bool(app.screen.query("#export-path"))
+
+
 async def write_pack(app: EntrabrApp, pilot: Pilot[Any], folder: str | None = None) -> Path:
     """Run the palette entry, answer the folder question (``folder``, else the one offered); returns the
     folder offered."""
     await run_command(pilot, "write evidence pack", "Write evidence pack")
-    await wait_until(pilot, lambda: isinstance(app.screen, ExportPathDialog), "the folder question")
+    await wait_until(pilot, lambda: asked(app), "the folder question")
     field = app.screen.query_one("#export-path", Input)
     offered = Path(field.value)
     if folder is not None:
@@ -102,7 +107,7 @@ async def test_cancelling_writes_nothing(tmp_path: Path) -> None:
     backend = FakeBackend()
     async with running(backend) as (app, pilot):
         await run_command(pilot, "write evidence pack", "Write evidence pack")
-        await wait_until(pilot, lambda: isinstance(app.screen, ExportPathDialog), "the folder question")
+        await wait_until(pilot, lambda: asked(app), "the folder question")
         offered = Path(app.screen.query_one("#export-path", Input).value)
         await pilot.press("escape")
         await settle(pilot)
