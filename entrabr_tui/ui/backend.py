@@ -30,6 +30,7 @@ from entrabr_tui.core.compare import Comparison, MovedObject, ObjectDelta
 from entrabr_tui.core.model import Change, FilteringCriteria, Job, RecoveryStatus, Snapshot, SyncStatus
 from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.core.verification import Verification
+from entrabr_tui.engine.alert_view import AlertView
 from entrabr_tui.engine.attribution import ChangeAttribution
 from entrabr_tui.engine.audit import (
     ActorSummary,
@@ -322,10 +323,10 @@ class Backend(Protocol):
     # -- cache queries (blocking; call from thread workers) ----------------------------------------------
     def counts(
         self, report_id: str, /, *, text: str | None = None, recoverable: Recoverable | None = None,
-        marked: bool | None = None,
+        marked: bool | None = None, ids: Sequence[str] | None = None,
     ) -> Sequence[TypeActionCount]:
         """Cached change counts by type and action, optionally of the matches of a filter only (``marked``:
-        only the queued ones, or only the others)."""
+        only the queued ones, or only the others; ``ids``: only the changes of these objects)."""
         ...
 
     def page(
@@ -339,9 +340,11 @@ class Backend(Protocol):
         *,
         text: str | None = None,
         recoverable: Recoverable | None = None,
+        ids: Sequence[str] | None = None,
     ) -> Sequence[ChangeSummary]:
         """Keyset page of one type/action ordered by name, ID and position, after ``(name, id, position)``
-        of the last row; ``text`` keeps changes whose name or UPN contains it or whose ID starts with it."""
+        of the last row; ``text`` keeps changes whose name or UPN contains it or whose ID starts with it;
+        ``ids`` keeps the changes of these objects."""
         ...
 
     def compare_page(self, reports: tuple[str, str], entity_type: str | None, kind: str | None, offset: int,
@@ -390,7 +393,7 @@ class Backend(Protocol):
 
     def mark_where(
         self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None, text: str | None = None,
-        recoverable: Recoverable | None = None,
+        recoverable: Recoverable | None = None, ids: Sequence[str] | None = None,
     ) -> int:
         """Queue every change of the report matching the filter (``nodes``: of these (type, action) pairs
         only), loaded or not; returns how many were newly queued. One bulk change (see ``undo_marks``)."""
@@ -398,7 +401,7 @@ class Backend(Protocol):
 
     def unmark_where(
         self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None, text: str | None = None,
-        recoverable: Recoverable | None = None,
+        recoverable: Recoverable | None = None, ids: Sequence[str] | None = None,
     ) -> int:
         """Take every change of the report matching the filter out of the queue; returns how many left it.
         One bulk change (see ``undo_marks``)."""
@@ -592,6 +595,22 @@ class Backend(Protocol):
 
     def discard_interrupted_restore(self) -> object:
         """Drop the interrupted restore: its remaining batches are never sent (blocking)."""
+        ...
+
+    # -- evidence pack (network, then files) -----------------------------------------------------------------
+    async def write_evidence(self, folder: Path, since: datetime,
+                             progress: Callable[[int, int, str], object] | None, /) -> Sequence[Path]:
+        """Write the evidence pack of the recoveries since ``since`` (timeline, RPO/RTO, plans, jobs and a
+        SHA-256 manifest) to ``folder``, a new or empty folder; ``progress(step, steps, text)`` hears each
+        step. Returns the files written; raises the engine's ``EvidenceTargetError`` when the folder cannot
+        take it (not empty, cannot be made or written)."""
+        ...
+
+    # -- watch alerts (blocking) ----------------------------------------------------------------------------
+    def alert_view(self, alert_id: str, /) -> AlertView:
+        """An open ``entrabr watch`` alert as the app shows it: its report and the objects, type, action and
+        property its rule matched; raises the engine's ``AlertNotShownError`` (its message says why: an
+        unknown or resolved alert, an audit-log alert, a report no longer cached)."""
         ...
 
     # -- history (blocking) ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from entrabr_tui.core.compare import Comparison
+from entrabr_tui.engine.alert_view import AlertView
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.ui.backend import (
     CachedReportView,
@@ -30,6 +31,17 @@ class SnapshotsLoaded(Message):
     def __init__(self, entries: Sequence[SnapshotEntry]) -> None:
         super().__init__()
         self.entries = list(entries)
+
+
+class AlertLoaded(Message):
+    """The watch alert the app was opened on was read: its ``view``, or ``error`` saying why it cannot be
+    shown."""
+
+    def __init__(self, alert_id: str, view: AlertView | None, error: str | None = None) -> None:
+        super().__init__()
+        self.alert_id = alert_id
+        self.view = view
+        self.error = error
 
 
 class SnapshotChosen(Message):

@@ -19,6 +19,7 @@ WORKER_TITLES: dict[str, str] = {
     "export": "Export failed",
     "theme": "Theme",
     "interrupted-restore": "Interrupted restore",
+    "evidence": "Evidence pack not written",
     # The main screen: cache reads, the running job and the flows that wait for dialogs.
     "snapshots": "Backups",
     "slot": "Job slot",
@@ -29,6 +30,7 @@ WORKER_TITLES: dict[str, str] = {
     "queue-poll": "Restore queue",
     "restore-marks": "Recent restores",
     "sync-status": "Sync status",
+    "alert": "Opening the alert",
     "job": "Job",
     "report-flow": "New report",
     "restore-flow": "Restore",

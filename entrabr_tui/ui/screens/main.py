@@ -25,6 +25,7 @@ from entrabr_tui.core.model import JobKind, RecoveryStatus
 from entrabr_tui.ui.backend import Backend, CachedReportView, SnapshotEntry
 from entrabr_tui.ui.bindings import AUDIT, GLOBAL, SCREEN, bindings_of
 from entrabr_tui.ui.messages import (
+    AlertLoaded,
     ChangeHighlighted,
     CompareProgressed,
     CompareReady,
@@ -56,6 +57,7 @@ from entrabr_tui.ui.screens.report_flow import ReportFlow
 from entrabr_tui.ui.screens.restore_flow import RestoreFlow
 from entrabr_tui.ui.text import format_duration, keep_input_literal, literal
 from entrabr_tui.ui.widgets.backups import BackupsTable
+from entrabr_tui.ui.widgets.change_filters import AlertLens
 from entrabr_tui.ui.widgets.changes_pane import ChangesPane
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
 from entrabr_tui.ui.widgets.compare_tree import MARKING_OFF, CompareTree
@@ -130,6 +132,9 @@ class MainScreen(Screen[None]):
         self._first_listing = True
         self._queue_timer: Timer | None = None
         self._sync_asked: set[str] = set()  # reports whose sync status was looked up on opening
+        #: The watch alert being read to open on (``entrabr --open``); the newest report waits for it.
+        self.alert_pending: str | None = None
+        self._listed: list[SnapshotEntry] | None = None  # the backups as first listed
 
     # -- widgets ---------------------------------------------------------------------------------------------
     @property
@@ -247,18 +252,81 @@ class MainScreen(Screen[None]):
     def _snapshots_loaded(self, message: SnapshotsLoaded) -> None:
         self.backups.show_entries(message.entries)
         self.set_pane_title(1, "Backups", f"{len(message.entries)}")
-        if self.report_id is None and self.snapshot is None and not self.comparing:
-            ready = [e for e in message.entries if e.report is not None and e.report.complete
-                     and e.report.status is RecoveryStatus.SUCCESSFUL]
-            if ready:
-                newest = max(ready, key=lambda e: e.snapshot.created)
-                self.snapshot = newest
-                self.backups.mark_selected(newest.snapshot.id)
-                assert newest.report is not None
-                self.open_report(newest.report.id, newest.report)
-            elif self._first_listing:
-                self.changes.show_message(first_run_hint(message.entries, self.backups.current_entry))
+        first = self._first_listing
+        if first:
+            self._listed = message.entries
+        if self.report_id is None and self.snapshot is None and self.alert_pending is None \
+                and not self.comparing:
+            self._open_newest(message.entries, first)
+        elif self.snapshot is None and self.report is not None:  # an alert's report opened before the list
+            entry = self.backup_entry(self.report.snapshot_id)
+            if entry is not None:
+                self.snapshot = entry
+                self.backups.mark_selected(entry.snapshot.id)
         self._after_first_listing()
+
+    def _open_newest(self, entries: Sequence[SnapshotEntry], first: bool) -> None:
+        """Open the newest backup's complete report (the start of a session), else say how to make one."""
+        ready = [e for e in entries if e.report is not None and e.report.complete
+                 and e.report.status is RecoveryStatus.SUCCESSFUL]
+        if ready:
+            newest = max(ready, key=lambda e: e.snapshot.created)
+            self.snapshot = newest
+            self.backups.mark_selected(newest.snapshot.id)
+            assert newest.report is not None
+            self.open_report(newest.report.id, newest.report)
+        elif first:
+            self.changes.show_message(first_run_hint(entries, self.backups.current_entry))
+
+    # -- a watch alert (entrabr --open) ---------------------------------------------------------------------
+    def open_alert(self, alert_id: str) -> None:
+        """Open the app on a watch alert: its report, the Changes tree filtered to the objects its rule
+        matched, the first of them in the Diff pane. An alert that cannot be shown is said in a notification
+        and the session starts as usual (on the newest report)."""
+        if self.backend is None:
+            return
+        self.alert_pending = alert_id
+        self.changes.show_message(f"Opening alert {alert_id}…")
+        self._read_alert(self.backend, alert_id)
+
+    @work(thread=True, exit_on_error=False, group="alert", description="Reading the alert")
+    def _read_alert(self, backend: Backend, alert_id: str) -> None:
+        from entrabr_tui.engine.errors import EngineError
+
+        try:
+            view = backend.alert_view(alert_id)
+        except EngineError as exc:
+            self.post_message(AlertLoaded(alert_id, None, str(exc)))
+            return
+        except Exception as exc:
+            self.post_message(AlertLoaded(alert_id, None, f"The alert could not be read: {exc}"))
+            raise
+        self.post_message(AlertLoaded(alert_id, view))
+
+    @on(AlertLoaded)
+    def _alert_loaded(self, message: AlertLoaded) -> None:
+        if message.alert_id != self.alert_pending or self.backend is None:
+            return
+        self.alert_pending = None
+        view = message.view
+        if view is None:
+            self.notify(message.error or f"Alert {message.alert_id} cannot be shown.",
+                        title=f"Alert {message.alert_id} not opened", severity="warning", timeout=30)
+            if self._listed is None:
+                self.changes.show_message("Loading backups…")  # the newest report opens once listed
+            elif self.report_id is None:
+                self._open_newest(self._listed, True)
+            return
+        report = view.report
+        lens = AlertLens(view.alert_id, view.object_ids, view.matched)
+        self.open_report(report.id, report)
+        self.changes.show_alert(report.id, lens, view.entity_type, view.action)
+        self._focus_changes()
+        what = " ".join(p for p in (view.entity_type, view.action, view.prop) if p)
+        shown = f"{len(view.object_ids):,} object(s)" + ("" if view.listed_all else
+                                                          f" of {view.matched:,} change(s) matched")
+        self.notify(f"{view.title}\nShowing {shown}{' · ' + what if what else ''}; esc shows the whole "
+                    "report.", title=f"Alert {view.alert_id} · {view.severity} · {view.rule}", timeout=30)
 
     @on(SnapshotChosen)
     def _snapshot_chosen(self, message: SnapshotChosen) -> None:
