@@ -434,12 +434,16 @@ class AuditJoinStore:
             return f"change_actor a JOIN {change_table(report_id)} c ON c.rowid = a.row"
         return "change_actor a"
 
-    def group_count(self, report_id: int, group: ChangeGroup, *, marked: bool | None = None) -> int:
-        """How many change rows a group holds (optionally only the marked or unmarked ones)."""
+    def group_count(self, report_id: int, group: ChangeGroup, *, marked: bool | None = None,
+                    kept: bool | None = None) -> int:
+        """How many change rows a group holds (optionally only the marked or unmarked ones, only the ones a
+        ``keep`` tag keeps or only the others)."""
         clauses, args, joined = group.where(report_id)
         if marked is not None:
             clauses.append(("" if marked else "NOT ") + "EXISTS (SELECT 1 FROM restore_queue q WHERE "
                            "q.report_id = a.report_id AND q.object_id = a.object_id)")
+        if kept is not None:
+            clauses.append(KEPT_SQL if kept else f"NOT {KEPT_SQL}")
         sql = f"SELECT count(*) FROM {self._from(report_id, joined)} WHERE {' AND '.join(clauses)}"
         return int(self._db.conn.execute(sql, args).fetchone()[0])
 
@@ -507,13 +511,25 @@ class AuditJoinStore:
         return GroupMarkResult(marked, max(0, int(total) - int(kept) - marked), int(kept))
 
     def unmark_group(self, report_id: int, group: ChangeGroup) -> int:
-        """Take every change of a group out of the restore queue; returns how many were queued."""
+        """Take every change of a group out of the restore queue, set-based, as one bulk change of the queue
+        (recorded afresh, like :meth:`mark_group`: the queue's one undo queues them again); returns how many
+        objects left the queue."""
+        self._queue.start_undo()
         clauses, args, joined = group.where(report_id)
+        rid = int(report_id)
+        conn = self._db.conn
         with self._db.tx():
-            cursor = self._db.conn.execute(
-                "DELETE FROM restore_queue WHERE report_id = ? AND object_id IN (SELECT a.object_id FROM "
-                f"{self._from(report_id, joined)} WHERE {' AND '.join(clauses)})", [report_id, *args])
-            return max(0, cursor.rowcount)
+            conn.execute(
+                "INSERT OR REPLACE INTO temp.queue_undo "
+                "(report_id, object_id, entity_type, action, marked_at, added) "
+                "SELECT q.report_id, q.object_id, q.entity_type, q.action, q.marked_at, 0 "
+                f"FROM restore_queue q WHERE q.report_id = {rid} AND q.object_id IN (SELECT a.object_id FROM "
+                f"{self._from(report_id, joined)} WHERE {' AND '.join(clauses)})", args)
+            before = conn.total_changes
+            conn.execute(
+                "DELETE FROM restore_queue WHERE report_id = ? AND object_id IN "
+                "(SELECT object_id FROM temp.queue_undo WHERE report_id = ? AND added = 0)", (rid, rid))
+            return conn.total_changes - before
 
     def kept_ids(self, report_id: int) -> set[str]:
         """Object ids of the report whose cluster or operation is tagged ``keep``."""
