@@ -713,7 +713,8 @@ class Session:
     def group_count(self, report_id: ReportRef, group: ChangeGroup, *, marked: bool | None = None,
                     kept: bool | None = None) -> int:
         """Changes in a group (actor, operation, cluster, time window, filter …) across the whole report
-        (``marked``: only queued or unqueued ones; ``kept``: only ones a ``keep`` tag keeps, or the others)."""
+        (``marked``: only queued or unqueued ones; ``kept``: only ones a ``keep`` tag keeps, or the
+        others)."""
         return self.audit.group_count(report_id, group, marked=marked, kept=kept)
 
     def group_counts(self, report_id: ReportRef, by: str,

@@ -128,6 +128,8 @@ GROUPS = BindingGroup(
     (
         Binding("b", "regroup", "Group by: type, actor, cluster", id="changes-regroup"),
         Binding("m", "mark_group", "Mark the whole group", id="changes-mark-group"),
+        Binding("m", "unmark_group", "Unmark the whole group", id="changes-unmark-group"),
+        Binding("w", "mark_window", "Mark a time window", id="changes-mark-window"),
         Binding("T", "tag_group", "Tag the cluster or operation", show=False, id="changes-tag-group"),
     ),
 )
@@ -145,6 +147,14 @@ TRIAGE_DIALOG = BindingGroup(
         Binding("i", "choose('investigate')", "Investigate", id="triage-investigate"),
         Binding("x", "choose('')", "Remove the tag", id="triage-remove"),
         Binding("escape", "cancel", "Cancel", id="triage-cancel"),
+    ),
+)
+
+WINDOW_DIALOG = BindingGroup(
+    "Mark a time window",
+    (
+        Binding("ctrl+s", "mark", "Mark the window", priority=True, id="window-mark"),
+        Binding("escape", "cancel", "Cancel", id="window-cancel"),
     ),
 )
 
@@ -341,7 +351,8 @@ HELP = BindingGroup(
 #: All groups, in the order the help screen lists them.
 ALL_GROUPS: tuple[BindingGroup, ...] = (
     GLOBAL, AUDIT, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, GROUPS, DIFF, RAW_JSON, QUEUE, DIALOG,
-    RESTORE_CONFIRM, TRIAGE_DIALOG, NOT_IN_REPORT, TYPED_DIALOG, EXPORT_DIALOG, TEXT_DIALOG, CHOICES,
+    RESTORE_CONFIRM, TRIAGE_DIALOG, WINDOW_DIALOG, NOT_IN_REPORT, TYPED_DIALOG, EXPORT_DIALOG, TEXT_DIALOG,
+    CHOICES,
     SCOPE_DIALOG, INTERRUPTED, PLAN_REVIEW, RECHECK_DIALOG,
     BREAK_GLASS_DIALOG, LOCKOUT_DIALOG, RESTORE_RESULT, FAILED_CHANGES, FAILED_CHANGES_SCREEN, HISTORY,
     SIGN_IN, HELP,

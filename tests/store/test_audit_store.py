@@ -204,7 +204,8 @@ def test_a_time_window_counts_marks_and_leaves_kept_changes_alone(cache: Cache) 
     assert cache.audit_join.group_count(report_id, window, kept=True) == kept
     assert cache.audit_join.group_count(report_id, window, kept=False) == len(inside) - kept
     result = cache.audit_join.mark_group(report_id, window)
-    assert result.kept == kept and cache.audit_join.group_count(report_id, window, marked=False, kept=False) == 0
+    assert result.kept == kept
+    assert cache.audit_join.group_count(report_id, window, marked=False, kept=False) == 0
     assert cache.audit_join.group_count(report_id, window, marked=True, kept=True) == 0
 
 
