@@ -2,7 +2,8 @@
 
 Each binding has an ``id`` so users can remap it in the config file's keymap (``App.set_keymap``), and
 the help screen is generated from this registry (with the active keymap applied), so what the help says is
-what the keys do. Every screen and widget of the UI takes its ``BINDINGS`` from here, including the keys
+what the keys do. A binding whose footer label is short says it in full in its ``tooltip``, which the help
+screen shows. Every screen and widget of the UI takes its ``BINDINGS`` from here, including the keys
 Textual's own classes would bind for them (a test checks that each key they answer to has an id here).
 """
 
@@ -126,10 +127,15 @@ CHANGES = BindingGroup(
 GROUPS = BindingGroup(
     "Changes pane: who changed it",
     (
-        Binding("b", "regroup", "Group by: type, actor, cluster", id="changes-regroup"),
-        Binding("m", "mark_group", "Mark the whole group", id="changes-mark-group"),
-        Binding("m", "unmark_group", "Unmark the whole group", id="changes-unmark-group"),
-        Binding("w", "mark_window", "Mark a time window", id="changes-mark-window"),
+        Binding("b", "regroup", "Group", id="changes-regroup",
+                tooltip="Group by: type → action, actor → operation, cluster"),
+        Binding("m", "mark_group", "Mark group", id="changes-mark-group",
+                tooltip="Mark the whole group across the report (changes tagged keep are left out)"),
+        Binding("m", "unmark_group", "Unmark group", id="changes-unmark-group",
+                tooltip="Unmark the whole group (m does this when all of the group is marked)"),
+        Binding("w", "mark_window", "Mark time", id="changes-mark-window",
+                tooltip="Mark a time window: from and to, counted first (starts at the actor's or operation's "
+                        "time span)"),
         Binding("T", "tag_group", "Tag the cluster or operation", show=False, id="changes-tag-group"),
     ),
 )

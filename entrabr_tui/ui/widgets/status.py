@@ -33,11 +33,13 @@ def short_identity(identity: str) -> str:
 
 
 class StatusLine(Static):
-    """``entrabr · tenant · identity · role · job slot · offline`` — one line, every part literal.
+    """``entrabr · tenant · identity · role · not in report · job slot · offline`` — one line, every part
+    literal.
 
     When the line is too narrow, parts get shorter in turn (the identity without its domain, the role's short
-    name, the tenant cut) before anything is cut, so the role and who is signed in stay readable at 80
-    columns. Offline, the role and the job slot are not known, and the line says so.
+    name, the app's name left out, the tenant cut) before anything is cut, so the role and who is signed in stay readable at 80
+    columns, and the audit part (how much the open report cannot show) is never cut. Offline, the role and
+    the job slot are not known, and the line says so.
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -66,14 +68,12 @@ class StatusLine(Static):
         self._redraw()
 
     def _parts(self, level: int) -> tuple[list[str], str]:
-        """Left parts and the right side at shortening ``level`` (0: everything in full; 1: without the audit
-        part, which goes first; then the others get shorter)."""
-        audit = self.audit if level == 0 else None
-        level = max(0, level - 1)
+        """Left parts and the job slot's part at shortening ``level`` (0: everything in full; then the parts
+        get shorter in turn). The audit part is never shortened: what the report cannot show stays in view."""
         caps = self.capabilities
-        left = ["entrabr"] if level < 4 else []
+        left = ["entrabr"] if level < 3 else []
         if self.tenant:
-            left.append(truncate(clean(self.tenant), 24 if level < 3 else 12))
+            left.append(truncate(clean(self.tenant), 24 if level < 4 else 12))
         if caps is not None:
             who = clean(caps.identity.display)
             left.append(truncate(who if level < 1 else short_identity(who), 40 if level < 5 else 16))
@@ -85,19 +85,21 @@ class StatusLine(Static):
             right = "job slot not known · OFFLINE (cache only)" if level < 2 else "OFFLINE"
         else:
             right = clean(self.slot) if self.slot else ("job slot free" if level < 2 else "slot free")
-        if audit:
-            right = f"{clean(audit)} · {right}"
         return left, right
 
     def _redraw(self) -> None:
-        """Who and where on the left, the job slot on the right; parts shorten before anything is cut."""
+        """Who and where on the left; the audit part and the job slot on the right. Parts shorten before
+        anything is cut, and the audit part (``not in report: 12 (L)``) is never cut: the job slot's part and
+        then the left side give way to it."""
         width = max(20, (self.size.width or 100) - 2)
-        for level in range(7):
-            left_parts, right_text = self._parts(level)
+        audit = f"{clean(self.audit)} · " if self.audit else ""
+        for level in range(6):
+            left_parts, slot = self._parts(level)
             left_plain = " · ".join(left_parts)
-            if cell_len(left_plain) + 3 + cell_len(right_text) <= width:
+            if cell_len(left_plain) + 3 + cell_len(audit) + cell_len(slot) <= width:
                 break
-        right = Text(truncate(right_text, max(20, width - 30)), style="bold" if self.offline else "")
+        slot_room = max(8, max(20, width - 30) - cell_len(audit))
+        right = Text(audit + truncate(slot, slot_room), style="bold" if self.offline else "")
         room = max(8, width - right.cell_len - 3)
         left = Text(truncate(left_plain, room), end="")
         if left_parts and left_parts[0] == "entrabr":
