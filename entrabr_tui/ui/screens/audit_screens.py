@@ -175,8 +175,8 @@ class TimeWindowDialog(ModalScreen[ChangeGroup | None]):
                 title.append_text(literal(" of the matches of /", (truncate(clean(self.text), 30), "")))
             yield Label(title, classes="dialog-title")
             yield Label(Text("From and to: a UTC date/time (2026-07-28T08:00Z) or an age (30m, 12h, 7d); "
-                             "empty: no limit. The time is when the audit log says the change was made.",
-                             style="dim"))
+                             "one may stay empty (no limit). The time is when the audit log says the change "
+                             "was made: changes it has no record of are outside every window.", style="dim"))
             with Horizontal(classes="window-field"):
                 yield Label("From ")
                 yield Input(moment_text(self.since) if self.since is not None else "",
@@ -210,6 +210,9 @@ class TimeWindowDialog(ModalScreen[ChangeGroup | None]):
             except TimeInputError as err:
                 raise ValueError(f"{name}: {err} {err.hint}") from None
         since, until = ends
+        if since is None and until is None:
+            raise ValueError("Type From, To or both (a window with no end is the whole report: ctrl+a marks "
+                             "every match).")
         if since is not None and until is not None and since > until:
             raise ValueError("From is after To.")
         return ChangeGroup(since=since, until=until, text=self.text)

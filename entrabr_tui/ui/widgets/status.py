@@ -36,10 +36,10 @@ class StatusLine(Static):
     """``entrabr · tenant · identity · role · not in report · job slot · offline`` — one line, every part
     literal.
 
-    When the line is too narrow, parts get shorter in turn (the identity without its domain, the role's short
-    name, the app's name left out, the tenant cut) before anything is cut, so the role and who is signed in stay readable at 80
-    columns, and the audit part (how much the open report cannot show) is never cut. Offline, the role and
-    the job slot are not known, and the line says so.
+    When the line is too narrow, parts get shorter in turn (the role's short name, the app's name left out,
+    the identity without its domain, the tenant cut) before anything is cut, so the role and who is signed in
+    stay readable at 80 columns, and the audit part (how much the open report cannot show) is never cut.
+    Offline, the role and the job slot are not known, and the line says so.
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -67,45 +67,70 @@ class StatusLine(Static):
     def on_resize(self) -> None:
         self._redraw()
 
-    def _parts(self, level: int) -> tuple[list[str], str]:
-        """Left parts and the job slot's part at shortening ``level`` (0: everything in full; then the parts
-        get shorter in turn). The audit part is never shortened: what the report cannot show stays in view."""
+    def _parts(self, level: int) -> tuple[list[tuple[str, str]], str]:
+        """Left parts (``(name, text)``) and the job slot's part at shortening ``level`` (0: everything in
+        full; then the role's short name, the app's name left out, the identity without its domain, the
+        tenant cut, the identity cut). The audit part is never shortened."""
         caps = self.capabilities
-        left = ["entrabr"] if level < 3 else []
+        left = [("app", "entrabr")] if level < 2 else []
         if self.tenant:
-            left.append(truncate(clean(self.tenant), 24 if level < 4 else 12))
+            left.append(("tenant", truncate(clean(self.tenant), 24 if level < 4 else 12)))
         if caps is not None:
             who = clean(caps.identity.display)
-            left.append(truncate(who if level < 1 else short_identity(who), 40 if level < 5 else 16))
+            shown = who if level < 3 else short_identity(who)
+            left.append(("identity", truncate(shown, 40 if level < 5 else 16)))
             if self.offline:
-                left.append("role not known offline" if level < 2 else "role ?")
+                left.append(("role", "role not known offline" if level < 1 else "role ?"))
             else:
-                left.append(caps.role.value if level < 2 else _SHORT_ROLE.get(caps.role, caps.role.value))
+                left.append(("role", caps.role.value if level < 1 else
+                             _SHORT_ROLE.get(caps.role, caps.role.value)))
         if self.offline:
-            right = "job slot not known · OFFLINE (cache only)" if level < 2 else "OFFLINE"
+            right = "job slot not known · OFFLINE (cache only)" if level < 1 else "OFFLINE"
         else:
-            right = clean(self.slot) if self.slot else ("job slot free" if level < 2 else "slot free")
+            right = clean(self.slot) if self.slot else ("job slot free" if level < 1 else "slot free")
         return left, right
 
     def _redraw(self) -> None:
         """Who and where on the left; the audit part and the job slot on the right. Parts shorten before
-        anything is cut, and the audit part (``not in report: 12 (L)``) is never cut: the job slot's part and
-        then the left side give way to it."""
+        anything is cut. When even the shortest parts do not fit, the job slot's text is cut, then the
+        identity and the tenant; the audit part (``not in report: 12 (L)``) and the role never are."""
         width = max(20, (self.size.width or 100) - 2)
         audit = f"{clean(self.audit)} · " if self.audit else ""
         for level in range(6):
             left_parts, slot = self._parts(level)
-            left_plain = " · ".join(left_parts)
-            if cell_len(left_plain) + 3 + cell_len(audit) + cell_len(slot) <= width:
+            if _width(left_parts) + 3 + cell_len(audit) + cell_len(slot) <= width:
                 break
-        slot_room = max(8, max(20, width - 30) - cell_len(audit))
+        slot_room = max(min(cell_len(slot), _SLOT_MIN), width - 3 - cell_len(audit) - _width(left_parts))
         right = Text(audit + truncate(slot, slot_room), style="bold" if self.offline else "")
-        room = max(8, width - right.cell_len - 3)
-        left = Text(truncate(left_plain, room), end="")
-        if left_parts and left_parts[0] == "entrabr":
+        left_plain = " · ".join(text for _, text in _fit(left_parts, max(8, width - right.cell_len - 3)))
+        left = Text(truncate(left_plain, max(8, width - right.cell_len - 3)), end="")
+        if left_parts and left_parts[0][0] == "app":
             left.stylize("bold", 0, min(7, len(left.plain)))
         gap = max(3, width - left.cell_len - right.cell_len)
         self.update(Text.assemble(left, " " * gap, right))
+
+
+#: The job slot's text keeps at least this many cells (``slot free``) when the line is short of room.
+_SLOT_MIN = 9
+#: What the identity and the tenant are cut down to, at least, before the line is cut at its end.
+_PART_MIN = 8
+
+
+def _width(parts: list[tuple[str, str]]) -> int:
+    return cell_len(" · ".join(text for _, text in parts))
+
+
+def _fit(parts: list[tuple[str, str]], room: int) -> list[tuple[str, str]]:
+    """The left parts cut to ``room`` cells: the identity first, then the tenant (never below
+    :data:`_PART_MIN`); the role stays whole."""
+    out = list(parts)
+    for name in ("identity", "tenant"):
+        over = _width(out) - room
+        if over <= 0:
+            break
+        out = [(n, truncate(text, max(_PART_MIN, cell_len(text) - over)) if n == name else text)
+               for n, text in out]
+    return out
 
 
 class ReadOnlyBanner(Static):
