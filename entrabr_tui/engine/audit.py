@@ -415,6 +415,13 @@ class AuditService:
             report, _ = self._joined(cache, ref)
             return cache.audit_join.group_count(report.id, group, marked=marked, kept=kept)
 
+    def group_has(self, ref: ReportRef, group: ChangeGroup, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        """Whether a group holds any change (narrowed as :meth:`group_count` narrows), cheaply."""
+        with self.reader.locked() as cache:
+            report, _ = self._joined(cache, ref)
+            return cache.audit_join.group_has(report.id, group, marked=marked, kept=kept)
+
     def group_counts(self, ref: ReportRef, by: str,
                      group: ChangeGroup | None = None) -> list[tuple[str, int]]:
         """Sizes of the sub-groups of a group by ``actor``, ``operation`` or ``cluster`` (largest first)."""

@@ -717,6 +717,11 @@ class Session:
         others)."""
         return self.audit.group_count(report_id, group, marked=marked, kept=kept)
 
+    def group_has(self, report_id: ReportRef, group: ChangeGroup, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        """Whether a group holds any change (narrowed as :meth:`group_count` narrows); stops at the first."""
+        return self.audit.group_has(report_id, group, marked=marked, kept=kept)
+
     def group_counts(self, report_id: ReportRef, by: str,
                      group: ChangeGroup | None = None) -> list[tuple[str, int]]:
         """Sizes of a group's sub-groups by ``actor``, ``operation`` or ``cluster``, largest first."""

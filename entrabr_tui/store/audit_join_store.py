@@ -438,14 +438,28 @@ class AuditJoinStore:
                     kept: bool | None = None) -> int:
         """How many change rows a group holds (optionally only the marked or unmarked ones, only the ones a
         ``keep`` tag keeps or only the others)."""
+        source, where, args = self._narrowed(report_id, group, marked, kept)
+        return int(self._db.conn.execute(f"SELECT count(*) FROM {source} WHERE {where}", args).fetchone()[0])
+
+    def group_has(self, report_id: int, group: ChangeGroup, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        """Whether a group holds any change row (narrowed as :meth:`group_count` narrows); stops at the
+        first it finds, so it is cheap on a big group that has one."""
+        source, where, args = self._narrowed(report_id, group, marked, kept)
+        sql = f"SELECT EXISTS (SELECT 1 FROM {source} WHERE {where})"
+        return bool(self._db.conn.execute(sql, args).fetchone()[0])
+
+    def _narrowed(self, report_id: int, group: ChangeGroup, marked: bool | None,
+                  kept: bool | None) -> tuple[str, str, list[Any]]:
+        """``(FROM, WHERE, arguments)`` of a group's rows, only marked or unmarked ones, only kept ones or
+        the others, when asked."""
         clauses, args, joined = group.where(report_id)
         if marked is not None:
             clauses.append(("" if marked else "NOT ") + "EXISTS (SELECT 1 FROM restore_queue q WHERE "
                            "q.report_id = a.report_id AND q.object_id = a.object_id)")
         if kept is not None:
             clauses.append(KEPT_SQL if kept else f"NOT {KEPT_SQL}")
-        sql = f"SELECT count(*) FROM {self._from(report_id, joined)} WHERE {' AND '.join(clauses)}"
-        return int(self._db.conn.execute(sql, args).fetchone()[0])
+        return self._from(report_id, joined), " AND ".join(clauses), args
 
     def group_counts(self, report_id: int, by: str,
                      group: ChangeGroup = ChangeGroup()) -> list[tuple[str, int]]:

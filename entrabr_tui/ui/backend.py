@@ -468,6 +468,12 @@ class Backend(Protocol):
         tag keeps or only the others, when asked)."""
         ...
 
+    def group_has(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        """Whether a group holds any change (narrowed as ``group_count`` narrows); cheap on a big group that
+        has one (for the footer's "Mark group" or "Unmark group")."""
+        ...
+
     def group_counts(self, report_id: str, by: str, group: ChangeGroup, /) -> Sequence[tuple[str, int]]:
         """Sub-group sizes of a group by ``actor``, ``operation`` or ``cluster`` (with a text filter on)."""
         ...

@@ -134,8 +134,8 @@ GROUPS = BindingGroup(
         Binding("m", "unmark_group", "Unmark group", id="changes-unmark-group",
                 tooltip="Unmark the whole group (m does this when all of the group is marked)"),
         Binding("w", "mark_window", "Mark time", id="changes-mark-window",
-                tooltip="Mark a time window: from and to, counted first (starts at the actor's or operation's "
-                        "time span)"),
+                tooltip="Mark a time window: from and to, counted first (starts at the actor's or "
+                        "operation's time span)"),
         Binding("T", "tag_group", "Tag the cluster or operation", show=False, id="changes-tag-group"),
     ),
 )

@@ -182,11 +182,14 @@ def test_unmarking_a_group_is_one_bulk_change_the_undo_queues_again(cache: Cache
     cache.audit_join.mark_group(report_id, second)
     queued = cache.queue.ids(report_id)
     assert cache.audit_join.group_count(report_id, first, marked=False) == 0
+    assert not cache.audit_join.group_has(report_id, first, marked=False)
+    assert cache.audit_join.group_has(report_id, first, marked=True)
     removed = cache.audit_join.unmark_group(report_id, first)
     assert removed == clusters[0].changes and cache.audit_join.group_count(report_id, first, marked=True) == 0
     assert cache.audit_join.group_count(report_id, second, marked=False) == 0   # the other group stays
     assert cache.queue.undo_counts() == (0, removed)
     assert cache.queue.undo() == (0, removed) and cache.queue.ids(report_id) == queued
+    assert not cache.audit_join.group_has(report_id, ChangeGroup(cluster="no-such-cluster"))
 
 
 def test_a_time_window_counts_marks_and_leaves_kept_changes_alone(cache: Cache) -> None:

@@ -821,6 +821,10 @@ class FakeBackend:
         return sum(1 for r in self._group(group) if (marked is None or (r.change.id in self.queued) == marked)
                    and (kept is None or self._kept(r) == kept))
 
+    def group_has(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        return self.group_count(report_id, group, marked=marked, kept=kept) > 0
+
     def group_counts(self, report_id: str, by: str, group: ChangeGroup, /) -> list[tuple[str, int]]:
         tally: dict[str, int] = {}
         for r in self._group(group):

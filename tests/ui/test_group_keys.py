@@ -18,7 +18,7 @@ from entrabr_tui.core.time_input import moment_text
 from entrabr_tui.ui.app import EntrabrApp
 from entrabr_tui.ui.screens.audit_screens import TimeWindowDialog
 from entrabr_tui.ui.widgets.changes_pane import ChangesPane
-from entrabr_tui.ui.widgets.group_nodes import GroupData, GroupNode, Level
+from entrabr_tui.ui.widgets.group_nodes import GroupData, GroupNode
 from entrabr_tui.ui.widgets.group_tree import GroupTree
 
 from .conftest import running, settle
@@ -76,7 +76,8 @@ def notes_of(app: EntrabrApp) -> list[str]:
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_w_on_an_operation_counts_its_time_span_then_marks_it_and_u_undoes(size: tuple[int, int]) -> None:
+async def test_w_on_an_operation_counts_its_time_span_then_marks_it_and_u_undoes(
+        size: tuple[int, int]) -> None:
     backend = FakeBackend()
     async with running(backend, size=size) as (app, pilot):
         tree = await group_by(pilot, app, 1)
