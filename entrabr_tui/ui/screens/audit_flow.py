@@ -263,11 +263,8 @@ class AuditFlow:
             unmarks = self.fully_marked(report_id, group, nodes)
         except (AuditNotReadyError, AuditUnavailableError):
             unmarks = False
-        self.screen.app.call_from_thread(self._show_probe, report_id, group, unmarks)
-
-    def _show_probe(self, report_id: str, group: ChangeGroup, unmarks: bool) -> None:
-        if self.probed == (report_id, group):
-            self.screen.query_one(ChangesPane).show_unmarks(unmarks)
+        if self.probed == (report_id, group):  # else the cursor moved on: a newer look answers
+            self.screen.query_one(ChangesPane).post_message(ChangesPane.Unmarks(unmarks))
 
     # -- time windows ----------------------------------------------------------------------------------------
     def window(self, since: datetime | None, until: datetime | None, text: str | None) -> None:

@@ -24,6 +24,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -229,19 +230,27 @@ class TimeWindowDialog(ModalScreen[ChangeGroup | None]):
         line.update(Text(f"{window_text(window)}: counting…", style="dim"))
         self._count(window)
 
+    class Counted(Message):
+        """A window was counted (``counted``), or could not be (``error``)."""
+
+        def __init__(self, counted: WindowCount | None, error: str = "") -> None:
+            super().__init__()
+            self.counted = counted
+            self.error = error
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="window-count", description="Counting")
     def _count(self, window: ChangeGroup) -> None:
         try:
-            counted = count_window(self.backend, self.report_id, window)
+            self.post_message(self.Counted(count_window(self.backend, self.report_id, window)))
         except (AuditNotReadyError, AuditUnavailableError) as exc:
-            self.app.call_from_thread(self._show_error, str(exc))
+            self.post_message(self.Counted(None, str(exc)))
+
+    @on(Counted)
+    def _counted(self, message: Counted) -> None:
+        counted = message.counted
+        if counted is None:
+            self.query_one("#window-count", Static).update(Text(clean(message.error), style="bold"))
             return
-        self.app.call_from_thread(self._show_count, counted)
-
-    def _show_error(self, text: str) -> None:
-        self.query_one("#window-count", Static).update(Text(clean(text), style="bold"))
-
-    def _show_count(self, counted: WindowCount) -> None:
         if counted.group != self.window:
             return  # typed on since
         self.counted = counted

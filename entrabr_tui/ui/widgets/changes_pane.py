@@ -58,6 +58,13 @@ class ChangesPane(Vertical):
     class GroupFocused(Message):
         """The cursor moved: whether ``m`` marks or unmarks may have changed."""
 
+    class Unmarks(Message):
+        """What the look at the focused group found: ``m`` would unmark it (``value``), or mark it."""
+
+        def __init__(self, value: bool) -> None:
+            super().__init__()
+            self.value = value
+
     class TagGroup(Message):
         """``T``: tag ``node`` (``None``: the cursor is on no cluster or operation)."""
 
@@ -79,6 +86,10 @@ class ChangesPane(Vertical):
         if unmarks != self.unmarks:
             self.unmarks = unmarks
             self.refresh_bindings()
+
+    @on(Unmarks)
+    def _unmarks(self, message: Unmarks) -> None:
+        self.show_unmarks(message.value)
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self) -> None:
