@@ -100,8 +100,11 @@ class StatusLine(Static):
             left_parts, slot = self._parts(level)
             if _width(left_parts) + 3 + cell_len(audit) + cell_len(slot) <= width:
                 break
-        slot_room = max(min(cell_len(slot), _SLOT_MIN), width - 3 - cell_len(audit) - _width(left_parts))
-        right = Text(audit + truncate(slot, slot_room), style="bold" if self.offline else "")
+        slot_room = min(max(min(cell_len(slot), _SLOT_MIN), width - 3 - cell_len(audit) - _width(left_parts)),
+                        width - 3 - _PART_MIN - cell_len(audit))
+        fits = slot_room >= _PART_MIN  # else (far below 80 columns) the slot's part is left out
+        right_plain = audit + truncate(slot, slot_room) if fits else audit.removesuffix(" · ")
+        right = Text(right_plain, style="bold" if self.offline else "")
         left_plain = " · ".join(text for _, text in _fit(left_parts, max(8, width - right.cell_len - 3)))
         left = Text(truncate(left_plain, max(8, width - right.cell_len - 3)), end="")
         if left_parts and left_parts[0][0] == "app":
