@@ -24,6 +24,7 @@ from rich.text import Text
 from entrabr_tui.core.audit_triage import TagTarget
 from entrabr_tui.engine.audit import AuditNotReadyError, AuditUnavailableError, ChangeGroup, GroupMarkResult
 from entrabr_tui.engine.audit_pull import AuditProgress
+from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.messages import MarksReloaded
 from entrabr_tui.ui.screens.audit_screens import (
@@ -193,7 +194,7 @@ class AuditFlow:
         try:  # an unmarked change is found at once in the usual case: only a fully marked group is read whole
             return not backend.group_has(report_id, group, marked=False, kept=False) and \
                 backend.group_has(report_id, group, marked=True)
-        except (AuditNotReadyError, AuditUnavailableError):
+        except EngineError:  # no audit log, no access, no join (the backup time is not known)
             if needs_audit(group):
                 raise
         wanted = set(nodes)
@@ -202,28 +203,28 @@ class AuditFlow:
             counts = backend.counts(report_id, text=group.text, marked=marked)
             return sum(c.count for c in counts if not wanted or (c.entity_type_raw, c.action_raw) in wanted)
 
-        return total(True) == total(None) > 0
+        return total(False) == 0 and total(None) > 0  # the unmarked ones and the cached totals
 
     def _mark(self, report_id: str, group: ChangeGroup, what: str, before: set[str],
               nodes: list[tuple[str, str]], toggle: bool) -> None:
         backend = self.backend
         try:
             unmark = toggle and self.fully_marked(report_id, group, nodes)
-        except (AuditNotReadyError, AuditUnavailableError):
+        except EngineError:
             unmark = False  # marking says what is missing
         try:
             if unmark:
                 removed = backend.unmark_group(report_id, group)
             else:
                 result = backend.mark_group(report_id, group)
-        except (AuditNotReadyError, AuditUnavailableError) as exc:
+        except EngineError as exc:
             if needs_audit(group):
                 raise
             # A type, an action or a filter's matches need no audit log (nor can a tag keep them then).
             call = backend.unmark_where if unmark else backend.mark_where
             changed = call(report_id, nodes=nodes or None, text=group.text)
             self.screen.post_message(MarksReloaded(report_id, backend.marked(report_id)))
-            note = "" if isinstance(exc, AuditNotReadyError) else " (no audit access: tags do not apply)"
+            note = " (no audit access: tags do not apply)" if isinstance(exc, AuditUnavailableError) else ""
             undo = " u undoes." if changed else ""
             done = "Unmarked" if unmark else "Queued"
             self.screen.notify(f"{done} {plural(changed, 'object')} of {what}{note}.{undo}",
@@ -253,6 +254,10 @@ class AuditFlow:
         group = found[0]
         if not again and self.probed == (report_id, group):
             return
+        if not self.changes.marks.marked:  # nothing of the report is marked: m marks
+            self.probed = None
+            pane.show_unmarks(False)
+            return
         self.probed = (report_id, group)
         self.screen.run_worker(partial(self._probe, report_id, group, self._nodes(group)), thread=True,
                                group="group-probe", exclusive=True, exit_on_error=False,
@@ -261,8 +266,8 @@ class AuditFlow:
     def _probe(self, report_id: str, group: ChangeGroup, nodes: list[tuple[str, str]]) -> None:
         try:
             unmarks = self.fully_marked(report_id, group, nodes)
-        except (AuditNotReadyError, AuditUnavailableError):
-            unmarks = False
+        except EngineError:
+            unmarks = False  # m says what is missing when pressed
         if self.probed == (report_id, group):  # else the cursor moved on: a newer look answers
             self.screen.query_one(ChangesPane).post_message(ChangesPane.Unmarks(unmarks))
 
