@@ -765,9 +765,17 @@ class Session:
         """Clusters of alike changes, largest first, with their triage tags."""
         return self.audit.clusters(report_id, after=after, limit=limit)
 
-    def group_count(self, report_id: ReportRef, group: ChangeGroup, *, marked: bool | None = None) -> int:
-        """Changes in a group (actor, operation, cluster, time window, filter …) across the whole report."""
-        return self.audit.group_count(report_id, group, marked=marked)
+    def group_count(self, report_id: ReportRef, group: ChangeGroup, *, marked: bool | None = None,
+                    kept: bool | None = None) -> int:
+        """Changes in a group (actor, operation, cluster, time window, filter …) across the whole report
+        (``marked``: only queued or unqueued ones; ``kept``: only ones a ``keep`` tag keeps, or the
+        others)."""
+        return self.audit.group_count(report_id, group, marked=marked, kept=kept)
+
+    def group_has(self, report_id: ReportRef, group: ChangeGroup, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        """Whether a group holds any change (narrowed as :meth:`group_count` narrows); stops at the first."""
+        return self.audit.group_has(report_id, group, marked=marked, kept=kept)
 
     def group_counts(self, report_id: ReportRef, by: str,
                      group: ChangeGroup | None = None) -> list[tuple[str, int]]:
@@ -785,7 +793,8 @@ class Session:
         return self.audit.mark_group(report_id, group)
 
     def unmark_group(self, report_id: ReportRef, group: ChangeGroup) -> int:
-        """Take a whole group out of the restore queue."""
+        """Take a whole group out of the restore queue; returns how many objects left it. One bulk change:
+        :meth:`undo_marks` queues them again."""
         return self.audit.unmark_group(report_id, group)
 
     def blind_spots(self, report_id: ReportRef) -> list[BlindSpot]:

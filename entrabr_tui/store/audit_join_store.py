@@ -498,14 +498,32 @@ class AuditJoinStore:
             return f"change_actor a JOIN {change_table(report_id)} c ON c.rowid = a.row"
         return "change_actor a"
 
-    def group_count(self, report_id: int, group: ChangeGroup, *, marked: bool | None = None) -> int:
-        """How many change rows a group holds (optionally only the marked or unmarked ones)."""
+    def group_count(self, report_id: int, group: ChangeGroup, *, marked: bool | None = None,
+                    kept: bool | None = None) -> int:
+        """How many change rows a group holds (optionally only the marked or unmarked ones, only the ones a
+        ``keep`` tag keeps or only the others)."""
+        source, where, args = self._narrowed(report_id, group, marked, kept)
+        return int(self._db.conn.execute(f"SELECT count(*) FROM {source} WHERE {where}", args).fetchone()[0])
+
+    def group_has(self, report_id: int, group: ChangeGroup, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        """Whether a group holds any change row (narrowed as :meth:`group_count` narrows); stops at the
+        first it finds, so it is cheap on a big group that has one."""
+        source, where, args = self._narrowed(report_id, group, marked, kept)
+        sql = f"SELECT EXISTS (SELECT 1 FROM {source} WHERE {where})"
+        return bool(self._db.conn.execute(sql, args).fetchone()[0])
+
+    def _narrowed(self, report_id: int, group: ChangeGroup, marked: bool | None,
+                  kept: bool | None) -> tuple[str, str, list[Any]]:
+        """``(FROM, WHERE, arguments)`` of a group's rows, only marked or unmarked ones, only kept ones or
+        the others, when asked."""
         clauses, args, joined = group.where(report_id)
         if marked is not None:
             clauses.append(("" if marked else "NOT ") + "EXISTS (SELECT 1 FROM restore_queue q WHERE "
                            "q.report_id = a.report_id AND q.object_id = a.object_id)")
-        sql = f"SELECT count(*) FROM {self._from(report_id, joined)} WHERE {' AND '.join(clauses)}"
-        return int(self._db.conn.execute(sql, args).fetchone()[0])
+        if kept is not None:
+            clauses.append(KEPT_SQL if kept else f"NOT {KEPT_SQL}")
+        return self._from(report_id, joined), " AND ".join(clauses), args
 
     def group_counts(self, report_id: int, by: str,
                      group: ChangeGroup = ChangeGroup()) -> list[tuple[str, int]]:
@@ -571,13 +589,25 @@ class AuditJoinStore:
         return GroupMarkResult(marked, max(0, int(total) - int(kept) - marked), int(kept))
 
     def unmark_group(self, report_id: int, group: ChangeGroup) -> int:
-        """Take every change of a group out of the restore queue; returns how many were queued."""
+        """Take every change of a group out of the restore queue, set-based, as one bulk change of the queue
+        (recorded afresh, like :meth:`mark_group`: the queue's one undo queues them again); returns how many
+        objects left the queue."""
+        self._queue.start_undo()
         clauses, args, joined = group.where(report_id)
+        rid = int(report_id)
+        conn = self._db.conn
         with self._db.tx():
-            cursor = self._db.conn.execute(
-                "DELETE FROM restore_queue WHERE report_id = ? AND object_id IN (SELECT a.object_id FROM "
-                f"{self._from(report_id, joined)} WHERE {' AND '.join(clauses)})", [report_id, *args])
-            return max(0, cursor.rowcount)
+            conn.execute(
+                "INSERT OR REPLACE INTO temp.queue_undo "
+                "(report_id, object_id, entity_type, action, marked_at, added) "
+                "SELECT q.report_id, q.object_id, q.entity_type, q.action, q.marked_at, 0 "
+                f"FROM restore_queue q WHERE q.report_id = {rid} AND q.object_id IN (SELECT a.object_id FROM "
+                f"{self._from(report_id, joined)} WHERE {' AND '.join(clauses)})", args)
+            before = conn.total_changes
+            conn.execute(
+                "DELETE FROM restore_queue WHERE report_id = ? AND object_id IN "
+                "(SELECT object_id FROM temp.queue_undo WHERE report_id = ? AND added = 0)", (rid, rid))
+            return conn.total_changes - before
 
     def kept_ids(self, report_id: int) -> set[str]:
         """Object ids of the report whose cluster or operation is tagged ``keep``."""

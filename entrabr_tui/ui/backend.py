@@ -485,8 +485,16 @@ class Backend(Protocol):
         """Clusters, largest first (keyset ``after`` = ``(changes, cluster id)``), with their tags."""
         ...
 
-    def group_count(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None) -> int:
-        """Changes in a group across the whole report (only marked or unmarked ones when asked)."""
+    def group_count(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None,
+                    kept: bool | None = None) -> int:
+        """Changes in a group across the whole report (only marked or unmarked ones, only the ones a ``keep``
+        tag keeps or only the others, when asked)."""
+        ...
+
+    def group_has(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        """Whether a group holds any change (narrowed as ``group_count`` narrows); cheap on a big group that
+        has one (for the footer's "Mark group" or "Unmark group")."""
         ...
 
     def group_counts(self, report_id: str, by: str, group: ChangeGroup, /) -> Sequence[tuple[str, int]]:
@@ -505,7 +513,8 @@ class Backend(Protocol):
         ...
 
     def unmark_group(self, report_id: str, group: ChangeGroup, /) -> int:
-        """Take a whole group out of the queue; returns how many were queued."""
+        """Take a whole group out of the queue; returns how many objects left it. One bulk change of the
+        queue: ``undo_marks`` queues them again."""
         ...
 
     def blind_spots(self, report_id: str, /) -> Sequence[BlindSpot]:

@@ -48,6 +48,9 @@ WORKER_TITLES: dict[str, str] = {
     # Who changed it: the audit flow, the grouped tree and the lens.
     "audit-group": "Reading the audit log",
     "audit-tag": "Tagging",
+    "audit-window": "Mark a time window",
+    "window-count": "Counting the time window",
+    "group-probe": "Looking at the group's marks",
     "audit-status": "Counting what the report cannot show",
     "group-tree": "Grouping changes",
     "group-page": "Loading changes",

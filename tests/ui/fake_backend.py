@@ -875,8 +875,14 @@ class FakeBackend:
             out = [c for c in out if (-c.changes, c.id) > (-after[0], after[1])]
         return out[:limit]
 
-    def group_count(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None) -> int:
-        return sum(1 for r in self._group(group) if marked is None or (r.change.id in self.queued) == marked)
+    def group_count(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None,
+                    kept: bool | None = None) -> int:
+        return sum(1 for r in self._group(group) if (marked is None or (r.change.id in self.queued) == marked)
+                   and (kept is None or self._kept(r) == kept))
+
+    def group_has(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        return self.group_count(report_id, group, marked=marked, kept=kept) > 0
 
     def group_counts(self, report_id: str, by: str, group: ChangeGroup, /) -> list[tuple[str, int]]:
         tally: dict[str, int] = {}
@@ -906,10 +912,11 @@ class FakeBackend:
         return GroupMarkResult(len(new), len(rows) - len(kept) - len(new), len(kept))
 
     def unmark_group(self, report_id: str, group: ChangeGroup, /) -> int:
-        ids = [r.change.id for r in self._group(group) if r.change.id in self.queued]
-        for i in ids:
-            del self.queued[i]
-        return len(ids)
+        removed = {r.change.id: self.queued.pop(r.change.id) for r in self._group(group)
+                   if r.change.id in self.queued}
+        self.undo_record = (set(), removed)
+        self.queue_changes += 1
+        return len(removed)
 
     def blind_spots(self, report_id: str, /) -> list[BlindSpot]:
         self._audit_ready()

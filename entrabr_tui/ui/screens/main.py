@@ -369,6 +369,16 @@ class MainScreen(Screen[None]):
         if self.audit is not None:
             self.audit.mark(message.group, message.what)
 
+    @on(ChangesPane.MarkWindow)
+    def _mark_window(self, message: ChangesPane.MarkWindow) -> None:
+        if self.audit is not None:
+            self.audit.window(message.since, message.until, message.text)
+
+    @on(ChangesPane.GroupFocused)
+    def _group_focused(self) -> None:
+        if self.audit is not None:
+            self.audit.probe()
+
     @on(ChangesPane.TagGroup)
     def _tag_group(self, message: ChangesPane.TagGroup) -> None:
         if self.audit is not None:
@@ -628,6 +638,8 @@ class MainScreen(Screen[None]):
             self.marks.warn_recent(message.ids)
         if self.backend is not None:
             self.load_queue(self.backend)
+        if self.audit is not None:
+            self.audit.probe(again=True)
 
     @on(MarkNodesRequested)
     def _mark_nodes(self, message: MarkNodesRequested) -> None:
@@ -641,6 +653,8 @@ class MainScreen(Screen[None]):
             self.query_one(GroupTree).relabel()
         if self.backend is not None:
             self.load_queue(self.backend)
+        if self.audit is not None:
+            self.audit.probe(again=True)
 
     @on(QueueChanged)
     def _queue_changed(self) -> None:
