@@ -41,6 +41,8 @@ from entrabr_tui.ui.widgets.group_nodes import Grouping, GroupNode, Level
 from entrabr_tui.ui.widgets.group_tree import GroupTree
 
 if TYPE_CHECKING:
+    from textual.worker import Worker
+
     from entrabr_tui.ui.screens.main import MainScreen
 
 
@@ -87,7 +89,8 @@ class AuditFlow:
         """``b``: the next grouping (the pane title names it)."""
         self.show(self.grouping.next)
 
-    def show(self, grouping: Grouping) -> None:
+    def show(self, grouping: Grouping) -> Worker[None] | None:
+        """Show the Changes pane grouped by ``grouping``; returns the worker that reads the groups, if any."""
         screen = self.screen
         self.grouping = grouping
         screen.query_one(ChangesPane).grouping = grouping
@@ -99,14 +102,14 @@ class AuditFlow:
             (self.groups if grouped else self.changes).focus()
         if not grouped:
             self.changes.refresh_summary()
-            return
+            return None
         report_id = screen.report_id
         if report_id is None:
             self.groups.show_message("Open a report first (pane 1).")
-            return
+            return None
         self.groups.show_message("checking the audit log…")
-        screen.run_worker(self._ready_then_show(report_id, grouping), group="audit-group", exclusive=True,
-                          exit_on_error=False, description="Reading the audit log")
+        return screen.run_worker(partial(self._ready_then_show, report_id, grouping), group="audit-group",
+                                 exclusive=True, exit_on_error=False, description="Reading the audit log")
 
     async def _ready_then_show(self, report_id: str, grouping: Grouping) -> None:
         """Read the audit log of the report's window first when the cache lacks it, then group."""
@@ -272,15 +275,16 @@ class AuditFlow:
             self.screen.query_one(ChangesPane).post_message(ChangesPane.Unmarks(unmarks))
 
     # -- time windows ----------------------------------------------------------------------------------------
-    def window(self, since: datetime | None, until: datetime | None, text: str | None) -> None:
+    def window(self, since: datetime | None, until: datetime | None, text: str | None) -> Worker[None] | None:
         """``w``: ask for a time window (from ``since`` to ``until`` at first), count it, then mark it like
         a group (kept changes are skipped; ``u`` undoes)."""
         report_id = self.screen.report_id
         if report_id is None:
             self.screen.notify("Open a report first (pane 1).", title="Mark a time window")
-            return
-        self.screen.run_worker(self._window(report_id, since, until, text), group="audit-window",
-                               exclusive=True, exit_on_error=False, description="Mark a time window")
+            return None
+        return self.screen.run_worker(partial(self._window, report_id, since, until, text),
+                                      group="audit-window", exclusive=True, exit_on_error=False,
+                                      description="Mark a time window")
 
     async def _window(self, report_id: str, since: datetime | None, until: datetime | None,
                       text: str | None) -> None:
@@ -306,16 +310,16 @@ class AuditFlow:
         self.screen.post_message(MarksReloaded(report_id, self.backend.marked(report_id)))
 
     # -- triage ----------------------------------------------------------------------------------------------
-    def tag(self, node: GroupNode | None) -> None:
+    def tag(self, node: GroupNode | None) -> Worker[None] | None:
         """``T``: tag the cluster or operation under the cursor."""
         if node is None or node.level is Level.ACTOR:
             where = "b groups by cluster or by actor → operation" if self.grouping is Grouping.TYPE else \
                 "move onto a cluster or an operation"
             self.screen.notify(f"Triage tags go on a cluster or an operation: {where}.", title="Tag",
                                severity="warning")
-            return
-        self.screen.run_worker(self._tag(node), group="audit-tag", exclusive=True, exit_on_error=False,
-                               description="Tagging")
+            return None
+        return self.screen.run_worker(partial(self._tag, node), group="audit-tag", exclusive=True,
+                                      exit_on_error=False, description="Tagging")
 
     async def _tag(self, node: GroupNode) -> None:
         target = TagTarget.CLUSTER if node.level is Level.CLUSTER else TagTarget.OPERATION
@@ -342,11 +346,14 @@ class AuditFlow:
             return
         self.screen.app.push_screen(NotInReportScreen(self.backend, report_id, self.screen.clock))
 
-    def refresh_status(self) -> None:
+    def refresh_status(self) -> Worker[None] | None:
+        """Count what the report cannot show for the status line (in a worker, which is returned). This flow's
+        workers start from a function, not a coroutine: one replaced before it began leaves none unawaited."""
         report_id = self.screen.report_id
-        if report_id is not None:
-            self.screen.run_worker(self._count(report_id), group="audit-status", exclusive=True,
-                                   exit_on_error=False, description="Counting blind spots")
+        if report_id is None:
+            return None
+        return self.screen.run_worker(partial(self._count, report_id), group="audit-status", exclusive=True,
+                                      exit_on_error=False, description="Counting blind spots")
 
     async def _count(self, report_id: str) -> None:
         backend = self.backend
