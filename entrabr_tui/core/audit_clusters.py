@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from .audit_model import ChangeFacts, is_mapping
@@ -88,7 +89,13 @@ def cluster_key(change: ChangeFacts) -> tuple[Any, ...]:
 
 def cluster_id(key: tuple[Any, ...]) -> str:
     """The stable id of a cluster key (16 hex digits)."""
-    return hashlib.blake2b(repr(key).encode(), digest_size=8).hexdigest()
+    return _hash_id(repr(key))
+
+
+@lru_cache(maxsize=4096)
+def _hash_id(text: str) -> str:
+    """The hash of a key's text (a big report's changes share few keys: each is hashed once)."""
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def cluster_label(key: tuple[Any, ...]) -> str:

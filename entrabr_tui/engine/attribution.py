@@ -107,13 +107,13 @@ def join_report(cache: Cache, report_id: int, *, since_us: int, retention_start_
             return store.finish_join(report.id, clusters.values(), generation=generation,
                                      item_count=report.item_count, since_us=since_us, last_record=last_record,
                                      now=now)
-    store.begin_join(report.id)
     rebuild = report.item_count >= REBUILD_INDEXES_FROM
     if rebuild:
-        store.drop_indexes()
-    store.prepare_keys(report.id, ctx.purged)
-    first, last = store.row_span(report.id)
+        store.drop_indexes()  # before the previous join's rows go: deleting them costs no index updates
     try:
+        store.begin_join(report.id)
+        store.prepare_keys(report.id, ctx.purged)
+        first, last = store.row_span(report.id)
         for start in range(first, last + 1, KEYED_CHUNK):
             end = min(last, start + KEYED_CHUNK - 1)
             if keyed:

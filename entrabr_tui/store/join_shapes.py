@@ -136,14 +136,11 @@ class ShapeRows:
 
     def write(self, conn: sqlite3.Connection, report_id: int, base: int = 0) -> None:
         """Store the rows (``base`` is added to every row number given to :meth:`add`)."""
-        shapes, parts = self.shapes, self.parts
-        if base:
-            shapes = [(r[0] + base, *r[1:]) for r in shapes]
-            parts = [(r[0] + base, *r[1:]) for r in parts]
+        row = f"? + {int(base)}"  # shifted in SQL: no copy of every row here
         conn.executemany(f"INSERT OR REPLACE INTO {shape_table(report_id)} (row, target, entity_type, "
-                         "cluster_id, parts) VALUES (?,?,?,?,?)", shapes)
+                         f"cluster_id, parts) VALUES ({row},?,?,?,?)", self.shapes)
         conn.executemany(f"INSERT OR REPLACE INTO {part_table(report_id)} (row, n, kind, key, sub, target, "
-                         "entity_type, value) VALUES (?,?,?,?,?,?,?,?)", parts)
+                         f"entity_type, value) VALUES ({row},?,?,?,?,?,?,?)", self.parts)
         conn.executemany(f"INSERT OR IGNORE INTO {cluster_table(report_id)} (cluster_id, entity_type, "
                          "action, label) VALUES (?,?,?,?)", list(self.clusters.values()))
 

@@ -18,6 +18,7 @@ import pytest
 from entrabr_tui.core.audit_model import time_to_us
 from entrabr_tui.engine.attribution import join_report
 from entrabr_tui.store.cache import Cache
+from entrabr_tui.store.cache_schema import CACHE_SPEC, CHANGE_ACTOR_INDEXES
 
 from .audit_synth import ADMINS, ROGUE, START, record
 from .synth import page_url
@@ -225,7 +226,7 @@ def test_a_version_6_cache_gets_the_join_keys_and_keeps_everything() -> None:
     cache = Cache.open("join-keys-v6")
     try:
         conn = cache.db.conn
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 7
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == CACHE_SPEC.latest_version
         assert {t: conn.execute(f"SELECT {columns} FROM {t}").fetchall()
                 for t, columns in old_tables.items()} == before
         assert {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in new_tables} == made
@@ -237,5 +238,45 @@ def test_a_version_6_cache_gets_the_join_keys_and_keeps_everything() -> None:
             doc["id"] += "-later"
         stored_records(cache, more)                                     # stored from now on by pages
         assert all(cache.audit.raw_record(doc["id"]) == doc for doc in more)
+    finally:
+        cache.close()
+
+
+def _index_sql(conn: Any, name: str) -> str:
+    return str(conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+                            (name,)).fetchone()[0])
+
+
+def test_a_version_7_cache_gets_the_actor_index_with_row_and_time_and_keeps_everything() -> None:
+    """Migration 8 on a cache of version 7 (its actor index without the row and time): the index is made
+    again, every stored row stays, the operations are counted from the new index as before."""
+    cache = Cache.open("join-keys-v7")
+    report_id = stored(cache, *incident(6))
+    join_report(cache, report_id, since_us=SINCE, retention_start_us=None)
+    conn = cache.db.conn
+    joined = tables(cache, report_id)
+    assert joined["report_operation"] and len(joined["change_actor"]) == 401
+    conn.execute("DROP INDEX change_actor_by_actor")       # the index as version 7 made it
+    conn.execute("CREATE INDEX change_actor_by_actor ON change_actor "
+                 "(report_id, actor_key, operation, name, object_id)")
+    conn.execute("PRAGMA user_version = 7")
+    names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '%fts%' "
+                         "AND name != 'tenant'").fetchall()
+    before = {n: conn.execute(f"SELECT * FROM {n}").fetchall() for (n,) in names}
+    conn.commit()
+    cache.close()
+    cache = Cache.open("join-keys-v7")
+    try:
+        conn = cache.db.conn
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == CACHE_SPEC.latest_version == 8
+        assert "object_id, row, at)" in _index_sql(conn, "change_actor_by_actor")
+        assert CHANGE_ACTOR_INDEXES[0].endswith("object_id, row, at)")
+        assert {n: conn.execute(f"SELECT * FROM {n}").fetchall() for n in before} == before
+        plan = " ".join(str(r[3]) for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT actor_key, operation, count(*), min(at), max(at) FROM change_actor "
+            "WHERE report_id = ? GROUP BY actor_key, operation", (report_id,)))
+        assert "COVERING INDEX change_actor_by_actor" in plan and "TEMP B-TREE" not in plan
+        join_report(cache, report_id, since_us=SINCE, retention_start_us=None, incremental=False)
+        assert tables(cache, report_id) == joined
     finally:
         cache.close()

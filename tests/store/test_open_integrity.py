@@ -326,7 +326,7 @@ def test_a_version_2_cache_ends_where_a_new_one_starts() -> None:
         fresh.report_writer.ingest_page(begun.id, items, None, page_url(0))
         assert begun.id == 1
         assert _shape(migrated.db.conn) == _shape(fresh.db.conn)
-        assert _shape(fresh.db.conn)["version"] == CACHE_SPEC.latest_version == 7
+        assert _shape(fresh.db.conn)["version"] == CACHE_SPEC.latest_version == 8
     finally:
         migrated.close()
         fresh.close()
