@@ -36,9 +36,11 @@ from entrabr_tui.core.recoverability import Recoverable, recoverability
 from entrabr_tui.core.review import Staleness
 from entrabr_tui.core.verification import Residue, ResidueItem, Verification
 from entrabr_tui.engine.attribution import ChangeAttribution, PartAttribution
-from entrabr_tui.engine.audit import (
+from entrabr_tui.engine.audit_types import (
     ActorSummary,
     AuditNotReadyError,
+    AuditProgress,
+    AuditPullResult,
     AuditStatus,
     AuditUnavailableError,
     BlindSpot,
@@ -47,7 +49,6 @@ from entrabr_tui.engine.audit import (
     GroupMarkResult,
     OperationSummary,
 )
-from entrabr_tui.engine.audit_pull import AuditProgress, AuditPullResult
 from entrabr_tui.engine.cache_reader import QueuedObject
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
