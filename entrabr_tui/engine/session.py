@@ -706,8 +706,8 @@ class Session:
     async def pull_audit(self, report_id: ReportRef | None = None,
                          progress: AuditProgressCallback | None = None) -> AuditPullResult:
         """Read the audit log of a report's backup window into the cache (resuming a stopped pull, then only
-        what is missing) and join the report with it; :class:`~entrabr_tui.engine.audit_types.AuditUnavailableError`
-        names what the sign-in lacks."""
+        what is missing) and join the report with it;
+        :class:`~entrabr_tui.engine.audit_types.AuditUnavailableError` names what the sign-in lacks."""
         return await self.audit.pull(report_id, progress)
 
     def audit_status(self) -> AuditStatus:

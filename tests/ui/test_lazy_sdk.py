@@ -1,7 +1,7 @@
 """The app's modules import no Graph SDK (msgraph, kiota, azure): the first screen paints before it loads.
 
-The SDK costs a few hundred milliseconds of start-up; only the worker that opens a session needs it. Checked in
-fresh interpreters, with a positive control that the check notices the SDK.
+The SDK costs a few hundred milliseconds of start-up; only the worker that opens a session needs it.
+Checked in fresh interpreters, with a positive control that the check notices the SDK.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Data held by the nodes of the grouped Changes tree (by actor or by cluster), and their labels.
 
-A group node stands for a set of the report's changes (:class:`~entrabr_tui.engine.audit_types.ChangeGroup`): an
-actor, one of its operations, or a cluster of alike changes. Its objects are read a page at a time, like the
-type → action tree's; the lists of operations and clusters are read a page at a time too ("more" rows).
+A group node stands for a set of the report's changes (:class:`~entrabr_tui.engine.audit_types.ChangeGroup`):
+an actor, one of its operations, or a cluster of alike changes. Its objects are read a page at a time, like
+the type → action tree's; the lists of operations and clusters are read a page at a time too ("more" rows).
 """
 
 from __future__ import annotations
