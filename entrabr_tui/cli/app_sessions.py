@@ -82,7 +82,8 @@ def open_app(args: CommonArgs, out: Output) -> int:
         # so the type checker proves here that Session satisfies it.
         return run_app(sessions, keymap=config.keys, theme=config.theme,
                        on_theme_change=save_theme, target=sessions.target, profiles=sessions.profiles,
-                       sign_in_methods=sessions.sign_in_methods, notices=problems)
+                       sign_in_methods=sessions.sign_in_methods, notices=problems,
+                       open_alert=args.open_alert)
     finally:
         sessions.close()
 

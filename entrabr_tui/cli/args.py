@@ -66,6 +66,7 @@ examples:
   entrabr audit                              who changed what since the backup, by actor and operation
   entrabr restore --plan --actor it.ops.admin@contoso.com   undo one actor's changes (dry run)
   entrabr blindspots                         what the report cannot show or a restore will not fix
+  entrabr --open AL-0123456789               the terminal app on a watch alert's objects and diff
 """
 
 
@@ -176,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="entrabr", description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--open", dest="open_alert", default=None, metavar="ALERT_ID",
+                        help="open the terminal app on an alert of 'entrabr watch' (AL-…): its report, "
+                             "filtered to the objects the rule matched")
     _add_globals(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -305,6 +309,8 @@ class CommonArgs:
 
     command: str | None = None
     version: bool = False
+    #: ``--open ALERT_ID``: the watch alert the terminal app opens on (no command only).
+    open_alert: str | None = None
     demo: bool = False
     role: str | None = None
     objects: int | None = None
@@ -554,6 +560,16 @@ def target_flags(args: CommonArgs) -> list[str]:
 
 def check(args: argparse.Namespace) -> None:
     """Combinations argparse cannot express."""
+    alert = getattr(args, "open_alert", None)
+    if alert is not None:
+        from entrabr_tui.engine.alert_view import is_alert_id
+
+        if getattr(args, "command", None) is not None:
+            raise UsageError("--open opens the terminal app on an alert: leave out the command.")
+        if not is_alert_id(alert.strip()):
+            raise UsageError(f"--open takes an alert id like AL-0123456789, not {alert!r}.",
+                             hint="'entrabr watch' and 'entrabr status' list the open alerts.")
+        args.open_alert = alert.strip()
     if getattr(args, "command", None) == "drill" and not args.read_only:
         if args.graph_url or args.tenant or args.client_id or args.profile or args.offline or \
                 args.auth not in (None, "emulator"):

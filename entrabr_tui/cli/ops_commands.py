@@ -268,6 +268,9 @@ async def watch(session: Session, args: WatchArgs, out: Output) -> int:
     result = await session.watch(rules, use_audit=not args.no_audit)
     profile = getattr(args, "profile", None)
     document = alerts_document(result, tenant=session.tenant, profile=profile)
+    for alert in document["alerts"]:
+        if alert["state"] != "resolved" and alert.get("reportId"):
+            alert["openCommand"] = open_command(out, alert["id"])
     problems: list[str] = []
     if webhook is not None and (result.raised or result.resolved):
         payload = teams_message(document) if teams else document
@@ -291,6 +294,11 @@ async def watch(session: Session, args: WatchArgs, out: Output) -> int:
     return code
 
 
+def open_command(out: Output, alert_id: str) -> str:
+    """The command that opens the terminal app on an alert (with this run's tenant options)."""
+    return out.command(f"--open {alert_id}", online=False)
+
+
 def _print_watch(out: Output, result: WatchResult) -> None:
     for warning in result.warnings:
         out.warn(warning)
@@ -305,6 +313,12 @@ def _print_watch(out: Output, result: WatchResult) -> None:
     rows += [(a.id, "resolved", a.severity, a.title) for a in result.resolved]
     if rows:
         out.table(("ALERT", "STATE", "SEVERITY", "WHAT"), rows, whole=(0,), flex=(3,))
+        shown = [a for a in result.open if a.detail.get("reportId")]
+        if shown:
+            out.line()
+            out.line("Open an alert in the terminal app (its report, filtered to what the rule matched):")
+            for alert in shown:
+                out.line(f"  {open_command(out, alert.id)}")
     pending = [f for f in result.findings if f.state.value == "pending"]
     if pending:
         out.info(f"{len(pending)} finding(s) seen once; they alert if the next run sees them again:")

@@ -37,7 +37,16 @@ from operator import attrgetter
 from typing import Any, NamedTuple
 
 from .audit_model import ChangeFacts, TargetEvent, is_mapping
-from .audit_names import AuditName, Loads, NameKind, activity_key, audit_property, audit_value, same_value
+from .audit_names import (
+    AuditName,
+    Loads,
+    NameKind,
+    activity_key,
+    audit_property,
+    audit_value,
+    has_whole_names,
+    same_value,
+)
 from .model import RecoveryAction
 
 #: Graph properties the directory never writes to its audit log ("by design").
@@ -208,6 +217,55 @@ def _parts(change: ChangeFacts) -> list[_Part]:
 def _item_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(
         is_mapping(i) and isinstance(i.get("id"), str) for i in value)
+
+
+#: Every activity (in :func:`~.audit_names.activity_key` form) that adds or removes a link.
+LINK_ACTIVITY_KEYS = frozenset(a for adds, removes in _LINK_ACTIVITIES.values() for a in adds | removes)
+_CREDENTIAL_KEYS = frozenset({"passwordCredentials", "keyCredentials"})
+
+
+def link_activities() -> list[tuple[str, str, bool]]:
+    """``(relationship, activity key, adds)`` of every link activity (relationships case-folded)."""
+    return [(rel, activity, adding) for rel, (adds, removes) in _LINK_ACTIVITIES.items()
+            for adding, names in ((True, adds), (False, removes)) for activity in sorted(names)]
+
+
+def succeeded(result: str) -> bool:
+    """Whether a record with this ``result`` counts (failed attempts explain nothing)."""
+    return result in _OK_RESULTS or result.casefold() in ("success", "")
+
+
+class EqualityPart(NamedTuple):
+    """A changed part whose judgement is one equality (see :func:`equality_parts`)."""
+
+    kind: str  # "value": a top-level property; "link": one entry of a ``…@delta`` relationship
+    key: str  # the property or relationship, case-folded
+    sub: str  # the linked object's id (lower case) of a link; "" for a value
+    current: Any  # the current value of a value; whether the link exists now (bool) for a link
+
+
+def equality_parts(change: ChangeFacts) -> list[EqualityPart] | None:
+    """The parts of a change when each one is judged by one equality, else ``None``.
+
+    A value part is explained by the last record naming its property when that record's decoded new value
+    equals the current one (same JSON, same types); a link part by the last add/remove record naming the
+    linked object when it leaves the link as it is now. A change qualifies when it has parts and all are
+    top-level values (not credentials, not ``visibility``; of a type the log does not write as one
+    whole object) or links of a relationship with link records. Whatever else :func:`judge_change` does
+    (paths, items, lifecycles, purges, values equal only after conversion, mismatches, several records)
+    is left to it: a cache may judge the equality parts itself and must get the same verdict.
+    """
+    if has_whole_names(change.entity_type_raw):
+        return None
+    out: list[EqualityPart] = []
+    for part in _parts(change):
+        if part.kind == "value" and part.key not in _CREDENTIAL_KEYS and not part.transform:
+            out.append(EqualityPart("value", part.key.casefold(), "", part.current))
+        elif part.kind == "link" and part.key.casefold() in _LINK_ACTIVITIES:
+            out.append(EqualityPart("link", part.key.casefold(), part.sub, bool(part.current)))
+        else:
+            return None
+    return out or None
 
 
 def _casefold_eq(a: str, b: str) -> bool:

@@ -131,10 +131,23 @@ def name_table(entity_type: ResourceType | str) -> dict[str, AuditName]:
 
 
 @lru_cache(maxsize=4096)
+def is_helper(name: str) -> bool:
+    """Whether an audit property name is a bookkeeping entry, whatever the object type."""
+    key = name.strip().casefold()
+    return not key or key in HELPER_NAMES or key.startswith(HELPER_PREFIXES)
+
+
+@lru_cache(maxsize=64)
+def has_whole_names(entity_type: str) -> bool:
+    """Whether the log writes objects of this type as one whole-object property (compared by path)."""
+    return any(n.kind is NameKind.WHOLE for n in _table(entity_type).values())
+
+
+@lru_cache(maxsize=4096)
 def audit_property(entity_type: str, name: str) -> AuditName:
     """What the audit property ``name`` is for an object of ``entity_type`` (a Graph ``entityTypeName``)."""
     key = name.strip().casefold()
-    if not key or key in HELPER_NAMES or key.startswith(HELPER_PREFIXES):
+    if is_helper(name):
         return HELPER
     found = _table(entity_type).get(key)
     if found is not None:

@@ -39,7 +39,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from .diff import ABSENT, format_value
+from .diff import ABSENT, DiffKind, DiffRow, NameResolver, format_value, plain_value
 from .model import Change, EntityNameAndIdsFilter, EntityNamesFilter, FilteringCriteria
 
 #: Keys of ``deltaFromCurrent`` / ``currentState`` that are not properties compared here.
@@ -417,3 +417,80 @@ def _linked(member: str, side: _Side | None, other: _Side | None) -> bool:
         return side.links[member]
     assert other is not None and member in other.links
     return not other.links[member]  # live = the opposite of what the other backup has
+
+
+# -- rows of the diff pane --------------------------------------------------------------------------------
+
+#: What a compare row says in the value columns when a side's value cannot be known.
+UNKNOWN_TEXT = "(unknown)"
+
+
+def _row_text(value: Any) -> str:
+    return UNKNOWN_TEXT if value is ABSENT else plain_value(value)
+
+
+def _row_kind(a: Any, b: Any) -> DiffKind:
+    if a is ABSENT or b is ABSENT:
+        return DiffKind.UNKNOWN
+    if a is None:
+        return DiffKind.ADDED
+    if b is None:
+        return DiffKind.REMOVED
+    return DiffKind.CHANGED
+
+
+def _value_rows(rows: list[DiffRow], path: str, label: str, depth: int, a: Any, b: Any) -> None:
+    """One property's row; where both sides are objects, a header row and a row per key that differs
+    (nested the same way), so a long policy shows only the part that moved."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping) and a and b:
+        rows.append(DiffRow(path, label, depth, DiffKind.CHANGED, a, b, "", "", None, is_header=True))
+        keys = [k for k in a if not str(k).startswith("@")]
+        keys += [k for k in b if k not in a and not str(k).startswith("@")]
+        for key in keys:
+            inner_a, inner_b = a.get(key), b.get(key)
+            if key in a and key in b and _same(inner_a, inner_b):
+                continue
+            _value_rows(rows, f"{path}.{key}", str(key), depth + 1, inner_a, inner_b)
+        return
+    rows.append(DiffRow(path, label, depth, _row_kind(a, b), a, b, _row_text(a), _row_text(b), None))
+
+
+def compare_rows(delta: ObjectDelta, resolve_name: NameResolver | None = None) -> list[DiffRow]:
+    """The rows the diff pane shows for one object of a comparison: backup A's value in the ``backup``
+    column, backup B's in the ``current`` one (the pane heads them "A …" and "B …"); an object that exists
+    in one backup only is one row saying so; a static member is a row ``member <name>`` (``+`` a member in B
+    only, ``−`` in A only)."""
+    rows: list[DiffRow] = []
+    if delta.kind is not DeltaKind.CHANGED:
+        present_a = delta.kind is DeltaKind.DISAPPEARED
+        rows.append(DiffRow("(object)", "the object", 0,
+                            DiffKind.REMOVED if present_a else DiffKind.ADDED,
+                            present_a, not present_a,
+                            "exists" if present_a else "not there (or deleted)",
+                            "not there (or deleted)" if present_a else "exists", None,
+                            note=delta.kind.words))
+        return rows
+    members = [p for p in delta.properties if p.member_id is not None]
+    for prop in delta.properties:
+        if prop.member_id is None:
+            _value_rows(rows, prop.name, prop.name, 0, prop.a, prop.b)
+    if members:
+        rows.append(DiffRow("members", "members", 0, DiffKind.CHANGED, ABSENT, ABSENT, "", "", None,
+                            is_header=True, note=f"{len(members):,} differ"))
+    for prop in members:
+        member = prop.member_id or ""
+        name = resolve_name(member) if resolve_name is not None else None
+        label = f"{name} ({member})" if name else member
+        rows.append(DiffRow(f"members[{member}]", label, 1,
+                            DiffKind.ADDED if prop.b and not prop.a else DiffKind.REMOVED,
+                            prop.a, prop.b, prop.a_text, prop.b_text, None, member_id=member))
+    return rows
+
+
+def moved_rows(moved: MovedObject) -> list[DiffRow]:
+    """The rows of an object left out of the comparison: what moved in the live tenant between the two
+    reports (neither backup's value can be told apart from that move)."""
+    reason = "the live value differs between the two reports"
+    return [DiffRow(name, name, 0, DiffKind.UNKNOWN, ABSENT, ABSENT, "not compared", reason, None,
+                    reason=reason)
+            for name in moved.properties]

@@ -1,9 +1,11 @@
 """Running the audit join over a cached report, and explaining one change in detail.
 
-:func:`join_report` reads a report's changes in the order the service sent them, a chunk at a time, looks up
-the audit events of their objects since the report's window start, joins each change
-(:func:`~entrabr_tui.core.audit_join.explain_change`), computes its cluster
-(:func:`~entrabr_tui.core.audit_clusters.cluster_of`), and stores one row per change plus the group sizes
+:func:`join_report` goes through a report's changes in the order the service sent them, a chunk at a time.
+The changes whose parts are all equality parts are judged first in the cache, by comparing the keys made
+when the report and the records were stored (:meth:`~entrabr_tui.store.audit_join_store.AuditJoinStore.
+join_by_keys`); each change left is joined here with the audit events of its object since the report's
+window start (:func:`~entrabr_tui.core.audit_join.judge_change`) and its cluster computed
+(:func:`~entrabr_tui.core.audit_clusters.cluster_key`). One row per change is stored, then the group sizes
 (:class:`~entrabr_tui.store.audit_join_store.AuditJoinStore`). :func:`attribute` explains one object's change
 part by part, for the diff pane ("by alice@… via HR-Sync at 14:32Z").
 """
@@ -36,11 +38,13 @@ from entrabr_tui.core.audit_model import (
 )
 from entrabr_tui.core.model import Change
 from entrabr_tui.store import Cache
-from entrabr_tui.store.audit_join_store import ChangeInput, JoinInfo, JoinTally
+from entrabr_tui.store.audit_join_store import JOIN_CHUNK, ChangeInput, JoinInfo
 
 #: Below this many changes a join keeps ``change_actor``'s indexes while writing (dropping and rebuilding
 #: them pays off only for large reports).
 REBUILD_INDEXES_FROM = 100_000
+#: Change rows joined by key comparison (in SQL) per step; what is left of them is joined in Python.
+KEYED_CHUNK = 100_000
 
 
 def join_context(cache: Cache, since_us: int, retention_start_us: int | None) -> JoinContext:
@@ -76,12 +80,14 @@ def _join_rows(report_id: int, chunk: list[ChangeInput], events: dict[str, list[
 
 
 def join_report(cache: Cache, report_id: int, *, since_us: int, retention_start_us: int | None,
-                now: datetime | None = None, incremental: bool = True) -> JoinInfo:
+                now: datetime | None = None, incremental: bool = True, keyed: bool = True) -> JoinInfo:
     """Join every change of a cached report with the audit log and store the result (see the module doc).
 
     With ``incremental`` (the default), a report joined before over the same window is joined again only for
     the objects that have records newer than that join (unless one of those is a hard delete, which can
-    explain links of other objects: then everything is joined again).
+    explain links of other objects: then everything is joined again). With ``keyed`` (the default), the
+    changes whose parts are all equality parts are judged first by key comparison in the cache (the same
+    verdicts; faster), the rest here; without it every change is judged here.
     """
     report = cache.reports.require(report_id)
     store = cache.audit_join
@@ -105,19 +111,27 @@ def join_report(cache: Cache, report_id: int, *, since_us: int, retention_start_
     rebuild = report.item_count >= REBUILD_INDEXES_FROM
     if rebuild:
         store.drop_indexes()
-    tally = JoinTally()  # the group sizes, counted as the rows are made
+    store.prepare_keys(report.id, ctx.purged)
+    first, last = store.row_span(report.id)
     try:
-        for chunk in store.change_chunks(report.id):
-            events = cache.audit.events_of_rows(report.id, chunk[0][0], chunk[-1][0], since_us=since_us)
-            rows = _join_rows(report.id, chunk, events, ctx, clusters)
-            tally.add(rows)
-            store.add_rows(rows)
+        for start in range(first, last + 1, KEYED_CHUNK):
+            end = min(last, start + KEYED_CHUNK - 1)
+            if keyed:
+                keyed_rows = store.join_by_keys(report.id, start, end, since_us=since_us)  # most, in SQL
+                if keyed_rows == store.readable_count(report.id, start, end):
+                    continue
+            for chunk in _slices(store.changes_left(report.id, start, end), JOIN_CHUNK):
+                events = cache.audit.events_of_objects((c[1] for c in chunk), since_us=since_us)
+                store.add_rows(_join_rows(report.id, chunk, events, ctx, clusters))
     finally:
         if rebuild:
             store.build_indexes()
-    return store.finish_join(report.id, clusters.values(), generation=generation,
-                             item_count=report.item_count, since_us=since_us, last_record=last_record,
-                             now=now, tally=tally)
+    return store.finish_join(report.id, None, generation=generation, item_count=report.item_count,
+                             since_us=since_us, last_record=last_record, now=now)
+
+
+def _slices(rows: list[ChangeInput], size: int) -> list[list[ChangeInput]]:
+    return [rows[i:i + size] for i in range(0, len(rows), size)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -335,11 +335,20 @@ class AuditService:
 
     # -- groups ----------------------------------------------------------------------------------------
 
-    def group_count(self, ref: ReportRef, group: ChangeGroup, *, marked: bool | None = None) -> int:
-        """Changes in a group (of the whole report)."""
+    def group_count(self, ref: ReportRef, group: ChangeGroup, *, marked: bool | None = None,
+                    kept: bool | None = None) -> int:
+        """Changes in a group (of the whole report); only the queued or unqueued ones (``marked``), only the
+        ones a ``keep`` tag keeps or only the others (``kept``) when asked."""
         with self.reader.locked() as cache:
             report, _ = self._joined(cache, ref)
-            return cache.audit_join.group_count(report.id, group, marked=marked)
+            return cache.audit_join.group_count(report.id, group, marked=marked, kept=kept)
+
+    def group_has(self, ref: ReportRef, group: ChangeGroup, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        """Whether a group holds any change (narrowed as :meth:`group_count` narrows), cheaply."""
+        with self.reader.locked() as cache:
+            report, _ = self._joined(cache, ref)
+            return cache.audit_join.group_has(report.id, group, marked=marked, kept=kept)
 
     def group_counts(self, ref: ReportRef, by: str,
                      group: ChangeGroup | None = None) -> list[tuple[str, int]]:
@@ -368,7 +377,8 @@ class AuditService:
         return result
 
     def unmark_group(self, ref: ReportRef, group: ChangeGroup) -> int:
-        """Take a whole group out of the restore queue; logged."""
+        """Take a whole group out of the restore queue (objects that left it); logged. One bulk change of the
+        restore queue: its undo queues them again."""
         with self.reader.locked() as cache:
             report, _ = self._joined(cache, ref)
             removed = cache.audit_join.unmark_group(report.id, group)

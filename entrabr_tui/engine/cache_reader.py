@@ -116,23 +116,24 @@ class CacheReader:
         return [ReportInfo.of(r) for r in found]
 
     def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: RecoverableFilter = None,
-               on_prem: SyncFilter = None, marked: bool | None = None) -> list[NodeCount]:
-        """Changes per (type, action), of the changes matching the filters."""
+               on_prem: SyncFilter = None, marked: bool | None = None,
+               ids: Sequence[str] | None = None) -> list[NodeCount]:
+        """Changes per (type, action), of the changes matching the filters (``ids``: of these objects)."""
         report = self.resolve(ref)
         with self.locked() as cache:
             return cache.queries.counts(report.id, text=text, recoverable=recoverable, on_prem=on_prem,
-                                        marked=marked)
+                                        marked=marked, ids=ids)
 
     def page(self, ref: ReportRef, entity_type: str | None = None, action: str | None = None,
              after: PageAfter | None = None, limit: int = 100, *, text: str | None = None,
              recoverable: RecoverableFilter = None, on_prem: SyncFilter = None,
-             marked: bool | None = None) -> list[ChangeRow]:
+             marked: bool | None = None, ids: Sequence[str] | None = None) -> list[ChangeRow]:
         """A keyset page of changes ordered by type, action, name, id (``after`` = last row's key)."""
         report = self.resolve(ref)
         with self.locked() as cache:
             return cache.queries.page(report.id, entity_type=entity_type, action=action, after=after,
                                       limit=limit, text=text, recoverable=recoverable, on_prem=on_prem,
-                                      marked=marked)
+                                      marked=marked, ids=ids)
 
     def change(self, ref: ReportRef, object_id: str, position: int | None = None) -> Change | None:
         """One change with both property sets: the one at ``position`` (a row's place in the report), else

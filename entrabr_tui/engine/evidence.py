@@ -22,7 +22,9 @@ runs with their plan hashes, jobs and failed changes) and the restore queue, and
 
 :func:`write_pack` writes it to a new folder as ``evidence.json``, ``evidence.md`` and a self-contained
 ``evidence.html`` (no script, no external resource), then ``manifest.sha256`` (``sha256sum -c`` format)
-over the three. Tenant text is escaped for each format (Markdown and HTML).
+over the three. Tenant text is escaped for each format (Markdown and HTML). :func:`default_evidence_folder`
+is where the terminal app offers to write one (a new folder under ``evidence/`` in the data folder);
+:func:`write_evidence` builds and writes a pack, saying each step to a progress callback.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import hashlib
 import html
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +52,7 @@ from entrabr_tui.engine.export_records import dt_text, md_cell
 from entrabr_tui.engine.session_log import OpsAction
 from entrabr_tui.graph.errors import GraphError
 from entrabr_tui.store import HistoryAction, HistoryEntry
+from entrabr_tui.store.paths import StorePaths, secure_dir
 
 if TYPE_CHECKING:
     from entrabr_tui.engine.session import Session
@@ -434,8 +438,7 @@ class EvidenceTargetError(Exception):
 
 def write_pack(pack: EvidencePack, folder: Path) -> list[Path]:
     """Write the pack's files and the manifest to ``folder`` (new, or empty); returns the paths."""
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise EvidenceTargetError(f"{folder} exists and is not an empty folder: give a new one.")
+    _check_target(folder)
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
@@ -446,14 +449,61 @@ def write_pack(pack: EvidencePack, folder: Path) -> list[Path]:
              "evidence.md": _markdown(pack), "evidence.html": _html(pack)}
     written: list[Path] = []
     lines: list[str] = []
-    for name in FILES:
-        path = folder / name
-        replace_text_file(path, texts[name])
-        lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {name}")
-        written.append(path)
-    manifest = folder / MANIFEST
-    replace_text_file(manifest, "\n".join(lines) + "\n")
+    try:
+        for name in FILES:
+            path = folder / name
+            replace_text_file(path, texts[name])
+            lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {name}")
+            written.append(path)
+        manifest = folder / MANIFEST
+        replace_text_file(manifest, "\n".join(lines) + "\n")
+    except OSError as exc:
+        raise EvidenceTargetError(f"Cannot write the pack in {folder}: {exc.strerror or exc}.") from None
     return [*written, manifest]
+
+
+#: Tries at a free folder name (``evidence-…-2``, ``-3`` …) before giving up.
+_MAX_NAME_TRIES = 1000
+#: The steps :func:`write_evidence` reports, in order.
+EVIDENCE_STEPS = ("Reading the jobs and the history", "Writing the pack", "Written")
+
+
+def default_evidence_folder(tenant: str, now: datetime, base: Path | None = None) -> Path:
+    """A new folder for a pack (not created): ``evidence-<tenant>-<UTC time>`` under ``base`` (default
+    ``evidence/`` in the data folder, created 0700), with ``-2``, ``-3`` … when the name is taken."""
+    parent = base if base is not None else secure_dir(StorePaths.default().data_dir / "evidence")
+    key = "".join(c if c.isalnum() or c in ".-" else "-" for c in display_text(tenant, limit=40)).strip("-.")
+    name = f"evidence-{key or 'tenant'}-{now:%Y%m%d-%H%M%S}"
+    for attempt in range(1, _MAX_NAME_TRIES + 1):
+        path = parent / (name if attempt == 1 else f"{name}-{attempt}")
+        if not os.path.lexists(path):
+            return path
+    raise EvidenceTargetError(f"No free folder name for {name} in {parent}.")
+
+
+async def write_evidence(session: Session, folder: Path, since: datetime,
+                         progress: Callable[[int, int, str], object] | None = None) -> list[Path]:
+    """Build the pack of the recoveries since ``since`` and write it to ``folder`` (new, or empty); returns
+    the files written. ``progress(step, steps, text)`` hears each of :data:`EVIDENCE_STEPS`.
+    :class:`EvidenceTargetError` when the folder cannot take it (checked before anything is read)."""
+    steps = len(EVIDENCE_STEPS)
+
+    def say(step: int) -> None:
+        if progress is not None:
+            progress(step, steps, EVIDENCE_STEPS[step])
+
+    await asyncio.to_thread(_check_target, folder)
+    say(0)
+    pack = await EvidenceBuilder(session).build(since)
+    say(1)
+    paths = await asyncio.to_thread(write_pack, pack, folder)
+    say(2)
+    return paths
+
+
+def _check_target(folder: Path) -> None:
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise EvidenceTargetError(f"{folder} exists and is not an empty folder: give a new one.")
 
 
 def verify_manifest(folder: Path) -> list[str]:

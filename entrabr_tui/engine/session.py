@@ -34,12 +34,13 @@ from entrabr_tui.core.audit_blindspots import PurgeEntry
 from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.backup_choice import BackupNotChosen, choose_backup
 from entrabr_tui.core.capabilities import Capabilities
-from entrabr_tui.core.compare import Comparison
+from entrabr_tui.core.compare import Comparison, MovedObject, ObjectDelta
 from entrabr_tui.core.dependencies import Deleted
 from entrabr_tui.core.model import Change, EntityNameAndIdsFilter, FilteringCriteria, Job, JobKind, Snapshot
 from entrabr_tui.core.plan_options import Choice
 from entrabr_tui.core.verification import Verification
 from entrabr_tui.core.watch_rules import RuleSet
+from entrabr_tui.engine.alert_view import AlertView, AlertViews
 from entrabr_tui.engine.attribution import ChangeAttribution
 from entrabr_tui.engine.audit import AuditService
 from entrabr_tui.engine.audit_types import (
@@ -169,6 +170,7 @@ class Session:
                               warn=self.open_warnings.append)
         self.cache_reader = CacheReader(cache)
         self.comparer = BackupComparer(self.cache_reader)
+        self.alerts = AlertViews(self.cache_reader)
         self.audit_source: AuditSource | None = None
         """Where the watch reads the directory audit log: the audit service, online (``None`` offline)."""
         self.plans = PlanBuilder(self.cache_reader, tenant_objects=settings.tenant_objects,
@@ -470,6 +472,17 @@ class Session:
             refs.append(cached.id)
         return await asyncio.to_thread(self.comparer.compare, refs[0], refs[1])
 
+    def compare_page(self, reports: tuple[str, str], entity_type: str | None, kind: str | None, offset: int,
+                     limit: int) -> Sequence[ObjectDelta]:
+        """A page of the objects of one of the newest comparisons (of one type and kind when given);
+        ``reports`` names it by the preview job ids of A and B (one no longer open is refused)."""
+        return self.comparer.page(reports, offset, limit, entity_type, kind)
+
+    def compare_moved(self, reports: tuple[str, str], offset: int, limit: int) -> Sequence[MovedObject]:
+        """A page of the objects a comparison (named as for :meth:`compare_page`) left out: the live tenant
+        moved between its reports."""
+        return self.comparer.moved_page(reports, offset, limit)
+
     def _comparable_report(self, snapshot_id: str) -> ReportInfo | None:
         ranked = sorted((r for r in self.reports(snapshot_id) if r.complete),
                         key=lambda r: r.scope is None, reverse=True)
@@ -498,21 +511,36 @@ class Session:
                        outcome="alerting" if result.open else "ok")
         return result
 
+    async def write_evidence(self, folder: Path, since: datetime,
+                             progress: Callable[[int, int, str], object] | None = None, /) -> list[Path]:
+        """Write the evidence pack of the recoveries since ``since`` to the new (or empty) ``folder``
+        (see :func:`~entrabr_tui.engine.evidence.write_evidence`); returns the files written."""
+        from entrabr_tui.engine.evidence import write_evidence
+
+        return await write_evidence(self, folder, since, progress)
+
+    def alert_view(self, alert_id: str, /) -> AlertView:
+        """What the app shows for open alert ``alert_id``: its report and the objects its rule matched
+        (blocking); :class:`~entrabr_tui.engine.alert_view.AlertNotShownError` says why it cannot be shown."""
+        return self.alerts.view(alert_id)
+
     # -- cached changes (blocking: call from worker threads) -------------------------------------------
 
     def counts(self, ref: ReportRef, *, text: str | None = None, recoverable: RecoverableFilter = None,
-               on_prem: SyncFilter = None, marked: bool | None = None) -> list[NodeCount]:
-        """Changes per (type, action) of a report, of the changes matching the filters."""
+               on_prem: SyncFilter = None, marked: bool | None = None,
+               ids: Sequence[str] | None = None) -> list[NodeCount]:
+        """Changes per (type, action) of a report, of the changes matching the filters (``ids``: of these
+        objects only)."""
         return self.cache_reader.counts(ref, text=text, recoverable=recoverable, on_prem=on_prem,
-                                        marked=marked)
+                                        marked=marked, ids=ids)
 
     def page(self, ref: ReportRef, entity_type: str | None = None, action: str | None = None,
              after: PageAfter | None = None, limit: int = 100, *, text: str | None = None,
              recoverable: RecoverableFilter = None, on_prem: SyncFilter = None,
-             marked: bool | None = None) -> list[ChangeRow]:
+             marked: bool | None = None, ids: Sequence[str] | None = None) -> list[ChangeRow]:
         """A keyset page of changes ordered by type, action, name, id (``after`` = last row's key)."""
         return self.cache_reader.page(ref, entity_type, action, after, limit, text=text,
-                                      recoverable=recoverable, on_prem=on_prem, marked=marked)
+                                      recoverable=recoverable, on_prem=on_prem, marked=marked, ids=ids)
 
     def change(self, ref: ReportRef, object_id: str, position: int | None = None, /) -> Change | None:
         """One change with both property sets: the one at ``position`` (a row's place in the report, since
@@ -566,19 +594,23 @@ class Session:
 
     def mark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
                    entity_type: str | None = None, action: str | None = None, text: str | None = None,
-                   recoverable: RecoverableFilter = None, on_prem: SyncFilter = None) -> int:
-        """Queue every change matching the filters (``nodes``: of these (type, action) pairs only), across
-        the whole report; returns how many were newly queued. Undone by :meth:`undo_marks`."""
+                   recoverable: RecoverableFilter = None, on_prem: SyncFilter = None,
+                   ids: Sequence[str] | None = None) -> int:
+        """Queue every change matching the filters (``nodes``: of these (type, action) pairs only; ``ids``:
+        of these objects only), across the whole report; returns how many were newly queued. Undone by
+        :meth:`undo_marks`."""
         return self.restore_queue.mark_where(ref, nodes=nodes, entity_type=entity_type, action=action,
-                                             text=text, recoverable=recoverable, on_prem=on_prem)
+                                             text=text, recoverable=recoverable, on_prem=on_prem, ids=ids)
 
     def unmark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
                      entity_type: str | None = None, action: str | None = None, text: str | None = None,
-                     recoverable: RecoverableFilter = None, on_prem: SyncFilter = None) -> int:
-        """Take every change matching the filters out of the queue; returns how many left it. Undone by
-        :meth:`undo_marks`."""
+                     recoverable: RecoverableFilter = None, on_prem: SyncFilter = None,
+                     ids: Sequence[str] | None = None) -> int:
+        """Take every change matching the filters out of the queue (``ids``: of these objects only); returns
+        how many left it. Undone by :meth:`undo_marks`."""
         return self.restore_queue.unmark_where(ref, nodes=nodes, entity_type=entity_type, action=action,
-                                               text=text, recoverable=recoverable, on_prem=on_prem)
+                                               text=text, recoverable=recoverable, on_prem=on_prem,
+                                               ids=ids)
 
     def undoable_marks(self) -> tuple[int, int]:
         """What :meth:`undo_marks` would do: ``(unmark, mark again)``; ``(0, 0)``: nothing to undo."""
@@ -734,9 +766,17 @@ class Session:
         """Clusters of alike changes, largest first, with their triage tags."""
         return self.audit.clusters(report_id, after=after, limit=limit)
 
-    def group_count(self, report_id: ReportRef, group: ChangeGroup, *, marked: bool | None = None) -> int:
-        """Changes in a group (actor, operation, cluster, time window, filter …) across the whole report."""
-        return self.audit.group_count(report_id, group, marked=marked)
+    def group_count(self, report_id: ReportRef, group: ChangeGroup, *, marked: bool | None = None,
+                    kept: bool | None = None) -> int:
+        """Changes in a group (actor, operation, cluster, time window, filter …) across the whole report
+        (``marked``: only queued or unqueued ones; ``kept``: only ones a ``keep`` tag keeps, or the
+        others)."""
+        return self.audit.group_count(report_id, group, marked=marked, kept=kept)
+
+    def group_has(self, report_id: ReportRef, group: ChangeGroup, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        """Whether a group holds any change (narrowed as :meth:`group_count` narrows); stops at the first."""
+        return self.audit.group_has(report_id, group, marked=marked, kept=kept)
 
     def group_counts(self, report_id: ReportRef, by: str,
                      group: ChangeGroup | None = None) -> list[tuple[str, int]]:
@@ -754,7 +794,8 @@ class Session:
         return self.audit.mark_group(report_id, group)
 
     def unmark_group(self, report_id: ReportRef, group: ChangeGroup) -> int:
-        """Take a whole group out of the restore queue."""
+        """Take a whole group out of the restore queue; returns how many objects left it. One bulk change:
+        :meth:`undo_marks` queues them again."""
         return self.audit.unmark_group(report_id, group)
 
     def blind_spots(self, report_id: ReportRef) -> list[BlindSpot]:

@@ -40,9 +40,12 @@ def parse_id_list(lines: Iterable[str]) -> list[str]:
 
 
 def _describe_filters(nodes: Sequence[tuple[str, str]] | None, entity_type: str | None, action: str | None,
-                      text: str | None, recoverable: RecoverableFilter, on_prem: SyncFilter) -> str:
+                      text: str | None, recoverable: RecoverableFilter, on_prem: SyncFilter,
+                      ids: Sequence[str] | None = None) -> str:
     parts = [f"{k}={v}" for k, v in (("entity_type", entity_type), ("action", action), ("text", text),
                                       ("recoverable", recoverable), ("on_prem", on_prem)) if v is not None]
+    if ids is not None:
+        parts.append(f"objects={len(ids):,} listed")
     if nodes is not None:
         parts.append("nodes=" + ", ".join(f"{t}/{a}" for t, a in nodes))
     return ", ".join(parts) or "everything"
@@ -82,36 +85,39 @@ class SessionQueue:
 
     def mark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
                    entity_type: str | None = None, action: str | None = None, text: str | None = None,
-                   recoverable: RecoverableFilter = None, on_prem: SyncFilter = None) -> int:
-        """Queue every change matching the filters (``nodes``: of these (type, action) pairs only); returns
-        how many were newly queued. One bulk change: :meth:`undo` takes them out again."""
+                   recoverable: RecoverableFilter = None, on_prem: SyncFilter = None,
+                   ids: Sequence[str] | None = None) -> int:
+        """Queue every change matching the filters (``nodes``: of these (type, action) pairs only; ``ids``:
+        of these objects only); returns how many were newly queued. One bulk change: :meth:`undo` takes them
+        out again."""
         report = self._reader.resolve(ref)
         with self._reader.locked() as cache:
             cache.queue.start_undo()
             added = cache.queue.mark_where(report.id, where_nodes=nodes, entity_type=entity_type,
                                            action=action, text=text, recoverable=recoverable, on_prem=on_prem,
-                                           undoable=True)
+                                           undoable=True, ids=ids)
         self._log.write(HistoryAction.OBJECTS_MARKED, snapshot_id=report.snapshot_id, scope=report.scope,
                         job_id=report.job_id, counts={"marked": added},
                         detail="marked by filter: " + _describe_filters(nodes, entity_type, action, text,
-                                                                        recoverable, on_prem))
+                                                                        recoverable, on_prem, ids))
         return added
 
     def unmark_where(self, ref: ReportRef, *, nodes: Sequence[tuple[str, str]] | None = None,
                      entity_type: str | None = None, action: str | None = None, text: str | None = None,
-                     recoverable: RecoverableFilter = None, on_prem: SyncFilter = None) -> int:
-        """Take every change matching the filters out of the queue; returns how many left it. One bulk
-        change: :meth:`undo` queues them again."""
+                     recoverable: RecoverableFilter = None, on_prem: SyncFilter = None,
+                     ids: Sequence[str] | None = None) -> int:
+        """Take every change matching the filters out of the queue (``ids``: of these objects only); returns
+        how many left it. One bulk change: :meth:`undo` queues them again."""
         report = self._reader.resolve(ref)
         with self._reader.locked() as cache:
             cache.queue.start_undo()
             removed = cache.queue.unmark_where(report.id, where_nodes=nodes, entity_type=entity_type,
                                                action=action, text=text, recoverable=recoverable,
-                                               on_prem=on_prem, undoable=True)
+                                               on_prem=on_prem, undoable=True, ids=ids)
         self._log.write(HistoryAction.OBJECTS_UNMARKED, snapshot_id=report.snapshot_id, job_id=report.job_id,
                         counts={"unmarked": removed},
                         detail="unmarked by filter: " + _describe_filters(nodes, entity_type, action, text,
-                                                                          recoverable, on_prem))
+                                                                          recoverable, on_prem, ids))
         return removed
 
     def undoable(self) -> tuple[int, int]:

@@ -15,19 +15,29 @@ returns a token that undoes exactly what it added.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 
+from entrabr_tui.core.audit_join import link_activities
 from entrabr_tui.core.audit_model import time_to_us, us_to_time
+from entrabr_tui.core.audit_names import NameKind, audit_property
 from entrabr_tui.core.model import SyncStatus
 from entrabr_tui.store.cache_database import CacheDatabase
 from entrabr_tui.store.cache_schema import CHANGE_ACTOR_INDEXES, change_table
 from entrabr_tui.store.change_filter import needle_of
 from entrabr_tui.store.codec import sync_from_db, sync_to_db, time_from_db, time_to_db, utc_now
+from entrabr_tui.store.join_shapes import (
+    LINK_PART,
+    SEQ,
+    VALUE_PART,
+    cluster_table,
+    part_table,
+    shape_table,
+)
 from entrabr_tui.store.records import ChangeRow
 from entrabr_tui.store.restore_queue import RestoreQueue
 from entrabr_tui.store.sqlite_file import in_list_chunks
@@ -172,34 +182,6 @@ def _join_row(r: Sequence[Any]) -> JoinRow:
 ChangeInput = tuple[int, str, str, str, str, bool, dict[str, Any]]
 
 
-class JoinTally:
-    """Group sizes counted while a whole report's join rows are made (so finishing the join needs no pass
-    over them): changes per cluster, per actor and operation with their first and last time, per verdict."""
-
-    def __init__(self) -> None:
-        self.clusters: dict[str, int] = {}
-        self.operations: dict[tuple[str, str], list[Any]] = {}
-        self.verdicts: dict[str, int] = {}
-
-    def add(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        """Count join rows (as :meth:`AuditJoinStore.add_rows` takes them)."""
-        clusters, operations, verdicts = self.clusters, self.operations, self.verdicts
-        for row in rows:
-            clusters[row[11]] = clusters.get(row[11], 0) + 1
-            verdicts[row[9]] = verdicts.get(row[9], 0) + 1
-            at = row[8]
-            stats = operations.get((row[6], row[7]))
-            if stats is None:
-                operations[(row[6], row[7])] = [1, at, at]
-                continue
-            stats[0] += 1
-            if at is not None:
-                if stats[1] is None or at < stats[1]:
-                    stats[1] = at
-                if stats[2] is None or at > stats[2]:
-                    stats[2] = at
-
-
 class AuditJoinStore:
     """Join results of reports, their groups, and set-based marking (see the module docstring)."""
 
@@ -209,33 +191,6 @@ class AuditJoinStore:
         self._queue = queue
 
     # -- reading the report for the join ---------------------------------------------------------------
-
-    def change_chunks(self, report_id: int, size: int = JOIN_CHUNK) -> Iterator[list[ChangeInput]]:
-        """Every change row of a report in the order the service sent them, ``size`` at a time, with its raw
-        change (each stored page is decompressed once)."""
-        table = change_table(report_id)
-        last = -1
-        page_id, page = -1, b""
-        while True:
-            rows = self._db.conn.execute(
-                "SELECT rowid, object_id, entity_type, action, display_name, on_prem, page_id, raw_off, "
-                f"raw_len, unreadable FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                (last, size)).fetchall()
-            if not rows:
-                return
-            chunk: list[ChangeInput] = []
-            for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length, bad in rows:
-                if bad is not None:
-                    continue  # a change object that could not be read is not joined (nothing to compare)
-                if pid != page_id:
-                    found = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?",
-                                                  (pid,)).fetchone()
-                    page_id, page = pid, zlib.decompress(found[0]) if found else b""
-                raw = orjson.loads(page[offset:offset + length]) if page else {}
-                chunk.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw))
-            last = rows[-1][0]
-            if chunk:
-                yield chunk
 
     def changes_of(self, report_id: int, object_ids: Iterable[str]) -> list[ChangeInput]:
         """The readable change rows of these objects (the audit log's lower-cased target ids, compared with
@@ -257,6 +212,112 @@ class AuditJoinStore:
                 raw = orjson.loads(page[offset:offset + length]) if page else {}
                 out.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw))
         return out
+
+    def changes_left(self, report_id: int, first_row: int, last_row: int) -> list[ChangeInput]:
+        """The readable change rows ``first_row``..``last_row`` that have no join row yet, with their raw
+        changes (each stored page is decompressed once)."""
+        table = change_table(report_id)
+        rows = self._db.conn.execute(
+            "SELECT rowid, object_id, entity_type, action, display_name, on_prem, page_id, raw_off, raw_len "
+            f"FROM {table} c WHERE rowid BETWEEN ? AND ? AND unreadable IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM change_actor a WHERE a.report_id = ? AND a.row = c.rowid) ORDER BY rowid",
+            (first_row, last_row, report_id)).fetchall()
+        out: list[ChangeInput] = []
+        page_id, page = -1, b""
+        for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length in rows:
+            if pid != page_id:
+                found = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?", (pid,)).fetchone()
+                page_id, page = pid, zlib.decompress(found[0]) if found else b""
+            raw = orjson.loads(page[offset:offset + length]) if page else {}
+            out.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw))
+        return out
+
+    def readable_count(self, report_id: int, first_row: int, last_row: int) -> int:
+        """How many of the change rows ``first_row``..``last_row`` could be read (and are joined)."""
+        return int(self._db.conn.execute(f"SELECT count(*) FROM {shape_table(report_id)} WHERE row BETWEEN ? "
+                                         "AND ?", (first_row, last_row)).fetchone()[0])
+
+    def row_span(self, report_id: int) -> tuple[int, int]:
+        """The first and last change row of a report (``(1, 0)`` when it has none)."""
+        first, last = self._db.conn.execute(
+            f"SELECT coalesce(min(rowid), 1), coalesce(max(rowid), 0) FROM {change_table(report_id)}"
+        ).fetchone()
+        return int(first), int(last)
+
+    # -- judging by keys, in SQL -----------------------------------------------------------------------
+
+    def prepare_keys(self, report_id: int, purged: Iterable[str]) -> None:
+        """The lookup tables of :meth:`join_by_keys` for one join: which audit property names are which
+        Graph property for the report's types, the link activities, and the objects purged in the window
+        (their links are judged in Python)."""
+        conn = self._db.conn
+        types = [r[0] for r in conn.execute(
+            f"SELECT DISTINCT entity_type FROM {shape_table(report_id)} WHERE parts IS NOT NULL").fetchall()]
+        names = [r[0] for r in conn.execute("SELECT name FROM audit_prop_name").fetchall()]
+        mapped = [(t, n, found.graph.casefold()) for t in types for n in names
+                  if (found := audit_property(t, n)).kind is NameKind.PROPERTY]
+        with self._db.tx():
+            for statement in (
+                    "CREATE TEMP TABLE IF NOT EXISTS join_name (entity_type TEXT, name TEXT, key TEXT, "
+                    "PRIMARY KEY (entity_type, name, key)) WITHOUT ROWID",
+                    "CREATE TEMP TABLE IF NOT EXISTS join_link (rel TEXT, activity TEXT, adds INTEGER, "
+                    "PRIMARY KEY (rel, activity)) WITHOUT ROWID",
+                    "CREATE TEMP TABLE IF NOT EXISTS join_purged (id TEXT PRIMARY KEY) WITHOUT ROWID",
+                    "DELETE FROM temp.join_name", "DELETE FROM temp.join_link",
+                    "DELETE FROM temp.join_purged"):
+                conn.execute(statement)
+            conn.executemany("INSERT OR IGNORE INTO temp.join_name VALUES (?,?,?)", mapped)
+            conn.executemany("INSERT OR IGNORE INTO temp.join_link VALUES (?,?,?)",
+                             [(rel, activity, int(adds)) for rel, activity, adds in link_activities()])
+            conn.executemany("INSERT OR IGNORE INTO temp.join_purged VALUES (?)", [(i,) for i in purged])
+
+    def join_by_keys(self, report_id: int, first_row: int, last_row: int, *, since_us: int) -> int:
+        """Join the change rows ``first_row``..``last_row`` whose parts are all equality parts and are all
+        explained by one record (the last one naming each part, in the window, successful): one key
+        comparison per part, in SQL. The last record naming a part is the latest (its first property
+        naming it) when no other record names the object at that time (else it is decided in Python, by
+        record id). Returns the rows stored; the others are left to the Python join (:meth:`changes_left`).
+        Needs :meth:`prepare_keys`."""
+        parts, shapes, table = part_table(report_id), shape_table(report_id), change_table(report_id)
+        with self._db.tx():
+            cursor = self._db.conn.execute(
+                f"""INSERT INTO change_actor (report_id, row, object_id, entity_type, action, name, actor_key,
+                        operation, at, verdict, reason, cluster_id)
+                WITH value_hit AS (
+                    SELECT p.row, p.n, max(x.at * {SEQ} - x.seq) AS last, x.at, x.record, x.position,
+                           coalesce(x.value = p.value, 0) AND NOT x.tied AS same
+                    FROM {parts} p
+                    JOIN audit_prop x ON x.target_id = p.target AND x.at >= :since
+                    JOIN temp.join_name m ON m.entity_type = p.entity_type AND m.name = x.name
+                         AND m.key = p.key
+                    WHERE p.row BETWEEN :first AND :last AND p.kind = {VALUE_PART}
+                    GROUP BY p.row, p.n
+                ), link_hit AS (
+                    SELECT p.row, p.n, max(l.at) AS last, l.at, l.record, l.position,
+                           o.adds = p.value AND NOT l.tied AS same
+                    FROM {parts} p
+                    JOIN audit_link l ON l.target_id = p.target AND l.peer = p.sub AND l.at >= :since
+                    JOIN temp.join_link o ON o.rel = p.key AND o.activity = l.activity
+                    WHERE p.row BETWEEN :first AND :last AND p.kind = {LINK_PART}
+                          AND p.sub NOT IN (SELECT id FROM temp.join_purged)
+                    GROUP BY p.row, p.n
+                ), last AS (
+                    SELECT row, count(*) AS parts, min(same) AS same, min(at) AS at, max(at) AS at2,
+                           min(record) AS record, max(record) AS record2, min(position) AS position,
+                           max(position) AS position2
+                    FROM (SELECT * FROM value_hit UNION ALL SELECT * FROM link_hit) GROUP BY row
+                )
+                SELECT :report, c.rowid, c.object_id, c.entity_type, c.action, c.display_name, t.actor_key,
+                       t.correlation_id, t.at, CASE WHEN t.sync THEN 'sync' ELSE 'explained' END, NULL,
+                       s.cluster_id
+                FROM last a
+                JOIN {shapes} s ON s.row = a.row AND s.parts = a.parts
+                JOIN {table} c ON c.rowid = a.row
+                JOIN audit_target t ON t.target_id = s.target AND t.at = a.at AND t.record = a.record
+                     AND t.position = a.position
+                WHERE a.same = 1 AND a.at = a.at2 AND a.record = a.record2 AND a.position = a.position2""",
+                {"since": since_us, "first": first_row, "last": last_row, "report": report_id})
+            return max(0, cursor.rowcount)
 
     # -- writing a join --------------------------------------------------------------------------------
 
@@ -284,20 +345,18 @@ class AuditJoinStore:
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     rows[start:start + _WRITE_CHUNK])
 
-    def finish_join(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]], *, generation: int,
+    def finish_join(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]] | None, *,
+                    generation: int,
                     item_count: int, since_us: int, last_record: int = 0,
-                    now: datetime | None = None, tally: JoinTally | None = None) -> JoinInfo:
+                    now: datetime | None = None) -> JoinInfo:
         """Compute the groups of a joined report and record the join (``clusters``: id, type, action,
-        label, of new clusters; the ones stored are kept). ``tally``: the counts of every row of the report,
-        made while joining all of it (else they are counted from the stored rows)."""
+        label, of new clusters; the ones stored are kept; ``None``: every cluster of the report, as made
+        when it was stored); the sizes are counted from the stored rows."""
         conn = self._db.conn
         with self._db.tx():
             conn.execute("DELETE FROM report_operation WHERE report_id = ?", (report_id,))
             conn.execute("DELETE FROM report_actor WHERE report_id = ?", (report_id,))
-            if tally is not None:
-                counts = self._store_tally(report_id, clusters, tally)
-            else:
-                counts = self._count_groups(report_id, clusters)
+            counts = self._count_groups(report_id, clusters)
             conn.execute(
                 "INSERT INTO report_actor (report_id, actor_key, n, operations, first, last) "
                 "SELECT report_id, actor_key, sum(n), count(*), min(first), max(last) FROM report_operation "
@@ -312,17 +371,26 @@ class AuditJoinStore:
         assert info is not None
         return info
 
-    def _count_groups(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]]) -> dict[str, int]:
+    def _count_groups(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]] | None
+                      ) -> dict[str, int]:
         """Cluster and operation sizes counted from the stored rows; returns the changes per verdict."""
         conn = self._db.conn
-        conn.executemany(
-            "INSERT OR IGNORE INTO change_cluster (report_id, cluster_id, entity_type, action, label, "
-            "n) VALUES (?,?,?,?,?,0)", [(report_id, *c) for c in clusters])
-        conn.execute(
-            "UPDATE change_cluster SET n = (SELECT count(*) FROM change_actor a WHERE a.report_id = "
-            "change_cluster.report_id AND a.cluster_id = change_cluster.cluster_id) WHERE report_id = ?",
-            (report_id,))
-        conn.execute("DELETE FROM change_cluster WHERE report_id = ? AND n = 0", (report_id,))
+        if clusters is None:
+            conn.execute("DELETE FROM change_cluster WHERE report_id = ?", (report_id,))
+            conn.execute(
+                "INSERT INTO change_cluster (report_id, cluster_id, entity_type, action, label, n) "
+                "SELECT ?, k.cluster_id, k.entity_type, k.action, k.label, g.n FROM (SELECT cluster_id, "
+                "count(*) AS n FROM change_actor WHERE report_id = ? GROUP BY cluster_id) g "
+                f"JOIN {cluster_table(report_id)} k ON k.cluster_id = g.cluster_id", (report_id, report_id))
+        else:
+            conn.executemany(
+                "INSERT OR IGNORE INTO change_cluster (report_id, cluster_id, entity_type, action, label, "
+                "n) VALUES (?,?,?,?,?,0)", [(report_id, *c) for c in clusters])
+            conn.execute(
+                "UPDATE change_cluster SET n = (SELECT count(*) FROM change_actor a WHERE a.report_id = "
+                "change_cluster.report_id AND a.cluster_id = change_cluster.cluster_id) WHERE report_id = ?",
+                (report_id,))
+            conn.execute("DELETE FROM change_cluster WHERE report_id = ? AND n = 0", (report_id,))
         conn.execute(
             "INSERT INTO report_operation (report_id, actor_key, operation, n, first, last) "
             "SELECT report_id, actor_key, operation, count(*), min(at), max(at) FROM change_actor "
@@ -330,21 +398,6 @@ class AuditJoinStore:
         return dict(conn.execute(
             "SELECT verdict, count(*) FROM change_actor WHERE report_id = ? GROUP BY verdict",
             (report_id,)).fetchall())
-
-    def _store_tally(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]],
-                     tally: JoinTally) -> dict[str, int]:
-        """Cluster and operation sizes as counted while joining; returns the changes per verdict."""
-        conn = self._db.conn
-        conn.execute("DELETE FROM change_cluster WHERE report_id = ?", (report_id,))
-        conn.executemany(
-            "INSERT INTO change_cluster (report_id, cluster_id, entity_type, action, label, n) "
-            "VALUES (?,?,?,?,?,?)",
-            [(report_id, *c, tally.clusters[c[0]]) for c in clusters if tally.clusters.get(c[0])])
-        conn.executemany(
-            "INSERT INTO report_operation (report_id, actor_key, operation, n, first, last) "
-            "VALUES (?,?,?,?,?,?)",
-            [(report_id, actor, operation, *stats) for (actor, operation), stats in tally.operations.items()])
-        return dict(tally.verdicts)
 
     def drop_indexes(self) -> None:
         """Drop ``change_actor``'s indexes before a large join (built again by :meth:`build_indexes`)."""
@@ -445,14 +498,32 @@ class AuditJoinStore:
             return f"change_actor a JOIN {change_table(report_id)} c ON c.rowid = a.row"
         return "change_actor a"
 
-    def group_count(self, report_id: int, group: ChangeGroup, *, marked: bool | None = None) -> int:
-        """How many change rows a group holds (optionally only the marked or unmarked ones)."""
+    def group_count(self, report_id: int, group: ChangeGroup, *, marked: bool | None = None,
+                    kept: bool | None = None) -> int:
+        """How many change rows a group holds (optionally only the marked or unmarked ones, only the ones a
+        ``keep`` tag keeps or only the others)."""
+        source, where, args = self._narrowed(report_id, group, marked, kept)
+        return int(self._db.conn.execute(f"SELECT count(*) FROM {source} WHERE {where}", args).fetchone()[0])
+
+    def group_has(self, report_id: int, group: ChangeGroup, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        """Whether a group holds any change row (narrowed as :meth:`group_count` narrows); stops at the
+        first it finds, so it is cheap on a big group that has one."""
+        source, where, args = self._narrowed(report_id, group, marked, kept)
+        sql = f"SELECT EXISTS (SELECT 1 FROM {source} WHERE {where})"
+        return bool(self._db.conn.execute(sql, args).fetchone()[0])
+
+    def _narrowed(self, report_id: int, group: ChangeGroup, marked: bool | None,
+                  kept: bool | None) -> tuple[str, str, list[Any]]:
+        """``(FROM, WHERE, arguments)`` of a group's rows, only marked or unmarked ones, only kept ones or
+        the others, when asked."""
         clauses, args, joined = group.where(report_id)
         if marked is not None:
             clauses.append(("" if marked else "NOT ") + "EXISTS (SELECT 1 FROM restore_queue q WHERE "
                            "q.report_id = a.report_id AND q.object_id = a.object_id)")
-        sql = f"SELECT count(*) FROM {self._from(report_id, joined)} WHERE {' AND '.join(clauses)}"
-        return int(self._db.conn.execute(sql, args).fetchone()[0])
+        if kept is not None:
+            clauses.append(KEPT_SQL if kept else f"NOT {KEPT_SQL}")
+        return self._from(report_id, joined), " AND ".join(clauses), args
 
     def group_counts(self, report_id: int, by: str,
                      group: ChangeGroup = ChangeGroup()) -> list[tuple[str, int]]:
@@ -518,13 +589,25 @@ class AuditJoinStore:
         return GroupMarkResult(marked, max(0, int(total) - int(kept) - marked), int(kept))
 
     def unmark_group(self, report_id: int, group: ChangeGroup) -> int:
-        """Take every change of a group out of the restore queue; returns how many were queued."""
+        """Take every change of a group out of the restore queue, set-based, as one bulk change of the queue
+        (recorded afresh, like :meth:`mark_group`: the queue's one undo queues them again); returns how many
+        objects left the queue."""
+        self._queue.start_undo()
         clauses, args, joined = group.where(report_id)
+        rid = int(report_id)
+        conn = self._db.conn
         with self._db.tx():
-            cursor = self._db.conn.execute(
-                "DELETE FROM restore_queue WHERE report_id = ? AND object_id IN (SELECT a.object_id FROM "
-                f"{self._from(report_id, joined)} WHERE {' AND '.join(clauses)})", [report_id, *args])
-            return max(0, cursor.rowcount)
+            conn.execute(
+                "INSERT OR REPLACE INTO temp.queue_undo "
+                "(report_id, object_id, entity_type, action, marked_at, added) "
+                "SELECT q.report_id, q.object_id, q.entity_type, q.action, q.marked_at, 0 "
+                f"FROM restore_queue q WHERE q.report_id = {rid} AND q.object_id IN (SELECT a.object_id FROM "
+                f"{self._from(report_id, joined)} WHERE {' AND '.join(clauses)})", args)
+            before = conn.total_changes
+            conn.execute(
+                "DELETE FROM restore_queue WHERE report_id = ? AND object_id IN "
+                "(SELECT object_id FROM temp.queue_undo WHERE report_id = ? AND added = 0)", (rid, rid))
+            return conn.total_changes - before
 
     def kept_ids(self, report_id: int) -> set[str]:
         """Object ids of the report whose cluster or operation is tagged ``keep``."""

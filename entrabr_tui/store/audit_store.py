@@ -36,8 +36,8 @@ from entrabr_tui.core.audit_model import (
     us_to_time,
 )
 from entrabr_tui.store.cache_database import CacheDatabase
-from entrabr_tui.store.cache_schema import change_table
 from entrabr_tui.store.codec import time_from_db, time_to_db, utc_now
+from entrabr_tui.store.join_shapes import mark_ties, record_rows, write_record_rows
 from entrabr_tui.store.sqlite_file import in_list_chunks
 
 _COMPRESSION = 1
@@ -263,19 +263,30 @@ class AuditStore:
         conn = self._db.conn
         stored = 0
         targets: list[tuple[Any, ...]] = []
+        prop_rows: list[tuple[Any, ...]] = []
+        link_rows: list[tuple[Any, ...]] = []
         actors: dict[str, Actor] = {}
-        for facts, raw in items:
-            if facts is None:
-                continue
+        readable = [(facts, orjson.dumps(raw)) for facts, raw in items if facts is not None]
+        # the page's records compressed together (ten times smaller than one by one); each row points at
+        # its bytes
+        page = int(conn.execute("INSERT INTO audit_page (raw) VALUES (?)", (zlib.compress(
+            b"".join(data for _, data in readable), _COMPRESSION),)).lastrowid or 0)
+        offset = first = record = 0
+        for facts, data in readable:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO audit_record (id, at, activity, category, correlation_id, actor_key, "
-                "result, sync, raw) VALUES (?,?,?,?,?,?,?,?,?)",
+                "result, sync, raw, page, raw_off, raw_len) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (facts.id, facts.at, facts.activity, facts.category, facts.correlation_id, facts.actor.key,
-                 facts.result, int(facts.sync), zlib.compress(orjson.dumps(raw), _COMPRESSION)))
+                 facts.result, int(facts.sync), b"", page, offset, len(data)))
+            offset += len(data)
             if cursor.rowcount != 1:
                 continue
             stored += 1
-            record = cursor.lastrowid
+            record = int(cursor.lastrowid or 0)
+            first = first or record
+            found_props, found_links = record_rows(facts, record)
+            prop_rows += found_props
+            link_rows += found_links
             spot = blind_spot(facts)
             ids = [t.id for t in facts.targets]
             for position, target in enumerate(facts.targets):
@@ -299,6 +310,11 @@ class AuditStore:
             "service_principal_id) VALUES (?,?,?,?,?,?,?)",
             [(a.key, a.kind, a.name, a.display_name, a.via, a.app_id, a.service_principal_id)
              for a in actors.values()])
+        write_record_rows(conn, prop_rows, link_rows)
+        if stored:
+            mark_ties(conn, first, record)
+        else:
+            conn.execute("DELETE FROM audit_page WHERE id = ?", (page,))
         return stored
 
     def finish_pull(self, pull_id: int, *, now: datetime | None = None) -> AuditState:
@@ -327,8 +343,15 @@ class AuditStore:
 
     def raw_record(self, record_id: str) -> dict[str, Any] | None:
         """A record exactly as the service sent it (the fields selected)."""
-        row = self._db.conn.execute("SELECT raw FROM audit_record WHERE id = ?", (record_id,)).fetchone()
-        return None if row is None else dict(orjson.loads(zlib.decompress(row[0])))
+        row = self._db.conn.execute("SELECT raw, page, raw_off, raw_len FROM audit_record WHERE id = ?",
+                                    (record_id,)).fetchone()
+        if row is None:
+            return None
+        raw, page, offset, length = row
+        if page is None:  # stored on its own (before version 7)
+            return dict(orjson.loads(zlib.decompress(raw)))
+        found = self._db.conn.execute("SELECT raw FROM audit_page WHERE id = ?", (page,)).fetchone()
+        return dict(orjson.loads(zlib.decompress(found[0])[offset:offset + length]))
 
     def ids(self, *, since_us: int | None = None, until_us: int | None = None) -> list[str]:
         """Record ids in time order, optionally of a window (for checks and exports)."""
@@ -356,23 +379,17 @@ class AuditStore:
                 out.setdefault(target, []).append(event)
         return out
 
-    def events_of_rows(self, report_id: int, first_row: int, last_row: int, *, since_us: int
-                       ) -> dict[str, list[TargetEvent]]:
-        """Events since ``since_us`` of the objects of a report's change rows ``first_row``..``last_row``, by
-        lower-cased object id (one query; the order within an object is left to the caller)."""
+    def events_of_objects(self, object_ids: Iterable[str], *, since_us: int) -> dict[str, list[TargetEvent]]:
+        """Events since ``since_us`` of these objects, by lower-cased object id, by time, record and
+        position (the order the join's own sort keeps for records at the same time)."""
         out: dict[str, list[TargetEvent]] = {}
-        rows = self._db.conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM (SELECT DISTINCT lower(object_id) AS id "
-            f"FROM {change_table(report_id)} WHERE rowid BETWEEN ? AND ?) c "
-            "CROSS JOIN audit_target t ON t.target_id = c.id AND t.at >= ?",
-            (first_row, last_row, since_us)).fetchall()
-        for row in rows:
-            target, event = event_of(row)
-            found = out.get(target)
-            if found is None:
-                out[target] = [event]
-            else:
-                found.append(event)
+        for chunk, marks in in_list_chunks(sorted({i.lower() for i in object_ids if i})):
+            rows = self._db.conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM audit_target t WHERE t.target_id IN ({marks}) AND t.at >= ? "
+                "ORDER BY t.target_id, t.at, t.record, t.position", [*chunk, since_us]).fetchall()
+            for row in rows:
+                target, event = event_of(row)
+                out.setdefault(target, []).append(event)
         return out
 
     def last_record(self) -> int:

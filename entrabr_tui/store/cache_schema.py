@@ -22,6 +22,12 @@ from __future__ import annotations
 
 import sqlite3
 
+from entrabr_tui.store.join_shapes import (
+    backfill_record_rows,
+    create_shape_tables,
+    drop_shape_tables,
+    shape_report,
+)
 from entrabr_tui.store.sqlite_file import DatabaseSpec, Migration, execute_script, set_meta_marker
 
 CACHE_APPLICATION_ID = 0x45425243  # "EBRC"
@@ -392,6 +398,40 @@ CREATE TABLE triage_tag (
 ) WITHOUT ROWID;
 """
 
+_V7_JOIN = """
+CREATE TABLE audit_page (
+    id INTEGER PRIMARY KEY,
+    raw BLOB NOT NULL
+);
+ALTER TABLE audit_record ADD COLUMN page INTEGER;
+ALTER TABLE audit_record ADD COLUMN raw_off INTEGER;
+ALTER TABLE audit_record ADD COLUMN raw_len INTEGER;
+CREATE TABLE audit_prop (
+    target_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    record INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value BLOB,
+    tied INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (target_id, at, record, position, seq)
+) WITHOUT ROWID;
+CREATE TABLE audit_prop_name (
+    name TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TABLE audit_link (
+    target_id TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    record INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    activity TEXT NOT NULL,
+    tied INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (target_id, peer, at, record, position)
+) WITHOUT ROWID;
+"""
+
 #: Indexes of ``change_actor``, built after a join's rows are written (faster than while inserting).
 CHANGE_ACTOR_INDEXES = (
     "CREATE INDEX IF NOT EXISTS change_actor_by_actor ON change_actor "
@@ -496,6 +536,19 @@ def _v6(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _v7(conn: sqlite3.Connection) -> None:
+    """What the audit join compares, computed once: the modified properties and links of stored audit
+    records, and the clusters and equality parts of every stored report (see
+    :mod:`entrabr_tui.store.join_shapes`); the records of a page stored from now on compressed together
+    (``audit_page``; each record points at its bytes; ``raw`` is empty). Nothing stored before is
+    changed."""
+    execute_script(conn, _V7_JOIN)
+    backfill_record_rows(conn)
+    for (report_id,) in conn.execute("SELECT id FROM report ORDER BY id").fetchall():
+        if _has_table(conn, change_table(int(report_id))):
+            shape_report(conn, int(report_id))
+
+
 CACHE_MIGRATIONS = (
     Migration(1, "tenants, snapshots, jobs, reports, pages, node counts", _v1),
     Migration(2, "restore queue and job journal", _v2),
@@ -503,6 +556,7 @@ CACHE_MIGRATIONS = (
     Migration(4, "proven completeness, unreadable changes kept, exact ids, restore runs", _v4),
     Migration(5, "report profiles; watch findings, alerts and runs", _v5),
     Migration(6, "directory audit log, its join with reports, triage tags", _v6),
+    Migration(7, "audit join keys: record properties and links, report clusters and parts", _v7),
 )
 
 CACHE_SPEC = DatabaseSpec(
@@ -566,6 +620,7 @@ def create_report_tables(conn: sqlite3.Connection, report_id: int, with_fts: boo
             unreadable TEXT
         )"""
     )
+    create_shape_tables(conn, report_id)
     if with_fts:
         conn.execute(
             f"""CREATE VIRTUAL TABLE {fts_table(report_id)} USING fts5(
@@ -575,6 +630,7 @@ def create_report_tables(conn: sqlite3.Connection, report_id: int, with_fts: boo
 
 
 def drop_report_tables(conn: sqlite3.Connection, report_id: int) -> None:
+    drop_shape_tables(conn, report_id)
     conn.execute(f"DROP TABLE IF EXISTS {fts_table(report_id)}")
     conn.execute(f"DROP TABLE IF EXISTS {change_table(report_id)}")
 

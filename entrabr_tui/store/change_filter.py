@@ -9,6 +9,7 @@ or is a prefix of the object id. A name matches in the form it is shown in as we
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from entrabr_tui.core.model import SyncStatus
@@ -24,6 +25,8 @@ _DISPLAY_MARKS = frozenset("<>") | frozenset(chr(c) for c in range(0x2400, 0x242
 RecoverableFilter = bool | Recoverable | None
 #: A sync-status filter: ``True`` synced, ``False`` cloud, a :class:`SyncStatus`, or ``None``.
 SyncFilter = bool | SyncStatus | None
+#: The most object ids one ``ids`` filter may name (a watch alert lists at most a few hundred).
+MAX_FILTER_IDS = 5_000
 
 
 def _contains(needle: str, value: str) -> bool:
@@ -82,10 +85,18 @@ def filter_clauses(
     recoverable: RecoverableFilter,
     on_prem: SyncFilter,
     marked: bool | None,
+    ids: Sequence[str] | None = None,
 ) -> tuple[list[str], list[Any]]:
-    """``WHERE`` conditions (on the change table as ``c``) and their arguments for the column filters."""
+    """``WHERE`` conditions (on the change table as ``c``) and their arguments for the column filters
+    (``ids``: only the changes of these objects, compared exactly; an empty list matches nothing)."""
     where: list[str] = []
     args: list[Any] = []
+    if ids is not None:
+        wanted = list(dict.fromkeys(str(i) for i in ids))
+        if len(wanted) > MAX_FILTER_IDS:
+            raise ValueError(f"at most {MAX_FILTER_IDS:,} object ids filter a report, not {len(wanted):,}")
+        where.append(f"c.object_id IN ({', '.join('?' for _ in wanted)})" if wanted else "0")
+        args.extend(wanted)
     if entity_type is not None:
         where.append("c.entity_type = ?")
         args.append(str(entity_type))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -77,10 +77,12 @@ class ChangeQueries:
         recoverable: RecoverableFilter = None,
         on_prem: SyncFilter = None,
         marked: bool | None = None,
+        ids: Sequence[str] | None = None,
     ) -> list[NodeCount]:
-        """Changes per (type, action), ordered by type then action; nodes with no match are left out."""
+        """Changes per (type, action), ordered by type then action; nodes with no match are left out
+        (``ids``: only the changes of these objects)."""
         needle = needle_of(text)
-        if needle is None and marked is None:
+        if needle is None and marked is None and ids is None:
             where, args = ["report_id = ?"], [report_id]
             for condition, values in (
                 recoverable_clause("recoverable", recoverable, counts=True) if recoverable is not None
@@ -96,7 +98,7 @@ class ChangeQueries:
                 args,
             ).fetchall()
             return [NodeCount(t, a, int(n)) for t, a, n in rows]
-        where, args = filter_clauses(report_id, None, None, recoverable, on_prem, marked)
+        where, args = filter_clauses(report_id, None, None, recoverable, on_prem, marked, ids)
         table = change_table(report_id)
         kept = self._match_set.table(report_id, needle, build=True) if needle is not None else None
         if needle is None or kept is not None:
@@ -122,17 +124,18 @@ class ChangeQueries:
         recoverable: RecoverableFilter = None,
         on_prem: SyncFilter = None,
         marked: bool | None = None,
+        ids: Sequence[str] | None = None,
     ) -> int:
         """Number of changes matching all the given filters."""
         needle = needle_of(text)
-        if needle is None and marked is None:
+        if needle is None and marked is None and ids is None:
             return sum(
                 n.count
                 for n in self.counts(report_id, recoverable=recoverable, on_prem=on_prem)
                 if (entity_type is None or n.entity_type_raw == entity_type)
                 and (action is None or n.action_raw == action)
             )
-        where, args = filter_clauses(report_id, entity_type, action, recoverable, on_prem, marked)
+        where, args = filter_clauses(report_id, entity_type, action, recoverable, on_prem, marked, ids)
         table = change_table(report_id)
         kept = self._match_set.table(report_id, needle, build=True) if needle is not None else None
         if needle is None or kept is not None:
@@ -156,9 +159,10 @@ class ChangeQueries:
         recoverable: RecoverableFilter = None,
         on_prem: SyncFilter = None,
         marked: bool | None = None,
+        ids: Sequence[str] | None = None,
     ) -> list[ChangeRow]:
         """Up to ``limit`` changes ordered by type, action, name (case-insensitive), id and position, after
-        ``after``.
+        ``after`` (``ids``: only the changes of these objects).
 
         ``after`` is the previous page's last :attr:`ChangeRow.key` (or ``(name, id, position)`` when type and
         action are both given). Every match appears exactly once across the pages.
@@ -166,7 +170,7 @@ class ChangeQueries:
         limit = max(1, min(int(limit), 10_000))
         table = change_table(report_id)
         _search_rowid, _has_fts, _indexed, kind = self._matcher.report_state(report_id)
-        where, args = filter_clauses(report_id, entity_type, action, recoverable, on_prem, marked)
+        where, args = filter_clauses(report_id, entity_type, action, recoverable, on_prem, marked, ids)
         if after is not None:
             if len(after) in (2, 3):
                 if entity_type is None or action is None:

@@ -48,7 +48,8 @@ from entrabr_tui.store.cache_schema import (
     fts_table,
     recount_nodes,
 )
-from entrabr_tui.store.codec import dumps, scope_key, scope_to_db, sync_to_db, time_to_db, utc_now
+from entrabr_tui.store.codec import dumps, loads, scope_key, scope_to_db, sync_to_db, time_to_db, utc_now
+from entrabr_tui.store.join_shapes import ShapeRows
 from entrabr_tui.store.records import PageResult, Report, ReportKind
 from entrabr_tui.store.report_catalog import ReportCatalog
 
@@ -249,8 +250,9 @@ class ReportWriter:
         blob = bytearray()
         rows: list[tuple[Any, ...]] = []
         nodes: Counter[tuple[str, str, int, int]] = Counter()
+        shapes = ShapeRows()  # what the audit join compares, made once here (rows counted from 1)
         unreadable = 0
-        for item, flag in zip(items, flags, strict=True):
+        for number, (item, flag) in enumerate(zip(items, flags, strict=True), 1):
             data = dumps(item)
             offset = len(blob)
             blob += data
@@ -269,6 +271,7 @@ class ReportWriter:
                 entity = _text(source.get("entityTypeName")) or "unknownFutureValue"
                 action = _text(source.get("recoveryAction")) or "unknownFutureValue"
                 rec = None if flag is None else int(bool(flag))
+                shapes.add(number, object_id, loads(data))  # as the join will read it back
             else:
                 unreadable += 1
                 entity = _text(source.get("entityTypeName")) or UNREADABLE_TYPE
@@ -327,12 +330,14 @@ class ReportWriter:
                 (report_id, seq, source_url, next_link, len(items), stamp, packed),
             )
             page_id = int(cursor.lastrowid or 0)
+            base = int(self._db.conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0])
             self._db.conn.executemany(
                 f"""INSERT INTO {table} (object_id, entity_type, action, display_name, principal_name,
                 on_prem, recoverable, failure_message, page_id, raw_off, raw_len, unreadable)
                 VALUES (?,?,?,?,?,?,?,?,{page_id},?,?,?)""",
                 rows,
             )
+            shapes.write(self._db.conn, report_id, base)
             self._db.conn.executemany(
                 """INSERT INTO node_count (report_id, entity_type, action, on_prem, recoverable, n)
                 VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET n = n + excluded.n""",

@@ -105,11 +105,12 @@ class RestoreQueue:
         text: str | None,
         recoverable: RecoverableFilter,
         on_prem: SyncFilter,
+        ids: Sequence[str] | None = None,
     ) -> _Selection:
         """The rows matching the filters, as a ``SELECT c.object_id, c.entity_type, c.action``
-        (``where_nodes``: only these (type, action) pairs)."""
+        (``where_nodes``: only these (type, action) pairs; ``ids``: only these objects)."""
         table = change_table(report_id)
-        where, args = filter_clauses(report_id, entity_type, action, recoverable, on_prem, None)
+        where, args = filter_clauses(report_id, entity_type, action, recoverable, on_prem, None, ids)
         where.append("c.unreadable IS NULL")  # an unreadable change object cannot be restored
         if where_nodes is not None:
             pairs = list(dict.fromkeys(where_nodes))
@@ -189,10 +190,11 @@ class RestoreQueue:
         on_prem: SyncFilter = None,
         now: datetime | None = None,
         undoable: bool = False,
+        ids: Sequence[str] | None = None,
     ) -> int:
         """Mark everything matching the filters (e.g. all matches of a filter); returns how many were newly
         marked. ``undoable`` records what it queues for :meth:`undo` (see :meth:`start_undo`)."""
-        chosen = self._selection(report_id, where_nodes, entity_type, action, text, recoverable, on_prem)
+        chosen = self._selection(report_id, where_nodes, entity_type, action, text, recoverable, on_prem, ids)
         stamp = time_to_db(now or utc_now())
         rid = int(report_id)
         conn = self._db.conn
@@ -248,10 +250,11 @@ class RestoreQueue:
         recoverable: RecoverableFilter = None,
         on_prem: SyncFilter = None,
         undoable: bool = False,
+        ids: Sequence[str] | None = None,
     ) -> int:
         """Unmark everything matching the filters; returns how many were removed. ``undoable`` records what
         it takes out for :meth:`undo`."""
-        chosen = self._selection(report_id, where_nodes, entity_type, action, text, recoverable, on_prem)
+        chosen = self._selection(report_id, where_nodes, entity_type, action, text, recoverable, on_prem, ids)
         rid = int(report_id)
         conn = self._db.conn
         if not undoable:

@@ -19,6 +19,7 @@ def run_app(
     profiles: Sequence[ProfileChoice] = (),
     sign_in_methods: Sequence[str] | None = None,
     notices: Sequence[str] = (),
+    open_alert: str | None = None,
 ) -> int:
     """Run the app until the user quits; returns the process exit code.
 
@@ -36,10 +37,11 @@ def run_app(
     ``entrabr_tui.ui.bindings.binding_ids()``); ``theme`` names a Textual theme; ``on_theme_change`` is called
     (in a worker thread) with the new theme name when the user picks one in the palette, to persist it; an
     exception it raises is shown as a warning. ``notices`` are warnings shown as the app opens (problems
-    with the config file).
+    with the config file). ``open_alert`` is an ``entrabr watch`` alert id to open on (``entrabr --open``).
     """
     app = EntrabrApp(session_factory, keymap=keymap, theme=theme, on_theme_change=on_theme_change,
-                     target=target, profiles=profiles, sign_in_methods=sign_in_methods, notices=notices)
+                     target=target, profiles=profiles, sign_in_methods=sign_in_methods, notices=notices,
+                     open_alert=open_alert)
     result = app.run()
     if app.crash_notice is not None:
         sys.stderr.write(app.crash_notice + "\n")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -42,6 +43,8 @@ from entrabr_tui.ui.workers import failure_title
 SessionFactory = Callable[..., Awaitable[Backend]]
 
 
+#: Days of recoveries the palette's evidence pack covers (as ``entrabr evidence`` by default).
+EVIDENCE_DAYS = 7
 #: Longest notification message shown (service messages can be long; the full text is in the history).
 NOTIFY_CHARS = 600
 _SCREENSHOT_SAVED = "Saved screenshot to [$text-success]"
@@ -71,7 +74,10 @@ class EntrabrApp(App[int]):
     ``target`` is the session opened first; ``profiles`` are the tenant profiles the palette can switch to;
     ``sign_in_methods`` are the methods offered for ``target`` (all interactive ones unless given: none for
     the demo tenant); ``export_dir`` is the folder an export is first offered in (by default ``exports/`` in
-    the data folder; the user may type any path).
+    the data folder; the user may type any path), ``evidence_dir`` the one an evidence pack's new folder is
+    offered in (by default ``evidence/`` in the data folder); ``open_alert`` is an ``entrabr watch`` alert id
+    the first session opens on (its report, filtered to the alert's objects; an alert that cannot be shown is
+    said in a notification and the session starts as usual).
     """
 
     CSS_PATH = "app.tcss"
@@ -92,6 +98,8 @@ class EntrabrApp(App[int]):
         sign_in_methods: Sequence[str] | None = None,
         export_dir: Path | None = None,
         notices: Sequence[str] = (),
+        open_alert: str | None = None,
+        evidence_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.session_factory = session_factory
@@ -106,7 +114,9 @@ class EntrabrApp(App[int]):
         all_methods = tuple(method for method, _, _ in SIGN_IN_METHODS)
         self._start_methods = all_methods if sign_in_methods is None else tuple(sign_in_methods)
         self.export_dir = export_dir
+        self.evidence_dir = evidence_dir
         self.notices = tuple(notices)
+        self.open_alert = open_alert
         self.crash_report: Path | None = None
         self.crash_notice: str | None = None
         self.backend: Backend | None = None
@@ -172,6 +182,9 @@ class EntrabrApp(App[int]):
         self._finish_sign_in()
         self.backend = backend
         self.main.set_backend(backend)
+        if self.open_alert is not None:  # the first session only
+            self.main.open_alert(self.open_alert)
+            self.open_alert = None
         for warning in backend.warnings:
             self.notify(warning, title="Opening the tenant", severity="warning", timeout=15)
         if not backend.offline:
@@ -359,6 +372,48 @@ class EntrabrApp(App[int]):
         same = entry is not None and entry.snapshot.id == report.snapshot_id
         created = entry.snapshot.created if entry is not None and same else None
         return await asyncio.to_thread(report_export, backend, report, now, created), report
+
+    # -- evidence pack ---------------------------------------------------------------------------------------
+    @work(exit_on_error=False, group="evidence", description="Evidence pack")
+    async def write_evidence_pack(self) -> None:
+        """Ask for a folder (a new one in the data folder's ``evidence/`` is offered), then write the evidence
+        pack of the last :data:`EVIDENCE_DAYS` days there, with its progress on the job strip; the folder
+        written, or why not, is said in a notification."""
+        from entrabr_tui.engine.evidence import default_evidence_folder
+
+        backend = self.backend
+        if backend is None:
+            return
+        now = self.clock()
+        default = await asyncio.to_thread(default_evidence_folder, backend.tenant, now, self.evidence_dir)
+        chosen = await self.push_screen_wait(ExportPathDialog(
+            "Write evidence pack", default, action="Write",
+            prompt=f"The recoveries of the last {EVIDENCE_DAYS} days (timeline, RPO/RTO, plans, jobs, a "
+                   "SHA-256 manifest), written to this folder (a new or empty one; ~ is your home folder):"))
+        if chosen is None or self.backend is not backend:
+            return
+        folder = Path(os.path.abspath(chosen))
+        strip = None if self.main.job_running else self.main.job_strip
+
+        def progress(step: int, steps: int, text: str) -> None:
+            if strip is not None:
+                strip.show_text(f"Evidence pack: {text}", step, steps - 1)
+
+        try:
+            paths = await backend.write_evidence(folder, now - timedelta(days=EVIDENCE_DAYS), progress)
+        except Exception as exc:
+            await asyncio.to_thread(partial(backend.log_export, "evidence", str(folder), count=0, fmt="pack",
+                                            outcome=f"error: {exc}"[:300]))
+            self.notify(f"The evidence pack was not written: {exc}", title="Evidence pack not written",
+                        severity="error", timeout=30)
+            return
+        finally:
+            if strip is not None:
+                strip.hide()
+        await asyncio.to_thread(partial(backend.log_export, "evidence", str(folder), count=len(paths),
+                                        fmt="pack"))
+        self.notify(f"{len(paths)} files (with manifest.sha256) written to {folder}",
+                    title="Evidence pack written", timeout=30)
 
     # -- theme -----------------------------------------------------------------------------------------------
     def _theme_changed(self, theme: Theme) -> None:

@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from entrabr_tui.core.audit_blindspots import PurgeEntry
 from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.capabilities import Capabilities
+from entrabr_tui.core.compare import Comparison, MovedObject, ObjectDelta
 from entrabr_tui.core.model import Change, FilteringCriteria, Job, RecoveryStatus, Snapshot, SyncStatus
 from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.core.verification import Verification
+from entrabr_tui.engine.alert_view import AlertView
 from entrabr_tui.engine.attribution import ChangeAttribution
 from entrabr_tui.engine.audit_types import (
     ActorSummary,
@@ -293,6 +295,15 @@ class Backend(Protocol):
         download it into the cache."""
         ...
 
+    async def compare_backups(
+        self, snapshot_a: str, snapshot_b: str, progress: ReportProgressCallback | None, /, *,
+        fresh: bool = False,
+    ) -> Comparison:
+        """What differs between backups A and B, from a report of each against the live tenant (see
+        :mod:`entrabr_tui.core.compare`): each backup's complete cached report, else a new one (downloaded
+        with ``progress``, as :meth:`ensure_report`). It stays open for :meth:`compare_page`."""
+        ...
+
     async def cancel(self) -> object:
         """Cancel the job this session is running (report or restore)."""
         ...
@@ -313,10 +324,10 @@ class Backend(Protocol):
     # -- cache queries (blocking; call from thread workers) ----------------------------------------------
     def counts(
         self, report_id: str, /, *, text: str | None = None, recoverable: Recoverable | None = None,
-        marked: bool | None = None,
+        marked: bool | None = None, ids: Sequence[str] | None = None,
     ) -> Sequence[TypeActionCount]:
         """Cached change counts by type and action, optionally of the matches of a filter only (``marked``:
-        only the queued ones, or only the others)."""
+        only the queued ones, or only the others; ``ids``: only the changes of these objects)."""
         ...
 
     def page(
@@ -330,9 +341,21 @@ class Backend(Protocol):
         *,
         text: str | None = None,
         recoverable: Recoverable | None = None,
+        ids: Sequence[str] | None = None,
     ) -> Sequence[ChangeSummary]:
         """Keyset page of one type/action ordered by name, ID and position, after ``(name, id, position)``
-        of the last row; ``text`` keeps changes whose name or UPN contains it or whose ID starts with it."""
+        of the last row; ``text`` keeps changes whose name or UPN contains it or whose ID starts with it;
+        ``ids`` keeps the changes of these objects."""
+        ...
+
+    def compare_page(self, reports: tuple[str, str], entity_type: str | None, kind: str | None, offset: int,
+                     limit: int, /) -> Sequence[ObjectDelta]:
+        """A page of the open comparison's objects of one type and kind (``DeltaKind`` value); ``reports`` are
+        its A and B report ids (a comparison no longer open is refused)."""
+        ...
+
+    def compare_moved(self, reports: tuple[str, str], offset: int, limit: int, /) -> Sequence[MovedObject]:
+        """A page of the objects the open comparison left out: the live tenant moved between its reports."""
         ...
 
     def change(self, report_id: str, change_id: str, position: int | None = None, /) -> Change | None:
@@ -371,7 +394,7 @@ class Backend(Protocol):
 
     def mark_where(
         self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None, text: str | None = None,
-        recoverable: Recoverable | None = None,
+        recoverable: Recoverable | None = None, ids: Sequence[str] | None = None,
     ) -> int:
         """Queue every change of the report matching the filter (``nodes``: of these (type, action) pairs
         only), loaded or not; returns how many were newly queued. One bulk change (see ``undo_marks``)."""
@@ -379,7 +402,7 @@ class Backend(Protocol):
 
     def unmark_where(
         self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None, text: str | None = None,
-        recoverable: Recoverable | None = None,
+        recoverable: Recoverable | None = None, ids: Sequence[str] | None = None,
     ) -> int:
         """Take every change of the report matching the filter out of the queue; returns how many left it.
         One bulk change (see ``undo_marks``)."""
@@ -463,8 +486,16 @@ class Backend(Protocol):
         """Clusters, largest first (keyset ``after`` = ``(changes, cluster id)``), with their tags."""
         ...
 
-    def group_count(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None) -> int:
-        """Changes in a group across the whole report (only marked or unmarked ones when asked)."""
+    def group_count(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None,
+                    kept: bool | None = None) -> int:
+        """Changes in a group across the whole report (only marked or unmarked ones, only the ones a ``keep``
+        tag keeps or only the others, when asked)."""
+        ...
+
+    def group_has(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        """Whether a group holds any change (narrowed as ``group_count`` narrows); cheap on a big group that
+        has one (for the footer's "Mark group" or "Unmark group")."""
         ...
 
     def group_counts(self, report_id: str, by: str, group: ChangeGroup, /) -> Sequence[tuple[str, int]]:
@@ -483,7 +514,8 @@ class Backend(Protocol):
         ...
 
     def unmark_group(self, report_id: str, group: ChangeGroup, /) -> int:
-        """Take a whole group out of the queue; returns how many were queued."""
+        """Take a whole group out of the queue; returns how many objects left it. One bulk change of the
+        queue: ``undo_marks`` queues them again."""
         ...
 
     def blind_spots(self, report_id: str, /) -> Sequence[BlindSpot]:
@@ -573,6 +605,22 @@ class Backend(Protocol):
 
     def discard_interrupted_restore(self) -> object:
         """Drop the interrupted restore: its remaining batches are never sent (blocking)."""
+        ...
+
+    # -- evidence pack (network, then files) -----------------------------------------------------------------
+    async def write_evidence(self, folder: Path, since: datetime,
+                             progress: Callable[[int, int, str], object] | None, /) -> Sequence[Path]:
+        """Write the evidence pack of the recoveries since ``since`` (timeline, RPO/RTO, plans, jobs and a
+        SHA-256 manifest) to ``folder``, a new or empty folder; ``progress(step, steps, text)`` hears each
+        step. Returns the files written; raises the engine's ``EvidenceTargetError`` when the folder cannot
+        take it (not empty, cannot be made or written)."""
+        ...
+
+    # -- watch alerts (blocking) ----------------------------------------------------------------------------
+    def alert_view(self, alert_id: str, /) -> AlertView:
+        """An open ``entrabr watch`` alert as the app shows it: its report and the objects, type, action and
+        property its rule matched; raises the engine's ``AlertNotShownError`` (its message says why: an
+        unknown or resolved alert, an audit-log alert, a report no longer cached)."""
         ...
 
     # -- history (blocking) ---------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Each binding has an ``id`` so users can remap it in the config file's keymap (``App.set_keymap``), and
 the help screen is generated from this registry (with the active keymap applied), so what the help says is
-what the keys do. Every screen and widget of the UI takes its ``BINDINGS`` from here, including the keys
+what the keys do. A binding whose footer label is short says it in full in its ``tooltip``, which the help
+screen shows. Every screen and widget of the UI takes its ``BINDINGS`` from here, including the keys
 Textual's own classes would bind for them (a test checks that each key they answer to has an id here).
 """
 
@@ -81,6 +82,8 @@ BACKUPS = BindingGroup(
     (
         Binding("enter,l", "select_cursor", "Open report", id="backups-open"),
         Binding("enter,l", "create_report", "Create report", id="backups-create"),
+        Binding("x", "pick_compare", "Compare two backups: A, then B", show=False, id="backups-compare"),
+        Binding("escape", "cancel_compare", "Cancel the compare", id="backups-compare-cancel"),
     ),
 )
 
@@ -126,9 +129,27 @@ CHANGES = BindingGroup(
 GROUPS = BindingGroup(
     "Changes pane: who changed it",
     (
-        Binding("b", "regroup", "Group by: type, actor, cluster", id="changes-regroup"),
-        Binding("m", "mark_group", "Mark the whole group", id="changes-mark-group"),
+        Binding("b", "regroup", "Group", id="changes-regroup",
+                tooltip="Group by: type → action, actor → operation, cluster"),
+        Binding("m", "mark_group", "Mark group", id="changes-mark-group",
+                tooltip="Mark the whole group across the report (changes tagged keep are left out)"),
+        Binding("m", "unmark_group", "Unmark group", id="changes-unmark-group",
+                tooltip="Unmark the whole group (m does this when all of the group is marked)"),
+        Binding("w", "mark_window", "Mark time", id="changes-mark-window",
+                tooltip="Mark a time window: from and to, counted first (starts at the actor's or "
+                        "operation's time span)"),
         Binding("T", "tag_group", "Tag the cluster or operation", show=False, id="changes-tag-group"),
+    ),
+)
+
+COMPARE = BindingGroup(
+    "Changes pane: comparing two backups",
+    (
+        Binding("escape", "leave_compare", "Leave the compare", id="compare-leave"),
+        Binding("space,v,m,ctrl+a,U", "marking_off", "Mark keys: off in a comparison (says why)", show=False,
+                id="compare-marking-off"),
+        Binding("slash,b,T", "report_only", "Filter, grouping, tags: off in a comparison (says why)",
+                show=False, id="compare-report-only"),
     ),
 )
 
@@ -145,6 +166,14 @@ TRIAGE_DIALOG = BindingGroup(
         Binding("i", "choose('investigate')", "Investigate", id="triage-investigate"),
         Binding("x", "choose('')", "Remove the tag", id="triage-remove"),
         Binding("escape", "cancel", "Cancel", id="triage-cancel"),
+    ),
+)
+
+WINDOW_DIALOG = BindingGroup(
+    "Mark a time window",
+    (
+        Binding("ctrl+s", "mark", "Mark the window", priority=True, id="window-mark"),
+        Binding("escape", "cancel", "Cancel", id="window-cancel"),
     ),
 )
 
@@ -340,8 +369,9 @@ HELP = BindingGroup(
 
 #: All groups, in the order the help screen lists them.
 ALL_GROUPS: tuple[BindingGroup, ...] = (
-    GLOBAL, AUDIT, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, GROUPS, DIFF, RAW_JSON, QUEUE, DIALOG,
-    RESTORE_CONFIRM, TRIAGE_DIALOG, NOT_IN_REPORT, TYPED_DIALOG, EXPORT_DIALOG, TEXT_DIALOG, CHOICES,
+    GLOBAL, AUDIT, SCREEN, LIST_NAVIGATION, BACKUPS, CHANGES, GROUPS, COMPARE, DIFF, RAW_JSON, QUEUE, DIALOG,
+    RESTORE_CONFIRM, TRIAGE_DIALOG, WINDOW_DIALOG, NOT_IN_REPORT, TYPED_DIALOG, EXPORT_DIALOG, TEXT_DIALOG,
+    CHOICES,
     SCOPE_DIALOG, INTERRUPTED, PLAN_REVIEW, RECHECK_DIALOG,
     BREAK_GLASS_DIALOG, LOCKOUT_DIALOG, RESTORE_RESULT, FAILED_CHANGES, FAILED_CHANGES_SCREEN, HISTORY,
     SIGN_IN, HELP,

@@ -67,6 +67,10 @@ def palette_commands(app: EntrabrApp) -> list[PaletteCommand]:
                 "Review and apply a plan another administrator exported (hash, tenant and backup checked)",
                 partial(restores.start, from_file=True)))
         commands.append(PaletteCommand(
+            "Write evidence pack",
+            "The recoveries of the last days for auditors: timeline, RPO/RTO, plans, jobs, SHA-256 manifest",
+            app.write_evidence_pack))
+        commands.append(PaletteCommand(
             "Clear cache", "Set this tenant's cached backups, reports and queue aside and start afresh",
             app.clear_cache))
     if not app.can_reopen:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from entrabr_tui.core.compare import Comparison
+from entrabr_tui.engine.alert_view import AlertView
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.ui.backend import (
     CachedReportView,
@@ -29,6 +31,17 @@ class SnapshotsLoaded(Message):
     def __init__(self, entries: Sequence[SnapshotEntry]) -> None:
         super().__init__()
         self.entries = list(entries)
+
+
+class AlertLoaded(Message):
+    """The watch alert the app was opened on was read: its ``view``, or ``error`` saying why it cannot be
+    shown."""
+
+    def __init__(self, alert_id: str, view: AlertView | None, error: str | None = None) -> None:
+        super().__init__()
+        self.alert_id = alert_id
+        self.view = view
+        self.error = error
 
 
 class SnapshotChosen(Message):
@@ -183,3 +196,21 @@ class QueueChanged(Message):
         super().__init__()
         self.signature = signature
 
+
+
+class CompareProgressed(Message):
+    """A report the comparison of two backups needs made progress (it is created or downloaded)."""
+
+    def __init__(self, progress: JobProgress) -> None:
+        super().__init__()
+        self.progress = progress
+
+
+class CompareReady(Message):
+    """The comparison of two backups is made (it stays open in the backend for paging), with its objects
+    counted per type and kind (in the worker)."""
+
+    def __init__(self, comparison: Comparison, counts: dict[str, dict[str, int]]) -> None:
+        super().__init__()
+        self.comparison = comparison
+        self.counts = counts

@@ -52,9 +52,30 @@ def test_demo_without_command_opens_the_app_on_a_demo_session(monkeypatch: pytes
     assert seen["can_restore"] is False  # --role reader reaches the app's session
     options = seen["options"]
     assert set(options) == {"keymap", "theme", "on_theme_change", "target", "profiles", "sign_in_methods",
-                            "notices"}
+                            "notices", "open_alert"}
     assert options["target"] == SessionTarget() and options["sign_in_methods"] == ()
-    assert options["notices"] == []
+    assert options["notices"] == [] and options["open_alert"] is None
+
+
+def test_open_hands_the_alert_to_the_app_and_refuses_what_is_no_alert_id(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import entrabr_tui.ui as ui
+
+    seen: dict[str, Any] = {}
+
+    def fake_run_app(factory: Any, **options: Any) -> int:
+        seen.update(options)
+        return 0
+
+    monkeypatch.setattr(ui, "run_app", fake_run_app)
+    result = cli("--demo", "--open", " AL-3f09c1d2aa ")
+    assert result.code == 0, result.stderr
+    assert seen["open_alert"] == "AL-3f09c1d2aa"
+    for argv, says in ((("--demo", "--open", "AL-[red]x"), "alert id like AL-0123456789"),
+                       (("--demo", "--open", "AL-3f09c1d2aa", "status"), "leave out the command")):
+        seen.clear()
+        refused = cli(*argv)
+        assert refused.code == 2 and says in refused.stderr and seen == {}, refused.stderr
 
 
 def test_a_real_tenant_signs_in_inside_the_app_and_nothing_is_printed(

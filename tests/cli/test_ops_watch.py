@@ -161,6 +161,9 @@ def test_quiet_days_then_the_incident_raises_exactly_its_alerts(
     disable = alerts["Mass disable"]
     assert disable["severity"] == "critical" and disable["count"] > 50
     assert disable["reportId"] == second["report"]["id"]
+    # Each open alert says the command that opens the app on it, with this run's tenant options.
+    for alert in second["alerts"]:
+        assert alert["openCommand"] == " ".join(["entrabr", "--open", alert["id"], *flags(server)[:-1]])
     # The webhook got the same document, once.
     (posted,) = receiver.bodies
     assert posted["type"] == "application/json"
@@ -174,6 +177,9 @@ def test_quiet_days_then_the_incident_raises_exactly_its_alerts(
     # A third run: still open, nothing new, nothing posted.
     third = watch(server, rules, "--webhook", receiver.url, expect=20)
     assert third["counts"]["new"] == 0 and third["counts"]["open"] == 2 and len(receiver.bodies) == 1
+    shown = run("watch", *flags(server), "--rules", str(rules), expect=20).stdout
+    for alert in second["alerts"]:
+        assert f"  entrabr --open {alert['id']} --graph-url " in shown
     # The next day the incident is in the backup: two runs without it resolve both alerts (a Teams card).
     new_day(server)
     watch(server, rules, "--webhook", receiver.url, "--teams", expect=20)

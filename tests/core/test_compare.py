@@ -6,8 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from entrabr_tui.core.compare import CompareBuilder, Comparison, DeltaKind, ReportSide
-from entrabr_tui.core.diff import ABSENT
+from entrabr_tui.core.compare import (
+    UNKNOWN_TEXT,
+    CompareBuilder,
+    Comparison,
+    DeltaKind,
+    ReportSide,
+    compare_rows,
+    moved_rows,
+)
+from entrabr_tui.core.diff import ABSENT, DiffKind
 from entrabr_tui.core.model import Change, EntityNamesFilter
 
 T = datetime(2026, 7, 28, 8, 0, tzinfo=UTC)
@@ -113,3 +121,48 @@ def test_a_value_no_report_shows_is_unknown_never_guessed() -> None:
 def test_gap_between_the_reports() -> None:
     builder = CompareBuilder(ReportSide("A", T, "ra", T), ReportSide("B", T, "rb", T.replace(hour=10)))
     assert builder.finish().gap_seconds == 7200
+
+
+def test_compare_rows_put_a_beside_b_and_show_only_the_part_of_an_object_value_that_differs() -> None:
+    conditions_a = {"users": {"includeUsers": ["All"], "excludeUsers": ["u1"]}, "clientAppTypes": ["all"]}
+    conditions_b = {"users": {"includeUsers": ["All"], "excludeUsers": []}, "clientAppTypes": ["all"]}
+    result = compare(
+        [change("p", delta={"state": "enabled", "conditions": conditions_a},
+                current={"state": "disabled", "conditions": conditions_b}, entity="conditionalAccessPolicy")],
+        [change("p", delta={}, current={"state": "disabled", "conditions": conditions_b},
+                entity="conditionalAccessPolicy")])
+    (delta,) = result.objects
+    rows = compare_rows(delta)
+    assert [(r.path, r.depth, r.is_header, r.backup_text, r.current_text) for r in rows] == [
+        ("state", 0, False, "enabled", "disabled"),
+        ("conditions", 0, True, "", ""),
+        ("conditions.users", 1, True, "", ""),
+        ("conditions.users.excludeUsers", 2, False, "u1", "[]"),
+    ]
+    assert all(r.kind is DiffKind.CHANGED for r in rows)
+
+
+def test_compare_rows_of_existence_members_unknown_values_and_moved_objects() -> None:
+    gone = compare([change("gone", "restore", {"displayName": "Gone"}, {"deletedDateTime": "t"})], [])
+    (row,) = compare_rows(gone.objects[0])
+    assert (row.kind, row.backup_text) == (DiffKind.REMOVED, "exists")
+    assert row.current_text == "not there (or deleted)"
+    assert row.note == DeltaKind.DISAPPEARED.words
+
+    add = {"@odata.type": "#microsoft.graph.user", "id": "m1"}
+    members = compare([change("g", delta={"members@delta": [add]}, entity="group")], [])
+    rows = compare_rows(members.objects[0], {"m1": "Ada"}.get)
+    assert [(r.label, r.depth, r.kind, r.backup_text, r.current_text, r.member_id) for r in rows] == [
+        ("members", 0, DiffKind.CHANGED, "", "", None),
+        ("Ada (m1)", 1, DiffKind.REMOVED, "member", "not a member", "m1"),
+    ]
+
+    unknown = compare([change("u1", delta={"city": "A"})], [])
+    (row,) = compare_rows(unknown.objects[0])
+    assert (row.kind, row.backup_text, row.current_text) == (DiffKind.UNKNOWN, "A", UNKNOWN_TEXT)
+
+    moved = compare([change("u1", delta={"jobTitle": "E"}, current={"jobTitle": "M"})],
+                    [change("u1", delta={"jobTitle": "E"}, current={"jobTitle": "D"})])
+    (row,) = moved_rows(moved.moved[0])
+    assert (row.path, row.backup_text) == ("jobTitle", "not compared")
+    assert row.reason == "the live value differs between the two reports"

@@ -246,6 +246,26 @@ async def test_triage_keep_leaves_a_cluster_out_of_marks_and_plans(
     assert session.triage_tag(TagTarget.OPERATION, operation.correlation_id.upper()) is not None
 
 
+async def test_a_time_window_marks_by_audit_time_and_unmarking_a_group_is_undone(
+        open_session: Callable[..., Awaitable[Session]]) -> None:
+    session = await open_session()
+    info = await report_of(session)
+    await session.pull_audit(info.id)
+    actor = session.audit_actors(info.id)[0]
+    assert actor.first is not None and actor.last is not None
+    window = ChangeGroup(since=actor.first, until=actor.last)
+    inside = session.group_count(info.id, window)
+    assert inside >= actor.changes > 0
+    result = session.mark_group(info.id, window)
+    assert result.marked + result.already + result.kept == inside
+    assert not session.group_has(info.id, window, marked=False, kept=False)   # all of it is queued now
+    queued = {e.id for e in session.queue()}
+    removed = session.unmark_group(info.id, ChangeGroup(actor=actor.key))
+    assert removed > 0 and session.group_count(info.id, ChangeGroup(actor=actor.key), marked=True) == 0
+    assert session.undo_marks() == (0, removed)                                # the queue's one undo
+    assert {e.id for e in session.queue()} == queued
+
+
 async def test_a_sign_in_without_the_audit_role_is_told_what_is_missing(
         open_session: Callable[..., Awaitable[Session]]) -> None:
     admin = await open_session()

@@ -174,6 +174,44 @@ def test_marking_a_group_skips_kept_changes_and_undoes_exactly(cache: Cache) -> 
     assert cache.audit_join.kept_count(report_id) == 0 and time_to_db(note.updated)
 
 
+def test_unmarking_a_group_is_one_bulk_change_the_undo_queues_again(cache: Cache) -> None:
+    report_id, _ = joined_report(cache, 1200, 5)
+    clusters = cache.audit_join.clusters(report_id)
+    first, second = (ChangeGroup(cluster=c.cluster_id) for c in clusters[:2])
+    cache.audit_join.mark_group(report_id, first)
+    cache.audit_join.mark_group(report_id, second)
+    queued = cache.queue.ids(report_id)
+    assert cache.audit_join.group_count(report_id, first, marked=False) == 0
+    assert not cache.audit_join.group_has(report_id, first, marked=False)
+    assert cache.audit_join.group_has(report_id, first, marked=True)
+    removed = cache.audit_join.unmark_group(report_id, first)
+    assert removed == clusters[0].changes and cache.audit_join.group_count(report_id, first, marked=True) == 0
+    assert cache.audit_join.group_count(report_id, second, marked=False) == 0   # the other group stays
+    assert cache.queue.undo_counts() == (0, removed)
+    assert cache.queue.undo() == (0, removed) and cache.queue.ids(report_id) == queued
+    assert not cache.audit_join.group_has(report_id, ChangeGroup(cluster="no-such-cluster"))
+
+
+def test_a_time_window_counts_marks_and_leaves_kept_changes_alone(cache: Cache) -> None:
+    report_id, _ = joined_report(cache, 900, 3)
+    rows = [cache.audit_join.row(report_id, r.object_id, r.position)
+            for r in cache.audit_join.group_page(report_id, ChangeGroup(), limit=10_000)]
+    times = sorted(r.at for r in rows if r is not None and r.at is not None)
+    since, until = times[len(times) // 4], times[len(times) // 2]
+    window = ChangeGroup(since=since, until=until)
+    inside = [r for r in rows if r is not None and r.at is not None and since <= r.at <= until]
+    assert cache.audit_join.group_count(report_id, window) == len(inside) > 0
+    kept_cluster = inside[0].cluster_id
+    cache.triage.set(TagTarget.CLUSTER, kept_cluster, TriageTag.KEEP)
+    kept = sum(1 for r in inside if r.cluster_id == kept_cluster)
+    assert cache.audit_join.group_count(report_id, window, kept=True) == kept
+    assert cache.audit_join.group_count(report_id, window, kept=False) == len(inside) - kept
+    result = cache.audit_join.mark_group(report_id, window)
+    assert result.kept == kept
+    assert cache.audit_join.group_count(report_id, window, marked=False, kept=False) == 0
+    assert cache.audit_join.group_count(report_id, window, marked=True, kept=True) == 0
+
+
 def test_a_new_join_replaces_the_old_one(cache: Cache) -> None:
     from entrabr_tui.core.audit_model import time_to_us
     from entrabr_tui.engine.attribution import join_report

@@ -254,9 +254,9 @@ def _shape(conn: sqlite3.Connection) -> dict[str, object]:
 
 def test_a_version_2_cache_ends_where_a_new_one_starts() -> None:
     """The last release's caches (version 2) go through every later step, sync status (3), proven
-    completeness with restore runs (4), report profiles and watch alerts (5), and the directory audit log with
-    its joins and triage tags (6): their stored report is re-read under each, and the file ends with the same
-    schema as a cache created now."""
+    completeness with restore runs (4), report profiles and watch alerts (5), the directory audit log with
+    its joins and triage tags (6), and the audit join's keys (7): their stored report is re-read under each,
+    and the file ends with the same schema as a cache created now."""
     import zlib
 
     from entrabr_tui.core.model import SyncStatus
@@ -317,12 +317,16 @@ def test_a_version_2_cache_ends_where_a_new_one_starts() -> None:
         # Version 6: the audit log, the joins of reports with it and triage tags start empty.
         assert migrated.audit.state().records == 0 and migrated.audit_join.join_info(1) is None
         assert migrated.triage.all() == []
+        # Version 7: the stored report's clusters and parts are made from its stored pages.
+        shapes = migrated.db.conn.execute("SELECT count(*), count(DISTINCT cluster_id) FROM chg_1_join")
+        clusters = migrated.db.conn.execute("SELECT count(*) FROM chg_1_cluster").fetchone()[0]
+        assert shapes.fetchone() == (len(items), clusters) and clusters > 1
 
         begun = fresh.report_writer.begin_report("job", "snap", None, page_url(0), total_expected=len(items))
         fresh.report_writer.ingest_page(begun.id, items, None, page_url(0))
         assert begun.id == 1
         assert _shape(migrated.db.conn) == _shape(fresh.db.conn)
-        assert _shape(fresh.db.conn)["version"] == CACHE_SPEC.latest_version == 6
+        assert _shape(fresh.db.conn)["version"] == CACHE_SPEC.latest_version == 7
     finally:
         migrated.close()
         fresh.close()

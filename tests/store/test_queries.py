@@ -263,3 +263,25 @@ def test_bad_keyset_arguments(state: State) -> None:
         state.cache.queries.page(state.report_id, after=("a", "b", "c"))  # type: ignore[arg-type]  # a short key on purpose
     with pytest.raises(KeyError):
         state.cache.queries.page(999)
+
+
+def test_object_id_filter_keeps_exactly_those_objects(state: State) -> None:
+    """The ``ids`` filter (a watch alert's objects): counts, pages and bulk marks see only those objects,
+    compared exactly, combined with the other filters; an empty list matches nothing."""
+    picked = [state.items[i]["id"] for i in (5, 77, 401, 1203)]
+    wanted = set(picked)
+    reference = Counter((i["entityTypeName"], i["recoveryAction"]) for i in state.items if i["id"] in wanted)
+    counts = state.cache.queries.counts(state.report_id, ids=[*picked, "missing", picked[0].upper()])
+    assert {(n.entity_type_raw, n.action_raw): n.count for n in counts} == dict(reference)
+    listed = sorted(i["id"] for i in state.items if i["id"] in wanted)
+    assert sorted(_page_all(state, 2, ids=picked)) == listed
+    node = (state.items[77]["entityTypeName"], state.items[77]["recoveryAction"])
+    assert state.cache.queries.count(state.report_id, entity_type=node[0], action=node[1], ids=picked) == \
+        reference[node]
+    assert state.cache.queries.counts(state.report_id, ids=[]) == []
+    assert state.cache.queries.count(state.report_id, ids=picked, text="zzzz-no-such-name") == 0
+    added = state.cache.queue.mark_where(state.report_id, ids=picked)
+    assert added == len(wanted) and state.cache.queue.ids(state.report_id) == wanted
+    assert state.cache.queue.unmark_where(state.report_id, ids=picked[:1]) == 1
+    with pytest.raises(ValueError, match="at most"):
+        state.cache.queries.counts(state.report_id, ids=[str(n) for n in range(6000)])

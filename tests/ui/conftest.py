@@ -28,7 +28,8 @@ def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
 
 #: Workers that wait for the user (a dialog is open); waiting for them would never end.
 INTERACTIVE_GROUPS = frozenset({"report-flow", "restore-flow", "restore-result", "cancel-flow", "quit",
-                                "clear-cache", "export", "interrupted-restore", "unmark-all", "audit-tag"})
+                                "clear-cache", "export", "interrupted-restore", "unmark-all", "audit-tag",
+                                "evidence", "audit-window"})
 
 
 async def settle(pilot: Pilot[Any]) -> None:

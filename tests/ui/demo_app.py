@@ -26,7 +26,8 @@ async def no_wait(_seconds: float) -> None:
 
 
 @asynccontextmanager
-async def demo(role: str) -> AsyncIterator[tuple[EntrabrApp, Pilot[Any], Session]]:
+async def demo(role: str, size: tuple[int, int] = (100, 30)
+               ) -> AsyncIterator[tuple[EntrabrApp, Pilot[Any], Session]]:
     sessions: list[Session] = []
 
     async def factory() -> Backend:
@@ -36,7 +37,7 @@ async def demo(role: str) -> AsyncIterator[tuple[EntrabrApp, Pilot[Any], Session
         return session
 
     app = EntrabrApp(factory)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot)
         assert sessions, "the demo session did not open"
         yield app, pilot, sessions[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +19,7 @@ from entrabr_tui.core.capabilities import (
     Capabilities,
     capabilities_from_claims,
 )
+from entrabr_tui.core.compare import CompareBuilder, Comparison, MovedObject, ObjectDelta, ReportSide
 from entrabr_tui.core.dependencies import Deleted, fixes, missing_dependencies
 from entrabr_tui.core.lockout import break_glass_principals, evaluate, membership_changes, restored_policies
 from entrabr_tui.core.model import (
@@ -35,6 +36,7 @@ from entrabr_tui.core.plan_options import DurationModel, TypeFacts, plan_choices
 from entrabr_tui.core.recoverability import Recoverable, recoverability
 from entrabr_tui.core.review import Staleness
 from entrabr_tui.core.verification import Residue, ResidueItem, Verification
+from entrabr_tui.engine.alert_view import AlertNotShownError, AlertView
 from entrabr_tui.engine.attribution import ChangeAttribution, PartAttribution
 from entrabr_tui.engine.audit_types import (
     ActorSummary,
@@ -50,7 +52,9 @@ from entrabr_tui.engine.audit_types import (
     OperationSummary,
 )
 from entrabr_tui.engine.cache_reader import QueuedObject
+from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
+from entrabr_tui.engine.evidence import EVIDENCE_STEPS, EvidencePack, write_pack
 from entrabr_tui.engine.jobs import SlotState
 from entrabr_tui.engine.plan_file import ReviewedPlans
 from entrabr_tui.engine.plans import PlanInputs, SessionPlan
@@ -267,8 +271,11 @@ def row_for(change: Change, marked: bool, position: int = 0) -> ChangeRow:
                      position=position)
 
 
-def matches(change: Change, text: str | None, recoverable: Recoverable | None) -> bool:
+def matches(change: Change, text: str | None, recoverable: Recoverable | None,
+            ids: Sequence[str] | None = None) -> bool:
     if recoverable is not None and recoverability(change).answer is not recoverable:
+        return False
+    if ids is not None and change.id not in ids:
         return False
     # The cache's own rule (name or UPN contains the text, raw or as shown; or the id starts with it).
     return bool(text_matches(needle_of(text), change.display_name, change.principal_name, change.id))
@@ -353,6 +360,15 @@ class FakeBackend:
     break_glass_groups: tuple[str, ...] = ()
     break_glass_asked: bool = False
     exported: list[Path] = field(default_factory=list)
+    #: Objects whose live name differs between the two reports of a comparison (left out of it).
+    live_moved: frozenset[str] = frozenset()
+    compare_calls: list[tuple[str, str]] = field(default_factory=list)
+    #: Why a comparison fails, if it does (after its reports are made).
+    compare_error: str | None = None
+    #: The last comparison made (pages are served from it).
+    comparison: Comparison | None = None
+    #: Open watch alerts the app may be started on (``entrabr --open``), by id.
+    alert_views: dict[str, AlertView] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.refuse_restore = self.refuse_restore or self.role == "reader"  # as the service does
@@ -420,6 +436,46 @@ class FakeBackend:
         self._log("reportCreated", f"report {report.id}", job_id=report.id)
         return report
 
+    def _backup_changes(self, snapshot_id: str, side: str) -> list[Change]:
+        """What the report of a backup lists: every change for the newest, every other one for the next,
+        every third one for the one before (so any two backups differ); B's report sees the objects of
+        ``live_moved`` under another live name."""
+        step = 1 + next(i for i, s in enumerate(self._snapshots) if s.id == snapshot_id)
+        changes = self.tenant_changes[::step]
+        if side == "B":
+            changes = [replace(c, display_name=c.display_name + " (renamed)") if c.id in self.live_moved
+                       else c for c in changes]
+        return changes
+
+    async def compare_backups(self, snapshot_a: str, snapshot_b: str, progress: ReportProgressCallback | None,
+                              /, *, fresh: bool = False) -> Comparison:
+        self.compare_calls.append((snapshot_a, snapshot_b))
+        reports = [await self.ensure_report(s, None, progress, fresh=fresh) for s in (snapshot_a, snapshot_b)]
+        times = {s.id: s.created for s in self._snapshots}
+        builder = CompareBuilder(*(ReportSide(r.snapshot_id or "", times.get(r.snapshot_id or ""), r.id, NOW)
+                                   for r in reports))
+        if self.compare_error is not None:
+            raise EngineError(self.compare_error)
+        builder.add_a(self._backup_changes(snapshot_a, "A"))
+        builder.add_b(self._backup_changes(snapshot_b, "B"))
+        self.comparison = builder.finish()
+        return self.comparison
+
+    def _compared(self, reports: tuple[str, str]) -> Comparison:
+        found = self.comparison
+        if found is None or (found.a.report_id, found.b.report_id) != reports:
+            raise RuntimeError("That comparison is no longer open: compare the two backups again.")
+        return found
+
+    def compare_page(self, reports: tuple[str, str], entity_type: str | None, kind: str | None, offset: int,
+                     limit: int, /) -> list[ObjectDelta]:
+        rows = [d for d in self._compared(reports).objects
+                if d.entity_type == entity_type and d.kind.value == kind]
+        return rows[offset:offset + limit]
+
+    def compare_moved(self, reports: tuple[str, str], offset: int, limit: int, /) -> list[MovedObject]:
+        return list(self._compared(reports).moved[offset:offset + limit])
+
     async def cancel(self) -> str | None:
         return None
 
@@ -459,23 +515,24 @@ class FakeBackend:
         return SlotState(running[0] if running else None, False, None)
 
     def counts(self, report_id: str, /, *, text: str | None = None,
-               recoverable: Recoverable | None = None, marked: bool | None = None) -> list[NodeCount]:
+               recoverable: Recoverable | None = None, marked: bool | None = None,
+               ids: Sequence[str] | None = None) -> list[NodeCount]:
         tally: dict[tuple[str, str], int] = {}
         for c in self.tenant_changes:
             if marked is not None and (c.id in self.queued) is not marked:
                 continue
-            if matches(c, text, recoverable):
+            if matches(c, text, recoverable, ids):
                 key = (c.entity_type_raw, action_of(c))
                 tally[key] = tally.get(key, 0) + 1
         return [NodeCount(t, a, n) for (t, a), n in sorted(tally.items())]
 
     def page(self, report_id: str, entity_type: str | None, action: str | None,
              after: tuple[str, str, int] | None, limit: int, /, *, text: str | None = None,
-             recoverable: Recoverable | None = None) -> list[ChangeRow]:
+             recoverable: Recoverable | None = None, ids: Sequence[str] | None = None) -> list[ChangeRow]:
         rows = sorted(((c.display_name, c.id, position, c)
                        for position, c in enumerate(self.tenant_changes, start=1)
                        if c.entity_type_raw == entity_type and action_of(c) == action
-                       and matches(c, text, recoverable)),
+                       and matches(c, text, recoverable, ids)),
                       key=lambda r: r[:3])
         if after is not None:
             rows = [r for r in rows if r[:3] > after]
@@ -522,14 +579,15 @@ class FakeBackend:
         return removed
 
     def _selected(self, nodes: Sequence[tuple[str, str]] | None, text: str | None,
-                  recoverable: Recoverable | None) -> list[Change]:
+                  recoverable: Recoverable | None, ids: Sequence[str] | None = None) -> list[Change]:
         wanted = set(nodes) if nodes is not None else None
-        return [c for c in self.tenant_changes if matches(c, text, recoverable)
+        return [c for c in self.tenant_changes if matches(c, text, recoverable, ids)
                 and (wanted is None or (c.entity_type_raw, c.action_raw) in wanted)]
 
     def mark_where(self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None,
-                   text: str | None = None, recoverable: Recoverable | None = None) -> int:
-        added = {c.id for c in self._selected(nodes, text, recoverable) if c.id not in self.queued}
+                   text: str | None = None, recoverable: Recoverable | None = None,
+                   ids: Sequence[str] | None = None) -> int:
+        added = {c.id for c in self._selected(nodes, text, recoverable, ids) if c.id not in self.queued}
         for i in added:
             self.queued[i] = (report_id, self._by_id[i])
         self.undo_record = (added, {})
@@ -537,8 +595,9 @@ class FakeBackend:
         return len(added)
 
     def unmark_where(self, report_id: str, /, *, nodes: Sequence[tuple[str, str]] | None = None,
-                     text: str | None = None, recoverable: Recoverable | None = None) -> int:
-        removed = {c.id: self.queued.pop(c.id) for c in self._selected(nodes, text, recoverable)
+                     text: str | None = None, recoverable: Recoverable | None = None,
+                     ids: Sequence[str] | None = None) -> int:
+        removed = {c.id: self.queued.pop(c.id) for c in self._selected(nodes, text, recoverable, ids)
                    if c.id in self.queued}
         self.undo_record = (set(), removed)
         self.queue_changes += 1
@@ -817,8 +876,14 @@ class FakeBackend:
             out = [c for c in out if (-c.changes, c.id) > (-after[0], after[1])]
         return out[:limit]
 
-    def group_count(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None) -> int:
-        return sum(1 for r in self._group(group) if marked is None or (r.change.id in self.queued) == marked)
+    def group_count(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None,
+                    kept: bool | None = None) -> int:
+        return sum(1 for r in self._group(group) if (marked is None or (r.change.id in self.queued) == marked)
+                   and (kept is None or self._kept(r) == kept))
+
+    def group_has(self, report_id: str, group: ChangeGroup, /, *, marked: bool | None = None,
+                  kept: bool | None = None) -> bool:
+        return self.group_count(report_id, group, marked=marked, kept=kept) > 0
 
     def group_counts(self, report_id: str, by: str, group: ChangeGroup, /) -> list[tuple[str, int]]:
         tally: dict[str, int] = {}
@@ -848,10 +913,11 @@ class FakeBackend:
         return GroupMarkResult(len(new), len(rows) - len(kept) - len(new), len(kept))
 
     def unmark_group(self, report_id: str, group: ChangeGroup, /) -> int:
-        ids = [r.change.id for r in self._group(group) if r.change.id in self.queued]
-        for i in ids:
-            del self.queued[i]
-        return len(ids)
+        removed = {r.change.id: self.queued.pop(r.change.id) for r in self._group(group)
+                   if r.change.id in self.queued}
+        self.undo_record = (set(), removed)
+        self.queue_changes += 1
+        return len(removed)
 
     def blind_spots(self, report_id: str, /) -> list[BlindSpot]:
         self._audit_ready()
@@ -932,6 +998,27 @@ class FakeBackend:
         self._log("restoreFinished", result.summary, result.outcome)
         self.server_jobs = [b.job for b in batches if b.job is not None] + self.server_jobs
         return result
+
+    async def write_evidence(self, folder: Path, since: datetime,
+                             progress: Callable[[int, int, str], object] | None, /) -> list[Path]:
+        """The engine's pack writer on a pack of this fake tenant's history (no recovery in it)."""
+        steps = len(EVIDENCE_STEPS)
+        if progress is not None:
+            progress(0, steps, EVIDENCE_STEPS[0])
+        pack = EvidencePack(self.tenant, NOW, since, (), None, None, None, (), (), (), (), (),
+                            ("No restore was sent in this window: there is no recovery to measure.",))
+        if progress is not None:
+            progress(1, steps, EVIDENCE_STEPS[1])
+        paths = await asyncio.to_thread(write_pack, pack, folder)
+        if progress is not None:
+            progress(2, steps, EVIDENCE_STEPS[2])
+        return paths
+
+    def alert_view(self, alert_id: str, /) -> AlertView:
+        view = self.alert_views.get(alert_id)
+        if view is None:
+            raise AlertNotShownError(f"No alert {alert_id} is in this tenant's cache.")
+        return view
 
     def history(self) -> list[HistoryEntry]:
         return list(self.log)

@@ -43,15 +43,17 @@ class RecordingBackend(FakeBackend):
             return [detail for kind, detail in self.calls if kind == name]
 
     def counts(self, report_id: str, /, *, text: str | None = None,
-               recoverable: Recoverable | None = None, marked: bool | None = None) -> list[NodeCount]:
+               recoverable: Recoverable | None = None, marked: bool | None = None,
+               ids: Sequence[str] | None = None) -> list[NodeCount]:
         self._record("counts", (text, recoverable))
-        return super().counts(report_id, text=text, recoverable=recoverable, marked=marked)
+        return super().counts(report_id, text=text, recoverable=recoverable, marked=marked, ids=ids)
 
     def page(self, report_id: str, entity_type: str | None, action: str | None,
              after: tuple[str, str, int] | None, limit: int, /, *, text: str | None = None,
-             recoverable: Recoverable | None = None) -> list[ChangeRow]:
+             recoverable: Recoverable | None = None, ids: Sequence[str] | None = None) -> list[ChangeRow]:
         self._record("page", (entity_type, action, text))
-        return super().page(report_id, entity_type, action, after, limit, text=text, recoverable=recoverable)
+        return super().page(report_id, entity_type, action, after, limit, text=text, recoverable=recoverable,
+                            ids=ids)
 
     def change(self, report_id: str, change_id: str, position: int | None = None, /) -> Change | None:
         self._record("change", change_id)
@@ -173,7 +175,7 @@ async def test_typing_queries_only_the_latest_text() -> None:
             tree.set_filter("user0001"[:end])  # faster than any typist: each replaces the one before
         await settle(pilot)
         assert backend.of("counts")[before:] == [("user0001", None)]
-        assert tree.model.applied == ("user0001", None)
+        assert tree.model.applied == ("user0001", None, None)
         assert {r.id for r in tree.visible_rows()} == {c.id for c in backend.tenant_changes
                                                          if "user0001" in (c.principal_name or "")}
 
@@ -189,7 +191,7 @@ async def test_typing_back_to_what_is_shown_asks_nothing() -> None:
         tree.set_filter("user0001")
         await settle(pilot)
         assert len(backend.calls) == asked
-        assert tree.model.applied == ("user0001", None)
+        assert tree.model.applied == ("user0001", None, None)
 
 
 async def test_filter_updates_the_nodes_in_place() -> None:

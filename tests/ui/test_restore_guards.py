@@ -197,13 +197,15 @@ async def test_a_plan_is_exported_for_a_second_person_and_opened_for_review(tmp_
         restores = app.main.restores
         assert restores is not None
         restores.export_reviewed_plan()
-        await wait_until(pilot, lambda: isinstance(app.screen, ExportPathDialog), "the path dialog")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportPathDialog)
+                         and bool(app.screen.query(Input)), "the path dialog")
         app.screen.query_one(Input).value = str(target)
         await pilot.press("enter")
         await wait_until(pilot, lambda: target.exists(), "the plan file")
         assert '"contentSha256"' in target.read_text()
         restores.start(from_file=True)
-        await wait_until(pilot, lambda: isinstance(app.screen, PlanFileDialog), "the open dialog")
+        await wait_until(pilot, lambda: isinstance(app.screen, PlanFileDialog)
+                         and bool(app.screen.query(Input)), "the open dialog")
         app.screen.query_one(Input).value = str(target)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, PlanReviewScreen), "the plan review")

@@ -36,7 +36,7 @@ async def test_digits_and_tab_move_between_panes() -> None:
 
 
 async def test_status_line_shows_tenant_identity_and_role() -> None:
-    async with running() as (app, _pilot):
+    async with running(size=(120, 40)) as (app, _pilot):  # narrower, the role's short name (test_readable)
         first_line = screen_text(app).splitlines()[0]
         assert "Contoso (demo)" in first_line
         assert "admin@contoso.example" in first_line
@@ -154,9 +154,12 @@ async def test_status_line_names_a_job_started_elsewhere() -> None:
     backend = FakeBackend()
     backend.server_jobs = [Job.from_json({"id": "other", "status": "calculating",
                                           "jobStartDateTime": "2026-07-28T09:00:00Z"}, JobKind.PREVIEW)]
-    async with running(backend) as (app, _pilot):
+    async with running(backend, size=(140, 40)) as (app, _pilot):
         first_line = screen_text(app).splitlines()[0]
         assert "slot held by a report started elsewhere: calculating for 30m 00s" in first_line
+    async with running(backend) as (app, _pilot):  # narrower, the count of the lens keeps its place
+        first_line = screen_text(app).splitlines()[0]
+        assert "not in report: 3 (L) · slot held by a report started" in first_line
 
 
 async def test_offline_session_shows_banner_and_refuses_restore() -> None:

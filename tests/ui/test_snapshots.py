@@ -110,6 +110,10 @@ NARROW, WIDE = (80, 24), (120, 40)
                      id="cluster_view-admin-run"),
         # What the report cannot show or a restore will not fix, and the purge clock.
         pytest.param("not_in_report_lens", "admin", steps("L"), SIZE, id="not_in_report_lens-admin-run"),
+        # Two backups compared: A picked with x in pane 1, B with x again; a changed user, A beside B.
+        pytest.param("compare_view", "admin",
+                     steps("1", "j", "x", "k", "x", after=("j", "enter", "j"), quiet=True), WIDE,
+                     id="compare_view-admin-run"),
     ],
 )
 def test_snapshot(snap_compare: Compare, name: str, role: str, run: Steps, size: tuple[int, int]) -> None:

@@ -1,4 +1,9 @@
-"""Screens of the audit features: the triage tag dialog, and the "Not in this report" lens.
+"""Screens of the audit features: the triage tag dialog, the time window dialog, and the "Not in this
+report" lens.
+
+The time window dialog reads from and to as the command line's ``--since``/``--until`` do
+(:mod:`entrabr_tui.core.time_input`) and says how many changes of the report the window holds, how many are
+queued already and how many a ``keep`` tag leaves out, before anything is marked.
 
 The lens lists what the audit log shows happened since the backup that the report cannot show or a restore
 will not fix (hard deletes, owner/manager/sponsor links, dynamic rules, credentials, synced objects), each
@@ -11,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from rich.text import Text
@@ -19,15 +24,25 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from entrabr_tui.core.audit_blindspots import PurgeEntry
 from entrabr_tui.core.audit_triage import TriageNote, TriageTag
-from entrabr_tui.engine.audit_types import AuditNotReadyError, AuditUnavailableError, BlindSpot
+from entrabr_tui.core.time_input import TimeInputError, moment_text, parse_moment
+from entrabr_tui.engine.audit_types import AuditNotReadyError, AuditUnavailableError, BlindSpot, ChangeGroup
 from entrabr_tui.ui.backend import Backend
-from entrabr_tui.ui.bindings import NOT_IN_REPORT, SCREEN, TRIAGE_DIALOG, bindings_of
-from entrabr_tui.ui.text import format_duration, keep_input_literal, literal, name_text, plural
+from entrabr_tui.ui.bindings import NOT_IN_REPORT, SCREEN, TRIAGE_DIALOG, WINDOW_DIALOG, bindings_of
+from entrabr_tui.ui.text import (
+    clean,
+    format_duration,
+    keep_input_literal,
+    literal,
+    name_text,
+    plural,
+    truncate,
+)
 
 #: Purge-clock rows listed (the rest are counted).
 SHOWN_PURGES = 200
@@ -96,6 +111,181 @@ class TriageDialog(ModalScreen[TriageChoice | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def window_text(group: ChangeGroup) -> str:
+    """``the window 2026-07-28 03:30:00Z – 04:10:00Z`` (open ends: ``the start``, ``now``), with the filter
+    it narrows when there is one."""
+    since = f"{group.since:%Y-%m-%d %H:%M:%S}Z" if group.since is not None else "the start"
+    until = "now" if group.until is None else (
+        f"{group.until:%H:%M:%S}Z" if group.since is not None and group.since.date() == group.until.date()
+        else f"{group.until:%Y-%m-%d %H:%M:%S}Z")
+    text = f"the window {since} – {until}"
+    return text + (f" matching /{truncate(clean(group.text), 30)}" if group.text else "")
+
+
+@dataclass(frozen=True)
+class WindowCount:
+    """What a time window holds: its changes, the ones queued already, the ones a ``keep`` tag leaves out."""
+
+    group: ChangeGroup
+    total: int
+    queued: int
+    kept: int
+
+    @property
+    def text(self) -> str:
+        if not self.total:
+            return "No change of the report falls in this window."
+        parts = [f"{self.queued:,} queued already" if self.queued else "",
+                 f"{self.kept:,} kept by a triage tag (left out)" if self.kept else ""]
+        extra = "; ".join(p for p in parts if p)
+        return f"{plural(self.total, 'change')} in this window" + (f" ({extra})." if extra else ".")
+
+
+def count_window(backend: Backend, report_id: str, group: ChangeGroup) -> WindowCount:
+    """How many changes a window holds, queued already, kept by a tag (blocking)."""
+    return WindowCount(group, backend.group_count(report_id, group),
+                       backend.group_count(report_id, group, marked=True),
+                       backend.group_count(report_id, group, kept=True))
+
+
+class TimeWindowDialog(ModalScreen[ChangeGroup | None]):
+    """Mark the changes of a time window: from and to (a UTC date/time or an age such as ``30m``; empty: no
+    limit), counted before anything is marked. Enter or ctrl+s marks the window counted; esc cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, WINDOW_DIALOG)
+
+    def __init__(self, backend: Backend, report_id: str, since: datetime | None, until: datetime | None,
+                 text: str | None, clock: Callable[[], datetime]) -> None:
+        super().__init__()
+        self.backend = backend
+        self.report_id = report_id
+        self.since = since
+        self.until = until
+        self.text = text
+        self.clock = clock
+        #: The window as typed (``None``: it cannot be read), and its count once known.
+        self.window: ChangeGroup | None = None
+        self.counted: WindowCount | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="window"):
+            title = Text("Mark a time window", style="bold")
+            if self.text:
+                title.append_text(literal(" of the matches of /", (truncate(clean(self.text), 30), "")))
+            yield Label(title, classes="dialog-title")
+            yield Label(Text("From and to: a UTC date/time (2026-07-28T08:00Z) or an age (30m, 12h, 7d); "
+                             "one may stay empty (no limit). The time is when the audit log says the change "
+                             "was made: changes it has no record of are outside every window.", style="dim"))
+            with Horizontal(classes="window-field"):
+                yield Label("From ")
+                yield Input(moment_text(self.since) if self.since is not None else "",
+                            placeholder="the start", id="window-from", compact=True)
+            with Horizontal(classes="window-field"):
+                yield Label("To   ")
+                yield Input(moment_text(_ceil_second(self.until)) if self.until is not None else "",
+                            placeholder="now", id="window-to", compact=True)
+            yield Static("", id="window-count")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(Text("Mark (enter)"), id="mark", compact=True)
+                yield Button(Text("Cancel (esc)"), id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#window-from", Input).focus()
+        self._recount()
+
+    @on(Input.Changed)
+    def _typed(self, event: Input.Changed) -> None:
+        if not keep_input_literal(event.input, event.value):
+            self._recount()
+
+    def _read(self) -> ChangeGroup:
+        """The window the fields name; raises :class:`TimeInputError` or ``ValueError`` (from after to)."""
+        now = self.clock()
+        ends: list[datetime | None] = []
+        for field, name in (("#window-from", "From"), ("#window-to", "To")):
+            value = self.query_one(field, Input).value.strip()
+            try:
+                ends.append(parse_moment(value, now) if value else None)
+            except TimeInputError as err:
+                raise ValueError(f"{name}: {err} {err.hint}") from None
+        since, until = ends
+        if since is None and until is None:
+            raise ValueError("Type From, To or both (a window with no end is the whole report: ctrl+a marks "
+                             "every match).")
+        if since is not None and until is not None and since > until:
+            raise ValueError("From is after To.")
+        return ChangeGroup(since=since, until=until, text=self.text)
+
+    def _recount(self) -> None:
+        line = self.query_one("#window-count", Static)
+        try:
+            window = self._read()
+        except ValueError as err:
+            self.window = None
+            line.update(Text(clean(str(err)), style="bold"))
+            return
+        self.window = window
+        line.update(Text(f"{window_text(window)}: counting…", style="dim"))
+        self._count(window)
+
+    class Counted(Message):
+        """A window was counted (``counted``), or could not be (``error``)."""
+
+        def __init__(self, counted: WindowCount | None, error: str = "") -> None:
+            super().__init__()
+            self.counted = counted
+            self.error = error
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="window-count", description="Counting")
+    def _count(self, window: ChangeGroup) -> None:
+        try:
+            self.post_message(self.Counted(count_window(self.backend, self.report_id, window)))
+        except (AuditNotReadyError, AuditUnavailableError) as exc:
+            self.post_message(self.Counted(None, str(exc)))
+
+    @on(Counted)
+    def _counted(self, message: Counted) -> None:
+        counted = message.counted
+        if counted is None:
+            self.query_one("#window-count", Static).update(Text(clean(message.error), style="bold"))
+            return
+        if counted.group != self.window:
+            return  # typed on since
+        self.counted = counted
+        self.query_one("#window-count", Static).update(
+            Text.assemble(f"{window_text(counted.group)}: ", (counted.text, "bold")))
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_mark()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "mark":
+            self.action_mark()
+        else:
+            self.action_cancel()
+
+    def action_mark(self) -> None:
+        """Mark the window, once its count is shown (and it holds something)."""
+        counted = self.counted
+        if self.window is None or counted is None or counted.group != self.window:
+            self.app.bell()
+            return
+        if not counted.total:
+            self.app.bell()
+            return
+        self.dismiss(self.window)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _ceil_second(value: datetime) -> datetime:
+    """``value`` rounded up to the whole second (the field shows seconds; the last change stays inside)."""
+    return value if not value.microsecond else value.replace(microsecond=0) + timedelta(seconds=1)
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,10 @@ def display_key(key: str) -> str:
 
 
 def help_rows(group: BindingGroup, keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
-    """``(keys, what it does, binding id)`` for each binding of the group."""
-    return [(" ".join(display_key(k) for k in keys_for(b, keymap)), b.description or b.action, b.id or "")
+    """``(keys, what it does, binding id)`` for each binding of the group (a binding's ``tooltip`` says in
+    full what its footer label says short)."""
+    return [(" ".join(display_key(k) for k in keys_for(b, keymap)), b.tooltip or b.description or b.action,
+             b.id or "")
             for b in group.bindings]
 
 

@@ -25,7 +25,10 @@ from entrabr_tui.core.model import JobKind, RecoveryStatus
 from entrabr_tui.ui.backend import Backend, CachedReportView, SnapshotEntry
 from entrabr_tui.ui.bindings import AUDIT, GLOBAL, SCREEN, bindings_of
 from entrabr_tui.ui.messages import (
+    AlertLoaded,
     ChangeHighlighted,
+    CompareProgressed,
+    CompareReady,
     CountsLoaded,
     DiffRequested,
     FilterRequested,
@@ -45,6 +48,7 @@ from entrabr_tui.ui.messages import (
     UnmarkAllRequested,
 )
 from entrabr_tui.ui.screens.audit_flow import AuditFlow
+from entrabr_tui.ui.screens.compare_flow import CompareFlow
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, TextDialog
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.history import HistoryScreen
@@ -53,8 +57,10 @@ from entrabr_tui.ui.screens.report_flow import ReportFlow
 from entrabr_tui.ui.screens.restore_flow import RestoreFlow
 from entrabr_tui.ui.text import format_duration, keep_input_literal, literal
 from entrabr_tui.ui.widgets.backups import BackupsTable
+from entrabr_tui.ui.widgets.change_filters import AlertLens
 from entrabr_tui.ui.widgets.changes_pane import ChangesPane
 from entrabr_tui.ui.widgets.changes_tree import ChangesTree
+from entrabr_tui.ui.widgets.compare_tree import MARKING_OFF, CompareTree
 from entrabr_tui.ui.widgets.diff import DiffPane, DiffTable, value_body
 from entrabr_tui.ui.widgets.group_nodes import Grouping
 from entrabr_tui.ui.widgets.group_tree import GroupTree
@@ -125,9 +131,13 @@ class MainScreen(Screen[None]):
         self.restores: RestoreFlow | None = None
         self.audit: AuditFlow | None = None
         self.marks: MarksFlow | None = None
+        self.compare: CompareFlow | None = None
         self._first_listing = True
         self._queue_timer: Timer | None = None
         self._sync_asked: set[str] = set()  # reports whose sync status was looked up on opening
+        #: The watch alert being read to open on (``entrabr --open``); the newest report waits for it.
+        self.alert_pending: str | None = None
+        self._listed: list[SnapshotEntry] | None = None  # the backups as first listed
 
     # -- widgets ---------------------------------------------------------------------------------------------
     @property
@@ -155,9 +165,17 @@ class MainScreen(Screen[None]):
         return self.query_one(JobStrip)
 
     @property
+    def comparing(self) -> bool:
+        """Pane 2 shows a comparison of two backups (marking and restoring are off)."""
+        return self.compare is not None and self.compare.active
+
+    @property
     def job_running(self) -> bool:
-        """A report or restore job started here runs (only one may run per tenant)."""
-        return any(flow is not None and flow.running for flow in (self.reports, self.restores))
+        """A report or restore job started here runs (only one may run per tenant); a comparison counts
+        while it makes a report."""
+        flows = (self.reports, self.restores)
+        return any(flow is not None and flow.running for flow in flows) or (
+            self.compare is not None and self.compare.makes_report)
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -172,6 +190,7 @@ class MainScreen(Screen[None]):
                     tree = ChangesTree(id="tree")
                     yield tree
                     yield GroupTree(tree.marks, id="group-tree")
+                    yield CompareTree(id="compare-tree")
             with Vertical(id="right"):
                 yield DiffPane(id="pane-diff")
                 with Vertical(id="pane-queue", classes="pane"):
@@ -184,15 +203,16 @@ class MainScreen(Screen[None]):
         self.query_one("#banner", ReadOnlyBanner).display = False
         self.query_one("#filter", Input).display = False
         self.query_one(GroupTree).display = False
-        self._title(1, "Backups")
-        self._title(2, "Changes")
-        self._title(3, "Diff", "z zooms")
-        self._title(4, "Restore queue", "empty")
+        self.query_one(CompareTree).display = False
+        self.set_pane_title(1, "Backups")
+        self.set_pane_title(2, "Changes")
+        self.set_pane_title(3, "Diff", "z zooms")
+        self.set_pane_title(4, "Restore queue", "empty")
         self.diff.placeholder("move onto an object in pane 2")
         self.query_one("#tree", ChangesTree).show_message("Connecting…")
         self.backups.focus()
 
-    def _title(self, pane: int, name: str, detail: str | Text = "") -> None:
+    def set_pane_title(self, pane: int, name: str, detail: str | Text = "") -> None:
         """A pane's border title, literal (``detail`` may hold a typed filter or a name)."""
         container = self.query_one(f"#{PANES[pane][0]}")
         container.border_title = literal(f"{pane} {name}", *((" · ", detail) if detail else ()))
@@ -206,6 +226,7 @@ class MainScreen(Screen[None]):
         self.restores = RestoreFlow(self, backend)
         self.audit = AuditFlow(self, backend)
         self.marks = MarksFlow(self, backend)
+        self.compare = CompareFlow(self, backend)
         caps = backend.capabilities
         self.status.set_session(backend.tenant, caps, backend.offline)
         self.query_one("#banner", ReadOnlyBanner).show_limits(caps, backend.offline)
@@ -233,23 +254,88 @@ class MainScreen(Screen[None]):
     @on(SnapshotsLoaded)
     def _snapshots_loaded(self, message: SnapshotsLoaded) -> None:
         self.backups.show_entries(message.entries)
-        self._title(1, "Backups", f"{len(message.entries)}")
-        if self.report_id is None and self.snapshot is None:
-            ready = [e for e in message.entries if e.report is not None and e.report.complete
-                     and e.report.status is RecoveryStatus.SUCCESSFUL]
-            if ready:
-                newest = max(ready, key=lambda e: e.snapshot.created)
-                self.snapshot = newest
-                self.backups.mark_selected(newest.snapshot.id)
-                assert newest.report is not None
-                self.open_report(newest.report.id, newest.report)
-            elif self._first_listing:
-                self.changes.show_message(first_run_hint(message.entries, self.backups.current_entry))
+        self.set_pane_title(1, "Backups", f"{len(message.entries)}")
+        first = self._first_listing
+        if first:
+            self._listed = message.entries
+        if self.report_id is None and self.snapshot is None and self.alert_pending is None \
+                and not self.comparing:
+            self._open_newest(message.entries, first)
+        elif self.snapshot is None and self.report is not None:  # an alert's report opened before the list
+            entry = self.backup_entry(self.report.snapshot_id)
+            if entry is not None:
+                self.snapshot = entry
+                self.backups.mark_selected(entry.snapshot.id)
         self._after_first_listing()
+
+    def _open_newest(self, entries: Sequence[SnapshotEntry], first: bool) -> None:
+        """Open the newest backup's complete report (the start of a session), else say how to make one."""
+        ready = [e for e in entries if e.report is not None and e.report.complete
+                 and e.report.status is RecoveryStatus.SUCCESSFUL]
+        if ready:
+            newest = max(ready, key=lambda e: e.snapshot.created)
+            self.snapshot = newest
+            self.backups.mark_selected(newest.snapshot.id)
+            assert newest.report is not None
+            self.open_report(newest.report.id, newest.report)
+        elif first:
+            self.changes.show_message(first_run_hint(entries, self.backups.current_entry))
+
+    # -- a watch alert (entrabr --open) ---------------------------------------------------------------------
+    def open_alert(self, alert_id: str) -> None:
+        """Open the app on a watch alert: its report, the Changes tree filtered to the objects its rule
+        matched, the first of them in the Diff pane. An alert that cannot be shown is said in a notification
+        and the session starts as usual (on the newest report)."""
+        if self.backend is None:
+            return
+        self.alert_pending = alert_id
+        self.changes.show_message(f"Opening alert {alert_id}…")
+        self._read_alert(self.backend, alert_id)
+
+    @work(thread=True, exit_on_error=False, group="alert", description="Reading the alert")
+    def _read_alert(self, backend: Backend, alert_id: str) -> None:
+        from entrabr_tui.engine.errors import EngineError
+
+        try:
+            view = backend.alert_view(alert_id)
+        except EngineError as exc:
+            self.post_message(AlertLoaded(alert_id, None, str(exc)))
+            return
+        except Exception as exc:
+            self.post_message(AlertLoaded(alert_id, None, f"The alert could not be read: {exc}"))
+            raise
+        self.post_message(AlertLoaded(alert_id, view))
+
+    @on(AlertLoaded)
+    def _alert_loaded(self, message: AlertLoaded) -> None:
+        if message.alert_id != self.alert_pending or self.backend is None:
+            return
+        self.alert_pending = None
+        view = message.view
+        if view is None:
+            self.notify(message.error or f"Alert {message.alert_id} cannot be shown.",
+                        title=f"Alert {message.alert_id} not opened", severity="warning", timeout=30)
+            if self._listed is None:
+                self.changes.show_message("Loading backups…")  # the newest report opens once listed
+            elif self.report_id is None:
+                self._open_newest(self._listed, True)
+            return
+        report = view.report
+        lens = AlertLens(view.alert_id, view.object_ids, view.matched)
+        self.open_report(report.id, report)
+        self.changes.show_alert(report.id, lens, view.entity_type, view.action)
+        self._focus_changes()
+        what = " ".join(p for p in (view.entity_type, view.action, view.prop) if p)
+        shown = f"{len(view.object_ids):,} object(s)" + ("" if view.listed_all else
+                                                          f" of {view.matched:,} change(s) matched")
+        self.notify(f"{view.title}\nShowing {shown}{' · ' + what if what else ''}; esc shows the whole "
+                    "report.", title=f"Alert {view.alert_id} · {view.severity} · {view.rule}", timeout=30)
 
     @on(SnapshotChosen)
     def _snapshot_chosen(self, message: SnapshotChosen) -> None:
         entry = message.entry
+        if self.compare is not None:
+            self.compare.leave()  # enter on a backup: its report, not the comparison
         report = entry.report
         if report is not None and report.status is RecoveryStatus.SUCCESSFUL and report.complete:
             self.snapshot = entry
@@ -271,8 +357,10 @@ class MainScreen(Screen[None]):
 
     @on(GroupTree.Summary)
     def _group_summary(self, message: GroupTree.Summary) -> None:
+        if self.comparing:
+            return
         if self.audit is not None and self.audit.grouping is not Grouping.TYPE:
-            self._title(2, "Changes", message.text)
+            self.set_pane_title(2, "Changes", message.text)
 
     @on(ChangesPane.Regroup)
     def _regroup(self) -> None:
@@ -283,6 +371,16 @@ class MainScreen(Screen[None]):
     def _mark_group(self, message: ChangesPane.MarkGroup) -> None:
         if self.audit is not None:
             self.audit.mark(message.group, message.what)
+
+    @on(ChangesPane.MarkWindow)
+    def _mark_window(self, message: ChangesPane.MarkWindow) -> None:
+        if self.audit is not None:
+            self.audit.window(message.since, message.until, message.text)
+
+    @on(ChangesPane.GroupFocused)
+    def _group_focused(self) -> None:
+        if self.audit is not None:
+            self.audit.probe()
 
     @on(ChangesPane.TagGroup)
     def _tag_group(self, message: ChangesPane.TagGroup) -> None:
@@ -302,13 +400,16 @@ class MainScreen(Screen[None]):
     def _tree_summary(self, message: ChangesTree.Summary) -> None:
         """The pane says which backup the report on it compares with: in the title (short, last) and in full
         on the bottom border, which nothing else crowds; and how it is grouped."""
+        if self.comparing:
+            return
         if self.audit is not None and self.audit.grouping is not Grouping.TYPE:
             return
         report = self.report if self.report is not None and self.report.id == self.report_id else None
         state = report_state(report)
         when = self.backup_time(report.snapshot_id) if report is not None else None
         backup = f"backup {when:%m-%d %H:%M}" if when is not None else ""
-        self._title(2, "Changes", " · ".join(t for t in ("by type", message.text, state, backup) if t))
+        parts = ("by type", message.text, state, backup)
+        self.set_pane_title(2, "Changes", " · ".join(t for t in parts if t))
         pane = self.query_one("#pane-changes")
         pane.border_subtitle = f"backup of {when:%Y-%m-%d %H:%M}" if when is not None else ""
 
@@ -336,6 +437,8 @@ class MainScreen(Screen[None]):
         if self.backend is None:
             return
         other = report_id != self.report_id
+        if other and self.compare is not None:
+            self.compare.leave()  # another report opens: the report view shows it
         if other:
             self.diff.placeholder("")
             if self.reports is not None and self.reports.ready_report is not None \
@@ -471,6 +574,41 @@ class MainScreen(Screen[None]):
         if self.restores is not None:
             self.restores.finished(message.outcome, message.plan)
 
+    # -- comparing two backups -------------------------------------------------------------------------------
+    @on(BackupsTable.ComparePending)
+    def _compare_pending(self, message: BackupsTable.ComparePending) -> None:
+        count = f"{len(self.backups.entries)}"
+        if message.entry is None:
+            self.set_pane_title(1, "Backups", count)
+            return
+        when = message.entry.snapshot.created.strftime("%m-%d %H:%M")
+        self.set_pane_title(1, "Backups", f"{count} · compare: A = {when}, x on B (esc cancels)")
+
+    @on(BackupsTable.CompareRequested)
+    def _compare_requested(self, message: BackupsTable.CompareRequested) -> None:
+        if self.compare is not None:
+            self.compare.start(message.a, message.b)
+
+    @on(CompareProgressed)
+    def _compare_progressed(self, message: CompareProgressed) -> None:
+        if self.compare is not None:
+            self.compare.progressed(message.progress)
+
+    @on(CompareReady)
+    def _compare_ready(self, message: CompareReady) -> None:
+        if self.compare is not None:
+            self.compare.ready(message.comparison, message.counts)
+
+    @on(CompareTree.Highlighted)
+    def _compare_highlighted(self, message: CompareTree.Highlighted) -> None:
+        if self.compare is not None and self.compare.active:
+            self.diff.request_compare(self.backend, message.row, self.compare.heads)
+
+    @on(CompareTree.Leave)
+    def _leave_compare(self) -> None:
+        if self.compare is not None:
+            self.compare.leave()
+
     # -- diff ------------------------------------------------------------------------------------------------
     @on(ChangeHighlighted)
     def _change_highlighted(self, message: ChangeHighlighted) -> None:
@@ -489,7 +627,7 @@ class MainScreen(Screen[None]):
     @on(DiffTable.ShowValue)
     def _show_value(self, message: DiffTable.ShowValue) -> None:
         row = message.row
-        body = value_body(row, self.diff.table.who)
+        body = value_body(row, self.diff.table.who, self.diff.table.heads)
         self.app.push_screen(TextDialog(literal(f"{row.glyph} ", row.path), body))
 
     # -- queue -----------------------------------------------------------------------------------------------
@@ -503,6 +641,8 @@ class MainScreen(Screen[None]):
             self.marks.warn_recent(message.ids)
         if self.backend is not None:
             self.load_queue(self.backend)
+        if self.audit is not None:
+            self.audit.probe(again=True)
 
     @on(MarkNodesRequested)
     def _mark_nodes(self, message: MarkNodesRequested) -> None:
@@ -516,6 +656,8 @@ class MainScreen(Screen[None]):
             self.query_one(GroupTree).relabel()
         if self.backend is not None:
             self.load_queue(self.backend)
+        if self.audit is not None:
+            self.audit.probe(again=True)
 
     @on(QueueChanged)
     def _queue_changed(self) -> None:
@@ -538,10 +680,10 @@ class MainScreen(Screen[None]):
             self.marks.signature = message.signature
         self.queue.show_queue(message.entries, message.plan)
         if message.error is not None:
-            self._title(4, "Restore queue", f"{len(message.entries):,} queued · cannot plan")
+            self.set_pane_title(4, "Restore queue", f"{len(message.entries):,} queued · cannot plan")
             self.notify(message.error, title="Restore queue", severity="warning", timeout=10)
         else:
-            self._title(4, "Restore queue", plan_title(message.plan))
+            self.set_pane_title(4, "Restore queue", plan_title(message.plan))
 
     @on(QueueTable.Unmark)
     def _unmark(self, message: QueueTable.Unmark) -> None:
@@ -576,7 +718,10 @@ class MainScreen(Screen[None]):
         self._focus_changes()
 
     def _focus_changes(self) -> None:
-        """Focus the Changes pane's tree that shows (type → action, or grouped)."""
+        """Focus the Changes pane's tree that shows (type → action, grouped, or a comparison)."""
+        if self.comparing:
+            self.query_one(CompareTree).focus()
+            return
         grouped = self.audit is not None and self.audit.grouping is not Grouping.TYPE
         (self.query_one(GroupTree) if grouped else self.changes).focus()
 
@@ -608,6 +753,10 @@ class MainScreen(Screen[None]):
             self.reports.new_report()
 
     def action_restore(self) -> None:
+        if self.comparing:
+            self.notify("Restore is off while two backups are compared. " + MARKING_OFF, title="Restore",
+                        severity="warning", timeout=12)
+            return
         if self.restores is not None:
             self.restores.start()
 
@@ -643,6 +792,8 @@ class MainScreen(Screen[None]):
         for flow in (self.reports, self.restores):
             if flow is not None and flow.running:
                 flow.stop()
+        if self.compare is not None and self.compare.running:
+            self.compare.stop()
         self.job_strip.hide()
         self.status.set_slot(None)
         self.notify("Job cancelled.", title="Job")
@@ -711,6 +862,8 @@ class MainScreen(Screen[None]):
                                        "Press n to try again.")
                 elif self.restores is not None:
                     self.restores.ended()
+            elif worker.group == "compare" and self.compare is not None:
+                self.compare.ended()
             elif worker.group == "snapshots":
                 self.changes.show_message("Could not list backups: press ctrl+r to retry.")
                 self._after_first_listing()

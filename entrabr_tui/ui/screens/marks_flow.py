@@ -55,21 +55,22 @@ class MarksFlow:
 
     def _mark_nodes(self, request: MarkNodesRequested, before: set[str]) -> None:
         backend, report_id = self.backend, request.report_id
-        text, recoverable = request.key if request.key is not None else ("", None)
+        text, recoverable, ids = request.key if request.key is not None else ("", None, None)
         wanted = set(request.nodes)
         unmark = False
         if request.toggle:
             def total(marked: bool | None) -> int:
-                counts = backend.counts(report_id, text=text or None, recoverable=recoverable, marked=marked)
+                counts = backend.counts(report_id, text=text or None, recoverable=recoverable, marked=marked,
+                                        ids=ids)
                 return sum(c.count for c in counts if (c.entity_type_raw, c.action_raw) in wanted)
 
             unmark = total(True) == total(None) > 0
         if unmark:
             changed = backend.unmark_where(report_id, nodes=request.nodes, text=text or None,
-                                           recoverable=recoverable)
+                                           recoverable=recoverable, ids=ids)
         else:
             changed = backend.mark_where(report_id, nodes=request.nodes, text=text or None,
-                                         recoverable=recoverable)
+                                         recoverable=recoverable, ids=ids)
         marked = backend.marked(report_id)
         self.screen.post_message(MarksReloaded(report_id, marked))
         what = request.what[:60]

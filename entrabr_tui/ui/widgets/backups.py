@@ -9,6 +9,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.binding import BindingType
+from textual.message import Message
 from textual.widgets import DataTable
 
 from entrabr_tui.core.model import RecoveryStatus
@@ -45,15 +46,35 @@ def openable(entry: SnapshotEntry | None) -> bool:
 
 class BackupsTable(NavTable):
     """The snapshot list; enter opens the snapshot's report, or creates it when none is cached (the footer
-    says which)."""
+    says which). ``x`` picks backup A of a comparison, ``x`` on another backup picks B and asks for the
+    comparison; the rows say which is A (and, while the comparison shows, B) in words."""
 
     BINDINGS: ClassVar[list[BindingType]] = BACKUPS.as_list()
+
+    class ComparePending(Message):
+        """Backup A of a comparison was picked (``entry``), or the pick was cancelled (``None``)."""
+
+        def __init__(self, entry: SnapshotEntry | None) -> None:
+            super().__init__()
+            self.entry = entry
+
+    class CompareRequested(Message):
+        """Compare backup ``a`` with backup ``b``."""
+
+        def __init__(self, a: SnapshotEntry, b: SnapshotEntry) -> None:
+            super().__init__()
+            self.a = a
+            self.b = b
 
     def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.clock = clock
         self.entries: dict[str, SnapshotEntry] = {}
         self.selected_id: str | None = None
+        #: Backup A, picked and waiting for B.
+        self.compare_a: str | None = None
+        #: Backups A and B of the comparison on screen.
+        self.compared: tuple[str, str] | None = None
 
     def on_mount(self) -> None:
         self.redraw()
@@ -62,6 +83,9 @@ class BackupsTable(NavTable):
         """Replace the rows, keeping the cursor on the same snapshot when it is still listed."""
         ordered = sorted(entries, key=lambda e: e.snapshot.created, reverse=True)
         self.entries = {e.snapshot.id: e for e in ordered}
+        if self.compare_a is not None and self.compare_a not in self.entries:
+            self.compare_a = None  # backup A expired meanwhile
+            self.post_message(self.ComparePending(None))
         self.redraw()
 
     def redraw(self) -> None:
@@ -83,9 +107,15 @@ class BackupsTable(NavTable):
                 expiry = "gone" if entry.expires is not None and entry.expires <= now else (
                     format_duration((entry.expires - now).total_seconds(), largest_unit=True)
                     if entry.expires else "—")
+            side = self.side_of(entry.snapshot.id)
+            if compact:
+                first = Text(when, style="bold" if selected else "")
+                if side:
+                    first = Text.assemble((f"{side} ", "bold"), first)
+            else:
+                first = Text(("▶ " if selected else "  ") + (f"[{side}] " if side else "") + when)
             self.add_row(
-                Text(when, style="bold" if selected else "") if compact else Text(("▶ " if selected else "  ")
-                                                                                  + when),
+                first,
                 Text(format_duration(age, largest_unit=compact)),
                 Text(expiry),
                 report_badge(entry.report, compact=compact),
@@ -93,7 +123,55 @@ class BackupsTable(NavTable):
             )
         if current is not None and current.snapshot.id in self.entries:
             self.move_cursor(row=self.get_row_index(current.snapshot.id))
-        self.refresh_bindings()  # enter opens or creates: the footer follows the row's report
+        self.refresh_bindings()  # enter opens or creates (esc cancels a compare): the footer follows
+
+    def side_of(self, snapshot_id: str) -> str:
+        """``A`` or ``B`` for a backup picked for a comparison (or compared on screen), else ``""``."""
+        if snapshot_id == self.compare_a:
+            return "A"
+        if self.compare_a is None and self.compared is not None and snapshot_id in self.compared:
+            return "A" if snapshot_id == self.compared[0] else "B"
+        return ""
+
+    def show_compared(self, pair: tuple[str, str] | None) -> None:
+        """The comparison on screen is of backups ``pair`` (``None``: none is)."""
+        self.compared = pair
+        self.redraw()
+
+    def action_pick_compare(self) -> None:
+        """x: this backup is A; then, on another one, B (and the comparison is asked for)."""
+        entry = self.current_entry
+        if entry is None:
+            self.notify("No backup here to compare.", severity="warning")
+            return
+        if self.compare_a is None:
+            self.compare_a = entry.snapshot.id
+            self.redraw()
+            self.post_message(self.ComparePending(entry))
+            when = entry.snapshot.created.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+            self.notify(f"Backup A is the backup of {when} UTC. Move to backup B and press x again; esc "
+                        "cancels.", title="Compare")
+            return
+        if entry.snapshot.id == self.compare_a:
+            self.notify("This is backup A: move to another backup for B (esc cancels).", title="Compare",
+                        severity="warning")
+            return
+        first = self.entries.get(self.compare_a)
+        self.compare_a = None
+        self.redraw()
+        self.post_message(self.ComparePending(None))
+        if first is None:
+            self.notify("Backup A is no longer listed: press x on A again.", title="Compare",
+                        severity="warning")
+            return
+        self.post_message(self.CompareRequested(first, entry))
+
+    def action_cancel_compare(self) -> None:
+        """esc: forget backup A."""
+        self.compare_a = None
+        self.redraw()
+        self.post_message(self.ComparePending(None))
+        self.notify("Compare cancelled.", title="Compare")
 
     def mark_selected(self, snapshot_id: str | None) -> None:
         self.selected_id = snapshot_id
@@ -110,6 +188,8 @@ class BackupsTable(NavTable):
         """enter is "Open report" on a backup whose report is cached, "Create report" on the others."""
         if action in ("select_cursor", "create_report"):
             return (action == "select_cursor") == openable(self.current_entry)
+        if action == "cancel_compare":
+            return self.compare_a is not None
         return True
 
     def action_create_report(self) -> None:

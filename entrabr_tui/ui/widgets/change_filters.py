@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.ui.backend import TypeActionCount
@@ -21,6 +22,20 @@ _RECOVERABLE_TEXT = {Recoverable.YES: "recoverable", Recoverable.NO: "not recove
                      Recoverable.UNKNOWN: "recoverable? (sync unknown)"}
 
 
+@dataclass(frozen=True)
+class AlertLens:
+    """The Changes tree shows the objects of one ``entrabr watch`` alert only (``entrabr --open``):
+    ``object_ids`` (compared exactly) of the ``matched`` changes the rule counted."""
+
+    alert_id: str
+    object_ids: tuple[str, ...]
+    matched: int
+
+    def describe(self, shown: int) -> str:
+        listed = "" if self.matched <= len(self.object_ids) else f" (of {self.matched:,} matched)"
+        return f"alert {self.alert_id}: {shown:,}{listed}"
+
+
 def cycle(values: list[str], current: str | None) -> str | None:
     """The value after ``current`` (``None`` after the last: no filter)."""
     if not values:
@@ -34,16 +49,18 @@ def cycle(values: list[str], current: str | None) -> str | None:
 class ChangeFilters:
     """The filters of the Changes tree.
 
-    Two are answered by the cache and make a :data:`FilterKey`: the typed text (name or UPN contains it, or
-    the ID starts with it) and the recoverable answer (yes, no or unknown, per
-    :mod:`entrabr_tui.core.recoverability`). Text shorter than :meth:`min_chars` does not filter a large
-    report yet. The others only hide nodes (:class:`QuickFilter`): one type, one action, the soft-delete lens.
-    Methods that depend on the report's size take ``total``, its number of changes.
+    Three are answered by the cache and make a :data:`FilterKey`: the typed text (name or UPN contains it, or
+    the ID starts with it), the recoverable answer (yes, no or unknown, per
+    :mod:`entrabr_tui.core.recoverability`) and a watch alert's objects (:class:`AlertLens`). Text shorter
+    than :meth:`min_chars` does not filter a large report yet. The others only hide nodes
+    (:class:`QuickFilter`): one type, one action, the soft-delete lens. Methods that depend on the report's
+    size take ``total``, its number of changes.
     """
 
     def __init__(self) -> None:
         self.text = ""
         self.recoverable: Recoverable | None = None
+        self.alert: AlertLens | None = None
         self.type_only: str | None = None
         self.action_only: str | None = None
         self.lens = False
@@ -58,12 +75,15 @@ class ChangeFilters:
         return self.text if len(self.text) >= self.min_chars(total) else ""
 
     def cache_side(self, total: int) -> bool:
-        """A filter the cache answers (text or recoverable) is active."""
-        return bool(self.effective_text(total)) or self.recoverable is not None
+        """A filter the cache answers (text, recoverable or an alert's objects) is active."""
+        return bool(self.effective_text(total)) or self.recoverable is not None or self.alert is not None
 
     def key(self, total: int) -> FilterKey | None:
         """What the cache is asked for (``None``: no filter)."""
-        return (self.effective_text(total), self.recoverable) if self.cache_side(total) else None
+        if not self.cache_side(total):
+            return None
+        ids = self.alert.object_ids if self.alert is not None else None
+        return self.effective_text(total), self.recoverable, ids
 
     @property
     def quick(self) -> QuickFilter:
@@ -73,17 +93,18 @@ class ChangeFilters:
     def any(self) -> bool:
         """Some filter (of either kind) is set."""
         return bool(self.text or self.recoverable is not None or self.type_only or self.action_only
-                    or self.lens)
+                    or self.lens or self.alert is not None)
 
     def reset_cache_side(self) -> None:
-        """Another report opens: its text and recoverable filters start empty (the quick ones stay)."""
-        self.text, self.recoverable = "", None
+        """Another report opens: its text, recoverable and alert filters start empty (the quick ones stay)."""
+        self.text, self.recoverable, self.alert = "", None, None
 
     def clear(self) -> bool:
         """Drop every filter; ``True`` when one was answered by the cache (the tree must ask again)."""
-        cache_side = bool(self.text) or self.recoverable is not None
+        cache_side = bool(self.text) or self.recoverable is not None or self.alert is not None
         self.text, self.recoverable, self.type_only, self.action_only = "", None, None, None
         self.lens = False
+        self.alert = None
         return cache_side
 
     def cycle_type(self, counts: Sequence[TypeActionCount]) -> None:
@@ -104,6 +125,8 @@ class ChangeFilters:
         """Pane-title parts for the filters set; ``shown`` changes match, unless the lookup is ``pending``;
         ``kept`` of them are left by the type and action filters and the lens."""
         parts = []
+        if self.alert is not None:
+            parts.append(self.alert.describe(shown) if not pending else f"alert {self.alert.alert_id}: …")
         if self.text and not self.effective_text(total):
             typed = truncate(clean(self.text), 20)
             parts.append(f"/{typed}: type {self.min_chars(total)}+ characters")

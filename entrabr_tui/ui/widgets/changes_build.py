@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -55,6 +56,12 @@ def relabel(node: Node, label: Text) -> None:
             label.plain, label.spans, label.style, label.end):
         return
     node.set_label(label)
+
+
+def info_lines(tree: Tree[Any], text: str) -> list[str]:
+    """``text`` wrapped to the width of ``tree``, one line per info row."""
+    width = max(20, tree.scrollable_content_region.width - 1) if tree.size.width else 48
+    return textwrap.wrap(text, width) or [""]
 
 
 class ChangesBuilder:
@@ -160,8 +167,7 @@ class ChangesBuilder:
         """Empty the tree and show ``text``, wrapped to the tree's width (one line per row)."""
         tree = self.tree
         tree.clear()
-        width = max(20, tree.scrollable_content_region.width - 1) if tree.size.width else 48
-        for line in textwrap.wrap(text, width) or [""]:
+        for line in info_lines(tree, text):
             tree.root.add_leaf(info_label(InfoRow(line)), InfoRow(line))
         tree.cursor_line = 0
 

@@ -38,7 +38,7 @@ from entrabr_tui.ui.messages import (
     UnmarkAllRequested,
 )
 from entrabr_tui.ui.text import CLIPBOARD_NOTE, plural
-from entrabr_tui.ui.widgets.change_filters import ChangeFilters
+from entrabr_tui.ui.widgets.change_filters import AlertLens, ChangeFilters
 from entrabr_tui.ui.widgets.change_marks import MarkSelection
 from entrabr_tui.ui.widgets.change_nodes import (
     ActionNode,
@@ -108,6 +108,10 @@ class ChangesTree(Tree[NodeData]):
         self.nodes.show_info(self._empty_text)
         self._details_due = 0.0
         self._details_timer: Timer | None = None
+        #: An alert to filter by once its report shows: (report id, lens, type, action).
+        self._alert_wanted: tuple[str, AlertLens, str | None, str | None] | None = None
+        #: Put the cursor on the first object once the filter being looked up shows (an alert opened).
+        self._focus_first = False
 
     # -- public API used by the screen ----------------------------------------------------------------
     @property
@@ -137,12 +141,33 @@ class ChangesTree(Tree[NodeData]):
             self.nodes.details.clear()
             self.workers.cancel_group(self, "tree-filter")
             self.clear()
+        if self._alert_wanted is not None and self._alert_wanted[0] == report_id:
+            self._apply_alert()
+            return
         if self.filtered:
             self._refilter(force=True)  # the filtered counts are out of date too
             return
         self.model.show_unfiltered()
         self._sync()
         self._post_summary()
+
+    def show_alert(self, report_id: str, lens: AlertLens, entity_type: str | None, action: str | None
+                   ) -> None:
+        """Show only a watch alert's objects (of ``entity_type`` and ``action`` when given) once report
+        ``report_id`` shows (now, if it does), with the cursor on the first of them."""
+        self._alert_wanted = (report_id, lens, entity_type, action)
+        if self.model.report_id == report_id:
+            self._apply_alert()
+
+    def _apply_alert(self) -> None:
+        assert self._alert_wanted is not None
+        _, lens, entity_type, action = self._alert_wanted
+        self._alert_wanted = None
+        filters = self.filters
+        filters.text, filters.recoverable, filters.alert = "", None, lens
+        filters.type_only, filters.action_only, filters.lens = entity_type, action, False
+        self._focus_first = True
+        self._refilter(force=True)
 
     def show_message(self, text: str) -> None:
         """Empty the tree and show one line of text (no report, loading, error)."""
@@ -246,6 +271,11 @@ class ChangesTree(Tree[NodeData]):
             self._sync(view.pages, view.plan)
         self._post_summary()
         self._want_details()
+        if self._focus_first and view.key is not None and view.key[2] is not None:
+            self._focus_first = False
+            first = next(iter(self.nodes.leaves()), None)
+            if first is not None:
+                self.call_after_refresh(self.move_cursor, first)
 
     # -- details of the rows shown (backup name, UPN) --------------------------------------------------------
     def on_resize(self) -> None:

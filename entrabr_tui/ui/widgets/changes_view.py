@@ -21,8 +21,9 @@ AUTO_OPEN_ROWS = 1_000
 #: With a filter that leaves this few types, every type opens.
 AUTO_OPEN_TYPES = 3
 
-#: A cache-side filter: (text, recoverable answer); ``None`` is no filter.
-FilterKey = tuple[str, Recoverable | None]
+#: A cache-side filter: (text, recoverable answer, object ids: a watch alert's objects, or ``None``); ``None``
+#: is no filter.
+FilterKey = tuple[str, Recoverable | None, tuple[str, ...] | None]
 NodeKey = tuple[str, str]
 
 
@@ -66,11 +67,17 @@ class OpenPlan:
         return sorted(key for key in self.actions if key[0] in self.types)
 
 
-def plan_open(groups: dict[str, list[TypeActionCount]], keep: OpenPlan, auto_open: bool) -> OpenPlan:
-    """Nodes open now stay open; with ``auto_open`` (a filter), small nodes and a few types open as well."""
+def plan_open(groups: dict[str, list[TypeActionCount]], keep: OpenPlan, auto_open: bool,
+              open_all: bool = False) -> OpenPlan:
+    """Nodes open now stay open; with ``auto_open`` (a filter), small nodes and a few types open as well;
+    with ``open_all`` (a listed set of objects: an alert's), every node opens (each shows one page)."""
     types, actions = set(keep.types), set(keep.actions)
     budget = AUTO_OPEN_ROWS
     for etype, group in groups.items():
+        if open_all:
+            types.add(etype)
+            actions.update((etype, c.action_raw) for c in group)
+            continue
         for c in group:
             if auto_open and c.count <= min(AUTO_OPEN_NODE, budget):
                 budget -= c.count
@@ -94,9 +101,9 @@ class TreeView:
 def fetch_page(backend: Backend, report_id: str, node: NodeKey, after: tuple[str, str, int] | None,
                key: FilterKey | None) -> list[ObjectRow]:
     """One page of a type/action node under a filter (blocking)."""
-    text, recoverable = key if key is not None else ("", None)
+    text, recoverable, ids = key if key is not None else ("", None, None)
     rows = backend.page(report_id, node[0], node[1], after, PAGE_SIZE, text=text or None,
-                        recoverable=recoverable)
+                        recoverable=recoverable, ids=ids)
     return [ObjectRow.from_summary(r) for r in rows]
 
 
@@ -107,9 +114,10 @@ def fetch_view(backend: Backend, report_id: str, key: FilterKey | None, unfilter
     if key is None:
         counts = [c for c in unfiltered if c.count > 0]
     else:
-        found = backend.counts(report_id, text=key[0] or None, recoverable=key[1])
+        found = backend.counts(report_id, text=key[0] or None, recoverable=key[1], ids=key[2])
         counts = [c for c in found if c.count > 0]
-    plan = plan_open(group_counts(c for c in counts if quick.keeps(c)), keep, auto_open=key is not None)
+    plan = plan_open(group_counts(c for c in counts if quick.keeps(c)), keep, auto_open=key is not None,
+                     open_all=key is not None and key[2] is not None)
     wanted = {(c.entity_type_raw, c.action_raw) for c in counts if quick.keeps(c)}
     view = TreeView(key, counts, plan)
     for node in plan.loads():

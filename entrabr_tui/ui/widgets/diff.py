@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.widgets import Static, TextArea
 from textual.worker import Worker, WorkerState
 
+from entrabr_tui.core.compare import MovedObject, compare_rows, moved_rows
 from entrabr_tui.core.diff import ABSENT, DiffKind, DiffRow, diff_change, raw_json
 from entrabr_tui.core.model import Change
 from entrabr_tui.ui.backend import Backend
@@ -40,6 +41,7 @@ from entrabr_tui.ui.text import (
     wrapped,
 )
 from entrabr_tui.ui.widgets.attribution import Who, load_who, object_line, part_body, part_line
+from entrabr_tui.ui.widgets.compare_nodes import DeltaRow
 from entrabr_tui.ui.widgets.styles import action_glyph, theme_style
 from entrabr_tui.ui.widgets.tables import NavTable
 from entrabr_tui.ui.workers import failure_title
@@ -130,8 +132,19 @@ def _full_value(value: Any) -> Text:
     return multiline(shown or '""', limit=FULL_VALUE_CHARS)
 
 
-def value_body(row: DiffRow, who: Who | None = None) -> Text:
-    """The full values of one diff row, for the value dialog (enter), and who changed it when known."""
+def value_body(row: DiffRow, who: Who | None = None, heads: tuple[str, str] | None = None) -> Text:
+    """The full values of one diff row, for the value dialog (enter), and who changed it when known;
+    ``heads`` names the two sides of a comparison of backups (A and B) instead of backup and current."""
+    if heads is not None:
+        body = Text.assemble((f"{heads[0]}:\n", "bold"), _full_value(row.backup),
+                             (f"\n\n{heads[1]}:\n", "bold"), _full_value(row.current))
+        if row.note:
+            body.append_text(Text.assemble(("\nNote: ", "bold"), multiline(row.note)))
+        if row.reason:
+            body.append_text(Text.assemble(("\nNot compared: ", "bold"), multiline(row.reason)))
+        if row.member_id:
+            body.append_text(Text.assemble(("\nObject id: ", "bold"), safe(row.member_id)))
+        return body
     body = Text.assemble(("Backup (what a restore writes):\n", "bold"), _full_value(row.backup),
                          ("\n\nCurrent:\n", "bold"), _full_value(row.current),
                          ("\n\nRecoverable: ", "bold"),
@@ -189,6 +202,8 @@ class DiffTable(NavTable):
         #: Who changed the shown change (a property another actor changed, or that nothing explains, gets a
         #: line under its current value; the others are covered by the pane's "who" line).
         self.who = Who()
+        #: The column heads of a comparison of two backups (``None``: a report's Backup and Current, and Rec).
+        self.heads: tuple[str, str] | None = None
         self._scrolls = False
 
     @property
@@ -197,15 +212,20 @@ class DiffTable(NavTable):
             return self.diff_rows[self.cursor_row]
         return None
 
-    def show_rows(self, rows: list[DiffRow], who: Who | None = None) -> None:
+    def show_rows(self, rows: list[DiffRow], who: Who | None = None,
+                  heads: tuple[str, str] | None = None) -> None:
+        """Show ``rows``: of a report's change, or (``heads``) of an object of a comparison, A beside B."""
         self.diff_rows = rows
         self.who = who or Who()
+        self.heads = heads
         self.redraw()
 
     def widths(self, scrollbar: bool) -> tuple[int, int]:
         """Cells for the property column (its glyph included) and for each of the two value columns."""
-        # Each of the four columns has a cell of padding on each side; Rec takes three cells.
-        room = max(24, (self.size.width or 80) - (2 if scrollbar else 0) - 2 * 4 - 3)
+        # Each of the four columns has a cell of padding on each side; Rec takes three cells (a comparison
+        # has no Rec column).
+        fixed = 2 * 3 if self.heads is not None else 2 * 4 + 3
+        room = max(24, (self.size.width or 80) - (2 if scrollbar else 0) - fixed)
         prop = min(PROPERTY_MAX, max(PROPERTY_MIN, room * 36 // 100))
         return prop, max(6, (room - prop) // 2)
 
@@ -215,10 +235,16 @@ class DiffTable(NavTable):
         if sum(height for *_, height in cells) + 1 > (self.size.height or 0):
             cells = self._cells(scrollbar=True)  # the rows will not fit: leave room for the scrollbar
         prop_w, value_w = self.widths(self._scrolls)
-        self.reset_columns([("property", "Property", prop_w), ("backup", "Backup", value_w),
-                            ("current", "Current", value_w), ("rec", "Rec", 3)])
-        for index, (label, backup, current, rec, height) in enumerate(cells):
-            self.add_row(label, backup, current, rec, key=str(index), height=height)
+        if self.heads is not None:
+            self.reset_columns([("property", "Property", prop_w), ("backup", self.heads[0], value_w),
+                                ("current", self.heads[1], value_w)])
+            for index, (label, backup, current, _rec, height) in enumerate(cells):
+                self.add_row(label, backup, current, key=str(index), height=height)
+        else:
+            self.reset_columns([("property", "Property", prop_w), ("backup", "Backup", value_w),
+                                ("current", "Current", value_w), ("rec", "Rec", 3)])
+            for index, (label, backup, current, rec, height) in enumerate(cells):
+                self.add_row(label, backup, current, rec, key=str(index), height=height)
         if self.diff_rows:
             self.move_cursor(row=min(max(cursor, 0), len(self.diff_rows) - 1))
 
@@ -272,7 +298,8 @@ class DiffTable(NavTable):
         row = self.current_row
         if row is None:
             return
-        which, value = ("backup", row.backup) if row.backup is not ABSENT else ("current", row.current)
+        sides = ("A", "B") if self.heads is not None else ("backup", "current")
+        which, value = (sides[0], row.backup) if row.backup is not ABSENT else (sides[1], row.current)
         text = copy_text(value)
         self.app.copy_to_clipboard(text)
         what = f"The {which} value of {truncate(clean(row.path), 40)} ({plural(len(text), 'character')})"
@@ -362,6 +389,40 @@ class DiffPane(Vertical):
             return
         self._draw(change, rows, "not in the cache", who)
         self._shown = self.wanted
+
+    def request_compare(self, backend: Backend | None, row: DeltaRow | None, heads: tuple[str, str]) -> None:
+        """Show an object of a comparison of two backups, A's values beside B's (``heads`` names them);
+        ``None``: no object (the table empties). Member names are read from the cache in a thread."""
+        self._drop_pending()
+        if row is None or backend is None:
+            self._draw_compare([], heads, Text("move onto an object of the comparison"))
+            return
+        self._load_compare(backend, row, heads)
+
+    @work(exclusive=True, exit_on_error=False, group="diff", description="Loading the diff")
+    async def _load_compare(self, backend: Backend, row: DeltaRow, heads: tuple[str, str]) -> None:
+        item = row.item
+        if isinstance(item, MovedObject):
+            rows = moved_rows(item)
+            words = "? not compared (the live tenant moved between the two reports)"
+        else:
+            ids = [p.member_id for p in item.properties if p.member_id is not None]
+            names = dict(await asyncio.to_thread(backend.display_names, ids)) if ids else {}
+            rows = compare_rows(item, names.get)
+            words = f"{item.kind.glyph} {item.kind.value}"
+        self._draw_compare(rows, heads, literal(words, " · ", item.entity_type, " · ",
+                                                name_text(item.display_name, 40)))
+
+    def _draw_compare(self, rows: list[DiffRow], heads: tuple[str, str], subtitle: Text) -> None:
+        self.change = None
+        with self.app.batch_update():
+            self.table.show_rows(rows, None, heads)
+            self.query_one("#diff-who", Static).display = False
+            if self.raw:  # a comparison has no raw JSON: the table shows
+                self.raw = False
+                self.query_one("#diff-raw", RawJsonView).display = False
+                self.table.display = True
+            self.border_subtitle = subtitle
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         error = event.worker.error

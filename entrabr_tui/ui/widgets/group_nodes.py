@@ -8,6 +8,7 @@ the type → action tree's; the lists of operations and clusters are read a page
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from rich.text import Text
@@ -47,7 +48,8 @@ _TAG_BADGE = {TriageTag.REVERT: "[revert]", TriageTag.KEEP: "[keep]", TriageTag.
 @dataclass
 class GroupNode:
     """An actor, an operation or a cluster, with its number of changes and (clusters, operations) its
-    triage tag. ``group`` selects its changes across the whole report."""
+    triage tag. ``group`` selects its changes across the whole report; ``first`` and ``last`` are the time
+    span of an actor's or an operation's changes (a time window starts from it)."""
 
     level: Level
     key: str
@@ -56,6 +58,8 @@ class GroupNode:
     group: ChangeGroup
     tag: TriageNote | None = None
     detail: str = ""
+    first: datetime | None = None
+    last: datetime | None = None
     #: Keyset start of each object page visited (name, id, position); the last is the current page.
     page_starts: list[tuple[str, str, int] | None] = field(default_factory=lambda: [None])
     #: Keyset after which the next page of operations starts (actors only; ``None``: from the top).

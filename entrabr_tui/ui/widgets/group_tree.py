@@ -73,7 +73,8 @@ def actor_node(actor: ActorSummary, text: str | None) -> GroupNode:
     detail = ", ".join(p for p in (plural(actor.operations, "operation") if actor.key else "",
                                    _span(actor.first, actor.last)) if p)
     return GroupNode(Level.ACTOR, actor.key, actor.label, actor.changes,
-                     ChangeGroup(actor=actor.key, text=text), detail=detail)
+                     ChangeGroup(actor=actor.key, text=text), detail=detail, first=actor.first,
+                     last=actor.last)
 
 
 def operation_node(op: OperationSummary, text: str | None) -> GroupNode:
@@ -82,7 +83,8 @@ def operation_node(op: OperationSummary, text: str | None) -> GroupNode:
     detail = ", ".join(p for p in (f"correlation {op.correlation_id[:8]}" if op.correlation_id else "",
                                    _span(op.first, op.last)) if p)
     return GroupNode(Level.OPERATION, op.correlation_id, title, op.changes,
-                     ChangeGroup(actor=op.actor_key, operation=op.correlation_id, text=text), op.tag, detail)
+                     ChangeGroup(actor=op.actor_key, operation=op.correlation_id, text=text), op.tag, detail,
+                     first=op.first, last=op.last)
 
 
 def cluster_node(cluster: ClusterSummary, text: str | None) -> GroupNode:

@@ -33,11 +33,13 @@ def short_identity(identity: str) -> str:
 
 
 class StatusLine(Static):
-    """``entrabr · tenant · identity · role · job slot · offline`` — one line, every part literal.
+    """``entrabr · tenant · identity · role · not in report · job slot · offline`` — one line, every part
+    literal.
 
-    When the line is too narrow, parts get shorter in turn (the identity without its domain, the role's short
-    name, the tenant cut) before anything is cut, so the role and who is signed in stay readable at 80
-    columns. Offline, the role and the job slot are not known, and the line says so.
+    When the line is too narrow, parts get shorter in turn (the role's short name, the app's name left out,
+    the identity without its domain, the tenant cut) before anything is cut, so the role and who is signed in
+    stay readable at 80 columns, and the audit part (how much the open report cannot show) is never cut.
+    Offline, the role and the job slot are not known, and the line says so.
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -65,45 +67,73 @@ class StatusLine(Static):
     def on_resize(self) -> None:
         self._redraw()
 
-    def _parts(self, level: int) -> tuple[list[str], str]:
-        """Left parts and the right side at shortening ``level`` (0: everything in full; 1: without the audit
-        part, which goes first; then the others get shorter)."""
-        audit = self.audit if level == 0 else None
-        level = max(0, level - 1)
+    def _parts(self, level: int) -> tuple[list[tuple[str, str]], str]:
+        """Left parts (``(name, text)``) and the job slot's part at shortening ``level`` (0: everything in
+        full; then the role's short name, the app's name left out, the identity without its domain, the
+        tenant cut, the identity cut). The audit part is never shortened."""
         caps = self.capabilities
-        left = ["entrabr"] if level < 4 else []
+        left = [("app", "entrabr")] if level < 2 else []
         if self.tenant:
-            left.append(truncate(clean(self.tenant), 24 if level < 3 else 12))
+            left.append(("tenant", truncate(clean(self.tenant), 24 if level < 4 else 12)))
         if caps is not None:
             who = clean(caps.identity.display)
-            left.append(truncate(who if level < 1 else short_identity(who), 40 if level < 5 else 16))
+            shown = who if level < 3 else short_identity(who)
+            left.append(("identity", truncate(shown, 40 if level < 5 else 16)))
             if self.offline:
-                left.append("role not known offline" if level < 2 else "role ?")
+                left.append(("role", "role not known offline" if level < 1 else "role ?"))
             else:
-                left.append(caps.role.value if level < 2 else _SHORT_ROLE.get(caps.role, caps.role.value))
+                left.append(("role", caps.role.value if level < 1 else
+                             _SHORT_ROLE.get(caps.role, caps.role.value)))
         if self.offline:
-            right = "job slot not known · OFFLINE (cache only)" if level < 2 else "OFFLINE"
+            right = "job slot not known · OFFLINE (cache only)" if level < 1 else "OFFLINE"
         else:
-            right = clean(self.slot) if self.slot else ("job slot free" if level < 2 else "slot free")
-        if audit:
-            right = f"{clean(audit)} · {right}"
+            right = clean(self.slot) if self.slot else ("job slot free" if level < 1 else "slot free")
         return left, right
 
     def _redraw(self) -> None:
-        """Who and where on the left, the job slot on the right; parts shorten before anything is cut."""
+        """Who and where on the left; the audit part and the job slot on the right. Parts shorten before
+        anything is cut. When even the shortest parts do not fit, the job slot's text is cut, then the
+        identity and the tenant; the audit part (``not in report: 12 (L)``) and the role never are."""
         width = max(20, (self.size.width or 100) - 2)
-        for level in range(7):
-            left_parts, right_text = self._parts(level)
-            left_plain = " · ".join(left_parts)
-            if cell_len(left_plain) + 3 + cell_len(right_text) <= width:
+        audit = f"{clean(self.audit)} · " if self.audit else ""
+        for level in range(6):
+            left_parts, slot = self._parts(level)
+            if _width(left_parts) + 3 + cell_len(audit) + cell_len(slot) <= width:
                 break
-        right = Text(truncate(right_text, max(20, width - 30)), style="bold" if self.offline else "")
-        room = max(8, width - right.cell_len - 3)
-        left = Text(truncate(left_plain, room), end="")
-        if left_parts and left_parts[0] == "entrabr":
+        slot_room = min(max(min(cell_len(slot), _SLOT_MIN), width - 3 - cell_len(audit) - _width(left_parts)),
+                        width - 3 - _PART_MIN - cell_len(audit))
+        fits = slot_room >= _PART_MIN  # else (far below 80 columns) the slot's part is left out
+        right_plain = audit + truncate(slot, slot_room) if fits else audit.removesuffix(" · ")
+        right = Text(right_plain, style="bold" if self.offline else "")
+        left_plain = " · ".join(text for _, text in _fit(left_parts, max(8, width - right.cell_len - 3)))
+        left = Text(truncate(left_plain, max(8, width - right.cell_len - 3)), end="")
+        if left_parts and left_parts[0][0] == "app":
             left.stylize("bold", 0, min(7, len(left.plain)))
         gap = max(3, width - left.cell_len - right.cell_len)
         self.update(Text.assemble(left, " " * gap, right))
+
+
+#: The job slot's text keeps at least this many cells (``slot free``) when the line is short of room.
+_SLOT_MIN = 9
+#: What the identity and the tenant are cut down to, at least, before the line is cut at its end.
+_PART_MIN = 8
+
+
+def _width(parts: list[tuple[str, str]]) -> int:
+    return cell_len(" · ".join(text for _, text in parts))
+
+
+def _fit(parts: list[tuple[str, str]], room: int) -> list[tuple[str, str]]:
+    """The left parts cut to ``room`` cells: the identity first, then the tenant (never below
+    :data:`_PART_MIN`); the role stays whole."""
+    out = list(parts)
+    for name in ("identity", "tenant"):
+        over = _width(out) - room
+        if over <= 0:
+            break
+        out = [(n, truncate(text, max(_PART_MIN, cell_len(text) - over)) if n == name else text)
+               for n, text in out]
+    return out
 
 
 class ReadOnlyBanner(Static):
