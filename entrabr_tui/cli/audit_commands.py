@@ -21,8 +21,13 @@ from entrabr_tui.cli.timeparse import parse_since
 from entrabr_tui.core.audit_blindspots import BlindSpotKind
 from entrabr_tui.core.audit_triage import TriageNote
 from entrabr_tui.core.text import format_duration
-from entrabr_tui.engine.audit import ActorSummary, AuditNotReadyError, BlindSpot, ChangeGroup
-from entrabr_tui.engine.audit_pull import AuditProgress
+from entrabr_tui.engine.audit_types import (
+    ActorSummary,
+    AuditNotReadyError,
+    AuditProgress,
+    BlindSpot,
+    ChangeGroup,
+)
 from entrabr_tui.engine.export_files import ExportTargetError, write_text_file
 from entrabr_tui.engine.export_records import csv_cell, dt_text, json_text, md_cell
 

@@ -113,7 +113,7 @@ def classify(exc: BaseException) -> CliError:
         return CliError(exc.message, ExitCode.STALE if exc.reason == "stale" else ExitCode.LOCKOUT)
     if isinstance(exc, engine.EngineError):
         code = ExitCode.ERROR
-        from entrabr_tui.engine import audit
+        from entrabr_tui.engine import audit_types as audit
 
         conflict = engine.SlotBusyError | engine.UnconfirmedIntentError | engine.InterruptedRestoreError
         if isinstance(exc, conflict):

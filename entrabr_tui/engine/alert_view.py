@@ -18,14 +18,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from entrabr_tui.core.watch_eval import EVIDENCE_OBJECTS
 from entrabr_tui.core.watch_rules import Selector
-from entrabr_tui.engine.cache_reader import CacheReader, UnknownReportError
 from entrabr_tui.engine.errors import EngineError
-from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.store.watch_store import StoredAlert
+
+if TYPE_CHECKING:  # (these load the Graph SDK: the app imports this module and paints before it is loaded)
+    from entrabr_tui.engine.cache_reader import CacheReader
+    from entrabr_tui.engine.reports import ReportInfo
 
 #: An alert id as ``entrabr watch`` prints it (:func:`~entrabr_tui.engine.watch.alert_id`).
 ALERT_ID = re.compile(r"AL-[0-9a-f]{10}")
@@ -100,6 +102,9 @@ class AlertViews:
             raise AlertNotShownError(f"Alert {alert.id} comes from the directory audit log, not from a "
                                      "difference report: no report shows it ('entrabr watch --json' lists "
                                      "its audit records).")
+        from entrabr_tui.engine.cache_reader import UnknownReportError
+        from entrabr_tui.engine.reports import ReportInfo
+
         try:
             report = ReportInfo.of(self._reader.resolve(report_id))
         except UnknownReportError:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from entrabr_tui.core.audit_blindspots import BlindSpotKind, PurgeEntry, purge_clock
@@ -28,8 +28,24 @@ from entrabr_tui.core.audit_triage import TagTarget, TriageNote, TriageTag
 from entrabr_tui.core.model import SyncStatus, parse_datetime
 from entrabr_tui.engine.attribution import ChangeAttribution, attribute, join_report
 from entrabr_tui.engine.audit_incident import IncidentSummary, incident_summary
-from entrabr_tui.engine.audit_pull import AuditProgress, AuditProgressCallback, AuditPuller, AuditPullResult
+from entrabr_tui.engine.audit_pull import AuditPuller
 from entrabr_tui.engine.audit_pull import AuditSettings as PullSettings
+from entrabr_tui.engine.audit_types import (
+    ActorSummary,
+    AuditNotReadyError,
+    AuditProgress,
+    AuditProgressCallback,
+    AuditPullResult,
+    AuditStatus,
+    AuditUnavailableError,
+    BlindSpot,
+    ChangeGroup,
+    ChangeWho,
+    ClusterSummary,
+    GroupMarkResult,
+    OperationSummary,
+    TenantBusyError,
+)
 from entrabr_tui.engine.cache_reader import CacheReader, ReportRef
 from entrabr_tui.engine.errors import EngineError, OfflineError
 from entrabr_tui.engine.events import emit
@@ -39,131 +55,12 @@ from entrabr_tui.engine.timing import Clock, utc_now
 from entrabr_tui.graph.audit import AuditForbiddenError
 from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.store import Cache, ChangeRow, HistoryAction, Report, ReportKind
-from entrabr_tui.store.audit_join_store import ChangeGroup, ClusterCount, GroupMarkResult, JoinInfo
-
-__all__ = ["ActorSummary", "AuditNotReadyError", "AuditService", "AuditStatus", "AuditUnavailableError",
-           "BlindSpot", "ChangeGroup", "ChangeWho", "ClusterSummary", "GroupMarkResult", "OperationSummary",
-           "TenantBusyError"]
+from entrabr_tui.store.audit_join_store import ClusterCount, JoinInfo
 from entrabr_tui.store.audit_store import AuditState
 
-
-class AuditUnavailableError(EngineError):
-    """The directory audit log cannot be read with this sign-in; ``message`` says what is missing."""
+__all__ = ["AuditService"]
 
 
-class TenantBusyError(EngineError):
-    """Another entrabr process holds the tenant's cache for writing (and waiting was not wanted)."""
-
-
-class AuditNotReadyError(EngineError):
-    """The cache does not hold the audit log of a report's window yet (pull it first)."""
-
-
-@dataclass(frozen=True, slots=True)
-class AuditStatus:
-    """Whether the audit features can be used, and what the cache holds.
-
-    ``available``: True (the log was read), False (refused: ``message`` says what is missing), None (not
-    tried yet, or offline with nothing cached).
-    """
-
-    available: bool | None
-    message: str | None
-    covered_from: datetime | None
-    covered_until: datetime | None
-    watermark: datetime | None
-    records: int
-    last_pull: datetime | None
-
-    @property
-    def text(self) -> str:
-        if self.available is False:
-            return f"audit log unavailable: {self.message}"
-        if self.covered_from is None:
-            return "audit log not read yet"
-        return (f"audit log {self.records:,} records, {self.covered_from:%Y-%m-%d %H:%M}Z – "
-                f"{(self.covered_until or self.covered_from):%Y-%m-%d %H:%M}Z")
-
-
-@dataclass(frozen=True, slots=True)
-class ActorSummary:
-    """An actor of a report: who, how many changes (as primary actor), operations, time span."""
-
-    key: str  # "" for changes no audit record names
-    kind: str  # user, app, unknown
-    label: str  # "alice@contoso.com", "HR Onboarding (app)", "no audit record"
-    name: str
-    display_name: str
-    via: str
-    app_id: str
-    service_principal_id: str
-    changes: int
-    operations: int
-    first: datetime | None
-    last: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class OperationSummary:
-    """One operation (correlation id) of an actor: its changes in the report, time span, and the activity
-    names of all its records with their counts."""
-
-    actor_key: str
-    correlation_id: str
-    changes: int
-    first: datetime | None
-    last: datetime | None
-    activities: tuple[tuple[str, int], ...]
-    tag: TriageNote | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterSummary:
-    """A cluster of alike changes and its triage tag."""
-
-    id: str
-    entity_type: str
-    action: str
-    label: str
-    changes: int
-    tag: TriageNote | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BlindSpot:
-    """An object the report cannot show, or a restore will not fix, with what to do instead."""
-
-    kind: BlindSpotKind
-    object_id: str
-    object_type: str
-    display_name: str
-    events: int
-    first: datetime
-    last: datetime
-    activity: str
-    actor: Actor | None
-    correlation_id: str
-    record_id: str
-
-    @property
-    def heading(self) -> str:
-        return self.kind.heading
-
-    @property
-    def advice(self) -> str:
-        return self.kind.advice
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeWho:
-    """Who made one change, as the report's join says (for lists and exports)."""
-
-    actor: Actor | None  # None: no audit record names the object
-    operation: str | None
-    cluster_id: str
-    verdict: str
-    reason: str | None
-    at: datetime | None
 
 
 NO_RECORD = "no audit record"

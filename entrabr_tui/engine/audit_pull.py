@@ -17,17 +17,17 @@ behind the time a window was read up to.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from entrabr_tui.core.text import format_duration
+from entrabr_tui.engine.audit_types import AuditProgress, AuditProgressCallback, AuditPullResult
 from entrabr_tui.engine.events import emit
 from entrabr_tui.engine.progress_watch import retry_wait
 from entrabr_tui.engine.timing import Clock, utc_now
 from entrabr_tui.graph.audit import MAX_AUDIT_PAGE, AuditClient
 from entrabr_tui.graph.resilience import RetryEvent
-from entrabr_tui.store.audit_store import AuditPullRecord, AuditState, AuditStore
+from entrabr_tui.store.audit_store import AuditPullRecord, AuditStore
 
 log = logging.getLogger(__name__)
 
@@ -46,47 +46,6 @@ class AuditSettings:
     pages_per_slice: int = 5  # one throttle window's worth of requests
     page_size: int = MAX_AUDIT_PAGE
     retention: timedelta = timedelta(days=30)  # P1/P2 retention: what the service still holds
-
-
-@dataclass(frozen=True, slots=True)
-class AuditProgress:
-    """One update while the audit log is pulled (delivered to a plain callback; must not block).
-
-    ``phase``: ``reading`` (a page arrived), ``waiting`` (for the request budget or a retry; ``wait`` says
-    how long and ``retry`` why), ``joining`` (the report is being joined), ``done``.
-    """
-
-    phase: str
-    text: str
-    kind: str = ""
-    since: datetime | None = None
-    until: datetime | None = None
-    slice: int = 0
-    slice_since: datetime | None = None
-    slice_until: datetime | None = None
-    pages: int = 0
-    requests: int = 0
-    received: int = 0
-    stored: int = 0
-    wait: float | None = None
-    retry: RetryEvent | None = None
-
-
-AuditProgressCallback = Callable[[AuditProgress], object]
-
-
-@dataclass(frozen=True, slots=True)
-class AuditPullResult:
-    """What a pull did: the pulls run (resumed, backfill, refresh), records received and newly stored,
-    requests sent, seconds waited for the budget, and the cache's audit state after it."""
-
-    pulls: tuple[AuditPullRecord, ...]
-    state: AuditState
-    received: int = 0
-    stored: int = 0
-    requests: int = 0
-    waited: float = 0.0
-    joined: tuple[str, ...] = field(default_factory=tuple)
 
 
 def _text(when: datetime | None) -> str:

@@ -16,12 +16,15 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from entrabr_tui.core.compare import CompareBuilder, Comparison, MovedObject, ObjectDelta, ReportSide
 from entrabr_tui.core.text import format_duration
-from entrabr_tui.engine.cache_reader import CacheReader, ReportRef
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.store import Report
+
+if TYPE_CHECKING:  # (loads the Graph SDK: the app imports this module and paints before it is loaded)
+    from entrabr_tui.engine.cache_reader import CacheReader, ReportRef
 
 #: Comparisons kept open for paging (each holds its objects in memory).
 RECENT_COMPARISONS = 2

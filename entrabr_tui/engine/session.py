@@ -42,15 +42,16 @@ from entrabr_tui.core.verification import Verification
 from entrabr_tui.core.watch_rules import RuleSet
 from entrabr_tui.engine.alert_view import AlertView, AlertViews
 from entrabr_tui.engine.attribution import ChangeAttribution
-from entrabr_tui.engine.audit import (
+from entrabr_tui.engine.audit import AuditService
+from entrabr_tui.engine.audit_types import (
     ActorSummary,
-    AuditService,
+    AuditProgressCallback,
+    AuditPullResult,
     AuditStatus,
     BlindSpot,
     ClusterSummary,
     OperationSummary,
 )
-from entrabr_tui.engine.audit_pull import AuditProgressCallback, AuditPullResult
 from entrabr_tui.engine.backup_compare import BackupComparer
 from entrabr_tui.engine.cache_reader import CacheReader, PageAfter, QueuedObject, ReportRef
 from entrabr_tui.engine.errors import EngineError, InterruptedRestoreError, OfflineError
@@ -737,8 +738,8 @@ class Session:
     async def pull_audit(self, report_id: ReportRef | None = None,
                          progress: AuditProgressCallback | None = None) -> AuditPullResult:
         """Read the audit log of a report's backup window into the cache (resuming a stopped pull, then only
-        what is missing) and join the report with it; :class:`~entrabr_tui.engine.audit.AuditUnavailableError`
-        names what the sign-in lacks."""
+        what is missing) and join the report with it;
+        :class:`~entrabr_tui.engine.audit_types.AuditUnavailableError` names what the sign-in lacks."""
         return await self.audit.pull(report_id, progress)
 
     def audit_status(self) -> AuditStatus:

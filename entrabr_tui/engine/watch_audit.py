@@ -30,7 +30,8 @@ import orjson
 from entrabr_tui.core.audit_model import Actor, time_to_us, us_to_time
 from entrabr_tui.core.audit_names import activity_key
 from entrabr_tui.core.watch_eval import AuditEvent, AuditWindow
-from entrabr_tui.engine.audit import AuditService, AuditUnavailableError, TenantBusyError
+from entrabr_tui.engine.audit import AuditService
+from entrabr_tui.engine.audit_types import AuditUnavailableError, TenantBusyError
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.graph.errors import GraphError
 from entrabr_tui.store import Cache

@@ -32,8 +32,10 @@ from entrabr_tui.core.recoverability import Recoverable
 from entrabr_tui.core.verification import Verification
 from entrabr_tui.engine.alert_view import AlertView
 from entrabr_tui.engine.attribution import ChangeAttribution
-from entrabr_tui.engine.audit import (
+from entrabr_tui.engine.audit_types import (
     ActorSummary,
+    AuditProgress,
+    AuditPullResult,
     AuditStatus,
     BlindSpot,
     ChangeGroup,
@@ -41,7 +43,6 @@ from entrabr_tui.engine.audit import (
     GroupMarkResult,
     OperationSummary,
 )
-from entrabr_tui.engine.audit_pull import AuditProgress, AuditPullResult
 from entrabr_tui.engine.events import JobProgress, RestoreProgress
 from entrabr_tui.engine.jobs import SlotState
 

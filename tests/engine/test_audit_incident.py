@@ -20,8 +20,12 @@ from entrabr_tui.core.audit_triage import TagTarget, TriageTag
 from entrabr_tui.core.model import SyncStatus
 from entrabr_tui.emulator import EmulatorServer
 from entrabr_tui.engine import Session
-from entrabr_tui.engine.audit import AuditNotReadyError, AuditUnavailableError, ChangeGroup
-from entrabr_tui.engine.audit_pull import AuditProgress
+from entrabr_tui.engine.audit_types import (
+    AuditNotReadyError,
+    AuditProgress,
+    AuditUnavailableError,
+    ChangeGroup,
+)
 from entrabr_tui.engine.reports import ReportInfo
 from entrabr_tui.graph import RequestBudget
 from entrabr_tui.store import StorePaths

@@ -18,7 +18,7 @@ from entrabr_tui import engine
 from entrabr_tui.core.audit_model import iso_to_us, time_to_us
 from entrabr_tui.emulator import EmulatorServer
 from entrabr_tui.engine import Session
-from entrabr_tui.engine.audit import ChangeGroup
+from entrabr_tui.engine.audit_types import ChangeGroup
 from entrabr_tui.engine.evidence import EvidenceBuilder, verify_manifest, write_pack
 from entrabr_tui.graph import RequestBudget
 from entrabr_tui.store import StorePaths

@@ -10,7 +10,8 @@ import asyncio
 import sys
 from datetime import datetime, timedelta
 
-from entrabr_tui.engine.audit_pull import AuditProgress, AuditPuller, AuditSettings
+from entrabr_tui.engine.audit_pull import AuditPuller, AuditSettings
+from entrabr_tui.engine.audit_types import AuditProgress
 from entrabr_tui.graph import RecoveryClient, RequestBudget
 from entrabr_tui.graph.credentials import EmulatorCredential
 from entrabr_tui.store.cache import Cache

@@ -38,9 +38,11 @@ from entrabr_tui.core.review import Staleness
 from entrabr_tui.core.verification import Residue, ResidueItem, Verification
 from entrabr_tui.engine.alert_view import AlertNotShownError, AlertView
 from entrabr_tui.engine.attribution import ChangeAttribution, PartAttribution
-from entrabr_tui.engine.audit import (
+from entrabr_tui.engine.audit_types import (
     ActorSummary,
     AuditNotReadyError,
+    AuditProgress,
+    AuditPullResult,
     AuditStatus,
     AuditUnavailableError,
     BlindSpot,
@@ -49,7 +51,6 @@ from entrabr_tui.engine.audit import (
     GroupMarkResult,
     OperationSummary,
 )
-from entrabr_tui.engine.audit_pull import AuditProgress, AuditPullResult
 from entrabr_tui.engine.cache_reader import QueuedObject
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.events import JobProgress, RestoreProgress

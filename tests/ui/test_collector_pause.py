@@ -32,10 +32,21 @@ def test_settling_memory_resumes_the_collector(paused: None) -> None:
     assert gc.isenabled()
 
 
-async def test_a_tenant_opening_resumes_the_collector(paused: None) -> None:
+async def test_a_tenant_opening_resumes_the_collector(paused: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(main, "SETTLE_AFTER", 0.001)
+    async with running() as (app, pilot):
+        assert app.main.backups.entries
+        for _ in range(3):
+            await pilot.pause()
+        assert gc.isenabled()
+
+
+async def test_the_first_listing_is_drawn_before_memory_is_settled(paused: None,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(main, "SETTLE_AFTER", 3600.0)
     async with running() as (app, _pilot):
         assert app.main.backups.entries
-        assert gc.isenabled()
+        assert not gc.isenabled()  # settled SETTLE_AFTER seconds later, not in the first listing's frame
 
 
 async def test_the_collector_resumes_when_no_tenant_opens(paused: None, monkeypatch: pytest.MonkeyPatch

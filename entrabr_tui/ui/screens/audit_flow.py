@@ -22,8 +22,13 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from entrabr_tui.core.audit_triage import TagTarget
-from entrabr_tui.engine.audit import AuditNotReadyError, AuditUnavailableError, ChangeGroup, GroupMarkResult
-from entrabr_tui.engine.audit_pull import AuditProgress
+from entrabr_tui.engine.audit_types import (
+    AuditNotReadyError,
+    AuditProgress,
+    AuditUnavailableError,
+    ChangeGroup,
+    GroupMarkResult,
+)
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.messages import MarksReloaded

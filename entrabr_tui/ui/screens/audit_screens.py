@@ -31,7 +31,7 @@ from textual.widgets import Button, Input, Label, Static
 from entrabr_tui.core.audit_blindspots import PurgeEntry
 from entrabr_tui.core.audit_triage import TriageNote, TriageTag
 from entrabr_tui.core.time_input import TimeInputError, moment_text, parse_moment
-from entrabr_tui.engine.audit import AuditNotReadyError, AuditUnavailableError, BlindSpot, ChangeGroup
+from entrabr_tui.engine.audit_types import AuditNotReadyError, AuditUnavailableError, BlindSpot, ChangeGroup
 from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.bindings import NOT_IN_REPORT, SCREEN, TRIAGE_DIALOG, WINDOW_DIALOG, bindings_of
 from entrabr_tui.ui.text import (

@@ -91,6 +91,9 @@ def first_run_hint(entries: Sequence[SnapshotEntry], highlighted: SnapshotEntry 
 #: Seconds after the main screen is shown by which the garbage collector runs again, when the command line
 #: paused it for the start-up and no tenant opened yet (a sign-in waiting, an error shown).
 COLLECTOR_PAUSE = 10.0
+#: Seconds after the backups are first listed at which start-up memory is settled (:func:`settle_memory`, a
+#: full collection of about 0.1 s): the first useful screen is drawn and answers keys before it runs.
+SETTLE_AFTER = 0.5
 
 
 def settle_memory() -> None:
@@ -241,7 +244,7 @@ class MainScreen(Screen[None]):
         self.load_slot(self.backend)
         self.marks.load_restore_marks()
         self.set_interval(QUEUE_POLL, self.marks.poll, name="queue-poll")
-        self.call_after_refresh(settle_memory)
+        self.set_timer(SETTLE_AFTER, settle_memory, name="settle-memory")
 
     @on(JobSlotChanged)
     def _slot_changed(self, message: JobSlotChanged) -> None:

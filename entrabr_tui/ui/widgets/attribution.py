@@ -15,7 +15,7 @@ from rich.text import Text
 
 from entrabr_tui.core.audit_join import Verdict
 from entrabr_tui.engine.attribution import ChangeAttribution, PartAttribution
-from entrabr_tui.engine.audit import AuditNotReadyError, AuditUnavailableError
+from entrabr_tui.engine.audit_types import AuditNotReadyError, AuditUnavailableError
 from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.text import clean, literal, truncate
 

@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Tree
 
-from entrabr_tui.engine.audit import ChangeGroup
+from entrabr_tui.engine.audit_types import ChangeGroup
 from entrabr_tui.ui.bindings import GROUPS
 from entrabr_tui.ui.text import clean, truncate
 from entrabr_tui.ui.widgets.change_nodes import ActionNode, ObjectRow, TypeNode

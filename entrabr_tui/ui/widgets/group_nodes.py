@@ -1,8 +1,8 @@
 """Data held by the nodes of the grouped Changes tree (by actor or by cluster), and their labels.
 
-A group node stands for a set of the report's changes (:class:`~entrabr_tui.engine.audit.ChangeGroup`): an
-actor, one of its operations, or a cluster of alike changes. Its objects are read a page at a time, like the
-type → action tree's; the lists of operations and clusters are read a page at a time too ("more" rows).
+A group node stands for a set of the report's changes (:class:`~entrabr_tui.engine.audit_types.ChangeGroup`):
+an actor, one of its operations, or a cluster of alike changes. Its objects are read a page at a time, like
+the type → action tree's; the lists of operations and clusters are read a page at a time too ("more" rows).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from enum import StrEnum
 from rich.text import Text
 
 from entrabr_tui.core.audit_triage import TriageNote, TriageTag
-from entrabr_tui.engine.audit import ChangeGroup
+from entrabr_tui.engine.audit_types import ChangeGroup
 from entrabr_tui.ui.text import clean, safe, truncate
 from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, InfoRow, ObjectRow
 

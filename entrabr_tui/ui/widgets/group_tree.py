@@ -23,7 +23,7 @@ from textual.widgets.tree import NodeID, TreeNode, UnknownNodeID
 from textual.worker import Worker, WorkerState
 
 from entrabr_tui.core.audit_triage import TriageNote
-from entrabr_tui.engine.audit import ActorSummary, ChangeGroup, ClusterSummary, OperationSummary
+from entrabr_tui.engine.audit_types import ActorSummary, ChangeGroup, ClusterSummary, OperationSummary
 from entrabr_tui.ui.backend import Backend
 from entrabr_tui.ui.bindings import CHANGES
 from entrabr_tui.ui.messages import ChangeHighlighted, DiffRequested, FilterRequested
