@@ -59,6 +59,7 @@ from entrabr_tui.ui.widgets.changes_view import (
     fetch_page,
     group_counts,
 )
+from entrabr_tui.ui.widgets.tree_steps import open_or_enter, step_back
 from entrabr_tui.ui.workers import failure_title
 
 #: Seconds the view must rest before the rows shown get their details (backup name, UPN) read.
@@ -431,19 +432,10 @@ class ChangesTree(Tree[NodeData]):
         elif isinstance(data, PageLink):
             self._turn_page(data)
         elif isinstance(data, TypeNode | ActionNode):
-            if not node.is_expanded:
-                node.expand()
-            elif node.children:
-                self.move_cursor(node.children[0])
+            open_or_enter(self, node)
 
     def action_back(self) -> None:
-        node = self.cursor_node
-        if node is None:
-            return
-        if node.is_expanded and node.allow_expand:
-            node.collapse()
-        elif node.parent is not None and node.parent is not self.root:
-            self.move_cursor(node.parent)
+        step_back(self)
 
     def _jump_to_match(self, forward: bool) -> None:
         lines = [n.line for n in self.nodes.leaves() if n.line >= 0]

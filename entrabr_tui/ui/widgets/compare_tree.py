@@ -38,6 +38,7 @@ from entrabr_tui.ui.widgets.compare_nodes import (
     link_label,
 )
 from entrabr_tui.ui.widgets.styles import theme_style
+from entrabr_tui.ui.widgets.tree_steps import open_or_enter, step_back
 from entrabr_tui.ui.workers import failure_title
 
 Node = TreeNode[CompareData]
@@ -274,19 +275,10 @@ class CompareTree(Tree[CompareData]):
         elif isinstance(data, CompareLink):
             self._turn_page(data)
         elif isinstance(data, TypeNode | KindNode):
-            if not node.is_expanded:
-                node.expand()
-            elif node.children:
-                self.move_cursor(node.children[0])
+            open_or_enter(self, node)
 
     def action_back(self) -> None:
-        node = self.cursor_node
-        if node is None:
-            return
-        if node.is_expanded and node.allow_expand:
-            node.collapse()
-        elif node.parent is not None and node.parent is not self.root:
-            self.move_cursor(node.parent)
+        step_back(self)
 
     def action_copy_id(self) -> None:
         row = self.current_row

@@ -50,6 +50,7 @@ from entrabr_tui.ui.widgets.group_nodes import (
     rows_label,
 )
 from entrabr_tui.ui.widgets.styles import action_glyph, action_style, theme_style
+from entrabr_tui.ui.widgets.tree_steps import open_or_enter, step_back
 from entrabr_tui.ui.workers import failure_title
 
 Node = TreeNode[GroupData]
@@ -406,10 +407,7 @@ class GroupTree(Tree[GroupData]):
         elif isinstance(data, MoreLink):
             self._more(data)
         elif isinstance(data, GroupNode):
-            if not node.is_expanded:
-                node.expand()
-            elif node.children:
-                self.move_cursor(node.children[0])
+            open_or_enter(self, node)
 
     def _turn_page(self, node: Node, link: RowsLink) -> None:
         parent = node.parent
@@ -433,13 +431,7 @@ class GroupTree(Tree[GroupData]):
         self._load(node, link.parent)
 
     def action_back(self) -> None:
-        node = self.cursor_node
-        if node is None:
-            return
-        if node.is_expanded and node.allow_expand:
-            node.collapse()
-        elif node.parent is not None and node.parent is not self.root:
-            self.move_cursor(node.parent)
+        step_back(self)
 
     def action_mark(self) -> None:
         node = self.cursor_node
