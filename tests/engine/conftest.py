@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from entrabr_tui.emulator import EmulatorServer
 from entrabr_tui.engine import Session
 from entrabr_tui.engine.settings import SessionSettings
 from entrabr_tui.engine.timing import PollPolicy
+from entrabr_tui.graph import RequestBudget
 from entrabr_tui.graph.auth import AuthMethod
 from entrabr_tui.graph.client import RecoveryClient
 from entrabr_tui.graph.credentials import EmulatorCredential
@@ -73,22 +76,43 @@ def settings_for(server: EmulatorServer, role: str = "admin", **overrides: Any) 
     return SessionSettings(graph_url=server.graph_url(), auth=AuthMethod.EMULATOR, role=role, **options)
 
 
+@asynccontextmanager
+async def sessions_on(server: EmulatorServer, paths: StorePaths, sleeper: Sleeper, *,
+                      emulator_clock: bool = False) -> AsyncIterator[Callable[..., Awaitable[Session]]]:
+    """``await make(role="admin", **settings)`` opens a session on ``server``; every one is closed at the end.
+    With ``emulator_clock`` the sessions read the emulator's clock (so its advanced days are "now") and their
+    audit pull has no request budget (the tests turn the emulator's throttle off as well)."""
+    opened: list[Session] = []
+
+    def now() -> datetime:
+        assert server.service is not None
+        return server.service.clock.now()
+
+    async def make(role: str = "admin", **overrides: Any) -> Session:
+        settings = settings_for(server, role, **overrides)
+        if emulator_clock:
+            session = await engine.open_session(settings, paths=paths, sleep=sleeper, clock=now)
+            if session.audit.puller is not None:
+                session.audit.puller.client.budget = RequestBudget(window=0)
+        else:
+            session = await engine.open_session(settings, paths=paths, sleep=sleeper)
+        opened.append(session)
+        return session
+
+    try:
+        yield make
+    finally:
+        for session in opened:
+            await session.aclose()
+
+
 @pytest.fixture
 async def open_session(
     emulator: EmulatorServer, paths: StorePaths, sleeper: Sleeper
 ) -> AsyncIterator[Callable[..., Awaitable[Session]]]:
     """``await open_session(role="admin", **settings)``; every session opened is closed at teardown."""
-    opened: list[Session] = []
-
-    async def make(role: str = "admin", **overrides: Any) -> Session:
-        session = await engine.open_session(settings_for(emulator, role, **overrides), paths=paths,
-                                            sleep=sleeper)
-        opened.append(session)
-        return session
-
-    yield make
-    for session in opened:
-        await session.aclose()
+    async with sessions_on(emulator, paths, sleeper) as make:
+        yield make
 
 
 @pytest.fixture

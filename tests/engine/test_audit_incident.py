@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from entrabr_tui import engine
 from entrabr_tui.core.audit_blindspots import BlindSpotKind
 from entrabr_tui.core.audit_join import Verdict
 from entrabr_tui.core.audit_triage import TagTarget, TriageTag
@@ -27,10 +26,9 @@ from entrabr_tui.engine.audit_types import (
     ChangeGroup,
 )
 from entrabr_tui.engine.reports import ReportInfo
-from entrabr_tui.graph import RequestBudget
 from entrabr_tui.store import StorePaths
 
-from .conftest import Sleeper, settings_for
+from .conftest import Sleeper, sessions_on
 
 NOW = datetime(2026, 3, 21, 9, 30, tzinfo=UTC)
 AUDIT: dict[str, Any] = {"audit_latency_s": 0, "audit_gap_fraction": 0.05, "audit_throttle_window_s": 0,
@@ -57,23 +55,9 @@ def emulator(server: EmulatorServer) -> Iterator[EmulatorServer]:
 @pytest.fixture
 async def open_session(emulator: EmulatorServer, paths: StorePaths, sleeper: Sleeper
                        ) -> AsyncIterator[Callable[..., Awaitable[Session]]]:
-    opened: list[Session] = []
-
-    def now() -> datetime:
-        assert emulator.service is not None
-        return emulator.service.clock.now()
-
-    async def make(role: str = "admin") -> Session:
-        session = await engine.open_session(settings_for(emulator, role), paths=paths, sleep=sleeper,
-                                            clock=now)
-        if session.audit.puller is not None:      # the emulator's throttle is off: no client budget either
-            session.audit.puller.client.budget = RequestBudget(window=0)
-        opened.append(session)
-        return session
-
-    yield make
-    for session in opened:
-        await session.aclose()
+    """Sessions on the emulator's clock, without an audit request budget."""
+    async with sessions_on(emulator, paths, sleeper, emulator_clock=True) as make:
+        yield make
 
 
 def cast_ids(truth: dict[str, Any]) -> dict[str, str]:

@@ -14,16 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from entrabr_tui import engine
 from entrabr_tui.core.audit_model import iso_to_us, time_to_us
 from entrabr_tui.emulator import EmulatorServer
 from entrabr_tui.engine import Session
 from entrabr_tui.engine.audit_types import ChangeGroup
 from entrabr_tui.engine.evidence import EvidenceBuilder, verify_manifest, write_pack
-from entrabr_tui.graph import RequestBudget
 from entrabr_tui.store import StorePaths
 
-from .conftest import Sleeper, settings_for
+from .conftest import Sleeper, sessions_on
 
 NOW = datetime(2026, 3, 21, 9, 30, tzinfo=UTC)
 INCIDENT = {"compromisedAdmin", "rogueApp"}
@@ -42,22 +40,9 @@ def server() -> Iterator[EmulatorServer]:
 @pytest.fixture
 async def open_session(server: EmulatorServer, paths: StorePaths, sleeper: Sleeper
                        ) -> AsyncIterator[Callable[..., Awaitable[Session]]]:
-    opened: list[Session] = []
-
-    def now() -> datetime:
-        assert server.service is not None
-        return server.service.clock.now()
-
-    async def make(role: str = "admin") -> Session:
-        session = await engine.open_session(settings_for(server, role), paths=paths, sleep=sleeper, clock=now)
-        if session.audit.puller is not None:
-            session.audit.puller.client.budget = RequestBudget(window=0)
-        opened.append(session)
-        return session
-
-    yield make
-    for session in opened:
-        await session.aclose()
+    """Sessions on the emulator's clock, without an audit request budget."""
+    async with sessions_on(server, paths, sleeper, emulator_clock=True) as make:
+        yield make
 
 
 def ids_of(truth: dict[str, Any]) -> dict[str, str]:
