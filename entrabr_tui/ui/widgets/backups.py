@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.binding import BindingType
@@ -92,11 +93,9 @@ class BackupsTable(NavTable):
         current = self.current_entry
         now = self.clock().astimezone(UTC)
         compact = self.inner_width < 56
-        self.clear(columns=True)
-        self.add_column("Backup (UTC)" if not compact else "Backup", key="when")
-        self.add_column("Age", key="age")
-        self.add_column("Expires" if not compact else "Exp", key="expires")
-        self.add_column("Report", key="report")
+        headers = [("Backup (UTC)" if not compact else "Backup", "when"), ("Age", "age"),
+                   ("Expires" if not compact else "Exp", "expires"), ("Report", "report")]
+        rows: list[tuple[str, list[Text]]] = []
         for entry in self.entries.values():
             created = entry.snapshot.created.astimezone(UTC)
             selected = entry.snapshot.id == self.selected_id
@@ -114,13 +113,14 @@ class BackupsTable(NavTable):
                     first = Text.assemble((f"{side} ", "bold"), first)
             else:
                 first = Text(("▶ " if selected else "  ") + (f"[{side}] " if side else "") + when)
-            self.add_row(
-                first,
-                Text(format_duration(age, largest_unit=compact)),
-                Text(expiry),
-                report_badge(entry.report, compact=compact),
-                key=entry.snapshot.id,
-            )
+            rows.append((entry.snapshot.id, [first, Text(format_duration(age, largest_unit=compact)),
+                                             Text(expiry), report_badge(entry.report, compact=compact)]))
+        # Widths from the cells themselves: the table draws them at once, not after its next idle moment.
+        self.clear(columns=True)
+        for n, (label, key) in enumerate(headers):
+            self.add_column(label, key=key, width=max([cell_len(label), *(r[1][n].cell_len for r in rows)]))
+        for snapshot_id, cells in rows:
+            self.add_row(*cells, key=snapshot_id)
         if current is not None and current.snapshot.id in self.entries:
             self.move_cursor(row=self.get_row_index(current.snapshot.id))
         self.refresh_bindings()  # enter opens or creates (esc cancels a compare): the footer follows
