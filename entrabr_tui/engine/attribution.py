@@ -57,18 +57,15 @@ def _join_rows(report_id: int, chunk: list[ChangeInput], events: dict[str, list[
                ctx: JoinContext, clusters: dict[str, tuple[str, str, str, str]]) -> list[tuple[Any, ...]]:
     """Join rows of one chunk of changes (new clusters are added to ``clusters``)."""
     rows: list[tuple[Any, ...]] = []
-    ids: dict[tuple[Any, ...], str] = {}
     no_events: tuple[TargetEvent, ...] = ()
     for rowid, object_id, entity_type, action, name, on_prem, raw in chunk:
         change = stored_change(raw)
         verdict, reason, primary = judge_change(change, events.get(object_id.lower(), no_events), ctx,
                                                 synced=on_prem)
         key = cluster_key(change)
-        cluster = ids.get(key)
-        if cluster is None:
-            cluster = ids[key] = cluster_id(key)
-            if cluster not in clusters:
-                clusters[cluster] = (cluster, key[0], key[1], cluster_label(key))
+        cluster = cluster_id(key)  # by the key's text: True, 1 and 1.0 are one dict key but three clusters
+        if cluster not in clusters:
+            clusters[cluster] = (cluster, key[0], key[1], cluster_label(key))
         if primary is None:
             rows.append((report_id, rowid, object_id, entity_type, action, name, "", "", None, verdict.value,
                          reason.value if reason else None, cluster))

@@ -280,3 +280,23 @@ def test_a_version_7_cache_gets_the_actor_index_with_row_and_time_and_keeps_ever
         assert tables(cache, report_id) == joined
     finally:
         cache.close()
+
+
+def test_values_equal_only_as_python_numbers_make_different_clusters_both_ways() -> None:
+    """``True``, ``1`` and ``1.0`` compare equal in Python, yet a backup value of each is another change:
+    each change gets the cluster of its own value, whether the keys or the Python rules judge it."""
+    items = [{"id": oid(1, i), "entityTypeName": "user", "recoveryAction": "update",
+              "displayName": f"User {i}",
+              "deltaFromCurrent": {"@odata.type": "#microsoft.graph.user", "employeeId": old},
+              "currentState": {"@odata.type": "#microsoft.graph.user", "employeeId": "E-1"}}
+             for i, old in enumerate([True, 1, 1.0, True])]
+    cache = Cache.open("join-keys-numbers")
+    try:
+        report_id = stored(cache, items, [])
+        for keyed in (False, True):
+            join_report(cache, report_id, since_us=SINCE, retention_start_us=None, keyed=keyed,
+                        incremental=False)
+            clusters = [row[11] for row in tables(cache, report_id)["change_actor"]]
+            assert len(clusters) == 4 and len(set(clusters)) == 3 and clusters[0] == clusters[3]
+    finally:
+        cache.close()
