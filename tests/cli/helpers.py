@@ -7,11 +7,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from entrabr_tui.cli import run
+from entrabr_tui.emulator import EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Small tenant, jobs a hundred thousand times faster than documented (an hour of loading takes 36 ms).
@@ -70,3 +73,20 @@ def cli_subprocess(*argv: str, stdin: str = "", timeout: float = 60) -> Result:
     proc = subprocess.run([sys.executable, "-c", _WRAPPER, *argv], input=stdin, capture_output=True,
                           text=True, timeout=timeout, cwd=ROOT, env=dict(os.environ))
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def ok(result: Result) -> Result:
+    """``result``, once it is known to have exited 0 (else its stderr is the failure message)."""
+    assert result.code == 0, result.stderr
+    return result
+
+
+@contextmanager
+def emulator_flags(*, seed: int = 7, objects: int = 300, job_speed: float = 100_000) -> Iterator[list[str]]:
+    """A running emulator, as the options that point the CLI at it (quietly)."""
+    server = EmulatorServer(seed=seed, objects=objects, job_speed=job_speed)
+    server.start()
+    try:
+        yield ["--graph-url", server.graph_url(), "--auth", "emulator", "-q"]
+    finally:
+        server.stop()

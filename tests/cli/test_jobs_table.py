@@ -14,24 +14,14 @@ from entrabr_tui.cli.common import full_job_id
 from entrabr_tui.cli.exits import UsageError
 from entrabr_tui.cli.job_table import short_id_length
 from entrabr_tui.core.text import cell_width
-from entrabr_tui.emulator import EmulatorServer
 
-from .helpers import Result, cli
+from .helpers import cli, emulator_flags, ok
 
 
 @pytest.fixture
 def graph() -> Iterator[list[str]]:
-    server = EmulatorServer(seed=7, objects=300, job_speed=100_000)
-    server.start()
-    try:
-        yield ["--graph-url", server.graph_url(), "--auth", "emulator", "-q"]
-    finally:
-        server.stop()
-
-
-def ok(result: Result) -> Result:
-    assert result.code == 0, result.stderr
-    return result
+    with emulator_flags() as flags:
+        yield flags
 
 
 def table(graph: list[str], monkeypatch: pytest.MonkeyPatch, width: int) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from entrabr_tui.emulator import EmulatorServer
 
-from .helpers import Result, cli
+from .helpers import cli, ok
 
 
 @pytest.fixture
@@ -27,11 +27,6 @@ def server() -> Iterator[EmulatorServer]:
 
 def flags(server: EmulatorServer) -> list[str]:
     return ["--graph-url", server.graph_url(), "--auth", "emulator", "-q"]
-
-
-def ok(result: Result) -> Result:
-    assert result.code == 0, result.stderr
-    return result
 
 
 def control(server: EmulatorServer, method: str, path: str, **kw: Any) -> Any:

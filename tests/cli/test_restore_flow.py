@@ -15,24 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from entrabr_tui.emulator import EmulatorServer
-
-from .helpers import Result, cli
+from .helpers import cli, emulator_flags, ok
 
 
 @pytest.fixture
 def graph() -> Iterator[list[str]]:
-    server = EmulatorServer(seed=7, objects=300, job_speed=100_000)
-    server.start()
-    try:
-        yield ["--graph-url", server.graph_url(), "--auth", "emulator", "-q"]
-    finally:
-        server.stop()
-
-
-def ok(result: Result) -> Result:
-    assert result.code == 0, result.stderr
-    return result
+    with emulator_flags() as flags:
+        yield flags
 
 
 def recovery_jobs(graph: list[str]) -> list[dict[str, object]]:

@@ -15,7 +15,7 @@ from entrabr_tui.cli.exits import ExitCode
 from entrabr_tui.emulator import EmulatorServer
 from entrabr_tui.store import StorePaths
 
-from .helpers import Result, cli
+from .helpers import cli, ok
 
 
 @pytest.fixture
@@ -30,11 +30,6 @@ def server() -> Iterator[EmulatorServer]:
 
 def graph(server: EmulatorServer, role: str = "admin") -> list[str]:
     return ["--graph-url", server.graph_url(), "--auth", "emulator", "--role", role, "-q"]
-
-
-def ok(result: Result) -> Result:
-    assert result.code == 0, result.stderr
-    return result
 
 
 def edit(server: EmulatorServer, object_id: str, body: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from entrabr_tui.cli.exits import ExitCode
 from entrabr_tui.emulator import EmulatorServer
 
-from .helpers import Result, cli
+from .helpers import cli, ok
 
 
 @pytest.fixture
@@ -25,11 +25,6 @@ def server() -> Iterator[EmulatorServer]:
 
 def graph(server: EmulatorServer, role: str) -> list[str]:
     return ["--graph-url", server.graph_url(), "--auth", "emulator", "--role", role]
-
-
-def ok(result: Result) -> Result:
-    assert result.code == 0, result.stderr
-    return result
 
 
 def recovery_jobs(server: EmulatorServer) -> list[dict[str, object]]:
