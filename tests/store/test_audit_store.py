@@ -136,7 +136,16 @@ def test_group_pages_are_keyset_pages_by_name(cache: Cache) -> None:
             break
         after = (page[-1].display_name, page[-1].object_id, page[-1].position)
     assert len(seen) == total == len(set(seen))
-    assert seen == sorted(seen, key=lambda k: (k[0].casefold(), k[1], k[2]))
+    assert seen == sorted(seen, key=lambda k: (k[0].casefold(), k[2]))
+    biggest = cache.audit_join.clusters(report_id, limit=1)[0].cluster_id
+    for group in (ChangeGroup(cluster=biggest), ChangeGroup(actor=ROGUE_KEY, cluster=biggest, text="a")):
+        pages: list[tuple[str, int]] = []
+        after = None
+        while page := cache.audit_join.group_page(report_id, group, after=after, limit=97):
+            pages += [(r.display_name, r.position) for r in page]
+            after = (page[-1].display_name, page[-1].object_id, page[-1].position)
+        assert len(pages) == cache.audit_join.group_count(report_id, group) == len(set(pages)) > 97
+        assert pages == sorted(pages, key=lambda k: (k[0].casefold(), k[1]))
     users = ChangeGroup(actor=rogue.actor, entity_type="user", text="smith")
     found = cache.audit_join.group_page(report_id, users, limit=10_000)
     assert found and all(r.entity_type_raw == "user" for r in found)
