@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -47,6 +47,10 @@ from entrabr_tui.store.sqlite_file import in_list_chunks
 
 #: ``on_prem`` of an object known to be synchronised from on-premises.
 SYNC_SYNCED = sync_to_db(SyncStatus.SYNCED)
+#: How a group's cluster is reached (see :meth:`ChangeGroup.where`).
+ClusterReach = Literal["page", "scan", "lookup"]
+#: A cluster holding at least this share of a report's changes is reached by reading every join row.
+SCAN_SHARE = 0.125
 #: Change rows read (and joined) per step.
 JOIN_CHUNK = 20_000
 _WRITE_CHUNK = 50_000
@@ -72,26 +76,31 @@ class ChangeGroup:
     text: str | None = None
     verdict: str | None = None
 
-    def source(self, report_id: int, *, with_change: bool = False) -> str:
+    def source(self, report_id: int, *, with_change: bool = False, reach: ClusterReach = "lookup") -> str:
         """The FROM clause of the group's rows: ``change_actor a``, with ``chg c`` (the change rows) when
-        the text filter or ``with_change`` needs it; a cluster's rows are read through the report's cluster
-        index (``chg_<report>_join s``, first: its name and row order is the order of the pages)."""
+        the text filter or ``with_change`` needs it, and for a cluster's pages (``reach`` ``"page"``) the
+        report's cluster index first (``chg_<report>_join s``: its name and row order is the pages')."""
         actor = "change_actor a"
-        if self.cluster is not None:
+        if self.cluster is not None and reach == "page":
             actor = f"{shape_table(report_id)} s CROSS JOIN change_actor a ON a.row = s.row"
         if with_change or needle_of(self.text) is not None:
             return f"{actor} JOIN {change_table(report_id)} c ON c.rowid = a.row"
         return actor
 
-    def where(self, report_id: int) -> tuple[list[str], list[Any]]:
-        """SQL conditions on the rows of :meth:`source` (``change_actor a``, ``chg c``, ``s``)."""
+    def where(self, report_id: int, *, reach: ClusterReach = "lookup") -> tuple[list[str], list[Any]]:
+        """SQL conditions on the rows of :meth:`source` (``change_actor a``, ``chg c``, ``s``). A cluster
+        is reached as ``reach`` says: through the pages' order (``"page"``), by reading every join row of
+        the report in order (``"scan"``: cheapest for a cluster of a large part of it), or by looking its
+        rows up in row order (``"lookup"``)."""
         clauses: list[str] = ["a.report_id = ?"]
         args: list[Any] = [report_id]
+        cluster = {"page": "s.cluster_id = ?", "scan": "a.cluster_id = ?", "lookup":
+                   f"a.row IN (SELECT row FROM {shape_table(report_id)} WHERE cluster_id = ?)"}[reach]
         for column, value in (("a.actor_key", self.actor), ("a.operation", self.operation),
-                              ("s.cluster_id", self.cluster), ("a.entity_type", self.entity_type),
+                              (cluster, self.cluster), ("a.entity_type", self.entity_type),
                               ("a.action", self.action), ("a.verdict", self.verdict)):
             if value is not None:
-                clauses.append(f"{column} = ?")
+                clauses.append(column if column is cluster else f"{column} = ?")
                 args.append(value.lower() if column in ("a.actor_key", "a.operation") else value)
         if self.since is not None:
             clauses.append("a.at >= ?")
@@ -526,22 +535,35 @@ class AuditJoinStore:
                   kept: bool | None) -> tuple[str, str, list[Any]]:
         """``(FROM, WHERE, arguments)`` of a group's rows, only marked or unmarked ones, only kept ones or
         the others, when asked."""
-        clauses, args = group.where(report_id)
+        source, clauses, args = self._rows(report_id, group)
         if marked is not None:
             clauses.append(("" if marked else "NOT ") + "EXISTS (SELECT 1 FROM restore_queue q WHERE "
                            "q.report_id = a.report_id AND q.object_id = a.object_id)")
         if kept is not None:
             clauses.append(KEPT_SQL if kept else f"NOT {KEPT_SQL}")
-        return group.source(report_id), " AND ".join(clauses), args
+        return source, " AND ".join(clauses), args
+
+    def _rows(self, report_id: int, group: ChangeGroup) -> tuple[str, list[str], list[Any]]:
+        """``(FROM, conditions, arguments)`` of a group's rows in no order, its cluster reached the cheapest
+        way: a large one by reading every join row, a small one by looking its rows up."""
+        reach: ClusterReach = "lookup"
+        if group.cluster is not None:
+            found = self._db.conn.execute(
+                "SELECT k.n, j.changes FROM change_cluster k JOIN audit_join j ON j.report_id = k.report_id "
+                "WHERE k.report_id = ? AND k.cluster_id = ?", (report_id, group.cluster)).fetchone()
+            if found is not None and found[0] >= SCAN_SHARE * found[1]:
+                reach = "scan"
+        clauses, args = group.where(report_id, reach=reach)
+        return group.source(report_id, reach=reach), clauses, args
 
     def group_counts(self, report_id: int, by: str,
                      group: ChangeGroup = ChangeGroup()) -> list[tuple[str, int]]:
         """Sizes of the sub-groups of ``group`` by ``actor``, ``operation`` or ``cluster`` (largest first);
         used when a text filter is on (the stored group sizes count everything)."""
         column = {"actor": "a.actor_key", "operation": "a.operation", "cluster": "a.cluster_id"}[by]
-        clauses, args = group.where(report_id)
+        source, clauses, args = self._rows(report_id, group)
         rows = self._db.conn.execute(
-            f"SELECT {column}, count(*) FROM {group.source(report_id)} WHERE {' AND '.join(clauses)} "
+            f"SELECT {column}, count(*) FROM {source} WHERE {' AND '.join(clauses)} "
             f"GROUP BY 1 ORDER BY 2 DESC, 1", args).fetchall()
         return [(r[0], int(r[1])) for r in rows]
 
@@ -550,7 +572,8 @@ class AuditJoinStore:
         """A keyset page of a group's changes ordered by name (case-insensitive) and position; ``after`` is
         the ``(name, id, position)`` of the previous page's last row (its position alone tells it from
         another change of the same name)."""
-        clauses, args = group.where(report_id)
+        clauses, args = group.where(report_id, reach="page")
+        source = group.source(report_id, with_change=True, reach="page")
         order = "s.name, s.row" if group.cluster is not None else "a.name, a.row"  # an index's order
         if after is not None:
             clauses.append(f"({order}) > (?, ?)")
@@ -559,7 +582,7 @@ class AuditJoinStore:
             "SELECT c.object_id, c.entity_type, c.action, c.display_name, c.principal_name, c.on_prem, "
             "c.recoverable, c.failure_message, EXISTS (SELECT 1 FROM restore_queue q WHERE q.report_id = "
             "a.report_id AND q.object_id = a.object_id), a.row "
-            f"FROM {group.source(report_id, with_change=True)} WHERE {' AND '.join(clauses)} "
+            f"FROM {source} WHERE {' AND '.join(clauses)} "
             f"ORDER BY {order} LIMIT ?",
             [*args, max(1, min(int(limit), 10_000))]).fetchall()
         return [ChangeRow(object_id=r[0], entity_type_raw=r[1], action_raw=r[2], display_name=r[3],
@@ -575,8 +598,7 @@ class AuditJoinStore:
         restore queue: what it queues is recorded in the queue's undo record (``temp.queue_undo``, started
         afresh here), so the queue's one undo (:meth:`RestoreQueue.undo`) takes it out again."""
         self._queue.start_undo()
-        clauses, args = group.where(report_id)
-        source = group.source(report_id)
+        source, clauses, args = self._rows(report_id, group)
         stamp = time_to_db(now or utc_now())
         rid = int(report_id)
         conn = self._db.conn
@@ -603,7 +625,7 @@ class AuditJoinStore:
         (recorded afresh, like :meth:`mark_group`: the queue's one undo queues them again); returns how many
         objects left the queue."""
         self._queue.start_undo()
-        clauses, args = group.where(report_id)
+        source, clauses, args = self._rows(report_id, group)
         rid = int(report_id)
         conn = self._db.conn
         with self._db.tx():
@@ -612,7 +634,7 @@ class AuditJoinStore:
                 "(report_id, object_id, entity_type, action, marked_at, added) "
                 "SELECT q.report_id, q.object_id, q.entity_type, q.action, q.marked_at, 0 "
                 f"FROM restore_queue q WHERE q.report_id = {rid} AND q.object_id IN (SELECT a.object_id FROM "
-                f"{group.source(report_id)} WHERE {' AND '.join(clauses)})", args)
+                f"{source} WHERE {' AND '.join(clauses)})", args)
             before = conn.total_changes
             conn.execute(
                 "DELETE FROM restore_queue WHERE report_id = ? AND object_id IN "
@@ -635,9 +657,9 @@ class AuditJoinStore:
 
     def object_ids(self, report_id: int, group: ChangeGroup) -> list[str]:
         """Object ids of a group (for plans built from a group)."""
-        clauses, args = group.where(report_id)
+        source, clauses, args = self._rows(report_id, group)
         rows = self._db.conn.execute(
-            f"SELECT DISTINCT a.object_id FROM {group.source(report_id)} WHERE {' AND '.join(clauses)} "
+            f"SELECT DISTINCT a.object_id FROM {source} WHERE {' AND '.join(clauses)} "
             "ORDER BY a.object_id", args).fetchall()
         return [r[0] for r in rows]
 

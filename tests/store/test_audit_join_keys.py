@@ -293,9 +293,9 @@ def test_a_version_8_cache_gets_the_cluster_index_per_report_and_keeps_every_joi
         assert "COVERING INDEX change_actor_by_actor" in plan and "TEMP B-TREE" not in plan
         biggest = cache.audit_join.clusters(report_id, limit=1)[0]
         group = ChangeGroup(cluster=biggest.cluster_id)
-        clauses, args = group.where(report_id)
+        clauses, args = group.where(report_id, reach="page")
         plan = " ".join(str(r[3]) for r in conn.execute(
-            f"EXPLAIN QUERY PLAN SELECT a.row FROM {group.source(report_id, with_change=True)} "
+            f"EXPLAIN QUERY PLAN SELECT a.row FROM {group.source(report_id, with_change=True, reach='page')} "
             f"WHERE {' AND '.join(clauses)} ORDER BY s.name, s.row LIMIT 100", args))
         assert f"INDEX {shapes}_cluster" in plan and "TEMP B-TREE" not in plan
         page = cache.audit_join.group_page(report_id, group, limit=1000)
