@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -46,9 +47,16 @@ def _canon(value: Any) -> Any:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
 
 
+#: ``json.dumps(text, ensure_ascii=False)`` of a ``str``, without making an encoder for every value.
+_json_text = json.encoder.encode_basestring
+_JSON_CONSTANTS = {None: "null", True: "true", False: "false"}
+
+
 def _text(value: Any) -> str:
-    if isinstance(value, str) and value.startswith(("{", "[")):
-        return value
+    if isinstance(value, str):
+        return value if value.startswith(("{", "[")) else _json_text(value)
+    if value is None or value is True or value is False:
+        return _JSON_CONSTANTS[value]
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -66,24 +74,41 @@ def _value_pair(old: Any, new: Any) -> tuple[Any, Any]:
     return _canon(old), _canon(new)
 
 
+#: How :func:`cluster_key` reads a name of ``deltaFromCurrent``.
+_VALUE, _LINKS, _NAME_ONLY = 0, 1, 2
+#: The names :func:`cluster_key` reads, sorted, with how, by the names of a ``deltaFromCurrent`` (a report's
+#: changes have few sets of names); emptied when full.
+_PLANS: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}
+_PLANS_MAX = 4096
+
+
+def _plan(names: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    plan = _PLANS.get(names)
+    if plan is None:
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        plan = _PLANS[names] = tuple(
+            (key, _LINKS if key.endswith("@delta") else _NAME_ONLY if key in _VOLATILE else _VALUE)
+            for key in sorted(names) if not key.startswith("@"))  # ("" is a name too)
+    return plan
+
+
 def cluster_key(change: ChangeFacts) -> tuple[Any, ...]:
     """The value-equality key of a change (see the module docstring)."""
     items: list[tuple[Any, ...]] = []
     delta, current = change.delta, change.current
-    for key in sorted(delta):
-        if key[0] == "@":
-            continue
+    for key, how in _plan(tuple(delta)):
         value = delta[key]
-        if key.endswith("@delta"):
+        if how == _VALUE:
+            now = current.get(key)
+            if _differs(value, now):
+                items.append((key, *_value_pair(value, now)))
+        elif how == _LINKS:
             links = sorted((str(e.get("id", "")).lower(), "+" if "@removed" in e else "-")
                            for e in (value if isinstance(value, list) else ()) if is_mapping(e))
             items.append((key, tuple(links)))
-            continue
-        now = current.get(key)
-        if key in _VOLATILE:
+        else:
             items.append((key,))
-        elif _differs(value, now):
-            items.append((key, *_value_pair(value, now)))
     return (change.entity_type_raw, change.action_raw, tuple(items))
 
 
@@ -92,10 +117,31 @@ def cluster_id(key: tuple[Any, ...]) -> str:
     return _hash_id(repr(key))
 
 
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 @lru_cache(maxsize=4096)
 def _hash_id(text: str) -> str:
     """The hash of a key's text (a big report's changes share few keys: each is hashed once)."""
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+    return _digest(text)
+
+
+#: ``(id, label)`` by a key's text, for :func:`cluster_id_and_label` (emptied when full).
+_NAMED: dict[str, tuple[str, str]] = {}
+_NAMED_MAX = 8192
+
+
+def cluster_id_and_label(key: tuple[Any, ...]) -> tuple[str, str]:
+    """:func:`cluster_id` and :func:`cluster_label` of a key; a key met again (by its text, so ``True``,
+    ``1`` and ``1.0`` stay apart) is neither hashed nor labelled again."""
+    text = repr(key)
+    found = _NAMED.get(text)
+    if found is None:
+        if len(_NAMED) >= _NAMED_MAX:
+            _NAMED.clear()
+        found = _NAMED[text] = (_digest(text), cluster_label(key))
+    return found
 
 
 def cluster_label(key: tuple[Any, ...]) -> str:
