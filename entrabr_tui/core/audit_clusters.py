@@ -40,9 +40,15 @@ class Cluster(NamedTuple):
     label: str
 
 
+#: What a key holds as it is (``bool`` is an ``int``); anything else as sorted compact JSON.
+_AS_IS = (str, int, float, type(None))
+#: Backup and current values that are both one of these are no change.
+_EMPTY: tuple[None, str, list[Any]] = (None, "", [])
+
+
 def _canon(value: Any) -> Any:
     """A value as the key holds it: scalars as they are, anything else as sorted compact JSON."""
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, _AS_IS):
         return value
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
 
@@ -60,18 +66,12 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _short(text: str) -> str:
+def _shown(value: Any) -> str:
+    """A key's value as its label shows it: JSON text, made safe and cut to fit."""
+    text = _text(value)
+    if len(text) < _VALUE_TEXT and text.isprintable():
+        return text  # (what display_text gives it)
     return display_text(text, limit=_VALUE_TEXT - 1)
-
-
-def _differs(delta: Any, current: Any) -> bool:
-    return delta != current and not (delta in (None, "", []) and current in (None, "", []))
-
-
-def _value_pair(old: Any, new: Any) -> tuple[Any, Any]:
-    if isinstance(old, str) and isinstance(new, str) and len(old) >= 3 and old in new and old != new:
-        return OLD, new.replace(old, OLD)
-    return _canon(old), _canon(new)
 
 
 #: How :func:`cluster_key` reads a name of ``deltaFromCurrent``.
@@ -101,8 +101,12 @@ def cluster_key(change: ChangeFacts) -> tuple[Any, ...]:
         value = delta[key]
         if how == _VALUE:
             now = current.get(key)
-            if _differs(value, now):
-                items.append((key, *_value_pair(value, now)))
+            if value != now and not (value in _EMPTY and now in _EMPTY):
+                if isinstance(value, str) and isinstance(now, str) and len(value) >= 3 and value in now:
+                    items.append((key, OLD, now.replace(value, OLD)))  # the backup text edited
+                else:
+                    items.append((key, value if isinstance(value, _AS_IS) else _canon(value),
+                                  now if isinstance(now, _AS_IS) else _canon(now)))
         elif how == _LINKS:
             links = sorted((str(e.get("id", "")).lower(), "+" if "@removed" in e else "-")
                            for e in (value if isinstance(value, list) else ()) if is_mapping(e))
@@ -158,7 +162,7 @@ def cluster_label(key: tuple[Any, ...]) -> str:
             parts.append(f"{item[0][: -len('@delta')]}{who} " + ", ".join(
                 t for t in (f"+{added}" if added else "", f"-{removed}" if removed else "") if t))
         else:
-            parts.append(f"{item[0]}: {_short(_text(item[1]))} → {_short(_text(item[2]))}")
+            parts.append(f"{item[0]}: {_shown(item[1])} → {_shown(item[2])}")
     return "; ".join(parts) or "(no property changes)"
 
 
