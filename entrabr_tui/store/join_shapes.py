@@ -110,7 +110,8 @@ def _kept(out: bytes) -> bytes:
 
 class ShapeRows:
     """The rows of the join's tables for changes as they are stored (the cluster key is made once per
-    change; a cluster's label once per report page)."""
+    change; a cluster's id and label once per key, see
+    :func:`~entrabr_tui.core.audit_clusters.cluster_id_and_label`)."""
 
     def __init__(self) -> None:
         self.shapes: list[tuple[Any, ...]] = []
