@@ -82,14 +82,19 @@ _PLANS: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}
 _PLANS_MAX = 4096
 
 
+#: Sets of more names than this, and keys with longer text, are not remembered (memory stays small).
+_REMEMBERED_NAMES, _REMEMBERED_TEXT = 64, 1024
+
+
 def _plan(names: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
     plan = _PLANS.get(names)
     if plan is None:
-        if len(_PLANS) >= _PLANS_MAX:
-            _PLANS.clear()
-        plan = _PLANS[names] = tuple(
-            (key, _LINKS if key.endswith("@delta") else _NAME_ONLY if key in _VOLATILE else _VALUE)
-            for key in sorted(names) if not key.startswith("@"))  # ("" is a name too)
+        plan = tuple((key, _LINKS if key.endswith("@delta") else _NAME_ONLY if key in _VOLATILE else _VALUE)
+                     for key in sorted(names) if not key.startswith("@"))  # ("" is a name too)
+        if len(names) <= _REMEMBERED_NAMES:
+            if len(_PLANS) >= _PLANS_MAX:
+                _PLANS.clear()
+            _PLANS[names] = plan
     return plan
 
 
@@ -142,9 +147,11 @@ def cluster_id_and_label(key: tuple[Any, ...]) -> tuple[str, str]:
     text = repr(key)
     found = _NAMED.get(text)
     if found is None:
-        if len(_NAMED) >= _NAMED_MAX:
-            _NAMED.clear()
-        found = _NAMED[text] = (_digest(text), cluster_label(key))
+        found = (_digest(text), cluster_label(key))
+        if len(text) <= _REMEMBERED_TEXT:
+            if len(_NAMED) >= _NAMED_MAX:
+                _NAMED.clear()
+            _NAMED[text] = found
     return found
 
 

@@ -302,9 +302,11 @@ def _equality_plan(names: tuple[str, ...]) -> tuple[tuple[str, int, str], ...]:
             elif "@" not in key:
                 other = key in _CREDENTIAL_KEYS or key == "visibility"
                 steps.append((key, _OTHER_VALUE if other else _VALUE, key.casefold()))
-        if len(_EQUALITY_PLANS) >= 4096:
-            _EQUALITY_PLANS.clear()
-        plan = _EQUALITY_PLANS[names] = tuple(steps)
+        plan = tuple(steps)
+        if len(names) <= 64:  # (a memory that stays small)
+            if len(_EQUALITY_PLANS) >= 4096:
+                _EQUALITY_PLANS.clear()
+            _EQUALITY_PLANS[names] = plan
     return plan
 
 

@@ -102,6 +102,20 @@ def test_remembered_names_and_plans_never_mix_up_keys(monkeypatch: pytest.Monkey
             assert same_parts(change)
 
 
+def test_only_short_keys_and_small_sets_of_names_are_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit_clusters, "_REMEMBERED_TEXT", 60)
+    monkeypatch.setattr(audit_clusters, "_REMEMBERED_NAMES", 2)
+    monkeypatch.setattr(audit_clusters, "_NAMED", {})
+    monkeypatch.setattr(audit_clusters, "_PLANS", {})
+    for raw in odd_changes(6, 400) * 2:
+        change = stored_change(raw)
+        key = cluster_key(change)
+        assert repr(key) == repr(reference_key(change))
+        assert cluster_id_and_label(key) == (reference_id(key), reference_label(key))
+    assert audit_clusters._NAMED and all(len(text) <= 60 for text in audit_clusters._NAMED)
+    assert audit_clusters._PLANS and all(len(names) <= 2 for names in audit_clusters._PLANS)
+
+
 @pytest.mark.parametrize("values", [(True, 1, 1.0), (0, False, 0.0, -0.0), ("", None, [])])
 def test_values_python_finds_equal_get_their_own_cluster(values: tuple[Any, ...]) -> None:
     for _ in range(2):                                        # the second time from what is remembered
