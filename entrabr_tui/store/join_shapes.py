@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from entrabr_tui.core.audit_clusters import cluster_id, cluster_key, cluster_label
+from entrabr_tui.core.audit_clusters import cluster_id_and_label, cluster_key
 from entrabr_tui.core.audit_join import LINK_ACTIVITY_KEYS, equality_parts, succeeded
 from entrabr_tui.core.audit_model import RecordFacts, stored_change
 from entrabr_tui.core.audit_names import activity_key, audit_value, is_helper
@@ -99,21 +99,29 @@ def value_key(value: Any) -> bytes | None:
     too large); such a value is never judged by key."""
     if isinstance(value, _SCALARS):
         try:
-            return orjson.dumps(value)
+            return _kept(orjson.dumps(value))
         except orjson.JSONEncodeError:
             return None
     if isinstance(value, float):
-        return orjson.dumps(value) if math.isfinite(value) else None
+        return _kept(orjson.dumps(value)) if math.isfinite(value) else None
     try:
         out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):
         return None
-    return out if orjson.loads(out) == value else None  # NaN inside, or keys that are not text
+    return _kept(out) if orjson.loads(out) == value else None  # NaN inside, or keys that are not text
+
+
+def _kept(out: bytes) -> bytes:
+    """A copy of ``orjson.dumps`` output to keep: each output holds on to the whole buffer it was written
+    in (about 4 KB of memory however short the text), so keeping a page's rows of them costs megabytes
+    and far more time than the copy."""
+    return b"".join((out, b""))
 
 
 class ShapeRows:
     """The rows of the join's tables for changes as they are stored (the cluster key is made once per
-    change; a cluster's label once per report page)."""
+    change; a cluster's id and label once per key, see
+    :func:`~entrabr_tui.core.audit_clusters.cluster_id_and_label`)."""
 
     def __init__(self) -> None:
         self.shapes: list[tuple[Any, ...]] = []
@@ -123,15 +131,13 @@ class ShapeRows:
     def add(self, row: int, object_id: str, name: str, raw: Mapping[str, Any] | Any) -> None:
         """One readable change object at position ``row`` (``name``: its display name as stored)."""
         change = stored_change(raw)
-        key = cluster_key(change)
-        cluster = cluster_id(key)
-        if cluster not in self.clusters:
-            self.clusters[cluster] = (cluster, change.entity_type_raw, change.action_raw, cluster_label(key))
-        target = object_id.lower()
         entity = change.entity_type_raw
-        parts = equality_parts(change)
+        cluster, label = cluster_id_and_label(cluster_key(change))
+        if cluster not in self.clusters:
+            self.clusters[cluster] = (cluster, entity, change.action_raw, label)
+        target = object_id.lower()
         rows: list[tuple[Any, ...]] = []
-        for n, part in enumerate(parts or ()):
+        for n, part in enumerate(equality_parts(change) or ()):
             if part.kind == "link":
                 rows.append((row, n, LINK_PART, part.key, part.sub, target, entity, int(part.current)))
                 continue
@@ -141,7 +147,8 @@ class ShapeRows:
                 break
             rows.append((row, n, VALUE_PART, part.key, "", target, entity, current))
         self.shapes.append((row, target, entity, cluster, len(rows) or None, name))
-        self.parts += rows
+        if rows:
+            self.parts += rows
 
     def write(self, conn: sqlite3.Connection, report_id: int, base: int = 0) -> None:
         """Store the rows (``base`` is added to every row number given to :meth:`add`)."""
