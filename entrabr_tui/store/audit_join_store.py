@@ -413,7 +413,8 @@ class AuditJoinStore:
             "INSERT INTO change_cluster (report_id, cluster_id, entity_type, action, label, n) "
             "SELECT ?, k.cluster_id, k.entity_type, k.action, k.label, g.n FROM (SELECT cluster_id, "
             f"count(*) AS n FROM {shape_table(report_id)} GROUP BY cluster_id) g "
-            f"JOIN {cluster_table(report_id)} k ON k.cluster_id = g.cluster_id", (report_id,))
+            f"JOIN (SELECT cluster_id, entity_type, action, label FROM {cluster_table(report_id)} "
+            "GROUP BY cluster_id) k ON k.cluster_id = g.cluster_id", (report_id,))  # (once per page it is in)
         conn.execute(
             "INSERT INTO report_operation (report_id, actor_key, operation, n, first, last) "
             "SELECT report_id, actor_key, operation, count(*), min(at), max(at) FROM change_actor "

@@ -1,10 +1,11 @@
 """What the audit join reads, computed once when a report or an audit record is stored.
 
 For every readable change of a report, ``chg_<report>_join`` holds its cluster id (the definitions of the
-report's clusters are in ``chg_<report>_cluster``), its object id in lower case, its type, its display name
-(a cluster's changes are paged by name through an index made when the report is finalized, once per report
-rather than once per join: a change's cluster does not depend on the audit log), and, when every
-changed part of it is judged by one equality (:func:`~entrabr_tui.core.audit_join.equality_parts`), how many
+report's clusters are in ``chg_<report>_cluster``, once per page they have changes in), its object id in
+lower case, its type, its display name (a cluster's changes are paged by name through an index made when
+the report is finalized, once per report rather than once per join: a change's cluster does not depend on
+the audit log), and, when every changed part of it is judged by one equality
+(:func:`~entrabr_tui.core.audit_join.equality_parts`), how many
 parts it has; those parts are rows of ``chg_<report>_part`` (a value part with its current value as a
 canonical JSON key, a link part with the linked id and whether the link exists now).
 
@@ -73,13 +74,15 @@ def create_shape_tables(conn: sqlite3.Connection, report_id: int) -> None:
             value,
             PRIMARY KEY (row, n)
         ) WITHOUT ROWID""")
+    # Appended page by page (a cluster again in each page it has changes in): keyed by its id, each page's
+    # new clusters landed all over the table and rewrote most of it at every page's commit.
     conn.execute(
         f"""CREATE TABLE IF NOT EXISTS {cluster_table(report_id)} (
-            cluster_id TEXT PRIMARY KEY,
+            cluster_id TEXT NOT NULL,
             entity_type TEXT NOT NULL,
             action TEXT NOT NULL,
             label TEXT NOT NULL
-        ) WITHOUT ROWID""")
+        )""")
 
 
 def create_cluster_index(conn: sqlite3.Connection, report_id: int) -> None:
@@ -158,7 +161,7 @@ class ShapeRows:
         conn.executemany(f"INSERT OR REPLACE INTO {part_table(report_id)} (row, n, kind, key, sub, target, "
                          f"entity_type, value) VALUES ({row},?,?,?,?,?,?,?)", self.parts)
         conn.executemany(f"INSERT OR IGNORE INTO {cluster_table(report_id)} (cluster_id, entity_type, "
-                         "action, label) VALUES (?,?,?,?)", list(self.clusters.values()))
+                         "action, label) VALUES (?,?,?,?)", list(self.clusters.values()))  # (keyed before 9)
 
 
 def stored_changes(conn: sqlite3.Connection, report_id: int) -> Iterator[tuple[int, str, str, Any]]:

@@ -128,7 +128,7 @@ def test_a_stored_report_has_the_straightforward_rows() -> None:
         conn = cache.db.conn
         assert conn.execute(f"SELECT * FROM {shape_table(report.id)} ORDER BY row").fetchall() == shapes
         assert conn.execute(f"SELECT * FROM {part_table(report.id)} ORDER BY row, n").fetchall() == parts
-        assert sorted(conn.execute(f"SELECT * FROM {cluster_table(report.id)}").fetchall()) == sorted(
-            clusters.values())
+        stored = conn.execute(f"SELECT DISTINCT * FROM {cluster_table(report.id)}").fetchall()
+        assert sorted(stored) == sorted(clusters.values())  # (a cluster once per page it has changes in)
     finally:
         cache.close()
