@@ -82,7 +82,8 @@ BACKUPS = BindingGroup(
     (
         Binding("enter,l", "select_cursor", "Open report", id="backups-open"),
         Binding("enter,l", "create_report", "Create report", id="backups-create"),
-        Binding("x", "pick_compare", "Compare two backups: A, then B", show=False, id="backups-compare"),
+        Binding("x", "pick_compare", "Compare", id="backups-compare",
+                tooltip="Compare two backups: this key on backup A, then on backup B"),
         Binding("escape", "cancel_compare", "Cancel the compare", id="backups-compare-cancel"),
     ),
 )
