@@ -183,7 +183,7 @@ class AuditService:
             return
 
         async def waiting(text: str) -> None:
-            await emit(progress, AuditProgress("waiting", text))
+            await emit(progress, AuditProgress("waiting", text, tenant_held=True))
 
         async with self.writer.hold("audit", "writing to this tenant's cache", waiting):
             yield
