@@ -10,6 +10,7 @@ with 4 and a message naming what is missing.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -53,12 +54,22 @@ def parse_time(text: str | None, option: str) -> datetime | None:
         raise UsageError(err.message.replace("--since", option, 1), hint=err.hint) from None
 
 
-def progress_printer(out: Output) -> Any:
-    """An audit progress callback that announces waits and the end of a pull on stderr."""
+def progress_printer(out: Output, tenant: str, *, steps: bool = True) -> Callable[[AuditProgress], None]:
+    """An audit progress callback that says on stderr, once, that the pull waits for the tenant another
+    entrabr process holds for writing (which tenant, who holds it, that ctrl+c stops waiting; every such
+    wait lasts a poll of the lock at least), and with ``steps`` the long waits for the request budget and
+    the end of the pull. ``--quiet`` silences it."""
+    said_held = False
 
     def show(event: AuditProgress) -> None:
+        nonlocal said_held
+        if event.tenant_held:
+            if not said_held:
+                said_held = True
+                out.info(f"Tenant {tenant}: {event.text} Press ctrl+c to stop waiting.")
+            return
         long_wait = event.phase == "waiting" and (event.wait or 0) >= _ANNOUNCE_WAIT
-        if long_wait or event.phase in ("joining", "done"):
+        if steps and (long_wait or event.phase in ("joining", "done")):
             out.info(event.text)
 
     return show
@@ -72,7 +83,7 @@ async def joined_report(session: Session, snapshot: str, report: str | None, out
 
     info = await source_report(session, snapshot, report, out)
     if not session.offline and pull:
-        await session.pull_audit(info.id, progress_printer(out))
+        await session.pull_audit(info.id, progress_printer(out, session.tenant))
     try:
         session.audit.join_info(info.id)
     except AuditNotReadyError as exc:

@@ -334,6 +334,7 @@ async def evidence(session: Session, args: EvidenceArgs, out: Output) -> int:
     """An evidence pack of the recoveries since ``--since`` in a new folder."""
     from pathlib import Path
 
+    from entrabr_tui.cli.audit_commands import progress_printer
     from entrabr_tui.cli.timeparse import parse_since
     from entrabr_tui.engine.evidence import EvidenceBuilder, EvidenceTargetError, write_pack
 
@@ -341,7 +342,7 @@ async def evidence(session: Session, args: EvidenceArgs, out: Output) -> int:
     folder = Path(args.out)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise UsageError(f"{folder} exists and is not an empty folder.", hint="Give a new folder with --out.")
-    pack = await EvidenceBuilder(session).build(since)
+    pack = await EvidenceBuilder(session).build(since, progress_printer(out, session.tenant, steps=False))
     try:
         paths = write_pack(pack, folder)
     except EvidenceTargetError as exc:

@@ -137,7 +137,7 @@ async def build_session_plan(session: Session, args: TargetArgs, out: Output,
         if not session.offline:
             from entrabr_tui.cli.audit_commands import progress_printer
 
-            await session.pull_audit(info.id, progress_printer(out))
+            await session.pull_audit(info.id, progress_printer(out, session.tenant))
         group = group_from(session, info, args)
         assert group is not None
         return plan_for_group(session, info, group)

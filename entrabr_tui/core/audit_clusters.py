@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -39,51 +40,84 @@ class Cluster(NamedTuple):
     label: str
 
 
+#: What a key holds as it is (``bool`` is an ``int``); anything else as sorted compact JSON.
+_AS_IS = (str, int, float, type(None))
+#: Backup and current values that are both one of these are no change.
+_EMPTY: tuple[None, str, list[Any]] = (None, "", [])
+
+
 def _canon(value: Any) -> Any:
     """A value as the key holds it: scalars as they are, anything else as sorted compact JSON."""
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, _AS_IS):
         return value
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
 
 
+#: ``json.dumps(text, ensure_ascii=False)`` of a ``str``, without making an encoder for every value.
+_json_text = json.encoder.encode_basestring
+_JSON_CONSTANTS = {None: "null", True: "true", False: "false"}
+
+
 def _text(value: Any) -> str:
-    if isinstance(value, str) and value.startswith(("{", "[")):
-        return value
+    if isinstance(value, str):
+        return value if value.startswith(("{", "[")) else _json_text(value)
+    if value is None or value is True or value is False:
+        return _JSON_CONSTANTS[value]
     return json.dumps(value, ensure_ascii=False)
 
 
-def _short(text: str) -> str:
+def _shown(value: Any) -> str:
+    """A key's value as its label shows it: JSON text, made safe and cut to fit."""
+    text = _text(value)
+    if len(text) < _VALUE_TEXT and text.isprintable():
+        return text  # (what display_text gives it)
     return display_text(text, limit=_VALUE_TEXT - 1)
 
 
-def _differs(delta: Any, current: Any) -> bool:
-    return delta != current and not (delta in (None, "", []) and current in (None, "", []))
+#: How :func:`cluster_key` reads a name of ``deltaFromCurrent``.
+_VALUE, _LINKS, _NAME_ONLY = 0, 1, 2
+#: The names :func:`cluster_key` reads, sorted, with how, by the names of a ``deltaFromCurrent`` (a report's
+#: changes have few sets of names); emptied when full.
+_PLANS: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}
+_PLANS_MAX = 4096
 
 
-def _value_pair(old: Any, new: Any) -> tuple[Any, Any]:
-    if isinstance(old, str) and isinstance(new, str) and len(old) >= 3 and old in new and old != new:
-        return OLD, new.replace(old, OLD)
-    return _canon(old), _canon(new)
+#: Sets of more names than this, and keys with longer text, are not remembered (memory stays small).
+_REMEMBERED_NAMES, _REMEMBERED_TEXT = 64, 1024
+
+
+def _plan(names: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    plan = _PLANS.get(names)
+    if plan is None:
+        plan = tuple((key, _LINKS if key.endswith("@delta") else _NAME_ONLY if key in _VOLATILE else _VALUE)
+                     for key in sorted(names) if not key.startswith("@"))  # ("" is a name too)
+        if len(names) <= _REMEMBERED_NAMES:
+            if len(_PLANS) >= _PLANS_MAX:
+                _PLANS.clear()
+            _PLANS[names] = plan
+    return plan
 
 
 def cluster_key(change: ChangeFacts) -> tuple[Any, ...]:
     """The value-equality key of a change (see the module docstring)."""
     items: list[tuple[Any, ...]] = []
     delta, current = change.delta, change.current
-    for key in sorted(delta):
-        if key[0] == "@":
-            continue
+    for key, how in _plan(tuple(delta)):
         value = delta[key]
-        if key.endswith("@delta"):
+        if how == _VALUE:
+            now = current.get(key)
+            if value != now and not (value in _EMPTY and now in _EMPTY):
+                if isinstance(value, str) and isinstance(now, str) and len(value) >= 3 and value in now:
+                    items.append((key, OLD, now.replace(value, OLD)))  # the backup text edited
+                else:
+                    items.append((key, value if isinstance(value, _AS_IS) else _canon(value),
+                                  now if isinstance(now, _AS_IS) else _canon(now)))
+        elif how == _LINKS:
             links = sorted((str(e.get("id", "")).lower(), "+" if "@removed" in e else "-")
                            for e in (value if isinstance(value, list) else ()) if is_mapping(e))
             items.append((key, tuple(links)))
-            continue
-        now = current.get(key)
-        if key in _VOLATILE:
+        else:
             items.append((key,))
-        elif _differs(value, now):
-            items.append((key, *_value_pair(value, now)))
     return (change.entity_type_raw, change.action_raw, tuple(items))
 
 
@@ -92,10 +126,33 @@ def cluster_id(key: tuple[Any, ...]) -> str:
     return _hash_id(repr(key))
 
 
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 @lru_cache(maxsize=4096)
 def _hash_id(text: str) -> str:
     """The hash of a key's text (a big report's changes share few keys: each is hashed once)."""
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+    return _digest(text)
+
+
+#: ``(id, label)`` by a key's text, for :func:`cluster_id_and_label` (emptied when full).
+_NAMED: dict[str, tuple[str, str]] = {}
+_NAMED_MAX = 8192
+
+
+def cluster_id_and_label(key: tuple[Any, ...]) -> tuple[str, str]:
+    """:func:`cluster_id` and :func:`cluster_label` of a key; a key met again (by its text, so ``True``,
+    ``1`` and ``1.0`` stay apart) is neither hashed nor labelled again."""
+    text = repr(key)
+    found = _NAMED.get(text)
+    if found is None:
+        found = (_digest(text), cluster_label(key))
+        if len(text) <= _REMEMBERED_TEXT:
+            if len(_NAMED) >= _NAMED_MAX:
+                _NAMED.clear()
+            _NAMED[text] = found
+    return found
 
 
 def cluster_label(key: tuple[Any, ...]) -> str:
@@ -112,7 +169,7 @@ def cluster_label(key: tuple[Any, ...]) -> str:
             parts.append(f"{item[0][: -len('@delta')]}{who} " + ", ".join(
                 t for t in (f"+{added}" if added else "", f"-{removed}" if removed else "") if t))
         else:
-            parts.append(f"{item[0]}: {_short(_text(item[1]))} → {_short(_text(item[2]))}")
+            parts.append(f"{item[0]}: {_shown(item[1])} → {_shown(item[2])}")
     return "; ".join(parts) or "(no property changes)"
 
 

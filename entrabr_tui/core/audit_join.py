@@ -255,6 +255,63 @@ def equality_parts(change: ChangeFacts) -> list[EqualityPart] | None:
     (paths, items, lifecycles, purges, values equal only after conversion, mismatches, several records)
     is left to it: a cache may judge the equality parts itself and must get the same verdict.
     """
+    if has_whole_names(change.entity_type_raw) or change.action_raw in _LIFECYCLE_ACTIONS:
+        return None  # (a lifecycle is a part of its own)
+    out: list[EqualityPart] = []
+    delta, current = change.delta, change.current
+    # the walk of _parts for plain values and links, without its part objects
+    for key, how, folded in _equality_plan(tuple(delta)):
+        value = delta[key]
+        if how >= _LINK:
+            for entry in value if isinstance(value, list) else ():
+                if is_mapping(entry) and isinstance(entry.get("id"), str):
+                    if how == _OTHER_LINK:
+                        return None
+                    out.append(EqualityPart("link", folded, entry["id"].lower(), "@removed" in entry))
+            continue
+        now = current.get(key)
+        if not _differs(value, now):
+            continue
+        if not isinstance(value, _PLAIN):
+            return _equality_parts_of(change)  # maybe paths or items
+        if how == _OTHER_VALUE:
+            return None
+        out.append(EqualityPart("value", folded, "", now))
+    return out or None
+
+
+_PLAIN = (str, int, float, bool, type(None))
+#: How :func:`equality_parts` reads a name of ``deltaFromCurrent``: a value, one judged otherwise
+#: (credentials, ``visibility``), links with link records, links without.
+_VALUE, _OTHER_VALUE, _LINK, _OTHER_LINK = 0, 1, 2, 3
+#: The names :func:`equality_parts` reads, sorted, with how and case-folded, by the names of a
+#: ``deltaFromCurrent``; emptied when full.
+_EQUALITY_PLANS: dict[tuple[str, ...], tuple[tuple[str, int, str], ...]] = {}
+
+
+def _equality_plan(names: tuple[str, ...]) -> tuple[tuple[str, int, str], ...]:
+    plan = _EQUALITY_PLANS.get(names)
+    if plan is None:
+        steps: list[tuple[str, int, str]] = []
+        for key in sorted(names):
+            if key.startswith("@") or key == LIFECYCLE:
+                continue
+            if key.endswith("@delta"):
+                rel = key[: -len("@delta")].casefold()
+                steps.append((key, _LINK if rel in _LINK_ACTIVITIES else _OTHER_LINK, rel))
+            elif "@" not in key:
+                other = key in _CREDENTIAL_KEYS or key == "visibility"
+                steps.append((key, _OTHER_VALUE if other else _VALUE, key.casefold()))
+        plan = tuple(steps)
+        if len(names) <= 64:  # (a memory that stays small)
+            if len(_EQUALITY_PLANS) >= 4096:
+                _EQUALITY_PLANS.clear()
+            _EQUALITY_PLANS[names] = plan
+    return plan
+
+
+def _equality_parts_of(change: ChangeFacts) -> list[EqualityPart] | None:
+    """:func:`equality_parts` from every part of :func:`_parts`."""
     if has_whole_names(change.entity_type_raw):
         return None
     out: list[EqualityPart] = []

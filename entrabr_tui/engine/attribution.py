@@ -4,8 +4,8 @@
 The changes whose parts are all equality parts are judged first in the cache, by comparing the keys made
 when the report and the records were stored (:meth:`~entrabr_tui.store.audit_join_store.AuditJoinStore.
 join_by_keys`); each change left is joined here with the audit events of its object since the report's
-window start (:func:`~entrabr_tui.core.audit_join.judge_change`) and its cluster computed
-(:func:`~entrabr_tui.core.audit_clusters.cluster_key`). One row per change is stored, then the group sizes
+window start (:func:`~entrabr_tui.core.audit_join.judge_change`), in the cluster the report's storing gave
+it (:func:`~entrabr_tui.core.audit_clusters.cluster_key`). One row per change is stored, then the group sizes
 (:class:`~entrabr_tui.store.audit_join_store.AuditJoinStore`). :func:`attribute` explains one object's change
 part by part, for the diff pane ("by alice@… via HR-Sync at 14:32Z").
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from entrabr_tui.core.audit_clusters import cluster_id, cluster_key, cluster_label, cluster_of
+from entrabr_tui.core.audit_clusters import cluster_of
 from entrabr_tui.core.audit_join import (
     ChangeExplanation,
     JoinContext,
@@ -54,18 +54,14 @@ def join_context(cache: Cache, since_us: int, retention_start_us: int | None) ->
 
 
 def _join_rows(report_id: int, chunk: list[ChangeInput], events: dict[str, list[TargetEvent]],
-               ctx: JoinContext, clusters: dict[str, tuple[str, str, str, str]]) -> list[tuple[Any, ...]]:
-    """Join rows of one chunk of changes (new clusters are added to ``clusters``)."""
+               ctx: JoinContext) -> list[tuple[Any, ...]]:
+    """Join rows of one chunk of changes (each in the cluster the report's storing gave it)."""
     rows: list[tuple[Any, ...]] = []
     no_events: tuple[TargetEvent, ...] = ()
-    for rowid, object_id, entity_type, action, name, on_prem, raw in chunk:
+    for rowid, object_id, entity_type, action, name, on_prem, raw, cluster in chunk:
         change = stored_change(raw)
         verdict, reason, primary = judge_change(change, events.get(object_id.lower(), no_events), ctx,
                                                 synced=on_prem)
-        key = cluster_key(change)
-        cluster = cluster_id(key)  # by the key's text: True, 1 and 1.0 are one dict key but three clusters
-        if cluster not in clusters:
-            clusters[cluster] = (cluster, key[0], key[1], cluster_label(key))
         if primary is None:
             rows.append((report_id, rowid, object_id, entity_type, action, name, "", "", None, verdict.value,
                          reason.value if reason else None, cluster))
@@ -91,7 +87,6 @@ def join_report(cache: Cache, report_id: int, *, since_us: int, retention_start_
     generation = cache.audit.state().generation
     last_record = cache.audit.last_record()
     ctx = join_context(cache, since_us, retention_start_us)
-    clusters: dict[str, tuple[str, str, str, str]] = {}
     before = store.join_info(report.id)
     if incremental and before is not None and before.last_record and before.item_count == report.item_count \
             and time_to_us(before.since) == since_us:
@@ -100,10 +95,9 @@ def join_report(cache: Cache, report_id: int, *, since_us: int, retention_start_
             chunk = store.changes_of(report.id, objects)
             if chunk:
                 events = cache.audit.events_for((c[1] for c in chunk), since_us=since_us)
-                store.add_rows(_join_rows(report.id, chunk, events, ctx, clusters))
-            return store.finish_join(report.id, clusters.values(), generation=generation,
-                                     item_count=report.item_count, since_us=since_us, last_record=last_record,
-                                     now=now)
+                store.add_rows(_join_rows(report.id, chunk, events, ctx))
+            return store.finish_join(report.id, generation=generation, item_count=report.item_count,
+                                     since_us=since_us, last_record=last_record, now=now)
     rebuild = report.item_count >= REBUILD_INDEXES_FROM
     if rebuild:
         store.drop_indexes()  # before the previous join's rows go: deleting them costs no index updates
@@ -119,11 +113,11 @@ def join_report(cache: Cache, report_id: int, *, since_us: int, retention_start_
                     continue
             for chunk in _slices(store.changes_left(report.id, start, end), JOIN_CHUNK):
                 events = cache.audit.events_of_objects((c[1] for c in chunk), since_us=since_us)
-                store.add_rows(_join_rows(report.id, chunk, events, ctx, clusters))
+                store.add_rows(_join_rows(report.id, chunk, events, ctx))
     finally:
         if rebuild:
             store.build_indexes()
-    return store.finish_join(report.id, None, generation=generation, item_count=report.item_count,
+    return store.finish_join(report.id, generation=generation, item_count=report.item_count,
                              since_us=since_us, last_record=last_record, now=now)
 
 

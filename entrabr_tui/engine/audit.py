@@ -183,7 +183,7 @@ class AuditService:
             return
 
         async def waiting(text: str) -> None:
-            await emit(progress, AuditProgress("waiting", text))
+            await emit(progress, AuditProgress("waiting", text, tenant_held=True))
 
         async with self.writer.hold("audit", "writing to this tenant's cache", waiting):
             yield
@@ -359,7 +359,7 @@ class AuditService:
 
     def group_page(self, ref: ReportRef, group: ChangeGroup, after: tuple[str, str, int] | None = None,
                    limit: int = 100) -> list[ChangeRow]:
-        """A keyset page of a group's changes by name, id and position (``after`` = the last row's
+        """A keyset page of a group's changes by name and position (``after`` = the last row's
         ``(name, id, position)``)."""
         with self.reader.locked() as cache:
             report, _ = self._joined(cache, ref)

@@ -151,7 +151,9 @@ class AuditProgress:
     """One update while the audit log is pulled (delivered to a plain callback; must not block).
 
     ``phase``: ``reading`` (a page arrived), ``waiting`` (for the request budget or a retry; ``wait`` says
-    how long and ``retry`` why), ``joining`` (the report is being joined), ``done``.
+    how long and ``retry`` why; or, ``tenant_held``, for another entrabr process that holds the tenant for
+    writing, which ``text`` names: said at every look at its lock, until it lets go), ``joining`` (the
+    report is being joined), ``done``.
     """
 
     phase: str
@@ -168,6 +170,7 @@ class AuditProgress:
     stored: int = 0
     wait: float | None = None
     retry: RetryEvent | None = None
+    tenant_held: bool = False
 
 
 AuditProgressCallback = Callable[[AuditProgress], object]

@@ -45,6 +45,7 @@ import orjson
 from entrabr_tui.core.model import JobKind
 from entrabr_tui.core.text import display_text, format_duration
 from entrabr_tui.engine.audit_incident import IncidentSummary
+from entrabr_tui.engine.audit_types import AuditProgressCallback
 from entrabr_tui.engine.cache_reader import UnknownReportError
 from entrabr_tui.engine.errors import EngineError
 from entrabr_tui.engine.export_files import replace_text_file
@@ -156,7 +157,10 @@ class EvidenceBuilder:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    async def build(self, since: datetime) -> EvidencePack:
+    async def build(self, since: datetime,
+                    audit_progress: AuditProgressCallback | None = None) -> EvidencePack:
+        """The pack of the recoveries since ``since``; ``audit_progress`` hears the read of the audit log
+        (online), waits for the tenant included."""
         session = self.session
         jobs = {job.id: job for job in await session.jobs(refresh=not session.offline)}
         entries = sorted(session.history(since=since, limit=None), key=lambda e: (e.at, e.id))
@@ -176,7 +180,7 @@ class EvidenceBuilder:
             notes.append("No restore was sent in this window: there is no recovery to measure.")
         rpo = (submitted[0].at - backup_time).total_seconds() if submitted and backup_time else None
         rto, rto_start = self._rto(entries)
-        incident, why = await self._incident(entries, submitted)
+        incident, why = await self._incident(entries, submitted, audit_progress)
         if incident is None:
             notes.append(f"The first bad change and the incident's actors are not in this pack: {why}")
         elif incident.first is not None:
@@ -194,8 +198,8 @@ class EvidenceBuilder:
                             tuple(self._plans(entries)), tuple(self._jobs(submitted, jobs)),
                             tuple(self._residual(entries, submitted)), tuple(notes), incident, why)
 
-    async def _incident(self, entries: list[HistoryEntry], submitted: list[HistoryEntry]
-                        ) -> tuple[IncidentSummary | None, str | None]:
+    async def _incident(self, entries: list[HistoryEntry], submitted: list[HistoryEntry],
+                        progress: AuditProgressCallback | None) -> tuple[IncidentSummary | None, str | None]:
         """The audit log's account of the changes put back, or why there is none."""
         session = self.session
         if not submitted:
@@ -207,7 +211,7 @@ class EvidenceBuilder:
         object_ids = {i for entry in submitted for i in entry.object_ids}
         try:
             if not session.offline:
-                await session.pull_audit(report_job)
+                await session.pull_audit(report_job, progress)
             return await asyncio.to_thread(session.audit.incident, report_job, object_ids), None
         except EngineError as exc:  # no permission or role, not in the cache offline, report gone …
             return None, exc.message

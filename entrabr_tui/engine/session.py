@@ -785,7 +785,7 @@ class Session:
 
     def group_page(self, report_id: ReportRef, group: ChangeGroup, after: tuple[str, str, int] | None = None,
                    limit: int = 100) -> list[ChangeRow]:
-        """A keyset page of a group's changes by name, id and position."""
+        """A keyset page of a group's changes by name and position."""
         return self.audit.group_page(report_id, group, after, limit)
 
     def mark_group(self, report_id: ReportRef, group: ChangeGroup) -> GroupMarkResult:

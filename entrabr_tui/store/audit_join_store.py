@@ -2,13 +2,15 @@
 
 ``change_actor`` holds, for every change row of a report (its rowid in ``chg_<report>``), the actor and
 operation (correlation id) of its primary event, the event's time, the join's verdict and reason, and its
-cluster id, with the object id, type, action and name copied so that groups page by name through an index.
+cluster id, with the object id, type, action and name copied so that an actor's and an operation's changes
+page by name through an index. A cluster's changes page through the report's own cluster index
+(``chg_<report>_join``, made once when the report is stored: a change's cluster does not depend on the log).
 ``change_cluster``, ``report_actor`` and ``report_operation`` are the group sizes, computed once per join.
 ``audit_join`` says which audit generation a report was joined with (a later pull makes it stale).
 
 Groups (:class:`ChangeGroup`: an actor, an operation, a cluster, a time window, a type and action, a text
-filter, in any combination) are counted, paged by name (keyset) and marked or unmarked set-based, in SQL,
-across the whole report. Marking skips *kept* changes (their cluster or operation is tagged ``keep``) and
+filter, in any combination) are counted, paged by name and row (keyset) and marked or unmarked set-based, in
+SQL, across the whole report. Marking skips *kept* changes (their cluster or operation is tagged ``keep``) and
 returns a token that undoes exactly what it added.
 """
 
@@ -18,7 +20,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -35,6 +37,7 @@ from entrabr_tui.store.join_shapes import (
     SEQ,
     VALUE_PART,
     cluster_table,
+    create_cluster_index,
     part_table,
     shape_table,
 )
@@ -44,6 +47,10 @@ from entrabr_tui.store.sqlite_file import in_list_chunks
 
 #: ``on_prem`` of an object known to be synchronised from on-premises.
 SYNC_SYNCED = sync_to_db(SyncStatus.SYNCED)
+#: How a group's cluster is reached (see :meth:`ChangeGroup.where`).
+ClusterReach = Literal["page", "scan", "lookup"]
+#: A cluster holding at least this share of a report's changes is reached by reading every join row.
+SCAN_SHARE = 0.125
 #: Change rows read (and joined) per step.
 JOIN_CHUNK = 20_000
 _WRITE_CHUNK = 50_000
@@ -69,15 +76,31 @@ class ChangeGroup:
     text: str | None = None
     verdict: str | None = None
 
-    def where(self, report_id: int) -> tuple[list[str], list[Any], bool]:
-        """SQL conditions on ``change_actor a`` (and ``chg c`` when the third value is True)."""
+    def source(self, report_id: int, *, with_change: bool = False, reach: ClusterReach = "lookup") -> str:
+        """The FROM clause of the group's rows: ``change_actor a``, with ``chg c`` (the change rows) when
+        the text filter or ``with_change`` needs it, and for a cluster's pages (``reach`` ``"page"``) the
+        report's cluster index first (``chg_<report>_join s``: its name and row order is the pages')."""
+        actor = "change_actor a"
+        if self.cluster is not None and reach == "page":
+            actor = f"{shape_table(report_id)} s CROSS JOIN change_actor a ON a.row = s.row"
+        if with_change or needle_of(self.text) is not None:
+            return f"{actor} JOIN {change_table(report_id)} c ON c.rowid = a.row"
+        return actor
+
+    def where(self, report_id: int, *, reach: ClusterReach = "lookup") -> tuple[list[str], list[Any]]:
+        """SQL conditions on the rows of :meth:`source` (``change_actor a``, ``chg c``, ``s``). A cluster
+        is reached as ``reach`` says: through the pages' order (``"page"``), by reading every join row of
+        the report in order (``"scan"``: cheapest for a cluster of a large part of it), or by looking its
+        rows up in row order (``"lookup"``)."""
         clauses: list[str] = ["a.report_id = ?"]
         args: list[Any] = [report_id]
+        cluster = {"page": "s.cluster_id = ?", "scan": "a.cluster_id = ?", "lookup":
+                   f"a.row IN (SELECT row FROM {shape_table(report_id)} WHERE cluster_id = ?)"}[reach]
         for column, value in (("a.actor_key", self.actor), ("a.operation", self.operation),
-                              ("a.cluster_id", self.cluster), ("a.entity_type", self.entity_type),
+                              (cluster, self.cluster), ("a.entity_type", self.entity_type),
                               ("a.action", self.action), ("a.verdict", self.verdict)):
             if value is not None:
-                clauses.append(f"{column} = ?")
+                clauses.append(column if column is cluster else f"{column} = ?")
                 args.append(value.lower() if column in ("a.actor_key", "a.operation") else value)
         if self.since is not None:
             clauses.append("a.at >= ?")
@@ -89,7 +112,7 @@ class ChangeGroup:
         if needle is not None:
             clauses.append("ebr_match(?, c.display_name, c.principal_name, c.object_id)")
             args.append(needle)
-        return clauses, args, needle is not None
+        return clauses, args
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +202,8 @@ def _join_row(r: Sequence[Any]) -> JoinRow:
 
 
 #: One change row as the join reads it: rowid, object id, type, action, name, on-premises flag, raw change.
-ChangeInput = tuple[int, str, str, str, str, bool, dict[str, Any]]
+#: A change row to join in Python: row, object id, type, action, name, synced, raw change, cluster id.
+ChangeInput = tuple[int, str, str, str, str, bool, dict[str, Any], str]
 
 
 class AuditJoinStore:
@@ -200,17 +224,19 @@ class AuditJoinStore:
         pages: dict[int, bytes] = {}
         for chunk, marks in in_list_chunks(sorted({i.lower() for i in object_ids})):
             rows = self._db.conn.execute(
-                "SELECT rowid, object_id, entity_type, action, display_name, on_prem, page_id, raw_off, "
-                f"raw_len FROM {table} WHERE lower(object_id) IN ({marks}) AND unreadable IS NULL",
+                "SELECT c.rowid, c.object_id, c.entity_type, c.action, c.display_name, c.on_prem, c.page_id, "
+                f"c.raw_off, c.raw_len, s.cluster_id FROM {table} c JOIN {shape_table(report_id)} s "
+                f"ON s.row = c.rowid WHERE lower(c.object_id) IN ({marks}) AND c.unreadable IS NULL",
                 chunk).fetchall()
-            for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length in rows:
+            for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length, cluster in rows:
                 if pid not in pages:
                     found = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?",
                                                   (pid,)).fetchone()
                     pages[pid] = zlib.decompress(found[0]) if found else b""
                 page = pages[pid]
                 raw = orjson.loads(page[offset:offset + length]) if page else {}
-                out.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw))
+                synced = on_prem == SYNC_SYNCED
+                out.append((rowid, object_id, entity_type, action, name, synced, raw, cluster))
         return out
 
     def changes_left(self, report_id: int, first_row: int, last_row: int) -> list[ChangeInput]:
@@ -218,18 +244,19 @@ class AuditJoinStore:
         changes (each stored page is decompressed once)."""
         table = change_table(report_id)
         rows = self._db.conn.execute(
-            "SELECT rowid, object_id, entity_type, action, display_name, on_prem, page_id, raw_off, raw_len "
-            f"FROM {table} c WHERE rowid BETWEEN ? AND ? AND unreadable IS NULL AND NOT EXISTS "
-            "(SELECT 1 FROM change_actor a WHERE a.report_id = ? AND a.row = c.rowid) ORDER BY rowid",
+            "SELECT c.rowid, c.object_id, c.entity_type, c.action, c.display_name, c.on_prem, c.page_id, "
+            f"c.raw_off, c.raw_len, s.cluster_id FROM {table} c JOIN {shape_table(report_id)} s "
+            "ON s.row = c.rowid WHERE c.rowid BETWEEN ? AND ? AND c.unreadable IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM change_actor a WHERE a.report_id = ? AND a.row = c.rowid) ORDER BY c.rowid",
             (first_row, last_row, report_id)).fetchall()
         out: list[ChangeInput] = []
         page_id, page = -1, b""
-        for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length in rows:
+        for rowid, object_id, entity_type, action, name, on_prem, pid, offset, length, cluster in rows:
             if pid != page_id:
                 found = self._db.conn.execute("SELECT raw FROM report_page WHERE id = ?", (pid,)).fetchone()
                 page_id, page = pid, zlib.decompress(found[0]) if found else b""
             raw = orjson.loads(page[offset:offset + length]) if page else {}
-            out.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw))
+            out.append((rowid, object_id, entity_type, action, name, on_prem == SYNC_SYNCED, raw, cluster))
         return out
 
     def readable_count(self, report_id: int, first_row: int, last_row: int) -> int:
@@ -257,12 +284,16 @@ class AuditJoinStore:
         mapped = [(t, n, found.graph.casefold()) for t in types for n in names
                   if (found := audit_property(t, n)).kind is NameKind.PROPERTY]
         with self._db.tx():
+            create_cluster_index(conn, report_id)  # made when the report was finalized; an unfinished one
             for statement in (
                     "CREATE TEMP TABLE IF NOT EXISTS join_name (entity_type TEXT, name TEXT, key TEXT, "
                     "PRIMARY KEY (entity_type, name, key)) WITHOUT ROWID",
                     "CREATE TEMP TABLE IF NOT EXISTS join_link (rel TEXT, activity TEXT, adds INTEGER, "
                     "PRIMARY KEY (rel, activity)) WITHOUT ROWID",
                     "CREATE TEMP TABLE IF NOT EXISTS join_purged (id TEXT PRIMARY KEY) WITHOUT ROWID",
+                    "CREATE TEMP TABLE IF NOT EXISTS join_hit (row INTEGER, n INTEGER, last INTEGER, "
+                    "at INTEGER, record INTEGER, position INTEGER, same INTEGER, PRIMARY KEY (row, n)) "
+                    "WITHOUT ROWID",
                     "DELETE FROM temp.join_name", "DELETE FROM temp.join_link",
                     "DELETE FROM temp.join_purged"):
                 conn.execute(statement)
@@ -277,47 +308,51 @@ class AuditJoinStore:
         comparison per part, in SQL. The last record naming a part is the latest (its first property
         naming it) when no other record names the object at that time (else it is decided in Python, by
         record id). Returns the rows stored; the others are left to the Python join (:meth:`changes_left`).
-        Needs :meth:`prepare_keys`."""
+        Needs :meth:`prepare_keys`.
+
+        Each part's last record is written to ``temp.join_hit`` first (value parts, then link parts), keyed
+        by row and part, so that the rows' verdicts are then read in row order without a sort."""
         parts, shapes, table = part_table(report_id), shape_table(report_id), change_table(report_id)
+        conn = self._db.conn
+        window = {"since": since_us, "first": first_row, "last": last_row}
         with self._db.tx():
-            cursor = self._db.conn.execute(
+            conn.execute("DELETE FROM temp.join_hit")
+            conn.execute(
+                f"""INSERT INTO temp.join_hit (row, n, last, at, record, position, same)
+                SELECT p.row, p.n, max(x.at * {SEQ} - x.seq), x.at, x.record, x.position,
+                       coalesce(x.value = p.value, 0) AND NOT x.tied
+                FROM {parts} p
+                JOIN audit_prop x ON x.target_id = p.target AND x.at >= :since
+                JOIN temp.join_name m ON m.entity_type = p.entity_type AND m.name = x.name AND m.key = p.key
+                WHERE p.row BETWEEN :first AND :last AND p.kind = {VALUE_PART}
+                GROUP BY p.row, p.n""", window)
+            conn.execute(
+                f"""INSERT INTO temp.join_hit (row, n, last, at, record, position, same)
+                SELECT p.row, p.n, max(l.at), l.at, l.record, l.position, o.adds = p.value AND NOT l.tied
+                FROM {parts} p
+                JOIN audit_link l ON l.target_id = p.target AND l.peer = p.sub AND l.at >= :since
+                JOIN temp.join_link o ON o.rel = p.key AND o.activity = l.activity
+                WHERE p.row BETWEEN :first AND :last AND p.kind = {LINK_PART}
+                      AND p.sub NOT IN (SELECT id FROM temp.join_purged)
+                GROUP BY p.row, p.n""", window)
+            cursor = conn.execute(
                 f"""INSERT INTO change_actor (report_id, row, object_id, entity_type, action, name, actor_key,
                         operation, at, verdict, reason, cluster_id)
-                WITH value_hit AS (
-                    SELECT p.row, p.n, max(x.at * {SEQ} - x.seq) AS last, x.at, x.record, x.position,
-                           coalesce(x.value = p.value, 0) AND NOT x.tied AS same
-                    FROM {parts} p
-                    JOIN audit_prop x ON x.target_id = p.target AND x.at >= :since
-                    JOIN temp.join_name m ON m.entity_type = p.entity_type AND m.name = x.name
-                         AND m.key = p.key
-                    WHERE p.row BETWEEN :first AND :last AND p.kind = {VALUE_PART}
-                    GROUP BY p.row, p.n
-                ), link_hit AS (
-                    SELECT p.row, p.n, max(l.at) AS last, l.at, l.record, l.position,
-                           o.adds = p.value AND NOT l.tied AS same
-                    FROM {parts} p
-                    JOIN audit_link l ON l.target_id = p.target AND l.peer = p.sub AND l.at >= :since
-                    JOIN temp.join_link o ON o.rel = p.key AND o.activity = l.activity
-                    WHERE p.row BETWEEN :first AND :last AND p.kind = {LINK_PART}
-                          AND p.sub NOT IN (SELECT id FROM temp.join_purged)
-                    GROUP BY p.row, p.n
-                ), last AS (
-                    SELECT row, count(*) AS parts, min(same) AS same, min(at) AS at, max(at) AS at2,
-                           min(record) AS record, max(record) AS record2, min(position) AS position,
-                           max(position) AS position2
-                    FROM (SELECT * FROM value_hit UNION ALL SELECT * FROM link_hit) GROUP BY row
-                )
-                SELECT :report, c.rowid, c.object_id, c.entity_type, c.action, c.display_name, t.actor_key,
-                       t.correlation_id, t.at, CASE WHEN t.sync THEN 'sync' ELSE 'explained' END, NULL,
+                SELECT :report, c.rowid, c.object_id, c.entity_type, c.action, c.display_name, r.actor_key,
+                       r.correlation_id, a.at, CASE WHEN r.sync THEN 'sync' ELSE 'explained' END, NULL,
                        s.cluster_id
-                FROM last a
+                FROM (SELECT row, count(*) AS parts, min(same) AS same, min(at) AS at, max(at) AS at2,
+                             min(record) AS record, max(record) AS record2, min(position) AS position,
+                             max(position) AS position2
+                      FROM temp.join_hit GROUP BY row) a
                 JOIN {shapes} s ON s.row = a.row AND s.parts = a.parts
                 JOIN {table} c ON c.rowid = a.row
-                JOIN audit_target t ON t.target_id = s.target AND t.at = a.at AND t.record = a.record
-                     AND t.position = a.position
+                JOIN audit_record r ON r.rowid = a.record
                 WHERE a.same = 1 AND a.at = a.at2 AND a.record = a.record2 AND a.position = a.position2""",
-                {"since": since_us, "first": first_row, "last": last_row, "report": report_id})
-            return max(0, cursor.rowcount)
+                {"report": report_id})
+            stored = max(0, cursor.rowcount)
+            conn.execute("DELETE FROM temp.join_hit")
+        return stored
 
     # -- writing a join --------------------------------------------------------------------------------
 
@@ -345,18 +380,15 @@ class AuditJoinStore:
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     rows[start:start + _WRITE_CHUNK])
 
-    def finish_join(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]] | None, *,
-                    generation: int,
-                    item_count: int, since_us: int, last_record: int = 0,
-                    now: datetime | None = None) -> JoinInfo:
-        """Compute the groups of a joined report and record the join (``clusters``: id, type, action,
-        label, of new clusters; the ones stored are kept; ``None``: every cluster of the report, as made
-        when it was stored); the sizes are counted from the stored rows."""
+    def finish_join(self, report_id: int, *, generation: int, item_count: int, since_us: int,
+                    last_record: int = 0, now: datetime | None = None) -> JoinInfo:
+        """Compute the groups of a joined report (every readable change of it has a join row) and record
+        the join."""
         conn = self._db.conn
         with self._db.tx():
             conn.execute("DELETE FROM report_operation WHERE report_id = ?", (report_id,))
             conn.execute("DELETE FROM report_actor WHERE report_id = ?", (report_id,))
-            counts = self._count_groups(report_id, clusters)
+            counts = self._count_groups(report_id)
             conn.execute(
                 "INSERT INTO report_actor (report_id, actor_key, n, operations, first, last) "
                 "SELECT report_id, actor_key, sum(n), count(*), min(first), max(last) FROM report_operation "
@@ -371,26 +403,18 @@ class AuditJoinStore:
         assert info is not None
         return info
 
-    def _count_groups(self, report_id: int, clusters: Iterable[tuple[str, str, str, str]] | None
-                      ) -> dict[str, int]:
-        """Cluster and operation sizes counted from the stored rows; returns the changes per verdict."""
+    def _count_groups(self, report_id: int) -> dict[str, int]:
+        """Cluster sizes (the report's own: a change's cluster does not depend on the join, and every
+        readable change has a join row) and operation sizes counted from the stored rows; returns the
+        changes per verdict."""
         conn = self._db.conn
-        if clusters is None:
-            conn.execute("DELETE FROM change_cluster WHERE report_id = ?", (report_id,))
-            conn.execute(
-                "INSERT INTO change_cluster (report_id, cluster_id, entity_type, action, label, n) "
-                "SELECT ?, k.cluster_id, k.entity_type, k.action, k.label, g.n FROM (SELECT cluster_id, "
-                "count(*) AS n FROM change_actor WHERE report_id = ? GROUP BY cluster_id) g "
-                f"JOIN {cluster_table(report_id)} k ON k.cluster_id = g.cluster_id", (report_id, report_id))
-        else:
-            conn.executemany(
-                "INSERT OR IGNORE INTO change_cluster (report_id, cluster_id, entity_type, action, label, "
-                "n) VALUES (?,?,?,?,?,0)", [(report_id, *c) for c in clusters])
-            conn.execute(
-                "UPDATE change_cluster SET n = (SELECT count(*) FROM change_actor a WHERE a.report_id = "
-                "change_cluster.report_id AND a.cluster_id = change_cluster.cluster_id) WHERE report_id = ?",
-                (report_id,))
-            conn.execute("DELETE FROM change_cluster WHERE report_id = ? AND n = 0", (report_id,))
+        conn.execute("DELETE FROM change_cluster WHERE report_id = ?", (report_id,))
+        conn.execute(
+            "INSERT INTO change_cluster (report_id, cluster_id, entity_type, action, label, n) "
+            "SELECT ?, k.cluster_id, k.entity_type, k.action, k.label, g.n FROM (SELECT cluster_id, "
+            f"count(*) AS n FROM {shape_table(report_id)} GROUP BY cluster_id) g "
+            f"JOIN (SELECT cluster_id, entity_type, action, label FROM {cluster_table(report_id)} "
+            "GROUP BY cluster_id) k ON k.cluster_id = g.cluster_id", (report_id,))  # (once per page it is in)
         conn.execute(
             "INSERT INTO report_operation (report_id, actor_key, operation, n, first, last) "
             "SELECT report_id, actor_key, operation, count(*), min(at), max(at) FROM change_actor "
@@ -493,11 +517,6 @@ class AuditJoinStore:
             "AND cluster_id = ?", (report_id, cluster_id)).fetchone()
         return None if r is None else ClusterCount(r[0], r[1], r[2], r[3], int(r[4]))
 
-    def _from(self, report_id: int, with_change: bool) -> str:
-        if with_change:
-            return f"change_actor a JOIN {change_table(report_id)} c ON c.rowid = a.row"
-        return "change_actor a"
-
     def group_count(self, report_id: int, group: ChangeGroup, *, marked: bool | None = None,
                     kept: bool | None = None) -> int:
         """How many change rows a group holds (optionally only the marked or unmarked ones, only the ones a
@@ -517,40 +536,55 @@ class AuditJoinStore:
                   kept: bool | None) -> tuple[str, str, list[Any]]:
         """``(FROM, WHERE, arguments)`` of a group's rows, only marked or unmarked ones, only kept ones or
         the others, when asked."""
-        clauses, args, joined = group.where(report_id)
+        source, clauses, args = self._rows(report_id, group)
         if marked is not None:
             clauses.append(("" if marked else "NOT ") + "EXISTS (SELECT 1 FROM restore_queue q WHERE "
                            "q.report_id = a.report_id AND q.object_id = a.object_id)")
         if kept is not None:
             clauses.append(KEPT_SQL if kept else f"NOT {KEPT_SQL}")
-        return self._from(report_id, joined), " AND ".join(clauses), args
+        return source, " AND ".join(clauses), args
+
+    def _rows(self, report_id: int, group: ChangeGroup) -> tuple[str, list[str], list[Any]]:
+        """``(FROM, conditions, arguments)`` of a group's rows in no order, its cluster reached the cheapest
+        way: a large one by reading every join row, a small one by looking its rows up."""
+        reach: ClusterReach = "lookup"
+        if group.cluster is not None:
+            found = self._db.conn.execute(
+                "SELECT k.n, j.changes FROM change_cluster k JOIN audit_join j ON j.report_id = k.report_id "
+                "WHERE k.report_id = ? AND k.cluster_id = ?", (report_id, group.cluster)).fetchone()
+            if found is not None and found[0] >= SCAN_SHARE * found[1]:
+                reach = "scan"
+        clauses, args = group.where(report_id, reach=reach)
+        return group.source(report_id, reach=reach), clauses, args
 
     def group_counts(self, report_id: int, by: str,
                      group: ChangeGroup = ChangeGroup()) -> list[tuple[str, int]]:
         """Sizes of the sub-groups of ``group`` by ``actor``, ``operation`` or ``cluster`` (largest first);
         used when a text filter is on (the stored group sizes count everything)."""
         column = {"actor": "a.actor_key", "operation": "a.operation", "cluster": "a.cluster_id"}[by]
-        clauses, args, joined = group.where(report_id)
+        source, clauses, args = self._rows(report_id, group)
         rows = self._db.conn.execute(
-            f"SELECT {column}, count(*) FROM {self._from(report_id, joined)} WHERE {' AND '.join(clauses)} "
+            f"SELECT {column}, count(*) FROM {source} WHERE {' AND '.join(clauses)} "
             f"GROUP BY 1 ORDER BY 2 DESC, 1", args).fetchall()
         return [(r[0], int(r[1])) for r in rows]
 
     def group_page(self, report_id: int, group: ChangeGroup, *, after: tuple[str, str, int] | None = None,
                    limit: int = 100) -> list[ChangeRow]:
-        """A keyset page of a group's changes ordered by name (case-insensitive), object id and position;
-        ``after`` is the ``(name, id, position)`` of the previous page's last row."""
-        clauses, args, _ = group.where(report_id)
+        """A keyset page of a group's changes ordered by name (case-insensitive) and position; ``after`` is
+        the ``(name, id, position)`` of the previous page's last row (its position alone tells it from
+        another change of the same name)."""
+        clauses, args = group.where(report_id, reach="page")
+        source = group.source(report_id, with_change=True, reach="page")
+        order = "s.name, s.row" if group.cluster is not None else "a.name, a.row"  # an index's order
         if after is not None:
-            clauses.append("(a.name, a.object_id, a.row) > (?, ?, ?)")
-            args += [after[0], after[1], after[2]]
-        table = change_table(report_id)
+            clauses.append(f"({order}) > (?, ?)")
+            args += [after[0], after[2]]
         rows = self._db.conn.execute(
             "SELECT c.object_id, c.entity_type, c.action, c.display_name, c.principal_name, c.on_prem, "
             "c.recoverable, c.failure_message, EXISTS (SELECT 1 FROM restore_queue q WHERE q.report_id = "
             "a.report_id AND q.object_id = a.object_id), a.row "
-            f"FROM change_actor a JOIN {table} c ON c.rowid = a.row WHERE {' AND '.join(clauses)} "
-            "ORDER BY a.name, a.object_id, a.row LIMIT ?",
+            f"FROM {source} WHERE {' AND '.join(clauses)} "
+            f"ORDER BY {order} LIMIT ?",
             [*args, max(1, min(int(limit), 10_000))]).fetchall()
         return [ChangeRow(object_id=r[0], entity_type_raw=r[1], action_raw=r[2], display_name=r[3],
                           principal_name=r[4], sync=sync_from_db(r[5]),
@@ -565,8 +599,7 @@ class AuditJoinStore:
         restore queue: what it queues is recorded in the queue's undo record (``temp.queue_undo``, started
         afresh here), so the queue's one undo (:meth:`RestoreQueue.undo`) takes it out again."""
         self._queue.start_undo()
-        clauses, args, joined = group.where(report_id)
-        source = self._from(report_id, joined)
+        source, clauses, args = self._rows(report_id, group)
         stamp = time_to_db(now or utc_now())
         rid = int(report_id)
         conn = self._db.conn
@@ -593,7 +626,7 @@ class AuditJoinStore:
         (recorded afresh, like :meth:`mark_group`: the queue's one undo queues them again); returns how many
         objects left the queue."""
         self._queue.start_undo()
-        clauses, args, joined = group.where(report_id)
+        source, clauses, args = self._rows(report_id, group)
         rid = int(report_id)
         conn = self._db.conn
         with self._db.tx():
@@ -602,7 +635,7 @@ class AuditJoinStore:
                 "(report_id, object_id, entity_type, action, marked_at, added) "
                 "SELECT q.report_id, q.object_id, q.entity_type, q.action, q.marked_at, 0 "
                 f"FROM restore_queue q WHERE q.report_id = {rid} AND q.object_id IN (SELECT a.object_id FROM "
-                f"{self._from(report_id, joined)} WHERE {' AND '.join(clauses)})", args)
+                f"{source} WHERE {' AND '.join(clauses)})", args)
             before = conn.total_changes
             conn.execute(
                 "DELETE FROM restore_queue WHERE report_id = ? AND object_id IN "
@@ -625,9 +658,9 @@ class AuditJoinStore:
 
     def object_ids(self, report_id: int, group: ChangeGroup) -> list[str]:
         """Object ids of a group (for plans built from a group)."""
-        clauses, args, joined = group.where(report_id)
+        source, clauses, args = self._rows(report_id, group)
         rows = self._db.conn.execute(
-            f"SELECT DISTINCT a.object_id FROM {self._from(report_id, joined)} WHERE {' AND '.join(clauses)} "
+            f"SELECT DISTINCT a.object_id FROM {source} WHERE {' AND '.join(clauses)} "
             "ORDER BY a.object_id", args).fetchall()
         return [r[0] for r in rows]
 

@@ -24,9 +24,11 @@ import sqlite3
 
 from entrabr_tui.store.join_shapes import (
     backfill_record_rows,
+    create_cluster_index,
     create_shape_tables,
     drop_shape_tables,
     shape_report,
+    shape_table,
 )
 from entrabr_tui.store.sqlite_file import DatabaseSpec, Migration, execute_script, set_meta_marker
 
@@ -433,13 +435,13 @@ CREATE TABLE audit_link (
 """
 
 #: Indexes of ``change_actor``, built after a join's rows are written (faster than while inserting). The
-#: actor index ends with the row and the time (pages stay in name, id, row order, and the sizes and times of
-#: a report's operations are counted from the index alone, without a sort or a lookup per change).
+#: actor index ends with the name, the row and the time: an operation's changes page in name and row order,
+#: and the sizes and times of a report's operations are counted from the index alone, without a sort or a
+#: lookup per change. (A cluster's changes page through the report's own cluster index, made once when the
+#: report is stored: see :func:`~entrabr_tui.store.join_shapes.create_cluster_index`.)
 CHANGE_ACTOR_INDEXES = (
     "CREATE INDEX IF NOT EXISTS change_actor_by_actor ON change_actor "
-    "(report_id, actor_key, operation, name, object_id, row, at)",
-    "CREATE INDEX IF NOT EXISTS change_actor_by_cluster ON change_actor "
-    "(report_id, cluster_id, name, object_id)",
+    "(report_id, actor_key, operation, name, row, at)",
 )
 
 #: ``action`` of the row of a change object that could not be read (kept raw, never restorable). It cannot
@@ -558,6 +560,29 @@ def _v8(conn: sqlite3.Connection) -> None:
     conn.execute(CHANGE_ACTOR_INDEXES[0])
 
 
+def _v9(conn: sqlite3.Connection) -> None:
+    """Clusters page through each report's own index, made once per report: every report's join table gets
+    the display names of its changes and, when the report is finalized, the index by cluster and name;
+    ``change_actor`` loses its cluster index and its actor index the object id (pages go by name and row).
+    No join result changes."""
+    conn.execute("DROP INDEX IF EXISTS change_actor_by_cluster")
+    made = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'change_actor_by_actor'").fetchone()
+    if made is None or "object_id" in str(made[0]):  # not already made by an earlier step of this upgrade
+        conn.execute("DROP INDEX IF EXISTS change_actor_by_actor")
+        conn.execute(CHANGE_ACTOR_INDEXES[0])
+    for (report_id, indexed) in conn.execute("SELECT id, indexed FROM report ORDER BY id").fetchall():
+        table = shape_table(int(report_id))
+        if not _has_table(conn, table):
+            continue
+        if "name" not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN name TEXT NOT NULL DEFAULT '' COLLATE NOCASE")
+            conn.execute(f"UPDATE {table} SET name = (SELECT c.display_name FROM "
+                         f"{change_table(int(report_id))} c WHERE c.rowid = {table}.row)")
+        if indexed:
+            create_cluster_index(conn, int(report_id))
+
+
 CACHE_MIGRATIONS = (
     Migration(1, "tenants, snapshots, jobs, reports, pages, node counts", _v1),
     Migration(2, "restore queue and job journal", _v2),
@@ -567,6 +592,7 @@ CACHE_MIGRATIONS = (
     Migration(6, "directory audit log, its join with reports, triage tags", _v6),
     Migration(7, "audit join keys: record properties and links, report clusters and parts", _v7),
     Migration(8, "audit join actor index with each change's row and time", _v8),
+    Migration(9, "cluster index per report; audit join actor index by name and row", _v9),
 )
 
 CACHE_SPEC = DatabaseSpec(
@@ -654,3 +680,4 @@ def create_report_indexes(conn: sqlite3.Connection, report_id: int) -> None:
         f"""CREATE INDEX IF NOT EXISTS {table}_node ON {table}
             (entity_type, action, display_name, object_id, principal_name, on_prem, recoverable)"""
     )
+    create_cluster_index(conn, report_id)

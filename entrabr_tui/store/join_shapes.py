@@ -1,8 +1,11 @@
 """What the audit join reads, computed once when a report or an audit record is stored.
 
 For every readable change of a report, ``chg_<report>_join`` holds its cluster id (the definitions of the
-report's clusters are in ``chg_<report>_cluster``), its object id in lower case, its type, and, when every
-changed part of it is judged by one equality (:func:`~entrabr_tui.core.audit_join.equality_parts`), how many
+report's clusters are in ``chg_<report>_cluster``, once per page they have changes in), its object id in
+lower case, its type, its display name (a cluster's changes are paged by name through an index made when
+the report is finalized, once per report rather than once per join: a change's cluster does not depend on
+the audit log), and, when every changed part of it is judged by one equality
+(:func:`~entrabr_tui.core.audit_join.equality_parts`), how many
 parts it has; those parts are rows of ``chg_<report>_part`` (a value part with its current value as a
 canonical JSON key, a link part with the linked id and whether the link exists now).
 
@@ -24,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from entrabr_tui.core.audit_clusters import cluster_id, cluster_key, cluster_label
+from entrabr_tui.core.audit_clusters import cluster_id_and_label, cluster_key
 from entrabr_tui.core.audit_join import LINK_ACTIVITY_KEYS, equality_parts, succeeded
 from entrabr_tui.core.audit_model import RecordFacts, stored_change
 from entrabr_tui.core.audit_names import activity_key, audit_value, is_helper
@@ -56,7 +59,8 @@ def create_shape_tables(conn: sqlite3.Connection, report_id: int) -> None:
             target TEXT NOT NULL,
             entity_type TEXT NOT NULL,
             cluster_id TEXT NOT NULL,
-            parts INTEGER
+            parts INTEGER,
+            name TEXT NOT NULL DEFAULT '' COLLATE NOCASE
         )""")
     conn.execute(
         f"""CREATE TABLE IF NOT EXISTS {part_table(report_id)} (
@@ -70,13 +74,21 @@ def create_shape_tables(conn: sqlite3.Connection, report_id: int) -> None:
             value,
             PRIMARY KEY (row, n)
         ) WITHOUT ROWID""")
+    # Appended page by page (a cluster again in each page it has changes in): keyed by its id, each page's
+    # new clusters landed all over the table and rewrote most of it at every page's commit.
     conn.execute(
         f"""CREATE TABLE IF NOT EXISTS {cluster_table(report_id)} (
-            cluster_id TEXT PRIMARY KEY,
+            cluster_id TEXT NOT NULL,
             entity_type TEXT NOT NULL,
             action TEXT NOT NULL,
             label TEXT NOT NULL
-        ) WITHOUT ROWID""")
+        )""")
+
+
+def create_cluster_index(conn: sqlite3.Connection, report_id: int) -> None:
+    """The index of a report's changes by cluster, in name and row order (the row is the table's key)."""
+    table = shape_table(report_id)
+    conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_cluster ON {table} (cluster_id, name)")
 
 
 def drop_shape_tables(conn: sqlite3.Connection, report_id: int) -> None:
@@ -90,39 +102,45 @@ def value_key(value: Any) -> bytes | None:
     too large); such a value is never judged by key."""
     if isinstance(value, _SCALARS):
         try:
-            return orjson.dumps(value)
+            return _kept(orjson.dumps(value))
         except orjson.JSONEncodeError:
             return None
     if isinstance(value, float):
-        return orjson.dumps(value) if math.isfinite(value) else None
+        return _kept(orjson.dumps(value)) if math.isfinite(value) else None
     try:
         out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):
         return None
-    return out if orjson.loads(out) == value else None  # NaN inside, or keys that are not text
+    return _kept(out) if orjson.loads(out) == value else None  # NaN inside, or keys that are not text
+
+
+def _kept(out: bytes) -> bytes:
+    """A copy of ``orjson.dumps`` output to keep: each output holds on to the whole buffer it was written
+    in (about 4 KB of memory however short the text), so keeping a page's rows of them costs megabytes
+    and far more time than the copy."""
+    return b"".join((out, b""))
 
 
 class ShapeRows:
     """The rows of the join's tables for changes as they are stored (the cluster key is made once per
-    change; a cluster's label once per report page)."""
+    change; a cluster's id and label once per key, see
+    :func:`~entrabr_tui.core.audit_clusters.cluster_id_and_label`)."""
 
     def __init__(self) -> None:
         self.shapes: list[tuple[Any, ...]] = []
         self.parts: list[tuple[Any, ...]] = []
         self.clusters: dict[str, tuple[str, str, str, str]] = {}
 
-    def add(self, row: int, object_id: str, raw: Mapping[str, Any] | Any) -> None:
-        """One readable change object at position ``row``."""
+    def add(self, row: int, object_id: str, name: str, raw: Mapping[str, Any] | Any) -> None:
+        """One readable change object at position ``row`` (``name``: its display name as stored)."""
         change = stored_change(raw)
-        key = cluster_key(change)
-        cluster = cluster_id(key)
-        if cluster not in self.clusters:
-            self.clusters[cluster] = (cluster, change.entity_type_raw, change.action_raw, cluster_label(key))
-        target = object_id.lower()
         entity = change.entity_type_raw
-        parts = equality_parts(change)
+        cluster, label = cluster_id_and_label(cluster_key(change))
+        if cluster not in self.clusters:
+            self.clusters[cluster] = (cluster, entity, change.action_raw, label)
+        target = object_id.lower()
         rows: list[tuple[Any, ...]] = []
-        for n, part in enumerate(parts or ()):
+        for n, part in enumerate(equality_parts(change) or ()):
             if part.kind == "link":
                 rows.append((row, n, LINK_PART, part.key, part.sub, target, entity, int(part.current)))
                 continue
@@ -131,39 +149,41 @@ class ShapeRows:
                 rows = []
                 break
             rows.append((row, n, VALUE_PART, part.key, "", target, entity, current))
-        self.shapes.append((row, target, entity, cluster, len(rows) or None))
-        self.parts += rows
+        self.shapes.append((row, target, entity, cluster, len(rows) or None, name))
+        if rows:
+            self.parts += rows
 
     def write(self, conn: sqlite3.Connection, report_id: int, base: int = 0) -> None:
         """Store the rows (``base`` is added to every row number given to :meth:`add`)."""
         row = f"? + {int(base)}"  # shifted in SQL: no copy of every row here
         conn.executemany(f"INSERT OR REPLACE INTO {shape_table(report_id)} (row, target, entity_type, "
-                         f"cluster_id, parts) VALUES ({row},?,?,?,?)", self.shapes)
+                         f"cluster_id, parts, name) VALUES ({row},?,?,?,?,?)", self.shapes)
         conn.executemany(f"INSERT OR REPLACE INTO {part_table(report_id)} (row, n, kind, key, sub, target, "
                          f"entity_type, value) VALUES ({row},?,?,?,?,?,?,?)", self.parts)
         conn.executemany(f"INSERT OR IGNORE INTO {cluster_table(report_id)} (cluster_id, entity_type, "
-                         "action, label) VALUES (?,?,?,?)", list(self.clusters.values()))
+                         "action, label) VALUES (?,?,?,?)", list(self.clusters.values()))  # (keyed before 9)
 
 
-def stored_changes(conn: sqlite3.Connection, report_id: int) -> Iterator[tuple[int, str, Any]]:
-    """``(row, object id, raw change)`` of every readable change row of a stored report, in order."""
+def stored_changes(conn: sqlite3.Connection, report_id: int) -> Iterator[tuple[int, str, str, Any]]:
+    """``(row, object id, display name, raw change)`` of every readable change row of a stored report, in
+    order."""
     pages: tuple[int, bytes] = (-1, b"")
-    rows = conn.execute(f"SELECT rowid, object_id, page_id, raw_off, raw_len FROM chg_{int(report_id)} "
-                        "WHERE unreadable IS NULL ORDER BY rowid").fetchall()
-    for rowid, object_id, page_id, offset, length in rows:
+    rows = conn.execute(f"SELECT rowid, object_id, display_name, page_id, raw_off, raw_len FROM "
+                        f"chg_{int(report_id)} WHERE unreadable IS NULL ORDER BY rowid").fetchall()
+    for rowid, object_id, name, page_id, offset, length in rows:
         if page_id != pages[0]:
             found = conn.execute("SELECT raw FROM report_page WHERE id = ?", (page_id,)).fetchone()
             pages = (page_id, zlib.decompress(found[0]) if found else b"")
         if pages[1]:
-            yield int(rowid), object_id, orjson.loads(pages[1][offset:offset + length])
+            yield int(rowid), object_id, name, orjson.loads(pages[1][offset:offset + length])
 
 
 def shape_report(conn: sqlite3.Connection, report_id: int, step: int = 20_000) -> None:
     """Make the join's tables of a report stored before they existed (from its stored pages)."""
     create_shape_tables(conn, report_id)
     shapes = ShapeRows()
-    for rowid, object_id, raw in stored_changes(conn, report_id):
-        shapes.add(rowid, object_id, raw)
+    for rowid, object_id, name, raw in stored_changes(conn, report_id):
+        shapes.add(rowid, object_id, name, raw)
         if len(shapes.shapes) >= step:
             shapes.write(conn, report_id)
             shapes = ShapeRows()

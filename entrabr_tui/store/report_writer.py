@@ -263,6 +263,7 @@ class ReportWriter:
                 raw_id = source.get("objectId")
             object_id = raw_id if isinstance(raw_id, str) else ""
             name = source.get("displayName")
+            name = name if isinstance(name, str) else ""
             current = source.get("currentState")
             delta = source.get("deltaFromCurrent")
             current = current if isinstance(current, Mapping) else {}
@@ -271,7 +272,7 @@ class ReportWriter:
                 entity = _text(source.get("entityTypeName")) or "unknownFutureValue"
                 action = _text(source.get("recoveryAction")) or "unknownFutureValue"
                 rec = None if flag is None else int(bool(flag))
-                shapes.add(number, object_id, loads(data))  # as the join will read it back
+                shapes.add(number, object_id, name, loads(data))  # as the join will read it back
             else:
                 unreadable += 1
                 entity = _text(source.get("entityTypeName")) or UNREADABLE_TYPE
@@ -282,7 +283,7 @@ class ReportWriter:
                     object_id,
                     entity,
                     action,
-                    name if isinstance(name, str) else "",
+                    name,
                     _principal(current, delta),
                     on_prem,
                     rec,

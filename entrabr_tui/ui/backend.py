@@ -504,8 +504,8 @@ class Backend(Protocol):
 
     def group_page(self, report_id: str, group: ChangeGroup, after: tuple[str, str, int] | None, limit: int, /
                    ) -> Sequence[ChangeSummary]:
-        """Keyset page of a group's changes by name, ID and position, after ``(name, id, position)`` of the
-        last row."""
+        """Keyset page of a group's changes by name and position, after ``(name, id, position)`` of the last
+        row."""
         ...
 
     def mark_group(self, report_id: str, group: ChangeGroup, /) -> GroupMarkResult:

@@ -48,9 +48,11 @@ GLOBAL = BindingGroup(
         Binding("2", "focus_pane(2)", "Go to Changes", show=False, id="pane-changes"),
         Binding("3", "focus_pane(3)", "Go to Diff", show=False, id="pane-diff"),
         Binding("4", "focus_pane(4)", "Go to Restore queue", show=False, id="pane-queue"),
+        # Shown only while a report waits to be opened: first of the keys every pane shows, so the pane's own
+        # keys (x Compare in pane 1) never push it out of an 80-column footer.
+        Binding("o", "open_ready_report", "Open ready report", id="open-ready-report"),
         Binding("n", "new_report", "New report", id="new-report"),
         Binding("r", "restore", "Restore", id="restore"),
-        Binding("o", "open_ready_report", "Open ready report", id="open-ready-report"),
         Binding("u,ctrl+z", "undo_marks", "Undo marks", show=False, id="undo-marks"),
         Binding("C", "cancel_job", "Cancel job", show=False, id="cancel-job"),
         Binding("H", "history", "History", id="history"),
@@ -82,7 +84,8 @@ BACKUPS = BindingGroup(
     (
         Binding("enter,l", "select_cursor", "Open report", id="backups-open"),
         Binding("enter,l", "create_report", "Create report", id="backups-create"),
-        Binding("x", "pick_compare", "Compare two backups: A, then B", show=False, id="backups-compare"),
+        Binding("x", "pick_compare", "Compare", id="backups-compare",
+                tooltip="Compare two backups: this key on backup A, then on backup B"),
         Binding("escape", "cancel_compare", "Cancel the compare", id="backups-compare-cancel"),
     ),
 )

@@ -17,6 +17,7 @@ import pytest
 
 from entrabr_tui.core.audit_model import time_to_us
 from entrabr_tui.engine.attribution import join_report
+from entrabr_tui.store.audit_join_store import ChangeGroup
 from entrabr_tui.store.cache import Cache
 from entrabr_tui.store.cache_schema import CACHE_SPEC, CHANGE_ACTOR_INDEXES
 
@@ -204,7 +205,8 @@ def test_a_version_6_cache_gets_the_join_keys_and_keeps_everything() -> None:
     conn = cache.db.conn
     new_tables = ("audit_prop", "audit_prop_name", "audit_link", shape_table(report_id),
                   part_table(report_id), cluster_table(report_id))
-    made = {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in new_tables}
+    # (distinct rows: a report's clusters are stored once per page, and the migration reads bigger pages)
+    made = {t: sorted(conn.execute(f"SELECT DISTINCT * FROM {t}").fetchall()) for t in new_tables}
     assert all(made.values())
     joined = tables(cache, report_id)
     records = {r[0]: cache.audit.raw_record(r[0]) for r in conn.execute("SELECT id FROM audit_record")}
@@ -229,7 +231,7 @@ def test_a_version_6_cache_gets_the_join_keys_and_keeps_everything() -> None:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == CACHE_SPEC.latest_version
         assert {t: conn.execute(f"SELECT {columns} FROM {t}").fetchall()
                 for t, columns in old_tables.items()} == before
-        assert {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in new_tables} == made
+        assert {t: sorted(conn.execute(f"SELECT DISTINCT * FROM {t}").fetchall()) for t in new_tables} == made
         join_report(cache, report_id, since_us=SINCE, retention_start_us=None, incremental=False)
         assert tables(cache, report_id) == joined
         assert {i: cache.audit.raw_record(i) for i in records} == records      # each record as it was sent
@@ -247,35 +249,58 @@ def _index_sql(conn: Any, name: str) -> str:
                             (name,)).fetchone()[0])
 
 
-def test_a_version_7_cache_gets_the_actor_index_with_row_and_time_and_keeps_everything() -> None:
-    """Migration 8 on a cache of version 7 (its actor index without the row and time): the index is made
-    again, every stored row stays, the operations are counted from the new index as before."""
-    cache = Cache.open("join-keys-v7")
+def test_a_version_8_cache_gets_the_cluster_index_per_report_and_keeps_every_join_result() -> None:
+    """Migration 9 on a cache of version 8 (a cluster index and an actor index with object ids on the join
+    rows; report join tables without names): each report's join table gets its changes' names and its
+    cluster index, ``change_actor`` its narrower actor index and no cluster index; every stored join result
+    stays, and the groups are read through the new indexes without a sort."""
+    cache = Cache.open("join-keys-v8")
     report_id = stored(cache, *incident(6))
     join_report(cache, report_id, since_us=SINCE, retention_start_us=None)
     conn = cache.db.conn
     joined = tables(cache, report_id)
-    assert joined["report_operation"] and len(joined["change_actor"]) == 401
-    conn.execute("DROP INDEX change_actor_by_actor")       # the index as version 7 made it
+    assert joined["report_operation"] and joined["change_cluster"] and len(joined["change_actor"]) == 401
+    shapes = f"chg_{report_id}_join"
+    conn.execute(f"DROP INDEX {shapes}_cluster")           # the tables and indexes as version 8 made them
+    conn.execute(f"ALTER TABLE {shapes} DROP COLUMN name")
+    conn.execute("DROP INDEX change_actor_by_actor")
     conn.execute("CREATE INDEX change_actor_by_actor ON change_actor "
-                 "(report_id, actor_key, operation, name, object_id)")
-    conn.execute("PRAGMA user_version = 7")
+                 "(report_id, actor_key, operation, name, object_id, row, at)")
+    conn.execute("CREATE INDEX change_actor_by_cluster ON change_actor "
+                 "(report_id, cluster_id, name, object_id)")
+    conn.execute("PRAGMA user_version = 8")
     names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '%fts%' "
-                         "AND name != 'tenant'").fetchall()
+                         "AND name != 'tenant' AND name != ?", (shapes,)).fetchall()
     before = {n: conn.execute(f"SELECT * FROM {n}").fetchall() for (n,) in names}
     conn.commit()
     cache.close()
-    cache = Cache.open("join-keys-v7")
+    cache = Cache.open("join-keys-v8")
     try:
         conn = cache.db.conn
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == CACHE_SPEC.latest_version == 8
-        assert "object_id, row, at)" in _index_sql(conn, "change_actor_by_actor")
-        assert CHANGE_ACTOR_INDEXES[0].endswith("object_id, row, at)")
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == CACHE_SPEC.latest_version == 9
+        assert _index_sql(conn, "change_actor_by_actor").endswith(
+            "(report_id, actor_key, operation, name, row, at)")
+        assert CHANGE_ACTOR_INDEXES == ("CREATE INDEX IF NOT EXISTS change_actor_by_actor ON change_actor "
+                                        "(report_id, actor_key, operation, name, row, at)",)
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'change_actor_by_cluster'"
+                            ).fetchone()[0] == 0
+        assert "(cluster_id, name)" in _index_sql(conn, f"{shapes}_cluster")
+        assert conn.execute(f"SELECT count(*) FROM {shapes} s JOIN chg_{report_id} c ON c.rowid = s.row "
+                            "WHERE s.name = c.display_name").fetchone()[0] == 401
         assert {n: conn.execute(f"SELECT * FROM {n}").fetchall() for n in before} == before
         plan = " ".join(str(r[3]) for r in conn.execute(
             "EXPLAIN QUERY PLAN SELECT actor_key, operation, count(*), min(at), max(at) FROM change_actor "
             "WHERE report_id = ? GROUP BY actor_key, operation", (report_id,)))
         assert "COVERING INDEX change_actor_by_actor" in plan and "TEMP B-TREE" not in plan
+        biggest = cache.audit_join.clusters(report_id, limit=1)[0]
+        group = ChangeGroup(cluster=biggest.cluster_id)
+        clauses, args = group.where(report_id, reach="page")
+        plan = " ".join(str(r[3]) for r in conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT a.row FROM {group.source(report_id, with_change=True, reach='page')} "
+            f"WHERE {' AND '.join(clauses)} ORDER BY s.name, s.row LIMIT 100", args))
+        assert f"INDEX {shapes}_cluster" in plan and "TEMP B-TREE" not in plan
+        page = cache.audit_join.group_page(report_id, group, limit=1000)
+        assert len(page) == biggest.changes
         join_report(cache, report_id, since_us=SINCE, retention_start_us=None, incremental=False)
         assert tables(cache, report_id) == joined
     finally:

@@ -136,7 +136,16 @@ def test_group_pages_are_keyset_pages_by_name(cache: Cache) -> None:
             break
         after = (page[-1].display_name, page[-1].object_id, page[-1].position)
     assert len(seen) == total == len(set(seen))
-    assert seen == sorted(seen, key=lambda k: (k[0].casefold(), k[1], k[2]))
+    assert seen == sorted(seen, key=lambda k: (k[0].casefold(), k[2]))
+    biggest = cache.audit_join.clusters(report_id, limit=1)[0].cluster_id
+    for group in (ChangeGroup(cluster=biggest), ChangeGroup(actor=ROGUE_KEY, cluster=biggest, text="a")):
+        pages: list[tuple[str, int]] = []
+        after = None
+        while page := cache.audit_join.group_page(report_id, group, after=after, limit=97):
+            pages += [(r.display_name, r.position) for r in page]
+            after = (page[-1].display_name, page[-1].object_id, page[-1].position)
+        assert len(pages) == cache.audit_join.group_count(report_id, group) == len(set(pages)) > 97
+        assert pages == sorted(pages, key=lambda k: (k[0].casefold(), k[1]))
     users = ChangeGroup(actor=rogue.actor, entity_type="user", text="smith")
     found = cache.audit_join.group_page(report_id, users, limit=10_000)
     assert found and all(r.entity_type_raw == "user" for r in found)
@@ -172,6 +181,30 @@ def test_marking_a_group_skips_kept_changes_and_undoes_exactly(cache: Cache) -> 
     assert note is not None and note.tag is TriageTag.KEEP and note.note == "legitimate re-org"
     assert cache.triage.set(TagTarget.CLUSTER, kept_cluster.cluster_id, None) is None
     assert cache.audit_join.kept_count(report_id) == 0 and time_to_db(note.updated)
+
+
+def test_a_cluster_is_the_same_group_however_it_is_reached(cache: Cache) -> None:
+    """A cluster's rows are read through the report's cluster index (pages), by reading every join row (a
+    large cluster) or by looking its rows up (a small one): the same rows each way, and counting and marking
+    choose either and get the cluster's size."""
+    report_id, _ = joined_report(cache, 1500, 6)
+    clusters = cache.audit_join.clusters(report_id, limit=10_000)
+    conn = cache.db.conn
+    for cluster in (clusters[0], clusters[len(clusters) // 2], clusters[-1]):
+        group = ChangeGroup(cluster=cluster.cluster_id, text="a")
+        found = []
+        for reach in ("page", "scan", "lookup"):
+            clauses, args = group.where(report_id, reach=reach)
+            found.append(sorted(conn.execute(f"SELECT a.row FROM {group.source(report_id, reach=reach)} "
+                                             f"WHERE {' AND '.join(clauses)}", args).fetchall()))
+        assert found[0] == found[1] == found[2]
+        assert len(found[0]) == cache.audit_join.group_count(report_id, group)
+        whole = ChangeGroup(cluster=cluster.cluster_id)
+        assert cache.audit_join.group_count(report_id, whole) == cluster.changes
+        assert cache.audit_join.mark_group(report_id, whole).marked == len(cache.audit_join.object_ids(
+            report_id, whole))
+        assert cache.audit_join.group_count(report_id, whole, marked=False) == 0
+    assert clusters[0].changes >= 1500 // 8 > clusters[-1].changes   # one read whole, one looked up
 
 
 def test_unmarking_a_group_is_one_bulk_change_the_undo_queues_again(cache: Cache) -> None:

@@ -321,12 +321,16 @@ def test_a_version_2_cache_ends_where_a_new_one_starts() -> None:
         shapes = migrated.db.conn.execute("SELECT count(*), count(DISTINCT cluster_id) FROM chg_1_join")
         clusters = migrated.db.conn.execute("SELECT count(*) FROM chg_1_cluster").fetchone()[0]
         assert shapes.fetchone() == (len(items), clusters) and clusters > 1
+        # Version 9: the report's join table has its changes' names (a cluster pages by name).
+        assert migrated.db.conn.execute(
+            "SELECT count(*) FROM chg_1_join s JOIN chg_1 c ON c.rowid = s.row WHERE s.name = c.display_name"
+        ).fetchone()[0] == len(items)
 
         begun = fresh.report_writer.begin_report("job", "snap", None, page_url(0), total_expected=len(items))
         fresh.report_writer.ingest_page(begun.id, items, None, page_url(0))
         assert begun.id == 1
         assert _shape(migrated.db.conn) == _shape(fresh.db.conn)
-        assert _shape(fresh.db.conn)["version"] == CACHE_SPEC.latest_version == 8
+        assert _shape(fresh.db.conn)["version"] == CACHE_SPEC.latest_version == 9
     finally:
         migrated.close()
         fresh.close()

@@ -895,12 +895,12 @@ class FakeBackend:
     def group_page(self, report_id: str, group: ChangeGroup, after: tuple[str, str, int] | None, limit: int, /
                    ) -> list[ChangeRow]:
         chosen = {id(r.change) for r in self._group(group)}
-        rows = sorted(((c.display_name.casefold(), c.id, position, c)
+        rows = sorted(((c.display_name.casefold(), position, c)
                        for position, c in enumerate(self.tenant_changes, start=1) if id(c) in chosen),
-                      key=lambda k: k[:3])
+                      key=lambda k: k[:2])  # by name and position, as the cache pages them
         if after is not None:
-            rows = [k for k in rows if k[:3] > (after[0].casefold(), after[1], after[2])]
-        return [row_for(c, c.id in self.queued, position) for _, _, position, c in rows[:limit]]
+            rows = [k for k in rows if k[:2] > (after[0].casefold(), after[2])]
+        return [row_for(c, c.id in self.queued, position) for _, position, c in rows[:limit]]
 
     def mark_group(self, report_id: str, group: ChangeGroup, /) -> GroupMarkResult:
         rows = self._group(group)

@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from rich.console import Group
+from rich.table import Table
+from textual.widgets import Static
 
 from entrabr_tui.core.compare import DeltaKind, ObjectDelta
 from entrabr_tui.core.text import display_text
+from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.widgets.backups import BackupsTable
 from entrabr_tui.ui.widgets.change_nodes import PAGE_SIZE, TypeNode
 from entrabr_tui.ui.widgets.compare_nodes import MOVED, CompareLink, DeltaRow, KindNode
@@ -104,6 +108,29 @@ async def test_pick_two_backups_compare_and_leave() -> None:
         assert not tree.display and main.changes.display and main.report_id == report_id
         text = screen_text(app)
         assert "2 Changes" in text and a_row not in text and b_row not in text
+
+
+async def test_the_footer_of_pane_1_and_the_help_name_the_compare_key() -> None:
+    """``x`` is the only way into a comparison: pane 1's footer shows it while pane 1 has the focus (and only
+    there), and the help says it in full."""
+    async with running(FakeBackend()) as (app, pilot):
+        await pilot.press("1")
+        await settle(pilot)
+        assert "x Compare" in screen_text(app).splitlines()[-1]
+        await pilot.press("2")
+        await settle(pilot)
+        assert "x Compare" not in screen_text(app).splitlines()[-1]
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("slash")
+        await settle(pilot)
+        await pilot.press(*"backup b")
+        await settle(pilot)
+        [help_table] = [s.content for s in app.screen.query(Static) if isinstance(s.content, Group)]
+        rows = [[str(cell) for cell in row] for table in help_table.renderables if isinstance(table, Table)
+                for row in zip(*(column.cells for column in table.columns), strict=True)]  # keys, what, id
+        assert ["x", "Compare two backups: this key on backup A, then on backup B", "backups-compare"] in rows
 
 
 async def test_a_big_comparison_pages_like_the_changes_tree() -> None:
