@@ -521,6 +521,10 @@ class AuditJoinStore:
                     kept: bool | None = None) -> int:
         """How many change rows a group holds (optionally only the marked or unmarked ones, only the ones a
         ``keep`` tag keeps or only the others)."""
+        if group == ChangeGroup() and marked is None and kept is None:
+            info = self.join_info(report_id)  # the whole report: counted when the join was recorded
+            if info is not None:
+                return info.changes
         source, where, args = self._narrowed(report_id, group, marked, kept)
         return int(self._db.conn.execute(f"SELECT count(*) FROM {source} WHERE {where}", args).fetchone()[0])
 

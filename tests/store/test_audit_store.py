@@ -207,6 +207,18 @@ def test_a_cluster_is_the_same_group_however_it_is_reached(cache: Cache) -> None
     assert clusters[0].changes >= 1500 // 8 > clusters[-1].changes   # one read whole, one looked up
 
 
+def test_the_whole_report_is_counted_when_the_join_is_recorded(cache: Cache) -> None:
+    """The size of the whole report's group is the join's count of rows (read, not counted again); while a
+    join is under way (none recorded) the rows there are are counted."""
+    report_id, _ = joined_report(cache, 700, 3)
+    rows = cache.db.conn.execute("SELECT count(*) FROM change_actor WHERE report_id = ?", (report_id,))
+    assert cache.audit_join.group_count(report_id, ChangeGroup()) == rows.fetchone()[0] == 700
+    assert cache.audit_join.group_count(report_id, ChangeGroup(), marked=False) == 700
+    cache.audit_join.begin_join(report_id)
+    assert cache.audit_join.join_info(report_id) is None
+    assert cache.audit_join.group_count(report_id, ChangeGroup()) == 0
+
+
 def test_unmarking_a_group_is_one_bulk_change_the_undo_queues_again(cache: Cache) -> None:
     report_id, _ = joined_report(cache, 1200, 5)
     clusters = cache.audit_join.clusters(report_id)
