@@ -224,12 +224,7 @@ async def jobs(session: Session, args: JobsArgs, out: Output) -> int:
         out.info("No jobs.")
         return 0
     known = [r.job.id for r in every] + [r.id for r in session.reports()]  # a prefix names one of them
-    table = job_table(records, out.width, known_ids=known, now=datetime.now(UTC))
-    out.table(table.header, table.rows, right=table.right, whole=table.whole, flex=table.flex)
-    notes = table.narrowing()
-    if notes:
-        out.info(f"At {out.width} columns: {'; '.join(notes)}. A wider terminal (or COLUMNS) or --json "
-                 "shows everything.")
+    job_table(records, out.width, known_ids=known, now=datetime.now(UTC)).show(out)
     return 0
 
 
