@@ -137,13 +137,14 @@ def report_json(info: ReportInfo) -> dict[str, Any]:
             "archived": info.archived, "reused": info.reused}
 
 
-def report_text(info: ReportInfo) -> str:
+def report_detail(info: ReportInfo) -> str:
+    """``all, 21 changes`` (``, incomplete``, ``, archived``): a cached report's scope, size and state."""
     size = f"{info.downloaded:,}"
     if not info.complete and info.total is not None:
         size += f"/{info.total:,}"
     flags = "" if info.complete else ", incomplete"
     flags += ", archived" if info.archived else ""
-    return f"{info.id} ({scope_text(info.scope)}, {size} changes{flags})"
+    return f"{scope_text(info.scope)}, {size} changes{flags}"
 
 
 def counts_json(counts: Sequence[NodeCount]) -> dict[str, Any]:
@@ -189,5 +190,5 @@ def short_time(value: datetime | None) -> str:
 
 __all__ = ["KNOWN_TYPES", "MIN_JOB_PREFIX", "age_text", "cached_report_sync", "change_row_json",
            "check_sync", "check_types", "counts_json",
-           "dt_text", "full_job_id", "missing", "pick_report", "pick_snapshot", "report_json", "report_text",
-           "short_time"]
+           "dt_text", "full_job_id", "missing", "pick_report", "pick_snapshot", "report_detail",
+           "report_json", "short_time"]

@@ -2,11 +2,12 @@
 
 On a terminal one status line is redrawn in place (at most ten times a second): a bar while changes
 download, the job's phase and elapsed time while the service works. The line is cut to the terminal's width
-(80 columns when it cannot be told), so ``\\r`` always returns to its start and it never wraps into a new
-line on every redraw. While a request waits to be tried again (throttled, a service or network hiccup) the
-line says so and counts the wait down, once a second. Elsewhere (a log file, CI) a line is written only when
-something meaningful changes: a new phase, a new batch, a retry, every tenth of a download. ``--quiet``
-silences it all. Plain ASCII, so it reads the same in any terminal and in a screen reader.
+(``COLUMNS`` when it cannot be read, else 80 columns), wide characters counted as the two cells they take,
+so ``\\r`` always returns to its start and it never wraps into a new line on every redraw. While a request
+waits to be tried again (throttled, a service or network hiccup) the line says so and counts the wait down,
+once a second. Elsewhere (a log file, CI) a line is written only when something meaningful changes: a new
+phase, a new batch, a retry, every tenth of a download. ``--quiet`` silences it all. Plain ASCII, so it
+reads the same in any terminal and in a screen reader.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from entrabr_tui.cli.output import is_tty, terminal_width
+from entrabr_tui.cli.output import columns_setting, is_tty, terminal_width
 from entrabr_tui.core.text import truncate
 from entrabr_tui.engine.events import PHASE_DOWNLOADING, JobProgress, RestoreProgress, RetryWait
 from entrabr_tui.engine.export_records import visible
@@ -25,7 +26,7 @@ from entrabr_tui.engine.timing import format_duration
 
 BAR_WIDTH = 24
 REDRAW_INTERVAL = 0.1
-#: Width assumed for a terminal whose size cannot be read.
+#: Width assumed for a terminal whose size cannot be read and when ``COLUMNS`` is not set.
 DEFAULT_WIDTH = 80
 
 
@@ -109,8 +110,9 @@ class ProgressPrinter:
 
     @property
     def width(self) -> int:
-        """Columns the line may take: the terminal's, less one (writing the last column wraps some)."""
-        return max(20, (terminal_width(self.stream) or DEFAULT_WIDTH) - 1)
+        """Columns the line may take: the terminal's (``COLUMNS`` when its size cannot be read, as over some
+        ssh sessions and multiplexers; else 80), less one (writing the last column wraps some)."""
+        return max(20, (terminal_width(self.stream) or columns_setting() or DEFAULT_WIDTH) - 1)
 
     def job(self, event: JobProgress) -> None:
         """Callback for :class:`JobProgress` events."""

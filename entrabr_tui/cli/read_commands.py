@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from entrabr_tui.cli.args import ChangesArgs, CommonArgs, HistoryArgs, JobsArgs, ReportArgs
 from entrabr_tui.cli.common import (
-    age_text,
     cached_report_sync,
     change_row_json,
     check_types,
@@ -16,13 +15,14 @@ from entrabr_tui.cli.common import (
     pick_report,
     pick_snapshot,
     report_json,
-    report_text,
     short_time,
 )
 from entrabr_tui.cli.exits import ExitCode, UsageError
+from entrabr_tui.cli.history_table import history_table
 from entrabr_tui.cli.job_table import job_table
 from entrabr_tui.cli.output import Output
 from entrabr_tui.cli.progress import ProgressPrinter
+from entrabr_tui.cli.snapshot_table import snapshot_table
 from entrabr_tui.cli.targets import gather_targets
 from entrabr_tui.cli.timeparse import parse_since
 from entrabr_tui.core.model import EntityNameAndIdsFilter, EntityNamesFilter, FilteringCriteria, JobKind
@@ -56,14 +56,13 @@ async def snapshots(session: Session, args: CommonArgs, out: Output) -> int:
     if not entries:
         out.info("No backups are known yet." if not session.offline else "No backups are in the cache.")
         return 0
-    rows = []
-    for e in entries:
-        expires = "expired (kept locally)" if e.expired else age_text(e.expires, now)
-        best = e.report
-        rows.append((short_time(e.snapshot.created), age_text(e.snapshot.created, now), expires,
-                     e.snapshot.id, report_text(best) if best else "-"))
-    out.table(("TAKEN (UTC)", "AGE", "EXPIRES", "ID", "CACHED REPORT"), rows, whole=(3,), flex=(4,))
+    snapshot_table(entries, out.width, known_ids=await _known_job_ids(session), now=now).show(out)
     return 0
+
+
+async def _known_job_ids(session: Session) -> list[str]:
+    """Every job ID a command could be given (listed or cached), which a shortened one must not share."""
+    return [r.job.id for r in await session.job_records(refresh=False)] + [r.id for r in session.reports()]
 
 
 def _report_scope(session: Session, args: ReportArgs, snapshot_reports: Any,
@@ -224,12 +223,7 @@ async def jobs(session: Session, args: JobsArgs, out: Output) -> int:
         out.info("No jobs.")
         return 0
     known = [r.job.id for r in every] + [r.id for r in session.reports()]  # a prefix names one of them
-    table = job_table(records, out.width, known_ids=known, now=datetime.now(UTC))
-    out.table(table.header, table.rows, right=table.right, whole=table.whole, flex=table.flex)
-    notes = table.narrowing()
-    if notes:
-        out.info(f"At {out.width} columns: {'; '.join(notes)}. A wider terminal (or COLUMNS) or --json "
-                 "shows everything.")
+    job_table(records, out.width, known_ids=known, now=datetime.now(UTC)).show(out)
     return 0
 
 
@@ -254,6 +248,8 @@ def history(args: HistoryArgs, out: Output) -> int:
             out.warn(warning)
         entries = log.query(since=since, actions=[args.action] if args.action else None,
                             object_id=args.object, tenant_id=args.tenant, limit=args.limit or None)
+        known = [] if out.json_mode else [  # a shortened job ID is shared by no other job of the history
+            e.job_id for e in log.query(limit=None, include_object_ids=False) if e.job_id]
     if out.json_mode:
         out.json({"schema": "entrabr.history/1", "entries": [{
             "id": e.id, "at": dt_text(e.at), "action": e.action, "tenant": e.tenant_id,
@@ -265,13 +261,7 @@ def history(args: HistoryArgs, out: Output) -> int:
     if not entries:
         out.info("No matching history entries.")
         return 0
-
-    def counts(e: Any) -> str:
-        return ", ".join(f"{k} {v}" for k, v in e.counts.items()) if e.counts else ""
-
-    out.table(("WHEN (UTC)", "ACTION", "WHO", "OUTCOME", "JOB", "COUNTS", "DETAIL"),
-              [(short_time(e.at), e.action, e.identity, e.outcome, e.job_id, counts(e), e.detail)
-               for e in entries], whole=(4,), flex=(2, 5, 6))
+    history_table(entries, out.width, known_ids=known, now=datetime.now(UTC)).show(out)
     return 0
 
 

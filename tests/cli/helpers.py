@@ -59,10 +59,11 @@ class FakeTty(io.StringIO):
         return True
 
 
-def cli(*argv: str, stdin: str = "", tty_stdin: bool = False, tty_stdout: bool = False) -> Result:
+def cli(*argv: str, stdin: str = "", tty_stdin: bool = False, tty_stdout: bool = False,
+        tty_stderr: bool = False) -> Result:
     """Run ``entrabr *argv`` in this process."""
     out: io.StringIO = FakeTty() if tty_stdout else io.StringIO()
-    err = io.StringIO()
+    err: io.StringIO = FakeTty() if tty_stderr else io.StringIO()
     inp: io.StringIO = FakeTty(stdin) if tty_stdin else io.StringIO(stdin)
     code = run(list(argv), stdin=inp, stdout=out, stderr=err)
     return Result(code, out.getvalue(), err.getvalue())

@@ -12,7 +12,7 @@ import pytest
 
 from entrabr_tui.cli.common import full_job_id
 from entrabr_tui.cli.exits import UsageError
-from entrabr_tui.cli.job_table import short_id_length
+from entrabr_tui.cli.fitted_table import short_id_length
 from entrabr_tui.core.text import cell_width
 
 from .helpers import cli, emulator_flags, ok
@@ -121,7 +121,7 @@ async def test_an_ambiguous_prefix_is_refused_with_the_jobs_it_names() -> None:
 
 
 def test_dates_drop_the_year_only_when_it_is_this_year() -> None:
-    from entrabr_tui.cli.job_table import time_text
+    from entrabr_tui.cli.fitted_table import time_text
 
     when = datetime(2026, 7, 27, 22, 0, tzinfo=UTC)
     assert time_text(when, full=False, year=2026) == "07-27 22:00Z"

@@ -1,5 +1,6 @@
-"""The progress line: redrawn in place at 80 columns (cut to the width, never wrapped), a retry counted
-down once a second, one line per change when stderr is no terminal."""
+"""The progress line: redrawn in place within the terminal's width (``COLUMNS`` when its size cannot be read,
+else 80; cut by cells, never wrapped, hostile text literal), a retry counted down once a second, one line
+per change when stderr is no terminal."""
 
 from __future__ import annotations
 
@@ -148,3 +149,70 @@ def test_throttling_shows_in_the_report_progress() -> None:
     assert result.code == 0, result.stderr
     throttled = [line for line in result.stderr.splitlines() if "throttled (HTTP 429): trying again" in line]
     assert len(throttled) == 2 and "(try 2 of 6)" in throttled[0] and "(try 3 of 6)" in throttled[1]
+
+
+HOSTILE = JobProgress(job_id="0087d630-8636-4efe-aae0-88c40ad3d22d\x1b]0;owned\x07", kind=JobKind.RECOVERY,
+                      phase="running", text="復元中の対象オブジェクト" * 6 + "\x1b[2J\u202eevil\r\nnext",
+                      elapsed=3.0, changed_objects=1234, status=RecoveryStatus.RUNNING)
+
+
+def states_at(monkeypatch: pytest.MonkeyPatch, columns: int, events: list[JobProgress | RestoreProgress]
+              ) -> list[str]:
+    """The status line's successive states on a terminal whose size cannot be read, with ``COLUMNS`` set."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    err = FakeTty()
+    ticks = iter(range(100))
+    printer = ProgressPrinter(err, clock=lambda: float(next(ticks)))
+    for event in events:
+        if isinstance(event, RestoreProgress):
+            printer.restore(event)
+        else:
+            printer.job(event)
+    printer.done()
+    assert "\n" not in err.getvalue()
+    return drawn(err.getvalue())
+
+
+@pytest.mark.parametrize("columns", [80, 81, 100, 160])
+def test_columns_sets_the_width_when_the_terminal_size_cannot_be_read(monkeypatch: pytest.MonkeyPatch,
+                                                                        columns: int) -> None:
+    batch = RestoreProgress(batch=3, batch_count=12, job_id=LONG.job_id, phase="running", text="Restoring",
+                            elapsed=3.0, ids_in_batch=20, job=replace(LONG, kind=JobKind.RECOVERY))
+    longer = replace(LONG, text=LONG.text + ", " + LONG.text)
+    assert cell_width(job_line(longer)) > 160
+    states = states_at(monkeypatch, columns, [longer, batch, HOSTILE])
+    assert len(states) == 3
+    assert all(cell_width(s) <= columns - 1 for s in states), [cell_width(s) for s in states]
+    assert cell_width(states[0]) == columns - 1 and states[0].endswith("...")  # the long line, cut
+    assert states[1].startswith("batch 3/12 (20 objects)  loadingData")
+
+
+@pytest.mark.parametrize("columns", [80, 81, 100, 160])
+def test_wide_and_hostile_text_is_cut_by_cells_and_stays_literal(monkeypatch: pytest.MonkeyPatch,
+                                                                 columns: int) -> None:
+    (state,) = states_at(monkeypatch, columns, [HOSTILE])
+    assert cell_width(state) <= columns - 1 and cell_width(state) >= columns - 2  # a wide char may not fit
+    assert state.startswith("running  復元中の対象オブジェクト") and state.endswith("...")
+    assert "\x1b" not in state and "\r" not in state and "\u202e" not in state
+    whole = states_at(monkeypatch, 1000, [HOSTILE])[0]  # nothing cut: every mark is there, literally
+    assert "オブジェクト␛<U+202E>evil␤next  job 0087d630-8636-4efe-aae0-88c40ad3d22d␛  1,234" in whole
+    assert truncate(whole, columns - 1, "...") == state  # the cut is the one width-aware truncate
+
+
+def test_the_terminal_width_wins_over_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress, "terminal_width", lambda stream: 120)
+    (state,) = states_at(monkeypatch, 80, [LONG])
+    assert cell_width(state) == 119
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_a_report_redraws_its_progress_within_the_width(monkeypatch: pytest.MonkeyPatch, columns: int
+                                                        ) -> None:
+    from .helpers import DEMO, cli, ok
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    err = ok(cli("report", *DEMO, "--fresh", tty_stderr=True)).stderr
+    redraws = [part for line in err.split("\n") for part in line.split("\r\x1b[K")[1:] if part]
+    assert redraws, err
+    assert all(cell_width(part) <= columns - 1 for part in redraws), redraws
+    assert all(line.startswith("\r\x1b[K") for line in err.split("\n") if "\x1b[K" in line), err
