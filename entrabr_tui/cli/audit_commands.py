@@ -40,8 +40,6 @@ if TYPE_CHECKING:
     from entrabr_tui.store import ChangeRow
 
 FORMATS = ("json", "csv", "md")
-#: Waits shorter than this are not announced (the budget makes many short ones).
-_ANNOUNCE_WAIT = 1.0
 
 
 def parse_time(text: str | None, option: str) -> datetime | None:
@@ -66,11 +64,10 @@ def progress_printer(out: Output, tenant: str, *, steps: bool = True) -> Callabl
         if event.tenant_held:
             if not said_held:
                 said_held = True
-                out.info(f"Tenant {tenant}: {event.text} Press ctrl+c to stop waiting.")
+                out.info(f"{event.told(tenant)} Press ctrl+c to stop waiting.")
             return
-        long_wait = event.phase == "waiting" and (event.wait or 0) >= _ANNOUNCE_WAIT
-        if steps and (long_wait or event.phase in ("joining", "done")):
-            out.info(event.text)
+        if steps and event.announced:
+            out.info(event.told(tenant))
 
     return show
 

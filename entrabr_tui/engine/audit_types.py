@@ -23,7 +23,7 @@ from entrabr_tui.store.audit_store import AuditPullRecord, AuditState
 if TYPE_CHECKING:  # (loads the Graph SDK)
     from entrabr_tui.graph.resilience import RetryEvent
 
-__all__ = ["ActorSummary", "AuditNotReadyError", "AuditProgress", "AuditProgressCallback",
+__all__ = ["ANNOUNCE_WAIT", "ActorSummary", "AuditNotReadyError", "AuditProgress", "AuditProgressCallback",
            "AuditPullResult", "AuditStatus", "AuditUnavailableError", "BlindSpot", "ChangeGroup", "ChangeWho",
            "ClusterSummary", "GroupMarkResult", "OperationSummary", "TenantBusyError"]
 
@@ -172,6 +172,23 @@ class AuditProgress:
     retry: RetryEvent | None = None
     tenant_held: bool = False
 
+    @property
+    def announced(self) -> bool:
+        """Whether a person is told of it: the wait for another entrabr process that holds the tenant, a wait
+        of :data:`ANNOUNCE_WAIT` or more for the request budget or a retry, the join and the end (not the
+        pages read, nor the budget's many short waits)."""
+        long_wait = self.phase == "waiting" and (self.wait or 0) >= ANNOUNCE_WAIT
+        return self.tenant_held or long_wait or self.phase in ("joining", "done")
+
+    def told(self, tenant: str) -> str:
+        """The words a person is told, the same on every surface: a wait for another entrabr process names
+        the tenant it holds (``Tenant contoso: another entrabr (restore, pid 4242 on build-7, since 10:32Z)
+        is writing to this tenant's cache; waiting…``); the rest is :attr:`text` as it is."""
+        return f"Tenant {tenant}: {self.text}" if self.tenant_held else self.text
+
+
+#: Waits for the request budget or a retry shorter than this are not announced (the budget makes many).
+ANNOUNCE_WAIT = 1.0
 
 AuditProgressCallback = Callable[[AuditProgress], object]
 

@@ -24,7 +24,8 @@ runs with their plan hashes, jobs and failed changes) and the restore queue, and
 ``evidence.html`` (no script, no external resource), then ``manifest.sha256`` (``sha256sum -c`` format)
 over the three. Tenant text is escaped for each format (Markdown and HTML). :func:`default_evidence_folder`
 is where the terminal app offers to write one (a new folder under ``evidence/`` in the data folder);
-:func:`write_evidence` builds and writes a pack, saying each step to a progress callback.
+:func:`write_evidence` builds and writes a pack, saying each step to a progress callback and the read of
+the audit log to another.
 """
 
 from __future__ import annotations
@@ -486,9 +487,12 @@ def default_evidence_folder(tenant: str, now: datetime, base: Path | None = None
 
 
 async def write_evidence(session: Session, folder: Path, since: datetime,
-                         progress: Callable[[int, int, str], object] | None = None) -> list[Path]:
+                         progress: Callable[[int, int, str], object] | None = None,
+                         audit_progress: AuditProgressCallback | None = None) -> list[Path]:
     """Build the pack of the recoveries since ``since`` and write it to ``folder`` (new, or empty); returns
-    the files written. ``progress(step, steps, text)`` hears each of :data:`EVIDENCE_STEPS`.
+    the files written. ``progress(step, steps, text)`` hears each of :data:`EVIDENCE_STEPS`;
+    ``audit_progress`` the read of the audit log during the first (waits for another entrabr process that
+    holds the tenant, for the request budget or a retry, pages read).
     :class:`EvidenceTargetError` when the folder cannot take it (checked before anything is read)."""
     steps = len(EVIDENCE_STEPS)
 
@@ -498,7 +502,7 @@ async def write_evidence(session: Session, folder: Path, since: datetime,
 
     await asyncio.to_thread(_check_target, folder)
     say(0)
-    pack = await EvidenceBuilder(session).build(since)
+    pack = await EvidenceBuilder(session).build(since, audit_progress)
     say(1)
     paths = await asyncio.to_thread(write_pack, pack, folder)
     say(2)

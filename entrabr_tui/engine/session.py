@@ -512,12 +512,14 @@ class Session:
         return result
 
     async def write_evidence(self, folder: Path, since: datetime,
-                             progress: Callable[[int, int, str], object] | None = None, /) -> list[Path]:
-        """Write the evidence pack of the recoveries since ``since`` to the new (or empty) ``folder``
-        (see :func:`~entrabr_tui.engine.evidence.write_evidence`); returns the files written."""
+                             progress: Callable[[int, int, str], object] | None = None,
+                             audit_progress: AuditProgressCallback | None = None, /) -> list[Path]:
+        """Write the evidence pack of the recoveries since ``since`` to the new (or empty) ``folder``, the
+        steps to ``progress`` and the read of the audit log to ``audit_progress`` (see
+        :func:`~entrabr_tui.engine.evidence.write_evidence`); returns the files written."""
         from entrabr_tui.engine.evidence import write_evidence
 
-        return await write_evidence(self, folder, since, progress)
+        return await write_evidence(self, folder, since, progress, audit_progress)
 
     def alert_view(self, alert_id: str, /) -> AlertView:
         """What the app shows for open alert ``alert_id``: its report and the objects its rule matched

@@ -23,6 +23,8 @@ from textual.worker import Worker, WorkerFailed, WorkerState
 
 from entrabr_tui.core.sign_in import DeviceCodePrompt
 from entrabr_tui.core.text import display_text
+from entrabr_tui.core.time_input import moment_text
+from entrabr_tui.engine.audit_types import AuditProgress
 from entrabr_tui.engine.crash_report import crash_notice, write_crash_report
 from entrabr_tui.engine.export import Export, ExportFormat
 from entrabr_tui.engine.export_files import default_export_path, export_folder, write_export_file
@@ -31,9 +33,11 @@ from entrabr_tui.ui.commands import FORMATS, EntrabrCommands
 from entrabr_tui.ui.connection import SIGN_IN_METHODS, ProfileChoice, SessionTarget, factory_keywords
 from entrabr_tui.ui.exports import jobs_export, plan_export, report_export
 from entrabr_tui.ui.screens.dialogs import ConfirmDialog, ExportPathDialog
+from entrabr_tui.ui.screens.evidence_dialog import EvidencePackDialog
 from entrabr_tui.ui.screens.help import HelpScreen
 from entrabr_tui.ui.screens.interrupted import DROP, RESUME, REVIEW, InterruptedRestoreDialog
 from entrabr_tui.ui.screens.main import MainScreen
+from entrabr_tui.ui.screens.restore_dialogs import backup_label
 from entrabr_tui.ui.screens.sign_in import CANCEL, OFFLINE, SignInScreen
 from entrabr_tui.ui.text import clean, literal, plural, safe
 from entrabr_tui.ui.workers import failure_title
@@ -43,7 +47,8 @@ from entrabr_tui.ui.workers import failure_title
 SessionFactory = Callable[..., Awaitable[Backend]]
 
 
-#: Days of recoveries the palette's evidence pack covers (as ``entrabr evidence`` by default).
+#: Days of recoveries the palette's evidence pack offers to cover when no backup is open (as ``entrabr
+#: evidence`` by default).
 EVIDENCE_DAYS = 7
 #: Longest notification message shown (service messages can be long; the full text is in the history).
 NOTIFY_CHARS = 600
@@ -376,31 +381,37 @@ class EntrabrApp(App[int]):
     # -- evidence pack ---------------------------------------------------------------------------------------
     @work(exit_on_error=False, group="evidence", description="Evidence pack")
     async def write_evidence_pack(self) -> None:
-        """Ask for a folder (a new one in the data folder's ``evidence/`` is offered), then write the evidence
-        pack of the last :data:`EVIDENCE_DAYS` days there, with its progress on the job strip; the folder
-        written, or why not, is said in a notification."""
-        from entrabr_tui.engine.evidence import default_evidence_folder
+        """Ask since when and to which folder (the time of the backup restored from, else
+        :data:`EVIDENCE_DAYS` days ago; a new folder in the data folder's ``evidence/``), then write the
+        evidence pack of that window there, with its steps and the read of the audit log (waits for another
+        entrabr process on the tenant, for the request budget) on the job strip; the folder written, or why
+        not, is said in a notification."""
+        from entrabr_tui.engine.evidence import EVIDENCE_STEPS, default_evidence_folder
 
         backend = self.backend
         if backend is None:
             return
         now = self.clock()
         default = await asyncio.to_thread(default_evidence_folder, backend.tenant, now, self.evidence_dir)
-        chosen = await self.push_screen_wait(ExportPathDialog(
-            "Write evidence pack", default, action="Write",
-            prompt=f"The recoveries of the last {EVIDENCE_DAYS} days (timeline, RPO/RTO, plans, jobs, a "
-                   "SHA-256 manifest), written to this folder (a new or empty one; ~ is your home folder):"))
+        since, offered = self._evidence_since(now)
+        chosen = await self.push_screen_wait(EvidencePackDialog(since, offered, default, self.clock))
         if chosen is None or self.backend is not backend:
             return
-        folder = Path(os.path.abspath(chosen))
+        folder = Path(os.path.abspath(chosen.folder))
         strip = None if self.main.job_running else self.main.job_strip
+        at = [0, len(EVIDENCE_STEPS) - 1]
 
         def progress(step: int, steps: int, text: str) -> None:
+            at[:] = [step, steps - 1]
             if strip is not None:
                 strip.show_text(f"Evidence pack: {text}", step, steps - 1)
 
+        def audit_progress(event: AuditProgress) -> None:
+            if strip is not None and (event.announced or event.phase == "reading"):
+                strip.show_text(f"Evidence pack: {event.told(backend.tenant)}", at[0], at[1])
+
         try:
-            paths = await backend.write_evidence(folder, now - timedelta(days=EVIDENCE_DAYS), progress)
+            paths = await backend.write_evidence(folder, chosen.since, progress, audit_progress)
         except Exception as exc:
             await asyncio.to_thread(partial(backend.log_export, "evidence", str(folder), count=0, fmt="pack",
                                             outcome=f"error: {exc}"[:300]))
@@ -412,8 +423,24 @@ class EntrabrApp(App[int]):
                 strip.hide()
         await asyncio.to_thread(partial(backend.log_export, "evidence", str(folder), count=len(paths),
                                         fmt="pack"))
-        self.notify(f"{len(paths)} files (with manifest.sha256) written to {folder}",
-                    title="Evidence pack written", timeout=30)
+        self.notify(f"{len(paths)} files (with manifest.sha256) written to {folder}, the recoveries since "
+                    f"{moment_text(chosen.since)}", title="Evidence pack written", timeout=30)
+
+    def _evidence_since(self, now: datetime) -> tuple[datetime, str]:
+        """Where the evidence pack's window starts by default, and what that is: the time of the backup the
+        open report compares the tenant with (the one restored from), else of the backup selected in pane
+        1, else :data:`EVIDENCE_DAYS` days ago."""
+        main = self.main
+        report = main.report
+        if report is not None:
+            created = main.backup_time(report.snapshot_id)
+            whose, unknown = "the open report's backup", "the open report's backup is not listed"
+        else:
+            created = main.snapshot.snapshot.created if main.snapshot is not None else None
+            whose, unknown = "the backup selected in pane 1", "no backup is open"
+        if created is not None and created <= now:
+            return created, f"the time of {backup_label(created)}, {whose}"
+        return now - timedelta(days=EVIDENCE_DAYS), f"{EVIDENCE_DAYS} days ago ({unknown})"
 
     # -- theme -----------------------------------------------------------------------------------------------
     def _theme_changed(self, theme: Theme) -> None:

@@ -609,11 +609,13 @@ class Backend(Protocol):
 
     # -- evidence pack (network, then files) -----------------------------------------------------------------
     async def write_evidence(self, folder: Path, since: datetime,
-                             progress: Callable[[int, int, str], object] | None, /) -> Sequence[Path]:
+                             progress: Callable[[int, int, str], object] | None,
+                             audit_progress: AuditProgressCallback | None, /) -> Sequence[Path]:
         """Write the evidence pack of the recoveries since ``since`` (timeline, RPO/RTO, plans, jobs and a
         SHA-256 manifest) to ``folder``, a new or empty folder; ``progress(step, steps, text)`` hears each
-        step. Returns the files written; raises the engine's ``EvidenceTargetError`` when the folder cannot
-        take it (not empty, cannot be made or written)."""
+        step, ``audit_progress`` the read of the audit log (waits for the tenant, the request budget). Returns
+        the files written; raises the engine's ``EvidenceTargetError`` when the folder cannot take it (not
+        empty, cannot be made or written)."""
         ...
 
     # -- watch alerts (blocking) ----------------------------------------------------------------------------

@@ -6,6 +6,8 @@ verifies; a sign-in that may not read the log gets a pack that says so instead."
 from __future__ import annotations
 
 import json
+import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -136,3 +138,40 @@ async def test_a_pack_without_the_audit_log_says_so(
     for name in ("evidence.md", "evidence.html"):
         text = (folder / name).read_text(encoding="utf-8")
         assert text.count("Not available: ") == 2 and "Reports Reader" in text
+
+
+async def test_the_pack_says_its_read_of_the_audit_log_while_another_process_holds_the_tenant(
+        open_session: Callable[..., Awaitable[Session]], server: EmulatorServer, sleeper: Sleeper,
+        tmp_path: Path) -> None:
+    """Building a pack reads the audit log of the report's window, which waits while another entrabr process
+    holds the tenant: the pack's audit progress hears each look at the lock (who holds it), then the read's
+    end, and the pack is written once the other lets go; the words are the ones the command line says."""
+    from entrabr_tui.engine.audit_types import AuditProgress
+    from entrabr_tui.engine.evidence import write_evidence
+    from entrabr_tui.store.writer_lock import TenantLock, lock_path
+
+    session = await open_session()
+    since = session.clock() - timedelta(minutes=1)
+    await restore_the_incident(session, server)
+    other = TenantLock(lock_path(session.cache.db.path))
+    assert other.try_acquire("restore", now=NOW.replace(hour=9, minute=5)) is None
+    before = len(sleeper.delays)
+
+    async def release_later(count: int) -> None:
+        if count == before + 2:
+            other.release()
+
+    sleeper.hook = release_later
+    events: list[AuditProgress] = []
+    steps: list[str] = []
+    paths = await write_evidence(session, tmp_path / "pack", since, lambda _s, _n, text: steps.append(text),
+                                 events.append)
+    held = [e for e in events if e.tenant_held]
+    assert len(held) == 2 and all(e.announced and e.phase == "waiting" for e in held)
+    assert held[0].told(session.tenant) == (f"Tenant {session.tenant}: another entrabr (restore, pid "
+                                            f"{os.getpid()} on {socket.gethostname()}, since 09:05Z) is "
+                                            "writing to this tenant's cache; waiting…")
+    assert events[-1].phase == "done" and events[-1].announced and not events[-1].tenant_held
+    assert events.index(held[-1]) < len(events) - 1                  # the read went on once it was let go
+    assert len(steps) == 3 and len(paths) == 4 and verify_manifest(tmp_path / "pack") == []
+

@@ -369,6 +369,12 @@ class FakeBackend:
     comparison: Comparison | None = None
     #: Open watch alerts the app may be started on (``entrabr --open``), by id.
     alert_views: dict[str, AlertView] = field(default_factory=dict)
+    #: The start of each evidence pack asked for, in order.
+    evidence_since: list[datetime] = field(default_factory=list)
+    #: What reading the audit log says while a pack is built (after its first step), in order.
+    evidence_audit: list[AuditProgress] = field(default_factory=list)
+    #: When set, a pack holds after ``evidence_audit`` is said until the event is set.
+    evidence_gate: asyncio.Event | None = None
 
     def __post_init__(self) -> None:
         self.refuse_restore = self.refuse_restore or self.role == "reader"  # as the service does
@@ -378,9 +384,9 @@ class FakeBackend:
         self._snapshots = [Snapshot(snapshot_id_for(NOW - timedelta(days=d, hours=11, minutes=30)),
                                     NOW - timedelta(days=d, hours=11, minutes=30))
                            for d in range(self.backups)]
-        first = self._snapshots[0]
         self._reports: dict[str, ReportInfo] = {}
-        if self.cached:
+        if self.cached and self._snapshots:
+            first = self._snapshots[0]
             self._reports[first.id] = self._report("job-1", first.id)
 
     def _report(self, job_id: str, snapshot_id: str) -> ReportInfo:
@@ -1000,11 +1006,20 @@ class FakeBackend:
         return result
 
     async def write_evidence(self, folder: Path, since: datetime,
-                             progress: Callable[[int, int, str], object] | None, /) -> list[Path]:
-        """The engine's pack writer on a pack of this fake tenant's history (no recovery in it)."""
+                             progress: Callable[[int, int, str], object] | None,
+                             audit_progress: AuditProgressCallback | None, /) -> list[Path]:
+        """The engine's pack writer on a pack of this fake tenant's history (no recovery in it); reading the
+        audit log says ``evidence_audit`` (then waits for ``evidence_gate``)."""
+        self.evidence_since.append(since)
         steps = len(EVIDENCE_STEPS)
         if progress is not None:
             progress(0, steps, EVIDENCE_STEPS[0])
+        for event in self.evidence_audit:
+            if audit_progress is not None:
+                audit_progress(event)
+            await asyncio.sleep(0)
+        if self.evidence_gate is not None:
+            await self.evidence_gate.wait()
         pack = EvidencePack(self.tenant, NOW, since, (), None, None, None, (), (), (), (), (),
                             ("No restore was sent in this window: there is no recovery to measure.",))
         if progress is not None:

@@ -119,33 +119,29 @@ class TypedConfirmDialog(ModalScreen[bool]):
         self.dismiss(False)
 
 
-#: What the path dialog says by default (an export: one new file).
+#: What the path dialog says.
 FILE_PROMPT = "Write to this file (a new one: an existing file is never replaced; ~ is your home folder):"
 
 
 class ExportPathDialog(ModalScreen[Path | None]):
-    """Where to write an export: a file name, prefilled with a new file in the data folder's ``exports/``
-    (or, with ``prompt`` and ``action``, another path: the evidence pack's folder). Enter writes (an
-    existing file is never replaced), esc cancels."""
+    """Where to write an export: a file name, prefilled with a new file in the data folder's ``exports/``.
+    Enter writes (an existing file is never replaced), esc cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings_of(SCREEN, EXPORT_DIALOG)
 
-    def __init__(self, title: Text | str, default: Path, *, prompt: str = FILE_PROMPT,
-                 action: str = "Export") -> None:
+    def __init__(self, title: Text | str, default: Path) -> None:
         super().__init__()
         self.title_text = dialog_title(title)
         self.default = default
-        self.prompt = prompt
-        self.action = action
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label(self.title_text, classes="dialog-title")
-            yield Static(Text(self.prompt))
+            yield Static(Text(FILE_PROMPT))
             yield Input(value=str(self.default), id="export-path", compact=True)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(Text("Cancel (esc)"), id="cancel", compact=True)
-                yield Button(Text(f"{self.action} (enter)"), id="export", variant="primary", compact=True)
+                yield Button(Text("Export (enter)"), id="export", variant="primary", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
