@@ -37,8 +37,10 @@ from entrabr_tui.engine.export_records import (
 from entrabr_tui.engine.timing import format_duration
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from entrabr_tui.engine.session import Session
-    from entrabr_tui.store import ChangeRow
+    from entrabr_tui.store import ChangeRow, JobRecord
 
 
 async def snapshots(session: Session, args: CommonArgs, out: Output) -> int:
@@ -56,13 +58,15 @@ async def snapshots(session: Session, args: CommonArgs, out: Output) -> int:
     if not entries:
         out.info("No backups are known yet." if not session.offline else "No backups are in the cache.")
         return 0
-    snapshot_table(entries, out.width, known_ids=await _known_job_ids(session), now=now).show(out)
+    known = _known_job_ids(session, await session.job_records(refresh=False))
+    snapshot_table(entries, out.width, known_ids=known, now=now).show(out)
     return 0
 
 
-async def _known_job_ids(session: Session) -> list[str]:
-    """Every job ID a command could be given (listed or cached), which a shortened one must not share."""
-    return [r.job.id for r in await session.job_records(refresh=False)] + [r.id for r in session.reports()]
+def _known_job_ids(session: Session, records: Sequence[JobRecord]) -> list[str]:
+    """Every job ID a command could be given (the jobs ``records`` lists, the reports cached), which a
+    shortened one must not share."""
+    return [r.job.id for r in records] + [r.id for r in session.reports()]
 
 
 def _report_scope(session: Session, args: ReportArgs, snapshot_reports: Any,
@@ -222,8 +226,7 @@ async def jobs(session: Session, args: JobsArgs, out: Output) -> int:
     if not records:
         out.info("No jobs.")
         return 0
-    known = [r.job.id for r in every] + [r.id for r in session.reports()]  # a prefix names one of them
-    job_table(records, out.width, known_ids=known, now=datetime.now(UTC)).show(out)
+    job_table(records, out.width, known_ids=_known_job_ids(session, every), now=datetime.now(UTC)).show(out)
     return 0
 
 
